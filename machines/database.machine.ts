@@ -1,0 +1,154 @@
+import { assign, fromPromise, sendParent, setup } from 'xstate';
+import { type Report, type SerializedError, serializeError } from './report.js';
+
+export interface DatabaseMachineInput {
+  /** Printable location of the database (no password), for log records. */
+  target: string;
+  retryIntervalMs: number;
+  probeIntervalMs: number;
+}
+
+export interface DatabaseContext extends DatabaseMachineInput {
+  lastError: SerializedError | null;
+  /** Failed connection attempts since the last time the database was ready. */
+  failedAttempts: number;
+}
+
+export type DatabaseEvent =
+  /** Any actor whose database call failed with EXH_DB_CONNECTION_LOST says so; the probe is the second witness. */
+  | { type: 'database.failed'; error: SerializedError }
+  /** Try now instead of at the end of the wait (operator action). */
+  | { type: 'database.retry' };
+
+/**
+ * The database connection: connecting → ready → lost → waiting → connecting (seed §Initialization 6).
+ * The parent (supervisor) hears `database.ready` and `database.lost` and starts or stops the mailboxes.
+ */
+export const databaseMachine = setup({
+  types: {
+    input: {} as DatabaseMachineInput,
+    context: {} as DatabaseContext,
+    events: {} as DatabaseEvent,
+  },
+  actors: {
+    connect: fromPromise<void>(async () => {
+      throw new Error('database actor "connect" not provided');
+    }),
+    probe: fromPromise<void>(async () => {
+      throw new Error('database actor "probe" not provided');
+    }),
+    disconnect: fromPromise<void>(async () => {}),
+  },
+  delays: {
+    retryInterval: ({ context }) => context.retryIntervalMs,
+    probeInterval: ({ context }) => context.probeIntervalMs,
+  },
+  actions: {
+    report: (_, _params: Report) => {},
+    notifyReady: sendParent({ type: 'database.ready' }),
+    notifyLost: sendParent({ type: 'database.lost' }),
+    recordError: assign({ lastError: (_, params: { error: unknown }) => serializeError(params.error) }),
+  },
+}).createMachine({
+  id: 'database',
+  context: ({ input }) => ({ ...input, lastError: null, failedAttempts: 0 }),
+  initial: 'connecting',
+  states: {
+    connecting: {
+      entry: {
+        type: 'report',
+        params: ({ context }) => ({
+          category: 'A',
+          event: 'database.connecting',
+          message: `Connecting to the database at ${context.target}`,
+          target: context.target,
+          attempt: context.failedAttempts + 1,
+        }),
+      },
+      invoke: {
+        src: 'connect',
+        onDone: { target: 'ready' },
+        onError: {
+          target: 'waiting',
+          actions: [
+            { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
+            assign({ failedAttempts: ({ context }) => context.failedAttempts + 1 }),
+            {
+              type: 'report',
+              params: ({ context }) => ({
+                category: 'E',
+                event: 'database.unreachable',
+                message: `${context.lastError?.message ?? 'Cannot connect to the database'}; next attempt in ${seconds(context.retryIntervalMs)}`,
+                target: context.target,
+                retryInMs: context.retryIntervalMs,
+                error: context.lastError,
+                attempt: context.failedAttempts,
+              }),
+            },
+          ],
+        },
+      },
+    },
+    ready: {
+      entry: [
+        assign({ lastError: null, failedAttempts: 0 }),
+        {
+          type: 'report',
+          params: ({ context }) => ({
+            category: 'A',
+            event: 'database.ready',
+            message: `Connected to the database at ${context.target}`,
+            target: context.target,
+          }),
+        },
+        'notifyReady',
+      ],
+      on: {
+        'database.failed': {
+          target: 'lost',
+          actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
+        },
+      },
+      initial: 'idle',
+      states: {
+        idle: { after: { probeInterval: 'probing' } },
+        probing: {
+          invoke: {
+            src: 'probe',
+            onDone: 'idle',
+            onError: {
+              target: '#database.lost',
+              actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
+            },
+          },
+        },
+      },
+    },
+    lost: {
+      entry: [
+        {
+          type: 'report',
+          params: ({ context }) => ({
+            category: 'E',
+            event: 'database.lost',
+            message: `${context.lastError?.message ?? 'Lost the database connection'}; mailboxes stopped, next attempt in ${seconds(context.retryIntervalMs)}`,
+            target: context.target,
+            retryInMs: context.retryIntervalMs,
+            error: context.lastError,
+          }),
+        },
+        'notifyLost',
+      ],
+      // Release the broken pool before waiting, so the next attempt starts clean; a failure to close changes nothing.
+      invoke: { src: 'disconnect', onDone: 'waiting', onError: 'waiting' },
+    },
+    waiting: {
+      after: { retryInterval: 'connecting' },
+      on: { 'database.retry': 'connecting' },
+    },
+  },
+});
+
+function seconds(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`;
+}

@@ -1,0 +1,35 @@
+import type { Category } from '../src/logging/logger.js';
+
+/**
+ * What a machine wants said about itself. Machines stay free of I/O: they name a `report` action with these params,
+ * and the composition root (src/runtime.ts) provides the implementation that writes the log record.
+ */
+export interface Report {
+  category: Category;
+  /** A stable dot-case name for what happened, e.g. `database.lost`. */
+  event: string;
+  message: string;
+  /** When a retry is scheduled: in how many milliseconds (the logger turns it into a clock time). */
+  retryInMs?: number;
+  error?: SerializedError | null;
+  [key: string]: unknown;
+}
+
+/** Errors in machine context are plain data, so snapshots persist and print. */
+export interface SerializedError {
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (error !== null && typeof error === 'object' && 'code' in error && 'message' in error) {
+    const e = error as { code: unknown; message: unknown; retryable?: unknown };
+    return { code: String(e.code), message: String(e.message), retryable: e.retryable === true };
+  }
+  return {
+    code: 'EXH_INTERNAL',
+    message: error instanceof Error ? error.message : String(error),
+    retryable: false,
+  };
+}

@@ -1,0 +1,150 @@
+import { assign, fromCallback, fromPromise, sendTo, setup } from 'xstate';
+import type { UserRegistration } from '../src/ports/database.port.js';
+import { type DatabaseMachineInput, databaseMachine } from './database.machine.js';
+import { mailboxesMachine } from './mailboxes.machine.js';
+import { type Report, type SerializedError, serializeError } from './report.js';
+
+export interface SupervisorInput {
+  database: DatabaseMachineInput;
+  maxRestarts: number;
+  restartWindowMs: number;
+}
+
+export interface SupervisorContext extends SupervisorInput {
+  users: UserRegistration[];
+  lastError: SerializedError | null;
+  /** Set when a listener could not start: the service stops and says why. */
+  fatalError: SerializedError | null;
+}
+
+export type SupervisorEvent =
+  | { type: 'database.ready' }
+  | { type: 'database.lost' }
+  | { type: 'listener.failed'; error: SerializedError }
+  | { type: 'service.stop' };
+
+/**
+ * The root. It supervises, nothing else: the listeners and the database machine live as long as it does; the
+ * mailboxes live only inside `running`, so a lost database stops them all (rest_for_one) and `database.ready`
+ * runs the seed's start-up again (write exh_set_up, read exh_get_users, start the mailboxes).
+ */
+export const supervisorMachine = setup({
+  types: {
+    input: {} as SupervisorInput,
+    context: {} as SupervisorContext,
+    events: {} as SupervisorEvent,
+  },
+  actors: {
+    database: databaseMachine,
+    mailboxes: mailboxesMachine,
+    /** The log feed's TCP listener; sends `listener.failed` if it cannot listen. */
+    logFeed: fromCallback<SupervisorEvent>(() => () => {}),
+    /** Seed §Initialization 2–3: write address, port and token into exh_set_up, then read exh_get_users. */
+    startUp: fromPromise<UserRegistration[]>(async () => {
+      throw new Error('supervisor actor "startUp" not provided');
+    }),
+    /** Closes what outlives the mailboxes: the Exchange pool, then the database pool. */
+    shutdown: fromPromise<void>(async () => {}),
+  },
+  guards: {
+    isConnectionLost: (_, params: { error: unknown }) =>
+      serializeError(params.error).code === 'EXH_DB_CONNECTION_LOST',
+  },
+  delays: {
+    retryInterval: ({ context }) => context.database.retryIntervalMs,
+  },
+  actions: {
+    report: (_, _params: Report) => {},
+  },
+}).createMachine({
+  id: 'supervisor',
+  context: ({ input }) => ({ ...input, users: [], lastError: null, fatalError: null }),
+  // Listed in start order: the log feed first, so that a telnet client sees the database attempts.
+  invoke: [
+    { id: 'logFeed', src: 'logFeed' },
+    { id: 'database', systemId: 'database', src: 'database', input: ({ context }) => context.database },
+  ],
+  initial: 'waitingForDatabase',
+  on: {
+    // A listener that cannot listen is a configuration problem: stop cleanly and let the process exit non-zero.
+    'listener.failed': {
+      target: '.stopping',
+      actions: [
+        assign({ fatalError: ({ event }) => event.error }),
+        {
+          type: 'report',
+          params: ({ event }) => ({ category: 'E', event: 'service.failed', message: event.error.message, error: event.error }),
+        },
+      ],
+    },
+    'service.stop': '.stopping',
+  },
+  states: {
+    waitingForDatabase: {
+      on: { 'database.ready': 'startingUp' },
+    },
+    startingUp: {
+      invoke: {
+        src: 'startUp',
+        onDone: {
+          target: 'running',
+          actions: assign({ users: ({ event }) => event.output, lastError: null }),
+        },
+        onError: [
+          {
+            // The database went away under us: tell the database machine, which reports and retries.
+            guard: { type: 'isConnectionLost', params: ({ event }) => ({ error: event.error }) },
+            target: 'waitingForDatabase',
+            actions: sendTo('database', ({ event }) => ({
+              type: 'database.failed' as const,
+              error: serializeError(event.error),
+            })),
+          },
+          {
+            // Reachable but not usable (base project missing, exh_get_users raised): retry on the same schedule.
+            target: 'startUpFailed',
+            actions: [
+              assign({ lastError: ({ event }) => serializeError(event.error) }),
+              {
+                type: 'report',
+                params: ({ context }) => ({
+                  category: 'E',
+                  event: 'startup.failed',
+                  message: `Start-up failed: ${context.lastError?.message}; next attempt in ${context.database.retryIntervalMs / 1000} s`,
+                  retryInMs: context.database.retryIntervalMs,
+                  error: context.lastError,
+                }),
+              },
+            ],
+          },
+        ],
+      },
+      on: { 'database.lost': 'waitingForDatabase' },
+    },
+    startUpFailed: {
+      after: { retryInterval: 'startingUp' },
+      on: { 'database.lost': 'waitingForDatabase' },
+    },
+    running: {
+      invoke: {
+        id: 'mailboxes',
+        src: 'mailboxes',
+        input: ({ context }) => ({
+          users: context.users,
+          maxRestarts: context.maxRestarts,
+          restartWindowMs: context.restartWindowMs,
+        }),
+      },
+      on: { 'database.lost': 'waitingForDatabase' },
+    },
+    stopping: {
+      entry: {
+        type: 'report',
+        params: { category: 'A', event: 'service.stopping', message: 'Stopping: mailboxes stopped, closing pools' },
+      },
+      invoke: { src: 'shutdown', onDone: 'stopped', onError: 'stopped' },
+      on: { 'service.stop': {}, 'listener.failed': {} },
+    },
+    stopped: { type: 'final' },
+  },
+});

@@ -1,0 +1,136 @@
+import { z } from 'zod';
+
+/**
+ * The configuration: the seed's settings (ExchangeSyncService.exe.config) under recognisable keys (BRIEF §5).
+ * Objects are strict, so a misspelt key stops start-up instead of being silently ignored.
+ * Keys named in `secretKeys` are masked by `exh config check` and redacted from logs.
+ */
+
+const port = z.number().int().min(0).max(65535);
+const host = z.string().min(1);
+const ms = z.number().int().positive();
+
+/** The fields every listener has; each listener adds its own. */
+const listenerShape = (defaultPort: number, defaultHost = '127.0.0.1') => ({
+  enabled: z.boolean().default(true),
+  host: host.default(defaultHost),
+  port: port.default(defaultPort),
+});
+
+export const databaseTypes = ['postgres', 'pglite', 'sqlserver', 'db2'] as const;
+
+const database = z
+  .strictObject({
+    type: z.enum(databaseTypes, {
+      error: `expected one of ${databaseTypes.join(', ')} (the seed's DatabaseType: SQLServer → sqlserver, iSeries → db2)`,
+    }),
+    /** postgres://…, a SQL Server connection string, or a DB2 connection string. */
+    connectionString: z.string().min(1).optional(),
+    /** PGlite's data directory; absent: in memory (nothing kept after a stop). */
+    dataDir: z.string().min(1).optional(),
+    /** How often a ready connection is checked with a round trip. */
+    probeIntervalMs: ms.default(30_000),
+  })
+  .superRefine((value, ctx) => {
+    if (value.type !== 'pglite' && !value.connectionString) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['connectionString'],
+        message: `required for database.type "${value.type}" (for example postgres://user@host:5432/db)`,
+      });
+    }
+  });
+
+export const exchangeVersions = [
+  'Exchange2007_SP1',
+  'Exchange2010',
+  'Exchange2010_SP1',
+  'Exchange2010_SP2',
+  'Exchange2013',
+  'Exchange2013_SP1',
+  'Exchange2015',
+  'Exchange2016',
+] as const;
+
+const exchange = z
+  .strictObject({
+    /** ExchangeConcurrencyLevel: Exchange requests in flight at once, for all mailboxes together. */
+    concurrency: z.number().int().min(1).max(256).default(8),
+    /** StaticEwsUrl: skip Autodiscover and use this EWS URL for every mailbox. */
+    staticEwsUrl: z.url().optional(),
+    enableScpLookup: z.boolean().default(false),
+    timeoutMs: ms.default(100_000),
+    version: z.enum(exchangeVersions).default('Exchange2013_SP1'),
+    auth: z.enum(['basic', 'ntlm', 'oauth']).default('basic'),
+    impersonationUser: z.string().min(1),
+    impersonationPassword: z.string().min(1).optional(),
+    oauthToken: z.string().min(1).optional(),
+    ignoreSsl: z.boolean().default(false),
+    notifications: z.enum(['streaming', 'push', 'pull']).default('streaming'),
+  })
+  .superRefine((value, ctx) => {
+    if (value.auth === 'oauth' ? !value.oauthToken : !value.impersonationPassword) {
+      const key = value.auth === 'oauth' ? 'oauthToken' : 'impersonationPassword';
+      ctx.addIssue({ code: 'custom', path: [key], message: `required when exchange.auth is "${value.auth}"` });
+    }
+  });
+
+export const configSchema = z.strictObject({
+  database,
+  exchange,
+  listeners: z
+    .strictObject({
+      log: z.strictObject(listenerShape(8888)).prefault({}),
+      database: z
+        .strictObject({
+          ...listenerShape(9988),
+          /** Address written to exh_set_up for the database's senders; default: the listener's host. */
+          advertisedAddress: z.string().min(1).optional(),
+          /** Token every request must carry; default: a new random one at each start, written to exh_set_up. */
+          token: z.string().min(16).optional(),
+        })
+        .prefault({}),
+      exchange: z
+        .strictObject({
+          ...listenerShape(8100, '0.0.0.0'),
+          /** The URL Exchange posts push notifications to (http://this-host:8100/exh/notifications). */
+          publicUrl: z.url().optional(),
+        })
+        .prefault({}),
+      http: z.strictObject({ ...listenerShape(8080), adminToken: z.string().min(16).optional() }).prefault({}),
+    })
+    .prefault({}),
+  sync: z
+    .strictObject({
+      htmlBody: z.boolean().default(true),
+      /** MaxBodyLength: 0 keeps bodies whole. */
+      maxBodyLength: z.number().int().min(0).default(0),
+      /** MaxSyncedRecurrences: 0 synchronises only the master of a recurring series. */
+      maxSyncedRecurrences: z.number().int().min(0).default(0),
+      meetingRequestsResponses: z.boolean().default(false),
+    })
+    .prefault({}),
+  retry: z
+    .strictObject({
+      /** The seed's five minutes between attempts to reach a lost database. */
+      databaseIntervalMs: ms.default(300_000),
+      /** A crashing mailbox is restarted at most `max` times within `windowMs`, then left stopped and reported. */
+      mailboxRestarts: z
+        .strictObject({ max: z.number().int().min(0).default(5), windowMs: ms.default(60_000) })
+        .prefault({}),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['debug', 'info', 'action', 'warn', 'error']).default('info'),
+      /** auto: the readable one-line form on a terminal, JSON otherwise. */
+      format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Leaves whose values are never printed. */
+export const secretKeys = new Set(['impersonationPassword', 'oauthToken', 'token', 'adminToken', 'connectionString']);

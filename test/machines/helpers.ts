@@ -1,0 +1,71 @@
+import { fromCallback, fromPromise, SimulatedClock } from 'xstate';
+import type { Report } from '../../machines/report.js';
+import { supervisorMachine } from '../../machines/supervisor.machine.js';
+import type { UserRegistration } from '../../src/ports/database.port.js';
+
+export const minutes = (n: number) => n * 60_000;
+
+export function registration(user: string): UserRegistration {
+  return {
+    user,
+    watermarks: { calendar: null, contact: null, email: null, task: null },
+    sync: { calendar: true, contact: false, email: true, task: false },
+  };
+}
+
+/**
+ * A supervisor wired to a scripted database (a test double: the real PostgreSQL runs in test/e2e) and to mailbox
+ * sessions that record their lifetime, on xstate's SimulatedClock so that five minutes pass without waiting.
+ */
+export function scriptedSupervisor(options: { users: UserRegistration[]; crashingUsers?: Set<string> }) {
+  const clock = new SimulatedClock();
+  const reports: Report[] = [];
+  const db = { reachable: false, probeFails: false, connects: 0, closes: 0 };
+  const sessions = { started: [] as string[], stopped: [] as string[] };
+  const lost = () => Object.assign(new Error('connection refused'), { code: 'EXH_DB_CONNECTION_LOST', retryable: true });
+  const machine = supervisorMachine.provide({
+    actions: { report: (_, params) => void reports.push(params) },
+    actors: {
+      database: supervisorMachine.implementations.actors.database.provide({
+        actions: { report: (_, params) => void reports.push(params) },
+        actors: {
+          connect: fromPromise(async () => {
+            db.connects += 1;
+            if (!db.reachable) {
+              throw Object.assign(new Error('Cannot connect to the database at 127.0.0.1:5432: ECONNREFUSED'), {
+                code: 'EXH_DB_UNREACHABLE',
+                retryable: true,
+              });
+            }
+          }),
+          probe: fromPromise(async () => {
+            if (db.probeFails) throw lost();
+          }),
+          disconnect: fromPromise(async () => void (db.closes += 1)),
+        },
+      }),
+      mailboxes: supervisorMachine.implementations.actors.mailboxes.provide({
+        actions: { report: (_, params) => void reports.push(params) },
+        actors: {
+          mailbox: supervisorMachine.implementations.actors.mailboxes.implementations.actors.mailbox.provide({
+            actions: { report: (_, params) => void reports.push(params) },
+            actors: {
+              session: fromCallback(({ input }) => {
+                const { user } = input as { user: string };
+                sessions.started.push(user);
+                if (options.crashingUsers?.has(user)) throw new Error(`session of ${user} crashed`);
+                return () => void sessions.stopped.push(user);
+              }),
+            },
+          }),
+        },
+      }),
+      startUp: fromPromise(async () => {
+        if (!db.reachable) throw lost();
+        return options.users;
+      }),
+      logFeed: fromCallback(() => () => {}),
+    },
+  });
+  return { machine, clock, reports, db, sessions };
+}

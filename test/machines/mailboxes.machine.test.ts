@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, fromCallback, SimulatedClock, waitFor } from 'xstate';
+import { mailboxesMachine, mailboxId } from '../../machines/mailboxes.machine.js';
+import type { Report } from '../../machines/report.js';
+import { registration } from './helpers.js';
+
+/** Mailbox sessions that crash on demand: `crashes[user]` more starts of that user's session throw. */
+function crashingMailboxes(crashes: Record<string, number>) {
+  const reports: Report[] = [];
+  const started: string[] = [];
+  const machine = mailboxesMachine.provide({
+    actions: { report: (_, params) => void reports.push(params) },
+    actors: {
+      mailbox: mailboxesMachine.implementations.actors.mailbox.provide({
+        actors: {
+          session: fromCallback(({ input }) => {
+            const { user } = input as { user: string };
+            started.push(user);
+            if ((crashes[user] ?? 0) > 0) {
+              crashes[user] = (crashes[user] ?? 0) - 1;
+              throw new Error(`ErrorInternalServerError for ${user}`);
+            }
+            return () => {};
+          }),
+        },
+      }),
+    },
+  });
+  return { machine, reports, started };
+}
+
+const alice = 'alice@contoso.test';
+const bob = 'bob@contoso.test';
+
+describe('mailboxes machine (restart intensity)', () => {
+  it('restarts a crashed mailbox and leaves the others running', async () => {
+    const { machine, reports, started } = crashingMailboxes({ [bob]: 1 });
+    const actor = createActor(machine, {
+      input: { users: [registration(alice), registration(bob)], maxRestarts: 3, restartWindowMs: 60_000 },
+      clock: new SimulatedClock(),
+    }).start();
+    await waitFor(actor, (s) => s.context.recentRestarts[bob] === 1, { timeout: 2_000 });
+    expect(started).toEqual([alice, bob, bob]);
+    expect(Object.keys(actor.getSnapshot().children).sort()).toEqual([mailboxId(alice), mailboxId(bob)]);
+    expect(reports.find((r) => r.event === 'mailbox.restarted')).toMatchObject({ category: 'W', user: bob });
+    expect(actor.getSnapshot().context.givenUp).toEqual([]);
+  });
+
+  it('gives up after maxRestarts crashes within the window, reports it and leaves that mailbox stopped', async () => {
+    const { machine, reports, started } = crashingMailboxes({ [bob]: 100 });
+    const actor = createActor(machine, {
+      input: { users: [registration(alice), registration(bob)], maxRestarts: 3, restartWindowMs: 60_000 },
+      clock: new SimulatedClock(),
+    }).start();
+    await waitFor(actor, (s) => s.context.givenUp.includes(bob), { timeout: 2_000 });
+    // The first start and three restarts.
+    expect(started.filter((user) => user === bob)).toHaveLength(4);
+    expect(actor.getSnapshot().children[mailboxId(bob)]).toBeUndefined();
+    expect(actor.getSnapshot().children[mailboxId(alice)]).toBeDefined();
+    const givenUp = reports.find((r) => r.event === 'mailbox.given-up');
+    expect(givenUp).toMatchObject({ category: 'E', user: bob });
+    expect(givenUp?.message).toContain('ErrorInternalServerError');
+  });
+
+  it('forgets restarts once the window has passed, so rare crashes never exhaust the limit', async () => {
+    const { machine, started } = crashingMailboxes({ [bob]: 1 });
+    const clock = new SimulatedClock();
+    const actor = createActor(machine, {
+      input: { users: [registration(bob)], maxRestarts: 1, restartWindowMs: 60_000 },
+      clock,
+    }).start();
+    await waitFor(actor, (s) => s.context.recentRestarts[bob] === 1, { timeout: 2_000 });
+    clock.increment(60_000);
+    expect(actor.getSnapshot().context.recentRestarts[bob]).toBe(0);
+
+    // A crash now is the first in the new window: restarted again, not given up.
+    const crashAgain = actor.getSnapshot().children[mailboxId(bob)];
+    crashAgain?.send({ type: 'mailbox.failed', error: { code: 'EXH_INTERNAL', message: 'bug', retryable: false } });
+    await waitFor(actor, (s) => s.context.recentRestarts[bob] === 1, { timeout: 2_000 });
+    expect(started).toEqual([bob, bob, bob]);
+    expect(actor.getSnapshot().context.givenUp).toEqual([]);
+  });
+});

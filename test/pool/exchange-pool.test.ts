@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, fromPromise, setup, toPromise } from 'xstate';
+import { ExchangePool } from '../../src/pool/exchange-pool.js';
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+describe('ExchangePool', () => {
+  it('never runs more than `concurrency` requests at once', async () => {
+    const pool = new ExchangePool(2);
+    let running = 0;
+    let peak = 0;
+    const never = new AbortController().signal;
+    await Promise.all(
+      Array.from({ length: 10 }, () =>
+        pool.run(
+          async () => {
+            running += 1;
+            peak = Math.max(peak, running);
+            await new Promise((r) => setImmediate(r));
+            running -= 1;
+          },
+          { priority: 'catchUp', signal: never },
+        ),
+      ),
+    );
+    expect(peak).toBe(2);
+  });
+
+  it('runs live notifications before catch-up before resync when a slot frees', async () => {
+    const pool = new ExchangePool(1);
+    const signal = new AbortController().signal;
+    const gate = deferred();
+    const order: string[] = [];
+    const blocker = pool.run(() => gate.promise, { priority: 'resync', signal });
+    const queued = [
+      pool.run(async () => void order.push('resync'), { priority: 'resync', signal }),
+      pool.run(async () => void order.push('catchUp'), { priority: 'catchUp', signal }),
+      pool.run(async () => void order.push('live'), { priority: 'live', signal }),
+    ];
+    expect(pool.stats()).toEqual({ concurrency: 1, running: 1, queued: 3 });
+    gate.resolve();
+    await Promise.all([blocker, ...queued]);
+    expect(order).toEqual(['live', 'catchUp', 'resync']);
+  });
+
+  it('cancels queued and running work when the promise actor that asked for it stops', async () => {
+    const pool = new ExchangePool(1);
+    const gate = deferred();
+    const seen: string[] = [];
+    let runningSignal: AbortSignal | undefined;
+    const blocker = pool.run(
+      async (signal) => {
+        runningSignal = signal;
+        await gate.promise;
+      },
+      { priority: 'live', signal: new AbortController().signal },
+    );
+    const machine = setup({
+      actors: {
+        fetchItems: fromPromise(({ signal }) =>
+          pool.run(async () => void seen.push('ran'), { priority: 'catchUp', signal }),
+        ),
+      },
+    }).createMachine({ initial: 'working', states: { working: { invoke: { src: 'fetchItems' } } } });
+    const actor = createActor(machine).start();
+    expect(pool.stats().queued).toBe(1);
+    actor.stop();
+    // The stopped actor's request leaves the queue at once instead of waiting for a slot.
+    expect(pool.stats().queued).toBe(0);
+    gate.resolve();
+    await blocker;
+    expect(seen).toEqual([]);
+    expect(runningSignal?.aborted).toBe(false);
+  });
+
+  it('rejects with EXH_POOL_ABORTED for an already stopped caller and on close()', async () => {
+    const pool = new ExchangePool(1);
+    const aborted = AbortSignal.abort();
+    await expect(pool.run(async () => 1, { priority: 'live', signal: aborted })).rejects.toMatchObject({
+      code: 'EXH_POOL_ABORTED',
+    });
+    const gate = deferred();
+    let sawAbort = false;
+    const running = pool.run(
+      async (signal) => {
+        signal.addEventListener('abort', () => {
+          sawAbort = true;
+          gate.resolve();
+        });
+        await gate.promise;
+      },
+      { priority: 'live', signal: new AbortController().signal },
+    );
+    const queued = pool.run(async () => 2, { priority: 'live', signal: new AbortController().signal });
+    const outcomes = Promise.allSettled([running, queued]);
+    await pool.close();
+    const [, queuedOutcome] = await outcomes;
+    expect(sawAbort).toBe(true);
+    expect(queuedOutcome).toMatchObject({ status: 'rejected', reason: { code: 'EXH_POOL_ABORTED' } });
+    await expect(pool.run(async () => 3, { priority: 'live', signal: new AbortController().signal })).rejects.toMatchObject({
+      code: 'EXH_POOL_ABORTED',
+    });
+  });
+
+  it('passes results and errors of the task through', async () => {
+    const pool = new ExchangePool(3);
+    const signal = new AbortController().signal;
+    await expect(pool.run(async () => 42, { priority: 'live', signal })).resolves.toBe(42);
+    await expect(
+      pool.run(
+        async () => {
+          throw new Error('ErrorServerBusy');
+        },
+        { priority: 'live', signal },
+      ),
+    ).rejects.toThrow('ErrorServerBusy');
+    const actor = createActor(fromPromise(() => pool.run(async () => 'done', { priority: 'resync', signal })));
+    actor.start();
+    await expect(toPromise(actor)).resolves.toBe('done');
+  });
+});

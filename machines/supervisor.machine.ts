@@ -47,8 +47,7 @@ export const supervisorMachine = setup({
     shutdown: fromPromise<void>(async () => {}),
   },
   guards: {
-    isConnectionLost: (_, params: { error: unknown }) =>
-      serializeError(params.error).code === 'EXH_DB_CONNECTION_LOST',
+    isConnectionLost: (_, params: { error: unknown }) => serializeError(params.error).code === 'EXH_DB_CONNECTION_LOST',
   },
   delays: {
     retryInterval: ({ context }) => context.database.retryIntervalMs,
@@ -73,7 +72,12 @@ export const supervisorMachine = setup({
         assign({ fatalError: ({ event }) => event.error }),
         {
           type: 'report',
-          params: ({ event }) => ({ category: 'E', event: 'service.failed', message: event.error.message, error: event.error }),
+          params: ({ event }) => ({
+            category: 'E',
+            event: 'service.failed',
+            message: event.error.message,
+            error: event.error,
+          }),
         },
       ],
     },

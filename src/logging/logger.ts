@@ -1,4 +1,4 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import { formatRecord } from './format.js';
 import { LogHub } from './log-hub.js';
 
@@ -42,7 +42,8 @@ export interface Logging {
 
 export function createLogging(options: LoggerOptions = {}): Logging {
   const hub = new LogHub();
-  const stdout = options.stdout ?? pino.destination({ dest: 1, sync: false });
+  // Synchronous, so that nothing is lost when the process exits right after a record (a fatal error, a signal).
+  const stdout = options.stdout ?? pino.destination({ dest: 1, sync: true });
   const isTTY = options.isTTY ?? process.stdout.isTTY === true;
   const pretty = options.format === 'pretty' || ((options.format ?? 'auto') === 'auto' && isTTY);
   const console: DestinationStream = pretty ? { write: (line: string) => stdout.write(prettyLine(line)) } : stdout;

@@ -1,4 +1,7 @@
 import { fromCallback, fromPromise, SimulatedClock } from 'xstate';
+import { databaseMachine } from '../../machines/database.machine.js';
+import { mailboxMachine } from '../../machines/mailbox.machine.js';
+import { mailboxesMachine } from '../../machines/mailboxes.machine.js';
 import type { Report } from '../../machines/report.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { UserRegistration } from '../../src/ports/database.port.js';
@@ -22,11 +25,12 @@ export function scriptedSupervisor(options: { users: UserRegistration[]; crashin
   const reports: Report[] = [];
   const db = { reachable: false, probeFails: false, connects: 0, closes: 0 };
   const sessions = { started: [] as string[], stopped: [] as string[] };
-  const lost = () => Object.assign(new Error('connection refused'), { code: 'EXH_DB_CONNECTION_LOST', retryable: true });
+  const lost = () =>
+    Object.assign(new Error('connection refused'), { code: 'EXH_DB_CONNECTION_LOST', retryable: true });
   const machine = supervisorMachine.provide({
     actions: { report: (_, params) => void reports.push(params) },
     actors: {
-      database: supervisorMachine.implementations.actors.database.provide({
+      database: databaseMachine.provide({
         actions: { report: (_, params) => void reports.push(params) },
         actors: {
           connect: fromPromise(async () => {
@@ -41,13 +45,15 @@ export function scriptedSupervisor(options: { users: UserRegistration[]; crashin
           probe: fromPromise(async () => {
             if (db.probeFails) throw lost();
           }),
-          disconnect: fromPromise(async () => void (db.closes += 1)),
+          disconnect: fromPromise<void>(async () => {
+            db.closes += 1;
+          }),
         },
       }),
-      mailboxes: supervisorMachine.implementations.actors.mailboxes.provide({
+      mailboxes: mailboxesMachine.provide({
         actions: { report: (_, params) => void reports.push(params) },
         actors: {
-          mailbox: supervisorMachine.implementations.actors.mailboxes.implementations.actors.mailbox.provide({
+          mailbox: mailboxMachine.provide({
             actions: { report: (_, params) => void reports.push(params) },
             actors: {
               session: fromCallback(({ input }) => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, SimulatedClock, waitFor } from 'xstate';
+import { mailboxMachine } from '../../machines/mailbox.machine.js';
 import { mailboxesMachine, mailboxId } from '../../machines/mailboxes.machine.js';
 import type { Report } from '../../machines/report.js';
 import { registration } from './helpers.js';
@@ -11,7 +12,7 @@ function crashingMailboxes(crashes: Record<string, number>) {
   const machine = mailboxesMachine.provide({
     actions: { report: (_, params) => void reports.push(params) },
     actors: {
-      mailbox: mailboxesMachine.implementations.actors.mailbox.provide({
+      mailbox: mailboxMachine.provide({
         actors: {
           session: fromCallback(({ input }) => {
             const { user } = input as { user: string };

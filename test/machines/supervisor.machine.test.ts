@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type AnyActorRef, createActor, fromPromise, waitFor } from 'xstate';
+import type { UserRegistration } from '../../src/ports/database.port.js';
 import { minutes, registration, scriptedSupervisor } from './helpers.js';
 
 const input = {
@@ -38,7 +39,9 @@ describe('supervisor machine', () => {
   });
 
   it('stops every mailbox when an actor reports the database lost, and starts them again after the wait', async () => {
-    const { machine, clock, reports, db, sessions } = scriptedSupervisor({ users: [registration('alice@contoso.test')] });
+    const { machine, clock, reports, db, sessions } = scriptedSupervisor({
+      users: [registration('alice@contoso.test')],
+    });
     db.reachable = true;
     const actor = createActor(machine, { input, clock }).start();
     await waitFor(actor, (s) => s.matches('running'));
@@ -119,11 +122,14 @@ function waitForDatabase(actor: AnyActorRef, value: string) {
 
 let attempts = 0;
 function failingStartUp() {
-  return fromPromise(async () => {
+  return fromPromise<UserRegistration[]>(async () => {
     attempts += 1;
-    throw Object.assign(new Error('The exh base project is not installed (exh_get_users is missing): run "exh db install"'), {
-      code: 'EXH_DB_BASE_PROJECT_MISSING',
-      retryable: true,
-    });
+    throw Object.assign(
+      new Error('The exh base project is not installed (exh_get_users is missing): run "exh db install"'),
+      {
+        code: 'EXH_DB_BASE_PROJECT_MISSING',
+        retryable: true,
+      },
+    );
   });
 }

@@ -103,7 +103,9 @@ describe('ExchangePool', () => {
     const [, queuedOutcome] = await outcomes;
     expect(sawAbort).toBe(true);
     expect(queuedOutcome).toMatchObject({ status: 'rejected', reason: { code: 'EXH_POOL_ABORTED' } });
-    await expect(pool.run(async () => 3, { priority: 'live', signal: new AbortController().signal })).rejects.toMatchObject({
+    await expect(
+      pool.run(async () => 3, { priority: 'live', signal: new AbortController().signal }),
+    ).rejects.toMatchObject({
       code: 'EXH_POOL_ABORTED',
     });
   });

@@ -1,0 +1,72 @@
+import { Command, Option } from 'commander';
+import { loadConfig } from './config/load.js';
+import { maskSecrets } from './config/mask.js';
+import { describe, isExhError } from './errors.js';
+import { createLogging } from './logging/logger.js';
+import { version } from './version.js';
+
+/** Process exit codes; docs/operations.md lists them too. */
+export const exitCodes = { ok: 0, failed: 1, invalidConfig: 2, interrupted: 130 } as const;
+
+const program = new Command()
+  .name('exh')
+  .description('Keeps an application database and Microsoft Exchange in step, per user, both ways.')
+  .version(version, '-v, --version')
+  .showHelpAfterError();
+
+const configOption = () =>
+  new Option('-c, --config <file>', 'configuration file, JSON or YAML (default: exh.config.json, or $EXH_CONFIG)');
+
+program
+  .command('start')
+  .description('run the connector headless until SIGINT or SIGTERM')
+  .addOption(configOption())
+  .action(async (options: { config?: string }) => {
+    const { config } = loadOrExit(options.config);
+    const logging = createLogging({ level: config.log.level, format: config.log.format });
+    // Loaded here so that `config check` and `--help` do not load database drivers.
+    const { startRuntime } = await import('./runtime.js');
+    const runtime = startRuntime({ config, logging });
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) {
+        logging.logger.warn(`${signal} again: exiting at once`);
+        process.exit(exitCodes.interrupted);
+      }
+      signalled = true;
+      logging.logger.action(`${signal} received: stopping (a second signal exits at once)`);
+      setTimeout(() => {
+        logging.logger.error('Did not stop within 10 s: exiting anyway');
+        process.exit(exitCodes.failed);
+      }, 10_000).unref();
+      void runtime.stop();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const { exitCode } = await runtime.done;
+    logging.logger.action({ exitCode }, 'Stopped');
+    process.exit(exitCode);
+  });
+
+const configCommand = program.command('config').description('configuration tools');
+configCommand
+  .command('check')
+  .description('validate the configuration and print it with secrets masked')
+  .addOption(configOption())
+  .action((options: { config?: string }) => {
+    const loaded = loadOrExit(options.config);
+    process.stdout.write(`${JSON.stringify(maskSecrets(loaded.config), null, 2)}\n`);
+    const sources = [loaded.file ?? 'no file', ...loaded.fromEnv].join(', ');
+    process.stderr.write(`Configuration is valid (${sources}).\n`);
+  });
+
+function loadOrExit(file: string | undefined) {
+  try {
+    return loadConfig({ file });
+  } catch (error) {
+    process.stderr.write(`${isExhError(error) ? error.message : describe(error)}\n`);
+    process.exit(exitCodes.invalidConfig);
+  }
+}
+
+await program.parseAsync(process.argv);

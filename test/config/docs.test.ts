@@ -1,0 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { envLeaves } from '../../src/config/load.js';
+
+describe('docs/configuration.md', () => {
+  it('lists every key with its environment variable', () => {
+    const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    for (const leaf of envLeaves()) {
+      expect(doc, `${leaf.path.join('.')} is missing from docs/configuration.md`).toContain(
+        `| \`${leaf.path.join('.')}\` | \`${leaf.env}\` |`,
+      );
+    }
+  });
+});

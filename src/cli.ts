@@ -60,6 +60,39 @@ configCommand
     process.stderr.write(`Configuration is valid (${sources}).\n`);
   });
 
+const dbCommand = program.command('db').description('the base project in the application database');
+dbCommand
+  .command('script')
+  .description('print the base project SQL for a dialect, generated from the item-type definitions')
+  .addOption(
+    new Option('-d, --dialect <dialect>', 'SQL dialect')
+      .choices(['postgres', 'sqlserver', 'db2'])
+      .makeOptionMandatory(),
+  )
+  .option('--example-app', 'print the example application after the base project')
+  .action(async (options: { dialect: 'postgres' | 'sqlserver' | 'db2'; exampleApp?: boolean }) => {
+    const { generateScript } = await import('./db/commands.js');
+    const files = generateScript(options.dialect).files;
+    const wanted = options.exampleApp ? files : files.slice(0, 1);
+    process.stdout.write(wanted.map((file) => file.content).join('\n'));
+  });
+dbCommand
+  .command('install')
+  .description('install (or update) the base project in the configured database; running it twice changes nothing')
+  .addOption(configOption())
+  .option('--example-app', 'also install the example application (app_user, calendar_item, … and their triggers)')
+  .action(async (options: { config?: string; exampleApp?: boolean }) => {
+    const { config } = loadOrExit(options.config);
+    const { installBaseProject } = await import('./db/commands.js');
+    try {
+      const { applied } = await installBaseProject(config.database, { exampleApp: options.exampleApp === true });
+      process.stderr.write(`Installed into ${config.database.type}: ${applied.join(', ')}\n`);
+    } catch (error) {
+      process.stderr.write(`${describe(error)}\n`);
+      process.exit(exitCodes.failed);
+    }
+  });
+
 function loadOrExit(file: string | undefined) {
   try {
     return loadConfig({ file });

@@ -1,0 +1,248 @@
+import type { Database, SQLParam } from 'ibm_db';
+import PQueue from 'p-queue';
+import { type ExhError, errors, isExhError } from '../../errors.js';
+import { type ItemTypeDefinition, itemType, itemTypes, procedureFields } from '../../items/index.js';
+import type {
+  ChangeBatch,
+  ConnectorLogEntry,
+  FieldValue,
+  OutboxEntry,
+  OutboxOutcome,
+  SetUp,
+  UserRegistration,
+} from '../../ports/database.port.js';
+import { decodeFields, fromDatabaseValue, procedureArguments, userRegistration } from '../field-values.js';
+import { outboxState } from '../outbox.js';
+import { statementTerminator } from '../sql/db2.js';
+import { db2Target } from '../target.js';
+import { type InstallableDatabase, setUpParameters } from './installable.js';
+
+/**
+ * DB2 (LUW and IBM i) through ibm_db, an optional dependency that needs IBM's CLI driver: it is imported in connect(),
+ * and its absence is EXH_DB_DRIVER_MISSING naming the package. One connection; operations run one at a time (a DB2
+ * connection is one session, so a transaction must not interleave with other statements).
+ */
+export function createDb2Database(connectionString: string): InstallableDatabase {
+  return new Db2Database(connectionString);
+}
+
+/** SQLCODEs of a lost or refused connection (communication errors, connection does not exist). */
+const connectionSqlCodes = new Set([-30081, -30080, -30108, -1224, -1229, -900]);
+/** SQLCODEs of objects that do not exist: routine (-440), name (-204), column (-206). */
+const missingSqlCodes = new Set([-440, -204, -206]);
+
+class Db2Database implements InstallableDatabase {
+  readonly type = 'db2' as const;
+  readonly dialect = 'db2' as const;
+  readonly target: string;
+  private connection: Database | undefined;
+  private readonly queue = new PQueue({ concurrency: 1 });
+
+  constructor(
+    private readonly connectionString: string,
+    private readonly types: readonly ItemTypeDefinition[] = itemTypes,
+  ) {
+    this.target = db2Target(connectionString);
+  }
+
+  async connect(): Promise<void> {
+    if (this.connection) return;
+    const ibmdb = await import('ibm_db').catch((cause: unknown) => {
+      throw errors.driverMissing('ibm_db', 'db2', cause);
+    });
+    let connection: Database;
+    try {
+      connection = await ibmdb.open(this.connectionString);
+    } catch (error) {
+      throw errors.databaseUnreachable(this.target, error);
+    }
+    // Unqualified CALLs and global variables resolve through CURRENT PATH, not CURRENT SCHEMA: add the schema the
+    // base project was installed into (CurrentSchema= in the connection string). Already on the path: nothing to do.
+    await connection.query('SET CURRENT PATH = SYSTEM PATH, CURRENT SCHEMA').catch(() => undefined);
+    this.connection = connection;
+  }
+
+  async probe(): Promise<void> {
+    try {
+      await this.run('probe', (db) => db.query('SELECT 1 FROM SYSIBM.SYSDUMMY1'));
+    } catch (error) {
+      throw errors.databaseConnectionLost(this.target, error);
+    }
+  }
+
+  async close(): Promise<void> {
+    const connection = this.connection;
+    this.connection = undefined;
+    await connection?.close().catch(() => undefined);
+  }
+
+  async writeSetUp(setUp: SetUp): Promise<void> {
+    const rows: [string, string][] = [
+      [setUpParameters.ipAddress, setUp.ipAddress],
+      [setUpParameters.port, String(setUp.port)],
+      [setUpParameters.token, setUp.token],
+    ];
+    await this.run('exh_set_up', async (db) => {
+      for (const [parameter, value] of rows) {
+        await db.query(
+          `MERGE INTO exh_set_up AS t
+           USING (VALUES (CAST(? AS VARGRAPHIC(100)), CAST(? AS VARGRAPHIC(4000)))) AS s (exh_parameter, exh_value)
+           ON t.exh_parameter = s.exh_parameter
+           WHEN MATCHED THEN UPDATE SET exh_value = s.exh_value
+           WHEN NOT MATCHED THEN INSERT (exh_parameter, exh_value) VALUES (s.exh_parameter, s.exh_value)`,
+          [parameter, value],
+        );
+      }
+    });
+  }
+
+  async getUsers(): Promise<UserRegistration[]> {
+    const rows = await this.run('exh_get_users', (db) => db.query('CALL exh_get_users()'));
+    return (rows as Record<string, unknown>[]).map((row) => userRegistration(row, this.types));
+  }
+
+  async applyChanges(batch: ChangeBatch): Promise<void> {
+    const definition = itemType(batch.itemType);
+    const watermarkColumn = `exh_watermark_${definition.name}`;
+    await this.run('exh_watermark', async (db) => {
+      await db.beginTransaction();
+      try {
+        await db.query('SET exh_applying = 1');
+        for (const change of batch.changes) {
+          const procedure = definition.procedures.fromExh[change.action];
+          // Positional: every parameter of the procedure, NULL (its default) for the fields the change leaves out.
+          const given = new Map(
+            procedureArguments(definition, change.action, change.fields, batch.user).map((a) => [a.parameter, a.value]),
+          );
+          const params = procedureFields(definition, change.action).map((f) => toDb2(given.get(`exh_${f.name}`)));
+          await this.attempt(procedure, () =>
+            db.query(`CALL ${procedure}(${params.map(() => '?').join(', ')})`, params),
+          );
+        }
+        await this.attempt('exh_watermark', () =>
+          db.query(
+            `MERGE INTO exh_watermark AS t
+             USING (VALUES (CAST(? AS VARGRAPHIC(255)), CAST(? AS CLOB(16M)))) AS s (exh_user, watermark)
+             ON t.exh_user = s.exh_user
+             WHEN MATCHED THEN UPDATE SET ${watermarkColumn} = s.watermark
+             WHEN NOT MATCHED THEN INSERT (exh_user, ${watermarkColumn}) VALUES (s.exh_user, s.watermark)`,
+            [batch.user, batch.watermark],
+          ),
+        );
+        await db.query('SET exh_applying = 0');
+        await db.commitTransaction();
+      } catch (error) {
+        await db.rollbackTransaction().catch(() => undefined);
+        await db.query('SET exh_applying = 0').catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  async readOutbox(limit: number): Promise<OutboxEntry[]> {
+    const count = Math.max(1, Math.floor(limit));
+    const rows = (await this.run('exh_outbox', (db) =>
+      db.query(
+        `SELECT VARCHAR(exh_outbox_id) AS id, exh_user, exh_item_type, exh_action, exh_payload, exh_created, exh_attempts
+         FROM exh_outbox
+         WHERE exh_state = 'pending' AND exh_action IN ('add', 'chg', 'del')
+         ORDER BY exh_outbox_id
+         FETCH FIRST ${count} ROWS ONLY`,
+      ),
+    )) as Record<string, unknown>[];
+    return rows.flatMap((raw) => {
+      const row = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.toLowerCase(), v]));
+      const definition = this.types.find((t) => t.name === row.exh_item_type);
+      if (!definition) return [];
+      return [
+        {
+          id: String(row.id).trim(),
+          user: String(row.exh_user),
+          itemType: definition.name,
+          action: row.exh_action as OutboxEntry['action'],
+          fields: decodeFields(definition, String(row.exh_payload)),
+          createdAt: fromDatabaseValue('timestamp', row.exh_created) as Date,
+          attempts: Number(row.exh_attempts),
+        },
+      ];
+    });
+  }
+
+  async completeOutbox(id: string, outcome: OutboxOutcome): Promise<void> {
+    const state = outboxState(outcome);
+    await this.run('exh_outbox', (db) =>
+      db.query(
+        `UPDATE exh_outbox
+         SET exh_state = ?, exh_attempts = exh_attempts + 1, exh_exit_code = ?, exh_output_value = ?,
+             exh_error_message = ?,
+             exh_completed_at = CASE WHEN ? = 'pending' THEN NULL ELSE CURRENT TIMESTAMP - CURRENT TIMEZONE END
+         WHERE exh_outbox_id = ?`,
+        [state, outcome.exitCode, outcome.outputValue, outcome.errorMessage, state, Number(id)],
+      ),
+    );
+  }
+
+  async logError(entry: ConnectorLogEntry): Promise<void> {
+    await this.run('exh_log', (db) =>
+      db.query(
+        `INSERT INTO exh_log (exh_user, exh_item_type, exh_code, exh_message, exh_logged_at)
+         VALUES (?, ?, ?, ?, CURRENT TIMESTAMP - CURRENT TIMEZONE)`,
+        [entry.user ?? null, entry.itemType ?? null, entry.code, entry.message],
+      ),
+    );
+  }
+
+  /** Runs a DB2 script statement by statement (split at lines holding only @, as db2 -td@ does). */
+  async runScript(script: string): Promise<void> {
+    await this.run('the base project script', async (db) => {
+      for (const statement of splitStatements(script)) await db.query(statement);
+    });
+  }
+
+  private run<T>(object: string, work: (db: Database) => Promise<T>): Promise<T> {
+    const db = this.connection;
+    if (!db) return Promise.reject(errors.databaseConnectionLost(this.target, new Error('not connected')));
+    return this.queue.add(() => this.attempt(object, () => work(db)));
+  }
+
+  private async attempt<T>(object: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw this.translate(error, object);
+    }
+  }
+
+  private translate(error: unknown, object: string): ExhError {
+    if (isExhError(error)) return error;
+    const { sqlcode, sqlstate } = error as { sqlcode?: number; sqlstate?: string };
+    if (
+      (sqlcode !== undefined && connectionSqlCodes.has(sqlcode)) ||
+      sqlstate?.startsWith('08') ||
+      sqlstate === '40003'
+    ) {
+      return errors.databaseConnectionLost(this.target, error);
+    }
+    if (sqlcode !== undefined && missingSqlCodes.has(sqlcode) && !/^3[89]/.test(sqlstate ?? '')) {
+      const named = /"([^"]+)"/.exec(error instanceof Error ? error.message : '')?.[1];
+      return errors.baseProjectMissing(sqlcode === -440 ? object : (named ?? object), error);
+    }
+    return errors.procedureFailed(object, error);
+  }
+}
+
+/** A port value as an ibm_db parameter: booleans as SMALLINT 0/1, timestamps as UTC text (the base project's rule). */
+function toDb2(value: FieldValue | undefined): SQLParam {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value instanceof Date) return value.toISOString().replace('T', '-').replace('Z', '').replaceAll(':', '.');
+  return value;
+}
+
+/** Statements of a DB2 script: the text between lines that hold only the terminator, comment-only ones dropped. */
+export function splitStatements(script: string): string[] {
+  return script
+    .split(new RegExp(`^\\s*${statementTerminator}\\s*$`, 'm'))
+    .map((s) => s.trim())
+    .filter((s) => s.replace(/^--.*$/gm, '').trim() !== '');
+}

@@ -1,0 +1,73 @@
+import { type ExhError, errors, isExhError } from '../../errors.js';
+
+/**
+ * Translates errors of PostgreSQL drivers (pg, PGlite) into the catalogue. Both report SQLSTATE in `code` and the
+ * PL/pgSQL call stack in `where`; they differ only in how a lost connection looks (see isConnectionError in each).
+ */
+
+/** SQLSTATEs of objects that do not exist: function, table, column, type, schema. */
+const undefinedObject = new Set(['42883', '42P01', '42703', '42704', '3F000']);
+
+/** Node's socket errors and the server's "connection is going away" states. */
+const connectionErrnos = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+const connectionSqlStates = new Set(['57P01', '57P02', '57P03', '53300']);
+
+export function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** True for socket errors, SQLSTATE class 08 (connection exception) and administrator shutdowns. */
+export function isPgConnectionError(error: unknown): boolean {
+  if (error instanceof AggregateError) return error.errors.some(isPgConnectionError) || hasConnectionCode(error);
+  if (hasConnectionCode(error)) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect|Client was closed|Cannot use a pool after calling end/i.test(
+    message,
+  );
+}
+
+function hasConnectionCode(error: unknown): boolean {
+  const code = errorCode(error);
+  if (!code) return false;
+  return connectionErrnos.has(code) || connectionSqlStates.has(code) || /^08[0-9A-Z]{3}$/.test(code);
+}
+
+/** The name in `relation "x" does not exist`, `type "x" does not exist`, `column "c" of relation "x" ...`. */
+function missingObjectName(error: unknown): string | undefined {
+  const message = error instanceof Error ? error.message : '';
+  const column = /column "([^"]+)" of relation "([^"]+)"/.exec(message);
+  if (column) return `${column[2]}.${column[1]}`;
+  return /(?:relation|type|schema|column|function) "?([^"(\s]+)"?/.exec(message)?.[1];
+}
+
+export interface PgErrorContext {
+  target: string;
+  /** The object the statement used (the procedure called, the table written), named when it turns out missing. */
+  object: string;
+  isConnectionError: (error: unknown) => boolean;
+}
+
+export function translatePgError(error: unknown, context: PgErrorContext): ExhError {
+  if (isExhError(error)) return error;
+  if (context.isConnectionError(error)) return errors.databaseConnectionLost(context.target, error);
+  const code = errorCode(error);
+  const where = (error as { where?: unknown } | null)?.where;
+  // Raised inside a routine (the application's template uses a table that is not there): the routine's own failure.
+  const insideRoutine = typeof where === 'string' && where.trim() !== '';
+  if (code && undefinedObject.has(code) && !insideRoutine) {
+    const name = code === '42883' ? context.object : (missingObjectName(error) ?? context.object);
+    return errors.baseProjectMissing(name, error);
+  }
+  return errors.procedureFailed(context.object, error);
+}

@@ -1,0 +1,245 @@
+import { errors, isExhError } from '../../errors.js';
+import { type ItemTypeDefinition, itemType, itemTypes } from '../../items/index.js';
+import type {
+  ChangeBatch,
+  ConnectorLogEntry,
+  DatabasePort,
+  OutboxEntry,
+  OutboxOutcome,
+  SetUp,
+  UserRegistration,
+} from '../../ports/database.port.js';
+import { decodeFields, procedureArguments, userRegistration } from '../field-values.js';
+import { outboxState } from '../outbox.js';
+import { notifyChannel } from '../sql/routines.js';
+import { applyingFlag, type InstallableDatabase, setUpParameters } from './installable.js';
+import { translatePgError } from './pg-errors.js';
+
+/**
+ * The DatabasePort for everything that speaks PostgreSQL's SQL: the pg server adapter and PGlite share all statements
+ * and error handling here; each supplies only a PgDriver (how to open, run a transaction, recognise a lost connection).
+ */
+
+export interface PgQueryable {
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
+}
+
+export interface PgConnection extends PgQueryable {
+  /** BEGIN, work, COMMIT; ROLLBACK and rethrow when work throws. */
+  transaction<T>(work: (tx: PgQueryable) => Promise<T>): Promise<T>;
+  /** A multi-statement script in one transaction. */
+  exec(script: string): Promise<void>;
+  /** LISTEN; the returned function stops listening. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export interface PgDriver {
+  readonly type: 'postgres' | 'pglite';
+  readonly target: string;
+  /** Throws the driver's own error when the database cannot be reached (ExhError when the driver cannot load). */
+  open(): Promise<PgConnection>;
+  isConnectionError(error: unknown): boolean;
+}
+
+interface OutboxRow {
+  id: string;
+  exh_user: string;
+  exh_item_type: string;
+  exh_action: string;
+  exh_payload: string;
+  exh_created: Date | string;
+  exh_attempts: number;
+}
+
+export class PostgresFamilyDatabase implements InstallableDatabase {
+  readonly dialect = 'postgres' as const;
+  private connection: PgConnection | undefined;
+
+  constructor(
+    private readonly driver: PgDriver,
+    private readonly types: readonly ItemTypeDefinition[] = itemTypes,
+  ) {}
+
+  get type(): DatabasePort['type'] {
+    return this.driver.type;
+  }
+
+  get target(): string {
+    return this.driver.target;
+  }
+
+  async connect(): Promise<void> {
+    if (this.connection) return;
+    try {
+      this.connection = await this.driver.open();
+    } catch (error) {
+      throw isExhError(error) ? error : errors.databaseUnreachable(this.target, error);
+    }
+  }
+
+  async probe(): Promise<void> {
+    const connection = this.connected();
+    try {
+      await connection.query('SELECT 1');
+    } catch (error) {
+      throw errors.databaseConnectionLost(this.target, error);
+    }
+  }
+
+  async close(): Promise<void> {
+    const connection = this.connection;
+    this.connection = undefined;
+    await connection?.close().catch(() => undefined);
+  }
+
+  async writeSetUp(setUp: SetUp): Promise<void> {
+    const rows: [string, string][] = [
+      [setUpParameters.ipAddress, setUp.ipAddress],
+      [setUpParameters.port, String(setUp.port)],
+      [setUpParameters.token, setUp.token],
+    ];
+    await this.run('exh_set_up', (q) =>
+      q.query(
+        `INSERT INTO exh_set_up (exh_parameter, exh_value)
+         SELECT * FROM unnest($1::text[], $2::text[])
+         ON CONFLICT (exh_parameter) DO UPDATE SET exh_value = EXCLUDED.exh_value`,
+        [rows.map((r) => r[0]), rows.map((r) => r[1])],
+      ),
+    );
+  }
+
+  async getUsers(): Promise<UserRegistration[]> {
+    const { rows } = await this.run('exh_get_users', (q) => q.query('SELECT * FROM exh_get_users()'));
+    return rows.map((row) => userRegistration(row, this.types));
+  }
+
+  async applyChanges(batch: ChangeBatch): Promise<void> {
+    const definition = itemType(batch.itemType);
+    const watermarkColumn = `exh_watermark_${definition.name}`;
+    await this.inTransaction('exh_watermark', async (tx) => {
+      // The example application's triggers skip rows written while this is on (no echo back to Exchange).
+      await tx.query(`SELECT set_config('${applyingFlag}', 'on', true)`);
+      for (const change of batch.changes) {
+        const procedure = definition.procedures.fromExh[change.action];
+        const args = procedureArguments(definition, change.action, change.fields, batch.user);
+        const list = args.map((a, i) => `${a.parameter} => $${i + 1}`).join(', ');
+        await this.attempt(procedure, () =>
+          tx.query(
+            `SELECT ${procedure}(${list})`,
+            args.map((a) => a.value),
+          ),
+        );
+      }
+      await this.attempt('exh_watermark', () =>
+        tx.query(
+          `INSERT INTO exh_watermark (exh_user, ${watermarkColumn}) VALUES ($1, $2)
+           ON CONFLICT (exh_user) DO UPDATE SET ${watermarkColumn} = EXCLUDED.${watermarkColumn}`,
+          [batch.user, batch.watermark],
+        ),
+      );
+    });
+  }
+
+  async readOutbox(limit: number): Promise<OutboxEntry[]> {
+    const { rows } = await this.run('exh_outbox', (q) =>
+      q.query<OutboxRow>(
+        `SELECT exh_outbox_id::text AS id, exh_user, exh_item_type, exh_action, exh_payload, exh_created, exh_attempts
+         FROM exh_outbox
+         WHERE exh_state = 'pending' AND exh_action IN ('add', 'chg', 'del')
+         ORDER BY exh_outbox_id
+         LIMIT $1`,
+        [limit],
+      ),
+    );
+    return rows.flatMap((row) => {
+      const definition = this.types.find((t) => t.name === row.exh_item_type);
+      if (!definition) return [];
+      return [
+        {
+          id: row.id,
+          user: row.exh_user,
+          itemType: definition.name,
+          action: row.exh_action as OutboxEntry['action'],
+          fields: decodeFields(definition, row.exh_payload),
+          createdAt: new Date(row.exh_created),
+          attempts: Number(row.exh_attempts),
+        },
+      ];
+    });
+  }
+
+  async completeOutbox(id: string, outcome: OutboxOutcome): Promise<void> {
+    const state = outboxState(outcome);
+    await this.run('exh_outbox', (q) =>
+      q.query(
+        `UPDATE exh_outbox
+         SET exh_state = $2, exh_attempts = exh_attempts + 1, exh_exit_code = $3, exh_output_value = $4,
+             exh_error_message = $5, exh_completed_at = CASE WHEN $2 = 'pending' THEN NULL ELSE now() END
+         WHERE exh_outbox_id = $1`,
+        [id, state, outcome.exitCode, outcome.outputValue, outcome.errorMessage],
+      ),
+    );
+  }
+
+  async logError(entry: ConnectorLogEntry): Promise<void> {
+    await this.run('exh_log', (q) =>
+      q.query('INSERT INTO exh_log (exh_user, exh_item_type, exh_code, exh_message) VALUES ($1, $2, $3, $4)', [
+        entry.user ?? null,
+        entry.itemType ?? null,
+        entry.code,
+        entry.message,
+      ]),
+    );
+  }
+
+  async runScript(script: string): Promise<void> {
+    const connection = this.connected();
+    await this.attempt('the base project script', () => connection.exec(script));
+  }
+
+  /**
+   * Calls onUser with the user of every new outbox row (the base project's pg_notify; '' for commands without a
+   * user), so that the outbox is drained without polling. Not part of DatabasePort (PostgreSQL only); listening ends
+   * with the connection.
+   */
+  async watchOutbox(onUser: (user: string) => void): Promise<() => Promise<void>> {
+    const connection = this.connected();
+    try {
+      return await connection.listen(notifyChannel, onUser);
+    } catch (error) {
+      throw this.translate(error, notifyChannel);
+    }
+  }
+
+  private connected(): PgConnection {
+    if (!this.connection) throw errors.databaseConnectionLost(this.target, new Error('not connected'));
+    return this.connection;
+  }
+
+  private translate(error: unknown, object: string) {
+    return translatePgError(error, {
+      target: this.target,
+      object,
+      isConnectionError: (e) => this.driver.isConnectionError(e),
+    });
+  }
+
+  private async attempt<T>(object: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw this.translate(error, object);
+    }
+  }
+
+  private run<T>(object: string, work: (q: PgQueryable) => Promise<T>): Promise<T> {
+    const connection = this.connected();
+    return this.attempt(object, () => work(connection));
+  }
+
+  private inTransaction<T>(object: string, work: (tx: PgQueryable) => Promise<T>): Promise<T> {
+    const connection = this.connected();
+    return this.attempt(object, () => connection.transaction(work));
+  }
+}

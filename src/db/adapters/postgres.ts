@@ -1,0 +1,121 @@
+import type { Pool, PoolClient } from 'pg';
+import { errors } from '../../errors.js';
+import { postgresTarget } from '../target.js';
+import { isPgConnectionError } from './pg-errors.js';
+import type { PgConnection, PgDriver, PgQueryable } from './postgres-family.js';
+import { PostgresFamilyDatabase } from './postgres-family.js';
+
+/** PostgreSQL server through a pg Pool. The connection string may carry `?options=-c search_path=...`. */
+export function createPostgresDatabase(connectionString: string): PostgresFamilyDatabase {
+  return new PostgresFamilyDatabase(new PgPoolDriver(connectionString));
+}
+
+class PgPoolDriver implements PgDriver {
+  readonly type = 'postgres' as const;
+  readonly target: string;
+
+  constructor(private readonly connectionString: string) {
+    this.target = postgresTarget(connectionString);
+  }
+
+  isConnectionError(error: unknown): boolean {
+    return isPgConnectionError(error);
+  }
+
+  async open(): Promise<PgConnection> {
+    const pg = await import('pg').catch((cause: unknown) => {
+      throw errors.driverMissing('pg', 'postgres', cause);
+    });
+    const pool = new pg.default.Pool({
+      connectionString: this.connectionString,
+      max: 4,
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle client whose server went away emits here; the next query reports the loss to the caller.
+    pool.on('error', () => undefined);
+    try {
+      await pool.query('SELECT 1');
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw error;
+    }
+    return new PgPoolConnection(pool);
+  }
+}
+
+class PgPoolConnection implements PgConnection {
+  /** Listening clients are checked out of the pool; close() must give them back or pool.end() waits forever. */
+  private readonly listeners = new Set<() => Promise<void>>();
+
+  constructor(private readonly pool: Pool) {}
+
+  async query<T>(text: string, params?: unknown[]): Promise<{ rows: T[] }> {
+    const result = await this.pool.query(text, params);
+    return { rows: result.rows as T[] };
+  }
+
+  async transaction<T>(work: (tx: PgQueryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: unknown;
+    try {
+      await client.query('BEGIN');
+      const result = await work(clientQueryable(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        broken = rollbackError;
+      });
+      throw error;
+    } finally {
+      // A client that could not even roll back is discarded rather than returned to the pool.
+      client.release(broken instanceof Error ? broken : undefined);
+    }
+  }
+
+  async exec(script: string): Promise<void> {
+    // The simple query protocol runs a multi-statement string as one implicit transaction.
+    await this.pool.query(script);
+  }
+
+  async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
+    const client = await this.pool.connect();
+    const onNotification = (message: { channel: string; payload?: string }) => {
+      if (message.channel === channel) onPayload(message.payload ?? '');
+    };
+    client.on('notification', onNotification);
+    client.on('error', () => undefined);
+    try {
+      await client.query(`LISTEN ${channel}`);
+    } catch (error) {
+      client.release(error instanceof Error ? error : true);
+      throw error;
+    }
+    const stop = async () => {
+      if (!this.listeners.delete(stop)) return;
+      client.off('notification', onNotification);
+      const error = await client.query(`UNLISTEN ${channel}`).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      client.release(error instanceof Error ? error : undefined);
+    };
+    this.listeners.add(stop);
+    return stop;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.listeners].map((stop) => stop()));
+    await this.pool.end();
+  }
+}
+
+function clientQueryable(client: PoolClient): PgQueryable {
+  return {
+    async query<T>(text: string, params?: unknown[]) {
+      const result = await client.query(text, params);
+      return { rows: result.rows as T[] };
+    },
+  };
+}

@@ -1,0 +1,189 @@
+import type { FieldDefinition, ItemTypeDefinition } from '../../items/definition.js';
+import { columnName, procedureFields, textKinds } from '../../items/definition.js';
+import type { ItemAction } from '../../ports/database.port.js';
+import { appKey, appTable, appUserTable, isKeyField, rangeFilters, valueFields } from './example-shared.js';
+import { pgParameterList } from './postgres.js';
+import { generatedHeader, getItemParameters } from './routines.js';
+import { columnType } from './types.js';
+
+/**
+ * The example application for PostgreSQL: install it after the base project (exh db install --example-app). The demo
+ * and the end-to-end tests use it; application developers copy from it. CREATE OR REPLACE throughout, so it replaces
+ * the base project's empty templates and can be installed again.
+ */
+
+/** The session flag the connector sets (transaction-local) while it applies changes from Exchange. */
+export const applyingSetting = 'exh.applying';
+
+const isText = (f: FieldDefinition) => textKinds.has(f.kind);
+
+function appUser(types: readonly ItemTypeDefinition[]): string {
+  const flags = types.map((t) => `sync_${t.name}`);
+  return `-- The application's users and what each synchronises.
+CREATE TABLE IF NOT EXISTS ${appUserTable} (
+  exh_user exh_user PRIMARY KEY,
+${flags.map((f) => `  ${f} boolean NOT NULL DEFAULT true`).join(',\n')}
+);
+
+-- exh_get_users reads this view (the base project's default is empty).
+CREATE OR REPLACE VIEW exh_user_source AS
+SELECT exh_user::text AS exh_user, ${flags.join(', ')}
+FROM ${appUserTable};`;
+}
+
+function table(definition: ItemTypeDefinition): string {
+  const name = appTable(definition);
+  const columns = definition.fields.map((f) => {
+    const type = columnType(f.kind, 'postgres');
+    if (f.name === 'app_item_id') return `${columnName(f)} ${type} NOT NULL DEFAULT gen_random_uuid()::text`;
+    if (f.name === 'user') return `${columnName(f)} ${type} NOT NULL`;
+    return `${columnName(f)} ${type}`;
+  });
+  return `CREATE TABLE IF NOT EXISTS ${name} (
+  ${appKey} bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+${columns.map((c) => `  ${c}`).join(',\n')}
+);
+-- Item ids are compared case-sensitively (PostgreSQL's default): ids differing only in case are two items.
+CREATE UNIQUE INDEX IF NOT EXISTS ${name}_exh_item_id ON ${name} (exh_user, exh_item_id);
+CREATE INDEX IF NOT EXISTS ${name}_exh_app_item_id ON ${name} (exh_user, exh_app_item_id);`;
+}
+
+/** The seed's match: the item id case-sensitively, else the application's id where the item id is still null. */
+const match = `t.exh_user = exh_user
+    AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id))`;
+
+function upsert(definition: ItemTypeDefinition, action: ItemAction): string {
+  const name = definition.procedures.fromExh[action];
+  const values = valueFields(definition);
+  // NULL leaves a value unchanged, '' clears it (stored as NULL).
+  const set = [
+    'exh_item_id = coalesce(exh_item_id, t.exh_item_id)',
+    ...values.map((f) => {
+      const c = columnName(f);
+      return isText(f) ? `${c} = nullif(coalesce(${c}, t.${c}), '')` : `${c} = coalesce(${c}, t.${c})`;
+    }),
+  ];
+  const insertValues = definition.fields.map((f) => {
+    const c = columnName(f);
+    if (f.name === 'app_item_id') return `coalesce(nullif(${c}, ''), gen_random_uuid()::text)`;
+    return isText(f) && !isKeyField(f) ? `nullif(${c}, '')` : c;
+  });
+  return `CREATE OR REPLACE FUNCTION ${name}${pgParameterList(
+    procedureFields(definition, action).map((f) => ({ name: columnName(f), kind: f.kind })),
+  )}
+RETURNS void LANGUAGE plpgsql AS $fn$
+#variable_conflict use_variable
+BEGIN
+  UPDATE ${appTable(definition)} AS t
+  SET
+${set.map((s) => `    ${s}`).join(',\n')}
+  WHERE ${match};
+  IF NOT FOUND THEN
+    INSERT INTO ${appTable(definition)} (
+${definition.fields.map((f) => `      ${columnName(f)}`).join(',\n')}
+    ) VALUES (
+${insertValues.map((v) => `      ${v}`).join(',\n')}
+    );
+  END IF;
+END
+$fn$;`;
+}
+
+function remove(definition: ItemTypeDefinition): string {
+  const name = definition.procedures.fromExh.del;
+  return `CREATE OR REPLACE FUNCTION ${name}${pgParameterList(
+    procedureFields(definition, 'del').map((f) => ({ name: columnName(f), kind: f.kind })),
+  )}
+RETURNS void LANGUAGE plpgsql AS $fn$
+#variable_conflict use_variable
+BEGIN
+  DELETE FROM ${appTable(definition)} AS t
+  WHERE ${match};
+END
+$fn$;`;
+}
+
+function getItem(definition: ItemTypeDefinition): string {
+  const name = definition.procedures.getItem;
+  const filters = rangeFilters(definition).flatMap((r) => [
+    `(${name}.${r.from} IS NULL OR t.${r.column} >= ${name}.${r.from})`,
+    `(${name}.${r.until} IS NULL OR t.${r.column} < ${name}.${r.until})`,
+  ]);
+  return `CREATE OR REPLACE FUNCTION ${name}${pgParameterList(getItemParameters)}
+RETURNS SETOF jsonb LANGUAGE sql STABLE AS $fn$
+  SELECT to_jsonb(t) - '${appKey}'
+  FROM ${appTable(definition)} AS t
+  WHERE ${[`t.exh_user = ${name}.exh_user`, ...filters].join('\n    AND ')}
+  ORDER BY t.${appKey}
+$fn$;`;
+}
+
+/** Named arguments for exh_to_exh_*: on update only what changed is sent (NULL: unchanged; a value cleared: ''). */
+function toExhArguments(definition: ItemTypeDefinition, action: ItemAction): string {
+  const row = action === 'del' ? 'OLD' : 'NEW';
+  return procedureFields(definition, action)
+    .map((f) => {
+      const c = columnName(f);
+      if (action !== 'chg' || isKeyField(f)) return `${c} => ${row}.${c}`;
+      const changed = `NEW.${c} IS DISTINCT FROM OLD.${c}`;
+      return isText(f)
+        ? `${c} => CASE WHEN ${changed} THEN coalesce(NEW.${c}, '') END`
+        : `${c} => CASE WHEN ${changed} THEN NEW.${c} END`;
+    })
+    .map((a) => `      ${a}`)
+    .join(',\n');
+}
+
+function trigger(definition: ItemTypeDefinition): string {
+  const table = appTable(definition);
+  const fn = `${table}_to_exh`;
+  const call = (action: ItemAction) =>
+    `SELECT * INTO result FROM ${definition.procedures.toExh[action]}(\n${toExhArguments(definition, action)}\n    );`;
+  return `-- Sends the application's own changes to Exchange; rows the connector writes are skipped (no echo).
+CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+  result record;
+BEGIN
+  IF coalesce(current_setting('${applyingSetting}', true), '') = 'on' THEN
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    ${call('add')}
+  ELSIF TG_OP = 'UPDATE' THEN
+    IF NEW IS NOT DISTINCT FROM OLD THEN
+      RETURN NULL;
+    END IF;
+    ${call('chg')}
+  ELSE
+    ${call('del')}
+  END IF;
+  IF result.exit_code <> 0 THEN
+    RAISE EXCEPTION '${table}: sending the change to Exchange failed (exit code %): %', result.exit_code, result.error_message;
+  END IF;
+  RETURN NULL;
+END
+$fn$;
+CREATE OR REPLACE TRIGGER ${fn}
+AFTER INSERT OR UPDATE OR DELETE ON ${table}
+FOR EACH ROW EXECUTE FUNCTION ${fn}();`;
+}
+
+function itemType(definition: ItemTypeDefinition): string {
+  return [
+    `-- ${appTable(definition)} ${'-'.repeat(100 - appTable(definition).length - 4)}`,
+    table(definition),
+    upsert(definition, 'add'),
+    upsert(definition, 'chg'),
+    remove(definition),
+    getItem(definition),
+    trigger(definition),
+  ].join('\n\n');
+}
+
+export function postgresExampleApp(types: readonly ItemTypeDefinition[]): string {
+  return `${[
+    generatedHeader('postgres', 'exh example application for PostgreSQL (install after base-project.sql).', '--'),
+    appUser(types),
+    ...types.map(itemType),
+  ].join('\n\n')}\n`;
+}

@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
+import { type Actor, createActor, toPromise } from 'xstate';
+import { createDatabaseActors } from '../actors/database.actors.js';
+import { createLogFeedActor } from '../actors/listeners.actors.js';
+import { createMailboxActors } from '../actors/mailbox.actors.js';
+import { createSupervisorActors } from '../actors/supervisor.actors.js';
+import { databaseMachine } from '../machines/database.machine.js';
+import { mailboxMachine } from '../machines/mailbox.machine.js';
+import { mailboxesMachine } from '../machines/mailboxes.machine.js';
+import type { Report } from '../machines/report.js';
+import { supervisorMachine } from '../machines/supervisor.machine.js';
+import type { Config } from './config/schema.js';
+import { createDatabase } from './db/create-database.js';
+import type { LogFeed } from './logging/log-feed.js';
+import type { ExhLogger, Logging } from './logging/logger.js';
+import { ExchangePool } from './pool/exchange-pool.js';
+import type { DatabasePort, SetUp } from './ports/database.port.js';
+import { version } from './version.js';
+
+export interface RuntimeOptions {
+  config: Config;
+  logging: Logging;
+  /** Tests and the demo pass an adapter they built; otherwise it is made from config.database. */
+  db?: DatabasePort;
+}
+
+export interface Runtime {
+  actor: Actor<typeof supervisorMachine>;
+  /** Resolves when the supervisor has stopped: exit code 0 after a requested stop, 1 after a fatal error. */
+  done: Promise<{ exitCode: number }>;
+  /** Asks for a graceful stop (mailboxes, listeners, pools) and waits for it. */
+  stop(): Promise<{ exitCode: number }>;
+}
+
+/**
+ * The composition root: the one place where machines meet their effects. Everything real (database adapter,
+ * Exchange pool, listeners, logger) is built here and handed to the actor factories in actors/.
+ */
+export function startRuntime(options: RuntimeOptions): Runtime {
+  const { config, logging } = options;
+  const logger = logging.logger;
+  const db = options.db ?? createDatabase(config.database);
+  const pool = new ExchangePool(config.exchange.concurrency);
+  const feeds = new Set<LogFeed>();
+  const setUp = databaseSetUp(config);
+
+  const supervisorActors = createSupervisorActors({
+    db,
+    pool,
+    setUp,
+    closeListeners: async () => {
+      await Promise.all([...feeds].map((feed) => feed.close()));
+    },
+  });
+  const machine = supervisorMachine.provide({
+    actions: { report: reporter(logger.child({ actor: 'supervisor' })) },
+    actors: {
+      database: databaseMachine.provide({
+        actions: { report: reporter(logger.child({ actor: 'database' })) },
+        actors: createDatabaseActors({ db }),
+      }),
+      mailboxes: mailboxesMachine.provide({
+        actions: { report: reporter(logger.child({ actor: 'mailboxes' })) },
+        actors: {
+          mailbox: mailboxMachine.provide({
+            actions: {
+              report: ({ context }, params) => report(logger.child({ actor: 'mailbox', user: context.user }), params),
+            },
+            actors: createMailboxActors({ logger }),
+          }),
+        },
+      }),
+      logFeed: createLogFeedActor({
+        ...config.listeners.log,
+        hub: logging.hub,
+        banner: `exh ${version} log feed on ${config.listeners.log.host}:${config.listeners.log.port}`,
+        logger,
+        onListening: (feed) => feeds.add(feed),
+      }),
+      startUp: supervisorActors.startUp,
+      shutdown: supervisorActors.shutdown,
+    },
+  });
+
+  const actor = createActor(machine, {
+    input: {
+      database: {
+        target: db.target,
+        retryIntervalMs: config.retry.databaseIntervalMs,
+        probeIntervalMs: config.database.probeIntervalMs,
+      },
+      maxRestarts: config.retry.mailboxRestarts.max,
+      restartWindowMs: config.retry.mailboxRestarts.windowMs,
+    },
+  });
+  const done = toPromise(actor).then(
+    () => ({ exitCode: actor.getSnapshot().context.fatalError ? 1 : 0 }),
+    (error: unknown) => {
+      logger.fatal({ err: error }, 'The supervisor crashed');
+      return { exitCode: 1 };
+    },
+  );
+  logger.action({ version, database: db.target }, `exh ${version} starting`);
+  actor.start();
+  return {
+    actor,
+    done,
+    stop: () => {
+      actor.send({ type: 'service.stop' });
+      return done;
+    },
+  };
+}
+
+/** What exh_set_up gets: where the database's senders reach this instance, and the token they must send. */
+export function databaseSetUp(config: Config): SetUp {
+  const listener = config.listeners.database;
+  return {
+    ipAddress: listener.advertisedAddress ?? advertisedHost(listener.host),
+    port: listener.port,
+    token: listener.token ?? randomBytes(24).toString('base64url'),
+  };
+}
+
+function advertisedHost(host: string): string {
+  if (host !== '0.0.0.0' && host !== '::') return host;
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((address) => address && address.family === 'IPv4' && !address.internal);
+  return external?.address ?? '127.0.0.1';
+}
+
+const levelOf = { E: 'error', W: 'warn', A: 'action', M: 'info' } as const;
+
+export function report(logger: ExhLogger, params: Report): void {
+  const { category, message, retryInMs, ...fields } = params;
+  const nextRetryAt = retryInMs === undefined ? undefined : new Date(Date.now() + retryInMs).toISOString();
+  const text = nextRetryAt ? `${message} (at ${nextRetryAt})` : message;
+  logger[levelOf[category]]({ ...fields, ...(nextRetryAt ? { nextRetryAt } : {}) }, text);
+}
+
+function reporter(logger: ExhLogger) {
+  return (_: unknown, params: Report) => report(logger, params);
+}

@@ -1,0 +1,393 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PostgresFamilyDatabase } from '../../src/db/adapters/postgres-family.js';
+import { encodeAttachmentInfo } from '../../src/db/attachment-info.js';
+import { installInto } from '../../src/db/commands.js';
+import { isExhError } from '../../src/errors.js';
+import { itemTypes } from '../../src/items/index.js';
+import type { ChangeBatch, ItemChange } from '../../src/ports/database.port.js';
+
+/**
+ * The DatabasePort contract for databases that speak PostgreSQL's SQL, run against a PostgreSQL server and PGlite
+ * (test/db/adapters/*.test.ts). Every test uses its own mailbox name, so tests share one installed database.
+ */
+
+export interface FreshDatabase {
+  db: PostgresFamilyDatabase;
+  /** Raw SQL on the same database, for what the port does not expose (the application's tables). */
+  sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  dispose(): Promise<void>;
+}
+
+export interface ContractTarget {
+  /** A new, empty database (its own schema or instance), connected. */
+  fresh(): Promise<FreshDatabase>;
+  /** An adapter for a database that cannot be reached (not connected yet). */
+  unreachable(): PostgresFamilyDatabase;
+}
+
+const add = (fields: ItemChange['fields']): ItemChange => ({ action: 'add', fields });
+const chg = (fields: ItemChange['fields']): ItemChange => ({ action: 'chg', fields });
+const del = (fields: ItemChange['fields']): ItemChange => ({ action: 'del', fields });
+const batch = (user: string, changes: ItemChange[], watermark: string): ChangeBatch => ({
+  user,
+  itemType: 'calendar',
+  changes,
+  watermark,
+});
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: unknown) => error,
+  );
+}
+
+/** Every exh_ routine's source and every exh_/example table's columns: what an install could change. */
+async function fingerprint(database: FreshDatabase): Promise<string> {
+  const routines = await database.sql<{ f: string }>(
+    `SELECT string_agg(p.proname || md5(p.prosrc), ',' ORDER BY p.proname, md5(p.prosrc)) AS f
+     FROM pg_proc p WHERE p.pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())`,
+  );
+  const columns = await database.sql<{ f: string }>(
+    `SELECT string_agg(table_name || '.' || column_name, ',' ORDER BY table_name, column_name) AS f
+     FROM information_schema.columns WHERE table_schema = current_schema()`,
+  );
+  return `${routines[0]?.f}|${columns[0]?.f}`;
+}
+
+export function databaseContract(name: string, target: ContractTarget): void {
+  describe(`DatabasePort contract: ${name}`, () => {
+    let database: FreshDatabase;
+    let db: PostgresFamilyDatabase;
+    let firstInstall: string;
+
+    beforeAll(async () => {
+      database = await target.fresh();
+      db = database.db;
+      expect(await installInto(db, { exampleApp: true })).toEqual({
+        applied: ['sql/postgres/base-project.sql', 'sql/postgres/example-app.sql'],
+      });
+      firstInstall = await fingerprint(database);
+    });
+
+    afterAll(async () => {
+      await database?.dispose();
+    });
+
+    it('installs the base project and the example application a second time without changing anything', async () => {
+      await installInto(db, { exampleApp: true });
+      expect(await fingerprint(database)).toBe(firstInstall);
+      // Installing the base project alone keeps the application's filled-in templates (the example's upsert).
+      await installInto(db);
+      await db.applyChanges(batch('install@example.com', [add({ item_id: 'I1', subject: 'kept' })], 'w'));
+      const rows = await database.sql('SELECT exh_subject FROM calendar_item WHERE exh_user = $1', [
+        'install@example.com',
+      ]);
+      expect(rows).toEqual([{ exh_subject: 'kept' }]);
+    });
+
+    it('returns the application users with their watermarks and sync flags', async () => {
+      await database.sql(
+        `INSERT INTO app_user (exh_user, sync_calendar, sync_contact, sync_email, sync_task)
+         VALUES ('ann@example.com', true, false, true, false), ('bob@example.com', false, true, false, true)`,
+      );
+      await db.applyChanges(batch('ann@example.com', [], 'calendar-state-1'));
+      await db.applyChanges({ user: 'ann@example.com', itemType: 'email', changes: [], watermark: 'email-state-1' });
+
+      const users = (await db.getUsers()).filter((u) => ['ann@example.com', 'bob@example.com'].includes(u.user));
+      expect(users.sort((a, b) => a.user.localeCompare(b.user))).toEqual([
+        {
+          user: 'ann@example.com',
+          watermarks: { calendar: 'calendar-state-1', contact: null, email: 'email-state-1', task: null },
+          sync: { calendar: true, contact: false, email: true, task: false },
+        },
+        {
+          user: 'bob@example.com',
+          watermarks: { calendar: null, contact: null, email: null, task: null },
+          sync: { calendar: false, contact: true, email: false, task: true },
+        },
+      ]);
+    });
+
+    it('applies a batch and its watermark in one transaction: a failure half-way keeps neither', async () => {
+      const user = 'half@example.com';
+      await db.applyChanges(batch(user, [add({ item_id: 'H0', subject: 'before' })], 'w1'));
+      await database.sql(`ALTER TABLE calendar_item ADD CONSTRAINT refuse_boom CHECK (exh_subject <> 'boom')`);
+      try {
+        const error = await rejection(
+          db.applyChanges(
+            batch(user, [add({ item_id: 'H1', subject: 'first' }), add({ item_id: 'H2', subject: 'boom' })], 'w2'),
+          ),
+        );
+        expect(isExhError(error, 'EXH_DB_PROCEDURE_FAILED')).toBe(true);
+        expect((error as Error).message).toContain('exh_from_exh_add_calendar');
+        expect((error as Error).message).toContain('refuse_boom');
+      } finally {
+        await database.sql('ALTER TABLE calendar_item DROP CONSTRAINT refuse_boom');
+      }
+      const rows = await database.sql('SELECT exh_item_id FROM calendar_item WHERE exh_user = $1', [user]);
+      expect(rows).toEqual([{ exh_item_id: 'H0' }]);
+      const [registration] = await database.sql(
+        'SELECT exh_watermark_calendar FROM exh_watermark WHERE exh_user = $1',
+        [user],
+      );
+      expect(registration).toEqual({ exh_watermark_calendar: 'w1' });
+    });
+
+    it('treats item ids that differ only in case as two items', async () => {
+      const user = 'case@example.com';
+      await db.applyChanges(
+        batch(
+          user,
+          [add({ item_id: 'AAMkAD=', subject: 'upper' }), add({ item_id: 'aamkad=', subject: 'lower' })],
+          'w',
+        ),
+      );
+      await db.applyChanges(batch(user, [del({ item_id: 'aamkad=' })], 'w'));
+      const rows = await database.sql('SELECT exh_item_id, exh_subject FROM calendar_item WHERE exh_user = $1', [user]);
+      expect(rows).toEqual([{ exh_item_id: 'AAMkAD=', exh_subject: 'upper' }]);
+    });
+
+    it("leaves a value unchanged for NULL and clears it for ''", async () => {
+      const user = 'nulls@example.com';
+      const start = new Date('2024-03-01T09:00:00Z');
+      await db.applyChanges(
+        batch(user, [add({ item_id: 'N1', subject: 'Plan', location: 'Room 1', body: 'Agenda', start })], 'w'),
+      );
+      await db.applyChanges(batch(user, [chg({ item_id: 'N1', subject: null, location: '', start: null })], 'w'));
+      const rows = await database.sql(
+        'SELECT exh_subject, exh_location, exh_body, exh_start FROM calendar_item WHERE exh_user = $1',
+        [user],
+      );
+      expect(rows).toEqual([{ exh_subject: 'Plan', exh_location: null, exh_body: 'Agenda', exh_start: start }]);
+    });
+
+    it('matches on the application id while the item id is still null, always within the user', async () => {
+      // The application's meeting: one row per attendee, all with the same application id (seed).
+      await database.sql(
+        `INSERT INTO calendar_item (exh_app_item_id, exh_user, exh_subject)
+         VALUES ('app-7', 'org@example.com', 'Meeting'), ('app-7', 'att@example.com', 'Meeting')`,
+      );
+      // The echo of the item the connector created for the organizer carries the application's id.
+      await db.applyChanges(
+        batch('org@example.com', [chg({ item_id: 'EX-7', app_item_id: 'app-7', subject: 'Meeting (moved)' })], 'w'),
+      );
+      const rows = await database.sql(
+        `SELECT exh_user, exh_item_id, exh_subject FROM calendar_item WHERE exh_app_item_id = 'app-7' ORDER BY exh_user`,
+      );
+      expect(rows).toEqual([
+        { exh_user: 'att@example.com', exh_item_id: null, exh_subject: 'Meeting' },
+        { exh_user: 'org@example.com', exh_item_id: 'EX-7', exh_subject: 'Meeting (moved)' },
+      ]);
+    });
+
+    it('splits attachment info written by the TypeScript encoder, whatever the names contain', async () => {
+      const attachments = [
+        { name: 'report: Q1; final.pdf', id: 'AAMkAGI2=' },
+        { name: '100% done %3A.txt', id: 'BBB/+=' },
+        { name: ' leading and trailing ', id: 'C C' },
+        { name: '', id: 'no-name' },
+        { name: 'tab\tand\nnewline ü€😀', id: ';:%' },
+        { name: 'plain.png', id: 'DDD' },
+      ];
+      const info = encodeAttachmentInfo(attachments);
+      const rows = await database.sql<{ n: number; name: string; id: string }>(
+        `SELECT exh_attachment_position AS n, exh_attachment_name AS name, exh_attachment_id AS id
+         FROM exh_split_attachment_info($1)`,
+        [info],
+      );
+      expect(rows).toEqual(attachments.map((a, i) => ({ n: i + 1, ...a })));
+      // The seed's own format, without anything to escape, splits as before.
+      const seed = await database.sql(
+        'SELECT exh_attachment_name, exh_attachment_id FROM exh_split_attachment_info($1)',
+        ['a.txt: id1; b.txt: id2;'],
+      );
+      expect(seed).toEqual([
+        { exh_attachment_name: 'a.txt', exh_attachment_id: 'id1' },
+        { exh_attachment_name: 'b.txt', exh_attachment_id: 'id2' },
+      ]);
+    });
+
+    it.each(itemTypes.map((t) => [t.name, t] as const))(
+      '%s: the example application stores, changes and deletes items, and sends its own rows to the outbox',
+      async (name, definition) => {
+        const user = `every-${name}@example.com`;
+        const value = (kind: string) =>
+          ({ boolean: true, integer: 7, timestamp: new Date('2024-01-02T03:04:05Z'), date: '2024-01-02' })[kind] ??
+          `${kind} value`;
+        const fields = Object.fromEntries(
+          definition.fields.filter((f) => f.name !== 'user').map((f) => [f.name, value(f.kind)]),
+        );
+        await db.applyChanges({ user, itemType: name, changes: [add({ ...fields, item_id: 'X1' })], watermark: 'w' });
+        await db.applyChanges({
+          user,
+          itemType: name,
+          changes: [chg({ item_id: 'X1', app_item_id: null })],
+          watermark: 'w',
+        });
+        const [stored] = await database.sql(`SELECT * FROM ${name}_item WHERE exh_user = $1`, [user]);
+        for (const f of definition.fields.filter((f) => f.kind !== 'date' && f.name !== 'user')) {
+          expect(stored?.[`exh_${f.name}`], f.name).toEqual(f.name === 'item_id' ? 'X1' : value(f.kind));
+        }
+        await db.applyChanges({ user, itemType: name, changes: [del({ item_id: 'X1' })], watermark: 'w' });
+        expect(await database.sql(`SELECT 1 FROM ${name}_item WHERE exh_user = $1`, [user])).toEqual([]);
+
+        await database.sql(`INSERT INTO ${name}_item (exh_app_item_id, exh_user) VALUES ('app', $1)`, [user]);
+        await database.sql(`UPDATE ${name}_item SET exh_item_id = 'X2' WHERE exh_user = $1`, [user]);
+        await database.sql(`DELETE FROM ${name}_item WHERE exh_user = $1`, [user]);
+        const entries = (await db.readOutbox(1000)).filter((e) => e.user === user);
+        expect(entries.map((e) => `${e.itemType}:${e.action}:${e.fields.item_id ?? ''}`)).toEqual([
+          `${name}:add:`,
+          `${name}:chg:X2`,
+          `${name}:del:X2`,
+        ]);
+      },
+    );
+
+    it("sends the application's changes to the outbox through the triggers, but not the connector's own", async () => {
+      const user = 'outbox@example.com';
+      let wake: (user: string) => void = () => undefined;
+      const notified = new Promise<string>((resolve) => {
+        wake = resolve;
+      });
+      const stopWatching = await db.watchOutbox((u) => {
+        if (u === user) wake(u);
+      });
+      const start = new Date('2024-05-01T08:30:00Z');
+      try {
+        await db.applyChanges(batch(user, [add({ item_id: 'FROM-EXCHANGE', subject: 'echo?' })], 'w'));
+        expect((await db.readOutbox(100)).filter((e) => e.user === user)).toEqual([]);
+
+        await database.sql(
+          `INSERT INTO calendar_item (exh_app_item_id, exh_user, exh_subject, exh_start, exh_all_day)
+           VALUES ('app-1', $1, 'Dentist', $2, false)`,
+          [user, start],
+        );
+        await expect(notified).resolves.toBe(user);
+      } finally {
+        await stopWatching();
+      }
+      await database.sql(
+        `UPDATE calendar_item SET exh_location = 'Town', exh_subject = NULL WHERE exh_app_item_id = 'app-1'`,
+      );
+      await database.sql(`DELETE FROM calendar_item WHERE exh_app_item_id = 'app-1'`);
+
+      const entries = (await db.readOutbox(100)).filter((e) => e.user === user);
+      expect(entries.map((e) => [e.itemType, e.action])).toEqual([
+        ['calendar', 'add'],
+        ['calendar', 'chg'],
+        ['calendar', 'del'],
+      ]);
+      const [added, changed, deleted] = entries;
+      expect(added?.fields).toMatchObject({ app_item_id: 'app-1', user, subject: 'Dentist', start, all_day: false });
+      expect(added?.attempts).toBe(0);
+      // An update sends what changed: '' for a cleared value, NULL (unchanged) for the rest.
+      expect(changed?.fields).toMatchObject({ app_item_id: 'app-1', location: 'Town', subject: '', start: null });
+      expect(deleted?.fields).toEqual({ item_id: null, app_item_id: 'app-1', user });
+
+      await db.completeOutbox(added?.id ?? '', { exitCode: 0, outputValue: 'EX-1', errorMessage: null });
+      await db.completeOutbox(changed?.id ?? '', { exitCode: 522, outputValue: null, errorMessage: 'Exchange down' });
+      await db.completeOutbox(deleted?.id ?? '', { exitCode: 1, outputValue: null, errorMessage: 'Not found' });
+      const pending = (await db.readOutbox(100)).filter((e) => e.user === user);
+      expect(pending.map((e) => [e.action, e.attempts])).toEqual([['chg', 1]]);
+      const states = await database.sql(
+        `SELECT exh_action, exh_state, exh_exit_code, exh_output_value, exh_error_message FROM exh_outbox
+         WHERE exh_user = $1 ORDER BY exh_outbox_id`,
+        [user],
+      );
+      expect(states).toEqual([
+        { exh_action: 'add', exh_state: 'done', exh_exit_code: 0, exh_output_value: 'EX-1', exh_error_message: null },
+        {
+          exh_action: 'chg',
+          exh_state: 'pending',
+          exh_exit_code: 522,
+          exh_output_value: null,
+          exh_error_message: 'Exchange down',
+        },
+        {
+          exh_action: 'del',
+          exh_state: 'failed',
+          exh_exit_code: 1,
+          exh_output_value: null,
+          exh_error_message: 'Not found',
+        },
+      ]);
+    });
+
+    it("records the seed's commands in the outbox apart from item changes", async () => {
+      const user = 'commands@example.com';
+      const [syncItem] = await database.sql(
+        `SELECT * FROM exh_sync_item(exh_sync_direction => 0, exh_user => $1, exh_item => 3, exh_add => true,
+           exh_chg => true, exh_del => false, exh_created_from => '2014-10-20')`,
+        [user],
+      );
+      expect(syncItem).toEqual({ exit_code: 0, output_value: null, error_message: null });
+      const [wrongType] = await database.sql(
+        'SELECT * FROM exh_sync_item(exh_sync_direction => 0, exh_user => $1, exh_item => 9)',
+        [user],
+      );
+      expect(wrongType).toMatchObject({ exit_code: 1, error_message: expect.stringContaining('exh_item') });
+      const [attachment] = await database.sql('SELECT * FROM exh_get_attachment($1, $2, $3)', [user, 'ITEM', 'ATT']);
+      expect(attachment).toMatchObject({ exit_code: 0 });
+
+      const rows = await database.sql(
+        'SELECT exh_item_type, exh_action, exh_payload FROM exh_outbox WHERE exh_user = $1 ORDER BY exh_outbox_id',
+        [user],
+      );
+      expect(rows.map((r) => [r.exh_item_type, r.exh_action])).toEqual([
+        ['task', 'sync_item'],
+        [null, 'get_attachment'],
+      ]);
+      expect(JSON.parse(String(rows[0]?.exh_payload))).toMatchObject({ exh_item: 3, exh_del: false, exh_user: user });
+      // readOutbox hands out item changes only; the commands wait for the connector's command handling.
+      expect((await db.readOutbox(100)).filter((e) => e.user === user)).toEqual([]);
+    });
+
+    it('writes the set-up rows idempotently and logs errors for the application', async () => {
+      await db.writeSetUp({ ipAddress: '10.0.0.1', port: 9988, token: 'first' });
+      await db.writeSetUp({ ipAddress: '10.0.0.2', port: 9989, token: 'second' });
+      expect(await database.sql('SELECT exh_parameter, exh_value FROM exh_set_up ORDER BY exh_parameter')).toEqual([
+        { exh_parameter: 'exh_ip_address', exh_value: '10.0.0.2' },
+        { exh_parameter: 'exh_ip_address_port', exh_value: '9989' },
+        { exh_parameter: 'exh_listener_token', exh_value: 'second' },
+      ]);
+      await db.logError({ user: 'log@example.com', itemType: 'task', code: 'EXH_X', message: 'went wrong' });
+      expect(await database.sql('SELECT exh_user, exh_item_type, exh_code, exh_message FROM exh_log')).toEqual([
+        { exh_user: 'log@example.com', exh_item_type: 'task', exh_code: 'EXH_X', exh_message: 'went wrong' },
+      ]);
+    });
+
+    it('names the missing object when the base project is not installed', async () => {
+      const empty = await target.fresh();
+      try {
+        const users = await rejection(empty.db.getUsers());
+        expect(isExhError(users, 'EXH_DB_BASE_PROJECT_MISSING')).toBe(true);
+        expect((users as Error).message).toContain('exh_get_users');
+        expect((users as Error).message).toContain('exh db install');
+        const apply = await rejection(empty.db.applyChanges(batch('x@example.com', [add({ item_id: 'A' })], 'w')));
+        expect(isExhError(apply, 'EXH_DB_BASE_PROJECT_MISSING')).toBe(true);
+        expect((apply as Error).message).toContain('exh_from_exh_add_calendar');
+        const setUp = await rejection(empty.db.writeSetUp({ ipAddress: '127.0.0.1', port: 1, token: 't' }));
+        expect((setUp as Error).message).toContain('exh_set_up is missing');
+      } finally {
+        await empty.dispose();
+      }
+    });
+
+    it('reports a database it cannot reach, and a closed connection as lost', async () => {
+      const unreachable = target.unreachable();
+      const error = await rejection(unreachable.connect());
+      expect(isExhError(error, 'EXH_DB_UNREACHABLE')).toBe(true);
+      expect((error as Error).message).toContain(unreachable.target);
+
+      const other = await target.fresh();
+      await other.db.probe();
+      await other.db.close();
+      const lost = await rejection(other.db.probe());
+      expect(isExhError(lost, 'EXH_DB_CONNECTION_LOST')).toBe(true);
+      await other.dispose();
+    });
+  });
+}

@@ -1,4 +1,5 @@
 import { fromPromise } from 'xstate';
+import type { ExhLogger } from '../src/logging/logger.js';
 import type { ExchangePool } from '../src/pool/exchange-pool.js';
 import type { DatabasePort, SetUp, UserRegistration } from '../src/ports/database.port.js';
 
@@ -6,6 +7,7 @@ export interface SupervisorDeps {
   db: DatabasePort;
   pool: ExchangePool;
   setUp: SetUp;
+  logger: ExhLogger;
   /** Closes the listeners; awaited here because a callback actor's cleanup cannot be. */
   closeListeners: () => Promise<void>;
 }
@@ -16,7 +18,14 @@ export function createSupervisorActors(deps: SupervisorDeps) {
     // mailbox starts producing changes they might answer.
     startUp: fromPromise<UserRegistration[]>(async () => {
       await deps.db.writeSetUp(deps.setUp);
-      return deps.db.getUsers();
+      const { users, duplicates } = uniqueUsers(await deps.db.getUsers());
+      if (duplicates.length > 0) {
+        deps.logger.warn(
+          { actor: 'supervisor', duplicates },
+          `exh_get_users returned ${duplicates.join(', ')} more than once; each mailbox is synchronised once (the first row counts)`,
+        );
+      }
+      return users;
     }),
     // Reverse start order; the log feed goes last so that a telnet client sees the whole stop.
     shutdown: fromPromise<void>(async () => {
@@ -25,4 +34,20 @@ export function createSupervisorActors(deps: SupervisorDeps) {
       await deps.closeListeners();
     }),
   };
+}
+
+/** Mailbox addresses are case-insensitive: one mailbox actor per address, whatever exh_get_users returns. */
+export function uniqueUsers(rows: UserRegistration[]): { users: UserRegistration[]; duplicates: string[] } {
+  const seen = new Set<string>();
+  const users: UserRegistration[] = [];
+  const duplicates: string[] = [];
+  for (const row of rows) {
+    const key = row.user.toLowerCase();
+    if (seen.has(key)) duplicates.push(row.user);
+    else {
+      seen.add(key);
+      users.push(row);
+    }
+  }
+  return { users, duplicates };
 }

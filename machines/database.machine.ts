@@ -6,6 +6,8 @@ export interface DatabaseMachineInput {
   target: string;
   retryIntervalMs: number;
   probeIntervalMs: number;
+  /** A probe that gets no answer within this time counts as a loss (a silently dropped network never errors). */
+  probeTimeoutMs: number;
 }
 
 export interface DatabaseContext extends DatabaseMachineInput {
@@ -42,6 +44,7 @@ export const databaseMachine = setup({
   delays: {
     retryInterval: ({ context }) => context.retryIntervalMs,
     probeInterval: ({ context }) => context.probeIntervalMs,
+    probeTimeout: ({ context }) => context.probeTimeoutMs,
   },
   actions: {
     report: (_, _params: Report) => {},
@@ -119,6 +122,18 @@ export const databaseMachine = setup({
             onError: {
               target: '#database.lost',
               actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
+            },
+          },
+          after: {
+            probeTimeout: {
+              target: '#database.lost',
+              actions: assign({
+                lastError: ({ context }) => ({
+                  code: 'EXH_DB_CONNECTION_LOST',
+                  message: `The database at ${context.target} did not answer a probe within ${context.probeTimeoutMs / 1000} s`,
+                  retryable: true,
+                }),
+              }),
             },
           },
         },

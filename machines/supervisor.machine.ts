@@ -139,6 +139,16 @@ export const supervisorMachine = setup({
           restartWindowMs: context.restartWindowMs,
         }),
       },
+      // Said here, not in the mailboxes machine: an actor stopped by its parent runs no exit actions of its own.
+      exit: {
+        type: 'report',
+        params: ({ context }) => ({
+          category: 'A',
+          event: 'mailboxes.stopped',
+          message: `Stopped ${context.users.length} mailbox${context.users.length === 1 ? '' : 'es'}`,
+          count: context.users.length,
+        }),
+      },
       on: { 'database.lost': 'waitingForDatabase' },
     },
     stopping: {

@@ -23,6 +23,14 @@ program
   .addOption(configOption())
   .action(async (options: { config?: string }) => {
     const { config } = loadOrExit(options.config);
+    if (config.database.type === 'pglite' && !config.database.dataDir) {
+      process.stderr.write(
+        'database.type "pglite" without database.dataDir keeps the database in this process\'s memory, where no ' +
+          'base project or user could be added: set database.dataDir (then run exh db install), or try the demo ' +
+          'with npm start.\n',
+      );
+      process.exit(exitCodes.invalidConfig);
+    }
     const logging = createLogging({ level: config.log.level, format: config.log.format });
     // Loaded here so that `config check` and `--help` do not load database drivers.
     const { startRuntime } = await import('./runtime.js');
@@ -64,15 +72,20 @@ const dbCommand = program.command('db').description('the base project in the app
 dbCommand
   .command('script')
   .description('print the base project SQL for a dialect, generated from the item-type definitions')
-  .addOption(
-    new Option('-d, --dialect <dialect>', 'SQL dialect')
-      .choices(['postgres', 'sqlserver', 'db2'])
-      .makeOptionMandatory(),
-  )
+  .addOption(new Option('-d, --dialect <dialect>', 'SQL dialect').choices(['postgres', 'sqlserver', 'db2']))
   .option('--example-app', 'print the example application after the base project')
-  .action(async (options: { dialect: 'postgres' | 'sqlserver' | 'db2'; exampleApp?: boolean }) => {
-    const { generateScript } = await import('./db/commands.js');
-    const files = generateScript(options.dialect).files;
+  .option('--write <dir>', "write every dialect's files under DIR/sql/ (how the checked-in sql/ is regenerated)")
+  .action(async (options: { dialect?: 'postgres' | 'sqlserver' | 'db2'; exampleApp?: boolean; write?: string }) => {
+    const { generateScript, writeScripts } = await import('./db/commands.js');
+    if (options.write !== undefined) {
+      const { written } = await writeScripts(options.write);
+      process.stderr.write(`Wrote ${written.join(', ')}\n`);
+      return;
+    }
+    const dialect = options.dialect;
+    if (!dialect) return program.error('error: exh db script needs --dialect postgres|sqlserver|db2 (or --write DIR)');
+    const files = generateScript(dialect).files;
+    if (options.exampleApp && files.length < 2) program.error(`error: there is no example application for ${dialect}`);
     const wanted = options.exampleApp ? files : files.slice(0, 1);
     process.stdout.write(wanted.map((file) => file.content).join('\n'));
   });

@@ -39,6 +39,7 @@ export const errorCatalogue = {
   EXH_CONFIG_INVALID: { retryable: false },
   EXH_DB_UNREACHABLE: { retryable: true },
   EXH_DB_CONNECTION_LOST: { retryable: true },
+  EXH_DB_LOGIN_FAILED: { retryable: true },
   EXH_DB_BASE_PROJECT_MISSING: { retryable: true },
   EXH_DB_PROCEDURE_FAILED: { retryable: false },
   EXH_DB_DRIVER_MISSING: { retryable: false },
@@ -58,14 +59,11 @@ export const errors = {
   configNotFound: (file: string) =>
     make(
       'EXH_CONFIG_NOT_FOUND',
-      `Configuration file ${file} does not exist: create it (see README, "Configuration") or pass another with --config FILE.`,
+      `Configuration file ${file} does not exist: create it (see docs/configuration.md) or pass another with --config FILE.`,
       { details: { file } },
     ),
-  configUnreadable: (file: string, cause: unknown) =>
-    make('EXH_CONFIG_UNREADABLE', `Configuration file ${file} is not valid JSON or YAML: ${describe(cause)}`, {
-      cause,
-      details: { file },
-    }),
+  configUnreadable: (file: string, problem: string) =>
+    make('EXH_CONFIG_UNREADABLE', `Configuration file ${file} cannot be read: ${problem}.`, { details: { file } }),
   configInvalid: (source: string, problems: string[]) =>
     make('EXH_CONFIG_INVALID', `Invalid configuration (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
       details: { source, problems },
@@ -75,6 +73,13 @@ export const errors = {
       cause,
       details: { target },
     }),
+  databaseLoginFailed: (target: string, cause: unknown) =>
+    make(
+      'EXH_DB_LOGIN_FAILED',
+      `The database at ${target} refused the login: ${describe(cause)}. ` +
+        'Check the user and password in database.connectionString (EXH_DATABASE_CONNECTION_STRING).',
+      { cause, details: { target } },
+    ),
   databaseConnectionLost: (target: string, cause: unknown) =>
     make('EXH_DB_CONNECTION_LOST', `Lost the connection to the database at ${target}: ${describe(cause)}`, {
       cause,
@@ -87,7 +92,7 @@ export const errors = {
       { cause, details: { missing: what } },
     ),
   procedureFailed: (procedure: string, cause: unknown) =>
-    make('EXH_DB_PROCEDURE_FAILED', `Procedure ${procedure} failed: ${describe(cause)}`, {
+    make('EXH_DB_PROCEDURE_FAILED', `${procedure} failed: ${describe(cause)}`, {
       cause,
       details: { procedure },
     }),

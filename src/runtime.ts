@@ -49,6 +49,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     db,
     pool,
     setUp,
+    logger,
     closeListeners: async () => {
       await Promise.all([...feeds].map((feed) => feed.close()));
     },
@@ -89,6 +90,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         target: db.target,
         retryIntervalMs: config.retry.databaseIntervalMs,
         probeIntervalMs: config.database.probeIntervalMs,
+        probeTimeoutMs: config.database.probeTimeoutMs,
       },
       maxRestarts: config.retry.mailboxRestarts.max,
       restartWindowMs: config.retry.mailboxRestarts.windowMs,

@@ -168,8 +168,8 @@ BEGIN
   DECLARE already_there SMALLINT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR SQLSTATE '42723' SET already_there = 1;
   EXECUTE IMMEDIATE 'CREATE PROCEDURE exh_from_exh_add_calendar (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   IN exh_subject VARGRAPHIC(1000) DEFAULT NULL,
   IN exh_body DBCLOB(16M) DEFAULT NULL,
@@ -213,8 +213,8 @@ BEGIN
   DECLARE already_there SMALLINT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR SQLSTATE '42723' SET already_there = 1;
   EXECUTE IMMEDIATE 'CREATE PROCEDURE exh_from_exh_chg_calendar (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   IN exh_subject VARGRAPHIC(1000) DEFAULT NULL,
   IN exh_body DBCLOB(16M) DEFAULT NULL,
@@ -258,8 +258,8 @@ BEGIN
   DECLARE already_there SMALLINT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR SQLSTATE '42723' SET already_there = 1;
   EXECUTE IMMEDIATE 'CREATE PROCEDURE exh_from_exh_del_calendar (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL
 )
 LANGUAGE SQL
@@ -274,8 +274,8 @@ END
 @
 
 CREATE OR REPLACE PROCEDURE exh_to_exh_add_calendar (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   IN exh_subject VARGRAPHIC(1000) DEFAULT NULL,
   IN exh_body DBCLOB(16M) DEFAULT NULL,
@@ -330,8 +330,8 @@ BEGIN
     'calendar',
     'add',
     JSON_OBJECT(
-      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_app_item_id' VALUE exh_app_item_id,
+      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_user' VALUE exh_user,
       KEY 'exh_subject' VALUE exh_subject,
       KEY 'exh_body' VALUE exh_body,
@@ -368,8 +368,8 @@ END
 @
 
 CREATE OR REPLACE PROCEDURE exh_to_exh_chg_calendar (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   IN exh_subject VARGRAPHIC(1000) DEFAULT NULL,
   IN exh_body DBCLOB(16M) DEFAULT NULL,
@@ -424,8 +424,8 @@ BEGIN
     'calendar',
     'chg',
     JSON_OBJECT(
-      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_app_item_id' VALUE exh_app_item_id,
+      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_user' VALUE exh_user,
       KEY 'exh_subject' VALUE exh_subject,
       KEY 'exh_body' VALUE exh_body,
@@ -462,8 +462,8 @@ END
 @
 
 CREATE OR REPLACE PROCEDURE exh_to_exh_del_calendar (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   OUT output_value VARGRAPHIC(4000),
   OUT error_message VARGRAPHIC(4000)
@@ -492,8 +492,8 @@ BEGIN
     'calendar',
     'del',
     JSON_OBJECT(
-      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_app_item_id' VALUE exh_app_item_id,
+      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_user' VALUE exh_user
       NULL ON NULL
     ),
@@ -525,8 +525,8 @@ BEGIN
   -- columns. Returns nothing until the application fills it in.
   DECLARE items CURSOR WITH RETURN TO CLIENT FOR
     SELECT
-      CAST(NULL AS VARGRAPHIC(512)) AS exh_item_id,
       CAST(NULL AS VARGRAPHIC(255)) AS exh_app_item_id,
+      CAST(NULL AS VARGRAPHIC(512)) AS exh_item_id,
       CAST(NULL AS VARGRAPHIC(255)) AS exh_user,
       CAST(NULL AS VARGRAPHIC(1000)) AS exh_subject,
       CAST(NULL AS DBCLOB(16M)) AS exh_body,
@@ -565,8 +565,8 @@ BEGIN
   DECLARE already_there SMALLINT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR SQLSTATE '42723' SET already_there = 1;
   EXECUTE IMMEDIATE 'CREATE PROCEDURE exh_from_exh_add_contact (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   IN exh_display_name VARGRAPHIC(1000) DEFAULT NULL,
   IN exh_given_name VARGRAPHIC(1000) DEFAULT NULL,
@@ -614,8 +614,8 @@ BEGIN
   DECLARE already_there SMALLINT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR SQLSTATE '42723' SET already_there = 1;
   EXECUTE IMMEDIATE 'CREATE PROCEDURE exh_from_exh_chg_contact (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   IN exh_display_name VARGRAPHIC(1000) DEFAULT NULL,
   IN exh_given_name VARGRAPHIC(1000) DEFAULT NULL,
@@ -663,8 +663,8 @@ BEGIN
   DECLARE already_there SMALLINT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR SQLSTATE '42723' SET already_there = 1;
   EXECUTE IMMEDIATE 'CREATE PROCEDURE exh_from_exh_del_contact (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL
 )
 LANGUAGE SQL
@@ -679,8 +679,8 @@ END
 @
 
 CREATE OR REPLACE PROCEDURE exh_to_exh_add_contact (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   IN exh_display_name VARGRAPHIC(1000) DEFAULT NULL,
   IN exh_given_name VARGRAPHIC(1000) DEFAULT NULL,
@@ -739,8 +739,8 @@ BEGIN
     'contact',
     'add',
     JSON_OBJECT(
-      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_app_item_id' VALUE exh_app_item_id,
+      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_user' VALUE exh_user,
       KEY 'exh_display_name' VALUE exh_display_name,
       KEY 'exh_given_name' VALUE exh_given_name,
@@ -781,8 +781,8 @@ END
 @
 
 CREATE OR REPLACE PROCEDURE exh_to_exh_chg_contact (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   IN exh_display_name VARGRAPHIC(1000) DEFAULT NULL,
   IN exh_given_name VARGRAPHIC(1000) DEFAULT NULL,
@@ -841,8 +841,8 @@ BEGIN
     'contact',
     'chg',
     JSON_OBJECT(
-      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_app_item_id' VALUE exh_app_item_id,
+      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_user' VALUE exh_user,
       KEY 'exh_display_name' VALUE exh_display_name,
       KEY 'exh_given_name' VALUE exh_given_name,
@@ -883,8 +883,8 @@ END
 @
 
 CREATE OR REPLACE PROCEDURE exh_to_exh_del_contact (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   OUT output_value VARGRAPHIC(4000),
   OUT error_message VARGRAPHIC(4000)
@@ -913,8 +913,8 @@ BEGIN
     'contact',
     'del',
     JSON_OBJECT(
-      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_app_item_id' VALUE exh_app_item_id,
+      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_user' VALUE exh_user
       NULL ON NULL
     ),
@@ -946,8 +946,8 @@ BEGIN
   -- columns. Returns nothing until the application fills it in.
   DECLARE items CURSOR WITH RETURN TO CLIENT FOR
     SELECT
-      CAST(NULL AS VARGRAPHIC(512)) AS exh_item_id,
       CAST(NULL AS VARGRAPHIC(255)) AS exh_app_item_id,
+      CAST(NULL AS VARGRAPHIC(512)) AS exh_item_id,
       CAST(NULL AS VARGRAPHIC(255)) AS exh_user,
       CAST(NULL AS VARGRAPHIC(1000)) AS exh_display_name,
       CAST(NULL AS VARGRAPHIC(1000)) AS exh_given_name,
@@ -990,8 +990,8 @@ BEGIN
   DECLARE already_there SMALLINT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR SQLSTATE '42723' SET already_there = 1;
   EXECUTE IMMEDIATE 'CREATE PROCEDURE exh_from_exh_add_email (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   IN exh_subject VARGRAPHIC(1000) DEFAULT NULL,
   IN exh_body DBCLOB(16M) DEFAULT NULL,
@@ -1030,8 +1030,8 @@ BEGIN
   DECLARE already_there SMALLINT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR SQLSTATE '42723' SET already_there = 1;
   EXECUTE IMMEDIATE 'CREATE PROCEDURE exh_from_exh_chg_email (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   IN exh_subject VARGRAPHIC(1000) DEFAULT NULL,
   IN exh_body DBCLOB(16M) DEFAULT NULL,
@@ -1070,8 +1070,8 @@ BEGIN
   DECLARE already_there SMALLINT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR SQLSTATE '42723' SET already_there = 1;
   EXECUTE IMMEDIATE 'CREATE PROCEDURE exh_from_exh_del_email (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL
 )
 LANGUAGE SQL
@@ -1086,8 +1086,8 @@ END
 @
 
 CREATE OR REPLACE PROCEDURE exh_to_exh_add_email (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   IN exh_subject VARGRAPHIC(1000) DEFAULT NULL,
   IN exh_body DBCLOB(16M) DEFAULT NULL,
@@ -1137,8 +1137,8 @@ BEGIN
     'email',
     'add',
     JSON_OBJECT(
-      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_app_item_id' VALUE exh_app_item_id,
+      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_user' VALUE exh_user,
       KEY 'exh_subject' VALUE exh_subject,
       KEY 'exh_body' VALUE exh_body,
@@ -1170,8 +1170,8 @@ END
 @
 
 CREATE OR REPLACE PROCEDURE exh_to_exh_chg_email (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   IN exh_subject VARGRAPHIC(1000) DEFAULT NULL,
   IN exh_body DBCLOB(16M) DEFAULT NULL,
@@ -1221,8 +1221,8 @@ BEGIN
     'email',
     'chg',
     JSON_OBJECT(
-      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_app_item_id' VALUE exh_app_item_id,
+      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_user' VALUE exh_user,
       KEY 'exh_subject' VALUE exh_subject,
       KEY 'exh_body' VALUE exh_body,
@@ -1254,8 +1254,8 @@ END
 @
 
 CREATE OR REPLACE PROCEDURE exh_to_exh_del_email (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   OUT output_value VARGRAPHIC(4000),
   OUT error_message VARGRAPHIC(4000)
@@ -1284,8 +1284,8 @@ BEGIN
     'email',
     'del',
     JSON_OBJECT(
-      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_app_item_id' VALUE exh_app_item_id,
+      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_user' VALUE exh_user
       NULL ON NULL
     ),
@@ -1317,8 +1317,8 @@ BEGIN
   -- columns. Returns nothing until the application fills it in.
   DECLARE items CURSOR WITH RETURN TO CLIENT FOR
     SELECT
-      CAST(NULL AS VARGRAPHIC(512)) AS exh_item_id,
       CAST(NULL AS VARGRAPHIC(255)) AS exh_app_item_id,
+      CAST(NULL AS VARGRAPHIC(512)) AS exh_item_id,
       CAST(NULL AS VARGRAPHIC(255)) AS exh_user,
       CAST(NULL AS VARGRAPHIC(1000)) AS exh_subject,
       CAST(NULL AS DBCLOB(16M)) AS exh_body,
@@ -1352,8 +1352,8 @@ BEGIN
   DECLARE already_there SMALLINT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR SQLSTATE '42723' SET already_there = 1;
   EXECUTE IMMEDIATE 'CREATE PROCEDURE exh_from_exh_add_task (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   IN exh_subject VARGRAPHIC(1000) DEFAULT NULL,
   IN exh_body DBCLOB(16M) DEFAULT NULL,
@@ -1385,8 +1385,8 @@ BEGIN
   DECLARE already_there SMALLINT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR SQLSTATE '42723' SET already_there = 1;
   EXECUTE IMMEDIATE 'CREATE PROCEDURE exh_from_exh_chg_task (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   IN exh_subject VARGRAPHIC(1000) DEFAULT NULL,
   IN exh_body DBCLOB(16M) DEFAULT NULL,
@@ -1418,8 +1418,8 @@ BEGIN
   DECLARE already_there SMALLINT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR SQLSTATE '42723' SET already_there = 1;
   EXECUTE IMMEDIATE 'CREATE PROCEDURE exh_from_exh_del_task (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL
 )
 LANGUAGE SQL
@@ -1434,8 +1434,8 @@ END
 @
 
 CREATE OR REPLACE PROCEDURE exh_to_exh_add_task (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   IN exh_subject VARGRAPHIC(1000) DEFAULT NULL,
   IN exh_body DBCLOB(16M) DEFAULT NULL,
@@ -1478,8 +1478,8 @@ BEGIN
     'task',
     'add',
     JSON_OBJECT(
-      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_app_item_id' VALUE exh_app_item_id,
+      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_user' VALUE exh_user,
       KEY 'exh_subject' VALUE exh_subject,
       KEY 'exh_body' VALUE exh_body,
@@ -1504,8 +1504,8 @@ END
 @
 
 CREATE OR REPLACE PROCEDURE exh_to_exh_chg_task (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   IN exh_subject VARGRAPHIC(1000) DEFAULT NULL,
   IN exh_body DBCLOB(16M) DEFAULT NULL,
@@ -1548,8 +1548,8 @@ BEGIN
     'task',
     'chg',
     JSON_OBJECT(
-      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_app_item_id' VALUE exh_app_item_id,
+      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_user' VALUE exh_user,
       KEY 'exh_subject' VALUE exh_subject,
       KEY 'exh_body' VALUE exh_body,
@@ -1574,8 +1574,8 @@ END
 @
 
 CREATE OR REPLACE PROCEDURE exh_to_exh_del_task (
-  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   OUT output_value VARGRAPHIC(4000),
   OUT error_message VARGRAPHIC(4000)
@@ -1604,8 +1604,8 @@ BEGIN
     'task',
     'del',
     JSON_OBJECT(
-      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_app_item_id' VALUE exh_app_item_id,
+      KEY 'exh_item_id' VALUE exh_item_id,
       KEY 'exh_user' VALUE exh_user
       NULL ON NULL
     ),
@@ -1637,8 +1637,8 @@ BEGIN
   -- columns. Returns nothing until the application fills it in.
   DECLARE items CURSOR WITH RETURN TO CLIENT FOR
     SELECT
-      CAST(NULL AS VARGRAPHIC(512)) AS exh_item_id,
       CAST(NULL AS VARGRAPHIC(255)) AS exh_app_item_id,
+      CAST(NULL AS VARGRAPHIC(512)) AS exh_item_id,
       CAST(NULL AS VARGRAPHIC(255)) AS exh_user,
       CAST(NULL AS VARGRAPHIC(1000)) AS exh_subject,
       CAST(NULL AS DBCLOB(16M)) AS exh_body,

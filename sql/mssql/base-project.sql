@@ -151,8 +151,8 @@ GO
 
 IF OBJECT_ID(N'exh_from_exh_add_calendar', N'P') IS NULL
   EXEC (N'CREATE PROCEDURE exh_from_exh_add_calendar
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_subject exh_text = NULL,
   @exh_body exh_body = NULL,
@@ -192,8 +192,8 @@ GO
 
 IF OBJECT_ID(N'exh_from_exh_chg_calendar', N'P') IS NULL
   EXEC (N'CREATE PROCEDURE exh_from_exh_chg_calendar
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_subject exh_text = NULL,
   @exh_body exh_body = NULL,
@@ -233,8 +233,8 @@ GO
 
 IF OBJECT_ID(N'exh_from_exh_del_calendar', N'P') IS NULL
   EXEC (N'CREATE PROCEDURE exh_from_exh_del_calendar
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL
 AS
 BEGIN
@@ -247,8 +247,8 @@ END;');
 GO
 
 CREATE OR ALTER PROCEDURE exh_to_exh_add_calendar
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_subject exh_text = NULL,
   @exh_body exh_body = NULL,
@@ -296,8 +296,8 @@ BEGIN
   BEGIN TRY
     DECLARE @payload NVARCHAR(MAX) = (
     SELECT
-      @exh_item_id AS exh_item_id,
       @exh_app_item_id AS exh_app_item_id,
+      @exh_item_id AS exh_item_id,
       @exh_user AS exh_user,
       @exh_subject AS exh_subject,
       @exh_body AS exh_body,
@@ -339,8 +339,8 @@ END;
 GO
 
 CREATE OR ALTER PROCEDURE exh_to_exh_chg_calendar
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_subject exh_text = NULL,
   @exh_body exh_body = NULL,
@@ -388,8 +388,8 @@ BEGIN
   BEGIN TRY
     DECLARE @payload NVARCHAR(MAX) = (
     SELECT
-      @exh_item_id AS exh_item_id,
       @exh_app_item_id AS exh_app_item_id,
+      @exh_item_id AS exh_item_id,
       @exh_user AS exh_user,
       @exh_subject AS exh_subject,
       @exh_body AS exh_body,
@@ -431,8 +431,8 @@ END;
 GO
 
 CREATE OR ALTER PROCEDURE exh_to_exh_del_calendar
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @output_value NVARCHAR(MAX) = NULL OUTPUT,
   @error_message NVARCHAR(MAX) = NULL OUTPUT
@@ -454,8 +454,8 @@ BEGIN
   BEGIN TRY
     DECLARE @payload NVARCHAR(MAX) = (
     SELECT
-      @exh_item_id AS exh_item_id,
       @exh_app_item_id AS exh_app_item_id,
+      @exh_item_id AS exh_item_id,
       @exh_user AS exh_user
     FOR JSON PATH, WITHOUT_ARRAY_WRAPPER, INCLUDE_NULL_VALUES
   );
@@ -487,8 +487,8 @@ BEGIN
   -- Template: the items of @exh_user to send to Exchange again (exh_sync_item, direction 1), one row each with these
   -- columns. Returns nothing until the application fills it in.
   SELECT
-    CAST(NULL AS NVARCHAR(512)) AS exh_item_id,
     CAST(NULL AS NVARCHAR(255)) AS exh_app_item_id,
+    CAST(NULL AS NVARCHAR(512)) AS exh_item_id,
     CAST(NULL AS NVARCHAR(255)) AS exh_user,
     CAST(NULL AS NVARCHAR(1000)) AS exh_subject,
     CAST(NULL AS NVARCHAR(MAX)) AS exh_body,
@@ -522,8 +522,8 @@ GO
 
 IF OBJECT_ID(N'exh_from_exh_add_contact', N'P') IS NULL
   EXEC (N'CREATE PROCEDURE exh_from_exh_add_contact
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_display_name exh_text = NULL,
   @exh_given_name exh_text = NULL,
@@ -567,8 +567,8 @@ GO
 
 IF OBJECT_ID(N'exh_from_exh_chg_contact', N'P') IS NULL
   EXEC (N'CREATE PROCEDURE exh_from_exh_chg_contact
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_display_name exh_text = NULL,
   @exh_given_name exh_text = NULL,
@@ -612,8 +612,8 @@ GO
 
 IF OBJECT_ID(N'exh_from_exh_del_contact', N'P') IS NULL
   EXEC (N'CREATE PROCEDURE exh_from_exh_del_contact
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL
 AS
 BEGIN
@@ -626,8 +626,8 @@ END;');
 GO
 
 CREATE OR ALTER PROCEDURE exh_to_exh_add_contact
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_display_name exh_text = NULL,
   @exh_given_name exh_text = NULL,
@@ -679,8 +679,8 @@ BEGIN
   BEGIN TRY
     DECLARE @payload NVARCHAR(MAX) = (
     SELECT
-      @exh_item_id AS exh_item_id,
       @exh_app_item_id AS exh_app_item_id,
+      @exh_item_id AS exh_item_id,
       @exh_user AS exh_user,
       @exh_display_name AS exh_display_name,
       @exh_given_name AS exh_given_name,
@@ -726,8 +726,8 @@ END;
 GO
 
 CREATE OR ALTER PROCEDURE exh_to_exh_chg_contact
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_display_name exh_text = NULL,
   @exh_given_name exh_text = NULL,
@@ -779,8 +779,8 @@ BEGIN
   BEGIN TRY
     DECLARE @payload NVARCHAR(MAX) = (
     SELECT
-      @exh_item_id AS exh_item_id,
       @exh_app_item_id AS exh_app_item_id,
+      @exh_item_id AS exh_item_id,
       @exh_user AS exh_user,
       @exh_display_name AS exh_display_name,
       @exh_given_name AS exh_given_name,
@@ -826,8 +826,8 @@ END;
 GO
 
 CREATE OR ALTER PROCEDURE exh_to_exh_del_contact
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @output_value NVARCHAR(MAX) = NULL OUTPUT,
   @error_message NVARCHAR(MAX) = NULL OUTPUT
@@ -849,8 +849,8 @@ BEGIN
   BEGIN TRY
     DECLARE @payload NVARCHAR(MAX) = (
     SELECT
-      @exh_item_id AS exh_item_id,
       @exh_app_item_id AS exh_app_item_id,
+      @exh_item_id AS exh_item_id,
       @exh_user AS exh_user
     FOR JSON PATH, WITHOUT_ARRAY_WRAPPER, INCLUDE_NULL_VALUES
   );
@@ -882,8 +882,8 @@ BEGIN
   -- Template: the items of @exh_user to send to Exchange again (exh_sync_item, direction 1), one row each with these
   -- columns. Returns nothing until the application fills it in.
   SELECT
-    CAST(NULL AS NVARCHAR(512)) AS exh_item_id,
     CAST(NULL AS NVARCHAR(255)) AS exh_app_item_id,
+    CAST(NULL AS NVARCHAR(512)) AS exh_item_id,
     CAST(NULL AS NVARCHAR(255)) AS exh_user,
     CAST(NULL AS NVARCHAR(1000)) AS exh_display_name,
     CAST(NULL AS NVARCHAR(1000)) AS exh_given_name,
@@ -921,8 +921,8 @@ GO
 
 IF OBJECT_ID(N'exh_from_exh_add_email', N'P') IS NULL
   EXEC (N'CREATE PROCEDURE exh_from_exh_add_email
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_subject exh_text = NULL,
   @exh_body exh_body = NULL,
@@ -957,8 +957,8 @@ GO
 
 IF OBJECT_ID(N'exh_from_exh_chg_email', N'P') IS NULL
   EXEC (N'CREATE PROCEDURE exh_from_exh_chg_email
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_subject exh_text = NULL,
   @exh_body exh_body = NULL,
@@ -993,8 +993,8 @@ GO
 
 IF OBJECT_ID(N'exh_from_exh_del_email', N'P') IS NULL
   EXEC (N'CREATE PROCEDURE exh_from_exh_del_email
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL
 AS
 BEGIN
@@ -1007,8 +1007,8 @@ END;');
 GO
 
 CREATE OR ALTER PROCEDURE exh_to_exh_add_email
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_subject exh_text = NULL,
   @exh_body exh_body = NULL,
@@ -1051,8 +1051,8 @@ BEGIN
   BEGIN TRY
     DECLARE @payload NVARCHAR(MAX) = (
     SELECT
-      @exh_item_id AS exh_item_id,
       @exh_app_item_id AS exh_app_item_id,
+      @exh_item_id AS exh_item_id,
       @exh_user AS exh_user,
       @exh_subject AS exh_subject,
       @exh_body AS exh_body,
@@ -1089,8 +1089,8 @@ END;
 GO
 
 CREATE OR ALTER PROCEDURE exh_to_exh_chg_email
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_subject exh_text = NULL,
   @exh_body exh_body = NULL,
@@ -1133,8 +1133,8 @@ BEGIN
   BEGIN TRY
     DECLARE @payload NVARCHAR(MAX) = (
     SELECT
-      @exh_item_id AS exh_item_id,
       @exh_app_item_id AS exh_app_item_id,
+      @exh_item_id AS exh_item_id,
       @exh_user AS exh_user,
       @exh_subject AS exh_subject,
       @exh_body AS exh_body,
@@ -1171,8 +1171,8 @@ END;
 GO
 
 CREATE OR ALTER PROCEDURE exh_to_exh_del_email
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @output_value NVARCHAR(MAX) = NULL OUTPUT,
   @error_message NVARCHAR(MAX) = NULL OUTPUT
@@ -1194,8 +1194,8 @@ BEGIN
   BEGIN TRY
     DECLARE @payload NVARCHAR(MAX) = (
     SELECT
-      @exh_item_id AS exh_item_id,
       @exh_app_item_id AS exh_app_item_id,
+      @exh_item_id AS exh_item_id,
       @exh_user AS exh_user
     FOR JSON PATH, WITHOUT_ARRAY_WRAPPER, INCLUDE_NULL_VALUES
   );
@@ -1227,8 +1227,8 @@ BEGIN
   -- Template: the items of @exh_user to send to Exchange again (exh_sync_item, direction 1), one row each with these
   -- columns. Returns nothing until the application fills it in.
   SELECT
-    CAST(NULL AS NVARCHAR(512)) AS exh_item_id,
     CAST(NULL AS NVARCHAR(255)) AS exh_app_item_id,
+    CAST(NULL AS NVARCHAR(512)) AS exh_item_id,
     CAST(NULL AS NVARCHAR(255)) AS exh_user,
     CAST(NULL AS NVARCHAR(1000)) AS exh_subject,
     CAST(NULL AS NVARCHAR(MAX)) AS exh_body,
@@ -1257,8 +1257,8 @@ GO
 
 IF OBJECT_ID(N'exh_from_exh_add_task', N'P') IS NULL
   EXEC (N'CREATE PROCEDURE exh_from_exh_add_task
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_subject exh_text = NULL,
   @exh_body exh_body = NULL,
@@ -1286,8 +1286,8 @@ GO
 
 IF OBJECT_ID(N'exh_from_exh_chg_task', N'P') IS NULL
   EXEC (N'CREATE PROCEDURE exh_from_exh_chg_task
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_subject exh_text = NULL,
   @exh_body exh_body = NULL,
@@ -1315,8 +1315,8 @@ GO
 
 IF OBJECT_ID(N'exh_from_exh_del_task', N'P') IS NULL
   EXEC (N'CREATE PROCEDURE exh_from_exh_del_task
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL
 AS
 BEGIN
@@ -1329,8 +1329,8 @@ END;');
 GO
 
 CREATE OR ALTER PROCEDURE exh_to_exh_add_task
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_subject exh_text = NULL,
   @exh_body exh_body = NULL,
@@ -1366,8 +1366,8 @@ BEGIN
   BEGIN TRY
     DECLARE @payload NVARCHAR(MAX) = (
     SELECT
-      @exh_item_id AS exh_item_id,
       @exh_app_item_id AS exh_app_item_id,
+      @exh_item_id AS exh_item_id,
       @exh_user AS exh_user,
       @exh_subject AS exh_subject,
       @exh_body AS exh_body,
@@ -1397,8 +1397,8 @@ END;
 GO
 
 CREATE OR ALTER PROCEDURE exh_to_exh_chg_task
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_subject exh_text = NULL,
   @exh_body exh_body = NULL,
@@ -1434,8 +1434,8 @@ BEGIN
   BEGIN TRY
     DECLARE @payload NVARCHAR(MAX) = (
     SELECT
-      @exh_item_id AS exh_item_id,
       @exh_app_item_id AS exh_app_item_id,
+      @exh_item_id AS exh_item_id,
       @exh_user AS exh_user,
       @exh_subject AS exh_subject,
       @exh_body AS exh_body,
@@ -1465,8 +1465,8 @@ END;
 GO
 
 CREATE OR ALTER PROCEDURE exh_to_exh_del_task
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @output_value NVARCHAR(MAX) = NULL OUTPUT,
   @error_message NVARCHAR(MAX) = NULL OUTPUT
@@ -1488,8 +1488,8 @@ BEGIN
   BEGIN TRY
     DECLARE @payload NVARCHAR(MAX) = (
     SELECT
-      @exh_item_id AS exh_item_id,
       @exh_app_item_id AS exh_app_item_id,
+      @exh_item_id AS exh_item_id,
       @exh_user AS exh_user
     FOR JSON PATH, WITHOUT_ARRAY_WRAPPER, INCLUDE_NULL_VALUES
   );
@@ -1521,8 +1521,8 @@ BEGIN
   -- Template: the items of @exh_user to send to Exchange again (exh_sync_item, direction 1), one row each with these
   -- columns. Returns nothing until the application fills it in.
   SELECT
-    CAST(NULL AS NVARCHAR(512)) AS exh_item_id,
     CAST(NULL AS NVARCHAR(255)) AS exh_app_item_id,
+    CAST(NULL AS NVARCHAR(512)) AS exh_item_id,
     CAST(NULL AS NVARCHAR(255)) AS exh_user,
     CAST(NULL AS NVARCHAR(1000)) AS exh_subject,
     CAST(NULL AS NVARCHAR(MAX)) AS exh_body,

@@ -26,8 +26,8 @@ GO
 IF OBJECT_ID(N'calendar_item', N'U') IS NULL
 CREATE TABLE calendar_item (
   id BIGINT IDENTITY(1, 1) NOT NULL CONSTRAINT calendar_item_pk PRIMARY KEY,
-  exh_item_id NVARCHAR(512) COLLATE Latin1_General_CS_AS NULL,
   exh_app_item_id NVARCHAR(255) NOT NULL CONSTRAINT calendar_item_app_item_id DEFAULT CONVERT(NVARCHAR(36), NEWID()),
+  exh_item_id NVARCHAR(512) COLLATE Latin1_General_CS_AS NULL,
   exh_user NVARCHAR(255) NOT NULL,
   exh_subject NVARCHAR(1000) NULL,
   exh_body NVARCHAR(MAX) NULL,
@@ -66,8 +66,8 @@ CREATE INDEX calendar_item_exh_app_item_id ON calendar_item (exh_user, exh_app_i
 GO
 
 CREATE OR ALTER PROCEDURE exh_from_exh_add_calendar
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_subject exh_text = NULL,
   @exh_body exh_body = NULL,
@@ -133,8 +133,8 @@ BEGIN
          OR (t.exh_item_id IS NULL AND t.exh_app_item_id = @exh_app_item_id));
   IF @@ROWCOUNT = 0
     INSERT INTO calendar_item (
-      exh_item_id,
       exh_app_item_id,
+      exh_item_id,
       exh_user,
       exh_subject,
       exh_body,
@@ -163,8 +163,8 @@ BEGIN
       exh_last_modified,
       exh_attachments
     ) VALUES (
-      @exh_item_id,
       COALESCE(NULLIF(@exh_app_item_id, N''), CONVERT(NVARCHAR(36), NEWID())),
+      @exh_item_id,
       @exh_user,
       NULLIF(@exh_subject, N''),
       NULLIF(@exh_body, N''),
@@ -198,8 +198,8 @@ END;
 GO
 
 CREATE OR ALTER PROCEDURE exh_from_exh_chg_calendar
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_subject exh_text = NULL,
   @exh_body exh_body = NULL,
@@ -265,8 +265,8 @@ BEGIN
          OR (t.exh_item_id IS NULL AND t.exh_app_item_id = @exh_app_item_id));
   IF @@ROWCOUNT = 0
     INSERT INTO calendar_item (
-      exh_item_id,
       exh_app_item_id,
+      exh_item_id,
       exh_user,
       exh_subject,
       exh_body,
@@ -295,8 +295,8 @@ BEGIN
       exh_last_modified,
       exh_attachments
     ) VALUES (
-      @exh_item_id,
       COALESCE(NULLIF(@exh_app_item_id, N''), CONVERT(NVARCHAR(36), NEWID())),
+      @exh_item_id,
       @exh_user,
       NULLIF(@exh_subject, N''),
       NULLIF(@exh_body, N''),
@@ -330,8 +330,8 @@ END;
 GO
 
 CREATE OR ALTER PROCEDURE exh_from_exh_del_calendar
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL
 AS
 BEGIN
@@ -359,8 +359,8 @@ AS
 BEGIN
   SET NOCOUNT ON;
   SELECT
-    t.exh_item_id,
     t.exh_app_item_id,
+    t.exh_item_id,
     t.exh_user,
     t.exh_subject,
     t.exh_body,
@@ -409,8 +409,8 @@ BEGIN
   DECLARE @exit_code INT;
   DECLARE @error_message NVARCHAR(MAX);
   DECLARE @message NVARCHAR(2048);
-  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_app_item_id exh_app_item_id;
+  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_user exh_user;
   DECLARE @exh_subject exh_text;
   DECLARE @exh_body exh_body;
@@ -440,8 +440,8 @@ BEGIN
   DECLARE @exh_attachments exh_attachment_info;
   DECLARE trigger_cursor CURSOR LOCAL FAST_FORWARD FOR
     SELECT
-      i.exh_item_id,
       i.exh_app_item_id,
+      i.exh_item_id,
       i.exh_user,
       i.exh_subject,
       i.exh_body,
@@ -471,12 +471,12 @@ BEGIN
       i.exh_attachments
     FROM inserted AS i;
   OPEN trigger_cursor;
-  FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_location, @exh_start, @exh_end, @exh_all_day, @exh_time_zone, @exh_organizer, @exh_required_attendees, @exh_optional_attendees, @exh_resources, @exh_categories, @exh_importance, @exh_sensitivity, @exh_free_busy_status, @exh_reminder_set, @exh_reminder, @exh_is_recurring, @exh_recurrence, @exh_occurrence_original_start, @exh_is_cancelled, @exh_is_meeting, @exh_created, @exh_last_modified, @exh_attachments;
+  FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_location, @exh_start, @exh_end, @exh_all_day, @exh_time_zone, @exh_organizer, @exh_required_attendees, @exh_optional_attendees, @exh_resources, @exh_categories, @exh_importance, @exh_sensitivity, @exh_free_busy_status, @exh_reminder_set, @exh_reminder, @exh_is_recurring, @exh_recurrence, @exh_occurrence_original_start, @exh_is_cancelled, @exh_is_meeting, @exh_created, @exh_last_modified, @exh_attachments;
   WHILE @@FETCH_STATUS = 0
   BEGIN
     EXEC @exit_code = exh_to_exh_add_calendar
-      @exh_item_id = @exh_item_id,
       @exh_app_item_id = @exh_app_item_id,
+      @exh_item_id = @exh_item_id,
       @exh_user = @exh_user,
       @exh_subject = @exh_subject,
       @exh_body = @exh_body,
@@ -512,7 +512,7 @@ BEGIN
       SET @message = CONCAT(N'calendar_item: sending the change to Exchange failed (exit code ', @exit_code, N'): ', @error_message);
       THROW 50000, @message, 1;
     END;
-    FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_location, @exh_start, @exh_end, @exh_all_day, @exh_time_zone, @exh_organizer, @exh_required_attendees, @exh_optional_attendees, @exh_resources, @exh_categories, @exh_importance, @exh_sensitivity, @exh_free_busy_status, @exh_reminder_set, @exh_reminder, @exh_is_recurring, @exh_recurrence, @exh_occurrence_original_start, @exh_is_cancelled, @exh_is_meeting, @exh_created, @exh_last_modified, @exh_attachments;
+    FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_location, @exh_start, @exh_end, @exh_all_day, @exh_time_zone, @exh_organizer, @exh_required_attendees, @exh_optional_attendees, @exh_resources, @exh_categories, @exh_importance, @exh_sensitivity, @exh_free_busy_status, @exh_reminder_set, @exh_reminder, @exh_is_recurring, @exh_recurrence, @exh_occurrence_original_start, @exh_is_cancelled, @exh_is_meeting, @exh_created, @exh_last_modified, @exh_attachments;
   END;
   CLOSE trigger_cursor;
   DEALLOCATE trigger_cursor;
@@ -528,8 +528,8 @@ BEGIN
   DECLARE @exit_code INT;
   DECLARE @error_message NVARCHAR(MAX);
   DECLARE @message NVARCHAR(2048);
-  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_app_item_id exh_app_item_id;
+  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_user exh_user;
   DECLARE @exh_subject exh_text;
   DECLARE @exh_body exh_body;
@@ -559,8 +559,8 @@ BEGIN
   DECLARE @exh_attachments exh_attachment_info;
   DECLARE trigger_cursor CURSOR LOCAL FAST_FORWARD FOR
     SELECT
-      i.exh_item_id,
       i.exh_app_item_id,
+      i.exh_item_id,
       i.exh_user,
       CASE WHEN EXISTS (SELECT i.exh_subject COLLATE Latin1_General_BIN2 EXCEPT SELECT d.exh_subject COLLATE Latin1_General_BIN2) THEN ISNULL(i.exh_subject, N'') END,
       CASE WHEN EXISTS (SELECT i.exh_body COLLATE Latin1_General_BIN2 EXCEPT SELECT d.exh_body COLLATE Latin1_General_BIN2) THEN ISNULL(i.exh_body, N'') END,
@@ -591,12 +591,12 @@ BEGIN
     FROM inserted AS i
       JOIN deleted AS d ON d.id = i.id;
   OPEN trigger_cursor;
-  FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_location, @exh_start, @exh_end, @exh_all_day, @exh_time_zone, @exh_organizer, @exh_required_attendees, @exh_optional_attendees, @exh_resources, @exh_categories, @exh_importance, @exh_sensitivity, @exh_free_busy_status, @exh_reminder_set, @exh_reminder, @exh_is_recurring, @exh_recurrence, @exh_occurrence_original_start, @exh_is_cancelled, @exh_is_meeting, @exh_created, @exh_last_modified, @exh_attachments;
+  FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_location, @exh_start, @exh_end, @exh_all_day, @exh_time_zone, @exh_organizer, @exh_required_attendees, @exh_optional_attendees, @exh_resources, @exh_categories, @exh_importance, @exh_sensitivity, @exh_free_busy_status, @exh_reminder_set, @exh_reminder, @exh_is_recurring, @exh_recurrence, @exh_occurrence_original_start, @exh_is_cancelled, @exh_is_meeting, @exh_created, @exh_last_modified, @exh_attachments;
   WHILE @@FETCH_STATUS = 0
   BEGIN
     EXEC @exit_code = exh_to_exh_chg_calendar
-      @exh_item_id = @exh_item_id,
       @exh_app_item_id = @exh_app_item_id,
+      @exh_item_id = @exh_item_id,
       @exh_user = @exh_user,
       @exh_subject = @exh_subject,
       @exh_body = @exh_body,
@@ -632,7 +632,7 @@ BEGIN
       SET @message = CONCAT(N'calendar_item: sending the change to Exchange failed (exit code ', @exit_code, N'): ', @error_message);
       THROW 50000, @message, 1;
     END;
-    FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_location, @exh_start, @exh_end, @exh_all_day, @exh_time_zone, @exh_organizer, @exh_required_attendees, @exh_optional_attendees, @exh_resources, @exh_categories, @exh_importance, @exh_sensitivity, @exh_free_busy_status, @exh_reminder_set, @exh_reminder, @exh_is_recurring, @exh_recurrence, @exh_occurrence_original_start, @exh_is_cancelled, @exh_is_meeting, @exh_created, @exh_last_modified, @exh_attachments;
+    FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_location, @exh_start, @exh_end, @exh_all_day, @exh_time_zone, @exh_organizer, @exh_required_attendees, @exh_optional_attendees, @exh_resources, @exh_categories, @exh_importance, @exh_sensitivity, @exh_free_busy_status, @exh_reminder_set, @exh_reminder, @exh_is_recurring, @exh_recurrence, @exh_occurrence_original_start, @exh_is_cancelled, @exh_is_meeting, @exh_created, @exh_last_modified, @exh_attachments;
   END;
   CLOSE trigger_cursor;
   DEALLOCATE trigger_cursor;
@@ -648,22 +648,22 @@ BEGIN
   DECLARE @exit_code INT;
   DECLARE @error_message NVARCHAR(MAX);
   DECLARE @message NVARCHAR(2048);
-  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_app_item_id exh_app_item_id;
+  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_user exh_user;
   DECLARE trigger_cursor CURSOR LOCAL FAST_FORWARD FOR
     SELECT
-      d.exh_item_id,
       d.exh_app_item_id,
+      d.exh_item_id,
       d.exh_user
     FROM deleted AS d;
   OPEN trigger_cursor;
-  FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user;
+  FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user;
   WHILE @@FETCH_STATUS = 0
   BEGIN
     EXEC @exit_code = exh_to_exh_del_calendar
-      @exh_item_id = @exh_item_id,
       @exh_app_item_id = @exh_app_item_id,
+      @exh_item_id = @exh_item_id,
       @exh_user = @exh_user,
       @error_message = @error_message OUTPUT;
     IF @exit_code <> 0
@@ -673,7 +673,7 @@ BEGIN
       SET @message = CONCAT(N'calendar_item: sending the change to Exchange failed (exit code ', @exit_code, N'): ', @error_message);
       THROW 50000, @message, 1;
     END;
-    FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user;
+    FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user;
   END;
   CLOSE trigger_cursor;
   DEALLOCATE trigger_cursor;
@@ -683,8 +683,8 @@ GO
 IF OBJECT_ID(N'contact_item', N'U') IS NULL
 CREATE TABLE contact_item (
   id BIGINT IDENTITY(1, 1) NOT NULL CONSTRAINT contact_item_pk PRIMARY KEY,
-  exh_item_id NVARCHAR(512) COLLATE Latin1_General_CS_AS NULL,
   exh_app_item_id NVARCHAR(255) NOT NULL CONSTRAINT contact_item_app_item_id DEFAULT CONVERT(NVARCHAR(36), NEWID()),
+  exh_item_id NVARCHAR(512) COLLATE Latin1_General_CS_AS NULL,
   exh_user NVARCHAR(255) NOT NULL,
   exh_display_name NVARCHAR(1000) NULL,
   exh_given_name NVARCHAR(1000) NULL,
@@ -727,8 +727,8 @@ CREATE INDEX contact_item_exh_app_item_id ON contact_item (exh_user, exh_app_ite
 GO
 
 CREATE OR ALTER PROCEDURE exh_from_exh_add_contact
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_display_name exh_text = NULL,
   @exh_given_name exh_text = NULL,
@@ -802,8 +802,8 @@ BEGIN
          OR (t.exh_item_id IS NULL AND t.exh_app_item_id = @exh_app_item_id));
   IF @@ROWCOUNT = 0
     INSERT INTO contact_item (
-      exh_item_id,
       exh_app_item_id,
+      exh_item_id,
       exh_user,
       exh_display_name,
       exh_given_name,
@@ -836,8 +836,8 @@ BEGIN
       exh_categories,
       exh_file_as
     ) VALUES (
-      @exh_item_id,
       COALESCE(NULLIF(@exh_app_item_id, N''), CONVERT(NVARCHAR(36), NEWID())),
+      @exh_item_id,
       @exh_user,
       NULLIF(@exh_display_name, N''),
       NULLIF(@exh_given_name, N''),
@@ -875,8 +875,8 @@ END;
 GO
 
 CREATE OR ALTER PROCEDURE exh_from_exh_chg_contact
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_display_name exh_text = NULL,
   @exh_given_name exh_text = NULL,
@@ -950,8 +950,8 @@ BEGIN
          OR (t.exh_item_id IS NULL AND t.exh_app_item_id = @exh_app_item_id));
   IF @@ROWCOUNT = 0
     INSERT INTO contact_item (
-      exh_item_id,
       exh_app_item_id,
+      exh_item_id,
       exh_user,
       exh_display_name,
       exh_given_name,
@@ -984,8 +984,8 @@ BEGIN
       exh_categories,
       exh_file_as
     ) VALUES (
-      @exh_item_id,
       COALESCE(NULLIF(@exh_app_item_id, N''), CONVERT(NVARCHAR(36), NEWID())),
+      @exh_item_id,
       @exh_user,
       NULLIF(@exh_display_name, N''),
       NULLIF(@exh_given_name, N''),
@@ -1023,8 +1023,8 @@ END;
 GO
 
 CREATE OR ALTER PROCEDURE exh_from_exh_del_contact
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL
 AS
 BEGIN
@@ -1052,8 +1052,8 @@ AS
 BEGIN
   SET NOCOUNT ON;
   SELECT
-    t.exh_item_id,
     t.exh_app_item_id,
+    t.exh_item_id,
     t.exh_user,
     t.exh_display_name,
     t.exh_given_name,
@@ -1100,8 +1100,8 @@ BEGIN
   DECLARE @exit_code INT;
   DECLARE @error_message NVARCHAR(MAX);
   DECLARE @message NVARCHAR(2048);
-  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_app_item_id exh_app_item_id;
+  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_user exh_user;
   DECLARE @exh_display_name exh_text;
   DECLARE @exh_given_name exh_text;
@@ -1135,8 +1135,8 @@ BEGIN
   DECLARE @exh_file_as exh_text;
   DECLARE trigger_cursor CURSOR LOCAL FAST_FORWARD FOR
     SELECT
-      i.exh_item_id,
       i.exh_app_item_id,
+      i.exh_item_id,
       i.exh_user,
       i.exh_display_name,
       i.exh_given_name,
@@ -1170,12 +1170,12 @@ BEGIN
       i.exh_file_as
     FROM inserted AS i;
   OPEN trigger_cursor;
-  FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user, @exh_display_name, @exh_given_name, @exh_middle_name, @exh_surname, @exh_initials, @exh_nickname, @exh_company, @exh_department, @exh_job_title, @exh_email_1, @exh_email_2, @exh_email_3, @exh_business_phone, @exh_home_phone, @exh_mobile_phone, @exh_business_fax, @exh_business_street, @exh_business_city, @exh_business_state, @exh_business_postal_code, @exh_business_country, @exh_home_street, @exh_home_city, @exh_home_state, @exh_home_postal_code, @exh_home_country, @exh_birthday, @exh_notes, @exh_categories, @exh_file_as;
+  FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user, @exh_display_name, @exh_given_name, @exh_middle_name, @exh_surname, @exh_initials, @exh_nickname, @exh_company, @exh_department, @exh_job_title, @exh_email_1, @exh_email_2, @exh_email_3, @exh_business_phone, @exh_home_phone, @exh_mobile_phone, @exh_business_fax, @exh_business_street, @exh_business_city, @exh_business_state, @exh_business_postal_code, @exh_business_country, @exh_home_street, @exh_home_city, @exh_home_state, @exh_home_postal_code, @exh_home_country, @exh_birthday, @exh_notes, @exh_categories, @exh_file_as;
   WHILE @@FETCH_STATUS = 0
   BEGIN
     EXEC @exit_code = exh_to_exh_add_contact
-      @exh_item_id = @exh_item_id,
       @exh_app_item_id = @exh_app_item_id,
+      @exh_item_id = @exh_item_id,
       @exh_user = @exh_user,
       @exh_display_name = @exh_display_name,
       @exh_given_name = @exh_given_name,
@@ -1215,7 +1215,7 @@ BEGIN
       SET @message = CONCAT(N'contact_item: sending the change to Exchange failed (exit code ', @exit_code, N'): ', @error_message);
       THROW 50000, @message, 1;
     END;
-    FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user, @exh_display_name, @exh_given_name, @exh_middle_name, @exh_surname, @exh_initials, @exh_nickname, @exh_company, @exh_department, @exh_job_title, @exh_email_1, @exh_email_2, @exh_email_3, @exh_business_phone, @exh_home_phone, @exh_mobile_phone, @exh_business_fax, @exh_business_street, @exh_business_city, @exh_business_state, @exh_business_postal_code, @exh_business_country, @exh_home_street, @exh_home_city, @exh_home_state, @exh_home_postal_code, @exh_home_country, @exh_birthday, @exh_notes, @exh_categories, @exh_file_as;
+    FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user, @exh_display_name, @exh_given_name, @exh_middle_name, @exh_surname, @exh_initials, @exh_nickname, @exh_company, @exh_department, @exh_job_title, @exh_email_1, @exh_email_2, @exh_email_3, @exh_business_phone, @exh_home_phone, @exh_mobile_phone, @exh_business_fax, @exh_business_street, @exh_business_city, @exh_business_state, @exh_business_postal_code, @exh_business_country, @exh_home_street, @exh_home_city, @exh_home_state, @exh_home_postal_code, @exh_home_country, @exh_birthday, @exh_notes, @exh_categories, @exh_file_as;
   END;
   CLOSE trigger_cursor;
   DEALLOCATE trigger_cursor;
@@ -1231,8 +1231,8 @@ BEGIN
   DECLARE @exit_code INT;
   DECLARE @error_message NVARCHAR(MAX);
   DECLARE @message NVARCHAR(2048);
-  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_app_item_id exh_app_item_id;
+  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_user exh_user;
   DECLARE @exh_display_name exh_text;
   DECLARE @exh_given_name exh_text;
@@ -1266,8 +1266,8 @@ BEGIN
   DECLARE @exh_file_as exh_text;
   DECLARE trigger_cursor CURSOR LOCAL FAST_FORWARD FOR
     SELECT
-      i.exh_item_id,
       i.exh_app_item_id,
+      i.exh_item_id,
       i.exh_user,
       CASE WHEN EXISTS (SELECT i.exh_display_name COLLATE Latin1_General_BIN2 EXCEPT SELECT d.exh_display_name COLLATE Latin1_General_BIN2) THEN ISNULL(i.exh_display_name, N'') END,
       CASE WHEN EXISTS (SELECT i.exh_given_name COLLATE Latin1_General_BIN2 EXCEPT SELECT d.exh_given_name COLLATE Latin1_General_BIN2) THEN ISNULL(i.exh_given_name, N'') END,
@@ -1302,12 +1302,12 @@ BEGIN
     FROM inserted AS i
       JOIN deleted AS d ON d.id = i.id;
   OPEN trigger_cursor;
-  FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user, @exh_display_name, @exh_given_name, @exh_middle_name, @exh_surname, @exh_initials, @exh_nickname, @exh_company, @exh_department, @exh_job_title, @exh_email_1, @exh_email_2, @exh_email_3, @exh_business_phone, @exh_home_phone, @exh_mobile_phone, @exh_business_fax, @exh_business_street, @exh_business_city, @exh_business_state, @exh_business_postal_code, @exh_business_country, @exh_home_street, @exh_home_city, @exh_home_state, @exh_home_postal_code, @exh_home_country, @exh_birthday, @exh_notes, @exh_categories, @exh_file_as;
+  FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user, @exh_display_name, @exh_given_name, @exh_middle_name, @exh_surname, @exh_initials, @exh_nickname, @exh_company, @exh_department, @exh_job_title, @exh_email_1, @exh_email_2, @exh_email_3, @exh_business_phone, @exh_home_phone, @exh_mobile_phone, @exh_business_fax, @exh_business_street, @exh_business_city, @exh_business_state, @exh_business_postal_code, @exh_business_country, @exh_home_street, @exh_home_city, @exh_home_state, @exh_home_postal_code, @exh_home_country, @exh_birthday, @exh_notes, @exh_categories, @exh_file_as;
   WHILE @@FETCH_STATUS = 0
   BEGIN
     EXEC @exit_code = exh_to_exh_chg_contact
-      @exh_item_id = @exh_item_id,
       @exh_app_item_id = @exh_app_item_id,
+      @exh_item_id = @exh_item_id,
       @exh_user = @exh_user,
       @exh_display_name = @exh_display_name,
       @exh_given_name = @exh_given_name,
@@ -1347,7 +1347,7 @@ BEGIN
       SET @message = CONCAT(N'contact_item: sending the change to Exchange failed (exit code ', @exit_code, N'): ', @error_message);
       THROW 50000, @message, 1;
     END;
-    FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user, @exh_display_name, @exh_given_name, @exh_middle_name, @exh_surname, @exh_initials, @exh_nickname, @exh_company, @exh_department, @exh_job_title, @exh_email_1, @exh_email_2, @exh_email_3, @exh_business_phone, @exh_home_phone, @exh_mobile_phone, @exh_business_fax, @exh_business_street, @exh_business_city, @exh_business_state, @exh_business_postal_code, @exh_business_country, @exh_home_street, @exh_home_city, @exh_home_state, @exh_home_postal_code, @exh_home_country, @exh_birthday, @exh_notes, @exh_categories, @exh_file_as;
+    FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user, @exh_display_name, @exh_given_name, @exh_middle_name, @exh_surname, @exh_initials, @exh_nickname, @exh_company, @exh_department, @exh_job_title, @exh_email_1, @exh_email_2, @exh_email_3, @exh_business_phone, @exh_home_phone, @exh_mobile_phone, @exh_business_fax, @exh_business_street, @exh_business_city, @exh_business_state, @exh_business_postal_code, @exh_business_country, @exh_home_street, @exh_home_city, @exh_home_state, @exh_home_postal_code, @exh_home_country, @exh_birthday, @exh_notes, @exh_categories, @exh_file_as;
   END;
   CLOSE trigger_cursor;
   DEALLOCATE trigger_cursor;
@@ -1363,22 +1363,22 @@ BEGIN
   DECLARE @exit_code INT;
   DECLARE @error_message NVARCHAR(MAX);
   DECLARE @message NVARCHAR(2048);
-  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_app_item_id exh_app_item_id;
+  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_user exh_user;
   DECLARE trigger_cursor CURSOR LOCAL FAST_FORWARD FOR
     SELECT
-      d.exh_item_id,
       d.exh_app_item_id,
+      d.exh_item_id,
       d.exh_user
     FROM deleted AS d;
   OPEN trigger_cursor;
-  FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user;
+  FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user;
   WHILE @@FETCH_STATUS = 0
   BEGIN
     EXEC @exit_code = exh_to_exh_del_contact
-      @exh_item_id = @exh_item_id,
       @exh_app_item_id = @exh_app_item_id,
+      @exh_item_id = @exh_item_id,
       @exh_user = @exh_user,
       @error_message = @error_message OUTPUT;
     IF @exit_code <> 0
@@ -1388,7 +1388,7 @@ BEGIN
       SET @message = CONCAT(N'contact_item: sending the change to Exchange failed (exit code ', @exit_code, N'): ', @error_message);
       THROW 50000, @message, 1;
     END;
-    FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user;
+    FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user;
   END;
   CLOSE trigger_cursor;
   DEALLOCATE trigger_cursor;
@@ -1398,8 +1398,8 @@ GO
 IF OBJECT_ID(N'email_item', N'U') IS NULL
 CREATE TABLE email_item (
   id BIGINT IDENTITY(1, 1) NOT NULL CONSTRAINT email_item_pk PRIMARY KEY,
-  exh_item_id NVARCHAR(512) COLLATE Latin1_General_CS_AS NULL,
   exh_app_item_id NVARCHAR(255) NOT NULL CONSTRAINT email_item_app_item_id DEFAULT CONVERT(NVARCHAR(36), NEWID()),
+  exh_item_id NVARCHAR(512) COLLATE Latin1_General_CS_AS NULL,
   exh_user NVARCHAR(255) NOT NULL,
   exh_subject NVARCHAR(1000) NULL,
   exh_body NVARCHAR(MAX) NULL,
@@ -1433,8 +1433,8 @@ CREATE INDEX email_item_exh_app_item_id ON email_item (exh_user, exh_app_item_id
 GO
 
 CREATE OR ALTER PROCEDURE exh_from_exh_add_email
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_subject exh_text = NULL,
   @exh_body exh_body = NULL,
@@ -1490,8 +1490,8 @@ BEGIN
          OR (t.exh_item_id IS NULL AND t.exh_app_item_id = @exh_app_item_id));
   IF @@ROWCOUNT = 0
     INSERT INTO email_item (
-      exh_item_id,
       exh_app_item_id,
+      exh_item_id,
       exh_user,
       exh_subject,
       exh_body,
@@ -1515,8 +1515,8 @@ BEGIN
       exh_categories,
       exh_attachments
     ) VALUES (
-      @exh_item_id,
       COALESCE(NULLIF(@exh_app_item_id, N''), CONVERT(NVARCHAR(36), NEWID())),
+      @exh_item_id,
       @exh_user,
       NULLIF(@exh_subject, N''),
       NULLIF(@exh_body, N''),
@@ -1545,8 +1545,8 @@ END;
 GO
 
 CREATE OR ALTER PROCEDURE exh_from_exh_chg_email
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_subject exh_text = NULL,
   @exh_body exh_body = NULL,
@@ -1602,8 +1602,8 @@ BEGIN
          OR (t.exh_item_id IS NULL AND t.exh_app_item_id = @exh_app_item_id));
   IF @@ROWCOUNT = 0
     INSERT INTO email_item (
-      exh_item_id,
       exh_app_item_id,
+      exh_item_id,
       exh_user,
       exh_subject,
       exh_body,
@@ -1627,8 +1627,8 @@ BEGIN
       exh_categories,
       exh_attachments
     ) VALUES (
-      @exh_item_id,
       COALESCE(NULLIF(@exh_app_item_id, N''), CONVERT(NVARCHAR(36), NEWID())),
+      @exh_item_id,
       @exh_user,
       NULLIF(@exh_subject, N''),
       NULLIF(@exh_body, N''),
@@ -1657,8 +1657,8 @@ END;
 GO
 
 CREATE OR ALTER PROCEDURE exh_from_exh_del_email
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL
 AS
 BEGIN
@@ -1686,8 +1686,8 @@ AS
 BEGIN
   SET NOCOUNT ON;
   SELECT
-    t.exh_item_id,
     t.exh_app_item_id,
+    t.exh_item_id,
     t.exh_user,
     t.exh_subject,
     t.exh_body,
@@ -1727,8 +1727,8 @@ BEGIN
   DECLARE @exit_code INT;
   DECLARE @error_message NVARCHAR(MAX);
   DECLARE @message NVARCHAR(2048);
-  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_app_item_id exh_app_item_id;
+  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_user exh_user;
   DECLARE @exh_subject exh_text;
   DECLARE @exh_body exh_body;
@@ -1753,8 +1753,8 @@ BEGIN
   DECLARE @exh_attachments exh_attachment_info;
   DECLARE trigger_cursor CURSOR LOCAL FAST_FORWARD FOR
     SELECT
-      i.exh_item_id,
       i.exh_app_item_id,
+      i.exh_item_id,
       i.exh_user,
       i.exh_subject,
       i.exh_body,
@@ -1779,12 +1779,12 @@ BEGIN
       i.exh_attachments
     FROM inserted AS i;
   OPEN trigger_cursor;
-  FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_from, @exh_sender, @exh_to, @exh_cc, @exh_bcc, @exh_reply_to, @exh_received, @exh_sent, @exh_is_read, @exh_importance, @exh_direction, @exh_folder, @exh_internet_message_id, @exh_conversation_id, @exh_in_reply_to, @exh_has_attachments, @exh_categories, @exh_attachments;
+  FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_from, @exh_sender, @exh_to, @exh_cc, @exh_bcc, @exh_reply_to, @exh_received, @exh_sent, @exh_is_read, @exh_importance, @exh_direction, @exh_folder, @exh_internet_message_id, @exh_conversation_id, @exh_in_reply_to, @exh_has_attachments, @exh_categories, @exh_attachments;
   WHILE @@FETCH_STATUS = 0
   BEGIN
     EXEC @exit_code = exh_to_exh_add_email
-      @exh_item_id = @exh_item_id,
       @exh_app_item_id = @exh_app_item_id,
+      @exh_item_id = @exh_item_id,
       @exh_user = @exh_user,
       @exh_subject = @exh_subject,
       @exh_body = @exh_body,
@@ -1815,7 +1815,7 @@ BEGIN
       SET @message = CONCAT(N'email_item: sending the change to Exchange failed (exit code ', @exit_code, N'): ', @error_message);
       THROW 50000, @message, 1;
     END;
-    FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_from, @exh_sender, @exh_to, @exh_cc, @exh_bcc, @exh_reply_to, @exh_received, @exh_sent, @exh_is_read, @exh_importance, @exh_direction, @exh_folder, @exh_internet_message_id, @exh_conversation_id, @exh_in_reply_to, @exh_has_attachments, @exh_categories, @exh_attachments;
+    FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_from, @exh_sender, @exh_to, @exh_cc, @exh_bcc, @exh_reply_to, @exh_received, @exh_sent, @exh_is_read, @exh_importance, @exh_direction, @exh_folder, @exh_internet_message_id, @exh_conversation_id, @exh_in_reply_to, @exh_has_attachments, @exh_categories, @exh_attachments;
   END;
   CLOSE trigger_cursor;
   DEALLOCATE trigger_cursor;
@@ -1831,8 +1831,8 @@ BEGIN
   DECLARE @exit_code INT;
   DECLARE @error_message NVARCHAR(MAX);
   DECLARE @message NVARCHAR(2048);
-  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_app_item_id exh_app_item_id;
+  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_user exh_user;
   DECLARE @exh_subject exh_text;
   DECLARE @exh_body exh_body;
@@ -1857,8 +1857,8 @@ BEGIN
   DECLARE @exh_attachments exh_attachment_info;
   DECLARE trigger_cursor CURSOR LOCAL FAST_FORWARD FOR
     SELECT
-      i.exh_item_id,
       i.exh_app_item_id,
+      i.exh_item_id,
       i.exh_user,
       CASE WHEN EXISTS (SELECT i.exh_subject COLLATE Latin1_General_BIN2 EXCEPT SELECT d.exh_subject COLLATE Latin1_General_BIN2) THEN ISNULL(i.exh_subject, N'') END,
       CASE WHEN EXISTS (SELECT i.exh_body COLLATE Latin1_General_BIN2 EXCEPT SELECT d.exh_body COLLATE Latin1_General_BIN2) THEN ISNULL(i.exh_body, N'') END,
@@ -1884,12 +1884,12 @@ BEGIN
     FROM inserted AS i
       JOIN deleted AS d ON d.id = i.id;
   OPEN trigger_cursor;
-  FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_from, @exh_sender, @exh_to, @exh_cc, @exh_bcc, @exh_reply_to, @exh_received, @exh_sent, @exh_is_read, @exh_importance, @exh_direction, @exh_folder, @exh_internet_message_id, @exh_conversation_id, @exh_in_reply_to, @exh_has_attachments, @exh_categories, @exh_attachments;
+  FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_from, @exh_sender, @exh_to, @exh_cc, @exh_bcc, @exh_reply_to, @exh_received, @exh_sent, @exh_is_read, @exh_importance, @exh_direction, @exh_folder, @exh_internet_message_id, @exh_conversation_id, @exh_in_reply_to, @exh_has_attachments, @exh_categories, @exh_attachments;
   WHILE @@FETCH_STATUS = 0
   BEGIN
     EXEC @exit_code = exh_to_exh_chg_email
-      @exh_item_id = @exh_item_id,
       @exh_app_item_id = @exh_app_item_id,
+      @exh_item_id = @exh_item_id,
       @exh_user = @exh_user,
       @exh_subject = @exh_subject,
       @exh_body = @exh_body,
@@ -1920,7 +1920,7 @@ BEGIN
       SET @message = CONCAT(N'email_item: sending the change to Exchange failed (exit code ', @exit_code, N'): ', @error_message);
       THROW 50000, @message, 1;
     END;
-    FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_from, @exh_sender, @exh_to, @exh_cc, @exh_bcc, @exh_reply_to, @exh_received, @exh_sent, @exh_is_read, @exh_importance, @exh_direction, @exh_folder, @exh_internet_message_id, @exh_conversation_id, @exh_in_reply_to, @exh_has_attachments, @exh_categories, @exh_attachments;
+    FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_from, @exh_sender, @exh_to, @exh_cc, @exh_bcc, @exh_reply_to, @exh_received, @exh_sent, @exh_is_read, @exh_importance, @exh_direction, @exh_folder, @exh_internet_message_id, @exh_conversation_id, @exh_in_reply_to, @exh_has_attachments, @exh_categories, @exh_attachments;
   END;
   CLOSE trigger_cursor;
   DEALLOCATE trigger_cursor;
@@ -1936,22 +1936,22 @@ BEGIN
   DECLARE @exit_code INT;
   DECLARE @error_message NVARCHAR(MAX);
   DECLARE @message NVARCHAR(2048);
-  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_app_item_id exh_app_item_id;
+  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_user exh_user;
   DECLARE trigger_cursor CURSOR LOCAL FAST_FORWARD FOR
     SELECT
-      d.exh_item_id,
       d.exh_app_item_id,
+      d.exh_item_id,
       d.exh_user
     FROM deleted AS d;
   OPEN trigger_cursor;
-  FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user;
+  FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user;
   WHILE @@FETCH_STATUS = 0
   BEGIN
     EXEC @exit_code = exh_to_exh_del_email
-      @exh_item_id = @exh_item_id,
       @exh_app_item_id = @exh_app_item_id,
+      @exh_item_id = @exh_item_id,
       @exh_user = @exh_user,
       @error_message = @error_message OUTPUT;
     IF @exit_code <> 0
@@ -1961,7 +1961,7 @@ BEGIN
       SET @message = CONCAT(N'email_item: sending the change to Exchange failed (exit code ', @exit_code, N'): ', @error_message);
       THROW 50000, @message, 1;
     END;
-    FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user;
+    FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user;
   END;
   CLOSE trigger_cursor;
   DEALLOCATE trigger_cursor;
@@ -1971,8 +1971,8 @@ GO
 IF OBJECT_ID(N'task_item', N'U') IS NULL
 CREATE TABLE task_item (
   id BIGINT IDENTITY(1, 1) NOT NULL CONSTRAINT task_item_pk PRIMARY KEY,
-  exh_item_id NVARCHAR(512) COLLATE Latin1_General_CS_AS NULL,
   exh_app_item_id NVARCHAR(255) NOT NULL CONSTRAINT task_item_app_item_id DEFAULT CONVERT(NVARCHAR(36), NEWID()),
+  exh_item_id NVARCHAR(512) COLLATE Latin1_General_CS_AS NULL,
   exh_user NVARCHAR(255) NOT NULL,
   exh_subject NVARCHAR(1000) NULL,
   exh_body NVARCHAR(MAX) NULL,
@@ -1999,8 +1999,8 @@ CREATE INDEX task_item_exh_app_item_id ON task_item (exh_user, exh_app_item_id);
 GO
 
 CREATE OR ALTER PROCEDURE exh_from_exh_add_task
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_subject exh_text = NULL,
   @exh_body exh_body = NULL,
@@ -2042,8 +2042,8 @@ BEGIN
          OR (t.exh_item_id IS NULL AND t.exh_app_item_id = @exh_app_item_id));
   IF @@ROWCOUNT = 0
     INSERT INTO task_item (
-      exh_item_id,
       exh_app_item_id,
+      exh_item_id,
       exh_user,
       exh_subject,
       exh_body,
@@ -2060,8 +2060,8 @@ BEGIN
       exh_categories,
       exh_attachments
     ) VALUES (
-      @exh_item_id,
       COALESCE(NULLIF(@exh_app_item_id, N''), CONVERT(NVARCHAR(36), NEWID())),
+      @exh_item_id,
       @exh_user,
       NULLIF(@exh_subject, N''),
       NULLIF(@exh_body, N''),
@@ -2083,8 +2083,8 @@ END;
 GO
 
 CREATE OR ALTER PROCEDURE exh_from_exh_chg_task
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL,
   @exh_subject exh_text = NULL,
   @exh_body exh_body = NULL,
@@ -2126,8 +2126,8 @@ BEGIN
          OR (t.exh_item_id IS NULL AND t.exh_app_item_id = @exh_app_item_id));
   IF @@ROWCOUNT = 0
     INSERT INTO task_item (
-      exh_item_id,
       exh_app_item_id,
+      exh_item_id,
       exh_user,
       exh_subject,
       exh_body,
@@ -2144,8 +2144,8 @@ BEGIN
       exh_categories,
       exh_attachments
     ) VALUES (
-      @exh_item_id,
       COALESCE(NULLIF(@exh_app_item_id, N''), CONVERT(NVARCHAR(36), NEWID())),
+      @exh_item_id,
       @exh_user,
       NULLIF(@exh_subject, N''),
       NULLIF(@exh_body, N''),
@@ -2167,8 +2167,8 @@ END;
 GO
 
 CREATE OR ALTER PROCEDURE exh_from_exh_del_task
-  @exh_item_id exh_item_id = NULL,
   @exh_app_item_id exh_app_item_id = NULL,
+  @exh_item_id exh_item_id = NULL,
   @exh_user exh_user = NULL
 AS
 BEGIN
@@ -2196,8 +2196,8 @@ AS
 BEGIN
   SET NOCOUNT ON;
   SELECT
-    t.exh_item_id,
     t.exh_app_item_id,
+    t.exh_item_id,
     t.exh_user,
     t.exh_subject,
     t.exh_body,
@@ -2230,8 +2230,8 @@ BEGIN
   DECLARE @exit_code INT;
   DECLARE @error_message NVARCHAR(MAX);
   DECLARE @message NVARCHAR(2048);
-  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_app_item_id exh_app_item_id;
+  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_user exh_user;
   DECLARE @exh_subject exh_text;
   DECLARE @exh_body exh_body;
@@ -2249,8 +2249,8 @@ BEGIN
   DECLARE @exh_attachments exh_attachment_info;
   DECLARE trigger_cursor CURSOR LOCAL FAST_FORWARD FOR
     SELECT
-      i.exh_item_id,
       i.exh_app_item_id,
+      i.exh_item_id,
       i.exh_user,
       i.exh_subject,
       i.exh_body,
@@ -2268,12 +2268,12 @@ BEGIN
       i.exh_attachments
     FROM inserted AS i;
   OPEN trigger_cursor;
-  FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_start, @exh_due, @exh_status, @exh_percent_complete, @exh_importance, @exh_completed, @exh_reminder_set, @exh_reminder, @exh_owner, @exh_categories, @exh_attachments;
+  FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_start, @exh_due, @exh_status, @exh_percent_complete, @exh_importance, @exh_completed, @exh_reminder_set, @exh_reminder, @exh_owner, @exh_categories, @exh_attachments;
   WHILE @@FETCH_STATUS = 0
   BEGIN
     EXEC @exit_code = exh_to_exh_add_task
-      @exh_item_id = @exh_item_id,
       @exh_app_item_id = @exh_app_item_id,
+      @exh_item_id = @exh_item_id,
       @exh_user = @exh_user,
       @exh_subject = @exh_subject,
       @exh_body = @exh_body,
@@ -2297,7 +2297,7 @@ BEGIN
       SET @message = CONCAT(N'task_item: sending the change to Exchange failed (exit code ', @exit_code, N'): ', @error_message);
       THROW 50000, @message, 1;
     END;
-    FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_start, @exh_due, @exh_status, @exh_percent_complete, @exh_importance, @exh_completed, @exh_reminder_set, @exh_reminder, @exh_owner, @exh_categories, @exh_attachments;
+    FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_start, @exh_due, @exh_status, @exh_percent_complete, @exh_importance, @exh_completed, @exh_reminder_set, @exh_reminder, @exh_owner, @exh_categories, @exh_attachments;
   END;
   CLOSE trigger_cursor;
   DEALLOCATE trigger_cursor;
@@ -2313,8 +2313,8 @@ BEGIN
   DECLARE @exit_code INT;
   DECLARE @error_message NVARCHAR(MAX);
   DECLARE @message NVARCHAR(2048);
-  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_app_item_id exh_app_item_id;
+  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_user exh_user;
   DECLARE @exh_subject exh_text;
   DECLARE @exh_body exh_body;
@@ -2332,8 +2332,8 @@ BEGIN
   DECLARE @exh_attachments exh_attachment_info;
   DECLARE trigger_cursor CURSOR LOCAL FAST_FORWARD FOR
     SELECT
-      i.exh_item_id,
       i.exh_app_item_id,
+      i.exh_item_id,
       i.exh_user,
       CASE WHEN EXISTS (SELECT i.exh_subject COLLATE Latin1_General_BIN2 EXCEPT SELECT d.exh_subject COLLATE Latin1_General_BIN2) THEN ISNULL(i.exh_subject, N'') END,
       CASE WHEN EXISTS (SELECT i.exh_body COLLATE Latin1_General_BIN2 EXCEPT SELECT d.exh_body COLLATE Latin1_General_BIN2) THEN ISNULL(i.exh_body, N'') END,
@@ -2352,12 +2352,12 @@ BEGIN
     FROM inserted AS i
       JOIN deleted AS d ON d.id = i.id;
   OPEN trigger_cursor;
-  FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_start, @exh_due, @exh_status, @exh_percent_complete, @exh_importance, @exh_completed, @exh_reminder_set, @exh_reminder, @exh_owner, @exh_categories, @exh_attachments;
+  FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_start, @exh_due, @exh_status, @exh_percent_complete, @exh_importance, @exh_completed, @exh_reminder_set, @exh_reminder, @exh_owner, @exh_categories, @exh_attachments;
   WHILE @@FETCH_STATUS = 0
   BEGIN
     EXEC @exit_code = exh_to_exh_chg_task
-      @exh_item_id = @exh_item_id,
       @exh_app_item_id = @exh_app_item_id,
+      @exh_item_id = @exh_item_id,
       @exh_user = @exh_user,
       @exh_subject = @exh_subject,
       @exh_body = @exh_body,
@@ -2381,7 +2381,7 @@ BEGIN
       SET @message = CONCAT(N'task_item: sending the change to Exchange failed (exit code ', @exit_code, N'): ', @error_message);
       THROW 50000, @message, 1;
     END;
-    FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_start, @exh_due, @exh_status, @exh_percent_complete, @exh_importance, @exh_completed, @exh_reminder_set, @exh_reminder, @exh_owner, @exh_categories, @exh_attachments;
+    FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user, @exh_subject, @exh_body, @exh_body_type, @exh_start, @exh_due, @exh_status, @exh_percent_complete, @exh_importance, @exh_completed, @exh_reminder_set, @exh_reminder, @exh_owner, @exh_categories, @exh_attachments;
   END;
   CLOSE trigger_cursor;
   DEALLOCATE trigger_cursor;
@@ -2397,22 +2397,22 @@ BEGIN
   DECLARE @exit_code INT;
   DECLARE @error_message NVARCHAR(MAX);
   DECLARE @message NVARCHAR(2048);
-  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_app_item_id exh_app_item_id;
+  DECLARE @exh_item_id exh_item_id;
   DECLARE @exh_user exh_user;
   DECLARE trigger_cursor CURSOR LOCAL FAST_FORWARD FOR
     SELECT
-      d.exh_item_id,
       d.exh_app_item_id,
+      d.exh_item_id,
       d.exh_user
     FROM deleted AS d;
   OPEN trigger_cursor;
-  FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user;
+  FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user;
   WHILE @@FETCH_STATUS = 0
   BEGIN
     EXEC @exit_code = exh_to_exh_del_task
-      @exh_item_id = @exh_item_id,
       @exh_app_item_id = @exh_app_item_id,
+      @exh_item_id = @exh_item_id,
       @exh_user = @exh_user,
       @error_message = @error_message OUTPUT;
     IF @exit_code <> 0
@@ -2422,7 +2422,7 @@ BEGIN
       SET @message = CONCAT(N'task_item: sending the change to Exchange failed (exit code ', @exit_code, N'): ', @error_message);
       THROW 50000, @message, 1;
     END;
-    FETCH NEXT FROM trigger_cursor INTO @exh_item_id, @exh_app_item_id, @exh_user;
+    FETCH NEXT FROM trigger_cursor INTO @exh_app_item_id, @exh_item_id, @exh_user;
   END;
   CLOSE trigger_cursor;
   DEALLOCATE trigger_cursor;

@@ -140,8 +140,8 @@ DO $do$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'exh_from_exh_add_calendar' AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
     CREATE FUNCTION exh_from_exh_add_calendar(
-      exh_item_id exh_item_id DEFAULT NULL,
       exh_app_item_id exh_app_item_id DEFAULT NULL,
+      exh_item_id exh_item_id DEFAULT NULL,
       exh_user exh_user DEFAULT NULL,
       exh_subject exh_text DEFAULT NULL,
       exh_body exh_body DEFAULT NULL,
@@ -186,8 +186,8 @@ DO $do$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'exh_from_exh_chg_calendar' AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
     CREATE FUNCTION exh_from_exh_chg_calendar(
-      exh_item_id exh_item_id DEFAULT NULL,
       exh_app_item_id exh_app_item_id DEFAULT NULL,
+      exh_item_id exh_item_id DEFAULT NULL,
       exh_user exh_user DEFAULT NULL,
       exh_subject exh_text DEFAULT NULL,
       exh_body exh_body DEFAULT NULL,
@@ -232,8 +232,8 @@ DO $do$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'exh_from_exh_del_calendar' AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
     CREATE FUNCTION exh_from_exh_del_calendar(
-      exh_item_id exh_item_id DEFAULT NULL,
       exh_app_item_id exh_app_item_id DEFAULT NULL,
+      exh_item_id exh_item_id DEFAULT NULL,
       exh_user exh_user DEFAULT NULL
     )
     RETURNS void LANGUAGE plpgsql AS $fn$
@@ -249,8 +249,8 @@ END
 $do$;
 
 CREATE OR REPLACE FUNCTION exh_to_exh_add_calendar(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   exh_subject exh_text DEFAULT NULL,
   exh_body exh_body DEFAULT NULL,
@@ -302,8 +302,8 @@ BEGIN
     'calendar',
     'add',
     (jsonb_build_object(
-      'exh_item_id', exh_item_id,
       'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
       'exh_user', exh_user,
       'exh_subject', exh_subject,
       'exh_body', exh_body,
@@ -342,8 +342,8 @@ END
 $fn$;
 
 CREATE OR REPLACE FUNCTION exh_to_exh_chg_calendar(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   exh_subject exh_text DEFAULT NULL,
   exh_body exh_body DEFAULT NULL,
@@ -395,8 +395,8 @@ BEGIN
     'calendar',
     'chg',
     (jsonb_build_object(
-      'exh_item_id', exh_item_id,
       'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
       'exh_user', exh_user,
       'exh_subject', exh_subject,
       'exh_body', exh_body,
@@ -435,8 +435,8 @@ END
 $fn$;
 
 CREATE OR REPLACE FUNCTION exh_to_exh_del_calendar(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   OUT exit_code integer,
   OUT output_value text,
@@ -462,8 +462,8 @@ BEGIN
     'calendar',
     'del',
     (jsonb_build_object(
-      'exh_item_id', exh_item_id,
       'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
       'exh_user', exh_user
     ))::text
   );
@@ -504,8 +504,8 @@ DO $do$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'exh_from_exh_add_contact' AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
     CREATE FUNCTION exh_from_exh_add_contact(
-      exh_item_id exh_item_id DEFAULT NULL,
       exh_app_item_id exh_app_item_id DEFAULT NULL,
+      exh_item_id exh_item_id DEFAULT NULL,
       exh_user exh_user DEFAULT NULL,
       exh_display_name exh_text DEFAULT NULL,
       exh_given_name exh_text DEFAULT NULL,
@@ -554,8 +554,8 @@ DO $do$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'exh_from_exh_chg_contact' AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
     CREATE FUNCTION exh_from_exh_chg_contact(
-      exh_item_id exh_item_id DEFAULT NULL,
       exh_app_item_id exh_app_item_id DEFAULT NULL,
+      exh_item_id exh_item_id DEFAULT NULL,
       exh_user exh_user DEFAULT NULL,
       exh_display_name exh_text DEFAULT NULL,
       exh_given_name exh_text DEFAULT NULL,
@@ -604,8 +604,8 @@ DO $do$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'exh_from_exh_del_contact' AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
     CREATE FUNCTION exh_from_exh_del_contact(
-      exh_item_id exh_item_id DEFAULT NULL,
       exh_app_item_id exh_app_item_id DEFAULT NULL,
+      exh_item_id exh_item_id DEFAULT NULL,
       exh_user exh_user DEFAULT NULL
     )
     RETURNS void LANGUAGE plpgsql AS $fn$
@@ -621,8 +621,8 @@ END
 $do$;
 
 CREATE OR REPLACE FUNCTION exh_to_exh_add_contact(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   exh_display_name exh_text DEFAULT NULL,
   exh_given_name exh_text DEFAULT NULL,
@@ -678,8 +678,8 @@ BEGIN
     'contact',
     'add',
     (jsonb_build_object(
-      'exh_item_id', exh_item_id,
       'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
       'exh_user', exh_user,
       'exh_display_name', exh_display_name,
       'exh_given_name', exh_given_name,
@@ -722,8 +722,8 @@ END
 $fn$;
 
 CREATE OR REPLACE FUNCTION exh_to_exh_chg_contact(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   exh_display_name exh_text DEFAULT NULL,
   exh_given_name exh_text DEFAULT NULL,
@@ -779,8 +779,8 @@ BEGIN
     'contact',
     'chg',
     (jsonb_build_object(
-      'exh_item_id', exh_item_id,
       'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
       'exh_user', exh_user,
       'exh_display_name', exh_display_name,
       'exh_given_name', exh_given_name,
@@ -823,8 +823,8 @@ END
 $fn$;
 
 CREATE OR REPLACE FUNCTION exh_to_exh_del_contact(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   OUT exit_code integer,
   OUT output_value text,
@@ -850,8 +850,8 @@ BEGIN
     'contact',
     'del',
     (jsonb_build_object(
-      'exh_item_id', exh_item_id,
       'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
       'exh_user', exh_user
     ))::text
   );
@@ -892,8 +892,8 @@ DO $do$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'exh_from_exh_add_email' AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
     CREATE FUNCTION exh_from_exh_add_email(
-      exh_item_id exh_item_id DEFAULT NULL,
       exh_app_item_id exh_app_item_id DEFAULT NULL,
+      exh_item_id exh_item_id DEFAULT NULL,
       exh_user exh_user DEFAULT NULL,
       exh_subject exh_text DEFAULT NULL,
       exh_body exh_body DEFAULT NULL,
@@ -933,8 +933,8 @@ DO $do$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'exh_from_exh_chg_email' AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
     CREATE FUNCTION exh_from_exh_chg_email(
-      exh_item_id exh_item_id DEFAULT NULL,
       exh_app_item_id exh_app_item_id DEFAULT NULL,
+      exh_item_id exh_item_id DEFAULT NULL,
       exh_user exh_user DEFAULT NULL,
       exh_subject exh_text DEFAULT NULL,
       exh_body exh_body DEFAULT NULL,
@@ -974,8 +974,8 @@ DO $do$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'exh_from_exh_del_email' AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
     CREATE FUNCTION exh_from_exh_del_email(
-      exh_item_id exh_item_id DEFAULT NULL,
       exh_app_item_id exh_app_item_id DEFAULT NULL,
+      exh_item_id exh_item_id DEFAULT NULL,
       exh_user exh_user DEFAULT NULL
     )
     RETURNS void LANGUAGE plpgsql AS $fn$
@@ -991,8 +991,8 @@ END
 $do$;
 
 CREATE OR REPLACE FUNCTION exh_to_exh_add_email(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   exh_subject exh_text DEFAULT NULL,
   exh_body exh_body DEFAULT NULL,
@@ -1039,8 +1039,8 @@ BEGIN
     'email',
     'add',
     (jsonb_build_object(
-      'exh_item_id', exh_item_id,
       'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
       'exh_user', exh_user,
       'exh_subject', exh_subject,
       'exh_body', exh_body,
@@ -1074,8 +1074,8 @@ END
 $fn$;
 
 CREATE OR REPLACE FUNCTION exh_to_exh_chg_email(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   exh_subject exh_text DEFAULT NULL,
   exh_body exh_body DEFAULT NULL,
@@ -1122,8 +1122,8 @@ BEGIN
     'email',
     'chg',
     (jsonb_build_object(
-      'exh_item_id', exh_item_id,
       'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
       'exh_user', exh_user,
       'exh_subject', exh_subject,
       'exh_body', exh_body,
@@ -1157,8 +1157,8 @@ END
 $fn$;
 
 CREATE OR REPLACE FUNCTION exh_to_exh_del_email(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   OUT exit_code integer,
   OUT output_value text,
@@ -1184,8 +1184,8 @@ BEGIN
     'email',
     'del',
     (jsonb_build_object(
-      'exh_item_id', exh_item_id,
       'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
       'exh_user', exh_user
     ))::text
   );
@@ -1226,8 +1226,8 @@ DO $do$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'exh_from_exh_add_task' AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
     CREATE FUNCTION exh_from_exh_add_task(
-      exh_item_id exh_item_id DEFAULT NULL,
       exh_app_item_id exh_app_item_id DEFAULT NULL,
+      exh_item_id exh_item_id DEFAULT NULL,
       exh_user exh_user DEFAULT NULL,
       exh_subject exh_text DEFAULT NULL,
       exh_body exh_body DEFAULT NULL,
@@ -1260,8 +1260,8 @@ DO $do$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'exh_from_exh_chg_task' AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
     CREATE FUNCTION exh_from_exh_chg_task(
-      exh_item_id exh_item_id DEFAULT NULL,
       exh_app_item_id exh_app_item_id DEFAULT NULL,
+      exh_item_id exh_item_id DEFAULT NULL,
       exh_user exh_user DEFAULT NULL,
       exh_subject exh_text DEFAULT NULL,
       exh_body exh_body DEFAULT NULL,
@@ -1294,8 +1294,8 @@ DO $do$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'exh_from_exh_del_task' AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
     CREATE FUNCTION exh_from_exh_del_task(
-      exh_item_id exh_item_id DEFAULT NULL,
       exh_app_item_id exh_app_item_id DEFAULT NULL,
+      exh_item_id exh_item_id DEFAULT NULL,
       exh_user exh_user DEFAULT NULL
     )
     RETURNS void LANGUAGE plpgsql AS $fn$
@@ -1311,8 +1311,8 @@ END
 $do$;
 
 CREATE OR REPLACE FUNCTION exh_to_exh_add_task(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   exh_subject exh_text DEFAULT NULL,
   exh_body exh_body DEFAULT NULL,
@@ -1352,8 +1352,8 @@ BEGIN
     'task',
     'add',
     (jsonb_build_object(
-      'exh_item_id', exh_item_id,
       'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
       'exh_user', exh_user,
       'exh_subject', exh_subject,
       'exh_body', exh_body,
@@ -1380,8 +1380,8 @@ END
 $fn$;
 
 CREATE OR REPLACE FUNCTION exh_to_exh_chg_task(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   exh_subject exh_text DEFAULT NULL,
   exh_body exh_body DEFAULT NULL,
@@ -1421,8 +1421,8 @@ BEGIN
     'task',
     'chg',
     (jsonb_build_object(
-      'exh_item_id', exh_item_id,
       'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
       'exh_user', exh_user,
       'exh_subject', exh_subject,
       'exh_body', exh_body,
@@ -1449,8 +1449,8 @@ END
 $fn$;
 
 CREATE OR REPLACE FUNCTION exh_to_exh_del_task(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   OUT exit_code integer,
   OUT output_value text,
@@ -1476,8 +1476,8 @@ BEGIN
     'task',
     'del',
     (jsonb_build_object(
-      'exh_item_id', exh_item_id,
       'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
       'exh_user', exh_user
     ))::text
   );

@@ -21,8 +21,8 @@ FROM app_user;
 
 CREATE TABLE IF NOT EXISTS calendar_item (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  exh_item_id exh_item_id,
   exh_app_item_id exh_app_item_id NOT NULL DEFAULT gen_random_uuid()::text,
+  exh_item_id exh_item_id,
   exh_user exh_user NOT NULL,
   exh_subject exh_text,
   exh_body exh_body,
@@ -56,8 +56,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS calendar_item_exh_item_id ON calendar_item (ex
 CREATE INDEX IF NOT EXISTS calendar_item_exh_app_item_id ON calendar_item (exh_user, exh_app_item_id);
 
 CREATE OR REPLACE FUNCTION exh_from_exh_add_calendar(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   exh_subject exh_text DEFAULT NULL,
   exh_body exh_body DEFAULT NULL,
@@ -122,8 +122,8 @@ BEGIN
     AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
   IF NOT FOUND THEN
     INSERT INTO calendar_item (
-      exh_item_id,
       exh_app_item_id,
+      exh_item_id,
       exh_user,
       exh_subject,
       exh_body,
@@ -152,8 +152,8 @@ BEGIN
       exh_last_modified,
       exh_attachments
     ) VALUES (
-      exh_item_id,
       coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
+      exh_item_id,
       exh_user,
       nullif(exh_subject, ''),
       nullif(exh_body, ''),
@@ -187,8 +187,8 @@ END
 $fn$;
 
 CREATE OR REPLACE FUNCTION exh_from_exh_chg_calendar(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   exh_subject exh_text DEFAULT NULL,
   exh_body exh_body DEFAULT NULL,
@@ -253,8 +253,8 @@ BEGIN
     AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
   IF NOT FOUND THEN
     INSERT INTO calendar_item (
-      exh_item_id,
       exh_app_item_id,
+      exh_item_id,
       exh_user,
       exh_subject,
       exh_body,
@@ -283,8 +283,8 @@ BEGIN
       exh_last_modified,
       exh_attachments
     ) VALUES (
-      exh_item_id,
       coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
+      exh_item_id,
       exh_user,
       nullif(exh_subject, ''),
       nullif(exh_body, ''),
@@ -318,8 +318,8 @@ END
 $fn$;
 
 CREATE OR REPLACE FUNCTION exh_from_exh_del_calendar(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL
 )
 RETURNS void LANGUAGE plpgsql AS $fn$
@@ -365,8 +365,8 @@ BEGIN
   END IF;
   IF TG_OP = 'INSERT' THEN
     SELECT * INTO result FROM exh_to_exh_add_calendar(
-      exh_item_id => NEW.exh_item_id,
       exh_app_item_id => NEW.exh_app_item_id,
+      exh_item_id => NEW.exh_item_id,
       exh_user => NEW.exh_user,
       exh_subject => NEW.exh_subject,
       exh_body => NEW.exh_body,
@@ -400,8 +400,8 @@ BEGIN
       RETURN NULL;
     END IF;
     SELECT * INTO result FROM exh_to_exh_chg_calendar(
-      exh_item_id => NEW.exh_item_id,
       exh_app_item_id => NEW.exh_app_item_id,
+      exh_item_id => NEW.exh_item_id,
       exh_user => NEW.exh_user,
       exh_subject => CASE WHEN NEW.exh_subject IS DISTINCT FROM OLD.exh_subject THEN coalesce(NEW.exh_subject, '') END,
       exh_body => CASE WHEN NEW.exh_body IS DISTINCT FROM OLD.exh_body THEN coalesce(NEW.exh_body, '') END,
@@ -432,8 +432,8 @@ BEGIN
     );
   ELSE
     SELECT * INTO result FROM exh_to_exh_del_calendar(
-      exh_item_id => OLD.exh_item_id,
       exh_app_item_id => OLD.exh_app_item_id,
+      exh_item_id => OLD.exh_item_id,
       exh_user => OLD.exh_user
     );
   END IF;
@@ -451,8 +451,8 @@ FOR EACH ROW EXECUTE FUNCTION calendar_item_to_exh();
 
 CREATE TABLE IF NOT EXISTS contact_item (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  exh_item_id exh_item_id,
   exh_app_item_id exh_app_item_id NOT NULL DEFAULT gen_random_uuid()::text,
+  exh_item_id exh_item_id,
   exh_user exh_user NOT NULL,
   exh_display_name exh_text,
   exh_given_name exh_text,
@@ -490,8 +490,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS contact_item_exh_item_id ON contact_item (exh_
 CREATE INDEX IF NOT EXISTS contact_item_exh_app_item_id ON contact_item (exh_user, exh_app_item_id);
 
 CREATE OR REPLACE FUNCTION exh_from_exh_add_contact(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   exh_display_name exh_text DEFAULT NULL,
   exh_given_name exh_text DEFAULT NULL,
@@ -564,8 +564,8 @@ BEGIN
     AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
   IF NOT FOUND THEN
     INSERT INTO contact_item (
-      exh_item_id,
       exh_app_item_id,
+      exh_item_id,
       exh_user,
       exh_display_name,
       exh_given_name,
@@ -598,8 +598,8 @@ BEGIN
       exh_categories,
       exh_file_as
     ) VALUES (
-      exh_item_id,
       coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
+      exh_item_id,
       exh_user,
       nullif(exh_display_name, ''),
       nullif(exh_given_name, ''),
@@ -637,8 +637,8 @@ END
 $fn$;
 
 CREATE OR REPLACE FUNCTION exh_from_exh_chg_contact(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   exh_display_name exh_text DEFAULT NULL,
   exh_given_name exh_text DEFAULT NULL,
@@ -711,8 +711,8 @@ BEGIN
     AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
   IF NOT FOUND THEN
     INSERT INTO contact_item (
-      exh_item_id,
       exh_app_item_id,
+      exh_item_id,
       exh_user,
       exh_display_name,
       exh_given_name,
@@ -745,8 +745,8 @@ BEGIN
       exh_categories,
       exh_file_as
     ) VALUES (
-      exh_item_id,
       coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
+      exh_item_id,
       exh_user,
       nullif(exh_display_name, ''),
       nullif(exh_given_name, ''),
@@ -784,8 +784,8 @@ END
 $fn$;
 
 CREATE OR REPLACE FUNCTION exh_from_exh_del_contact(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL
 )
 RETURNS void LANGUAGE plpgsql AS $fn$
@@ -825,8 +825,8 @@ BEGIN
   END IF;
   IF TG_OP = 'INSERT' THEN
     SELECT * INTO result FROM exh_to_exh_add_contact(
-      exh_item_id => NEW.exh_item_id,
       exh_app_item_id => NEW.exh_app_item_id,
+      exh_item_id => NEW.exh_item_id,
       exh_user => NEW.exh_user,
       exh_display_name => NEW.exh_display_name,
       exh_given_name => NEW.exh_given_name,
@@ -864,8 +864,8 @@ BEGIN
       RETURN NULL;
     END IF;
     SELECT * INTO result FROM exh_to_exh_chg_contact(
-      exh_item_id => NEW.exh_item_id,
       exh_app_item_id => NEW.exh_app_item_id,
+      exh_item_id => NEW.exh_item_id,
       exh_user => NEW.exh_user,
       exh_display_name => CASE WHEN NEW.exh_display_name IS DISTINCT FROM OLD.exh_display_name THEN coalesce(NEW.exh_display_name, '') END,
       exh_given_name => CASE WHEN NEW.exh_given_name IS DISTINCT FROM OLD.exh_given_name THEN coalesce(NEW.exh_given_name, '') END,
@@ -900,8 +900,8 @@ BEGIN
     );
   ELSE
     SELECT * INTO result FROM exh_to_exh_del_contact(
-      exh_item_id => OLD.exh_item_id,
       exh_app_item_id => OLD.exh_app_item_id,
+      exh_item_id => OLD.exh_item_id,
       exh_user => OLD.exh_user
     );
   END IF;
@@ -919,8 +919,8 @@ FOR EACH ROW EXECUTE FUNCTION contact_item_to_exh();
 
 CREATE TABLE IF NOT EXISTS email_item (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  exh_item_id exh_item_id,
   exh_app_item_id exh_app_item_id NOT NULL DEFAULT gen_random_uuid()::text,
+  exh_item_id exh_item_id,
   exh_user exh_user NOT NULL,
   exh_subject exh_text,
   exh_body exh_body,
@@ -949,8 +949,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS email_item_exh_item_id ON email_item (exh_user
 CREATE INDEX IF NOT EXISTS email_item_exh_app_item_id ON email_item (exh_user, exh_app_item_id);
 
 CREATE OR REPLACE FUNCTION exh_from_exh_add_email(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   exh_subject exh_text DEFAULT NULL,
   exh_body exh_body DEFAULT NULL,
@@ -1005,8 +1005,8 @@ BEGIN
     AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
   IF NOT FOUND THEN
     INSERT INTO email_item (
-      exh_item_id,
       exh_app_item_id,
+      exh_item_id,
       exh_user,
       exh_subject,
       exh_body,
@@ -1030,8 +1030,8 @@ BEGIN
       exh_categories,
       exh_attachments
     ) VALUES (
-      exh_item_id,
       coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
+      exh_item_id,
       exh_user,
       nullif(exh_subject, ''),
       nullif(exh_body, ''),
@@ -1060,8 +1060,8 @@ END
 $fn$;
 
 CREATE OR REPLACE FUNCTION exh_from_exh_chg_email(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   exh_subject exh_text DEFAULT NULL,
   exh_body exh_body DEFAULT NULL,
@@ -1116,8 +1116,8 @@ BEGIN
     AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
   IF NOT FOUND THEN
     INSERT INTO email_item (
-      exh_item_id,
       exh_app_item_id,
+      exh_item_id,
       exh_user,
       exh_subject,
       exh_body,
@@ -1141,8 +1141,8 @@ BEGIN
       exh_categories,
       exh_attachments
     ) VALUES (
-      exh_item_id,
       coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
+      exh_item_id,
       exh_user,
       nullif(exh_subject, ''),
       nullif(exh_body, ''),
@@ -1171,8 +1171,8 @@ END
 $fn$;
 
 CREATE OR REPLACE FUNCTION exh_from_exh_del_email(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL
 )
 RETURNS void LANGUAGE plpgsql AS $fn$
@@ -1214,8 +1214,8 @@ BEGIN
   END IF;
   IF TG_OP = 'INSERT' THEN
     SELECT * INTO result FROM exh_to_exh_add_email(
-      exh_item_id => NEW.exh_item_id,
       exh_app_item_id => NEW.exh_app_item_id,
+      exh_item_id => NEW.exh_item_id,
       exh_user => NEW.exh_user,
       exh_subject => NEW.exh_subject,
       exh_body => NEW.exh_body,
@@ -1244,8 +1244,8 @@ BEGIN
       RETURN NULL;
     END IF;
     SELECT * INTO result FROM exh_to_exh_chg_email(
-      exh_item_id => NEW.exh_item_id,
       exh_app_item_id => NEW.exh_app_item_id,
+      exh_item_id => NEW.exh_item_id,
       exh_user => NEW.exh_user,
       exh_subject => CASE WHEN NEW.exh_subject IS DISTINCT FROM OLD.exh_subject THEN coalesce(NEW.exh_subject, '') END,
       exh_body => CASE WHEN NEW.exh_body IS DISTINCT FROM OLD.exh_body THEN coalesce(NEW.exh_body, '') END,
@@ -1271,8 +1271,8 @@ BEGIN
     );
   ELSE
     SELECT * INTO result FROM exh_to_exh_del_email(
-      exh_item_id => OLD.exh_item_id,
       exh_app_item_id => OLD.exh_app_item_id,
+      exh_item_id => OLD.exh_item_id,
       exh_user => OLD.exh_user
     );
   END IF;
@@ -1290,8 +1290,8 @@ FOR EACH ROW EXECUTE FUNCTION email_item_to_exh();
 
 CREATE TABLE IF NOT EXISTS task_item (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  exh_item_id exh_item_id,
   exh_app_item_id exh_app_item_id NOT NULL DEFAULT gen_random_uuid()::text,
+  exh_item_id exh_item_id,
   exh_user exh_user NOT NULL,
   exh_subject exh_text,
   exh_body exh_body,
@@ -1313,8 +1313,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS task_item_exh_item_id ON task_item (exh_user, 
 CREATE INDEX IF NOT EXISTS task_item_exh_app_item_id ON task_item (exh_user, exh_app_item_id);
 
 CREATE OR REPLACE FUNCTION exh_from_exh_add_task(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   exh_subject exh_text DEFAULT NULL,
   exh_body exh_body DEFAULT NULL,
@@ -1355,8 +1355,8 @@ BEGIN
     AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
   IF NOT FOUND THEN
     INSERT INTO task_item (
-      exh_item_id,
       exh_app_item_id,
+      exh_item_id,
       exh_user,
       exh_subject,
       exh_body,
@@ -1373,8 +1373,8 @@ BEGIN
       exh_categories,
       exh_attachments
     ) VALUES (
-      exh_item_id,
       coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
+      exh_item_id,
       exh_user,
       nullif(exh_subject, ''),
       nullif(exh_body, ''),
@@ -1396,8 +1396,8 @@ END
 $fn$;
 
 CREATE OR REPLACE FUNCTION exh_from_exh_chg_task(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
   exh_subject exh_text DEFAULT NULL,
   exh_body exh_body DEFAULT NULL,
@@ -1438,8 +1438,8 @@ BEGIN
     AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
   IF NOT FOUND THEN
     INSERT INTO task_item (
-      exh_item_id,
       exh_app_item_id,
+      exh_item_id,
       exh_user,
       exh_subject,
       exh_body,
@@ -1456,8 +1456,8 @@ BEGIN
       exh_categories,
       exh_attachments
     ) VALUES (
-      exh_item_id,
       coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
+      exh_item_id,
       exh_user,
       nullif(exh_subject, ''),
       nullif(exh_body, ''),
@@ -1479,8 +1479,8 @@ END
 $fn$;
 
 CREATE OR REPLACE FUNCTION exh_from_exh_del_task(
-  exh_item_id exh_item_id DEFAULT NULL,
   exh_app_item_id exh_app_item_id DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
   exh_user exh_user DEFAULT NULL
 )
 RETURNS void LANGUAGE plpgsql AS $fn$
@@ -1522,8 +1522,8 @@ BEGIN
   END IF;
   IF TG_OP = 'INSERT' THEN
     SELECT * INTO result FROM exh_to_exh_add_task(
-      exh_item_id => NEW.exh_item_id,
       exh_app_item_id => NEW.exh_app_item_id,
+      exh_item_id => NEW.exh_item_id,
       exh_user => NEW.exh_user,
       exh_subject => NEW.exh_subject,
       exh_body => NEW.exh_body,
@@ -1545,8 +1545,8 @@ BEGIN
       RETURN NULL;
     END IF;
     SELECT * INTO result FROM exh_to_exh_chg_task(
-      exh_item_id => NEW.exh_item_id,
       exh_app_item_id => NEW.exh_app_item_id,
+      exh_item_id => NEW.exh_item_id,
       exh_user => NEW.exh_user,
       exh_subject => CASE WHEN NEW.exh_subject IS DISTINCT FROM OLD.exh_subject THEN coalesce(NEW.exh_subject, '') END,
       exh_body => CASE WHEN NEW.exh_body IS DISTINCT FROM OLD.exh_body THEN coalesce(NEW.exh_body, '') END,
@@ -1565,8 +1565,8 @@ BEGIN
     );
   ELSE
     SELECT * INTO result FROM exh_to_exh_del_task(
-      exh_item_id => OLD.exh_item_id,
       exh_app_item_id => OLD.exh_app_item_id,
+      exh_item_id => OLD.exh_item_id,
       exh_user => OLD.exh_user
     );
   END IF;

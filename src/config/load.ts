@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument, parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { errors } from '../errors.js';
+import { describe, errors } from '../errors.js';
 import { type Config, configSchema } from './schema.js';
 
 export const defaultConfigFile = 'exh.config.json';
@@ -70,13 +70,28 @@ function readConfigFile(file: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw errors.configUnreadable(file, cause);
+    throw errors.configUnreadable(file, `it cannot be opened (${describe(cause)})`);
   }
+  const yaml = ['.yaml', '.yml'].includes(extname(file).toLowerCase());
   try {
-    return ['.yaml', '.yml'].includes(extname(file).toLowerCase()) ? parseYaml(text) : JSON.parse(text);
+    return yaml ? parseYaml(text) : JSON.parse(text);
   } catch (cause) {
-    throw errors.configUnreadable(file, cause);
+    // Parsers quote the offending text, which may be a password: say only where the problem is.
+    throw errors.configUnreadable(file, `${yaml ? 'YAML' : 'JSON'} syntax error ${syntaxErrorPlace(text, cause)}`);
   }
+}
+
+function syntaxErrorPlace(text: string, cause: unknown): string {
+  const linePos = (cause as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0];
+  if (linePos) return `at line ${linePos.line}, column ${linePos.col}`;
+  const position = /at position (\d+)/.exec(String((cause as Error)?.message))?.[1];
+  if (position !== undefined) {
+    const before = text.slice(0, Number(position)).split('\n');
+    return `at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
+  }
+  // V8 names no position for an unexpected token; the JSON-only YAML parser finds the same spot.
+  const place = parseDocument(text, { schema: 'json' }).errors[0]?.linePos?.[0];
+  return place ? `at line ${place.line}, column ${place.col}` : '(position unknown)';
 }
 
 function describeSource(file: string | null, fromEnv: string[]): string {

@@ -30,6 +30,8 @@ const database = z
     dataDir: z.string().min(1).optional(),
     /** How often a ready connection is checked with a round trip. */
     probeIntervalMs: ms.default(30_000),
+    /** A probe without an answer within this time means the connection is lost. */
+    probeTimeoutMs: ms.default(10_000),
   })
   .superRefine((value, ctx) => {
     if (value.type !== 'pglite' && !value.connectionString) {

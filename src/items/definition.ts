@@ -67,7 +67,7 @@ export interface ItemTypeDefinition {
   /** The seed's number for this type in exh_sync_item's `exh_item` parameter. */
   readonly code: number;
   readonly description: string;
-  /** Every field in parameter order: item_id, app_item_id, user, the type's own fields, then attachments. */
+  /** Every field in parameter order: app_item_id, item_id, user, the type's own fields, then attachments. */
   readonly fields: readonly FieldDefinition[];
   readonly hasAttachments: boolean;
   readonly procedures: {
@@ -93,15 +93,19 @@ export function field(name: string, kind: FieldKind, exchangeProperty: string, d
   return { name, kind, exchangeProperty, description };
 }
 
-/** The fields every item type starts with; they identify the item in both systems (seed: from_exh templates). */
+/**
+ * The fields every item type starts with; they identify the item in both systems. Their order is the seed's (its
+ * trigger sample passes @_exh_app_item_id, @_exh_item_id, @_exh_user positionally to exh_to_exh_*), so existing
+ * triggers that call by position keep working.
+ */
 export const keyFields: readonly FieldDefinition[] = [
-  field('item_id', 'itemId', 'Id', 'The Exchange item id (case-sensitive); null until the item exists in Exchange.'),
   field(
     'app_item_id',
     'appItemId',
     'exh:AppItemId',
     "The application's id of the item, stored on the Exchange item as an extended property so that its echo finds the row.",
   ),
+  field('item_id', 'itemId', 'Id', 'The Exchange item id (case-sensitive); null until the item exists in Exchange.'),
   field('user', 'user', 'exh:Mailbox', 'The mailbox (SMTP address) this copy of the item belongs to.'),
 ];
 

@@ -88,6 +88,7 @@ function jsonText(value: unknown): string {
  * A crafted subject or user name must not start a fake line in the feed or move a terminal's cursor, so every C0/C1
  * control and Unicode line separator becomes a visible escape (`\n`, `\u001b`).
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const controlPattern = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 const namedEscapes: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 

@@ -1,6 +1,7 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
 import { formatRecord } from './format.js';
 import { LogHub } from './log-hub.js';
+import { redactSecrets } from './redact.js';
 
 /**
  * Every record has a category, the seed's letters: Error, Warning, Action (a change synchronised, a subscription
@@ -20,10 +21,6 @@ export function categoryOfLevel(level: number): Category {
   if (level >= customLevels.action) return 'A';
   return 'M';
 }
-
-/** Keys that never reach a log line, wherever they appear in a record's first two levels. */
-const secretKeys = ['password', 'impersonationPassword', 'token', 'adminToken', 'oauthToken', 'connectionString'];
-export const redactPaths = secretKeys.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
 
 export interface LoggerOptions {
   level?: string;
@@ -52,18 +49,24 @@ export function createLogging(options: LoggerOptions = {}): Logging {
     {
       level,
       customLevels,
-      redact: { paths: redactPaths, censor: '***' },
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: {
         level: (_label, number) => ({ level: number, cat: categoryOfLevel(number) }),
+        // Secrets in a record's fields are masked by the logger's configuration. Child-logger bindings skip pino's
+        // formatters, which is one more reason they carry only `actor`, `user` and `itemType` (never untrusted objects).
+        log: (fields) => redactSecrets(fields),
       },
     },
-    pino.multistream([
-      { stream: console, level: level as pino.Level },
-      // The feed sees every record from `debug` up whatever stdout shows; a client filters by category itself.
-      { stream: hub, level: 'debug' },
-    ]),
+    pino.multistream(
+      [
+        { stream: console, level: level as pino.Level },
+        // The feed gets every record the logger lets through; a client filters by category itself.
+        { stream: hub, level: 'debug' },
+      ],
+      // Without the custom level, multistream would not know `action` and drop every record at that level.
+      { levels: { ...pino.levels.values, ...customLevels } },
+    ),
   ) as ExhLogger;
   return { logger, hub };
 }

@@ -150,6 +150,33 @@ describe('loadConfig', () => {
     );
   });
 
+  it('says where a file fails to parse without quoting it, so a password on that line is not printed', () => {
+    const cases: Array<[string, string, RegExp]> = [
+      [
+        'exh.config.json',
+        '{"exchange": {"impersonationUser": "a",\n  "impersonationPassword": Ews-S3cret}}',
+        /JSON syntax error at line 2, column 28/,
+      ],
+      [
+        'exh.config.json',
+        '{"exchange": {"impersonationPassword": "Ews-S3cret" "x": 1}}',
+        /JSON syntax error at line 1, column \d+/,
+      ],
+      ['exh.yaml', 'exchange:\n  impersonationPassword: Ews-S3cret: x\n', /YAML syntax error at line 2, column \d+/],
+    ];
+    for (const [name, text, expected] of cases) {
+      const file = configFile(text, name);
+      try {
+        loadConfig({ file, env: {} });
+        throw new Error(`${name} was accepted`);
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'EXH_CONFIG_UNREADABLE' });
+        expect((error as Error).message).toMatch(expected);
+        expect((error as Error).message).not.toContain('S3cret');
+      }
+    }
+  });
+
   it('derives one distinct variable per key', () => {
     const names = envLeaves().map((leaf) => leaf.env);
     expect(new Set(names).size).toBe(names.length);

@@ -127,7 +127,7 @@ describe('item-type definitions', () => {
     '%s has the fields of issue 3, keys first',
     (name, definition) => {
       const names = definition.fields.map((f) => f.name);
-      expect(names.slice(0, 3)).toEqual(['item_id', 'app_item_id', 'user']);
+      expect(names.slice(0, 3)).toEqual(['app_item_id', 'item_id', 'user']);
       expect(names).toEqual(expect.arrayContaining(required[name] ?? []));
       if (definition.hasAttachments) expect(names.at(-1)).toBe('attachments');
       else expect(names).not.toContain('attachments');
@@ -156,7 +156,7 @@ describe('item-type definitions', () => {
       getItem: 'exh_get_item_calendar',
     });
     expect(procedureFields(calendar, 'add')).toEqual(calendar.fields);
-    expect(procedureFields(calendar, 'del').map((f) => f.name)).toEqual(['item_id', 'app_item_id', 'user']);
+    expect(procedureFields(calendar, 'del').map((f) => f.name)).toEqual(['app_item_id', 'item_id', 'user']);
   });
 
   it('makes a new type from one spec, and refuses duplicate or badly named fields', () => {
@@ -167,7 +167,7 @@ describe('item-type definitions', () => {
       hasAttachments: false,
       fields: [field('text', 'body', 'Body', 'Text.')],
     });
-    expect(note.fields.map((f) => f.name)).toEqual(['item_id', 'app_item_id', 'user', 'text']);
+    expect(note.fields.map((f) => f.name)).toEqual(['app_item_id', 'item_id', 'user', 'text']);
     const spec = { name: 'task' as const, code: 9, description: '', hasAttachments: false };
     expect(() => defineItemType({ ...spec, fields: [field('user', 'text', 'X', '')] })).toThrow(/defined twice/);
     expect(() => defineItemType({ ...spec, fields: [field('Bad-Name', 'text', 'X', '')] })).toThrow(/snake_case/);

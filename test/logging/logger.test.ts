@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { configSchema } from '../../src/config/schema.js';
 import { createLogging } from '../../src/logging/logger.js';
 
-function capture(format: 'json' | 'pretty' = 'json') {
+function capture(format: 'json' | 'pretty' = 'json', level = 'debug') {
   const lines: string[] = [];
-  const logging = createLogging({ format, level: 'debug', stdout: { write: (line: string) => void lines.push(line) } });
+  const logging = createLogging({ format, level, stdout: { write: (line: string) => void lines.push(line) } });
   return { ...logging, lines };
 }
 
@@ -27,6 +28,39 @@ describe('createLogging', () => {
       itemType: 'calendar',
       msg: 'subscribed',
     });
+  });
+
+  it.each([
+    ['debug', ['E', 'W', 'A', 'M', 'M']],
+    ['info', ['E', 'W', 'A', 'M']],
+    ['action', ['E', 'W', 'A']],
+    ['warn', ['E', 'W']],
+    ['error', ['E']],
+  ])('at level %s writes exactly the records at or above it', (level, expected) => {
+    const { logger, lines } = capture('json', level);
+    logger.error('e');
+    logger.warn('w');
+    logger.action('a');
+    logger.info('m');
+    logger.debug('d');
+    expect(lines.map((line) => JSON.parse(line).cat)).toEqual(expected);
+  });
+
+  it('masks every secret of a real configuration object at any depth', () => {
+    const { logger, lines } = capture();
+    const config = configSchema.parse({
+      database: { type: 'postgres', connectionString: 'postgres://exh:Db-S3cret@db:5432/app' },
+      exchange: { impersonationUser: 'svc@contoso.test', impersonationPassword: 'Ews-S3cret' },
+      listeners: { database: { token: 'Listener-S3cret-0123456789' }, http: { adminToken: 'Admin-S3cret-0123456789' } },
+    });
+    logger.info({ config }, 'configured');
+    logger
+      .child({ actor: 'http' })
+      .info({ request: { headers: { Authorization: 'Basic S3cret' }, Password: 'S3cret' } }, 'request');
+    const output = lines.join('');
+    expect(output).not.toMatch(/S3cret/);
+    expect(JSON.parse(lines[0] ?? '{}').config.database.connectionString).toBe('postgres://exh:***@db:5432/app');
+    expect(JSON.parse(lines[0] ?? '{}').config.listeners.http.adminToken).toBe('***');
   });
 
   it('redacts secrets by configuration, in stdout and in the log feed', () => {

@@ -23,7 +23,7 @@ export function registration(user: string): UserRegistration {
 export function scriptedSupervisor(options: { users: UserRegistration[]; crashingUsers?: Set<string> }) {
   const clock = new SimulatedClock();
   const reports: Report[] = [];
-  const db = { reachable: false, probeFails: false, connects: 0, closes: 0 };
+  const db = { reachable: false, probeFails: false, probeHangs: false, connects: 0, closes: 0, shutdowns: 0 };
   const sessions = { started: [] as string[], stopped: [] as string[] };
   const lost = () =>
     Object.assign(new Error('connection refused'), { code: 'EXH_DB_CONNECTION_LOST', retryable: true });
@@ -44,6 +44,7 @@ export function scriptedSupervisor(options: { users: UserRegistration[]; crashin
           }),
           probe: fromPromise(async () => {
             if (db.probeFails) throw lost();
+            if (db.probeHangs) await new Promise(() => {});
           }),
           disconnect: fromPromise<void>(async () => {
             db.closes += 1;
@@ -71,6 +72,10 @@ export function scriptedSupervisor(options: { users: UserRegistration[]; crashin
         return options.users;
       }),
       logFeed: fromCallback(() => () => {}),
+      shutdown: fromPromise<void>(async () => {
+        // Runs after the mailboxes are gone: stopping them first is what `rest_for_one` order means.
+        db.shutdowns += sessions.stopped.length === sessions.started.length ? 1 : 100;
+      }),
     },
   });
   return { machine, clock, reports, db, sessions };

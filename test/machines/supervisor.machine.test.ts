@@ -4,7 +4,12 @@ import type { UserRegistration } from '../../src/ports/database.port.js';
 import { minutes, registration, scriptedSupervisor } from './helpers.js';
 
 const input = {
-  database: { target: 'postgres://exh@127.0.0.1:5432/app', retryIntervalMs: minutes(5), probeIntervalMs: 30_000 },
+  database: {
+    target: 'postgres://exh@127.0.0.1:5432/app',
+    retryIntervalMs: minutes(5),
+    probeIntervalMs: 30_000,
+    probeTimeoutMs: 10_000,
+  },
   maxRestarts: 3,
   restartWindowMs: 60_000,
 };
@@ -86,6 +91,25 @@ describe('supervisor machine', () => {
     actor.stop();
   });
 
+  it('counts a probe that never answers as a loss', async () => {
+    const { machine, clock, db, sessions, reports } = scriptedSupervisor({
+      users: [registration('alice@contoso.test')],
+    });
+    db.reachable = true;
+    const actor = createActor(machine, { input, clock }).start();
+    await waitFor(actor, (s) => s.matches('running'));
+    db.probeHangs = true;
+    clock.increment(30_000);
+    await waitForDatabase(actor, 'ready.probing');
+    clock.increment(9_999);
+    expect(actor.getSnapshot().matches('running')).toBe(true);
+    clock.increment(1);
+    await waitFor(actor, (s) => s.matches('waitingForDatabase'), { timeout: 2_000 });
+    expect(sessions.stopped).toEqual(['alice@contoso.test']);
+    expect(reports.find((r) => r.event === 'database.lost')?.message).toContain('did not answer a probe within 10 s');
+    actor.stop();
+  });
+
   it('retries start-up on the database schedule when the base project is missing', async () => {
     const { machine, clock, reports, db } = scriptedSupervisor({ users: [] });
     db.reachable = true;
@@ -110,6 +134,7 @@ describe('supervisor machine', () => {
     actor.send({ type: 'service.stop' });
     await waitFor(actor, (s) => s.status === 'done');
     expect(sessions.stopped).toEqual(['alice@contoso.test']);
+    expect(db.shutdowns).toBe(1);
     expect(actor.getSnapshot().value).toBe('stopped');
   });
 });

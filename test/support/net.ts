@@ -16,6 +16,8 @@ export async function freePort(): Promise<number> {
 export class TcpProxy {
   #server: Server | undefined;
   readonly #sockets = new Set<Socket>();
+  readonly #pairs = new Set<[Socket, Socket]>();
+  #stalled = false;
 
   constructor(
     readonly port: number,
@@ -24,7 +26,15 @@ export class TcpProxy {
 
   async open(): Promise<void> {
     const server = createServer((client) => {
+      this.#sockets.add(client);
+      client.on('close', () => this.#sockets.delete(client));
+      client.on('error', () => client.destroy());
+      // A stalled network accepts connections and then never answers.
+      if (this.#stalled) return;
       const upstream = connect(this.target.port, this.target.host);
+      const pair: [Socket, Socket] = [client, upstream];
+      this.#pairs.add(pair);
+      upstream.on('close', () => this.#pairs.delete(pair));
       for (const socket of [client, upstream]) {
         this.#sockets.add(socket);
         socket.on('close', () => this.#sockets.delete(socket));
@@ -42,10 +52,22 @@ export class TcpProxy {
     this.#server = server;
   }
 
+  /** Stops every byte in both directions while keeping the connections open: a network that drops packets silently. */
+  stall(): void {
+    this.#stalled = true;
+    for (const [client, upstream] of this.#pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
   /** Stops accepting and cuts every open connection, as a network outage would. */
   async cut(): Promise<void> {
     const server = this.#server;
     this.#server = undefined;
+    this.#stalled = false;
     for (const socket of this.#sockets) socket.destroy();
     if (server) await new Promise((resolve) => server.close(resolve));
   }

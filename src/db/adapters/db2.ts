@@ -54,7 +54,11 @@ class Db2Database implements InstallableDatabase {
     try {
       connection = await ibmdb.open(this.connectionString);
     } catch (error) {
-      throw errors.databaseUnreachable(this.target, error);
+      // SQLSTATE 08001 with SQL30082N (security processing failed) or class 28: user or password refused.
+      const text = `${(error as { state?: unknown }).state ?? ''} ${(error as Error).message ?? ''}`;
+      throw /SQL30082N|\b28\d{3}\b/.test(text)
+        ? errors.databaseLoginFailed(this.target, error)
+        : errors.databaseUnreachable(this.target, error);
     }
     // Unqualified CALLs and global variables resolve through CURRENT PATH, not CURRENT SCHEMA: add the schema the
     // base project was installed into (CurrentSchema= in the connection string). Already on the path: nothing to do.

@@ -27,6 +27,11 @@ export function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** SQLSTATE class 28: invalid authorization (wrong password, unknown role, pg_hba.conf rejects). */
+export function isPgLoginError(error: unknown): boolean {
+  return /^28[0-9A-Z]{3}$/.test(errorCode(error) ?? '');
+}
+
 /** True for socket errors, SQLSTATE class 08 (connection exception) and administrator shutdowns. */
 export function isPgConnectionError(error: unknown): boolean {
   if (error instanceof AggregateError) return error.errors.some(isPgConnectionError) || hasConnectionCode(error);

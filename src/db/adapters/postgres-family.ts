@@ -13,7 +13,7 @@ import { decodeFields, procedureArguments, userRegistration } from '../field-val
 import { outboxState } from '../outbox.js';
 import { notifyChannel } from '../sql/routines.js';
 import { applyingFlag, type InstallableDatabase, setUpParameters } from './installable.js';
-import { translatePgError } from './pg-errors.js';
+import { isPgLoginError, translatePgError } from './pg-errors.js';
 
 /**
  * The DatabasePort for everything that speaks PostgreSQL's SQL: the pg server adapter and PGlite share all statements
@@ -55,6 +55,9 @@ interface OutboxRow {
 export class PostgresFamilyDatabase implements InstallableDatabase {
   readonly dialect = 'postgres' as const;
   private connection: PgConnection | undefined;
+  /** The connect() in flight, shared by concurrent callers; close() while it runs discards what it opens. */
+  private opening: Promise<PgConnection> | undefined;
+  private generation = 0;
 
   constructor(
     private readonly driver: PgDriver,
@@ -71,11 +74,26 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
 
   async connect(): Promise<void> {
     if (this.connection) return;
+    const generation = this.generation;
+    this.opening ??= this.driver.open().finally(() => {
+      this.opening = undefined;
+    });
+    let connection: PgConnection;
     try {
-      this.connection = await this.driver.open();
+      connection = await this.opening;
     } catch (error) {
-      throw isExhError(error) ? error : errors.databaseUnreachable(this.target, error);
+      if (isExhError(error)) throw error;
+      throw isPgLoginError(error)
+        ? errors.databaseLoginFailed(this.target, error)
+        : errors.databaseUnreachable(this.target, error);
     }
+    if (generation !== this.generation) {
+      // close() was called while connecting: the caller is gone, and so must this connection be.
+      await connection.close().catch(() => undefined);
+      throw errors.databaseConnectionLost(this.target, new Error('the adapter was closed while connecting'));
+    }
+    this.connection ??= connection;
+    if (this.connection !== connection) await connection.close().catch(() => undefined);
   }
 
   async probe(): Promise<void> {
@@ -88,6 +106,7 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
   }
 
   async close(): Promise<void> {
+    this.generation += 1;
     const connection = this.connection;
     this.connection = undefined;
     await connection?.close().catch(() => undefined);

@@ -31,24 +31,40 @@ class PgPoolDriver implements PgDriver {
       max: 4,
       connectionTimeoutMillis: 10_000,
       idleTimeoutMillis: 30_000,
+      // A network that drops packets silently leaves a socket open forever: TCP keep-alive finds it dead, and a
+      // query that gets no answer at all fails instead of holding its caller (the probe has its own, shorter limit).
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      query_timeout: queryTimeoutMs,
     });
     // An idle client whose server went away emits here; the next query reports the loss to the caller.
     pool.on('error', () => undefined);
+    const clients = new Set<PoolClient>();
+    pool.on('connect', (client) => clients.add(client));
+    pool.on('remove', (client) => clients.delete(client));
     try {
       await pool.query('SELECT 1');
     } catch (error) {
       await pool.end().catch(() => undefined);
       throw error;
     }
-    return new PgPoolConnection(pool);
+    return new PgPoolConnection(pool, clients);
   }
 }
+
+/** Longest a single statement may wait for the server's answer. */
+const queryTimeoutMs = 5 * 60_000;
+/** How long close() lets checked-out clients finish before their sockets are destroyed. */
+const closeGraceMs = 2_000;
 
 class PgPoolConnection implements PgConnection {
   /** Listening clients are checked out of the pool; close() must give them back or pool.end() waits forever. */
   private readonly listeners = new Set<() => Promise<void>>();
 
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly clients: Set<PoolClient>,
+  ) {}
 
   async query<T>(text: string, params?: unknown[]): Promise<{ rows: T[] }> {
     const result = await this.pool.query(text, params);
@@ -106,8 +122,22 @@ class PgPoolConnection implements PgConnection {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.listeners].map((stop) => stop()));
-    await this.pool.end();
+    const ended = (async () => {
+      await Promise.all([...this.listeners].map((stop) => stop()));
+      await this.pool.end();
+    })();
+    // pool.end() waits for every checked-out client; one stuck on a dead network would hold a shutdown forever.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), closeGraceMs);
+    });
+    const outcome = await Promise.race([ended.then(() => 'ended' as const), late]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      for (const client of this.clients)
+        (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+      await Promise.race([ended.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, closeGraceMs))]);
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-import type { ConnectionPool, ISqlType, ISqlTypeFactoryWithNoParams, Request } from 'mssql';
+import type { ConnectionPool, ISqlType, ISqlTypeFactoryWithNoParams } from 'mssql';
 import { type ExhError, errors, isExhError } from '../../errors.js';
 import type { FieldKind } from '../../items/definition.js';
 import { type ItemTypeDefinition, itemType, itemTypes } from '../../items/index.js';
@@ -79,7 +79,10 @@ class SqlServerDatabase implements InstallableDatabase {
       await pool.connect();
     } catch (error) {
       await pool.close().catch(() => undefined);
-      throw errors.databaseUnreachable(this.target, error);
+      // ELOGIN: the server answered and refused the user or password (SQL Server error 18456).
+      throw (error as { code?: unknown }).code === 'ELOGIN'
+        ? errors.databaseLoginFailed(this.target, error)
+        : errors.databaseUnreachable(this.target, error);
     }
     this.mssql = mssql;
     this.pool = pool;

@@ -1,0 +1,401 @@
+import type { Core, OperationContext } from '../context.js';
+import type { Fault, FaultInput } from '../faults.js';
+import { exceptionOf, type ItemView, occurrencesIn, resolveItemId, viewOf } from '../items/calendar.js';
+import { readExtended } from '../items/extended.js';
+import { fieldByElement, type ItemKind } from '../items/fields.js';
+import { readAttachment, readValue } from '../items/read.js';
+import { transact } from '../items/update.js';
+import { isoSeconds, normalizeDate } from '../items/values.js';
+import type { SubscriptionKind } from '../notifications/subscriptions.js';
+import { commitChange, createItem, deleteItem } from '../ops/items.js';
+import { EwsError } from '../soap/response-codes.js';
+import type { Mailbox } from '../store/mailbox.js';
+import type { PropValue, StoredItem } from '../store/model.js';
+import type { XmlNode } from '../xml/node.js';
+import { type Json, jsonToNode, valueToJson } from './json.js';
+
+/**
+ * The in-process admin API (also served as JSON at /emulator/admin): act as a mailbox's owner — create, change and
+ * delete items the way a person in Outlook would, so that sync states move and notifications fire — list and reset
+ * mailboxes, switch faults, end subscriptions.
+ */
+
+export class AdminError extends Error {
+  override readonly name = 'AdminError';
+  constructor(
+    readonly status: 400 | 404,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ItemInput {
+  kind: 'CalendarItem' | 'Message' | 'Contact' | 'Task';
+  /** A distinguished folder name; default: the kind's folder (drafts for messages that are not sent). */
+  folder?: string;
+  /** Messages: deliver to the recipients (and keep a copy in Sent Items). */
+  send?: boolean;
+  /** Appointments with attendees: send meeting requests (default true). */
+  sendInvitations?: boolean;
+  /** Choose the item id (for tests of ids that differ only in case); must look like an Exchange id. */
+  id?: string;
+  ExtendedProperties?: Record<string, string>[];
+  Attachments?: { Name: string; ContentType?: string; Content: string; IsInline?: boolean }[];
+  [property: string]: Json | undefined;
+}
+
+export interface ItemSummary {
+  id: string;
+  changeKey: string;
+  kind: ItemKind;
+  folder: string;
+  created: string;
+  modified: string;
+  properties: Record<string, Json>;
+  extendedProperties: { uri: Record<string, string>; value: Json }[];
+  attachments: { id: string; name: string; size: number }[];
+  occurrence?: { index: number; originalStart: string; exception: boolean };
+}
+
+const controlKeys = new Set(['kind', 'folder', 'send', 'sendInvitations', 'ExtendedProperties', 'Attachments', 'id']);
+
+function extendedNode(input: Record<string, string>): XmlNode {
+  const { Value, ...uri } = input;
+  return {
+    n: 'ExtendedProperty',
+    c: [
+      { n: 'ExtendedFieldURI', a: { PropertyType: 'String', ...uri } },
+      { n: 'Value', t: Value ?? '' },
+    ],
+  };
+}
+
+export class EmulatorAdmin {
+  constructor(
+    private readonly core: Core,
+    private readonly persist: () => Promise<void>,
+  ) {}
+
+  private mailbox(address: string): Mailbox {
+    const mailbox = this.core.store.get(address);
+    if (!mailbox) throw new AdminError(404, `No mailbox ${address}.`);
+    return mailbox;
+  }
+
+  /** The context of a person acting in their own mailbox. */
+  private as(mailbox: Mailbox): OperationContext {
+    return {
+      core: this.core,
+      operation: 'admin',
+      version: 'Exchange2016',
+      account: mailbox.address,
+      mailbox,
+      timeZone: undefined,
+    };
+  }
+
+  private folderName(mailbox: Mailbox, folderId: string): string {
+    const folder = mailbox.folders.get(folderId);
+    return folder?.distinguished ?? folderId;
+  }
+
+  private summary(mailbox: Mailbox, view: ItemView): ItemSummary {
+    const properties: Record<string, Json> = {};
+    for (const [name, value] of Object.entries(view.props))
+      if (!name.startsWith('_')) properties[name] = valueToJson(value);
+    const out: ItemSummary = {
+      id: view.id,
+      changeKey: view.changeKey,
+      kind: view.kind,
+      folder: this.folderName(mailbox, view.item.folderId),
+      created: isoSeconds(view.item.created),
+      modified: isoSeconds(view.item.modified),
+      properties,
+      extendedProperties: (view.item.ext ?? []).map((p) => ({ uri: p.uri, value: p.values ?? p.value ?? '' })),
+      attachments: (view.item.attachments ?? []).map((a) => ({ id: a.id, name: a.name, size: a.size })),
+    };
+    if (typeof view.props._organizer === 'string') out.properties.Organizer = view.props._organizer;
+    if (view.props._cancelled === 'true') out.properties.IsCancelled = 'true';
+    if (view.occurrence) {
+      out.occurrence = {
+        index: view.occurrence.index,
+        originalStart: isoSeconds(view.occurrence.originalStart),
+        exception: view.occurrence.exception,
+      };
+    }
+    return out;
+  }
+
+  mailboxes(): { address: string; displayName: string; folders: Record<string, number> }[] {
+    return this.core.store.list().map((mailbox) => ({
+      address: mailbox.address,
+      displayName: mailbox.displayName,
+      folders: Object.fromEntries(
+        [...mailbox.byDistinguished.entries()].map(([name, folder]) => [name, mailbox.itemsIn(folder.id).size]),
+      ),
+    }));
+  }
+
+  addMailbox(address: string, displayName?: string): void {
+    if (!/^[^@\s]+@[^@\s]+$/.test(address)) throw new AdminError(400, `${address} is not an SMTP address.`);
+    this.core.store.add(address, displayName);
+  }
+
+  removeMailbox(address: string): void {
+    this.mailbox(address);
+    this.core.subscriptions.expire({ mailbox: address });
+    this.core.store.remove(address);
+  }
+
+  /** Empties one mailbox or all: their sync states and watermarks stop working, as for a recreated mailbox. */
+  reset(address?: string): void {
+    const boxes = address ? [this.mailbox(address)] : this.core.store.list();
+    for (const mailbox of boxes) {
+      this.core.subscriptions.expire({ mailbox: mailbox.address });
+      mailbox.reset();
+    }
+  }
+
+  items(address: string, folder?: string): ItemSummary[] {
+    const mailbox = this.mailbox(address);
+    const folders = folder
+      ? [mailbox.byDistinguished.get(folder) ?? mailbox.folders.get(folder)]
+      : [...mailbox.folders.values()];
+    if (folders.some((f) => f === undefined)) throw new AdminError(404, `No folder ${folder} in ${address}.`);
+    const out: ItemSummary[] = [];
+    for (const f of folders) {
+      if (!f) continue;
+      for (const item of mailbox.itemsIn(f.id).values()) out.push(this.summary(mailbox, viewOf(item)));
+    }
+    return out;
+  }
+
+  item(address: string, id: string): ItemSummary {
+    const mailbox = this.mailbox(address);
+    return this.summary(mailbox, this.resolve(mailbox, id));
+  }
+
+  /** Occurrences of a recurring series between two times (ids usable with updateItem and deleteItem). */
+  occurrences(address: string, masterId: string, from: string, to: string): ItemSummary[] {
+    const mailbox = this.mailbox(address);
+    const master = this.resolve(mailbox, masterId).item;
+    const start = Date.parse(normalizeDate(from, 'from'));
+    const end = Date.parse(normalizeDate(to, 'to'));
+    return occurrencesIn(master, start, end).map((view) => this.summary(mailbox, view));
+  }
+
+  private resolve(mailbox: Mailbox, id: string): ItemView {
+    try {
+      return resolveItemId(mailbox, { n: 'ItemId', a: { Id: id } }).view;
+    } catch (error) {
+      if (error instanceof EwsError) throw new AdminError(404, `${error.code}: ${error.message}`);
+      throw error;
+    }
+  }
+
+  private guard<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      if (error instanceof EwsError) throw new AdminError(400, `${error.code}: ${error.message}`);
+      if (error instanceof Error && error.name === 'SoapFault') throw new AdminError(400, error.message);
+      throw error;
+    }
+  }
+
+  /** Creates an item as the mailbox's owner; returns it (a sent message returns its Sent Items copy, if any). */
+  createItem(address: string, input: ItemInput): ItemSummary | undefined {
+    const mailbox = this.mailbox(address);
+    const kinds = ['CalendarItem', 'Message', 'Contact', 'Task'];
+    if (!kinds.includes(input.kind)) throw new AdminError(400, `kind must be one of ${kinds.join(', ')}.`);
+    const ctx = this.as(mailbox);
+    const c: XmlNode[] = [];
+    for (const [name, value] of Object.entries(input)) {
+      if (controlKeys.has(name) || value === undefined) continue;
+      c.push(jsonToNode(name, value));
+    }
+    for (const ext of input.ExtendedProperties ?? []) c.push(extendedNode(ext));
+    if (input.Attachments?.length) {
+      c.push({
+        n: 'Attachments',
+        c: input.Attachments.map((a) => ({
+          n: 'FileAttachment',
+          c: [
+            { n: 'Name', t: a.Name },
+            ...(a.ContentType ? [{ n: 'ContentType', t: a.ContentType }] : []),
+            { n: 'IsInline', t: String(a.IsInline === true) },
+            { n: 'Content', t: a.Content },
+          ],
+        })),
+      });
+    }
+    return this.guard(() => {
+      const folder = input.folder ? mailbox.byDistinguished.get(input.folder) : undefined;
+      if (input.folder && !folder) throw new AdminError(404, `No folder ${input.folder} in ${address}.`);
+      const before = mailbox.seq;
+      const item = createItem(
+        ctx,
+        { n: input.kind, c },
+        {
+          messageDisposition: input.kind === 'Message' && input.send ? 'SendAndSaveCopy' : 'SaveOnly',
+          sendInvitations: input.sendInvitations === false ? 'SendToNone' : 'SendToAllAndSaveCopy',
+          folder,
+          ...(typeof input.id === 'string' ? { id: input.id } : {}),
+        },
+      );
+      if (item) return this.summary(mailbox, viewOf(item));
+      const sent = [...mailbox.itemsIn(mailbox.folder('sentitems').id).values()].find((i) => i.createdSeq > before);
+      return sent ? this.summary(mailbox, viewOf(sent)) : undefined;
+    });
+  }
+
+  /**
+   * Changes an item (or an occurrence, which becomes an exception) as its owner: each property is set, or deleted when
+   * its value is null. ExtendedProperties set extended properties. Attendees of a meeting get the update.
+   */
+  updateItem(address: string, id: string, changes: Record<string, Json | undefined>): ItemSummary {
+    const mailbox = this.mailbox(address);
+    const ctx = this.as(mailbox);
+    const view = this.resolve(mailbox, id);
+    return this.guard(() => {
+      const touched = transact(view.item, () => this.applyChanges(view, changes, ctx));
+      return this.summary(mailbox, commitChange(ctx, view, touched, 'SendToAllAndSaveCopy'));
+    });
+  }
+
+  private applyChanges(view: ItemView, changes: Record<string, Json | undefined>, ctx: OperationContext): string[] {
+    const target: Record<string, PropValue> = view.occurrence
+      ? exceptionOf(view.item, view.occurrence.originalStart).props
+      : view.item.props;
+    const touched: string[] = [];
+    for (const [name, value] of Object.entries(changes)) {
+      if (value === undefined) continue;
+      if (name === 'ExtendedProperties') {
+        for (const input of (value as Record<string, string>[]) ?? []) {
+          const prop = readExtended(extendedNode(input));
+          if (prop) view.item.ext = [...(view.item.ext ?? []).filter((p) => p.key !== prop.key), prop];
+        }
+      } else if (name === 'StartTimeZone') {
+        target._tz = String(value);
+      } else {
+        const def = fieldByElement(view.kind, name);
+        if (!def || def.storage === 'computed') throw new AdminError(400, `${name} cannot be set on a ${view.kind}.`);
+        if (value === null) delete target[name];
+        else target[name] = readValue(def, jsonToNode(name, value), ctx);
+      }
+      touched.push(name);
+    }
+    return touched;
+  }
+
+  /** Deletes an item (to Deleted Items, or for good with `hard`) or one occurrence of a series. */
+  deleteItem(address: string, id: string, options: { hard?: boolean } = {}): void {
+    const mailbox = this.mailbox(address);
+    const view = this.resolve(mailbox, id);
+    this.guard(() =>
+      deleteItem(this.as(mailbox), view, options.hard ? 'HardDelete' : 'MoveToDeletedItems', 'SendToAllAndSaveCopy'),
+    );
+  }
+
+  /** Adds a file attachment to an item as its owner. */
+  addAttachment(
+    address: string,
+    id: string,
+    attachment: { Name: string; Content: string; ContentType?: string },
+  ): ItemSummary {
+    const mailbox = this.mailbox(address);
+    const view = this.resolve(mailbox, id);
+    return this.guard(() => {
+      const node: XmlNode = {
+        n: 'FileAttachment',
+        c: [
+          { n: 'Name', t: attachment.Name },
+          ...(attachment.ContentType ? [{ n: 'ContentType', t: attachment.ContentType }] : []),
+          { n: 'Content', t: attachment.Content },
+        ],
+      };
+      view.item.attachments = [...(view.item.attachments ?? []), readAttachment(node, this.core.now())];
+      mailbox.touch(view.item);
+      return this.summary(mailbox, viewOf(view.item));
+    });
+  }
+
+  /**
+   * Bulk-loads items without notifications (for benchmarks and demos): `count` copies of `template` with a numbered
+   * Subject, spread over consecutive hours for appointments.
+   */
+  seed(
+    address: string,
+    kind: 'CalendarItem' | 'Message' | 'Contact' | 'Task',
+    count: number,
+    start = Date.UTC(2024, 0, 1),
+  ): void {
+    const mailbox = this.mailbox(address);
+    const folder = { CalendarItem: 'calendar', Message: 'inbox', Contact: 'contacts', Task: 'tasks' }[
+      kind
+    ] as 'calendar';
+    const folderId = mailbox.folder(folder).id;
+    for (let i = 0; i < count; i++) {
+      const props: Record<string, PropValue> = { Subject: `Item ${i + 1}` };
+      if (kind === 'CalendarItem') {
+        props.Start = isoSeconds(start + i * 3_600_000);
+        props.End = isoSeconds(start + i * 3_600_000 + 1_800_000);
+        props.UID = `exh-seed-${address}-${i}`;
+      }
+      mailbox.addItem(folderId, { kind, props }, true);
+    }
+  }
+
+  get faults(): {
+    add(input: FaultInput): Fault;
+    remove(id: string): boolean;
+    clear(): void;
+    list(): Fault[];
+  } {
+    const faults = this.core.faults;
+    return {
+      add: (input) => faults.add(input),
+      remove: (id) => faults.remove(id),
+      clear: () => faults.clear(),
+      list: () => faults.list(),
+    };
+  }
+
+  subscriptions(): { id: string; kind: SubscriptionKind; mailbox: string; connected: boolean; pending: number }[] {
+    return this.core.subscriptions.list().map((s) => ({
+      id: s.id,
+      kind: s.kind,
+      mailbox: s.mailbox.address,
+      connected: s.attached,
+      pending: s.pending.length,
+    }));
+  }
+
+  /** Ends subscriptions as if Exchange had lost them: clients get ErrorSubscriptionNotFound. */
+  expireSubscriptions(filter: { mailbox?: string; kind?: SubscriptionKind } = {}): number {
+    return this.core.subscriptions.expire(filter);
+  }
+
+  /** Validates every SOAP body sent so far against messages.xsd (only with validateResponses on). */
+  async validateResponses(): Promise<number> {
+    if (!this.core.recorder)
+      throw new Error('Response validation is off: start the emulator with validateResponses: true.');
+    return this.core.recorder.check();
+  }
+
+  /** What the emulator has sent, per operation (with validateResponses on). */
+  recordedOperations(): Record<string, number> {
+    return this.core.recorder?.operations() ?? {};
+  }
+
+  /** Writes the mailboxes to the data file now (it is also written on close). */
+  save(): Promise<void> {
+    return this.persist();
+  }
+
+  /** The stored item itself, for tests that look beneath EWS. */
+  raw(address: string, id: string): StoredItem {
+    return this.resolve(this.mailbox(address), id).item;
+  }
+}

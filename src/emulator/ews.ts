@@ -1,0 +1,136 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { anchorMailbox, effectiveMailbox } from './auth.js';
+import { serverOf } from './autodiscover.js';
+import type { Core, OperationContext } from './context.js';
+import { createAttachments, deleteAttachments, getAttachments } from './ops/attachments.js';
+import type { Operation, StreamingHandler } from './ops/common.js';
+import { findItems } from './ops/find-item.js';
+import { findFolder, getFolder } from './ops/folders.js';
+import { createItems, deleteItems, getItems, sendItems, updateItems } from './ops/items.js';
+import { getEvents, getStreamingEvents, subscribe, unsubscribe } from './ops/notifications.js';
+import { syncFolderItems } from './ops/sync.js';
+import { type ExchangeVersion, envelope, faultEnvelope, versions } from './soap/envelope.js';
+import { EwsError, SoapFault } from './soap/response-codes.js';
+import { child, parseXml, type XmlNode, XmlSyntaxError } from './xml/node.js';
+
+/**
+ * One EWS request from HTTP body to SOAP answer: envelope and version checks, impersonation and anchor mailbox, the
+ * faults switched on, then the operation. Anything a client sends gets an answer; nothing it sends crashes the server.
+ */
+
+const operations: Record<string, Operation> = {
+  GetFolder: getFolder,
+  FindFolder: findFolder,
+  CreateItem: createItems,
+  GetItem: getItems,
+  UpdateItem: updateItems,
+  DeleteItem: deleteItems,
+  SendItem: sendItems,
+  FindItem: findItems,
+  SyncFolderItems: syncFolderItems,
+  CreateAttachment: createAttachments,
+  GetAttachment: getAttachments,
+  DeleteAttachment: deleteAttachments,
+  Subscribe: subscribe,
+  Unsubscribe: unsubscribe,
+  GetEvents: getEvents,
+  GetStreamingEvents: getStreamingEvents,
+};
+
+export const supportedOperations = Object.keys(operations);
+
+export type EwsAnswer =
+  | { status: number; headers: Record<string, string>; body: string; operation: string }
+  | { status: 200; headers: Record<string, string>; stream: StreamingHandler; operation: string };
+
+export interface EwsRequest {
+  account: string;
+  body: string;
+  anchorHeader: string | undefined;
+}
+
+const xmlHeaders = { 'content-type': 'text/xml; charset=utf-8' };
+
+function faultAnswer(fault: SoapFault, operation: string, headers: Record<string, string> = {}): EwsAnswer {
+  return { status: 500, headers: { ...xmlHeaders, ...headers }, body: faultEnvelope(fault), operation };
+}
+
+function requestVersion(header: XmlNode | undefined): ExchangeVersion {
+  const raw = child(header, 'RequestServerVersion')?.a?.Version;
+  if (raw === undefined) return 'Exchange2007_SP1';
+  if (!(versions as readonly string[]).includes(raw)) throw new SoapFault('ErrorInvalidServerVersion');
+  return raw as ExchangeVersion;
+}
+
+export async function handleEws(core: Core, request: EwsRequest): Promise<EwsAnswer> {
+  let operation = 'unknown';
+  try {
+    let root: XmlNode;
+    try {
+      root = parseXml(request.body);
+    } catch (error) {
+      if (!(error instanceof XmlSyntaxError)) throw error;
+      throw new SoapFault('ErrorSchemaValidation', `The request failed schema validation: ${error.message}`);
+    }
+    const body = child(root, 'Body');
+    const header = child(root, 'Header');
+    const call = (body?.c ?? [])[0];
+    if (root.n !== 'Envelope' || !call || (body?.c ?? []).length !== 1) {
+      throw new SoapFault(
+        'ErrorSchemaValidation',
+        'The request failed schema validation: a SOAP Envelope with one operation in its Body is expected.',
+      );
+    }
+    operation = call.n;
+    const run = operations[operation];
+    if (!run) {
+      throw new SoapFault(
+        'ErrorInvalidRequest',
+        `The request is invalid: the emulator does not implement ${operation}.`,
+      );
+    }
+    const version = requestVersion(header);
+    const mailbox = effectiveMailbox(core, request.account, header);
+    const anchor = anchorMailbox(core, request.anchorHeader, mailbox);
+    const headers: Record<string, string> = { 'x-calculatedbetarget': serverOf(anchor.address) };
+    const target = { operation, mailbox };
+    const latency = core.faults.take('latency', target);
+    if (latency) await delay(latency.ms);
+    const status = core.faults.take('httpStatus', target);
+    if (status) {
+      return {
+        status: status.status,
+        headers: { 'content-type': 'text/html' },
+        body: `<html><body>HTTP ${status.status}</body></html>`,
+        operation,
+      };
+    }
+    const moving =
+      core.faults.take('mailboxMove', target) ??
+      (anchor !== mailbox ? core.faults.take('mailboxMove', { operation, mailbox: anchor }) : undefined);
+    if (moving) {
+      return faultAnswer(new SoapFault('ErrorMailboxMoveInProgress', undefined, {}, 'Server'), operation, headers);
+    }
+    const busy = core.faults.take('serverBusy', target);
+    if (busy) {
+      return faultAnswer(
+        new SoapFault('ErrorServerBusy', undefined, { BackOffMilliseconds: String(busy.backOffMs) }, 'Server'),
+        operation,
+        headers,
+      );
+    }
+    const timeZone = child(child(header, 'TimeZoneContext'), 'TimeZoneDefinition')?.a?.Id;
+    const ctx: OperationContext = { core, operation, version, account: request.account, mailbox, timeZone };
+    const result = await run(call, ctx);
+    if (typeof result !== 'string')
+      return { status: 200, headers: { ...xmlHeaders, ...headers }, stream: result.stream, operation };
+    core.recorder?.record(operation, result);
+    return { status: 200, headers: { ...xmlHeaders, ...headers }, body: envelope(result), operation };
+  } catch (error) {
+    if (error instanceof SoapFault) return faultAnswer(error, operation);
+    if (error instanceof EwsError)
+      return faultAnswer(new SoapFault(error.code, error.message, error.values), operation);
+    core.log.error({ err: error, operation }, 'EWS operation failed unexpectedly');
+    return faultAnswer(new SoapFault('ErrorInternalServerError', undefined, {}, 'Server'), operation);
+  }
+}

@@ -1,0 +1,109 @@
+import type { OperationContext } from '../context.js';
+import { viewOf } from '../items/calendar.js';
+import { parseShape, renderItem } from '../items/render.js';
+import { errorMessage, responseRoot, successMessage } from '../soap/envelope.js';
+import { EwsError, SoapFault } from '../soap/response-codes.js';
+import { changeKeyOf } from '../store/ids.js';
+import type { StoredItem, Tombstone } from '../store/model.js';
+import { child, children, text, type XmlNode } from '../xml/node.js';
+import { el, textEl } from '../xml/write.js';
+import { resolveFolder } from './common.js';
+import { decodeSyncState, encodeSyncState, type SyncState } from './sync-state.js';
+
+/** SyncFolderItems: the changes in one folder since a sync state, in pages of 1 to 512. */
+
+type Change =
+  | { type: 'Create' | 'Update' | 'ReadFlagChange'; seq: number; item: StoredItem }
+  | { type: 'Delete'; seq: number; tombstone: Tombstone };
+
+function readState(raw: string | undefined, ctx: OperationContext, folderId: string): SyncState {
+  if (raw === undefined || raw.trim() === '') return { epoch: ctx.mailbox.epoch, folderId, seen: 0, given: [] };
+  const state = decodeSyncState(raw);
+  if (!state || state.epoch !== ctx.mailbox.epoch || state.folderId !== folderId || state.seen > ctx.mailbox.seq) {
+    throw new EwsError('ErrorInvalidSyncStateData');
+  }
+  return state;
+}
+
+function maxChanges(request: XmlNode): number {
+  const raw = text(request, 'MaxChangesReturned') ?? '';
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || value < 1 || value > 512) {
+    // MaxChangesReturnedType is xs:int 1..512: Exchange rejects anything else in schema validation.
+    throw new SoapFault(
+      'ErrorSchemaValidation',
+      `The request failed schema validation: The 'MaxChangesReturned' element is invalid - The value '${raw}' is invalid according to its datatype - The value must be between 1 and 512.`,
+    );
+  }
+  return value;
+}
+
+export function syncFolderItems(request: XmlNode, ctx: OperationContext): string {
+  const max = maxChanges(request);
+  const shape = parseShape(child(request, 'ItemShape'), true);
+  const messageName = 'SyncFolderItemsResponseMessage';
+  let inner: string;
+  try {
+    const folderNode = children(child(request, 'SyncFolderId'))[0];
+    if (!folderNode) throw new EwsError('ErrorInvalidRequest', 'SyncFolderId is required.');
+    const folder = resolveFolder(ctx, folderNode);
+    if (ctx.core.faults.take('invalidSyncState', ctx)) throw new EwsError('ErrorInvalidSyncStateData');
+    const state = readState(text(request, 'SyncState'), ctx, folder.id);
+    const ignore = new Set(children(child(request, 'Ignore')).map((n) => n.a?.Id ?? ''));
+    const given = new Set(state.given);
+    const changes: Change[] = [];
+    for (const item of ctx.mailbox.itemsIn(folder.id).values()) {
+      if (item.changeSeq <= state.seen) continue;
+      if (!given.has(item.createdSeq)) changes.push({ type: 'Create', seq: item.changeSeq, item });
+      else if (item.contentSeq > state.seen) changes.push({ type: 'Update', seq: item.changeSeq, item });
+      else changes.push({ type: 'ReadFlagChange', seq: item.changeSeq, item });
+    }
+    for (const tombstone of ctx.mailbox.tombstones.get(folder.id) ?? []) {
+      if (tombstone.seq > state.seen && given.has(tombstone.createdSeq)) {
+        changes.push({ type: 'Delete', seq: tombstone.seq, tombstone });
+      }
+    }
+    changes.sort((a, b) => a.seq - b.seq);
+    const page = changes.slice(0, max);
+    const complete = page.length === changes.length;
+    let xml = '';
+    for (const change of page) {
+      if (change.type === 'Delete') {
+        given.delete(change.tombstone.createdSeq);
+        if (!ignore.has(change.tombstone.id))
+          xml += el('t:Delete', undefined, el('t:ItemId', { Id: change.tombstone.id }));
+        continue;
+      }
+      given.add(change.item.createdSeq);
+      if (ignore.has(change.item.id)) continue;
+      if (change.type === 'ReadFlagChange') {
+        const { item } = change;
+        xml += el(
+          't:ReadFlagChange',
+          undefined,
+          el('t:ItemId', { Id: item.id, ChangeKey: changeKeyOf(item.id, item.version) }) +
+            textEl('t:IsRead', item.props.IsRead === 'true'),
+        );
+      } else {
+        xml += el(`t:${change.type}`, undefined, renderItem(viewOf(change.item), shape, ctx));
+      }
+    }
+    const last = page[page.length - 1];
+    const next: SyncState = {
+      epoch: ctx.mailbox.epoch,
+      folderId: folder.id,
+      seen: complete || !last ? ctx.mailbox.seq : last.seq,
+      given: [...given],
+    };
+    inner = successMessage(
+      messageName,
+      textEl('m:SyncState', encodeSyncState(next)) +
+        textEl('m:IncludesLastItemInRange', complete) +
+        el('m:Changes', undefined, xml),
+    );
+  } catch (error) {
+    if (!(error instanceof EwsError)) throw error;
+    inner = errorMessage(messageName, error);
+  }
+  return responseRoot('SyncFolderItemsResponse', `<m:ResponseMessages>${inner}</m:ResponseMessages>`);
+}

@@ -1,0 +1,83 @@
+/**
+ * The EWS response codes the emulator gives, each with the message text Exchange uses for it. Operations throw
+ * `EwsError` for a failure of one response message (ResponseClass="Error"); `SoapFault` is for a whole request that
+ * Exchange answers with a SOAP fault (HTTP 500): throttling, schema validation, impersonation, version.
+ */
+
+export const responseMessages = {
+  ErrorAccessDenied: 'Access is denied. Check credentials and try again.',
+  ErrorCalendarEndDateIsEarlierThanStartDate: 'EndDate is earlier than StartDate',
+  ErrorCalendarInvalidRecurrence: 'The recurrence pattern is invalid.',
+  ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange: 'Occurrence index is out of recurrence range.',
+  ErrorCalendarOccurrenceIsDeletedFromRecurrence:
+    'Occurrence with this index was previously deleted from the recurrence.',
+  ErrorCannotDeleteObject: 'The object cannot be deleted.',
+  ErrorExceededConnectionCount:
+    'You have exceeded the available concurrent connections for your account.  Try again once your other requests have completed.',
+  ErrorFolderNotFound: 'The specified folder could not be found in the store.',
+  ErrorImpersonateUserDenied: 'The account does not have permission to impersonate the requested user.',
+  ErrorIncorrectUpdatePropertyCount:
+    'An object within a change description must contain one and only one property to modify.',
+  ErrorInternalServerError: 'An internal server error occurred. The operation failed.',
+  ErrorInvalidAttachmentId: 'The Id is invalid.',
+  ErrorInvalidExchangeImpersonationHeaderData: 'The impersonation header is invalid.',
+  ErrorInvalidExtendedPropertyValue: 'The extended property value is invalid.',
+  ErrorInvalidIdEmpty: 'Id must be non-empty.',
+  ErrorInvalidIdMalformed: 'Id is malformed.',
+  ErrorInvalidOperation: 'The operation is invalid.',
+  ErrorInvalidPagingMaxRows: 'The value of MaxChangesReturned must be between 1 and 512.',
+  ErrorInvalidPropertyAppend: 'This property does not support append.',
+  ErrorInvalidPropertyDelete: 'This property cannot be deleted.',
+  ErrorInvalidPropertyRequest: 'The property cannot be requested in this operation.',
+  ErrorInvalidPropertySet: 'The property cannot be set in this operation.',
+  ErrorInvalidPullSubscriptionId: 'The subscription is not a pull subscription.',
+  ErrorInvalidPushSubscriptionUrl: 'The push subscription URL is invalid.',
+  ErrorInvalidRecipients: 'At least one recipient is not valid.',
+  ErrorInvalidRequest: 'The request is invalid.',
+  ErrorInvalidRestriction: 'The restriction is invalid.',
+  ErrorInvalidServerVersion: 'The specified server version is invalid.',
+  ErrorInvalidSubscription: 'The subscription is invalid.',
+  ErrorInvalidSubscriptionRequest: 'The subscription request is invalid.',
+  ErrorInvalidSyncStateData: 'Synchronization state data is corrupt or otherwise invalid.',
+  ErrorInvalidWatermark: 'The watermark used for creating this subscription was not found.',
+  ErrorIrresolvableConflict:
+    'The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.',
+  ErrorItemNotFound: 'The specified object was not found in the store.',
+  ErrorMailboxMoveInProgress: 'Mailbox move in progress. Try again later.',
+  ErrorNonExistentMailbox: 'The SMTP address has no mailbox associated with it.',
+  ErrorSchemaValidation: 'The request failed schema validation.',
+  ErrorServerBusy: 'The server cannot service this request right now. Try again later.',
+  ErrorSubscriptionAccessDenied: 'The subscription belongs to another account.',
+  ErrorSubscriptionNotFound: 'The specified subscription was not found.',
+  ErrorSubscriptionUnsubscribed: 'The subscription was unsubscribed.',
+  ErrorUnsupportedPathForQuery: 'The property path is not supported for this query.',
+} as const;
+
+export type ResponseCode = keyof typeof responseMessages;
+
+/** One response message failed; the rest of a batch carries on. */
+export class EwsError extends Error {
+  override readonly name = 'EwsError';
+  constructor(
+    readonly code: ResponseCode,
+    message?: string,
+    /** Name/value pairs for MessageXml (t:Value Name="..."). */
+    readonly values: Record<string, string> = {},
+  ) {
+    super(message ?? responseMessages[code]);
+  }
+}
+
+/** The whole request fails with a SOAP fault, as Exchange does for throttling, schema and header errors. */
+export class SoapFault extends Error {
+  override readonly name = 'SoapFault';
+  constructor(
+    readonly code: ResponseCode,
+    message?: string,
+    readonly values: Record<string, string> = {},
+    /** soap:Client for the caller's mistakes, soap:Server for the server's state. */
+    readonly side: 'Client' | 'Server' = 'Client',
+  ) {
+    super(message ?? responseMessages[code]);
+  }
+}

@@ -1,0 +1,315 @@
+import type { ItemKind } from '../items/fields.js';
+import { changeKeyOf, newFolderId, newItemId, newToken } from './ids.js';
+import type {
+  EventType,
+  ExtendedProp,
+  MailboxEvent,
+  PropValue,
+  StoredAttachment,
+  StoredFolder,
+  StoredItem,
+  Tombstone,
+} from './model.js';
+
+/** The distinguished folders every mailbox has, with their parent and EWS folder element. */
+export const distinguishedFolders = [
+  { name: 'root', displayName: 'Top of Information Store', element: 'Folder' },
+  { name: 'msgfolderroot', parent: 'root', displayName: 'Top of Information Store', element: 'Folder' },
+  { name: 'inbox', parent: 'msgfolderroot', displayName: 'Inbox', element: 'Folder', folderClass: 'IPF.Note' },
+  { name: 'drafts', parent: 'msgfolderroot', displayName: 'Drafts', element: 'Folder', folderClass: 'IPF.Note' },
+  { name: 'sentitems', parent: 'msgfolderroot', displayName: 'Sent Items', element: 'Folder', folderClass: 'IPF.Note' },
+  { name: 'outbox', parent: 'msgfolderroot', displayName: 'Outbox', element: 'Folder', folderClass: 'IPF.Note' },
+  {
+    name: 'deleteditems',
+    parent: 'msgfolderroot',
+    displayName: 'Deleted Items',
+    element: 'Folder',
+    folderClass: 'IPF.Note',
+  },
+  { name: 'junkemail', parent: 'msgfolderroot', displayName: 'Junk Email', element: 'Folder', folderClass: 'IPF.Note' },
+  {
+    name: 'calendar',
+    parent: 'msgfolderroot',
+    displayName: 'Calendar',
+    element: 'CalendarFolder',
+    folderClass: 'IPF.Appointment',
+  },
+  {
+    name: 'contacts',
+    parent: 'msgfolderroot',
+    displayName: 'Contacts',
+    element: 'ContactsFolder',
+    folderClass: 'IPF.Contact',
+  },
+  { name: 'tasks', parent: 'msgfolderroot', displayName: 'Tasks', element: 'TasksFolder', folderClass: 'IPF.Task' },
+] as const;
+
+export type DistinguishedFolder = (typeof distinguishedFolders)[number]['name'];
+
+/** Events kept per mailbox for watermarks to resume from; older watermarks get ErrorInvalidWatermark. */
+const eventLogLimit = 20_000;
+
+export interface MailboxSnapshot {
+  address: string;
+  displayName: string;
+  epoch: string;
+  seq: number;
+  folders: StoredFolder[];
+  items: StoredItem[];
+  tombstones: Record<string, Tombstone[]>;
+}
+
+export interface NewItem {
+  kind: ItemKind;
+  props: Record<string, PropValue>;
+  ext?: ExtendedProp[];
+  attachments?: StoredAttachment[];
+  id?: string;
+  created?: number;
+}
+
+/**
+ * One mailbox: folders, items, the tombstones SyncFolderItems reports as deletions, and the event log notifications
+ * are made from. Every change takes the next sequence number; sync states and watermarks are positions in it.
+ */
+export class Mailbox {
+  /** Changes whenever the mailbox is reset, which invalidates every sync state and watermark handed out before. */
+  epoch = newToken(6);
+  seq = 0;
+  readonly folders = new Map<string, StoredFolder>();
+  readonly byDistinguished = new Map<string, StoredFolder>();
+  readonly items = new Map<string, StoredItem>();
+  readonly folderItems = new Map<string, Map<string, StoredItem>>();
+  readonly tombstones = new Map<string, Tombstone[]>();
+  events: MailboxEvent[] = [];
+  /** Called for every event (the notification hub listens). */
+  onEvent: (mailbox: Mailbox, event: MailboxEvent) => void = () => {};
+
+  constructor(
+    readonly address: string,
+    public displayName: string,
+    private readonly now: () => number,
+  ) {
+    this.createFolders();
+  }
+
+  private createFolders(): void {
+    for (const def of distinguishedFolders) {
+      const parent = 'parent' in def ? this.byDistinguished.get(def.parent) : undefined;
+      const folder: StoredFolder = {
+        id: newFolderId(),
+        distinguished: def.name,
+        displayName: def.displayName,
+        element: def.element,
+        version: 1,
+        ...(parent ? { parentId: parent.id } : {}),
+        ...('folderClass' in def ? { folderClass: def.folderClass } : {}),
+      };
+      this.addFolder(folder);
+    }
+  }
+
+  private addFolder(folder: StoredFolder): void {
+    this.folders.set(folder.id, folder);
+    if (folder.distinguished) this.byDistinguished.set(folder.distinguished, folder);
+    this.folderItems.set(folder.id, new Map());
+    this.tombstones.set(folder.id, []);
+  }
+
+  folder(name: DistinguishedFolder): StoredFolder {
+    const folder = this.byDistinguished.get(name);
+    if (!folder) throw new Error(`Mailbox ${this.address} has no ${name} folder`);
+    return folder;
+  }
+
+  itemsIn(folderId: string): Map<string, StoredItem> {
+    return this.folderItems.get(folderId) ?? new Map();
+  }
+
+  /** Removes everything; sync states and watermarks from before no longer work. */
+  reset(): void {
+    this.folders.clear();
+    this.byDistinguished.clear();
+    this.items.clear();
+    this.folderItems.clear();
+    this.tombstones.clear();
+    this.events = [];
+    this.seq = 0;
+    this.epoch = newToken(6);
+    this.createFolders();
+  }
+
+  /** Adds an item; `quiet` skips the event log (bulk seeding for benchmarks). */
+  addItem(folderId: string, input: NewItem, quiet = false): StoredItem {
+    const now = input.created ?? this.now();
+    const seq = ++this.seq;
+    const item: StoredItem = {
+      id: input.id ?? newItemId(),
+      kind: input.kind,
+      folderId,
+      version: 1,
+      created: now,
+      modified: now,
+      createdSeq: seq,
+      changeSeq: seq,
+      contentSeq: seq,
+      props: input.props,
+      ...(input.ext && input.ext.length > 0 ? { ext: input.ext } : {}),
+      ...(input.attachments && input.attachments.length > 0 ? { attachments: input.attachments } : {}),
+    };
+    this.items.set(item.id, item);
+    this.itemsIn(folderId).set(item.id, item);
+    if (!quiet) {
+      this.emitItem('CreatedEvent', item, seq);
+      this.emitFolderModified(folderId);
+    }
+    return item;
+  }
+
+  /** Records a change to an item (its properties were already changed by the caller). */
+  touch(item: StoredItem, readFlagOnly = false): void {
+    const seq = ++this.seq;
+    item.version++;
+    item.modified = Math.max(this.now(), item.modified + 1);
+    item.changeSeq = seq;
+    if (!readFlagOnly) item.contentSeq = seq;
+    // Re-inserting keeps each folder's map in change order.
+    const inFolder = this.itemsIn(item.folderId);
+    inFolder.delete(item.id);
+    inFolder.set(item.id, item);
+    this.emitItem('ModifiedEvent', item, seq);
+  }
+
+  /** Removes an item for good (HardDelete, SoftDelete): a tombstone for sync, a DeletedEvent. */
+  removeItem(item: StoredItem): void {
+    const seq = ++this.seq;
+    this.items.delete(item.id);
+    this.itemsIn(item.folderId).delete(item.id);
+    this.tombstones.get(item.folderId)?.push({ id: item.id, createdSeq: item.createdSeq, seq });
+    this.emitItem('DeletedEvent', item, seq);
+    this.emitFolderModified(item.folderId);
+  }
+
+  /** Moves an item to another folder under a new id, as Exchange does (MoveToDeletedItems). */
+  moveItem(item: StoredItem, toFolderId: string): StoredItem {
+    const seq = ++this.seq;
+    const from = item.folderId;
+    this.items.delete(item.id);
+    this.itemsIn(from).delete(item.id);
+    this.tombstones.get(from)?.push({ id: item.id, createdSeq: item.createdSeq, seq });
+    const moved: StoredItem = {
+      ...item,
+      id: newItemId(),
+      folderId: toFolderId,
+      version: item.version + 1,
+      modified: this.now(),
+      createdSeq: seq,
+      changeSeq: seq,
+      contentSeq: seq,
+    };
+    this.items.set(moved.id, moved);
+    this.itemsIn(toFolderId).set(moved.id, moved);
+    this.append({
+      seq,
+      type: 'MovedEvent',
+      time: this.now(),
+      itemId: moved.id,
+      changeKey: changeKeyOf(moved.id, moved.version),
+      parentFolderId: toFolderId,
+      oldItemId: item.id,
+      oldParentFolderId: from,
+    });
+    this.emitFolderModified(from);
+    this.emitFolderModified(toFolderId);
+    return moved;
+  }
+
+  /** A NewMailEvent for a message delivered to this mailbox. */
+  newMail(item: StoredItem): void {
+    this.append({
+      seq: ++this.seq,
+      type: 'NewMailEvent',
+      time: this.now(),
+      itemId: item.id,
+      changeKey: changeKeyOf(item.id, item.version),
+      parentFolderId: item.folderId,
+    });
+  }
+
+  private emitItem(type: EventType, item: StoredItem, seq: number): void {
+    this.append({
+      seq,
+      type,
+      time: this.now(),
+      itemId: item.id,
+      changeKey: changeKeyOf(item.id, item.version),
+      parentFolderId: item.folderId,
+    });
+  }
+
+  private emitFolderModified(folderId: string): void {
+    const folder = this.folders.get(folderId);
+    if (!folder?.parentId) return;
+    folder.version++;
+    this.append({
+      seq: ++this.seq,
+      type: 'ModifiedEvent',
+      time: this.now(),
+      folderId,
+      folderChangeKey: changeKeyOf(folderId, folder.version),
+      parentFolderId: folder.parentId,
+      unreadCount: this.unreadCount(folderId),
+    });
+  }
+
+  private append(event: MailboxEvent): void {
+    this.events.push(event);
+    if (this.events.length > eventLogLimit) this.events.splice(0, this.events.length - eventLogLimit);
+    this.onEvent(this, event);
+  }
+
+  /** Events after a sequence number; undefined when the log no longer reaches back that far. */
+  eventsAfter(seq: number): MailboxEvent[] | undefined {
+    const first = this.events[0];
+    if (first && first.seq > seq + 1 && this.events.length >= eventLogLimit) return undefined;
+    return this.events.filter((e) => e.seq > seq);
+  }
+
+  unreadCount(folderId: string): number {
+    let unread = 0;
+    for (const item of this.itemsIn(folderId).values()) {
+      if ((item.kind === 'Message' || item.kind.startsWith('Meeting')) && item.props.IsRead !== 'true') unread++;
+    }
+    return unread;
+  }
+
+  snapshot(): MailboxSnapshot {
+    return {
+      address: this.address,
+      displayName: this.displayName,
+      epoch: this.epoch,
+      seq: this.seq,
+      folders: [...this.folders.values()],
+      items: [...this.items.values()],
+      tombstones: Object.fromEntries(this.tombstones),
+    };
+  }
+
+  static restore(snapshot: MailboxSnapshot, now: () => number): Mailbox {
+    const mailbox = new Mailbox(snapshot.address, snapshot.displayName, now);
+    mailbox.folders.clear();
+    mailbox.byDistinguished.clear();
+    mailbox.folderItems.clear();
+    mailbox.tombstones.clear();
+    for (const folder of snapshot.folders) mailbox.addFolder(folder);
+    for (const [folderId, list] of Object.entries(snapshot.tombstones)) mailbox.tombstones.set(folderId, list);
+    const items = [...snapshot.items].sort((a, b) => a.changeSeq - b.changeSeq);
+    for (const item of items) {
+      mailbox.items.set(item.id, item);
+      mailbox.itemsIn(item.folderId).set(item.id, item);
+    }
+    mailbox.epoch = snapshot.epoch;
+    mailbox.seq = snapshot.seq;
+    return mailbox;
+  }
+}

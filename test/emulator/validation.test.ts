@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { ns } from '../../src/emulator/soap/envelope.js';
+import { ResponseRecorder, SchemaValidationError } from '../../src/emulator/validation.js';
+
+const root = (name: string, inner: string) => `<m:${name} xmlns:m="${ns.m}" xmlns:t="${ns.t}">${inner}</m:${name}>`;
+
+describe('response validation against messages.xsd', () => {
+  it('names the operation and the first schema error of a body that does not validate', async () => {
+    const recorder = new ResponseRecorder();
+    recorder.record(
+      'GetFolder',
+      root(
+        'GetFolderResponse',
+        '<m:ResponseMessages><m:GetFolderResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode></m:GetFolderResponseMessage></m:ResponseMessages>',
+      ),
+    );
+    recorder.record(
+      'GetItem',
+      root(
+        'GetItemResponse',
+        '<m:ResponseMessages><m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:CalendarItem><t:Start>2024-01-01T00:00:00Z</t:Start><t:Subject>late</t:Subject></t:CalendarItem></m:Items></m:GetItemResponseMessage></m:ResponseMessages>',
+      ),
+    );
+    const failure = await recorder.check().catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(SchemaValidationError);
+    expect((failure as Error).message).toMatch(/^GetItem does not validate against messages\.xsd: .*Subject/);
+  });
+
+  it("accepts Exchange's m:Notification in GetStreamingEvents, the one deviation the emulator copies", async () => {
+    const recorder = new ResponseRecorder();
+    recorder.record(
+      'GetStreamingEvents',
+      root(
+        'GetStreamingEventsResponse',
+        '<m:ResponseMessages><m:GetStreamingEventsResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Notifications><m:Notification><t:SubscriptionId>abc</t:SubscriptionId><t:StatusEvent><t:Watermark>w</t:Watermark></t:StatusEvent></m:Notification></m:Notifications></m:GetStreamingEventsResponseMessage></m:ResponseMessages>',
+      ),
+    );
+    expect(await recorder.check()).toBe(1);
+    expect(recorder.operations()).toEqual({ GetStreamingEvents: 1 });
+  });
+});

@@ -1,21 +1,76 @@
-import { fromCallback } from 'xstate';
-import type { MailboxContext, MailboxEvent } from '../machines/mailbox.machine.js';
-import { enabledTypes } from '../machines/mailbox.machine.js';
+import { fromCallback, fromPromise } from 'xstate';
+import type { MailboxEvent } from '../machines/mailbox.machine.js';
+import { type SerializedError, serializeError } from '../machines/report.js';
 import type { ExhLogger } from '../src/logging/logger.js';
+import type { DatabasePort } from '../src/ports/database.port.js';
+import type { ExchangePort, FolderName, NotificationKind, Subscription } from '../src/ports/exchange.port.js';
+import type { Connections } from './connections.js';
 
-export function createMailboxActors(deps: { logger: ExhLogger }) {
+export interface MailboxDeps {
+  exchange: ExchangePort;
+  db: DatabasePort;
+  connections: Connections;
+  notifications: NotificationKind;
+  logger: ExhLogger;
+}
+
+export function createMailboxActors(deps: MailboxDeps) {
   return {
-    /**
-     * The mailbox's long-lived work. Today it announces the registration and holds the mailbox's place in the
-     * actor tree; Autodiscover, the subscription and catch-up take this place with the EWS adapter (issue 5).
-     */
-    session: fromCallback<MailboxEvent, MailboxContext>(({ input }) => {
-      const log = deps.logger.child({ actor: 'mailbox', user: input.user });
-      log.info(
-        { itemTypes: enabledTypes(input) },
-        'Registered; Exchange synchronisation is not part of this build yet (it arrives with the EWS adapter)',
-      );
-      return () => log.debug('Session stopped');
+    connect: fromPromise<string, { user: string }>(async ({ input, signal }) => {
+      const connection = await deps.exchange.connect(input.user, { signal, priority: 'catchUp' });
+      deps.connections.set(input.user, connection);
+      return connection.endpoint;
+    }),
+
+    subscription: fromCallback<MailboxEvent, { user: string; folders: FolderName[] }>(({ input, sendBack }) => {
+      const connection = deps.connections.get(input.user);
+      const controller = new AbortController();
+      let subscription: Subscription | undefined;
+      let stopped = false;
+      const lost = (error: SerializedError) => {
+        if (!stopped) sendBack({ type: 'subscription.lost', error });
+      };
+      connection
+        .subscribe(
+          input.folders,
+          deps.notifications,
+          (event) => {
+            if (stopped) return;
+            if (event.type === 'changed') sendBack({ type: 'subscription.changed', folders: event.folders });
+            else lost(event.error);
+          },
+          { signal: controller.signal, priority: 'live' },
+        )
+        .then(
+          (opened) => {
+            if (stopped) {
+              void opened.close().catch(() => {});
+              return;
+            }
+            subscription = opened;
+            deps.logger
+              .child({ actor: 'mailbox', user: input.user })
+              .action(
+                { folders: input.folders, kind: deps.notifications },
+                `Subscribed (${deps.notifications}) to ${input.folders.join(', ')}`,
+              );
+            sendBack({ type: 'subscription.ready' });
+          },
+          (error: unknown) => lost(serializeError(error)),
+        );
+      return () => {
+        stopped = true;
+        controller.abort();
+        void subscription?.close().catch(() => {});
+      };
+    }),
+
+    recordDisabled: fromPromise<void, { user: string; error: SerializedError | null }>(async ({ input }) => {
+      await deps.db.logError({
+        user: input.user,
+        code: input.error?.code ?? 'EXH_MAILBOX_DISABLED',
+        message: `Mailbox disabled until users are registered again: ${input.error?.message ?? 'repeated permanent errors'}`,
+      });
     }),
   };
 }

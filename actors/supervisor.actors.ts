@@ -18,15 +18,10 @@ export function createSupervisorActors(deps: SupervisorDeps) {
     // mailbox starts producing changes they might answer.
     startUp: fromPromise<UserRegistration[]>(async () => {
       await deps.db.writeSetUp(deps.setUp);
-      const { users, duplicates } = uniqueUsers(await deps.db.getUsers());
-      if (duplicates.length > 0) {
-        deps.logger.warn(
-          { actor: 'supervisor', duplicates },
-          `exh_get_users returned ${duplicates.join(', ')} more than once; each mailbox is synchronised once (the first row counts)`,
-        );
-      }
-      return users;
+      return readUsers(deps);
     }),
+    readUsers: fromPromise<UserRegistration[]>(() => readUsers(deps)),
+
     // Reverse start order; the log feed goes last so that a telnet client sees the whole stop.
     shutdown: fromPromise<void>(async () => {
       await deps.pool.close();
@@ -34,6 +29,17 @@ export function createSupervisorActors(deps: SupervisorDeps) {
       await deps.closeListeners();
     }),
   };
+}
+
+async function readUsers(deps: SupervisorDeps): Promise<UserRegistration[]> {
+  const { users, duplicates } = uniqueUsers(await deps.db.getUsers());
+  if (duplicates.length > 0) {
+    deps.logger.warn(
+      { actor: 'supervisor', duplicates },
+      `exh_get_users returned ${duplicates.join(', ')} more than once; each mailbox is synchronised once (the first row counts)`,
+    );
+  }
+  return users;
 }
 
 /** Mailbox addresses are case-insensitive: one mailbox actor per address, whatever exh_get_users returns. */

@@ -1,61 +1,261 @@
-import { assign, fromCallback, setup } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, setup } from 'xstate';
 import type { ItemTypeName, UserRegistration } from '../src/ports/database.port.js';
+import type { FolderName } from '../src/ports/exchange.port.js';
+import { backoffDelay } from '../src/sync/backoff.js';
+import { foldersOf, itemTypeOfFolder } from '../src/sync/folders.js';
+import { type ItemTypeReport, itemTypeMachine } from './item-type.machine.js';
 import { type Report, type SerializedError, serializeError } from './report.js';
 
-export interface MailboxContext {
-  user: string;
-  sync: Record<ItemTypeName, boolean>;
-  watermarks: Record<ItemTypeName, string | null>;
-  lastError: SerializedError | null;
+export interface MailboxInput extends UserRegistration {
+  /** Permanent errors (unknown mailbox, impersonation denied) in a row before the mailbox is disabled. */
+  maxPermanentFailures: number;
 }
 
-export type MailboxEvent = { type: 'mailbox.failed'; error: SerializedError };
+export interface MailboxContext extends MailboxInput {
+  /** The mailbox's EWS (or Graph) endpoint once discovered. */
+  endpoint: string | null;
+  lastError: SerializedError | null;
+  /** Failed attempts since the mailbox was last live; drives the back-off. */
+  attempt: number;
+  permanentFailures: number;
+  backoffMs: number;
+  caughtUp: ItemTypeName[];
+}
+
+export type MailboxEvent =
+  | { type: 'subscription.ready' }
+  | { type: 'subscription.changed'; folders: FolderName[] }
+  | { type: 'subscription.lost'; error: SerializedError }
+  | { type: 'mailbox.failed'; error: SerializedError }
+  | ItemTypeReport;
+
+/** Codes after which trying again cannot help until somebody changes Exchange or the user list. */
+const permanentCodes = new Set([
+  'EXH_EXCHANGE_MAILBOX_NOT_FOUND',
+  'EXH_EXCHANGE_IMPERSONATION_DENIED',
+  'EXH_EXCHANGE_AUTH_FAILED',
+]);
+
+export const itemTypeId = (itemType: ItemTypeName) => `itemType:${itemType}`;
 
 /**
- * One Exchange user. Its `session` actor carries the mailbox's work (Autodiscover, subscription, catch-up and live
- * sync arrive with the synchronisation issue); an error from it crashes this actor on purpose, and the mailboxes
- * supervisor decides on a restart within its intensity limits.
+ * One Exchange user: discovering (Autodiscover or the static URL) → connected: subscribing → catchingUp → live.
+ * The subscription comes first, so a change made during catch-up still wakes a sync afterwards. Expected failures
+ * back off (exponential, jittered, never shorter than Exchange's BackOffMilliseconds) and start again from
+ * discovering; permanent ones disable the mailbox after `maxPermanentFailures` (logged E and written to exh_log).
+ * A bug crashes the actor on purpose, and the mailboxes supervisor decides on a restart.
  */
 export const mailboxMachine = setup({
   types: {
-    input: {} as UserRegistration,
+    input: {} as MailboxInput,
     context: {} as MailboxContext,
     events: {} as MailboxEvent,
   },
   actors: {
-    session: fromCallback<MailboxEvent, MailboxContext>(() => {
-      throw new Error('mailbox actor "session" not provided');
+    itemType: itemTypeMachine,
+    /** Finds the mailbox's endpoint and opens a connection acting as the user; resolves with the endpoint. */
+    connect: fromPromise<string, { user: string }>(async () => {
+      throw new Error('mailbox actor "connect" not provided');
     }),
+    /** The mailbox's one subscription for the folders of its enabled types: ready / changed / lost. */
+    subscription: fromCallback<MailboxEvent, { user: string; folders: FolderName[] }>(() => {
+      throw new Error('mailbox actor "subscription" not provided');
+    }),
+    /** Writes the reason a mailbox was disabled into exh_log, so the application sees it. */
+    recordDisabled: fromPromise<void, { user: string; error: SerializedError | null }>(async () => {}),
+  },
+  guards: {
+    isPermanentLimit: ({ context }, params: { error: unknown }) =>
+      permanentCodes.has(serializeError(params.error).code) &&
+      context.permanentFailures + 1 >= context.maxPermanentFailures,
+    allCaughtUp: ({ context }) => enabledTypes(context).every((type) => context.caughtUp.includes(type)),
+  },
+  delays: {
+    backoff: ({ context }) => context.backoffMs,
   },
   actions: {
     report: (_, _params: Report) => {},
+    recordFailure: assign(({ context }, params: { error: unknown }) => {
+      const error = serializeError(params.error);
+      const attempt = context.attempt + 1;
+      return {
+        lastError: error,
+        attempt,
+        permanentFailures: permanentCodes.has(error.code) ? context.permanentFailures + 1 : 0,
+        backoffMs: backoffDelay(attempt, error.backOffMs, Math.random()),
+      };
+    }),
+    startItemTypes: enqueueActions(({ context, enqueue }) => {
+      for (const itemType of enabledTypes(context)) {
+        enqueue.spawnChild('itemType', {
+          id: itemTypeId(itemType),
+          input: { user: context.user, itemType, watermark: context.watermarks[itemType] },
+        });
+      }
+    }),
+    // Spawned children outlive the state that spawned them unless stopped: connected owns them.
+    stopItemTypes: enqueueActions(({ context, enqueue }) => {
+      for (const itemType of enabledTypes(context)) enqueue.stopChild(itemTypeId(itemType));
+    }),
+    wakeItemTypes: enqueueActions(({ event, enqueue, self }) => {
+      if (event.type !== 'subscription.changed') return;
+      const types = new Set(event.folders.map(itemTypeOfFolder));
+      for (const itemType of types) {
+        if (self.getSnapshot().children[itemTypeId(itemType)]) {
+          enqueue.sendTo(itemTypeId(itemType), { type: 'sync.requested' });
+        }
+      }
+    }),
   },
 }).createMachine({
   id: 'mailbox',
-  context: ({ input }) => ({ user: input.user, sync: input.sync, watermarks: input.watermarks, lastError: null }),
-  initial: 'running',
-  states: {
-    running: {
-      entry: {
-        type: 'report',
-        params: ({ context }) => ({
-          category: 'A',
-          event: 'mailbox.started',
-          message: `Mailbox ${context.user} started (${enabledTypes(context).join(', ') || 'no item types enabled'})`,
-        }),
+  context: ({ input }) => ({
+    ...input,
+    endpoint: null,
+    lastError: null,
+    attempt: 0,
+    permanentFailures: 0,
+    backoffMs: 0,
+    caughtUp: [],
+  }),
+  entry: {
+    type: 'report',
+    params: ({ context }) => ({
+      category: 'A',
+      event: 'mailbox.started',
+      message: `Mailbox ${context.user} started (${enabledTypes(context).join(', ') || 'no item types enabled'})`,
+    }),
+  },
+  initial: 'discovering',
+  on: {
+    // An unrecoverable error reported as an event is turned into a crash, so the supervisor decides.
+    'mailbox.failed': {
+      actions: ({ event }) => {
+        throw Object.assign(new Error(event.error.message), event.error);
       },
-      invoke: { src: 'session', input: ({ context }) => context },
-      on: {
-        // The session reports an unrecoverable error as an event; turning it into a thrown error hands the decision
-        // to the supervisor, as an exception in the session itself would.
-        'mailbox.failed': {
+    },
+  },
+  states: {
+    discovering: {
+      invoke: {
+        src: 'connect',
+        input: ({ context }) => ({ user: context.user }),
+        onDone: {
+          target: 'connected',
           actions: [
-            assign({ lastError: ({ event }) => event.error }),
-            ({ event }) => {
-              throw Object.assign(new Error(event.error.message), serializeError(event.error));
+            assign({ endpoint: ({ event }) => event.output }),
+            {
+              type: 'report',
+              params: ({ context }) => ({
+                category: 'M',
+                event: 'mailbox.discovered',
+                message: `Mailbox ${context.user} is served by ${context.endpoint}`,
+                endpoint: context.endpoint,
+              }),
             },
           ],
         },
+        onError: [
+          {
+            guard: { type: 'isPermanentLimit', params: ({ event }) => ({ error: event.error }) },
+            target: 'disabled',
+            actions: { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) },
+          },
+          {
+            target: 'backingOff',
+            actions: { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) },
+          },
+        ],
+      },
+    },
+    connected: {
+      invoke: {
+        id: 'subscription',
+        src: 'subscription',
+        input: ({ context }) => ({ user: context.user, folders: enabledTypes(context).flatMap((t) => foldersOf[t]) }),
+      },
+      exit: ['stopItemTypes', assign({ caughtUp: [] })],
+      on: {
+        'subscription.lost': {
+          target: 'backingOff',
+          actions: { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) },
+        },
+        'itemType.failed': [
+          {
+            guard: { type: 'isPermanentLimit', params: ({ event }) => ({ error: event.error }) },
+            target: 'disabled',
+            actions: { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) },
+          },
+          {
+            target: 'backingOff',
+            actions: { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) },
+          },
+        ],
+        'itemType.progress': {
+          actions: assign({
+            watermarks: ({ context, event }) => ({ ...context.watermarks, [event.itemType]: event.watermark }),
+          }),
+        },
+      },
+      initial: 'subscribing',
+      states: {
+        subscribing: {
+          on: { 'subscription.ready': 'catchingUp' },
+        },
+        catchingUp: {
+          entry: 'startItemTypes',
+          always: { guard: 'allCaughtUp', target: 'live' },
+          on: {
+            'subscription.changed': { actions: 'wakeItemTypes' },
+            'itemType.caughtUp': {
+              actions: assign({ caughtUp: ({ context, event }) => [...context.caughtUp, event.itemType] }),
+            },
+          },
+        },
+        live: {
+          entry: [
+            assign({ attempt: 0, permanentFailures: 0 }),
+            {
+              type: 'report',
+              params: ({ context }) => ({
+                category: 'A',
+                event: 'mailbox.live',
+                message: `Mailbox ${context.user} is live (${enabledTypes(context).join(', ') || 'no item types enabled'})`,
+              }),
+            },
+          ],
+          on: { 'subscription.changed': { actions: 'wakeItemTypes' } },
+        },
+      },
+    },
+    backingOff: {
+      entry: {
+        type: 'report',
+        params: ({ context }) => ({
+          category: 'W',
+          event: 'mailbox.backingOff',
+          message: `Mailbox ${context.user}: ${context.lastError?.message}; trying again in ${Math.round(context.backoffMs / 1000)} s`,
+          retryInMs: context.backoffMs,
+          error: context.lastError,
+        }),
+      },
+      after: { backoff: 'discovering' },
+    },
+    disabled: {
+      entry: {
+        type: 'report',
+        params: ({ context }) => ({
+          category: 'E',
+          event: 'mailbox.disabled',
+          message: `Mailbox ${context.user} is disabled until users are registered again: ${context.lastError?.message}`,
+          error: context.lastError,
+        }),
+      },
+      invoke: {
+        src: 'recordDisabled',
+        input: ({ context }) => ({ user: context.user, error: context.lastError }),
+        // Failing to write exh_log must not bring the mailbox back; the E record above already says it all.
+        onError: {},
       },
     },
   },

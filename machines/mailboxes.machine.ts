@@ -7,6 +7,8 @@ export interface MailboxesInput {
   users: UserRegistration[];
   maxRestarts: number;
   restartWindowMs: number;
+  /** Passed to every mailbox: permanent errors in a row before it is disabled. */
+  maxPermanentFailures: number;
 }
 
 export interface MailboxesContext extends MailboxesInput {
@@ -18,6 +20,8 @@ export interface MailboxesContext extends MailboxesInput {
 
 type MailboxesEvent =
   | { type: 'restart.expired'; user: string }
+  /** The user list read again (exh_sync_users): applied as a diff, so untouched mailboxes keep running. */
+  | { type: 'users.changed'; users: UserRegistration[] }
   | { type: `xstate.error.actor.${string}`; error: unknown; actorId: string };
 
 export const mailboxIdPrefix = 'mailbox:';
@@ -39,7 +43,7 @@ export const mailboxesMachine = setup({
     report: (_, _params: Report) => {},
     startAll: enqueueActions(({ context, enqueue }) => {
       for (const registration of context.users) {
-        enqueue.spawnChild('mailbox', { id: mailboxId(registration.user), input: registration });
+        enqueue.spawnChild('mailbox', { id: mailboxId(registration.user), input: mailboxInput(context, registration) });
       }
     }),
   },
@@ -94,7 +98,45 @@ export const mailboxesMachine = setup({
             error,
           },
         });
-        enqueue.spawnChild('mailbox', { id: mailboxId(user), input: registration });
+        enqueue.spawnChild('mailbox', { id: mailboxId(user), input: mailboxInput(context, registration) });
+      }),
+    },
+    'users.changed': {
+      actions: enqueueActions(({ context, event, enqueue }) => {
+        const before = new Map(context.users.map((registration) => [registration.user, registration]));
+        const after = new Map(event.users.map((registration) => [registration.user, registration]));
+        const started: string[] = [];
+        const stopped: string[] = [];
+        const restarted: string[] = [];
+        for (const user of before.keys()) {
+          if (!after.has(user)) {
+            enqueue.stopChild(mailboxId(user));
+            stopped.push(user);
+          }
+        }
+        for (const [user, registration] of after) {
+          const previous = before.get(user);
+          // Re-registering also gives a mailbox that was given up (or disabled) a new start.
+          const changed = previous && (!sameFlags(previous, registration) || context.givenUp.includes(user));
+          if (previous && !changed) continue;
+          if (previous) {
+            enqueue.stopChild(mailboxId(user));
+            restarted.push(user);
+          } else started.push(user);
+          enqueue.spawnChild('mailbox', { id: mailboxId(user), input: mailboxInput(context, registration) });
+        }
+        enqueue.assign({ users: event.users, givenUp: [], recentRestarts: {} });
+        enqueue({
+          type: 'report',
+          params: {
+            category: 'A',
+            event: 'users.changed',
+            message: `Users registered again: ${started.length} started, ${stopped.length} stopped, ${restarted.length} restarted, ${event.users.length - started.length - restarted.length} unchanged`,
+            started,
+            stopped,
+            restarted,
+          },
+        });
       }),
     },
     'restart.expired': {
@@ -107,3 +149,11 @@ export const mailboxesMachine = setup({
     },
   },
 });
+
+function mailboxInput(context: MailboxesContext, registration: UserRegistration) {
+  return { ...registration, maxPermanentFailures: context.maxPermanentFailures };
+}
+
+function sameFlags(a: UserRegistration, b: UserRegistration): boolean {
+  return (Object.keys(a.sync) as Array<keyof UserRegistration['sync']>).every((type) => a.sync[type] === b.sync[type]);
+}

@@ -20,12 +20,21 @@ export interface SerializedError {
   code: string;
   message: string;
   retryable: boolean;
+  /** Exchange's BackOffMilliseconds, when it asked for a pause. */
+  backOffMs?: number;
 }
 
 export function serializeError(error: unknown): SerializedError {
   if (error !== null && typeof error === 'object' && 'code' in error && 'message' in error) {
-    const e = error as { code: unknown; message: unknown; retryable?: unknown };
-    return { code: String(e.code), message: String(e.message), retryable: e.retryable === true };
+    const e = error as { code: unknown; message: unknown; retryable?: unknown; backOffMs?: unknown; details?: unknown };
+    const serialized: SerializedError = {
+      code: String(e.code),
+      message: String(e.message),
+      retryable: e.retryable === true,
+    };
+    const backOffMs = e.backOffMs ?? (e.details as { backOffMs?: unknown } | undefined)?.backOffMs;
+    if (typeof backOffMs === 'number') serialized.backOffMs = backOffMs;
+    return serialized;
   }
   return {
     code: 'EXH_INTERNAL',

@@ -8,6 +8,7 @@ export interface SupervisorInput {
   database: DatabaseMachineInput;
   maxRestarts: number;
   restartWindowMs: number;
+  maxPermanentFailures: number;
 }
 
 export interface SupervisorContext extends SupervisorInput {
@@ -21,6 +22,8 @@ export type SupervisorEvent =
   | { type: 'database.ready' }
   | { type: 'database.lost' }
   | { type: 'listener.failed'; error: SerializedError }
+  /** Re-register users (exh_sync_users): read exh_get_users again and apply the difference. */
+  | { type: 'users.sync' }
   | { type: 'service.stop' };
 
 /**
@@ -42,6 +45,10 @@ export const supervisorMachine = setup({
     /** Seed §Initialization 2–3: write address, port and token into exh_set_up, then read exh_get_users. */
     startUp: fromPromise<UserRegistration[]>(async () => {
       throw new Error('supervisor actor "startUp" not provided');
+    }),
+    /** exh_get_users again, for a re-registration. */
+    readUsers: fromPromise<UserRegistration[]>(async () => {
+      throw new Error('supervisor actor "readUsers" not provided');
     }),
     /** Closes what outlives the mailboxes: the Exchange pool, then the database pool. */
     shutdown: fromPromise<void>(async () => {}),
@@ -137,7 +144,48 @@ export const supervisorMachine = setup({
           users: context.users,
           maxRestarts: context.maxRestarts,
           restartWindowMs: context.restartWindowMs,
+          maxPermanentFailures: context.maxPermanentFailures,
         }),
+      },
+      initial: 'idle',
+      states: {
+        idle: { on: { 'users.sync': 'readingUsers' } },
+        readingUsers: {
+          invoke: {
+            src: 'readUsers',
+            onDone: {
+              target: 'idle',
+              actions: [
+                assign({ users: ({ event }) => event.output }),
+                sendTo('mailboxes', ({ event }) => ({ type: 'users.changed' as const, users: event.output })),
+              ],
+            },
+            onError: [
+              {
+                guard: { type: 'isConnectionLost', params: ({ event }) => ({ error: event.error }) },
+                target: 'idle',
+                actions: sendTo('database', ({ event }) => ({
+                  type: 'database.failed' as const,
+                  error: serializeError(event.error),
+                })),
+              },
+              {
+                target: 'idle',
+                actions: {
+                  type: 'report',
+                  params: ({ event }) => ({
+                    category: 'E',
+                    event: 'users.syncFailed',
+                    message: `Re-registering users failed: ${serializeError(event.error).message}`,
+                    error: serializeError(event.error),
+                  }),
+                },
+              },
+            ],
+          },
+          // A second request while reading changes nothing: the list being read is already the newest.
+          on: { 'users.sync': {} },
+        },
       },
       // Said here, not in the mailboxes machine: an actor stopped by its parent runs no exit actions of its own.
       exit: {

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from './config/load.js';
 import { maskSecrets } from './config/mask.js';
 import { describe, isExhError } from './errors.js';
@@ -34,7 +34,12 @@ program
     const logging = createLogging({ level: config.log.level, format: config.log.format });
     // Loaded here so that `config check` and `--help` do not load database drivers.
     const { startRuntime } = await import('./runtime.js');
-    const runtime = startRuntime({ config, logging });
+    const { createExchangeBackend } = await import('./exchange/create-exchange.js');
+    const exchange = await createExchangeBackend(config, logging.logger).catch((error: unknown) => {
+      logging.logger.error({ err: error }, describe(error));
+      process.exit(exitCodes.failed);
+    });
+    const runtime = startRuntime({ config, logging, exchange: exchange.port });
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (signalled) {
@@ -52,6 +57,7 @@ program
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const { exitCode } = await runtime.done;
+    await exchange.close();
     logging.logger.action({ exitCode }, 'Stopped');
     process.exit(exitCode);
   });
@@ -67,6 +73,51 @@ configCommand
     const sources = [loaded.file ?? 'no file', ...loaded.fromEnv].join(', ');
     process.stderr.write(`Configuration is valid (${sources}).\n`);
   });
+
+program
+  .command('emulator')
+  .description('run the Exchange emulator: EWS and Autodiscover over HTTP with in-memory mailboxes (docs/emulator.md)')
+  .option('-p, --port <port>', 'port to listen on (0 picks a free one)', parsePort, 8200)
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--mailboxes <list>', 'comma-separated SMTP addresses', 'alice@contoso.test,bob@contoso.test')
+  .option(
+    '--service-account <address>',
+    'the account that may impersonate every mailbox (default exh-service@ the first domain)',
+  )
+  .option('--password <password>', 'password of the service account and of every mailbox', 'exh')
+  .option('--data <file>', 'load mailboxes from this JSON file at start and save them to it on exit')
+  .action(
+    async (options: {
+      port: number;
+      host: string;
+      mailboxes: string;
+      serviceAccount?: string;
+      password: string;
+      data?: string;
+    }) => {
+      const { startEmulator, emulatorCommandLine } = await import('./emulator/index.js');
+      const emulator = await startEmulator({
+        port: options.port,
+        host: options.host,
+        mailboxes: options.mailboxes
+          .split(',')
+          .map((mailbox) => mailbox.trim())
+          .filter(Boolean),
+        password: options.password,
+        ...(options.serviceAccount ? { serviceAccount: options.serviceAccount } : {}),
+        ...(options.data ? { dataFile: options.data } : {}),
+      }).catch((error: unknown) => {
+        process.stderr.write(`${describe(error)}\n`);
+        process.exit(exitCodes.failed);
+      });
+      process.stdout.write(`${emulatorCommandLine({ url: emulator.url })}\n`);
+      const stop = () => {
+        void emulator.close().then(() => process.exit(exitCodes.ok));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    },
+  );
 
 const dbCommand = program.command('db').description('the base project in the application database');
 dbCommand
@@ -105,6 +156,13 @@ dbCommand
       process.exit(exitCodes.failed);
     }
   });
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new InvalidArgumentError('expected a port number 0–65535');
+  return port;
+}
 
 function loadOrExit(file: string | undefined) {
   try {

@@ -47,6 +47,20 @@ export const errorCatalogue = {
   EXH_LISTENER_FAILED: { retryable: false },
   EXH_POOL_ABORTED: { retryable: false },
   EXH_EXCHANGE_UNAVAILABLE: { retryable: true },
+  EXH_EXCHANGE_AUTH_FAILED: { retryable: false },
+  EXH_EXCHANGE_AUTH_UNSUPPORTED: { retryable: false },
+  EXH_EXCHANGE_THROTTLED: { retryable: true },
+  EXH_EXCHANGE_TIMEOUT: { retryable: true },
+  EXH_EXCHANGE_TLS: { retryable: true },
+  EXH_EXCHANGE_MAILBOX_NOT_FOUND: { retryable: false },
+  EXH_EXCHANGE_IMPERSONATION_DENIED: { retryable: false },
+  EXH_EXCHANGE_MAILBOX_MOVING: { retryable: true },
+  EXH_EXCHANGE_INVALID_SYNC_STATE: { retryable: false },
+  EXH_EXCHANGE_SUBSCRIPTION_LOST: { retryable: true },
+  EXH_EXCHANGE_ITEM_NOT_FOUND: { retryable: false },
+  EXH_EXCHANGE_AUTODISCOVER_FAILED: { retryable: true },
+  EXH_EXCHANGE_REQUEST_FAILED: { retryable: false },
+  EXH_EXCHANGE_PUSH_UNAVAILABLE: { retryable: false },
 } as const satisfies Record<string, { retryable: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
@@ -112,6 +126,108 @@ export const errors = {
       { cause, details: { listener: name, host, port } },
     ),
   poolAborted: () => make('EXH_POOL_ABORTED', 'The Exchange request was cancelled because its actor stopped.'),
+
+  // Exchange (src/exchange/ews/errors.ts translates EWS response codes, HTTP statuses and socket errors into these).
+  exchangeUnavailable: (url: string, problem: string, cause?: unknown) =>
+    make(
+      'EXH_EXCHANGE_UNAVAILABLE',
+      `Exchange at ${url} is not available: ${problem}. Check that the server is online and reachable from this host.`,
+      { cause, details: { url } },
+    ),
+  exchangeAuthFailed: (url: string, account: string) =>
+    make(
+      'EXH_EXCHANGE_AUTH_FAILED',
+      `Exchange at ${url} refused the credentials of ${account} (HTTP 401). Check exchange.impersonationUser and ` +
+        'exchange.impersonationPassword (or exchange.oauthToken); retrying with a wrong password can lock the account.',
+      { details: { url, account } },
+    ),
+  exchangeAuthUnsupported: (auth: string) =>
+    make(
+      'EXH_EXCHANGE_AUTH_UNSUPPORTED',
+      `exchange.auth "${auth}" is not supported yet: NTLM needs a library exh does not ship. Use "basic" (Exchange's ` +
+        'Basic authentication over HTTPS) or "oauth" with exchange.oauthToken.',
+      { details: { auth } },
+    ),
+  exchangeThrottled: (url: string, backOffMs: number | undefined) =>
+    make(
+      'EXH_EXCHANGE_THROTTLED',
+      `Exchange at ${url} is busy (ErrorServerBusy) and asks to wait` +
+        `${backOffMs === undefined ? '' : ` ${backOffMs} ms`} before the next request; exh backs off by itself.`,
+      { details: backOffMs === undefined ? { url } : { url, backOffMs } },
+    ),
+  /** `timeoutMs` undefined: Exchange itself gave up (ErrorTimeoutExpired). */
+  exchangeTimeout: (url: string, timeoutMs: number | undefined, what = 'an answer') =>
+    make(
+      'EXH_EXCHANGE_TIMEOUT',
+      timeoutMs === undefined
+        ? `The operation has timed out: Exchange at ${url} gave up on ${what}. Check the Exchange server's load.`
+        : `The operation has timed out: Exchange at ${url} gave no ${what} within ${timeoutMs} ms ` +
+            '(exchange.timeoutMs). Check the Exchange server and the network.',
+      { details: timeoutMs === undefined ? { url } : { url, timeoutMs } },
+    ),
+  exchangeTls: (url: string, cause: unknown) =>
+    make(
+      'EXH_EXCHANGE_TLS',
+      `Could not establish trust relationship for the SSL/TLS secure channel with ${url}: ${describe(cause)}. ` +
+        "Install a valid certificate on Exchange (or its CA in Node's trust store via NODE_EXTRA_CA_CERTS); " +
+        'exchange.ignoreSsl switches the check off temporarily.',
+      { cause, details: { url } },
+    ),
+  mailboxNotFound: (user: string, detail: string) =>
+    make(
+      'EXH_EXCHANGE_MAILBOX_NOT_FOUND',
+      `Unknown user: Exchange has no mailbox for ${user} (${detail}). Check the address in exh_get_users; ` +
+        'aliases do not work, only primary SMTP addresses.',
+      { details: { user } },
+    ),
+  impersonationDenied: (user: string, account: string, code: string) =>
+    make(
+      'EXH_EXCHANGE_IMPERSONATION_DENIED',
+      `Access is denied: ${account} may not act as ${user} (${code}). Grant the ApplicationImpersonation role ` +
+        'to the account in exchange.impersonationUser.',
+      { details: { user, account, responseCode: code } },
+    ),
+  mailboxMoving: (user: string) =>
+    make(
+      'EXH_EXCHANGE_MAILBOX_MOVING',
+      `Mailbox move in progress for ${user}: Exchange serves it again once the move is completed; exh tries again later.`,
+      { details: { user } },
+    ),
+  invalidSyncState: (user: string, folder: string) =>
+    make(
+      'EXH_EXCHANGE_INVALID_SYNC_STATE',
+      `Exchange no longer accepts the stored sync state of ${folder} for ${user} (ErrorInvalidSyncStateData): ` +
+        'the folder is synchronised again from the beginning.',
+      { details: { user, folder } },
+    ),
+  subscriptionLost: (user: string, reason: string, cause?: unknown) =>
+    make('EXH_EXCHANGE_SUBSCRIPTION_LOST', `The Exchange subscription of ${user} ended: ${reason}.`, {
+      cause,
+      details: { user },
+    }),
+  itemNotFound: (user: string, itemId: string) =>
+    make(
+      'EXH_EXCHANGE_ITEM_NOT_FOUND',
+      `The specified object was not found in the store: item ${itemId} of ${user} was removed meanwhile.`,
+      { details: { user, itemId } },
+    ),
+  autodiscoverFailed: (user: string, attempts: { url: string; problem: string }[]) =>
+    make(
+      'EXH_EXCHANGE_AUTODISCOVER_FAILED',
+      `Autodiscover for ${user} failed: ${attempts.map((a) => `${a.url}: ${a.problem}`).join('; ')}. ` +
+        'Check the Autodiscover DNS records and the network, or set exchange.staticEwsUrl.',
+      { details: { user, attempts } },
+    ),
+  pushUnavailable: () =>
+    make(
+      'EXH_EXCHANGE_PUSH_UNAVAILABLE',
+      'exchange.notifications is "push", but the listener Exchange posts to is not running: enable ' +
+        'listeners.exchange (and set its publicUrl to an address Exchange can reach), or use "streaming".',
+    ),
+  exchangeRequestFailed: (url: string, responseCode: string, message: string) =>
+    make('EXH_EXCHANGE_REQUEST_FAILED', `Exchange at ${url} refused the request: ${responseCode}: ${message}`, {
+      details: { url, responseCode },
+    }),
 } as const;
 
 /** The message of anything thrown, without a stack, for one-line log records. */

@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { type Actor, createActor, toPromise } from 'xstate';
+import { Connections } from '../actors/connections.js';
 import { createDatabaseActors } from '../actors/database.actors.js';
+import { createItemTypeActors } from '../actors/item-type.actors.js';
 import { createLogFeedActor } from '../actors/listeners.actors.js';
 import { createMailboxActors } from '../actors/mailbox.actors.js';
 import { createSupervisorActors } from '../actors/supervisor.actors.js';
 import { databaseMachine } from '../machines/database.machine.js';
+import { itemTypeMachine } from '../machines/item-type.machine.js';
 import { mailboxMachine } from '../machines/mailbox.machine.js';
 import { mailboxesMachine } from '../machines/mailboxes.machine.js';
 import type { Report } from '../machines/report.js';
@@ -16,6 +19,7 @@ import type { LogFeed } from './logging/log-feed.js';
 import type { ExhLogger, Logging } from './logging/logger.js';
 import { ExchangePool } from './pool/exchange-pool.js';
 import type { DatabasePort, SetUp } from './ports/database.port.js';
+import type { ExchangePort } from './ports/exchange.port.js';
 import { version } from './version.js';
 
 export interface RuntimeOptions {
@@ -23,6 +27,8 @@ export interface RuntimeOptions {
   logging: Logging;
   /** Tests and the demo pass an adapter they built; otherwise it is made from config.database. */
   db?: DatabasePort;
+  /** The Exchange backend (EWS today), built over `pool` by the caller: src/cli.ts or a test. */
+  exchange: (pool: ExchangePool) => ExchangePort;
 }
 
 export interface Runtime {
@@ -42,6 +48,8 @@ export function startRuntime(options: RuntimeOptions): Runtime {
   const logger = logging.logger;
   const db = options.db ?? createDatabase(config.database);
   const pool = new ExchangePool(config.exchange.concurrency);
+  const exchange = options.exchange(pool);
+  const connections = new Connections();
   const feeds = new Set<LogFeed>();
   const setUp = databaseSetUp(config);
 
@@ -68,7 +76,27 @@ export function startRuntime(options: RuntimeOptions): Runtime {
             actions: {
               report: ({ context }, params) => report(logger.child({ actor: 'mailbox', user: context.user }), params),
             },
-            actors: createMailboxActors({ logger }),
+            actors: {
+              ...createMailboxActors({
+                exchange,
+                db,
+                connections,
+                notifications: config.exchange.notifications,
+                logger,
+              }),
+              itemType: itemTypeMachine.provide({
+                actions: {
+                  report: ({ context }, params) =>
+                    report(logger.child({ actor: 'itemType', user: context.user, itemType: context.itemType }), params),
+                },
+                actors: createItemTypeActors({
+                  db,
+                  connections,
+                  logger,
+                  settings: { ...config.sync, pageSize: 512 },
+                }),
+              }),
+            },
           }),
         },
       }),
@@ -80,6 +108,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         onListening: (feed) => feeds.add(feed),
       }),
       startUp: supervisorActors.startUp,
+      readUsers: supervisorActors.readUsers,
       shutdown: supervisorActors.shutdown,
     },
   });
@@ -94,6 +123,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
       },
       maxRestarts: config.retry.mailboxRestarts.max,
       restartWindowMs: config.retry.mailboxRestarts.windowMs,
+      maxPermanentFailures: config.retry.permanentFailures,
     },
   });
   const done = toPromise(actor).then(

@@ -120,6 +120,8 @@ export const configSchema = z.strictObject({
       mailboxRestarts: z
         .strictObject({ max: z.number().int().min(0).default(5), windowMs: ms.default(60_000) })
         .prefault({}),
+      /** Permanent Exchange errors in a row (unknown mailbox, impersonation denied) before a mailbox is disabled. */
+      permanentFailures: z.number().int().min(1).default(3),
     })
     .prefault({}),
   log: z

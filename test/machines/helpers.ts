@@ -57,7 +57,9 @@ export function scriptedSupervisor(options: { users: UserRegistration[]; crashin
           mailbox: mailboxMachine.provide({
             actions: { report: (_, params) => void reports.push(params) },
             actors: {
-              session: fromCallback(({ input }) => {
+              connect: fromPromise<string, { user: string }>(async () => 'https://mail.contoso.test/EWS/Exchange.asmx'),
+              // The mailbox's lifetime is its subscription's: started when connected, cleaned up when stopped.
+              subscription: fromCallback(({ input }) => {
                 const { user } = input as { user: string };
                 sessions.started.push(user);
                 if (options.crashingUsers?.has(user)) throw new Error(`session of ${user} crashed`);
@@ -71,6 +73,7 @@ export function scriptedSupervisor(options: { users: UserRegistration[]; crashin
         if (!db.reachable) throw lost();
         return options.users;
       }),
+      readUsers: fromPromise(async () => options.users),
       logFeed: fromCallback(() => () => {}),
       shutdown: fromPromise<void>(async () => {
         // Runs after the mailboxes are gone: stopping them first is what `rest_for_one` order means.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createActor, fromCallback, SimulatedClock, waitFor } from 'xstate';
+import { createActor, fromCallback, fromPromise, SimulatedClock, waitFor } from 'xstate';
 import { mailboxMachine } from '../../machines/mailbox.machine.js';
 import { mailboxesMachine, mailboxId } from '../../machines/mailboxes.machine.js';
 import type { Report } from '../../machines/report.js';
@@ -14,7 +14,8 @@ function crashingMailboxes(crashes: Record<string, number>) {
     actors: {
       mailbox: mailboxMachine.provide({
         actors: {
-          session: fromCallback(({ input }) => {
+          connect: fromPromise<string, { user: string }>(async () => 'https://mail.contoso.test/EWS/Exchange.asmx'),
+          subscription: fromCallback(({ input }) => {
             const { user } = input as { user: string };
             started.push(user);
             if ((crashes[user] ?? 0) > 0) {
@@ -37,7 +38,12 @@ describe('mailboxes machine (restart intensity)', () => {
   it('restarts a crashed mailbox and leaves the others running', async () => {
     const { machine, reports, started } = crashingMailboxes({ [bob]: 1 });
     const actor = createActor(machine, {
-      input: { users: [registration(alice), registration(bob)], maxRestarts: 3, restartWindowMs: 60_000 },
+      input: {
+        users: [registration(alice), registration(bob)],
+        maxRestarts: 3,
+        restartWindowMs: 60_000,
+        maxPermanentFailures: 3,
+      },
       clock: new SimulatedClock(),
     }).start();
     await waitFor(actor, (s) => s.context.recentRestarts[bob] === 1, { timeout: 2_000 });
@@ -50,7 +56,12 @@ describe('mailboxes machine (restart intensity)', () => {
   it('gives up after maxRestarts crashes within the window, reports it and leaves that mailbox stopped', async () => {
     const { machine, reports, started } = crashingMailboxes({ [bob]: 100 });
     const actor = createActor(machine, {
-      input: { users: [registration(alice), registration(bob)], maxRestarts: 3, restartWindowMs: 60_000 },
+      input: {
+        users: [registration(alice), registration(bob)],
+        maxRestarts: 3,
+        restartWindowMs: 60_000,
+        maxPermanentFailures: 3,
+      },
       clock: new SimulatedClock(),
     }).start();
     await waitFor(actor, (s) => s.context.givenUp.includes(bob), { timeout: 2_000 });
@@ -67,7 +78,7 @@ describe('mailboxes machine (restart intensity)', () => {
     const { machine, started } = crashingMailboxes({ [bob]: 1 });
     const clock = new SimulatedClock();
     const actor = createActor(machine, {
-      input: { users: [registration(bob)], maxRestarts: 1, restartWindowMs: 60_000 },
+      input: { users: [registration(bob)], maxRestarts: 1, restartWindowMs: 60_000, maxPermanentFailures: 3 },
       clock,
     }).start();
     await waitFor(actor, (s) => s.context.recentRestarts[bob] === 1, { timeout: 2_000 });

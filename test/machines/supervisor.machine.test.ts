@@ -12,6 +12,7 @@ const input = {
   },
   maxRestarts: 3,
   restartWindowMs: 60_000,
+  maxPermanentFailures: 3,
 };
 
 describe('supervisor machine', () => {

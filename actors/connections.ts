@@ -1,0 +1,25 @@
+import type { MailboxConnection } from '../src/ports/exchange.port.js';
+
+/**
+ * The open Exchange connection of each mailbox. Connections are objects with sockets and credentials, so they stay
+ * out of machine context (which is JSON-safe): the mailbox's `connect` actor puts one here, and its subscription
+ * and item-type actors take it by user.
+ */
+export class Connections {
+  readonly #byUser = new Map<string, MailboxConnection>();
+
+  set(user: string, connection: MailboxConnection): void {
+    this.#byUser.set(user, connection);
+  }
+
+  get(user: string): MailboxConnection {
+    const connection = this.#byUser.get(user);
+    // Only reachable through a bug (an item type running before its mailbox connected): crash, do not guess.
+    if (!connection) throw new Error(`no Exchange connection for ${user}: the mailbox has not connected`);
+    return connection;
+  }
+
+  delete(user: string): void {
+    this.#byUser.delete(user);
+  }
+}

@@ -1,0 +1,49 @@
+import type { Config } from '../config/schema.js';
+import { errors } from '../errors.js';
+import type { ExhLogger } from '../logging/logger.js';
+import type { ExchangePool } from '../pool/exchange-pool.js';
+import type { ExchangePort } from '../ports/exchange.port.js';
+import { createEwsExchange } from './ews/index.js';
+import { type PushReceiver, startPushReceiver } from './push-receiver.js';
+
+export interface ExchangeBackend {
+  /** Builds the port over the runtime's pool (src/runtime.ts calls it once). */
+  port: (pool: ExchangePool) => ExchangePort;
+  /** Closes the push listener and the transport's connections; after the runtime has stopped. */
+  close(): Promise<void>;
+}
+
+/**
+ * The Exchange side as configured: the EWS adapter, and for `exchange.notifications: push` the listener Exchange
+ * posts to (`listeners.exchange`), started first so that the subscriptions can name its URL.
+ */
+export async function createExchangeBackend(config: Config, logger: ExhLogger): Promise<ExchangeBackend> {
+  let push: PushReceiver | undefined;
+  const listener = config.listeners.exchange;
+  if (config.exchange.notifications === 'push') {
+    if (!listener.enabled) {
+      throw errors.configInvalid('configuration', [
+        'listeners.exchange.enabled: must be true when exchange.notifications is "push" (Exchange posts notifications to it)',
+      ]);
+    }
+    push = await startPushReceiver({
+      host: listener.host,
+      port: listener.port,
+      logger,
+      ...(listener.publicUrl ? { publicUrl: listener.publicUrl } : {}),
+    }).catch((cause: unknown) => {
+      throw errors.listenerFailed('exchange', listener.host, listener.port, cause);
+    });
+  }
+  let ews: ReturnType<typeof createEwsExchange> | undefined;
+  return {
+    port: (pool) => {
+      ews = createEwsExchange({ exchange: config.exchange, pool, logger, ...(push ? { push } : {}) });
+      return ews;
+    },
+    close: async () => {
+      ews?.close();
+      await push?.close();
+    },
+  };
+}

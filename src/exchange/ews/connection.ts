@@ -1,0 +1,132 @@
+import type { ExchangeService } from 'ews-javascript-api';
+import { isExhError } from '../../errors.js';
+import type { ExhLogger } from '../../logging/logger.js';
+import type { ExchangePool } from '../../pool/exchange-pool.js';
+import type {
+  BodyType,
+  CallOptions,
+  ExchangeItem,
+  FolderName,
+  MailboxConnection,
+  NotificationKind,
+  Subscription,
+  SubscriptionEvent,
+  SyncPage,
+} from '../../ports/exchange.port.js';
+import type { PushReceiver } from '../push-receiver.js';
+import { type ErrorContext, fromLibraryError } from './errors.js';
+import { occurrences } from './occurrences.js';
+import type { SoapTarget } from './soap.js';
+import { subscribePull } from './subscriptions/pull.js';
+import { subscribePush } from './subscriptions/push.js';
+import { subscribeStreaming } from './subscriptions/streaming.js';
+import { syncFolder } from './sync.js';
+import { type EwsTransport, type RequestScope, requestScope } from './transport.js';
+import type { Tuning } from './tuning.js';
+
+/** What the adapter's operations need of one mailbox (sync.ts, occurrences.ts, subscriptions/). */
+export interface EwsMailbox {
+  readonly user: string;
+  readonly target: SoapTarget;
+  readonly service: ExchangeService;
+  readonly transport: EwsTransport;
+  readonly pool: ExchangePool;
+  readonly logger: ExhLogger;
+  readonly tuning: Tuning;
+  readonly push: PushReceiver | undefined;
+  /** Distinguished folder of each folder id the connection found (GetFolder at connect). */
+  readonly folderNames: ReadonlyMap<string, FolderName>;
+  /**
+   * Runs one Exchange request through the pool, with the caller's priority and signal; whatever fails becomes an
+   * ExhError of the catalogue (the library's own exceptions included).
+   */
+  request<T>(options: CallOptions, extra: Partial<ErrorContext>, task: (signal: AbortSignal) => Promise<T>): Promise<T>;
+}
+
+export interface EwsConnectionInit {
+  user: string;
+  target: SoapTarget;
+  service: ExchangeService;
+  transport: EwsTransport;
+  pool: ExchangePool;
+  logger: ExhLogger;
+  tuning: Tuning;
+  push: PushReceiver | undefined;
+  folderNames: ReadonlyMap<string, FolderName>;
+}
+
+export class EwsConnection implements MailboxConnection, EwsMailbox {
+  readonly user: string;
+  readonly endpoint: string;
+  readonly target: SoapTarget;
+  readonly service: ExchangeService;
+  readonly transport: EwsTransport;
+  readonly pool: ExchangePool;
+  readonly logger: ExhLogger;
+  readonly tuning: Tuning;
+  readonly push: PushReceiver | undefined;
+  readonly folderNames: ReadonlyMap<string, FolderName>;
+
+  constructor(init: EwsConnectionInit) {
+    this.user = init.user;
+    this.endpoint = init.target.url;
+    this.target = init.target;
+    this.service = init.service;
+    this.transport = init.transport;
+    this.pool = init.pool;
+    this.logger = init.logger;
+    this.tuning = init.tuning;
+    this.push = init.push;
+    this.folderNames = init.folderNames;
+  }
+
+  request<T>(
+    options: CallOptions,
+    extra: Partial<ErrorContext>,
+    task: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const context = { user: this.user, account: this.target.account, ...extra };
+    return this.pool.run(
+      async (signal) => {
+        const scope: RequestScope = { signal, context };
+        try {
+          return await requestScope.run(scope, () => task(signal));
+        } catch (error) {
+          // The transport's own error first: the library wraps it into SoapFaultDetails on the way out.
+          if (scope.error) throw scope.error;
+          if (isExhError(error)) throw error;
+          throw fromLibraryError(error, { url: this.endpoint, ...context });
+        }
+      },
+      { priority: options.priority, signal: options.signal },
+    );
+  }
+
+  syncFolder(
+    folder: FolderName,
+    syncState: string | null,
+    options: CallOptions & { maxChanges: number; bodyType?: BodyType },
+  ): Promise<SyncPage> {
+    return syncFolder(this, folder, syncState, options);
+  }
+
+  occurrences(masterId: string, options: CallOptions & { max: number; bodyType?: BodyType }): Promise<ExchangeItem[]> {
+    return occurrences(this, masterId, options);
+  }
+
+  subscribe(
+    folders: FolderName[],
+    kind: NotificationKind,
+    onEvent: (event: SubscriptionEvent) => void,
+    options: CallOptions,
+  ): Promise<Subscription> {
+    switch (kind) {
+      case 'streaming':
+        return subscribeStreaming(this, folders, onEvent, options);
+      case 'pull':
+        return subscribePull(this, folders, onEvent, options);
+      case 'push':
+        return subscribePush(this, folders, onEvent, options);
+    }
+  }
+}

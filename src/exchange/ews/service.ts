@@ -1,0 +1,50 @@
+import {
+  ConnectingIdType,
+  ExchangeService,
+  ExchangeVersion,
+  ImpersonatedUserId,
+  TimeZoneInfo,
+  Uri,
+  WebCredentials,
+} from 'ews-javascript-api';
+import type { Config } from '../../config/schema.js';
+import { errors } from '../../errors.js';
+import type { EwsTransport } from './transport.js';
+
+/**
+ * The ews-javascript-api ExchangeService of one mailbox: the configured version, the service account acting as the
+ * user (impersonation, and X-AnchorMailbox so that Exchange routes the request to the user's mailbox server straight
+ * away), the project's transport, and UTC as the time zone of every date it writes and reads.
+ */
+
+export type ExchangeSettings = Config['exchange'];
+
+/** The Authorization header for the configured authentication; NTLM is refused with a clear error. */
+export function authorizationHeader(exchange: ExchangeSettings): string {
+  if (exchange.auth === 'oauth') {
+    if (!exchange.oauthToken) throw errors.exchangeAuthUnsupported('oauth without exchange.oauthToken');
+    return `Bearer ${exchange.oauthToken.replace(/^Bearer\s+/i, '')}`;
+  }
+  if (exchange.auth === 'ntlm') throw errors.exchangeAuthUnsupported('ntlm');
+  const credentials = `${exchange.impersonationUser}:${exchange.impersonationPassword ?? ''}`;
+  return `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
+}
+
+export interface ServiceOptions {
+  url: string;
+  /** The mailbox (SMTP address) the service acts as. */
+  user: string;
+  exchange: ExchangeSettings;
+  transport: EwsTransport;
+}
+
+export function createService(options: ServiceOptions): ExchangeService {
+  const service = new ExchangeService(ExchangeVersion[options.exchange.version], TimeZoneInfo.Utc);
+  service.XHRApi = options.transport;
+  service.Url = new Uri(options.url);
+  // The library insists on credentials; the transport writes the Authorization header itself (Basic or Bearer).
+  service.Credentials = new WebCredentials(options.exchange.impersonationUser, 'set-by-the-transport');
+  service.ImpersonatedUserId = new ImpersonatedUserId(ConnectingIdType.SmtpAddress, options.user);
+  service.HttpHeaders.Add('X-AnchorMailbox', options.user);
+  return service;
+}

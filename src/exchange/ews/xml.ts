@@ -1,0 +1,87 @@
+import { XMLParser } from 'fast-xml-parser';
+
+/**
+ * The little XML the adapter reads itself (SOAP faults, Autodiscover, streaming and push notifications, GetFolder),
+ * parsed namespace-agnostically: prefixes are dropped, attributes are `@Name`, text is `#text` where an element also
+ * has attributes. Everything else goes through ews-javascript-api.
+ */
+export type XmlValue = string | XmlObject | XmlValue[];
+export interface XmlObject {
+  [name: string]: XmlValue | undefined;
+}
+
+const parser = new XMLParser({
+  removeNSPrefix: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  // Bodies keep their white space; container elements' own text is never read.
+  trimValues: false,
+  processEntities: true,
+  htmlEntities: false,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+});
+
+/** Parses a document; throws on text that is not XML. */
+export function parseXml(text: string): XmlObject {
+  const parsed = parser.parse(text, true) as unknown;
+  if (parsed === null || typeof parsed !== 'object') throw new Error('not an XML document');
+  return parsed as XmlObject;
+}
+
+function isObject(value: XmlValue | undefined): value is XmlObject {
+  return value !== undefined && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The child elements named `name` (an element that occurs once is still a list of one). */
+export function all(node: XmlValue | undefined, name: string): XmlValue[] {
+  if (!isObject(node)) return [];
+  const value = node[name];
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/** The first child element named `name`, following a path of names. */
+export function at(node: XmlValue | undefined, ...path: string[]): XmlValue | undefined {
+  let current = node;
+  for (const name of path) {
+    current = all(current, name)[0];
+    if (current === undefined) return undefined;
+  }
+  return current;
+}
+
+/** The text of an element (or of the element at `path`). */
+export function textOf(node: XmlValue | undefined, ...path: string[]): string | undefined {
+  const target = path.length > 0 ? at(node, ...path) : node;
+  if (typeof target === 'string') return target;
+  if (isObject(target)) {
+    const text = target['#text'];
+    return typeof text === 'string' ? text : isObject(target) && Object.keys(target).length === 0 ? '' : undefined;
+  }
+  return undefined;
+}
+
+export function attr(node: XmlValue | undefined, name: string): string | undefined {
+  if (!isObject(node)) return undefined;
+  const value = node[`@${name}`];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The child elements of a node with their names, grouped by name (enough for event lists, where order is not used). */
+export function entries(node: XmlValue | undefined): [string, XmlValue][] {
+  if (!isObject(node)) return [];
+  const out: [string, XmlValue][] = [];
+  for (const [name, value] of Object.entries(node)) {
+    if (name.startsWith('@') || name === '#text' || value === undefined) continue;
+    for (const each of Array.isArray(value) ? value : [value]) out.push([name, each]);
+  }
+  return out;
+}
+
+/** Escapes text for an XML element or attribute value. */
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

@@ -1,0 +1,97 @@
+/**
+ * ExchangePort: everything the sync core asks of Exchange, free of EWS types so that a Microsoft Graph adapter can
+ * stand behind it as well as the EWS one (src/exchange/ews/). Every call takes the caller's AbortSignal and a pool
+ * priority: adapters run each request through the ExchangePool, so a stopped actor cancels its queued work.
+ *
+ * Errors are ExhError (src/errors.ts), EXH_EXCHANGE_*: `retryable` says whether backing off helps, `details.backOffMs`
+ * carries Exchange's BackOffMilliseconds when it sent one. EXH_EXCHANGE_INVALID_SYNC_STATE asks for a full resync of
+ * that folder; EXH_EXCHANGE_ITEM_NOT_FOUND is an item-level outcome (the item was deleted meanwhile), not a failure.
+ */
+import type { Priority } from '../pool/exchange-pool.js';
+
+/** The folders the connector reads: one per item type, two for e-mail. */
+export const folderNames = ['calendar', 'contacts', 'tasks', 'inbox', 'sentitems'] as const;
+export type FolderName = (typeof folderNames)[number];
+
+/** A property value as the definitions' `exchangeProperty` names it (src/items); see ExchangeItem. */
+export type ExchangeValue = string | number | boolean | null | string[] | AttachmentRef[];
+
+export interface AttachmentRef {
+  name: string;
+  id: string;
+}
+
+/**
+ * One item with its properties keyed by the item-type definitions' `exchangeProperty` strings: `Subject`, `Start`
+ * (ISO-8601 UTC), `Body` and `Body.BodyType` (`HTML` | `Text`), recipients as arrays of SMTP addresses,
+ * `PhoneNumbers[BusinessPhone]`, `PhysicalAddresses[Home].City`, `Attachments` as AttachmentRef[], `Recurrence` in
+ * readable form, `exh:AppItemId` read from the connector's extended property. Absent keys are unknown, null is empty.
+ */
+export interface ExchangeItem {
+  id: string;
+  changeKey: string;
+  /** EWS: CalendarItem, Message, MeetingRequest, Contact, Task, ...; lets the core skip what a folder holds besides. */
+  kind: string;
+  /** Same for every copy of a meeting (organizer's and attendees'): iCalendar UID. */
+  uid?: string;
+  properties: Record<string, ExchangeValue>;
+}
+
+export type SyncChange =
+  | { type: 'create' | 'update'; item: ExchangeItem }
+  | { type: 'delete'; itemId: string }
+  | { type: 'readFlag'; itemId: string; isRead: boolean };
+
+export interface SyncPage {
+  changes: SyncChange[];
+  /** Opaque; stored with the page's changes in one transaction (the watermark). */
+  syncState: string;
+  /** False while more pages are waiting (EWS IncludesLastItemInRange = false). */
+  done: boolean;
+}
+
+/** How an item's body is read (sync.htmlBody): HTML or plain text; Exchange converts when needed. */
+export type BodyType = 'html' | 'text';
+
+export interface CallOptions {
+  signal: AbortSignal;
+  priority: Priority;
+}
+
+export type NotificationKind = 'streaming' | 'push' | 'pull';
+
+/** What a subscription tells its owner. A notification only says "look again"; what changed is read with syncFolder. */
+export type SubscriptionEvent =
+  | { type: 'changed'; folders: FolderName[] }
+  /** The subscription ended (connection lost, expired, unsubscribed by Exchange): subscribe again and catch up. */
+  | { type: 'lost'; error: { code: string; message: string; retryable: boolean } };
+
+export interface Subscription {
+  readonly id: string;
+  close(): Promise<void>;
+}
+
+export interface MailboxConnection {
+  readonly user: string;
+  /** Where the mailbox's EWS (or Graph) endpoint is; for logs. */
+  readonly endpoint: string;
+  /** One page of changes after `syncState` (null: from the beginning), at most `maxChanges` (1–512). */
+  syncFolder(
+    folder: FolderName,
+    syncState: string | null,
+    options: CallOptions & { maxChanges: number; bodyType?: BodyType },
+  ): Promise<SyncPage>;
+  /** Occurrences and exceptions of a recurring series (CalendarView), in start order, at most `max`. */
+  occurrences(masterId: string, options: CallOptions & { max: number; bodyType?: BodyType }): Promise<ExchangeItem[]>;
+  subscribe(
+    folders: FolderName[],
+    kind: NotificationKind,
+    onEvent: (event: SubscriptionEvent) => void,
+    options: CallOptions,
+  ): Promise<Subscription>;
+}
+
+export interface ExchangePort {
+  /** Autodiscover (or the static EWS URL) for one user, and a connection acting as that user (impersonation). */
+  connect(user: string, options: CallOptions): Promise<MailboxConnection>;
+}

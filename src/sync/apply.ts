@@ -1,0 +1,47 @@
+import { describe, isExhError } from '../errors.js';
+import type { DatabasePort, ItemChange, ItemTypeName } from '../ports/database.port.js';
+
+export interface PageOutcome {
+  applied: number;
+  /** Changes whose exh_from_exh_* procedure raised: recorded in exh_log, skipped so the rest of the page goes on. */
+  failed: Array<{ itemId: string; action: ItemChange['action']; message: string }>;
+}
+
+/**
+ * Applies one page with its new watermark in one transaction. When a procedure raises for one item (a "poison"
+ * item), the page is applied again change by change, each in its own transaction with the old watermark; the items
+ * that fail are written to exh_log (and can be replayed with exh_sync_item), and only then does the watermark move on.
+ * So one bad row never stops a mailbox, and no item is lost silently. A lost connection is not an item failure and
+ * propagates to the caller unchanged.
+ */
+export async function applyPage(
+  db: DatabasePort,
+  page: { user: string; itemType: ItemTypeName; changes: ItemChange[]; watermark: string; previousWatermark: string },
+): Promise<PageOutcome> {
+  const { user, itemType, changes, watermark, previousWatermark } = page;
+  try {
+    await db.applyChanges({ user, itemType, changes, watermark });
+    return { applied: changes.length, failed: [] };
+  } catch (error) {
+    if (!isExhError(error, 'EXH_DB_PROCEDURE_FAILED')) throw error;
+  }
+  const outcome: PageOutcome = { applied: 0, failed: [] };
+  for (const change of changes) {
+    try {
+      await db.applyChanges({ user, itemType, changes: [change], watermark: previousWatermark });
+      outcome.applied += 1;
+    } catch (error) {
+      if (!isExhError(error, 'EXH_DB_PROCEDURE_FAILED')) throw error;
+      const itemId = String(change.fields.item_id ?? '');
+      outcome.failed.push({ itemId, action: change.action, message: describe(error) });
+      await db.logError({
+        user,
+        itemType,
+        code: error.code,
+        message: `${change.action} of Exchange item ${itemId} failed: ${describe(error)}`,
+      });
+    }
+  }
+  await db.applyChanges({ user, itemType, changes: [], watermark });
+  return outcome;
+}

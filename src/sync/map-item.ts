@@ -1,0 +1,93 @@
+import { encodeAttachmentInfo } from '../db/attachment-info.js';
+import { type FieldDefinition, type ItemTypeDefinition, textKinds } from '../items/definition.js';
+import type { FieldValue } from '../ports/database.port.js';
+import type { AttachmentRef, ExchangeItem, ExchangeValue, FolderName } from '../ports/exchange.port.js';
+
+export interface MappingOptions {
+  /** The mailbox the item was read from: exh_user. */
+  user: string;
+  folder: FolderName;
+  /** sync.maxBodyLength: 0 keeps bodies whole. */
+  maxBodyLength: number;
+}
+
+export interface MappedItem {
+  /** Procedure parameters by field name (no exh_ prefix). */
+  fields: Record<string, FieldValue>;
+  /** Fields whose text was cut to maxBodyLength, so the caller can say so in the log. */
+  truncated: string[];
+}
+
+const folderLabels: Record<FolderName, string> = {
+  calendar: 'Calendar',
+  contacts: 'Contacts',
+  tasks: 'Tasks',
+  inbox: 'Inbox',
+  sentitems: 'Sent Items',
+};
+
+/**
+ * An Exchange item as the parameters of exh_from_exh_{add,chg}_{type}, driven by the item-type definition.
+ *
+ * An item read from Exchange is complete, so an empty text property becomes '' (clears the column: seed, NULL vs
+ * empty string); non-text kinds have no empty form and stay null. The application's id is the exception: an item
+ * without the connector's extended property was made in Outlook, and null leaves the application's id alone.
+ */
+export function mapItem(definition: ItemTypeDefinition, item: ExchangeItem, options: MappingOptions): MappedItem {
+  const fields: Record<string, FieldValue> = {};
+  const truncated: string[] = [];
+  for (const field of definition.fields) {
+    const raw = readProperty(field, item, options);
+    let value = convert(field, raw);
+    if (field.kind === 'body' && typeof value === 'string' && options.maxBodyLength > 0) {
+      if (value.length > options.maxBodyLength) {
+        value = value.slice(0, options.maxBodyLength);
+        truncated.push(field.name);
+      }
+    }
+    fields[field.name] = value;
+  }
+  return { fields, truncated };
+}
+
+/** The key fields of a deletion: only the id and the mailbox are known once an item is gone. */
+export function mapDeletion(itemId: string, user: string): Record<string, FieldValue> {
+  return { item_id: itemId, app_item_id: null, user };
+}
+
+function readProperty(field: FieldDefinition, item: ExchangeItem, options: MappingOptions): ExchangeValue | undefined {
+  switch (field.exchangeProperty) {
+    case 'Id':
+      return item.id;
+    case 'exh:Mailbox':
+      return options.user;
+    case 'exh:Direction':
+      return options.folder === 'sentitems' ? 'outgoing' : 'incoming';
+    case 'ParentFolderId':
+      return folderLabels[options.folder];
+    default:
+      return item.properties[field.exchangeProperty];
+  }
+}
+
+function convert(field: FieldDefinition, raw: ExchangeValue | undefined): FieldValue {
+  if (field.kind === 'appItemId') return typeof raw === 'string' && raw !== '' ? raw : null;
+  if (raw === undefined || raw === null) return textKinds.has(field.kind) ? '' : null;
+  switch (field.kind) {
+    case 'attachments':
+      return Array.isArray(raw) ? encodeAttachmentInfo(raw as AttachmentRef[]) : String(raw);
+    case 'boolean':
+      return typeof raw === 'boolean' ? raw : raw === 'true';
+    case 'integer':
+      return typeof raw === 'number' ? raw : Number.parseInt(String(raw), 10);
+    case 'timestamp':
+      return new Date(String(raw));
+    case 'date':
+      // A birthday is a day, whatever the time zone: keep the date part Exchange stored.
+      return String(raw).slice(0, 10);
+    default:
+      return Array.isArray(raw)
+        ? raw.map((entry) => (typeof entry === 'string' ? entry : entry.name)).join('; ')
+        : String(raw);
+  }
+}

@@ -1,0 +1,59 @@
+import type { ItemTypeDefinition } from '../items/definition.js';
+import type { FieldValue, ItemChange } from '../ports/database.port.js';
+import type { ExchangeItem, FolderName, SyncPage } from '../ports/exchange.port.js';
+import { synchronisesKind } from './folders.js';
+import { mapDeletion, mapItem } from './map-item.js';
+
+export interface PlanOptions {
+  user: string;
+  folder: FolderName;
+  maxBodyLength: number;
+  meetingRequestsResponses: boolean;
+  /** Occurrences read for the recurring masters on this page (sync.maxSyncedRecurrences), by master id. */
+  occurrences?: ReadonlyMap<string, readonly ExchangeItem[]>;
+}
+
+export interface PagePlan {
+  changes: ItemChange[];
+  /** Items of kinds this type does not synchronise (a meeting request in the Inbox), for a debug record. */
+  skipped: number;
+  /** Item ids whose body was cut to sync.maxBodyLength. */
+  truncated: string[];
+}
+
+/**
+ * What one page of Exchange changes means for the database: pure, so that every decision is tested without I/O
+ * (plan, then execute). Creates become `add`, updates `chg`, deletions `del` with the key fields only, and a read flag
+ * change a `chg` that carries only is_read: every other parameter is NULL, which leaves the row's value as it is.
+ */
+export function planPage(definition: ItemTypeDefinition, page: SyncPage, options: PlanOptions): PagePlan {
+  const plan: PagePlan = { changes: [], skipped: 0, truncated: [] };
+  for (const change of page.changes) {
+    if (change.type === 'delete') {
+      plan.changes.push({ action: 'del', fields: mapDeletion(change.itemId, options.user) });
+      continue;
+    }
+    if (change.type === 'readFlag') {
+      if (!definition.fields.some((field) => field.name === 'is_read')) continue;
+      const fields: Record<string, FieldValue> = Object.fromEntries(definition.fields.map((f) => [f.name, null]));
+      Object.assign(fields, { item_id: change.itemId, user: options.user, is_read: change.isRead });
+      plan.changes.push({ action: 'chg', fields });
+      continue;
+    }
+    if (!synchronisesKind(definition.name, change.item.kind, options.meetingRequestsResponses)) {
+      plan.skipped += 1;
+      continue;
+    }
+    const items = [change.item, ...(options.occurrences?.get(change.item.id) ?? [])];
+    for (const item of items) {
+      const mapped = mapItem(definition, item, options);
+      if (mapped.truncated.length > 0) plan.truncated.push(item.id);
+      // An occurrence is new to the database even when its series was only changed.
+      plan.changes.push({
+        action: change.type === 'create' || item !== change.item ? 'add' : 'chg',
+        fields: mapped.fields,
+      });
+    }
+  }
+  return plan;
+}

@@ -1,0 +1,133 @@
+import { isExhError } from '../errors.js';
+import type { ItemTypeDefinition } from '../items/definition.js';
+import type { ExhLogger } from '../logging/logger.js';
+import type { DatabasePort } from '../ports/database.port.js';
+import type { ExchangeItem, MailboxConnection, SyncPage } from '../ports/exchange.port.js';
+import { applyPage } from './apply.js';
+import { foldersOf } from './folders.js';
+import { planPage } from './plan.js';
+import { decodeWatermark, encodeWatermark } from './watermark.js';
+
+export interface SyncSettings {
+  htmlBody: boolean;
+  maxBodyLength: number;
+  maxSyncedRecurrences: number;
+  meetingRequestsResponses: boolean;
+  /** Changes per SyncFolderItems page (1–512). */
+  pageSize: number;
+}
+
+export interface SyncRun {
+  user: string;
+  watermark: string | null;
+  signal: AbortSignal;
+}
+
+/**
+ * Catch-up and live sync of one item type in one mailbox: every folder of the type, page by page from its stored
+ * sync state, each page applied with its new sync state in one transaction (src/sync/apply.ts). An invalid sync
+ * state starts that folder again from the beginning; the from_exh templates update rows that already exist, so the
+ * full resync creates no duplicates.
+ */
+export async function syncItemType(
+  deps: {
+    db: DatabasePort;
+    connection: MailboxConnection;
+    definition: ItemTypeDefinition;
+    settings: SyncSettings;
+    logger: ExhLogger;
+  },
+  run: SyncRun,
+): Promise<{ watermark: string; applied: number; failed: number }> {
+  const { db, connection, definition, settings, logger } = deps;
+  let states = decodeWatermark(run.watermark);
+  let applied = 0;
+  let failed = 0;
+  for (const folder of foldersOf[definition.name]) {
+    let done = false;
+    while (!done) {
+      const previousWatermark = encodeWatermark(states);
+      const from = states[folder] ?? null;
+      let page: SyncPage;
+      try {
+        page = await connection.syncFolder(folder, from, {
+          signal: run.signal,
+          // A folder with a sync state is being kept live; one without is a (first or renewed) full catch-up.
+          priority: from ? 'live' : 'catchUp',
+          maxChanges: settings.pageSize,
+          bodyType: settings.htmlBody ? 'html' : 'text',
+        });
+      } catch (error) {
+        if (!isExhError(error, 'EXH_EXCHANGE_INVALID_SYNC_STATE') || from === null) throw error;
+        logger.warn(
+          { folder, err: error },
+          `Exchange rejected the sync state of ${folder}: synchronising the folder again from the start`,
+        );
+        states = { ...states, [folder]: undefined };
+        continue;
+      }
+      const occurrences = await recurringOccurrences(connection, definition, page, settings, run.signal);
+      const plan = planPage(definition, page, {
+        user: run.user,
+        folder,
+        maxBodyLength: settings.maxBodyLength,
+        meetingRequestsResponses: settings.meetingRequestsResponses,
+        occurrences,
+      });
+      states = { ...states, [folder]: page.syncState };
+      const outcome = await applyPage(db, {
+        user: run.user,
+        itemType: definition.name,
+        changes: plan.changes,
+        watermark: encodeWatermark(states),
+        previousWatermark,
+      });
+      applied += outcome.applied;
+      failed += outcome.failed.length;
+      for (const itemId of plan.truncated) {
+        logger.warn(
+          { folder, itemId, maxBodyLength: settings.maxBodyLength },
+          `Body of ${itemId} cut to sync.maxBodyLength (${settings.maxBodyLength} characters)`,
+        );
+      }
+      for (const failure of outcome.failed) {
+        logger.error(
+          { folder, itemId: failure.itemId },
+          `${failure.action} of ${failure.itemId} failed and was recorded in exh_log: ${failure.message}`,
+        );
+      }
+      if (outcome.applied > 0) {
+        logger.action(
+          { folder, applied: outcome.applied },
+          `${outcome.applied} change${outcome.applied === 1 ? '' : 's'} from ${folder} applied`,
+        );
+      }
+      done = page.done;
+    }
+  }
+  return { watermark: encodeWatermark(states), applied, failed };
+}
+
+/** Occurrences of the recurring masters on a page, up to sync.maxSyncedRecurrences each (seed §Synchronization 2). */
+async function recurringOccurrences(
+  connection: MailboxConnection,
+  definition: ItemTypeDefinition,
+  page: SyncPage,
+  settings: SyncSettings,
+  signal: AbortSignal,
+): Promise<Map<string, ExchangeItem[]>> {
+  const result = new Map<string, ExchangeItem[]>();
+  if (definition.name !== 'calendar' || settings.maxSyncedRecurrences === 0) return result;
+  for (const change of page.changes) {
+    if (change.type !== 'create' && change.type !== 'update') continue;
+    const { item } = change;
+    if (item.properties.IsRecurring !== true || item.properties.OriginalStart) continue;
+    const occurrences = await connection.occurrences(item.id, {
+      signal,
+      priority: 'catchUp',
+      max: settings.maxSyncedRecurrences,
+    });
+    result.set(item.id, occurrences);
+  }
+  return result;
+}

@@ -1,0 +1,353 @@
+import { describe, expect, it } from 'vitest';
+import { appItemIdProperty } from '../../../src/exchange/ews/index.js';
+import { calendar, contact, email, type ItemTypeDefinition, task } from '../../../src/items/index.js';
+import type { ExchangeItem, FolderName, MailboxConnection, SyncChange } from '../../../src/ports/exchange.port.js';
+import { alice, bob, live, startTestEmulator, testAdapter } from './support.js';
+
+const emulator = await startTestEmulator({ mailboxes: [alice, bob, 'paging@contoso.test', 'case@contoso.test'] });
+const adapter = testAdapter(emulator);
+const appItemId = [{ PropertySetId: appItemIdProperty.propertySetId, PropertyName: appItemIdProperty.name, Value: 'A-42' }];
+
+/** Keys the sync core derives itself (src/sync/map-item.ts), not read from Exchange. */
+const derived = new Set(['Id', 'exh:Mailbox', 'exh:Direction', 'ParentFolderId']);
+
+async function syncAll(connection: MailboxConnection, folder: FolderName, bodyType?: 'html' | 'text') {
+  const changes: SyncChange[] = [];
+  let state: string | null = null;
+  for (;;) {
+    const page = await connection.syncFolder(folder, state, { ...live(), maxChanges: 512, bodyType });
+    changes.push(...page.changes);
+    state = page.syncState;
+    if (page.done) return { changes, state };
+  }
+}
+
+function created(changes: SyncChange[], subject: string): ExchangeItem {
+  const found = changes.find(
+    (c): c is Extract<SyncChange, { item: ExchangeItem }> => 'item' in c && c.item.properties.Subject === subject,
+  );
+  if (!found) throw new Error(`no created item "${subject}"`);
+  return found.item;
+}
+
+/** Every property the definition reads is there, with the expected value. */
+function expectEveryField(definition: ItemTypeDefinition, item: ExchangeItem, expected: Record<string, unknown>) {
+  const read = definition.fields.map((f) => f.exchangeProperty).filter((p) => !derived.has(p));
+  expect(Object.keys(expected).sort()).toEqual([...new Set(read)].sort());
+  for (const property of read) expect.soft(item.properties[property], property).toEqual(expected[property]);
+}
+
+describe('syncFolder: every field of every item type', () => {
+  it('calendar: an appointment with every property set', async () => {
+    const made = emulator.admin.createItem(alice, {
+      kind: 'CalendarItem',
+      Subject: 'Sprint & review',
+      Body: { BodyType: 'HTML', value: '<p>Agenda</p>' },
+      Start: '2026-01-05T09:00:00Z',
+      End: '2026-01-05T10:00:00Z',
+      StartTimeZone: 'W. Europe Standard Time',
+      Location: 'Room 1',
+      RequiredAttendees: [bob],
+      OptionalAttendees: ['carol@elsewhere.test'],
+      Resources: ['room1@contoso.test'],
+      Categories: ['Red', 'Blue'],
+      Importance: 'High',
+      Sensitivity: 'Private',
+      LegacyFreeBusyStatus: 'OOF',
+      ReminderIsSet: true,
+      ReminderMinutesBeforeStart: 30,
+      Recurrence: {
+        WeeklyRecurrence: { Interval: 1, DaysOfWeek: 'Monday Wednesday' },
+        EndDateRecurrence: { StartDate: '2026-01-05', EndDate: '2026-06-30' },
+      },
+      ExtendedProperties: appItemId,
+      Attachments: [{ Name: 'agenda.txt', Content: 'QWdlbmRh' }],
+    });
+    const connection = await adapter.connect(alice);
+    const { changes } = await syncAll(connection, 'calendar');
+    const item = created(changes, 'Sprint & review');
+    const stored = emulator.admin.item(alice, made?.id ?? '');
+    expect(item).toMatchObject({ id: made?.id, changeKey: stored.changeKey, kind: 'CalendarItem' });
+    expect(item.uid).toBe(stored.properties.UID);
+    expectEveryField(calendar, item, {
+      'exh:AppItemId': 'A-42',
+      Subject: 'Sprint & review',
+      Body: '<p>Agenda</p>',
+      'Body.BodyType': 'HTML',
+      Location: 'Room 1',
+      Start: '2026-01-05T09:00:00.000Z',
+      End: '2026-01-05T10:00:00.000Z',
+      IsAllDayEvent: false,
+      StartTimeZone: 'W. Europe Standard Time',
+      Organizer: alice,
+      RequiredAttendees: [bob],
+      OptionalAttendees: ['carol@elsewhere.test'],
+      Resources: ['room1@contoso.test'],
+      Categories: ['Red', 'Blue'],
+      Importance: 'High',
+      Sensitivity: 'Private',
+      LegacyFreeBusyStatus: 'OOF',
+      IsReminderSet: true,
+      ReminderMinutesBeforeStart: 30,
+      IsRecurring: true,
+      Recurrence: 'Weekly every 1 week on Monday, Wednesday from 2026-01-05 until 2026-06-30',
+      OriginalStart: null,
+      IsCancelled: false,
+      IsMeeting: true,
+      DateTimeCreated: new Date(stored.created).toISOString(),
+      LastModifiedTime: new Date(stored.modified).toISOString(),
+      Attachments: [{ name: 'agenda.txt', id: stored.attachments[0]?.id }],
+    });
+  });
+
+  it('calendar: an all-day appointment keeps its dates, as midnight UTC', async () => {
+    // All day on 10 March in Amsterdam is 9 March 23:00 to 10 March 23:00 UTC.
+    emulator.admin.createItem(alice, {
+      kind: 'CalendarItem',
+      Subject: 'Holiday',
+      Start: '2026-03-09T23:00:00Z',
+      End: '2026-03-10T23:00:00Z',
+      IsAllDayEvent: true,
+      StartTimeZone: 'W. Europe Standard Time',
+    });
+    const { changes } = await syncAll(await adapter.connect(alice), 'calendar');
+    expect(created(changes, 'Holiday').properties).toMatchObject({
+      IsAllDayEvent: true,
+      Start: '2026-03-10T00:00:00.000Z',
+      End: '2026-03-11T00:00:00.000Z',
+      IsRecurring: false,
+      Recurrence: null,
+      Attachments: null,
+      'exh:AppItemId': null,
+    });
+  });
+
+  it('contacts: a contact with every property set', async () => {
+    const made = emulator.admin.createItem(alice, {
+      kind: 'Contact',
+      GivenName: 'Jan',
+      MiddleName: 'van',
+      Surname: 'Dijk',
+      DisplayName: 'Jan van Dijk',
+      Initials: 'J.v.D.',
+      Nickname: 'Jantje',
+      CompanyName: 'Thinkwise',
+      Department: 'R&D',
+      JobTitle: 'Developer',
+      EmailAddresses: { EmailAddress1: 'jan@work.test', EmailAddress2: 'jan@home.test', EmailAddress3: 'jan@club.test' },
+      PhoneNumbers: { BusinessPhone: '+31 55 1', HomePhone: '+31 55 2', MobilePhone: '+31 6 3', BusinessFax: '+31 55 9' },
+      PhysicalAddresses: {
+        Business: { Street: 'Street 1', City: 'Apeldoorn', State: 'GD', CountryOrRegion: 'NL', PostalCode: '7300 AA' },
+        Home: { Street: 'Home 2', City: 'Deventer', State: 'OV', CountryOrRegion: 'NL', PostalCode: '7400 BB' },
+      },
+      // Midnight of 17 May in Amsterdam, as Outlook stores a birthday.
+      Birthday: '1980-05-16T22:00:00Z',
+      Body: 'Met at the conference.',
+      Categories: ['VIP'],
+      FileAs: 'Dijk, Jan',
+      ExtendedProperties: appItemId,
+    });
+    const { changes } = await syncAll(await adapter.connect(alice), 'contacts', 'text');
+    const item = changes.flatMap((c) => ('item' in c && c.item.id === made?.id ? [c.item] : []))[0];
+    expect(item?.kind).toBe('Contact');
+    const stored = emulator.admin.item(alice, made?.id ?? '');
+    expectEveryField(contact, item as ExchangeItem, {
+      'exh:AppItemId': 'A-42',
+      DisplayName: 'Jan van Dijk',
+      GivenName: 'Jan',
+      MiddleName: 'van',
+      Surname: 'Dijk',
+      Initials: 'J.v.D.',
+      NickName: 'Jantje',
+      CompanyName: 'Thinkwise',
+      Department: 'R&D',
+      JobTitle: 'Developer',
+      'EmailAddresses[EmailAddress1]': 'jan@work.test',
+      'EmailAddresses[EmailAddress2]': 'jan@home.test',
+      'EmailAddresses[EmailAddress3]': 'jan@club.test',
+      'PhoneNumbers[BusinessPhone]': '+31 55 1',
+      'PhoneNumbers[HomePhone]': '+31 55 2',
+      'PhoneNumbers[MobilePhone]': '+31 6 3',
+      'PhoneNumbers[BusinessFax]': '+31 55 9',
+      'PhysicalAddresses[Business].Street': 'Street 1',
+      'PhysicalAddresses[Business].City': 'Apeldoorn',
+      'PhysicalAddresses[Business].State': 'GD',
+      'PhysicalAddresses[Business].PostalCode': '7300 AA',
+      'PhysicalAddresses[Business].CountryOrRegion': 'NL',
+      'PhysicalAddresses[Home].Street': 'Home 2',
+      'PhysicalAddresses[Home].City': 'Deventer',
+      'PhysicalAddresses[Home].State': 'OV',
+      'PhysicalAddresses[Home].PostalCode': '7400 BB',
+      'PhysicalAddresses[Home].CountryOrRegion': 'NL',
+      Birthday: '1980-05-17',
+      Body: 'Met at the conference.',
+      Categories: ['VIP'],
+      FileAs: 'Dijk, Jan',
+    });
+    expect(item?.properties['Body.BodyType']).toBe('Text');
+    expect(stored.kind).toBe('Contact');
+  });
+
+  it('tasks: a task with every property set', async () => {
+    const made = emulator.admin.createItem(alice, {
+      kind: 'Task',
+      Subject: 'Write the report',
+      Body: { BodyType: 'HTML', value: '<p>Chapters 1-3</p>' },
+      StartDate: '2026-02-01T00:00:00Z',
+      DueDate: '2026-02-10T00:00:00Z',
+      Status: 'InProgress',
+      PercentComplete: 50,
+      Importance: 'Low',
+      CompleteDate: '2026-02-09T00:00:00Z',
+      ReminderIsSet: true,
+      ReminderDueBy: '2026-02-09T08:00:00Z',
+      Owner: 'Alice',
+      Categories: ['Work', 'Q1'],
+      ExtendedProperties: appItemId,
+      Attachments: [{ Name: 'outline.txt', Content: 'T3V0bGluZQ==' }],
+    });
+    const { changes } = await syncAll(await adapter.connect(alice), 'tasks');
+    const item = created(changes, 'Write the report');
+    const stored = emulator.admin.item(alice, made?.id ?? '');
+    expect(item.kind).toBe('Task');
+    expectEveryField(task, item, {
+      'exh:AppItemId': 'A-42',
+      Subject: 'Write the report',
+      Body: '<p>Chapters 1-3</p>',
+      'Body.BodyType': 'HTML',
+      StartDate: '2026-02-01T00:00:00.000Z',
+      DueDate: '2026-02-10T00:00:00.000Z',
+      Status: 'InProgress',
+      PercentComplete: 50,
+      Importance: 'Low',
+      CompleteDate: '2026-02-09T00:00:00.000Z',
+      IsReminderSet: true,
+      ReminderDueBy: '2026-02-09T08:00:00.000Z',
+      Owner: 'Alice',
+      Categories: ['Work', 'Q1'],
+      Attachments: [{ name: 'outline.txt', id: stored.attachments[0]?.id }],
+    });
+  });
+
+  it('e-mail: incoming (Inbox) and outgoing (Sent Items) with every property set', async () => {
+    emulator.admin.createItem(bob, {
+      kind: 'Message',
+      send: true,
+      Subject: 'Quarterly figures',
+      Body: { BodyType: 'HTML', value: '<b>See attached</b>' },
+      ToRecipients: [alice],
+      CcRecipients: ['carol@elsewhere.test'],
+      BccRecipients: ['dave@elsewhere.test'],
+      ReplyTo: ['finance@contoso.test'],
+      Importance: 'High',
+      Categories: ['Finance'],
+      InReplyTo: '<earlier@contoso.test>',
+      ExtendedProperties: appItemId,
+      Attachments: [{ Name: 'q1.csv', Content: 'YSxi' }],
+    });
+    const incoming = created((await syncAll(await adapter.connect(alice), 'inbox')).changes, 'Quarterly figures');
+    const inboxCopy = emulator.admin.item(alice, incoming.id);
+    expect(incoming.kind).toBe('Message');
+    expectEveryField(email, incoming, {
+      // Custom extended properties stay with the sender's copy, as on Exchange.
+      'exh:AppItemId': null,
+      Subject: 'Quarterly figures',
+      Body: '<b>See attached</b>',
+      'Body.BodyType': 'HTML',
+      From: bob,
+      Sender: bob,
+      ToRecipients: [alice],
+      CcRecipients: ['carol@elsewhere.test'],
+      // Exchange does not deliver the Bcc line to recipients.
+      BccRecipients: null,
+      ReplyTo: ['finance@contoso.test'],
+      DateTimeReceived: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/),
+      DateTimeSent: expect.stringMatching(/Z$/),
+      IsRead: false,
+      Importance: 'High',
+      InternetMessageId: expect.stringMatching(/^<.+@.+>$/),
+      // The emulator does not implement item:ConversationId (Exchange sends it with AllProperties).
+      ConversationId: null,
+      InReplyTo: '<earlier@contoso.test>',
+      HasAttachments: true,
+      Categories: ['Finance'],
+      Attachments: [{ name: 'q1.csv', id: inboxCopy.attachments[0]?.id }],
+    });
+    const outgoing = created((await syncAll(await adapter.connect(bob), 'sentitems', 'text')).changes, 'Quarterly figures');
+    expect(outgoing.properties).toMatchObject({
+      'exh:AppItemId': 'A-42',
+      Body: 'See attached',
+      'Body.BodyType': 'Text',
+      BccRecipients: ['dave@elsewhere.test'],
+      IsRead: true,
+      InternetMessageId: incoming.properties.InternetMessageId,
+    });
+  });
+});
+
+describe('syncFolder: paging, ids, read flags, deletions', () => {
+  it('pages through more than 512 items, each page with a new sync state, the last one done', async () => {
+    const user = 'paging@contoso.test';
+    emulator.admin.seed(user, 'Contact', 1100);
+    const connection = await adapter.connect(user);
+    const sizes: number[] = [];
+    const done: boolean[] = [];
+    const ids = new Set<string>();
+    let state: string | null = null;
+    for (let i = 0; i < 4; i++) {
+      const page = await connection.syncFolder('contacts', state, { ...live(), maxChanges: 512 });
+      sizes.push(page.changes.length);
+      done.push(page.done);
+      for (const change of page.changes) if ('item' in change) ids.add(change.item.id);
+      expect(page.syncState).not.toBe(state);
+      state = page.syncState;
+      if (page.done) break;
+    }
+    expect(sizes).toEqual([512, 512, 76]);
+    expect(done).toEqual([false, false, true]);
+    expect(ids.size).toBe(1100);
+    const again = await connection.syncFolder('contacts', state, { ...live(), maxChanges: 512 });
+    expect(again).toMatchObject({ changes: [], done: true });
+  });
+
+  it('keeps ids that differ only in case apart', async () => {
+    const user = 'case@contoso.test';
+    const lower = 'AAMkAcaseidentity0000000000';
+    const upper = 'AAMkACASEIDENTITY0000000000';
+    emulator.admin.createItem(user, { kind: 'Task', id: lower, Subject: 'lower' });
+    emulator.admin.createItem(user, { kind: 'Task', id: upper, Subject: 'upper' });
+    const { changes } = await syncAll(await adapter.connect(user), 'tasks');
+    const byId = new Map(changes.flatMap((c) => ('item' in c ? [[c.item.id, c.item.properties.Subject]] : [])));
+    expect(byId.get(lower)).toBe('lower');
+    expect(byId.get(upper)).toBe('upper');
+  });
+
+  it('reports a read flag change, an update and a deletion after the stored sync state', async () => {
+    const mail = emulator.admin.createItem(alice, { kind: 'Message', folder: 'inbox', Subject: 'Read me', IsRead: false });
+    const note = emulator.admin.createItem(alice, { kind: 'Message', folder: 'inbox', Subject: 'Change me' });
+    const gone = emulator.admin.createItem(alice, { kind: 'Message', folder: 'inbox', Subject: 'Delete me' });
+    const connection = await adapter.connect(alice);
+    const { state } = await syncAll(connection, 'inbox');
+    emulator.admin.updateItem(alice, mail?.id ?? '', { IsRead: true });
+    emulator.admin.updateItem(alice, note?.id ?? '', { Subject: 'Changed' });
+    emulator.admin.deleteItem(alice, gone?.id ?? '', { hard: true });
+    const page = await connection.syncFolder('inbox', state, { ...live(), maxChanges: 512 });
+    expect(page.done).toBe(true);
+    expect(page.changes).toEqual([
+      { type: 'readFlag', itemId: mail?.id, isRead: true },
+      { type: 'update', item: expect.objectContaining({ id: note?.id, properties: expect.objectContaining({ Subject: 'Changed' }) }) },
+      { type: 'delete', itemId: gone?.id },
+    ]);
+  });
+
+  it('answers an invalid sync state with EXH_EXCHANGE_INVALID_SYNC_STATE, and a resync from null works', async () => {
+    const connection = await adapter.connect(alice);
+    const { state } = await syncAll(connection, 'tasks');
+    emulator.admin.faults.add({ kind: 'invalidSyncState', calls: 1 });
+    const error = await connection.syncFolder('tasks', state, { ...live(), maxChanges: 10 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'EXH_EXCHANGE_INVALID_SYNC_STATE', retryable: false });
+    expect((error as Error).message).toContain('tasks');
+    const fresh = await connection.syncFolder('tasks', null, { ...live(), maxChanges: 512 });
+    expect(fresh.changes.length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,173 @@
+import { describe, expect, it, vi } from 'vitest';
+import { type AnyActorRef, createActor, fromCallback, fromPromise, SimulatedClock, waitFor } from 'xstate';
+import { type ItemTypeInput, itemTypeMachine, type SyncOutput } from '../../machines/item-type.machine.js';
+import { type MailboxEvent, mailboxMachine } from '../../machines/mailbox.machine.js';
+import type { Report, SerializedError } from '../../machines/report.js';
+import type { ItemTypeName } from '../../src/ports/database.port.js';
+import type { FolderName } from '../../src/ports/exchange.port.js';
+import { registration } from './helpers.js';
+
+interface PendingSync {
+  itemType: ItemTypeName;
+  watermark: string | null;
+  finish: (output: Partial<SyncOutput>) => void;
+  fail: (error: unknown) => void;
+}
+
+/**
+ * A mailbox whose effects are scripted by the test (Exchange and the database are exercised for real in test/e2e):
+ * `connect` answers from a list, the subscription's `sendBack` is handed to the test, every sync waits for the test.
+ */
+function scriptedMailbox(connectOutcomes: Array<'ok' | Error> = []) {
+  const reports: Report[] = [];
+  const syncs: PendingSync[] = [];
+  const disabled: string[] = [];
+  const subscription: { emit?: (event: MailboxEvent) => void; opened: number; closed: number } = {
+    opened: 0,
+    closed: 0,
+  };
+  const machine = mailboxMachine.provide({
+    actions: { report: (_, params) => void reports.push(params) },
+    actors: {
+      connect: fromPromise<string, { user: string }>(async () => {
+        const outcome = connectOutcomes.shift() ?? 'ok';
+        if (outcome instanceof Error) throw outcome;
+        return 'https://mail.contoso.test/EWS/Exchange.asmx';
+      }),
+      subscription: fromCallback<MailboxEvent, { user: string; folders: FolderName[] }>(({ sendBack }) => {
+        subscription.opened += 1;
+        subscription.emit = sendBack;
+        return () => void (subscription.closed += 1);
+      }),
+      recordDisabled: fromPromise<void, { user: string; error: SerializedError | null }>(
+        async ({ input }) => void disabled.push(input.user),
+      ),
+      itemType: itemTypeMachine.provide({
+        actors: {
+          syncFolders: fromPromise<SyncOutput, ItemTypeInput>(
+            ({ input }) =>
+              new Promise((resolve, reject) =>
+                syncs.push({
+                  itemType: input.itemType,
+                  watermark: input.watermark,
+                  finish: (output) => resolve({ watermark: input.watermark ?? '', applied: 0, failed: 0, ...output }),
+                  fail: reject,
+                }),
+              ),
+          ),
+        },
+      }),
+    },
+  });
+  return { machine, reports, syncs, disabled, subscription };
+}
+
+const exchangeError = (code: string, extra: Record<string, unknown> = {}) =>
+  Object.assign(new Error(`${code} from Exchange`), { code, retryable: !code.includes('NOT_FOUND'), ...extra });
+
+async function settle(actor: AnyActorRef, predicate: (snapshot: ReturnType<typeof actor.getSnapshot>) => boolean) {
+  await waitFor(actor, predicate, { timeout: 2_000 });
+}
+
+/** Item-type children change no state of the mailbox when they start a sync, so the test watches the script. */
+function untilSyncs(syncs: PendingSync[], count: number) {
+  return vi.waitFor(() => expect(syncs).toHaveLength(count), { timeout: 2_000 });
+}
+
+const alice = { ...registration('alice@contoso.test'), maxPermanentFailures: 3 };
+
+describe('mailbox machine', () => {
+  it('subscribes before it catches up, catches up every enabled type, then is live', async () => {
+    const { machine, reports, syncs, subscription } = scriptedMailbox();
+    const actor = createActor(machine, { input: alice, clock: new SimulatedClock() }).start();
+    await settle(actor, (s) => s.matches({ connected: 'subscribing' }));
+    expect(syncs).toHaveLength(0);
+    subscription.emit?.({ type: 'subscription.ready' });
+    await settle(actor, (s) => s.matches({ connected: 'catchingUp' }));
+    expect(syncs.map((s) => s.itemType).sort()).toEqual(['calendar', 'email']);
+    syncs[0]?.finish({});
+    expect(actor.getSnapshot().matches({ connected: 'catchingUp' })).toBe(true);
+    syncs[1]?.finish({});
+    await settle(actor, (s) => s.matches({ connected: 'live' }));
+    expect(reports.find((r) => r.event === 'mailbox.live')?.category).toBe('A');
+  });
+
+  it('turns a burst of notifications during a sync into exactly one more sync of that type only', async () => {
+    const { machine, syncs, subscription } = scriptedMailbox();
+    const actor = createActor(machine, { input: alice, clock: new SimulatedClock() }).start();
+    await settle(actor, (s) => s.matches({ connected: 'subscribing' }));
+    subscription.emit?.({ type: 'subscription.ready' });
+    await untilSyncs(syncs, 2);
+    for (const sync of syncs) sync.finish({});
+    await settle(actor, (s) => s.matches({ connected: 'live' }));
+
+    subscription.emit?.({ type: 'subscription.changed', folders: ['inbox'] });
+    expect(syncs).toHaveLength(3);
+    expect(syncs[2]?.itemType).toBe('email');
+    for (let i = 0; i < 5; i++) subscription.emit?.({ type: 'subscription.changed', folders: ['sentitems', 'inbox'] });
+    expect(syncs).toHaveLength(3);
+    syncs[2]?.finish({ watermark: '{"inbox":"s3"}' });
+    await untilSyncs(syncs, 4);
+    expect(syncs[3]).toMatchObject({ itemType: 'email', watermark: '{"inbox":"s3"}' });
+    syncs[3]?.finish({});
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(syncs).toHaveLength(4);
+  });
+
+  it('backs off for at least what Exchange asked after a lost subscription, and resumes from the newest watermark', async () => {
+    const clock = new SimulatedClock();
+    const { machine, syncs, subscription, reports } = scriptedMailbox();
+    const actor = createActor(machine, { input: alice, clock }).start();
+    await settle(actor, (s) => s.matches({ connected: 'subscribing' }));
+    subscription.emit?.({ type: 'subscription.ready' });
+    await untilSyncs(syncs, 2);
+    syncs.find((s) => s.itemType === 'calendar')?.finish({ watermark: '{"calendar":"c7"}' });
+    syncs.find((s) => s.itemType === 'email')?.finish({});
+    await settle(actor, (s) => s.matches({ connected: 'live' }));
+
+    subscription.emit?.({
+      type: 'subscription.lost',
+      error: { code: 'EXH_EXCHANGE_THROTTLED', message: 'ErrorServerBusy', retryable: true, backOffMs: 120_000 },
+    });
+    await settle(actor, (s) => s.matches('backingOff'));
+    expect(subscription.closed).toBe(1);
+    expect(reports.find((r) => r.event === 'mailbox.backingOff')).toMatchObject({ category: 'W', retryInMs: 120_000 });
+    clock.increment(119_999);
+    expect(actor.getSnapshot().matches('backingOff')).toBe(true);
+    clock.increment(1);
+    await settle(actor, (s) => s.matches({ connected: 'subscribing' }));
+    subscription.emit?.({ type: 'subscription.ready' });
+    await untilSyncs(syncs, 4);
+    expect(syncs.slice(2).find((s) => s.itemType === 'calendar')?.watermark).toBe('{"calendar":"c7"}');
+  });
+
+  it('is disabled after repeated permanent errors, writes that to exh_log, and tries no more', async () => {
+    const clock = new SimulatedClock();
+    const notFound = () => exchangeError('EXH_EXCHANGE_MAILBOX_NOT_FOUND');
+    const { machine, reports, disabled } = scriptedMailbox([notFound(), notFound(), notFound()]);
+    const actor = createActor(machine, { input: alice, clock }).start();
+    for (let attempt = 1; attempt < 3; attempt++) {
+      await settle(actor, (s) => s.matches('backingOff'));
+      clock.increment(5 * 60_000);
+    }
+    await settle(actor, (s) => s.matches('disabled'));
+    await vi.waitFor(() => expect(disabled).toEqual(['alice@contoso.test']));
+    expect(reports.find((r) => r.event === 'mailbox.disabled')).toMatchObject({ category: 'E' });
+    clock.increment(60 * 60_000);
+    expect(actor.getSnapshot().matches('disabled')).toBe(true);
+  });
+
+  it('backs off (not disabled) on retryable errors however many', async () => {
+    const clock = new SimulatedClock();
+    const busy = () => exchangeError('EXH_EXCHANGE_UNAVAILABLE');
+    const { machine } = scriptedMailbox([busy(), busy(), busy(), busy()]);
+    const actor = createActor(machine, { input: alice, clock }).start();
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      await settle(actor, (s) => s.matches('backingOff'));
+      const delay = actor.getSnapshot().context.backoffMs;
+      expect(delay).toBeGreaterThanOrEqual(Math.min(300_000, 5_000 * 2 ** (attempt - 1)) * 0.8);
+      clock.increment(delay);
+    }
+    await settle(actor, (s) => s.matches({ connected: 'subscribing' }));
+  });
+});

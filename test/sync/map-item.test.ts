@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { decodeAttachmentInfo } from '../../src/db/attachment-info.js';
+import { calendar } from '../../src/items/calendar.js';
+import { contact } from '../../src/items/contact.js';
+import { mapItem } from '../../src/sync/map-item.js';
+
+const options = { user: 'bob@contoso.test', folder: 'calendar' as const, maxBodyLength: 0 };
+
+describe('mapItem', () => {
+  it('fills every field of the definition, typed by its kind', () => {
+    const { fields } = mapItem(
+      calendar,
+      {
+        id: 'AAMk=',
+        changeKey: 'ck',
+        kind: 'CalendarItem',
+        properties: {
+          'exh:AppItemId': 'app-42',
+          Subject: 'Planning',
+          Start: '2026-03-02T09:00:00.000Z',
+          IsAllDayEvent: false,
+          ReminderMinutesBeforeStart: 15,
+          RequiredAttendees: ['alice@contoso.test', 'bob@contoso.test'],
+          Attachments: [{ name: 'agenda: v2.pdf', id: 'ATT;1' }],
+        },
+      },
+      options,
+    );
+    expect(Object.keys(fields).sort()).toEqual(calendar.fields.map((f) => f.name).sort());
+    expect(fields).toMatchObject({
+      app_item_id: 'app-42',
+      item_id: 'AAMk=',
+      user: 'bob@contoso.test',
+      subject: 'Planning',
+      start: new Date('2026-03-02T09:00:00.000Z'),
+      all_day: false,
+      reminder: 15,
+      required_attendees: 'alice@contoso.test; bob@contoso.test',
+    });
+    expect(decodeAttachmentInfo(String(fields.attachments))).toEqual([{ name: 'agenda: v2.pdf', id: 'ATT;1' }]);
+  });
+
+  it("clears empty text with '' but leaves the application's id and non-text values NULL", () => {
+    const { fields } = mapItem(calendar, { id: 'X', changeKey: 'c', kind: 'CalendarItem', properties: {} }, options);
+    expect(fields.subject).toBe('');
+    expect(fields.location).toBe('');
+    expect(fields.app_item_id).toBeNull();
+    expect(fields.start).toBeNull();
+    expect(fields.all_day).toBeNull();
+  });
+
+  it('keeps a birthday as the date Exchange stored, whatever the time zone', () => {
+    const { fields } = mapItem(
+      contact,
+      {
+        id: 'C',
+        changeKey: 'c',
+        kind: 'Contact',
+        properties: { Birthday: '1990-07-14T00:00:00Z', 'PhoneNumbers[MobilePhone]': '+31 6 1234' },
+      },
+      { ...options, folder: 'contacts' },
+    );
+    expect(fields.birthday).toBe('1990-07-14');
+    expect(fields.mobile_phone).toBe('+31 6 1234');
+  });
+});

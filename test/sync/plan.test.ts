@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { calendar } from '../../src/items/calendar.js';
+import { email } from '../../src/items/email.js';
+import type { ExchangeItem } from '../../src/ports/exchange.port.js';
+import { planPage } from '../../src/sync/plan.js';
+import { decodeWatermark, encodeWatermark } from '../../src/sync/watermark.js';
+
+const message = (id: string, kind = 'Message', properties: ExchangeItem['properties'] = {}): ExchangeItem => ({
+  id,
+  changeKey: `ck-${id}`,
+  kind,
+  properties: { Subject: `subject of ${id}`, ...properties },
+});
+
+const inbox = {
+  user: 'alice@contoso.test',
+  folder: 'inbox' as const,
+  maxBodyLength: 0,
+  meetingRequestsResponses: false,
+};
+
+describe('planPage', () => {
+  it('turns creates, updates and deletes into add, chg and del of exh_from_exh_*', () => {
+    const plan = planPage(
+      email,
+      {
+        changes: [
+          { type: 'create', item: message('AAA=') },
+          { type: 'update', item: message('BBB=') },
+          { type: 'delete', itemId: 'CCC=' },
+        ],
+        syncState: 's1',
+        done: true,
+      },
+      inbox,
+    );
+    expect(plan.changes.map((c) => [c.action, c.fields.item_id])).toEqual([
+      ['add', 'AAA='],
+      ['chg', 'BBB='],
+      ['del', 'CCC='],
+    ]);
+    expect(plan.changes[2]?.fields).toEqual({ app_item_id: null, item_id: 'CCC=', user: 'alice@contoso.test' });
+    expect(plan.changes[0]?.fields).toMatchObject({
+      user: 'alice@contoso.test',
+      direction: 'incoming',
+      folder: 'Inbox',
+    });
+  });
+
+  it('sends a read flag as a chg that leaves every other column alone (NULL)', () => {
+    const plan = planPage(
+      email,
+      { changes: [{ type: 'readFlag', itemId: 'AAA=', isRead: true }], syncState: 's', done: true },
+      inbox,
+    );
+    const fields = plan.changes[0]?.fields ?? {};
+    expect(plan.changes[0]?.action).toBe('chg');
+    expect(fields).toMatchObject({
+      item_id: 'AAA=',
+      user: 'alice@contoso.test',
+      is_read: true,
+      subject: null,
+      body: null,
+    });
+    expect(Object.keys(fields).sort()).toEqual(email.fields.map((f) => f.name).sort());
+  });
+
+  it('skips meeting requests unless sync.meetingRequestsResponses, and says how many it skipped', () => {
+    const page = {
+      changes: [{ type: 'create' as const, item: message('M1=', 'MeetingRequest') }],
+      syncState: 's',
+      done: true,
+    };
+    expect(planPage(email, page, inbox)).toMatchObject({ changes: [], skipped: 1 });
+    expect(planPage(email, page, { ...inbox, meetingRequestsResponses: true }).changes).toHaveLength(1);
+  });
+
+  it('marks outgoing mail from Sent Items and cuts bodies to maxBodyLength, naming the items it cut', () => {
+    const long = message('L1=', 'Message', { Body: 'x'.repeat(50), 'Body.BodyType': 'Text' });
+    const plan = planPage(
+      email,
+      { changes: [{ type: 'create', item: long }], syncState: 's', done: true },
+      { ...inbox, folder: 'sentitems', maxBodyLength: 10 },
+    );
+    expect(plan.changes[0]?.fields).toMatchObject({ direction: 'outgoing', folder: 'Sent Items', body: 'xxxxxxxxxx' });
+    expect(plan.truncated).toEqual(['L1=']);
+  });
+
+  it('adds the occurrences read for a recurring master after the master itself', () => {
+    const master = message('R=', 'CalendarItem', { IsRecurring: true, Start: '2026-01-05T09:00:00Z' });
+    const occurrence = message('R1=', 'CalendarItem', { IsRecurring: true, OriginalStart: '2026-01-12T09:00:00Z' });
+    const plan = planPage(
+      calendar,
+      { changes: [{ type: 'update', item: master }], syncState: 's', done: true },
+      { ...inbox, folder: 'calendar', occurrences: new Map([['R=', [occurrence]]]) },
+    );
+    expect(plan.changes.map((c) => [c.action, c.fields.item_id])).toEqual([
+      ['chg', 'R='],
+      ['add', 'R1='],
+    ]);
+    expect(plan.changes[1]?.fields.occurrence_original_start).toEqual(new Date('2026-01-12T09:00:00Z'));
+  });
+});
+
+describe('watermarks', () => {
+  it('round-trip every folder state, in a stable order, and read garbage as "from the beginning"', () => {
+    const text = encodeWatermark({ sentitems: 'b', inbox: 'a' });
+    expect(text).toBe('{"inbox":"a","sentitems":"b"}');
+    expect(decodeWatermark(text)).toEqual({ inbox: 'a', sentitems: 'b' });
+    for (const garbage of [null, '', 'not json', '[1]', '{"inbox":5}']) expect(decodeWatermark(garbage)).toEqual({});
+  });
+});

@@ -59,7 +59,10 @@ describe.skipIf(!pgUrl)('Exchange → database, end to end (emulator, PostgreSQL
     await admin?.end();
   });
 
-  async function startConnector(notifications: 'streaming' | 'pull' | 'push' = 'streaming'): Promise<Runtime> {
+  async function startConnector(
+    notifications: 'streaming' | 'pull' | 'push' = 'streaming',
+    sync: Record<string, unknown> = {},
+  ): Promise<Runtime> {
     const config = configSchema.parse({
       database: { type: 'postgres', connectionString: schemaUrl(pgUrl as string, schema) },
       exchange: {
@@ -69,6 +72,8 @@ describe.skipIf(!pgUrl)('Exchange → database, end to end (emulator, PostgreSQL
         notifications,
       },
       listeners: { log: { enabled: false }, exchange: { host: '127.0.0.1', port: 0 } },
+      sync,
+      retry: { permanentFailures: 1 },
       log: { level: 'debug', format: 'json' },
     });
     const logging = createLogging({
@@ -192,5 +197,126 @@ describe.skipIf(!pgUrl)('Exchange → database, end to end (emulator, PostgreSQL
     await eventually(async () => {
       expect((await rows('task_item', carol)).filter((r) => r.exh_item_id === made?.id)).toHaveLength(1);
     });
+  });
+
+  it.each(['pull', 'push'] as const)('carries changes live with %s notifications too', async (kind) => {
+    await startConnector(kind);
+    await live([alice, bob, carol]);
+    const made = emulator.admin.createItem(bob, { kind: 'Contact', GivenName: `Via ${kind}`, Surname: 'Notification' });
+    await eventually(async () => {
+      expect((await rows('contact_item', bob)).find((r) => r.exh_item_id === made?.id)).toMatchObject({
+        exh_given_name: `Via ${kind}`,
+      });
+    });
+  });
+
+  it('keeps two items whose ids differ only in case apart', async () => {
+    await startConnector();
+    await live([alice, bob, carol]);
+    const upper = emulator.admin.createItem(carol, { kind: 'Task', Subject: 'upper', id: 'AAMkACASEDIFFERSE2E0000==' });
+    const lower = emulator.admin.createItem(carol, { kind: 'Task', Subject: 'lower', id: 'AAMkAcaseDiffersE2E0000==' });
+    await eventually(async () => {
+      const byId = new Map((await rows('task_item', carol)).map((r) => [r.exh_item_id, r.exh_subject]));
+      expect(byId.get(upper?.id)).toBe('upper');
+      expect(byId.get(lower?.id)).toBe('lower');
+    });
+  });
+
+  it('text bodies and sync.maxBodyLength: a long body arrives cut, and the log says so', async () => {
+    await startConnector('streaming', { htmlBody: false, maxBodyLength: 20 });
+    await live([alice, bob, carol]);
+    const made = emulator.admin.createItem(alice, {
+      kind: 'Task',
+      Subject: 'Long notes',
+      Body: { BodyType: 'HTML', value: '<p>This body is <b>much</b> longer than twenty characters.</p>' },
+    });
+    await eventually(async () => {
+      const row = (await rows('task_item', alice)).find((r) => r.exh_item_id === made?.id);
+      expect(row?.exh_body_type).toBe('Text');
+      expect(row?.exh_body).toHaveLength(20);
+      expect(String(row?.exh_body)).not.toContain('<');
+    });
+    expect(records.some((r) => r.itemId === made?.id && String(r.msg).includes('sync.maxBodyLength'))).toBe(true);
+  });
+
+  it('records a poison item in exh_log and synchronises the rest of the mailbox', async () => {
+    await admin.query(`
+      create or replace function ${schema}.refuse_poison() returns trigger language plpgsql as $$
+      begin
+        if new.exh_subject = 'poison' then raise exception 'task_item refuses this row'; end if;
+        return new;
+      end $$;
+      create trigger refuse_poison before insert or update on ${schema}.task_item
+        for each row execute function ${schema}.refuse_poison();`);
+    try {
+      await startConnector();
+      await live([alice, bob, carol]);
+      const poison = emulator.admin.createItem(alice, { kind: 'Task', Subject: 'poison' });
+      const good = emulator.admin.createItem(alice, { kind: 'Task', Subject: 'good' });
+      await eventually(async () => {
+        const ids = (await rows('task_item', alice)).map((r) => r.exh_item_id);
+        expect(ids).toContain(good?.id);
+        expect(ids).not.toContain(poison?.id);
+        const log = await admin.query(`select exh_message from ${schema}.exh_log where exh_user = $1`, [alice]);
+        expect(log.rows.map((r) => r.exh_message).join('\n')).toContain(String(poison?.id));
+      });
+    } finally {
+      await admin.query(`drop trigger refuse_poison on ${schema}.task_item`);
+    }
+  });
+
+  it('a recurring series: the master and its occurrences up to sync.maxSyncedRecurrences, each with its original start', async () => {
+    await startConnector('streaming', { maxSyncedRecurrences: 3 });
+    await live([alice, bob, carol]);
+    const series = emulator.admin.createItem(bob, {
+      kind: 'CalendarItem',
+      Subject: 'Stand-up',
+      Start: '2027-01-04T09:00:00Z',
+      End: '2027-01-04T09:15:00Z',
+      Recurrence: {
+        WeeklyRecurrence: { Interval: 1, DaysOfWeek: 'Monday' },
+        NumberedRecurrence: { StartDate: '2027-01-04', NumberOfOccurrences: 5 },
+      },
+    });
+    await eventually(async () => {
+      const standUps = (await rows('calendar_item', bob)).filter((r) => String(r.exh_subject).startsWith('Stand-up'));
+      // The master and three occurrences, each with its original start.
+      expect(standUps).toHaveLength(4);
+      expect(standUps.filter((r) => r.exh_occurrence_original_start !== null)).toHaveLength(3);
+      expect(standUps.find((r) => r.exh_item_id === series?.id)?.exh_is_recurring).toBe(true);
+    });
+  });
+
+  it('disables a user without a mailbox, says why in exh_log, and keeps the others running', async () => {
+    const ghost = 'ghost@contoso.test';
+    await admin.query(`insert into ${schema}.app_user (exh_user) values ($1)`, [ghost]);
+    try {
+      await startConnector();
+      await live([alice, bob, carol]);
+      await eventually(async () => {
+        expect(records.some((r) => r.event === 'mailbox.disabled' && r.user === ghost)).toBe(true);
+        const log = await admin.query(`select exh_code from ${schema}.exh_log where exh_user = $1`, [ghost]);
+        expect(log.rows.map((r) => r.exh_code)).toContain('EXH_EXCHANGE_MAILBOX_NOT_FOUND');
+      });
+    } finally {
+      await admin.query(`delete from ${schema}.app_user where exh_user = $1`, [ghost]);
+    }
+  });
+
+  it('starts a folder again from the beginning when Exchange rejects its sync state, without duplicating a row', async () => {
+    await startConnector();
+    await live([alice, bob, carol]);
+    const first = emulator.admin.createItem(carol, { kind: 'Contact', GivenName: 'Before', Surname: 'Reset' });
+    await eventually(async () =>
+      expect((await rows('contact_item', carol)).map((r) => r.exh_item_id)).toContain(first?.id),
+    );
+    emulator.admin.faults.add({ kind: 'invalidSyncState', calls: 1, mailbox: carol, operations: ['SyncFolderItems'] });
+    const second = emulator.admin.createItem(carol, { kind: 'Contact', GivenName: 'After', Surname: 'Reset' });
+    await eventually(async () => {
+      const ids = (await rows('contact_item', carol)).map((r) => r.exh_item_id);
+      expect(ids).toContain(second?.id);
+      expect(ids.filter((id) => id === first?.id)).toHaveLength(1);
+    });
+    expect(records.some((r) => r.user === carol && String(r.msg).includes('rejected the sync state'))).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createActor, fromCallback, fromPromise, SimulatedClock, waitFor } from 'xstate';
 import { mailboxMachine } from '../../machines/mailbox.machine.js';
 import { mailboxesMachine, mailboxId } from '../../machines/mailboxes.machine.js';
@@ -91,5 +91,34 @@ describe('mailboxes machine (restart intensity)', () => {
     await waitFor(actor, (s) => s.context.recentRestarts[bob] === 1, { timeout: 2_000 });
     expect(started).toEqual([bob, bob, bob]);
     expect(actor.getSnapshot().context.givenUp).toEqual([]);
+  });
+
+  it('applies a changed user list as a diff: new started, removed stopped, changed flags restarted, the rest untouched', async () => {
+    const carol = 'carol@contoso.test';
+    const { machine, started, reports } = crashingMailboxes({});
+    const actor = createActor(machine, {
+      input: {
+        users: [registration(alice), registration(bob)],
+        maxRestarts: 3,
+        restartWindowMs: 60_000,
+        maxPermanentFailures: 3,
+      },
+      clock: new SimulatedClock(),
+    }).start();
+    await vi.waitFor(() => expect(started).toEqual([alice, bob]));
+    const aliceBefore = actor.getSnapshot().children[mailboxId(alice)];
+    const bobWithTasks = { ...registration(bob), sync: { ...registration(bob).sync, task: true } };
+    actor.send({ type: 'users.changed', users: [registration(alice), bobWithTasks, registration(carol)] });
+    await vi.waitFor(() => expect(started).toEqual([alice, bob, bob, carol]));
+    expect(actor.getSnapshot().children[mailboxId(alice)]).toBe(aliceBefore);
+    expect(reports.find((r) => r.event === 'users.changed')).toMatchObject({
+      started: [carol],
+      restarted: [bob],
+      stopped: [],
+    });
+
+    actor.send({ type: 'users.changed', users: [bobWithTasks] });
+    expect(Object.keys(actor.getSnapshot().children).sort()).toEqual([mailboxId(bob)]);
+    expect(reports.filter((r) => r.event === 'users.changed').at(-1)).toMatchObject({ stopped: [alice, carol] });
   });
 });

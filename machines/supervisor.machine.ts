@@ -9,6 +9,8 @@ export interface SupervisorInput {
   maxRestarts: number;
   restartWindowMs: number;
   maxPermanentFailures: number;
+  /** exh_get_users is read again this often and applied as a diff; 0: only on request (users.sync). */
+  usersRefreshMs: number;
 }
 
 export interface SupervisorContext extends SupervisorInput {
@@ -58,6 +60,7 @@ export const supervisorMachine = setup({
   },
   delays: {
     retryInterval: ({ context }) => context.database.retryIntervalMs,
+    usersRefresh: ({ context }) => context.usersRefreshMs,
   },
   actions: {
     report: (_, _params: Report) => {},
@@ -149,7 +152,10 @@ export const supervisorMachine = setup({
       },
       initial: 'idle',
       states: {
-        idle: { on: { 'users.sync': 'readingUsers' } },
+        idle: {
+          on: { 'users.sync': 'readingUsers' },
+          after: { usersRefresh: { guard: ({ context }) => context.usersRefreshMs > 0, target: 'readingUsers' } },
+        },
         readingUsers: {
           invoke: {
             src: 'readUsers',

@@ -124,6 +124,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
       maxRestarts: config.retry.mailboxRestarts.max,
       restartWindowMs: config.retry.mailboxRestarts.windowMs,
       maxPermanentFailures: config.retry.permanentFailures,
+      usersRefreshMs: config.sync.usersRefreshMs,
     },
   });
   const done = toPromise(actor).then(

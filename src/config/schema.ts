@@ -110,6 +110,8 @@ export const configSchema = z.strictObject({
       /** MaxSyncedRecurrences: 0 synchronises only the master of a recurring series. */
       maxSyncedRecurrences: z.number().int().min(0).default(0),
       meetingRequestsResponses: z.boolean().default(false),
+      /** How often exh_get_users is read again and applied as a diff (new users started, removed ones stopped); 0: never. */
+      usersRefreshMs: z.number().int().min(0).default(300_000),
     })
     .prefault({}),
   retry: z

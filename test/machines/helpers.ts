@@ -71,9 +71,9 @@ export function scriptedSupervisor(options: { users: UserRegistration[]; crashin
       }),
       startUp: fromPromise(async () => {
         if (!db.reachable) throw lost();
-        return options.users;
+        return [...options.users];
       }),
-      readUsers: fromPromise(async () => options.users),
+      readUsers: fromPromise(async () => [...options.users]),
       logFeed: fromCallback(() => () => {}),
       shutdown: fromPromise<void>(async () => {
         // Runs after the mailboxes are gone: stopping them first is what `rest_for_one` order means.

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type AnyActorRef, createActor, fromPromise, waitFor } from 'xstate';
 import type { UserRegistration } from '../../src/ports/database.port.js';
 import { minutes, registration, scriptedSupervisor } from './helpers.js';
@@ -13,6 +13,7 @@ const input = {
   maxRestarts: 3,
   restartWindowMs: 60_000,
   maxPermanentFailures: 3,
+  usersRefreshMs: 0,
 };
 
 describe('supervisor machine', () => {
@@ -124,6 +125,19 @@ describe('supervisor machine', () => {
     expect(reports.find((r) => r.event === 'startup.failed')?.message).toContain('exh db install');
     clock.increment(minutes(5));
     await waitFor(actor, () => attempts === 2);
+    actor.stop();
+  });
+
+  it('reads exh_get_users again on its schedule and hands the list to the mailboxes as a diff', async () => {
+    const users = [registration('alice@contoso.test')];
+    const { machine, clock, db, sessions } = scriptedSupervisor({ users });
+    db.reachable = true;
+    const actor = createActor(machine, { input: { ...input, usersRefreshMs: minutes(5) }, clock }).start();
+    await waitFor(actor, (s) => s.matches('running'));
+    users.push(registration('dave@contoso.test'));
+    clock.increment(minutes(5));
+    await vi.waitFor(() => expect(sessions.started).toEqual(['alice@contoso.test', 'dave@contoso.test']));
+    expect(sessions.stopped).toEqual([]);
     actor.stop();
   });
 

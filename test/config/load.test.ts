@@ -44,6 +44,7 @@ describe('loadConfig', () => {
       maxBodyLength: 0,
       maxSyncedRecurrences: 0,
       meetingRequestsResponses: false,
+      usersRefreshMs: 300_000,
     });
   });
 

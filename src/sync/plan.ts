@@ -3,6 +3,7 @@ import type { FieldValue, ItemChange } from '../ports/database.port.js';
 import type { ExchangeItem, FolderName, SyncPage } from '../ports/exchange.port.js';
 import { synchronisesKind } from './folders.js';
 import { mapDeletion, mapItem } from './map-item.js';
+import type { SeriesState } from './watermark.js';
 
 export interface PlanOptions {
   user: string;
@@ -11,6 +12,8 @@ export interface PlanOptions {
   meetingRequestsResponses: boolean;
   /** Occurrences read for the recurring masters on this page (sync.maxSyncedRecurrences), by master id. */
   occurrences?: ReadonlyMap<string, readonly ExchangeItem[]>;
+  /** The occurrence ids synchronised last time, per master. */
+  series?: SeriesState;
 }
 
 export interface PagePlan {
@@ -19,6 +22,8 @@ export interface PagePlan {
   skipped: number;
   /** Item ids whose body was cut to sync.maxBodyLength. */
   truncated: string[];
+  /** The occurrence ids held after this page, per master. */
+  series: SeriesState;
 }
 
 /**
@@ -27,10 +32,17 @@ export interface PagePlan {
  * change a `chg` that carries only is_read: every other parameter is NULL, which leaves the row's value as it is.
  */
 export function planPage(definition: ItemTypeDefinition, page: SyncPage, options: PlanOptions): PagePlan {
-  const plan: PagePlan = { changes: [], skipped: 0, truncated: [] };
+  const series: SeriesState = { ...options.series };
+  const plan: PagePlan = { changes: [], skipped: 0, truncated: [], series };
+  const deleteAll = (ids: readonly string[]) => {
+    for (const id of ids) plan.changes.push({ action: 'del', fields: mapDeletion(id, options.user) });
+  };
   for (const change of page.changes) {
     if (change.type === 'delete') {
       plan.changes.push({ action: 'del', fields: mapDeletion(change.itemId, options.user) });
+      // A deleted series takes its occurrences with it.
+      deleteAll(series[change.itemId] ?? []);
+      delete series[change.itemId];
       continue;
     }
     if (change.type === 'readFlag') {
@@ -44,7 +56,14 @@ export function planPage(definition: ItemTypeDefinition, page: SyncPage, options
       plan.skipped += 1;
       continue;
     }
-    const items = [change.item, ...(options.occurrences?.get(change.item.id) ?? [])];
+    const occurrences = options.occurrences?.get(change.item.id);
+    if (occurrences) {
+      const now = occurrences.map((occurrence) => occurrence.id);
+      // An occurrence deleted in Exchange is simply absent now: delete the row of every id held before and gone.
+      deleteAll((series[change.item.id] ?? []).filter((id) => !now.includes(id)));
+      series[change.item.id] = now;
+    }
+    const items = [change.item, ...(occurrences ?? [])];
     for (const item of items) {
       const mapped = mapItem(definition, item, options);
       if (mapped.truncated.length > 0) plan.truncated.push(item.id);

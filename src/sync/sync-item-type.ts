@@ -6,7 +6,7 @@ import type { ExchangeItem, MailboxConnection, SyncPage } from '../ports/exchang
 import { applyPage } from './apply.js';
 import { foldersOf } from './folders.js';
 import { planPage } from './plan.js';
-import { decodeWatermark, encodeWatermark } from './watermark.js';
+import { decodeSeries, decodeWatermark, encodeWatermark } from './watermark.js';
 
 export interface SyncSettings {
   htmlBody: boolean;
@@ -41,12 +41,13 @@ export async function syncItemType(
 ): Promise<{ watermark: string; applied: number; failed: number }> {
   const { db, connection, definition, settings, logger } = deps;
   let states = decodeWatermark(run.watermark);
+  let series = decodeSeries(run.watermark);
   let applied = 0;
   let failed = 0;
   for (const folder of foldersOf[definition.name]) {
     let done = false;
     while (!done) {
-      const previousWatermark = encodeWatermark(states);
+      const previousWatermark = encodeWatermark(states, series);
       const from = states[folder] ?? null;
       let page: SyncPage;
       try {
@@ -64,6 +65,7 @@ export async function syncItemType(
           `Exchange rejected the sync state of ${folder}: synchronising the folder again from the start`,
         );
         states = { ...states, [folder]: undefined };
+        series = {};
         continue;
       }
       const occurrences = await recurringOccurrences(connection, definition, page, settings, run.signal);
@@ -73,13 +75,15 @@ export async function syncItemType(
         maxBodyLength: settings.maxBodyLength,
         meetingRequestsResponses: settings.meetingRequestsResponses,
         occurrences,
+        series,
       });
       states = { ...states, [folder]: page.syncState };
+      series = plan.series;
       const outcome = await applyPage(db, {
         user: run.user,
         itemType: definition.name,
         changes: plan.changes,
-        watermark: encodeWatermark(states),
+        watermark: encodeWatermark(states, series),
         previousWatermark,
       });
       applied += outcome.applied;
@@ -105,7 +109,7 @@ export async function syncItemType(
       done = page.done;
     }
   }
-  return { watermark: encodeWatermark(states), applied, failed };
+  return { watermark: encodeWatermark(states, series), applied, failed };
 }
 
 /** Occurrences of the recurring masters on a page, up to sync.maxSyncedRecurrences each (seed §Synchronization 2). */

@@ -8,20 +8,48 @@ import type { FolderName } from '../ports/exchange.port.js';
  */
 export type FolderStates = Partial<Record<FolderName, string>>;
 
+/**
+ * The occurrence ids synchronised for each recurring master (calendar with sync.maxSyncedRecurrences > 0). Exchange
+ * reports a deleted occurrence only as a change of its master, so the ids held last time are what tells which
+ * occurrence rows to delete. Kept in the watermark, so it moves in the same transaction as the rows.
+ */
+export type SeriesState = Record<string, string[]>;
+
+const seriesKey = 'series';
+
 export function decodeWatermark(text: string | null | undefined): FolderStates {
   if (!text) return {};
   try {
     const parsed: unknown = JSON.parse(text);
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return {};
     return Object.fromEntries(
-      Object.entries(parsed).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+      Object.entries(parsed).filter(
+        (entry): entry is [string, string] => entry[0] !== seriesKey && typeof entry[1] === 'string',
+      ),
     ) as FolderStates;
   } catch {
     return {};
   }
 }
 
-export function encodeWatermark(states: FolderStates): string {
+export function decodeSeries(text: string | null | undefined): SeriesState {
+  if (!text) return {};
+  try {
+    const series = (JSON.parse(text) as Record<string, unknown> | null)?.[seriesKey];
+    if (series === null || typeof series !== 'object' || Array.isArray(series)) return {};
+    return Object.fromEntries(
+      Object.entries(series).filter((entry): entry is [string, string[]] => Array.isArray(entry[1])),
+    );
+  } catch {
+    return {};
+  }
+}
+
+export function encodeWatermark(states: FolderStates, series: SeriesState = {}): string {
   // Sorted keys: the same states always give the same text.
-  return JSON.stringify(Object.fromEntries(Object.entries(states).sort(([a], [b]) => a.localeCompare(b))));
+  const entries: Array<[string, unknown]> = Object.entries(states)
+    .filter(([, state]) => state !== undefined)
+    .sort(([a], [b]) => a.localeCompare(b));
+  if (Object.keys(series).length > 0) entries.push([seriesKey, series]);
+  return JSON.stringify(Object.fromEntries(entries));
 }

@@ -319,4 +319,36 @@ describe.skipIf(!pgUrl)('Exchange → database, end to end (emulator, PostgreSQL
     });
     expect(records.some((r) => r.user === carol && String(r.msg).includes('rejected the sync state'))).toBe(true);
   });
+
+  it('a recurring series with an exception and a deleted occurrence: the row changes, and the deleted one goes', async () => {
+    await startConnector('streaming', { maxSyncedRecurrences: 4 });
+    await live([alice, bob, carol]);
+    const series = emulator.admin.createItem(carol, {
+      kind: 'CalendarItem',
+      Subject: 'Weekly 1:1',
+      Start: '2027-02-01T10:00:00Z',
+      End: '2027-02-01T10:30:00Z',
+      Recurrence: {
+        WeeklyRecurrence: { Interval: 1, DaysOfWeek: 'Monday' },
+        NumberedRecurrence: { StartDate: '2027-02-01', NumberOfOccurrences: 4 },
+      },
+    });
+    const oneOnOnes = async () =>
+      (await rows('calendar_item', carol)).filter((r) => String(r.exh_subject).startsWith('Weekly 1:1'));
+    await eventually(async () => expect(await oneOnOnes()).toHaveLength(5));
+    const [first, second] = emulator.admin.occurrences(
+      carol,
+      series?.id as string,
+      '2027-01-01T00:00:00Z',
+      '2027-03-01T00:00:00Z',
+    );
+    emulator.admin.updateItem(carol, first?.id as string, { Subject: 'Weekly 1:1 (moved to the terrace)' });
+    emulator.admin.deleteItem(carol, second?.id as string);
+    await eventually(async () => {
+      const now = await oneOnOnes();
+      expect(now).toHaveLength(4);
+      expect(now.map((r) => r.exh_subject)).toContain('Weekly 1:1 (moved to the terrace)');
+      expect(now.map((r) => r.exh_item_id)).not.toContain(second?.id);
+    });
+  });
 });

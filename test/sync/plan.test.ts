@@ -3,7 +3,7 @@ import { calendar } from '../../src/items/calendar.js';
 import { email } from '../../src/items/email.js';
 import type { ExchangeItem } from '../../src/ports/exchange.port.js';
 import { planPage } from '../../src/sync/plan.js';
-import { decodeWatermark, encodeWatermark } from '../../src/sync/watermark.js';
+import { decodeSeries, decodeWatermark, encodeWatermark } from '../../src/sync/watermark.js';
 
 const message = (id: string, kind = 'Message', properties: ExchangeItem['properties'] = {}): ExchangeItem => ({
   id,
@@ -102,11 +102,58 @@ describe('planPage', () => {
   });
 });
 
+describe('planPage and recurring series', () => {
+  const master = message('R=', 'CalendarItem', { IsRecurring: true });
+  const occurrence = (id: string) =>
+    message(id, 'CalendarItem', { IsRecurring: true, OriginalStart: '2026-01-12T09:00:00Z' });
+  const calendarOptions = { ...inbox, folder: 'calendar' as const };
+
+  it('deletes the rows of occurrences that are gone from a changed series, and remembers the ones there now', () => {
+    const plan = planPage(
+      calendar,
+      { changes: [{ type: 'update', item: master }], syncState: 's', done: true },
+      {
+        ...calendarOptions,
+        occurrences: new Map([['R=', [occurrence('R1='), occurrence('R3=')]]]),
+        series: { 'R=': ['R1=', 'R2=', 'R3='] },
+      },
+    );
+    expect(plan.changes.map((c) => [c.action, c.fields.item_id])).toEqual([
+      ['del', 'R2='],
+      ['chg', 'R='],
+      ['add', 'R1='],
+      ['add', 'R3='],
+    ]);
+    expect(plan.series).toEqual({ 'R=': ['R1=', 'R3='] });
+  });
+
+  it('deletes every occurrence row with its series', () => {
+    const plan = planPage(
+      calendar,
+      { changes: [{ type: 'delete', itemId: 'R=' }], syncState: 's', done: true },
+      { ...calendarOptions, series: { 'R=': ['R1=', 'R2='], 'S=': ['S1='] } },
+    );
+    expect(plan.changes.map((c) => [c.action, c.fields.item_id])).toEqual([
+      ['del', 'R='],
+      ['del', 'R1='],
+      ['del', 'R2='],
+    ]);
+    expect(plan.series).toEqual({ 'S=': ['S1='] });
+  });
+});
+
 describe('watermarks', () => {
   it('round-trip every folder state, in a stable order, and read garbage as "from the beginning"', () => {
     const text = encodeWatermark({ sentitems: 'b', inbox: 'a' });
     expect(text).toBe('{"inbox":"a","sentitems":"b"}');
     expect(decodeWatermark(text)).toEqual({ inbox: 'a', sentitems: 'b' });
     for (const garbage of [null, '', 'not json', '[1]', '{"inbox":5}']) expect(decodeWatermark(garbage)).toEqual({});
+  });
+
+  it('carry the occurrence ids of each series beside the folder states', () => {
+    const text = encodeWatermark({ calendar: 'c' }, { 'R=': ['R1='] });
+    expect(decodeWatermark(text)).toEqual({ calendar: 'c' });
+    expect(decodeSeries(text)).toEqual({ 'R=': ['R1='] });
+    expect(decodeSeries('{"calendar":"c"}')).toEqual({});
   });
 });

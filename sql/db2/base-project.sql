@@ -56,6 +56,19 @@ BEGIN
 END
 @
 
+-- Meetings the application created: the iCalendar UID every copy shares (organizer's and attendees'), and the
+-- application's id, so that attendees' copies carry the same exh_app_item_id (seed, points of attention).
+BEGIN
+  DECLARE already_there SMALLINT DEFAULT 0;
+  DECLARE CONTINUE HANDLER FOR SQLSTATE '42710' SET already_there = 1;
+  EXECUTE IMMEDIATE 'CREATE TABLE exh_meeting (
+  exh_uid VARGRAPHIC(512) NOT NULL PRIMARY KEY,
+  exh_app_item_id VARGRAPHIC(255) NOT NULL,
+  exh_created TIMESTAMP NOT NULL DEFAULT CURRENT TIMESTAMP
+)';
+END
+@
+
 -- Requests for the connector, written by exh_to_exh_*, exh_sync_users, exh_sync_item and exh_get_attachment.
 BEGIN
   DECLARE already_there SMALLINT DEFAULT 0;

@@ -43,6 +43,16 @@ IF COL_LENGTH(N'exh_watermark', N'exh_watermark_email') IS NULL ALTER TABLE exh_
 IF COL_LENGTH(N'exh_watermark', N'exh_watermark_task') IS NULL ALTER TABLE exh_watermark ADD exh_watermark_task NVARCHAR(MAX) NULL;
 GO
 
+-- Meetings the application created: the iCalendar UID every copy shares (organizer's and attendees'), and the
+-- application's id, so that attendees' copies carry the same exh_app_item_id (seed, points of attention).
+IF OBJECT_ID(N'exh_meeting', N'U') IS NULL
+CREATE TABLE exh_meeting (
+  exh_uid NVARCHAR(512) COLLATE Latin1_General_CS_AS NOT NULL CONSTRAINT exh_meeting_pk PRIMARY KEY,
+  exh_app_item_id NVARCHAR(255) NOT NULL,
+  exh_created DATETIMEOFFSET(3) NOT NULL CONSTRAINT exh_meeting_created DEFAULT SYSUTCDATETIME()
+);
+GO
+
 -- Requests for the connector, written by exh_to_exh_*, exh_sync_users, exh_sync_item and exh_get_attachment.
 IF OBJECT_ID(N'exh_outbox', N'U') IS NULL
 CREATE TABLE exh_outbox (

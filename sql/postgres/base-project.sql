@@ -53,6 +53,14 @@ ALTER TABLE exh_watermark ADD COLUMN IF NOT EXISTS exh_watermark_contact text;
 ALTER TABLE exh_watermark ADD COLUMN IF NOT EXISTS exh_watermark_email text;
 ALTER TABLE exh_watermark ADD COLUMN IF NOT EXISTS exh_watermark_task text;
 
+-- Meetings the application created: the iCalendar UID every copy shares (organizer's and attendees'), and the
+-- application's id, so that attendees' copies carry the same exh_app_item_id (seed, points of attention).
+CREATE TABLE IF NOT EXISTS exh_meeting (
+  exh_uid text PRIMARY KEY,
+  exh_app_item_id exh_app_item_id NOT NULL,
+  exh_created timestamptz NOT NULL DEFAULT now()
+);
+
 -- Requests for the connector, written by exh_to_exh_*, exh_sync_users, exh_sync_item and exh_get_attachment.
 -- The connector drains pending rows in order and records the outcome (docs/database.md, "The outbox").
 CREATE TABLE IF NOT EXISTS exh_outbox (

@@ -50,6 +50,14 @@ export interface ChangeBatch {
   changes: ItemChange[];
   /** The new watermark for (user, itemType), stored in the same transaction as the changes. */
   watermark: string;
+  /** Meetings whose application id is known, remembered by UID in the same transaction (exh_meeting). */
+  meetings?: MeetingLink[];
+}
+
+/** A meeting's iCalendar UID (the same in every copy) and the application's id of it. */
+export interface MeetingLink {
+  uid: string;
+  appItemId: string;
 }
 
 export interface OutboxEntry {
@@ -87,6 +95,8 @@ export interface DatabasePort {
   writeSetUp(setUp: SetUp): Promise<void>;
   getUsers(): Promise<UserRegistration[]>;
   applyChanges(batch: ChangeBatch): Promise<void>;
+  /** The application ids of meetings by UID, for the UIDs that have one (attendees' copies carry the organizer's). */
+  meetingAppItemIds(uids: readonly string[]): Promise<Map<string, string>>;
   /** Pending outbox rows, oldest first (per user in order). */
   readOutbox(limit: number): Promise<OutboxEntry[]>;
   completeOutbox(id: string, outcome: OutboxOutcome): Promise<void>;

@@ -1,5 +1,5 @@
 import { describe, isExhError } from '../errors.js';
-import type { DatabasePort, ItemChange, ItemTypeName } from '../ports/database.port.js';
+import type { DatabasePort, ItemChange, ItemTypeName, MeetingLink } from '../ports/database.port.js';
 
 export interface PageOutcome {
   applied: number;
@@ -16,11 +16,19 @@ export interface PageOutcome {
  */
 export async function applyPage(
   db: DatabasePort,
-  page: { user: string; itemType: ItemTypeName; changes: ItemChange[]; watermark: string; previousWatermark: string },
+  page: {
+    user: string;
+    itemType: ItemTypeName;
+    changes: ItemChange[];
+    watermark: string;
+    previousWatermark: string;
+    meetings?: MeetingLink[];
+  },
 ): Promise<PageOutcome> {
   const { user, itemType, changes, watermark, previousWatermark } = page;
+  const meetings = page.meetings ?? [];
   try {
-    await db.applyChanges({ user, itemType, changes, watermark });
+    await db.applyChanges({ user, itemType, changes, watermark, meetings });
     return { applied: changes.length, failed: [] };
   } catch (error) {
     if (!isExhError(error, 'EXH_DB_PROCEDURE_FAILED')) throw error;
@@ -42,6 +50,6 @@ export async function applyPage(
       });
     }
   }
-  await db.applyChanges({ user, itemType, changes: [], watermark });
+  await db.applyChanges({ user, itemType, changes: [], watermark, meetings });
   return outcome;
 }

@@ -1,7 +1,7 @@
 import { isExhError } from '../errors.js';
 import type { ItemTypeDefinition } from '../items/definition.js';
 import type { ExhLogger } from '../logging/logger.js';
-import type { DatabasePort } from '../ports/database.port.js';
+import type { DatabasePort, MeetingLink } from '../ports/database.port.js';
 import type { ExchangeItem, MailboxConnection, SyncPage } from '../ports/exchange.port.js';
 import { applyPage } from './apply.js';
 import { foldersOf } from './folders.js';
@@ -69,6 +69,7 @@ export async function syncItemType(
         continue;
       }
       const occurrences = await recurringOccurrences(connection, definition, page, settings, run.signal);
+      const meetings = await linkMeetings(db, page, occurrences);
       const plan = planPage(definition, page, {
         user: run.user,
         folder,
@@ -85,6 +86,7 @@ export async function syncItemType(
         changes: plan.changes,
         watermark: encodeWatermark(states, series),
         previousWatermark,
+        meetings,
       });
       applied += outcome.applied;
       failed += outcome.failed.length;
@@ -134,4 +136,37 @@ async function recurringOccurrences(
     result.set(item.id, occurrences);
   }
   return result;
+}
+
+/**
+ * Attendees' copies of a meeting the application created carry its exh_app_item_id (seed, points of attention), but
+ * Exchange does not copy the connector's extended property to them: the UID, the same in every copy, finds it in
+ * exh_meeting. Copies that do carry the id (the organizer's) are remembered there, in the page's transaction.
+ */
+async function linkMeetings(
+  db: DatabasePort,
+  page: SyncPage,
+  occurrences: ReadonlyMap<string, readonly ExchangeItem[]>,
+): Promise<MeetingLink[]> {
+  const items = page.changes.flatMap((change) =>
+    change.type === 'create' || change.type === 'update'
+      ? [change.item, ...(occurrences.get(change.item.id) ?? [])]
+      : [],
+  );
+  const withUid = items.filter(
+    (item): item is ExchangeItem & { uid: string } => typeof item.uid === 'string' && item.uid !== '',
+  );
+  const appIdOf = (item: ExchangeItem) => item.properties['exh:AppItemId'];
+  const unknown = [...new Set(withUid.filter((item) => !appIdOf(item)).map((item) => item.uid))];
+  const known = await db.meetingAppItemIds(unknown);
+  for (const item of withUid) {
+    const appItemId = known.get(item.uid);
+    if (!appIdOf(item) && appItemId) item.properties = { ...item.properties, 'exh:AppItemId': appItemId };
+  }
+  const links = new Map<string, string>();
+  for (const item of withUid) {
+    const appItemId = appIdOf(item);
+    if (typeof appItemId === 'string' && appItemId !== '' && !known.has(item.uid)) links.set(item.uid, appItemId);
+  }
+  return [...links].map(([uid, appItemId]) => ({ uid, appItemId }));
 }

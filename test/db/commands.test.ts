@@ -73,6 +73,7 @@ describe('db commands', () => {
         'contact_item',
         'email_item',
         'exh_log',
+        'exh_meeting',
         'exh_outbox',
         'exh_set_up',
         'exh_user_source',

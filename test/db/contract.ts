@@ -150,6 +150,26 @@ export function databaseContract(name: string, target: ContractTarget): void {
       expect(rows).toEqual([{ exh_item_id: 'AAMkAD=', exh_subject: 'upper' }]);
     });
 
+    it('remembers meeting UIDs with their application id in the batch transaction, compared case-sensitively', async () => {
+      const user = 'meeting@example.com';
+      await db.applyChanges({ ...batch(user, [], 'w1'), meetings: [{ uid: 'UID-Meeting-1', appItemId: 'app-42' }] });
+      const found = await db.meetingAppItemIds(['UID-Meeting-1', 'uid-meeting-1', 'UID-unknown']);
+      expect([...found]).toEqual([['UID-Meeting-1', 'app-42']]);
+      // A batch that fails half-way remembers nothing either.
+      await rejection(
+        db.applyChanges({
+          ...batch(
+            user,
+            [add({ item_id: 'M1=' }), { action: 'add', fields: { item_id: 'M2=', start: 'not a date' } }],
+            'w2',
+          ),
+          meetings: [{ uid: 'UID-Meeting-2', appItemId: 'app-43' }],
+        }),
+      );
+      expect((await db.meetingAppItemIds(['UID-Meeting-2'])).size).toBe(0);
+      expect(await db.meetingAppItemIds([])).toEqual(new Map());
+    });
+
     it("leaves a value unchanged for NULL and clears it for ''", async () => {
       const user = 'nulls@example.com';
       const start = new Date('2024-03-01T09:00:00Z');

@@ -5,6 +5,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { installBaseProject } from '../../src/db/commands.js';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { createExchangeBackend, type ExchangeBackend } from '../../src/exchange/create-exchange.js';
+import { appItemIdProperty } from '../../src/exchange/ews/index.js';
 import { createLogging } from '../../src/logging/logger.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';
 
@@ -349,6 +350,34 @@ describe.skipIf(!pgUrl)('Exchange → database, end to end (emulator, PostgreSQL
       expect(now).toHaveLength(4);
       expect(now.map((r) => r.exh_subject)).toContain('Weekly 1:1 (moved to the terrace)');
       expect(now.map((r) => r.exh_item_id)).not.toContain(second?.id);
+    });
+  });
+
+  it("gives attendees' copies of a meeting the application created the organizer's exh_app_item_id, found by UID", async () => {
+    await startConnector();
+    await live([alice, bob, carol]);
+    // As the connector writes a meeting for the application (database → Exchange): the link UID → application id
+    // first, then the meeting with that UID and the id in the connector's extended property, which Exchange keeps on
+    // the organizer's copy only. The attendees' copies get the same UID and nothing else.
+    const uid = `exh-${randomBytes(6).toString('hex')}`;
+    await admin.query(`insert into ${schema}.exh_meeting (exh_uid, exh_app_item_id) values ($1, 'budget-2027')`, [uid]);
+    emulator.admin.createItem(alice, {
+      kind: 'CalendarItem',
+      UID: uid,
+      Subject: 'Budget 2027',
+      Start: '2026-12-10T14:00:00Z',
+      End: '2026-12-10T15:00:00Z',
+      RequiredAttendees: [bob],
+      OptionalAttendees: [carol],
+      ExtendedProperties: [
+        { PropertySetId: appItemIdProperty.propertySetId, PropertyName: appItemIdProperty.name, Value: 'budget-2027' },
+      ],
+    });
+    await eventually(async () => {
+      for (const user of [alice, bob, carol]) {
+        const copy = (await rows('calendar_item', user)).find((r) => r.exh_subject === 'Budget 2027');
+        expect(copy?.exh_app_item_id, user).toBe('budget-2027');
+      }
     });
   });
 });

@@ -123,6 +123,18 @@ class Db2Database implements InstallableDatabase {
             db.query(`CALL ${procedure}(${params.map(() => '?').join(', ')})`, params),
           );
         }
+        for (const meeting of batch.meetings ?? []) {
+          await this.attempt('exh_meeting', () =>
+            db.query(
+              `MERGE INTO exh_meeting AS t
+               USING (VALUES (CAST(? AS VARGRAPHIC(512)), CAST(? AS VARGRAPHIC(255)))) AS s (exh_uid, exh_app_item_id)
+               ON t.exh_uid = s.exh_uid
+               WHEN MATCHED THEN UPDATE SET exh_app_item_id = s.exh_app_item_id
+               WHEN NOT MATCHED THEN INSERT (exh_uid, exh_app_item_id) VALUES (s.exh_uid, s.exh_app_item_id)`,
+              [meeting.uid, meeting.appItemId],
+            ),
+          );
+        }
         await this.attempt('exh_watermark', () =>
           db.query(
             `MERGE INTO exh_watermark AS t
@@ -141,6 +153,20 @@ class Db2Database implements InstallableDatabase {
         throw error;
       }
     });
+  }
+
+  async meetingAppItemIds(uids: readonly string[]): Promise<Map<string, string>> {
+    if (uids.length === 0) return new Map();
+    const rows = (await this.run('exh_meeting', (db) =>
+      db.query(
+        `SELECT exh_uid, exh_app_item_id FROM exh_meeting WHERE exh_uid IN (${uids.map(() => '?').join(', ')})`,
+        [...uids],
+      ),
+    )) as Array<{ EXH_UID?: string; EXH_APP_ITEM_ID?: string; exh_uid?: string; exh_app_item_id?: string }>;
+    // ibm_db returns column names as DB2 folds them (upper case).
+    return new Map(
+      rows.map((row) => [String(row.EXH_UID ?? row.exh_uid), String(row.EXH_APP_ITEM_ID ?? row.exh_app_item_id)]),
+    );
   }
 
   async readOutbox(limit: number): Promise<OutboxEntry[]> {

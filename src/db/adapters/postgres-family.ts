@@ -150,6 +150,15 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
           ),
         );
       }
+      for (const meeting of batch.meetings ?? []) {
+        await this.attempt('exh_meeting', () =>
+          tx.query(
+            `INSERT INTO exh_meeting (exh_uid, exh_app_item_id) VALUES ($1, $2)
+             ON CONFLICT (exh_uid) DO UPDATE SET exh_app_item_id = EXCLUDED.exh_app_item_id`,
+            [meeting.uid, meeting.appItemId],
+          ),
+        );
+      }
       await this.attempt('exh_watermark', () =>
         tx.query(
           `INSERT INTO exh_watermark (exh_user, ${watermarkColumn}) VALUES ($1, $2)
@@ -158,6 +167,17 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
         ),
       );
     });
+  }
+
+  async meetingAppItemIds(uids: readonly string[]): Promise<Map<string, string>> {
+    if (uids.length === 0) return new Map();
+    const { rows } = await this.run('exh_meeting', (q) =>
+      q.query<{ exh_uid: string; exh_app_item_id: string }>(
+        'SELECT exh_uid, exh_app_item_id FROM exh_meeting WHERE exh_uid = ANY($1::text[])',
+        [[...uids]],
+      ),
+    );
+    return new Map(rows.map((row) => [row.exh_uid, row.exh_app_item_id]));
   }
 
   async readOutbox(limit: number): Promise<OutboxEntry[]> {

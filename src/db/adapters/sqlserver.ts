@@ -153,6 +153,16 @@ class SqlServerDatabase implements InstallableDatabase {
           throw errors.procedureFailed(procedure, new Error(`it returned exit code ${result.returnValue}`));
         }
       }
+      for (const meeting of batch.meetings ?? []) {
+        const remember = new mssql.Request(transaction)
+          .input('uid', mssql.NVarChar(512), meeting.uid)
+          .input('app_item_id', mssql.NVarChar(255), meeting.appItemId);
+        await this.attempt('exh_meeting', () =>
+          remember.query(`UPDATE exh_meeting WITH (UPDLOCK, SERIALIZABLE) SET exh_app_item_id = @app_item_id
+            WHERE exh_uid = @uid;
+            IF @@ROWCOUNT = 0 INSERT INTO exh_meeting (exh_uid, exh_app_item_id) VALUES (@uid, @app_item_id);`),
+        );
+      }
       const watermark = new mssql.Request(transaction)
         .input('user', mssql.NVarChar(255), batch.user)
         .input('watermark', mssql.NVarChar(mssql.MAX), batch.watermark);
@@ -168,6 +178,22 @@ class SqlServerDatabase implements InstallableDatabase {
       await transaction.rollback().catch(() => undefined);
       throw this.translate(error, 'exh_watermark');
     }
+  }
+
+  async meetingAppItemIds(uids: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    if (uids.length === 0) return found;
+    const { pool, mssql } = this.connected();
+    // One parameter per UID: a page holds at most 512 items, well under SQL Server's 2,100 parameters.
+    const request = pool.request();
+    uids.forEach((uid, i) => request.input(`uid${i}`, mssql.NVarChar(512), uid));
+    const result = await this.attempt('exh_meeting', () =>
+      request.query<{ exh_uid: string; exh_app_item_id: string }>(
+        `SELECT exh_uid, exh_app_item_id FROM exh_meeting WHERE exh_uid IN (${uids.map((_, i) => `@uid${i}`).join(', ')})`,
+      ),
+    );
+    for (const row of result.recordset) found.set(row.exh_uid, row.exh_app_item_id);
+    return found;
   }
 
   async readOutbox(limit: number): Promise<OutboxEntry[]> {

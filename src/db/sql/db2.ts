@@ -66,6 +66,13 @@ ${createIfMissing(`CREATE TABLE exh_watermark (
 ${watermarks.map((c) => `  ${c} CLOB(16M)`).join(',\n')}
 )`)}`,
     ...watermarks.map((c) => createIfMissing(`ALTER TABLE exh_watermark ADD COLUMN ${c} CLOB(16M)`, '42711')),
+    `-- Meetings the application created: the iCalendar UID every copy shares (organizer's and attendees'), and the
+-- application's id, so that attendees' copies carry the same exh_app_item_id (seed, points of attention).
+${createIfMissing(`CREATE TABLE exh_meeting (
+  exh_uid VARGRAPHIC(512) NOT NULL PRIMARY KEY,
+  exh_app_item_id ${columnType('appItemId', 'db2')} NOT NULL,
+  exh_created TIMESTAMP NOT NULL DEFAULT CURRENT TIMESTAMP
+)`)}`,
     `-- Requests for the connector, written by exh_to_exh_*, exh_sync_users, exh_sync_item and ${getAttachmentProcedure}.
 ${createIfMissing(`CREATE TABLE exh_outbox (
   exh_outbox_id BIGINT NOT NULL GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -29,12 +29,11 @@ export type MailboxEvent =
   | { type: 'mailbox.failed'; error: SerializedError }
   | ItemTypeReport;
 
-/** Codes after which trying again cannot help until somebody changes Exchange or the user list. */
-const permanentCodes = new Set([
-  'EXH_EXCHANGE_MAILBOX_NOT_FOUND',
-  'EXH_EXCHANGE_IMPERSONATION_DENIED',
-  'EXH_EXCHANGE_AUTH_FAILED',
-]);
+/**
+ * Exchange errors after which trying again cannot help until somebody changes Exchange, the configuration or the user
+ * list (unknown mailbox, impersonation denied, login refused): the adapter marks them not retryable.
+ */
+const isPermanent = (error: SerializedError) => error.code.startsWith('EXH_EXCHANGE_') && !error.retryable;
 
 export const itemTypeId = (itemType: ItemTypeName) => `itemType:${itemType}`;
 
@@ -66,8 +65,7 @@ export const mailboxMachine = setup({
   },
   guards: {
     isPermanentLimit: ({ context }, params: { error: unknown }) =>
-      permanentCodes.has(serializeError(params.error).code) &&
-      context.permanentFailures + 1 >= context.maxPermanentFailures,
+      isPermanent(serializeError(params.error)) && context.permanentFailures + 1 >= context.maxPermanentFailures,
     allCaughtUp: ({ context }) => enabledTypes(context).every((type) => context.caughtUp.includes(type)),
   },
   delays: {
@@ -81,7 +79,7 @@ export const mailboxMachine = setup({
       return {
         lastError: error,
         attempt,
-        permanentFailures: permanentCodes.has(error.code) ? context.permanentFailures + 1 : 0,
+        permanentFailures: isPermanent(error) ? context.permanentFailures + 1 : 0,
         backoffMs: backoffDelay(attempt, error.backOffMs, Math.random()),
       };
     }),

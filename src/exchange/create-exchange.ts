@@ -26,13 +26,12 @@ export async function createExchangeBackend(config: Config, logger: ExhLogger): 
         'listeners.exchange.enabled: must be true when exchange.notifications is "push" (Exchange posts notifications to it)',
       ]);
     }
+    // Throws EXH_LISTENER_FAILED naming listeners.exchange itself when the port cannot be had.
     push = await startPushReceiver({
       host: listener.host,
       port: listener.port,
       logger,
       ...(listener.publicUrl ? { publicUrl: listener.publicUrl } : {}),
-    }).catch((cause: unknown) => {
-      throw errors.listenerFailed('exchange', listener.host, listener.port, cause);
     });
   }
   let ews: ReturnType<typeof createEwsExchange> | undefined;

@@ -6,6 +6,11 @@
  * Errors are ExhError (src/errors.ts), EXH_EXCHANGE_*: `retryable` says whether backing off helps, `details.backOffMs`
  * carries Exchange's BackOffMilliseconds when it sent one. EXH_EXCHANGE_INVALID_SYNC_STATE asks for a full resync of
  * that folder; EXH_EXCHANGE_ITEM_NOT_FOUND is an item-level outcome (the item was deleted meanwhile), not a failure.
+ * Not retryable, a person must act: EXH_EXCHANGE_MAILBOX_NOT_FOUND (unknown user), EXH_EXCHANGE_IMPERSONATION_DENIED,
+ * EXH_EXCHANGE_AUTH_FAILED (HTTP 401), EXH_EXCHANGE_AUTH_UNSUPPORTED, EXH_EXCHANGE_PUSH_UNAVAILABLE,
+ * EXH_EXCHANGE_REQUEST_FAILED. Retryable: EXH_EXCHANGE_THROTTLED, EXH_EXCHANGE_TIMEOUT, EXH_EXCHANGE_UNAVAILABLE,
+ * EXH_EXCHANGE_TLS, EXH_EXCHANGE_MAILBOX_MOVING, EXH_EXCHANGE_SUBSCRIPTION_LOST, EXH_EXCHANGE_AUTODISCOVER_FAILED.
+ * A stopped caller's request rejects with EXH_POOL_ABORTED.
  */
 import type { Priority } from '../pool/exchange-pool.js';
 
@@ -64,7 +69,7 @@ export type NotificationKind = 'streaming' | 'push' | 'pull';
 export type SubscriptionEvent =
   | { type: 'changed'; folders: FolderName[] }
   /** The subscription ended (connection lost, expired, unsubscribed by Exchange): subscribe again and catch up. */
-  | { type: 'lost'; error: { code: string; message: string; retryable: boolean } };
+  | { type: 'lost'; error: { code: string; message: string; retryable: boolean; backOffMs?: number } };
 
 export interface Subscription {
   readonly id: string;

@@ -4,7 +4,13 @@ import { startPushReceiver, subscriptionStatusOf } from '../../src/exchange/push
 import { createLogging } from '../../src/logging/logger.js';
 
 const { logger } = createLogging({ level: 'debug', format: 'json', stdout: { write: () => {} } });
-const receiver = await startPushReceiver({ host: '127.0.0.1', port: 0, logger, bodyLimit: 64 * 1024, registrationGraceMs: 100 });
+const receiver = await startPushReceiver({
+  host: '127.0.0.1',
+  port: 0,
+  logger,
+  bodyLimit: 64 * 1024,
+  registrationGraceMs: 100,
+});
 afterAll(() => receiver.close());
 
 const t = 'http://schemas.microsoft.com/exchange/services/2006/types';
@@ -42,7 +48,9 @@ describe('the push receiver', () => {
     const answer = await post(sendNotification(notification('sub-1', created('calendar-id') + created('inbox-id'))));
     expect(answer.status).toBe(200);
     expect(subscriptionStatusOf(answer.text)).toBe('OK');
-    expect(got).toEqual([{ subscriptionId: 'sub-1', folderIds: ['calendar-id', 'inbox-id'], changes: 2, status: false }]);
+    expect(got).toEqual([
+      { subscriptionId: 'sub-1', folderIds: ['calendar-id', 'inbox-id'], changes: 2, status: false },
+    ]);
   });
 
   it('hands status events over too, so that a subscription knows Exchange is alive', async () => {
@@ -53,10 +61,14 @@ describe('the push receiver', () => {
   });
 
   it('answers Unsubscribe for an id it does not own, and for one unregistered', async () => {
-    expect(subscriptionStatusOf((await post(sendNotification(notification('nobody', status)))).text)).toBe('Unsubscribe');
+    expect(subscriptionStatusOf((await post(sendNotification(notification('nobody', status)))).text)).toBe(
+      'Unsubscribe',
+    );
     receiver.register('sub-3', () => {});
     receiver.unregister('sub-3');
-    expect(subscriptionStatusOf((await post(sendNotification(notification('sub-3', status)))).text)).toBe('Unsubscribe');
+    expect(subscriptionStatusOf((await post(sendNotification(notification('sub-3', status)))).text)).toBe(
+      'Unsubscribe',
+    );
   });
 
   it('waits briefly for an id whose Subscribe answer has not arrived yet', async () => {
@@ -71,7 +83,10 @@ describe('the push receiver', () => {
     const got: NotificationSummary[] = [];
     receiver.register('sub-5', (n) => got.push(n));
     expect((await post('<soap:Envelope><unclosed>')).status).toBe(400);
-    expect((await post('<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body/></soap:Envelope>')).status).toBe(400);
+    expect(
+      (await post('<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body/></soap:Envelope>'))
+        .status,
+    ).toBe(400);
     expect([400, 415]).toContain((await post('{"SubscriptionId":"sub-5"}', 'application/json')).status);
     expect(got).toEqual([]);
     expect(subscriptionStatusOf((await post(sendNotification(notification('sub-5', status)))).text)).toBe('OK');

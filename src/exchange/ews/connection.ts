@@ -1,5 +1,5 @@
 import type { ExchangeService } from 'ews-javascript-api';
-import { isExhError } from '../../errors.js';
+import { errors, isExhError } from '../../errors.js';
 import type { ExhLogger } from '../../logging/logger.js';
 import type { ExchangePool } from '../../pool/exchange-pool.js';
 import type {
@@ -55,6 +55,14 @@ export interface EwsConnectionInit {
   folderNames: ReadonlyMap<string, FolderName>;
 }
 
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const abort = () => reject(errors.poolAborted());
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
+  });
+}
+
 export class EwsConnection implements MailboxConnection, EwsMailbox {
   readonly user: string;
   readonly endpoint: string;
@@ -90,7 +98,8 @@ export class EwsConnection implements MailboxConnection, EwsMailbox {
       async (signal) => {
         const scope: RequestScope = { signal, context };
         try {
-          return await requestScope.run(scope, () => task(signal));
+          // The race frees the pool slot for a stopped caller even if the library never settles its promise.
+          return await Promise.race([requestScope.run(scope, () => task(signal)), rejectOnAbort(signal)]);
         } catch (error) {
           // The transport's own error first: the library wraps it into SoapFaultDetails on the way out.
           if (scope.error) throw scope.error;

@@ -1,5 +1,5 @@
 import { type FolderName, folderNames } from '../../ports/exchange.port.js';
-import { fromResponseCode, responseMessageFault } from './errors.js';
+import { type EwsFault, fromResponseCode, responseMessageFault } from './errors.js';
 import { errorContext, type SoapTarget, soapCall } from './soap.js';
 import type { EwsTransport } from './transport.js';
 import { all, at, attr, entries } from './xml.js';
@@ -21,18 +21,18 @@ export async function distinguishedFolderIds(
   const response = await soapCall(transport, target, 'GetFolder', body, signal);
   const messages = all(at(response, 'ResponseMessages'), 'GetFolderResponseMessage');
   const ids = new Map<string, FolderName>();
-  let firstFault: ReturnType<typeof responseMessageFault>;
-  messages.forEach((message, index) => {
+  let firstFault: EwsFault | undefined;
+  for (const [index, message] of messages.entries()) {
     const fault = responseMessageFault(message);
     if (fault) {
       firstFault ??= fault;
-      return;
+      continue;
     }
     const [folder] = entries(at(message, 'Folders'));
     const id = attr(at(folder?.[1], 'FolderId'), 'Id');
     const name = folderNames[index];
     if (id && name) ids.set(id, name);
-  });
+  }
   // A mailbox without one of these folders still works; one where every folder fails does not.
   if (ids.size === 0 && firstFault) throw fromResponseCode(firstFault, errorContext(target));
   return ids;

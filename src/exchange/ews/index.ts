@@ -18,7 +18,7 @@ import { defaultTuning, type Tuning } from './tuning.js';
  * module). Every request goes through the ExchangePool with the caller's priority and AbortSignal.
  */
 
-export { appItemIdFieldUri, appItemIdProperty } from './properties.js';
+export { appItemIdDefinition, appItemIdFieldUri, appItemIdProperty } from './properties.js';
 export type { Tuning } from './tuning.js';
 
 export interface EwsExchangeDeps {

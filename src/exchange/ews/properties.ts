@@ -1,3 +1,4 @@
+import { ExtendedPropertyDefinition, Guid, MapiPropertyType } from 'ews-javascript-api';
 import { findIana } from 'windows-iana';
 import type { AttachmentRef, ExchangeItem, ExchangeValue } from '../../ports/exchange.port.js';
 import { formatRecurrence, parseRecurrence } from './recurrence.js';
@@ -25,6 +26,15 @@ export const appItemIdProperty = {
   name: 'exh_app_item_id',
   type: 'String',
 } as const;
+
+/** appItemIdProperty for ews-javascript-api (Item.SetExtendedProperty, PropertySet), for the writing side. */
+export function appItemIdDefinition(): ExtendedPropertyDefinition {
+  return new ExtendedPropertyDefinition(
+    new Guid(appItemIdProperty.propertySetId),
+    appItemIdProperty.name,
+    MapiPropertyType.String,
+  );
+}
 
 /** The ExtendedFieldURI of appItemIdProperty, for ItemShape and for writing it. */
 export const appItemIdFieldUri =

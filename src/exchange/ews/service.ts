@@ -22,7 +22,9 @@ export type ExchangeSettings = Config['exchange'];
 /** The Authorization header for the configured authentication; NTLM is refused with a clear error. */
 export function authorizationHeader(exchange: ExchangeSettings): string {
   if (exchange.auth === 'oauth') {
-    if (!exchange.oauthToken) throw errors.exchangeAuthUnsupported('oauth without exchange.oauthToken');
+    if (!exchange.oauthToken) {
+      throw errors.configInvalid('exchange', ['exchange.oauthToken: required when exchange.auth is "oauth"']);
+    }
     return `Bearer ${exchange.oauthToken.replace(/^Bearer\s+/i, '')}`;
   }
   if (exchange.auth === 'ntlm') throw errors.exchangeAuthUnsupported('ntlm');
@@ -46,5 +48,7 @@ export function createService(options: ServiceOptions): ExchangeService {
   service.Credentials = new WebCredentials(options.exchange.impersonationUser, 'set-by-the-transport');
   service.ImpersonatedUserId = new ImpersonatedUserId(ConnectingIdType.SmtpAddress, options.user);
   service.HttpHeaders.Add('X-AnchorMailbox', options.user);
+  // Informational for the library; the transport is what enforces exchange.timeoutMs.
+  service.Timeout = options.exchange.timeoutMs;
   return service;
 }

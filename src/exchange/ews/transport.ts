@@ -111,7 +111,8 @@ export class EwsTransport implements IXHRApi {
 
   /**
    * Starts a POST; resolves with the response once its headers arrive. Rejects with an ExhError: the caller's abort
-   * (EXH_POOL_ABORTED), the time-out, or the network's failure. `deadline` stays armed after the headers when asked.
+   * (EXH_POOL_ABORTED), the time-out, or the network's failure. The time-out and the abort stay armed until the caller
+   * disarms them (after the body, or for a stream once it is open).
    */
   #start(
     url: string,
@@ -227,12 +228,14 @@ export class EwsTransport implements IXHRApi {
   ): Promise<OpenStream> {
     const full = { ...context, url };
     const { request, response, fail, disarm } = await this.#start(url, body, headers, signal, full);
-    disarm();
     if (response.statusCode !== 200) {
+      // The error's body (a SOAP fault says which) is read within the same time-out.
       const answer = await collect(response).catch(() => '');
+      disarm();
       request.destroy();
       throw fromHttpStatus(response.statusCode ?? 0, answer, response.headers, full);
     }
+    disarm();
     const splitter = new EnvelopeSplitter();
     let ended = false;
     let silence: NodeJS.Timeout | undefined;
@@ -362,8 +365,9 @@ function plainHeaders(headers: unknown): Record<string, string> {
   if (headers === null || typeof headers !== 'object') return out;
   for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
     if (value === undefined || value === null) continue;
-    // The transport sets Authorization itself, from the configuration.
-    if (name.toLowerCase() === 'authorization') continue;
+    // The transport sets Authorization (from the configuration) and Content-Length itself.
+    const lower = name.toLowerCase();
+    if (lower === 'authorization' || lower === 'content-length' || lower === 'host') continue;
     out[name] = String(value);
   }
   return out;

@@ -24,8 +24,12 @@ const parser = new XMLParser({
   ignorePiTags: true,
 });
 
-/** Parses a document; throws on text that is not XML. */
+/**
+ * Parses a document; throws on text that is not XML. A DTD is refused: SOAP forbids them, Exchange never sends one,
+ * and entity expansion in a post to the push listener would be a way to exhaust memory.
+ */
 export function parseXml(text: string): XmlObject {
+  if (/<!DOCTYPE/i.test(text)) throw new Error('a DTD is not allowed in SOAP');
   const parsed = parser.parse(text, true) as unknown;
   if (parsed === null || typeof parsed !== 'object') throw new Error('not an XML document');
   return parsed as XmlObject;

@@ -71,9 +71,9 @@ describe('EWS response codes → the catalogue', () => {
       'calendar',
     );
     expect(fromResponseCode({ responseCode: 'ErrorItemNotFound', message: 'x' }, context).message).toContain('AAMkA1');
-    expect(
-      fromResponseCode({ responseCode: 'ErrorImpersonateUserDenied', message: 'x' }, context).message,
-    ).toContain('svc@contoso.test may not act as alice@contoso.test');
+    expect(fromResponseCode({ responseCode: 'ErrorImpersonateUserDenied', message: 'x' }, context).message).toContain(
+      'svc@contoso.test may not act as alice@contoso.test',
+    );
   });
 });
 
@@ -93,7 +93,9 @@ describe('HTTP answers → the catalogue', () => {
     expect(error.code).toBe(code);
     expect(error.details.backOffMs).toBe(backOffMs);
     // Who or where: the URL, or for a mailbox move the mailbox.
-    expect(error.message).toMatch(code === 'EXH_EXCHANGE_MAILBOX_MOVING' ? /alice@contoso\.test/ : /mail\.contoso\.test/);
+    expect(error.message).toMatch(
+      code === 'EXH_EXCHANGE_MAILBOX_MOVING' ? /alice@contoso\.test/ : /mail\.contoso\.test/,
+    );
   });
 
   it('reads a SOAP fault as Exchange sends it', () => {
@@ -133,8 +135,15 @@ describe("ews-javascript-api's exceptions → the catalogue", () => {
   });
 
   it('reads the ResponseCode and BackOffMilliseconds of SoapFaultDetails', () => {
-    const details = { ResponseCode: ServiceError.ErrorServerBusy, ErrorDetails: new Map([['BackOffMilliseconds', '900']]), message: '' };
-    expect(fromLibraryError(details, context)).toMatchObject({ code: 'EXH_EXCHANGE_THROTTLED', details: { backOffMs: 900 } });
+    const details = {
+      ResponseCode: ServiceError.ErrorServerBusy,
+      ErrorDetails: new Map([['BackOffMilliseconds', '900']]),
+      message: '',
+    };
+    expect(fromLibraryError(details, context)).toMatchObject({
+      code: 'EXH_EXCHANGE_THROTTLED',
+      details: { backOffMs: 900 },
+    });
   });
 
   it('passes the transport’s own errors through and names anything else', () => {

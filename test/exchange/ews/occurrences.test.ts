@@ -35,7 +35,12 @@ describe('occurrences of a recurring series', () => {
     const connection = await adapter.connect(alice);
     const items = await connection.occurrences(master.id, { ...live(), max: 10 });
     expect(
-      items.map((i) => [i.properties.OriginalStart, i.properties.Start, i.properties.Subject, i.properties.IsRecurring]),
+      items.map((i) => [
+        i.properties.OriginalStart,
+        i.properties.Start,
+        i.properties.Subject,
+        i.properties.IsRecurring,
+      ]),
     ).toEqual([
       ['2026-01-05T09:00:00.000Z', '2026-01-05T09:00:00.000Z', 'Stand-up', true],
       ['2026-01-07T09:00:00.000Z', '2026-01-07T14:00:00.000Z', 'Stand-up (moved)', true],
@@ -52,7 +57,10 @@ describe('occurrences of a recurring series', () => {
     const { master, occurrences } = series('Review');
     emulator.admin.deleteItem(alice, occurrences[1]?.id ?? '');
     const items = await (await adapter.connect(alice)).occurrences(master.id, { ...live(), max: 3 });
-    expect(items.map((i) => i.properties.OriginalStart)).toEqual(['2026-01-05T09:00:00.000Z', '2026-01-12T09:00:00.000Z']);
+    expect(items.map((i) => i.properties.OriginalStart)).toEqual([
+      '2026-01-05T09:00:00.000Z',
+      '2026-01-12T09:00:00.000Z',
+    ]);
   });
 
   it('names a master that no longer exists (EXH_EXCHANGE_ITEM_NOT_FOUND)', async () => {

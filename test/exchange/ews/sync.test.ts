@@ -1,12 +1,16 @@
+import { Task, WellKnownFolderName } from 'ews-javascript-api';
 import { describe, expect, it } from 'vitest';
-import { appItemIdProperty } from '../../../src/exchange/ews/index.js';
+import type { EwsConnection } from '../../../src/exchange/ews/connection.js';
+import { appItemIdDefinition, appItemIdProperty } from '../../../src/exchange/ews/index.js';
 import { calendar, contact, email, type ItemTypeDefinition, task } from '../../../src/items/index.js';
 import type { ExchangeItem, FolderName, MailboxConnection, SyncChange } from '../../../src/ports/exchange.port.js';
 import { alice, bob, live, startTestEmulator, testAdapter } from './support.js';
 
 const emulator = await startTestEmulator({ mailboxes: [alice, bob, 'paging@contoso.test', 'case@contoso.test'] });
 const adapter = testAdapter(emulator);
-const appItemId = [{ PropertySetId: appItemIdProperty.propertySetId, PropertyName: appItemIdProperty.name, Value: 'A-42' }];
+const appItemId = [
+  { PropertySetId: appItemIdProperty.propertySetId, PropertyName: appItemIdProperty.name, Value: 'A-42' },
+];
 
 /** Keys the sync core derives itself (src/sync/map-item.ts), not read from Exchange. */
 const derived = new Set(['Id', 'exh:Mailbox', 'exh:Direction', 'ParentFolderId']);
@@ -134,8 +138,17 @@ describe('syncFolder: every field of every item type', () => {
       CompanyName: 'Thinkwise',
       Department: 'R&D',
       JobTitle: 'Developer',
-      EmailAddresses: { EmailAddress1: 'jan@work.test', EmailAddress2: 'jan@home.test', EmailAddress3: 'jan@club.test' },
-      PhoneNumbers: { BusinessPhone: '+31 55 1', HomePhone: '+31 55 2', MobilePhone: '+31 6 3', BusinessFax: '+31 55 9' },
+      EmailAddresses: {
+        EmailAddress1: 'jan@work.test',
+        EmailAddress2: 'jan@home.test',
+        EmailAddress3: 'jan@club.test',
+      },
+      PhoneNumbers: {
+        BusinessPhone: '+31 55 1',
+        HomePhone: '+31 55 2',
+        MobilePhone: '+31 6 3',
+        BusinessFax: '+31 55 9',
+      },
       PhysicalAddresses: {
         Business: { Street: 'Street 1', City: 'Apeldoorn', State: 'GD', CountryOrRegion: 'NL', PostalCode: '7300 AA' },
         Home: { Street: 'Home 2', City: 'Deventer', State: 'OV', CountryOrRegion: 'NL', PostalCode: '7400 BB' },
@@ -273,7 +286,10 @@ describe('syncFolder: every field of every item type', () => {
       Categories: ['Finance'],
       Attachments: [{ name: 'q1.csv', id: inboxCopy.attachments[0]?.id }],
     });
-    const outgoing = created((await syncAll(await adapter.connect(bob), 'sentitems', 'text')).changes, 'Quarterly figures');
+    const outgoing = created(
+      (await syncAll(await adapter.connect(bob), 'sentitems', 'text')).changes,
+      'Quarterly figures',
+    );
     expect(outgoing.properties).toMatchObject({
       'exh:AppItemId': 'A-42',
       Body: 'See attached',
@@ -282,6 +298,18 @@ describe('syncFolder: every field of every item type', () => {
       IsRead: true,
       InternetMessageId: incoming.properties.InternetMessageId,
     });
+  });
+});
+
+describe('the application id', () => {
+  it('reads back what the connector stamps with appItemIdDefinition through the library', async () => {
+    const connection = (await adapter.connect(alice)) as EwsConnection;
+    const stamped = new Task(connection.service);
+    stamped.Subject = 'Stamped';
+    stamped.SetExtendedProperty(appItemIdDefinition(), 'A-9');
+    await stamped.Save(WellKnownFolderName.Tasks);
+    const { changes } = await syncAll(connection, 'tasks');
+    expect(created(changes, 'Stamped').properties['exh:AppItemId']).toBe('A-9');
   });
 });
 
@@ -323,7 +351,12 @@ describe('syncFolder: paging, ids, read flags, deletions', () => {
   });
 
   it('reports a read flag change, an update and a deletion after the stored sync state', async () => {
-    const mail = emulator.admin.createItem(alice, { kind: 'Message', folder: 'inbox', Subject: 'Read me', IsRead: false });
+    const mail = emulator.admin.createItem(alice, {
+      kind: 'Message',
+      folder: 'inbox',
+      Subject: 'Read me',
+      IsRead: false,
+    });
     const note = emulator.admin.createItem(alice, { kind: 'Message', folder: 'inbox', Subject: 'Change me' });
     const gone = emulator.admin.createItem(alice, { kind: 'Message', folder: 'inbox', Subject: 'Delete me' });
     const connection = await adapter.connect(alice);
@@ -335,7 +368,10 @@ describe('syncFolder: paging, ids, read flags, deletions', () => {
     expect(page.done).toBe(true);
     expect(page.changes).toEqual([
       { type: 'readFlag', itemId: mail?.id, isRead: true },
-      { type: 'update', item: expect.objectContaining({ id: note?.id, properties: expect.objectContaining({ Subject: 'Changed' }) }) },
+      {
+        type: 'update',
+        item: expect.objectContaining({ id: note?.id, properties: expect.objectContaining({ Subject: 'Changed' }) }),
+      },
       { type: 'delete', itemId: gone?.id },
     ]);
   });

@@ -6,19 +6,26 @@ import type { EwsMailbox } from '../connection.js';
 /** What every kind of subscription shares: how it reports, how it ends. */
 
 export function toLost(error: ExhError): Extract<SubscriptionEvent, { type: 'lost' }>['error'] {
-  return { code: error.code, message: error.message, retryable: error.retryable };
+  const lost: Extract<SubscriptionEvent, { type: 'lost' }>['error'] = {
+    code: error.code,
+    message: error.message,
+    retryable: error.retryable,
+  };
+  if (typeof error.details.backOffMs === 'number') lost.backOffMs = error.details.backOffMs;
+  return lost;
 }
 
 /** The owner's callback must not break the subscription's own loop: a throw is logged, not propagated. */
 export function notifySafely(
   log: ExhLogger,
+  subscription: string,
   onEvent: (event: SubscriptionEvent) => void,
   event: SubscriptionEvent,
 ): void {
   try {
     onEvent(event);
   } catch (error) {
-    log.error({ err: error, event: event.type }, 'The subscription owner failed on an event');
+    log.error({ err: error, subscription, event: event.type }, 'The subscription owner failed on an event');
   }
 }
 

@@ -23,7 +23,8 @@ export async function subscribePull(
     // No watermark: the subscription starts now, and SyncFolderItems covers what came before.
     mailbox.service.SubscribeToPullNotifications(folderIdsOf(folders), timeout, null as never, ...subscribedEvents),
   );
-  const log = mailbox.logger.child({ subscription: library.Id });
+  const log = mailbox.logger;
+  const subscription = library.Id;
   const stop = new AbortController();
   const signal = AbortSignal.any([stop.signal, options.signal]);
   let timer: NodeJS.Timeout | undefined;
@@ -34,8 +35,8 @@ export async function subscribePull(
     over = true;
     stop.abort();
     clearTimeout(timer);
-    log.warn({ code: error.code }, `Pull subscription lost: ${error.message}`);
-    notifySafely(log, onEvent, { type: 'lost', error: toLost(error) });
+    log.warn({ subscription, code: error.code }, `Pull subscription lost: ${error.message}`);
+    notifySafely(log, subscription, onEvent, { type: 'lost', error: toLost(error) });
   };
 
   const poll = async () => {
@@ -55,7 +56,7 @@ export async function subscribePull(
       }
       if (over || signal.aborted) return;
       if (changes > 0) {
-        notifySafely(log, onEvent, {
+        notifySafely(log, subscription, onEvent, {
           type: 'changed',
           folders: changedFolders(folderIds, folders, mailbox.folderNames),
         });
@@ -68,7 +69,7 @@ export async function subscribePull(
   };
 
   timer = setTimeout(poll, mailbox.tuning.pullIntervalMs);
-  log.info({ folders }, `Pull subscription for ${folders.join(', ')}`);
+  log.action({ subscription, folders }, `Pull subscription for ${folders.join(', ')}`);
   return {
     id: library.Id,
     close: async () => {

@@ -31,7 +31,7 @@ export async function subscribePush(
     ),
   );
   const id = library.Id;
-  const log = mailbox.logger.child({ subscription: id });
+  const log = mailbox.logger;
   const silenceMs = 2 * frequency * mailbox.tuning.minuteMs;
   let over = false;
   let watchdog: NodeJS.Timeout | undefined;
@@ -51,8 +51,8 @@ export async function subscribePush(
         mailbox.user,
         `no push notification and no status event for ${silenceMs} ms (twice StatusFrequency)`,
       );
-      log.warn({ code: error.code }, `Push subscription lost: ${error.message}`);
-      notifySafely(log, onEvent, { type: 'lost', error: toLost(error) });
+      log.warn({ subscription: id, code: error.code }, `Push subscription lost: ${error.message}`);
+      notifySafely(log, id, onEvent, { type: 'lost', error: toLost(error) });
     }, silenceMs);
   };
 
@@ -61,11 +61,11 @@ export async function subscribePush(
     watch();
     if (notification.changes > 0) {
       const changed = changedFolders(notification.folderIds, folders, mailbox.folderNames);
-      notifySafely(log, onEvent, { type: 'changed', folders: changed });
+      notifySafely(log, id, onEvent, { type: 'changed', folders: changed });
     }
   });
   options.signal.addEventListener('abort', end, { once: true });
   watch();
-  log.info({ folders, url: receiver.url }, `Push subscription for ${folders.join(', ')}`);
+  log.action({ subscription: id, folders, url: receiver.url }, `Push subscription for ${folders.join(', ')}`);
   return { id, close: async () => end() };
 }

@@ -18,7 +18,8 @@ import { notifySafely, toLost, unsubscribeQuietly } from './lifecycle.js';
  * ErrorSubscriptionNotFound — is one `lost` event, after which the subscription is over.
  *
  * The hanging request holds its pool slot only until the answer's headers arrive: a slot held for 30 minutes per
- * mailbox would starve every other request.
+ * mailbox would starve every other request. The caller's signal ends the subscription as close() does, silently
+ * (this holds for pull and push subscriptions too); no event follows close().
  */
 
 export const subscribedEvents = [
@@ -47,7 +48,7 @@ export async function subscribeStreaming(
     mailbox.service.SubscribeToStreamingNotifications(folderIdsOf(folders), ...subscribedEvents),
   );
   const id = library.Id;
-  const log = mailbox.logger.child({ subscription: id });
+  const log = mailbox.logger;
   const stop = new AbortController();
   const signal = AbortSignal.any([stop.signal, options.signal]);
   const minutes = Math.min(30, Math.max(1, Math.round(mailbox.tuning.streamingConnectionMinutes)));
@@ -66,8 +67,8 @@ export async function subscribeStreaming(
     over = true;
     stream?.close();
     stop.abort();
-    log.warn({ code: error.code }, `Streaming subscription lost: ${error.message}`);
-    notifySafely(log, onEvent, { type: 'lost', error: toLost(error) });
+    log.warn({ subscription: id, code: error.code }, `Streaming subscription lost: ${error.message}`);
+    notifySafely(log, id, onEvent, { type: 'lost', error: toLost(error) });
   };
 
   const onEnvelope = (envelope: string) => {
@@ -94,10 +95,14 @@ export async function subscribeStreaming(
         changes += summary.changes;
         folderIds.push(...summary.folderIds);
       }
-      if (textOf(message, 'ConnectionStatus')?.trim() === 'Closed') log.debug('Exchange closes the stream');
+      if (textOf(message, 'ConnectionStatus')?.trim() === 'Closed')
+        log.debug({ subscription: id }, 'Exchange closes the stream');
     }
     if (changes > 0) {
-      notifySafely(log, onEvent, { type: 'changed', folders: changedFolders(folderIds, folders, mailbox.folderNames) });
+      notifySafely(log, id, onEvent, {
+        type: 'changed',
+        folders: changedFolders(folderIds, folders, mailbox.folderNames),
+      });
     }
   };
 
@@ -146,7 +151,7 @@ export async function subscribeStreaming(
     void unsubscribeQuietly(mailbox, () => library.Unsubscribe());
     throw error;
   }
-  log.info({ folders }, `Streaming subscription for ${folders.join(', ')}`);
+  log.action({ subscription: id, folders }, `Streaming subscription for ${folders.join(', ')}`);
   return {
     id,
     close: async () => {

@@ -17,7 +17,12 @@ describe('pull subscriptions', () => {
     const { events, subscription } = await subscribe(alice);
     emulator.admin.createItem(bob, { kind: 'Message', send: true, Subject: 'Pull me', ToRecipients: [alice] });
     await vi.waitFor(() => expect(events).toContainEqual({ type: 'changed', folders: ['inbox'] }));
-    emulator.admin.createItem(alice, { kind: 'CalendarItem', Subject: 'Pull', Start: '2026-05-01T09:00:00Z', End: '2026-05-01T10:00:00Z' });
+    emulator.admin.createItem(alice, {
+      kind: 'CalendarItem',
+      Subject: 'Pull',
+      Start: '2026-05-01T09:00:00Z',
+      End: '2026-05-01T10:00:00Z',
+    });
     await vi.waitFor(() => expect(events).toContainEqual({ type: 'changed', folders: ['calendar'] }));
     expect(events.filter((e) => e.type === 'lost')).toEqual([]);
     await subscription.close();

@@ -5,10 +5,10 @@ import { createLogging } from '../../../../src/logging/logger.js';
 import type { SubscriptionEvent } from '../../../../src/ports/exchange.port.js';
 import { alice, bob, live, startTestEmulator, testAdapter } from '../support.js';
 
-// An EWS "minute" of 100 ms: StatusFrequency 1 brings a StatusEvent every 100 ms when nothing happens.
-const emulator = await startTestEmulator({ mailboxes: [alice, bob], minuteMs: 100 });
+// An EWS "minute" of 200 ms: StatusFrequency 1 brings a StatusEvent every 200 ms when nothing happens.
+const emulator = await startTestEmulator({ mailboxes: [alice, bob], minuteMs: 200 });
 const { logger } = createLogging({ level: 'debug', format: 'json', stdout: { write: () => {} } });
-const tuning = { minuteMs: 100, pushStatusFrequencyMinutes: 1 };
+const tuning = { minuteMs: 200, pushStatusFrequencyMinutes: 1 };
 
 async function receiverFor(): Promise<{ receiver: PushReceiver; seen: NotificationSummary[] }> {
   const receiver = await startPushReceiver({ host: '127.0.0.1', port: 0, logger, registrationGraceMs: 200 });
@@ -30,12 +30,19 @@ const adapter = testAdapter(emulator, { notifications: 'push' }, { tuning, push:
 describe('push subscriptions through the push receiver', () => {
   it('round trip: Exchange posts, the receiver answers OK, the subscription reports the folder', async () => {
     const events: SubscriptionEvent[] = [];
-    const subscription = await (await adapter.connect(alice)).subscribe(['tasks'], 'push', (e) => void events.push(e), live());
+    const subscription = await (await adapter.connect(alice)).subscribe(
+      ['tasks'],
+      'push',
+      (e) => void events.push(e),
+      live(),
+    );
     emulator.admin.createItem(alice, { kind: 'Task', Subject: 'Pushed' });
     await vi.waitFor(() => expect(events).toContainEqual({ type: 'changed', folders: ['tasks'] }));
     // Status events keep a quiet subscription alive: several arrive, and it is not lost.
     const statusFrom = shared.seen.length;
-    await vi.waitFor(() => expect(shared.seen.slice(statusFrom).filter((n) => n.status).length).toBeGreaterThanOrEqual(3));
+    await vi.waitFor(() =>
+      expect(shared.seen.slice(statusFrom).filter((n) => n.status).length).toBeGreaterThanOrEqual(3),
+    );
     expect(events.filter((e) => e.type === 'lost')).toEqual([]);
     await subscription.close();
     // Closing unregisters: the next post gets Unsubscribe, and Exchange drops the subscription.

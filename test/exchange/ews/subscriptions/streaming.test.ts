@@ -29,7 +29,12 @@ describe('streaming subscriptions', () => {
   it('turns a burst of changes into changed events for the folders concerned', async () => {
     const { events, subscription } = await subscribe(alice, ['calendar', 'contacts', 'tasks']);
     for (let i = 0; i < 5; i++) {
-      emulator.admin.createItem(alice, { kind: 'CalendarItem', Subject: `Burst ${i}`, Start: '2026-05-01T09:00:00Z', End: '2026-05-01T10:00:00Z' });
+      emulator.admin.createItem(alice, {
+        kind: 'CalendarItem',
+        Subject: `Burst ${i}`,
+        Start: '2026-05-01T09:00:00Z',
+        End: '2026-05-01T10:00:00Z',
+      });
     }
     emulator.admin.createItem(alice, { kind: 'Contact', GivenName: 'Burst' });
     await vi.waitFor(() => expect(events.changed()).toEqual(new Set(['calendar', 'contacts'])));
@@ -50,7 +55,12 @@ describe('streaming subscriptions', () => {
     try {
       const { events, subscription } = await subscribe(alice, ['inbox']);
       await vi.waitFor(() => expect(open.mock.calls.length).toBeGreaterThanOrEqual(4), { timeout: 5000 });
-      emulator.admin.createItem(bob, { kind: 'Message', send: true, Subject: 'After reconnects', ToRecipients: [alice] });
+      emulator.admin.createItem(bob, {
+        kind: 'Message',
+        send: true,
+        Subject: 'After reconnects',
+        ToRecipients: [alice],
+      });
       await vi.waitFor(() => expect(events.changed()).toEqual(new Set(['inbox'])));
       expect(events.lost()).toEqual([]);
       await subscription.close();
@@ -68,7 +78,12 @@ describe('streaming subscriptions', () => {
       error: { code: 'EXH_EXCHANGE_UNAVAILABLE', message: expect.stringContaining('HTTP 503'), retryable: true },
     });
     emulator.admin.createItem(alice, { kind: 'Task', Subject: 'Unseen' });
-    emulator.admin.createItem(alice, { kind: 'CalendarItem', Subject: 'Unseen', Start: '2026-05-01T09:00:00Z', End: '2026-05-01T10:00:00Z' });
+    emulator.admin.createItem(alice, {
+      kind: 'CalendarItem',
+      Subject: 'Unseen',
+      Start: '2026-05-01T09:00:00Z',
+      End: '2026-05-01T10:00:00Z',
+    });
     // One more full ConnectionTimeout: a subscription that went on would have reconnected and reported it by now.
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(events.events.filter((e) => e.type === 'changed')).toEqual([]);

@@ -1,0 +1,134 @@
+/**
+ * Exchange → database catch-up throughput and the memory of the actor tree, measured through every real part: the
+ * emulator over HTTP, the EWS adapter, the mailbox and item-type actors, and the database with the example
+ * application (PGlite in this process; and the PostgreSQL server when PG_URL is set).
+ *
+ *   node --expose-gc --import tsx bench/sync.ts [items] [mailboxes]
+ *
+ * 1. catch-up: `items` appointments already in one mailbox, connector started, time until all rows are there;
+ * 2. idle actors: `mailboxes` users live (catch-up of empty mailboxes), RSS per mailbox.
+ */
+import { PGlite } from '@electric-sql/pglite';
+import { configSchema } from '../src/config/schema.js';
+import type { InstallableDatabase } from '../src/db/adapters/installable.js';
+import { createPgliteDatabase } from '../src/db/adapters/pglite.js';
+import { installInto } from '../src/db/commands.js';
+import { createDatabase } from '../src/db/create-database.js';
+import { startEmulator } from '../src/emulator/index.js';
+import { createExchangeBackend } from '../src/exchange/create-exchange.js';
+import { createLogging } from '../src/logging/logger.js';
+import { startRuntime } from '../src/runtime.js';
+
+const items = Number(process.argv[2] ?? 5_000);
+const mailboxCount = Number(process.argv[3] ?? 500);
+const silent = { write: () => {} };
+
+async function catchUp(label: string, db: InstallableDatabase, count: (sql: string) => Promise<number>) {
+  const user = 'bench@contoso.test';
+  const emulator = await startEmulator({ port: 0, mailboxes: [user] });
+  emulator.admin.seed(user, 'CalendarItem', items);
+  await db.connect();
+  await installInto(db, { exampleApp: true });
+  await db.runScript(`DELETE FROM calendar_item; DELETE FROM exh_watermark; DELETE FROM app_user;
+    INSERT INTO app_user (exh_user, sync_calendar, sync_contact, sync_email, sync_task) VALUES ('${user}', true, false, false, false);`);
+  const config = configSchema.parse({
+    database: { type: 'pglite' },
+    exchange: {
+      staticEwsUrl: emulator.url,
+      impersonationUser: emulator.serviceAccount,
+      impersonationPassword: emulator.password,
+    },
+    listeners: { log: { enabled: false } },
+  });
+  const logging = createLogging({ level: 'warn', format: 'json', stdout: silent });
+  const backend = await createExchangeBackend(config, logging.logger);
+  const started = performance.now();
+  const runtime = startRuntime({ config, logging, db, exchange: backend.port });
+  while ((await count('SELECT count(*)::int AS n FROM calendar_item')) < items)
+    await new Promise((r) => setTimeout(r, 50));
+  const seconds = (performance.now() - started) / 1000;
+  await runtime.stop();
+  await backend.close();
+  await emulator.close();
+  console.log(
+    `| catch-up of ${items} appointments into ${label} | ${seconds.toFixed(1)} s (${Math.round(items / seconds)} items/s) |`,
+  );
+}
+
+async function idleMailboxes() {
+  const users = Array.from({ length: mailboxCount }, (_, i) => `user${i}@contoso.test`);
+  const emulator = await startEmulator({ port: 0, mailboxes: users });
+  const instance = await PGlite.create();
+  const db = createPgliteDatabase({ instance });
+  await db.connect();
+  await installInto(db, { exampleApp: true });
+  await db.runScript(`INSERT INTO app_user (exh_user) VALUES ${users.map((u) => `('${u}')`).join(', ')};`);
+  const config = configSchema.parse({
+    database: { type: 'pglite' },
+    exchange: {
+      staticEwsUrl: emulator.url,
+      impersonationUser: emulator.serviceAccount,
+      impersonationPassword: emulator.password,
+      concurrency: 16,
+    },
+    listeners: { log: { enabled: false } },
+  });
+  let live = 0;
+  const logging = createLogging({
+    level: 'action',
+    format: 'json',
+    stdout: { write: (line: string) => void (line.includes('"mailbox.live"') && (live += 1)) },
+  });
+  global.gc?.();
+  global.gc?.();
+  const before = process.memoryUsage();
+  const backend = await createExchangeBackend(config, logging.logger);
+  const started = performance.now();
+  const runtime = startRuntime({ config, logging, db, exchange: backend.port });
+  while (live < mailboxCount) await new Promise((r) => setTimeout(r, 100));
+  const seconds = (performance.now() - started) / 1000;
+  global.gc?.();
+  global.gc?.();
+  const after = process.memoryUsage();
+  // Heap, not RSS: PGlite's WebAssembly memory and freed pages make RSS deltas meaningless here.
+  const perMailbox = (key: 'heapUsed') => Math.round((after[key] - before[key]) / mailboxCount / 1024);
+  console.log(
+    `| ${mailboxCount} mailboxes from start to live (4 item types each, streaming) | ${seconds.toFixed(1)} s |`,
+  );
+  console.log(
+    `| heap per live mailbox (connector actors, connections, open streams; emulator side included) | ${perMailbox('heapUsed')} KiB |`,
+  );
+  await runtime.stop();
+  await backend.close();
+  await emulator.close();
+  await instance.close();
+}
+
+console.log(`Node ${process.version}, ${process.platform} ${process.arch}\n\n| measure | result |\n|---|---|`);
+const pglite = await PGlite.create();
+await catchUp(
+  'PGlite (in process)',
+  createPgliteDatabase({ instance: pglite }),
+  async (sql) => (await pglite.query<{ n: number }>(sql)).rows[0]?.n ?? 0,
+);
+await pglite.close();
+if (process.env.PG_URL) {
+  // A schema of its own, dropped afterwards: the benchmark leaves the server as it found it.
+  const pg = await import('pg');
+  const client = new pg.default.Client({ connectionString: process.env.PG_URL });
+  await client.connect();
+  const schema = `exh_bench_${process.pid}`;
+  await client.query(`CREATE SCHEMA ${schema}`);
+  await client.query(`SET search_path = ${schema}`);
+  const url = new URL(process.env.PG_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  const server = createDatabase({ type: 'postgres', connectionString: url.toString() });
+  try {
+    await catchUp('the PostgreSQL server', server, async (sql) => (await client.query(sql)).rows[0]?.n ?? 0);
+  } finally {
+    await client.query(`DROP SCHEMA ${schema} CASCADE`);
+    await client.end();
+  }
+}
+await idleMailboxes();
+process.exit(0);

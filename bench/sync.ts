@@ -77,7 +77,11 @@ async function idleMailboxes() {
   const logging = createLogging({
     level: 'action',
     format: 'json',
-    stdout: { write: (line: string) => void (line.includes('"mailbox.live"') && (live += 1)) },
+    stdout: {
+      write: (line: string) => {
+        if (line.includes('"mailbox.live"')) live += 1;
+      },
+    },
   });
   global.gc?.();
   global.gc?.();

@@ -37,7 +37,9 @@ function scriptedMailbox(connectOutcomes: Array<'ok' | Error> = []) {
       subscription: fromCallback<MailboxEvent, { user: string; folders: FolderName[] }>(({ sendBack }) => {
         subscription.opened += 1;
         subscription.emit = sendBack;
-        return () => void (subscription.closed += 1);
+        return () => {
+          subscription.closed += 1;
+        };
       }),
       recordDisabled: fromPromise<void, { user: string; error: SerializedError | null }>(
         async ({ input }) => void disabled.push(input.user),

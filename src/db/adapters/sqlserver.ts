@@ -186,7 +186,7 @@ class SqlServerDatabase implements InstallableDatabase {
     const { pool, mssql } = this.connected();
     // One parameter per UID: a page holds at most 512 items, well under SQL Server's 2,100 parameters.
     const request = pool.request();
-    uids.forEach((uid, i) => request.input(`uid${i}`, mssql.NVarChar(512), uid));
+    for (const [i, uid] of uids.entries()) request.input(`uid${i}`, mssql.NVarChar(512), uid);
     const result = await this.attempt('exh_meeting', () =>
       request.query<{ exh_uid: string; exh_app_item_id: string }>(
         `SELECT exh_uid, exh_app_item_id FROM exh_meeting WHERE exh_uid IN (${uids.map((_, i) => `@uid${i}`).join(', ')})`,

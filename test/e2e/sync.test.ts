@@ -169,6 +169,48 @@ describe.skipIf(!pgUrl)('Exchange → database, end to end (emulator, PostgreSQL
         expect.objectContaining({ exh_subject: 'Hello Bob', exh_direction: 'incoming', exh_folder: 'Inbox' }),
       ]);
     });
+
+    // Changed in Exchange: the same rows change; read in Outlook: only is_read moves.
+    const incoming = (await rows('email_item', bob))[0]?.exh_item_id as string;
+    emulator.admin.updateItem(bob, contact?.id as string, { CompanyName: 'Bureau' });
+    emulator.admin.updateItem(bob, task?.id as string, { PercentComplete: 100, Status: 'Completed' });
+    emulator.admin.updateItem(bob, incoming, { IsRead: true });
+    await eventually(async () => {
+      expect(await rows('contact_item', bob)).toEqual([expect.objectContaining({ exh_company: 'Bureau' })]);
+      expect(await rows('task_item', bob)).toEqual([
+        expect.objectContaining({ exh_percent_complete: 100, exh_status: 'Completed' }),
+      ]);
+      expect(await rows('email_item', bob)).toEqual([
+        expect.objectContaining({ exh_is_read: true, exh_subject: 'Hello Bob' }),
+      ]);
+    });
+
+    // Deleted in Exchange: the rows go.
+    emulator.admin.deleteItem(bob, contact?.id as string);
+    emulator.admin.deleteItem(bob, task?.id as string);
+    emulator.admin.deleteItem(bob, incoming);
+    await eventually(async () => {
+      expect(await rows('contact_item', bob)).toEqual([]);
+      expect(await rows('task_item', bob)).toEqual([]);
+      expect(await rows('email_item', bob)).toEqual([]);
+    });
+  });
+
+  it('keeps HTML bodies as HTML by default', async () => {
+    await startConnector();
+    await live([alice, bob, carol]);
+    const made = emulator.admin.createItem(carol, {
+      kind: 'CalendarItem',
+      Subject: 'Styled',
+      Start: '2026-12-03T09:00:00Z',
+      End: '2026-12-03T10:00:00Z',
+      Body: { BodyType: 'HTML', value: '<p>Agenda: <b>budget</b></p>' },
+    });
+    await eventually(async () => {
+      const row = (await rows('calendar_item', carol)).find((r) => r.exh_item_id === made?.id);
+      expect(row?.exh_body_type).toBe('HTML');
+      expect(String(row?.exh_body)).toContain('<b>budget</b>');
+    });
   });
 
   it('a meeting lands in the organizer’s and both attendees’ rows, each under its own exh_user', async () => {

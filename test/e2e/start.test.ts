@@ -8,18 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installBaseProject } from '../../src/db/commands.js';
 import { runExh } from '../support/exh-process.js';
 import { freePort, lineReader, TcpProxy } from '../support/net.js';
+import { schemaUrl } from '../support/pg.js';
 
 const pgUrl = process.env.PG_URL;
 
-/** The same server, reached through `port` and confined to `schema`, so each run has a fresh base project. */
-function schemaUrl(url: string, schema: string, port?: number): string {
-  const parsed = new URL(url);
-  if (port !== undefined) parsed.port = String(port);
-  // The server trusts local connections and ignores it; it is here to prove that no log record ever shows it.
-  if (port !== undefined) parsed.password = 'Pg-S3cret';
-  parsed.searchParams.set('options', `-c search_path=${schema}`);
-  return parsed.toString();
-}
+/** Through the test's proxy port; the server trusts local connections and ignores the password, which is there to
+ * prove that no log record ever shows it. */
+const viaProxy = (url: string, schema: string, port: number) => schemaUrl(url, schema, { port, password: 'Pg-S3cret' });
 
 describe.skipIf(!pgUrl)('exh start against the real PostgreSQL server (PG_URL)', () => {
   const schema = `exh_e2e_${randomBytes(4).toString('hex')}`;
@@ -56,7 +51,7 @@ describe.skipIf(!pgUrl)('exh start against the real PostgreSQL server (PG_URL)',
       JSON.stringify({
         database: {
           type: 'postgres',
-          connectionString: schemaUrl(pgUrl as string, schema, dbPort),
+          connectionString: viaProxy(pgUrl as string, schema, dbPort),
           probeIntervalMs: 300,
         },
         exchange: { impersonationUser: 'exh-service@contoso.test', impersonationPassword: 'exh' },
@@ -137,7 +132,7 @@ describe.skipIf(!pgUrl)('exh start against the real PostgreSQL server (PG_URL)',
       JSON.stringify({
         database: {
           type: 'postgres',
-          connectionString: schemaUrl(pgUrl as string, schema, dbPort),
+          connectionString: viaProxy(pgUrl as string, schema, dbPort),
           probeIntervalMs: 300,
           probeTimeoutMs: 1_000,
         },

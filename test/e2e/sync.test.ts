@@ -8,17 +8,12 @@ import { createExchangeBackend, type ExchangeBackend } from '../../src/exchange/
 import { appItemIdProperty } from '../../src/exchange/ews/index.js';
 import { createLogging } from '../../src/logging/logger.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';
+import { schemaUrl } from '../support/pg.js';
 
 const pgUrl = process.env.PG_URL;
 const alice = 'alice@contoso.test';
 const bob = 'bob@contoso.test';
 const carol = 'carol@contoso.test';
-
-function schemaUrl(url: string, schema: string): string {
-  const parsed = new URL(url);
-  parsed.searchParams.set('options', `-c search_path=${schema}`);
-  return parsed.toString();
-}
 
 /**
  * Exchange → database through every real part: the emulator speaking EWS over HTTP, the EWS adapter, the actor tree,

@@ -2,9 +2,11 @@
  * Scale benchmark of the Exchange emulator (issue 4, "Scale"): memory for N mailboxes of M items each, paging a
  * 10,000-item folder with SyncFolderItems (raw SOAP and through ews-javascript-api), and requests per second.
  *
- *   node --expose-gc --max-old-space-size=16384 --import tsx bench/emulator.ts [mailboxes] [itemsPerMailbox]
+ *   node --expose-gc --max-old-space-size=16384 --import tsx bench/emulator.ts [mailboxes] [itemsPerMailbox] [realistic]
  *
- * Defaults: 10000 mailboxes × 1000 items. Prints a Markdown table for BENCHMARKS.md.
+ * Defaults: 10000 mailboxes × 1000 items, seeded bare (a numbered Subject, and Start/End/UID for appointments), then
+ * `realistic` (default 100) more mailboxes × 1000 items with what real items carry: HTML bodies, attendees and
+ * recipients, contact details, an extended property. Prints a Markdown table for BENCHMARKS.md.
  */
 import {
   type ChangeCollection,
@@ -15,11 +17,12 @@ import {
   SyncFolderItemsScope,
   WellKnownFolderName,
 } from 'ews-javascript-api';
-import { startEmulator } from '../src/emulator/index.js';
+import { type ItemInput, startEmulator } from '../src/emulator/index.js';
 import { basic, envelopeOf, ewsService } from '../test/emulator/support/harness.js';
 
 const mailboxCount = Number(process.argv[2] ?? 10_000);
 const itemsPerMailbox = Number(process.argv[3] ?? 1_000);
+const realisticMailboxes = Number(process.argv[4] ?? 100);
 const rows: [string, string][] = [];
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
@@ -52,8 +55,84 @@ rows.push([
   `Load ${mailboxCount.toLocaleString('en')} mailboxes × ${itemsPerMailbox.toLocaleString('en')} items`,
   `${loadSeconds.toFixed(1)} s`,
 ]);
-rows.push(['Heap used by them (after GC)', `${mib(heap)} (${Math.round(heap / totalItems)} bytes per item)`]);
+rows.push([
+  'Heap used by them (after GC), bare seeded items',
+  `${mib(heap)} (${Math.round(heap / totalItems)} bytes per item)`,
+]);
 rows.push(['Process RSS', mib(loaded.rss)]);
+
+// Items as users make them: bodies, attendees and recipients, contact details, the connector's extended property.
+const paragraph =
+  '<p>Agenda: review of the sprint, the open incidents and the release plan for next month. Please bring your notes and the figures from the last report, so that we can decide on the priorities.</p>';
+const appItemId = {
+  PropertySetId: 'c11ff724-aa03-4555-9952-8fa248a11c3e',
+  PropertyName: 'exh_app_item_id',
+  Value: 'APP-000123',
+};
+const templates: Record<'CalendarItem' | 'Message' | 'Contact' | 'Task', Omit<ItemInput, 'kind'>> = {
+  CalendarItem: {
+    Subject: 'Sprint review',
+    Body: { BodyType: 'HTML', value: `<html><body>${paragraph.repeat(3)}</body></html>` },
+    Location: 'Room 4.12, second floor',
+    StartTimeZone: 'W. Europe Standard Time',
+    RequiredAttendees: ['ann.smith@fabrikam.test', 'bo.jansen@fabrikam.test', 'carla.de.vries@fabrikam.test'],
+    OptionalAttendees: ['dirk.bakker@fabrikam.test'],
+    Categories: ['Blue category'],
+    ExtendedProperties: [appItemId],
+  },
+  Message: {
+    Subject: 'Re: figures for the quarterly report',
+    Body: { BodyType: 'HTML', value: `<html><body>${paragraph.repeat(8)}</body></html>` },
+    ToRecipients: ['ann.smith@fabrikam.test', 'bo.jansen@fabrikam.test'],
+    CcRecipients: ['carla.de.vries@fabrikam.test'],
+    From: 'erik.visser@fabrikam.test',
+    IsRead: 'true',
+  },
+  Contact: {
+    GivenName: 'Annemarie',
+    Surname: 'van den Berg',
+    CompanyName: 'Fabrikam Consulting',
+    JobTitle: 'Project manager',
+    EmailAddresses: { EmailAddress1: 'annemarie.vandenberg@fabrikam.test' },
+    PhoneNumbers: { BusinessPhone: '+31 20 555 0123', MobilePhone: '+31 6 5555 0123' },
+    PhysicalAddresses: {
+      Business: {
+        Street: 'Keizersgracht 123',
+        City: 'Amsterdam',
+        PostalCode: '1015 CJ',
+        CountryOrRegion: 'Netherlands',
+      },
+    },
+    ExtendedProperties: [appItemId],
+  },
+  Task: {
+    Subject: 'Prepare the release notes',
+    Body: `Collect the changes since the last release and write them up for the customers. ${'Check each item. '.repeat(10)}`,
+    DueDate: '2024-06-01T00:00:00Z',
+    Status: 'InProgress',
+    ExtendedProperties: [appItemId],
+  },
+};
+if (realisticMailboxes > 0) {
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let m = 0; m < realisticMailboxes; m++) {
+    const address = `real${m}@contoso.test`;
+    emulator.admin.addMailbox(address);
+    const share = (part: number) => Math.round(itemsPerMailbox * part);
+    emulator.admin.seed(address, 'CalendarItem', share(0.4), undefined, templates.CalendarItem);
+    emulator.admin.seed(address, 'Message', share(0.3), undefined, templates.Message);
+    emulator.admin.seed(address, 'Contact', share(0.2), undefined, templates.Contact);
+    emulator.admin.seed(address, 'Task', share(0.1), undefined, templates.Task);
+  }
+  gc();
+  const realistic = process.memoryUsage().heapUsed - before;
+  const count = realisticMailboxes * itemsPerMailbox;
+  rows.push([
+    `Heap used by ${count.toLocaleString('en')} realistic items (bodies, attendees, recipients, contact details)`,
+    `${mib(realistic)} (${Math.round(realistic / count)} bytes per item)`,
+  ]);
+}
 
 // A 10,000-item folder, paged with MaxChangesReturned 512.
 const big = 'big@contoso.test';

@@ -1,12 +1,16 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Core } from './context.js';
+import { createChallenge, messageType, parseAuthenticate, verifyNtlmV2 } from './ntlm.js';
 import { SoapFault } from './soap/response-codes.js';
 import type { Mailbox } from './store/mailbox.js';
 import { child, text, type XmlNode } from './xml/node.js';
 
 /**
- * Basic authentication and impersonation as Exchange applies them: the service account and every mailbox owner log
- * on with the emulator's password; only the service account may impersonate (when it holds the right), through the
+ * Authentication and impersonation as Exchange applies them: the service account and every mailbox owner log on with
+ * the emulator's password, by Basic (every request) or NTLM (once per TCP connection, as IIS's Windows
+ * authentication); only the service account may impersonate (when it holds the right), through the
  * ExchangeImpersonation header; X-AnchorMailbox must name a mailbox that exists.
  */
 
@@ -29,6 +33,74 @@ export function authenticate(core: Core, header: string | undefined): string | u
   if (!same(password, core.settings.password)) return undefined;
   if (user === core.settings.serviceAccount.toLowerCase() || core.store.get(user)) return user;
   return undefined;
+}
+
+/** What a 401 offers when a request brings no credentials, or wrong ones (IIS sends one header line per scheme). */
+const authOffer = ['Basic realm="exh emulator"', 'NTLM'];
+
+export type LogOn = { account: string } | { wwwAuthenticate: string | string[] };
+
+/**
+ * NTLM authenticates the connection, not the request: the challenge sent on a socket is the one its Type 3 must
+ * answer, and a socket that answered it acts as that account until it closes (later requests carry no header).
+ */
+type NtlmState = { challenge: Buffer } | { account: string };
+const connections = new WeakMap<Socket, NtlmState>();
+
+function serverNames(core: Core) {
+  const dnsDomain = core.settings.serviceAccount.split('@')[1] ?? 'contoso.test';
+  const netbiosDomain = (dnsDomain.split('.')[0] ?? dnsDomain).toUpperCase().slice(0, 15);
+  return { dnsDomain, netbiosDomain, computer: 'EXH-EMULATOR' };
+}
+
+/**
+ * The account an NTLM user name stands for: a UPN (`alice@contoso.test`, domain empty) as it is; `CONTOSO\alice` by
+ * its local part, when the domain is the NetBIOS name or the DNS name of the account's domain.
+ */
+function ntlmAccount(core: Core, user: string, domain: string): string | undefined {
+  const name = user.trim().toLowerCase();
+  const accounts = [core.settings.serviceAccount.toLowerCase(), ...core.store.list().map((m) => m.address)];
+  if (name.includes('@')) return accounts.includes(name) ? name : undefined;
+  const given = domain.trim().toLowerCase();
+  const matches = accounts.filter((account) => {
+    const [local, dns = ''] = account.split('@');
+    return local === name && (given === '' || given === dns || given === dns.split('.')[0]);
+  });
+  return matches.length === 1 ? matches[0] : undefined;
+}
+
+/** EWS and Autodiscover: who the request acts as (Basic, or the connection's NTLM logon), else what the 401 says. */
+export function logOn(core: Core, request: IncomingMessage): LogOn {
+  const header = request.headers.authorization?.trim() ?? '';
+  const socket = request.socket;
+  if (/^Basic\s/i.test(header)) {
+    const account = authenticate(core, header);
+    return account ? { account } : { wwwAuthenticate: authOffer };
+  }
+  const token = /^NTLM\s+([A-Za-z0-9+/=]+)$/i.exec(header)?.[1];
+  if (token) {
+    const message = Buffer.from(token, 'base64');
+    const state = connections.get(socket);
+    connections.delete(socket);
+    if (messageType(message) === 1) {
+      const { challenge, message: type2 } = createChallenge(serverNames(core), core.now());
+      connections.set(socket, { challenge });
+      core.log.debug({ remotePort: socket.remotePort }, 'NTLM challenge');
+      return { wwwAuthenticate: `NTLM ${type2.toString('base64')}` };
+    }
+    const answer = parseAuthenticate(message);
+    const account = answer && ntlmAccount(core, answer.user, answer.domain);
+    if (!answer || !account || !state || !('challenge' in state)) return { wwwAuthenticate: authOffer };
+    if (!verifyNtlmV2(answer, state.challenge, core.settings.password)) {
+      core.log.debug({ account }, 'NTLM logon refused');
+      return { wwwAuthenticate: authOffer };
+    }
+    connections.set(socket, { account });
+    core.log.debug({ account, remotePort: socket.remotePort }, 'NTLM logon');
+    return { account };
+  }
+  const state = header ? undefined : connections.get(socket);
+  return state && 'account' in state ? { account: state.account } : { wwwAuthenticate: authOffer };
 }
 
 /** The mailbox a request acts on: the impersonated user's, or the caller's own. Faults as Exchange raises them. */

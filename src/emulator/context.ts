@@ -1,3 +1,4 @@
+import type { EmulatorClock } from './clock.js';
 import type { Faults } from './faults.js';
 import type { Subscriptions } from './notifications/subscriptions.js';
 import type { ExchangeVersion } from './soap/envelope.js';
@@ -22,8 +23,16 @@ export interface EmulatorSettings {
   impersonationAllowed: boolean;
   /** Copy the organizer's custom extended properties onto attendees' copies (Exchange does not; off by default). */
   copyExtendedPropertiesToAttendees: boolean;
-  /** Hanging (streaming) connections one mailbox may hold before ErrorExceededConnectionCount (Exchange: 10). */
+  /**
+   * Hanging (streaming) connections one mailbox may hold before ErrorExceededConnectionCount: Exchange's
+   * HangingConnectionLimit, 3 on premises (10 in Exchange Online). Switchable at run time (admin settings).
+   */
   maxHangingConnections: number;
+  /**
+   * EWSFindCountLimit: the most items a FindItem answers with (paged views are cut short, unpaged ones refused with
+   * ErrorExceededFindCountLimit, calendar views cut short or refused with ErrorCalendarViewRangeTooBig). Default 1000.
+   */
+  findCountLimit: number;
   /** Length of an EWS "minute" (Timeout, StatusFrequency, ConnectionTimeout); tests shorten it. */
   minuteMs: number;
   /** Interval of the keep-alive envelopes on a streaming connection. */
@@ -40,6 +49,7 @@ export interface Core {
   subscriptions: Subscriptions;
   recorder: ResponseRecorder | undefined;
   log: EmulatorLogger;
+  clock: EmulatorClock;
   now(): number;
   /** The EWS URL as clients reach it (for Autodiscover answers). */
   ewsUrl(): string;

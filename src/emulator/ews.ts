@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { anchorMailbox, effectiveMailbox } from './auth.js';
 import { serverOf } from './autodiscover.js';
 import type { Core, OperationContext } from './context.js';
@@ -9,13 +8,16 @@ import { findFolder, getFolder } from './ops/folders.js';
 import { createItems, deleteItems, getItems, sendItems, updateItems } from './ops/items.js';
 import { getEvents, getStreamingEvents, subscribe, unsubscribe } from './ops/notifications.js';
 import { syncFolderItems } from './ops/sync.js';
-import { type ExchangeVersion, envelope, faultEnvelope, versions } from './soap/envelope.js';
+import { type ExchangeVersion, envelope, faultEnvelope, ns, versions } from './soap/envelope.js';
+import { checkNamespaces, checkOperation } from './soap/request-schema.js';
 import { EwsError, SoapFault } from './soap/response-codes.js';
-import { child, parseXml, type XmlNode, XmlSyntaxError } from './xml/node.js';
+import { schemaFault } from './soap/schema-check.js';
+import { child, type Namespaces, parseXml, type XmlNode, XmlSyntaxError } from './xml/node.js';
 
 /**
- * One EWS request from HTTP body to SOAP answer: envelope and version checks, impersonation and anchor mailbox, the
- * faults switched on, then the operation. Anything a client sends gets an answer; nothing it sends crashes the server.
+ * One EWS request from HTTP body to SOAP answer: the envelope and the operation checked against the schema (as far
+ * as soap/request-schema.ts knows it), version, impersonation and anchor mailbox, the faults switched on, then the
+ * operation. Anything a client sends gets an answer; nothing it sends crashes the server.
  */
 
 const operations: Record<string, Operation> = {
@@ -51,8 +53,18 @@ export interface EwsRequest {
 
 const xmlHeaders = { 'content-type': 'text/xml; charset=utf-8' };
 
-function faultAnswer(fault: SoapFault, operation: string, headers: Record<string, string> = {}): EwsAnswer {
-  return { status: 500, headers: { ...xmlHeaders, ...headers }, body: faultEnvelope(fault), operation };
+function faultAnswer(
+  fault: SoapFault,
+  operation: string,
+  headers: Record<string, string> = {},
+): EwsAnswer & { faultCode: string } {
+  return {
+    status: 500,
+    headers: { ...xmlHeaders, ...headers },
+    body: faultEnvelope(fault),
+    operation,
+    faultCode: fault.code,
+  };
 }
 
 function requestVersion(header: XmlNode | undefined): ExchangeVersion {
@@ -62,26 +74,60 @@ function requestVersion(header: XmlNode | undefined): ExchangeVersion {
   return raw as ExchangeVersion;
 }
 
+/** The SOAP envelope around the operation, as Exchange accepts it: SOAP 1.1, an optional Header, one operation. */
+function readEnvelope(body: string): {
+  header: XmlNode | undefined;
+  call: XmlNode;
+  namespaceOf: (node: XmlNode) => string;
+} {
+  const namespaces: Namespaces = new Map();
+  let root: XmlNode;
+  try {
+    root = parseXml(body, namespaces);
+  } catch (error) {
+    if (!(error instanceof XmlSyntaxError)) throw error;
+    throw schemaFault(error.message);
+  }
+  const namespaceOf = (node: XmlNode) => namespaces.get(node) ?? '';
+  const parts = root.c ?? [];
+  const soap = (node: XmlNode | undefined, name: string) => node?.n === name && namespaceOf(node) === ns.soap;
+  const [first, second] = parts;
+  const header = soap(first, 'Header') ? first : undefined;
+  const bodyNode = header ? second : first;
+  const calls = bodyNode?.c ?? [];
+  const call = calls[0];
+  if (
+    !soap(root, 'Envelope') ||
+    !soap(bodyNode, 'Body') ||
+    parts.length !== (header ? 2 : 1) ||
+    !call ||
+    calls.length !== 1
+  ) {
+    throw schemaFault(
+      `a SOAP 1.1 Envelope (namespace '${ns.soap}') with an optional Header and a Body holding one operation is expected.`,
+    );
+  }
+  // Header elements of other namespaces are not Exchange's business (SOAP lets them through); they are not read.
+  const known = header && { ...header, c: (header.c ?? []).filter((node) => namespaceOf(node) === ns.t) };
+  return { header: known, call, namespaceOf };
+}
+
 export async function handleEws(core: Core, request: EwsRequest): Promise<EwsAnswer> {
+  const answer = await answerEws(core, request);
+  // Every request the emulator accepted, and every one it refused as schema-invalid, is checked against
+  // messages.xsd with the responses (validateResponses): the emulator's own checks must agree with the schema.
+  if (answer.status === 200) core.recorder?.recordRequest(answer.operation, request.body, 'accepted');
+  else if (answer.faultCode === 'ErrorSchemaValidation')
+    core.recorder?.recordRequest(answer.operation, request.body, 'refused');
+  return answer;
+}
+
+async function answerEws(core: Core, request: EwsRequest): Promise<EwsAnswer & { faultCode?: string }> {
   let operation = 'unknown';
   try {
-    let root: XmlNode;
-    try {
-      root = parseXml(request.body);
-    } catch (error) {
-      if (!(error instanceof XmlSyntaxError)) throw error;
-      throw new SoapFault('ErrorSchemaValidation', `The request failed schema validation: ${error.message}`);
-    }
-    const body = child(root, 'Body');
-    const header = child(root, 'Header');
-    const call = (body?.c ?? [])[0];
-    if (root.n !== 'Envelope' || !call || (body?.c ?? []).length !== 1) {
-      throw new SoapFault(
-        'ErrorSchemaValidation',
-        'The request failed schema validation: a SOAP Envelope with one operation in its Body is expected.',
-      );
-    }
+    const { header, call, namespaceOf } = readEnvelope(request.body);
     operation = call.n;
+    checkNamespaces(call, namespaceOf);
     const run = operations[operation];
     if (!run) {
       throw new SoapFault(
@@ -89,13 +135,14 @@ export async function handleEws(core: Core, request: EwsRequest): Promise<EwsAns
         `The request is invalid: the emulator does not implement ${operation}.`,
       );
     }
+    checkOperation(call, namespaceOf);
     const version = requestVersion(header);
     const mailbox = effectiveMailbox(core, request.account, header);
     const anchor = anchorMailbox(core, request.anchorHeader, mailbox);
     const headers: Record<string, string> = { 'x-calculatedbetarget': serverOf(anchor.address) };
     const target = { operation, mailbox };
     const latency = core.faults.take('latency', target);
-    if (latency) await delay(latency.ms);
+    if (latency) await new Promise<void>((resolve) => core.clock.setTimeout(resolve, latency.ms));
     const status = core.faults.take('httpStatus', target);
     if (status) {
       return {

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { EmulatorAdmin } from './admin/api.js';
+import { type EmulatorClock, systemClock } from './clock.js';
 import { type Core, type EmulatorLogger, type EmulatorSettings, silentLogger } from './context.js';
 import { Faults } from './faults.js';
 import { Subscriptions } from './notifications/subscriptions.js';
@@ -14,7 +15,14 @@ import { ResponseRecorder } from './validation.js';
  * application developers (`exh emulator`). This is its composition root; docs/emulator.md describes what it does.
  */
 
-export { AdminError, EmulatorAdmin, type ItemInput, type ItemSummary } from './admin/api.js';
+export {
+  AdminError,
+  EmulatorAdmin,
+  type EmulatorSettingsInput,
+  type ItemInput,
+  type ItemSummary,
+} from './admin/api.js';
+export type { EmulatorClock, TimerHandle } from './clock.js';
 export type { EmulatorLogger } from './context.js';
 export type { Fault, FaultInput } from './faults.js';
 export { SchemaValidationError } from './validation.js';
@@ -34,13 +42,21 @@ export interface EmulatorOptions {
   dataFile?: string;
   /** Whether the service account may impersonate (ApplicationImpersonation). Default true. */
   impersonationAllowed?: boolean;
-  /** Record every SOAP body sent, for admin.validateResponses() against messages.xsd. Default false (on in tests). */
+  /**
+   * Record every SOAP body sent and every request answered, for admin.validateResponses() against messages.xsd.
+   * Default false (on in tests).
+   */
   validateResponses?: boolean;
   logger?: EmulatorLogger;
   /** Carry the organizer's custom extended properties to attendees' copies (Exchange does not). Default false. */
   copyExtendedPropertiesToAttendees?: boolean;
-  /** Streaming connections per mailbox before ErrorExceededConnectionCount. Default 10, as Exchange. */
+  /**
+   * Streaming connections per mailbox before ErrorExceededConnectionCount: Exchange's HangingConnectionLimit.
+   * Default 3, as Exchange on premises (Exchange Online: 10). Switchable at run time (admin.updateSettings).
+   */
   maxHangingConnections?: number;
+  /** EWSFindCountLimit: most items a FindItem answers with. Default 1000, as Exchange. Switchable at run time. */
+  findCountLimit?: number;
   /** Length of an EWS "minute" in ms (subscription timeouts, StatusFrequency, ConnectionTimeout). Default 60000. */
   minuteMs?: number;
   /** Interval of streaming keep-alives in ms. Default 30000. */
@@ -51,8 +67,10 @@ export interface EmulatorOptions {
   faultSeed?: number;
   /** Where messages.xsd and friends are (for validateResponses). Default ../shared/reference/ews-schema. */
   schemaDirectory?: string;
-  /** The clock behind timestamps and subscription expiry (tests pass one they can move). Default Date.now. */
+  /** The time behind timestamps and subscription expiry. Default Date.now; `clock` supersedes it. */
   now?: () => number;
+  /** Time and timers (expiry, push retries and status events, keep-alives, ConnectionTimeout, latency faults). */
+  clock?: EmulatorClock;
 }
 
 export interface RunningEmulator {
@@ -87,7 +105,8 @@ const optionsSchema = z.object({
   impersonationAllowed: z.boolean().default(true),
   validateResponses: z.boolean().default(false),
   copyExtendedPropertiesToAttendees: z.boolean().default(false),
-  maxHangingConnections: z.number().int().positive().default(10),
+  maxHangingConnections: z.number().int().positive().default(3),
+  findCountLimit: z.number().int().positive().default(1000),
   minuteMs: z.number().positive().default(60_000),
   keepAliveMs: z.number().positive().default(30_000),
   bodyLimit: z
@@ -116,7 +135,7 @@ export function emulatorCommandLine(options: { url: string } | { host?: string; 
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
-  const { logger, now: clock, ...rest } = options;
+  const { logger, now: nowOption, clock: clockOption, ...rest } = options;
   const result = optionsSchema.safeParse(rest);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`);
@@ -131,11 +150,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     impersonationAllowed: parsed.impersonationAllowed,
     copyExtendedPropertiesToAttendees: parsed.copyExtendedPropertiesToAttendees,
     maxHangingConnections: parsed.maxHangingConnections,
+    findCountLimit: parsed.findCountLimit,
     minuteMs: parsed.minuteMs,
     keepAliveMs: parsed.keepAliveMs,
     bodyLimit: parsed.bodyLimit,
   };
-  const now = clock ?? (() => Date.now());
+  const clock = clockOption ?? systemClock(nowOption);
+  const now = () => clock.now();
   const store = new Store(now);
   const loaded = parsed.dataFile ? loadStore(store, parsed.dataFile) : false;
   if (!loaded) for (const address of parsed.mailboxes) store.add(address);
@@ -147,6 +168,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     subscriptions: new Subscriptions(store, settings, now, log),
     recorder: parsed.validateResponses ? new ResponseRecorder(parsed.schemaDirectory) : undefined,
     log,
+    clock,
     now,
     ewsUrl: () => url,
   };

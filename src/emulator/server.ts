@@ -1,15 +1,16 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { EmulatorAdmin } from './admin/api.js';
 import { registerAdminRoutes } from './admin/http.js';
-import { authenticate } from './auth.js';
+import { authenticate, logOn } from './auth.js';
 import { autodiscover, probeHeaders } from './autodiscover.js';
 import type { Core } from './context.js';
 import { handleEws } from './ews.js';
 
 /**
  * The HTTP face of the emulator: EWS at /EWS/Exchange.asmx (paths are case-insensitive, as on IIS), Autodiscover at
- * /autodiscover/, the admin API at /emulator/admin. Unauthenticated EWS and Autodiscover requests get 401 with a Basic
- * challenge; oversized bodies 413; bodies that are not XML 415.
+ * /autodiscover/, the admin API at /emulator/admin. Unauthenticated EWS and Autodiscover requests get 401 offering
+ * Basic and NTLM (auth.ts) before their body is read (an `onRequest` hook, as for the admin routes); oversized bodies
+ * 413; bodies that are not XML 415.
  */
 
 export const paths = {
@@ -19,7 +20,12 @@ export const paths = {
   admin: '/emulator/admin',
 } as const;
 
-const challenge = { 'www-authenticate': 'Basic realm="exh emulator"' };
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The account Basic or NTLM authentication proved (set by the `onRequest` hook of EWS and Autodiscover). */
+    exhAccount?: string;
+  }
+}
 
 export function buildServer(core: Core, admin: EmulatorAdmin): FastifyInstance {
   const app = Fastify({
@@ -34,9 +40,16 @@ export function buildServer(core: Core, admin: EmulatorAdmin): FastifyInstance {
     (_request, body, done) => done(null, body),
   );
 
-  app.post(paths.ews, async (request, reply) => {
-    const account = authenticate(core, request.headers.authorization);
-    if (!account) return reply.code(401).headers(challenge).send();
+  // Credentials are checked before the body is read: an anonymous 17 MB POST gets 401, not 413.
+  const requireAccount = async (request: FastifyRequest, reply: FastifyReply) => {
+    const result = logOn(core, request.raw);
+    if (!('account' in result)) return reply.code(401).header('www-authenticate', result.wwwAuthenticate).send();
+    request.exhAccount = result.account;
+    return undefined;
+  };
+
+  app.post(paths.ews, { onRequest: requireAccount }, async (request, reply) => {
+    const account = request.exhAccount as string;
     if (typeof request.body !== 'string')
       return reply.code(415).type('text/plain').send('EWS takes SOAP: send text/xml.');
     const anchor = request.headers['x-anchormailbox'];
@@ -63,8 +76,7 @@ export function buildServer(core: Core, admin: EmulatorAdmin): FastifyInstance {
     return reply.code(answer.status).headers(answer.headers).send(answer.body);
   });
 
-  app.get(paths.ews, async (request, reply) => {
-    if (!authenticate(core, request.headers.authorization)) return reply.code(401).headers(challenge).send();
+  app.get(paths.ews, { onRequest: requireAccount }, async (_request, reply) => {
     return reply
       .type('text/html')
       .send('<html><body>exh Exchange emulator: EWS answers SOAP POSTs at this address.</body></html>');
@@ -80,8 +92,7 @@ export function buildServer(core: Core, admin: EmulatorAdmin): FastifyInstance {
       );
   });
 
-  app.post(paths.autodiscoverSvc, async (request, reply) => {
-    if (!authenticate(core, request.headers.authorization)) return reply.code(401).headers(challenge).send();
+  app.post(paths.autodiscoverSvc, { onRequest: requireAccount }, async (request, reply) => {
     if (typeof request.body !== 'string')
       return reply.code(415).type('text/plain').send('Autodiscover takes SOAP: send text/xml.');
     const answer = autodiscover(core, request.body);

@@ -3,9 +3,11 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The fidelity check: with `validateResponses` on, the emulator records the SOAP body (the operation's response
- * element) of everything it sends — responses, streaming envelopes, push notifications — and `check()` validates them
- * all against Microsoft's messages.xsd in one xmllint-wasm run (a devDependency, loaded only when checking). A failure
- * names the operation and the first schema error.
+ * element) of everything it sends — responses, streaming envelopes, push notifications — and every request it
+ * answered (the whole envelope), and `check()` validates them all against Microsoft's messages.xsd in one xmllint-wasm
+ * run (a devDependency, loaded only when checking). What the emulator sent must validate; so must every request it
+ * accepted, and every request it refused as schema-invalid must not: the emulator's own request checks
+ * (soap/request-schema.ts) have to agree with the schema. A failure names the operation and the first schema error.
  *
  * Known departures of Exchange from its own schema, which the emulator copies on purpose, are undone before
  * validation and listed here and in docs/emulator.md:
@@ -23,7 +25,37 @@ export const knownDeviations: { operation: string; description: string; undo: (b
 
 export const schemaDirectory = fileURLToPath(new URL('../../../shared/reference/ews-schema/', import.meta.url));
 
+/** A SOAP 1.1 envelope whose Body holds one element of messages.xsd (requests are validated whole). */
+const envelopeSchema = `<?xml version="1.0" encoding="utf-8"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="http://schemas.xmlsoap.org/soap/envelope/"
+           elementFormDefault="qualified">
+  <xs:import namespace="http://schemas.microsoft.com/exchange/services/2006/messages" schemaLocation="messages.xsd"/>
+  <xs:element name="Envelope">
+    <xs:complexType>
+      <xs:sequence>
+        <xs:element name="Header" minOccurs="0">
+          <xs:complexType>
+            <xs:sequence><xs:any namespace="##other" processContents="lax" minOccurs="0" maxOccurs="unbounded"/></xs:sequence>
+            <xs:anyAttribute namespace="##other" processContents="lax"/>
+          </xs:complexType>
+        </xs:element>
+        <xs:element name="Body">
+          <xs:complexType>
+            <xs:sequence>
+              <xs:any namespace="http://schemas.microsoft.com/exchange/services/2006/messages" processContents="strict"/>
+            </xs:sequence>
+            <xs:anyAttribute namespace="##other" processContents="lax"/>
+          </xs:complexType>
+        </xs:element>
+      </xs:sequence>
+      <xs:anyAttribute namespace="##other" processContents="lax"/>
+    </xs:complexType>
+  </xs:element>
+</xs:schema>`;
+
+/** A response body, or a request the emulator accepted or refused (ErrorSchemaValidation). */
 export interface RecordedBody {
+  kind: 'response' | 'accepted' | 'refused';
   operation: string;
   body: string;
 }
@@ -39,48 +71,70 @@ export class ResponseRecorder {
   constructor(private readonly directory = schemaDirectory) {}
 
   record(operation: string, body: string): void {
-    this.bodies.push({ operation, body });
+    this.bodies.push({ kind: 'response', operation, body });
   }
 
+  /** A request as it came, with what the emulator made of it. */
+  recordRequest(operation: string, body: string, verdict: 'accepted' | 'refused'): void {
+    this.bodies.push({ kind: verdict, operation, body });
+  }
+
+  /** How many responses were recorded. */
   get count(): number {
-    return this.bodies.length;
+    return this.bodies.filter((b) => b.kind === 'response').length;
   }
 
-  /** How many bodies were recorded per operation (so a test can see that it exercised what it meant to). */
+  /** How many responses were recorded per operation (so a test can see that it exercised what it meant to). */
   operations(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const { operation } of this.bodies) out[operation] = (out[operation] ?? 0) + 1;
+    for (const { kind, operation } of this.bodies) if (kind === 'response') out[operation] = (out[operation] ?? 0) + 1;
     return out;
   }
 
-  /** Validates everything recorded since the last check; throws naming the operation and the first schema error. */
+  /**
+   * Validates everything recorded since the last check; throws naming the operation and the first schema error (or
+   * the refused request that validates). Returns how many bodies were checked.
+   */
   async check(): Promise<number> {
     const pending = this.bodies.slice(this.checked);
     this.checked = this.bodies.length;
     if (pending.length === 0) return 0;
     const { validateXML } = await import('xmllint-wasm');
     const schema = (name: string) => ({ fileName: name, contents: readFileSync(`${this.directory}/${name}`, 'utf8') });
-    const files = pending.map(({ operation, body }, index) => {
-      const deviation = knownDeviations.find((d) => d.operation === operation);
+    const files = pending.map(({ kind, operation, body }, index) => {
+      const deviation = kind === 'response' ? knownDeviations.find((d) => d.operation === operation) : undefined;
       return {
-        fileName: `${String(index).padStart(5, '0')}-${operation}.xml`,
+        fileName: `${String(index).padStart(6, '0')}-${kind}-${operation}.xml`,
         contents: deviation ? deviation.undo(body) : body,
       };
     });
     const result = await validateXML({
       xml: files,
-      schema: [schema('messages.xsd')],
-      preload: [schema('types.xsd'), schema('xml.xsd')],
+      schema: [{ fileName: 'soap-envelope.xsd', contents: envelopeSchema }],
+      preload: [schema('messages.xsd'), schema('types.xsd'), schema('xml.xsd')],
       maxMemoryPages: 16384,
     });
-    if (result.valid) return pending.length;
-    const first = result.errors[0];
-    const file = first?.loc?.fileName ?? '';
-    const index = Number(file.slice(0, 5));
-    const failed = pending[index];
-    throw new SchemaValidationError(
-      `${failed?.operation ?? 'a response'} does not validate against messages.xsd: ${first?.message ?? result.rawOutput}` +
-        (failed ? `\n${failed.body.slice(0, 2000)}` : ''),
+    const valid = new Set(
+      [...result.rawOutput.matchAll(/^(\S+\.xml) validates$/gm)].map((match) => match[1] as string),
     );
+    for (const [index, recorded] of pending.entries()) {
+      const file = files[index]?.fileName ?? '';
+      const validates = valid.has(file);
+      if (recorded.kind === 'refused') {
+        if (validates) {
+          throw new SchemaValidationError(
+            `${recorded.operation}: the emulator refused a request with ErrorSchemaValidation that validates against messages.xsd\n${recorded.body.slice(0, 2000)}`,
+          );
+        }
+        continue;
+      }
+      if (validates) continue;
+      const first = result.errors.find((e) => e.loc?.fileName === file) ?? result.errors[0];
+      const what = recorded.kind === 'response' ? recorded.operation : `${recorded.operation} request (accepted)`;
+      throw new SchemaValidationError(
+        `${what} does not validate against messages.xsd: ${first?.message ?? result.rawOutput}\n${recorded.body.slice(0, 2000)}`,
+      );
+    }
+    return pending.length;
   }
 }

@@ -10,9 +10,12 @@ import {
 } from 'ews-javascript-api';
 import { describe, expect, it } from 'vitest';
 import { Faults } from '../../src/emulator/faults.js';
+import { AdminError } from '../../src/emulator/index.js';
+import { SimulatedClock } from './support/clock.js';
 import { errorCodeOf, ewsService, soap, startTestEmulator } from './support/harness.js';
 
-const emulator = await startTestEmulator();
+const clock = new SimulatedClock();
+const emulator = await startTestEmulator({ clock });
 const alice = 'alice@contoso.test';
 const service = ewsService(emulator, alice);
 const bindInbox = () => Folder.Bind(service, WellKnownFolderName.Inbox);
@@ -74,16 +77,31 @@ describe('faults through EWS', () => {
       { impersonate: alice },
     );
     expect(answer.status).toBe(503);
-    expect(await errorCodeOf(bindInbox)).not.toBe('resolved');
+    expect(await errorCodeOf(bindInbox)).toBe('HTTP 503');
     emulator.admin.faults.remove(fault.id);
     expect(await errorCodeOf(bindInbox)).toBe('resolved');
   });
 
-  it('adds latency', async () => {
+  it('adds latency: the answer waits for the delay it schedules', async () => {
     emulator.admin.faults.add({ kind: 'latency', ms: 150, calls: 1 });
-    const started = performance.now();
-    await bindInbox();
-    expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+    const mark = clock.mark();
+    let answered = false;
+    const call = bindInbox().then(() => {
+      answered = true;
+    });
+    expect(await clock.next(mark)).toBe(150);
+    expect(answered).toBe(false);
+    clock.advance(150);
+    await call;
+    expect(answered).toBe(true);
+  });
+
+  it('refuses a fault for an operation or a mailbox that does not exist, naming it', () => {
+    expect(() => emulator.admin.faults.add({ kind: 'serverBusy', operations: ['GetItm'] })).toThrow(
+      expect.objectContaining({ status: 400, message: expect.stringContaining('GetItm') }),
+    );
+    expect(() => emulator.admin.faults.add({ kind: 'mailboxMove', mailbox: 'ghost@contoso.test' })).toThrow(AdminError);
+    expect(emulator.admin.faults.list()).toEqual([]);
   });
 
   it('makes a good sync state invalid once: ErrorInvalidSyncStateData', async () => {

@@ -1,9 +1,11 @@
 import { ExchangeVersion, Folder, WellKnownFolderName } from 'ews-javascript-api';
 import { describe, expect, it } from 'vitest';
 import { emulatorCommandLine, startEmulator } from '../../src/emulator/index.js';
-import { basic, errorCodeOf, ewsService, soap, startTestEmulator } from './support/harness.js';
+import { basic, codeOf, errorCodeOf, ewsService, mailboxState, soap, startTestEmulator } from './support/harness.js';
 
-const emulator = await startTestEmulator({ bodyLimit: 64 * 1024 });
+const errors: unknown[] = [];
+const logger = { info() {}, warn() {}, debug() {}, error: (obj: unknown) => errors.push(obj) };
+const emulator = await startTestEmulator({ bodyLimit: 128 * 1024, logger });
 const strict = await startTestEmulator({ impersonationAllowed: false, serviceAccount: 'svc@contoso.test' });
 const alice = 'alice@contoso.test';
 const getCalendar =
@@ -36,7 +38,19 @@ describe('authentication', () => {
     const wrong = await soap(emulator, getCalendar, { impersonate: alice, password: 'nope' });
     expect(wrong.status).toBe(401);
     const library = ewsService(emulator, alice, { password: 'nope' });
-    expect(await errorCodeOf(() => Folder.Bind(library, WellKnownFolderName.Calendar))).not.toBe('resolved');
+    expect(await errorCodeOf(() => Folder.Bind(library, WellKnownFolderName.Calendar))).toBe('HTTP 401');
+  });
+
+  it('checks credentials before reading the body: a large anonymous POST gets 401, not 413', async () => {
+    const big = `<x>${'a'.repeat(300 * 1024)}</x>`;
+    const anonymous = await fetch(emulator.url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: big });
+    expect(anonymous.status).toBe(401);
+    const wrong = await fetch(emulator.url, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml', authorization: basic(emulator.serviceAccount, 'nope') },
+      body: big,
+    });
+    expect(wrong.status).toBe(401);
   });
 
   it('lets a mailbox owner use their own mailbox without impersonation', async () => {
@@ -102,7 +116,8 @@ describe('bad input', () => {
     fetch(emulator.url, { method: 'POST', headers: { 'content-type': type, authorization: auth() }, body });
 
   it('answers malformed XML, DTDs and unknown operations with SOAP faults and changes nothing', async () => {
-    const before = emulator.admin.mailboxes();
+    emulator.admin.createItem(alice, { kind: 'Task', Subject: 'Keep me' });
+    const before = mailboxState(emulator);
     const malformed = await post('<soap:Envelope><soap:Body><m:CreateItem>');
     expect(malformed.status).toBe(500);
     expect(await malformed.text()).toContain('a:ErrorSchemaValidation');
@@ -113,11 +128,30 @@ describe('bad input', () => {
     expect(unknown.text).toContain('does not implement ExpandDL');
     const notSoap = await post('<hello/>');
     expect(await notSoap.text()).toContain('a:ErrorSchemaValidation');
-    expect(emulator.admin.mailboxes()).toEqual(before);
+    const markup = await soap(
+      emulator,
+      '<m:CreateItem><m:Items><t:Task><t:Subject>a <b>bold</b> task</t:Subject></t:Task></m:Items></m:CreateItem>',
+      { impersonate: alice },
+    );
+    expect(codeOf(markup)).toBe('ErrorSchemaValidation');
+    expect(mailboxState(emulator)).toEqual(before);
+  });
+
+  it('refuses a document nested too deeply as ErrorSchemaValidation, without an internal error', async () => {
+    const depth = 5000;
+    const restriction = `${'<t:Not>'.repeat(depth)}<t:Exists><t:FieldURI FieldURI="item:Subject"/></t:Exists>${'</t:Not>'.repeat(depth)}`;
+    const deep = await soap(
+      emulator,
+      `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:Restriction>${restriction}</m:Restriction><m:ParentFolderIds><t:DistinguishedFolderId Id="inbox"/></m:ParentFolderIds></m:FindItem>`,
+      { impersonate: alice },
+    );
+    expect(deep.status).toBe(500);
+    expect(codeOf(deep)).toBe('ErrorSchemaValidation');
+    expect(errors).toEqual([]);
   });
 
   it('answers an oversized body with 413 and a body that is not XML with 415', async () => {
-    const big = await post(`<x>${'a'.repeat(70 * 1024)}</x>`);
+    const big = await post(`<x>${'a'.repeat(200 * 1024)}</x>`);
     expect(big.status).toBe(413);
     const json = await post('{"a":1}', 'application/json');
     expect(json.status).toBe(415);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ns } from '../../src/emulator/soap/envelope.js';
 import { ResponseRecorder, SchemaValidationError } from '../../src/emulator/validation.js';
+import { envelopeOf } from './support/harness.js';
 
 const root = (name: string, inner: string) => `<m:${name} xmlns:m="${ns.m}" xmlns:t="${ns.t}">${inner}</m:${name}>`;
 
@@ -37,5 +38,34 @@ describe('response validation against messages.xsd', () => {
     );
     expect(await recorder.check()).toBe(1);
     expect(recorder.operations()).toEqual({ GetStreamingEvents: 1 });
+  });
+});
+
+describe('request validation against messages.xsd', () => {
+  const header = '<t:RequestServerVersion Version="Exchange2013_SP1"/>';
+  const getItem = (ids: string) =>
+    envelopeOf(
+      header,
+      `<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:ItemIds>${ids}</m:ItemIds></m:GetItem>`,
+    );
+
+  it('fails on a request the emulator accepted that does not validate, naming it', async () => {
+    const recorder = new ResponseRecorder();
+    recorder.recordRequest('GetItem', getItem('<t:ItemId Id="AAMkA1"/>'), 'accepted');
+    recorder.recordRequest('GetItem', getItem(''), 'accepted');
+    const failure = await recorder.check().catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(SchemaValidationError);
+    expect((failure as Error).message).toMatch(
+      /^GetItem request \(accepted\) does not validate against messages\.xsd: .*ItemIds/,
+    );
+  });
+
+  it('fails on a request the emulator refused as schema-invalid that validates', async () => {
+    const recorder = new ResponseRecorder();
+    recorder.recordRequest('GetItem', getItem(''), 'refused');
+    recorder.recordRequest('GetItem', '<not xml', 'refused');
+    expect(await recorder.check()).toBe(2);
+    recorder.recordRequest('GetItem', getItem('<t:ItemId Id="AAMkA1"/>'), 'refused');
+    await expect(recorder.check()).rejects.toThrow(/GetItem: the emulator refused a request .* that validates/);
   });
 });

@@ -1,14 +1,17 @@
+import { z } from 'zod';
 import type { Core, OperationContext } from '../context.js';
-import type { Fault, FaultInput } from '../faults.js';
+import { supportedOperations } from '../ews.js';
+import { type Fault, type FaultInput, faultSchema } from '../faults.js';
 import { exceptionOf, type ItemView, occurrencesIn, resolveItemId, viewOf } from '../items/calendar.js';
 import { readExtended } from '../items/extended.js';
 import { fieldByElement, type ItemKind } from '../items/fields.js';
-import { readAttachment, readValue } from '../items/read.js';
+import { readAttachment, readItem, readValue } from '../items/read.js';
 import { transact } from '../items/update.js';
 import { isoSeconds, normalizeDate } from '../items/values.js';
 import type { SubscriptionKind } from '../notifications/subscriptions.js';
 import { commitChange, createItem, deleteItem } from '../ops/items.js';
 import { EwsError } from '../soap/response-codes.js';
+import { isWellFormedId } from '../store/ids.js';
 import type { Mailbox } from '../store/mailbox.js';
 import type { PropValue, StoredItem } from '../store/model.js';
 import type { XmlNode } from '../xml/node.js';
@@ -59,6 +62,21 @@ export interface ItemSummary {
 }
 
 const controlKeys = new Set(['kind', 'folder', 'send', 'sendInvitations', 'ExtendedProperties', 'Attachments', 'id']);
+/** Time-zone properties are read into the emulator's own fields rather than stored as they are. */
+const zoneKeys = new Set(['StartTimeZone', 'EndTimeZone', 'MeetingTimeZone']);
+
+/** The settings that can change while the emulator runs (admin.updateSettings, PATCH /emulator/admin/settings). */
+export const settingsSchema = z
+  .object({
+    maxHangingConnections: z.number().int().positive(),
+    findCountLimit: z.number().int().positive(),
+    impersonationAllowed: z.boolean(),
+    copyExtendedPropertiesToAttendees: z.boolean(),
+  })
+  .partial()
+  .strict();
+export type EmulatorSettingsInput = z.input<typeof settingsSchema>;
+export type RuntimeSettings = Required<EmulatorSettingsInput>;
 
 function extendedNode(input: Record<string, string>): XmlNode {
   const { Value, ...uri } = input;
@@ -204,16 +222,21 @@ export class EmulatorAdmin {
     }
   }
 
-  /** Creates an item as the mailbox's owner; returns it (a sent message returns its Sent Items copy, if any). */
-  createItem(address: string, input: ItemInput): ItemSummary | undefined {
-    const mailbox = this.mailbox(address);
-    const kinds = ['CalendarItem', 'Message', 'Contact', 'Task'];
-    if (!kinds.includes(input.kind)) throw new AdminError(400, `kind must be one of ${kinds.join(', ')}.`);
-    const ctx = this.as(mailbox);
+  /** An item's JSON as the elements CreateItem would carry; unknown and read-only properties are refused. */
+  private itemNodes(input: ItemInput): XmlNode[] {
     const c: XmlNode[] = [];
+    const refused: string[] = [];
     for (const [name, value] of Object.entries(input)) {
       if (controlKeys.has(name) || value === undefined) continue;
-      c.push(jsonToNode(name, value));
+      const def = fieldByElement(input.kind, name);
+      if (!zoneKeys.has(name) && (!def || def.storage === 'computed')) refused.push(name);
+      else c.push(jsonToNode(name, value));
+    }
+    if (refused.length > 0) {
+      throw new AdminError(
+        400,
+        `${input.kind} has no property ${refused.join(', ')} that can be set (properties use EWS names, e.g. Subject).`,
+      );
     }
     for (const ext of input.ExtendedProperties ?? []) c.push(extendedNode(ext));
     if (input.Attachments?.length) {
@@ -230,6 +253,21 @@ export class EmulatorAdmin {
         })),
       });
     }
+    return c;
+  }
+
+  /** Creates an item as the mailbox's owner; returns it (a sent message returns its Sent Items copy, if any). */
+  createItem(address: string, input: ItemInput): ItemSummary | undefined {
+    const mailbox = this.mailbox(address);
+    const kinds = ['CalendarItem', 'Message', 'Contact', 'Task'];
+    if (!kinds.includes(input.kind)) throw new AdminError(400, `kind must be one of ${kinds.join(', ')}.`);
+    if (input.id !== undefined && (typeof input.id !== 'string' || !isWellFormedId(input.id)))
+      throw new AdminError(
+        400,
+        `id ${JSON.stringify(input.id)} is not an Exchange item id (base64, 8 to 512 characters).`,
+      );
+    const ctx = this.as(mailbox);
+    const c = this.itemNodes(input);
     return this.guard(() => {
       const folder = input.folder ? mailbox.byDistinguished.get(input.folder) : undefined;
       if (input.folder && !folder) throw new AdminError(404, `No folder ${input.folder} in ${address}.`);
@@ -322,29 +360,76 @@ export class EmulatorAdmin {
   }
 
   /**
-   * Bulk-loads items without notifications (for benchmarks and demos): `count` copies of `template` with a numbered
-   * Subject, spread over consecutive hours for appointments.
+   * Bulk-loads items without notifications (for benchmarks and demos): `count` items with a numbered Subject, spread
+   * over consecutive hours for appointments; with a `template` (item JSON without `kind`), each item is a copy of it
+   * (its own copy of every value, as separately created items would have).
    */
   seed(
     address: string,
     kind: 'CalendarItem' | 'Message' | 'Contact' | 'Task',
     count: number,
     start = Date.UTC(2024, 0, 1),
+    template?: Omit<ItemInput, 'kind'>,
   ): void {
     const mailbox = this.mailbox(address);
     const folder = { CalendarItem: 'calendar', Message: 'inbox', Contact: 'contacts', Task: 'tasks' }[
       kind
     ] as 'calendar';
     const folderId = mailbox.folder(folder).id;
+    const base = template
+      ? this.guard(() => readItem({ n: kind, c: this.itemNodes({ ...template, kind }) }, kind, this.as(mailbox)))
+      : undefined;
     for (let i = 0; i < count; i++) {
-      const props: Record<string, PropValue> = { Subject: `Item ${i + 1}` };
+      const props: Record<string, PropValue> = base ? structuredClone(base.props) : {};
+      props.Subject = `${typeof props.Subject === 'string' ? `${props.Subject} ` : 'Item '}${i + 1}`;
+      const ext = base && base.ext.length > 0 ? structuredClone(base.ext) : undefined;
       if (kind === 'CalendarItem') {
         props.Start = isoSeconds(start + i * 3_600_000);
         props.End = isoSeconds(start + i * 3_600_000 + 1_800_000);
         props.UID = `exh-seed-${address}-${i}`;
       }
-      mailbox.addItem(folderId, { kind, props }, true);
+      mailbox.addItem(folderId, { kind, props, ...(ext ? { ext } : {}) }, true);
     }
+  }
+
+  /** The settings that can change while the emulator runs. */
+  settings(): RuntimeSettings {
+    const { maxHangingConnections, findCountLimit, impersonationAllowed, copyExtendedPropertiesToAttendees } =
+      this.core.settings;
+    return { maxHangingConnections, findCountLimit, impersonationAllowed, copyExtendedPropertiesToAttendees };
+  }
+
+  /** Changes settings at run time (the next request sees them); unknown names and bad values are refused. */
+  updateSettings(input: EmulatorSettingsInput): RuntimeSettings {
+    const result = settingsSchema.safeParse(input);
+    if (!result.success) {
+      const problems = result.error.issues.map((i) =>
+        i.code === 'unrecognized_keys' ? `unknown setting ${i.keys.join(', ')}` : `${i.path.join('.')}: ${i.message}`,
+      );
+      throw new AdminError(400, `Invalid settings: ${problems.join('; ')}.`);
+    }
+    Object.assign(this.core.settings, result.data);
+    return this.settings();
+  }
+
+  /** A fault as switched on: operations and mailbox must name something that exists, or it would never match. */
+  private checkFault(input: FaultInput): FaultInput {
+    const parsed = faultSchema.safeParse(input);
+    if (!parsed.success)
+      throw new AdminError(
+        400,
+        parsed.error.issues.map((i) => `${i.path.join('.') || 'fault'}: ${i.message}`).join('; '),
+      );
+    const unknown = (parsed.data.operations ?? []).filter((op) => !supportedOperations.includes(op));
+    if (unknown.length > 0) {
+      throw new AdminError(
+        400,
+        `Unknown operation ${unknown.join(', ')}: faults apply to ${supportedOperations.join(', ')}.`,
+      );
+    }
+    if (parsed.data.mailbox !== undefined && !this.core.store.get(parsed.data.mailbox))
+      throw new AdminError(400, `Unknown mailbox ${parsed.data.mailbox}.`);
+    return input;
   }
 
   get faults(): {
@@ -355,7 +440,7 @@ export class EmulatorAdmin {
   } {
     const faults = this.core.faults;
     return {
-      add: (input) => faults.add(input),
+      add: (input) => faults.add(this.checkFault(input)),
       remove: (id) => faults.remove(id),
       clear: () => faults.clear(),
       list: () => faults.list(),

@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { authenticate } from '../auth.js';
 import type { Core } from '../context.js';
-import { faultSchema } from '../faults.js';
-import { AdminError, type EmulatorAdmin, type ItemInput } from './api.js';
+import type { FaultInput } from '../faults.js';
+import { AdminError, type EmulatorAdmin, type EmulatorSettingsInput, type ItemInput } from './api.js';
 
 /**
  * The admin API as JSON over HTTP under /emulator/admin. Guarded: only the service account (Basic authentication with
@@ -56,7 +56,12 @@ export function registerAdminRoutes(app: FastifyInstance, core: Core, admin: Emu
       mailboxes: admin.mailboxes(),
       faults: admin.faults.list(),
       subscriptions: admin.subscriptions(),
+      settings: admin.settings(),
     }));
+    scope.get(`${base}/settings`, async () => admin.settings());
+    scope.patch(`${base}/settings`, async (request) =>
+      admin.updateSettings((request.body ?? {}) as EmulatorSettingsInput),
+    );
     scope.get(`${base}/mailboxes`, async () => admin.mailboxes());
     scope.post(`${base}/mailboxes`, async (request, reply) => {
       const body = z.object({ address: z.string(), displayName: z.string().optional() }).parse(request.body);
@@ -113,7 +118,7 @@ export function registerAdminRoutes(app: FastifyInstance, core: Core, admin: Emu
     });
     scope.get(`${base}/faults`, async () => admin.faults.list());
     scope.post(`${base}/faults`, async (request, reply) =>
-      reply.code(201).send(admin.faults.add(faultSchema.parse(request.body))),
+      reply.code(201).send(admin.faults.add(request.body as FaultInput)),
     );
     scope.delete(`${base}/faults`, async () => {
       admin.faults.clear();

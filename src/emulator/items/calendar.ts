@@ -68,14 +68,27 @@ function occurrenceView(item: StoredItem, series: Series, index: number, origina
   };
 }
 
-/** Occurrences of a master that overlap [from, to), exceptions included, deleted ones left out. */
-export function occurrencesIn(item: StoredItem, from: number, to: number): ItemView[] {
+/**
+ * Occurrences of a master that overlap [from, to), exceptions included, deleted ones left out, in start order. With
+ * `limit`, expansion stops once that many were found (a CalendarView needs no more than the find count limit).
+ */
+export function occurrencesIn(item: StoredItem, from: number, to: number, limit?: number): ItemView[] {
   const series = seriesOf(item);
   if (!series) return [];
   const deleted = new Set(item.deletedOccurrences ?? []);
   const day = 86_400_000;
   const found = new Map<number, ItemView>();
-  for (const occurrence of expand(series.rule, series.start, series.zone, from - series.duration - day, to + day)) {
+  // Deleted and moved occurrences may drop out of the window after expansion: expand enough to make up for them.
+  const slack = (item.deletedOccurrences?.length ?? 0) + Object.keys(item.exceptions ?? {}).length;
+  const bound = limit === undefined ? undefined : { limit: limit + slack, countFrom: from - series.duration };
+  for (const occurrence of expand(
+    series.rule,
+    series.start,
+    series.zone,
+    from - series.duration - day,
+    to + day,
+    bound,
+  )) {
     if (deleted.has(isoSeconds(occurrence.start))) continue;
     found.set(occurrence.start, occurrenceView(item, series, occurrence.index, occurrence.start));
   }

@@ -180,18 +180,42 @@ function rruleFor(rule: SeriesRule, seriesStart: number, zone: string): Instance
   return new RRule(options);
 }
 
+/** Wall-clock times and UTC differ by at most this much (UTC-12 to UTC+14, and a margin). */
+const widestOffset = 15 * 3_600_000;
+
+export interface ExpandLimit {
+  /** Stop after this many occurrences that start at or after `countFrom`. */
+  limit: number;
+  countFrom: number;
+}
+
 /**
  * Occurrences whose original start lies in [from, to) (UTC ms), for a series whose first instance starts at
- * `seriesStart` (UTC ms; its wall-clock time of day is kept) in `zone`.
+ * `seriesStart` (UTC ms; its wall-clock time of day is kept) in `zone`. Expansion walks the series from its start
+ * (at most 100,000 occurrences) and converts to UTC only near the window; `bound` stops it early.
  */
-export function expand(rule: SeriesRule, seriesStart: number, zone: string, from: number, to: number): Occurrence[] {
+export function expand(
+  rule: SeriesRule,
+  seriesStart: number,
+  zone: string,
+  from: number,
+  to: number,
+  bound?: ExpandLimit,
+): Occurrence[] {
   const out: Occurrence[] = [];
   let index = 0;
+  let counted = 0;
   rruleFor(rule, seriesStart, zone).all((wall) => {
     index++;
-    const start = wallToUtc(zone, wall.getTime());
-    if (start >= to || index > maxSteps) return false;
-    if (start >= from) out.push({ index, start });
+    if (index > maxSteps) return false;
+    const wallTime = wall.getTime();
+    if (wallTime >= to + widestOffset) return false;
+    if (wallTime < from - widestOffset) return true;
+    const start = wallToUtc(zone, wallTime);
+    if (start >= to) return false;
+    if (start < from) return true;
+    out.push({ index, start });
+    if (bound && start >= bound.countFrom && ++counted >= bound.limit) return false;
     return true;
   });
   return out;

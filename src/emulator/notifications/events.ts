@@ -1,5 +1,5 @@
 import { isoSeconds } from '../items/values.js';
-import { changeKeyOf, openToken, sealToken } from '../store/ids.js';
+import { changeKeyOf } from '../store/ids.js';
 import type { Mailbox } from '../store/mailbox.js';
 import type { MailboxEvent } from '../store/model.js';
 import { el, textEl } from '../xml/write.js';
@@ -7,12 +7,12 @@ import { el, textEl } from '../xml/write.js';
 /** Watermarks (positions in a mailbox's event log) and events as EWS writes them. */
 
 export function watermarkOf(mailbox: Mailbox, seq: number): string {
-  return sealToken('wm', [mailbox.epoch, seq]);
+  return mailbox.seal.seal('wm', [mailbox.epoch, seq]);
 }
 
 /** The sequence number a watermark stands for, or undefined when it is not this mailbox's. */
 export function readWatermark(mailbox: Mailbox, token: string): number | undefined {
-  const fields = openToken('wm', token.trim());
+  const fields = mailbox.seal.open('wm', token.trim());
   if (fields?.length !== 2 || fields[0] !== mailbox.epoch) return undefined;
   const seq = Number(fields[1]);
   return Number.isInteger(seq) && seq >= 0 && seq <= mailbox.seq ? seq : undefined;

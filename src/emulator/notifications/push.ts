@@ -1,3 +1,4 @@
+import type { TimerHandle } from '../clock.js';
 import type { Core } from '../context.js';
 import { ns, responseRoot, successMessage } from '../soap/envelope.js';
 import { parseXml, path, text } from '../xml/node.js';
@@ -40,14 +41,14 @@ export function startPushDelivery(core: Core, subscription: Subscription): void 
   let stopped = false;
   let failingSince: number | undefined;
   let retryDelay = 0;
-  let retryTimer: NodeJS.Timeout | undefined;
-  let statusTimer: NodeJS.Timeout | undefined;
+  let retryTimer: TimerHandle | undefined;
+  let statusTimer: TimerHandle | undefined;
+  const clock = core.clock;
   const abort = new AbortController();
 
   const armStatus = () => {
-    clearTimeout(statusTimer);
-    statusTimer = setTimeout(() => void send(), push.statusFrequencyMs);
-    statusTimer.unref?.();
+    clock.clearTimeout(statusTimer);
+    statusTimer = clock.setTimeout(() => void send(), push.statusFrequencyMs);
   };
 
   const fail = (reason: string) => {
@@ -70,17 +71,16 @@ export function startPushDelivery(core: Core, subscription: Subscription): void 
       { subscription: subscription.id, url: push.url, reason, retryInMs: retryDelay },
       'Push notification failed',
     );
-    retryTimer = setTimeout(() => {
+    retryTimer = clock.setTimeout(() => {
       retryTimer = undefined;
       void send();
     }, retryDelay);
-    retryTimer.unref?.();
   };
 
   const send = async (): Promise<void> => {
     if (sending || stopped || retryTimer !== undefined) return;
     sending = true;
-    clearTimeout(statusTimer);
+    clock.clearTimeout(statusTimer);
     const events = subscription.pending.slice(0, batch);
     const previous = watermarkOf(subscription.mailbox, subscription.position);
     const last = events[events.length - 1];
@@ -138,8 +138,8 @@ export function startPushDelivery(core: Core, subscription: Subscription): void 
   subscription.wake = wake;
   subscription.onRemoved = () => {
     stopped = true;
-    clearTimeout(retryTimer);
-    clearTimeout(statusTimer);
+    clock.clearTimeout(retryTimer);
+    clock.clearTimeout(statusTimer);
     abort.abort();
   };
   armStatus();

@@ -1,3 +1,4 @@
+import type { TimerHandle } from '../clock.js';
 import type { Core, OperationContext } from '../context.js';
 import type { StreamingHandler } from '../ops/common.js';
 import { ns, responseRoot, serverVersion } from '../soap/envelope.js';
@@ -8,7 +9,9 @@ import type { HangingConnection, Subscription } from './subscriptions.js';
 /**
  * A GetStreamingEvents connection: one chunked HTTP response that stays open for ConnectionTimeout minutes and carries
  * one SOAP envelope per write — notifications as they happen, a keep-alive (ConnectionStatus OK) every keepAliveMs,
- * and ConnectionStatus Closed at the end. The envelopes are written the way Exchange writes them (default-namespace
+ * and ConnectionStatus Closed at the end. A stalled connection (fault stallStreaming) says nothing, not even goodbye;
+ * if its ConnectionTimeout passes during the stall, it closes (with Closed) at the first keep-alive tick after the
+ * stall ends. The envelopes are written the way Exchange writes them (default-namespace
  * Envelope, `m:Notification`), because EWS clients look for exactly that.
  */
 
@@ -40,8 +43,12 @@ export function streamingHandler(
 ): StreamingHandler {
   return (write, end, onClose) => {
     const live = new Set(subscriptions);
+    const clock = core.clock;
     let open = true;
     let flushQueued = false;
+    let overdue = false;
+    let keepAlive: TimerHandle | undefined;
+    let deadline: TimerHandle | undefined;
     const stalled = () => core.faults.active('stallStreaming', ctx) !== undefined;
 
     const send = (body: string): boolean => {
@@ -93,8 +100,8 @@ export function streamingHandler(
       if (!open) return;
       if (clean) send(streamingMessage('<m:ConnectionStatus>Closed</m:ConnectionStatus>'));
       open = false;
-      clearInterval(keepAlive);
-      clearTimeout(timeout);
+      clock.clearTimeout(keepAlive);
+      clock.clearTimeout(deadline);
       for (const subscription of [...live]) release(subscription);
       core.subscriptions.connections.delete(connection);
       end();
@@ -117,14 +124,22 @@ export function streamingHandler(
     core.subscriptions.connections.add(connection);
 
     // Each tick also delivers what a stall held back, so a connection recovers once the stall is switched off.
-    const keepAlive = setInterval(() => {
+    const tick = () => {
+      if (!open) return;
+      if (overdue && !stalled()) {
+        finish(true);
+        return;
+      }
       flush();
       send(streamingMessage('<m:ConnectionStatus>OK</m:ConnectionStatus>'));
-    }, core.settings.keepAliveMs);
-    // A stalled connection says nothing, not even goodbye: the client has to notice the missing keep-alives.
-    const timeout = setTimeout(() => {
-      if (stalled()) return;
-      finish(true);
+      keepAlive = clock.setTimeout(tick, core.settings.keepAliveMs);
+    };
+    keepAlive = clock.setTimeout(tick, core.settings.keepAliveMs);
+    // A stalled connection says nothing, not even goodbye (the client has to notice the missing keep-alives): it
+    // closes at the first tick after the stall ends.
+    deadline = clock.setTimeout(() => {
+      if (stalled()) overdue = true;
+      else finish(true);
     }, timeoutMs);
     onClose(() => finish(false));
     wake();

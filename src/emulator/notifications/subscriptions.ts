@@ -18,7 +18,7 @@ export interface Subscription {
   id: string;
   kind: SubscriptionKind;
   mailbox: Mailbox;
-  /** The account that created it; only that account may use it. */
+  /** The account that created it: only that account, acting on the same mailbox, may use it. */
   account: string;
   /** Undefined: all folders (SubscribeToAllFolders). */
   folders: Set<string> | undefined;
@@ -113,14 +113,19 @@ export class Subscriptions {
     for (const subscription of this.byId.values()) if (this.expired(subscription)) this.remove(subscription.id);
   }
 
-  /** A live subscription of this account, or the EWS error a client gets for it. */
-  get(id: string, account: string): Subscription {
+  /**
+   * A live subscription of this account in this mailbox, or the EWS error a client gets for it. A subscription
+   * belongs to the logged-on account and to the mailbox it was made in: the service account impersonating bob cannot
+   * read the subscription it made as alice (ErrorSubscriptionAccessDenied), as on Exchange.
+   */
+  get(id: string, account: string, mailbox: Mailbox): Subscription {
     const subscription = this.byId.get(id);
     if (!subscription || this.expired(subscription)) {
       if (subscription) this.remove(id);
       throw new EwsError('ErrorSubscriptionNotFound');
     }
-    if (subscription.account !== account) throw new EwsError('ErrorSubscriptionAccessDenied');
+    if (subscription.account !== account || subscription.mailbox !== mailbox)
+      throw new EwsError('ErrorSubscriptionAccessDenied');
     return subscription;
   }
 

@@ -119,6 +119,11 @@ export function createItems(request: XmlNode, ctx: OperationContext): string {
     items,
     (node) => {
       if (folderError) throw folderError;
+      // Optional in the schema, required by Exchange for the items they concern.
+      if (node.n === 'CalendarItem' && options.sendInvitations === undefined)
+        throw new EwsError('ErrorSendMeetingInvitationsRequired');
+      if (node.n === 'Message' && options.messageDisposition === undefined)
+        throw new EwsError('ErrorMessageDispositionRequired');
       const item = createItem(ctx, node, options);
       return `<m:Items>${item ? renderItemId(viewOf(item)) : ''}</m:Items>`;
     },
@@ -161,6 +166,8 @@ export function commitChange(
 ): ItemView {
   const item = view.item;
   const mailbox: Mailbox = ctx.mailbox;
+  // No change, no new ChangeKey and no ModifiedEvent (an empty Updates is refused by the schema check before this).
+  if (touched.length === 0) return view;
   item.props._modifiedBy = mailbox.displayName;
   if (view.occurrence) {
     const exception = item.exceptions?.[isoSeconds(view.occurrence.originalStart)];
@@ -198,6 +205,10 @@ export function updateItems(request: XmlNode, ctx: OperationContext): string {
       const updates = child(change, 'Updates');
       if (!idNode || !updates) throw new EwsError('ErrorInvalidRequest', 'ItemChange needs an item id and Updates.');
       const ref = resolveItemId(ctx.mailbox, idNode);
+      if (ref.view.kind === 'CalendarItem' && sendMode === undefined)
+        throw new EwsError('ErrorSendMeetingInvitationsOrCancellationsRequired');
+      if (ref.view.kind === 'Message' && disposition === undefined)
+        throw new EwsError('ErrorMessageDispositionRequired');
       checkConflict(ref, updates, mode);
       const touched = transact(ref.view.item, () => {
         const names = applyUpdates(ref.view, updates, ctx);
@@ -266,14 +277,17 @@ export function deleteItems(request: XmlNode, ctx: OperationContext): string {
   const sendMode = request.a?.SendMeetingCancellations;
   const ids = children(child(request, 'ItemIds'));
   return responseMessages('DeleteItem', ids, (id) => {
-    deleteItem(ctx, resolveItemId(ctx.mailbox, id).view, deleteType, sendMode);
+    const { view } = resolveItemId(ctx.mailbox, id);
+    if (view.kind === 'CalendarItem' && sendMode === undefined)
+      throw new EwsError('ErrorSendMeetingCancellationsRequired');
+    deleteItem(ctx, view, deleteType, sendMode);
     return '';
   });
 }
 
 /** SendItem: sends drafts (what EmailMessage.Send/SendAndSaveCopy do for a saved message). */
 export function sendItems(request: XmlNode, ctx: OperationContext): string {
-  const save = request.a?.SaveItemToFolder !== 'false';
+  const save = !['false', '0'].includes((request.a?.SaveItemToFolder ?? '').trim());
   const target = savedFolder(request, ctx);
   const ids = children(child(request, 'ItemIds'));
   return responseMessages('SendItem', ids, (id) => {

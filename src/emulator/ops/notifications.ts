@@ -107,7 +107,7 @@ function single(name: string, run: () => string): string {
 
 export function unsubscribe(request: XmlNode, ctx: OperationContext): string {
   return single('Unsubscribe', () => {
-    const subscription = ctx.core.subscriptions.get(text(request, 'SubscriptionId') ?? '', ctx.account);
+    const subscription = ctx.core.subscriptions.get(text(request, 'SubscriptionId') ?? '', ctx.account, ctx.mailbox);
     ctx.core.subscriptions.remove(subscription.id);
     return '';
   });
@@ -117,7 +117,7 @@ const pullBatch = 50;
 
 export function getEvents(request: XmlNode, ctx: OperationContext): string {
   return single('GetEvents', () => {
-    const subscription = ctx.core.subscriptions.get(text(request, 'SubscriptionId') ?? '', ctx.account);
+    const subscription = ctx.core.subscriptions.get(text(request, 'SubscriptionId') ?? '', ctx.account, ctx.mailbox);
     if (subscription.kind !== 'pull') throw new EwsError('ErrorInvalidPullSubscriptionId');
     subscription.lastActivity = ctx.core.now();
     const mailbox = subscription.mailbox;
@@ -138,15 +138,11 @@ export function getEvents(request: XmlNode, ctx: OperationContext): string {
 
 export function getStreamingEvents(request: XmlNode, ctx: OperationContext): OperationResult {
   const ids = children(child(request, 'SubscriptionIds'), 'SubscriptionId').map((n) => (n.t ?? '').trim());
-  const timeoutRaw = text(request, 'ConnectionTimeout') ?? '';
-  const timeout = Number(timeoutRaw);
+  // SubscriptionIds (non-empty) and ConnectionTimeout (1 to 30) were checked with the schema (soap/request-schema.ts).
+  const timeout = Number((text(request, 'ConnectionTimeout') ?? '').trim());
   try {
-    if (ids.length === 0) throw new EwsError('ErrorInvalidSubscriptionRequest', 'SubscriptionIds is required.');
-    if (!Number.isInteger(timeout) || timeout < 1 || timeout > 30) {
-      throw new EwsError('ErrorInvalidRequest', 'ConnectionTimeout must be from 1 to 30 minutes.');
-    }
     const subscriptions = ids.map((id) => {
-      const subscription = ctx.core.subscriptions.get(id, ctx.account);
+      const subscription = ctx.core.subscriptions.get(id, ctx.account, ctx.mailbox);
       if (subscription.kind !== 'streaming')
         throw new EwsError('ErrorInvalidSubscription', 'Not a streaming subscription.');
       return subscription;

@@ -1,5 +1,5 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { openToken, sealToken } from '../store/ids.js';
+import type { TokenSeal } from '../store/ids.js';
 
 /**
  * SyncFolderItems state, in the spirit of Exchange's ICS state: the change numbers the client has seen (everything up
@@ -50,13 +50,13 @@ function decodeSet(encoded: string): number[] {
   return out;
 }
 
-export function encodeSyncState(state: SyncState): string {
-  return sealToken('sync', [state.epoch, state.folderId, state.seen, encodeSet(state.given)]);
+export function encodeSyncState(state: SyncState, seal: TokenSeal): string {
+  return seal.seal('sync', [state.epoch, state.folderId, state.seen, encodeSet(state.given)]);
 }
 
 /** Undefined when the state is not one this emulator issued (or was tampered with). */
-export function decodeSyncState(token: string): SyncState | undefined {
-  const fields = openToken('sync', token.trim());
+export function decodeSyncState(token: string, seal: TokenSeal): SyncState | undefined {
+  const fields = seal.open('sync', token.trim());
   if (fields?.length !== 4) return undefined;
   const [epoch, folderId, seen, given] = fields as [string, string, string, string];
   try {

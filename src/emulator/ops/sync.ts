@@ -18,7 +18,7 @@ type Change =
 
 function readState(raw: string | undefined, ctx: OperationContext, folderId: string): SyncState {
   if (raw === undefined || raw.trim() === '') return { epoch: ctx.mailbox.epoch, folderId, seen: 0, given: [] };
-  const state = decodeSyncState(raw);
+  const state = decodeSyncState(raw, ctx.mailbox.seal);
   if (!state || state.epoch !== ctx.mailbox.epoch || state.folderId !== folderId || state.seen > ctx.mailbox.seq) {
     throw new EwsError('ErrorInvalidSyncStateData');
   }
@@ -97,7 +97,7 @@ export function syncFolderItems(request: XmlNode, ctx: OperationContext): string
     };
     inner = successMessage(
       messageName,
-      textEl('m:SyncState', encodeSyncState(next)) +
+      textEl('m:SyncState', encodeSyncState(next, ctx.mailbox.seal)) +
         textEl('m:IncludesLastItemInRange', complete) +
         el('m:Changes', undefined, xml),
     );

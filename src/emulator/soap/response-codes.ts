@@ -12,8 +12,12 @@ export const responseMessages = {
   ErrorCalendarOccurrenceIsDeletedFromRecurrence:
     'Occurrence with this index was previously deleted from the recurrence.',
   ErrorCannotDeleteObject: 'The object cannot be deleted.',
+  ErrorCalendarViewRangeTooBig:
+    'The calendar view range is too big: it holds more occurrences than the find count limit allows. Narrow the range or set MaxEntriesReturned.',
   ErrorExceededConnectionCount:
     'You have exceeded the available concurrent connections for your account.  Try again once your other requests have completed.',
+  ErrorExceededFindCountLimit:
+    'You have exceeded the maximum number of objects that can be returned for the find operation. Use paging to reduce the result size and try your request again.',
   ErrorFolderNotFound: 'The specified folder could not be found in the store.',
   ErrorImpersonateUserDenied: 'The account does not have permission to impersonate the requested user.',
   ErrorIncorrectUpdatePropertyCount:
@@ -44,8 +48,13 @@ export const responseMessages = {
     'The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.',
   ErrorItemNotFound: 'The specified object was not found in the store.',
   ErrorMailboxMoveInProgress: 'Mailbox move in progress. Try again later.',
+  ErrorMessageDispositionRequired: 'MessageDisposition attribute is required.',
   ErrorNonExistentMailbox: 'The SMTP address has no mailbox associated with it.',
   ErrorSchemaValidation: 'The request failed schema validation.',
+  ErrorSendMeetingCancellationsRequired: 'SendMeetingCancellations attribute is required for Calendar items.',
+  ErrorSendMeetingInvitationsOrCancellationsRequired:
+    'SendMeetingInvitationsOrCancellations attribute is required for Calendar items.',
+  ErrorSendMeetingInvitationsRequired: 'SendMeetingInvitations attribute is required for Calendar items.',
   ErrorServerBusy: 'The server cannot service this request right now. Try again later.',
   ErrorSubscriptionAccessDenied: 'The subscription belongs to another account.',
   ErrorSubscriptionNotFound: 'The specified subscription was not found.',

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Ids, change keys, watermarks and sync states as Exchange hands them out: opaque base64 strings, case-sensitive
@@ -52,18 +52,45 @@ export function parseOccurrenceId(id: string): { masterId: string; originalStart
   return { masterId: decoded.slice(0, bar), originalStart: decoded.slice(bar + 1) };
 }
 
-/** Opaque tokens the emulator reads back (sync states, watermarks): base64 of a few fields with a check digit. */
-export function sealToken(kind: string, fields: (string | number)[]): string {
-  const body = [kind, ...fields].join('\u0001');
-  const check = createHash('sha1').update(body).digest().subarray(0, 4).toString('hex');
-  return Buffer.from(`${body}\u0001${check}`, 'utf8').toString('base64');
-}
+/**
+ * Opaque tokens the emulator reads back (sync states, watermarks): a few fields and an HMAC-SHA256 under the
+ * emulator's secret, base64. A client cannot forge one or alter one it holds. The secret is kept in the data file, so
+ * sync states and watermarks handed out before a restart with --data keep working after it.
+ */
+export class TokenSeal {
+  private key: Buffer;
 
-export function openToken(kind: string, token: string): string[] | undefined {
-  if (!base64Shape.test(token)) return undefined;
-  const parts = Buffer.from(token, 'base64').toString('utf8').split('\u0001');
-  const check = parts.pop();
-  if (parts[0] !== kind || check === undefined) return undefined;
-  const expected = createHash('sha1').update(parts.join('\u0001')).digest().subarray(0, 4).toString('hex');
-  return check === expected ? parts.slice(1) : undefined;
+  constructor(secret?: string) {
+    this.key = secret ? Buffer.from(secret, 'base64') : randomBytes(32);
+  }
+
+  /** The secret, base64 (persisted with the mailboxes). */
+  get secret(): string {
+    return this.key.toString('base64');
+  }
+
+  set secret(value: string) {
+    const key = Buffer.from(value, 'base64');
+    if (key.length < 16) throw new Error('the token secret must be at least 16 bytes of base64');
+    this.key = key;
+  }
+
+  private mac(body: string): Buffer {
+    return createHmac('sha256', this.key).update(body).digest().subarray(0, 16);
+  }
+
+  seal(kind: string, fields: (string | number)[]): string {
+    const body = [kind, ...fields].join('\u0001');
+    return Buffer.from(`${body}\u0001${this.mac(body).toString('base64')}`, 'utf8').toString('base64');
+  }
+
+  /** The fields of a token of this kind that this emulator sealed, or undefined. */
+  open(kind: string, token: string): string[] | undefined {
+    if (!base64Shape.test(token)) return undefined;
+    const parts = Buffer.from(token, 'base64').toString('utf8').split('\u0001');
+    const mac = Buffer.from(parts.pop() ?? '', 'base64');
+    if (parts[0] !== kind) return undefined;
+    const expected = this.mac(parts.join('\u0001'));
+    return mac.length === expected.length && timingSafeEqual(mac, expected) ? parts.slice(1) : undefined;
+  }
 }

@@ -1,5 +1,5 @@
 import type { ItemKind } from '../items/fields.js';
-import { changeKeyOf, newFolderId, newItemId, newToken } from './ids.js';
+import { changeKeyOf, newFolderId, newItemId, newToken, type TokenSeal } from './ids.js';
 import type {
   EventType,
   ExtendedProp,
@@ -89,6 +89,8 @@ export class Mailbox {
     readonly address: string,
     public displayName: string,
     private readonly now: () => number,
+    /** Seals this mailbox's sync states and watermarks (the emulator's secret, shared by all mailboxes). */
+    readonly seal: TokenSeal,
   ) {
     this.createFolders();
   }
@@ -295,8 +297,8 @@ export class Mailbox {
     };
   }
 
-  static restore(snapshot: MailboxSnapshot, now: () => number): Mailbox {
-    const mailbox = new Mailbox(snapshot.address, snapshot.displayName, now);
+  static restore(snapshot: MailboxSnapshot, now: () => number, seal: TokenSeal): Mailbox {
+    const mailbox = new Mailbox(snapshot.address, snapshot.displayName, now, seal);
     mailbox.folders.clear();
     mailbox.byDistinguished.clear();
     mailbox.folderItems.clear();

@@ -1,9 +1,12 @@
+import { TokenSeal } from './ids.js';
 import { Mailbox, type MailboxSnapshot } from './mailbox.js';
 import type { MailboxEvent } from './model.js';
 
 export interface StoreSnapshot {
   format: 'exh-emulator-mailboxes';
   version: 1;
+  /** The secret behind sync states and watermarks (absent in files written before it existed). */
+  secret?: string;
   mailboxes: MailboxSnapshot[];
 }
 
@@ -21,6 +24,8 @@ export function displayNameOf(address: string): string {
 export class Store {
   private readonly mailboxes = new Map<string, Mailbox>();
   private readonly listeners = new Set<(mailbox: Mailbox, event: MailboxEvent) => void>();
+  /** Seals sync states and watermarks; its secret is saved with the mailboxes. */
+  readonly seal = new TokenSeal();
 
   constructor(private readonly now: () => number) {}
 
@@ -40,7 +45,7 @@ export class Store {
     const key = address.trim().toLowerCase();
     const existing = this.mailboxes.get(key);
     if (existing) return existing;
-    const mailbox = new Mailbox(key, displayName, this.now);
+    const mailbox = new Mailbox(key, displayName, this.now, this.seal);
     this.wire(mailbox);
     this.mailboxes.set(key, mailbox);
     return mailbox;
@@ -62,7 +67,12 @@ export class Store {
   }
 
   snapshot(): StoreSnapshot {
-    return { format: 'exh-emulator-mailboxes', version: 1, mailboxes: this.list().map((m) => m.snapshot()) };
+    return {
+      format: 'exh-emulator-mailboxes',
+      version: 1,
+      secret: this.seal.secret,
+      mailboxes: this.list().map((m) => m.snapshot()),
+    };
   }
 
   /** Replaces every mailbox with the snapshot's. */
@@ -70,9 +80,10 @@ export class Store {
     if (snapshot.format !== 'exh-emulator-mailboxes' || snapshot.version !== 1 || !Array.isArray(snapshot.mailboxes)) {
       throw new Error('not an exh emulator data file (format exh-emulator-mailboxes, version 1)');
     }
+    if (snapshot.secret !== undefined) this.seal.secret = snapshot.secret;
     this.mailboxes.clear();
     for (const data of snapshot.mailboxes) {
-      const mailbox = Mailbox.restore(data, this.now);
+      const mailbox = Mailbox.restore(data, this.now, this.seal);
       this.wire(mailbox);
       this.mailboxes.set(mailbox.address, mailbox);
     }

@@ -15,9 +15,13 @@ export class XmlSyntaxError extends Error {
   override readonly name = 'XmlSyntaxError';
 }
 
+/** Deeper documents are refused (libxml2's default limit too): no EWS request comes near it. */
+export const maxXmlDepth = 256;
+
 const parser = new XMLParser({
   preserveOrder: true,
-  removeNSPrefix: true,
+  removeNSPrefix: false,
+  maxNestedTags: maxXmlDepth,
   ignoreAttributes: false,
   attributeNamePrefix: '',
   parseTagValue: false,
@@ -32,34 +36,64 @@ const parser = new XMLParser({
 type Ordered = Record<string, unknown> & { ':@'?: Record<string, string> };
 
 /**
- * Parses a document into its root element. Like Exchange, it refuses DTDs (no entity expansion games) and anything
- * that is not well-formed.
+ * The namespace URI of every element of a parsed document, for callers that care (EWS requests): elements stay
+ * namespace-agnostic in XmlNode, so stored item properties do not carry namespaces around.
  */
-export function parseXml(text: string): XmlNode {
+export type Namespaces = Map<XmlNode, string>;
+
+/**
+ * Parses a document into its root element. Like Exchange, it refuses DTDs (no entity expansion games), anything that
+ * is not well-formed and documents nested deeper than maxXmlDepth; every refusal is an XmlSyntaxError.
+ */
+export function parseXml(text: string, namespaces?: Namespaces): XmlNode {
   if (/<!DOCTYPE/i.test(text)) throw new XmlSyntaxError('DTD is prohibited in this XML document.');
-  const verdict = XMLValidator.validate(text);
-  if (verdict !== true) {
-    throw new XmlSyntaxError(`${verdict.err.msg} (line ${verdict.err.line}, column ${verdict.err.col})`);
+  let top: Ordered[];
+  try {
+    const verdict = XMLValidator.validate(text);
+    if (verdict !== true) {
+      throw new XmlSyntaxError(`${verdict.err.msg} (line ${verdict.err.line}, column ${verdict.err.col})`);
+    }
+    top = parser.parse(text) as Ordered[];
+  } catch (error) {
+    if (error instanceof XmlSyntaxError) throw error;
+    // The parser's own limits (nesting depth) and anything else it trips over: still the client's bad document.
+    throw new XmlSyntaxError(`The document cannot be read: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const top = parser.parse(text) as Ordered[];
-  const roots = top.map(convert).filter((node): node is XmlNode => node !== undefined);
+  const scope = new Map<string, string>([['xml', 'http://www.w3.org/XML/1998/namespace']]);
+  const roots = top
+    .map((entry) => convert(entry, scope, namespaces))
+    .filter((node): node is XmlNode => node !== undefined);
   const root = roots[0];
   if (!root || roots.length > 1) throw new XmlSyntaxError('The document must have exactly one root element.');
   return root;
 }
 
-function convert(entry: Ordered): XmlNode | undefined {
+function localName(name: string): string {
+  const colon = name.indexOf(':');
+  return colon < 0 ? name : name.slice(colon + 1);
+}
+
+function convert(entry: Ordered, outer: Map<string, string>, namespaces: Namespaces | undefined): XmlNode | undefined {
   const name = Object.keys(entry).find((key) => key !== ':@');
   if (name === undefined || name === '#text' || name === '#comment' || name.startsWith('?')) return undefined;
-  const node: XmlNode = { n: name };
+  const node: XmlNode = { n: localName(name) };
   const attrs = entry[':@'];
+  let scope = outer;
   if (attrs) {
     const own: Record<string, string> = {};
     for (const [key, value] of Object.entries(attrs)) {
-      if (key === 'xmlns' || key.startsWith('xmlns:')) continue;
-      own[key] = String(value);
+      if (key === 'xmlns' || key.startsWith('xmlns:')) {
+        if (scope === outer) scope = new Map(outer);
+        scope.set(key === 'xmlns' ? '' : key.slice(6), String(value));
+        continue;
+      }
+      own[localName(key)] = String(value);
     }
     if (Object.keys(own).length > 0) node.a = own;
+  }
+  if (namespaces) {
+    const colon = name.indexOf(':');
+    namespaces.set(node, scope.get(colon < 0 ? '' : name.slice(0, colon)) ?? '');
   }
   const content = (entry[name] ?? []) as Ordered[];
   const elements: XmlNode[] = [];
@@ -67,7 +101,7 @@ function convert(entry: Ordered): XmlNode | undefined {
   for (const part of content) {
     if ('#text' in part) text += String(part['#text']);
     else {
-      const child = convert(part);
+      const child = convert(part, scope, namespaces);
       if (child) elements.push(child);
     }
   }

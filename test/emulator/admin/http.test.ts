@@ -47,6 +47,60 @@ describe('admin endpoint guard', () => {
     });
     expect(badDate.status).toBe(400);
   });
+
+  it('refuses an item with a malformed id or an unknown property, naming it', async () => {
+    const before = emulator.admin.items(alice);
+    const badId = await adminCall(emulator, 'POST', `/mailboxes/${alice}/items`, {
+      kind: 'Task',
+      id: 'not valid id',
+      Subject: 'x',
+    });
+    expect(badId.status).toBe(400);
+    expect((badId.json as { message: string }).message).toContain('not valid id');
+    const typo = await adminCall(emulator, 'POST', `/mailboxes/${alice}/items`, { kind: 'Task', Subjet: 'x' });
+    expect(typo.status).toBe(400);
+    expect((typo.json as { message: string }).message).toContain('Subjet');
+    const readOnly = await adminCall(emulator, 'POST', `/mailboxes/${alice}/items`, {
+      kind: 'CalendarItem',
+      DateTimeCreated: '2020-01-01T00:00:00Z',
+    });
+    expect(readOnly.status).toBe(400);
+    expect(emulator.admin.items(alice)).toEqual(before);
+  });
+
+  it('refuses a fault for an unknown operation or mailbox, naming it', async () => {
+    const operation = await adminCall(emulator, 'POST', '/faults', { kind: 'serverBusy', operations: ['GetItm'] });
+    expect(operation.status).toBe(400);
+    expect((operation.json as { message: string }).message).toContain('GetItm');
+    const mailbox = await adminCall(emulator, 'POST', '/faults', {
+      kind: 'mailboxMove',
+      mailbox: 'ghost@contoso.test',
+    });
+    expect(mailbox.status).toBe(400);
+    expect((mailbox.json as { message: string }).message).toContain('ghost@contoso.test');
+    expect((await adminCall(emulator, 'GET', '/faults')).json).toEqual([]);
+  });
+});
+
+describe('settings at run time', () => {
+  it('reads and changes the settings, and refuses unknown ones and bad values', async () => {
+    const read = await adminCall(emulator, 'GET', '/settings');
+    expect(read.json).toEqual({
+      maxHangingConnections: 3,
+      findCountLimit: 1000,
+      impersonationAllowed: true,
+      copyExtendedPropertiesToAttendees: false,
+    });
+    const changed = await adminCall(emulator, 'PATCH', '/settings', { maxHangingConnections: 10 });
+    expect(changed.status).toBe(200);
+    expect((changed.json as { maxHangingConnections: number }).maxHangingConnections).toBe(10);
+    expect(emulator.admin.settings().maxHangingConnections).toBe(10);
+    const unknown = await adminCall(emulator, 'PATCH', '/settings', { hangingConnectionLimit: 5 });
+    expect(unknown.status).toBe(400);
+    expect((unknown.json as { message: string }).message).toContain('hangingConnectionLimit');
+    expect((await adminCall(emulator, 'PATCH', '/settings', { maxHangingConnections: 0 })).status).toBe(400);
+    await adminCall(emulator, 'PATCH', '/settings', { maxHangingConnections: 3 });
+  });
 });
 
 describe('acting as a user over HTTP', () => {

@@ -1,7 +1,20 @@
+import {
+  Appointment,
+  CalendarView,
+  DateTime,
+  DayOfTheWeek,
+  DayOfTheWeekIndex,
+  Month,
+  Recurrence,
+  SendInvitationsMode,
+  TimeZoneInfo,
+  WellKnownFolderName,
+} from 'ews-javascript-api';
 import { describe, expect, it } from 'vitest';
 import { expand, lastOccurrence, occurrenceAt, parseRecurrence } from '../../../src/emulator/items/recurrence.js';
 import { ianaOf } from '../../../src/emulator/items/timezone.js';
 import { parseXml } from '../../../src/emulator/xml/node.js';
+import { ewsService, startTestEmulator } from '../support/harness.js';
 
 function rule(pattern: string, range: string) {
   return parseRecurrence(parseXml(`<Recurrence>${pattern}${range}</Recurrence>`));
@@ -135,5 +148,111 @@ describe('recurrence patterns', () => {
         expect.objectContaining({ code: 'ErrorCalendarInvalidRecurrence' }),
       );
     }
+  });
+});
+
+// The library's typings declare only the empty constructors; the ones with arguments exist at run time.
+type Pattern<A extends unknown[]> = new (start: DateTime, ...args: A) => Recurrence;
+const patterns = {
+  daily: Recurrence.DailyPattern as unknown as Pattern<[interval: number]>,
+  weekly: Recurrence.WeeklyPattern as unknown as Pattern<[interval: number, days: DayOfTheWeek[]]>,
+  monthly: Recurrence.MonthlyPattern as unknown as Pattern<[interval: number, dayOfMonth: number]>,
+  relativeMonthly: Recurrence.RelativeMonthlyPattern as unknown as Pattern<
+    [interval: number, day: DayOfTheWeek, index: DayOfTheWeekIndex]
+  >,
+  yearly: Recurrence.YearlyPattern as unknown as Pattern<[month: Month, dayOfMonth: number]>,
+  relativeYearly: Recurrence.RelativeYearlyPattern as unknown as Pattern<
+    [month: Month, day: DayOfTheWeek, index: DayOfTheWeekIndex]
+  >,
+};
+
+describe('recurrence written by ews-javascript-api', async () => {
+  const emulator = await startTestEmulator({ mailboxes: ['rita@contoso.test'] });
+  const service = ewsService(emulator, 'rita@contoso.test');
+  let made = 0;
+
+  /** Saves a 9:00-9:30 (UTC) series starting on `first` through the library; returns the starts a CalendarView lists. */
+  async function series(
+    first: number,
+    recurrence: (start: DateTime) => Recurrence,
+    range: (r: Recurrence) => void,
+    until = Date.UTC(2027, 0, 1),
+  ): Promise<string[]> {
+    const subject = `Series ${++made}`;
+    const appointment = new Appointment(service);
+    appointment.Subject = subject;
+    appointment.Start = new DateTime(first);
+    appointment.End = new DateTime(first + 30 * 60_000);
+    appointment.StartTimeZone = TimeZoneInfo.Utc;
+    appointment.Recurrence = recurrence(appointment.Start.Date);
+    range(appointment.Recurrence);
+    await appointment.Save(SendInvitationsMode.SendToNone);
+    const found = await service.FindAppointments(
+      WellKnownFolderName.Calendar,
+      new CalendarView(new DateTime(first), new DateTime(until), 200),
+    );
+    const starts = found.Items.filter((a) => a.Subject === subject).map((a) =>
+      new Date(a.Start.TotalMilliSeconds).toISOString().slice(0, 16),
+    );
+    return starts;
+  }
+  const numbered = (count: number) => (r: Recurrence) => {
+    r.NumberOfOccurrences = count;
+  };
+  const endsOn = (ms: number) => (r: Recurrence) => {
+    r.EndDate = new DateTime(ms);
+  };
+  const never = (r: Recurrence) => r.NeverEnds();
+
+  it('daily, every third day, numbered', async () => {
+    expect(await series(Date.UTC(2025, 0, 1, 9), (s) => new patterns.daily(s, 3), numbered(3))).toEqual([
+      '2025-01-01T09:00',
+      '2025-01-04T09:00',
+      '2025-01-07T09:00',
+    ]);
+  });
+
+  it('weekly on Tuesday and Thursday, until an end date', async () => {
+    const weekly = (s: DateTime) => new patterns.weekly(s, 1, [DayOfTheWeek.Tuesday, DayOfTheWeek.Thursday]);
+    expect(await series(Date.UTC(2025, 1, 4, 9), weekly, endsOn(Date.UTC(2025, 1, 13)))).toEqual([
+      '2025-02-04T09:00',
+      '2025-02-06T09:00',
+      '2025-02-11T09:00',
+      '2025-02-13T09:00',
+    ]);
+  });
+
+  it('monthly on day 31 without end: the last day of shorter months', async () => {
+    const starts = await series(
+      Date.UTC(2025, 0, 31, 9),
+      (s) => new patterns.monthly(s, 1, 31),
+      never,
+      Date.UTC(2025, 4, 1),
+    );
+    expect(starts).toEqual(['2025-01-31T09:00', '2025-02-28T09:00', '2025-03-31T09:00', '2025-04-30T09:00']);
+  });
+
+  it('relative monthly on the last Friday, numbered', async () => {
+    const lastFriday = (s: DateTime) => new patterns.relativeMonthly(s, 1, DayOfTheWeek.Friday, DayOfTheWeekIndex.Last);
+    expect(await series(Date.UTC(2025, 0, 31, 9), lastFriday, numbered(3))).toEqual([
+      '2025-01-31T09:00',
+      '2025-02-28T09:00',
+      '2025-03-28T09:00',
+    ]);
+  });
+
+  it('yearly on 15 March until an end date, and relative yearly on the second Monday of June without end', async () => {
+    const march = (s: DateTime) => new patterns.yearly(s, Month.March, 15);
+    expect(await series(Date.UTC(2025, 2, 15, 9), march, endsOn(Date.UTC(2026, 11, 31)))).toEqual([
+      '2025-03-15T09:00',
+      '2026-03-15T09:00',
+    ]);
+    const june = (s: DateTime) =>
+      new patterns.relativeYearly(s, Month.June, DayOfTheWeek.Monday, DayOfTheWeekIndex.Second);
+    expect(await series(Date.UTC(2025, 5, 9, 9), june, never, Date.UTC(2028, 0, 1))).toEqual([
+      '2025-06-09T09:00',
+      '2026-06-08T09:00',
+      '2027-06-14T09:00',
+    ]);
   });
 });

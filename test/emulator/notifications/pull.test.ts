@@ -7,10 +7,12 @@ import {
   WellKnownFolderName,
 } from 'ews-javascript-api';
 import { describe, expect, it } from 'vitest';
+import { SimulatedClock } from '../support/clock.js';
 import { errorCodeOf, ewsService, startTestEmulator } from '../support/harness.js';
 
-let clock = Date.UTC(2024, 0, 1);
-const emulator = await startTestEmulator({ minuteMs: 1000, now: () => clock });
+const clock = new SimulatedClock();
+const emulator = await startTestEmulator({ clock });
+const minute = 60_000;
 const calendar = [new FolderId(WellKnownFolderName.Calendar)];
 // The library's typings say string; at run time null means "from now".
 const noWatermark = null as unknown as string;
@@ -91,12 +93,27 @@ describe('pull notifications', () => {
     await gone.Unsubscribe();
     expect(await errorCodeOf(() => gone.GetEvents())).toBe('ErrorSubscriptionNotFound');
     const idle = await service.SubscribeToPullNotifications(calendar, 2, noWatermark, EventType.Created);
-    clock += 1_500;
+    clock.advance(1.5 * minute);
     await idle.GetEvents();
-    clock += 1_500;
+    clock.advance(1.5 * minute);
     await idle.GetEvents();
-    clock += 2_001;
+    clock.advance(2 * minute + 1);
     expect(await errorCodeOf(() => idle.GetEvents())).toBe('ErrorSubscriptionNotFound');
+  });
+
+  it('keeps a subscription to the account and the mailbox it was made for', async () => {
+    const { user, service } = await mailbox('mine');
+    const other = await mailbox('theirs');
+    const subscription = await service.SubscribeToPullNotifications(calendar, 10, noWatermark, EventType.Created);
+    // The same service account, impersonating someone else, cannot read it or end it.
+    const elsewhere = new (PullSubscription as unknown as new (service: ExchangeService) => PullSubscription)(
+      other.service,
+    );
+    Object.assign(elsewhere, { id: subscription.Id, watermark: subscription.Watermark });
+    expect(await errorCodeOf(() => elsewhere.GetEvents())).toBe('ErrorSubscriptionAccessDenied');
+    expect(await errorCodeOf(() => elsewhere.Unsubscribe())).toBe('ErrorSubscriptionAccessDenied');
+    emulator.admin.createItem(user, { kind: 'CalendarItem', Subject: 'still mine' });
+    expect((await subscription.GetEvents()).ItemEvents).toHaveLength(1);
   });
 
   it('keeps a subscription to the account that made it', async () => {

@@ -7,10 +7,24 @@ import {
   WellKnownFolderName,
 } from 'ews-javascript-api';
 import { describe, expect, it } from 'vitest';
-import { ewsService, soap, startTestEmulator } from '../support/harness.js';
-import { openStream } from '../support/stream-client.js';
+import { SimulatedClock } from '../support/clock.js';
+import { codeOf, ewsService, soap, startTestEmulator } from '../support/harness.js';
+import { openStream, type StreamClient } from '../support/stream-client.js';
 
-const emulator = await startTestEmulator({ minuteMs: 400, keepAliveMs: 100, maxHangingConnections: 2 });
+// Time is simulated: keep-alives (every 30 seconds) and ConnectionTimeout happen when a test moves the clock.
+const clock = new SimulatedClock();
+const emulator = await startTestEmulator({ clock });
+const keepAlive = 30_000;
+const minute = 60_000;
+const ok = (e: string) => e.includes('<m:ConnectionStatus>OK</m:ConnectionStatus>');
+const closed = (e: string) => e.includes('<m:ConnectionStatus>Closed</m:ConnectionStatus>');
+
+/** Moves the clock and waits for the envelope that should follow. */
+async function tick(stream: StreamClient, ms: number, match: (envelope: string) => boolean): Promise<string> {
+  const from = stream.envelopes.length;
+  clock.advance(ms);
+  return stream.next(match, from);
+}
 
 async function subscribe(user: string, folder = WellKnownFolderName.Calendar): Promise<string> {
   const service = ewsService(emulator, user);
@@ -56,8 +70,8 @@ describe('GetStreamingEvents', () => {
     const stream = await openStream(emulator, user, [id]);
     expect(stream.status).toBe(200);
     expect(stream.headers['transfer-encoding']).toBe('chunked');
-    const keepAlive = await stream.next((e) => e.includes('<m:ConnectionStatus>OK</m:ConnectionStatus>'));
-    expect(keepAlive).toMatch(/^<Envelope xmlns="http:\/\/schemas\.xmlsoap\.org\/soap\/envelope\/">/);
+    const alive = await tick(stream, keepAlive, ok);
+    expect(alive).toMatch(/^<Envelope xmlns="http:\/\/schemas\.xmlsoap\.org\/soap\/envelope\/">/);
     const item = emulator.admin.createItem(user, { kind: 'CalendarItem', Subject: 'Raw' });
     const notification = await stream.next((e) => e.includes('<m:Notification>'));
     expect(notification).toContain(`<t:SubscriptionId>${id}</t:SubscriptionId>`);
@@ -76,28 +90,57 @@ describe('GetStreamingEvents', () => {
     const first = await stream.next((e) => e.includes('<m:Notification>'));
     expect(first).toContain(`<t:SubscriptionId>${calendar}</t:SubscriptionId>`);
     expect(first).toContain(`<t:SubscriptionId>${tasks}</t:SubscriptionId>`);
-    await stream.next((e) => e.includes('<m:ConnectionStatus>Closed</m:ConnectionStatus>'));
+    await tick(stream, 30_000, ok);
+    await tick(stream, 30_000, closed);
     await stream.ended;
   });
 
-  it('answers ErrorExceededConnectionCount past the hanging connections a mailbox may hold', async () => {
+  it('answers ErrorExceededConnectionCount past 3 hanging connections, the on-premises default', async () => {
+    expect(emulator.admin.settings().maxHangingConnections).toBe(3);
     const user = fresh('busy');
-    const streams = [
-      await openStream(emulator, user, [await subscribe(user)]),
-      await openStream(emulator, user, [await subscribe(user)]),
-    ];
-    await Promise.all(streams.map((s) => s.next((e) => e.includes('ConnectionStatus'))));
-    const third = await openStream(emulator, user, [await subscribe(user)]);
-    await third.ended;
-    expect(third.text).toContain('<m:ResponseCode>ErrorExceededConnectionCount</m:ResponseCode>');
+    const streams = [];
+    for (let i = 0; i < 3; i++) streams.push(await openStream(emulator, user, [await subscribe(user)]));
+    const fourth = await openStream(emulator, user, [await subscribe(user)]);
+    await fourth.ended;
+    expect(fourth.text).toContain('<m:ResponseCode>ErrorExceededConnectionCount</m:ResponseCode>');
     for (const stream of streams) stream.close();
+  });
+
+  it('takes a new connection limit at run time', async () => {
+    const user = fresh('limited');
+    emulator.admin.updateSettings({ maxHangingConnections: 1 });
+    try {
+      const first = await openStream(emulator, user, [await subscribe(user)]);
+      const second = await openStream(emulator, user, [await subscribe(user)]);
+      await second.ended;
+      expect(second.text).toContain('<m:ResponseCode>ErrorExceededConnectionCount</m:ResponseCode>');
+      emulator.admin.updateSettings({ maxHangingConnections: 2 });
+      const third = await openStream(emulator, user, [await subscribe(user)]);
+      expect(await tick(third, keepAlive, ok)).toContain('ConnectionStatus');
+      first.close();
+      third.close();
+    } finally {
+      emulator.admin.updateSettings({ maxHangingConnections: 3 });
+    }
+  });
+
+  it('refuses a subscription to a connection for another mailbox: ErrorSubscriptionAccessDenied', async () => {
+    const owner = fresh('owner');
+    const other = fresh('intruder');
+    const id = await subscribe(owner);
+    const answer = await soap(
+      emulator,
+      `<m:GetStreamingEvents><m:SubscriptionIds><t:SubscriptionId>${id}</t:SubscriptionId></m:SubscriptionIds><m:ConnectionTimeout>1</m:ConnectionTimeout></m:GetStreamingEvents>`,
+      { impersonate: other },
+    );
+    expect(codeOf(answer)).toBe('ErrorSubscriptionAccessDenied');
   });
 
   it('tells the client when a subscription it carries expires, and ends the connection', async () => {
     const user = fresh('expiring');
     const id = await subscribe(user);
     const stream = await openStream(emulator, user, [id]);
-    await stream.next((e) => e.includes('ConnectionStatus'));
+    await tick(stream, keepAlive, ok);
     expect(emulator.admin.expireSubscriptions({ mailbox: user })).toBe(1);
     const error = await stream.next((e) => e.includes('ErrorSubscriptionNotFound'));
     expect(error).toContain(
@@ -116,7 +159,7 @@ describe('GetStreamingEvents', () => {
     const user = fresh('stalling');
     const id = await subscribe(user);
     const stalled = await openStream(emulator, user, [id]);
-    await stalled.next((e) => e.includes('ConnectionStatus'));
+    await tick(stalled, keepAlive, ok);
     const fault = emulator.admin.faults.add({ kind: 'stallStreaming', mailbox: user });
     const seen = stalled.envelopes.length;
     const item = emulator.admin.createItem(user, { kind: 'CalendarItem', Subject: 'Held back' });
@@ -125,8 +168,25 @@ describe('GetStreamingEvents', () => {
     await stalled.ended;
     expect(stalled.envelopes.length).toBe(seen);
     emulator.admin.faults.remove(fault.id);
-    const delivered = await next.next((e) => e.includes('<m:Notification>'));
+    const delivered = await tick(next, keepAlive, (e) => e.includes('<m:Notification>'));
     expect(delivered).toContain(`<t:ItemId Id="${item?.id}"`);
     next.close();
+  });
+
+  it('closes a connection that was stalled past its ConnectionTimeout once the stall ends, with Closed', async () => {
+    const user = fresh('overdue');
+    const stream = await openStream(emulator, user, [await subscribe(user)], 1);
+    await tick(stream, keepAlive, ok);
+    const fault = emulator.admin.faults.add({ kind: 'stallStreaming', mailbox: user });
+    const seen = stream.envelopes.length;
+    const sent = () => emulator.admin.recordedOperations().GetStreamingEvents;
+    const before = sent();
+    clock.advance(2 * minute);
+    // Silent past the deadline: nothing was written, not even Closed.
+    expect(sent()).toBe(before);
+    emulator.admin.faults.remove(fault.id);
+    await tick(stream, keepAlive, closed);
+    await stream.ended;
+    expect(stream.envelopes.slice(seen).filter(ok)).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import {
   Appointment,
   AppointmentSchema,
   AppointmentType,
+  BasePropertySet,
   CalendarView,
   ConflictResolutionMode,
   DateTime,
@@ -24,7 +25,7 @@ import {
   WellKnownFolderName,
 } from 'ews-javascript-api';
 import { describe, expect, it } from 'vitest';
-import { ewsService, startTestEmulator } from '../support/harness.js';
+import { codeOf, errorCodeOf, ewsService, soap, startTestEmulator } from '../support/harness.js';
 
 let clock = Date.UTC(2024, 0, 1, 12);
 const emulator = await startTestEmulator({ now: () => clock });
@@ -208,5 +209,57 @@ describe('FindItem restrictions', () => {
     expect(page.Items.map((i) => i.Subject)).toEqual(['a', 'b']);
     expect(page.MoreAvailable).toBe(true);
     expect(page.TotalCount).toBe(3);
+  });
+});
+
+describe('EWSFindCountLimit', () => {
+  const findContacts = (view: string) =>
+    `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>${view}<m:ParentFolderIds><t:DistinguishedFolderId Id="contacts"/></m:ParentFolderIds></m:FindItem>`;
+
+  it('answers a paged view with at most 1,000 items, and refuses an unpaged one past the limit', async () => {
+    expect(emulator.admin.settings().findCountLimit).toBe(1000);
+    const { user, service } = mailbox('many');
+    emulator.admin.seed(user, 'Contact', 1001);
+    const view = new ItemView(1500);
+    view.PropertySet = new PropertySet(BasePropertySet.IdOnly);
+    const page = await service.FindItems(WellKnownFolderName.Contacts, view);
+    expect(page.Items.length).toBe(1000);
+    expect(page.MoreAvailable).toBe(true);
+    expect(page.NextPageOffset).toBe(1000);
+    const unpaged = await soap(emulator, findContacts(''), { impersonate: user });
+    expect(codeOf(unpaged)).toBe('ErrorExceededFindCountLimit');
+    const rest = await soap(emulator, findContacts('<m:IndexedPageItemView Offset="1" BasePoint="Beginning"/>'), {
+      impersonate: user,
+    });
+    expect(codeOf(rest)).toBe('NoError');
+    expect(rest.text).toContain('IncludesLastItemInRange="true"');
+  });
+
+  it('cuts a CalendarView short at MaxEntriesReturned, and refuses one without it that holds more than the limit', async () => {
+    const { service } = mailbox('endless');
+    const daily = new Appointment(service);
+    daily.Subject = 'Every day, forever';
+    daily.Start = new DateTime(Date.UTC(2024, 0, 1, 9));
+    daily.End = new DateTime(Date.UTC(2024, 0, 1, 9, 30));
+    const Daily = Recurrence.DailyPattern as unknown as new (start: DateTime, interval: number) => Recurrence;
+    daily.Recurrence = new Daily(daily.Start.Date, 1);
+    daily.Recurrence.NeverEnds();
+    await daily.Save(SendInvitationsMode.SendToNone);
+    const from = new DateTime(Date.UTC(2024, 0, 1));
+    const to = new DateTime(Date.UTC(2324, 0, 1));
+    expect(
+      await errorCodeOf(() => service.FindAppointments(WellKnownFolderName.Calendar, new CalendarView(from, to))),
+    ).toBe('ErrorCalendarViewRangeTooBig');
+    const first = await service.FindAppointments(WellKnownFolderName.Calendar, new CalendarView(from, to, 10));
+    expect(first.Items.map((a) => iso(a.Start.TotalMilliSeconds))).toEqual(
+      Array.from({ length: 10 }, (_, i) => iso(Date.UTC(2024, 0, 1 + i, 9))),
+    );
+    expect(first.MoreAvailable).toBe(true);
+    const month = await service.FindAppointments(
+      WellKnownFolderName.Calendar,
+      new CalendarView(new DateTime(Date.UTC(2030, 5, 1)), new DateTime(Date.UTC(2030, 6, 1))),
+    );
+    expect(month.Items.length).toBe(30);
+    expect(month.MoreAvailable).toBe(false);
   });
 });

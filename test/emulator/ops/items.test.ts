@@ -9,8 +9,10 @@ import {
   EmailAddress,
   EmailAddressKey,
   EmailMessage,
+  EventType,
   ExchangeVersion,
   ExtendedPropertyDefinition,
+  FolderId,
   Guid,
   Item,
   ItemId,
@@ -26,7 +28,7 @@ import {
   WellKnownFolderName,
 } from 'ews-javascript-api';
 import { describe, expect, it } from 'vitest';
-import { errorCodeOf, ewsService, soap, startTestEmulator } from '../support/harness.js';
+import { codeOf, errorCodeOf, ewsService, mailboxState, soap, startTestEmulator } from '../support/harness.js';
 
 const emulator = await startTestEmulator();
 const alice = 'alice@contoso.test';
@@ -263,6 +265,60 @@ describe('UpdateItem', () => {
     const read = await Appointment.Bind(service, appointment.Id);
     expect(read.Subject).toBe('Untouched');
     expect(read.Id.ChangeKey).toBe(appointment.Id.ChangeKey);
+  });
+
+  it('changes nothing for an empty Updates: no new ChangeKey, no ModifiedEvent', async () => {
+    const appointment = await newAppointment('Empty update');
+    const watch = await service.SubscribeToPullNotifications(
+      [new FolderId(WellKnownFolderName.Calendar)],
+      10,
+      null as unknown as string,
+      EventType.Modified,
+    );
+    const empty = await soap(
+      emulator,
+      `<m:UpdateItem ConflictResolution="AlwaysOverwrite" SendMeetingInvitationsOrCancellations="SendToNone"><m:ItemChanges><t:ItemChange><t:ItemId Id="${appointment.Id.UniqueId}"/><t:Updates/></t:ItemChange></m:ItemChanges></m:UpdateItem>`,
+      { impersonate: alice },
+    );
+    expect(codeOf(empty)).toBe('ErrorSchemaValidation');
+    // The admin API with no changes is no change either.
+    emulator.admin.updateItem(alice, appointment.Id.UniqueId, {});
+    expect(emulator.admin.item(alice, appointment.Id.UniqueId).changeKey).toBe(appointment.Id.ChangeKey);
+    expect((await watch.GetEvents()).ItemEvents).toEqual([]);
+  });
+
+  it('answers the attributes Exchange requires for calendar items and messages with their error codes', async () => {
+    const before = mailboxState(emulator);
+    const create = (attributes: string, item: string) =>
+      soap(emulator, `<m:CreateItem${attributes}><m:Items>${item}</m:Items></m:CreateItem>`, { impersonate: alice });
+    const appointment = '<t:CalendarItem><t:Subject>No invitations said</t:Subject></t:CalendarItem>';
+    const message = '<t:Message><t:Subject>No disposition said</t:Subject></t:Message>';
+    expect(codeOf(await create('', appointment))).toBe('ErrorSendMeetingInvitationsRequired');
+    expect(codeOf(await create(' SendMeetingInvitations="SendToNone"', message))).toBe(
+      'ErrorMessageDispositionRequired',
+    );
+    expect(mailboxState(emulator)).toEqual(before);
+
+    const existing = await newAppointment('Attributes');
+    const draft = emulator.admin.createItem(alice, { kind: 'Message', Subject: 'Draft' });
+    const setSubject = (id: string, element: string, attributes: string) =>
+      soap(
+        emulator,
+        `<m:UpdateItem ConflictResolution="AlwaysOverwrite"${attributes}><m:ItemChanges><t:ItemChange><t:ItemId Id="${id}"/><t:Updates><t:SetItemField><t:FieldURI FieldURI="item:Subject"/><t:${element}><t:Subject>New</t:Subject></t:${element}></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`,
+        { impersonate: alice },
+      );
+    expect(codeOf(await setSubject(existing.Id.UniqueId, 'CalendarItem', ''))).toBe(
+      'ErrorSendMeetingInvitationsOrCancellationsRequired',
+    );
+    expect(codeOf(await setSubject(draft?.id ?? '', 'Message', ''))).toBe('ErrorMessageDispositionRequired');
+    const remove = await soap(
+      emulator,
+      `<m:DeleteItem DeleteType="HardDelete"><m:ItemIds><t:ItemId Id="${existing.Id.UniqueId}"/></m:ItemIds></m:DeleteItem>`,
+      { impersonate: alice },
+    );
+    expect(codeOf(remove)).toBe('ErrorSendMeetingCancellationsRequired');
+    expect(emulator.admin.item(alice, existing.Id.UniqueId).properties.Subject).toBe('Attributes');
+    expect(emulator.admin.item(alice, draft?.id ?? '').properties.Subject).toBe('Draft');
   });
 
   it('appends to a body with AppendToItemField, and refuses to append to a subject', async () => {

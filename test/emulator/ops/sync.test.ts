@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import {
   ChangeType,
+  EventType,
   type ExchangeService,
   FolderId,
   type ItemChange,
@@ -167,6 +169,52 @@ describe('SyncFolderItems', () => {
     const tasks = await sync(service, WellKnownFolderName.Tasks, null);
     emulator.admin.reset(user);
     expect(await code(tasks.state)).toBe('ErrorInvalidSyncStateData');
+  });
+
+  it('refuses a sync state or watermark altered by the client, even with a recomputed checksum', async () => {
+    const user = 'forger@contoso.test';
+    emulator.admin.addMailbox(user);
+    const service = ewsService(emulator, user);
+    emulator.admin.createItem(user, { kind: 'Task', Subject: 'seen' });
+    const { state } = await sync(service, WellKnownFolderName.Tasks, null);
+    // Rewind the state to "nothing seen" and re-seal it the way an unkeyed checksum would allow.
+    const forge = (token: string, edit: (fields: string[]) => void) => {
+      const parts = Buffer.from(token, 'base64').toString('utf8').split('\u0001');
+      parts.pop();
+      edit(parts);
+      const body = parts.join('\u0001');
+      const check = createHash('sha1').update(body).digest().subarray(0, 4).toString('hex');
+      const sha256 = createHash('sha256').update(body).digest().subarray(0, 16).toString('base64');
+      return [check, sha256].map((mac) => Buffer.from(`${body}\u0001${mac}`, 'utf8').toString('base64'));
+    };
+    for (const forged of forge(state, (fields) => {
+      fields[3] = '0';
+    })) {
+      expect(await errorCodeOf(() => sync(service, WellKnownFolderName.Tasks, forged))).toBe(
+        'ErrorInvalidSyncStateData',
+      );
+    }
+    const subscription = await service.SubscribeToPullNotifications(
+      [new FolderId(WellKnownFolderName.Tasks)],
+      10,
+      null as unknown as string,
+      EventType.Created,
+    );
+    for (const forged of forge(subscription.Watermark, (fields) => {
+      fields[2] = '0';
+    })) {
+      expect(
+        await errorCodeOf(() =>
+          service.SubscribeToPullNotifications(
+            [new FolderId(WellKnownFolderName.Tasks)],
+            10,
+            forged,
+            EventType.Created,
+          ),
+        ),
+      ).toBe('ErrorInvalidWatermark');
+    }
+    expect((await sync(service, WellKnownFolderName.Tasks, state)).changes).toEqual([]);
   });
 
   it("refuses MaxChangesReturned outside 1 to 512 as Exchange's schema does", async () => {

@@ -114,16 +114,30 @@ export async function adminCall(
 
 /**
  * The EWS error code a library call failed with, whatever the library wrapped it in (ServiceResponseException for
- * response messages, SoapFaultDetails for SOAP faults), or 'resolved' when it did not fail.
+ * response messages, SoapFaultDetails for SOAP faults), `HTTP 401` and the like for an HTTP error without a SOAP
+ * answer, or 'resolved' when it did not fail.
  */
 export async function errorCodeOf(call: () => Promise<unknown>): Promise<string> {
   try {
     await call();
     return 'resolved';
   } catch (error) {
-    const e = error as { ErrorCode?: number; ResponseCode?: number; message?: string };
+    const e = error as { ErrorCode?: number; ResponseCode?: number; HttpStatusCode?: number; message?: string };
+    if (typeof e.HttpStatusCode === 'number' && e.HttpStatusCode !== 500) return `HTTP ${e.HttpStatusCode}`;
     if (typeof e.ErrorCode === 'number' && e.ErrorCode !== 0) return ServiceError[e.ErrorCode] ?? String(e.ErrorCode);
     if (typeof e.ResponseCode === 'number') return ServiceError[e.ResponseCode] ?? String(e.ResponseCode);
     return `not an EWS error: ${e.message ?? String(error)}`;
   }
+}
+
+/** The SOAP fault code of a raw answer (`ErrorSchemaValidation`), or the ResponseCode of its first message. */
+export function codeOf(answer: { status: number; text: string }): string {
+  const fault = /<faultcode[^>]*>a:(\w+)<\/faultcode>/.exec(answer.text)?.[1];
+  if (fault) return fault;
+  return /<m:ResponseCode>(\w+)<\/m:ResponseCode>/.exec(answer.text)?.[1] ?? `HTTP ${answer.status}`;
+}
+
+/** Everything the emulator holds, item by item (for "bad input changes nothing"). */
+export function mailboxState(emulator: RunningEmulator): unknown {
+  return emulator.admin.mailboxes().map((mailbox) => ({ ...mailbox, items: emulator.admin.items(mailbox.address) }));
 }

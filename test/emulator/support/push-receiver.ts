@@ -7,7 +7,6 @@ import { afterAll } from 'vitest';
  * answers with what the test decides — a SendNotificationResult (OK or Unsubscribe) or an HTTP error.
  */
 export interface ReceivedNotification {
-  at: number;
   body: string;
 }
 
@@ -59,7 +58,7 @@ export async function startPushReceiver(): Promise<PushReceiver> {
     });
     request.on('end', () => {
       const answer = receiver.answers.shift() ?? receiver.fallback;
-      receiver.received.push({ at: performance.now(), body });
+      receiver.received.push({ body });
       if (typeof answer === 'number') response.writeHead(answer).end();
       else response.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(result(answer));
       for (const wake of [...waiters]) wake();

@@ -86,8 +86,19 @@ program
   )
   .option('--password <password>', 'password of the service account and of every mailbox', 'exh')
   .option('--data <file>', 'load mailboxes from this JSON file at start and save them to it on exit')
+  .option(
+    '--max-hanging-connections <n>',
+    'streaming connections per mailbox before ErrorExceededConnectionCount',
+    parseCount,
+    3,
+  )
+  .option('--find-count-limit <n>', 'EWSFindCountLimit: most items one FindItem returns', parseCount, 1000)
+  .option('--no-impersonation', 'the service account may not impersonate (ErrorImpersonateUserDenied)')
   .action(
     async (options: {
+      maxHangingConnections: number;
+      findCountLimit: number;
+      impersonation: boolean;
       port: number;
       host: string;
       mailboxes: string;
@@ -104,6 +115,9 @@ program
           .map((mailbox) => mailbox.trim())
           .filter(Boolean),
         password: options.password,
+        maxHangingConnections: options.maxHangingConnections,
+        findCountLimit: options.findCountLimit,
+        impersonationAllowed: options.impersonation,
         ...(options.serviceAccount ? { serviceAccount: options.serviceAccount } : {}),
         ...(options.data ? { dataFile: options.data } : {}),
       }).catch((error: unknown) => {
@@ -162,6 +176,12 @@ function parsePort(value: string): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new InvalidArgumentError('expected a port number 0–65535');
   return port;
+}
+
+function parseCount(value: string): number {
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1) throw new InvalidArgumentError('expected a whole number of 1 or more');
+  return count;
 }
 
 function loadOrExit(file: string | undefined) {

@@ -48,7 +48,6 @@ export const errorCatalogue = {
   EXH_POOL_ABORTED: { retryable: false },
   EXH_EXCHANGE_UNAVAILABLE: { retryable: true },
   EXH_EXCHANGE_AUTH_FAILED: { retryable: false },
-  EXH_EXCHANGE_AUTH_UNSUPPORTED: { retryable: false },
   EXH_EXCHANGE_THROTTLED: { retryable: true },
   EXH_EXCHANGE_TIMEOUT: { retryable: true },
   EXH_EXCHANGE_TLS: { retryable: true },
@@ -140,13 +139,6 @@ export const errors = {
       `Exchange at ${url} refused the credentials of ${account} (HTTP 401). Check exchange.impersonationUser and ` +
         'exchange.impersonationPassword (or exchange.oauthToken); retrying with a wrong password can lock the account.',
       { details: { url, account } },
-    ),
-  exchangeAuthUnsupported: (auth: string) =>
-    make(
-      'EXH_EXCHANGE_AUTH_UNSUPPORTED',
-      `exchange.auth "${auth}" is not supported yet: NTLM needs a library exh does not ship. Use "basic" (Exchange's ` +
-        'Basic authentication over HTTPS) or "oauth" with exchange.oauthToken.',
-      { details: { auth } },
     ),
   exchangeThrottled: (url: string, backOffMs: number | undefined) =>
     make(

@@ -7,9 +7,9 @@ import type { PushReceiver } from '../push-receiver.js';
 import { discoverEwsUrl } from './autodiscover.js';
 import { EwsConnection } from './connection.js';
 import { distinguishedFolderIds } from './folders.js';
-import { authorizationHeader, createService } from './service.js';
+import { createService, transportAuthentication } from './service.js';
 import type { SoapTarget } from './soap.js';
-import { EwsTransport } from './transport.js';
+import { EwsTransport, type TransportOptions } from './transport.js';
 import { defaultTuning, type Tuning } from './tuning.js';
 
 /**
@@ -42,10 +42,10 @@ export function createEwsExchange(deps: EwsExchangeDeps): EwsExchange {
   const { exchange, pool } = deps;
   const log = deps.logger.child({ actor: 'exchange' });
   const tuning: Tuning = { ...defaultTuning, ...deps.tuning };
-  let authorization = '';
+  let authentication: Pick<TransportOptions, 'authorization' | 'ntlm'> = { authorization: '' };
   let authError: ExhError | undefined;
   try {
-    authorization = authorizationHeader(exchange);
+    authentication = transportAuthentication(exchange);
   } catch (error) {
     authError = error as ExhError;
     log.error({ code: authError.code }, authError.message);
@@ -65,7 +65,7 @@ export function createEwsExchange(deps: EwsExchangeDeps): EwsExchange {
   const transport = new EwsTransport({
     timeoutMs: exchange.timeoutMs,
     ignoreSsl: exchange.ignoreSsl,
-    authorization,
+    ...authentication,
     account: exchange.impersonationUser,
   });
 

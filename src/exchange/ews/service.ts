@@ -9,7 +9,8 @@ import {
 } from 'ews-javascript-api';
 import type { Config } from '../../config/schema.js';
 import { errors } from '../../errors.js';
-import type { EwsTransport } from './transport.js';
+import { ntlmCredentials } from './ntlm.js';
+import type { EwsTransport, TransportOptions } from './transport.js';
 
 /**
  * The ews-javascript-api ExchangeService of one mailbox: the configured version, the service account acting as the
@@ -19,15 +20,27 @@ import type { EwsTransport } from './transport.js';
 
 export type ExchangeSettings = Config['exchange'];
 
-/** The Authorization header for the configured authentication; NTLM is refused with a clear error. */
-export function authorizationHeader(exchange: ExchangeSettings): string {
+/**
+ * How the transport logs on: an Authorization header on every request (Basic, or Bearer for OAuth), or NTLM, which
+ * authenticates each connection once (ntlm.ts) as `DOMAIN\user` or `user@domain`.
+ */
+export function transportAuthentication(exchange: ExchangeSettings): Pick<TransportOptions, 'authorization' | 'ntlm'> {
+  if (exchange.auth === 'ntlm') {
+    return {
+      authorization: '',
+      ntlm: ntlmCredentials(exchange.impersonationUser, exchange.impersonationPassword ?? ''),
+    };
+  }
+  return { authorization: authorizationHeader(exchange) };
+}
+
+function authorizationHeader(exchange: ExchangeSettings): string {
   if (exchange.auth === 'oauth') {
     if (!exchange.oauthToken) {
       throw errors.configInvalid('exchange', ['exchange.oauthToken: required when exchange.auth is "oauth"']);
     }
     return `Bearer ${exchange.oauthToken.replace(/^Bearer\s+/i, '')}`;
   }
-  if (exchange.auth === 'ntlm') throw errors.exchangeAuthUnsupported('ntlm');
   const credentials = `${exchange.impersonationUser}:${exchange.impersonationPassword ?? ''}`;
   return `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
 }
@@ -44,7 +57,7 @@ export function createService(options: ServiceOptions): ExchangeService {
   const service = new ExchangeService(ExchangeVersion[options.exchange.version], TimeZoneInfo.Utc);
   service.XHRApi = options.transport;
   service.Url = new Uri(options.url);
-  // The library insists on credentials; the transport writes the Authorization header itself (Basic or Bearer).
+  // The library insists on credentials; the transport authenticates itself (Basic, Bearer or NTLM).
   service.Credentials = new WebCredentials(options.exchange.impersonationUser, 'set-by-the-transport');
   service.ImpersonatedUserId = new ImpersonatedUserId(ConnectingIdType.SmtpAddress, options.user);
   service.HttpHeaders.Add('X-AnchorMailbox', options.user);

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
@@ -7,6 +7,7 @@ import type { IXHRApi, IXHROptions, IXHRProgress } from 'ews-javascript-api';
 import { type ExhError, errors, isExhError } from '../../errors.js';
 import { EnvelopeSplitter } from './envelopes.js';
 import { type ErrorContext, fromHttpStatus, fromNetworkError } from './errors.js';
+import { NtlmConnections, type NtlmCredentials, type Sent } from './ntlm.js';
 
 /**
  * The one HTTP client of the EWS adapter, set as ews-javascript-api's `service.XHRApi` and used directly for what the
@@ -18,6 +19,8 @@ import { type ErrorContext, fromHttpStatus, fromNetworkError } from './errors.js
  * - Failures are ExhErrors of the catalogue. The library re-wraps whatever the transport rejects with, so the
  *   transport also leaves its error in the request's scope (`requestScope`), where the adapter picks it up.
  * - `ignoreSsl` turns certificate checks off for this client's agent only, never process-wide.
+ * - With NTLM every request goes over a connection that did the handshake (ntlm.ts); the time-out covers the
+ *   handshake and the request together.
  */
 
 /** Per request: the pool's signal and whom the request acts for; the transport leaves its error here. */
@@ -33,8 +36,10 @@ export const requestScope = new AsyncLocalStorage<RequestScope>();
 export interface TransportOptions {
   timeoutMs: number;
   ignoreSsl: boolean;
-  /** The Authorization header of every request (Basic or Bearer). */
+  /** The Authorization header of every request (Basic or Bearer); unused with `ntlm`. */
   authorization: string;
+  /** NTLM instead: each connection authenticates once, with these credentials. */
+  ntlm?: NtlmCredentials;
   /** The account that logs on, for error messages. */
   account: string;
 }
@@ -61,6 +66,11 @@ export interface OpenStream {
 }
 
 type XhrResponse = Awaited<ReturnType<IXHRApi['xhr']>>;
+
+interface Started extends Sent {
+  fail: (cause: unknown) => ExhError;
+  disarm: () => void;
+}
 
 function decoded(response: IncomingMessage, onError: (error: Error) => void): Readable {
   const encoding = String(response.headers['content-encoding'] ?? '').toLowerCase();
@@ -99,10 +109,12 @@ export class EwsTransport implements IXHRApi {
   /** Streams the library opened through xhrStream, which its disconnect() ends. */
   readonly #libraryStreams = new Set<() => void>();
   readonly #open = new Set<() => void>();
+  readonly #ntlm: NtlmConnections | undefined;
 
   constructor(options: TransportOptions) {
     this.#options = options;
     this.#httpsAgent = new https.Agent({ keepAlive: true, rejectUnauthorized: !options.ignoreSsl });
+    this.#ntlm = options.ntlm ? new NtlmConnections(options.ntlm, options.ignoreSsl) : undefined;
   }
 
   get timeoutMs(): number {
@@ -120,20 +132,36 @@ export class EwsTransport implements IXHRApi {
     headers: Record<string, string>,
     signal: AbortSignal | undefined,
     context: ErrorContext,
-  ): Promise<{
-    request: ClientRequest;
-    response: IncomingMessage;
-    fail: (cause: unknown) => ExhError;
-    disarm: () => void;
-  }> {
+  ): Promise<Started> {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      return Promise.reject(
+        errors.exchangeRequestFailed(url, 'invalid URL', 'the EWS or Autodiscover URL cannot be parsed'),
+      );
+    }
+    const deadline = Date.now() + this.#options.timeoutMs;
+    const attempt = (agent: http.Agent, authorization: string | undefined, payload: string) =>
+      this.#attempt(target, agent, authorization, payload, headers, signal, context, deadline);
+    if (this.#ntlm) return this.#ntlm.start(target, body, attempt);
+    const agent = target.protocol === 'https:' ? this.#httpsAgent : this.#httpAgent;
+    return attempt(agent, this.#options.authorization, body);
+  }
+
+  /** One HTTP exchange of a request (with NTLM there can be three); its timer runs until `deadline`. */
+  #attempt(
+    target: URL,
+    agent: http.Agent,
+    authorization: string | undefined,
+    body: string,
+    headers: Record<string, string>,
+    signal: AbortSignal | undefined,
+    context: ErrorContext,
+    deadline: number,
+  ): Promise<Started> {
+    const url = context.url;
     return new Promise((resolve, reject) => {
-      let target: URL;
-      try {
-        target = new URL(url);
-      } catch {
-        reject(errors.exchangeRequestFailed(url, 'invalid URL', 'the EWS or Autodiscover URL cannot be parsed'));
-        return;
-      }
       const secure = target.protocol === 'https:';
       let timedOut = false;
       const fail = (cause: unknown): ExhError => {
@@ -143,17 +171,20 @@ export class EwsTransport implements IXHRApi {
       };
       const request = (secure ? https : http).request(target, {
         method: 'POST',
-        agent: secure ? this.#httpsAgent : this.#httpAgent,
+        agent,
         headers: {
           ...headers,
-          authorization: this.#options.authorization,
+          ...(authorization ? { authorization } : {}),
           'content-length': String(Buffer.byteLength(body)),
         },
       });
-      const timer = setTimeout(() => {
-        timedOut = true;
-        request.destroy(new Error('time-out'));
-      }, this.#options.timeoutMs);
+      const timer = setTimeout(
+        () => {
+          timedOut = true;
+          request.destroy(new Error('time-out'));
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       const onAbort = () => request.destroy(new Error('aborted'));
       signal?.addEventListener('abort', onAbort, { once: true });
       const disarm = () => {
@@ -173,7 +204,25 @@ export class EwsTransport implements IXHRApi {
         disarm();
         reject(fail(error));
       });
-      request.on('response', (response) => resolve({ request, response, fail, disarm }));
+      request.on('response', (response) => {
+        const discard = () =>
+          new Promise<void>((done, failed) => {
+            const stop = (error: unknown) => {
+              disarm();
+              failed(fail(error));
+            };
+            response.on('error', stop);
+            response.on('close', () => {
+              if (!response.complete) stop(new Error('the connection closed before the answer was complete'));
+            });
+            response.on('end', () => {
+              disarm();
+              done();
+            });
+            response.resume();
+          });
+        resolve({ request, response, fail, disarm, discard });
+      });
       if (signal?.aborted) onAbort();
       request.end(body);
     });
@@ -357,6 +406,7 @@ export class EwsTransport implements IXHRApi {
     for (const cancel of [...this.#open]) cancel();
     this.#httpAgent.destroy();
     this.#httpsAgent.destroy();
+    this.#ntlm?.close();
   }
 }
 

@@ -73,17 +73,26 @@ const scenes = [
     }),
 ];
 let scene = 0;
-const activity = setInterval(() => {
-  const made = scenes[scene++ % scenes.length]?.();
-  if (made) log.info({ kind: made.kind, folder: made.folder }, `Demo: a user made a ${made.kind} in Exchange`);
-  void instance
-    .query<{ n: number }>(
-      `SELECT (SELECT count(*) FROM calendar_item) + (SELECT count(*) FROM contact_item)
-            + (SELECT count(*) FROM email_item) + (SELECT count(*) FROM task_item) AS n`,
-    )
-    .then((result) => log.info(`Demo: ${result.rows[0]?.n ?? 0} rows in the example application's item tables`))
-    .catch(() => {});
-}, 8_000);
+const activity = setInterval(
+  () => {
+    const made = scenes[scene++ % scenes.length]?.();
+    if (made) log.info({ kind: made.kind, folder: made.folder }, `Demo: a user made a ${made.kind} in Exchange`);
+    // A moment later, what the application's tables hold.
+    setTimeout(() => {
+      void instance
+        .query<{ n: number }>(
+          `SELECT ((SELECT count(*) FROM calendar_item) + (SELECT count(*) FROM contact_item)
+              + (SELECT count(*) FROM email_item) + (SELECT count(*) FROM task_item))::int AS n`,
+        )
+        .then((result) => {
+          const rows = result.rows[0]?.n ?? 0;
+          log.info({ rows }, `Demo: ${rows} rows in the example application's item tables`);
+        })
+        .catch(() => {});
+    }, 2_000).unref();
+  },
+  Number(process.env.EXH_DEMO_INTERVAL_MS ?? 8_000),
+);
 
 const stop = () => {
   clearInterval(activity);

@@ -18,6 +18,8 @@ export function createMailboxActors(deps: MailboxDeps) {
   return {
     connect: fromPromise<string, { user: string }>(async ({ input, signal }) => {
       const connection = await deps.exchange.connect(input.user, { signal, priority: 'catchUp' });
+      // A mailbox stopped while this ran must not overwrite the connection of the mailbox that replaced it.
+      if (signal.aborted) throw signal.reason;
       deps.connections.set(input.user, connection);
       return connection.endpoint;
     }),

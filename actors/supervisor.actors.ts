@@ -8,6 +8,8 @@ export interface SupervisorDeps {
   pool: ExchangePool;
   setUp: SetUp;
   logger: ExhLogger;
+  /** Forgotten at every start-up: after a (re)connection the database's watermarks are the truth. */
+  committed: { clear(): void };
   /** Closes the listeners; awaited here because a callback actor's cleanup cannot be. */
   closeListeners: () => Promise<void>;
 }
@@ -17,6 +19,7 @@ export function createSupervisorActors(deps: SupervisorDeps) {
     // Seed §Initialization 2–3, in this order: the database's senders must know where to reach us before any
     // mailbox starts producing changes they might answer.
     startUp: fromPromise<UserRegistration[]>(async () => {
+      deps.committed.clear();
       await deps.db.writeSetUp(deps.setUp);
       return readUsers(deps);
     }),

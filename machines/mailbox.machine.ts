@@ -30,10 +30,16 @@ export type MailboxEvent =
   | ItemTypeReport;
 
 /**
- * Exchange errors after which trying again cannot help until somebody changes Exchange, the configuration or the user
- * list (unknown mailbox, impersonation denied, login refused): the adapter marks them not retryable.
+ * The errors after which trying again cannot help until somebody changes Exchange, the configuration or the user list.
+ * An allow-list on purpose: any other failure (a refused request, a bug in parsing one item) backs off and retries,
+ * so one bad item can never disable a mailbox, let alone all of them.
  */
-const isPermanent = (error: SerializedError) => error.code.startsWith('EXH_EXCHANGE_') && !error.retryable;
+const permanentCodes = new Set([
+  'EXH_EXCHANGE_MAILBOX_NOT_FOUND',
+  'EXH_EXCHANGE_IMPERSONATION_DENIED',
+  'EXH_EXCHANGE_AUTH_FAILED',
+]);
+const isPermanent = (error: SerializedError) => permanentCodes.has(error.code);
 
 export const itemTypeId = (itemType: ItemTypeName) => `itemType:${itemType}`;
 

@@ -42,6 +42,7 @@ export const errorCatalogue = {
   EXH_DB_LOGIN_FAILED: { retryable: true },
   EXH_DB_BASE_PROJECT_MISSING: { retryable: true },
   EXH_DB_PROCEDURE_FAILED: { retryable: false },
+  EXH_DB_BUSY: { retryable: true },
   EXH_DB_DRIVER_MISSING: { retryable: false },
   EXH_DB_UNSUPPORTED: { retryable: false },
   EXH_LISTENER_FAILED: { retryable: false },
@@ -103,6 +104,12 @@ export const errors = {
       'EXH_DB_BASE_PROJECT_MISSING',
       `The exh base project is not installed in this database (${what} is missing): run "exh db install --config FILE".`,
       { cause, details: { missing: what } },
+    ),
+  databaseBusy: (object: string, cause: unknown) =>
+    make(
+      'EXH_DB_BUSY',
+      `${object} could not run now (deadlock, lock or serialization conflict): ${describe(cause)}. The page is tried again.`,
+      { cause, details: { object } },
     ),
   procedureFailed: (procedure: string, cause: unknown) =>
     make('EXH_DB_PROCEDURE_FAILED', `${procedure} failed: ${describe(cause)}`, {

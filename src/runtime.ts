@@ -7,6 +7,7 @@ import { createItemTypeActors } from '../actors/item-type.actors.js';
 import { createLogFeedActor } from '../actors/listeners.actors.js';
 import { createMailboxActors } from '../actors/mailbox.actors.js';
 import { createSupervisorActors } from '../actors/supervisor.actors.js';
+import { CommittedWatermarks, SyncLocks } from '../actors/sync-locks.js';
 import { databaseMachine } from '../machines/database.machine.js';
 import { itemTypeMachine } from '../machines/item-type.machine.js';
 import { mailboxMachine } from '../machines/mailbox.machine.js';
@@ -50,6 +51,8 @@ export function startRuntime(options: RuntimeOptions): Runtime {
   const pool = new ExchangePool(config.exchange.concurrency);
   const exchange = options.exchange(pool);
   const connections = new Connections();
+  const locks = new SyncLocks();
+  const committed = new CommittedWatermarks();
   const feeds = new Set<LogFeed>();
   const setUp = databaseSetUp(config);
 
@@ -58,6 +61,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     pool,
     setUp,
     logger,
+    committed,
     closeListeners: async () => {
       await Promise.all([...feeds].map((feed) => feed.close()));
     },
@@ -94,6 +98,8 @@ export function startRuntime(options: RuntimeOptions): Runtime {
                   connections,
                   logger,
                   settings: { ...config.sync, pageSize: 512 },
+                  locks,
+                  committed,
                 }),
               }),
             },

@@ -45,7 +45,9 @@ export interface ExchangeItem {
 export type SyncChange =
   | { type: 'create' | 'update'; item: ExchangeItem }
   | { type: 'delete'; itemId: string }
-  | { type: 'readFlag'; itemId: string; isRead: boolean };
+  | { type: 'readFlag'; itemId: string; isRead: boolean }
+  /** Reported as changed, but Exchange would not give the item (corrupt, refused): recorded, not silently dropped. */
+  | { type: 'unreadable'; itemId: string; error: { code: string; message: string } };
 
 export interface SyncPage {
   changes: SyncChange[];

@@ -24,6 +24,8 @@ export interface PagePlan {
   truncated: string[];
   /** The occurrence ids held after this page, per master. */
   series: SeriesState;
+  /** Items Exchange reported but would not give; the caller records them in exh_log. */
+  unreadable: Array<{ itemId: string; code: string; message: string }>;
 }
 
 /**
@@ -33,7 +35,7 @@ export interface PagePlan {
  */
 export function planPage(definition: ItemTypeDefinition, page: SyncPage, options: PlanOptions): PagePlan {
   const series: SeriesState = { ...options.series };
-  const plan: PagePlan = { changes: [], skipped: 0, truncated: [], series };
+  const plan: PagePlan = { changes: [], skipped: 0, truncated: [], series, unreadable: [] };
   const deleteAll = (ids: readonly string[]) => {
     for (const id of ids) plan.changes.push({ action: 'del', fields: mapDeletion(id, options.user) });
   };
@@ -43,6 +45,10 @@ export function planPage(definition: ItemTypeDefinition, page: SyncPage, options
       // A deleted series takes its occurrences with it.
       deleteAll(series[change.itemId] ?? []);
       delete series[change.itemId];
+      continue;
+    }
+    if (change.type === 'unreadable') {
+      plan.unreadable.push({ itemId: change.itemId, ...change.error });
       continue;
     }
     if (change.type === 'readFlag') {
@@ -57,6 +63,11 @@ export function planPage(definition: ItemTypeDefinition, page: SyncPage, options
       continue;
     }
     const occurrences = options.occurrences?.get(change.item.id);
+    if (!occurrences && series[change.item.id]) {
+      // No longer recurring (or recurrences no longer synchronised): the occurrence rows held go.
+      deleteAll(series[change.item.id] ?? []);
+      delete series[change.item.id];
+    }
     if (occurrences) {
       const now = occurrences.map((occurrence) => occurrence.id);
       // An occurrence deleted in Exchange is simply absent now: delete the row of every id held before and gone.

@@ -21,6 +21,8 @@ export interface SyncRun {
   user: string;
   watermark: string | null;
   signal: AbortSignal;
+  /** Told each watermark once its page is committed. */
+  onCommitted?: (watermark: string) => void;
 }
 
 /**
@@ -78,6 +80,19 @@ export async function syncItemType(
         occurrences,
         series,
       });
+      // Recorded before the watermark moves past them: at worst a retried page records them twice, never zero times.
+      for (const item of plan.unreadable) {
+        logger.error(
+          { folder, itemId: item.itemId, code: item.code },
+          `Exchange would not give ${item.itemId}: ${item.message}`,
+        );
+        await db.logError({
+          user: run.user,
+          itemType: definition.name,
+          code: item.code,
+          message: `Exchange item ${item.itemId} could not be read: ${item.message}`,
+        });
+      }
       states = { ...states, [folder]: page.syncState };
       series = plan.series;
       const outcome = await applyPage(db, {
@@ -88,8 +103,10 @@ export async function syncItemType(
         previousWatermark,
         meetings,
       });
+      run.onCommitted?.(encodeWatermark(states, series));
       applied += outcome.applied;
-      failed += outcome.failed.length;
+      failed += outcome.failed.length + plan.unreadable.length;
+
       for (const itemId of plan.truncated) {
         logger.warn(
           { folder, itemId, maxBodyLength: settings.maxBodyLength },

@@ -34,15 +34,16 @@ describe('supervisor actors', () => {
       pool: new ExchangePool(1),
       setUp: { ipAddress: '10.0.0.5', port: 9988, token: 't'.repeat(32) },
       logger,
+      committed: { clear: () => void calls.push('forgetCommittedWatermarks') },
       closeListeners: async () => void calls.push('closeListeners'),
     });
     const users = await toPromise(createActor(actors.startUp).start());
-    expect(calls).toEqual(['writeSetUp 10.0.0.5:9988', 'getUsers']);
+    expect(calls).toEqual(['forgetCommittedWatermarks', 'writeSetUp 10.0.0.5:9988', 'getUsers']);
     expect(users.map((u) => u.user)).toEqual(['alice@contoso.test', 'bob@contoso.test']);
     expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ cat: 'W', duplicates: ['Alice@Contoso.test'] });
 
     await toPromise(createActor(actors.shutdown).start());
-    expect(calls.slice(2)).toEqual(['close', 'closeListeners']);
+    expect(calls.slice(3)).toEqual(['close', 'closeListeners']);
   });
 
   it('uniqueUsers keeps the first row of each address', () => {

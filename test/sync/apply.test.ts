@@ -94,6 +94,38 @@ describe('applyPage', () => {
     expect(mark?.w).toBe('{"calendar":"w2"}');
   });
 
+  it('does not take a deadlock or lock conflict for a poison item: the whole page fails and is tried again', async () => {
+    await instance.exec(`
+      CREATE FUNCTION deadlock_once() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.exh_subject = 'deadlock' THEN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER deadlock_once BEFORE INSERT ON calendar_item FOR EACH ROW EXECUTE FUNCTION deadlock_once();`);
+    try {
+      await expect(
+        applyPage(db, {
+          user,
+          itemType: 'calendar',
+          changes: [add('D1=', 'fine'), add('D2=', 'deadlock')],
+          watermark: '{"calendar":"w3"}',
+          previousWatermark: '{"calendar":"w2"}',
+        }),
+      ).rejects.toMatchObject({ code: 'EXH_DB_BUSY', retryable: true });
+      const rows = (await instance.query("SELECT 1 FROM calendar_item WHERE exh_item_id LIKE 'D%'")).rows;
+      expect(rows).toEqual([]);
+      const [mark] = (
+        await instance.query<{ w: string }>(
+          'SELECT exh_watermark_calendar AS w FROM exh_watermark WHERE exh_user = $1',
+          [user],
+        )
+      ).rows;
+      expect(mark?.w).toBe('{"calendar":"w2"}');
+    } finally {
+      await instance.exec('DROP TRIGGER deadlock_once ON calendar_item');
+    }
+  });
+
   it('lets a lost connection through untouched, writing nothing', async () => {
     const closed = createPgliteDatabase({ instance });
     await expect(

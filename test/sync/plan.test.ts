@@ -127,6 +127,46 @@ describe('planPage and recurring series', () => {
     expect(plan.series).toEqual({ 'R=': ['R1=', 'R3='] });
   });
 
+  it('deletes the occurrence rows of a series that no longer recurs (or whose occurrences are no longer read)', () => {
+    const plan = planPage(
+      calendar,
+      {
+        changes: [{ type: 'update', item: message('R=', 'CalendarItem', { IsRecurring: false }) }],
+        syncState: 's',
+        done: true,
+      },
+      { ...calendarOptions, series: { 'R=': ['R1=', 'R2='] } },
+    );
+    expect(plan.changes.map((c) => [c.action, c.fields.item_id])).toEqual([
+      ['del', 'R1='],
+      ['del', 'R2='],
+      ['chg', 'R='],
+    ]);
+    expect(plan.series).toEqual({});
+  });
+
+  it('passes items Exchange would not give on to be recorded, instead of dropping them', () => {
+    const plan = planPage(
+      calendar,
+      {
+        changes: [
+          {
+            type: 'unreadable',
+            itemId: 'X=',
+            error: { code: 'EXH_EXCHANGE_REQUEST_FAILED', message: 'ErrorCorruptData' },
+          },
+        ],
+        syncState: 's',
+        done: true,
+      },
+      calendarOptions,
+    );
+    expect(plan.changes).toEqual([]);
+    expect(plan.unreadable).toEqual([
+      { itemId: 'X=', code: 'EXH_EXCHANGE_REQUEST_FAILED', message: 'ErrorCorruptData' },
+    ]);
+  });
+
   it('deletes every occurrence row with its series', () => {
     const plan = planPage(
       calendar,

@@ -63,9 +63,16 @@ export interface PgErrorContext {
   isConnectionError: (error: unknown) => boolean;
 }
 
+/**
+ * Deadlock, serialization failure, lock not available, statement cancelled: the database refused for now, not the row.
+ * Retrying the whole page later is right; recording the item as failed would lose its change.
+ */
+const transientSqlStates = new Set(['40P01', '40001', '55P03', '57014']);
+
 export function translatePgError(error: unknown, context: PgErrorContext): ExhError {
   if (isExhError(error)) return error;
   if (context.isConnectionError(error)) return errors.databaseConnectionLost(context.target, error);
+  if (transientSqlStates.has(errorCode(error) ?? '')) return errors.databaseBusy(context.object, error);
   const code = errorCode(error);
   const where = (error as { where?: unknown } | null)?.where;
   // Raised inside a routine (the application's template uses a table that is not there): the routine's own failure.

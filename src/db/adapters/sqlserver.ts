@@ -308,6 +308,8 @@ class SqlServerDatabase implements InstallableDatabase {
     if ((code && connectionCodes.has(code)) || (error instanceof Error && error.name === 'ConnectionError')) {
       return errors.databaseConnectionLost(this.target, error);
     }
+    // 1205 deadlock victim, 1222 lock time-out: the database refused for now; the page is tried again.
+    if (number === 1205 || number === 1222) return errors.databaseBusy(procName || object, error);
     // Raised inside a procedure (procName set): the procedure's own failure, even when it names a missing table.
     if (number !== undefined && missingObjectNumbers.has(number) && !procName) {
       const named = /(?:procedure|object name|column name|function)\s+'([^']+)'/i.exec(

@@ -48,7 +48,9 @@ export async function syncFolder(
       case ChangeType.Delete:
         return { type: 'ready', change: { type: 'delete', itemId: id } };
       default:
-        return { type: 'ready', change: { type: 'readFlag', itemId: id, isRead: change.IsRead } };
+        // A read flag change is read in full like an update: the core then knows the item's kind (a skipped meeting
+        // request must stay skipped) and maps every field, so no half-empty row can appear for it.
+        return { type: 'update', id };
     }
   });
   const ids = pending.flatMap((p) => (p.type === 'ready' ? [] : [{ id: p.id }]));
@@ -75,11 +77,13 @@ export async function syncFolder(
       { url: mailbox.target.url, user: mailbox.user, account: mailbox.target.account, folder, itemId: p.id },
     );
     if (error.code !== 'EXH_EXCHANGE_ITEM_NOT_FOUND' && error.retryable) throw error;
-    // Gone meanwhile (its deletion follows), or an item Exchange cannot give: the page goes on without it.
-    mailbox.logger[error.code === 'EXH_EXCHANGE_ITEM_NOT_FOUND' ? 'info' : 'error'](
-      { folder, itemId: p.id, code: error.code },
-      `Item skipped in ${folder}: ${error.message}`,
-    );
+    if (error.code === 'EXH_EXCHANGE_ITEM_NOT_FOUND') {
+      // Gone meanwhile: the sync state already counts it as delivered, so the next page reports its deletion.
+      mailbox.logger.info({ folder, itemId: p.id, code: error.code }, `Item skipped in ${folder}: ${error.message}`);
+      continue;
+    }
+    // An item Exchange cannot give: the core records it where the application sees it (exh_log), never silently.
+    out.push({ type: 'unreadable', itemId: p.id, error: { code: error.code, message: error.message } });
   }
   return { changes: out, syncState: changes.SyncState, done: !changes.MoreChangesAvailable };
 }

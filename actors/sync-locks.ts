@@ -1,0 +1,42 @@
+/**
+ * One sync at a time per mailbox and item type. An item-type actor that is stopped (a restart, a changed user list)
+ * cannot wait for its database transaction in flight; the actor that replaces it waits here instead, so two syncs of
+ * the same folders never apply pages side by side.
+ */
+export class SyncLocks {
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const before = this.#tails.get(key) ?? Promise.resolve();
+    const result = before.catch(() => {}).then(work);
+    const tail = result.catch(() => {});
+    this.#tails.set(key, tail);
+    try {
+      return await result;
+    } finally {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    }
+  }
+}
+
+/**
+ * The newest watermark each item type has committed, by mailbox and type. A restarted item type (after a back-off or
+ * a crash) starts from here rather than from the watermark it was given when its mailbox started, so a catch-up
+ * interrupted half-way resumes where it was instead of starting over.
+ */
+export class CommittedWatermarks {
+  readonly #byKey = new Map<string, string>();
+
+  get(key: string): string | undefined {
+    return this.#byKey.get(key);
+  }
+
+  set(key: string, watermark: string): void {
+    this.#byKey.set(key, watermark);
+  }
+
+  /** At every (re)connection to the database: from then on the database's watermarks are the truth again. */
+  clear(): void {
+    this.#byKey.clear();
+  }
+}

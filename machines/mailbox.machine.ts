@@ -1,4 +1,4 @@
-import { assign, enqueueActions, fromCallback, fromPromise, setup } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, sendParent, setup } from 'xstate';
 import type { ItemTypeName, UserRegistration } from '../src/ports/database.port.js';
 import type { FolderName } from '../src/ports/exchange.port.js';
 import { backoffDelay } from '../src/sync/backoff.js';
@@ -246,15 +246,18 @@ export const mailboxMachine = setup({
       after: { backoff: 'discovering' },
     },
     disabled: {
-      entry: {
-        type: 'report',
-        params: ({ context }) => ({
-          category: 'E',
-          event: 'mailbox.disabled',
-          message: `Mailbox ${context.user} is disabled until users are registered again: ${context.lastError?.message}`,
-          error: context.lastError,
-        }),
-      },
+      entry: [
+        sendParent(({ context }) => ({ type: 'mailbox.disabled' as const, user: context.user })),
+        {
+          type: 'report',
+          params: ({ context }) => ({
+            category: 'E',
+            event: 'mailbox.disabled',
+            message: `Mailbox ${context.user} is disabled until users are registered again: ${context.lastError?.message}`,
+            error: context.lastError,
+          }),
+        },
+      ],
       invoke: {
         src: 'recordDisabled',
         input: ({ context }) => ({ user: context.user, error: context.lastError }),

@@ -16,12 +16,15 @@ export interface MailboxesContext extends MailboxesInput {
   recentRestarts: Record<string, number>;
   /** Users whose mailbox crashed too often and is left stopped until users are registered again. */
   givenUp: string[];
+  /** Users whose mailbox disabled itself (permanent Exchange errors) until users are registered again. */
+  disabled: string[];
 }
 
 type MailboxesEvent =
   | { type: 'restart.expired'; user: string }
   /** The user list read again (exh_sync_users): applied as a diff, so untouched mailboxes keep running. */
-  | { type: 'users.changed'; users: UserRegistration[] }
+  | { type: 'users.changed'; users: UserRegistration[]; reregister?: boolean }
+  | { type: 'mailbox.disabled'; user: string }
   | { type: `xstate.error.actor.${string}`; error: unknown; actorId: string };
 
 export const mailboxIdPrefix = 'mailbox:';
@@ -49,7 +52,7 @@ export const mailboxesMachine = setup({
   },
 }).createMachine({
   id: 'mailboxes',
-  context: ({ input }) => ({ ...input, recentRestarts: {}, givenUp: [] }),
+  context: ({ input }) => ({ ...input, recentRestarts: {}, givenUp: [], disabled: [] }),
   entry: [
     'startAll',
     {
@@ -116,8 +119,10 @@ export const mailboxesMachine = setup({
         }
         for (const [user, registration] of after) {
           const previous = before.get(user);
-          // Re-registering also gives a mailbox that was given up (or disabled) a new start.
-          const changed = previous && (!sameFlags(previous, registration) || context.givenUp.includes(user));
+          // Re-registering (exh_sync_users) also gives a given-up or disabled mailbox a new start; the periodic
+          // re-read does not, or a mailbox with an unknown address would be tried again every few minutes.
+          const stopped = context.givenUp.includes(user) || context.disabled.includes(user);
+          const changed = previous && (!sameFlags(previous, registration) || (event.reregister === true && stopped));
           if (previous && !changed) continue;
           if (previous) {
             enqueue.stopChild(mailboxId(user));
@@ -125,7 +130,18 @@ export const mailboxesMachine = setup({
           } else started.push(user);
           enqueue.spawnChild('mailbox', { id: mailboxId(user), input: mailboxInput(context, registration) });
         }
-        enqueue.assign({ users: event.users, givenUp: [], recentRestarts: {} });
+        const keep = (list: string[]) =>
+          event.reregister
+            ? []
+            : list.filter(
+                (user) => after.has(user) && sameFlags(before.get(user) ?? after.get(user)!, after.get(user)!),
+              );
+        enqueue.assign({
+          users: event.users,
+          givenUp: keep(context.givenUp),
+          disabled: keep(context.disabled),
+          recentRestarts: {},
+        });
         enqueue({
           type: 'report',
           params: {
@@ -138,6 +154,9 @@ export const mailboxesMachine = setup({
           },
         });
       }),
+    },
+    'mailbox.disabled': {
+      actions: assign({ disabled: ({ context, event }) => [...new Set([...context.disabled, event.user])] }),
     },
     'restart.expired': {
       actions: assign({

@@ -18,6 +18,8 @@ export interface SupervisorContext extends SupervisorInput {
   lastError: SerializedError | null;
   /** Set when a listener could not start: the service stops and says why. */
   fatalError: SerializedError | null;
+  /** The read in progress was asked for (exh_sync_users), so disabled and given-up mailboxes start again. */
+  reregister: boolean;
 }
 
 export type SupervisorEvent =
@@ -67,7 +69,7 @@ export const supervisorMachine = setup({
   },
 }).createMachine({
   id: 'supervisor',
-  context: ({ input }) => ({ ...input, users: [], lastError: null, fatalError: null }),
+  context: ({ input }) => ({ ...input, users: [], lastError: null, fatalError: null, reregister: false }),
   // Listed in start order: the log feed first, so that a telnet client sees the database attempts.
   invoke: [
     { id: 'logFeed', src: 'logFeed' },
@@ -153,7 +155,7 @@ export const supervisorMachine = setup({
       initial: 'idle',
       states: {
         idle: {
-          on: { 'users.sync': 'readingUsers' },
+          on: { 'users.sync': { target: 'readingUsers', actions: assign({ reregister: true }) } },
           after: { usersRefresh: { guard: ({ context }) => context.usersRefreshMs > 0, target: 'readingUsers' } },
         },
         readingUsers: {
@@ -163,7 +165,12 @@ export const supervisorMachine = setup({
               target: 'idle',
               actions: [
                 assign({ users: ({ event }) => event.output }),
-                sendTo('mailboxes', ({ event }) => ({ type: 'users.changed' as const, users: event.output })),
+                sendTo('mailboxes', ({ context, event }) => ({
+                  type: 'users.changed' as const,
+                  users: event.output,
+                  reregister: context.reregister,
+                })),
+                assign({ reregister: false }),
               ],
             },
             onError: [
@@ -189,8 +196,8 @@ export const supervisorMachine = setup({
               },
             ],
           },
-          // A second request while reading changes nothing: the list being read is already the newest.
-          on: { 'users.sync': {} },
+          // A request while reading joins this read: the list being read is already the newest.
+          on: { 'users.sync': { actions: assign({ reregister: true }) } },
         },
       },
       // Said here, not in the mailboxes machine: an actor stopped by its parent runs no exit actions of its own.

@@ -14,6 +14,8 @@ export interface PlanOptions {
   occurrences?: ReadonlyMap<string, readonly ExchangeItem[]>;
   /** The occurrence ids synchronised last time, per master. */
   series?: SeriesState;
+  /** Masters whose occurrences could not be read this time: what is held for them stays as it is. */
+  occurrencesUnknown?: ReadonlySet<string>;
 }
 
 export interface PagePlan {
@@ -63,7 +65,7 @@ export function planPage(definition: ItemTypeDefinition, page: SyncPage, options
       continue;
     }
     const occurrences = options.occurrences?.get(change.item.id);
-    if (!occurrences && series[change.item.id]) {
+    if (!occurrences && series[change.item.id] && !options.occurrencesUnknown?.has(change.item.id)) {
       // No longer recurring (or recurrences no longer synchronised): the occurrence rows held go.
       deleteAll(series[change.item.id] ?? []);
       delete series[change.item.id];

@@ -70,7 +70,7 @@ export async function syncItemType(
         series = {};
         continue;
       }
-      const occurrences = await recurringOccurrences(connection, definition, page, settings, run.signal);
+      const { occurrences, unknown } = await recurringOccurrences(connection, definition, page, settings, run.signal);
       const meetings = await linkMeetings(db, page, occurrences);
       const plan = planPage(definition, page, {
         user: run.user,
@@ -78,8 +78,16 @@ export async function syncItemType(
         maxBodyLength: settings.maxBodyLength,
         meetingRequestsResponses: settings.meetingRequestsResponses,
         occurrences,
+        occurrencesUnknown: new Set(unknown.keys()),
         series,
       });
+      for (const [masterId, error] of unknown) {
+        plan.unreadable.push({
+          itemId: masterId,
+          code: error.code,
+          message: `its occurrences could not be read: ${error.message}`,
+        });
+      }
       // Recorded before the watermark moves past them: at worst a retried page records them twice, never zero times.
       for (const item of plan.unreadable) {
         logger.error(
@@ -138,21 +146,26 @@ async function recurringOccurrences(
   page: SyncPage,
   settings: SyncSettings,
   signal: AbortSignal,
-): Promise<Map<string, ExchangeItem[]>> {
+): Promise<{ occurrences: Map<string, ExchangeItem[]>; unknown: Map<string, { code: string; message: string }> }> {
   const result = new Map<string, ExchangeItem[]>();
-  if (definition.name !== 'calendar' || settings.maxSyncedRecurrences === 0) return result;
+  const unknown = new Map<string, { code: string; message: string }>();
+  if (definition.name !== 'calendar' || settings.maxSyncedRecurrences === 0) return { occurrences: result, unknown };
   for (const change of page.changes) {
     if (change.type !== 'create' && change.type !== 'update') continue;
     const { item } = change;
     if (item.properties.IsRecurring !== true || item.properties.OriginalStart) continue;
-    const occurrences = await connection.occurrences(item.id, {
-      signal,
-      priority: 'catchUp',
-      max: settings.maxSyncedRecurrences,
-    });
-    result.set(item.id, occurrences);
+    try {
+      result.set(
+        item.id,
+        await connection.occurrences(item.id, { signal, priority: 'catchUp', max: settings.maxSyncedRecurrences }),
+      );
+    } catch (error) {
+      // One series Exchange will not expand must not stop the mailbox: the master syncs, its failure is recorded.
+      if (!isExhError(error) || error.retryable) throw error;
+      unknown.set(item.id, { code: error.code, message: error.message });
+    }
   }
-  return result;
+  return { occurrences: result, unknown };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { type AnyActorRef, createActor, fromCallback, fromPromise, SimulatedClock, waitFor } from 'xstate';
+import { type AnyActorRef, createActor, fromCallback, fromPromise, SimulatedClock, setup, waitFor } from 'xstate';
 import { type ItemTypeInput, itemTypeMachine, type SyncOutput } from '../../machines/item-type.machine.js';
 import { type MailboxEvent, mailboxMachine } from '../../machines/mailbox.machine.js';
 import type { Report, SerializedError } from '../../machines/report.js';
@@ -143,20 +143,61 @@ describe('mailbox machine', () => {
     expect(syncs.slice(2).find((s) => s.itemType === 'calendar')?.watermark).toBe('{"calendar":"c7"}');
   });
 
-  it('is disabled after repeated permanent errors, writes that to exh_log, and tries no more', async () => {
+  it('is disabled after repeated permanent errors, tells its supervisor, writes exh_log, and tries no more', async () => {
     const clock = new SimulatedClock();
     const notFound = () => exchangeError('EXH_EXCHANGE_MAILBOX_NOT_FOUND');
     const { machine, reports, disabled } = scriptedMailbox([notFound(), notFound(), notFound()]);
-    const actor = createActor(machine, { input: alice, clock }).start();
+    // A stand-in for the mailboxes supervisor, which hears `mailbox.disabled`.
+    const told: string[] = [];
+    const parent = createActor(
+      setup({ actors: { mailbox: machine } }).createMachine({
+        invoke: { id: 'mailbox', src: 'mailbox', input: alice },
+        on: {
+          'mailbox.disabled': { actions: ({ event }) => void told.push((event as unknown as { user: string }).user) },
+        },
+      }),
+      { clock },
+    ).start();
+    const actor = parent.getSnapshot().children.mailbox as AnyActorRef;
     for (let attempt = 1; attempt < 3; attempt++) {
       await settle(actor, (s) => s.matches('backingOff'));
       clock.increment(5 * 60_000);
     }
     await settle(actor, (s) => s.matches('disabled'));
     await vi.waitFor(() => expect(disabled).toEqual(['alice@contoso.test']));
+    expect(told).toEqual(['alice@contoso.test']);
     expect(reports.find((r) => r.event === 'mailbox.disabled')).toMatchObject({ category: 'E' });
     clock.increment(60 * 60_000);
     expect(actor.getSnapshot().matches('disabled')).toBe(true);
+  });
+
+  it('backs off when an item type fails, and starts the item types again from their newest watermark', async () => {
+    const clock = new SimulatedClock();
+    const { machine, syncs, subscription } = scriptedMailbox();
+    const actor = createActor(machine, { input: alice, clock }).start();
+    await settle(actor, (s) => s.matches({ connected: 'subscribing' }));
+    subscription.emit?.({ type: 'subscription.ready' });
+    await untilSyncs(syncs, 2);
+    syncs.find((s) => s.itemType === 'email')?.fail(exchangeError('EXH_EXCHANGE_TIMEOUT'));
+    await settle(actor, (s) => s.matches('backingOff'));
+    expect(subscription.closed).toBe(1);
+    clock.increment(actor.getSnapshot().context.backoffMs);
+    await settle(actor, (s) => s.matches({ connected: 'subscribing' }));
+  });
+
+  it('a subscription lost during catch-up backs off and stops the item types that were catching up', async () => {
+    const clock = new SimulatedClock();
+    const { machine, syncs, subscription } = scriptedMailbox();
+    const actor = createActor(machine, { input: alice, clock }).start();
+    await settle(actor, (s) => s.matches({ connected: 'subscribing' }));
+    subscription.emit?.({ type: 'subscription.ready' });
+    await untilSyncs(syncs, 2);
+    subscription.emit?.({
+      type: 'subscription.lost',
+      error: { code: 'EXH_EXCHANGE_SUBSCRIPTION_LOST', message: 'expired', retryable: true },
+    });
+    await settle(actor, (s) => s.matches('backingOff'));
+    expect(Object.keys(actor.getSnapshot().children)).toEqual([]);
   });
 
   it('backs off (not disabled) on retryable errors however many', async () => {

@@ -121,4 +121,20 @@ describe('mailboxes machine (restart intensity)', () => {
     expect(Object.keys(actor.getSnapshot().children).sort()).toEqual([mailboxId(bob)]);
     expect(reports.filter((r) => r.event === 'users.changed').at(-1)).toMatchObject({ stopped: [alice, carol] });
   });
+
+  it('starts a disabled mailbox again only when users are registered again, not on the periodic re-read', async () => {
+    const { machine, started } = crashingMailboxes({});
+    const actor = createActor(machine, {
+      input: { users: [registration(alice)], maxRestarts: 3, restartWindowMs: 60_000, maxPermanentFailures: 3 },
+      clock: new SimulatedClock(),
+    }).start();
+    await vi.waitFor(() => expect(started).toEqual([alice]));
+    actor.send({ type: 'mailbox.disabled', user: alice });
+    actor.send({ type: 'users.changed', users: [registration(alice)] });
+    expect(started).toEqual([alice]);
+    expect(actor.getSnapshot().context.disabled).toEqual([alice]);
+    actor.send({ type: 'users.changed', users: [registration(alice)], reregister: true });
+    await vi.waitFor(() => expect(started).toEqual([alice, alice]));
+    expect(actor.getSnapshot().context.disabled).toEqual([]);
+  });
 });

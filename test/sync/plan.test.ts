@@ -145,6 +145,16 @@ describe('planPage and recurring series', () => {
     expect(plan.series).toEqual({});
   });
 
+  it('keeps the occurrence rows of a series whose occurrences could not be read this time', () => {
+    const plan = planPage(
+      calendar,
+      { changes: [{ type: 'update', item: master }], syncState: 's', done: true },
+      { ...calendarOptions, series: { 'R=': ['R1='] }, occurrencesUnknown: new Set(['R=']) },
+    );
+    expect(plan.changes.map((c) => [c.action, c.fields.item_id])).toEqual([['chg', 'R=']]);
+    expect(plan.series).toEqual({ 'R=': ['R1='] });
+  });
+
   it('passes items Exchange would not give on to be recorded, instead of dropping them', () => {
     const plan = planPage(
       calendar,

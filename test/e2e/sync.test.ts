@@ -226,14 +226,34 @@ describe.skipIf(!pgUrl)('Exchange → database, end to end (emulator, PostgreSQL
     });
   });
 
-  it('catches up after the connector was stopped: nothing made meanwhile is lost, nothing is doubled', async () => {
+  it('catches up after the connector was stopped: nothing made, changed or deleted meanwhile is lost or doubled', async () => {
     await startConnector();
     await live([alice, bob, carol]);
+    const contact = emulator.admin.createItem(carol, { kind: 'Contact', GivenName: 'Kept', Surname: 'Before' });
+    const doomed = emulator.admin.createItem(carol, { kind: 'Task', Subject: 'Deleted while down' });
+    await eventually(async () => {
+      expect((await rows('contact_item', carol)).map((r) => r.exh_item_id)).toContain(contact?.id);
+      expect((await rows('task_item', carol)).map((r) => r.exh_item_id)).toContain(doomed?.id);
+    });
     await stopConnector();
     const made = emulator.admin.createItem(carol, { kind: 'Task', Subject: 'While nobody watched' });
+    emulator.admin.updateItem(carol, contact?.id as string, { Surname: 'Changed while down' });
+    emulator.admin.deleteItem(carol, doomed?.id as string);
+    const appointment = emulator.admin.createItem(carol, {
+      kind: 'CalendarItem',
+      Subject: 'Booked while down',
+      Start: '2026-12-07T08:00:00Z',
+      End: '2026-12-07T09:00:00Z',
+    });
     await startConnector();
     await eventually(async () => {
-      expect((await rows('task_item', carol)).filter((r) => r.exh_item_id === made?.id)).toHaveLength(1);
+      const tasks = await rows('task_item', carol);
+      expect(tasks.filter((r) => r.exh_item_id === made?.id)).toHaveLength(1);
+      expect(tasks.map((r) => r.exh_item_id)).not.toContain(doomed?.id);
+      expect((await rows('contact_item', carol)).filter((r) => r.exh_item_id === contact?.id)).toEqual([
+        expect.objectContaining({ exh_surname: 'Changed while down' }),
+      ]);
+      expect((await rows('calendar_item', carol)).filter((r) => r.exh_item_id === appointment?.id)).toHaveLength(1);
     });
   });
 

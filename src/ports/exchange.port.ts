@@ -13,6 +13,7 @@
  * A stopped caller's request rejects with EXH_POOL_ABORTED.
  */
 import type { Priority } from '../pool/exchange-pool.js';
+import type { FieldValue, ItemTypeName } from './database.port.js';
 
 /** The folders the connector reads: one per item type, two for e-mail. */
 export const folderNames = ['calendar', 'contacts', 'tasks', 'inbox', 'sentitems'] as const;
@@ -96,6 +97,46 @@ export interface MailboxConnection {
     onEvent: (event: SubscriptionEvent) => void,
     options: CallOptions,
   ): Promise<Subscription>;
+}
+
+/** A change the application asks for (database → Exchange), in the definitions' terms (src/items). */
+export interface ItemWrite {
+  itemType: ItemTypeName;
+  /**
+   * By field name without the exh_ prefix, only the fields to write. The seed's rule: null leaves a value unchanged
+   * (the property is not touched), '' clears it (the property is deleted). Key fields (item_id, app_item_id, user) and
+   * read-only ones (created, last_modified, attachments, is_recurring, ...) are ignored.
+   */
+  fields: Record<string, FieldValue>;
+}
+
+export interface WriteResult {
+  itemId: string;
+  changeKey: string;
+  /** Calendar items: the iCalendar UID every copy of the meeting shares. */
+  uid?: string;
+}
+
+/** The database → Exchange half of a mailbox connection (issue 6). */
+export interface MailboxWriter {
+  /**
+   * Creates the item in the user's default folder for its type, stamped with the application's id (the connector's
+   * extended property) so that its echo finds the row. Appointments with attendees send invitations; `uid` sets the
+   * meeting's UID (so the link UID → application id can be written before the invitations go out).
+   */
+  createItem(write: ItemWrite & { appItemId: string; uid?: string }, options: CallOptions): Promise<WriteResult>;
+  /** Only the organizer may change a meeting: anyone else gets EXH_EXCHANGE_NOT_ORGANIZER and nothing changes. */
+  updateItem(itemId: string, write: ItemWrite, options: CallOptions): Promise<WriteResult>;
+  /** Idempotent: an item that is already gone counts as deleted. */
+  deleteItem(itemId: string, options: CallOptions): Promise<void>;
+  /** The item created earlier for this application id, if any: makes a create retried after a crash happen once. */
+  findByAppItemId(itemType: ItemTypeName, appItemId: string, options: CallOptions): Promise<string | null>;
+  /** One attachment's bytes; EXH_EXCHANGE_ATTACHMENT_TOO_LARGE past `maxBytes`. */
+  getAttachment(
+    itemId: string,
+    attachmentId: string,
+    options: CallOptions & { maxBytes: number },
+  ): Promise<{ name: string; contentType: string; content: Buffer }>;
 }
 
 export interface ExchangePort {

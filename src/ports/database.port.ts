@@ -95,6 +95,8 @@ export interface DatabasePort {
   writeSetUp(setUp: SetUp): Promise<void>;
   getUsers(): Promise<UserRegistration[]>;
   applyChanges(batch: ChangeBatch): Promise<void>;
+  /** Links meetings to application ids ahead of creating them in Exchange, so no attendee's copy arrives unlinked. */
+  rememberMeetings(links: readonly MeetingLink[]): Promise<void>;
   /** The application ids of meetings by UID, for the UIDs that have one (attendees' copies carry the organizer's). */
   meetingAppItemIds(uids: readonly string[]): Promise<Map<string, string>>;
   /** Pending outbox rows, oldest first (per user in order). */

@@ -168,6 +168,10 @@ export function databaseContract(name: string, target: ContractTarget): void {
       );
       expect((await db.meetingAppItemIds(['UID-Meeting-2'])).size).toBe(0);
       expect(await db.meetingAppItemIds([])).toEqual(new Map());
+      // Ahead of creating a meeting (database → Exchange), and again: the newest id wins.
+      await db.rememberMeetings([{ uid: 'UID-Meeting-3', appItemId: 'app-44' }]);
+      await db.rememberMeetings([{ uid: 'UID-Meeting-3', appItemId: 'app-45' }]);
+      expect([...(await db.meetingAppItemIds(['UID-Meeting-3']))]).toEqual([['UID-Meeting-3', 'app-45']]);
     });
 
     it("leaves a value unchanged for NULL and clears it for ''", async () => {

@@ -4,6 +4,7 @@ import { type ExhError, errors, isExhError } from '../../errors.js';
 import { type ItemTypeDefinition, itemType, itemTypes, procedureFields } from '../../items/index.js';
 import type {
   ChangeBatch,
+  MeetingLink,
   ConnectorLogEntry,
   FieldValue,
   OutboxEntry,
@@ -153,6 +154,21 @@ class Db2Database implements InstallableDatabase {
         throw error;
       }
     });
+  }
+
+  async rememberMeetings(links: readonly MeetingLink[]): Promise<void> {
+    for (const link of links) {
+      await this.run('exh_meeting', (db) =>
+        db.query(
+          `MERGE INTO exh_meeting AS t
+           USING (VALUES (CAST(? AS VARGRAPHIC(512)), CAST(? AS VARGRAPHIC(255)))) AS s (exh_uid, exh_app_item_id)
+           ON t.exh_uid = s.exh_uid
+           WHEN MATCHED THEN UPDATE SET exh_app_item_id = s.exh_app_item_id
+           WHEN NOT MATCHED THEN INSERT (exh_uid, exh_app_item_id) VALUES (s.exh_uid, s.exh_app_item_id)`,
+          [link.uid, link.appItemId],
+        ),
+      );
+    }
   }
 
   async meetingAppItemIds(uids: readonly string[]): Promise<Map<string, string>> {

@@ -2,6 +2,7 @@ import { errors, isExhError } from '../../errors.js';
 import { type ItemTypeDefinition, itemType, itemTypes } from '../../items/index.js';
 import type {
   ChangeBatch,
+  MeetingLink,
   ConnectorLogEntry,
   DatabasePort,
   OutboxEntry,
@@ -166,6 +167,20 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
           [batch.user, batch.watermark],
         ),
       );
+    });
+  }
+
+  async rememberMeetings(links: readonly MeetingLink[]): Promise<void> {
+    await this.inTransaction('exh_meeting', async (tx) => {
+      for (const link of links) {
+        await this.attempt('exh_meeting', () =>
+          tx.query(
+            `INSERT INTO exh_meeting (exh_uid, exh_app_item_id) VALUES ($1, $2)
+             ON CONFLICT (exh_uid) DO UPDATE SET exh_app_item_id = EXCLUDED.exh_app_item_id`,
+            [link.uid, link.appItemId],
+          ),
+        );
+      }
     });
   }
 

@@ -4,6 +4,7 @@ import type { FieldKind } from '../../items/definition.js';
 import { type ItemTypeDefinition, itemType, itemTypes } from '../../items/index.js';
 import type {
   ChangeBatch,
+  MeetingLink,
   ConnectorLogEntry,
   OutboxEntry,
   OutboxOutcome,
@@ -177,6 +178,20 @@ class SqlServerDatabase implements InstallableDatabase {
     } catch (error) {
       await transaction.rollback().catch(() => undefined);
       throw this.translate(error, 'exh_watermark');
+    }
+  }
+
+  async rememberMeetings(links: readonly MeetingLink[]): Promise<void> {
+    const { pool, mssql } = this.connected();
+    for (const link of links) {
+      const request = pool
+        .request()
+        .input('uid', mssql.NVarChar(512), link.uid)
+        .input('app_item_id', mssql.NVarChar(255), link.appItemId);
+      await this.attempt('exh_meeting', () =>
+        request.query(`UPDATE exh_meeting WITH (UPDLOCK, SERIALIZABLE) SET exh_app_item_id = @app_item_id WHERE exh_uid = @uid;
+          IF @@ROWCOUNT = 0 INSERT INTO exh_meeting (exh_uid, exh_app_item_id) VALUES (@uid, @app_item_id);`),
+      );
     }
   }
 

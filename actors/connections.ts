@@ -19,6 +19,11 @@ export class Connections {
     return connection;
   }
 
+  /** The connection if the mailbox is connected now; undefined otherwise (no throw: callers wait for it). */
+  find(user: string): MailboxConnection | undefined {
+    return this.#byUser.get(user);
+  }
+
   delete(user: string): void {
     this.#byUser.delete(user);
   }

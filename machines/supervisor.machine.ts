@@ -54,6 +54,8 @@ export const supervisorMachine = setup({
     readUsers: fromPromise<UserRegistration[]>(async () => {
       throw new Error('supervisor actor "readUsers" not provided');
     }),
+    /** Drains exh_outbox into Exchange (database → Exchange) while the database is there. */
+    outbox: fromCallback<SupervisorEvent>(() => () => {}),
     /** Closes what outlives the mailboxes: the Exchange pool, then the database pool. */
     shutdown: fromPromise<void>(async () => {}),
   },
@@ -142,16 +144,19 @@ export const supervisorMachine = setup({
       on: { 'database.lost': 'waitingForDatabase' },
     },
     running: {
-      invoke: {
-        id: 'mailboxes',
-        src: 'mailboxes',
-        input: ({ context }) => ({
-          users: context.users,
-          maxRestarts: context.maxRestarts,
-          restartWindowMs: context.restartWindowMs,
-          maxPermanentFailures: context.maxPermanentFailures,
-        }),
-      },
+      invoke: [
+        {
+          id: 'mailboxes',
+          src: 'mailboxes',
+          input: ({ context }) => ({
+            users: context.users,
+            maxRestarts: context.maxRestarts,
+            restartWindowMs: context.restartWindowMs,
+            maxPermanentFailures: context.maxPermanentFailures,
+          }),
+        },
+        { id: 'outbox', src: 'outbox' },
+      ],
       initial: 'idle',
       states: {
         idle: {

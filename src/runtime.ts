@@ -6,6 +6,7 @@ import { createDatabaseActors } from '../actors/database.actors.js';
 import { createItemTypeActors } from '../actors/item-type.actors.js';
 import { createLogFeedActor } from '../actors/listeners.actors.js';
 import { createMailboxActors } from '../actors/mailbox.actors.js';
+import { createOutboxActor } from '../actors/outbox.actors.js';
 import { createSupervisorActors } from '../actors/supervisor.actors.js';
 import { CommittedWatermarks, SyncLocks } from '../actors/sync-locks.js';
 import { databaseMachine } from '../machines/database.machine.js';
@@ -113,6 +114,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         logger,
         onListening: (feed) => feeds.add(feed),
       }),
+      outbox: createOutboxActor({ db, connections, logger, pollMs: config.sync.outboxPollMs }),
       startUp: supervisorActors.startUp,
       readUsers: supervisorActors.readUsers,
       shutdown: supervisorActors.shutdown,

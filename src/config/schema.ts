@@ -112,6 +112,8 @@ export const configSchema = z.strictObject({
       meetingRequestsResponses: z.boolean().default(false),
       /** How often exh_get_users is read again and applied as a diff (new users started, removed ones stopped); 0: never. */
       usersRefreshMs: z.number().int().min(0).default(300_000),
+      /** How often exh_outbox is looked at for changes from the application (database → Exchange). */
+      outboxPollMs: ms.default(2_000),
     })
     .prefault({}),
   retry: z

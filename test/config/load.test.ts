@@ -45,6 +45,7 @@ describe('loadConfig', () => {
       maxSyncedRecurrences: 0,
       meetingRequestsResponses: false,
       usersRefreshMs: 300_000,
+      outboxPollMs: 2_000,
     });
   });
 

@@ -46,6 +46,7 @@ export const errorCatalogue = {
   EXH_DB_DRIVER_MISSING: { retryable: false },
   EXH_DB_UNSUPPORTED: { retryable: false },
   EXH_LISTENER_FAILED: { retryable: false },
+  EXH_CONNECTOR_OFFLINE: { retryable: true },
   EXH_POOL_ABORTED: { retryable: false },
   EXH_EXCHANGE_UNAVAILABLE: { retryable: true },
   EXH_EXCHANGE_AUTH_FAILED: { retryable: false },
@@ -61,6 +62,8 @@ export const errorCatalogue = {
   EXH_EXCHANGE_AUTODISCOVER_FAILED: { retryable: true },
   EXH_EXCHANGE_REQUEST_FAILED: { retryable: false },
   EXH_EXCHANGE_PUSH_UNAVAILABLE: { retryable: false },
+  EXH_EXCHANGE_NOT_ORGANIZER: { retryable: false },
+  EXH_EXCHANGE_ATTACHMENT_TOO_LARGE: { retryable: false },
 } as const satisfies Record<string, { retryable: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
@@ -130,6 +133,13 @@ export const errors = {
       `The ${name} listener cannot listen on ${host}:${port}: ${describe(cause)}. ` +
         `Free the port or choose another with listeners.${name}.port.`,
       { cause, details: { listener: name, host, port } },
+    ),
+  /** The connector runs but cannot serve a request now (no database connection, stopping, user not running). */
+  connectorOffline: (reason: string) =>
+    make(
+      'EXH_CONNECTOR_OFFLINE',
+      `The Exchange Connector is offline: ${reason}. Check that the service is running and can connect to the database.`,
+      { details: { reason } },
     ),
   poolAborted: () => make('EXH_POOL_ABORTED', 'The Exchange request was cancelled because its actor stopped.'),
 
@@ -227,6 +237,20 @@ export const errors = {
     make('EXH_EXCHANGE_REQUEST_FAILED', `Exchange at ${url} refused the request: ${responseCode}: ${message}`, {
       details: { url, responseCode },
     }),
+  notOrganizer: (user: string, organizer: string, itemId: string) =>
+    make(
+      'EXH_EXCHANGE_NOT_ORGANIZER',
+      `${user} may not change appointment ${itemId}: its organizer is ${organizer}, and only the organizer may ` +
+        'change an appointment. Change it in the mailbox of the organizer.',
+      { details: { user, organizer, itemId } },
+    ),
+  attachmentTooLarge: (user: string, attachmentId: string, size: number, maxBytes: number) =>
+    make(
+      'EXH_EXCHANGE_ATTACHMENT_TOO_LARGE',
+      `Attachment ${attachmentId} of ${user} has ${size} bytes, more than the limit of ${maxBytes}: ` +
+        'raise the limit or fetch the attachment in Exchange itself.',
+      { details: { user, attachmentId, size, maxBytes } },
+    ),
 } as const;
 
 /** The message of anything thrown, without a stack, for one-line log records. */

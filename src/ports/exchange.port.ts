@@ -8,7 +8,8 @@
  * that folder; EXH_EXCHANGE_ITEM_NOT_FOUND is an item-level outcome (the item was deleted meanwhile), not a failure.
  * Not retryable, a person must act: EXH_EXCHANGE_MAILBOX_NOT_FOUND (unknown user), EXH_EXCHANGE_IMPERSONATION_DENIED,
  * EXH_EXCHANGE_AUTH_FAILED (HTTP 401), EXH_EXCHANGE_PUSH_UNAVAILABLE,
- * EXH_EXCHANGE_REQUEST_FAILED. Retryable: EXH_EXCHANGE_THROTTLED, EXH_EXCHANGE_TIMEOUT, EXH_EXCHANGE_UNAVAILABLE,
+ * EXH_EXCHANGE_REQUEST_FAILED (also a field value Exchange cannot take, refused before sending, naming the field),
+ * EXH_EXCHANGE_NOT_ORGANIZER (MailboxWriter.updateItem), EXH_EXCHANGE_ATTACHMENT_TOO_LARGE (getAttachment). Retryable: EXH_EXCHANGE_THROTTLED, EXH_EXCHANGE_TIMEOUT, EXH_EXCHANGE_UNAVAILABLE,
  * EXH_EXCHANGE_TLS, EXH_EXCHANGE_MAILBOX_MOVING, EXH_EXCHANGE_SUBSCRIPTION_LOST, EXH_EXCHANGE_AUTODISCOVER_FAILED.
  * A stopped caller's request rejects with EXH_POOL_ABORTED.
  */
@@ -127,7 +128,10 @@ export interface MailboxWriter {
   createItem(write: ItemWrite & { appItemId: string; uid?: string }, options: CallOptions): Promise<WriteResult>;
   /** Only the organizer may change a meeting: anyone else gets EXH_EXCHANGE_NOT_ORGANIZER and nothing changes. */
   updateItem(itemId: string, write: ItemWrite, options: CallOptions): Promise<WriteResult>;
-  /** Idempotent: an item that is already gone counts as deleted. */
+  /**
+   * Idempotent: an item that is already gone counts as deleted. Moves it to Deleted Items; a meeting deleted by its
+   * organizer is cancelled for the attendees.
+   */
   deleteItem(itemId: string, options: CallOptions): Promise<void>;
   /** The item created earlier for this application id, if any: makes a create retried after a crash happen once. */
   findByAppItemId(itemType: ItemTypeName, appItemId: string, options: CallOptions): Promise<string | null>;
@@ -140,6 +144,9 @@ export interface MailboxWriter {
 }
 
 export interface ExchangePort {
-  /** Autodiscover (or the static EWS URL) for one user, and a connection acting as that user (impersonation). */
-  connect(user: string, options: CallOptions): Promise<MailboxConnection>;
+  /**
+   * Autodiscover (or the static EWS URL) for one user, and a connection acting as that user (impersonation), which
+   * reads (MailboxConnection) and writes (MailboxWriter) the mailbox.
+   */
+  connect(user: string, options: CallOptions): Promise<MailboxConnection & MailboxWriter>;
 }

@@ -32,6 +32,8 @@ describe.skipIf(!pgUrl)('Exchange → database, end to end (emulator, PostgreSQL
     admin = new pg.Client({ connectionString: pgUrl });
     await admin.connect();
     await admin.query(`create schema ${schema}`);
+    // As the application's own sessions: its triggers call exh_to_exh_* unqualified.
+    await admin.query(`set search_path to ${schema}`);
     await installBaseProject(
       { type: 'postgres', connectionString: schemaUrl(pgUrl as string, schema) },
       { exampleApp: true },
@@ -436,5 +438,29 @@ describe.skipIf(!pgUrl)('Exchange → database, end to end (emulator, PostgreSQL
         expect(copy?.exh_app_item_id, user).toBe('budget-2027');
       }
     });
+  });
+
+  it('database → Exchange through the outbox: a row the application adds appears in the mailbox and gets its item id back', async () => {
+    await startConnector();
+    await live([alice, bob, carol]);
+    await admin.query(
+      `insert into ${schema}.task_item (exh_app_item_id, exh_user, exh_subject, exh_percent_complete)
+       values ('app-task-1', $1, 'Written by the application', 10)`,
+      [carol],
+    );
+    await eventually(async () => {
+      const outbox = await admin.query(
+        `select exh_state, exh_output_value from ${schema}.exh_outbox where exh_user = $1`,
+        [carol],
+      );
+      expect(outbox.rows).toEqual([{ exh_state: 'done', exh_output_value: expect.any(String) }]);
+      const row = (await rows('task_item', carol)).find((r) => r.exh_app_item_id === 'app-task-1');
+      // The echo from Exchange finds the row by its application id and gives it the Exchange item id.
+      expect(row?.exh_item_id).toBe(outbox.rows[0]?.exh_output_value);
+      expect(emulator.admin.item(carol, row?.exh_item_id as string).properties.Subject).toBe(
+        'Written by the application',
+      );
+    });
+    expect((await rows('task_item', carol)).filter((r) => r.exh_app_item_id === 'app-task-1')).toHaveLength(1);
   });
 });

@@ -2,16 +2,20 @@ import type { ExchangeService } from 'ews-javascript-api';
 import { errors, isExhError } from '../../errors.js';
 import type { ExhLogger } from '../../logging/logger.js';
 import type { ExchangePool } from '../../pool/exchange-pool.js';
+import type { ItemTypeName } from '../../ports/database.port.js';
 import type {
   BodyType,
   CallOptions,
   ExchangeItem,
   FolderName,
+  ItemWrite,
   MailboxConnection,
+  MailboxWriter,
   NotificationKind,
   Subscription,
   SubscriptionEvent,
   SyncPage,
+  WriteResult,
 } from '../../ports/exchange.port.js';
 import type { PushReceiver } from '../push-receiver.js';
 import { type ErrorContext, fromLibraryError } from './errors.js';
@@ -23,6 +27,7 @@ import { subscribeStreaming } from './subscriptions/streaming.js';
 import { syncFolder } from './sync.js';
 import { type EwsTransport, type RequestScope, requestScope } from './transport.js';
 import type { Tuning } from './tuning.js';
+import * as write from './write.js';
 
 /** What the adapter's operations need of one mailbox (sync.ts, occurrences.ts, subscriptions/). */
 export interface EwsMailbox {
@@ -63,7 +68,7 @@ function rejectOnAbort(signal: AbortSignal): Promise<never> {
   });
 }
 
-export class EwsConnection implements MailboxConnection, EwsMailbox {
+export class EwsConnection implements MailboxConnection, MailboxWriter, EwsMailbox {
   readonly user: string;
   readonly endpoint: string;
   readonly target: SoapTarget;
@@ -137,5 +142,29 @@ export class EwsConnection implements MailboxConnection, EwsMailbox {
       case 'push':
         return subscribePush(this, folders, onEvent, options);
     }
+  }
+
+  createItem(w: ItemWrite & { appItemId: string; uid?: string }, options: CallOptions): Promise<WriteResult> {
+    return write.createItem(this, w, options);
+  }
+
+  updateItem(itemId: string, w: ItemWrite, options: CallOptions): Promise<WriteResult> {
+    return write.updateItem(this, itemId, w, options);
+  }
+
+  deleteItem(itemId: string, options: CallOptions): Promise<void> {
+    return write.deleteItem(this, itemId, options);
+  }
+
+  findByAppItemId(itemType: ItemTypeName, appItemId: string, options: CallOptions): Promise<string | null> {
+    return write.findByAppItemId(this, itemType, appItemId, options);
+  }
+
+  getAttachment(
+    itemId: string,
+    attachmentId: string,
+    options: CallOptions & { maxBytes: number },
+  ): Promise<{ name: string; contentType: string; content: Buffer }> {
+    return write.getAttachment(this, itemId, attachmentId, options);
   }
 }

@@ -2,7 +2,7 @@ import type { Config } from '../../config/schema.js';
 import type { ExhError } from '../../errors.js';
 import type { ExhLogger } from '../../logging/logger.js';
 import type { ExchangePool } from '../../pool/exchange-pool.js';
-import type { CallOptions, ExchangePort, MailboxConnection } from '../../ports/exchange.port.js';
+import type { CallOptions, ExchangePort, MailboxConnection, MailboxWriter } from '../../ports/exchange.port.js';
 import type { PushReceiver } from '../push-receiver.js';
 import { discoverEwsUrl } from './autodiscover.js';
 import { EwsConnection } from './connection.js';
@@ -69,7 +69,7 @@ export function createEwsExchange(deps: EwsExchangeDeps): EwsExchange {
     account: exchange.impersonationUser,
   });
 
-  async function connect(user: string, options: CallOptions): Promise<MailboxConnection> {
+  async function connect(user: string, options: CallOptions): Promise<MailboxConnection & MailboxWriter> {
     if (authError) throw authError;
     const url =
       exchange.staticEwsUrl ??

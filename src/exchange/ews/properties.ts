@@ -141,7 +141,7 @@ function common(node: XmlValue | undefined): Properties {
 
 const ianaCache = new Map<string, string>();
 
-function ianaOf(windowsId: string): string {
+export function ianaOf(windowsId: string): string {
   let zone = ianaCache.get(windowsId);
   if (zone === undefined) {
     zone = findIana(windowsId)[0] ?? 'UTC';

@@ -85,7 +85,12 @@ export function entries(node: XmlValue | undefined): [string, XmlValue][] {
   return out;
 }
 
-/** Escapes text for an XML element or attribute value. */
+const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+/**
+ * Escapes text for an XML element or attribute value, with the five predefined entities: every XML parser decodes
+ * them, while some (fast-xml-parser without htmlEntities, as in the emulator) leave numeric references as they are.
+ */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return text.replace(/[&<>"']/g, (c) => entities[c] ?? c);
 }

@@ -1,0 +1,177 @@
+import { z } from 'zod';
+import { type FieldKind, findField, itemType, textKinds } from '../items/index.js';
+import { itemTypeNames } from '../ports/database.port.js';
+
+/**
+ * The requests of the database listener (docs/protocol.md), as zod schemas. Every problem is reported by the path
+ * of the field it concerns (`fields.start: …`), so that a sender's author can fix the request from the reply alone.
+ * The token is checked by the listener before anything here runs and is not part of a DatabaseRequest: a handler
+ * never sees it.
+ */
+
+export const requestTypes = ['item', 'syncUsers', 'syncItems', 'getAttachment', 'addAttachment', 'ping'] as const;
+export type RequestType = (typeof requestTypes)[number];
+
+const text = z.string().min(1, { error: 'must not be empty' });
+/** The seed's senders pass flags as bits; JSON senders may as well pass booleans. */
+const flag = z.union([z.boolean(), z.literal(0), z.literal(1)]).transform((value) => value === true || value === 1);
+const isoDate = z.iso.date({ error: 'expected a date as YYYY-MM-DD' });
+const isoDateTime = z.iso.datetime({ offset: true, local: true, error: 'expected an ISO 8601 timestamp' });
+const dateBound = z.union([isoDate, isoDateTime]).nullable().default(null);
+
+/** What a field of each kind may carry on the wire; null always means "unchanged". */
+function valueSchema(kind: FieldKind): z.ZodType {
+  if (textKinds.has(kind)) return z.string().nullable();
+  switch (kind) {
+    case 'boolean':
+      return flag.nullable();
+    case 'integer':
+      return z.number().int().nullable();
+    case 'timestamp':
+      return isoDateTime.nullable();
+    case 'date':
+      return isoDate.nullable();
+    default:
+      return z.string().nullable();
+  }
+}
+
+export const fieldValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+export type WireFieldValue = z.infer<typeof fieldValue>;
+
+const itemRequest = z
+  .strictObject({
+    type: z.literal('item'),
+    action: z.enum(['add', 'chg', 'del']),
+    itemType: z.enum(itemTypeNames),
+    user: text,
+    /** By field name without the exh_ prefix (subject, start, …); null leaves a field unchanged, '' clears it. */
+    fields: z.record(z.string(), fieldValue),
+  })
+  .superRefine((request, ctx) => {
+    const definition = itemType(request.itemType);
+    for (const [name, value] of Object.entries(request.fields)) {
+      const field = findField(definition, name);
+      if (!field) {
+        const hint = name.startsWith('exh_') ? ' (field names go without the exh_ prefix)' : '';
+        ctx.addIssue({ code: 'custom', path: ['fields', name], message: `${request.itemType} has no field${hint}` });
+        continue;
+      }
+      if (value === '' && !textKinds.has(field.kind)) {
+        const message = "'' clears only text fields; a value of this kind cannot be cleared (null leaves it unchanged)";
+        ctx.addIssue({ code: 'custom', path: ['fields', name], message });
+        continue;
+      }
+      const result = valueSchema(field.kind).safeParse(value);
+      for (const issue of result.error?.issues ?? []) {
+        ctx.addIssue({ code: 'custom', path: ['fields', name], message: issue.message });
+      }
+    }
+    const id = (name: string) => {
+      const value = request.fields[name];
+      return typeof value === 'string' && value !== '';
+    };
+    if (request.action === 'add' && !id('app_item_id')) {
+      ctx.addIssue({ code: 'custom', path: ['fields', 'app_item_id'], message: 'required for add' });
+    }
+    if (request.action !== 'add' && !id('item_id') && !id('app_item_id')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fields', 'item_id'],
+        message: `${request.action} needs item_id (or app_item_id)`,
+      });
+    }
+  });
+
+const syncItemsRequest = z.strictObject({
+  type: z.literal('syncItems'),
+  /** 0: Exchange → database; 1: database → Exchange (through exh_get_item_{type}). */
+  direction: z.union([z.literal(0), z.literal(1)], {
+    error: 'expected 0 (Exchange → database) or 1 (database → Exchange)',
+  }),
+  /** null: every user. */
+  user: text.nullable().default(null),
+  /** The seed's numbering: 0 calendar, 1 contact, 2 email, 3 task; null: every type. */
+  item: z
+    .union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)], {
+      error: 'expected 0 (calendar), 1 (contact), 2 (email), 3 (task) or null',
+    })
+    .nullable()
+    .default(null),
+  add: flag.default(true),
+  chg: flag.default(true),
+  del: flag.default(true),
+  createdFrom: dateBound,
+  createdUntil: dateBound,
+  modifiedFrom: dateBound,
+  modifiedUntil: dateBound,
+  receivedFrom: dateBound,
+  receivedUntil: dateBound,
+  startFrom: dateBound,
+  startUntil: dateBound,
+});
+
+const getAttachmentRequest = z.strictObject({
+  type: z.literal('getAttachment'),
+  user: text,
+  itemId: text,
+  attachmentId: text,
+});
+
+const addAttachmentRequest = z.strictObject({
+  type: z.literal('addAttachment'),
+  user: text,
+  itemId: text,
+  name: text,
+  contentType: text.default('application/octet-stream'),
+  contentBase64: z.base64({ error: 'expected base64 (RFC 4648, with padding)' }),
+});
+
+const requestSchemas = {
+  item: itemRequest,
+  syncUsers: z.strictObject({ type: z.literal('syncUsers') }),
+  syncItems: syncItemsRequest,
+  getAttachment: getAttachmentRequest,
+  addAttachment: addAttachmentRequest,
+  ping: z.strictObject({ type: z.literal('ping') }),
+} as const satisfies Record<RequestType, z.ZodType>;
+
+export type ItemRequest = z.infer<typeof itemRequest>;
+export type SyncItemsRequest = z.infer<typeof syncItemsRequest>;
+export type GetAttachmentRequest = z.infer<typeof getAttachmentRequest>;
+export type AddAttachmentRequest = z.infer<typeof addAttachmentRequest>;
+/** A validated request as a handler receives it (defaults applied, no token). */
+export type DatabaseRequest = { [T in RequestType]: z.infer<(typeof requestSchemas)[T]> }[RequestType];
+/** What a sender puts on the wire: a request as written (defaults may be left out) plus the token. */
+export type WireRequest = { [T in RequestType]: z.input<(typeof requestSchemas)[T]> }[RequestType] & { token: string };
+
+export type ParseResult = { ok: true; request: DatabaseRequest } | { ok: false; problem: string };
+
+/** Validates a decoded JSON value whose token has already been checked (the `token` key is ignored here). */
+export function parseRequest(value: unknown): ParseResult {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, problem: 'the request must be a JSON object' };
+  }
+  const { token: _token, ...body } = value as Record<string, unknown>;
+  const type = body.type;
+  if (typeof type !== 'string' || !(requestTypes as readonly string[]).includes(type)) {
+    const got = type === undefined ? 'missing' : `${JSON.stringify(type)} is unknown`;
+    return { ok: false, problem: `type: ${got}; expected one of ${requestTypes.join(', ')}` };
+  }
+  const result = requestSchemas[type as RequestType].safeParse(body);
+  if (result.success) return { ok: true, request: result.data as DatabaseRequest };
+  return { ok: false, problem: describeIssues(result.error.issues) };
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        const where = issue.path.length > 0 ? `${issue.path.join('.')}.` : '';
+        return issue.keys.map((key) => `${where}${key}: not a field of this request`).join('; ');
+      }
+      const where = issue.path.length > 0 ? issue.path.join('.') : '(request)';
+      return `${where}: ${issue.message}`;
+    })
+    .join('; ');
+}

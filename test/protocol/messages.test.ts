@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { type ErrorCode, ExhError, errorCatalogue, errors } from '../../src/errors.js';
+import { parseRequest, requestTypes } from '../../src/protocol/messages.js';
+import { replyForError } from '../../src/protocol/replies.js';
+
+const item = (action: string, fields: Record<string, unknown>, itemType = 'calendar') => ({
+  type: 'item',
+  action,
+  itemType,
+  user: 'alice@contoso.test',
+  fields,
+});
+
+function problem(value: unknown): string {
+  const result = parseRequest(value);
+  if (result.ok) throw new Error(`expected a problem, got ${JSON.stringify(result.request)}`);
+  return result.problem;
+}
+
+describe('parseRequest', () => {
+  it('keeps null (unchanged) and an empty string (clear) for text fields', () => {
+    const result = parseRequest(item('chg', { item_id: 'AAMk1', subject: null, location: '' }));
+    expect(result).toEqual({ ok: true, request: item('chg', { item_id: 'AAMk1', subject: null, location: '' }) });
+  });
+
+  it('refuses an empty string for a field that is not text, naming the field', () => {
+    expect(problem(item('chg', { item_id: 'AAMk1', start: '' }))).toMatch(/^fields\.start: '' clears only text fields/);
+    expect(problem(item('chg', { item_id: 'AAMk1', reminder: '' }))).toMatch(/^fields\.reminder: '' clears only/);
+  });
+
+  it('checks values by kind', () => {
+    expect(problem(item('chg', { item_id: 'A', reminder: 1.5 }))).toMatch(/^fields\.reminder: /);
+    expect(problem(item('chg', { item_id: 'A', all_day: 'yes' }))).toMatch(/^fields\.all_day: /);
+    expect(problem(item('chg', { item_id: 'A', birthday: '1990-02-30x' }, 'contact'))).toMatch(
+      /^fields\.birthday: expected a date as YYYY-MM-DD/,
+    );
+    expect(problem(item('chg', { item_id: 'A', subject: { nested: true } }))).toMatch(/^fields\.subject: /);
+  });
+
+  it('needs the application id to add and an id to change or delete', () => {
+    expect(problem(item('add', { subject: 'x' }))).toBe('fields.app_item_id: required for add');
+    expect(problem(item('del', {}))).toBe('fields.item_id: del needs item_id (or app_item_id)');
+    expect(parseRequest(item('del', { app_item_id: '7' })).ok).toBe(true);
+  });
+
+  it('takes exh_sync_item parameters with the seed numbering and bit flags', () => {
+    const result = parseRequest({
+      type: 'syncItems',
+      direction: 1,
+      user: null,
+      item: null,
+      add: 1,
+      chg: false,
+      del: 0,
+      createdFrom: '2014-10-20',
+      startUntil: '2014-10-21T10:00:00+02:00',
+    });
+    expect(result).toMatchObject({
+      ok: true,
+      request: {
+        direction: 1,
+        user: null,
+        item: null,
+        add: true,
+        chg: false,
+        del: false,
+        startUntil: '2014-10-21T10:00:00+02:00',
+      },
+    });
+    expect(problem({ type: 'syncItems', direction: 2 })).toMatch(/^direction: expected 0 \(Exchange → database\) or 1/);
+    expect(problem({ type: 'syncItems', direction: 0, item: 4 })).toMatch(/^item: expected 0 \(calendar\)/);
+    expect(problem({ type: 'syncItems', direction: 0, modifiedFrom: 'yesterday' })).toMatch(/^modifiedFrom: /);
+  });
+
+  it('checks attachments', () => {
+    const add = { type: 'addAttachment', user: 'a@b.test', itemId: 'I', name: 'a.txt', contentBase64: 'aGVsbG8=' };
+    expect(parseRequest(add)).toMatchObject({ ok: true, request: { contentType: 'application/octet-stream' } });
+    expect(problem({ ...add, contentBase64: 'not base64!' })).toMatch(/^contentBase64: expected base64/);
+    expect(problem({ type: 'getAttachment', user: 'a@b.test', itemId: '', attachmentId: 'A' })).toBe(
+      'itemId: must not be empty',
+    );
+  });
+});
+
+describe('replyForError', () => {
+  it.each([
+    ['EXH_EXCHANGE_UNAVAILABLE', errors.exchangeUnavailable('u', 'down'), 522],
+    ['EXH_EXCHANGE_TIMEOUT', errors.exchangeTimeout('u', 5), 522],
+    ['EXH_EXCHANGE_AUTODISCOVER_FAILED', errors.autodiscoverFailed('a@b.test', []), 522],
+    ['EXH_EXCHANGE_TLS', errors.exchangeTls('u', new Error('self-signed')), 522],
+    ['EXH_EXCHANGE_AUTH_FAILED', errors.exchangeAuthFailed('u', 'svc'), 522],
+    ['EXH_EXCHANGE_THROTTLED', errors.exchangeThrottled('u', 100), 522],
+    ['EXH_CONNECTOR_OFFLINE', errors.connectorOffline('stopping'), 521],
+    ['EXH_DB_UNREACHABLE', errors.databaseUnreachable('pg', new Error('refused')), 521],
+    ['EXH_POOL_ABORTED', errors.poolAborted(), 521],
+    ['EXH_EXCHANGE_ITEM_NOT_FOUND', errors.itemNotFound('a@b.test', 'I'), 1],
+    ['EXH_EXCHANGE_IMPERSONATION_DENIED', errors.impersonationDenied('a@b.test', 'svc', 'ErrorAccessDenied'), 1],
+    ['EXH_DB_PROCEDURE_FAILED', errors.procedureFailed('exh_get_item_task', new Error('boom')), 1],
+  ])('%s → %i', (code, error, exitCode) => {
+    expect(error.code).toBe(code);
+    expect(replyForError(error)).toEqual({ exitCode, outputValue: null, errorMessage: error.message });
+  });
+
+  it('gives the message of anything else with exit code 1', () => {
+    expect(replyForError('plain text')).toEqual({ exitCode: 1, outputValue: null, errorMessage: 'plain text' });
+  });
+});
+
+describe('docs/protocol.md', () => {
+  const doc = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
+
+  it('lists every error code that is not exit code 1 in its row of the mapping table', () => {
+    for (const exitCode of [521, 522]) {
+      const row = doc.split('\n').find((line) => line.startsWith(`| ${exitCode} `)) ?? '';
+      const documented = new Set(row.match(/EXH_[A-Z_]+/g));
+      const mapped = Object.keys(errorCatalogue).filter(
+        (code) => replyForError(new ExhError(code as ErrorCode, 'm', false)).exitCode === exitCode,
+      );
+      expect([...documented].sort(), `the ${exitCode} row`).toEqual(mapped.sort());
+    }
+  });
+
+  it('describes every request type', () => {
+    for (const type of requestTypes) expect(doc).toContain(`### \`${type}\``);
+  });
+});

@@ -130,12 +130,13 @@ export const mailboxesMachine = setup({
           } else started.push(user);
           enqueue.spawnChild('mailbox', { id: mailboxId(user), input: mailboxInput(context, registration) });
         }
-        const keep = (list: string[]) =>
-          event.reregister
-            ? []
-            : list.filter(
-                (user) => after.has(user) && sameFlags(before.get(user) ?? after.get(user)!, after.get(user)!),
-              );
+        // Stopped mailboxes stay stopped only while their registration is the same (a changed one was restarted).
+        const unchanged = (user: string) => {
+          const previous = before.get(user);
+          const now = after.get(user);
+          return previous !== undefined && now !== undefined && sameFlags(previous, now);
+        };
+        const keep = (list: string[]) => (event.reregister ? [] : list.filter(unchanged));
         enqueue.assign({
           users: event.users,
           givenUp: keep(context.givenUp),

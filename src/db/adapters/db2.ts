@@ -4,9 +4,9 @@ import { type ExhError, errors, isExhError } from '../../errors.js';
 import { type ItemTypeDefinition, itemType, itemTypes, procedureFields } from '../../items/index.js';
 import type {
   ChangeBatch,
-  MeetingLink,
   ConnectorLogEntry,
   FieldValue,
+  MeetingLink,
   OutboxEntry,
   OutboxOutcome,
   SetUp,

@@ -2,9 +2,9 @@ import { errors, isExhError } from '../../errors.js';
 import { type ItemTypeDefinition, itemType, itemTypes } from '../../items/index.js';
 import type {
   ChangeBatch,
-  MeetingLink,
   ConnectorLogEntry,
   DatabasePort,
+  MeetingLink,
   OutboxEntry,
   OutboxOutcome,
   SetUp,

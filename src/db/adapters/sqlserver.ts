@@ -4,8 +4,8 @@ import type { FieldKind } from '../../items/definition.js';
 import { type ItemTypeDefinition, itemType, itemTypes } from '../../items/index.js';
 import type {
   ChangeBatch,
-  MeetingLink,
   ConnectorLogEntry,
+  MeetingLink,
   OutboxEntry,
   OutboxOutcome,
   SetUp,

@@ -6,7 +6,8 @@ import type { DatabasePort, SetUp, UserRegistration } from '../src/ports/databas
 export interface SupervisorDeps {
   db: DatabasePort;
   pool: ExchangePool;
-  setUp: SetUp;
+  /** What exh_set_up gets; waits for the database listener to know its port. */
+  setUp: () => Promise<SetUp>;
   logger: ExhLogger;
   /** Forgotten at every start-up: after a (re)connection the database's watermarks are the truth. */
   committed: { clear(): void };
@@ -20,7 +21,7 @@ export function createSupervisorActors(deps: SupervisorDeps) {
     // mailbox starts producing changes they might answer.
     startUp: fromPromise<UserRegistration[]>(async () => {
       deps.committed.clear();
-      await deps.db.writeSetUp(deps.setUp);
+      await deps.db.writeSetUp(await deps.setUp());
       return readUsers(deps);
     }),
     readUsers: fromPromise<UserRegistration[]>(() => readUsers(deps)),

@@ -38,7 +38,7 @@ async function catchUp(label: string, db: InstallableDatabase, count: (sql: stri
       impersonationUser: emulator.serviceAccount,
       impersonationPassword: emulator.password,
     },
-    listeners: { log: { enabled: false } },
+    listeners: { log: { enabled: false }, database: { port: 0 } },
   });
   const logging = createLogging({ level: 'warn', format: 'json', stdout: silent });
   const backend = await createExchangeBackend(config, logging.logger);
@@ -71,7 +71,7 @@ async function idleMailboxes() {
       impersonationPassword: emulator.password,
       concurrency: 16,
     },
-    listeners: { log: { enabled: false } },
+    listeners: { log: { enabled: false }, database: { port: 0 } },
   });
   let live = 0;
   const logging = createLogging({

@@ -46,6 +46,8 @@ export const supervisorMachine = setup({
     mailboxes: mailboxesMachine,
     /** The log feed's TCP listener; sends `listener.failed` if it cannot listen. */
     logFeed: fromCallback<SupervisorEvent>(() => () => {}),
+    /** The database listener (the seed's senders); `users.sync` on request, `listener.failed` if it cannot listen. */
+    databaseListener: fromCallback<SupervisorEvent>(() => () => {}),
     /** Seed §Initialization 2–3: write address, port and token into exh_set_up, then read exh_get_users. */
     startUp: fromPromise<UserRegistration[]>(async () => {
       throw new Error('supervisor actor "startUp" not provided');
@@ -75,10 +77,13 @@ export const supervisorMachine = setup({
   // Listed in start order: the log feed first, so that a telnet client sees the database attempts.
   invoke: [
     { id: 'logFeed', src: 'logFeed' },
+    { id: 'databaseListener', src: 'databaseListener' },
     { id: 'database', systemId: 'database', src: 'database', input: ({ context }) => context.database },
   ],
   initial: 'waitingForDatabase',
   on: {
+    // Outside `running` there are no mailboxes to register: the next start-up reads the users anyway.
+    'users.sync': {},
     // A listener that cannot listen is a configuration problem: stop cleanly and let the process exit non-zero.
     'listener.failed': {
       target: '.stopping',

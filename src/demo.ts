@@ -25,7 +25,10 @@ const config = configSchema.parse({
     impersonationUser: emulator.serviceAccount,
     impersonationPassword: emulator.password,
   },
-  listeners: { log: { port: logPort } },
+  listeners: {
+    log: { port: logPort },
+    database: { port: Number(process.env.EXH_LISTENERS_DATABASE_PORT ?? 9988) },
+  },
   log: { level: 'info', format: process.env.EXH_LOG_FORMAT === 'json' ? 'json' : 'pretty' },
 });
 const logging = createLogging({ level: config.log.level, format: config.log.format });

@@ -3,6 +3,7 @@ import { networkInterfaces } from 'node:os';
 import { type Actor, createActor, toPromise } from 'xstate';
 import { Connections } from '../actors/connections.js';
 import { createDatabaseActors } from '../actors/database.actors.js';
+import { createDatabaseListenerActor } from '../actors/database-listener.actors.js';
 import { createItemTypeActors } from '../actors/item-type.actors.js';
 import { createLogFeedActor } from '../actors/listeners.actors.js';
 import { createMailboxActors } from '../actors/mailbox.actors.js';
@@ -22,6 +23,7 @@ import type { ExhLogger, Logging } from './logging/logger.js';
 import { ExchangePool } from './pool/exchange-pool.js';
 import type { DatabasePort, SetUp } from './ports/database.port.js';
 import type { ExchangePort } from './ports/exchange.port.js';
+import type { DatabaseListener } from './protocol/listener.js';
 import { version } from './version.js';
 
 export interface RuntimeOptions {
@@ -56,14 +58,25 @@ export function startRuntime(options: RuntimeOptions): Runtime {
   const committed = new CommittedWatermarks();
   const feeds = new Set<LogFeed>();
   const setUp = databaseSetUp(config);
+  const listeners = { database: undefined as DatabaseListener | undefined };
+  // exh_set_up must carry the port the listener really got (0 picks one), so start-up waits for it.
+  let listenerReady!: () => void;
+  const listening = new Promise<void>((resolve) => {
+    listenerReady = resolve;
+  });
+  if (!config.listeners.database.enabled) listenerReady();
 
   const supervisorActors = createSupervisorActors({
     db,
     pool,
-    setUp,
+    setUp: async () => {
+      await listening;
+      return setUp;
+    },
     logger,
     committed,
     closeListeners: async () => {
+      await listeners.database?.close();
       await Promise.all([...feeds].map((feed) => feed.close()));
     },
   });
@@ -113,6 +126,20 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         banner: `exh ${version} log feed on ${config.listeners.log.host}:${config.listeners.log.port}`,
         logger,
         onListening: (feed) => feeds.add(feed),
+      }),
+      databaseListener: createDatabaseListenerActor({
+        ...config.listeners.database,
+        token: setUp.token,
+        db,
+        connections,
+        logger,
+        onListening: (address) => {
+          setUp.port = address.port;
+          listenerReady();
+        },
+        track: (listener) => {
+          listeners.database = listener;
+        },
       }),
       outbox: createOutboxActor({ db, connections, logger, pollMs: config.sync.outboxPollMs }),
       startUp: supervisorActors.startUp,

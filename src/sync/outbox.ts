@@ -40,7 +40,15 @@ export async function drainOutbox(
           outcome.waiting += queue.length - index;
           return;
         }
-        const result = await applyEntry(deps, writer, entry, { signal: options.signal, priority: 'live' });
+        const result = await applyItemChange(
+          deps,
+          writer,
+          { ...entry, id: `Outbox row ${entry.id}` },
+          {
+            signal: options.signal,
+            priority: 'live',
+          },
+        );
         await deps.db.completeOutbox(entry.id, result);
         if (result.exitCode === 0) outcome.done += 1;
         else if (result.exitCode === 522) {
@@ -53,10 +61,16 @@ export async function drainOutbox(
   return outcome;
 }
 
-async function applyEntry(
-  deps: OutboxDeps,
+/** One change from the application, from the outbox or straight from a sender on the database listener. */
+export type ItemChangeRequest = Pick<OutboxEntry, 'user' | 'itemType' | 'action' | 'fields' | 'attempts'> & {
+  /** For log records: the outbox row, or the sender's address. */
+  id: string;
+};
+
+export async function applyItemChange(
+  deps: Pick<OutboxDeps, 'db' | 'logger'>,
   writer: MailboxWriter,
-  entry: OutboxEntry,
+  entry: ItemChangeRequest,
   call: CallOptions,
 ): Promise<OutboxOutcome> {
   const log = deps.logger.child({ actor: 'outbox', user: entry.user, itemType: entry.itemType });
@@ -103,7 +117,7 @@ async function applyEntry(
 
 async function resolveItemId(
   writer: MailboxWriter,
-  entry: OutboxEntry,
+  entry: ItemChangeRequest,
   appItemId: string | null,
   call: CallOptions,
 ): Promise<string | null> {

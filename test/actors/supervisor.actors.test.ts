@@ -32,7 +32,7 @@ describe('supervisor actors', () => {
     const actors = createSupervisorActors({
       db,
       pool: new ExchangePool(1),
-      setUp: { ipAddress: '10.0.0.5', port: 9988, token: 't'.repeat(32) },
+      setUp: async () => ({ ipAddress: '10.0.0.5', port: 9988, token: 't'.repeat(32) }),
       logger,
       committed: { clear: () => void calls.push('forgetCommittedWatermarks') },
       closeListeners: async () => void calls.push('closeListeners'),

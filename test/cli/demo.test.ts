@@ -15,6 +15,7 @@ describe('the demo (npm start)', () => {
           EXH_LOG_FORMAT: 'json',
           EXH_LISTENERS_LOG_PORT: String(await freePort()),
           EXH_DEMO_EMULATOR_PORT: '0',
+          EXH_LISTENERS_DATABASE_PORT: '0',
           EXH_DEMO_INTERVAL_MS: '500',
         },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,6 +7,7 @@ import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js
 import { createExchangeBackend, type ExchangeBackend } from '../../src/exchange/create-exchange.js';
 import { appItemIdProperty } from '../../src/exchange/ews/index.js';
 import { createLogging } from '../../src/logging/logger.js';
+import { sendRequest } from '../../src/protocol/client.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';
 import { schemaUrl } from '../support/pg.js';
 
@@ -69,7 +70,7 @@ describe.skipIf(!pgUrl)('Exchange → database, end to end (emulator, PostgreSQL
         impersonationPassword: emulator.password,
         notifications,
       },
-      listeners: { log: { enabled: false }, exchange: { host: '127.0.0.1', port: 0 } },
+      listeners: { log: { enabled: false }, exchange: { host: '127.0.0.1', port: 0 }, database: { port: 0 } },
       sync,
       retry: { permanentFailures: 1 },
       log: { level: 'debug', format: 'json' },
@@ -462,5 +463,46 @@ describe.skipIf(!pgUrl)('Exchange → database, end to end (emulator, PostgreSQL
       );
     });
     expect((await rows('task_item', carol)).filter((r) => r.exh_app_item_id === 'app-task-1')).toHaveLength(1);
+  });
+
+  it('database → Exchange through the listener: a sender gets the new item id back, a wrong token changes nothing', async () => {
+    await startConnector();
+    await live([alice, bob, carol]);
+    const setUp = Object.fromEntries(
+      (await admin.query(`select exh_parameter, exh_value from ${schema}.exh_set_up`)).rows.map((r) => [
+        r.exh_parameter,
+        r.exh_value,
+      ]),
+    );
+    const target = { host: setUp.exh_ip_address as string, port: Number(setUp.exh_ip_address_port) };
+    const request = {
+      type: 'item' as const,
+      action: 'add' as const,
+      itemType: 'contact' as const,
+      user: bob,
+      fields: { app_item_id: 'app-contact-7', given_name: 'Fox', surname: 'Mulder', company: 'FBI & Co <X-Files>' },
+    };
+    const refused = await sendRequest(target, { ...request, token: 'not-the-token-0123456789' }, { timeoutMs: 10_000 });
+    expect(refused.exitCode).toBe(1);
+    expect(emulator.admin.items(bob, 'contacts').filter((i) => i.properties.Surname === 'Mulder')).toEqual([]);
+
+    const reply = await sendRequest(
+      target,
+      { ...request, token: setUp.exh_listener_token as string },
+      { timeoutMs: 10_000 },
+    );
+    expect(reply).toEqual({ exitCode: 0, outputValue: expect.any(String), errorMessage: null });
+    const made = emulator.admin.item(bob, reply.outputValue as string);
+    expect(made.properties).toMatchObject({ GivenName: 'Fox', Surname: 'Mulder', CompanyName: 'FBI & Co <X-Files>' });
+    // The echo comes back as a row of its own with the application's id.
+    await eventually(async () => {
+      expect((await rows('contact_item', bob)).filter((r) => r.exh_app_item_id === 'app-contact-7')).toEqual([
+        expect.objectContaining({ exh_item_id: reply.outputValue, exh_surname: 'Mulder' }),
+      ]);
+    });
+    expect(
+      (await sendRequest(target, { type: 'ping', token: setUp.exh_listener_token as string }, { timeoutMs: 5_000 }))
+        .outputValue,
+    ).toBe('pong');
   });
 });

@@ -1,0 +1,139 @@
+import { fromCallback } from 'xstate';
+import { serializeError } from '../machines/report.js';
+import type { SupervisorEvent } from '../machines/supervisor.machine.js';
+import { fromDatabaseValue } from '../src/db/field-values.js';
+import { describe, errors } from '../src/errors.js';
+import { findField } from '../src/items/definition.js';
+import { itemType } from '../src/items/index.js';
+import type { ExhLogger } from '../src/logging/logger.js';
+import type { DatabasePort, FieldValue } from '../src/ports/database.port.js';
+import type { MailboxWriter } from '../src/ports/exchange.port.js';
+import type { RequestHandler } from '../src/protocol/listener.js';
+import { type DatabaseListener, startDatabaseListener } from '../src/protocol/listener.js';
+import type { DatabaseRequest } from '../src/protocol/messages.js';
+import { exitCodes, failure, ok, type Reply, replyForError } from '../src/protocol/replies.js';
+import { applyItemChange } from '../src/sync/outbox.js';
+import type { Connections } from './connections.js';
+
+export interface DatabaseListenerDeps {
+  enabled: boolean;
+  host: string;
+  port: number;
+  token: string;
+  db: DatabasePort;
+  connections: Connections;
+  logger: ExhLogger;
+  /** Told the real address once listening (port 0 picks one), so that exh_set_up gets the right port. */
+  onListening: (address: { host: string; port: number }) => void;
+  /** Told the listener once it listens, so that shutdown can await its close (a cleanup function cannot). */
+  track: (listener: DatabaseListener) => void;
+  /** Largest attachment a sender may download. */
+  maxAttachmentBytes?: number;
+}
+
+const writable = (connection: unknown): connection is MailboxWriter =>
+  typeof (connection as MailboxWriter | undefined)?.createItem === 'function';
+
+/**
+ * The database listener (the seed's senders: CLR, Java, PL/Python, exh send) as a long-lived callback actor: each
+ * request is answered at once with the seed's exit codes. `syncUsers` asks the supervisor to register users again.
+ */
+export function createDatabaseListenerActor(deps: DatabaseListenerDeps) {
+  return fromCallback<SupervisorEvent>(({ sendBack }) => {
+    if (!deps.enabled) return () => {};
+    const log = deps.logger.child({ actor: 'database-listener' });
+    let listener: DatabaseListener | undefined;
+    let stopped = false;
+    const handle: RequestHandler = (request, context) => answer(deps, request, context.remoteAddress, sendBack);
+    startDatabaseListener({ host: deps.host, port: deps.port, token: deps.token, handle, logger: deps.logger }).then(
+      (started) => {
+        if (stopped) {
+          void started.close();
+          return;
+        }
+        listener = started;
+        deps.onListening(started.address);
+        deps.track(started);
+        log.action(started.address, `Database listener on ${started.address.host}:${started.address.port}`);
+      },
+      (cause: unknown) => {
+        const error = errors.listenerFailed('database', deps.host, deps.port, cause);
+        if (!stopped) sendBack({ type: 'listener.failed', error: serializeError(error) });
+      },
+    );
+    return () => {
+      stopped = true;
+      void listener?.close();
+    };
+  });
+}
+
+async function answer(
+  deps: DatabaseListenerDeps,
+  request: DatabaseRequest,
+  remoteAddress: string,
+  sendBack: (event: SupervisorEvent) => void,
+): Promise<Reply> {
+  const call = { signal: new AbortController().signal, priority: 'live' as const };
+  switch (request.type) {
+    case 'ping':
+      return ok('pong');
+    case 'syncUsers':
+      sendBack({ type: 'users.sync' });
+      return ok();
+    case 'item': {
+      const writer = deps.connections.find(request.user);
+      if (!writable(writer)) {
+        return failure(
+          `The mailbox of ${request.user} is not connected to Exchange (yet): try again later`,
+          exitCodes.exchangeFailed,
+        );
+      }
+      const definition = itemType(request.itemType);
+      const fields: Record<string, FieldValue> = {};
+      for (const [name, value] of Object.entries(request.fields)) {
+        const field = findField(definition, name);
+        if (field) fields[name] = fromDatabaseValue(field.kind, value);
+      }
+      const outcome = await applyItemChange(
+        deps,
+        writer,
+        {
+          id: `Request from ${remoteAddress}`,
+          user: request.user,
+          itemType: request.itemType,
+          action: request.action,
+          fields,
+          attempts: 0,
+        },
+        call,
+      );
+      return outcome.exitCode === 0
+        ? ok(outcome.outputValue)
+        : failure(
+            outcome.errorMessage ?? 'the change failed',
+            outcome.exitCode === 522 ? exitCodes.exchangeFailed : exitCodes.error,
+          );
+    }
+    case 'getAttachment': {
+      const writer = deps.connections.find(request.user);
+      if (!writable(writer)) {
+        return failure(
+          `The mailbox of ${request.user} is not connected to Exchange (yet): try again later`,
+          exitCodes.exchangeFailed,
+        );
+      }
+      try {
+        const attachment = await writer.getAttachment(request.itemId, request.attachmentId, {
+          ...call,
+          maxBytes: deps.maxAttachmentBytes ?? 10 * 1024 * 1024,
+        });
+        return ok(attachment.content.toString('base64'));
+      } catch (error) {
+        return replyForError(error);
+      }
+    }
+    default:
+      return failure(`${request.type} is not handled by this version of exh yet: ${describe(request.type)}`);
+  }
+}

@@ -1,4 +1,4 @@
-import type { MailboxConnection } from '../src/ports/exchange.port.js';
+import type { MailboxConnection, MailboxWriter } from '../src/ports/exchange.port.js';
 
 /**
  * The open Exchange connection of each mailbox. Connections are objects with sockets and credentials, so they stay
@@ -22,6 +22,12 @@ export class Connections {
   /** The connection if the mailbox is connected now; undefined otherwise (no throw: callers wait for it). */
   find(user: string): MailboxConnection | undefined {
     return this.#byUser.get(user);
+  }
+
+  /** The mailbox's writer (database → Exchange) if it is connected now and its backend can write. */
+  writer(user: string): MailboxWriter | undefined {
+    const connection = this.#byUser.get(user) as Partial<MailboxWriter> | undefined;
+    return typeof connection?.createItem === 'function' ? (connection as MailboxWriter) : undefined;
   }
 
   delete(user: string): void {

@@ -7,7 +7,6 @@ import { findField } from '../src/items/definition.js';
 import { itemType } from '../src/items/index.js';
 import type { ExhLogger } from '../src/logging/logger.js';
 import type { DatabasePort, FieldValue } from '../src/ports/database.port.js';
-import type { MailboxWriter } from '../src/ports/exchange.port.js';
 import type { RequestHandler } from '../src/protocol/listener.js';
 import { type DatabaseListener, startDatabaseListener } from '../src/protocol/listener.js';
 import type { DatabaseRequest } from '../src/protocol/messages.js';
@@ -30,9 +29,6 @@ export interface DatabaseListenerDeps {
   /** Largest attachment a sender may download. */
   maxAttachmentBytes?: number;
 }
-
-const writable = (connection: unknown): connection is MailboxWriter =>
-  typeof (connection as MailboxWriter | undefined)?.createItem === 'function';
 
 /**
  * The database listener (the seed's senders: CLR, Java, PL/Python, exh send) as a long-lived callback actor: each
@@ -82,13 +78,8 @@ async function answer(
       sendBack({ type: 'users.sync' });
       return ok();
     case 'item': {
-      const writer = deps.connections.find(request.user);
-      if (!writable(writer)) {
-        return failure(
-          `The mailbox of ${request.user} is not connected to Exchange (yet): try again later`,
-          exitCodes.exchangeFailed,
-        );
-      }
+      const writer = deps.connections.writer(request.user);
+      if (!writer) return notConnected(request.user);
       const definition = itemType(request.itemType);
       const fields: Record<string, FieldValue> = {};
       for (const [name, value] of Object.entries(request.fields)) {
@@ -116,13 +107,8 @@ async function answer(
           );
     }
     case 'getAttachment': {
-      const writer = deps.connections.find(request.user);
-      if (!writable(writer)) {
-        return failure(
-          `The mailbox of ${request.user} is not connected to Exchange (yet): try again later`,
-          exitCodes.exchangeFailed,
-        );
-      }
+      const writer = deps.connections.writer(request.user);
+      if (!writer) return notConnected(request.user);
       try {
         const attachment = await writer.getAttachment(request.itemId, request.attachmentId, {
           ...call,
@@ -136,4 +122,11 @@ async function answer(
     default:
       return failure(`${request.type} is not handled by this version of exh yet: ${describe(request.type)}`);
   }
+}
+
+function notConnected(user: string): Reply {
+  return failure(
+    `The mailbox of ${user} is not connected to Exchange (yet): try again later`,
+    exitCodes.exchangeFailed,
+  );
 }

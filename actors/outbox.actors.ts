@@ -4,7 +4,6 @@ import type { SupervisorEvent } from '../machines/supervisor.machine.js';
 import { isExhError } from '../src/errors.js';
 import type { ExhLogger } from '../src/logging/logger.js';
 import type { DatabasePort } from '../src/ports/database.port.js';
-import type { MailboxWriter } from '../src/ports/exchange.port.js';
 import { drainOutbox } from '../src/sync/outbox.js';
 import type { Connections } from './connections.js';
 
@@ -14,10 +13,6 @@ export interface OutboxDeps {
   logger: ExhLogger;
   /** How often pending rows are looked for. */
   pollMs: number;
-}
-
-function isWriter(connection: unknown): connection is MailboxWriter {
-  return typeof (connection as MailboxWriter | undefined)?.createItem === 'function';
 }
 
 /**
@@ -37,10 +32,7 @@ export function createOutboxActor(deps: OutboxDeps) {
           {
             db: deps.db,
             logger: deps.logger,
-            writerOf: (user) => {
-              const connection = deps.connections.find(user);
-              return isWriter(connection) ? connection : undefined;
-            },
+            writerOf: (user) => deps.connections.writer(user),
           },
           { limit: 200, signal: controller.signal },
         );

@@ -19,11 +19,6 @@ export class Connections {
     return connection;
   }
 
-  /** The connection if the mailbox is connected now; undefined otherwise (no throw: callers wait for it). */
-  find(user: string): MailboxConnection | undefined {
-    return this.#byUser.get(user);
-  }
-
   /** The mailbox's writer (database → Exchange) if it is connected now and its backend can write. */
   writer(user: string): MailboxWriter | undefined {
     const connection = this.#byUser.get(user) as Partial<MailboxWriter> | undefined;

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { registerConfigMigrate } from './commands/config-migrate.js';
 import { loadConfig } from './config/load.js';
 import { maskSecrets } from './config/mask.js';
 import { describe, isExhError } from './errors.js';
@@ -194,3 +195,5 @@ function loadOrExit(file: string | undefined) {
 }
 
 await program.parseAsync(process.argv);
+registerConfigMigrate(program);
+

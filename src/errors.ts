@@ -37,6 +37,11 @@ export const errorCatalogue = {
   EXH_CONFIG_NOT_FOUND: { retryable: false },
   EXH_CONFIG_UNREADABLE: { retryable: false },
   EXH_CONFIG_INVALID: { retryable: false },
+  EXH_CONFIG_MIGRATE_NOT_FOUND: { retryable: false },
+  EXH_CONFIG_MIGRATE_UNREADABLE: { retryable: false },
+  EXH_CONFIG_MIGRATE_UNKNOWN_FORMAT: { retryable: false },
+  EXH_CONFIG_MIGRATE_INCOMPLETE: { retryable: false },
+  EXH_DB_SET_UP_MISSING: { retryable: true },
   EXH_DB_UNREACHABLE: { retryable: true },
   EXH_DB_CONNECTION_LOST: { retryable: true },
   EXH_DB_LOGIN_FAILED: { retryable: true },
@@ -87,6 +92,35 @@ export const errors = {
     }),
   databaseUnreachable: (target: string, cause: unknown) =>
     make('EXH_DB_UNREACHABLE', `Cannot connect to the database at ${target}: ${describe(cause)}`, {
+  migrateNotFound: (file: string) =>
+    make(
+      'EXH_CONFIG_MIGRATE_NOT_FOUND',
+      `${file} does not exist: name the original service's configuration file (ExchangeSyncService.exe.config, ` +
+        'in its installation folder).',
+      { details: { file } },
+    ),
+  migrateUnreadable: (problem: string) =>
+    make(
+      'EXH_CONFIG_MIGRATE_UNREADABLE',
+      `The original configuration cannot be read: ${problem}. Fix it and run again.`,
+    ),
+  migrateUnknownFormat: (problem: string) =>
+    make('EXH_CONFIG_MIGRATE_UNKNOWN_FORMAT', `This is not the original service's configuration: ${problem}.`),
+  migrateIncomplete: (problems: string[], notes: { setting: string; reason: string }[]) =>
+    make(
+      'EXH_CONFIG_MIGRATE_INCOMPLETE',
+      `The original configuration lacks what exh needs; add it to the file (or to the result by hand):\n${problems
+        .map((p) => `  - ${p}`)
+        .join('\n')}`,
+      { details: { problems, notes } },
+    ),
+  setUpMissing: (target: string, missing: string[]) =>
+    make(
+      'EXH_DB_SET_UP_MISSING',
+      `exh_set_up in ${target} has no ${missing.join(', ')}: the connector has not started against this database ` +
+        'yet. Start it (exh start), or name the listener with --host, --port and --token.',
+      { details: { target, missing } },
+    ),
       cause,
       details: { target },
     }),

@@ -1,0 +1,194 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mssql from 'mssql';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { loadConfig } from '../../src/config/load.js';
+import {
+  convertDb2ConnectionString,
+  convertSqlServerConnectionString,
+  migrateServiceConfig,
+} from '../../src/config/migrate.js';
+import { isExhError } from '../../src/errors.js';
+import { runExh } from '../support/exh-process.js';
+
+const sample = new URL('../fixtures/ExchangeSyncService.exe.config', import.meta.url);
+const sampleXml = readFileSync(sample, 'utf8');
+
+function withAppSettings(settings: string, connection = 'Server=db;Database=app;User Id=u;Password=p'): string {
+  return `<configuration><appSettings>${settings}</appSettings><connectionStrings>
+    <add name="db" connectionString="${connection}"/></connectionStrings></configuration>`;
+}
+
+const required =
+  '<add key="DatabaseType" value="SQLServer"/><add key="ImpersonationUser" value="svc@x.test"/>' +
+  '<add key="ImpersonationPassword" value="pw"/>';
+
+async function run(args: string[]) {
+  const exh = runExh(args);
+  let stdout = '';
+  exh.child.stdout?.on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  const { code } = await exh.exited;
+  return { code, stdout, stderr: exh.stderr() };
+}
+
+describe('migrateServiceConfig on the sample of the original configuration', () => {
+  const { config, notes } = migrateServiceConfig(sampleXml);
+
+  it('carries every seed setting over under its key', () => {
+    expect(config).toEqual({
+      database: {
+        type: 'sqlserver',
+        connectionString: 'Server=sql01.contoso.local,1433;Database=crm;User Id=exh;Password="Sql;P@ss";Encrypt=false',
+      },
+      exchange: {
+        concurrency: 16,
+        enableScpLookup: false,
+        timeoutMs: 120_000,
+        impersonationUser: 'svc-exchange@contoso.com',
+        impersonationPassword: 'Imp3rsonate!',
+        ignoreSsl: false,
+        staticEwsUrl: 'https://outlook.office365.com/ews/Exchange.asmx',
+        version: 'Exchange2013_SP1',
+      },
+      listeners: { log: { port: 8888 }, database: { port: 9988, host: '0.0.0.0' } },
+      sync: { htmlBody: true, maxBodyLength: 64_000, maxSyncedRecurrences: 25, meetingRequestsResponses: true },
+    });
+  });
+
+  it('gives the sqlserver adapter a connection string mssql reads as the original meant it', () => {
+    const parsed = mssql.ConnectionPool.parseConnectionString(String(config.database.connectionString));
+    expect(parsed).toMatchObject({
+      server: 'sql01.contoso.local',
+      port: 1433,
+      database: 'crm',
+      user: 'exh',
+      password: 'Sql;P@ss',
+      options: { encrypt: false },
+    });
+  });
+
+  it('names every setting it does not carry over, with why', () => {
+    const settings = notes.map((n) => n.setting);
+    expect(settings).toEqual(
+      expect.arrayContaining([
+        'ClientSettingsProvider.ServiceUri',
+        'connectionStrings/ExchangeSync',
+        '<log4net>',
+        '<startup>',
+        '(notifications)',
+      ]),
+    );
+    const connection = notes.filter((n) => n.setting === 'connectionStrings/ExchangeSync').map((n) => n.reason);
+    expect(connection.join('\n')).toMatch(/multipleactiveresultsets dropped/);
+    expect(connection.join('\n')).toMatch(/Encrypt=false added/);
+  });
+});
+
+describe('migrateServiceConfig edge cases', () => {
+  it('maps iSeries to db2 and converts the .NET provider string to a DB2 CLI string', () => {
+    const { config } = migrateServiceConfig(
+      withAppSettings(
+        '<add key="DatabaseType" value="iSeries"/><add key="ImpersonationUser" value="svc@x.test"/>' +
+          '<add key="ImpersonationPassword" value="pw"/><add key="MaxSyncedRecurrences" value=""/>',
+        'DataSource=as400.contoso.local;UserID=EXH;Password=pw;DefaultCollection=CRM;CheckConnectionOnOpen=true;EnablePreFetch=false;Database=S1234567',
+      ),
+    );
+    expect(config.database).toEqual({
+      type: 'db2',
+      connectionString:
+        'HOSTNAME=as400.contoso.local;UID=EXH;PWD=pw;CurrentSchema=CRM;CheckConnectionOnOpen=true;EnablePreFetch=false;DATABASE=S1234567;PORT=446;PROTOCOL=TCPIP',
+    });
+    expect(config.sync).toEqual({ maxSyncedRecurrences: 0 });
+  });
+
+  it('refuses Windows authentication with a note that says what to use instead', () => {
+    const { notes } = convertSqlServerConnectionString('Server=sql01;Database=crm;Integrated Security=SSPI');
+    expect(notes.join('\n')).toMatch(/Windows authentication\) cannot be carried over.*User Id=DOMAIN\\user/s);
+  });
+
+  it('keeps Encrypt as the original set it', () => {
+    expect(convertSqlServerConnectionString('Server=a;User Id=u;Password=p;Encrypt=True').connectionString).toBe(
+      'Server=a;User Id=u;Password=p;Encrypt=True',
+    );
+  });
+
+  it('takes the port of a DB2 host:port', () => {
+    expect(convertDb2ConnectionString('Server=db2host:50000;Database=SAMPLE;UID=u;PWD=p').connectionString).toBe(
+      'HOSTNAME=db2host;PORT=50000;DATABASE=SAMPLE;UID=u;PWD=p;PROTOCOL=TCPIP',
+    );
+  });
+
+  it('reads ExchangeVersion by name as well as by number', () => {
+    const { config } = migrateServiceConfig(
+      withAppSettings(`${required}<add key="ExchangeVersion" value="Exchange2010_SP2"/>`),
+    );
+    expect(config.exchange.version).toBe('Exchange2010_SP2');
+  });
+
+  it('names the setting and the value it cannot read', () => {
+    const error = (() => {
+      try {
+        migrateServiceConfig(withAppSettings(`${required}<add key="HtmlBody" value="sometimes"/>`));
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(isExhError(error, 'EXH_CONFIG_MIGRATE_UNREADABLE')).toBe(true);
+    expect((error as Error).message).toContain('HtmlBody="sometimes" is not true or false');
+  });
+
+  it('says what exh still needs when the original ran as its Windows account', () => {
+    const error = (() => {
+      try {
+        migrateServiceConfig(withAppSettings('<add key="DatabaseType" value="SQLServer"/>'));
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(isExhError(error, 'EXH_CONFIG_MIGRATE_INCOMPLETE')).toBe(true);
+    expect((error as Error).message).toContain('exchange.impersonationUser');
+  });
+
+  it('refuses broken XML with its line and a file that is not a .NET configuration', () => {
+    expect(() => migrateServiceConfig('<configuration>\n<appSettings>\n</configuration>')).toThrow(/line 3/);
+    expect(() => migrateServiceConfig('<settings><a/></settings>')).toThrow(/not the original service's configuration/);
+  });
+});
+
+describe('exh config migrate', () => {
+  it('prints the configuration, names what it did not carry over on stderr, and exh accepts the result', async () => {
+    const { code, stdout, stderr } = await run(['config', 'migrate', sample.pathname]);
+    expect(code).toBe(0);
+    const printed = JSON.parse(stdout);
+    expect(printed.database.type).toBe('sqlserver');
+    expect(stderr).toContain('not carried over as it was: ClientSettingsProvider.ServiceUri');
+    const dir = mkdtempSync(join(tmpdir(), 'exh-migrate-'));
+    const file = join(dir, 'exh.config.json');
+    writeFileSync(file, stdout);
+    expect(loadConfig({ file, env: {} }).config.sync.maxSyncedRecurrences).toBe(25);
+  });
+
+  it('writes YAML with --out, readable only by its owner', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'exh-migrate-')), 'exh.yaml');
+    const { code, stdout } = await run(['config', 'migrate', sample.pathname, '--out', out]);
+    expect(code).toBe(0);
+    expect(stdout).toBe('');
+    expect(parseYaml(readFileSync(out, 'utf8')).exchange.concurrency).toBe(16);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+  });
+
+  it('exits 2 with a clear message for a missing file and for broken XML', async () => {
+    const missing = await run(['config', 'migrate', '/nonexistent/ExchangeSyncService.exe.config']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/EXH_CONFIG_MIGRATE_NOT_FOUND: .*does not exist/);
+    const broken = join(mkdtempSync(join(tmpdir(), 'exh-migrate-')), 'broken.config');
+    writeFileSync(broken, '<configuration><appSettings><add key="LogPort" value="1"></appSettings></configuration>');
+    const unreadable = await run(['config', 'migrate', broken]);
+    expect(unreadable.code).toBe(2);
+    expect(unreadable.stderr).toMatch(/EXH_CONFIG_MIGRATE_UNREADABLE: .*broken XML at line 1/);
+  });
+});

@@ -194,6 +194,7 @@ function loadOrExit(file: string | undefined) {
   }
 }
 
-await program.parseAsync(process.argv);
 registerConfigMigrate(program);
+
+await program.parseAsync(process.argv);
 

@@ -197,4 +197,3 @@ function loadOrExit(file: string | undefined) {
 registerConfigMigrate(program);
 
 await program.parseAsync(process.argv);
-

@@ -152,7 +152,7 @@ dbCommand
     if (!dialect) return program.error('error: exh db script needs --dialect postgres|sqlserver|db2 (or --write DIR)');
     const files = generateScript(dialect).files;
     if (options.exampleApp && files.length < 2) program.error(`error: there is no example application for ${dialect}`);
-    const wanted = options.exampleApp ? files : files.slice(0, 1);
+    const wanted = files.filter((f) => f.role === 'base-project' || (options.exampleApp && f.role === 'example-app'));
     process.stdout.write(wanted.map((file) => file.content).join('\n'));
   });
 dbCommand
@@ -160,11 +160,15 @@ dbCommand
   .description('install (or update) the base project in the configured database; running it twice changes nothing')
   .addOption(configOption())
   .option('--example-app', 'also install the example application (app_user, calendar_item, … and their triggers)')
-  .action(async (options: { config?: string; exampleApp?: boolean }) => {
+  .option('--sync-sender', 'also install the PostgreSQL synchronous sender (PL/Python exh_send; docs/senders.md)')
+  .action(async (options: { config?: string; exampleApp?: boolean; syncSender?: boolean }) => {
     const { config } = loadOrExit(options.config);
     const { installBaseProject } = await import('./db/commands.js');
     try {
-      const { applied } = await installBaseProject(config.database, { exampleApp: options.exampleApp === true });
+      const { applied } = await installBaseProject(config.database, {
+        exampleApp: options.exampleApp === true,
+        syncSender: options.syncSender === true,
+      });
       process.stderr.write(`Installed into ${config.database.type}: ${applied.join(', ')}\n`);
     } catch (error) {
       process.stderr.write(`${describe(error)}\n`);

@@ -304,6 +304,41 @@ BEGIN
     error_message := 'exh_app_item_id is required: the Exchange item carries it so that its echo finds the row';
     RETURN;
   END IF;
+  IF (SELECT s.exh_value FROM exh_set_up AS s WHERE s.exh_parameter = 'exh_send_mode') = 'sync' THEN
+    SELECT r.exit_code, r.output_value, r.error_message INTO exit_code, output_value, error_message
+    FROM exh_send_item('add', 'calendar', exh_user, jsonb_build_object(
+      'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
+      'exh_user', exh_user,
+      'exh_subject', exh_subject,
+      'exh_body', exh_body,
+      'exh_body_type', exh_body_type,
+      'exh_location', exh_location,
+      'exh_start', exh_start,
+      'exh_end', exh_end,
+      'exh_all_day', exh_all_day,
+      'exh_time_zone', exh_time_zone,
+      'exh_organizer', exh_organizer,
+      'exh_required_attendees', exh_required_attendees,
+      'exh_optional_attendees', exh_optional_attendees,
+      'exh_resources', exh_resources,
+      'exh_categories', exh_categories,
+      'exh_importance', exh_importance,
+      'exh_sensitivity', exh_sensitivity,
+      'exh_free_busy_status', exh_free_busy_status,
+      'exh_reminder_set', exh_reminder_set,
+      'exh_reminder', exh_reminder,
+      'exh_is_recurring', exh_is_recurring,
+      'exh_recurrence', exh_recurrence,
+      'exh_occurrence_original_start', exh_occurrence_original_start,
+      'exh_is_cancelled', exh_is_cancelled,
+      'exh_is_meeting', exh_is_meeting,
+      'exh_created', exh_created,
+      'exh_last_modified', exh_last_modified,
+      'exh_attachments', exh_attachments
+    )) AS r;
+    RETURN;
+  END IF;
   INSERT INTO exh_outbox (exh_user, exh_item_type, exh_action, exh_payload)
   VALUES (
     exh_user,
@@ -397,6 +432,41 @@ BEGIN
     error_message := 'exh_item_id or exh_app_item_id is required';
     RETURN;
   END IF;
+  IF (SELECT s.exh_value FROM exh_set_up AS s WHERE s.exh_parameter = 'exh_send_mode') = 'sync' THEN
+    SELECT r.exit_code, r.output_value, r.error_message INTO exit_code, output_value, error_message
+    FROM exh_send_item('chg', 'calendar', exh_user, jsonb_build_object(
+      'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
+      'exh_user', exh_user,
+      'exh_subject', exh_subject,
+      'exh_body', exh_body,
+      'exh_body_type', exh_body_type,
+      'exh_location', exh_location,
+      'exh_start', exh_start,
+      'exh_end', exh_end,
+      'exh_all_day', exh_all_day,
+      'exh_time_zone', exh_time_zone,
+      'exh_organizer', exh_organizer,
+      'exh_required_attendees', exh_required_attendees,
+      'exh_optional_attendees', exh_optional_attendees,
+      'exh_resources', exh_resources,
+      'exh_categories', exh_categories,
+      'exh_importance', exh_importance,
+      'exh_sensitivity', exh_sensitivity,
+      'exh_free_busy_status', exh_free_busy_status,
+      'exh_reminder_set', exh_reminder_set,
+      'exh_reminder', exh_reminder,
+      'exh_is_recurring', exh_is_recurring,
+      'exh_recurrence', exh_recurrence,
+      'exh_occurrence_original_start', exh_occurrence_original_start,
+      'exh_is_cancelled', exh_is_cancelled,
+      'exh_is_meeting', exh_is_meeting,
+      'exh_created', exh_created,
+      'exh_last_modified', exh_last_modified,
+      'exh_attachments', exh_attachments
+    )) AS r;
+    RETURN;
+  END IF;
   INSERT INTO exh_outbox (exh_user, exh_item_type, exh_action, exh_payload)
   VALUES (
     exh_user,
@@ -462,6 +532,15 @@ BEGIN
   END IF;
   IF exh_item_id IS NULL AND exh_app_item_id IS NULL THEN
     error_message := 'exh_item_id or exh_app_item_id is required';
+    RETURN;
+  END IF;
+  IF (SELECT s.exh_value FROM exh_set_up AS s WHERE s.exh_parameter = 'exh_send_mode') = 'sync' THEN
+    SELECT r.exit_code, r.output_value, r.error_message INTO exit_code, output_value, error_message
+    FROM exh_send_item('del', 'calendar', exh_user, jsonb_build_object(
+      'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
+      'exh_user', exh_user
+    )) AS r;
     RETURN;
   END IF;
   INSERT INTO exh_outbox (exh_user, exh_item_type, exh_action, exh_payload)
@@ -680,6 +759,45 @@ BEGIN
     error_message := 'exh_app_item_id is required: the Exchange item carries it so that its echo finds the row';
     RETURN;
   END IF;
+  IF (SELECT s.exh_value FROM exh_set_up AS s WHERE s.exh_parameter = 'exh_send_mode') = 'sync' THEN
+    SELECT r.exit_code, r.output_value, r.error_message INTO exit_code, output_value, error_message
+    FROM exh_send_item('add', 'contact', exh_user, jsonb_build_object(
+      'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
+      'exh_user', exh_user,
+      'exh_display_name', exh_display_name,
+      'exh_given_name', exh_given_name,
+      'exh_middle_name', exh_middle_name,
+      'exh_surname', exh_surname,
+      'exh_initials', exh_initials,
+      'exh_nickname', exh_nickname,
+      'exh_company', exh_company,
+      'exh_department', exh_department,
+      'exh_job_title', exh_job_title,
+      'exh_email_1', exh_email_1,
+      'exh_email_2', exh_email_2,
+      'exh_email_3', exh_email_3,
+      'exh_business_phone', exh_business_phone,
+      'exh_home_phone', exh_home_phone,
+      'exh_mobile_phone', exh_mobile_phone,
+      'exh_business_fax', exh_business_fax,
+      'exh_business_street', exh_business_street,
+      'exh_business_city', exh_business_city,
+      'exh_business_state', exh_business_state,
+      'exh_business_postal_code', exh_business_postal_code,
+      'exh_business_country', exh_business_country,
+      'exh_home_street', exh_home_street,
+      'exh_home_city', exh_home_city,
+      'exh_home_state', exh_home_state,
+      'exh_home_postal_code', exh_home_postal_code,
+      'exh_home_country', exh_home_country,
+      'exh_birthday', exh_birthday,
+      'exh_notes', exh_notes,
+      'exh_categories', exh_categories,
+      'exh_file_as', exh_file_as
+    )) AS r;
+    RETURN;
+  END IF;
   INSERT INTO exh_outbox (exh_user, exh_item_type, exh_action, exh_payload)
   VALUES (
     exh_user,
@@ -781,6 +899,45 @@ BEGIN
     error_message := 'exh_item_id or exh_app_item_id is required';
     RETURN;
   END IF;
+  IF (SELECT s.exh_value FROM exh_set_up AS s WHERE s.exh_parameter = 'exh_send_mode') = 'sync' THEN
+    SELECT r.exit_code, r.output_value, r.error_message INTO exit_code, output_value, error_message
+    FROM exh_send_item('chg', 'contact', exh_user, jsonb_build_object(
+      'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
+      'exh_user', exh_user,
+      'exh_display_name', exh_display_name,
+      'exh_given_name', exh_given_name,
+      'exh_middle_name', exh_middle_name,
+      'exh_surname', exh_surname,
+      'exh_initials', exh_initials,
+      'exh_nickname', exh_nickname,
+      'exh_company', exh_company,
+      'exh_department', exh_department,
+      'exh_job_title', exh_job_title,
+      'exh_email_1', exh_email_1,
+      'exh_email_2', exh_email_2,
+      'exh_email_3', exh_email_3,
+      'exh_business_phone', exh_business_phone,
+      'exh_home_phone', exh_home_phone,
+      'exh_mobile_phone', exh_mobile_phone,
+      'exh_business_fax', exh_business_fax,
+      'exh_business_street', exh_business_street,
+      'exh_business_city', exh_business_city,
+      'exh_business_state', exh_business_state,
+      'exh_business_postal_code', exh_business_postal_code,
+      'exh_business_country', exh_business_country,
+      'exh_home_street', exh_home_street,
+      'exh_home_city', exh_home_city,
+      'exh_home_state', exh_home_state,
+      'exh_home_postal_code', exh_home_postal_code,
+      'exh_home_country', exh_home_country,
+      'exh_birthday', exh_birthday,
+      'exh_notes', exh_notes,
+      'exh_categories', exh_categories,
+      'exh_file_as', exh_file_as
+    )) AS r;
+    RETURN;
+  END IF;
   INSERT INTO exh_outbox (exh_user, exh_item_type, exh_action, exh_payload)
   VALUES (
     exh_user,
@@ -850,6 +1007,15 @@ BEGIN
   END IF;
   IF exh_item_id IS NULL AND exh_app_item_id IS NULL THEN
     error_message := 'exh_item_id or exh_app_item_id is required';
+    RETURN;
+  END IF;
+  IF (SELECT s.exh_value FROM exh_set_up AS s WHERE s.exh_parameter = 'exh_send_mode') = 'sync' THEN
+    SELECT r.exit_code, r.output_value, r.error_message INTO exit_code, output_value, error_message
+    FROM exh_send_item('del', 'contact', exh_user, jsonb_build_object(
+      'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
+      'exh_user', exh_user
+    )) AS r;
     RETURN;
   END IF;
   INSERT INTO exh_outbox (exh_user, exh_item_type, exh_action, exh_payload)
@@ -1041,6 +1207,36 @@ BEGIN
     error_message := 'exh_app_item_id is required: the Exchange item carries it so that its echo finds the row';
     RETURN;
   END IF;
+  IF (SELECT s.exh_value FROM exh_set_up AS s WHERE s.exh_parameter = 'exh_send_mode') = 'sync' THEN
+    SELECT r.exit_code, r.output_value, r.error_message INTO exit_code, output_value, error_message
+    FROM exh_send_item('add', 'email', exh_user, jsonb_build_object(
+      'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
+      'exh_user', exh_user,
+      'exh_subject', exh_subject,
+      'exh_body', exh_body,
+      'exh_body_type', exh_body_type,
+      'exh_from', exh_from,
+      'exh_sender', exh_sender,
+      'exh_to', exh_to,
+      'exh_cc', exh_cc,
+      'exh_bcc', exh_bcc,
+      'exh_reply_to', exh_reply_to,
+      'exh_received', exh_received,
+      'exh_sent', exh_sent,
+      'exh_is_read', exh_is_read,
+      'exh_importance', exh_importance,
+      'exh_direction', exh_direction,
+      'exh_folder', exh_folder,
+      'exh_internet_message_id', exh_internet_message_id,
+      'exh_conversation_id', exh_conversation_id,
+      'exh_in_reply_to', exh_in_reply_to,
+      'exh_has_attachments', exh_has_attachments,
+      'exh_categories', exh_categories,
+      'exh_attachments', exh_attachments
+    )) AS r;
+    RETURN;
+  END IF;
   INSERT INTO exh_outbox (exh_user, exh_item_type, exh_action, exh_payload)
   VALUES (
     exh_user,
@@ -1124,6 +1320,36 @@ BEGIN
     error_message := 'exh_item_id or exh_app_item_id is required';
     RETURN;
   END IF;
+  IF (SELECT s.exh_value FROM exh_set_up AS s WHERE s.exh_parameter = 'exh_send_mode') = 'sync' THEN
+    SELECT r.exit_code, r.output_value, r.error_message INTO exit_code, output_value, error_message
+    FROM exh_send_item('chg', 'email', exh_user, jsonb_build_object(
+      'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
+      'exh_user', exh_user,
+      'exh_subject', exh_subject,
+      'exh_body', exh_body,
+      'exh_body_type', exh_body_type,
+      'exh_from', exh_from,
+      'exh_sender', exh_sender,
+      'exh_to', exh_to,
+      'exh_cc', exh_cc,
+      'exh_bcc', exh_bcc,
+      'exh_reply_to', exh_reply_to,
+      'exh_received', exh_received,
+      'exh_sent', exh_sent,
+      'exh_is_read', exh_is_read,
+      'exh_importance', exh_importance,
+      'exh_direction', exh_direction,
+      'exh_folder', exh_folder,
+      'exh_internet_message_id', exh_internet_message_id,
+      'exh_conversation_id', exh_conversation_id,
+      'exh_in_reply_to', exh_in_reply_to,
+      'exh_has_attachments', exh_has_attachments,
+      'exh_categories', exh_categories,
+      'exh_attachments', exh_attachments
+    )) AS r;
+    RETURN;
+  END IF;
   INSERT INTO exh_outbox (exh_user, exh_item_type, exh_action, exh_payload)
   VALUES (
     exh_user,
@@ -1184,6 +1410,15 @@ BEGIN
   END IF;
   IF exh_item_id IS NULL AND exh_app_item_id IS NULL THEN
     error_message := 'exh_item_id or exh_app_item_id is required';
+    RETURN;
+  END IF;
+  IF (SELECT s.exh_value FROM exh_set_up AS s WHERE s.exh_parameter = 'exh_send_mode') = 'sync' THEN
+    SELECT r.exit_code, r.output_value, r.error_message INTO exit_code, output_value, error_message
+    FROM exh_send_item('del', 'email', exh_user, jsonb_build_object(
+      'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
+      'exh_user', exh_user
+    )) AS r;
     RETURN;
   END IF;
   INSERT INTO exh_outbox (exh_user, exh_item_type, exh_action, exh_payload)
@@ -1354,6 +1589,29 @@ BEGIN
     error_message := 'exh_app_item_id is required: the Exchange item carries it so that its echo finds the row';
     RETURN;
   END IF;
+  IF (SELECT s.exh_value FROM exh_set_up AS s WHERE s.exh_parameter = 'exh_send_mode') = 'sync' THEN
+    SELECT r.exit_code, r.output_value, r.error_message INTO exit_code, output_value, error_message
+    FROM exh_send_item('add', 'task', exh_user, jsonb_build_object(
+      'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
+      'exh_user', exh_user,
+      'exh_subject', exh_subject,
+      'exh_body', exh_body,
+      'exh_body_type', exh_body_type,
+      'exh_start', exh_start,
+      'exh_due', exh_due,
+      'exh_status', exh_status,
+      'exh_percent_complete', exh_percent_complete,
+      'exh_importance', exh_importance,
+      'exh_completed', exh_completed,
+      'exh_reminder_set', exh_reminder_set,
+      'exh_reminder', exh_reminder,
+      'exh_owner', exh_owner,
+      'exh_categories', exh_categories,
+      'exh_attachments', exh_attachments
+    )) AS r;
+    RETURN;
+  END IF;
   INSERT INTO exh_outbox (exh_user, exh_item_type, exh_action, exh_payload)
   VALUES (
     exh_user,
@@ -1423,6 +1681,29 @@ BEGIN
     error_message := 'exh_item_id or exh_app_item_id is required';
     RETURN;
   END IF;
+  IF (SELECT s.exh_value FROM exh_set_up AS s WHERE s.exh_parameter = 'exh_send_mode') = 'sync' THEN
+    SELECT r.exit_code, r.output_value, r.error_message INTO exit_code, output_value, error_message
+    FROM exh_send_item('chg', 'task', exh_user, jsonb_build_object(
+      'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
+      'exh_user', exh_user,
+      'exh_subject', exh_subject,
+      'exh_body', exh_body,
+      'exh_body_type', exh_body_type,
+      'exh_start', exh_start,
+      'exh_due', exh_due,
+      'exh_status', exh_status,
+      'exh_percent_complete', exh_percent_complete,
+      'exh_importance', exh_importance,
+      'exh_completed', exh_completed,
+      'exh_reminder_set', exh_reminder_set,
+      'exh_reminder', exh_reminder,
+      'exh_owner', exh_owner,
+      'exh_categories', exh_categories,
+      'exh_attachments', exh_attachments
+    )) AS r;
+    RETURN;
+  END IF;
   INSERT INTO exh_outbox (exh_user, exh_item_type, exh_action, exh_payload)
   VALUES (
     exh_user,
@@ -1476,6 +1757,15 @@ BEGIN
   END IF;
   IF exh_item_id IS NULL AND exh_app_item_id IS NULL THEN
     error_message := 'exh_item_id or exh_app_item_id is required';
+    RETURN;
+  END IF;
+  IF (SELECT s.exh_value FROM exh_set_up AS s WHERE s.exh_parameter = 'exh_send_mode') = 'sync' THEN
+    SELECT r.exit_code, r.output_value, r.error_message INTO exit_code, output_value, error_message
+    FROM exh_send_item('del', 'task', exh_user, jsonb_build_object(
+      'exh_app_item_id', exh_app_item_id,
+      'exh_item_id', exh_item_id,
+      'exh_user', exh_user
+    )) AS r;
     RETURN;
   END IF;
   INSERT INTO exh_outbox (exh_user, exh_item_type, exh_action, exh_payload)

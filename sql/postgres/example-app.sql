@@ -121,67 +121,103 @@ BEGIN
   WHERE t.exh_user = exh_user
     AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
   IF NOT FOUND THEN
-    INSERT INTO calendar_item (
-      exh_app_item_id,
-      exh_item_id,
-      exh_user,
-      exh_subject,
-      exh_body,
-      exh_body_type,
-      exh_location,
-      exh_start,
-      exh_end,
-      exh_all_day,
-      exh_time_zone,
-      exh_organizer,
-      exh_required_attendees,
-      exh_optional_attendees,
-      exh_resources,
-      exh_categories,
-      exh_importance,
-      exh_sensitivity,
-      exh_free_busy_status,
-      exh_reminder_set,
-      exh_reminder,
-      exh_is_recurring,
-      exh_recurrence,
-      exh_occurrence_original_start,
-      exh_is_cancelled,
-      exh_is_meeting,
-      exh_created,
-      exh_last_modified,
-      exh_attachments
-    ) VALUES (
-      coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
-      exh_item_id,
-      exh_user,
-      nullif(exh_subject, ''),
-      nullif(exh_body, ''),
-      nullif(exh_body_type, ''),
-      nullif(exh_location, ''),
-      exh_start,
-      exh_end,
-      exh_all_day,
-      nullif(exh_time_zone, ''),
-      nullif(exh_organizer, ''),
-      nullif(exh_required_attendees, ''),
-      nullif(exh_optional_attendees, ''),
-      nullif(exh_resources, ''),
-      nullif(exh_categories, ''),
-      nullif(exh_importance, ''),
-      nullif(exh_sensitivity, ''),
-      nullif(exh_free_busy_status, ''),
-      exh_reminder_set,
-      exh_reminder,
-      exh_is_recurring,
-      nullif(exh_recurrence, ''),
-      exh_occurrence_original_start,
-      exh_is_cancelled,
-      exh_is_meeting,
-      exh_created,
-      exh_last_modified,
-      nullif(exh_attachments, '')
-    );
+    BEGIN
+      INSERT INTO calendar_item (
+        exh_app_item_id,
+        exh_item_id,
+        exh_user,
+        exh_subject,
+        exh_body,
+        exh_body_type,
+        exh_location,
+        exh_start,
+        exh_end,
+        exh_all_day,
+        exh_time_zone,
+        exh_organizer,
+        exh_required_attendees,
+        exh_optional_attendees,
+        exh_resources,
+        exh_categories,
+        exh_importance,
+        exh_sensitivity,
+        exh_free_busy_status,
+        exh_reminder_set,
+        exh_reminder,
+        exh_is_recurring,
+        exh_recurrence,
+        exh_occurrence_original_start,
+        exh_is_cancelled,
+        exh_is_meeting,
+        exh_created,
+        exh_last_modified,
+        exh_attachments
+      ) VALUES (
+        coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
+        exh_item_id,
+        exh_user,
+        nullif(exh_subject, ''),
+        nullif(exh_body, ''),
+        nullif(exh_body_type, ''),
+        nullif(exh_location, ''),
+        exh_start,
+        exh_end,
+        exh_all_day,
+        nullif(exh_time_zone, ''),
+        nullif(exh_organizer, ''),
+        nullif(exh_required_attendees, ''),
+        nullif(exh_optional_attendees, ''),
+        nullif(exh_resources, ''),
+        nullif(exh_categories, ''),
+        nullif(exh_importance, ''),
+        nullif(exh_sensitivity, ''),
+        nullif(exh_free_busy_status, ''),
+        exh_reminder_set,
+        exh_reminder,
+        exh_is_recurring,
+        nullif(exh_recurrence, ''),
+        exh_occurrence_original_start,
+        exh_is_cancelled,
+        exh_is_meeting,
+        exh_created,
+        exh_last_modified,
+        nullif(exh_attachments, '')
+      );
+    EXCEPTION WHEN unique_violation THEN
+      -- The application's transaction that made this item (a synchronous sender's trigger) committed its row while
+      -- this one waited: that row is the one to update, never a second one.
+      UPDATE calendar_item AS t
+      SET
+        exh_item_id = coalesce(exh_item_id, t.exh_item_id),
+        exh_subject = nullif(coalesce(exh_subject, t.exh_subject), ''),
+        exh_body = nullif(coalesce(exh_body, t.exh_body), ''),
+        exh_body_type = nullif(coalesce(exh_body_type, t.exh_body_type), ''),
+        exh_location = nullif(coalesce(exh_location, t.exh_location), ''),
+        exh_start = coalesce(exh_start, t.exh_start),
+        exh_end = coalesce(exh_end, t.exh_end),
+        exh_all_day = coalesce(exh_all_day, t.exh_all_day),
+        exh_time_zone = nullif(coalesce(exh_time_zone, t.exh_time_zone), ''),
+        exh_organizer = nullif(coalesce(exh_organizer, t.exh_organizer), ''),
+        exh_required_attendees = nullif(coalesce(exh_required_attendees, t.exh_required_attendees), ''),
+        exh_optional_attendees = nullif(coalesce(exh_optional_attendees, t.exh_optional_attendees), ''),
+        exh_resources = nullif(coalesce(exh_resources, t.exh_resources), ''),
+        exh_categories = nullif(coalesce(exh_categories, t.exh_categories), ''),
+        exh_importance = nullif(coalesce(exh_importance, t.exh_importance), ''),
+        exh_sensitivity = nullif(coalesce(exh_sensitivity, t.exh_sensitivity), ''),
+        exh_free_busy_status = nullif(coalesce(exh_free_busy_status, t.exh_free_busy_status), ''),
+        exh_reminder_set = coalesce(exh_reminder_set, t.exh_reminder_set),
+        exh_reminder = coalesce(exh_reminder, t.exh_reminder),
+        exh_is_recurring = coalesce(exh_is_recurring, t.exh_is_recurring),
+        exh_recurrence = nullif(coalesce(exh_recurrence, t.exh_recurrence), ''),
+        exh_occurrence_original_start = coalesce(exh_occurrence_original_start, t.exh_occurrence_original_start),
+        exh_is_cancelled = coalesce(exh_is_cancelled, t.exh_is_cancelled),
+        exh_is_meeting = coalesce(exh_is_meeting, t.exh_is_meeting),
+        exh_created = coalesce(exh_created, t.exh_created),
+        exh_last_modified = coalesce(exh_last_modified, t.exh_last_modified),
+        exh_attachments = nullif(coalesce(exh_attachments, t.exh_attachments), '')
+      WHERE t.exh_user = exh_user
+    AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
+    END;
   END IF;
 END
 $fn$;
@@ -252,67 +288,103 @@ BEGIN
   WHERE t.exh_user = exh_user
     AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
   IF NOT FOUND THEN
-    INSERT INTO calendar_item (
-      exh_app_item_id,
-      exh_item_id,
-      exh_user,
-      exh_subject,
-      exh_body,
-      exh_body_type,
-      exh_location,
-      exh_start,
-      exh_end,
-      exh_all_day,
-      exh_time_zone,
-      exh_organizer,
-      exh_required_attendees,
-      exh_optional_attendees,
-      exh_resources,
-      exh_categories,
-      exh_importance,
-      exh_sensitivity,
-      exh_free_busy_status,
-      exh_reminder_set,
-      exh_reminder,
-      exh_is_recurring,
-      exh_recurrence,
-      exh_occurrence_original_start,
-      exh_is_cancelled,
-      exh_is_meeting,
-      exh_created,
-      exh_last_modified,
-      exh_attachments
-    ) VALUES (
-      coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
-      exh_item_id,
-      exh_user,
-      nullif(exh_subject, ''),
-      nullif(exh_body, ''),
-      nullif(exh_body_type, ''),
-      nullif(exh_location, ''),
-      exh_start,
-      exh_end,
-      exh_all_day,
-      nullif(exh_time_zone, ''),
-      nullif(exh_organizer, ''),
-      nullif(exh_required_attendees, ''),
-      nullif(exh_optional_attendees, ''),
-      nullif(exh_resources, ''),
-      nullif(exh_categories, ''),
-      nullif(exh_importance, ''),
-      nullif(exh_sensitivity, ''),
-      nullif(exh_free_busy_status, ''),
-      exh_reminder_set,
-      exh_reminder,
-      exh_is_recurring,
-      nullif(exh_recurrence, ''),
-      exh_occurrence_original_start,
-      exh_is_cancelled,
-      exh_is_meeting,
-      exh_created,
-      exh_last_modified,
-      nullif(exh_attachments, '')
-    );
+    BEGIN
+      INSERT INTO calendar_item (
+        exh_app_item_id,
+        exh_item_id,
+        exh_user,
+        exh_subject,
+        exh_body,
+        exh_body_type,
+        exh_location,
+        exh_start,
+        exh_end,
+        exh_all_day,
+        exh_time_zone,
+        exh_organizer,
+        exh_required_attendees,
+        exh_optional_attendees,
+        exh_resources,
+        exh_categories,
+        exh_importance,
+        exh_sensitivity,
+        exh_free_busy_status,
+        exh_reminder_set,
+        exh_reminder,
+        exh_is_recurring,
+        exh_recurrence,
+        exh_occurrence_original_start,
+        exh_is_cancelled,
+        exh_is_meeting,
+        exh_created,
+        exh_last_modified,
+        exh_attachments
+      ) VALUES (
+        coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
+        exh_item_id,
+        exh_user,
+        nullif(exh_subject, ''),
+        nullif(exh_body, ''),
+        nullif(exh_body_type, ''),
+        nullif(exh_location, ''),
+        exh_start,
+        exh_end,
+        exh_all_day,
+        nullif(exh_time_zone, ''),
+        nullif(exh_organizer, ''),
+        nullif(exh_required_attendees, ''),
+        nullif(exh_optional_attendees, ''),
+        nullif(exh_resources, ''),
+        nullif(exh_categories, ''),
+        nullif(exh_importance, ''),
+        nullif(exh_sensitivity, ''),
+        nullif(exh_free_busy_status, ''),
+        exh_reminder_set,
+        exh_reminder,
+        exh_is_recurring,
+        nullif(exh_recurrence, ''),
+        exh_occurrence_original_start,
+        exh_is_cancelled,
+        exh_is_meeting,
+        exh_created,
+        exh_last_modified,
+        nullif(exh_attachments, '')
+      );
+    EXCEPTION WHEN unique_violation THEN
+      -- The application's transaction that made this item (a synchronous sender's trigger) committed its row while
+      -- this one waited: that row is the one to update, never a second one.
+      UPDATE calendar_item AS t
+      SET
+        exh_item_id = coalesce(exh_item_id, t.exh_item_id),
+        exh_subject = nullif(coalesce(exh_subject, t.exh_subject), ''),
+        exh_body = nullif(coalesce(exh_body, t.exh_body), ''),
+        exh_body_type = nullif(coalesce(exh_body_type, t.exh_body_type), ''),
+        exh_location = nullif(coalesce(exh_location, t.exh_location), ''),
+        exh_start = coalesce(exh_start, t.exh_start),
+        exh_end = coalesce(exh_end, t.exh_end),
+        exh_all_day = coalesce(exh_all_day, t.exh_all_day),
+        exh_time_zone = nullif(coalesce(exh_time_zone, t.exh_time_zone), ''),
+        exh_organizer = nullif(coalesce(exh_organizer, t.exh_organizer), ''),
+        exh_required_attendees = nullif(coalesce(exh_required_attendees, t.exh_required_attendees), ''),
+        exh_optional_attendees = nullif(coalesce(exh_optional_attendees, t.exh_optional_attendees), ''),
+        exh_resources = nullif(coalesce(exh_resources, t.exh_resources), ''),
+        exh_categories = nullif(coalesce(exh_categories, t.exh_categories), ''),
+        exh_importance = nullif(coalesce(exh_importance, t.exh_importance), ''),
+        exh_sensitivity = nullif(coalesce(exh_sensitivity, t.exh_sensitivity), ''),
+        exh_free_busy_status = nullif(coalesce(exh_free_busy_status, t.exh_free_busy_status), ''),
+        exh_reminder_set = coalesce(exh_reminder_set, t.exh_reminder_set),
+        exh_reminder = coalesce(exh_reminder, t.exh_reminder),
+        exh_is_recurring = coalesce(exh_is_recurring, t.exh_is_recurring),
+        exh_recurrence = nullif(coalesce(exh_recurrence, t.exh_recurrence), ''),
+        exh_occurrence_original_start = coalesce(exh_occurrence_original_start, t.exh_occurrence_original_start),
+        exh_is_cancelled = coalesce(exh_is_cancelled, t.exh_is_cancelled),
+        exh_is_meeting = coalesce(exh_is_meeting, t.exh_is_meeting),
+        exh_created = coalesce(exh_created, t.exh_created),
+        exh_last_modified = coalesce(exh_last_modified, t.exh_last_modified),
+        exh_attachments = nullif(coalesce(exh_attachments, t.exh_attachments), '')
+      WHERE t.exh_user = exh_user
+    AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
+    END;
   END IF;
 END
 $fn$;
@@ -440,6 +512,13 @@ BEGIN
   IF result.exit_code <> 0 THEN
     RAISE EXCEPTION 'calendar_item: sending the change to Exchange failed (exit code %): %', result.exit_code, result.error_message;
   END IF;
+  -- Synchronous mode (docs/senders.md) answers an add with the new Exchange item id at once: the row gets it now,
+  -- without this trigger sending the update on (the outbox's reply comes later, through the echo).
+  IF TG_OP = 'INSERT' AND result.output_value IS NOT NULL AND NEW.exh_item_id IS NULL THEN
+    PERFORM set_config('exh.applying', 'on', true);
+    UPDATE calendar_item SET exh_item_id = result.output_value WHERE id = NEW.id;
+    PERFORM set_config('exh.applying', '', true);
+  END IF;
   RETURN NULL;
 END
 $fn$;
@@ -563,75 +642,115 @@ BEGIN
   WHERE t.exh_user = exh_user
     AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
   IF NOT FOUND THEN
-    INSERT INTO contact_item (
-      exh_app_item_id,
-      exh_item_id,
-      exh_user,
-      exh_display_name,
-      exh_given_name,
-      exh_middle_name,
-      exh_surname,
-      exh_initials,
-      exh_nickname,
-      exh_company,
-      exh_department,
-      exh_job_title,
-      exh_email_1,
-      exh_email_2,
-      exh_email_3,
-      exh_business_phone,
-      exh_home_phone,
-      exh_mobile_phone,
-      exh_business_fax,
-      exh_business_street,
-      exh_business_city,
-      exh_business_state,
-      exh_business_postal_code,
-      exh_business_country,
-      exh_home_street,
-      exh_home_city,
-      exh_home_state,
-      exh_home_postal_code,
-      exh_home_country,
-      exh_birthday,
-      exh_notes,
-      exh_categories,
-      exh_file_as
-    ) VALUES (
-      coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
-      exh_item_id,
-      exh_user,
-      nullif(exh_display_name, ''),
-      nullif(exh_given_name, ''),
-      nullif(exh_middle_name, ''),
-      nullif(exh_surname, ''),
-      nullif(exh_initials, ''),
-      nullif(exh_nickname, ''),
-      nullif(exh_company, ''),
-      nullif(exh_department, ''),
-      nullif(exh_job_title, ''),
-      nullif(exh_email_1, ''),
-      nullif(exh_email_2, ''),
-      nullif(exh_email_3, ''),
-      nullif(exh_business_phone, ''),
-      nullif(exh_home_phone, ''),
-      nullif(exh_mobile_phone, ''),
-      nullif(exh_business_fax, ''),
-      nullif(exh_business_street, ''),
-      nullif(exh_business_city, ''),
-      nullif(exh_business_state, ''),
-      nullif(exh_business_postal_code, ''),
-      nullif(exh_business_country, ''),
-      nullif(exh_home_street, ''),
-      nullif(exh_home_city, ''),
-      nullif(exh_home_state, ''),
-      nullif(exh_home_postal_code, ''),
-      nullif(exh_home_country, ''),
-      exh_birthday,
-      nullif(exh_notes, ''),
-      nullif(exh_categories, ''),
-      nullif(exh_file_as, '')
-    );
+    BEGIN
+      INSERT INTO contact_item (
+        exh_app_item_id,
+        exh_item_id,
+        exh_user,
+        exh_display_name,
+        exh_given_name,
+        exh_middle_name,
+        exh_surname,
+        exh_initials,
+        exh_nickname,
+        exh_company,
+        exh_department,
+        exh_job_title,
+        exh_email_1,
+        exh_email_2,
+        exh_email_3,
+        exh_business_phone,
+        exh_home_phone,
+        exh_mobile_phone,
+        exh_business_fax,
+        exh_business_street,
+        exh_business_city,
+        exh_business_state,
+        exh_business_postal_code,
+        exh_business_country,
+        exh_home_street,
+        exh_home_city,
+        exh_home_state,
+        exh_home_postal_code,
+        exh_home_country,
+        exh_birthday,
+        exh_notes,
+        exh_categories,
+        exh_file_as
+      ) VALUES (
+        coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
+        exh_item_id,
+        exh_user,
+        nullif(exh_display_name, ''),
+        nullif(exh_given_name, ''),
+        nullif(exh_middle_name, ''),
+        nullif(exh_surname, ''),
+        nullif(exh_initials, ''),
+        nullif(exh_nickname, ''),
+        nullif(exh_company, ''),
+        nullif(exh_department, ''),
+        nullif(exh_job_title, ''),
+        nullif(exh_email_1, ''),
+        nullif(exh_email_2, ''),
+        nullif(exh_email_3, ''),
+        nullif(exh_business_phone, ''),
+        nullif(exh_home_phone, ''),
+        nullif(exh_mobile_phone, ''),
+        nullif(exh_business_fax, ''),
+        nullif(exh_business_street, ''),
+        nullif(exh_business_city, ''),
+        nullif(exh_business_state, ''),
+        nullif(exh_business_postal_code, ''),
+        nullif(exh_business_country, ''),
+        nullif(exh_home_street, ''),
+        nullif(exh_home_city, ''),
+        nullif(exh_home_state, ''),
+        nullif(exh_home_postal_code, ''),
+        nullif(exh_home_country, ''),
+        exh_birthday,
+        nullif(exh_notes, ''),
+        nullif(exh_categories, ''),
+        nullif(exh_file_as, '')
+      );
+    EXCEPTION WHEN unique_violation THEN
+      -- The application's transaction that made this item (a synchronous sender's trigger) committed its row while
+      -- this one waited: that row is the one to update, never a second one.
+      UPDATE contact_item AS t
+      SET
+        exh_item_id = coalesce(exh_item_id, t.exh_item_id),
+        exh_display_name = nullif(coalesce(exh_display_name, t.exh_display_name), ''),
+        exh_given_name = nullif(coalesce(exh_given_name, t.exh_given_name), ''),
+        exh_middle_name = nullif(coalesce(exh_middle_name, t.exh_middle_name), ''),
+        exh_surname = nullif(coalesce(exh_surname, t.exh_surname), ''),
+        exh_initials = nullif(coalesce(exh_initials, t.exh_initials), ''),
+        exh_nickname = nullif(coalesce(exh_nickname, t.exh_nickname), ''),
+        exh_company = nullif(coalesce(exh_company, t.exh_company), ''),
+        exh_department = nullif(coalesce(exh_department, t.exh_department), ''),
+        exh_job_title = nullif(coalesce(exh_job_title, t.exh_job_title), ''),
+        exh_email_1 = nullif(coalesce(exh_email_1, t.exh_email_1), ''),
+        exh_email_2 = nullif(coalesce(exh_email_2, t.exh_email_2), ''),
+        exh_email_3 = nullif(coalesce(exh_email_3, t.exh_email_3), ''),
+        exh_business_phone = nullif(coalesce(exh_business_phone, t.exh_business_phone), ''),
+        exh_home_phone = nullif(coalesce(exh_home_phone, t.exh_home_phone), ''),
+        exh_mobile_phone = nullif(coalesce(exh_mobile_phone, t.exh_mobile_phone), ''),
+        exh_business_fax = nullif(coalesce(exh_business_fax, t.exh_business_fax), ''),
+        exh_business_street = nullif(coalesce(exh_business_street, t.exh_business_street), ''),
+        exh_business_city = nullif(coalesce(exh_business_city, t.exh_business_city), ''),
+        exh_business_state = nullif(coalesce(exh_business_state, t.exh_business_state), ''),
+        exh_business_postal_code = nullif(coalesce(exh_business_postal_code, t.exh_business_postal_code), ''),
+        exh_business_country = nullif(coalesce(exh_business_country, t.exh_business_country), ''),
+        exh_home_street = nullif(coalesce(exh_home_street, t.exh_home_street), ''),
+        exh_home_city = nullif(coalesce(exh_home_city, t.exh_home_city), ''),
+        exh_home_state = nullif(coalesce(exh_home_state, t.exh_home_state), ''),
+        exh_home_postal_code = nullif(coalesce(exh_home_postal_code, t.exh_home_postal_code), ''),
+        exh_home_country = nullif(coalesce(exh_home_country, t.exh_home_country), ''),
+        exh_birthday = coalesce(exh_birthday, t.exh_birthday),
+        exh_notes = nullif(coalesce(exh_notes, t.exh_notes), ''),
+        exh_categories = nullif(coalesce(exh_categories, t.exh_categories), ''),
+        exh_file_as = nullif(coalesce(exh_file_as, t.exh_file_as), '')
+      WHERE t.exh_user = exh_user
+    AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
+    END;
   END IF;
 END
 $fn$;
@@ -710,75 +829,115 @@ BEGIN
   WHERE t.exh_user = exh_user
     AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
   IF NOT FOUND THEN
-    INSERT INTO contact_item (
-      exh_app_item_id,
-      exh_item_id,
-      exh_user,
-      exh_display_name,
-      exh_given_name,
-      exh_middle_name,
-      exh_surname,
-      exh_initials,
-      exh_nickname,
-      exh_company,
-      exh_department,
-      exh_job_title,
-      exh_email_1,
-      exh_email_2,
-      exh_email_3,
-      exh_business_phone,
-      exh_home_phone,
-      exh_mobile_phone,
-      exh_business_fax,
-      exh_business_street,
-      exh_business_city,
-      exh_business_state,
-      exh_business_postal_code,
-      exh_business_country,
-      exh_home_street,
-      exh_home_city,
-      exh_home_state,
-      exh_home_postal_code,
-      exh_home_country,
-      exh_birthday,
-      exh_notes,
-      exh_categories,
-      exh_file_as
-    ) VALUES (
-      coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
-      exh_item_id,
-      exh_user,
-      nullif(exh_display_name, ''),
-      nullif(exh_given_name, ''),
-      nullif(exh_middle_name, ''),
-      nullif(exh_surname, ''),
-      nullif(exh_initials, ''),
-      nullif(exh_nickname, ''),
-      nullif(exh_company, ''),
-      nullif(exh_department, ''),
-      nullif(exh_job_title, ''),
-      nullif(exh_email_1, ''),
-      nullif(exh_email_2, ''),
-      nullif(exh_email_3, ''),
-      nullif(exh_business_phone, ''),
-      nullif(exh_home_phone, ''),
-      nullif(exh_mobile_phone, ''),
-      nullif(exh_business_fax, ''),
-      nullif(exh_business_street, ''),
-      nullif(exh_business_city, ''),
-      nullif(exh_business_state, ''),
-      nullif(exh_business_postal_code, ''),
-      nullif(exh_business_country, ''),
-      nullif(exh_home_street, ''),
-      nullif(exh_home_city, ''),
-      nullif(exh_home_state, ''),
-      nullif(exh_home_postal_code, ''),
-      nullif(exh_home_country, ''),
-      exh_birthday,
-      nullif(exh_notes, ''),
-      nullif(exh_categories, ''),
-      nullif(exh_file_as, '')
-    );
+    BEGIN
+      INSERT INTO contact_item (
+        exh_app_item_id,
+        exh_item_id,
+        exh_user,
+        exh_display_name,
+        exh_given_name,
+        exh_middle_name,
+        exh_surname,
+        exh_initials,
+        exh_nickname,
+        exh_company,
+        exh_department,
+        exh_job_title,
+        exh_email_1,
+        exh_email_2,
+        exh_email_3,
+        exh_business_phone,
+        exh_home_phone,
+        exh_mobile_phone,
+        exh_business_fax,
+        exh_business_street,
+        exh_business_city,
+        exh_business_state,
+        exh_business_postal_code,
+        exh_business_country,
+        exh_home_street,
+        exh_home_city,
+        exh_home_state,
+        exh_home_postal_code,
+        exh_home_country,
+        exh_birthday,
+        exh_notes,
+        exh_categories,
+        exh_file_as
+      ) VALUES (
+        coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
+        exh_item_id,
+        exh_user,
+        nullif(exh_display_name, ''),
+        nullif(exh_given_name, ''),
+        nullif(exh_middle_name, ''),
+        nullif(exh_surname, ''),
+        nullif(exh_initials, ''),
+        nullif(exh_nickname, ''),
+        nullif(exh_company, ''),
+        nullif(exh_department, ''),
+        nullif(exh_job_title, ''),
+        nullif(exh_email_1, ''),
+        nullif(exh_email_2, ''),
+        nullif(exh_email_3, ''),
+        nullif(exh_business_phone, ''),
+        nullif(exh_home_phone, ''),
+        nullif(exh_mobile_phone, ''),
+        nullif(exh_business_fax, ''),
+        nullif(exh_business_street, ''),
+        nullif(exh_business_city, ''),
+        nullif(exh_business_state, ''),
+        nullif(exh_business_postal_code, ''),
+        nullif(exh_business_country, ''),
+        nullif(exh_home_street, ''),
+        nullif(exh_home_city, ''),
+        nullif(exh_home_state, ''),
+        nullif(exh_home_postal_code, ''),
+        nullif(exh_home_country, ''),
+        exh_birthday,
+        nullif(exh_notes, ''),
+        nullif(exh_categories, ''),
+        nullif(exh_file_as, '')
+      );
+    EXCEPTION WHEN unique_violation THEN
+      -- The application's transaction that made this item (a synchronous sender's trigger) committed its row while
+      -- this one waited: that row is the one to update, never a second one.
+      UPDATE contact_item AS t
+      SET
+        exh_item_id = coalesce(exh_item_id, t.exh_item_id),
+        exh_display_name = nullif(coalesce(exh_display_name, t.exh_display_name), ''),
+        exh_given_name = nullif(coalesce(exh_given_name, t.exh_given_name), ''),
+        exh_middle_name = nullif(coalesce(exh_middle_name, t.exh_middle_name), ''),
+        exh_surname = nullif(coalesce(exh_surname, t.exh_surname), ''),
+        exh_initials = nullif(coalesce(exh_initials, t.exh_initials), ''),
+        exh_nickname = nullif(coalesce(exh_nickname, t.exh_nickname), ''),
+        exh_company = nullif(coalesce(exh_company, t.exh_company), ''),
+        exh_department = nullif(coalesce(exh_department, t.exh_department), ''),
+        exh_job_title = nullif(coalesce(exh_job_title, t.exh_job_title), ''),
+        exh_email_1 = nullif(coalesce(exh_email_1, t.exh_email_1), ''),
+        exh_email_2 = nullif(coalesce(exh_email_2, t.exh_email_2), ''),
+        exh_email_3 = nullif(coalesce(exh_email_3, t.exh_email_3), ''),
+        exh_business_phone = nullif(coalesce(exh_business_phone, t.exh_business_phone), ''),
+        exh_home_phone = nullif(coalesce(exh_home_phone, t.exh_home_phone), ''),
+        exh_mobile_phone = nullif(coalesce(exh_mobile_phone, t.exh_mobile_phone), ''),
+        exh_business_fax = nullif(coalesce(exh_business_fax, t.exh_business_fax), ''),
+        exh_business_street = nullif(coalesce(exh_business_street, t.exh_business_street), ''),
+        exh_business_city = nullif(coalesce(exh_business_city, t.exh_business_city), ''),
+        exh_business_state = nullif(coalesce(exh_business_state, t.exh_business_state), ''),
+        exh_business_postal_code = nullif(coalesce(exh_business_postal_code, t.exh_business_postal_code), ''),
+        exh_business_country = nullif(coalesce(exh_business_country, t.exh_business_country), ''),
+        exh_home_street = nullif(coalesce(exh_home_street, t.exh_home_street), ''),
+        exh_home_city = nullif(coalesce(exh_home_city, t.exh_home_city), ''),
+        exh_home_state = nullif(coalesce(exh_home_state, t.exh_home_state), ''),
+        exh_home_postal_code = nullif(coalesce(exh_home_postal_code, t.exh_home_postal_code), ''),
+        exh_home_country = nullif(coalesce(exh_home_country, t.exh_home_country), ''),
+        exh_birthday = coalesce(exh_birthday, t.exh_birthday),
+        exh_notes = nullif(coalesce(exh_notes, t.exh_notes), ''),
+        exh_categories = nullif(coalesce(exh_categories, t.exh_categories), ''),
+        exh_file_as = nullif(coalesce(exh_file_as, t.exh_file_as), '')
+      WHERE t.exh_user = exh_user
+    AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
+    END;
   END IF;
 END
 $fn$;
@@ -908,6 +1067,13 @@ BEGIN
   IF result.exit_code <> 0 THEN
     RAISE EXCEPTION 'contact_item: sending the change to Exchange failed (exit code %): %', result.exit_code, result.error_message;
   END IF;
+  -- Synchronous mode (docs/senders.md) answers an add with the new Exchange item id at once: the row gets it now,
+  -- without this trigger sending the update on (the outbox's reply comes later, through the echo).
+  IF TG_OP = 'INSERT' AND result.output_value IS NOT NULL AND NEW.exh_item_id IS NULL THEN
+    PERFORM set_config('exh.applying', 'on', true);
+    UPDATE contact_item SET exh_item_id = result.output_value WHERE id = NEW.id;
+    PERFORM set_config('exh.applying', '', true);
+  END IF;
   RETURN NULL;
 END
 $fn$;
@@ -1004,57 +1170,88 @@ BEGIN
   WHERE t.exh_user = exh_user
     AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
   IF NOT FOUND THEN
-    INSERT INTO email_item (
-      exh_app_item_id,
-      exh_item_id,
-      exh_user,
-      exh_subject,
-      exh_body,
-      exh_body_type,
-      exh_from,
-      exh_sender,
-      exh_to,
-      exh_cc,
-      exh_bcc,
-      exh_reply_to,
-      exh_received,
-      exh_sent,
-      exh_is_read,
-      exh_importance,
-      exh_direction,
-      exh_folder,
-      exh_internet_message_id,
-      exh_conversation_id,
-      exh_in_reply_to,
-      exh_has_attachments,
-      exh_categories,
-      exh_attachments
-    ) VALUES (
-      coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
-      exh_item_id,
-      exh_user,
-      nullif(exh_subject, ''),
-      nullif(exh_body, ''),
-      nullif(exh_body_type, ''),
-      nullif(exh_from, ''),
-      nullif(exh_sender, ''),
-      nullif(exh_to, ''),
-      nullif(exh_cc, ''),
-      nullif(exh_bcc, ''),
-      nullif(exh_reply_to, ''),
-      exh_received,
-      exh_sent,
-      exh_is_read,
-      nullif(exh_importance, ''),
-      nullif(exh_direction, ''),
-      nullif(exh_folder, ''),
-      nullif(exh_internet_message_id, ''),
-      nullif(exh_conversation_id, ''),
-      nullif(exh_in_reply_to, ''),
-      exh_has_attachments,
-      nullif(exh_categories, ''),
-      nullif(exh_attachments, '')
-    );
+    BEGIN
+      INSERT INTO email_item (
+        exh_app_item_id,
+        exh_item_id,
+        exh_user,
+        exh_subject,
+        exh_body,
+        exh_body_type,
+        exh_from,
+        exh_sender,
+        exh_to,
+        exh_cc,
+        exh_bcc,
+        exh_reply_to,
+        exh_received,
+        exh_sent,
+        exh_is_read,
+        exh_importance,
+        exh_direction,
+        exh_folder,
+        exh_internet_message_id,
+        exh_conversation_id,
+        exh_in_reply_to,
+        exh_has_attachments,
+        exh_categories,
+        exh_attachments
+      ) VALUES (
+        coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
+        exh_item_id,
+        exh_user,
+        nullif(exh_subject, ''),
+        nullif(exh_body, ''),
+        nullif(exh_body_type, ''),
+        nullif(exh_from, ''),
+        nullif(exh_sender, ''),
+        nullif(exh_to, ''),
+        nullif(exh_cc, ''),
+        nullif(exh_bcc, ''),
+        nullif(exh_reply_to, ''),
+        exh_received,
+        exh_sent,
+        exh_is_read,
+        nullif(exh_importance, ''),
+        nullif(exh_direction, ''),
+        nullif(exh_folder, ''),
+        nullif(exh_internet_message_id, ''),
+        nullif(exh_conversation_id, ''),
+        nullif(exh_in_reply_to, ''),
+        exh_has_attachments,
+        nullif(exh_categories, ''),
+        nullif(exh_attachments, '')
+      );
+    EXCEPTION WHEN unique_violation THEN
+      -- The application's transaction that made this item (a synchronous sender's trigger) committed its row while
+      -- this one waited: that row is the one to update, never a second one.
+      UPDATE email_item AS t
+      SET
+        exh_item_id = coalesce(exh_item_id, t.exh_item_id),
+        exh_subject = nullif(coalesce(exh_subject, t.exh_subject), ''),
+        exh_body = nullif(coalesce(exh_body, t.exh_body), ''),
+        exh_body_type = nullif(coalesce(exh_body_type, t.exh_body_type), ''),
+        exh_from = nullif(coalesce(exh_from, t.exh_from), ''),
+        exh_sender = nullif(coalesce(exh_sender, t.exh_sender), ''),
+        exh_to = nullif(coalesce(exh_to, t.exh_to), ''),
+        exh_cc = nullif(coalesce(exh_cc, t.exh_cc), ''),
+        exh_bcc = nullif(coalesce(exh_bcc, t.exh_bcc), ''),
+        exh_reply_to = nullif(coalesce(exh_reply_to, t.exh_reply_to), ''),
+        exh_received = coalesce(exh_received, t.exh_received),
+        exh_sent = coalesce(exh_sent, t.exh_sent),
+        exh_is_read = coalesce(exh_is_read, t.exh_is_read),
+        exh_importance = nullif(coalesce(exh_importance, t.exh_importance), ''),
+        exh_direction = nullif(coalesce(exh_direction, t.exh_direction), ''),
+        exh_folder = nullif(coalesce(exh_folder, t.exh_folder), ''),
+        exh_internet_message_id = nullif(coalesce(exh_internet_message_id, t.exh_internet_message_id), ''),
+        exh_conversation_id = nullif(coalesce(exh_conversation_id, t.exh_conversation_id), ''),
+        exh_in_reply_to = nullif(coalesce(exh_in_reply_to, t.exh_in_reply_to), ''),
+        exh_has_attachments = coalesce(exh_has_attachments, t.exh_has_attachments),
+        exh_categories = nullif(coalesce(exh_categories, t.exh_categories), ''),
+        exh_attachments = nullif(coalesce(exh_attachments, t.exh_attachments), '')
+      WHERE t.exh_user = exh_user
+    AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
+    END;
   END IF;
 END
 $fn$;
@@ -1115,57 +1312,88 @@ BEGIN
   WHERE t.exh_user = exh_user
     AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
   IF NOT FOUND THEN
-    INSERT INTO email_item (
-      exh_app_item_id,
-      exh_item_id,
-      exh_user,
-      exh_subject,
-      exh_body,
-      exh_body_type,
-      exh_from,
-      exh_sender,
-      exh_to,
-      exh_cc,
-      exh_bcc,
-      exh_reply_to,
-      exh_received,
-      exh_sent,
-      exh_is_read,
-      exh_importance,
-      exh_direction,
-      exh_folder,
-      exh_internet_message_id,
-      exh_conversation_id,
-      exh_in_reply_to,
-      exh_has_attachments,
-      exh_categories,
-      exh_attachments
-    ) VALUES (
-      coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
-      exh_item_id,
-      exh_user,
-      nullif(exh_subject, ''),
-      nullif(exh_body, ''),
-      nullif(exh_body_type, ''),
-      nullif(exh_from, ''),
-      nullif(exh_sender, ''),
-      nullif(exh_to, ''),
-      nullif(exh_cc, ''),
-      nullif(exh_bcc, ''),
-      nullif(exh_reply_to, ''),
-      exh_received,
-      exh_sent,
-      exh_is_read,
-      nullif(exh_importance, ''),
-      nullif(exh_direction, ''),
-      nullif(exh_folder, ''),
-      nullif(exh_internet_message_id, ''),
-      nullif(exh_conversation_id, ''),
-      nullif(exh_in_reply_to, ''),
-      exh_has_attachments,
-      nullif(exh_categories, ''),
-      nullif(exh_attachments, '')
-    );
+    BEGIN
+      INSERT INTO email_item (
+        exh_app_item_id,
+        exh_item_id,
+        exh_user,
+        exh_subject,
+        exh_body,
+        exh_body_type,
+        exh_from,
+        exh_sender,
+        exh_to,
+        exh_cc,
+        exh_bcc,
+        exh_reply_to,
+        exh_received,
+        exh_sent,
+        exh_is_read,
+        exh_importance,
+        exh_direction,
+        exh_folder,
+        exh_internet_message_id,
+        exh_conversation_id,
+        exh_in_reply_to,
+        exh_has_attachments,
+        exh_categories,
+        exh_attachments
+      ) VALUES (
+        coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
+        exh_item_id,
+        exh_user,
+        nullif(exh_subject, ''),
+        nullif(exh_body, ''),
+        nullif(exh_body_type, ''),
+        nullif(exh_from, ''),
+        nullif(exh_sender, ''),
+        nullif(exh_to, ''),
+        nullif(exh_cc, ''),
+        nullif(exh_bcc, ''),
+        nullif(exh_reply_to, ''),
+        exh_received,
+        exh_sent,
+        exh_is_read,
+        nullif(exh_importance, ''),
+        nullif(exh_direction, ''),
+        nullif(exh_folder, ''),
+        nullif(exh_internet_message_id, ''),
+        nullif(exh_conversation_id, ''),
+        nullif(exh_in_reply_to, ''),
+        exh_has_attachments,
+        nullif(exh_categories, ''),
+        nullif(exh_attachments, '')
+      );
+    EXCEPTION WHEN unique_violation THEN
+      -- The application's transaction that made this item (a synchronous sender's trigger) committed its row while
+      -- this one waited: that row is the one to update, never a second one.
+      UPDATE email_item AS t
+      SET
+        exh_item_id = coalesce(exh_item_id, t.exh_item_id),
+        exh_subject = nullif(coalesce(exh_subject, t.exh_subject), ''),
+        exh_body = nullif(coalesce(exh_body, t.exh_body), ''),
+        exh_body_type = nullif(coalesce(exh_body_type, t.exh_body_type), ''),
+        exh_from = nullif(coalesce(exh_from, t.exh_from), ''),
+        exh_sender = nullif(coalesce(exh_sender, t.exh_sender), ''),
+        exh_to = nullif(coalesce(exh_to, t.exh_to), ''),
+        exh_cc = nullif(coalesce(exh_cc, t.exh_cc), ''),
+        exh_bcc = nullif(coalesce(exh_bcc, t.exh_bcc), ''),
+        exh_reply_to = nullif(coalesce(exh_reply_to, t.exh_reply_to), ''),
+        exh_received = coalesce(exh_received, t.exh_received),
+        exh_sent = coalesce(exh_sent, t.exh_sent),
+        exh_is_read = coalesce(exh_is_read, t.exh_is_read),
+        exh_importance = nullif(coalesce(exh_importance, t.exh_importance), ''),
+        exh_direction = nullif(coalesce(exh_direction, t.exh_direction), ''),
+        exh_folder = nullif(coalesce(exh_folder, t.exh_folder), ''),
+        exh_internet_message_id = nullif(coalesce(exh_internet_message_id, t.exh_internet_message_id), ''),
+        exh_conversation_id = nullif(coalesce(exh_conversation_id, t.exh_conversation_id), ''),
+        exh_in_reply_to = nullif(coalesce(exh_in_reply_to, t.exh_in_reply_to), ''),
+        exh_has_attachments = coalesce(exh_has_attachments, t.exh_has_attachments),
+        exh_categories = nullif(coalesce(exh_categories, t.exh_categories), ''),
+        exh_attachments = nullif(coalesce(exh_attachments, t.exh_attachments), '')
+      WHERE t.exh_user = exh_user
+    AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
+    END;
   END IF;
 END
 $fn$;
@@ -1279,6 +1507,13 @@ BEGIN
   IF result.exit_code <> 0 THEN
     RAISE EXCEPTION 'email_item: sending the change to Exchange failed (exit code %): %', result.exit_code, result.error_message;
   END IF;
+  -- Synchronous mode (docs/senders.md) answers an add with the new Exchange item id at once: the row gets it now,
+  -- without this trigger sending the update on (the outbox's reply comes later, through the echo).
+  IF TG_OP = 'INSERT' AND result.output_value IS NOT NULL AND NEW.exh_item_id IS NULL THEN
+    PERFORM set_config('exh.applying', 'on', true);
+    UPDATE email_item SET exh_item_id = result.output_value WHERE id = NEW.id;
+    PERFORM set_config('exh.applying', '', true);
+  END IF;
   RETURN NULL;
 END
 $fn$;
@@ -1354,43 +1589,67 @@ BEGIN
   WHERE t.exh_user = exh_user
     AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
   IF NOT FOUND THEN
-    INSERT INTO task_item (
-      exh_app_item_id,
-      exh_item_id,
-      exh_user,
-      exh_subject,
-      exh_body,
-      exh_body_type,
-      exh_start,
-      exh_due,
-      exh_status,
-      exh_percent_complete,
-      exh_importance,
-      exh_completed,
-      exh_reminder_set,
-      exh_reminder,
-      exh_owner,
-      exh_categories,
-      exh_attachments
-    ) VALUES (
-      coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
-      exh_item_id,
-      exh_user,
-      nullif(exh_subject, ''),
-      nullif(exh_body, ''),
-      nullif(exh_body_type, ''),
-      exh_start,
-      exh_due,
-      nullif(exh_status, ''),
-      exh_percent_complete,
-      nullif(exh_importance, ''),
-      exh_completed,
-      exh_reminder_set,
-      exh_reminder,
-      nullif(exh_owner, ''),
-      nullif(exh_categories, ''),
-      nullif(exh_attachments, '')
-    );
+    BEGIN
+      INSERT INTO task_item (
+        exh_app_item_id,
+        exh_item_id,
+        exh_user,
+        exh_subject,
+        exh_body,
+        exh_body_type,
+        exh_start,
+        exh_due,
+        exh_status,
+        exh_percent_complete,
+        exh_importance,
+        exh_completed,
+        exh_reminder_set,
+        exh_reminder,
+        exh_owner,
+        exh_categories,
+        exh_attachments
+      ) VALUES (
+        coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
+        exh_item_id,
+        exh_user,
+        nullif(exh_subject, ''),
+        nullif(exh_body, ''),
+        nullif(exh_body_type, ''),
+        exh_start,
+        exh_due,
+        nullif(exh_status, ''),
+        exh_percent_complete,
+        nullif(exh_importance, ''),
+        exh_completed,
+        exh_reminder_set,
+        exh_reminder,
+        nullif(exh_owner, ''),
+        nullif(exh_categories, ''),
+        nullif(exh_attachments, '')
+      );
+    EXCEPTION WHEN unique_violation THEN
+      -- The application's transaction that made this item (a synchronous sender's trigger) committed its row while
+      -- this one waited: that row is the one to update, never a second one.
+      UPDATE task_item AS t
+      SET
+        exh_item_id = coalesce(exh_item_id, t.exh_item_id),
+        exh_subject = nullif(coalesce(exh_subject, t.exh_subject), ''),
+        exh_body = nullif(coalesce(exh_body, t.exh_body), ''),
+        exh_body_type = nullif(coalesce(exh_body_type, t.exh_body_type), ''),
+        exh_start = coalesce(exh_start, t.exh_start),
+        exh_due = coalesce(exh_due, t.exh_due),
+        exh_status = nullif(coalesce(exh_status, t.exh_status), ''),
+        exh_percent_complete = coalesce(exh_percent_complete, t.exh_percent_complete),
+        exh_importance = nullif(coalesce(exh_importance, t.exh_importance), ''),
+        exh_completed = coalesce(exh_completed, t.exh_completed),
+        exh_reminder_set = coalesce(exh_reminder_set, t.exh_reminder_set),
+        exh_reminder = coalesce(exh_reminder, t.exh_reminder),
+        exh_owner = nullif(coalesce(exh_owner, t.exh_owner), ''),
+        exh_categories = nullif(coalesce(exh_categories, t.exh_categories), ''),
+        exh_attachments = nullif(coalesce(exh_attachments, t.exh_attachments), '')
+      WHERE t.exh_user = exh_user
+    AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
+    END;
   END IF;
 END
 $fn$;
@@ -1437,43 +1696,67 @@ BEGIN
   WHERE t.exh_user = exh_user
     AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
   IF NOT FOUND THEN
-    INSERT INTO task_item (
-      exh_app_item_id,
-      exh_item_id,
-      exh_user,
-      exh_subject,
-      exh_body,
-      exh_body_type,
-      exh_start,
-      exh_due,
-      exh_status,
-      exh_percent_complete,
-      exh_importance,
-      exh_completed,
-      exh_reminder_set,
-      exh_reminder,
-      exh_owner,
-      exh_categories,
-      exh_attachments
-    ) VALUES (
-      coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
-      exh_item_id,
-      exh_user,
-      nullif(exh_subject, ''),
-      nullif(exh_body, ''),
-      nullif(exh_body_type, ''),
-      exh_start,
-      exh_due,
-      nullif(exh_status, ''),
-      exh_percent_complete,
-      nullif(exh_importance, ''),
-      exh_completed,
-      exh_reminder_set,
-      exh_reminder,
-      nullif(exh_owner, ''),
-      nullif(exh_categories, ''),
-      nullif(exh_attachments, '')
-    );
+    BEGIN
+      INSERT INTO task_item (
+        exh_app_item_id,
+        exh_item_id,
+        exh_user,
+        exh_subject,
+        exh_body,
+        exh_body_type,
+        exh_start,
+        exh_due,
+        exh_status,
+        exh_percent_complete,
+        exh_importance,
+        exh_completed,
+        exh_reminder_set,
+        exh_reminder,
+        exh_owner,
+        exh_categories,
+        exh_attachments
+      ) VALUES (
+        coalesce(nullif(exh_app_item_id, ''), gen_random_uuid()::text),
+        exh_item_id,
+        exh_user,
+        nullif(exh_subject, ''),
+        nullif(exh_body, ''),
+        nullif(exh_body_type, ''),
+        exh_start,
+        exh_due,
+        nullif(exh_status, ''),
+        exh_percent_complete,
+        nullif(exh_importance, ''),
+        exh_completed,
+        exh_reminder_set,
+        exh_reminder,
+        nullif(exh_owner, ''),
+        nullif(exh_categories, ''),
+        nullif(exh_attachments, '')
+      );
+    EXCEPTION WHEN unique_violation THEN
+      -- The application's transaction that made this item (a synchronous sender's trigger) committed its row while
+      -- this one waited: that row is the one to update, never a second one.
+      UPDATE task_item AS t
+      SET
+        exh_item_id = coalesce(exh_item_id, t.exh_item_id),
+        exh_subject = nullif(coalesce(exh_subject, t.exh_subject), ''),
+        exh_body = nullif(coalesce(exh_body, t.exh_body), ''),
+        exh_body_type = nullif(coalesce(exh_body_type, t.exh_body_type), ''),
+        exh_start = coalesce(exh_start, t.exh_start),
+        exh_due = coalesce(exh_due, t.exh_due),
+        exh_status = nullif(coalesce(exh_status, t.exh_status), ''),
+        exh_percent_complete = coalesce(exh_percent_complete, t.exh_percent_complete),
+        exh_importance = nullif(coalesce(exh_importance, t.exh_importance), ''),
+        exh_completed = coalesce(exh_completed, t.exh_completed),
+        exh_reminder_set = coalesce(exh_reminder_set, t.exh_reminder_set),
+        exh_reminder = coalesce(exh_reminder, t.exh_reminder),
+        exh_owner = nullif(coalesce(exh_owner, t.exh_owner), ''),
+        exh_categories = nullif(coalesce(exh_categories, t.exh_categories), ''),
+        exh_attachments = nullif(coalesce(exh_attachments, t.exh_attachments), '')
+      WHERE t.exh_user = exh_user
+    AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
+    END;
   END IF;
 END
 $fn$;
@@ -1572,6 +1855,13 @@ BEGIN
   END IF;
   IF result.exit_code <> 0 THEN
     RAISE EXCEPTION 'task_item: sending the change to Exchange failed (exit code %): %', result.exit_code, result.error_message;
+  END IF;
+  -- Synchronous mode (docs/senders.md) answers an add with the new Exchange item id at once: the row gets it now,
+  -- without this trigger sending the update on (the outbox's reply comes later, through the echo).
+  IF TG_OP = 'INSERT' AND result.output_value IS NOT NULL AND NEW.exh_item_id IS NULL THEN
+    PERFORM set_config('exh.applying', 'on', true);
+    UPDATE task_item SET exh_item_id = result.output_value WHERE id = NEW.id;
+    PERFORM set_config('exh.applying', '', true);
   END IF;
   RETURN NULL;
 END

@@ -28,6 +28,7 @@ describe('db commands', () => {
     expect(written).toEqual([
       'sql/postgres/base-project.sql',
       'sql/postgres/example-app.sql',
+      'sql/postgres/sync-sender.sql',
       'sql/mssql/base-project.sql',
       'sql/mssql/example-app.sql',
       'sql/db2/base-project.sql',

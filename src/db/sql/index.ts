@@ -4,13 +4,14 @@ import { postgresBaseProject } from './postgres.js';
 import { postgresExampleApp } from './postgres-example.js';
 import { sqlServerBaseProject } from './sqlserver.js';
 import { sqlServerExampleApp } from './sqlserver-example.js';
+import { postgresSyncSender } from './sync-sender.js';
 import type { Dialect } from './types.js';
 
 export interface ScriptFile {
   /** Relative to the repository root, e.g. sql/postgres/base-project.sql. */
   path: string;
   content: string;
-  role: 'base-project' | 'example-app';
+  role: 'base-project' | 'example-app' | 'sync-sender';
 }
 
 /** Where each dialect's scripts live (the SQL Server folder keeps the seed's "mssql" name). */
@@ -23,10 +24,12 @@ export const scriptDirectories: Record<Dialect, string> = {
 interface DialectScripts {
   baseProject(types: readonly ItemTypeDefinition[]): string;
   exampleApp?(types: readonly ItemTypeDefinition[]): string;
+  /** The synchronous sender installed in the database itself (docs/senders.md); DB2's and SQL Server's are senders/. */
+  syncSender?(): string;
 }
 
 const generators: Record<Dialect, DialectScripts> = {
-  postgres: { baseProject: postgresBaseProject, exampleApp: postgresExampleApp },
+  postgres: { baseProject: postgresBaseProject, exampleApp: postgresExampleApp, syncSender: postgresSyncSender },
   sqlserver: { baseProject: sqlServerBaseProject, exampleApp: sqlServerExampleApp },
   db2: { baseProject: db2BaseProject },
 };
@@ -40,6 +43,9 @@ export function scripts(dialect: Dialect, types: readonly ItemTypeDefinition[]):
   ];
   if (generator.exampleApp) {
     files.push({ path: `${directory}/example-app.sql`, content: generator.exampleApp(types), role: 'example-app' });
+  }
+  if (generator.syncSender) {
+    files.push({ path: `${directory}/sync-sender.sql`, content: generator.syncSender(), role: 'sync-sender' });
   }
   return files;
 }

@@ -79,11 +79,20 @@ BEGIN
 ${set.map((s) => `    ${s}`).join(',\n')}
   WHERE ${match};
   IF NOT FOUND THEN
-    INSERT INTO ${appTable(definition)} (
-${definition.fields.map((f) => `      ${columnName(f)}`).join(',\n')}
-    ) VALUES (
-${insertValues.map((v) => `      ${v}`).join(',\n')}
-    );
+    BEGIN
+      INSERT INTO ${appTable(definition)} (
+${definition.fields.map((f) => `        ${columnName(f)}`).join(',\n')}
+      ) VALUES (
+${insertValues.map((v) => `        ${v}`).join(',\n')}
+      );
+    EXCEPTION WHEN unique_violation THEN
+      -- The application's transaction that made this item (a synchronous sender's trigger) committed its row while
+      -- this one waited: that row is the one to update, never a second one.
+      UPDATE ${appTable(definition)} AS t
+      SET
+${set.map((s) => `        ${s}`).join(',\n')}
+      WHERE ${match};
+    END;
   END IF;
 END
 $fn$;`;
@@ -159,6 +168,13 @@ BEGIN
   END IF;
   IF result.exit_code <> 0 THEN
     RAISE EXCEPTION '${table}: sending the change to Exchange failed (exit code %): %', result.exit_code, result.error_message;
+  END IF;
+  -- Synchronous mode (docs/senders.md) answers an add with the new Exchange item id at once: the row gets it now,
+  -- without this trigger sending the update on (the outbox's reply comes later, through the echo).
+  IF TG_OP = 'INSERT' AND result.output_value IS NOT NULL AND NEW.exh_item_id IS NULL THEN
+    PERFORM set_config('${applyingSetting}', 'on', true);
+    UPDATE ${table} SET exh_item_id = result.output_value WHERE ${appKey} = NEW.${appKey};
+    PERFORM set_config('${applyingSetting}', '', true);
   END IF;
   RETURN NULL;
 END

@@ -12,6 +12,7 @@ import {
   type RoutineParameter,
   syncItemParameters,
 } from './routines.js';
+import { sendItemFunction, sendModeParameter } from './sync-sender.js';
 import { columnType, namedTypes } from './types.js';
 
 /**
@@ -230,8 +231,21 @@ ${keyCheck}`;
     statusOut,
   )}
 LANGUAGE plpgsql AS $fn$
-${statusFunctionBody(checks, outboxInsert('exh_user', `'${definition.name}'`, action, payload))}
+${statusFunctionBody(checks, sendOrQueue(definition, action, payload))}
 $fn$;`;
+}
+
+/**
+ * In synchronous mode (exh_set_up exh_send_mode = 'sync', docs/senders.md) the change goes to the connector at once
+ * through the PL/Python sender (sql/postgres/sync-sender.sql) and its reply is returned; otherwise it is queued.
+ */
+function sendOrQueue(definition: ItemTypeDefinition, action: ItemAction, payload: string): string {
+  return `IF (SELECT s.exh_value FROM exh_set_up AS s WHERE s.exh_parameter = '${sendModeParameter}') = 'sync' THEN
+    SELECT r.exit_code, r.output_value, r.error_message INTO exit_code, output_value, error_message
+    FROM ${sendItemFunction}('${action}', '${definition.name}', exh_user, ${payload}) AS r;
+    RETURN;
+  END IF;
+  ${outboxInsert('exh_user', `'${definition.name}'`, action, payload)}`;
 }
 
 function getItemTemplate(definition: ItemTypeDefinition): string {

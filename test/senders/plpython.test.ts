@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { installBaseProject } from '../../src/db/commands.js';
+import { isExhError } from '../../src/errors.js';
+import { type LiveConnector, startLiveConnector } from './live-connector.js';
+
+const pgUrl = process.env.PG_URL;
+const alice = 'alice@contoso.test';
+const bob = 'bob@contoso.test';
+
+/** Whether the server of PG_URL has PL/Python at all (Debian postgresql-plpython3-NN). */
+async function hasPlPython(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query("select 1 from pg_available_extensions where name = 'plpython3u'");
+    return rows.length > 0;
+  } finally {
+    await client.end();
+  }
+}
+
+const plPython = pgUrl ? await hasPlPython(pgUrl) : false;
+if (!pgUrl) console.warn('test/senders/plpython.test.ts skipped: PG_URL is not set');
+else if (!plPython)
+  console.warn('test/senders/plpython.test.ts skipped: the server has no plpython3u (postgresql-plpython3-NN)');
+
+/**
+ * The PL/Python sender (sql/postgres/sync-sender.sql) on the real PostgreSQL server, with the example application in
+ * synchronous mode against a real connector and the emulator: the seed's trigger behaviour, a change in Exchange or
+ * a rollback.
+ */
+describe.skipIf(!plPython)('PostgreSQL PL/Python sender (exh_send) in synchronous mode', () => {
+  let live: LiveConnector;
+  const q = (text: string, values: unknown[] = []) => live.admin.query(text, values);
+  const setMode = (mode: 'sync' | 'outbox') =>
+    q("update exh_set_up set exh_value = $1 where exh_parameter = 'exh_send_mode'", [mode]);
+
+  beforeAll(async () => {
+    live = await startLiveConnector(pgUrl as string, { users: [alice, bob], syncSender: true });
+  });
+  afterAll(async () => {
+    await live?.close();
+  });
+
+  it('installs idempotently and leaves the outbox mode on until the application switches', async () => {
+    const connectionString = new URL(pgUrl as string);
+    connectionString.searchParams.set('options', `-c search_path=${live.schema}`);
+    const again = await installBaseProject(
+      { type: 'postgres', connectionString: connectionString.toString() },
+      { exampleApp: true, syncSender: true },
+    );
+    expect(again.applied).toEqual([
+      'sql/postgres/base-project.sql',
+      'sql/postgres/example-app.sql',
+      'sql/postgres/sync-sender.sql',
+    ]);
+    expect((await live.setUp()).exh_send_mode).toBe('outbox');
+    // Without a connector's set-up the sender is offline, not broken.
+    const { rows } = await q(`select * from exh_send('{"type": "ping"}')`);
+    expect(rows).toEqual([{ exit_code: 521, output_value: null, error_message: expect.stringMatching(/offline/) }]);
+  });
+
+  it('an inserted row reaches the mailbox at once and gets its item id; changes and deletes follow', async () => {
+    await live.start();
+    await setMode('sync');
+    expect((await q(`select * from exh_send('{"type": "ping"}')`)).rows[0]).toMatchObject({
+      exit_code: 0,
+      output_value: 'pong',
+    });
+
+    await q(
+      `insert into task_item (exh_app_item_id, exh_user, exh_subject, exh_percent_complete, exh_due)
+       values ('sync-task-1', $1, 'Sent synchronously', 20, '2026-12-24T17:00:00Z')`,
+      [alice],
+    );
+    const [row] = (await q("select * from task_item where exh_app_item_id = 'sync-task-1'")).rows;
+    expect(row?.exh_item_id).toEqual(expect.any(String));
+    const made = live.emulator.admin.item(alice, row?.exh_item_id);
+    expect(made.properties).toMatchObject({ Subject: 'Sent synchronously', PercentComplete: '20' });
+    // Nothing went through the outbox.
+    expect((await q('select count(*)::int as n from exh_outbox')).rows[0]?.n).toBe(0);
+
+    await q("update task_item set exh_subject = 'Changed synchronously' where exh_app_item_id = 'sync-task-1'");
+    expect(live.emulator.admin.item(alice, row?.exh_item_id).properties).toMatchObject({
+      Subject: 'Changed synchronously',
+      PercentComplete: '20',
+    });
+
+    // The echo from Exchange finds the same row: never a second one.
+    await vi.waitFor(
+      async () => {
+        const { rows } = await q('select exh_subject, exh_item_id from task_item where exh_user = $1', [alice]);
+        expect(rows).toEqual([{ exh_subject: 'Changed synchronously', exh_item_id: row?.exh_item_id }]);
+      },
+      { timeout: 5_000, interval: 100 },
+    );
+
+    await q("delete from task_item where exh_app_item_id = 'sync-task-1'");
+    expect(live.emulator.admin.items(alice, 'tasks').filter((i) => i.id === row?.exh_item_id)).toEqual([]);
+  });
+
+  it('an appointment with times travels as ISO 8601 and comes back with its item id', async () => {
+    await live.start();
+    await setMode('sync');
+    await q(
+      `insert into calendar_item (exh_app_item_id, exh_user, exh_subject, exh_start, exh_end, exh_location)
+       values ('sync-meeting-1', $1, 'Planning', '2026-12-01T09:00:00+01:00', '2026-12-01T10:00:00+01:00', 'Room 2')`,
+      [bob],
+    );
+    const [row] = (await q("select exh_item_id from calendar_item where exh_app_item_id = 'sync-meeting-1'")).rows;
+    const made = live.emulator.admin.item(bob, row?.exh_item_id);
+    expect(made.properties).toMatchObject({ Subject: 'Planning', Location: 'Room 2' });
+    expect(new Date(String(made.properties.Start)).toISOString()).toBe('2026-12-01T08:00:00.000Z');
+  });
+
+  it('a connector that is not running: the insert fails with 521 and the row is rolled back', async () => {
+    await live.start();
+    await setMode('sync');
+    await live.stop();
+    const insert = q(
+      `insert into task_item (exh_app_item_id, exh_user, exh_subject) values ('sync-task-offline', $1, 'Never')`,
+      [alice],
+    );
+    await expect(insert).rejects.toThrow(/exit code 521\): The Exchange Connector is offline/);
+    expect((await q("select * from task_item where exh_app_item_id = 'sync-task-offline'")).rows).toEqual([]);
+    expect((await q('select count(*)::int as n from exh_outbox')).rows[0]?.n).toBe(0);
+    expect(live.emulator.admin.items(alice, 'tasks').filter((i) => i.properties.Subject === 'Never')).toEqual([]);
+  });
+
+  it('a wrong token is refused with exit code 1 and changes nothing', async () => {
+    await live.start();
+    await setMode('sync');
+    await q("update exh_set_up set exh_value = 'not-the-token' where exh_parameter = 'exh_listener_token'");
+    const insert = q(
+      `insert into task_item (exh_app_item_id, exh_user, exh_subject) values ('sync-task-token', $1, 'Refused')`,
+      [alice],
+    );
+    await expect(insert).rejects.toThrow(/exit code 1\): Request refused: unauthenticated/);
+    expect((await q("select * from task_item where exh_app_item_id = 'sync-task-token'")).rows).toEqual([]);
+    expect(live.emulator.admin.items(alice, 'tasks').filter((i) => i.properties.Subject === 'Refused')).toEqual([]);
+    await live.stop();
+  });
+
+  it('outbox mode stays as it was: the insert writes an outbox row and returns', async () => {
+    await setMode('outbox');
+    await q(`insert into task_item (exh_app_item_id, exh_user, exh_subject) values ('outbox-task', $1, 'Queued')`, [
+      bob,
+    ]);
+    const { rows } = await q('select exh_action, exh_state from exh_outbox where exh_user = $1', [bob]);
+    expect(rows).toEqual([{ exh_action: 'add', exh_state: 'pending' }]);
+  });
+});
+
+describe.skipIf(!plPython)('exh db install --sync-sender without the privilege to create plpython3u', () => {
+  const suffix = randomBytes(4).toString('hex');
+  const role = `exh_plain_${suffix}`;
+  const database = `exh_senders_${suffix}`;
+  let admin: pg.Client;
+
+  beforeAll(async () => {
+    admin = new pg.Client({ connectionString: pgUrl });
+    await admin.connect();
+    await admin.query(`create role ${role} login`);
+    await admin.query(`create database ${database} owner ${role}`);
+  });
+  afterAll(async () => {
+    await admin?.query(`drop database if exists ${database}`);
+    await admin?.query(`drop role if exists ${role}`);
+    await admin?.end();
+  });
+
+  it('fails with a message naming the privilege and the Debian package', async () => {
+    const url = new URL(pgUrl as string);
+    url.username = role;
+    url.pathname = `/${database}`;
+    const config = { type: 'postgres' as const, connectionString: url.toString() };
+    const error = await installBaseProject(config, { syncSender: true }).catch((e: unknown) => e);
+    expect(isExhError(error) && error.code).toBe('EXH_DB_UNSUPPORTED');
+    expect(String((error as Error).message)).toMatch(/superuser/);
+    expect(String((error as Error).message)).toMatch(/CREATE EXTENSION plpython3u/);
+    expect(String((error as Error).message)).toMatch(/postgresql-plpython3-15/);
+    // The base project itself was installed; only the sender is missing.
+    expect(await installBaseProject(config)).toEqual({ applied: ['sql/postgres/base-project.sql'] });
+  });
+});

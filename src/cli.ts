@@ -32,7 +32,13 @@ program
       );
       process.exit(exitCodes.invalidConfig);
     }
-    const logging = createLogging({ level: config.log.level, format: config.log.format });
+    const logging = createLogging({
+      level: config.log.level,
+      format: config.log.format,
+      ...(config.log.file ? { file: config.log.file, toStdout: config.log.stdout } : {}),
+    });
+    // logrotate moves log.file away and sends SIGHUP (deploy/exh.service's ExecReload): write to a new one.
+    process.on('SIGHUP', () => logging.reopen());
     // Loaded here so that `config check` and `--help` do not load database drivers.
     const { startRuntime } = await import('./runtime.js');
     const { createExchangeBackend } = await import('./exchange/create-exchange.js');

@@ -133,6 +133,10 @@ export const configSchema = z.strictObject({
       level: z.enum(['debug', 'info', 'action', 'warn', 'error']).default('info'),
       /** auto: the readable one-line form on a terminal, JSON otherwise. */
       format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+      /** Also append every record to this file as JSON lines; reopened on SIGHUP (logrotate). */
+      file: z.string().min(1).optional(),
+      /** false: records go to log.file only (needs log.file). */
+      stdout: z.boolean().default(true),
     })
     .prefault({}),
 });

@@ -29,12 +29,18 @@ export interface LoggerOptions {
   /** Where stdout records go (tests pass their own). */
   stdout?: DestinationStream;
   isTTY?: boolean;
+  /** Also append every record as a JSON line to this file (created with its folders; log.file). */
+  file?: string;
+  /** false: records go to the file only, not to stdout (log.stdout; only with `file`). */
+  toStdout?: boolean;
 }
 
 export interface Logging {
   logger: ExhLogger;
   /** Fan-out of every record to the log feed's clients. */
   hub: LogHub;
+  /** Opens log.file again (after logrotate moved it: SIGHUP); nothing without a file. */
+  reopen(): void;
 }
 
 export function createLogging(options: LoggerOptions = {}): Logging {
@@ -45,6 +51,11 @@ export function createLogging(options: LoggerOptions = {}): Logging {
   const pretty = options.format === 'pretty' || ((options.format ?? 'auto') === 'auto' && isTTY);
   const console: DestinationStream = pretty ? { write: (line: string) => stdout.write(prettyLine(line)) } : stdout;
   const level = options.level ?? 'info';
+  // Synchronous for the same reason as stdout; the file always gets JSON lines, whatever the terminal shows.
+  const file = options.file
+    ? pino.destination({ dest: options.file, sync: true, mkdir: true, append: true })
+    : undefined;
+  const toConsole = !file || options.toStdout !== false;
   const logger = pino(
     {
       level,
@@ -60,7 +71,8 @@ export function createLogging(options: LoggerOptions = {}): Logging {
     },
     pino.multistream(
       [
-        { stream: console, level: level as pino.Level },
+        ...(toConsole ? [{ stream: console, level: level as pino.Level }] : []),
+        ...(file ? [{ stream: file, level: level as pino.Level }] : []),
         // The feed gets every record the logger lets through; a client filters by category itself.
         { stream: hub, level: 'debug' },
       ],
@@ -68,7 +80,7 @@ export function createLogging(options: LoggerOptions = {}): Logging {
       { levels: { ...pino.levels.values, ...customLevels } },
     ),
   ) as ExhLogger;
-  return { logger, hub };
+  return { logger, hub, reopen: () => file?.reopen() };
 }
 
 function prettyLine(line: string): string {

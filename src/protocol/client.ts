@@ -1,6 +1,7 @@
 import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { describe } from '../errors.js';
+import type { SyncItemsProgress } from '../ports/control.port.js';
 import type { WireRequest } from './messages.js';
 import { failure, type Reply, replySchema } from './replies.js';
 
@@ -20,11 +21,17 @@ export const offlineMessage = 'The Exchange Connector is offline';
 /** Larger replies (an attachment as base64) than this are not read to the end. */
 const maxReplyBytes = 64 * 1024 * 1024;
 
-export function sendRequest(
-  target: ListenerTarget,
-  request: WireRequest,
-  options: { timeoutMs: number },
-): Promise<Reply> {
+export interface SendOptions {
+  timeoutMs: number;
+  /**
+   * Called for each `{"progress": {...}}` line the connector writes before its reply (a syncItems request with
+   * `"progress": true`, docs/protocol.md). Each such line also restarts the time-out: a long resync that reports
+   * progress is not cut off.
+   */
+  onProgress?: (progress: SyncItemsProgress) => void;
+}
+
+export function sendRequest(target: ListenerTarget, request: WireRequest, options: SendOptions): Promise<Reply> {
   return new Promise<Reply>((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -47,26 +54,35 @@ export function sendRequest(
           ...target.tls,
         })
       : connectTcp({ host: target.host, port: target.port });
-    const timer = setTimeout(
-      () =>
-        settle(
-          connected
-            ? failure(`No reply from the Exchange Connector at ${where(target)} within ${options.timeoutMs} ms.`)
-            : failure(`${offlineMessage}: no connection to ${where(target)} within ${options.timeoutMs} ms.`, 521),
-        ),
-      options.timeoutMs,
-    );
+    const expire = () =>
+      settle(
+        connected
+          ? failure(`No reply from the Exchange Connector at ${where(target)} within ${options.timeoutMs} ms.`)
+          : failure(`${offlineMessage}: no connection to ${where(target)} within ${options.timeoutMs} ms.`, 521),
+      );
+    let timer = setTimeout(expire, options.timeoutMs);
 
     socket.once(target.tls ? 'secureConnect' : 'connect', () => {
       connected = true;
       socket.write(`${JSON.stringify(request)}\n`);
     });
-    socket.on('data', (chunk: Buffer) => {
-      const end = chunk.indexOf(0x0a);
-      chunks.push(end < 0 ? chunk : chunk.subarray(0, end));
-      size += end < 0 ? chunk.length : end;
-      if (end >= 0) settle(parseReply(Buffer.concat(chunks, size)));
-      else if (size > maxReplyBytes) settle(failure(`The reply is larger than ${maxReplyBytes} bytes.`));
+    socket.on('data', (data: Buffer) => {
+      let chunk = data;
+      for (let end = chunk.indexOf(0x0a); end >= 0 && !settled; end = chunk.indexOf(0x0a)) {
+        chunks.push(chunk.subarray(0, end));
+        const line = Buffer.concat(chunks, size + end);
+        chunks.length = 0;
+        size = 0;
+        chunk = chunk.subarray(end + 1);
+        const progress = options.onProgress ? progressOf(line) : undefined;
+        if (!progress) return settle(parseReply(line));
+        options.onProgress?.(progress);
+        clearTimeout(timer);
+        timer = setTimeout(expire, options.timeoutMs);
+      }
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > maxReplyBytes) settle(failure(`The reply is larger than ${maxReplyBytes} bytes.`));
     });
     socket.on('error', (error) =>
       settle(
@@ -79,6 +95,19 @@ export function sendRequest(
       settle(failure(`The Exchange Connector at ${where(target)} closed the connection without a reply.`)),
     );
   });
+}
+
+/** A progress line, or undefined for anything else (which is then read as the reply). */
+function progressOf(line: Buffer): SyncItemsProgress | undefined {
+  try {
+    const value = JSON.parse(line.toString('utf8')) as { progress?: unknown };
+    const progress = value?.progress as Partial<SyncItemsProgress> | undefined;
+    if (typeof progress?.user !== 'string' || typeof progress.itemType !== 'string') return undefined;
+    if (typeof progress.done !== 'number') return undefined;
+    return { ...progress, total: typeof progress.total === 'number' ? progress.total : null } as SyncItemsProgress;
+  } catch {
+    return undefined;
+  }
 }
 
 function parseReply(line: Buffer): Reply {

@@ -19,6 +19,11 @@ export class Connections {
     return connection;
   }
 
+  /** The mailbox's connection if it is connected now (undefined otherwise: starting, backing off, disabled). */
+  find(user: string): MailboxConnection | undefined {
+    return this.#byUser.get(user);
+  }
+
   /** The mailbox's writer (database → Exchange) if it is connected now and its backend can write. */
   writer(user: string): MailboxWriter | undefined {
     const connection = this.#byUser.get(user) as Partial<MailboxWriter> | undefined;

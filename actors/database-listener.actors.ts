@@ -6,10 +6,11 @@ import { describe, errors } from '../src/errors.js';
 import { findField } from '../src/items/definition.js';
 import { itemType } from '../src/items/index.js';
 import type { ExhLogger } from '../src/logging/logger.js';
-import type { DatabasePort, FieldValue } from '../src/ports/database.port.js';
-import type { RequestHandler } from '../src/protocol/listener.js';
+import type { ControlPort, SyncItemsRequest } from '../src/ports/control.port.js';
+import type { DatabasePort, FieldValue, ItemTypeName } from '../src/ports/database.port.js';
+import type { RequestContext, RequestHandler } from '../src/protocol/listener.js';
 import { type DatabaseListener, startDatabaseListener } from '../src/protocol/listener.js';
-import type { DatabaseRequest } from '../src/protocol/messages.js';
+import type { DatabaseRequest, SyncItemsRequest as SyncItemsWireRequest } from '../src/protocol/messages.js';
 import { exitCodes, failure, ok, type Reply, replyForError } from '../src/protocol/replies.js';
 import { applyItemChange } from '../src/sync/outbox.js';
 import type { Connections } from './connections.js';
@@ -21,6 +22,8 @@ export interface DatabaseListenerDeps {
   token: string;
   db: DatabasePort;
   connections: Connections;
+  /** exh_sync_users and exh_sync_item go through it. */
+  control: ControlPort;
   logger: ExhLogger;
   /** Told the real address once listening (port 0 picks one), so that exh_set_up gets the right port. */
   onListening: (address: { host: string; port: number }) => void;
@@ -36,11 +39,12 @@ export interface DatabaseListenerDeps {
  */
 export function createDatabaseListenerActor(deps: DatabaseListenerDeps) {
   return fromCallback<SupervisorEvent>(({ sendBack }) => {
+    // sendBack only reports a listener that cannot listen; users.sync goes through the ControlPort.
     if (!deps.enabled) return () => {};
     const log = deps.logger.child({ actor: 'database-listener' });
     let listener: DatabaseListener | undefined;
     let stopped = false;
-    const handle: RequestHandler = (request, context) => answer(deps, request, context.remoteAddress, sendBack);
+    const handle: RequestHandler = (request, context) => answer(deps, request, context);
     startDatabaseListener({ host: deps.host, port: deps.port, token: deps.token, handle, logger: deps.logger }).then(
       (started) => {
         if (stopped) {
@@ -64,19 +68,43 @@ export function createDatabaseListenerActor(deps: DatabaseListenerDeps) {
   });
 }
 
-async function answer(
-  deps: DatabaseListenerDeps,
-  request: DatabaseRequest,
-  remoteAddress: string,
-  sendBack: (event: SupervisorEvent) => void,
-): Promise<Reply> {
+async function answer(deps: DatabaseListenerDeps, request: DatabaseRequest, context: RequestContext): Promise<Reply> {
+  const { remoteAddress } = context;
   const call = { signal: new AbortController().signal, priority: 'live' as const };
   switch (request.type) {
     case 'ping':
       return ok('pong');
     case 'syncUsers':
-      sendBack({ type: 'users.sync' });
+      deps.control.syncUsers();
       return ok();
+    case 'syncItems': {
+      try {
+        const outcome = await deps.control.syncItems(syncItemsFromWire(request), (progress) =>
+          context.progress({ ...progress }),
+        );
+        return ok(JSON.stringify(outcome));
+      } catch (error) {
+        return replyForError(error);
+      }
+    }
+    case 'addAttachment': {
+      const writer = deps.connections.writer(request.user);
+      if (!writer) return notConnected(request.user);
+      try {
+        const added = await writer.addAttachment(
+          request.itemId,
+          {
+            name: request.name,
+            contentType: request.contentType,
+            content: Buffer.from(request.contentBase64, 'base64'),
+          },
+          call,
+        );
+        return ok(added.attachmentId);
+      } catch (error) {
+        return replyForError(error);
+      }
+    }
     case 'item': {
       const writer = deps.connections.writer(request.user);
       if (!writer) return notConnected(request.user);
@@ -119,9 +147,38 @@ async function answer(
         return replyForError(error);
       }
     }
-    default:
-      return failure(`${request.type} is not handled by this version of exh yet: ${describe(request.type)}`);
   }
+}
+
+const itemTypeByNumber: readonly ItemTypeName[] = ['calendar', 'contact', 'email', 'task'];
+
+/** A syncItems request as the ControlPort takes it: dates without an offset are UTC, a date alone is its midnight. */
+export function syncItemsFromWire(request: SyncItemsWireRequest): SyncItemsRequest {
+  const date = (value: string | null) =>
+    value === null
+      ? undefined
+      : new Date(/[zZ]|[+-]\d{2}:?\d{2}$/.test(value) || value.length === 10 ? value : `${value}Z`);
+  const range = (from: string | null, until: string | null) => {
+    const start = date(from);
+    const end = date(until);
+    return start || end ? { range: { ...(start ? { from: start } : {}), ...(end ? { until: end } : {}) } } : undefined;
+  };
+  const created = range(request.createdFrom, request.createdUntil);
+  const modified = range(request.modifiedFrom, request.modifiedUntil);
+  const received = range(request.receivedFrom, request.receivedUntil);
+  const start = range(request.startFrom, request.startUntil);
+  return {
+    direction: request.direction,
+    user: request.user,
+    itemType: request.item === null ? null : (itemTypeByNumber[request.item] ?? null),
+    add: request.add,
+    chg: request.chg,
+    del: request.del,
+    ...(created ? { created: created.range } : {}),
+    ...(modified ? { modified: modified.range } : {}),
+    ...(received ? { received: received.range } : {}),
+    ...(start ? { start: start.range } : {}),
+  };
 }
 
 function notConnected(user: string): Reply {

@@ -51,6 +51,11 @@ export const errorCatalogue = {
   EXH_DB_DRIVER_MISSING: { retryable: false },
   EXH_DB_UNSUPPORTED: { retryable: false },
   EXH_LISTENER_FAILED: { retryable: false },
+  EXH_HTTP_BAD_REQUEST: { retryable: false },
+  EXH_HTTP_NOT_FOUND: { retryable: false },
+  EXH_HTTP_UNAUTHORIZED: { retryable: false },
+  EXH_HTTP_FORBIDDEN: { retryable: false },
+  EXH_HTTP_ADMIN_DISABLED: { retryable: false },
   EXH_CONNECTOR_OFFLINE: { retryable: true },
   EXH_POOL_ABORTED: { retryable: false },
   EXH_EXCHANGE_UNAVAILABLE: { retryable: true },
@@ -69,6 +74,8 @@ export const errorCatalogue = {
   EXH_EXCHANGE_PUSH_UNAVAILABLE: { retryable: false },
   EXH_EXCHANGE_NOT_ORGANIZER: { retryable: false },
   EXH_EXCHANGE_ATTACHMENT_TOO_LARGE: { retryable: false },
+  EXH_MAILBOX_NOT_CONNECTED: { retryable: true },
+  EXH_MAILBOX_UNKNOWN: { retryable: false },
 } as const satisfies Record<string, { retryable: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
@@ -90,8 +97,6 @@ export const errors = {
     make('EXH_CONFIG_INVALID', `Invalid configuration (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
       details: { source, problems },
     }),
-  databaseUnreachable: (target: string, cause: unknown) =>
-    make('EXH_DB_UNREACHABLE', `Cannot connect to the database at ${target}: ${describe(cause)}`, {
   migrateNotFound: (file: string) =>
     make(
       'EXH_CONFIG_MIGRATE_NOT_FOUND',
@@ -121,6 +126,8 @@ export const errors = {
         'yet. Start it (exh start), or name the listener with --host, --port and --token.',
       { details: { target, missing } },
     ),
+  databaseUnreachable: (target: string, cause: unknown) =>
+    make('EXH_DB_UNREACHABLE', `Cannot connect to the database at ${target}: ${describe(cause)}`, {
       cause,
       details: { target },
     }),
@@ -167,6 +174,27 @@ export const errors = {
       `The ${name} listener cannot listen on ${host}:${port}: ${describe(cause)}. ` +
         `Free the port or choose another with listeners.${name}.port.`,
       { cause, details: { listener: name, host, port } },
+    ),
+  // The HTTP API (src/http): what a client sent or may do.
+  httpBadRequest: (problem: string) =>
+    make('EXH_HTTP_BAD_REQUEST', `Bad request: ${problem}. See docs/dashboard.md for what each endpoint takes.`),
+  httpNotFound: (what: string) => make('EXH_HTTP_NOT_FOUND', `Not found: ${what}.`),
+  httpUnauthorized: () =>
+    make(
+      'EXH_HTTP_UNAUTHORIZED',
+      'This action needs the admin token: send the header "Authorization: Bearer <token>" with the value of ' +
+        'listeners.http.adminToken (in the dashboard: enter it in the token field).',
+    ),
+  httpForbidden: () =>
+    make(
+      'EXH_HTTP_FORBIDDEN',
+      'The admin token is wrong: it must be the value of listeners.http.adminToken (EXH_LISTENERS_HTTP_ADMIN_TOKEN).',
+    ),
+  httpAdminDisabled: () =>
+    make(
+      'EXH_HTTP_ADMIN_DISABLED',
+      'Admin actions are disabled because no admin token is configured: set listeners.http.adminToken ' +
+        '(EXH_LISTENERS_HTTP_ADMIN_TOKEN, at least 16 characters) and restart the connector.',
     ),
   /** The connector runs but cannot serve a request now (no database connection, stopping, user not running). */
   connectorOffline: (reason: string) =>
@@ -284,6 +312,20 @@ export const errors = {
       `Attachment ${attachmentId} of ${user} has ${size} bytes, more than the limit of ${maxBytes}: ` +
         'raise the limit or fetch the attachment in Exchange itself.',
       { details: { user, attachmentId, size, maxBytes } },
+    ),
+  mailboxNotConnected: (user: string) =>
+    make(
+      'EXH_MAILBOX_NOT_CONNECTED',
+      `The mailbox of ${user} is not connected to Exchange (yet): it is starting, backing off or disabled; ` +
+        'try again later, and see the log (or exh_log) for why it is not live.',
+      { details: { user } },
+    ),
+  mailboxUnknown: (user: string) =>
+    make(
+      'EXH_MAILBOX_UNKNOWN',
+      `${user} is not a registered user: exh_get_users does not return it. Add the user to the application's ` +
+        'exh_user_source and call exh_sync_users.',
+      { details: { user } },
     ),
 } as const;
 

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { type Actor, createActor, toPromise } from 'xstate';
 import { Connections } from '../actors/connections.js';
+import { createControl } from '../actors/control.js';
 import { createDatabaseActors } from '../actors/database.actors.js';
 import { createDatabaseListenerActor } from '../actors/database-listener.actors.js';
+import { createHttpActor } from '../actors/http.actors.js';
 import { createItemTypeActors } from '../actors/item-type.actors.js';
 import { createLogFeedActor } from '../actors/listeners.actors.js';
 import { createMailboxActors } from '../actors/mailbox.actors.js';
@@ -18,12 +20,18 @@ import type { Report } from '../machines/report.js';
 import { supervisorMachine } from '../machines/supervisor.machine.js';
 import type { Config } from './config/schema.js';
 import { createDatabase } from './db/create-database.js';
+import { observeRuntime } from './http/observe-runtime.js';
 import type { LogFeed } from './logging/log-feed.js';
 import type { ExhLogger, Logging } from './logging/logger.js';
+import { instrumentDatabase } from './metrics/instrument-database.js';
+import { instrumentExchange } from './metrics/instrument-exchange.js';
+import { Metrics } from './metrics/metrics.js';
 import { ExchangePool } from './pool/exchange-pool.js';
 import type { DatabasePort, SetUp } from './ports/database.port.js';
+import type { ControlPort } from './ports/control.port.js';
 import type { ExchangePort } from './ports/exchange.port.js';
 import type { DatabaseListener } from './protocol/listener.js';
+import { InspectionHub } from './statecharts/inspection.js';
 import { version } from './version.js';
 
 export interface RuntimeOptions {
@@ -33,6 +41,8 @@ export interface RuntimeOptions {
   db?: DatabasePort;
   /** The Exchange backend (EWS today), built over `pool` by the caller: src/cli.ts or a test. */
   exchange: (pool: ExchangePool) => ExchangePort;
+  /** exh start --inspect: xstate's inspection events streamed at /api/inspect (docs/dashboard.md). */
+  inspect?: boolean;
 }
 
 export interface Runtime {
@@ -41,6 +51,8 @@ export interface Runtime {
   done: Promise<{ exitCode: number }>;
   /** Asks for a graceful stop (mailboxes, listeners, pools) and waits for it. */
   stop(): Promise<{ exitCode: number }>;
+  /** exh_sync_users, exh_sync_item and retrying failed work, for the dashboard and the CLI. */
+  control: ControlPort;
 }
 
 /**
@@ -50,15 +62,32 @@ export interface Runtime {
 export function startRuntime(options: RuntimeOptions): Runtime {
   const { config, logging } = options;
   const logger = logging.logger;
-  const db = options.db ?? createDatabase(config.database);
+  // Metrics by decorators around the ports: the sync core and the adapters stay as they are.
+  const metrics = new Metrics();
+  const inspection = new InspectionHub();
+  const db = instrumentDatabase(options.db ?? createDatabase(config.database), metrics);
   const pool = new ExchangePool(config.exchange.concurrency);
-  const exchange = options.exchange(pool);
+  const exchange = instrumentExchange(options.exchange(pool), metrics);
+  const http = { listener: undefined as { close(): Promise<void> } | undefined };
   const connections = new Connections();
   const locks = new SyncLocks();
   const committed = new CommittedWatermarks();
   const feeds = new Set<LogFeed>();
   const setUp = databaseSetUp(config);
   const listeners = { database: undefined as DatabaseListener | undefined };
+  const settings = { ...config.sync, pageSize: 512 };
+  // Ends resynchronisations in progress when the connector stops.
+  const stopping = new AbortController();
+  const control = createControl({
+    db,
+    connections,
+    locks,
+    settings,
+    logger,
+    users: () => actor.getSnapshot().context.users,
+    requestUsersSync: () => actor.send({ type: 'users.sync' }),
+    signal: stopping.signal,
+  });
   // exh_set_up must carry the port the listener really got (0 picks one), so start-up waits for it.
   let listenerReady!: () => void;
   const listening = new Promise<void>((resolve) => {
@@ -77,6 +106,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     committed,
     closeListeners: async () => {
       await listeners.database?.close();
+      await http.listener?.close();
       await Promise.all([...feeds].map((feed) => feed.close()));
     },
   });
@@ -111,7 +141,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
                   db,
                   connections,
                   logger,
-                  settings: { ...config.sync, pageSize: 512 },
+                  settings,
                   locks,
                   committed,
                 }),
@@ -132,7 +162,9 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         token: setUp.token,
         db,
         connections,
+        control,
         logger,
+        maxAttachmentBytes: config.sync.maxAttachmentBytes,
         onListening: (address) => {
           setUp.port = address.port;
           listenerReady();
@@ -141,7 +173,32 @@ export function startRuntime(options: RuntimeOptions): Runtime {
           listeners.database = listener;
         },
       }),
-      outbox: createOutboxActor({ db, connections, logger, pollMs: config.sync.outboxPollMs }),
+      outbox: createOutboxActor({
+        db,
+        connections,
+        control,
+        logger,
+        pollMs: config.sync.outboxPollMs,
+        maxAttachmentBytes: config.sync.maxAttachmentBytes,
+      }),
+      http: createHttpActor({
+        ...config.listeners.http,
+        logger,
+        app: observeRuntime({
+          root: () => actor,
+          databaseTarget: db.target,
+          pool,
+          hub: logging.hub,
+          metrics,
+          inspection,
+          control,
+          adminToken: config.listeners.http.adminToken,
+          inspect: options.inspect === true,
+        }),
+        onListening: (listener) => {
+          http.listener = listener;
+        },
+      }),
       startUp: supervisorActors.startUp,
       readUsers: supervisorActors.readUsers,
       shutdown: supervisorActors.shutdown,
@@ -149,6 +206,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
   });
 
   const actor = createActor(machine, {
+    inspect: inspection.inspect,
     input: {
       database: {
         target: db.target,
@@ -163,8 +221,12 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     },
   });
   const done = toPromise(actor).then(
-    () => ({ exitCode: actor.getSnapshot().context.fatalError ? 1 : 0 }),
+    () => {
+      stopping.abort();
+      return { exitCode: actor.getSnapshot().context.fatalError ? 1 : 0 };
+    },
     (error: unknown) => {
+      stopping.abort();
       logger.fatal({ err: error }, 'The supervisor crashed');
       return { exitCode: 1 };
     },
@@ -175,9 +237,11 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     actor,
     done,
     stop: () => {
+      stopping.abort();
       actor.send({ type: 'service.stop' });
       return done;
     },
+    control,
   };
 }
 

@@ -114,6 +114,8 @@ export const configSchema = z.strictObject({
       usersRefreshMs: z.number().int().min(0).default(300_000),
       /** How often exh_outbox is looked at for changes from the application (database → Exchange). */
       outboxPollMs: ms.default(2_000),
+      /** The largest attachment exh_get_attachment (or a sender) may download, in bytes. */
+      maxAttachmentBytes: z.number().int().min(1).default(10 * 1024 * 1024),
     })
     .prefault({}),
   retry: z

@@ -1,4 +1,12 @@
-import type { OutboxOutcome } from '../ports/database.port.js';
+import type { ItemTypeDefinition } from '../items/definition.js';
+import type {
+  ItemRanges,
+  OutboxCommandAction,
+  OutboxCommandEntry,
+  OutboxEntry,
+  OutboxOutcome,
+} from '../ports/database.port.js';
+import { decodeFields, fromDatabaseValue } from './field-values.js';
 
 /**
  * The outbox row's state after the connector reports an outcome (docs/database.md, "The outbox"): 0 done; 521
@@ -14,5 +22,57 @@ export function outboxState(outcome: OutboxOutcome): OutboxState {
   return retryExitCodes.includes(outcome.exitCode) ? 'pending' : 'failed';
 }
 
-/** Outbox kinds that readOutbox hands out: item changes. The seed's commands wait for the connector's command handling. */
 export const itemOutboxActions = ['add', 'chg', 'del'] as const;
+export const commandOutboxActions: readonly OutboxCommandAction[] = ['sync_users', 'sync_item', 'get_attachment'];
+
+/** An exh_outbox row as any driver returns it (column names in any case; DB2 folds them to upper case). */
+export type RawOutboxRow = Record<string, unknown>;
+
+/**
+ * One pending exh_outbox row → what readOutbox hands out, the same for every adapter. A row whose item type this
+ * connector does not know is returned as null (the caller skips it; it stays pending and visible).
+ */
+export function outboxEntryFromRow(
+  raw: RawOutboxRow,
+  types: readonly ItemTypeDefinition[],
+): OutboxEntry | OutboxCommandEntry | null {
+  const row = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.toLowerCase(), v]));
+  const id = String(row.id).trim();
+  const createdAt = fromDatabaseValue('timestamp', row.exh_created) as Date;
+  const attempts = Number(row.exh_attempts);
+  const action = String(row.exh_action);
+  const definition = types.find((t) => t.name === row.exh_item_type);
+  const payload = String(row.exh_payload);
+  if ((commandOutboxActions as readonly string[]).includes(action)) {
+    return {
+      id,
+      user: row.exh_user === null || row.exh_user === undefined ? null : String(row.exh_user),
+      itemType: definition?.name ?? null,
+      action: action as OutboxCommandAction,
+      parameters: JSON.parse(payload) as Record<string, unknown>,
+      createdAt,
+      attempts,
+    };
+  }
+  if (!definition || !(itemOutboxActions as readonly string[]).includes(action)) return null;
+  return {
+    id,
+    user: String(row.exh_user),
+    itemType: definition.name,
+    action: action as OutboxEntry['action'],
+    fields: decodeFields(definition, payload),
+    createdAt,
+    attempts,
+  };
+}
+
+/** The outbox kinds readOutbox asks for, as an SQL list: every adapter reads items and commands alike. */
+export const outboxActionList = [...itemOutboxActions, ...commandOutboxActions].map((a) => `'${a}'`).join(', ');
+
+/** exh_get_item_{type}'s eight range parameters, in the procedures' order (exh_created_from ... exh_start_until). */
+export function rangeParameters(ranges: ItemRanges): Array<{ name: string; value: Date | null }> {
+  return (['created', 'modified', 'received', 'start'] as const).flatMap((range) => [
+    { name: `exh_${range}_from`, value: ranges[range]?.from ?? null },
+    { name: `exh_${range}_until`, value: ranges[range]?.until ?? null },
+  ]);
+}

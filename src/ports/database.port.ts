@@ -48,8 +48,11 @@ export interface ChangeBatch {
   user: string;
   itemType: ItemTypeName;
   changes: ItemChange[];
-  /** The new watermark for (user, itemType), stored in the same transaction as the changes. */
-  watermark: string;
+  /**
+   * The new watermark for (user, itemType), stored in the same transaction as the changes; absent: left as it is
+   * (a resynchronisation by exh_sync_item applies changes without moving the live sync's place).
+   */
+  watermark?: string;
   /** Meetings whose application id is known, remembered by UID in the same transaction (exh_meeting). */
   meetings?: MeetingLink[];
 }
@@ -68,6 +71,34 @@ export interface OutboxEntry {
   fields: Record<string, FieldValue>;
   createdAt: Date;
   attempts: number;
+}
+
+/** Outbox rows that are requests rather than item changes: exh_sync_users, exh_sync_item, exh_get_attachment. */
+export type OutboxCommandAction = 'sync_users' | 'sync_item' | 'get_attachment';
+
+export interface OutboxCommandEntry {
+  id: string;
+  /** null for sync_users (every user). */
+  user: string | null;
+  itemType: ItemTypeName | null;
+  action: OutboxCommandAction;
+  /** The procedure's parameters as it wrote them, keyed by parameter name (exh_sync_direction, exh_item_id, ...). */
+  parameters: Record<string, unknown>;
+  createdAt: Date;
+  attempts: number;
+}
+
+/** Item changes and commands come out of readOutbox together; this tells them apart. */
+export function isOutboxItem(entry: OutboxEntry | OutboxCommandEntry): entry is OutboxEntry {
+  return entry.action === 'add' || entry.action === 'chg' || entry.action === 'del';
+}
+
+/** exh_get_item_{type}'s date ranges (exh_sync_item): items whose field falls in [from, until). */
+export interface ItemRanges {
+  created?: { from?: Date; until?: Date };
+  modified?: { from?: Date; until?: Date };
+  received?: { from?: Date; until?: Date };
+  start?: { from?: Date; until?: Date };
 }
 
 export interface OutboxOutcome {
@@ -99,9 +130,19 @@ export interface DatabasePort {
   rememberMeetings(links: readonly MeetingLink[]): Promise<void>;
   /** The application ids of meetings by UID, for the UIDs that have one (attendees' copies carry the organizer's). */
   meetingAppItemIds(uids: readonly string[]): Promise<Map<string, string>>;
-  /** Pending outbox rows, oldest first (per user in order). */
-  readOutbox(limit: number): Promise<OutboxEntry[]>;
+  /** Pending outbox rows, oldest first (per user in order): item changes and commands. */
+  readOutbox(limit: number): Promise<Array<OutboxEntry | OutboxCommandEntry>>;
   completeOutbox(id: string, outcome: OutboxOutcome): Promise<void>;
+  /**
+   * Where the database can say so (PostgreSQL's NOTIFY): calls `onUser` when a new outbox row is written, so the
+   * outbox is drained at once rather than at the next poll. Listening ends with the returned function or the connection.
+   */
+  watchOutbox?(onUser: (user: string) => void): Promise<() => Promise<void>>;
+  /**
+   * The application's items of one user and type (exh_get_item_{type}), within the ranges: what exh_sync_item compares
+   * with Exchange. Fields by name without the exh_ prefix.
+   */
+  getItems(itemType: ItemTypeName, user: string, ranges: ItemRanges): Promise<Array<Record<string, FieldValue>>>;
   /** Records an error the connector wants the application to see (exh_log). */
   logError(entry: ConnectorLogEntry): Promise<void>;
 }

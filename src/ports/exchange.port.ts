@@ -141,6 +141,12 @@ export interface MailboxWriter {
     attachmentId: string,
     options: CallOptions & { maxBytes: number },
   ): Promise<{ name: string; contentType: string; content: Buffer }>;
+  /** Attaches a file to an item (beyond the seed); resolves with the new attachment's id. */
+  addAttachment(
+    itemId: string,
+    attachment: { name: string; contentType: string; content: Buffer },
+    options: CallOptions,
+  ): Promise<{ attachmentId: string }>;
 }
 
 export interface ExchangePort {

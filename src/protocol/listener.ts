@@ -13,7 +13,16 @@ import { failure, type Reply, replyForError, replySchema } from './replies.js';
  * and never reaches `handle`; the listener keeps serving.
  */
 
-export type RequestHandler = (request: DatabaseRequest, context: { remoteAddress: string }) => Promise<Reply>;
+export interface RequestContext {
+  remoteAddress: string;
+  /**
+   * Writes a progress line (`{"progress": {...}}`) before the reply, for requests that asked for it (`"progress":
+   * true` on syncItems); senders that did not ask never see one.
+   */
+  progress(value: Record<string, unknown>): void;
+}
+
+export type RequestHandler = (request: DatabaseRequest, context: RequestContext) => Promise<Reply>;
 
 export interface DatabaseListenerOptions {
   host: string;
@@ -115,7 +124,10 @@ export async function startDatabaseListener(options: DatabaseListenerOptions): P
       stopReading();
       const line = Buffer.concat(chunks, size);
       chunks.length = 0;
-      const done = answer(line, remoteAddress).then(reply, (error: unknown) => reply(replyForError(error)));
+      const progress = (value: Record<string, unknown>) => {
+        if (!socket.destroyed && socket.writable) socket.write(`${JSON.stringify({ progress: value })}\n`);
+      };
+      const done = answer(line, remoteAddress, progress).then(reply, (error: unknown) => reply(replyForError(error)));
       handling.set(socket, done);
       void done.finally(() => handling.delete(socket));
     };
@@ -129,7 +141,7 @@ export async function startDatabaseListener(options: DatabaseListenerOptions): P
     });
   };
 
-  const answer = async (line: Buffer, remoteAddress: string): Promise<Reply> => {
+  const answer = async (line: Buffer, remoteAddress: string, progress: RequestContext['progress']): Promise<Reply> => {
     const refused = (problem: string) => {
       log.warn({ remoteAddress }, `Refused a request from ${remoteAddress}: ${problem}`);
       return failure(`Request refused: ${problem}.`);
@@ -159,7 +171,10 @@ export async function startDatabaseListener(options: DatabaseListenerOptions): P
     const request = parsed.request;
     log.debug({ remoteAddress, type: request.type }, `Request ${request.type} from ${remoteAddress}`);
     try {
-      const result = replySchema.safeParse(await options.handle(request, { remoteAddress }));
+      const wantsProgress = request.type === 'syncItems' && request.progress === true;
+      const result = replySchema.safeParse(
+        await options.handle(request, { remoteAddress, progress: wantsProgress ? progress : () => {} }),
+      );
       if (result.success) return result.data;
       log.error({ type: request.type }, `The handler of ${request.type} returned no valid reply (a bug)`);
       return failure(`The connector could not answer the ${request.type} request (internal error).`);

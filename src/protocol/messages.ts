@@ -109,6 +109,8 @@ const syncItemsRequest = z.strictObject({
   receivedUntil: dateBound,
   startFrom: dateBound,
   startUntil: dateBound,
+  /** Ask for progress lines before the reply (docs/protocol.md); the seed's senders never do. */
+  progress: z.boolean().optional(),
 });
 
 const getAttachmentRequest = z.strictObject({

@@ -41,6 +41,7 @@ const exchangeCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'EXH_EXCHANGE_AUTH_FAILED',
   'EXH_EXCHANGE_THROTTLED',
   'EXH_EXCHANGE_MAILBOX_MOVING',
+  'EXH_MAILBOX_NOT_CONNECTED',
 ]);
 
 /**

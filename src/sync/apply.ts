@@ -20,15 +20,16 @@ export async function applyPage(
     user: string;
     itemType: ItemTypeName;
     changes: ItemChange[];
-    watermark: string;
-    previousWatermark: string;
+    /** Absent (exh_sync_item): the changes are applied and the live sync's watermark stays where it is. */
+    watermark?: string;
+    previousWatermark?: string;
     meetings?: MeetingLink[];
   },
 ): Promise<PageOutcome> {
   const { user, itemType, changes, watermark, previousWatermark } = page;
   const meetings = page.meetings ?? [];
   try {
-    await db.applyChanges({ user, itemType, changes, watermark, meetings });
+    await db.applyChanges({ user, itemType, changes, meetings, ...(watermark === undefined ? {} : { watermark }) });
     return { applied: changes.length, failed: [] };
   } catch (error) {
     if (!isExhError(error, 'EXH_DB_PROCEDURE_FAILED')) throw error;
@@ -36,7 +37,12 @@ export async function applyPage(
   const outcome: PageOutcome = { applied: 0, failed: [] };
   for (const change of changes) {
     try {
-      await db.applyChanges({ user, itemType, changes: [change], watermark: previousWatermark });
+      await db.applyChanges({
+        user,
+        itemType,
+        changes: [change],
+        ...(previousWatermark === undefined ? {} : { watermark: previousWatermark }),
+      });
       outcome.applied += 1;
     } catch (error) {
       if (!isExhError(error, 'EXH_DB_PROCEDURE_FAILED')) throw error;
@@ -50,6 +56,8 @@ export async function applyPage(
       });
     }
   }
-  await db.applyChanges({ user, itemType, changes: [], watermark, meetings });
+  if (watermark !== undefined || meetings.length > 0) {
+    await db.applyChanges({ user, itemType, changes: [], meetings, ...(watermark === undefined ? {} : { watermark }) });
+  }
   return outcome;
 }

@@ -1,14 +1,28 @@
 import { randomUUID } from 'node:crypto';
+import { parseTimestamp } from '../db/field-values.js';
 import { describe, isExhError } from '../errors.js';
 import type { ExhLogger } from '../logging/logger.js';
-import type { DatabasePort, OutboxEntry, OutboxOutcome } from '../ports/database.port.js';
+import type { ControlPort, SyncItemsRequest } from '../ports/control.port.js';
+import {
+  type DatabasePort,
+  type ItemTypeName,
+  isOutboxItem,
+  type OutboxCommandEntry,
+  type OutboxEntry,
+  type OutboxOutcome,
+} from '../ports/database.port.js';
 import type { CallOptions, MailboxWriter } from '../ports/exchange.port.js';
+import { replyForError } from '../protocol/replies.js';
 
 export interface OutboxDeps {
   db: DatabasePort;
   /** The mailbox's writer when its mailbox is connected; undefined while it is not (its rows wait). */
   writerOf: (user: string) => MailboxWriter | undefined;
+  /** exh_sync_users and exh_sync_item rows are carried out through it. */
+  control: ControlPort;
   logger: ExhLogger;
+  /** Largest attachment an exh_get_attachment row may fetch. */
+  maxAttachmentBytes: number;
 }
 
 export interface DrainOutcome {
@@ -23,35 +37,32 @@ export interface DrainOutcome {
  * first), users side by side (the Exchange pool bounds the traffic). A row that cannot be applied now (mailbox not
  * connected, Exchange unreachable) stays pending and holds back that user's later rows; a row Exchange refuses (not
  * the organizer, invalid data) is marked failed with its message, visible to the application, and the next goes on.
+ * Command rows (exh_sync_users, exh_sync_item, exh_get_attachment) take their place in their user's order.
  */
 export async function drainOutbox(
   deps: OutboxDeps,
   options: { limit: number; signal: AbortSignal },
 ): Promise<DrainOutcome> {
   const entries = await deps.db.readOutbox(options.limit);
-  const byUser = new Map<string, OutboxEntry[]>();
-  for (const entry of entries) byUser.set(entry.user, [...(byUser.get(entry.user) ?? []), entry]);
+  const byUser = new Map<string, Array<OutboxEntry | OutboxCommandEntry>>();
+  for (const entry of entries) byUser.set(entry.user ?? '', [...(byUser.get(entry.user ?? '') ?? []), entry]);
   const outcome: DrainOutcome = { done: 0, failed: 0, waiting: 0 };
   await Promise.all(
     [...byUser].map(async ([user, queue]) => {
-      const writer = deps.writerOf(user);
       for (const [index, entry] of queue.entries()) {
-        if (!writer || options.signal.aborted) {
+        const writer = user === '' ? undefined : deps.writerOf(user);
+        const needsWriter = isOutboxItem(entry) || entry.action === 'get_attachment';
+        if ((needsWriter && !writer) || options.signal.aborted) {
           outcome.waiting += queue.length - index;
           return;
         }
-        const result = await applyItemChange(
-          deps,
-          writer,
-          { ...entry, id: `Outbox row ${entry.id}` },
-          {
-            signal: options.signal,
-            priority: 'live',
-          },
-        );
+        const call = { signal: options.signal, priority: 'live' as const };
+        const result = isOutboxItem(entry)
+          ? await applyItemChange(deps, writer as MailboxWriter, { ...entry, id: `Outbox row ${entry.id}` }, call)
+          : await runCommand(deps, entry, writer, call);
         await deps.db.completeOutbox(entry.id, result);
         if (result.exitCode === 0) outcome.done += 1;
-        else if (result.exitCode === 522) {
+        else if (result.exitCode === 522 || result.exitCode === 521) {
           outcome.waiting += queue.length - index;
           return;
         } else outcome.failed += 1;
@@ -59,6 +70,72 @@ export async function drainOutbox(
     }),
   );
   return outcome;
+}
+
+/** An exh_sync_users, exh_sync_item or exh_get_attachment row. */
+async function runCommand(
+  deps: OutboxDeps,
+  entry: OutboxCommandEntry,
+  writer: MailboxWriter | undefined,
+  call: CallOptions,
+): Promise<OutboxOutcome> {
+  const log = deps.logger.child({ actor: 'outbox', ...(entry.user ? { user: entry.user } : {}) });
+  try {
+    switch (entry.action) {
+      case 'sync_users':
+        deps.control.syncUsers();
+        return ok(null);
+      case 'sync_item': {
+        const outcome = await deps.control.syncItems(syncItemsFromParameters(entry.parameters));
+        return ok(JSON.stringify(outcome));
+      }
+      case 'get_attachment': {
+        const attachment = await (writer as MailboxWriter).getAttachment(
+          String(entry.parameters.exh_item_id),
+          String(entry.parameters.exh_attachment_id),
+          { ...call, maxBytes: deps.maxAttachmentBytes },
+        );
+        return ok(attachment.content.toString('base64'));
+      }
+    }
+  } catch (error) {
+    if (isExhError(error) && error.code.startsWith('EXH_DB_')) throw error;
+    const reply = replyForError(error);
+    log[reply.exitCode === 1 ? 'error' : 'warn'](
+      { err: error },
+      `Outbox row ${entry.id} (${entry.action}): ${describe(error)}`,
+    );
+    return { exitCode: reply.exitCode, outputValue: null, errorMessage: reply.errorMessage };
+  }
+}
+
+const itemTypeByNumber: readonly ItemTypeName[] = ['calendar', 'contact', 'email', 'task'];
+
+/** exh_sync_item's parameters as its outbox row holds them (exh_sync_direction, exh_item, exh_created_from, ...). */
+export function syncItemsFromParameters(parameters: Record<string, unknown>): SyncItemsRequest {
+  const flag = (value: unknown) => value === null || value === undefined || value === true || value === 1;
+  const date = (value: unknown) => (typeof value === 'string' && value !== '' ? parseTimestamp(value) : undefined);
+  const range = (name: string) => {
+    const from = date(parameters[`exh_${name}_from`]);
+    const until = date(parameters[`exh_${name}_until`]);
+    return from || until ? { ...(from ? { from } : {}), ...(until ? { until } : {}) } : undefined;
+  };
+  const item = parameters.exh_item;
+  const ranges = Object.fromEntries(
+    (['created', 'modified', 'received', 'start'] as const).flatMap((name) => {
+      const value = range(name);
+      return value ? [[name, value]] : [];
+    }),
+  );
+  return {
+    direction: Number(parameters.exh_sync_direction) === 1 ? 1 : 0,
+    user: typeof parameters.exh_user === 'string' && parameters.exh_user !== '' ? parameters.exh_user : null,
+    itemType: typeof item === 'number' ? (itemTypeByNumber[item] ?? null) : null,
+    add: flag(parameters.exh_add),
+    chg: flag(parameters.exh_chg),
+    del: flag(parameters.exh_del),
+    ...ranges,
+  };
 }
 
 /** One change from the application, from the outbox or straight from a sender on the database listener. */
@@ -72,9 +149,22 @@ export async function applyItemChange(
   writer: MailboxWriter,
   entry: ItemChangeRequest,
   call: CallOptions,
+  options: { recreateMissing?: boolean } = {},
 ): Promise<OutboxOutcome> {
   const log = deps.logger.child({ actor: 'outbox', user: entry.user, itemType: entry.itemType });
   const appItemId = typeof entry.fields.app_item_id === 'string' ? entry.fields.app_item_id : null;
+  const create = async (): Promise<OutboxOutcome> => {
+    if (!appItemId) return refused('exh_app_item_id is required to add an item');
+    // A meeting's UID is linked to the application's id before the invitations go out (attendees' copies).
+    const uid = entry.itemType === 'calendar' ? `exh-${randomUUID()}` : undefined;
+    if (uid) await deps.db.rememberMeetings([{ uid, appItemId }]);
+    const created = await writer.createItem(
+      { itemType: entry.itemType, fields: entry.fields, appItemId, ...(uid ? { uid } : {}) },
+      call,
+    );
+    log.action({ itemId: created.itemId, appItemId }, `Created ${entry.itemType} ${appItemId} in Exchange`);
+    return ok(created.itemId);
+  };
   try {
     const itemId = await resolveItemId(writer, entry, appItemId, call);
     if (entry.action === 'add') {
@@ -82,22 +172,22 @@ export async function applyItemChange(
       const existing =
         entry.attempts > 0 && appItemId ? await writer.findByAppItemId(entry.itemType, appItemId, call) : null;
       if (existing) return ok(existing);
-      if (!appItemId) return refused('exh_app_item_id is required to add an item');
-      // A meeting's UID is linked to the application's id before the invitations go out (attendees' copies).
-      const uid = entry.itemType === 'calendar' ? `exh-${randomUUID()}` : undefined;
-      if (uid) await deps.db.rememberMeetings([{ uid, appItemId }]);
-      const created = await writer.createItem(
-        { itemType: entry.itemType, fields: entry.fields, appItemId, ...(uid ? { uid } : {}) },
-        call,
-      );
-      log.action({ itemId: created.itemId, appItemId }, `Created ${entry.itemType} ${appItemId} in Exchange`);
-      return ok(created.itemId);
+      return await create();
     }
-    if (!itemId) return refused(`no Exchange item for exh_app_item_id ${appItemId ?? '(none)'} of ${entry.user}`);
+    if (!itemId) {
+      if (options.recreateMissing && entry.action === 'chg') return await create();
+      return refused(`no Exchange item for exh_app_item_id ${appItemId ?? '(none)'} of ${entry.user}`);
+    }
     if (entry.action === 'chg') {
-      const updated = await writer.updateItem(itemId, { itemType: entry.itemType, fields: entry.fields }, call);
-      log.action({ itemId }, `Changed ${entry.itemType} ${itemId} in Exchange`);
-      return ok(updated.itemId);
+      try {
+        const updated = await writer.updateItem(itemId, { itemType: entry.itemType, fields: entry.fields }, call);
+        log.action({ itemId }, `Changed ${entry.itemType} ${itemId} in Exchange`);
+        return ok(updated.itemId);
+      } catch (error) {
+        // exh_sync_item towards Exchange: the application still has an item Exchange lost; make it again.
+        if (options.recreateMissing && isExhError(error, 'EXH_EXCHANGE_ITEM_NOT_FOUND')) return await create();
+        throw error;
+      }
     }
     await writer.deleteItem(itemId, call);
     log.action({ itemId }, `Deleted ${entry.itemType} ${itemId} in Exchange`);
@@ -126,5 +216,5 @@ async function resolveItemId(
   return appItemId ? writer.findByAppItemId(entry.itemType, appItemId, call) : null;
 }
 
-const ok = (itemId: string): OutboxOutcome => ({ exitCode: 0, outputValue: itemId, errorMessage: null });
+const ok = (itemId: string | null): OutboxOutcome => ({ exitCode: 0, outputValue: itemId, errorMessage: null });
 const refused = (message: string): OutboxOutcome => ({ exitCode: 1, outputValue: null, errorMessage: message });

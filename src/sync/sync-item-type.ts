@@ -2,11 +2,11 @@ import { isExhError } from '../errors.js';
 import type { ItemTypeDefinition } from '../items/definition.js';
 import type { ExhLogger } from '../logging/logger.js';
 import type { DatabasePort, MeetingLink } from '../ports/database.port.js';
-import type { ExchangeItem, MailboxConnection, SyncPage } from '../ports/exchange.port.js';
+import type { ExchangeItem, FolderName, MailboxConnection, SyncPage } from '../ports/exchange.port.js';
 import { applyPage } from './apply.js';
 import { foldersOf } from './folders.js';
-import { planPage } from './plan.js';
-import { decodeSeries, decodeWatermark, encodeWatermark } from './watermark.js';
+import { type PagePlan, planPage } from './plan.js';
+import { decodeSeries, decodeWatermark, encodeWatermark, type SeriesState } from './watermark.js';
 
 export interface SyncSettings {
   htmlBody: boolean;
@@ -70,37 +70,13 @@ export async function syncItemType(
         series = {};
         continue;
       }
-      const { occurrences, unknown } = await recurringOccurrences(connection, definition, page, settings, run.signal);
-      const meetings = await linkMeetings(db, page, occurrences);
-      const plan = planPage(definition, page, {
+      const { plan, meetings } = await planFolderPage(deps, page, {
         user: run.user,
         folder,
-        maxBodyLength: settings.maxBodyLength,
-        meetingRequestsResponses: settings.meetingRequestsResponses,
-        occurrences,
-        occurrencesUnknown: new Set(unknown.keys()),
         series,
+        signal: run.signal,
+        linkMeetings: true,
       });
-      for (const [masterId, error] of unknown) {
-        plan.unreadable.push({
-          itemId: masterId,
-          code: error.code,
-          message: `its occurrences could not be read: ${error.message}`,
-        });
-      }
-      // Recorded before the watermark moves past them: at worst a retried page records them twice, never zero times.
-      for (const item of plan.unreadable) {
-        logger.error(
-          { folder, itemId: item.itemId, code: item.code },
-          `Exchange would not give ${item.itemId}: ${item.message}`,
-        );
-        await db.logError({
-          user: run.user,
-          itemType: definition.name,
-          code: item.code,
-          message: `Exchange item ${item.itemId} could not be read: ${item.message}`,
-        });
-      }
       states = { ...states, [folder]: page.syncState };
       series = plan.series;
       const outcome = await applyPage(db, {
@@ -137,6 +113,57 @@ export async function syncItemType(
     }
   }
   return { watermark: encodeWatermark(states, series), applied, failed };
+}
+
+/**
+ * One page of a folder, planned: the occurrences of its recurring masters read (sync.maxSyncedRecurrences), the
+ * meetings linked to application ids by UID, the changes mapped through the definition, and what Exchange would not
+ * give recorded in exh_log. Shared by the live sync and exh_sync_item (src/sync/resync.ts).
+ */
+export async function planFolderPage(
+  deps: {
+    db: DatabasePort;
+    connection: MailboxConnection;
+    definition: ItemTypeDefinition;
+    settings: SyncSettings;
+    logger: ExhLogger;
+  },
+  page: SyncPage,
+  options: { user: string; folder: FolderName; series: SeriesState; signal: AbortSignal; linkMeetings: boolean },
+): Promise<{ plan: PagePlan; meetings: MeetingLink[] }> {
+  const { db, connection, definition, settings, logger } = deps;
+  const { occurrences, unknown } = await recurringOccurrences(connection, definition, page, settings, options.signal);
+  const meetings = options.linkMeetings ? await linkMeetings(db, page, occurrences) : [];
+  const plan = planPage(definition, page, {
+    user: options.user,
+    folder: options.folder,
+    maxBodyLength: settings.maxBodyLength,
+    meetingRequestsResponses: settings.meetingRequestsResponses,
+    occurrences,
+    occurrencesUnknown: new Set(unknown.keys()),
+    series: options.series,
+  });
+  for (const [masterId, error] of unknown) {
+    plan.unreadable.push({
+      itemId: masterId,
+      code: error.code,
+      message: `its occurrences could not be read: ${error.message}`,
+    });
+  }
+  // Recorded before the watermark moves past them: at worst a retried page records them twice, never zero times.
+  for (const item of plan.unreadable) {
+    logger.error(
+      { folder: options.folder, itemId: item.itemId, code: item.code },
+      `Exchange would not give ${item.itemId}: ${item.message}`,
+    );
+    await db.logError({
+      user: options.user,
+      itemType: definition.name,
+      code: item.code,
+      message: `Exchange item ${item.itemId} could not be read: ${item.message}`,
+    });
+  }
+  return { plan, meetings };
 }
 
 /** Occurrences of the recurring masters on a page, up to sync.maxSyncedRecurrences each (seed §Synchronization 2). */

@@ -4,7 +4,7 @@ import { encodeAttachmentInfo } from '../../src/db/attachment-info.js';
 import { installInto } from '../../src/db/commands.js';
 import { isExhError } from '../../src/errors.js';
 import { itemTypes } from '../../src/items/index.js';
-import type { ChangeBatch, ItemChange } from '../../src/ports/database.port.js';
+import { type ChangeBatch, type ItemChange, isOutboxItem } from '../../src/ports/database.port.js';
 
 /**
  * The DatabasePort contract for databases that speak PostgreSQL's SQL, run against a PostgreSQL server and PGlite
@@ -261,7 +261,7 @@ export function databaseContract(name: string, target: ContractTarget): void {
         await database.sql(`INSERT INTO ${name}_item (exh_app_item_id, exh_user) VALUES ('app', $1)`, [user]);
         await database.sql(`UPDATE ${name}_item SET exh_item_id = 'X2' WHERE exh_user = $1`, [user]);
         await database.sql(`DELETE FROM ${name}_item WHERE exh_user = $1`, [user]);
-        const entries = (await db.readOutbox(1000)).filter((e) => e.user === user);
+        const entries = (await db.readOutbox(1000)).filter(isOutboxItem).filter((e) => e.user === user);
         expect(entries.map((e) => `${e.itemType}:${e.action}:${e.fields.item_id ?? ''}`)).toEqual([
           `${name}:add:`,
           `${name}:chg:X2`,
@@ -282,7 +282,7 @@ export function databaseContract(name: string, target: ContractTarget): void {
       const start = new Date('2024-05-01T08:30:00Z');
       try {
         await db.applyChanges(batch(user, [add({ item_id: 'FROM-EXCHANGE', subject: 'echo?' })], 'w'));
-        expect((await db.readOutbox(100)).filter((e) => e.user === user)).toEqual([]);
+        expect((await db.readOutbox(100)).filter(isOutboxItem).filter((e) => e.user === user)).toEqual([]);
 
         await database.sql(
           `INSERT INTO calendar_item (exh_app_item_id, exh_user, exh_subject, exh_start, exh_all_day)
@@ -298,7 +298,7 @@ export function databaseContract(name: string, target: ContractTarget): void {
       );
       await database.sql(`DELETE FROM calendar_item WHERE exh_app_item_id = 'app-1'`);
 
-      const entries = (await db.readOutbox(100)).filter((e) => e.user === user);
+      const entries = (await db.readOutbox(100)).filter(isOutboxItem).filter((e) => e.user === user);
       expect(entries.map((e) => [e.itemType, e.action])).toEqual([
         ['calendar', 'add'],
         ['calendar', 'chg'],
@@ -314,7 +314,7 @@ export function databaseContract(name: string, target: ContractTarget): void {
       await db.completeOutbox(added?.id ?? '', { exitCode: 0, outputValue: 'EX-1', errorMessage: null });
       await db.completeOutbox(changed?.id ?? '', { exitCode: 522, outputValue: null, errorMessage: 'Exchange down' });
       await db.completeOutbox(deleted?.id ?? '', { exitCode: 1, outputValue: null, errorMessage: 'Not found' });
-      const pending = (await db.readOutbox(100)).filter((e) => e.user === user);
+      const pending = (await db.readOutbox(100)).filter(isOutboxItem).filter((e) => e.user === user);
       expect(pending.map((e) => [e.action, e.attempts])).toEqual([['chg', 1]]);
       const states = await database.sql(
         `SELECT exh_action, exh_state, exh_exit_code, exh_output_value, exh_error_message FROM exh_outbox
@@ -366,7 +366,7 @@ export function databaseContract(name: string, target: ContractTarget): void {
       ]);
       expect(JSON.parse(String(rows[0]?.exh_payload))).toMatchObject({ exh_item: 3, exh_del: false, exh_user: user });
       // readOutbox hands out item changes only; the commands wait for the connector's command handling.
-      expect((await db.readOutbox(100)).filter((e) => e.user === user)).toEqual([]);
+      expect((await db.readOutbox(100)).filter(isOutboxItem).filter((e) => e.user === user)).toEqual([]);
     });
 
     it('writes the set-up rows idempotently and logs errors for the application', async () => {

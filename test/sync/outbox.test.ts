@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgliteDatabase } from '../../src/db/adapters/pglite.js';
 import { installInto } from '../../src/db/commands.js';
 import { createLogging } from '../../src/logging/logger.js';
+import type { ControlPort, SyncItemsRequest } from '../../src/ports/control.port.js';
 import type { ItemTypeName } from '../../src/ports/database.port.js';
 import type { ItemWrite, MailboxWriter } from '../../src/ports/exchange.port.js';
-import { drainOutbox } from '../../src/sync/outbox.js';
+import { drainOutbox, syncItemsFromParameters } from '../../src/sync/outbox.js';
 
 /**
  * The outbox of the real example application on PGlite (rows written by its triggers), drained into a scripted
@@ -52,6 +53,9 @@ function scriptedWriter(script: { failCreate?: Error; existing?: string } = {}) 
     async getAttachment() {
       throw new Error('not used here');
     },
+    async addAttachment() {
+      throw new Error('not used here');
+    },
   };
   return { writer, calls };
 }
@@ -72,6 +76,18 @@ const outbox = async (user: string) =>
 
 const signal = new AbortController().signal;
 
+/** A ControlPort that records what the outbox asks of it (the runtime's is tested end to end in test/e2e). */
+const controlCalls: string[] = [];
+const control: ControlPort = {
+  syncUsers: () => void controlCalls.push('syncUsers'),
+  syncItems: async (request: SyncItemsRequest) => {
+    controlCalls.push(`syncItems ${JSON.stringify(request)}`);
+    return { added: 1, changed: 2, deleted: 3, failed: 0 };
+  },
+  retryFailed: async () => ({ retried: 0 }),
+};
+const base = () => ({ db, logger, control, maxAttachmentBytes: 1024 });
+
 describe('drainOutbox', () => {
   it("applies a user's rows in order and records the Exchange item id on each", async () => {
     const user = 'order@contoso.test';
@@ -81,7 +97,7 @@ describe('drainOutbox', () => {
     await instance.query(`UPDATE task_item SET exh_subject = 'second' WHERE exh_app_item_id = 't-1'`);
     const { writer, calls } = scriptedWriter();
     const result = await drainOutbox(
-      { db, logger, writerOf: (u) => (u === user ? writer : undefined) },
+      { ...base(), writerOf: (u) => (u === user ? writer : undefined) },
       { limit: 100, signal },
     );
     expect(result).toEqual({ done: 2, failed: 0, waiting: 0 });
@@ -99,7 +115,7 @@ describe('drainOutbox', () => {
       `INSERT INTO contact_item (exh_app_item_id, exh_user, exh_surname) VALUES ('c-1', $1, 'Later')`,
       [user],
     );
-    const result = await drainOutbox({ db, logger, writerOf: () => undefined }, { limit: 100, signal });
+    const result = await drainOutbox({ ...base(), writerOf: () => undefined }, { limit: 100, signal });
     expect(result.waiting).toBeGreaterThanOrEqual(1);
     expect((await outbox(user)).map((r) => r.exh_state)).toEqual(['pending']);
   });
@@ -122,7 +138,7 @@ describe('drainOutbox', () => {
         });
       },
     };
-    await drainOutbox({ db, logger, writerOf: (u) => (u === user ? offline : undefined) }, { limit: 100, signal });
+    await drainOutbox({ ...base(), writerOf: (u) => (u === user ? offline : undefined) }, { limit: 100, signal });
     expect(calls).toEqual(['create (Exchange down)']);
     const rows = await outbox(user);
     expect(rows.map((r) => r.exh_state)).toEqual(['pending', 'pending']);
@@ -152,7 +168,7 @@ describe('drainOutbox', () => {
         return writer.updateItem(itemId, write, { signal, priority: 'live' });
       },
     };
-    await drainOutbox({ db, logger, writerOf: (u) => (u === user ? picky : undefined) }, { limit: 100, signal });
+    await drainOutbox({ ...base(), writerOf: (u) => (u === user ? picky : undefined) }, { limit: 100, signal });
     expect(calls).toEqual(['update AAMk-r1 fine']);
     expect((await outbox(user)).map((r) => [r.exh_state, r.exh_exit_code, r.exh_error_message])).toEqual([
       ['failed', 1, 'Only the organizer may change this appointment (EXH_EXCHANGE_NOT_ORGANIZER)'],
@@ -168,7 +184,7 @@ describe('drainOutbox', () => {
     );
     await instance.query(`UPDATE exh_outbox SET exh_attempts = 1 WHERE exh_user = $1`, [user]);
     const { writer, calls } = scriptedWriter({ existing: 'AAMk-made-before-the-crash' });
-    await drainOutbox({ db, logger, writerOf: (u) => (u === user ? writer : undefined) }, { limit: 100, signal });
+    await drainOutbox({ ...base(), writerOf: (u) => (u === user ? writer : undefined) }, { limit: 100, signal });
     expect(calls).toEqual(['find m-1']);
     expect((await outbox(user)).map((r) => r.exh_output_value)).toEqual(['AAMk-made-before-the-crash']);
   });
@@ -180,7 +196,7 @@ describe('drainOutbox', () => {
       [user],
     );
     const { writer, calls } = scriptedWriter();
-    await drainOutbox({ db, logger, writerOf: (u) => (u === user ? writer : undefined) }, { limit: 100, signal });
+    await drainOutbox({ ...base(), writerOf: (u) => (u === user ? writer : undefined) }, { limit: 100, signal });
     expect(calls).toEqual(['create calendar Kick-off uid=set']);
     const links = (
       await instance.query<{ exh_app_item_id: string }>(
@@ -188,5 +204,97 @@ describe('drainOutbox', () => {
       )
     ).rows;
     expect(links).toHaveLength(1);
+  });
+
+  it('carries out exh_sync_users, exh_sync_item and exh_get_attachment rows in their user’s order', async () => {
+    const user = 'commands@contoso.test';
+    controlCalls.length = 0;
+    await instance.query('SELECT * FROM exh_sync_users()');
+    await instance.query(
+      `SELECT * FROM exh_sync_item(exh_sync_direction => 0, exh_user => $1, exh_item => 3, exh_del => false,
+         exh_start_from => '2026-01-01T00:00:00Z')`,
+      [user],
+    );
+    await instance.query(
+      `SELECT * FROM exh_get_attachment(exh_user => $1, exh_item_id => 'I-1', exh_attachment_id => 'A-1')`,
+      [user],
+    );
+    const { writer } = scriptedWriter();
+    writer.getAttachment = async (itemId, attachmentId, options) => {
+      expect(options.maxBytes).toBe(1024);
+      return { name: 'a.txt', contentType: 'text/plain', content: Buffer.from(`${itemId}/${attachmentId} bytes`) };
+    };
+    const result = await drainOutbox(
+      { ...base(), writerOf: (u) => (u === user ? writer : undefined) },
+      { limit: 100, signal },
+    );
+    expect(result.failed).toBe(0);
+    expect(controlCalls[0]).toBe('syncUsers');
+    expect(JSON.parse(controlCalls[1]?.slice('syncItems '.length) ?? '')).toEqual({
+      direction: 0,
+      user,
+      itemType: 'task',
+      add: true,
+      chg: true,
+      del: false,
+      start: { from: '2026-01-01T00:00:00.000Z' },
+    });
+    const rows = (
+      await instance.query<{ exh_action: string; exh_state: string; exh_output_value: string | null }>(
+        `SELECT exh_action, exh_state, exh_output_value FROM exh_outbox
+         WHERE exh_action IN ('sync_users', 'sync_item', 'get_attachment') ORDER BY exh_outbox_id`,
+      )
+    ).rows;
+    expect(rows).toEqual([
+      { exh_action: 'sync_users', exh_state: 'done', exh_output_value: null },
+      {
+        exh_action: 'sync_item',
+        exh_state: 'done',
+        exh_output_value: '{"added":1,"changed":2,"deleted":3,"failed":0}',
+      },
+      {
+        exh_action: 'get_attachment',
+        exh_state: 'done',
+        exh_output_value: Buffer.from('I-1/A-1 bytes').toString('base64'),
+      },
+    ]);
+  });
+
+  it('keeps an exh_get_attachment row pending while its mailbox is not connected', async () => {
+    const user = 'attachment-later@contoso.test';
+    await instance.query(
+      `SELECT * FROM exh_get_attachment(exh_user => $1, exh_item_id => 'I', exh_attachment_id => 'A')`,
+      [user],
+    );
+    await drainOutbox({ ...base(), writerOf: () => undefined }, { limit: 100, signal });
+    const states = await instance.query<{ exh_state: string }>('SELECT exh_state FROM exh_outbox WHERE exh_user = $1', [
+      user,
+    ]);
+    expect(states.rows).toEqual([{ exh_state: 'pending' }]);
+  });
+});
+
+describe('syncItemsFromParameters', () => {
+  it('reads exh_sync_item’s parameters: flags default to true, item numbers to types, dates to ranges', () => {
+    expect(
+      syncItemsFromParameters({
+        exh_sync_direction: 1,
+        exh_user: 'u@x',
+        exh_item: 0,
+        exh_add: null,
+        exh_chg: false,
+        exh_del: 0,
+        exh_created_until: '2026-02-01T00:00:00+00:00',
+      }),
+    ).toEqual({
+      direction: 1,
+      user: 'u@x',
+      itemType: 'calendar',
+      add: true,
+      chg: false,
+      del: false,
+      created: { until: new Date('2026-02-01T00:00:00Z') },
+    });
+    expect(syncItemsFromParameters({ exh_sync_direction: 0 })).toMatchObject({ user: null, itemType: null });
   });
 });

@@ -6,14 +6,17 @@ import type {
   ChangeBatch,
   ConnectorLogEntry,
   FieldValue,
+  ItemRanges,
+  ItemTypeName,
   MeetingLink,
+  OutboxCommandEntry,
   OutboxEntry,
   OutboxOutcome,
   SetUp,
   UserRegistration,
 } from '../../ports/database.port.js';
 import { decodeFields, fromDatabaseValue, procedureArguments, userRegistration } from '../field-values.js';
-import { outboxState } from '../outbox.js';
+import { outboxActionList, outboxEntryFromRow, outboxState, rangeParameters } from '../outbox.js';
 import { statementTerminator } from '../sql/db2.js';
 import { db2Target } from '../target.js';
 import { type InstallableDatabase, setUpParameters } from './installable.js';
@@ -136,16 +139,18 @@ class Db2Database implements InstallableDatabase {
             ),
           );
         }
-        await this.attempt('exh_watermark', () =>
-          db.query(
-            `MERGE INTO exh_watermark AS t
+        if (batch.watermark !== undefined) {
+          await this.attempt('exh_watermark', () =>
+            db.query(
+              `MERGE INTO exh_watermark AS t
              USING (VALUES (CAST(? AS VARGRAPHIC(255)), CAST(? AS CLOB(16M)))) AS s (exh_user, watermark)
              ON t.exh_user = s.exh_user
              WHEN MATCHED THEN UPDATE SET ${watermarkColumn} = s.watermark
              WHEN NOT MATCHED THEN INSERT (exh_user, ${watermarkColumn}) VALUES (s.exh_user, s.watermark)`,
-            [batch.user, batch.watermark],
-          ),
-        );
+              [batch.user, batch.watermark ?? null],
+            ),
+          );
+        }
         await db.query('SET exh_applying = 0');
         await db.commitTransaction();
       } catch (error) {
@@ -185,33 +190,34 @@ class Db2Database implements InstallableDatabase {
     );
   }
 
-  async readOutbox(limit: number): Promise<OutboxEntry[]> {
+  async readOutbox(limit: number): Promise<Array<OutboxEntry | OutboxCommandEntry>> {
     const count = Math.max(1, Math.floor(limit));
     const rows = (await this.run('exh_outbox', (db) =>
       db.query(
         `SELECT VARCHAR(exh_outbox_id) AS id, exh_user, exh_item_type, exh_action, exh_payload, exh_created, exh_attempts
          FROM exh_outbox
-         WHERE exh_state = 'pending' AND exh_action IN ('add', 'chg', 'del')
+         WHERE exh_state = 'pending' AND exh_action IN (${outboxActionList})
          ORDER BY exh_outbox_id
          FETCH FIRST ${count} ROWS ONLY`,
       ),
     )) as Record<string, unknown>[];
-    return rows.flatMap((raw) => {
-      const row = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.toLowerCase(), v]));
-      const definition = this.types.find((t) => t.name === row.exh_item_type);
-      if (!definition) return [];
-      return [
-        {
-          id: String(row.id).trim(),
-          user: String(row.exh_user),
-          itemType: definition.name,
-          action: row.exh_action as OutboxEntry['action'],
-          fields: decodeFields(definition, String(row.exh_payload)),
-          createdAt: fromDatabaseValue('timestamp', row.exh_created) as Date,
-          attempts: Number(row.exh_attempts),
-        },
-      ];
-    });
+    return rows.flatMap((row) => outboxEntryFromRow(row, this.types) ?? []);
+  }
+
+  async getItems(name: ItemTypeName, user: string, ranges: ItemRanges): Promise<Array<Record<string, FieldValue>>> {
+    const definition = itemType(name);
+    const procedure = definition.procedures.getItem;
+    const params: SQLParam[] = [user, ...rangeParameters(ranges).map((range) => toDb2(range.value))];
+    const rows = (await this.run(procedure, (db) =>
+      db.query(`CALL ${procedure}(${params.map(() => '?').join(', ')})`, params),
+    )) as Record<string, unknown>[];
+    // ibm_db returns column names as DB2 folds them (upper case).
+    return rows.map((raw) =>
+      decodeFields(
+        definition,
+        JSON.stringify(Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.toLowerCase(), v]))),
+      ),
+    );
   }
 
   async completeOutbox(id: string, outcome: OutboxOutcome): Promise<void> {

@@ -4,14 +4,18 @@ import type {
   ChangeBatch,
   ConnectorLogEntry,
   DatabasePort,
+  FieldValue,
+  ItemRanges,
+  ItemTypeName,
   MeetingLink,
+  OutboxCommandEntry,
   OutboxEntry,
   OutboxOutcome,
   SetUp,
   UserRegistration,
 } from '../../ports/database.port.js';
 import { decodeFields, procedureArguments, userRegistration } from '../field-values.js';
-import { outboxState } from '../outbox.js';
+import { outboxActionList, outboxEntryFromRow, outboxState, rangeParameters } from '../outbox.js';
 import { notifyChannel } from '../sql/routines.js';
 import { applyingFlag, type InstallableDatabase, setUpParameters } from './installable.js';
 import { isPgLoginError, translatePgError } from './pg-errors.js';
@@ -160,6 +164,7 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
           ),
         );
       }
+      if (batch.watermark === undefined) return;
       await this.attempt('exh_watermark', () =>
         tx.query(
           `INSERT INTO exh_watermark (exh_user, ${watermarkColumn}) VALUES ($1, $2)
@@ -195,32 +200,34 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
     return new Map(rows.map((row) => [row.exh_uid, row.exh_app_item_id]));
   }
 
-  async readOutbox(limit: number): Promise<OutboxEntry[]> {
+  async readOutbox(limit: number): Promise<Array<OutboxEntry | OutboxCommandEntry>> {
     const { rows } = await this.run('exh_outbox', (q) =>
       q.query<OutboxRow>(
         `SELECT exh_outbox_id::text AS id, exh_user, exh_item_type, exh_action, exh_payload, exh_created, exh_attempts
          FROM exh_outbox
-         WHERE exh_state = 'pending' AND exh_action IN ('add', 'chg', 'del')
+         WHERE exh_state = 'pending' AND exh_action IN (${outboxActionList})
          ORDER BY exh_outbox_id
          LIMIT $1`,
         [limit],
       ),
     );
-    return rows.flatMap((row) => {
-      const definition = this.types.find((t) => t.name === row.exh_item_type);
-      if (!definition) return [];
-      return [
-        {
-          id: row.id,
-          user: row.exh_user,
-          itemType: definition.name,
-          action: row.exh_action as OutboxEntry['action'],
-          fields: decodeFields(definition, row.exh_payload),
-          createdAt: new Date(row.exh_created),
-          attempts: Number(row.exh_attempts),
-        },
-      ];
-    });
+    return rows.flatMap((row) => outboxEntryFromRow({ ...row }, this.types) ?? []);
+  }
+
+  async getItems(name: ItemTypeName, user: string, ranges: ItemRanges): Promise<Array<Record<string, FieldValue>>> {
+    const definition = itemType(name);
+    const procedure = definition.procedures.getItem;
+    const parameters = [{ name: 'exh_user', value: user as string | Date | null }, ...rangeParameters(ranges)];
+    const list = parameters.map((p, i) => `${p.name} => $${i + 1}`).join(', ');
+    const { rows } = await this.run(procedure, (q) =>
+      q.query<{ item: unknown }>(
+        `SELECT item FROM ${procedure}(${list}) AS item`,
+        parameters.map((p) => p.value),
+      ),
+    );
+    return rows.map((row) =>
+      decodeFields(definition, typeof row.item === 'string' ? row.item : JSON.stringify(row.item)),
+    );
   }
 
   async completeOutbox(id: string, outcome: OutboxOutcome): Promise<void> {

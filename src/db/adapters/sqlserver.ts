@@ -5,14 +5,18 @@ import { type ItemTypeDefinition, itemType, itemTypes } from '../../items/index.
 import type {
   ChangeBatch,
   ConnectorLogEntry,
+  FieldValue,
+  ItemRanges,
+  ItemTypeName,
   MeetingLink,
+  OutboxCommandEntry,
   OutboxEntry,
   OutboxOutcome,
   SetUp,
   UserRegistration,
 } from '../../ports/database.port.js';
 import { decodeFields, procedureArguments, userRegistration } from '../field-values.js';
-import { outboxState } from '../outbox.js';
+import { outboxActionList, outboxEntryFromRow, outboxState, rangeParameters } from '../outbox.js';
 import { batchSeparator } from '../sql/sqlserver.js';
 import { sqlServerTarget } from '../target.js';
 import { applyingFlag, type InstallableDatabase, setUpParameters } from './installable.js';
@@ -166,12 +170,16 @@ class SqlServerDatabase implements InstallableDatabase {
       }
       const watermark = new mssql.Request(transaction)
         .input('user', mssql.NVarChar(255), batch.user)
-        .input('watermark', mssql.NVarChar(mssql.MAX), batch.watermark);
+        .input('watermark', mssql.NVarChar(mssql.MAX), batch.watermark ?? null);
+      // No watermark (a resynchronisation): the live sync's place stays where it is.
       await this.attempt('exh_watermark', () =>
-        watermark.query(`UPDATE exh_watermark WITH (UPDLOCK, SERIALIZABLE) SET ${watermarkColumn} = @watermark
-          WHERE exh_user = @user;
-          IF @@ROWCOUNT = 0
-            INSERT INTO exh_watermark (exh_user, ${watermarkColumn}) VALUES (@user, @watermark);
+        watermark.query(`IF @watermark IS NOT NULL
+          BEGIN
+            UPDATE exh_watermark WITH (UPDLOCK, SERIALIZABLE) SET ${watermarkColumn} = @watermark
+            WHERE exh_user = @user;
+            IF @@ROWCOUNT = 0
+              INSERT INTO exh_watermark (exh_user, ${watermarkColumn}) VALUES (@user, @watermark);
+          END;
           EXEC sp_set_session_context @key = N'${applyingFlag}', @value = NULL;`),
       );
       await this.attempt('exh_watermark', () => transaction.commit());
@@ -211,31 +219,27 @@ class SqlServerDatabase implements InstallableDatabase {
     return found;
   }
 
-  async readOutbox(limit: number): Promise<OutboxEntry[]> {
+  async readOutbox(limit: number): Promise<Array<OutboxEntry | OutboxCommandEntry>> {
     const { pool, mssql } = this.connected();
     const request = pool.request().input('limit', mssql.Int, limit);
     const result = await this.attempt('exh_outbox', () =>
       request.query<OutboxRow>(`SELECT TOP (@limit) CAST(exh_outbox_id AS NVARCHAR(20)) AS id, exh_user, exh_item_type,
           exh_action, exh_payload, exh_created, exh_attempts
         FROM exh_outbox
-        WHERE exh_state = N'pending' AND exh_action IN (N'add', N'chg', N'del')
+        WHERE exh_state = N'pending' AND exh_action IN (${outboxActionList})
         ORDER BY exh_outbox_id`),
     );
-    return result.recordset.flatMap((row) => {
-      const definition = this.types.find((t) => t.name === row.exh_item_type);
-      if (!definition) return [];
-      return [
-        {
-          id: row.id,
-          user: row.exh_user,
-          itemType: definition.name,
-          action: row.exh_action as OutboxEntry['action'],
-          fields: decodeFields(definition, row.exh_payload),
-          createdAt: new Date(row.exh_created),
-          attempts: Number(row.exh_attempts),
-        },
-      ];
-    });
+    return result.recordset.flatMap((row) => outboxEntryFromRow({ ...row }, this.types) ?? []);
+  }
+
+  async getItems(name: ItemTypeName, user: string, ranges: ItemRanges): Promise<Array<Record<string, FieldValue>>> {
+    const { pool, mssql } = this.connected();
+    const definition = itemType(name);
+    const procedure = definition.procedures.getItem;
+    const request = pool.request().input('exh_user', mssql.NVarChar(255), user);
+    for (const range of rangeParameters(ranges)) request.input(range.name, mssql.DateTimeOffset(3), range.value);
+    const result = await this.attempt(procedure, () => request.execute<Record<string, unknown>>(procedure));
+    return result.recordset.map((row) => decodeFields(definition, JSON.stringify(row)));
   }
 
   async completeOutbox(id: string, outcome: OutboxOutcome): Promise<void> {

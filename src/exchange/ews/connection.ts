@@ -160,6 +160,14 @@ export class EwsConnection implements MailboxConnection, MailboxWriter, EwsMailb
     return write.findByAppItemId(this, itemType, appItemId, options);
   }
 
+  addAttachment(
+    itemId: string,
+    attachment: { name: string; contentType: string; content: Buffer },
+    options: CallOptions,
+  ): Promise<{ attachmentId: string }> {
+    return write.addAttachment(this, itemId, attachment, options);
+  }
+
   getAttachment(
     itemId: string,
     attachmentId: string,

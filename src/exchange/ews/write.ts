@@ -249,6 +249,31 @@ export async function findByAppItemId(
   return null;
 }
 
+export async function addAttachment(
+  mailbox: EwsMailbox,
+  itemId: string,
+  attachment: { name: string; contentType: string; content: Buffer },
+  options: CallOptions,
+): Promise<{ attachmentId: string }> {
+  const body =
+    `<m:CreateAttachment><m:ParentItemId Id="${escapeXml(itemId)}"/><m:Attachments><t:FileAttachment>` +
+    `<t:Name>${escapeXml(attachment.name)}</t:Name><t:ContentType>${escapeXml(attachment.contentType)}</t:ContentType>` +
+    `<t:Content>${attachment.content.toString('base64')}</t:Content></t:FileAttachment></m:Attachments>` +
+    '</m:CreateAttachment>';
+  const answer = message(
+    mailbox,
+    await caller(mailbox, options)('CreateAttachment', body, itemId),
+    'CreateAttachment',
+    itemId,
+  );
+  const [first] = entries(at(answer, 'Attachments'));
+  const attachmentId = attr(at(first?.[1], 'AttachmentId'), 'Id');
+  if (!attachmentId) {
+    throw errors.exchangeRequestFailed(mailbox.target.url, 'CreateAttachment', 'the answer carries no attachment id');
+  }
+  return { attachmentId };
+}
+
 export async function getAttachment(
   mailbox: EwsMailbox,
   itemId: string,

@@ -18,6 +18,7 @@ export interface LiveConnector {
   admin: pg.Client;
   schema: string;
   emulator: RunningEmulator;
+  /** Starts a connector (stopping the one running, if any) and waits until every mailbox is live. */
   start(): Promise<void>;
   stop(): Promise<void>;
   /** exh_set_up as the senders read it (exh_ip_address, exh_ip_address_port, exh_listener_token, …). */
@@ -55,6 +56,7 @@ export async function startLiveConnector(
   };
 
   const start = async () => {
+    await stop();
     const config = configSchema.parse({
       database: { type: 'postgres', connectionString },
       exchange: {

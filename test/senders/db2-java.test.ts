@@ -1,0 +1,144 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LiveConnector, startLiveConnector } from './live-connector.js';
+import { hasTool, replyOf, run, sendersDir } from './tools.js';
+
+const pgUrl = process.env.PG_URL;
+const bob = 'bob@contoso.test';
+const testFile = 'test/senders/db2-java.test.ts';
+if (!pgUrl) console.warn(`${testFile} skipped: PG_URL is not set`);
+const tools = Boolean(pgUrl) && hasTool('javac', ['-version'], testFile, 'openjdk-17-jdk-headless');
+
+/**
+ * The DB2 Java stored procedure (senders/db2/ExhSender.java) against a live connector: compiled with javac for the
+ * oldest release JDK 17 offers (7; the source itself keeps to Java 6), run with java through its main(), which calls
+ * the same PARAMETER STYLE JAVA methods DB2 calls, given the connector's address and token directly.
+ */
+describe.skipIf(!tools)('DB2 Java sender against a live connector', () => {
+  let live: LiveConnector;
+  let classes: string;
+  const java = (...args: string[]) => run('java', ['-cp', classes, 'ExhSender', ...args]);
+
+  beforeAll(async () => {
+    classes = await mkdtemp(join(tmpdir(), 'exh-java-'));
+    // JDK 17's oldest release is 7 (6 went with JDK 12): its API is checked here, the Java 6 syntax below.
+    const compiled = await run('javac', [
+      '--release',
+      '7',
+      '-Xlint:all,-options',
+      '-Werror',
+      '-d',
+      classes,
+      join(sendersDir, 'db2/ExhSender.java'),
+    ]);
+    expect(compiled.stderr).toBe('');
+    expect(compiled.code).toBe(0);
+    live = await startLiveConnector(pgUrl as string, { users: [bob] });
+  });
+  afterAll(async () => {
+    await live?.close();
+    if (classes) await rm(classes, { recursive: true, force: true });
+  });
+
+  it('keeps to Java 6: no diamond, try-with-resources, lambdas, multi-catch, switch on strings or java.nio.file', async () => {
+    const source = await readFile(join(sendersDir, 'db2/ExhSender.java'), 'utf8');
+    const code = source.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+    expect(code).not.toMatch(/new \w+(\.\w+)*<>/);
+    expect(code).not.toMatch(/\btry\s*\(/);
+    expect(code).not.toMatch(/->|::/);
+    expect(code).not.toMatch(/catch\s*\([^)]*\|/);
+    expect(code).not.toMatch(/switch\s*\(\s*(kind|procedure|name)\b/);
+    expect(code).not.toMatch(/java\.nio\.file|java\.util\.Base64|java\.util\.function|java\.util\.Objects/);
+  });
+
+  it('item add comes back with the Exchange item id and the item is in the mailbox', async () => {
+    await live.start();
+    const setUp = await live.setUp();
+    // The payload as DB2's exh_to_exh_add_* builds it (JSON_OBJECT of its parameters; DB2 timestamps).
+    const payload = JSON.stringify({
+      EXH_APP_ITEM_ID: 'java-meeting-1',
+      EXH_USER: bob,
+      EXH_SUBJECT: 'Größe "quoted"\nsecond line',
+      EXH_LOCATION: 'Room 3',
+      EXH_START: '2026-12-01-09.00.00.000000',
+      EXH_END: '2026-12-01-10.30.00.000000',
+      EXH_BODY: null,
+    });
+    const args = [setUp.exh_ip_address, setUp.exh_ip_address_port, setUp.exh_listener_token];
+    const added = replyOf(await java(...(args as string[]), 'itemAdd', 'calendar', bob, payload));
+    expect(added).toEqual({ exitCode: 0, outputValue: expect.any(String), errorMessage: null });
+    const item = live.emulator.admin.item(bob, added.outputValue as string);
+    expect(item.properties).toMatchObject({ Subject: 'Größe "quoted"\nsecond line', Location: 'Room 3' });
+    expect(new Date(String(item.properties.Start)).toISOString()).toBe('2026-12-01T09:00:00.000Z');
+
+    const changed = replyOf(
+      await java(
+        ...(args as string[]),
+        'itemChg',
+        'calendar',
+        bob,
+        JSON.stringify({ exh_item_id: added.outputValue, exh_subject: 'Renamed', exh_location: null }),
+      ),
+    );
+    expect(changed.exitCode).toBe(0);
+    expect(live.emulator.admin.item(bob, added.outputValue as string).properties).toMatchObject({
+      Subject: 'Renamed',
+      Location: 'Room 3',
+    });
+
+    const deleted = replyOf(
+      await java(...(args as string[]), 'itemDel', 'calendar', bob, JSON.stringify({ exh_item_id: added.outputValue })),
+    );
+    expect(deleted.exitCode).toBe(0);
+    expect(live.emulator.admin.items(bob).filter((i) => i.id === added.outputValue)).toEqual([]);
+
+    const pong = replyOf(await java(...(args as string[]), 'send', '{"type":"ping"}'));
+    expect(pong).toEqual({ exitCode: 0, outputValue: 'pong', errorMessage: null });
+  });
+
+  it('a wrong token gets exit code 1 and changes nothing', async () => {
+    await live.start();
+    const setUp = await live.setUp();
+    const reply = replyOf(
+      await java(
+        setUp.exh_ip_address as string,
+        setUp.exh_ip_address_port as string,
+        'not-the-token',
+        'itemAdd',
+        'task',
+        bob,
+        JSON.stringify({ exh_app_item_id: 'java-task-refused', exh_subject: 'Refused' }),
+      ),
+    );
+    expect(reply.exitCode).toBe(1);
+    expect(reply.errorMessage).toMatch(/unauthenticated/);
+    expect(live.emulator.admin.items(bob).filter((i) => i.properties.Subject === 'Refused')).toEqual([]);
+  });
+
+  it('a connector that is down gets exit code 521', async () => {
+    await live.start();
+    const setUp = await live.setUp();
+    await live.stop();
+    const reply = replyOf(
+      await java(
+        setUp.exh_ip_address as string,
+        setUp.exh_ip_address_port as string,
+        setUp.exh_listener_token as string,
+        'itemAdd',
+        'task',
+        bob,
+        JSON.stringify({ exh_app_item_id: 'java-task-offline', exh_subject: 'Offline' }),
+      ),
+    );
+    expect(reply.exitCode).toBe(521);
+    expect(reply.errorMessage).toMatch(/^The Exchange Connector is offline: cannot connect to /);
+  });
+
+  it('a payload that is not JSON is exit code 1, not an exception in DB2', async () => {
+    const reply = replyOf(await java('127.0.0.1', '9', 'token', 'itemAdd', 'task', bob, '{"exh_subject": '));
+    expect(reply.exitCode).toBe(1);
+    expect(reply.errorMessage).toMatch(/invalid JSON/);
+  });
+});

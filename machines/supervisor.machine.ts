@@ -48,6 +48,8 @@ export const supervisorMachine = setup({
     logFeed: fromCallback<SupervisorEvent>(() => () => {}),
     /** The database listener (the seed's senders); `users.sync` on request, `listener.failed` if it cannot listen. */
     databaseListener: fromCallback<SupervisorEvent>(() => () => {}),
+    /** The dashboard, the HTTP API and /metrics (listeners.http); `listener.failed` if it cannot listen. */
+    http: fromCallback<SupervisorEvent>(() => () => {}),
     /** Seed §Initialization 2–3: write address, port and token into exh_set_up, then read exh_get_users. */
     startUp: fromPromise<UserRegistration[]>(async () => {
       throw new Error('supervisor actor "startUp" not provided');
@@ -78,6 +80,7 @@ export const supervisorMachine = setup({
   invoke: [
     { id: 'logFeed', src: 'logFeed' },
     { id: 'databaseListener', src: 'databaseListener' },
+    { id: 'http', src: 'http' },
     { id: 'database', systemId: 'database', src: 'database', input: ({ context }) => context.database },
   ],
   initial: 'waitingForDatabase',

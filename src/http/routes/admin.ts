@@ -1,0 +1,83 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errors } from '../../errors.js';
+import { type ItemTypeName, itemTypeNames } from '../../ports/database.port.js';
+import { checkAdmin } from '../auth.js';
+import { sendError } from '../replies.js';
+import type { HttpDeps } from '../server.js';
+import { unknownUser } from './api.js';
+
+/**
+ * The admin actions, each through the runtime's ControlPort and only with the admin token. A resync and a
+ * re-registration can take long, so they answer 202 at once and their outcome is logged (and so shown in the
+ * dashboard's errors and transitions); retrying failed items answers with how many were set pending again.
+ */
+export function registerAdminRoutes(app: FastifyInstance, deps: HttpDeps): void {
+  const log = deps.logger.child({ actor: 'http' });
+  const authorized = (request: FastifyRequest, reply: FastifyReply): boolean => {
+    const refused = checkAdmin(request.headers.authorization, deps.adminToken);
+    if (!refused) return true;
+    log.warn({ url: request.url, code: refused.code }, `Admin action refused: ${refused.message}`);
+    sendError(reply, refused);
+    return false;
+  };
+
+  app.post<{ Params: { user: string }; Body: unknown }>('/api/mailboxes/:user/resync', async (request, reply) => {
+    if (!authorized(request, reply)) return reply;
+    const user = registeredUser(deps, request.params.user);
+    if (!user) return sendError(reply, errors.httpNotFound(unknownUser(request.params.user)));
+    const body = objectBody(request.body);
+    if (body === undefined) return sendError(reply, errors.httpBadRequest('the body must be a JSON object'));
+    const itemType = body.itemType ?? null;
+    if (itemType !== null && !itemTypeNames.includes(itemType as ItemTypeName)) {
+      return sendError(reply, errors.httpBadRequest(`itemType must be one of ${itemTypeNames.join(', ')}, or absent`));
+    }
+    log.action({ user, itemType }, `Resync of ${user} (${itemType ?? 'every type'}) asked for over HTTP`);
+    const request_ = {
+      direction: 0 as const,
+      user,
+      itemType: itemType as ItemTypeName | null,
+      add: true,
+      chg: true,
+      del: true,
+    };
+    deps.control.syncItems(request_).then(
+      (outcome) => log.action({ user, ...outcome }, `Resync of ${user} done: ${JSON.stringify(outcome)}`),
+      (error: unknown) => log.error({ user, err: error }, `Resync of ${user} failed: ${(error as Error).message}`),
+    );
+    return reply.code(202).send({ accepted: true, action: 'resync', user, itemType });
+  });
+
+  app.post('/api/users/sync', async (request, reply) => {
+    if (!authorized(request, reply)) return reply;
+    log.action('Re-registering users (exh_get_users) asked for over HTTP');
+    deps.control.syncUsers();
+    return reply.code(202).send({ accepted: true, action: 'syncUsers' });
+  });
+
+  app.post<{ Body: unknown }>('/api/outbox/retry', async (request, reply) => {
+    if (!authorized(request, reply)) return reply;
+    const body = objectBody(request.body);
+    if (body === undefined) return sendError(reply, errors.httpBadRequest('the body must be a JSON object'));
+    if (body.user !== undefined && typeof body.user !== 'string') {
+      return sendError(reply, errors.httpBadRequest('user must be a string (an SMTP address), or absent'));
+    }
+    const user = body.user === undefined ? undefined : registeredUser(deps, body.user);
+    if (body.user !== undefined && !user) return sendError(reply, errors.httpNotFound(unknownUser(String(body.user))));
+    const { retried } = await deps.control.retryFailed(user ? { user } : {});
+    log.action({ user, retried }, `Retrying ${retried} failed item${retried === 1 ? '' : 's'} asked for over HTTP`);
+    return { action: 'retryFailed', retried, ...(user ? { user } : {}) };
+  });
+}
+
+/** The registered spelling of a user, matched case-insensitively like exh_get_users' addresses. */
+function registeredUser(deps: HttpDeps, user: string): string | undefined {
+  const wanted = user.toLowerCase();
+  return deps.status().mailboxes.list.find((mailbox) => mailbox.user.toLowerCase() === wanted)?.user;
+}
+
+/** An absent body counts as `{}`; anything but a JSON object is refused. */
+function objectBody(body: unknown): Record<string, unknown> | undefined {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) return undefined;
+  return body as Record<string, unknown>;
+}

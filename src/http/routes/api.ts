@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify';
+import { errors } from '../../errors.js';
+import { sendError } from '../replies.js';
+import type { HttpDeps } from '../server.js';
+import { openSse, type SseStream } from '../sse.js';
+
+/** What the dashboard and `exh status` read; nothing here changes anything. */
+export function registerApiRoutes(app: FastifyInstance, deps: HttpDeps, streams: Set<SseStream>): void {
+  app.get('/api/status', async () => deps.status());
+
+  app.get('/api/machines', async () => deps.charts);
+
+  app.get<{ Params: { user: string } }>('/api/mailboxes/:user', async (request, reply) => {
+    const status = deps.status();
+    const wanted = request.params.user.toLowerCase();
+    const mailbox = status.mailboxes.list.find((candidate) => candidate.user.toLowerCase() === wanted);
+    if (!mailbox) return sendError(reply, errors.httpNotFound(unknownUser(request.params.user)));
+    return {
+      ...mailbox,
+      transitions: deps.inspection.recent({ user: mailbox.user }).slice(-50),
+      recentErrors: deps.metrics.recentErrors({ user: mailbox.user }).slice(-20),
+    };
+  });
+
+  // The dashboard's live feed: every state change of every machine actor, as it happens.
+  app.get('/api/events', (request, reply) => {
+    const stream = openSse(request, reply, () => {
+      unsubscribe();
+      streams.delete(stream);
+    });
+    streams.add(stream);
+    const unsubscribe = deps.inspection.onTransition((transition) => stream.send('transition', transition));
+  });
+
+  // exh start --inspect: xstate's inspection events in the @statelyai/inspect format (docs/dashboard.md).
+  app.get('/api/inspect', (request, reply) => {
+    if (!deps.inspect) {
+      return sendError(
+        reply,
+        errors.httpNotFound('inspection is off; start the connector with "exh start --inspect" to stream it here'),
+      );
+    }
+    const stream = openSse(request, reply, () => {
+      unsubscribe();
+      streams.delete(stream);
+    });
+    streams.add(stream);
+    const unsubscribe = deps.inspection.onStately((event) => stream.send('inspect', event));
+  });
+}
+
+export function unknownUser(user: string): string {
+  return `${user} is not a registered user (exh_get_users does not return it); the list is at /api/status`;
+}

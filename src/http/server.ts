@@ -1,0 +1,72 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { errors } from '../errors.js';
+import type { ExhLogger } from '../logging/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { ControlPort } from '../ports/control.port.js';
+import type { Statechart } from '../statecharts/graph.js';
+import type { InspectionHub } from '../statecharts/inspection.js';
+import { sendError } from './replies.js';
+import { registerAdminRoutes } from './routes/admin.js';
+import { registerApiRoutes } from './routes/api.js';
+import { registerDashboardRoutes } from './routes/dashboard.js';
+import { registerHealthRoutes } from './routes/health.js';
+import type { SseStream } from './sse.js';
+import type { Status } from './status.js';
+
+export interface HttpDeps {
+  /** listeners.http.adminToken; without it the admin actions answer that they are disabled. */
+  adminToken?: string | undefined;
+  status: () => Status;
+  /** Every statechart, read once from the machines the runtime runs. */
+  charts: Statechart[];
+  metrics: Metrics;
+  inspection: InspectionHub;
+  /** exh start --inspect: /api/inspect streams xstate's inspection events. */
+  inspect: boolean;
+  control: ControlPort;
+  logger: ExhLogger;
+}
+
+/** Small bodies only: the admin actions take a user or an item type, nothing more. */
+const bodyLimit = 16 * 1024;
+
+/** The dashboard, the HTTP API and /metrics as one fastify app (listening is up to the caller). */
+export function buildHttpApp(deps: HttpDeps): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit, forceCloseConnections: true });
+  const streams = new Set<SseStream>();
+  // Open event streams would keep close() waiting for ever.
+  app.addHook('preClose', async () => {
+    for (const stream of streams) stream.close();
+  });
+  app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, _request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      deps.logger.error({ err: error }, `HTTP request failed: ${error.message}`);
+      return reply.code(500).send({ error: { code: 'EXH_INTERNAL', message: error.message } });
+    }
+    return sendError(reply, errors.httpBadRequest(badRequestProblem(error)), status);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, errors.httpNotFound(`${request.method} ${request.url.split('?')[0]} is no endpoint of exh`)),
+  );
+  registerHealthRoutes(app, deps);
+  registerApiRoutes(app, deps, streams);
+  registerAdminRoutes(app, deps);
+  registerDashboardRoutes(app);
+  return app;
+}
+
+/** fastify's own messages for what a client got wrong, said in our words. */
+function badRequestProblem(error: { code?: string; message: string }): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return `the body is not valid JSON (${error.message})`;
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return `the body is larger than ${bodyLimit} bytes`;
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'send the body as application/json';
+    default:
+      return error.message;
+  }
+}

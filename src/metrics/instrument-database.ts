@@ -1,0 +1,68 @@
+import type { DatabasePort, OutboxEntry } from '../ports/database.port.js';
+import type { Metrics } from './metrics.js';
+
+/**
+ * The DatabasePort with metrics, for the composition root: every call timed by operation and outcome; items counted
+ * when a page of Exchange changes commits (exchange_to_db) and when an outbox row is completed with exit code 0
+ * (db_to_exchange). The adapter below is untouched, and so is every caller: a Proxy passes anything it does not know.
+ */
+export function instrumentDatabase(db: DatabasePort, metrics: Metrics): DatabasePort {
+  // Rows read from the outbox, until completed: completeOutbox only names the id.
+  const outbox = new Map<string, Pick<OutboxEntry, 'itemType' | 'action'>>();
+  const observe: Partial<Record<keyof DatabasePort, (args: unknown[], result: unknown) => void>> = {
+    applyChanges: (args) => {
+      const [batch] = args as Parameters<DatabasePort['applyChanges']>;
+      for (const change of batch.changes) metrics.itemsApplied(batch.itemType, 'exchange_to_db', change.action);
+      metrics.committed(batch.user, batch.itemType);
+    },
+    readOutbox: (_args, result) => {
+      for (const entry of result as OutboxEntry[])
+        outbox.set(entry.id, { itemType: entry.itemType, action: entry.action });
+    },
+    completeOutbox: (args) => {
+      const [id, outcome] = args as Parameters<DatabasePort['completeOutbox']>;
+      const entry = outbox.get(id);
+      outbox.delete(id);
+      if (entry && outcome.exitCode === 0) metrics.itemsApplied(entry.itemType, 'db_to_exchange', entry.action);
+    },
+  };
+  return timed(
+    db,
+    (operation, outcome, seconds) => metrics.databaseCallSeconds.observe({ operation, outcome }, seconds),
+    (operation, args, result) => observe[operation as keyof DatabasePort]?.(args, result),
+  );
+}
+
+type Timer = (operation: string, outcome: 'ok' | 'error', seconds: number) => void;
+type AfterSuccess = (operation: string, args: unknown[], result: unknown) => void;
+
+/** A Proxy whose methods returning promises are timed; `after` sees each successful call. */
+export function timed<T extends object>(target: T, timer: Timer, after: AfterSuccess = () => {}): T {
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(target, {
+    get(object, property, receiver) {
+      const value = Reflect.get(object, property, receiver);
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      const cached = wrapped.get(property);
+      if (cached) return cached;
+      const method = (...args: unknown[]) => {
+        const started = performance.now();
+        const result: unknown = value.apply(object, args);
+        if (!(result instanceof Promise)) return result;
+        return result.then(
+          (resolved: unknown) => {
+            timer(property, 'ok', (performance.now() - started) / 1000);
+            after(property, args, resolved);
+            return resolved;
+          },
+          (error: unknown) => {
+            timer(property, 'error', (performance.now() - started) / 1000);
+            throw error;
+          },
+        );
+      };
+      wrapped.set(property, method);
+      return method;
+    },
+  });
+}

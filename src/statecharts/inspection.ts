@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import type { AnyActorRef, InspectionEvent, StateValue } from 'xstate';
+import { isMachine } from './graph.js';
+import { activePaths } from './state-paths.js';
+
+/** One state change of one machine actor, as the dashboard shows it. */
+export interface Transition {
+  at: string;
+  /** The actor's id: `database`, `mailbox:alice@contoso.test`, `itemType:calendar`. */
+  actor: string;
+  /** Which statechart it runs (`Statechart.id`). */
+  machine: string;
+  /** The mailbox it belongs to, when it does (read from its context). */
+  user?: string;
+  itemType?: string;
+  event: string;
+  from: string[];
+  to: string[];
+}
+
+/**
+ * An inspection event in the format of @statelyai/inspect (protocol 1.0.0): what `exh start --inspect` streams, so
+ * that a client written for the Stately inspector can read it. Snapshots are reduced to their JSON-safe parts.
+ */
+export interface StatelyInspectionEvent {
+  type: '@xstate.actor' | '@xstate.event' | '@xstate.snapshot';
+  rootId: string | undefined;
+  sessionId: string;
+  createdAt: string;
+  id: string;
+  _version: '1.0.0';
+  [key: string]: unknown;
+}
+
+const recentLimit = 200;
+
+/**
+ * Receives xstate's inspection events for the whole actor system (createActor's `inspect` option) and turns them into
+ * what the dashboard and an attached inspector need: the state changes of machine actors (kept for the latest ones,
+ * pushed to subscribers) and, only while somebody listens, the events in the Stately format.
+ */
+export class InspectionHub {
+  readonly #values = new Map<string, string>();
+  readonly #recent: Transition[] = [];
+  readonly #actors = new Map<string, AnyActorRef>();
+  #transitionListeners: ReadonlyArray<(transition: Transition) => void> = [];
+  #statelyListeners: ReadonlyArray<(event: StatelyInspectionEvent) => void> = [];
+
+  /** Pass as createActor(machine, { inspect: hub.inspect }). */
+  readonly inspect = (event: InspectionEvent): void => {
+    if (event.type === '@xstate.actor') this.#actors.set(event.actorRef.sessionId, event.actorRef as AnyActorRef);
+    if (event.type === '@xstate.snapshot') this.#snapshot(event);
+    if (this.#statelyListeners.length > 0) {
+      const stately = toStately(event);
+      if (stately) for (const listener of this.#statelyListeners) listener(stately);
+    }
+  };
+
+  /** The latest transitions, oldest first; `user` keeps those of one mailbox and its children. */
+  recent(filter: { user?: string } = {}): Transition[] {
+    return filter.user === undefined ? [...this.#recent] : this.#recent.filter((t) => t.user === filter.user);
+  }
+
+  onTransition(listener: (transition: Transition) => void): () => void {
+    this.#transitionListeners = [...this.#transitionListeners, listener];
+    return () => {
+      this.#transitionListeners = this.#transitionListeners.filter((candidate) => candidate !== listener);
+    };
+  }
+
+  /** Stately-format events from now on, after one `@xstate.actor` event for every actor still running. */
+  onStately(listener: (event: StatelyInspectionEvent) => void): () => void {
+    for (const [sessionId, actorRef] of this.#actors) {
+      if (actorRef.getSnapshot().status !== 'active') {
+        this.#actors.delete(sessionId);
+        continue;
+      }
+      listener(actorEvent(actorRef, rootIdOf(actorRef)));
+    }
+    this.#statelyListeners = [...this.#statelyListeners, listener];
+    return () => {
+      this.#statelyListeners = this.#statelyListeners.filter((candidate) => candidate !== listener);
+    };
+  }
+
+  #snapshot(event: InspectionEvent & { type: '@xstate.snapshot' }): void {
+    const snapshot = event.snapshot as { value?: StateValue; status?: string; context?: unknown; machine?: unknown };
+    const actorRef = event.actorRef as AnyActorRef;
+    if (snapshot.status !== 'active') {
+      this.#values.delete(actorRef.sessionId);
+      this.#actors.delete(actorRef.sessionId);
+    }
+    if (snapshot.value === undefined || !isMachine(snapshot.machine)) return;
+    const key = JSON.stringify(snapshot.value);
+    const before = this.#values.get(actorRef.sessionId);
+    if (before === key) return;
+    if (snapshot.status === 'active') this.#values.set(actorRef.sessionId, key);
+    const context = (snapshot.context ?? {}) as { user?: unknown; itemType?: unknown };
+    const transition: Transition = {
+      at: new Date().toISOString(),
+      // The root's id is generated (x:0); its machine's id says more.
+      actor: actorRef._parent ? actorRef.id : snapshot.machine.id,
+      machine: snapshot.machine.id,
+      event: event.event.type,
+      from: before === undefined ? [] : activePaths(JSON.parse(before) as StateValue),
+      to: activePaths(snapshot.value),
+    };
+    if (typeof context.user === 'string') transition.user = context.user;
+    if (typeof context.itemType === 'string') transition.itemType = context.itemType;
+    this.#recent.push(transition);
+    if (this.#recent.length > recentLimit) this.#recent.shift();
+    for (const listener of this.#transitionListeners) listener(transition);
+  }
+}
+
+function base(sessionId: string, rootId: string | undefined) {
+  return { rootId, sessionId, createdAt: Date.now().toString(), id: randomUUID(), _version: '1.0.0' as const };
+}
+
+function toStately(event: InspectionEvent): StatelyInspectionEvent | undefined {
+  switch (event.type) {
+    case '@xstate.actor':
+      return actorEvent(event.actorRef as AnyActorRef, event.rootId);
+    case '@xstate.event':
+      return {
+        type: '@xstate.event',
+        ...base(event.actorRef.sessionId, event.rootId),
+        event: jsonSafe(event.event),
+        sourceId: event.sourceRef?.sessionId,
+      };
+    case '@xstate.snapshot':
+      return {
+        type: '@xstate.snapshot',
+        ...base(event.actorRef.sessionId, event.rootId),
+        event: jsonSafe(event.event),
+        snapshot: snapshotOf(event.snapshot),
+      };
+    default:
+      return undefined;
+  }
+}
+
+function actorEvent(actorRef: AnyActorRef, rootId: string | undefined): StatelyInspectionEvent {
+  const logic = (actorRef as { logic?: unknown }).logic;
+  return {
+    type: '@xstate.actor',
+    ...base(actorRef.sessionId, rootId),
+    name: actorRef.id,
+    parentId: actorRef._parent?.sessionId,
+    definition: isMachine(logic) ? JSON.stringify(logic.toJSON()) : undefined,
+    snapshot: snapshotOf(actorRef.getSnapshot()),
+  };
+}
+
+function rootIdOf(actorRef: AnyActorRef): string {
+  let root = actorRef;
+  while (root._parent) root = root._parent;
+  return root.sessionId;
+}
+
+function snapshotOf(snapshot: unknown): unknown {
+  const { status, value, context, output, error } = snapshot as Record<string, unknown>;
+  return jsonSafe({ status, value, context, output, error });
+}
+
+/** Context is JSON-safe by convention; events may carry errors or refs, which become plain data or disappear. */
+function jsonSafe(value: unknown): unknown {
+  try {
+    return serialize(value);
+  } catch {
+    return { unserializable: true };
+  }
+}
+
+function serialize(value: unknown): unknown {
+  return JSON.parse(
+    JSON.stringify(value ?? null, (_key, item: unknown) => {
+      if (typeof item === 'function') return undefined;
+      if (item instanceof Error) return { name: item.name, message: item.message };
+      if (item !== null && typeof item === 'object' && 'sessionId' in item && 'send' in item) {
+        return { sessionId: (item as AnyActorRef).sessionId, id: (item as AnyActorRef).id };
+      }
+      return item;
+    }),
+  );
+}

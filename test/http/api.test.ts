@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { allLive, type RunningConnector, startConnector, users } from './connector.js';
+
+const adminToken = 'a-long-admin-token-for-tests';
+const alice = users[0] as string;
+
+// biome-ignore lint/suspicious/noExplicitAny: the answers' shapes are what the assertions check.
+const json = async (response: Response): Promise<any> => response.json();
+
+describe('HTTP API of a running connector (emulator, PGlite)', () => {
+  let connector: RunningConnector;
+  const get = (path: string, init?: RequestInit) => fetch(`${connector.url}${path}`, init);
+  const post = (path: string, body?: string, headers: Record<string, string> = {}) =>
+    fetch(`${connector.url}${path}`, {
+      method: 'POST',
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      ...(body === undefined ? {} : { body }),
+    });
+  const asAdmin = { authorization: `Bearer ${adminToken}` };
+
+  beforeAll(async () => {
+    connector = await startConnector({ adminToken });
+    await allLive(connector);
+  });
+
+  afterAll(async () => {
+    await connector?.stop();
+  });
+
+  it('says it is alive, and ready with the share of live mailboxes', async () => {
+    const health = await get('/healthz');
+    expect(health.status).toBe(200);
+    expect(await json(health)).toMatchObject({ status: 'alive' });
+    const ready = await get('/readyz');
+    expect(ready.status).toBe(200);
+    expect(await json(ready)).toEqual({
+      ready: true,
+      database: expect.stringMatching(/^ready/),
+      mailboxes: { total: 3, live: 3, liveShare: 1 },
+    });
+  });
+
+  it('gives the status of the database, the pool and every mailbox with its item-type children', async () => {
+    const status = await json(await get('/api/status'));
+    expect(status.database).toMatchObject({ ready: true, machine: 'database' });
+    expect(status.pool).toEqual({ concurrency: 8, running: expect.any(Number), queued: expect.any(Number) });
+    expect(status.mailboxes).toMatchObject({ total: 3, live: 3, byState: { live: 3 } });
+    const mailbox = status.mailboxes.list.find((m: { user: string }) => m.user === alice);
+    expect(mailbox).toMatchObject({
+      state: 'live',
+      machine: { machine: 'mailbox', paths: ['connected', 'connected.live'] },
+      catchUp: { done: 4, total: 4 },
+    });
+    expect(mailbox.children.map((child: { actor: string; machine: string }) => [child.actor, child.machine])).toEqual([
+      ['itemType:calendar', 'itemType'],
+      ['itemType:contact', 'itemType'],
+      ['itemType:email', 'itemType'],
+      ['itemType:task', 'itemType'],
+    ]);
+    const details = await json(await get(`/api/mailboxes/${encodeURIComponent(alice.toUpperCase())}`));
+    expect(details).toMatchObject({ user: alice, state: 'live' });
+    expect(details.transitions.map((t: { to: string[] }) => t.to.at(-1))).toContain('connected.live');
+  });
+
+  it('scrapes exh_ metrics with real values after a change is synchronised', async () => {
+    connector.emulator.admin.createItem(alice, {
+      kind: 'CalendarItem',
+      Subject: 'Metrics review',
+      Start: '2026-12-01T09:00:00Z',
+      End: '2026-12-01T10:00:00Z',
+    });
+    await vi.waitFor(
+      async () => {
+        const result = await connector.instance.query<{ n: number }>('SELECT count(*)::int AS n FROM calendar_item');
+        expect(result.rows[0]?.n).toBe(1);
+      },
+      { timeout: 15_000, interval: 100 },
+    );
+    const response = await get('/metrics');
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    const text = await response.text();
+    const names = [...text.matchAll(/^# TYPE (\S+)/gm)].map((match) => match[1]);
+    expect(names.every((name) => name?.startsWith('exh_'))).toBe(true);
+    expect(text).toContain(
+      'exh_items_synchronised_total{item_type="calendar",direction="exchange_to_db",action="add"} 1',
+    );
+    expect(text).toContain('exh_mailboxes{state="live"} 3');
+    expect(text).toContain('exh_exchange_pool_size 8');
+    expect(text).toMatch(/exh_exchange_pool_pending \d+/);
+    expect(text).toMatch(/exh_exchange_request_duration_seconds_count\{operation="syncFolder",outcome="ok"\} [1-9]/);
+    expect(text).toMatch(/exh_database_call_duration_seconds_count\{operation="applyChanges",outcome="ok"\} [1-9]/);
+    expect(text).toMatch(/exh_notification_to_database_lag_seconds_count\{item_type="calendar"\} 1/);
+    expect(text).toMatch(/exh_subscription_age_seconds\{user="alice@contoso.test"\} \d/);
+    const status = await json(await get('/api/status'));
+    expect(status.items.perMinute).toContainEqual({ itemType: 'calendar', direction: 'exchange_to_db', count: 1 });
+  });
+
+  it('streams state changes as server-sent events', async () => {
+    const controller = new AbortController();
+    const response = await get('/api/events', { signal: controller.signal });
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    // Re-registering users moves the supervisor through readingUsers and back.
+    expect((await post('/api/users/sync', undefined, asAdmin)).status).toBe(202);
+    let text = '';
+    while (!text.includes('running.readingUsers')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    controller.abort();
+    const event = text.split('\n\n').find((block) => block.includes('running.readingUsers')) ?? '';
+    expect(event).toContain('event: transition');
+    const data = JSON.parse(event.slice(event.indexOf('data: ') + 6));
+    expect(data).toMatchObject({ actor: 'supervisor', machine: 'supervisor', to: ['running', 'running.readingUsers'] });
+  });
+
+  it('refuses admin actions without the token (401) and with a wrong one (403), in JSON that says what to do', async () => {
+    const missing = await post('/api/users/sync');
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toContain('Bearer');
+    expect(await json(missing)).toEqual({
+      error: { code: 'EXH_HTTP_UNAUTHORIZED', message: expect.stringContaining('listeners.http.adminToken') },
+    });
+    const wrong = await post(`/api/mailboxes/${alice}/resync`, '{}', { authorization: 'Bearer not-the-token' });
+    expect(wrong.status).toBe(403);
+    expect((await json(wrong)).error.code).toBe('EXH_HTTP_FORBIDDEN');
+    const notBearer = await post('/api/outbox/retry', '{}', { authorization: `Basic ${adminToken}` });
+    expect(notBearer.status).toBe(401);
+  });
+
+  it('answers bad input with a clear JSON error', async () => {
+    const malformed = await post(`/api/mailboxes/${alice}/resync`, '{"itemType": ', asAdmin);
+    expect(malformed.status).toBe(400);
+    expect(await json(malformed)).toEqual({
+      error: { code: 'EXH_HTTP_BAD_REQUEST', message: expect.stringContaining('not valid JSON') },
+    });
+    const oversized = await post('/api/outbox/retry', JSON.stringify({ user: 'x'.repeat(20_000) }), asAdmin);
+    expect(oversized.status).toBe(413);
+    expect((await json(oversized)).error.message).toContain('larger than');
+    const badType = await post(`/api/mailboxes/${alice}/resync`, '{"itemType":"fax"}', asAdmin);
+    expect(badType.status).toBe(400);
+    expect((await json(badType)).error.message).toContain('calendar, contact, email, task');
+    const notObject = await post('/api/outbox/retry', '[1]', asAdmin);
+    expect(notObject.status).toBe(400);
+    const unknown = await post('/api/mailboxes/nobody@contoso.test/resync', '{}', asAdmin);
+    expect(unknown.status).toBe(404);
+    expect((await json(unknown)).error).toEqual({
+      code: 'EXH_HTTP_NOT_FOUND',
+      message: expect.stringContaining('nobody@contoso.test is not a registered user'),
+    });
+    expect((await get('/api/mailboxes/nobody@contoso.test')).status).toBe(404);
+    const noRoute = await get('/api/nothing');
+    expect(noRoute.status).toBe(404);
+    expect((await json(noRoute)).error.code).toBe('EXH_HTTP_NOT_FOUND');
+  });
+
+  it('runs admin actions through the ControlPort with the token', async () => {
+    const resync = await post(`/api/mailboxes/${alice}/resync`, '{"itemType":"calendar"}', asAdmin);
+    expect(resync.status).toBe(202);
+    expect(await json(resync)).toEqual({ accepted: true, action: 'resync', user: alice, itemType: 'calendar' });
+    await vi.waitFor(
+      () => expect(connector.records.some((r) => String(r.msg).startsWith(`Resync of ${alice} done`))).toBe(true),
+      {
+        timeout: 15_000,
+        interval: 50,
+      },
+    );
+    const retry = await post('/api/outbox/retry', JSON.stringify({ user: alice }), asAdmin);
+    expect(retry.status).toBe(200);
+    expect(await json(retry)).toEqual({ action: 'retryFailed', retried: expect.any(Number), user: alice });
+  });
+
+  it('keeps /api/inspect off unless started with --inspect', async () => {
+    const response = await get('/api/inspect');
+    expect(response.status).toBe(404);
+    expect((await json(response)).error.message).toContain('exh start --inspect');
+  });
+});

@@ -76,6 +76,31 @@ public class ExhSender {
                 exitCode, outputValue, errorMessage);
     }
 
+    /**
+     * The same as a BLOB (the seed's byte_array), for attachments larger than a VARCHAR holds; the BLOB is made on the
+     * default connection.
+     */
+    public static void getAttachmentBlob(String user, String itemId, String attachmentId, int[] exitCode,
+            java.sql.Blob[] content, String[] errorMessage) {
+        String[] base64 = new String[1];
+        deliver(null, "getAttachment", new String[] { user, itemId, attachmentId }, exitCode, base64, errorMessage);
+        content[0] = null;
+        if (exitCode[0] != 0 || base64[0] == null) {
+            return;
+        }
+        try {
+            java.sql.Blob blob = DriverManager.getConnection("jdbc:default:connection").createBlob();
+            blob.setBytes(1, decodeBase64(base64[0]));
+            content[0] = blob;
+        } catch (SQLException e) {
+            exitCode[0] = 1;
+            errorMessage[0] = "exh sender: cannot make the attachment's BLOB: " + e.getMessage();
+        } catch (IllegalArgumentException e) {
+            exitCode[0] = 1;
+            errorMessage[0] = "The Exchange Connector sent an attachment that is not base64.";
+        }
+    }
+
     /** Any request of docs/protocol.md, without the token (it is added from exh_set_up). */
     public static void send(String request, int[] exitCode, String[] outputValue, String[] errorMessage) {
         deliver(null, "send", new String[] { request }, exitCode, outputValue, errorMessage);
@@ -389,6 +414,33 @@ public class ExhSender {
         return failure(1, "The Exchange Connector sent a reply that is not {exitCode, outputValue, errorMessage}.");
     }
 
+    /** RFC 4648 base64 with padding, as the connector writes it (java.util.Base64 came with Java 8). */
+    static byte[] decodeBase64(String text) {
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        String s = text.trim();
+        if (s.length() % 4 != 0) {
+            throw new IllegalArgumentException("base64 length");
+        }
+        int padding = s.endsWith("==") ? 2 : s.endsWith("=") ? 1 : 0;
+        byte[] out = new byte[s.length() / 4 * 3 - padding];
+        int o = 0;
+        for (int i = 0; i < s.length(); i += 4) {
+            int n = 0;
+            for (int j = 0; j < 4; j++) {
+                char c = s.charAt(i + j);
+                int v = c == '=' ? 0 : alphabet.indexOf(c);
+                if (v < 0) {
+                    throw new IllegalArgumentException("base64 character");
+                }
+                n = (n << 6) | v;
+            }
+            for (int k = 2; k >= 0 && o < out.length; k--) {
+                out[o++] = (byte) ((n >> (8 * k)) & 0xff);
+            }
+        }
+        return out;
+    }
+
     private static Object[] failure(int exitCode, String message) {
         return new Object[] { Integer.valueOf(exitCode), null, message };
     }
@@ -423,6 +475,12 @@ public class ExhSender {
             syncItemAt(host, port, token, args[4], exitCode, outputValue, errorMessage);
         } else if ("getAttachment".equals(procedure)) {
             getAttachmentAt(host, port, token, args[4], args[5], args[6], exitCode, outputValue, errorMessage);
+        } else if ("getAttachmentDecoded".equals(procedure)) {
+            // Through the BLOB path's decoder: the bytes, base64 again (java.util.Base64 exists outside DB2's JVM).
+            getAttachmentAt(host, port, token, args[4], args[5], args[6], exitCode, outputValue, errorMessage);
+            if (exitCode[0] == 0 && outputValue[0] != null) {
+                outputValue[0] = hex(decodeBase64(outputValue[0]));
+            }
         } else if ("send".equals(procedure)) {
             sendAt(host, port, token, args[4], exitCode, outputValue, errorMessage);
         } else {
@@ -435,6 +493,14 @@ public class ExhSender {
         result.put("errorMessage", errorMessage[0] == null ? Json.NULL : errorMessage[0]);
         System.out.println(Json.write(result));
         System.exit(exitCode[0] == 0 ? 0 : 1);
+    }
+
+    private static String hex(byte[] bytes) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < bytes.length; i++) {
+            out.append(Character.forDigit((bytes[i] >> 4) & 0xf, 16)).append(Character.forDigit(bytes[i] & 0xf, 16));
+        }
+        return out.toString();
     }
 
     // ---------------------------------------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,6 +97,26 @@ describe.skipIf(!tools)('DB2 Java sender against a live connector', () => {
 
     const pong = replyOf(await java(...(args as string[]), 'send', '{"type":"ping"}'));
     expect(pong).toEqual({ exitCode: 0, outputValue: 'pong', errorMessage: null });
+  });
+
+  it("get attachment returns the attachment's bytes unchanged (base64, and decoded as for the BLOB)", async () => {
+    await live.start();
+    const setUp = await live.setUp();
+    const args = [setUp.exh_ip_address, setUp.exh_ip_address_port, setUp.exh_listener_token] as string[];
+    for (const size of [0, 1, 2, 3, 4099]) {
+      const bytes = randomBytes(size);
+      const item = live.emulator.admin.createItem(bob, {
+        kind: 'Task',
+        Subject: `File of ${size} bytes`,
+        Attachments: [{ Name: 'data.bin', Content: bytes.toString('base64') }],
+      });
+      const ids = [bob, item?.id as string, item?.attachments[0]?.id as string];
+      const base64 = replyOf(await java(...args, 'getAttachment', ...ids));
+      expect(base64.exitCode, `${size} bytes`).toBe(0);
+      expect(Buffer.from(base64.outputValue ?? '', 'base64').equals(bytes), `${size} bytes`).toBe(true);
+      const decoded = replyOf(await java(...args, 'getAttachmentDecoded', ...ids));
+      expect(decoded.outputValue, `${size} bytes`).toBe(bytes.toString('hex'));
+    }
   });
 
   it('a wrong token gets exit code 1 and changes nothing', async () => {

@@ -115,6 +115,25 @@ describe.skipIf(!plPython)('PostgreSQL PL/Python sender (exh_send) in synchronou
     expect(new Date(String(made.properties.Start)).toISOString()).toBe('2026-12-01T08:00:00.000Z');
   });
 
+  it("exh_send_get_attachment returns the attachment's bytes unchanged", async () => {
+    await live.start();
+    const bytes = randomBytes(7000);
+    const item = live.emulator.admin.createItem(bob, {
+      kind: 'Task',
+      Subject: 'With a file',
+      Attachments: [{ Name: 'data.bin', Content: bytes.toString('base64') }],
+    });
+    const { rows } = await q('select * from exh_send_get_attachment($1, $2, $3)', [
+      bob,
+      item?.id,
+      item?.attachments[0]?.id,
+    ]);
+    expect(rows[0]?.exit_code).toBe(0);
+    expect(Buffer.isBuffer(rows[0]?.content) && rows[0].content.equals(bytes)).toBe(true);
+    const missing = await q('select * from exh_send_get_attachment($1, $2, $3)', [bob, item?.id, 'no-such-id']);
+    expect(missing.rows[0]).toMatchObject({ exit_code: 1, content: null });
+  });
+
   it('a connector that is not running: the insert fails with 521 and the row is rolled back', async () => {
     await live.start();
     await setMode('sync');

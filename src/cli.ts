@@ -1,5 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { registerAttachment } from './commands/attachment.js';
 import { registerConfigMigrate } from './commands/config-migrate.js';
+import { registerOutbox } from './commands/outbox.js';
+import { registerSend } from './commands/send.js';
+import { registerSync } from './commands/sync.js';
 import { loadConfig } from './config/load.js';
 import { maskSecrets } from './config/mask.js';
 import { describe, isExhError } from './errors.js';
@@ -205,5 +209,9 @@ function loadOrExit(file: string | undefined) {
 }
 
 registerConfigMigrate(program);
+registerSend(program);
+registerSync(program);
+registerAttachment(program);
+registerOutbox(program);
 
 await program.parseAsync(process.argv);

@@ -115,6 +115,35 @@ export interface ConnectorLogEntry {
   message: string;
 }
 
+export type OutboxRowState = 'pending' | 'done' | 'failed';
+
+/** exh outbox list: which rows, newest first. */
+export interface OutboxListFilter {
+  state?: OutboxRowState;
+  user?: string;
+  limit: number;
+}
+
+/** exh outbox retry: failed rows to set pending again; no field set means every failed row. */
+export interface OutboxRetryFilter {
+  id?: string;
+  user?: string;
+}
+
+/** One exh_outbox row as an operator sees it (the payload is left out: it may be large and personal). */
+export interface OutboxRecord {
+  id: string;
+  user: string | null;
+  itemType: string | null;
+  action: string;
+  state: OutboxRowState;
+  attempts: number;
+  exitCode: number | null;
+  errorMessage: string | null;
+  createdAt: Date;
+  completedAt: Date | null;
+}
+
 export interface DatabasePort {
   readonly type: DatabaseType;
   /** Where the database is, printable: host, port and database name, never a password. */
@@ -143,6 +172,12 @@ export interface DatabasePort {
    * with Exchange. Fields by name without the exh_ prefix.
    */
   getItems(itemType: ItemTypeName, user: string, ranges: ItemRanges): Promise<Array<Record<string, FieldValue>>>;
+  /** exh_set_up as the connector wrote it at its last start (what a sender needs); rows not there are left out. */
+  readSetUp(): Promise<Partial<SetUp>>;
+  /** Outbox rows for operators (exh outbox list), newest first. */
+  listOutbox(filter: OutboxListFilter): Promise<OutboxRecord[]>;
+  /** Failed outbox rows set pending again, their last outcome cleared; resolves with how many. */
+  retryOutbox(filter: OutboxRetryFilter): Promise<{ retried: number }>;
   /** Records an error the connector wants the application to see (exh_log). */
   logError(entry: ConnectorLogEntry): Promise<void>;
 }

@@ -11,12 +11,22 @@ import type {
   MeetingLink,
   OutboxCommandEntry,
   OutboxEntry,
+  OutboxListFilter,
   OutboxOutcome,
+  OutboxRecord,
+  OutboxRetryFilter,
   SetUp,
   UserRegistration,
 } from '../../ports/database.port.js';
 import { decodeFields, fromDatabaseValue, procedureArguments, userRegistration } from '../field-values.js';
 import { outboxActionList, outboxEntryFromRow, outboxState, rangeParameters } from '../outbox.js';
+import {
+  listOutboxStatement,
+  outboxRecordFromRow,
+  readSetUpStatement,
+  retryOutboxStatement,
+  setUpFromRows,
+} from '../outbox-admin.js';
 import { statementTerminator } from '../sql/db2.js';
 import { db2Target } from '../target.js';
 import { type InstallableDatabase, setUpParameters } from './installable.js';
@@ -232,6 +242,32 @@ class Db2Database implements InstallableDatabase {
         [state, outcome.exitCode, outcome.outputValue, outcome.errorMessage, state, Number(id)],
       ),
     );
+  }
+
+  async readSetUp(): Promise<Partial<SetUp>> {
+    const { text } = readSetUpStatement('db2');
+    const rows = (await this.run('exh_set_up', (db) => db.query(text))) as Record<string, unknown>[];
+    return setUpFromRows(rows);
+  }
+
+  async listOutbox(filter: OutboxListFilter): Promise<OutboxRecord[]> {
+    const { text, params } = listOutboxStatement('db2', filter);
+    const rows = (await this.run('exh_outbox', (db) => db.query(text, params))) as Record<string, unknown>[];
+    return rows.map(outboxRecordFromRow);
+  }
+
+  async retryOutbox(filter: OutboxRetryFilter): Promise<{ retried: number }> {
+    const { text, params } = retryOutboxStatement('db2', filter);
+    // A prepared statement, because only executeNonQuery reports how many rows an UPDATE changed.
+    const retried = await this.run('exh_outbox', async (db) => {
+      const statement = await db.prepare(text);
+      try {
+        return await statement.executeNonQuery(params);
+      } finally {
+        await statement.close().catch(() => undefined);
+      }
+    });
+    return { retried: Number(retried) };
   }
 
   async logError(entry: ConnectorLogEntry): Promise<void> {

@@ -10,12 +10,22 @@ import type {
   MeetingLink,
   OutboxCommandEntry,
   OutboxEntry,
+  OutboxListFilter,
   OutboxOutcome,
+  OutboxRecord,
+  OutboxRetryFilter,
   SetUp,
   UserRegistration,
 } from '../../ports/database.port.js';
 import { decodeFields, procedureArguments, userRegistration } from '../field-values.js';
 import { outboxActionList, outboxEntryFromRow, outboxState, rangeParameters } from '../outbox.js';
+import {
+  listOutboxStatement,
+  outboxRecordFromRow,
+  readSetUpStatement,
+  retryOutboxStatement,
+  setUpFromRows,
+} from '../outbox-admin.js';
 import { notifyChannel } from '../sql/routines.js';
 import { applyingFlag, type InstallableDatabase, setUpParameters } from './installable.js';
 import { isPgLoginError, translatePgError } from './pg-errors.js';
@@ -241,6 +251,24 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
         [id, state, outcome.exitCode, outcome.outputValue, outcome.errorMessage],
       ),
     );
+  }
+
+  async readSetUp(): Promise<Partial<SetUp>> {
+    const { text } = readSetUpStatement('postgres');
+    const { rows } = await this.run('exh_set_up', (q) => q.query(text));
+    return setUpFromRows(rows);
+  }
+
+  async listOutbox(filter: OutboxListFilter): Promise<OutboxRecord[]> {
+    const { text, params } = listOutboxStatement('postgres', filter);
+    const { rows } = await this.run('exh_outbox', (q) => q.query(text, params));
+    return rows.map(outboxRecordFromRow);
+  }
+
+  async retryOutbox(filter: OutboxRetryFilter): Promise<{ retried: number }> {
+    const { text, params } = retryOutboxStatement('postgres', filter);
+    const { rows } = await this.run('exh_outbox', (q) => q.query(`${text} RETURNING exh_outbox_id`, params));
+    return { retried: rows.length };
   }
 
   async logError(entry: ConnectorLogEntry): Promise<void> {

@@ -11,12 +11,23 @@ import type {
   MeetingLink,
   OutboxCommandEntry,
   OutboxEntry,
+  OutboxListFilter,
   OutboxOutcome,
+  OutboxRecord,
+  OutboxRetryFilter,
   SetUp,
   UserRegistration,
 } from '../../ports/database.port.js';
 import { decodeFields, procedureArguments, userRegistration } from '../field-values.js';
 import { outboxActionList, outboxEntryFromRow, outboxState, rangeParameters } from '../outbox.js';
+import {
+  listOutboxStatement,
+  outboxRecordFromRow,
+  readSetUpStatement,
+  retryOutboxStatement,
+  type Statement,
+  setUpFromRows,
+} from '../outbox-admin.js';
 import { batchSeparator } from '../sql/sqlserver.js';
 import { sqlServerTarget } from '../target.js';
 import { applyingFlag, type InstallableDatabase, setUpParameters } from './installable.js';
@@ -258,6 +269,32 @@ class SqlServerDatabase implements InstallableDatabase {
             exh_completed_at = CASE WHEN @state = N'pending' THEN NULL ELSE SYSDATETIMEOFFSET() END
         WHERE exh_outbox_id = @id`),
     );
+  }
+
+  async readSetUp(): Promise<Partial<SetUp>> {
+    const result = await this.statement('exh_set_up', readSetUpStatement('sqlserver'));
+    return setUpFromRows(result.recordset);
+  }
+
+  async listOutbox(filter: OutboxListFilter): Promise<OutboxRecord[]> {
+    const result = await this.statement('exh_outbox', listOutboxStatement('sqlserver', filter));
+    return result.recordset.map(outboxRecordFromRow);
+  }
+
+  async retryOutbox(filter: OutboxRetryFilter): Promise<{ retried: number }> {
+    const result = await this.statement('exh_outbox', retryOutboxStatement('sqlserver', filter));
+    return { retried: result.rowsAffected[0] ?? 0 };
+  }
+
+  /** A Statement's @p1, @p2, … bound by name: numbers are row ids (BIGINT), strings users and states. */
+  private statement(object: string, { text, params }: Statement) {
+    const { pool, mssql } = this.connected();
+    const request = pool.request();
+    params.forEach((value, i) => {
+      if (typeof value === 'number') request.input(`p${i + 1}`, mssql.BigInt, value);
+      else request.input(`p${i + 1}`, mssql.NVarChar(255), value);
+    });
+    return this.attempt(object, () => request.query<Record<string, unknown>>(text));
   }
 
   async logError(entry: ConnectorLogEntry): Promise<void> {

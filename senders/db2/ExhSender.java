@@ -43,6 +43,24 @@ public class ExhSender {
     // ---------------------------------------------------------------------------------------------------------------
     // The DB2 procedures: exh_set_up is read over the default connection.
 
+    /**
+     * Any item change with the payload as a CLOB (DB2's JSON_OBJECT gives a CLOB, and bodies outgrow a VARCHAR): the
+     * procedure exh_to_exh_* call in synchronous mode (docs/senders.md).
+     */
+    public static void sendItem(String action, String itemType, String user, java.sql.Clob payload, int[] exitCode,
+            String[] outputValue, String[] errorMessage) {
+        String text;
+        try {
+            text = payload == null ? null : payload.getSubString(1, (int) payload.length());
+        } catch (SQLException e) {
+            exitCode[0] = 1;
+            outputValue[0] = null;
+            errorMessage[0] = "exh sender: cannot read the payload: " + e.getMessage();
+            return;
+        }
+        deliver(null, "item", new String[] { action, itemType, user, text }, exitCode, outputValue, errorMessage);
+    }
+
     /** exh_to_exh_add_{type}: payload is the JSON object of the procedure's parameters (exh_subject, ...). */
     public static void itemAdd(String itemType, String user, String payload, int[] exitCode, String[] outputValue,
             String[] errorMessage) {
@@ -108,6 +126,21 @@ public class ExhSender {
 
     // ---------------------------------------------------------------------------------------------------------------
     // The same with the connector given directly.
+
+    public static void sendItemAt(String host, int port, String token, String action, String itemType, String user,
+            java.sql.Clob payload, int[] exitCode, String[] outputValue, String[] errorMessage) {
+        String text;
+        try {
+            text = payload == null ? null : payload.getSubString(1, (int) payload.length());
+        } catch (SQLException e) {
+            exitCode[0] = 1;
+            outputValue[0] = null;
+            errorMessage[0] = "exh sender: cannot read the payload: " + e.getMessage();
+            return;
+        }
+        deliver(new Target(host, port, token), "item", new String[] { action, itemType, user, text }, exitCode,
+                outputValue, errorMessage);
+    }
 
     public static void itemAddAt(String host, int port, String token, String itemType, String user, String payload,
             int[] exitCode, String[] outputValue, String[] errorMessage) {
@@ -475,6 +508,14 @@ public class ExhSender {
             syncItemAt(host, port, token, args[4], exitCode, outputValue, errorMessage);
         } else if ("getAttachment".equals(procedure)) {
             getAttachmentAt(host, port, token, args[4], args[5], args[6], exitCode, outputValue, errorMessage);
+        } else if ("sendItem".equals(procedure)) {
+            java.sql.Clob payload;
+            try {
+                payload = new javax.sql.rowset.serial.SerialClob(args[7].toCharArray());
+            } catch (SQLException e) {
+                throw new IllegalStateException(e.getMessage());
+            }
+            sendItemAt(host, port, token, args[4], args[5], args[6], payload, exitCode, outputValue, errorMessage);
         } else if ("getAttachmentDecoded".equals(procedure)) {
             // Through the BLOB path's decoder: the bytes, base64 again (java.util.Base64 exists outside DB2's JVM).
             getAttachmentAt(host, port, token, args[4], args[5], args[6], exitCode, outputValue, errorMessage);

@@ -57,7 +57,7 @@ describe.skipIf(!tools)('DB2 Java sender against a live connector', () => {
   it('item add comes back with the Exchange item id and the item is in the mailbox', async () => {
     await live.start();
     const setUp = await live.setUp();
-    // The payload as DB2's exh_to_exh_add_* builds it (JSON_OBJECT of its parameters; DB2 timestamps).
+    // The payload as DB2's exh_to_exh_add_* builds it (JSON_OBJECT of its parameters, a CLOB; DB2 timestamps).
     const payload = JSON.stringify({
       EXH_APP_ITEM_ID: 'java-meeting-1',
       EXH_USER: bob,
@@ -68,7 +68,7 @@ describe.skipIf(!tools)('DB2 Java sender against a live connector', () => {
       EXH_BODY: null,
     });
     const args = [setUp.exh_ip_address, setUp.exh_ip_address_port, setUp.exh_listener_token];
-    const added = replyOf(await java(...(args as string[]), 'itemAdd', 'calendar', bob, payload));
+    const added = replyOf(await java(...(args as string[]), 'sendItem', 'add', 'calendar', bob, payload));
     expect(added).toEqual({ exitCode: 0, outputValue: expect.any(String), errorMessage: null });
     const item = live.emulator.admin.item(bob, added.outputValue as string);
     expect(item.properties).toMatchObject({ Subject: 'Größe "quoted"\nsecond line', Location: 'Room 3' });

@@ -5,6 +5,7 @@ import { isExhError } from '../src/errors.js';
 import { itemType } from '../src/items/index.js';
 import type { ExhLogger } from '../src/logging/logger.js';
 import type { DatabasePort } from '../src/ports/database.port.js';
+import { resyncItemType } from '../src/sync/resync.js';
 import { type SyncSettings, syncItemType } from '../src/sync/sync-item-type.js';
 import type { Connections } from './connections.js';
 import type { CommittedWatermarks, SyncLocks } from './sync-locks.js';
@@ -23,24 +24,37 @@ export function createItemTypeActors(deps: ItemTypeDeps) {
     syncFolders: fromPromise<SyncOutput, ItemTypeInput>(async ({ input, signal, system }) => {
       const key = `${input.user}\u0000${input.itemType}`;
       try {
-        return await deps.locks.run(key, () =>
-          syncItemType(
-            {
-              db: deps.db,
-              connection: deps.connections.get(input.user),
-              definition: itemType(input.itemType),
-              settings: deps.settings,
-              logger: deps.logger.child({ actor: 'itemType', user: input.user, itemType: input.itemType }),
-            },
-            {
+        return await deps.locks.run(key, async () => {
+          const syncDeps = {
+            db: deps.db,
+            connection: deps.connections.get(input.user),
+            definition: itemType(input.itemType),
+            settings: deps.settings,
+            logger: deps.logger.child({ actor: 'itemType', user: input.user, itemType: input.itemType }),
+          };
+          const { restarted, ...output } = await syncItemType(syncDeps, {
+            user: input.user,
+            // Newer than the input after an interrupted catch-up: resume, do not start over.
+            watermark: deps.committed.get(key) ?? input.watermark,
+            signal,
+            onCommitted: (watermark) => deps.committed.set(key, watermark),
+          });
+          if (restarted) {
+            // Exchange forgot where this folder was: items deleted in the gap never come as deletions. Rows whose
+            // item no longer exists are found by comparing (exh_sync_item direction 0, deletions only).
+            const gone = await resyncItemType(syncDeps, {
               user: input.user,
-              // Newer than the input after an interrupted catch-up: resume, do not start over.
-              watermark: deps.committed.get(key) ?? input.watermark,
+              direction: 0,
+              add: false,
+              chg: false,
+              del: true,
+              ranges: {},
               signal,
-              onCommitted: (watermark) => deps.committed.set(key, watermark),
-            },
-          ),
-        );
+            });
+            return { ...output, applied: output.applied + gone.deleted, failed: output.failed + gone.failed };
+          }
+          return output;
+        });
       } catch (error) {
         // The database went away under this sync: its machine decides what happens to everyone (STYLE 8).
         if (isExhError(error, 'EXH_DB_CONNECTION_LOST')) {

@@ -40,12 +40,14 @@ export async function syncItemType(
     logger: ExhLogger;
   },
   run: SyncRun,
-): Promise<{ watermark: string; applied: number; failed: number }> {
+): Promise<{ watermark: string; applied: number; failed: number; restarted: boolean }> {
   const { db, connection, definition, settings, logger } = deps;
   let states = decodeWatermark(run.watermark);
   let series = decodeSeries(run.watermark);
   let applied = 0;
   let failed = 0;
+  // A folder started again from the beginning cannot tell what was deleted meanwhile: the caller compares (resync).
+  let restarted = false;
   for (const folder of foldersOf[definition.name]) {
     let done = false;
     while (!done) {
@@ -68,6 +70,7 @@ export async function syncItemType(
         );
         states = { ...states, [folder]: undefined };
         series = {};
+        restarted = true;
         continue;
       }
       const { plan, meetings } = await planFolderPage(deps, page, {
@@ -112,7 +115,7 @@ export async function syncItemType(
       done = page.done;
     }
   }
-  return { watermark: encodeWatermark(states, series), applied, failed };
+  return { watermark: encodeWatermark(states, series), applied, failed, restarted };
 }
 
 /**

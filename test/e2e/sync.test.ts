@@ -1,20 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { configSchema } from '../../src/config/schema.js';
-import { installBaseProject } from '../../src/db/commands.js';
-import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
-import { createExchangeBackend, type ExchangeBackend } from '../../src/exchange/create-exchange.js';
+import type pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningEmulator } from '../../src/emulator/index.js';
 import { appItemIdProperty } from '../../src/exchange/ews/index.js';
-import { createLogging } from '../../src/logging/logger.js';
 import { sendRequest } from '../../src/protocol/client.js';
-import { type Runtime, startRuntime } from '../../src/runtime.js';
-import { schemaUrl } from '../support/pg.js';
+import { alice, bob, carol, connectorWorld } from '../support/connector.js';
 
 const pgUrl = process.env.PG_URL;
-const alice = 'alice@contoso.test';
-const bob = 'bob@contoso.test';
-const carol = 'carol@contoso.test';
 
 /**
  * Exchange → database through every real part: the emulator speaking EWS over HTTP, the EWS adapter, the actor tree,
@@ -22,85 +14,24 @@ const carol = 'carol@contoso.test';
  * emulator's admin API, as Outlook would make them.
  */
 describe.skipIf(!pgUrl)('Exchange → database, end to end (emulator, PostgreSQL, example application)', () => {
-  const schema = `exh_sync_${randomBytes(4).toString('hex')}`;
+  let world: Awaited<ReturnType<typeof connectorWorld>>;
   let admin: pg.Client;
   let emulator: RunningEmulator;
-  let runtime: Runtime | undefined;
-  let backend: ExchangeBackend | undefined;
-  const records: Array<Record<string, unknown>> = [];
+  let schema: string;
+  let records: Array<Record<string, unknown>>;
 
   beforeAll(async () => {
-    admin = new pg.Client({ connectionString: pgUrl });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    // As the application's own sessions: its triggers call exh_to_exh_* unqualified.
-    await admin.query(`set search_path to ${schema}`);
-    await installBaseProject(
-      { type: 'postgres', connectionString: schemaUrl(pgUrl as string, schema) },
-      { exampleApp: true },
-    );
-    await admin.query(`insert into ${schema}.app_user (exh_user) values ($1), ($2), ($3)`, [alice, bob, carol]);
-    emulator = await startEmulator({ port: 0, mailboxes: [alice, bob, carol], validateResponses: true });
+    world = await connectorWorld(pgUrl as string, 'sync');
+    ({ admin, emulator, schema, records } = world);
   });
+  afterEach(() => world.stopConnector());
+  afterAll(() => world?.close());
 
-  async function stopConnector() {
-    await runtime?.stop();
-    await backend?.close();
-    runtime = undefined;
-    backend = undefined;
-  }
-
-  afterEach(stopConnector);
-
-  afterAll(async () => {
-    await emulator?.close();
-    await admin?.query(`drop schema if exists ${schema} cascade`);
-    await admin?.end();
-  });
-
-  async function startConnector(
-    notifications: 'streaming' | 'pull' | 'push' = 'streaming',
-    sync: Record<string, unknown> = {},
-  ): Promise<Runtime> {
-    const config = configSchema.parse({
-      database: { type: 'postgres', connectionString: schemaUrl(pgUrl as string, schema) },
-      exchange: {
-        staticEwsUrl: emulator.url,
-        impersonationUser: emulator.serviceAccount,
-        impersonationPassword: emulator.password,
-        notifications,
-      },
-      listeners: { log: { enabled: false }, exchange: { host: '127.0.0.1', port: 0 }, database: { port: 0 } },
-      sync,
-      retry: { permanentFailures: 1 },
-      log: { level: 'debug', format: 'json' },
-    });
-    // Each connector's own records: `live` must not be satisfied by an earlier connector's.
-    records.length = 0;
-    const logging = createLogging({
-      level: 'debug',
-      format: 'json',
-      stdout: { write: (line: string) => void records.push(JSON.parse(line)) },
-    });
-    backend = await createExchangeBackend(config, logging.logger);
-    runtime = startRuntime({ config, logging, exchange: backend.port });
-    return runtime;
-  }
-
-  async function live(users: string[]) {
-    await vi.waitFor(
-      () => {
-        const liveUsers = new Set(records.filter((r) => r.event === 'mailbox.live').map((r) => r.user));
-        for (const user of users) expect(liveUsers).toContain(user);
-      },
-      { timeout: 20_000, interval: 50 },
-    );
-  }
-
-  const rows = async (table: string, user: string) =>
-    (await admin.query(`select * from ${schema}.${table} where exh_user = $1 order by exh_item_id`, [user])).rows;
-
-  const eventually = (check: () => Promise<void>) => vi.waitFor(check, { timeout: 15_000, interval: 100 });
+  const startConnector = (...args: Parameters<typeof world.startConnector>) => world.startConnector(...args);
+  const stopConnector = () => world.stopConnector();
+  const live = (users: string[]) => world.live(users);
+  const rows = (table: string, user: string) => world.rows(table, user);
+  const eventually = (check: () => Promise<void>) => world.eventually(check);
 
   it('an appointment created, changed and deleted in Exchange appears, changes and disappears in calendar_item', async () => {
     await startConnector();
@@ -381,6 +312,41 @@ describe.skipIf(!pgUrl)('Exchange → database, end to end (emulator, PostgreSQL
       expect(ids.filter((id) => id === first?.id)).toHaveLength(1);
     });
     expect(records.some((r) => r.user === carol && String(r.msg).includes('rejected the sync state'))).toBe(true);
+  });
+
+  it('after a rejected sync state, rows of items deleted in the gap go too (compared with exh_get_item_*)', async () => {
+    await startConnector();
+    await live([alice, bob, carol]);
+    const doomed = emulator.admin.createItem(bob, { kind: 'Contact', GivenName: 'Deleted', Surname: 'InTheGap' });
+    const staying = emulator.admin.createItem(bob, { kind: 'Contact', GivenName: 'Still', Surname: 'Here' });
+    await eventually(async () => {
+      const ids = (await rows('contact_item', bob)).map((r) => r.exh_item_id);
+      expect(ids).toEqual(expect.arrayContaining([doomed?.id, staying?.id]));
+    });
+    await stopConnector();
+    emulator.admin.deleteItem(bob, doomed?.id as string);
+    // Exchange has forgotten the contacts folder's sync state (bob synchronises only contacts now, so the one
+    // SyncFolderItems the fault hits is the contacts folder's): the deletion can never come as a deletion.
+    await admin.query(
+      `update ${schema}.app_user set sync_calendar = false, sync_email = false, sync_task = false where exh_user = $1`,
+      [bob],
+    );
+    emulator.admin.faults.add({ kind: 'invalidSyncState', calls: 1, mailbox: bob, operations: ['SyncFolderItems'] });
+    try {
+      await startConnector();
+      await live([alice, bob, carol]);
+      await eventually(async () => {
+        expect(records.some((r) => r.user === bob && String(r.msg).includes('rejected the sync state'))).toBe(true);
+        const ids = (await rows('contact_item', bob)).map((r) => r.exh_item_id);
+        expect(ids).not.toContain(doomed?.id);
+        expect(ids.filter((id) => id === staying?.id)).toHaveLength(1);
+      });
+    } finally {
+      await admin.query(
+        `update ${schema}.app_user set sync_calendar = true, sync_email = true, sync_task = true where exh_user = $1`,
+        [bob],
+      );
+    }
   });
 
   it('a recurring series with an exception and a deleted occurrence: the row changes, and the deleted one goes', async () => {

@@ -1,8 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { registerAttachment } from './commands/attachment.js';
 import { registerConfigMigrate } from './commands/config-migrate.js';
+import { registerMachinesCommand } from './commands/machines.js';
 import { registerOutbox } from './commands/outbox.js';
 import { registerSend } from './commands/send.js';
+import { registerStatusCommand } from './commands/status.js';
 import { registerSync } from './commands/sync.js';
 import { loadConfig } from './config/load.js';
 import { maskSecrets } from './config/mask.js';
@@ -26,7 +28,8 @@ program
   .command('start')
   .description('run the connector headless until SIGINT or SIGTERM')
   .addOption(configOption())
-  .action(async (options: { config?: string }) => {
+  .option('--inspect', "stream xstate's inspection events at /api/inspect on listeners.http (docs/dashboard.md)")
+  .action(async (options: { config?: string; inspect?: boolean }) => {
     const { config } = loadOrExit(options.config);
     if (config.database.type === 'pglite' && !config.database.dataDir) {
       process.stderr.write(
@@ -50,7 +53,7 @@ program
       logging.logger.error({ err: error }, describe(error));
       process.exit(exitCodes.failed);
     });
-    const runtime = startRuntime({ config, logging, exchange: exchange.port });
+    const runtime = startRuntime({ config, logging, exchange: exchange.port, inspect: options.inspect === true });
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (signalled) {
@@ -209,6 +212,8 @@ function loadOrExit(file: string | undefined) {
 }
 
 registerConfigMigrate(program);
+registerMachinesCommand(program);
+registerStatusCommand(program);
 registerSend(program);
 registerSync(program);
 registerAttachment(program);

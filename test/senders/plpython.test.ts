@@ -162,6 +162,46 @@ describe.skipIf(!plPython)('PostgreSQL PL/Python sender (exh_send) in synchronou
     await live.stop();
   });
 
+  it('the echo of an item made in a still open transaction waits for it and updates that row, never adds one', async () => {
+    const application = new pg.Client({ connectionString: pgUrl });
+    const connector = new pg.Client({ connectionString: pgUrl });
+    await application.connect();
+    await connector.connect();
+    try {
+      await application.query(`set search_path to ${live.schema}`);
+      await connector.query(`set search_path to ${live.schema}`);
+      // The application's transaction as the synchronous trigger leaves it: the row with its new item id, not committed.
+      await application.query('begin');
+      await application.query("select set_config('exh.applying', 'on', true)");
+      await application.query(
+        `insert into task_item (exh_app_item_id, exh_item_id, exh_user, exh_subject)
+         values ('race-1', 'AAMk-race-1', $1, 'From the application')`,
+        [alice],
+      );
+      const { rows: pid } = await connector.query('select pg_backend_pid() as pid');
+      // The connector applies the echo meanwhile (its own transaction): the insert has to wait for the application's.
+      const echo = connector.query(
+        `select exh_from_exh_add_task(exh_app_item_id => 'race-1', exh_item_id => 'AAMk-race-1', exh_user => $1,
+           exh_subject => 'Echo from Exchange')`,
+        [alice],
+      );
+      await vi.waitFor(
+        async () => {
+          const { rows } = await q('select wait_event_type from pg_stat_activity where pid = $1', [pid[0]?.pid]);
+          expect(rows[0]?.wait_event_type).toBe('Lock');
+        },
+        { timeout: 5_000, interval: 20 },
+      );
+      await application.query('commit');
+      await echo;
+      const { rows } = await q("select exh_subject from task_item where exh_item_id = 'AAMk-race-1'");
+      expect(rows).toEqual([{ exh_subject: 'Echo from Exchange' }]);
+    } finally {
+      await application.end();
+      await connector.end();
+    }
+  });
+
   it('outbox mode stays as it was: the insert writes an outbox row and returns', async () => {
     await setMode('outbox');
     await q(`insert into task_item (exh_app_item_id, exh_user, exh_subject) values ('outbox-task', $1, 'Queued')`, [

@@ -84,17 +84,27 @@ export function createControl(deps: ControlDeps): ControlPort {
     },
 
     async retryFailed(filter: { user?: string }) {
+      // Changes towards Exchange that failed (exh_outbox rows in state failed) go back to pending: the outbox
+      // drains them again in their user's order.
+      const outbox = await deps.db.retryOutbox(filter.user ? { user: filter.user } : {});
       // Items that failed on the way into the database (exh_log) are retried by reading the mailbox again: every
       // item is applied once more through exh_from_exh_*, which the failed ones need and the others take as a no-op.
-      const outcome = await control.syncItems({
-        direction: 0,
-        user: filter.user ?? null,
-        itemType: null,
-        add: true,
-        chg: true,
-        del: false,
-      });
-      return { retried: outcome.added + outcome.changed };
+      const users = deps.users().filter((u) => !filter.user || u.user === filter.user);
+      if (filter.user && users.length === 0) throw errors.mailboxUnknown(filter.user);
+      const connected = users.filter((u) => deps.connections.find(u.user));
+      let items = 0;
+      for (const registration of connected) {
+        const outcome = await control.syncItems({
+          direction: 0,
+          user: registration.user,
+          itemType: null,
+          add: true,
+          chg: true,
+          del: false,
+        });
+        items += outcome.added + outcome.changed;
+      }
+      return { retried: outbox.retried + items };
     },
   };
   return control;

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { fromCallback } from 'xstate';
 import { serializeError } from '../machines/report.js';
 import type { SupervisorEvent } from '../machines/supervisor.machine.js';
@@ -29,6 +30,8 @@ export interface DatabaseListenerDeps {
   onListening: (address: { host: string; port: number }) => void;
   /** Told the listener once it listens, so that shutdown can await its close (a cleanup function cannot). */
   track: (listener: DatabaseListener) => void;
+  /** PEM files: speak TLS (listeners.database.tls). */
+  tls?: { certFile: string; keyFile: string } | undefined;
   /** Largest attachment a sender may download. */
   maxAttachmentBytes?: number;
 }
@@ -45,27 +48,48 @@ export function createDatabaseListenerActor(deps: DatabaseListenerDeps) {
     let listener: DatabaseListener | undefined;
     let stopped = false;
     const handle: RequestHandler = (request, context) => answer(deps, request, context);
-    startDatabaseListener({ host: deps.host, port: deps.port, token: deps.token, handle, logger: deps.logger }).then(
-      (started) => {
-        if (stopped) {
-          void started.close();
-          return;
-        }
-        listener = started;
-        deps.onListening(started.address);
-        deps.track(started);
-        log.action(started.address, `Database listener on ${started.address.host}:${started.address.port}`);
-      },
-      (cause: unknown) => {
-        const error = errors.listenerFailed('database', deps.host, deps.port, cause);
-        if (!stopped) sendBack({ type: 'listener.failed', error: serializeError(error) });
-      },
-    );
+    loadTls(deps.tls)
+      .then((tls) =>
+        startDatabaseListener({
+          host: deps.host,
+          port: deps.port,
+          token: deps.token,
+          handle,
+          logger: deps.logger,
+          ...(tls ? { tls } : {}),
+        }),
+      )
+      .then(
+        (started) => {
+          if (stopped) {
+            void started.close();
+            return;
+          }
+          listener = started;
+          deps.onListening(started.address);
+          deps.track(started);
+          log.action(started.address, `Database listener on ${started.address.host}:${started.address.port}`);
+        },
+        (cause: unknown) => {
+          const error = errors.listenerFailed('database', deps.host, deps.port, cause);
+          if (!stopped) sendBack({ type: 'listener.failed', error: serializeError(error) });
+        },
+      );
     return () => {
       stopped = true;
       void listener?.close();
     };
   });
+}
+
+/** The PEM files of listeners.database.tls; a file that cannot be read names itself and the key to fix. */
+async function loadTls(tls: DatabaseListenerDeps['tls']) {
+  if (!tls) return undefined;
+  const read = (file: string, key: string) =>
+    readFile(file).catch((cause: unknown) => {
+      throw new Error(`listeners.database.tls.${key} ${file} cannot be read: ${describe(cause)}`);
+    });
+  return { cert: await read(tls.certFile, 'certFile'), key: await read(tls.keyFile, 'keyFile') };
 }
 
 async function answer(deps: DatabaseListenerDeps, request: DatabaseRequest, context: RequestContext): Promise<Reply> {

@@ -90,6 +90,8 @@ export const configSchema = z.strictObject({
           advertisedAddress: z.string().min(1).optional(),
           /** Token every request must carry; default: a new random one at each start, written to exh_set_up. */
           token: z.string().min(16).optional(),
+          /** PEM files: the listener speaks TLS (the senders then connect with TLS and trust the certificate). */
+          tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
         })
         .prefault({}),
       exchange: z
@@ -115,7 +117,11 @@ export const configSchema = z.strictObject({
       /** How often exh_outbox is looked at for changes from the application (database → Exchange). */
       outboxPollMs: ms.default(2_000),
       /** The largest attachment exh_get_attachment (or a sender) may download, in bytes. */
-      maxAttachmentBytes: z.number().int().min(1).default(10 * 1024 * 1024),
+      maxAttachmentBytes: z
+        .number()
+        .int()
+        .min(1)
+        .default(10 * 1024 * 1024),
     })
     .prefault({}),
   retry: z

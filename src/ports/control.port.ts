@@ -50,6 +50,10 @@ export interface ControlPort {
   syncUsers(): void;
   /** exh_sync_item; resolves when every mailbox and type asked for is done. */
   syncItems(request: SyncItemsRequest, onProgress?: (progress: SyncItemsProgress) => void): Promise<SyncItemsOutcome>;
-  /** Failed outbox rows (optionally of one user) set pending again; resolves with how many. */
+  /**
+   * Retries failed work (optionally of one user): failed outbox rows set pending again, and every connected mailbox
+   * read again into the database (add and change, no deletions), which re-applies items that failed on their way
+   * in (exh_log). Resolves with the outbox rows plus the items applied.
+   */
   retryFailed(filter: { user?: string }): Promise<{ retried: number }>;
 }

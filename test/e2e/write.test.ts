@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.js';
@@ -417,5 +419,27 @@ describe.skipIf(!pgUrl)('database → Exchange, end to end (PostgreSQL, example 
     expect(unknown.exitCode).toBe(1);
     expect(unknown.errorMessage).toContain('not a registered user');
     expect(emulator.admin.items(alice, 'tasks')).toHaveLength(before);
+  });
+
+  it('speaks TLS when listeners.database.tls names a certificate and key; a plain client gets no answer', async () => {
+    const fixtures = fileURLToPath(new URL('../exchange/fixtures/', import.meta.url));
+    await world.startConnector(
+      'streaming',
+      {},
+      {
+        tls: { certFile: `${fixtures}self-signed.crt`, keyFile: `${fixtures}self-signed.key` },
+      },
+    );
+    await world.live([alice, bob, carol]);
+    const { target, token } = await world.setUp();
+    const ca = await readFile(`${fixtures}self-signed.crt`);
+    const overTls = await sendRequest(
+      { ...target, tls: { ca, servername: 'localhost' } },
+      { token, type: 'ping' },
+      { timeoutMs: 5_000 },
+    );
+    expect(overTls).toEqual({ exitCode: 0, outputValue: 'pong', errorMessage: null });
+    const plain = await sendRequest(target, { token, type: 'ping' }, { timeoutMs: 2_000 });
+    expect(plain.exitCode).not.toBe(0);
   });
 });

@@ -48,6 +48,7 @@ export async function connectorWorld(pgUrl: string, name: string) {
     async startConnector(
       notifications: 'streaming' | 'pull' | 'push' = 'streaming',
       sync: Record<string, unknown> = {},
+      databaseListener: Record<string, unknown> = {},
     ): Promise<Runtime> {
       const config = configSchema.parse({
         database: { type: 'postgres', connectionString: schemaUrl(pgUrl, schema) },
@@ -60,7 +61,7 @@ export async function connectorWorld(pgUrl: string, name: string) {
         listeners: {
           log: { enabled: false },
           exchange: { host: '127.0.0.1', port: 0 },
-          database: { port: 0 },
+          database: { port: 0, ...databaseListener },
           http: { enabled: false },
         },
         sync,

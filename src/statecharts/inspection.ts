@@ -48,11 +48,16 @@ export class InspectionHub {
 
   /** Pass as createActor(machine, { inspect: hub.inspect }). */
   readonly inspect = (event: InspectionEvent): void => {
-    if (event.type === '@xstate.actor') this.#actors.set(event.actorRef.sessionId, event.actorRef as AnyActorRef);
-    if (event.type === '@xstate.snapshot') this.#snapshot(event);
-    if (this.#statelyListeners.length > 0) {
-      const stately = toStately(event);
-      if (stately) for (const listener of this.#statelyListeners) listener(stately);
+    // xstate calls this synchronously inside the actors' own steps: whatever goes wrong here must stay here.
+    try {
+      if (event.type === '@xstate.actor') this.#actors.set(event.actorRef.sessionId, event.actorRef as AnyActorRef);
+      if (event.type === '@xstate.snapshot') this.#snapshot(event);
+      if (this.#statelyListeners.length > 0) {
+        const stately = toStately(event);
+        if (stately) for (const listener of this.#statelyListeners) listener(stately);
+      }
+    } catch {
+      // Nowhere to report it without re-entering the actor system; a missed inspection event harms nothing.
     }
   };
 
@@ -71,7 +76,7 @@ export class InspectionHub {
   /** Stately-format events from now on, after one `@xstate.actor` event for every actor still running. */
   onStately(listener: (event: StatelyInspectionEvent) => void): () => void {
     for (const [sessionId, actorRef] of this.#actors) {
-      if (actorRef.getSnapshot().status !== 'active') {
+      if (actorRef.getSnapshot()?.status !== 'active') {
         this.#actors.delete(sessionId);
         continue;
       }
@@ -159,6 +164,8 @@ function rootIdOf(actorRef: AnyActorRef): string {
 }
 
 function snapshotOf(snapshot: unknown): unknown {
+  // An actor is announced before its first snapshot exists.
+  if (snapshot === undefined || snapshot === null) return undefined;
   const { status, value, context, output, error } = snapshot as Record<string, unknown>;
   return jsonSafe({ status, value, context, output, error });
 }

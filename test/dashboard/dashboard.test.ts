@@ -35,7 +35,7 @@ describe.skipIf(!existsSync(chromiumPath))('dashboard in chromium', () => {
         '--no-first-run',
       ],
     });
-  });
+  }, 60_000);
 
   afterAll(async () => {
     await browser?.close();

@@ -21,7 +21,7 @@ describe('HTTP API of a running connector (emulator, PGlite)', () => {
   beforeAll(async () => {
     connector = await startConnector({ adminToken });
     await allLive(connector);
-  });
+  }, 60_000);
 
   afterAll(async () => {
     await connector?.stop();

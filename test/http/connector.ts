@@ -85,6 +85,6 @@ export async function allLive(connector: RunningConnector): Promise<void> {
       const live = new Set(connector.records.filter((r) => r.event === 'mailbox.live').map((r) => r.user));
       for (const user of users) if (!live.has(user)) throw new Error(`${user} is not live yet`);
     },
-    { timeout: 20_000, interval: 50 },
+    { timeout: 40_000, interval: 50 },
   );
 }

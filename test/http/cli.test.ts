@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runExh } from '../support/exh-process.js';
+import { allLive, type RunningConnector, startConnector, users } from './connector.js';
+
+/** The CLI commands that read the HTTP API or the machines, as real `exh` processes. */
+describe('exh status and exh machines export', () => {
+  let connector: RunningConnector;
+
+  beforeAll(async () => {
+    connector = await startConnector({});
+    await allLive(connector);
+  }, 60_000);
+
+  afterAll(async () => {
+    await connector?.stop();
+  });
+
+  const output = async (args: string[]) => {
+    const exh = runExh(args);
+    let stdout = '';
+    exh.child.stdout?.on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    const { code } = await exh.exited;
+    return { code, stdout, stderr: exh.stderr() };
+  };
+
+  it('exh status prints the database, the pool and every mailbox of a running connector', async () => {
+    const { code, stdout } = await output(['status', '--url', connector.url]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^database {3}ready\.\w+ \(/m);
+    expect(stdout).toContain('mailboxes  3 of 3 live (3 live)');
+    for (const user of users) expect(stdout).toMatch(new RegExp(`${user.replace('.', '\\.')} +live +4/4 caught up`));
+    expect(stdout).toContain('calendar:idle');
+  });
+
+  it('exh status says how to reach an instance when none answers', async () => {
+    const { code, stderr } = await output(['status', '--url', 'http://127.0.0.1:9']);
+    expect(code).toBe(1);
+    expect(stderr).toContain('No running connector answers at http://127.0.0.1:9');
+    expect(stderr).toContain('--url');
+  });
+
+  it('exh machines export prints every statechart as Mermaid and as JSON', async () => {
+    const mermaid = await output(['machines', 'export', '--format', 'mermaid']);
+    expect(mermaid.code).toBe(0);
+    for (const id of ['supervisor', 'database', 'mailboxes', 'mailbox', 'itemType']) {
+      expect(mermaid.stdout).toContain(`## ${id}\n\n\`\`\`mermaid\nstateDiagram-v2`);
+    }
+    const json = await output(['machines', 'export', '--format', 'json']);
+    expect(JSON.parse(json.stdout).map((chart: { id: string }) => chart.id)).toEqual([
+      'supervisor',
+      'database',
+      'mailboxes',
+      'mailbox',
+      'itemType',
+    ]);
+  });
+});

@@ -168,9 +168,9 @@ export async function applyItemChange(
   try {
     const itemId = await resolveItemId(writer, entry, appItemId, call);
     if (entry.action === 'add') {
-      // A create retried after a crash between Exchange and the outbox must not make a second item.
-      const existing =
-        entry.attempts > 0 && appItemId ? await writer.findByAppItemId(entry.itemType, appItemId, call) : null;
+      // The application's id is the idempotency key: a create repeated after a crash between Exchange and the outbox
+      // row (whose attempts were never counted), or a sender's retry after a time-out, finds the item it made.
+      const existing = appItemId ? await writer.findByAppItemId(entry.itemType, appItemId, call) : null;
       if (existing) return ok(existing);
       return await create();
     }

@@ -394,6 +394,24 @@ describe.skipIf(!pgUrl)('database → Exchange, end to end (PostgreSQL, example 
     expect((await rows('task_item', carol)).map((r) => r.exh_item_id)).toContain(poison?.id);
   });
 
+  it('a create repeated (a sender retrying after a time-out, a crash before the outbox row was completed) makes one item', async () => {
+    await start();
+    const { target, token } = await world.setUp();
+    const request = {
+      token,
+      type: 'item' as const,
+      action: 'add' as const,
+      itemType: 'contact' as const,
+      user: carol,
+      fields: { app_item_id: `once-${randomBytes(3).toString('hex')}`, surname: 'Once' },
+    };
+    const first = await sendRequest(target, request, { timeoutMs: 10_000 });
+    const second = await sendRequest(target, request, { timeoutMs: 10_000 });
+    expect(first.exitCode).toBe(0);
+    expect(second).toEqual(first);
+    expect(emulator.admin.items(carol, 'contacts').filter((i) => i.properties.Surname === 'Once')).toHaveLength(1);
+  });
+
   it('a wrong token or an unknown user changes nothing', async () => {
     await start();
     const { target, token } = await world.setUp();

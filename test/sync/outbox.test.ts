@@ -102,7 +102,8 @@ describe('drainOutbox', () => {
     );
     expect(result).toEqual({ done: 2, failed: 0, waiting: 0 });
     // The change of a row that had no item id yet finds the item by the application's id.
-    expect(calls).toEqual(['create task first uid=none', 'find t-1', 'update AAMk-1 second']);
+    // Every create first looks for an item already made for its application id (the idempotency key).
+    expect(calls).toEqual(['find t-1', 'create task first uid=none', 'find t-1', 'update AAMk-1 second']);
     expect((await outbox(user)).map((r) => [r.exh_action, r.exh_state, r.exh_output_value])).toEqual([
       ['add', 'done', 'AAMk-1'],
       ['chg', 'done', 'AAMk-1'],
@@ -139,7 +140,7 @@ describe('drainOutbox', () => {
       },
     };
     await drainOutbox({ ...base(), writerOf: (u) => (u === user ? offline : undefined) }, { limit: 100, signal });
-    expect(calls).toEqual(['create (Exchange down)']);
+    expect(calls).toEqual(['find o-1', 'create (Exchange down)']);
     const rows = await outbox(user);
     expect(rows.map((r) => r.exh_state)).toEqual(['pending', 'pending']);
   });
@@ -197,7 +198,7 @@ describe('drainOutbox', () => {
     );
     const { writer, calls } = scriptedWriter();
     await drainOutbox({ ...base(), writerOf: (u) => (u === user ? writer : undefined) }, { limit: 100, signal });
-    expect(calls).toEqual(['create calendar Kick-off uid=set']);
+    expect(calls).toEqual(['find meet-1', 'create calendar Kick-off uid=set']);
     const links = (
       await instance.query<{ exh_app_item_id: string }>(
         "SELECT exh_app_item_id FROM exh_meeting WHERE exh_app_item_id = 'meet-1'",

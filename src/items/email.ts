@@ -1,6 +1,9 @@
 import { defineItemType, field } from './definition.js';
 
-/** Incoming (Inbox) and outgoing (Sent Items) emails. Sending an email from the application is not possible (seed). */
+/**
+ * Incoming (Inbox) and outgoing (Sent Items) emails. Beyond the seed, the application can send one: an email added
+ * with recipients is sent and saved in Sent Items; without recipients it is saved as a draft (not synchronised back).
+ */
 export const email = defineItemType({
   name: 'email',
   code: 2,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import { configSchema } from './config/schema.js';
 import { createPgliteDatabase } from './db/adapters/pglite.js';
@@ -16,6 +17,9 @@ import { startRuntime } from './runtime.js';
 const users = ['alice@contoso.test', 'bob@contoso.test', 'carol@contoso.test'];
 const logPort = Number(process.env.EXH_LISTENERS_LOG_PORT ?? 8888);
 const emulatorPort = Number(process.env.EXH_DEMO_EMULATOR_PORT ?? 8200);
+const httpPort = Number(process.env.EXH_LISTENERS_HTTP_PORT ?? 8080);
+// The dashboard's actions (resync, re-register, retry) need it; a new one each run, printed below.
+const adminToken = process.env.EXH_LISTENERS_HTTP_ADMIN_TOKEN ?? randomBytes(12).toString('hex');
 
 const emulator = await startEmulator({ port: emulatorPort, mailboxes: users });
 const config = configSchema.parse({
@@ -28,6 +32,7 @@ const config = configSchema.parse({
   listeners: {
     log: { port: logPort },
     database: { port: Number(process.env.EXH_LISTENERS_DATABASE_PORT ?? 9988) },
+    http: { port: httpPort, adminToken },
   },
   log: { level: 'info', format: process.env.EXH_LOG_FORMAT === 'json' ? 'json' : 'pretty' },
 });
@@ -43,6 +48,9 @@ await db.close();
 log.action(`Demo: PGlite in memory with the base project and the example application; users ${users.join(', ')}`);
 log.action(`Demo: Exchange emulator at ${emulator.url} (exh emulator; password "${emulator.password}")`);
 log.info(`Watch the live log: telnet 127.0.0.1 ${logPort}  (type e, w, a or m and Enter to filter). Ctrl-C stops.`);
+log.action(
+  `Demo: dashboard at http://localhost:${httpPort}/ (statecharts live, /metrics, /api/status); admin token for its actions: ${adminToken}`,
+);
 
 const exchange = await createExchangeBackend(config, logging.logger);
 const runtime = startRuntime({ config, logging, db, exchange: exchange.port });

@@ -16,6 +16,7 @@ describe('the demo (npm start)', () => {
           EXH_LISTENERS_LOG_PORT: String(await freePort()),
           EXH_DEMO_EMULATOR_PORT: '0',
           EXH_LISTENERS_DATABASE_PORT: '0',
+          EXH_LISTENERS_HTTP_PORT: '0',
           EXH_DEMO_INTERVAL_MS: '500',
         },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -18,7 +18,7 @@ describe('exh start with a listener port already taken', () => {
         // Nothing listens here: the database stays unreachable, which must not matter for this failure.
         database: { type: 'postgres', connectionString: `postgres://exh@127.0.0.1:${await freePort()}/app` },
         exchange: { impersonationUser: 'exh-service@contoso.test', impersonationPassword: 'exh' },
-        listeners: { log: { port }, database: { port: 0 } },
+        listeners: { log: { port }, database: { port: 0 }, http: { port: 0 } },
         log: { format: 'json' },
       }),
     );

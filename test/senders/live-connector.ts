@@ -64,7 +64,12 @@ export async function startLiveConnector(
         impersonationUser: emulator.serviceAccount,
         impersonationPassword: emulator.password,
       },
-      listeners: { log: { enabled: false }, exchange: { host: '127.0.0.1', port: 0 }, database: { port: 0 } },
+      listeners: {
+        log: { enabled: false },
+        exchange: { host: '127.0.0.1', port: 0 },
+        database: { port: 0 },
+        http: { enabled: false },
+      },
       retry: { permanentFailures: 1 },
       log: { level: 'debug', format: 'json' },
     });

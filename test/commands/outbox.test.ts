@@ -62,7 +62,7 @@ function outboxScenario(name: string, setUp: () => Promise<DatabaseConfig>) {
         ['alice@contoso.test', 'add'],
       ]);
       const all = await db.listOutbox({ limit: 10 });
-      [ids.bob, ids.pending, ids.done, ids.alice] = all.map((r) => r.id);
+      [ids.bob, ids.pending, ids.done, ids.alice] = all.map((r) => r.id) as [string, string, string, string];
       await db.close();
       config = configFile(database);
     }, 60_000);

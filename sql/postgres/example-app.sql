@@ -516,7 +516,14 @@ BEGIN
   -- without this trigger sending the update on (the outbox's reply comes later, through the echo).
   IF TG_OP = 'INSERT' AND result.output_value IS NOT NULL AND NEW.exh_item_id IS NULL THEN
     PERFORM set_config('exh.applying', 'on', true);
-    UPDATE calendar_item SET exh_item_id = result.output_value WHERE id = NEW.id;
+    BEGIN
+      UPDATE calendar_item SET exh_item_id = result.output_value WHERE id = NEW.id;
+    EXCEPTION WHEN unique_violation THEN
+      -- The echo from Exchange came first and made a row of its own for the item: this row keeps the item.
+      DELETE FROM calendar_item AS t
+      WHERE t.exh_user = NEW.exh_user AND t.exh_item_id = result.output_value AND t.id <> NEW.id;
+      UPDATE calendar_item SET exh_item_id = result.output_value WHERE id = NEW.id;
+    END;
     PERFORM set_config('exh.applying', '', true);
   END IF;
   RETURN NULL;
@@ -1071,7 +1078,14 @@ BEGIN
   -- without this trigger sending the update on (the outbox's reply comes later, through the echo).
   IF TG_OP = 'INSERT' AND result.output_value IS NOT NULL AND NEW.exh_item_id IS NULL THEN
     PERFORM set_config('exh.applying', 'on', true);
-    UPDATE contact_item SET exh_item_id = result.output_value WHERE id = NEW.id;
+    BEGIN
+      UPDATE contact_item SET exh_item_id = result.output_value WHERE id = NEW.id;
+    EXCEPTION WHEN unique_violation THEN
+      -- The echo from Exchange came first and made a row of its own for the item: this row keeps the item.
+      DELETE FROM contact_item AS t
+      WHERE t.exh_user = NEW.exh_user AND t.exh_item_id = result.output_value AND t.id <> NEW.id;
+      UPDATE contact_item SET exh_item_id = result.output_value WHERE id = NEW.id;
+    END;
     PERFORM set_config('exh.applying', '', true);
   END IF;
   RETURN NULL;
@@ -1511,7 +1525,14 @@ BEGIN
   -- without this trigger sending the update on (the outbox's reply comes later, through the echo).
   IF TG_OP = 'INSERT' AND result.output_value IS NOT NULL AND NEW.exh_item_id IS NULL THEN
     PERFORM set_config('exh.applying', 'on', true);
-    UPDATE email_item SET exh_item_id = result.output_value WHERE id = NEW.id;
+    BEGIN
+      UPDATE email_item SET exh_item_id = result.output_value WHERE id = NEW.id;
+    EXCEPTION WHEN unique_violation THEN
+      -- The echo from Exchange came first and made a row of its own for the item: this row keeps the item.
+      DELETE FROM email_item AS t
+      WHERE t.exh_user = NEW.exh_user AND t.exh_item_id = result.output_value AND t.id <> NEW.id;
+      UPDATE email_item SET exh_item_id = result.output_value WHERE id = NEW.id;
+    END;
     PERFORM set_config('exh.applying', '', true);
   END IF;
   RETURN NULL;
@@ -1860,7 +1881,14 @@ BEGIN
   -- without this trigger sending the update on (the outbox's reply comes later, through the echo).
   IF TG_OP = 'INSERT' AND result.output_value IS NOT NULL AND NEW.exh_item_id IS NULL THEN
     PERFORM set_config('exh.applying', 'on', true);
-    UPDATE task_item SET exh_item_id = result.output_value WHERE id = NEW.id;
+    BEGIN
+      UPDATE task_item SET exh_item_id = result.output_value WHERE id = NEW.id;
+    EXCEPTION WHEN unique_violation THEN
+      -- The echo from Exchange came first and made a row of its own for the item: this row keeps the item.
+      DELETE FROM task_item AS t
+      WHERE t.exh_user = NEW.exh_user AND t.exh_item_id = result.output_value AND t.id <> NEW.id;
+      UPDATE task_item SET exh_item_id = result.output_value WHERE id = NEW.id;
+    END;
     PERFORM set_config('exh.applying', '', true);
   END IF;
   RETURN NULL;

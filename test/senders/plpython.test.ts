@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { installBaseProject } from '../../src/db/commands.js';
 import { isExhError } from '../../src/errors.js';
+import { runExh } from '../support/exh-process.js';
+import { schemaUrl } from '../support/pg.js';
 import { type LiveConnector, startLiveConnector } from './live-connector.js';
 
 const pgUrl = process.env.PG_URL;
@@ -179,7 +184,10 @@ describe.skipIf(!plPython)('PostgreSQL PL/Python sender (exh_send) in synchronou
         [alice],
       );
       const { rows: pid } = await connector.query('select pg_backend_pid() as pid');
-      // The connector applies the echo meanwhile (its own transaction): the insert has to wait for the application's.
+      // The connector applies the echo meanwhile, in its own transaction with its flag set (as src/sync/apply.ts
+      // does): the insert has to wait for the application's.
+      await connector.query('begin');
+      await connector.query("select set_config('exh.applying', 'on', true)");
       const echo = connector.query(
         `select exh_from_exh_add_task(exh_app_item_id => 'race-1', exh_item_id => 'AAMk-race-1', exh_user => $1,
            exh_subject => 'Echo from Exchange')`,
@@ -194,11 +202,42 @@ describe.skipIf(!plPython)('PostgreSQL PL/Python sender (exh_send) in synchronou
       );
       await application.query('commit');
       await echo;
+      await connector.query('commit');
       const { rows } = await q("select exh_subject from task_item where exh_item_id = 'AAMk-race-1'");
       expect(rows).toEqual([{ exh_subject: 'Echo from Exchange' }]);
     } finally {
       await application.end();
       await connector.end();
+    }
+  });
+
+  it('an echo that made its own row before the trigger stored the item id: that row goes, the application keeps its', async () => {
+    await setMode('sync');
+    // The connector's reply is fixed here so that its echo can be applied first; the real sender is put back below.
+    await q(`create or replace function exh_send_item(exh_action text, exh_item_type text, exh_user text,
+               exh_payload jsonb, out exit_code integer,
+               out output_value text, out error_message text)
+             language sql as $$ select 0, 'AAMk-echo-first'::text, null::text $$`);
+    try {
+      await q("select set_config('exh.applying', 'on', false)");
+      await q(
+        `insert into task_item (exh_app_item_id, exh_item_id, exh_user, exh_subject)
+         values ('echo-first', 'AAMk-echo-first', $1, 'Echo')`,
+        [alice],
+      );
+      await q("select set_config('exh.applying', '', false)");
+      await q(`insert into task_item (exh_app_item_id, exh_user, exh_subject) values ('echo-first', $1, 'Mine')`, [
+        alice,
+      ]);
+      const { rows } = await q("select exh_item_id, exh_subject from task_item where exh_app_item_id = 'echo-first'");
+      expect(rows).toEqual([{ exh_item_id: 'AAMk-echo-first', exh_subject: 'Mine' }]);
+    } finally {
+      await installBaseProject(
+        { type: 'postgres', connectionString: schemaUrl(pgUrl as string, live.schema) },
+        {
+          syncSender: true,
+        },
+      );
     }
   });
 
@@ -209,6 +248,39 @@ describe.skipIf(!plPython)('PostgreSQL PL/Python sender (exh_send) in synchronou
     ]);
     const { rows } = await q('select exh_action, exh_state from exh_outbox where exh_user = $1', [bob]);
     expect(rows).toEqual([{ exh_action: 'add', exh_state: 'pending' }]);
+  });
+});
+
+describe.skipIf(!plPython)('exh db install --sync-sender on the command line', () => {
+  it('installs the base project and the sender into a fresh schema, and says so', async () => {
+    const schema = `exh_cli_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: pgUrl });
+    await admin.connect();
+    const dir = await mkdtemp(join(tmpdir(), 'exh-cli-'));
+    try {
+      await admin.query(`create schema ${schema}`);
+      const config = join(dir, 'exh.config.json');
+      await writeFile(
+        config,
+        JSON.stringify({
+          database: { type: 'postgres', connectionString: schemaUrl(pgUrl as string, schema) },
+          exchange: { impersonationUser: 'exh-service@contoso.test', impersonationPassword: 'exh' },
+        }),
+      );
+      const exh = runExh(['db', 'install', '--config', config, '--sync-sender']);
+      expect((await exh.exited).code, exh.stderr()).toBe(0);
+      expect(exh.stderr()).toContain('sql/postgres/base-project.sql, sql/postgres/sync-sender.sql');
+      const { rows } = await admin.query(
+        `select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+         where n.nspname = $1 and p.proname like 'exh_send%' order by 1`,
+        [schema],
+      );
+      expect(rows.map((r) => r.proname)).toEqual(['exh_send', 'exh_send_get_attachment', 'exh_send_item']);
+    } finally {
+      await admin.query(`drop schema if exists ${schema} cascade`);
+      await admin.end();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -173,7 +173,14 @@ BEGIN
   -- without this trigger sending the update on (the outbox's reply comes later, through the echo).
   IF TG_OP = 'INSERT' AND result.output_value IS NOT NULL AND NEW.exh_item_id IS NULL THEN
     PERFORM set_config('${applyingSetting}', 'on', true);
-    UPDATE ${table} SET exh_item_id = result.output_value WHERE ${appKey} = NEW.${appKey};
+    BEGIN
+      UPDATE ${table} SET exh_item_id = result.output_value WHERE ${appKey} = NEW.${appKey};
+    EXCEPTION WHEN unique_violation THEN
+      -- The echo from Exchange came first and made a row of its own for the item: this row keeps the item.
+      DELETE FROM ${table} AS t
+      WHERE t.exh_user = NEW.exh_user AND t.exh_item_id = result.output_value AND t.${appKey} <> NEW.${appKey};
+      UPDATE ${table} SET exh_item_id = result.output_value WHERE ${appKey} = NEW.${appKey};
+    END;
     PERFORM set_config('${applyingSetting}', '', true);
   END IF;
   RETURN NULL;

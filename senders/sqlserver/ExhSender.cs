@@ -23,7 +23,7 @@ using Microsoft.SqlServer.Server;
 
 public static class ExhSender
 {
-    /// <summary>Longer than the connector's exchange.timeoutMs (100 s): the reply comes when Exchange has answered.</summary>
+    /// <summary>Longer than the connector's exchange.timeoutMs (100 s): the reply comes when Exchange has.</summary>
     public const int TimeoutMs = 130000;
     /// <summary>A connection not made within this time means the connector is offline (521).</summary>
     public const int ConnectTimeoutMs = 10000;
@@ -284,7 +284,10 @@ public static class ExhSender
     private static string WithToken(string request, string token)
     {
         var original = Json.Read(request) as List<KeyValuePair<string, object>>;
-        if (original == null) throw new FormatException("the request must be a JSON object with a type (docs/protocol.md)");
+        if (original == null)
+        {
+            throw new FormatException("the request must be a JSON object with a type (docs/protocol.md)");
+        }
         var message = new List<KeyValuePair<string, object>>();
         message.Add(Pair("token", token));
         foreach (var entry in original)
@@ -419,7 +422,8 @@ public static class ExhSender
                 int exitCode;
                 if (number != null && int.TryParse(number.Text, NumberStyles.AllowLeadingSign,
                         CultureInfo.InvariantCulture, out exitCode)
-                    && (outputValue == null || outputValue is string) && (errorMessage == null || errorMessage is string))
+                    && (outputValue == null || outputValue is string)
+                    && (errorMessage == null || errorMessage is string))
                 {
                     output = (string)outputValue;
                     error = (string)errorMessage;
@@ -548,8 +552,14 @@ public static class ExhSender
                     case '\r': output.Append("\\r"); break;
                     case '\t': output.Append("\\t"); break;
                     default:
-                        if (c < 0x20 || c == '\u2028' || c == '\u2029') output.Append("\\u").Append(((int)c).ToString("x4"));
-                        else output.Append(c);
+                        if (c < 0x20 || c == '\u2028' || c == '\u2029')
+                        {
+                            output.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                        }
+                        else
+                        {
+                            output.Append(c);
+                        }
                         break;
                 }
             }

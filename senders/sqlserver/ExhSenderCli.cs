@@ -52,7 +52,8 @@ public static class ExhSenderCli
                 return 2;
         }
         var reply = new List<KeyValuePair<string, object>>();
-        reply.Add(new KeyValuePair<string, object>("exitCode", new ExhSender.Json.Number(exitCode.Value.ToString(CultureInfo.InvariantCulture))));
+        string code = exitCode.Value.ToString(CultureInfo.InvariantCulture);
+        reply.Add(new KeyValuePair<string, object>("exitCode", new ExhSender.Json.Number(code)));
         reply.Add(new KeyValuePair<string, object>("outputValue", output.IsNull ? null : output.Value));
         reply.Add(new KeyValuePair<string, object>("errorMessage", error.IsNull ? null : error.Value));
         Console.Out.Write(ExhSender.Json.Write(reply) + "\n");

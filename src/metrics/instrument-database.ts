@@ -1,4 +1,4 @@
-import type { DatabasePort, OutboxEntry } from '../ports/database.port.js';
+import { type DatabasePort, isOutboxItem, type OutboxEntry } from '../ports/database.port.js';
 import type { Metrics } from './metrics.js';
 
 /**
@@ -16,8 +16,10 @@ export function instrumentDatabase(db: DatabasePort, metrics: Metrics): Database
       metrics.committed(batch.user, batch.itemType);
     },
     readOutbox: (_args, result) => {
-      for (const entry of result as OutboxEntry[])
-        outbox.set(entry.id, { itemType: entry.itemType, action: entry.action });
+      // Command rows (sync_item, get_attachment) are work, not items.
+      for (const entry of result as Awaited<ReturnType<DatabasePort['readOutbox']>>) {
+        if (isOutboxItem(entry)) outbox.set(entry.id, { itemType: entry.itemType, action: entry.action });
+      }
     },
     completeOutbox: (args) => {
       const [id, outcome] = args as Parameters<DatabasePort['completeOutbox']>;

@@ -1,0 +1,118 @@
+import { PGlite } from '@electric-sql/pglite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPgliteDatabase } from '../../src/db/adapters/pglite.js';
+import { installInto } from '../../src/db/commands.js';
+import { errors } from '../../src/errors.js';
+import { createLogging } from '../../src/logging/logger.js';
+import { instrumentDatabase } from '../../src/metrics/instrument-database.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import { isOutboxItem } from '../../src/ports/database.port.js';
+
+const alice = 'alice@contoso.test';
+
+/** The metric families and the overview's memory, fed through the decorators by a real database. */
+describe('Metrics', () => {
+  let instance: PGlite;
+  let raw: ReturnType<typeof createPgliteDatabase>;
+
+  beforeAll(async () => {
+    instance = await PGlite.create();
+    raw = createPgliteDatabase({ instance });
+    await raw.connect();
+    await installInto(raw, { exampleApp: true });
+    await instance.exec(`INSERT INTO app_user (exh_user) VALUES ('${alice}')`);
+  }, 60_000);
+
+  afterAll(async () => {
+    await raw?.close();
+    await instance?.close();
+  });
+
+  const scrape = async (metrics: Metrics) => (await metrics.scrape()).body;
+
+  it('times every database call and counts an outbox row completed with exit code 0 as db_to_exchange', async () => {
+    const metrics = new Metrics();
+    const db = instrumentDatabase(raw, metrics);
+    await instance.exec(
+      `INSERT INTO task_item (exh_app_item_id, exh_user, exh_subject) VALUES ('app-1', '${alice}', 'Write the report')`,
+    );
+    const rows = (await db.readOutbox(10)).filter(isOutboxItem);
+    expect(rows).toEqual([expect.objectContaining({ user: alice, itemType: 'task', action: 'add' })]);
+    await db.completeOutbox(rows[0]?.id as string, { exitCode: 0, outputValue: 'AAMk-1', errorMessage: null });
+    const text = await scrape(metrics);
+    expect(text).toContain('exh_items_synchronised_total{item_type="task",direction="db_to_exchange",action="add"} 1');
+    expect(text).toMatch(/exh_database_call_duration_seconds_count\{operation="readOutbox",outcome="ok"\} 1/);
+    expect(text).toMatch(/exh_database_call_duration_seconds_count\{operation="completeOutbox",outcome="ok"\} 1/);
+    expect(metrics.itemsPerMinute()).toEqual([{ itemType: 'task', direction: 'db_to_exchange', count: 1 }]);
+  });
+
+  it('counts a failed call as an error outcome and passes the error on unchanged', async () => {
+    const metrics = new Metrics();
+    const db = instrumentDatabase(raw, metrics);
+    // No item type "fax": its procedures do not exist, so the adapter refuses the batch.
+    const batch = {
+      user: alice,
+      itemType: 'fax' as never,
+      changes: [{ action: 'add' as const, fields: {} }],
+      watermark: '{}',
+    };
+    const direct = await raw.applyChanges(batch).catch((error: unknown) => error);
+    const through = await db.applyChanges(batch).catch((error: unknown) => error);
+    expect(through).toBeInstanceOf(Error);
+    expect((through as { code?: unknown }).code).toBe((direct as { code?: unknown }).code);
+    const text = await scrape(metrics);
+    expect(text).toContain('exh_database_call_duration_seconds_count{operation="applyChanges",outcome="error"} 1');
+    expect(text).not.toContain('direction="exchange_to_db"');
+  });
+
+  it('counts logged errors by code and keeps the latest for the overview', async () => {
+    const metrics = new Metrics();
+    const logging = createLogging({ format: 'json', stdout: { write: () => {} } });
+    metrics.observeLog(logging.hub);
+    const error = errors.mailboxMoving(alice);
+    logging.logger.child({ actor: 'mailbox', user: alice }).warn({ error: error.toJSON() }, error.message);
+    logging.logger.error({ err: errors.poolAborted() }, 'cancelled');
+    logging.logger.info('nothing wrong');
+    const text = await scrape(metrics);
+    expect(text).toContain('exh_errors_total{code="EXH_EXCHANGE_MAILBOX_MOVING"} 1');
+    expect(text).toContain('exh_errors_total{code="EXH_POOL_ABORTED"} 1');
+    expect(metrics.recentErrors({ user: alice })).toEqual([
+      expect.objectContaining({ category: 'W', code: 'EXH_EXCHANGE_MAILBOX_MOVING', user: alice }),
+    ]);
+    expect(metrics.recentErrors()).toHaveLength(2);
+  });
+
+  it('forgets items older than a minute, measures notification lag and subscription age on its clock', async () => {
+    let now = 1_000_000;
+    const metrics = new Metrics(() => now);
+    metrics.itemsApplied('calendar', 'exchange_to_db', 'add', 2);
+    metrics.subscribed(alice);
+    metrics.notified(alice, ['calendar']);
+    now += 1_500;
+    metrics.notified(alice, ['calendar']); // the lag runs from the first notification not yet committed
+    now += 500;
+    metrics.committed(alice, 'calendar');
+    now += 61_000;
+    metrics.itemsApplied('email', 'exchange_to_db', 'chg');
+    expect(metrics.itemsPerMinute()).toEqual([{ itemType: 'email', direction: 'exchange_to_db', count: 1 }]);
+    const text = await scrape(metrics);
+    expect(text).toContain('exh_notification_to_database_lag_seconds_sum{item_type="calendar"} 2');
+    expect(text).toContain('exh_subscription_age_seconds{user="alice@contoso.test"} 63');
+    metrics.unsubscribed(alice);
+    expect(await scrape(metrics)).not.toContain('exh_subscription_age_seconds{user=');
+  });
+
+  it('reads the pool and the mailboxes at scrape time', async () => {
+    const metrics = new Metrics();
+    metrics.observePool(() => ({ concurrency: 4, running: 3, queued: 7 }));
+    metrics.observeMailboxes(() => ({ live: 2, backingOff: 1 }));
+    const text = await scrape(metrics);
+    expect(text).toContain('exh_exchange_pool_size 4');
+    expect(text).toContain('exh_exchange_pool_running 3');
+    expect(text).toContain('exh_exchange_pool_pending 7');
+    expect(text).toContain('exh_mailboxes{state="live"} 2');
+    expect(text).toContain('exh_mailboxes{state="backingOff"} 1');
+    const names = [...text.matchAll(/^# TYPE (\S+)/gm)].map((match) => match[1]);
+    expect(names.filter((name) => !name?.startsWith('exh_'))).toEqual([]);
+  });
+});

@@ -33,6 +33,8 @@ export interface StatelyInspectionEvent {
 }
 
 const recentLimit = 200;
+/** Per mailbox as well: with many mailboxes, the overall list would hold none of a quiet one's. */
+const recentPerUserLimit = 50;
 
 /**
  * Receives xstate's inspection events for the whole actor system (createActor's `inspect` option) and turns them into
@@ -42,6 +44,7 @@ const recentLimit = 200;
 export class InspectionHub {
   readonly #values = new Map<string, string>();
   readonly #recent: Transition[] = [];
+  readonly #recentByUser = new Map<string, Transition[]>();
   readonly #actors = new Map<string, AnyActorRef>();
   #transitionListeners: ReadonlyArray<(transition: Transition) => void> = [];
   #statelyListeners: ReadonlyArray<(event: StatelyInspectionEvent) => void> = [];
@@ -63,7 +66,8 @@ export class InspectionHub {
 
   /** The latest transitions, oldest first; `user` keeps those of one mailbox and its children. */
   recent(filter: { user?: string } = {}): Transition[] {
-    return filter.user === undefined ? [...this.#recent] : this.#recent.filter((t) => t.user === filter.user);
+    if (filter.user === undefined) return [...this.#recent];
+    return [...(this.#recentByUser.get(filter.user) ?? [])];
   }
 
   onTransition(listener: (transition: Transition) => void): () => void {
@@ -114,6 +118,12 @@ export class InspectionHub {
     if (typeof context.itemType === 'string') transition.itemType = context.itemType;
     this.#recent.push(transition);
     if (this.#recent.length > recentLimit) this.#recent.shift();
+    if (transition.user !== undefined) {
+      const own = this.#recentByUser.get(transition.user) ?? [];
+      own.push(transition);
+      if (own.length > recentPerUserLimit) own.shift();
+      this.#recentByUser.set(transition.user, own);
+    }
     for (const listener of this.#transitionListeners) listener(transition);
   }
 }

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, fromPromise, setup, waitFor } from 'xstate';
+import { itemTypeMachine } from '../../machines/item-type.machine.js';
+import { InspectionHub, type StatelyInspectionEvent, type Transition } from '../../src/statecharts/inspection.js';
+import { activePaths, leafState } from '../../src/statecharts/state-paths.js';
+
+const alice = 'alice@contoso.test';
+
+/** A parent like the mailbox: it runs the real item-type machine, whose sync resolves at once. */
+function system(hub: InspectionHub) {
+  const itemType = itemTypeMachine.provide({
+    actors: { syncFolders: fromPromise(async () => ({ watermark: 'w1', applied: 2, failed: 0 })) },
+  });
+  const parent = setup({ actors: { itemType } }).createMachine({
+    id: 'mailbox',
+    context: { user: alice },
+    invoke: { id: 'itemType:calendar', src: 'itemType', input: { user: alice, itemType: 'calendar', watermark: null } },
+    on: { 'itemType.*': {} },
+  });
+  return createActor(parent, { inspect: hub.inspect });
+}
+
+describe('InspectionHub', () => {
+  it('records the state changes of machine actors with their mailbox and item type, and tells listeners', async () => {
+    const hub = new InspectionHub();
+    const heard: Transition[] = [];
+    hub.onTransition((transition) => heard.push(transition));
+    const actor = system(hub).start();
+    const child = actor.getSnapshot().children['itemType:calendar'];
+    await waitFor(child as never, (snapshot: { value: unknown }) => snapshot.value === 'idle');
+    const itemType = hub.recent({ user: alice }).filter((t) => t.actor === 'itemType:calendar');
+    expect(itemType.map((t) => [t.from.at(-1) ?? null, t.to.at(-1)])).toEqual([
+      [null, 'syncing'],
+      ['syncing', 'idle'],
+    ]);
+    expect(itemType[1]).toMatchObject({ machine: 'itemType', user: alice, itemType: 'calendar' });
+    expect(itemType[1]?.event).toMatch(/^xstate\.done\.actor\./);
+    expect(heard).toEqual(hub.recent());
+    expect(hub.recent({ user: 'bob@contoso.test' })).toEqual([]);
+    actor.stop();
+  });
+
+  it('describes every running actor to a Stately-format listener, then streams events and snapshots', async () => {
+    const hub = new InspectionHub();
+    const actor = system(hub).start();
+    await waitFor(
+      actor.getSnapshot().children['itemType:calendar'] as never,
+      (s: { value: unknown }) => s.value === 'idle',
+    );
+    const events: StatelyInspectionEvent[] = [];
+    hub.onStately((event) => events.push(event));
+    const described = events.filter((event) => event.type === '@xstate.actor').map((event) => event.name);
+    expect(described).toEqual(expect.arrayContaining(['itemType:calendar']));
+    const child = events.find((event) => event.name === 'itemType:calendar');
+    expect(child).toMatchObject({ _version: '1.0.0', snapshot: { status: 'active', value: 'idle' } });
+    expect(JSON.parse(String(child?.definition))).toMatchObject({ id: 'itemType' });
+    actor.getSnapshot().children['itemType:calendar']?.send({ type: 'sync.requested' });
+    await waitFor(
+      actor.getSnapshot().children['itemType:calendar'] as never,
+      (s: { value: unknown }) => s.value === 'idle',
+    );
+    expect(
+      events.some(
+        (event) => event.type === '@xstate.event' && (event.event as { type: string }).type === 'sync.requested',
+      ),
+    ).toBe(true);
+    expect(events.filter((event) => event.type === '@xstate.snapshot').length).toBeGreaterThan(0);
+    actor.stop();
+  });
+});
+
+describe('activePaths', () => {
+  it('lists the active states outermost first, and the innermost as the state', () => {
+    expect(activePaths('discovering')).toEqual(['discovering']);
+    expect(activePaths({ connected: 'live' })).toEqual(['connected', 'connected.live']);
+    expect(activePaths({ running: { a: 'x', b: 'y' } })).toEqual([
+      'running',
+      'running.a',
+      'running.a.x',
+      'running.b',
+      'running.b.y',
+    ]);
+    expect(leafState({ connected: 'catchingUp' })).toBe('catchingUp');
+  });
+});

@@ -16,7 +16,8 @@ const api = async (path, init) => {
   return body;
 };
 
-const badge = (state) => h('span', { className: `badge ${state}` }, state);
+// Coloured by the outermost state (`ready` for `ready.idle`).
+const badge = (state) => h('span', { className: `badge ${state.split('.')[0]}` }, state);
 const progress = (done, total) =>
   h(
     'div',

@@ -60,6 +60,8 @@ describe.skipIf(!existsSync(chromiumPath))('dashboard in chromium', () => {
         .toBe('live');
     }
     await expect.poll(() => page.locator('#database').textContent()).toContain('ready');
+    await mkdir(outputDir, { recursive: true });
+    await page.screenshot({ path: `${outputDir}overview.png`, fullPage: true });
 
     await page.locator(`#mailboxes a:text-is("${alice}")`).click();
     await page.waitForURL(`**/mailboxes/${encodeURIComponent(alice)}`);
@@ -101,7 +103,6 @@ describe.skipIf(!existsSync(chromiumPath))('dashboard in chromium', () => {
       { timeout: 15_000, interval: 50 },
     );
 
-    await mkdir(outputDir, { recursive: true });
     await page.screenshot({ path: `${outputDir}mailbox.png`, fullPage: true });
     expect(existsSync(`${outputDir}mailbox.png`)).toBe(true);
     expect(failedRequests).toEqual([]);

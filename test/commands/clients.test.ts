@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { progressBar, progressLine } from '../../src/commands/sync.js';
 import { installBaseProject } from '../../src/db/commands.js';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
@@ -170,11 +170,6 @@ describe.skipIf(!pgUrl)('exh send, sync-users, sync-items and attachment get aga
     }
   }, 90_000);
 
-  afterEach(() => {
-    // A failing test shows the connector's own view.
-    if (connector && connector.child.exitCode !== null) console.error(connector.stderr());
-  });
-
   afterAll(async () => {
     if (connector && connector.child.exitCode === null) {
       connector.child.kill('SIGTERM');
@@ -245,6 +240,21 @@ describe.skipIf(!pgUrl)('exh send, sync-users, sync-items and attachment get aga
     expect(outcome).toEqual(expect.objectContaining({ failed: 0 }));
     const { rows } = await admin.query(`select exh_subject from ${schema}.task_item where exh_user = $1`, [bob]);
     expect(rows.map((r) => r.exh_subject)).toContain('Resynchronised');
+  }, 60_000);
+
+  it('exh sync-items draws its progress bar on a terminal (script gives it one)', async () => {
+    emulator.admin.createItem(bob, { kind: 'Task', Subject: 'Counted' });
+    const command = [process.execPath, exhBin, 'sync-items', '--config', config, '--user', bob, '--type', 'task']
+      .map((word) => `'${word}'`)
+      .join(' ');
+    const onTerminal = await new Promise<{ code: number; output: string }>((resolve) => {
+      execFile('script', ['-qec', command, '/dev/null'], { encoding: 'utf8' }, (error, stdout) =>
+        resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, output: stdout }),
+      );
+    });
+    expect(onTerminal.code).toBe(0);
+    expect(onTerminal.output).toContain(`\r\u001b[2K${bob} task`);
+    expect(onTerminal.output).toMatch(/"exitCode":0/);
   }, 60_000);
 
   it('exh attachment get writes the bytes to a file and to stdout, byte for byte', async () => {

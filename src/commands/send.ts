@@ -98,7 +98,12 @@ export async function sendAndExit(
     listener = await resolveListener(options);
   } catch (error) {
     process.stderr.write(`${isExhError(error) ? `${error.code}: ${error.message}` : describe(error)}\n`);
-    if (isExhError(error) && error.code.startsWith('EXH_CONFIG_')) process.exit(clientExit.usage);
+    if (isExhError(error) && error.code.startsWith('EXH_CONFIG_')) {
+      process.stderr.write(
+        'Name the configuration with --config FILE, or the listener with --host, --port and --token.\n',
+      );
+      process.exit(clientExit.usage);
+    }
     process.exit(isExhError(error, 'EXH_DB_SET_UP_MISSING') ? clientExit.offline : clientExit.error);
   }
   const reply = await sendRequest(listener.target, { ...request, token: listener.token } as WireRequest, {

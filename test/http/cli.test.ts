@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runExh } from '../support/exh-process.js';
 import { allLive, type RunningConnector, startConnector, users } from './connector.js';
 
-/** The CLI commands that read the HTTP API or the machines, as real `exh` processes. */
-describe('exh status and exh machines export', () => {
+/** A connector without an admin token; the CLI commands that read its HTTP API or the machines, as real processes. */
+describe('exh status, exh machines export, and admin actions without a token', () => {
   let connector: RunningConnector;
 
   beforeAll(async () => {
@@ -39,6 +39,23 @@ describe('exh status and exh machines export', () => {
     expect(code).toBe(1);
     expect(stderr).toContain('No running connector answers at http://127.0.0.1:9');
     expect(stderr).toContain('--url');
+  });
+
+  it('refuses every admin action when no admin token is configured, naming the key to set', async () => {
+    for (const path of ['/api/users/sync', '/api/outbox/retry', `/api/mailboxes/${users[0]}/resync`]) {
+      const response = await fetch(`${connector.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer anything-at-all-here', 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(response.status).toBe(403);
+      expect(await response.json()).toEqual({
+        error: {
+          code: 'EXH_HTTP_ADMIN_DISABLED',
+          message: expect.stringContaining('set listeners.http.adminToken (EXH_LISTENERS_HTTP_ADMIN_TOKEN'),
+        },
+      });
+    }
   });
 
   it('exh machines export prints every statechart as Mermaid and as JSON', async () => {

@@ -139,6 +139,17 @@ export function migrateServiceConfig(xml: string): Migration {
   const notes: MigrationNote[] = [];
   const draft: Draft = { database: {}, exchange: {}, listeners: { log: {}, database: {}, exchange: {} }, sync: {} };
 
+  for (const section of ['appSettings', 'connectionStrings']) {
+    const attributes = sections[section] as Record<string, unknown> | undefined;
+    for (const attribute of ['file', 'configSource']) {
+      if (typeof attributes?.[attribute] === 'string') {
+        notes.push({
+          setting: `<${section} ${attribute}="${attributes[attribute]}">`,
+          reason: 'settings kept in another file are not read; run exh config migrate on a copy with them inlined',
+        });
+      }
+    }
+  }
   for (const { key, value } of entries(sections.appSettings, 'key', 'value')) {
     const convert = settings[key.toLowerCase()];
     if (!convert) {

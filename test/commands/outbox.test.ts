@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installBaseProject } from '../../src/db/commands.js';
 import { createDatabase, type DatabaseConfig } from '../../src/db/create-database.js';
+import { notifyChannel } from '../../src/db/sql/routines.js';
 import { runExh } from '../support/exh-process.js';
 import { schemaUrl } from '../support/pg.js';
 
@@ -151,11 +152,34 @@ describe.skipIf(!pgUrl)('on the PostgreSQL server (PG_URL)', () => {
     await admin.query(`drop schema if exists ${schema} cascade`);
     await admin.end();
   });
-  outboxScenario('exh outbox on PostgreSQL', async () => {
+  beforeAll(async () => {
     await admin.connect();
     await admin.query(`create schema ${schema}`);
-    return { type: 'postgres', connectionString: schemaUrl(pgUrl as string, schema) };
   });
+  outboxScenario('exh outbox on PostgreSQL', async () => ({
+    type: 'postgres',
+    connectionString: schemaUrl(pgUrl as string, schema),
+  }));
+
+  it('a retry wakes a listening connector at once (NOTIFY, as a new row does)', async () => {
+    await installBaseProject({ type: 'postgres', connectionString: schemaUrl(pgUrl as string, schema) });
+    await admin.query(
+      `insert into ${schema}.exh_outbox (exh_user, exh_item_type, exh_action, exh_payload, exh_state)
+       values ('carol@contoso.test', 'task', 'del', '{}', 'failed')`,
+    );
+    const listener = new pg.Client({ connectionString: pgUrl });
+    await listener.connect();
+    try {
+      const woken = new Promise<string>((resolve) => listener.on('notification', (n) => resolve(n.channel)));
+      await listener.query(`listen ${notifyChannel}`);
+      const config = configFile({ type: 'postgres', connectionString: schemaUrl(pgUrl as string, schema) });
+      const retried = await run(['outbox', 'retry', '--config', config, '--user', 'carol@contoso.test']);
+      expect([retried.code, retried.stdout]).toEqual([0, '1\n']);
+      expect(await woken).toBe(notifyChannel);
+    } finally {
+      await listener.end();
+    }
+  }, 60_000);
 });
 
 describe('exh outbox usage errors', () => {

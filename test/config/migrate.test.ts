@@ -153,6 +153,14 @@ describe('migrateServiceConfig edge cases', () => {
     expect((error as Error).message).toContain('exchange.impersonationUser');
   });
 
+  it('names appSettings kept in another file, which it does not read', () => {
+    const xml = withAppSettings(required).replace('<appSettings>', '<appSettings file="secrets.config">');
+    expect(migrateServiceConfig(xml).notes).toContainEqual({
+      setting: '<appSettings file="secrets.config">',
+      reason: 'settings kept in another file are not read; run exh config migrate on a copy with them inlined',
+    });
+  });
+
   it('refuses broken XML with its line and a file that is not a .NET configuration', () => {
     expect(() => migrateServiceConfig('<configuration>\n<appSettings>\n</configuration>')).toThrow(/line 3/);
     expect(() => migrateServiceConfig('<settings><a/></settings>')).toThrow(/not the original service's configuration/);

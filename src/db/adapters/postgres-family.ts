@@ -268,6 +268,8 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
   async retryOutbox(filter: OutboxRetryFilter): Promise<{ retried: number }> {
     const { text, params } = retryOutboxStatement('postgres', filter);
     const { rows } = await this.run('exh_outbox', (q) => q.query(`${text} RETURNING exh_outbox_id`, params));
+    // Wakes a listening connector at once, as a new row does (otherwise the next poll picks the rows up).
+    if (rows.length > 0) await this.run(notifyChannel, (q) => q.query('SELECT pg_notify($1, $2)', [notifyChannel, '']));
     return { retried: rows.length };
   }
 

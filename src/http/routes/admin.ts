@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errors } from '../../errors.js';
+import { describe, errors } from '../../errors.js';
+import type { SyncItemsRequest } from '../../ports/control.port.js';
 import { type ItemTypeName, itemTypeNames } from '../../ports/database.port.js';
 import { checkAdmin } from '../auth.js';
 import { sendError } from '../replies.js';
@@ -32,17 +33,22 @@ export function registerAdminRoutes(app: FastifyInstance, deps: HttpDeps): void 
       return sendError(reply, errors.httpBadRequest(`itemType must be one of ${itemTypeNames.join(', ')}, or absent`));
     }
     log.action({ user, itemType }, `Resync of ${user} (${itemType ?? 'every type'}) asked for over HTTP`);
-    const request_ = {
-      direction: 0 as const,
+    // Exchange → database, every action: what is in Exchange is read again and the database brought in line with it.
+    const resync: SyncItemsRequest = {
+      direction: 0,
       user,
       itemType: itemType as ItemTypeName | null,
       add: true,
       chg: true,
       del: true,
     };
-    deps.control.syncItems(request_).then(
-      (outcome) => log.action({ user, ...outcome }, `Resync of ${user} done: ${JSON.stringify(outcome)}`),
-      (error: unknown) => log.error({ user, err: error }, `Resync of ${user} failed: ${(error as Error).message}`),
+    deps.control.syncItems(resync).then(
+      (outcome) =>
+        log.action(
+          { user, ...outcome },
+          `Resync of ${user} done: ${outcome.added} added, ${outcome.changed} changed, ${outcome.deleted} deleted, ${outcome.failed} failed`,
+        ),
+      (error: unknown) => log.error({ user, err: error }, `Resync of ${user} failed: ${describe(error)}`),
     );
     return reply.code(202).send({ accepted: true, action: 'resync', user, itemType });
   });

@@ -161,10 +161,20 @@ async function overview() {
     );
   };
   await render();
-  let pending;
+  // At most one read every two seconds however many machines move: with thousands of mailboxes something always does.
+  let scheduled = false;
+  let last = 0;
   const soon = () => {
-    clearTimeout(pending);
-    pending = setTimeout(() => render().catch(showFailure), 300);
+    if (scheduled) return;
+    scheduled = true;
+    setTimeout(
+      () => {
+        scheduled = false;
+        last = Date.now();
+        render().catch(showFailure);
+      },
+      Math.max(300, last + 2000 - Date.now()),
+    );
   };
   transitionListeners.add(soon);
   setInterval(soon, refreshMs);

@@ -10,6 +10,7 @@ import { installBaseProject } from '../../src/db/commands.js';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { createLogging } from '../../src/logging/logger.js';
 import { type DatabaseListener, startDatabaseListener } from '../../src/protocol/listener.js';
+import type { DatabaseRequest } from '../../src/protocol/messages.js';
 import { failure, ok } from '../../src/protocol/replies.js';
 import { exhBin, runExh } from '../support/exh-process.js';
 import { schemaUrl } from '../support/pg.js';
@@ -33,6 +34,7 @@ const reply = (stdout: Buffer) => JSON.parse(stdout.toString('utf8'));
 
 describe('client exit statuses against a database listener (0, 1, 521, 522 → 0, 1, 3, 4; usage → 2)', () => {
   const token = 'a-token-for-the-exit-status-test';
+  const received: DatabaseRequest[] = [];
   let listener: DatabaseListener;
   const flags = () => ['--host', '127.0.0.1', '--port', String(listener.address.port), '--token', token];
 
@@ -44,6 +46,7 @@ describe('client exit statuses against a database listener (0, 1, 521, 522 → 0
       token,
       logger: createLogging({ stdout: { write: () => {} } }).logger,
       handle: async (request) => {
+        received.push(request);
         const user = 'user' in request ? request.user : null;
         if (user === 'exchange-down@x.test') return failure('Exchange at https://ex/ is not available', 522);
         if (user === 'offline@x.test') return failure('The Exchange Connector is offline: stopping', 521);
@@ -86,6 +89,45 @@ describe('client exit statuses against a database listener (0, 1, 521, 522 → 0
     const wrong = await exh(['send', '--json', '{"type":"ping"}', ...flags().slice(0, 4), '--token', 'x'.repeat(32)]);
     expect(wrong.code).toBe(1);
     expect(reply(wrong.stdout).errorMessage).toMatch(/^Request refused: unauthenticated/);
+  }, 30_000);
+
+  it("turns the sync-items flags into the seed's exh_sync_item parameters", async () => {
+    received.length = 0;
+    const items = await exh([
+      'sync-items',
+      '--user',
+      'ann@x.test',
+      '--type',
+      'email',
+      '--direction',
+      '1',
+      '--no-del',
+      '--from',
+      '2026-01-01',
+      '--start-until',
+      '2026-02-01T00:00:00Z',
+      ...flags(),
+    ]);
+    expect(items.code).toBe(0);
+    expect(received).toEqual([
+      {
+        type: 'syncItems',
+        direction: 1,
+        user: 'ann@x.test',
+        item: 2,
+        add: true,
+        chg: true,
+        del: false,
+        createdFrom: null,
+        createdUntil: null,
+        modifiedFrom: '2026-01-01',
+        modifiedUntil: null,
+        receivedFrom: null,
+        receivedUntil: null,
+        startFrom: null,
+        startUntil: '2026-02-01T00:00:00Z',
+      },
+    ]);
   }, 30_000);
 
   it('refuses bad flags before connecting, with exit status 2 and what is wrong', async () => {

@@ -1,5 +1,14 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPgliteDatabase } from '../../src/db/adapters/pglite.js';
+import { installInto } from '../../src/db/commands.js';
+import { startEmulator } from '../../src/emulator/index.js';
+import { runExh } from '../support/exh-process.js';
 import { allLive, type RunningConnector, startConnector } from './connector.js';
+
+const alice = 'alice@contoso.test';
 
 interface InspectEvent {
   type: string;
@@ -59,4 +68,59 @@ describe('inspection stream (--inspect)', () => {
     expect(events.some((event) => event.type === '@xstate.event')).toBe(true);
     expect(events.find((event) => event.type === '@xstate.snapshot')?.sessionId).toEqual(expect.any(String));
   });
+});
+
+/** The same through the command line: `exh start --inspect` as a real process over a PGlite data directory. */
+describe('exh start --inspect', () => {
+  it('serves the inspection stream of the running process', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'exh-inspect-'));
+    const emulator = await startEmulator({ port: 0, mailboxes: [alice] });
+    const db = createPgliteDatabase({ dataDir: join(dir, 'db') });
+    await db.connect();
+    await installInto(db, { exampleApp: true });
+    await db.runScript(`INSERT INTO app_user (exh_user) VALUES ('${alice}');`);
+    await db.close();
+    const configFile = join(dir, 'exh.config.json');
+    await writeFile(
+      configFile,
+      JSON.stringify({
+        database: { type: 'pglite', dataDir: join(dir, 'db') },
+        exchange: {
+          staticEwsUrl: emulator.url,
+          impersonationUser: emulator.serviceAccount,
+          impersonationPassword: emulator.password,
+        },
+        listeners: {
+          log: { enabled: false },
+          database: { port: 0 },
+          exchange: { host: '127.0.0.1', port: 0 },
+          http: { port: 0 },
+        },
+        log: { format: 'json' },
+      }),
+    );
+    const exh = runExh(['start', '--inspect', '--config', configFile]);
+    try {
+      const listening = await exh.waitForRecord((record) => record.event === 'http.listening', 30_000);
+      await exh.waitForRecord((record) => record.event === 'mailbox.live', 30_000);
+      const controller = new AbortController();
+      const response = await fetch(`http://127.0.0.1:${listening.port}/api/inspect`, { signal: controller.signal });
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      let text = '';
+      while (!text.includes(`"name":"mailbox:${alice}"`)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      controller.abort();
+      expect(text).toContain('event: inspect');
+      expect(text).toContain(`"name":"mailbox:${alice}"`);
+      exh.child.kill('SIGINT');
+      expect((await exh.exited).code).toBe(0);
+    } finally {
+      exh.child.kill('SIGKILL');
+      await emulator.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });

@@ -24,16 +24,13 @@ describe.skipIf(!tools)('DB2 Java sender against a live connector', () => {
 
   beforeAll(async () => {
     classes = await mkdtemp(join(tmpdir(), 'exh-java-'));
-    // JDK 17's oldest release is 7 (6 went with JDK 12): its API is checked here, the Java 6 syntax below.
-    const compiled = await run('javac', [
-      '--release',
-      '7',
-      '-Xlint:all,-options',
-      '-Werror',
-      '-d',
-      classes,
-      join(sendersDir, 'db2/ExhSender.java'),
-    ]);
+    // JDK 17's oldest release is 7 (6 went with JDK 12; from JDK 20 on it is 8): the compiler checks that API, the
+    // Java 6 syntax rules are checked on the source below.
+    const source = join(sendersDir, 'db2/ExhSender.java');
+    const compile = (release: string) =>
+      run('javac', ['--release', release, '-Xlint:all,-options', '-Werror', '-d', classes, source]);
+    let compiled = await compile('7');
+    if (/release version 7 not supported/.test(compiled.stderr)) compiled = await compile('8');
     expect(compiled.stderr).toBe('');
     expect(compiled.code).toBe(0);
     live = await startLiveConnector(pgUrl as string, { users: [bob] });

@@ -147,14 +147,22 @@ program
     },
   );
 
+interface ScriptOptions {
+  dialect?: 'postgres' | 'sqlserver' | 'db2';
+  exampleApp?: boolean;
+  syncSender?: boolean;
+  write?: string;
+}
+
 const dbCommand = program.command('db').description('the base project in the application database');
 dbCommand
   .command('script')
   .description('print the base project SQL for a dialect, generated from the item-type definitions')
   .addOption(new Option('-d, --dialect <dialect>', 'SQL dialect').choices(['postgres', 'sqlserver', 'db2']))
   .option('--example-app', 'print the example application after the base project')
+  .option('--sync-sender', 'print the synchronous sender after them (PostgreSQL; docs/senders.md)')
   .option('--write <dir>', "write every dialect's files under DIR/sql/ (how the checked-in sql/ is regenerated)")
-  .action(async (options: { dialect?: 'postgres' | 'sqlserver' | 'db2'; exampleApp?: boolean; write?: string }) => {
+  .action(async (options: ScriptOptions) => {
     const { generateScript, writeScripts } = await import('./db/commands.js');
     if (options.write !== undefined) {
       const { written } = await writeScripts(options.write);
@@ -165,7 +173,15 @@ dbCommand
     if (!dialect) return program.error('error: exh db script needs --dialect postgres|sqlserver|db2 (or --write DIR)');
     const files = generateScript(dialect).files;
     if (options.exampleApp && files.length < 2) program.error(`error: there is no example application for ${dialect}`);
-    const wanted = files.filter((f) => f.role === 'base-project' || (options.exampleApp && f.role === 'example-app'));
+    if (options.syncSender && !files.some((f) => f.role === 'sync-sender')) {
+      program.error(`error: the synchronous sender for ${dialect} is in senders/ (docs/senders.md), not generated`);
+    }
+    const wanted = files.filter(
+      (f) =>
+        f.role === 'base-project' ||
+        (options.exampleApp && f.role === 'example-app') ||
+        (options.syncSender && f.role === 'sync-sender'),
+    );
     process.stdout.write(wanted.map((file) => file.content).join('\n'));
   });
 dbCommand

@@ -116,6 +116,24 @@ describe.skipIf(!tools)('DB2 Java sender against a live connector', () => {
     }
   });
 
+  it('sync users and sync item reach the connector (payloads as exh_sync_item builds them)', async () => {
+    await live.start();
+    const setUp = await live.setUp();
+    const args = [setUp.exh_ip_address, setUp.exh_ip_address_port, setUp.exh_listener_token] as string[];
+    expect(replyOf(await java(...args, 'syncUsers'))).toMatchObject({ exitCode: 0, errorMessage: null });
+    const payload = JSON.stringify({
+      EXH_SYNC_DIRECTION: 0,
+      EXH_USER: bob,
+      EXH_ITEM: 3,
+      EXH_ADD: 1,
+      EXH_CHG: 1,
+      EXH_DEL: 0,
+      EXH_CREATED_FROM: '2026-01-01-00.00.00.000000',
+      EXH_CREATED_UNTIL: null,
+    });
+    expect(replyOf(await java(...args, 'syncItem', payload))).toMatchObject({ exitCode: 0, errorMessage: null });
+  });
+
   it('a wrong token gets exit code 1 and changes nothing', async () => {
     await live.start();
     const setUp = await live.setUp();

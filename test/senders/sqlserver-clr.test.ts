@@ -118,6 +118,22 @@ describe.skipIf(!tools)('SQL Server CLR sender against a live connector', () => 
     expect(Buffer.from(reply.outputValue as string, 'base64').equals(bytes)).toBe(true);
   });
 
+  it('sync users and sync item reach the connector (payloads as FOR JSON builds them)', async () => {
+    await started();
+    expect(replyOf(await sender(...args, 'syncUsers'))).toMatchObject({ exitCode: 0, errorMessage: null });
+    const payload = JSON.stringify({
+      exh_sync_direction: 0,
+      exh_user: carol,
+      exh_item: 3,
+      exh_add: true,
+      exh_chg: true,
+      exh_del: false,
+      exh_modified_from: '2026-01-01T00:00:00+01:00',
+      exh_modified_until: null,
+    });
+    expect(replyOf(await sender(...args, 'syncItem', payload))).toMatchObject({ exitCode: 0, errorMessage: null });
+  });
+
   it('a wrong token gets exit code 1 and changes nothing', async () => {
     await started();
     const reply = replyOf(

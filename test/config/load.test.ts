@@ -46,6 +46,7 @@ describe('loadConfig', () => {
       meetingRequestsResponses: false,
       usersRefreshMs: 300_000,
       outboxPollMs: 2_000,
+      maxAttachmentBytes: 10 * 1024 * 1024,
     });
   });
 

@@ -43,6 +43,7 @@ function header(status) {
 // ---- live updates -------------------------------------------------------------------------------------------------
 
 const transitionListeners = new Set();
+const resyncListeners = new Set();
 function connectEvents() {
   const indicator = document.getElementById('live-indicator');
   const source = new EventSource('/api/events');
@@ -55,6 +56,10 @@ function connectEvents() {
   source.addEventListener('transition', (message) => {
     const transition = JSON.parse(message.data);
     for (const listener of transitionListeners) listener(transition);
+  });
+  source.addEventListener('resync', (message) => {
+    const progress = JSON.parse(message.data);
+    for (const listener of resyncListeners) listener(progress);
   });
 }
 
@@ -374,6 +379,33 @@ async function mailboxPage(user) {
 
 function adminActions(details) {
   const result = h('div', { id: 'action-result' });
+  // A resync's progress, per item type, as the connector reports it (a bar once the total is known).
+  const resync = h('div', { id: 'resync-progress' });
+  const rows = new Map();
+  resyncListeners.add((update) => {
+    if (update.user !== details.user) return;
+    if (update.finished) {
+      const { outcome, error } = update;
+      resync.append(
+        h(
+          'div',
+          { className: error ? 'error' : '' },
+          error
+            ? `Resync failed: ${error.message}`
+            : `Resync done: ${outcome.added} added, ${outcome.changed} changed, ${outcome.deleted} deleted, ${outcome.failed} failed`,
+        ),
+      );
+      rows.clear();
+      return;
+    }
+    const label = `${update.itemType}: ${update.done}${update.total === null ? '' : ` of ${update.total}`} items`;
+    const row = rows.get(update.itemType) ?? h('div', {});
+    row.replaceChildren(label, update.total === null ? '' : progress(update.done, update.total));
+    if (!rows.has(update.itemType)) {
+      rows.set(update.itemType, row);
+      resync.append(row);
+    }
+  });
   const token = h('input', {
     type: 'password',
     id: 'admin-token',
@@ -449,6 +481,7 @@ function adminActions(details) {
       ),
     ),
     result,
+    resync,
   );
 }
 

@@ -34,6 +34,11 @@ const bodyLimit = 16 * 1024;
 export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit, forceCloseConnections: true });
   const streams = new Set<SseStream>();
+  // The dashboard's streams (/api/events) also hear how an admin action they may have started goes on.
+  const eventStreams = new Set<SseStream>();
+  const announce = (event: string, data: unknown) => {
+    for (const stream of eventStreams) stream.send(event, data);
+  };
   // Open event streams would keep close() waiting for ever.
   app.addHook('preClose', async () => {
     for (const stream of streams) stream.close();
@@ -50,8 +55,8 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     sendError(reply, errors.httpNotFound(`${request.method} ${request.url.split('?')[0]} is no endpoint of exh`)),
   );
   registerHealthRoutes(app, deps);
-  registerApiRoutes(app, deps, streams);
-  registerAdminRoutes(app, deps);
+  registerApiRoutes(app, deps, { all: streams, events: eventStreams });
+  registerAdminRoutes(app, deps, announce);
   registerDashboardRoutes(app);
   return app;
 }

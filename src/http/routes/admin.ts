@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { describe, errors } from '../../errors.js';
-import type { SyncItemsRequest } from '../../ports/control.port.js';
+import type { SyncItemsOutcome, SyncItemsProgress, SyncItemsRequest } from '../../ports/control.port.js';
 import { type ItemTypeName, itemTypeNames } from '../../ports/database.port.js';
 import { checkAdmin } from '../auth.js';
 import { sendError } from '../replies.js';
@@ -12,7 +12,11 @@ import { unknownUser } from './api.js';
  * re-registration can take long, so they answer 202 at once and their outcome is logged (and so shown in the
  * dashboard's errors and transitions); retrying failed items answers with how many were set pending again.
  */
-export function registerAdminRoutes(app: FastifyInstance, deps: HttpDeps): void {
+export function registerAdminRoutes(
+  app: FastifyInstance,
+  deps: HttpDeps,
+  announce: (event: 'resync', data: ResyncProgress) => void,
+): void {
   const log = deps.logger.child({ actor: 'http' });
   const authorized = (request: FastifyRequest, reply: FastifyReply): boolean => {
     const refused = checkAdmin(request.headers.authorization, deps.adminToken);
@@ -28,27 +32,37 @@ export function registerAdminRoutes(app: FastifyInstance, deps: HttpDeps): void 
     if (!user) return sendError(reply, errors.httpNotFound(unknownUser(request.params.user)));
     const body = objectBody(request.body);
     if (body === undefined) return sendError(reply, errors.httpBadRequest('the body must be a JSON object'));
-    const itemType = body.itemType ?? null;
-    if (itemType !== null && !itemTypeNames.includes(itemType as ItemTypeName)) {
+    if (
+      body.itemType !== undefined &&
+      body.itemType !== null &&
+      !itemTypeNames.includes(body.itemType as ItemTypeName)
+    ) {
       return sendError(reply, errors.httpBadRequest(`itemType must be one of ${itemTypeNames.join(', ')}, or absent`));
     }
+    const itemType = (body.itemType as ItemTypeName | undefined) ?? null;
     log.action({ user, itemType }, `Resync of ${user} (${itemType ?? 'every type'}) asked for over HTTP`);
     // Exchange → database, every action: what is in Exchange is read again and the database brought in line with it.
     const resync: SyncItemsRequest = {
       direction: 0,
       user,
-      itemType: itemType as ItemTypeName | null,
+      itemType,
       add: true,
       chg: true,
       del: true,
     };
-    deps.control.syncItems(resync).then(
-      (outcome) =>
+    const progress = (update: SyncItemsProgress) => announce('resync', { ...update, finished: false });
+    deps.control.syncItems(resync, progress).then(
+      (outcome) => {
+        announce('resync', { user, itemType, finished: true, outcome });
         log.action(
           { user, ...outcome },
           `Resync of ${user} done: ${outcome.added} added, ${outcome.changed} changed, ${outcome.deleted} deleted, ${outcome.failed} failed`,
-        ),
-      (error: unknown) => log.error({ user, err: error }, `Resync of ${user} failed: ${describe(error)}`),
+        );
+      },
+      (error: unknown) => {
+        announce('resync', { user, itemType, finished: true, error: { message: describe(error) } });
+        log.error({ user, err: error }, `Resync of ${user} failed: ${describe(error)}`);
+      },
     );
     return reply.code(202).send({ accepted: true, action: 'resync', user, itemType });
   });
@@ -74,6 +88,17 @@ export function registerAdminRoutes(app: FastifyInstance, deps: HttpDeps): void 
     return { action: 'retryFailed', retried, ...(user ? { user } : {}) };
   });
 }
+
+/** What `/api/events` says about a resync asked for over HTTP: its progress per item type, then its end. */
+export type ResyncProgress =
+  | (SyncItemsProgress & { finished: false })
+  | {
+      user: string;
+      itemType: string | null;
+      finished: true;
+      outcome?: SyncItemsOutcome;
+      error?: { message: string };
+    };
 
 /** The registered spelling of a user, matched case-insensitively like exh_get_users' addresses. */
 function registeredUser(deps: HttpDeps, user: string): string | undefined {

@@ -5,7 +5,11 @@ import type { HttpDeps } from '../server.js';
 import { openSse, type SseStream } from '../sse.js';
 
 /** What the dashboard and `exh status` read; nothing here changes anything. */
-export function registerApiRoutes(app: FastifyInstance, deps: HttpDeps, streams: Set<SseStream>): void {
+export function registerApiRoutes(
+  app: FastifyInstance,
+  deps: HttpDeps,
+  streams: { all: Set<SseStream>; events: Set<SseStream> },
+): void {
   app.get('/api/status', async () => deps.status());
 
   app.get('/api/machines', async () => deps.charts);
@@ -22,13 +26,16 @@ export function registerApiRoutes(app: FastifyInstance, deps: HttpDeps, streams:
     };
   });
 
-  // The dashboard's live feed: every state change of every machine actor, as it happens.
+  // The dashboard's live feed: every state change of every machine actor as it happens (`transition`), and the
+  // progress of resyncs asked for over HTTP (`resync`).
   app.get('/api/events', (request, reply) => {
     const stream = openSse(request, reply, () => {
       unsubscribe();
-      streams.delete(stream);
+      streams.all.delete(stream);
+      streams.events.delete(stream);
     });
-    streams.add(stream);
+    streams.all.add(stream);
+    streams.events.add(stream);
     const unsubscribe = deps.inspection.onTransition((transition) => stream.send('transition', transition));
   });
 
@@ -42,9 +49,9 @@ export function registerApiRoutes(app: FastifyInstance, deps: HttpDeps, streams:
     }
     const stream = openSse(request, reply, () => {
       unsubscribe();
-      streams.delete(stream);
+      streams.all.delete(stream);
     });
-    streams.add(stream);
+    streams.all.add(stream);
     const unsubscribe = deps.inspection.onStately((event) => stream.send('inspect', event));
   });
 }

@@ -1,5 +1,6 @@
 import { type DatabasePort, isOutboxItem, type OutboxEntry } from '../ports/database.port.js';
 import type { Metrics } from './metrics.js';
+import { timed } from './timed.js';
 
 /**
  * The DatabasePort with metrics, for the composition root: every call timed by operation and outcome; items counted
@@ -33,38 +34,4 @@ export function instrumentDatabase(db: DatabasePort, metrics: Metrics): Database
     (operation, outcome, seconds) => metrics.databaseCallSeconds.observe({ operation, outcome }, seconds),
     (operation, args, result) => observe[operation as keyof DatabasePort]?.(args, result),
   );
-}
-
-type Timer = (operation: string, outcome: 'ok' | 'error', seconds: number) => void;
-type AfterSuccess = (operation: string, args: unknown[], result: unknown) => void;
-
-/** A Proxy whose methods returning promises are timed; `after` sees each successful call. */
-export function timed<T extends object>(target: T, timer: Timer, after: AfterSuccess = () => {}): T {
-  const wrapped = new Map<PropertyKey, unknown>();
-  return new Proxy(target, {
-    get(object, property, receiver) {
-      const value = Reflect.get(object, property, receiver);
-      if (typeof value !== 'function' || typeof property !== 'string') return value;
-      const cached = wrapped.get(property);
-      if (cached) return cached;
-      const method = (...args: unknown[]) => {
-        const started = performance.now();
-        const result: unknown = value.apply(object, args);
-        if (!(result instanceof Promise)) return result;
-        return result.then(
-          (resolved: unknown) => {
-            timer(property, 'ok', (performance.now() - started) / 1000);
-            after(property, args, resolved);
-            return resolved;
-          },
-          (error: unknown) => {
-            timer(property, 'error', (performance.now() - started) / 1000);
-            throw error;
-          },
-        );
-      };
-      wrapped.set(property, method);
-      return method;
-    },
-  });
 }

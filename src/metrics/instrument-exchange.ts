@@ -1,7 +1,7 @@
 import type { ExchangePort, MailboxConnection, MailboxWriter, SubscriptionEvent } from '../ports/exchange.port.js';
 import { itemTypeOfFolder } from '../sync/folders.js';
-import { timed } from './instrument-database.js';
 import type { Metrics } from './metrics.js';
+import { timed } from './timed.js';
 
 /**
  * The ExchangePort with metrics: every request timed by operation and outcome (the wait in the pool included, which

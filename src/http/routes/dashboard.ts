@@ -5,6 +5,9 @@ import type { FastifyInstance } from 'fastify';
 const folder = new URL('../../dashboard/', import.meta.url);
 const assets: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
+  'common.js': 'text/javascript; charset=utf-8',
+  'mailbox.js': 'text/javascript; charset=utf-8',
+  'overview.js': 'text/javascript; charset=utf-8',
   'statechart.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 };

@@ -4,16 +4,19 @@ import type { MailboxConnection, MailboxWriter } from '../src/ports/exchange.por
  * The open Exchange connection of each mailbox. Connections are objects with sockets and credentials, so they stay
  * out of machine context (which is JSON-safe): the mailbox's `connect` actor puts one here, and its subscription
  * and item-type actors take it by user.
+ *
+ * Users are keyed case-insensitively, as exh_get_users de-duplicates them: a request or outbox row for
+ * `Alice@contoso.test` finds the mailbox of `alice@contoso.test`.
  */
 export class Connections {
   readonly #byUser = new Map<string, MailboxConnection>();
 
   set(user: string, connection: MailboxConnection): void {
-    this.#byUser.set(user, connection);
+    this.#byUser.set(keyOf(user), connection);
   }
 
   get(user: string): MailboxConnection {
-    const connection = this.#byUser.get(user);
+    const connection = this.#byUser.get(keyOf(user));
     // Only reachable through a bug (an item type running before its mailbox connected): crash, do not guess.
     if (!connection) throw new Error(`no Exchange connection for ${user}: the mailbox has not connected`);
     return connection;
@@ -21,16 +24,18 @@ export class Connections {
 
   /** The mailbox's connection if it is connected now (undefined otherwise: starting, backing off, disabled). */
   find(user: string): MailboxConnection | undefined {
-    return this.#byUser.get(user);
+    return this.#byUser.get(keyOf(user));
   }
 
   /** The mailbox's writer (database → Exchange) if it is connected now and its backend can write. */
   writer(user: string): MailboxWriter | undefined {
-    const connection = this.#byUser.get(user) as Partial<MailboxWriter> | undefined;
+    const connection = this.#byUser.get(keyOf(user)) as Partial<MailboxWriter> | undefined;
     return typeof connection?.createItem === 'function' ? (connection as MailboxWriter) : undefined;
   }
 
   delete(user: string): void {
-    this.#byUser.delete(user);
+    this.#byUser.delete(keyOf(user));
   }
 }
+
+const keyOf = (user: string) => user.toLowerCase();

@@ -207,6 +207,21 @@ export function migrateServiceConfig(xml: string): Migration {
       'the original service used push notifications; exh uses streaming (no inbound port needed). For push, set ' +
       'exchange.notifications: push and listeners.exchange.publicUrl',
   });
+  if (typeof draft.exchange.staticEwsUrl === 'string' && /\.office365\.com\//i.test(draft.exchange.staticEwsUrl)) {
+    notes.push({
+      setting: 'StaticEwsUrl',
+      reason:
+        'Exchange Online no longer accepts a password for EWS: set exchange.auth: oauth and exchange.oauthToken ' +
+        '(an app registration with EWS access)',
+    });
+  } else if (draft.exchange.impersonationUser !== undefined) {
+    notes.push({
+      setting: 'ImpersonationUser',
+      reason:
+        'the original let Windows negotiate NTLM or Basic with Exchange; exh uses exchange.auth basic unless told: ' +
+        'set exchange.auth: ntlm if Exchange has Basic authentication switched off',
+    });
+  }
   if (draft.exchange.impersonationUser === undefined) {
     notes.push({
       setting: 'ImpersonationUser',

@@ -80,11 +80,18 @@ describe('migrateServiceConfig on the sample of the original configuration', () 
         '<log4net>',
         '<startup>',
         '(notifications)',
+        'StaticEwsUrl',
       ]),
     );
     const connection = notes.filter((n) => n.setting === 'connectionStrings/ExchangeSync').map((n) => n.reason);
     expect(connection.join('\n')).toMatch(/multipleactiveresultsets dropped/);
     expect(connection.join('\n')).toMatch(/Encrypt=false added/);
+  });
+
+  it('says how to log on where the original let Windows negotiate', () => {
+    expect(notes.find((n) => n.setting === 'StaticEwsUrl')?.reason).toMatch(/exchange\.auth: oauth/);
+    const onPremises = migrateServiceConfig(withAppSettings(required)).notes;
+    expect(onPremises.find((n) => n.setting === 'ImpersonationUser')?.reason).toMatch(/exchange\.auth: ntlm/);
   });
 });
 

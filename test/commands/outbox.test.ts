@@ -66,10 +66,10 @@ function outboxScenario(name: string, setUp: () => Promise<DatabaseConfig>) {
       [ids.bob, ids.pending, ids.done, ids.alice] = all.map((r) => r.id) as [string, string, string, string];
       await db.close();
       config = configFile(database);
-    }, 60_000);
+    }, 120_000);
 
     it('lists rows newest first, filtered by state and user, as a table or JSON lines', {
-      timeout: 60_000,
+      timeout: 120_000,
     }, async () => {
       const table = await run(['outbox', 'list', '--config', config]);
       expect(table.code).toBe(0);
@@ -135,7 +135,7 @@ function outboxScenario(name: string, setUp: () => Promise<DatabaseConfig>) {
       ]);
       // The last outcome is cleared; the attempts stay.
       expect(listed[0]).toMatchObject({ exitCode: null, errorMessage: null, attempts: 3, completedAt: null });
-    }, 60_000);
+    }, 120_000);
   });
 }
 
@@ -179,7 +179,7 @@ describe.skipIf(!pgUrl)('on the PostgreSQL server (PG_URL)', () => {
     } finally {
       await listener.end();
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('exh outbox usage errors', () => {

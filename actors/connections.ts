@@ -36,6 +36,14 @@ export class Connections {
   delete(user: string): void {
     this.#byUser.delete(keyOf(user));
   }
+
+  /**
+   * Removes the user's connection only if it is still `connection`: a mailbox that stops late must not remove the
+   * connection of the mailbox that replaced it.
+   */
+  release(user: string, connection: MailboxConnection): void {
+    if (this.#byUser.get(keyOf(user)) === connection) this.#byUser.delete(keyOf(user));
+  }
 }
 
 const keyOf = (user: string) => user.toLowerCase();

@@ -24,6 +24,14 @@ export function createMailboxActors(deps: MailboxDeps) {
       return connection.endpoint;
     }),
 
+    // Started on entering connected, right after `connect` put the connection there: what it finds is this mailbox's.
+    holdConnection: fromCallback<MailboxEvent, { user: string }>(({ input }) => {
+      const connection = deps.connections.find(input.user);
+      return () => {
+        if (connection) deps.connections.release(input.user, connection);
+      };
+    }),
+
     subscription: fromCallback<MailboxEvent, { user: string; folders: FolderName[] }>(({ input, sendBack }) => {
       const connection = deps.connections.get(input.user);
       const controller = new AbortController();

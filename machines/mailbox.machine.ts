@@ -66,6 +66,12 @@ export const mailboxMachine = setup({
     subscription: fromCallback<MailboxEvent, { user: string; folders: FolderName[] }>(() => {
       throw new Error('mailbox actor "subscription" not provided');
     }),
+    /**
+     * Lives as long as `connected`: its cleanup takes the mailbox's connection out of the registry, so that outbox
+     * rows wait and requests get 522 while the mailbox backs off, is disabled or is removed. A callback actor and not
+     * an exit action because xstate runs no exit actions when an actor is stopped, and children are always stopped.
+     */
+    holdConnection: fromCallback<MailboxEvent, { user: string }>(() => () => {}),
     /** Writes the reason a mailbox was disabled into exh_log, so the application sees it. */
     recordDisabled: fromPromise<void, { user: string; error: SerializedError | null }>(async () => {}),
   },
@@ -173,11 +179,14 @@ export const mailboxMachine = setup({
       },
     },
     connected: {
-      invoke: {
-        id: 'subscription',
-        src: 'subscription',
-        input: ({ context }) => ({ user: context.user, folders: enabledTypes(context).flatMap((t) => foldersOf[t]) }),
-      },
+      invoke: [
+        { id: 'connection', src: 'holdConnection', input: ({ context }) => ({ user: context.user }) },
+        {
+          id: 'subscription',
+          src: 'subscription',
+          input: ({ context }) => ({ user: context.user, folders: enabledTypes(context).flatMap((t) => foldersOf[t]) }),
+        },
+      ],
       exit: ['stopItemTypes', assign({ caughtUp: [] })],
       on: {
         'subscription.lost': {

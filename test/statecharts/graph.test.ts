@@ -30,7 +30,10 @@ describe('statecharts read from the machine definitions', () => {
     expect(mailbox?.root.initial).toBe('discovering');
     const connected = mailbox?.root.states.find((state) => state.key === 'connected');
     expect(connected?.initial).toBe('subscribing');
-    expect(connected?.invokes).toEqual([{ id: 'subscription', src: 'subscription' }]);
+    expect(connected?.invokes).toEqual([
+      { id: 'connection', src: 'holdConnection' },
+      { id: 'subscription', src: 'subscription' },
+    ]);
     expect(connected?.transitions).toContainEqual({
       event: 'itemType.failed',
       targets: ['disabled'],

@@ -25,6 +25,8 @@ export interface DatabaseListenerDeps {
   connections: Connections;
   /** exh_sync_users and exh_sync_item go through it. */
   control: ControlPort;
+  /** Whether exh_get_users returned the user (case-insensitively): an unknown user is an error, not "try later". */
+  isRegistered: (user: string) => boolean;
   logger: ExhLogger;
   /** Told the real address once listening (port 0 picks one), so that exh_set_up gets the right port. */
   onListening: (address: { host: string; port: number }) => void;
@@ -113,7 +115,7 @@ async function answer(deps: DatabaseListenerDeps, request: DatabaseRequest, cont
     }
     case 'addAttachment': {
       const writer = deps.connections.writer(request.user);
-      if (!writer) return notConnected(request.user);
+      if (!writer) return notConnected(deps, request.user);
       try {
         const added = await writer.addAttachment(
           request.itemId,
@@ -131,7 +133,7 @@ async function answer(deps: DatabaseListenerDeps, request: DatabaseRequest, cont
     }
     case 'item': {
       const writer = deps.connections.writer(request.user);
-      if (!writer) return notConnected(request.user);
+      if (!writer) return notConnected(deps, request.user);
       const definition = itemType(request.itemType);
       const fields: Record<string, FieldValue> = {};
       for (const [name, value] of Object.entries(request.fields)) {
@@ -160,7 +162,7 @@ async function answer(deps: DatabaseListenerDeps, request: DatabaseRequest, cont
     }
     case 'getAttachment': {
       const writer = deps.connections.writer(request.user);
-      if (!writer) return notConnected(request.user);
+      if (!writer) return notConnected(deps, request.user);
       try {
         const attachment = await writer.getAttachment(request.itemId, request.attachmentId, {
           ...call,
@@ -205,7 +207,8 @@ export function syncItemsFromWire(request: SyncItemsWireRequest): SyncItemsReque
   };
 }
 
-function notConnected(user: string): Reply {
+function notConnected(deps: Pick<DatabaseListenerDeps, 'isRegistered'>, user: string): Reply {
+  if (!deps.isRegistered(user)) return replyForError(errors.mailboxUnknown(user));
   return failure(
     `The mailbox of ${user} is not connected to Exchange (yet): try again later`,
     exitCodes.exchangeFailed,

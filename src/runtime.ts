@@ -163,6 +163,10 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         db,
         connections,
         control,
+        isRegistered: (user) => {
+          const wanted = user.toLowerCase();
+          return actor.getSnapshot().context.users.some((registration) => registration.user.toLowerCase() === wanted);
+        },
         logger,
         maxAttachmentBytes: config.sync.maxAttachmentBytes,
         onListening: (address) => {

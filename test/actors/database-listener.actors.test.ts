@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { syncItemsFromWire } from '../../actors/database-listener.actors.js';
+import { assign, createActor, setup } from 'xstate';
+import { Connections } from '../../actors/connections.js';
+import {
+  createDatabaseListenerActor,
+  type DatabaseListenerDeps,
+  syncItemsFromWire,
+} from '../../actors/database-listener.actors.js';
+import type { SerializedError } from '../../machines/report.js';
+import { errors } from '../../src/errors.js';
+import type { ControlPort } from '../../src/ports/control.port.js';
+import type { DatabasePort } from '../../src/ports/database.port.js';
+import { sendRequest } from '../../src/protocol/client.js';
+import type { DatabaseListener } from '../../src/protocol/listener.js';
+import { recordingLogger, token } from '../protocol/helpers.js';
 
 describe('syncItemsFromWire', () => {
   const base = {
@@ -36,5 +49,81 @@ describe('syncItemsFromWire', () => {
     expect(syncItemsFromWire({ ...base, modifiedFrom: '2026-03-01T10:00:00+02:00' }).modified).toEqual({
       from: new Date('2026-03-01T08:00:00Z'),
     });
+  });
+});
+
+/** The real listener actor under a parent that keeps what it sends back, on port 0. */
+async function listenerActor(overrides: Partial<DatabaseListenerDeps> = {}) {
+  let listening!: (address: { host: string; port: number }) => void;
+  const address = new Promise<{ host: string; port: number }>((resolve) => {
+    listening = resolve;
+  });
+  const tracked: DatabaseListener[] = [];
+  const logic = createDatabaseListenerActor({
+    enabled: true,
+    host: '127.0.0.1',
+    port: 0,
+    token,
+    // Neither is reached by the requests below: no mailbox is connected.
+    db: {} as DatabasePort,
+    control: {} as ControlPort,
+    connections: new Connections(),
+    isRegistered: (user) => user.toLowerCase() === 'alice@contoso.test',
+    logger: recordingLogger().logger,
+    onListening: (started) => listening(started),
+    track: (listener) => void tracked.push(listener),
+    ...overrides,
+  });
+  const parent = setup({
+    types: { context: {} as { failed: SerializedError | null }, events: {} as { type: string; error?: SerializedError } },
+    actors: { listener: logic },
+  }).createMachine({
+    context: { failed: null },
+    invoke: { src: 'listener' },
+    on: { 'listener.failed': { actions: assign({ failed: ({ event }) => event.error ?? null }) } },
+  });
+  const actor = createActor(parent).start();
+  return { actor, address, tracked };
+}
+
+describe('database listener actor', () => {
+  it('answers an unregistered user with exit code 1 and a registered but unconnected one with 522', async () => {
+    const { actor, address, tracked } = await listenerActor();
+    const target = await address;
+    const send = (user: string) =>
+      Promise.all([
+        sendRequest(
+          target,
+          { type: 'item', token, action: 'chg', itemType: 'email', user, fields: { item_id: 'AAMk1' } },
+          { timeoutMs: 5_000 },
+        ),
+        sendRequest(
+          target,
+          { type: 'getAttachment', token, user, itemId: 'AAMk1', attachmentId: 'AAMkA1' },
+          { timeoutMs: 5_000 },
+        ),
+        sendRequest(
+          target,
+          { type: 'addAttachment', token, user, itemId: 'AAMk1', name: 'a.txt', contentBase64: 'aGk=' },
+          { timeoutMs: 5_000 },
+        ),
+      ]);
+    try {
+      for (const reply of await send('mallory@contoso.test')) {
+        expect(reply).toEqual({
+          exitCode: 1,
+          outputValue: null,
+          errorMessage: errors.mailboxUnknown('mallory@contoso.test').message,
+        });
+      }
+      // Registered (whatever the case), not connected yet: try again later.
+      for (const reply of await send('Alice@Contoso.test')) {
+        expect(reply.exitCode).toBe(522);
+        expect(reply.errorMessage).toContain('not connected');
+      }
+    } finally {
+      actor.stop();
+      await Promise.all(tracked.map((listener) => listener.close()));
+    }
   });
 });

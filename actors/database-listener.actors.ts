@@ -3,7 +3,7 @@ import { fromCallback } from 'xstate';
 import { serializeError } from '../machines/report.js';
 import type { SupervisorEvent } from '../machines/supervisor.machine.js';
 import { fromDatabaseValue } from '../src/db/field-values.js';
-import { describe, errors } from '../src/errors.js';
+import { errors } from '../src/errors.js';
 import { findField } from '../src/items/definition.js';
 import { itemType } from '../src/items/index.js';
 import type { ExhLogger } from '../src/logging/logger.js';
@@ -59,6 +59,8 @@ export function createDatabaseListenerActor(deps: DatabaseListenerDeps) {
           handle,
           logger: deps.logger,
           ...(tls ? { tls } : {}),
+        }).catch((cause: unknown) => {
+          throw errors.listenerFailed('database', deps.host, deps.port, cause);
         }),
       )
       .then(
@@ -72,8 +74,8 @@ export function createDatabaseListenerActor(deps: DatabaseListenerDeps) {
           deps.track(started);
           log.action(started.address, `Database listener on ${started.address.host}:${started.address.port}`);
         },
-        (cause: unknown) => {
-          const error = errors.listenerFailed('database', deps.host, deps.port, cause);
+        // Either listenerFailed (the port) or listenerTlsUnreadable (a PEM file): both stop the service.
+        (error: unknown) => {
           if (!stopped) sendBack({ type: 'listener.failed', error: serializeError(error) });
         },
       );
@@ -89,7 +91,7 @@ async function loadTls(tls: DatabaseListenerDeps['tls']) {
   if (!tls) return undefined;
   const read = (file: string, key: string) =>
     readFile(file).catch((cause: unknown) => {
-      throw new Error(`listeners.database.tls.${key} ${file} cannot be read: ${describe(cause)}`);
+      throw errors.listenerTlsUnreadable(`listeners.database.tls.${key}`, file, cause);
     });
   return { cert: await read(tls.certFile, 'certFile'), key: await read(tls.keyFile, 'keyFile') };
 }

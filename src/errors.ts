@@ -51,6 +51,7 @@ export const errorCatalogue = {
   EXH_DB_DRIVER_MISSING: { retryable: false },
   EXH_DB_UNSUPPORTED: { retryable: false },
   EXH_LISTENER_FAILED: { retryable: false },
+  EXH_LISTENER_TLS_UNREADABLE: { retryable: false },
   EXH_HTTP_BAD_REQUEST: { retryable: false },
   EXH_HTTP_NOT_FOUND: { retryable: false },
   EXH_HTTP_UNAUTHORIZED: { retryable: false },
@@ -174,6 +175,13 @@ export const errors = {
       `The ${name} listener cannot listen on ${host}:${port}: ${describe(cause)}. ` +
         `Free the port or choose another with listeners.${name}.port.`,
       { cause, details: { listener: name, host, port } },
+    ),
+  listenerTlsUnreadable: (key: string, file: string, cause: unknown) =>
+    make(
+      'EXH_LISTENER_TLS_UNREADABLE',
+      `${key} ${file} cannot be read: ${describe(cause)}. Point ${key} at a readable PEM file ` +
+        'or remove listeners.database.tls to listen without TLS.',
+      { cause, details: { key, file } },
     ),
   // The HTTP API (src/http): what a client sent or may do.
   httpBadRequest: (problem: string) =>

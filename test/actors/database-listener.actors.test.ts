@@ -1,5 +1,6 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { assign, createActor, setup } from 'xstate';
+import { assign, createActor, setup, waitFor } from 'xstate';
 import { Connections } from '../../actors/connections.js';
 import {
   createDatabaseListenerActor,
@@ -75,7 +76,10 @@ async function listenerActor(overrides: Partial<DatabaseListenerDeps> = {}) {
     ...overrides,
   });
   const parent = setup({
-    types: { context: {} as { failed: SerializedError | null }, events: {} as { type: string; error?: SerializedError } },
+    types: {
+      context: {} as { failed: SerializedError | null },
+      events: {} as { type: string; error?: SerializedError },
+    },
     actors: { listener: logic },
   }).createMachine({
     context: { failed: null },
@@ -125,5 +129,17 @@ describe('database listener actor', () => {
       actor.stop();
       await Promise.all(tracked.map((listener) => listener.close()));
     }
+  });
+
+  it('names the TLS key and the file it cannot read, and fails the listener (the service then stops)', async () => {
+    const certFile = join('/nonexistent', 'exh-cert.pem');
+    const { actor } = await listenerActor({ tls: { certFile, keyFile: '/nonexistent/exh-key.pem' } });
+    const snapshot = await waitFor(actor, (s) => s.context.failed !== null, { timeout: 5_000 });
+    actor.stop();
+    const failed = snapshot.context.failed;
+    expect(failed?.code).toBe('EXH_LISTENER_TLS_UNREADABLE');
+    expect(failed?.message).toContain(`listeners.database.tls.certFile ${certFile} cannot be read`);
+    expect(failed?.message).toContain('ENOENT');
+    expect(failed?.message).not.toContain('Free the port');
   });
 });

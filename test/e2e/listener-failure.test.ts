@@ -35,4 +35,30 @@ describe('exh start with a listener port already taken', () => {
       blocker.close();
     }
   });
+
+  it('exits 1 with an E record naming the TLS key and the file it cannot read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exh-listener-'));
+    const configFile = join(dir, 'exh.config.json');
+    const certFile = join(dir, 'missing-cert.pem');
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        database: { type: 'postgres', connectionString: `postgres://exh@127.0.0.1:${await freePort()}/app` },
+        exchange: { impersonationUser: 'exh-service@contoso.test', impersonationPassword: 'exh' },
+        listeners: {
+          log: { enabled: false },
+          database: { port: 0, tls: { certFile, keyFile: join(dir, 'missing-key.pem') } },
+          http: { port: 0 },
+        },
+        log: { format: 'json' },
+      }),
+    );
+    const exh = runExh(['start', '--config', configFile]);
+    const { code } = await exh.exited;
+    expect(code).toBe(1);
+    const failure = exh.records.find((r) => r.event === 'service.failed');
+    expect(failure?.cat).toBe('E');
+    expect(failure?.msg).toContain(`listeners.database.tls.certFile ${certFile} cannot be read`);
+    expect(failure?.msg).not.toContain('Free the port');
+  });
 });

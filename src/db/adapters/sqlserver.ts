@@ -250,7 +250,7 @@ class SqlServerDatabase implements InstallableDatabase {
     const request = pool.request().input('exh_user', mssql.NVarChar(255), user);
     for (const range of rangeParameters(ranges)) request.input(range.name, mssql.DateTimeOffset(3), range.value);
     const result = await this.attempt(procedure, () => request.execute<Record<string, unknown>>(procedure));
-    return result.recordset.map((row) => decodeFields(definition, JSON.stringify(row)));
+    return itemsOfRecordset(definition, result.recordset);
   }
 
   async completeOutbox(id: string, outcome: OutboxOutcome): Promise<void> {
@@ -375,6 +375,22 @@ class SqlServerDatabase implements InstallableDatabase {
     }
     return errors.procedureFailed(procName || object, error);
   }
+}
+
+/**
+ * The rows of a getItem procedure as field values. A procedure that returns no result set gives no items, and column
+ * names are matched case-blind (as DB2 does): a template that selects `EXH_APP_ITEM_ID` keeps its ids.
+ */
+export function itemsOfRecordset(
+  definition: ItemTypeDefinition,
+  recordset: readonly Record<string, unknown>[] | undefined,
+): Array<Record<string, FieldValue>> {
+  return (recordset ?? []).map((row) =>
+    decodeFields(
+      definition,
+      JSON.stringify(Object.fromEntries(Object.entries(row).map(([name, value]) => [name.toLowerCase(), value]))),
+    ),
+  );
 }
 
 /** Batches of a T-SQL script: the text between lines that hold only GO (case-insensitive), empty ones dropped. */

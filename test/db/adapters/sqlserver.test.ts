@@ -114,3 +114,31 @@ describe.skipIf(!url)('SQL Server (needs MSSQL_URL)', () => {
     ).toEqual(attachments);
   });
 });
+
+/**
+ * getItems without a server: the adapter's driver handles (pool, mssql) replaced by a double that answers the
+ * procedure call with what SQL Server's driver gives — no result set at all, or columns named as a template wrote them.
+ */
+describe('SQL Server getItems (no server needed)', () => {
+  function adapterAnswering(recordset: Array<Record<string, unknown>> | undefined) {
+    const db = createDatabase({ type: 'sqlserver', connectionString: 'Server=127.0.0.1,1;User Id=sa;Password=x' });
+    const request = {
+      input: () => request,
+      execute: async () => ({ recordset, recordsets: recordset ? [recordset] : [] }),
+    };
+    const type = () => ({});
+    Object.assign(db, { pool: { request: () => request }, mssql: { NVarChar: type, DateTimeOffset: type } });
+    return db;
+  }
+
+  it('gives no items when the procedure returns no result set', async () => {
+    expect(await adapterAnswering(undefined).getItems('email', 'ann@example.com', {})).toEqual([]);
+  });
+
+  it('reads columns whatever their case, as the DB2 adapter does', async () => {
+    const items = await adapterAnswering([
+      { EXH_APP_ITEM_ID: 'app-1', Exh_Subject: 'Upper', exh_item_id: 'AAMk=' },
+    ]).getItems('email', 'ann@example.com', {});
+    expect(items).toEqual([{ app_item_id: 'app-1', subject: 'Upper', item_id: 'AAMk=' }]);
+  });
+});

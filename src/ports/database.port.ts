@@ -12,6 +12,8 @@
  * - applyChanges() runs every change and the new watermark in ONE transaction: all or nothing.
  */
 
+import type { ExhError } from '../errors.js';
+
 export const itemTypeNames = ['calendar', 'contact', 'email', 'task'] as const;
 export type ItemTypeName = (typeof itemTypeNames)[number];
 
@@ -165,8 +167,10 @@ export interface DatabasePort {
   /**
    * Where the database can say so (PostgreSQL's NOTIFY): calls `onUser` when a new outbox row is written, so the
    * outbox is drained at once rather than at the next poll. Listening ends with the returned function or the connection.
+   * `onError` is told (a coded error with its cause) when the listening connection fails later: notifications have
+   * stopped then; the caller logs it and relies on polling.
    */
-  watchOutbox?(onUser: (user: string) => void): Promise<() => Promise<void>>;
+  watchOutbox?(onUser: (user: string) => void, onError?: (error: ExhError) => void): Promise<() => Promise<void>>;
   /**
    * The application's items of one user and type (exh_get_item_{type}), within the ranges: what exh_sync_item compares
    * with Exchange. Fields by name without the exh_ prefix.

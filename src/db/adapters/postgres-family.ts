@@ -1,4 +1,4 @@
-import { errors, isExhError } from '../../errors.js';
+import { type ExhError, errors, isExhError } from '../../errors.js';
 import { type ItemTypeDefinition, itemType, itemTypes } from '../../items/index.js';
 import type {
   ChangeBatch,
@@ -44,8 +44,12 @@ export interface PgConnection extends PgQueryable {
   transaction<T>(work: (tx: PgQueryable) => Promise<T>): Promise<T>;
   /** A multi-statement script in one transaction. */
   exec(script: string): Promise<void>;
-  /** LISTEN; the returned function stops listening. */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /** LISTEN; the returned function stops listening. `onError`: the listening connection failed afterwards. */
+  listen(
+    channel: string,
+    onPayload: (payload: string) => void,
+    onError?: (error: unknown) => void,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -292,12 +296,17 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
   /**
    * Calls onUser with the user of every new outbox row (the base project's pg_notify; '' for commands without a
    * user), so that the outbox is drained without polling. Not part of DatabasePort (PostgreSQL only); listening ends
-   * with the connection.
+   * with the connection. `onError` gets the coded error (with its cause) when the listening connection fails later:
+   * notifications have stopped then, and only polling drains the outbox.
    */
-  async watchOutbox(onUser: (user: string) => void): Promise<() => Promise<void>> {
+  async watchOutbox(onUser: (user: string) => void, onError?: (error: ExhError) => void): Promise<() => Promise<void>> {
     const connection = this.connected();
     try {
-      return await connection.listen(notifyChannel, onUser);
+      return await connection.listen(
+        notifyChannel,
+        onUser,
+        onError && ((error) => onError(this.translate(error, notifyChannel))),
+      );
     } catch (error) {
       throw this.translate(error, notifyChannel);
     }

@@ -95,13 +95,24 @@ class PgPoolConnection implements PgConnection {
     await this.pool.query(script);
   }
 
-  async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
+  async listen(
+    channel: string,
+    onPayload: (payload: string) => void,
+    onError?: (error: unknown) => void,
+  ): Promise<() => Promise<void>> {
     const client = await this.pool.connect();
     const onNotification = (message: { channel: string; payload?: string }) => {
       if (message.channel === channel) onPayload(message.payload ?? '');
     };
     client.on('notification', onNotification);
-    client.on('error', () => undefined);
+    // The listening connection broke (server restart, terminated backend): notifications stop, so the caller must
+    // know, once (pg follows the server's error with "Connection terminated unexpectedly").
+    let failed = false;
+    client.on('error', (error: Error) => {
+      if (failed) return;
+      failed = true;
+      onError?.(error);
+    });
     try {
       await client.query(`LISTEN ${channel}`);
     } catch (error) {

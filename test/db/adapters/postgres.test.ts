@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createPostgresDatabase } from '../../../src/db/adapters/postgres.js';
 import { isExhError } from '../../../src/errors.js';
 import { databaseContract } from '../contract.js';
@@ -100,3 +100,38 @@ async function startProxy(host: string, port: number) {
     stop,
   };
 }
+
+describe.skipIf(!url)('PostgreSQL server: the outbox LISTEN connection fails (needs PG_URL)', () => {
+  it('tells watchOutbox’s onError, with a coded error and its cause, instead of swallowing it', async () => {
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    // Its own application_name, so that only this test's listening connection is terminated.
+    const applicationName = `exh_listen_${randomBytes(4).toString('hex')}`;
+    const withName = new URL(url ?? '');
+    withName.searchParams.set('application_name', applicationName);
+    const db = createPostgresDatabase(withName.toString());
+    const failures: unknown[] = [];
+    try {
+      await db.connect();
+      const stop = await db.watchOutbox(
+        () => {},
+        (error) => failures.push(error),
+      );
+      const { rows } = await admin.query(
+        `SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity
+         WHERE application_name = $1 AND query LIKE 'LISTEN%'`,
+        [applicationName],
+      );
+      expect(rows).toEqual([{ terminated: true }]);
+      await vi.waitFor(() => expect(failures.length).toBeGreaterThan(0), { timeout: 5_000 });
+      const [failure] = failures;
+      expect(isExhError(failure)).toBe(true);
+      expect((failure as Error).cause).toBeInstanceOf(Error);
+      expect((failure as Error).message).toMatch(/terminat/i);
+      await stop();
+    } finally {
+      await db.close();
+      await admin.end();
+    }
+  });
+});

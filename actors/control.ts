@@ -4,7 +4,7 @@ import type { ExhLogger } from '../src/logging/logger.js';
 import type { ControlPort, SyncItemsOutcome, SyncItemsProgress, SyncItemsRequest } from '../src/ports/control.port.js';
 import type { DatabasePort, ItemRanges, ItemTypeName, UserRegistration } from '../src/ports/database.port.js';
 import { itemTypeNames } from '../src/ports/database.port.js';
-import { resyncItemType } from '../src/sync/resync.js';
+import { rangeFields, resyncItemType } from '../src/sync/resync.js';
 import type { SyncSettings } from '../src/sync/sync-item-type.js';
 import type { Connections } from './connections.js';
 import type { SyncLocks } from './sync-locks.js';
@@ -34,8 +34,14 @@ export function createControl(deps: ControlDeps): ControlPort {
 
     async syncItems(request: SyncItemsRequest, onProgress?: (progress: SyncItemsProgress) => void) {
       const registered = deps.users();
-      const users = request.user === null ? registered : registered.filter((u) => u.user === request.user);
+      const wanted = request.user?.toLowerCase();
+      const users = wanted === undefined ? registered : registered.filter((u) => u.user.toLowerCase() === wanted);
       if (request.user !== null && users.length === 0) throw errors.mailboxUnknown(request.user);
+      // One mailbox asked for must be connected (522: try again later); for every user, the ones that are not are
+      // skipped, counted as failed and said so in exh_log, and the others go ahead.
+      if (request.user !== null && users.every((u) => !deps.connections.find(u.user))) {
+        throw errors.mailboxNotConnected(request.user);
+      }
       const ranges: ItemRanges = {
         ...(request.created ? { created: request.created } : {}),
         ...(request.modified ? { modified: request.modified } : {}),
@@ -44,15 +50,21 @@ export function createControl(deps: ControlDeps): ControlPort {
       };
       const total: SyncItemsOutcome = { added: 0, changed: 0, deleted: 0, failed: 0 };
       // Mailboxes side by side (the Exchange pool bounds the traffic), the types of one mailbox one after another.
-      await Promise.all(
+      const settled = await Promise.allSettled(
         users.map(async (registration) => {
           const connection = deps.connections.find(registration.user);
-          if (!connection) throw errors.mailboxNotConnected(registration.user);
+          if (!connection) {
+            total.failed += 1;
+            const problem = errors.mailboxNotConnected(registration.user);
+            await deps.db.logError({ user: registration.user, code: problem.code, message: problem.message });
+            return;
+          }
           const types: ItemTypeName[] = request.itemType
             ? [request.itemType]
             : itemTypeNames.filter((name) => registration.sync[name]);
           for (const name of types) {
-            const outcome = await deps.locks.run(`${registration.user}\u0000${name}`, () =>
+            warnAboutRanges(deps.logger, name, ranges);
+            const run = () =>
               resyncItemType(
                 {
                   db: deps.db,
@@ -71,8 +83,11 @@ export function createControl(deps: ControlDeps): ControlPort {
                   signal: deps.signal,
                   ...(onProgress ? { onProgress } : {}),
                 },
-              ),
-            );
+              );
+            // Towards the database a resync applies rows as the live sync does: one at a time per mailbox and type.
+            // Towards Exchange it writes only Exchange, and the live sync carries its echo in as usual.
+            const outcome =
+              request.direction === 0 ? await deps.locks.run(`${registration.user}\u0000${name}`, run) : await run();
             total.added += outcome.added;
             total.changed += outcome.changed;
             total.deleted += outcome.deleted;
@@ -80,6 +95,8 @@ export function createControl(deps: ControlDeps): ControlPort {
           }
         }),
       );
+      const rejected = settled.find((result) => result.status === 'rejected');
+      if (rejected) throw rejected.reason;
       return total;
     },
 
@@ -108,4 +125,17 @@ export function createControl(deps: ControlDeps): ControlPort {
     },
   };
   return control;
+}
+
+/** A range on a field the type does not have (e-mail has no start) is ignored, as exh_get_item_{type} ignores it. */
+function warnAboutRanges(logger: ExhLogger, name: ItemTypeName, ranges: ItemRanges): void {
+  const definition = itemType(name);
+  for (const [range, field] of rangeFields) {
+    if (ranges[range] && !definition.fields.some((f) => f.name === field)) {
+      logger.warn(
+        { itemType: name, range },
+        `exh_sync_item: ${name} items have no ${field}, so the ${range} range is ignored for them`,
+      );
+    }
+  }
 }

@@ -106,13 +106,33 @@ async function answer(deps: DatabaseListenerDeps, request: DatabaseRequest, cont
       deps.control.syncUsers();
       return ok();
     case 'syncItems': {
+      const syncRequest = syncItemsFromWire(request);
+      // At most one progress line a second, and the last one again every 10 s while nothing moves (waiting for the
+      // live sync's lock, reading Exchange): the sender's time-out restarts with each line.
+      let last = {
+        user: syncRequest.user ?? '',
+        itemType: syncRequest.itemType ?? '',
+        done: 0,
+        total: null as number | null,
+      };
+      let sentAt = 0;
+      const send = () => {
+        sentAt = Date.now();
+        context.progress({ ...last });
+      };
+      const heartbeat = setInterval(() => {
+        if (Date.now() - sentAt >= progressHeartbeatMs) send();
+      }, progressHeartbeatMs);
       try {
-        const outcome = await deps.control.syncItems(syncItemsFromWire(request), (progress) =>
-          context.progress({ ...progress }),
-        );
+        const outcome = await deps.control.syncItems(syncRequest, (progress) => {
+          last = progress;
+          if (Date.now() - sentAt >= 1_000 || progress.done === progress.total) send();
+        });
         return ok(JSON.stringify(outcome));
       } catch (error) {
         return replyForError(error);
+      } finally {
+        clearInterval(heartbeat);
       }
     }
     case 'addAttachment': {
@@ -178,6 +198,9 @@ async function answer(deps: DatabaseListenerDeps, request: DatabaseRequest, cont
   }
 }
 
+/** While a syncItems request with progress runs, a line at least this often (the sender's time-out restarts). */
+const progressHeartbeatMs = 10_000;
+
 const itemTypeByNumber: readonly ItemTypeName[] = ['calendar', 'contact', 'email', 'task'];
 
 /** A syncItems request as the ControlPort takes it: dates without an offset are UTC, a date alone is its midnight. */
@@ -201,7 +224,7 @@ export function syncItemsFromWire(request: SyncItemsWireRequest): SyncItemsReque
     itemType: request.item === null ? null : (itemTypeByNumber[request.item] ?? null),
     add: request.add,
     chg: request.chg,
-    del: request.del,
+    del: request.del ?? request.direction === 0,
     ...(created ? { created: created.range } : {}),
     ...(modified ? { modified: modified.range } : {}),
     ...(received ? { received: received.range } : {}),

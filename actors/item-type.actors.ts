@@ -7,6 +7,7 @@ import type { ExhLogger } from '../src/logging/logger.js';
 import type { DatabasePort } from '../src/ports/database.port.js';
 import { resyncItemType } from '../src/sync/resync.js';
 import { type SyncSettings, syncItemType } from '../src/sync/sync-item-type.js';
+import { comparedWatermark } from '../src/sync/watermark.js';
 import type { Connections } from './connections.js';
 import type { CommittedWatermarks, SyncLocks } from './sync-locks.js';
 
@@ -40,8 +41,9 @@ export function createItemTypeActors(deps: ItemTypeDeps) {
             onCommitted: (watermark) => deps.committed.set(key, watermark),
           });
           if (restarted) {
-            // Exchange forgot where this folder was: items deleted in the gap never come as deletions. Rows whose
-            // item no longer exists are found by comparing (exh_sync_item direction 0, deletions only).
+            // Exchange forgot where a folder was: items deleted in the gap never come as deletions. Rows whose
+            // item no longer exists are found by comparing (exh_sync_item direction 0, deletions only); until that
+            // is done the watermark says so, and a sync cut short here compares next time.
             const gone = await resyncItemType(syncDeps, {
               user: input.user,
               direction: 0,
@@ -51,7 +53,14 @@ export function createItemTypeActors(deps: ItemTypeDeps) {
               ranges: {},
               signal,
             });
-            return { ...output, applied: output.applied + gone.deleted, failed: output.failed + gone.failed };
+            const watermark = comparedWatermark(output.watermark);
+            await deps.db.applyChanges({ user: input.user, itemType: input.itemType, changes: [], watermark });
+            deps.committed.set(key, watermark);
+            return {
+              watermark,
+              applied: output.applied + gone.deleted,
+              failed: output.failed + gone.failed,
+            };
           }
           return output;
         });

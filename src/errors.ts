@@ -77,6 +77,7 @@ export const errorCatalogue = {
   EXH_EXCHANGE_ATTACHMENT_TOO_LARGE: { retryable: false },
   EXH_MAILBOX_NOT_CONNECTED: { retryable: true },
   EXH_MAILBOX_UNKNOWN: { retryable: false },
+  EXH_RESYNC_REFUSED: { retryable: false },
 } as const satisfies Record<string, { retryable: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
@@ -328,6 +329,7 @@ export const errors = {
         'try again later, and see the log (or exh_log) for why it is not live.',
       { details: { user } },
     ),
+  resyncRefused: (reason: string) => make('EXH_RESYNC_REFUSED', `exh_sync_item refused: ${reason}`),
   mailboxUnknown: (user: string) =>
     make(
       'EXH_MAILBOX_UNKNOWN',

@@ -28,7 +28,7 @@ import { instrumentExchange } from './metrics/instrument-exchange.js';
 import { Metrics } from './metrics/metrics.js';
 import { ExchangePool } from './pool/exchange-pool.js';
 import type { ControlPort } from './ports/control.port.js';
-import type { DatabasePort, SetUp } from './ports/database.port.js';
+import type { DatabasePort, SetUp, UserRegistration } from './ports/database.port.js';
 import type { ExchangePort } from './ports/exchange.port.js';
 import type { DatabaseListener } from './protocol/listener.js';
 import { InspectionHub } from './statecharts/inspection.js';
@@ -182,6 +182,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         connections,
         control,
         logger,
+        isRegistered: (user) => isRegistered(actor.getSnapshot().context.users, user),
         pollMs: config.sync.outboxPollMs,
         maxAttachmentBytes: config.sync.maxAttachmentBytes,
       }),
@@ -247,6 +248,12 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     },
     control,
   };
+}
+
+/** Whether exh_get_users returned the user (addresses compared case-blind, as the supervisor reduces them). */
+function isRegistered(users: readonly UserRegistration[], user: string): boolean {
+  const wanted = user.toLowerCase();
+  return users.some((registration) => registration.user.toLowerCase() === wanted);
 }
 
 /** What exh_set_up gets: where the database's senders reach this instance, and the token they must send. */

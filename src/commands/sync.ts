@@ -17,7 +17,7 @@ interface SyncItemsFlags extends ClientOptions {
   until?: string;
   add: boolean;
   chg: boolean;
-  del: boolean;
+  del?: boolean;
   progress: boolean;
   [range: string]: unknown;
 }
@@ -53,6 +53,7 @@ export function registerSync(program: Command): void {
     syncItems
       .option('--no-add', 'leave out items the other side lacks')
       .option('--no-chg', 'leave out items both sides have')
+      .option('--del', 'delete what is gone from the other side (the default for direction 0 only)')
       .option('--no-del', 'leave out items gone from the other side')
       .option('--no-progress', 'no progress bar, even on a terminal'),
   ).action(async (flags: SyncItemsFlags, command: Command) => {
@@ -64,7 +65,8 @@ export function registerSync(program: Command): void {
       item: flags.type === undefined ? null : itemNumbers[flags.type],
       add: flags.add,
       chg: flags.chg,
-      del: flags.del,
+      // Not given: the connector's default, deletions for direction 0 only (direction 1 deletes only on request).
+      ...(flags.del === undefined ? {} : { del: flags.del }),
       createdFrom: value('createdFrom'),
       createdUntil: value('createdUntil'),
       modifiedFrom: value('modifiedFrom') ?? flags.from ?? null,
@@ -75,7 +77,9 @@ export function registerSync(program: Command): void {
       startUntil: value('startUntil'),
     };
     const bar = flags.progress && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
-    if (bar) body.progress = true;
+    // Always asked for: the connector's progress lines (and its heartbeat while it waits) keep the time-out from
+    // ending a long resync; they are drawn only on a terminal.
+    body.progress = true;
     await sendAndExit(
       flags,
       checkedRequest(command, body),
@@ -83,7 +87,7 @@ export function registerSync(program: Command): void {
         bar?.end();
         printReply(reply);
       },
-      bar ? { onProgress: bar.update } : {},
+      { onProgress: bar ? bar.update : () => {} },
     );
   });
 }

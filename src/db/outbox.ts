@@ -6,6 +6,7 @@ import type {
   OutboxEntry,
   OutboxOutcome,
 } from '../ports/database.port.js';
+import { describe } from '../errors.js';
 import { decodeFields, fromDatabaseValue } from './field-values.js';
 
 /**
@@ -29,24 +30,48 @@ export const commandOutboxActions: readonly OutboxCommandAction[] = ['sync_users
 export type RawOutboxRow = Record<string, unknown>;
 
 /**
- * One pending exh_outbox row → what readOutbox hands out, the same for every adapter. A row whose item type this
- * connector does not know is returned as null (the caller skips it; it stays pending and visible).
+ * One pending exh_outbox row → what readOutbox hands out, the same for every adapter. A row the connector cannot read
+ * (unknown item type, payload not JSON, a value of the wrong kind) comes out as an `invalid` entry, which the drain
+ * records as failed with the problem: one bad row never stops the outbox.
  */
 export function outboxEntryFromRow(
   raw: RawOutboxRow,
   types: readonly ItemTypeDefinition[],
-): OutboxEntry | OutboxCommandEntry | null {
+): OutboxEntry | OutboxCommandEntry {
   const row = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.toLowerCase(), v]));
   const id = String(row.id).trim();
-  const createdAt = fromDatabaseValue('timestamp', row.exh_created) as Date;
   const attempts = Number(row.exh_attempts);
+  const user = row.exh_user === null || row.exh_user === undefined ? null : String(row.exh_user);
+  try {
+    return readRow(row, id, attempts, user, types);
+  } catch (error) {
+    return {
+      id,
+      user,
+      itemType: null,
+      action: 'invalid',
+      parameters: { problem: `outbox row ${id} cannot be read: ${describe(error)}` },
+      createdAt: new Date(),
+      attempts,
+    };
+  }
+}
+
+function readRow(
+  row: Record<string, unknown>,
+  id: string,
+  attempts: number,
+  user: string | null,
+  types: readonly ItemTypeDefinition[],
+): OutboxEntry | OutboxCommandEntry {
+  const createdAt = fromDatabaseValue('timestamp', row.exh_created) as Date;
   const action = String(row.exh_action);
   const definition = types.find((t) => t.name === row.exh_item_type);
   const payload = String(row.exh_payload);
   if ((commandOutboxActions as readonly string[]).includes(action)) {
     return {
       id,
-      user: row.exh_user === null || row.exh_user === undefined ? null : String(row.exh_user),
+      user,
       itemType: definition?.name ?? null,
       action: action as OutboxCommandAction,
       parameters: JSON.parse(payload) as Record<string, unknown>,
@@ -54,10 +79,12 @@ export function outboxEntryFromRow(
       attempts,
     };
   }
-  if (!definition || !(itemOutboxActions as readonly string[]).includes(action)) return null;
+  if (!definition) throw new Error(`its item type ${JSON.stringify(row.exh_item_type)} is not one this connector knows`);
+  if (!(itemOutboxActions as readonly string[]).includes(action)) throw new Error(`unknown action ${action}`);
+  if (user === null) throw new Error('it has no exh_user');
   return {
     id,
-    user: String(row.exh_user),
+    user,
     itemType: definition.name,
     action: action as OutboxEntry['action'],
     fields: decodeFields(definition, payload),
@@ -65,6 +92,13 @@ export function outboxEntryFromRow(
     attempts,
   };
 }
+
+/**
+ * Rows readOutbox hands out per user at most: one user with thousands of waiting rows (a mailbox that cannot connect)
+ * must not fill every read and starve the others. Every dialect counts with ROW_NUMBER() over the user (case-blind)
+ * and reads in that rank's order, so every user with pending rows gets their first row into even a small read.
+ */
+export const outboxRowsPerUser = 20;
 
 /** The outbox kinds readOutbox asks for, as an SQL list: every adapter reads items and commands alike. */
 export const outboxActionList = [...itemOutboxActions, ...commandOutboxActions].map((a) => `'${a}'`).join(', ');

@@ -75,8 +75,12 @@ export interface OutboxEntry {
   attempts: number;
 }
 
-/** Outbox rows that are requests rather than item changes: exh_sync_users, exh_sync_item, exh_get_attachment. */
-export type OutboxCommandAction = 'sync_users' | 'sync_item' | 'get_attachment';
+/**
+ * Outbox rows that are requests rather than item changes: exh_sync_users, exh_sync_item, exh_get_attachment; and
+ * `invalid`, a row the connector cannot read (a payload that is not JSON, a value of the wrong kind, an unknown item
+ * type), handed out so that it is recorded as failed with its problem instead of stopping the outbox.
+ */
+export type OutboxCommandAction = 'sync_users' | 'sync_item' | 'get_attachment' | 'invalid';
 
 export interface OutboxCommandEntry {
   id: string;

@@ -16,8 +16,11 @@
 import type { Priority } from '../pool/exchange-pool.js';
 import type { FieldValue, ItemTypeName } from './database.port.js';
 
-/** The folders the connector reads: one per item type, two for e-mail. */
-export const folderNames = ['calendar', 'contacts', 'tasks', 'inbox', 'sentitems'] as const;
+/**
+ * The folders the connector reads: one per item type, two for e-mail; and Drafts, where an e-mail the application
+ * saved without recipients lives (not synchronised, but a resync must know those items still exist).
+ */
+export const folderNames = ['calendar', 'contacts', 'tasks', 'inbox', 'sentitems', 'drafts'] as const;
 export type FolderName = (typeof folderNames)[number];
 
 /** A property value as the definitions' `exchangeProperty` names it (src/items); see ExchangeItem. */

@@ -100,7 +100,8 @@ const syncItemsRequest = z.strictObject({
     .default(null),
   add: flag.default(true),
   chg: flag.default(true),
-  del: flag.default(true),
+  /** Default: true for direction 0, false for direction 1 (deleting in Exchange must be asked for). */
+  del: flag.optional(),
   createdFrom: dateBound,
   createdUntil: dateBound,
   modifiedFrom: dateBound,

@@ -24,6 +24,7 @@ const folderLabels: Record<FolderName, string> = {
   tasks: 'Tasks',
   inbox: 'Inbox',
   sentitems: 'Sent Items',
+  drafts: 'Drafts',
 };
 
 /**

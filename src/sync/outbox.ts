@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseTimestamp } from '../db/field-values.js';
-import { describe, isExhError } from '../errors.js';
+import { describe, errors, isExhError } from '../errors.js';
 import type { ExhLogger } from '../logging/logger.js';
 import type { ControlPort, SyncItemsRequest } from '../ports/control.port.js';
 import {
@@ -18,6 +18,8 @@ export interface OutboxDeps {
   db: DatabasePort;
   /** The mailbox's writer when its mailbox is connected; undefined while it is not (its rows wait). */
   writerOf: (user: string) => MailboxWriter | undefined;
+  /** Whether exh_get_users returns the user: rows of users who are not are failed, not kept waiting forever. */
+  isRegistered: (user: string) => boolean;
   /** exh_sync_users and exh_sync_item rows are carried out through it. */
   control: ControlPort;
   logger: ExhLogger;
@@ -32,44 +34,99 @@ export interface DrainOutcome {
   waiting: number;
 }
 
+export type OutboxRow = OutboxEntry | OutboxCommandEntry;
+
+/** The queue a row belongs to: its user, case-blind (exh_get_users reduces addresses the same way); '' for none. */
+export const queueOf = (entry: OutboxRow) => (entry.user ?? '').toLowerCase();
+
+/** Pending rows by queue, each in the order they were written. */
+export function byQueue(entries: readonly OutboxRow[]): Map<string, OutboxRow[]> {
+  const queues = new Map<string, OutboxRow[]>();
+  for (const entry of entries) queues.set(queueOf(entry), [...(queues.get(queueOf(entry)) ?? []), entry]);
+  return queues;
+}
+
 /**
- * Drains pending outbox rows (database → Exchange): per user in order (a user's second change never overtakes the
- * first), users side by side (the Exchange pool bounds the traffic). A row that cannot be applied now (mailbox not
- * connected, Exchange unreachable) stays pending and holds back that user's later rows; a row Exchange refuses (not
- * the organizer, invalid data) is marked failed with its message, visible to the application, and the next goes on.
- * Command rows (exh_sync_users, exh_sync_item, exh_get_attachment) take their place in their user's order.
+ * Drains pending outbox rows once (database → Exchange): every user's queue side by side, each in order (see
+ * drainQueue). The connector's outbox actor runs the queues as independent workers instead (a long exh_sync_item of
+ * one user never holds up another's changes); this one-shot form is for callers that want one pass.
  */
 export async function drainOutbox(
   deps: OutboxDeps,
   options: { limit: number; signal: AbortSignal },
 ): Promise<DrainOutcome> {
-  const entries = await deps.db.readOutbox(options.limit);
-  const byUser = new Map<string, Array<OutboxEntry | OutboxCommandEntry>>();
-  for (const entry of entries) byUser.set(entry.user ?? '', [...(byUser.get(entry.user ?? '') ?? []), entry]);
+  const queues = byQueue(await deps.db.readOutbox(options.limit));
   const outcome: DrainOutcome = { done: 0, failed: 0, waiting: 0 };
-  await Promise.all(
-    [...byUser].map(async ([user, queue]) => {
-      for (const [index, entry] of queue.entries()) {
-        const writer = user === '' ? undefined : deps.writerOf(user);
-        const needsWriter = isOutboxItem(entry) || entry.action === 'get_attachment';
-        if ((needsWriter && !writer) || options.signal.aborted) {
-          outcome.waiting += queue.length - index;
-          return;
-        }
-        const call = { signal: options.signal, priority: 'live' as const };
-        const result = isOutboxItem(entry)
-          ? await applyItemChange(deps, writer as MailboxWriter, { ...entry, id: `Outbox row ${entry.id}` }, call)
-          : await runCommand(deps, entry, writer, call);
-        await deps.db.completeOutbox(entry.id, result);
-        if (result.exitCode === 0) outcome.done += 1;
-        else if (result.exitCode === 522 || result.exitCode === 521) {
-          outcome.waiting += queue.length - index;
-          return;
-        } else outcome.failed += 1;
-      }
-    }),
-  );
+  const settled = await Promise.allSettled([...queues.values()].map((queue) => drainQueue(deps, queue, options)));
+  for (const result of settled) {
+    if (result.status === 'rejected') throw result.reason;
+    outcome.done += result.value.done;
+    outcome.failed += result.value.failed;
+    outcome.waiting += result.value.waiting;
+  }
   return outcome;
+}
+
+/**
+ * One user's pending rows, in order (a user's second change never overtakes the first). A row that cannot be applied
+ * now (mailbox not connected, Exchange or the database busy) stays pending and holds back the user's later rows; a
+ * row Exchange refuses (not the organizer, invalid data), a row of a user exh_get_users does not know and a row the
+ * connector cannot read are marked failed with their message, visible to the application, and the next goes on.
+ * Command rows (exh_sync_users, exh_sync_item, exh_get_attachment) take their place in their user's order. Only a
+ * lost database connection is thrown: it is the database machine's to handle.
+ */
+export async function drainQueue(
+  deps: OutboxDeps,
+  queue: readonly OutboxRow[],
+  options: { signal: AbortSignal },
+): Promise<DrainOutcome> {
+  const outcome: DrainOutcome = { done: 0, failed: 0, waiting: 0 };
+  for (const [index, entry] of queue.entries()) {
+    if (options.signal.aborted) {
+      outcome.waiting += queue.length - index;
+      break;
+    }
+    const result = await applyRow(deps, entry, options.signal);
+    if (!result) {
+      outcome.waiting += queue.length - index;
+      break;
+    }
+    await deps.db.completeOutbox(entry.id, result);
+    if (result.exitCode === 0) outcome.done += 1;
+    else if (result.exitCode === 522 || result.exitCode === 521) {
+      outcome.waiting += queue.length - index;
+      break;
+    } else outcome.failed += 1;
+  }
+  return outcome;
+}
+
+/** The outcome of one row, or undefined when it must wait (its mailbox is not connected now). */
+async function applyRow(deps: OutboxDeps, entry: OutboxRow, signal: AbortSignal): Promise<OutboxOutcome | undefined> {
+  if (entry.action === 'invalid') {
+    deps.logger.child({ actor: 'outbox' }).error(String(entry.parameters.problem));
+    return { exitCode: 1, outputValue: null, errorMessage: String(entry.parameters.problem) };
+  }
+  if (entry.user !== null && !deps.isRegistered(entry.user) && entry.action !== 'sync_item') {
+    return { exitCode: 1, outputValue: null, errorMessage: errors.mailboxUnknown(entry.user).message };
+  }
+  const writer = entry.user === null ? undefined : deps.writerOf(entry.user);
+  if ((isOutboxItem(entry) || entry.action === 'get_attachment') && !writer) return undefined;
+  const call = { signal, priority: 'live' as const };
+  return isOutboxItem(entry)
+    ? applyItemChange(deps, writer as MailboxWriter, { ...entry, id: `Outbox row ${entry.id}` }, call)
+    : runCommand(deps, entry, writer, call);
+}
+
+/** Database errors that mean the connection is gone (the database machine's business), not this row's. */
+const connectionErrors = new Set(['EXH_DB_CONNECTION_LOST', 'EXH_DB_UNREACHABLE', 'EXH_DB_LOGIN_FAILED']);
+
+/** A database error met while applying one row: thrown when the connection is gone, else the row's outcome. */
+function databaseOutcome(error: unknown): OutboxOutcome | undefined {
+  if (!isExhError(error) || !error.code.startsWith('EXH_DB_')) return undefined;
+  if (connectionErrors.has(error.code)) throw error;
+  // Busy (a lock time-out) is tried again; a procedure that raises, or one that is missing, is the row's failure.
+  return { exitCode: error.retryable ? 521 : 1, outputValue: null, errorMessage: error.message };
 }
 
 /** An exh_sync_users, exh_sync_item or exh_get_attachment row. */
@@ -97,10 +154,12 @@ async function runCommand(
         );
         return ok(attachment.content.toString('base64'));
       }
+      default:
+        return { exitCode: 1, outputValue: null, errorMessage: `unknown outbox action ${entry.action}` };
     }
   } catch (error) {
-    if (isExhError(error) && error.code.startsWith('EXH_DB_')) throw error;
-    const reply = replyForError(error);
+    const fromDatabase = databaseOutcome(error);
+    const reply = fromDatabase ?? replyForError(error);
     log[reply.exitCode === 1 ? 'error' : 'warn'](
       { err: error },
       `Outbox row ${entry.id} (${entry.action}): ${describe(error)}`,
@@ -113,7 +172,8 @@ const itemTypeByNumber: readonly ItemTypeName[] = ['calendar', 'contact', 'email
 
 /** exh_sync_item's parameters as its outbox row holds them (exh_sync_direction, exh_item, exh_created_from, ...). */
 export function syncItemsFromParameters(parameters: Record<string, unknown>): SyncItemsRequest {
-  const flag = (value: unknown) => value === null || value === undefined || value === true || value === 1;
+  const flag = (value: unknown, byDefault = true) =>
+    value === null || value === undefined ? byDefault : value === true || value === 1;
   const date = (value: unknown) => (typeof value === 'string' && value !== '' ? parseTimestamp(value) : undefined);
   const range = (name: string) => {
     const from = date(parameters[`exh_${name}_from`]);
@@ -133,7 +193,8 @@ export function syncItemsFromParameters(parameters: Record<string, unknown>): Sy
     itemType: typeof item === 'number' ? (itemTypeByNumber[item] ?? null) : null,
     add: flag(parameters.exh_add),
     chg: flag(parameters.exh_chg),
-    del: flag(parameters.exh_del),
+    // Deleting in Exchange only when asked for in so many words (direction 1); direction 0 deletes rows by default.
+    del: flag(parameters.exh_del, Number(parameters.exh_sync_direction) !== 1),
     ...ranges,
   };
 }
@@ -149,7 +210,8 @@ export async function applyItemChange(
   writer: MailboxWriter,
   entry: ItemChangeRequest,
   call: CallOptions,
-  options: { recreateMissing?: boolean } = {},
+  /** throwRetryable: an Exchange that cannot be reached now throws (a resync is retried whole) instead of 522. */
+  options: { throwRetryable?: boolean } = {},
 ): Promise<OutboxOutcome> {
   const log = deps.logger.child({ actor: 'outbox', user: entry.user, itemType: entry.itemType });
   const appItemId = typeof entry.fields.app_item_id === 'string' ? entry.fields.app_item_id : null;
@@ -174,28 +236,21 @@ export async function applyItemChange(
       if (existing) return ok(existing);
       return await create();
     }
-    if (!itemId) {
-      if (options.recreateMissing && entry.action === 'chg') return await create();
-      return refused(`no Exchange item for exh_app_item_id ${appItemId ?? '(none)'} of ${entry.user}`);
-    }
+    if (!itemId) return refused(`no Exchange item for exh_app_item_id ${appItemId ?? '(none)'} of ${entry.user}`);
     if (entry.action === 'chg') {
-      try {
-        const updated = await writer.updateItem(itemId, { itemType: entry.itemType, fields: entry.fields }, call);
-        log.action({ itemId }, `Changed ${entry.itemType} ${itemId} in Exchange`);
-        return ok(updated.itemId);
-      } catch (error) {
-        // exh_sync_item towards Exchange: the application still has an item Exchange lost; make it again.
-        if (options.recreateMissing && isExhError(error, 'EXH_EXCHANGE_ITEM_NOT_FOUND')) return await create();
-        throw error;
-      }
+      const updated = await writer.updateItem(itemId, { itemType: entry.itemType, fields: entry.fields }, call);
+      log.action({ itemId }, `Changed ${entry.itemType} ${itemId} in Exchange`);
+      return ok(updated.itemId);
     }
     await writer.deleteItem(itemId, call);
     log.action({ itemId }, `Deleted ${entry.itemType} ${itemId} in Exchange`);
     return ok(itemId);
   } catch (error) {
-    // The database going away is everyone's problem, not this row's: let the caller's machine handle it.
-    if (isExhError(error) && error.code.startsWith('EXH_DB_')) throw error;
+    // The database going away is everyone's problem, not this row's: databaseOutcome throws it to the caller.
+    const fromDatabase = databaseOutcome(error);
+    if (fromDatabase) return fromDatabase;
     const retry = (error as { retryable?: unknown } | null)?.retryable === true;
+    if (retry && options.throwRetryable) throw error;
     log[retry ? 'warn' : 'error'](
       { err: error },
       `Outbox row ${entry.id} (${entry.action} ${entry.itemType}): ${describe(error)}`,

@@ -1,9 +1,9 @@
-import { describe, isExhError } from '../errors.js';
+import { describe, errors, isExhError } from '../errors.js';
 import type { ItemTypeDefinition } from '../items/definition.js';
 import type { ExhLogger } from '../logging/logger.js';
 import type { SyncItemsOutcome, SyncItemsProgress, TimeRange } from '../ports/control.port.js';
 import type { DatabasePort, FieldValue, ItemChange, ItemRanges } from '../ports/database.port.js';
-import type { MailboxConnection, MailboxWriter } from '../ports/exchange.port.js';
+import type { FolderName, MailboxConnection, MailboxWriter } from '../ports/exchange.port.js';
 import { applyPage } from './apply.js';
 import { foldersOf } from './folders.js';
 import { applyItemChange } from './outbox.js';
@@ -19,10 +19,11 @@ import type { SeriesState } from './watermark.js';
  * lacks, `chg` for those it has; rows whose Exchange item no longer exists are deleted (`del`). This is also how
  * items that failed earlier (exh_log) are retried, and how rows of items deleted while a sync state was lost go.
  *
- * Direction 1, database → Exchange: every row of exh_get_item_{type} is written to Exchange: rows without an item id
- * are created (found first by application id, so a repeat creates nothing twice), the others changed (and created
- * again when their item is gone); with `del`, items the connector created for the application (they carry its
- * application id) whose row is gone are deleted. Items a person made in Exchange are never deleted this way.
+ * Direction 1, database → Exchange: the application's rows are compared with Exchange: rows without an item id are
+ * created (found first by application id, so a repeat creates nothing twice), rows that differ are changed (only the
+ * fields that differ; meetings only by their organizer); with `del`, items the connector created for the application
+ * (they carry its application id) whose row is gone are deleted. Items a person made in Exchange are never deleted,
+ * and nothing is deleted when exh_get_item_{type} returns no rows at all (an empty template is not an empty mailbox).
  */
 export interface ResyncDeps {
   db: DatabasePort;
@@ -47,7 +48,10 @@ export interface ResyncRequest {
 const batchSize = 100;
 
 export async function resyncItemType(deps: ResyncDeps, request: ResyncRequest): Promise<SyncItemsOutcome> {
-  return request.direction === 0 ? towardsDatabase(deps, request) : towardsExchange(deps, request);
+  const outcome = request.direction === 0 ? await towardsDatabase(deps, request) : await towardsExchange(deps, request);
+  // Cut short by a stop: not done, and not to be reported as done (the outbox row stays pending).
+  if (request.signal.aborted) throw errors.poolAborted();
+  return outcome;
 }
 
 async function towardsDatabase(deps: ResyncDeps, request: ResyncRequest): Promise<SyncItemsOutcome> {
@@ -78,7 +82,7 @@ async function towardsDatabase(deps: ResyncDeps, request: ResyncRequest): Promis
     outcome.failed += result.failed.length;
   };
 
-  const seen = await enumerate(deps, request, async (changes) => {
+  const enumeration = await enumerate(deps, request, async (changes) => {
     const wanted: ItemChange[] = [];
     for (const change of changes) {
       const itemId = change.fields.item_id;
@@ -90,12 +94,17 @@ async function towardsDatabase(deps: ResyncDeps, request: ResyncRequest): Promis
     done += changes.length;
     request.onProgress?.({ user: request.user, itemType: definition.name, done, total: null });
   });
-  if (request.del) {
-    const gone = [...held].filter((itemId) => !seen.has(itemId));
+  if (request.del && !request.signal.aborted) {
+    const gone = rows.filter((row) => {
+      const itemId = row.item_id;
+      if (typeof itemId !== 'string' || itemId === '' || enumeration.seen.has(itemId)) return false;
+      // Occurrences of a series Exchange would not expand this time are unknown, not gone (as in the live sync).
+      return !(enumeration.occurrencesUnknown && row.occurrence_original_start);
+    });
     const deletions = gone.map(
-      (itemId): ItemChange => ({
+      (row): ItemChange => ({
         action: 'del',
-        fields: { item_id: itemId, app_item_id: null, user: request.user },
+        fields: { item_id: row.item_id as string, app_item_id: null, user: request.user },
       }),
     );
     for (let i = 0; i < deletions.length; i += batchSize) await apply(deletions.slice(i, i + batchSize));
@@ -112,6 +121,18 @@ async function towardsExchange(deps: ResyncDeps, request: ResyncRequest): Promis
   }
   const writer = connection as MailboxConnection & MailboxWriter;
   const rows = await db.getItems(definition.name, request.user, request.ranges);
+  // What Exchange holds now, to change only what differs and to find the connector's items whose row is gone.
+  const inExchange = new Map<string, Record<string, FieldValue>>();
+  await enumerate(
+    deps,
+    request,
+    async (changes) => {
+      for (const change of changes) {
+        if (typeof change.fields.item_id === 'string') inExchange.set(change.fields.item_id, change.fields);
+      }
+    },
+    { linkMeetings: false },
+  );
   const outcome: SyncItemsOutcome = { added: 0, changed: 0, deleted: 0, failed: 0 };
   const call = { signal: request.signal, priority: 'resync' as const };
   const total = rows.length;
@@ -123,108 +144,189 @@ async function towardsExchange(deps: ResyncDeps, request: ResyncRequest): Promis
   };
   for (const row of rows) {
     if (request.signal.aborted) break;
-    const appItemId = typeof row.app_item_id === 'string' ? row.app_item_id : null;
-    const itemId = typeof row.item_id === 'string' && row.item_id !== '' ? row.item_id : null;
-    const fields: Record<string, FieldValue> = { ...row, user: request.user };
-    const action = itemId ? 'chg' : 'add';
-    if ((action === 'add' && request.add) || (action === 'chg' && request.chg)) {
-      const result = await applyItemChange(
-        deps,
-        writer,
-        // attempts 1: an add first looks for an item already made for this application id.
-        {
-          id: `Resync of ${appItemId ?? itemId}`,
-          user: request.user,
-          itemType: definition.name,
-          action,
-          fields,
-          attempts: 1,
-        },
-        call,
-        { recreateMissing: request.add },
-      );
-      if (result.exitCode === 0) {
-        if (action === 'add') outcome.added += 1;
-        else outcome.changed += 1;
-      } else await record(`${action} of ${appItemId ?? itemId}`, result.errorMessage ?? 'failed');
-    }
     done += 1;
     request.onProgress?.({ user: request.user, itemType: definition.name, done, total });
-  }
-  if (request.del) {
-    const appIds = new Set(rows.map((row) => row.app_item_id).filter((id) => typeof id === 'string'));
-    const itemIds = new Set(rows.map((row) => row.item_id).filter((id) => typeof id === 'string'));
-    const stale: string[] = [];
-    await enumerate(
-      deps,
-      request,
-      async (changes) => {
-        for (const change of changes) {
-          const { item_id: itemId, app_item_id: appItemId } = change.fields;
-          if (typeof itemId !== 'string' || typeof appItemId !== 'string' || appItemId === '') continue;
-          if (!inRanges(change.fields, request.ranges) || appIds.has(appItemId) || itemIds.has(itemId)) continue;
-          stale.push(itemId);
-        }
-      },
-      { linkMeetings: false },
-    );
-    for (const itemId of stale) {
-      try {
-        await writer.deleteItem(itemId, call);
-        outcome.deleted += 1;
-      } catch (error) {
-        if (isExhError(error) && error.retryable) throw error;
-        await record(`delete of ${itemId}`, describe(error));
-      }
+    const appItemId = typeof row.app_item_id === 'string' && row.app_item_id !== '' ? row.app_item_id : null;
+    const itemId = typeof row.item_id === 'string' && row.item_id !== '' ? row.item_id : null;
+    if (!itemId && !request.add) continue;
+    if (itemId && !request.chg) continue;
+    // Only the organizer may change a meeting: an attendee's copy is the organizer's to change.
+    if (itemId && !isOwnAppointment(definition, row, request.user)) continue;
+    let fields: Record<string, FieldValue> = { ...row, user: request.user };
+    if (itemId) {
+      const current = inExchange.get(itemId);
+      const differing = current ? differences(row, current) : null;
+      if (differing && Object.keys(differing).length === 0) continue;
+      if (differing) fields = { item_id: itemId, app_item_id: appItemId, user: request.user, ...differing };
     }
+    const result = await applyItemChange(
+      deps,
+      writer,
+      {
+        id: `Resync of ${appItemId ?? itemId}`,
+        user: request.user,
+        itemType: definition.name,
+        action: itemId ? 'chg' : 'add',
+        fields,
+        attempts: 0,
+      },
+      call,
+      // Exchange that cannot be reached now fails the whole resync (tried again later), not item after item.
+      { throwRetryable: true },
+    );
+    if (result.exitCode === 0) {
+      if (itemId) outcome.changed += 1;
+      else outcome.added += 1;
+    } else {
+      const hint =
+        itemId && result.errorMessage?.includes('not found')
+          ? ' (the item is gone in Exchange: run direction 0 to remove the row, or clear exh_item_id to create it again)'
+          : '';
+      await record(`${itemId ? 'change' : 'create'} of ${appItemId ?? itemId}`, `${result.errorMessage}${hint}`);
+    }
+  }
+  if (request.del && !request.signal.aborted) {
+    outcome.deleted += await deleteOrphans(deps, writer, request, inExchange, record);
   }
   log.action(outcome, `Resync to Exchange: ${summary(outcome)}`);
   return outcome;
 }
 
 /**
+ * Direction 1 with `del`: the items the connector made for the application (they carry an application id) whose row
+ * exh_get_item_{type} no longer returns. The rows are read without the date ranges (a row whose date moved out of
+ * the range still wants its item), and the ranges apply to the Exchange items only. Refused when the application
+ * returns no rows at all or rows without ids: that is an unfilled template, not an empty mailbox.
+ */
+async function deleteOrphans(
+  deps: ResyncDeps,
+  writer: MailboxWriter,
+  request: ResyncRequest,
+  inExchange: ReadonlyMap<string, Record<string, FieldValue>>,
+  record: (what: string, message: string) => Promise<void>,
+): Promise<number> {
+  const procedure = deps.definition.procedures.getItem;
+  const all = await deps.db.getItems(deps.definition.name, request.user, {});
+  const appIds = new Set(all.map((row) => row.app_item_id).filter((id) => typeof id === 'string' && id !== ''));
+  const itemIds = new Set(all.map((row) => row.item_id).filter((id) => typeof id === 'string' && id !== ''));
+  if (appIds.size === 0 && itemIds.size === 0) {
+    throw errors.resyncRefused(
+      `${procedure} returned no rows with exh_app_item_id or exh_item_id for ${request.user}: nothing was deleted ` +
+        'in Exchange. Fill in the template (docs/database.md), or resynchronise without exh_del.',
+    );
+  }
+  let deleted = 0;
+  for (const [itemId, fields] of inExchange) {
+    const appItemId = fields.app_item_id;
+    if (typeof appItemId !== 'string' || appItemId === '' || appIds.has(appItemId) || itemIds.has(itemId)) continue;
+    if (!inRanges(fields, request.ranges)) continue;
+    try {
+      await writer.deleteItem(itemId, { signal: request.signal, priority: 'resync' });
+      deleted += 1;
+    } catch (error) {
+      if (isExhError(error) && error.retryable) throw error;
+      await record(`delete of ${itemId}`, describe(error));
+    }
+  }
+  return deleted;
+}
+
+/** A calendar row the user may change: not a meeting someone else organizes. Other types are always the user's. */
+function isOwnAppointment(definition: ItemTypeDefinition, row: Record<string, FieldValue>, user: string): boolean {
+  if (definition.name !== 'calendar') return true;
+  const organizer = row.organizer;
+  return typeof organizer !== 'string' || organizer === '' || organizer.toLowerCase() === user.toLowerCase();
+}
+
+/** Fields the connector reads back but never writes; they differ by nature and say nothing about the item. */
+const notWritten = new Set(['item_id', 'app_item_id', 'user', 'created', 'last_modified', 'attachments']);
+
+/** The row's values that Exchange does not have (NULL in the row means "leave as it is", so never a difference). */
+export function differences(
+  row: Record<string, FieldValue>,
+  current: Record<string, FieldValue>,
+): Record<string, FieldValue> {
+  const differing: Record<string, FieldValue> = {};
+  for (const [name, value] of Object.entries(row)) {
+    if (value === null || notWritten.has(name) || !(name in current)) continue;
+    if (!sameValue(value, current[name] ?? null)) differing[name] = value;
+  }
+  return differing;
+}
+
+function sameValue(a: FieldValue, b: FieldValue): boolean {
+  if (a instanceof Date || b instanceof Date) {
+    const time = (v: FieldValue) =>
+      v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) : Number.NaN;
+    return time(a) === time(b);
+  }
+  if (typeof a === 'string' && (b === null || typeof b === 'string')) return a.trim() === (b ?? '').trim();
+  return a === b;
+}
+
+interface Enumeration {
+  /** Every item seen (occurrences and items Exchange would not give included: they exist). */
+  seen: Set<string>;
+  /** A recurring series whose occurrences could not be read: occurrence rows cannot be judged. */
+  occurrencesUnknown: boolean;
+}
+
+/** Drafts hold e-mails the application saved without recipients: not synchronised, but they exist. */
+const alsoExisting: Partial<Record<ItemTypeDefinition['name'], FolderName[]>> = { email: ['drafts'] };
+
+/**
  * Every item of the type's folders, read from the beginning page by page and planned as the live sync plans them;
- * `onPage` gets each page's changes (creates mapped to fields). Returns the ids of every item seen (occurrences too).
+ * `onPage` gets each page's changes (creates mapped to fields).
  */
 async function enumerate(
   deps: ResyncDeps,
   request: ResyncRequest,
   onPage: (changes: ItemChange[]) => Promise<void>,
   options: { linkMeetings: boolean } = { linkMeetings: true },
-): Promise<Set<string>> {
-  const seen = new Set<string>();
-  for (const folder of foldersOf[deps.definition.name]) {
+): Promise<Enumeration> {
+  const enumeration: Enumeration = { seen: new Set(), occurrencesUnknown: false };
+  const name = deps.definition.name;
+  for (const folder of [...foldersOf[name], ...(alsoExisting[name] ?? [])]) {
+    const synchronised = (foldersOf[name] as readonly FolderName[]).includes(folder);
     let syncState: string | null = null;
     let series: SeriesState = {};
-    for (;;) {
+    while (!request.signal.aborted) {
       const page = await deps.connection.syncFolder(folder, syncState, {
         signal: request.signal,
         priority: 'resync',
         maxChanges: deps.settings.pageSize,
         bodyType: deps.settings.htmlBody ? 'html' : 'text',
       });
-      const { plan } = await planFolderPage(deps, page, {
-        user: request.user,
-        folder,
-        series,
-        signal: request.signal,
-        linkMeetings: options.linkMeetings,
-      });
-      series = plan.series;
-      const present = plan.changes.filter((change) => change.action !== 'del');
-      for (const change of present) {
-        if (typeof change.fields.item_id === 'string') seen.add(change.fields.item_id);
-      }
-      await onPage(present);
       syncState = page.syncState;
+      if (!synchronised) {
+        for (const change of page.changes) {
+          if (change.type === 'create' || change.type === 'update') enumeration.seen.add(change.item.id);
+        }
+      } else {
+        const { plan, occurrencesUnknown } = await planFolderPage(deps, page, {
+          user: request.user,
+          folder,
+          series,
+          signal: request.signal,
+          linkMeetings: options.linkMeetings,
+        });
+        series = plan.series;
+        if (occurrencesUnknown) enumeration.occurrencesUnknown = true;
+        for (const unreadable of plan.unreadable) enumeration.seen.add(unreadable.itemId);
+        const present = plan.changes.filter((change) => change.action !== 'del');
+        for (const change of present) {
+          if (typeof change.fields.item_id === 'string') enumeration.seen.add(change.fields.item_id);
+        }
+        await onPage(present);
+      }
       if (page.done) break;
     }
   }
-  return seen;
+  return enumeration;
 }
 
 /** The field each of exh_sync_item's ranges looks at, where the type has it (as exh_get_item_{type} does). */
-const rangeFields: Array<[keyof ItemRanges, string]> = [
+export const rangeFields: Array<[keyof ItemRanges, string]> = [
   ['created', 'created'],
   ['modified', 'last_modified'],
   ['received', 'received'],

@@ -6,7 +6,7 @@ import type { ExchangeItem, FolderName, MailboxConnection, SyncPage } from '../p
 import { applyPage } from './apply.js';
 import { foldersOf } from './folders.js';
 import { type PagePlan, planPage } from './plan.js';
-import { decodeSeries, decodeWatermark, encodeWatermark, type SeriesState } from './watermark.js';
+import { decodeCompare, decodeSeries, decodeWatermark, encodeWatermark, type SeriesState } from './watermark.js';
 
 export interface SyncSettings {
   htmlBody: boolean;
@@ -47,11 +47,12 @@ export async function syncItemType(
   let applied = 0;
   let failed = 0;
   // A folder started again from the beginning cannot tell what was deleted meanwhile: the caller compares (resync).
-  let restarted = false;
+  // The need is kept in the watermark until the comparison is done, so a restart in between does not forget it.
+  let restarted = decodeCompare(run.watermark);
   for (const folder of foldersOf[definition.name]) {
     let done = false;
     while (!done) {
-      const previousWatermark = encodeWatermark(states, series);
+      const previousWatermark = encodeWatermark(states, series, restarted);
       const from = states[folder] ?? null;
       let page: SyncPage;
       try {
@@ -86,11 +87,11 @@ export async function syncItemType(
         user: run.user,
         itemType: definition.name,
         changes: plan.changes,
-        watermark: encodeWatermark(states, series),
+        watermark: encodeWatermark(states, series, restarted),
         previousWatermark,
         meetings,
       });
-      run.onCommitted?.(encodeWatermark(states, series));
+      run.onCommitted?.(encodeWatermark(states, series, restarted));
       applied += outcome.applied;
       failed += outcome.failed.length + plan.unreadable.length;
 
@@ -115,7 +116,7 @@ export async function syncItemType(
       done = page.done;
     }
   }
-  return { watermark: encodeWatermark(states, series), applied, failed, restarted };
+  return { watermark: encodeWatermark(states, series, restarted), applied, failed, restarted };
 }
 
 /**
@@ -133,7 +134,7 @@ export async function planFolderPage(
   },
   page: SyncPage,
   options: { user: string; folder: FolderName; series: SeriesState; signal: AbortSignal; linkMeetings: boolean },
-): Promise<{ plan: PagePlan; meetings: MeetingLink[] }> {
+): Promise<{ plan: PagePlan; meetings: MeetingLink[]; occurrencesUnknown: boolean }> {
   const { db, connection, definition, settings, logger } = deps;
   const { occurrences, unknown } = await recurringOccurrences(connection, definition, page, settings, options.signal);
   const meetings = options.linkMeetings ? await linkMeetings(db, page, occurrences) : [];
@@ -166,7 +167,7 @@ export async function planFolderPage(
       message: `Exchange item ${item.itemId} could not be read: ${item.message}`,
     });
   }
-  return { plan, meetings };
+  return { plan, meetings, occurrencesUnknown: unknown.size > 0 };
 }
 
 /** Occurrences of the recurring masters on a page, up to sync.maxSyncedRecurrences each (seed §Synchronization 2). */

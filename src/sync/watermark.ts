@@ -16,6 +16,21 @@ export type FolderStates = Partial<Record<FolderName, string>>;
 export type SeriesState = Record<string, string[]>;
 
 const seriesKey = 'series';
+/**
+ * Set while a folder was read again from the beginning (Exchange rejected its sync state) and the rows have not yet
+ * been compared with Exchange for deletions made in the gap: moves with the rows, so a comparison cut short by a
+ * restart or a crash is done by the next sync.
+ */
+const compareKey = 'compare';
+
+export function decodeCompare(text: string | null | undefined): boolean {
+  if (!text) return false;
+  try {
+    return (JSON.parse(text) as Record<string, unknown> | null)?.[compareKey] === true;
+  } catch {
+    return false;
+  }
+}
 
 export function decodeWatermark(text: string | null | undefined): FolderStates {
   if (!text) return {};
@@ -45,11 +60,17 @@ export function decodeSeries(text: string | null | undefined): SeriesState {
   }
 }
 
-export function encodeWatermark(states: FolderStates, series: SeriesState = {}): string {
+export function encodeWatermark(states: FolderStates, series: SeriesState = {}, compare = false): string {
   // Sorted keys: the same states always give the same text.
   const entries: Array<[string, unknown]> = Object.entries(states)
     .filter(([, state]) => state !== undefined)
     .sort(([a], [b]) => a.localeCompare(b));
   if (Object.keys(series).length > 0) entries.push([seriesKey, series]);
+  if (compare) entries.push([compareKey, true]);
   return JSON.stringify(Object.fromEntries(entries));
+}
+
+/** The same watermark with the comparison done (see compareKey). */
+export function comparedWatermark(text: string): string {
+  return encodeWatermark(decodeWatermark(text), decodeSeries(text), false);
 }

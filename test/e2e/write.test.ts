@@ -267,7 +267,7 @@ describe.skipIf(!pgUrl)('database → Exchange, end to end (PostgreSQL, example 
     expect((await rows('contact_item', carol)).filter((r) => r.exh_item_id === kept?.id)).toHaveLength(1);
   });
 
-  it('exh_sync_item direction 1 (database → Exchange) through the listener, with progress: made, remade and removed', async () => {
+  it('exh_sync_item direction 1 (database → Exchange) through the listener, with progress: made and removed on request', async () => {
     await start();
     const tag = randomBytes(3).toString('hex');
     // Rows the application holds that Exchange never saw (written without the triggers).
@@ -299,14 +299,28 @@ describe.skipIf(!pgUrl)('database → Exchange, end to end (PostgreSQL, example 
     );
     await quietly(`delete from ${schema}.task_item where exh_item_id = $1`, [personal?.id]);
 
+    // Without del nothing is deleted in Exchange: deleting must be asked for in direction 1.
+    const careful = await sendRequest(
+      target,
+      { token, type: 'syncItems', direction: 1, user: alice, item: 3 },
+      { timeoutMs: 30_000 },
+    );
+    expect(JSON.parse(careful.outputValue as string)).toMatchObject({ added: 1, deleted: 0, failed: 0 });
+    expect(emulator.admin.items(alice, 'tasks').map((i) => i.properties.Subject)).toContain('Row deleted');
+    // The echo of the new item gives the row its item id.
+    await eventually(async () =>
+      expect((await row('task_item', alice, `only-db-${tag}`))?.exh_item_id).toEqual(expect.any(String)),
+    );
+
     const progress: unknown[] = [];
     const reply = await sendRequest(
       target,
-      { token, type: 'syncItems', direction: 1, user: alice, item: 3, progress: true },
+      { token, type: 'syncItems', direction: 1, user: alice, item: 3, del: true, progress: true },
       { timeoutMs: 30_000, onProgress: (p) => progress.push(p) },
     );
     expect(reply.exitCode).toBe(0);
-    expect(JSON.parse(reply.outputValue as string)).toMatchObject({ added: 1, deleted: 1, failed: 0 });
+    // The row written before is in Exchange now: nothing to add, nothing differs; the orphan goes.
+    expect(JSON.parse(reply.outputValue as string)).toMatchObject({ added: 0, changed: 0, deleted: 1, failed: 0 });
     expect(progress.length).toBeGreaterThan(0);
     expect(progress.at(-1)).toMatchObject({ user: alice, itemType: 'task' });
     const subjects = emulator.admin.items(alice, 'tasks').map((i) => i.properties.Subject);
@@ -327,6 +341,99 @@ describe.skipIf(!pgUrl)('database → Exchange, end to end (PostgreSQL, example 
     expect(
       emulator.admin.items(alice, 'tasks').filter((i) => i.properties.Subject === 'Only in the database'),
     ).toHaveLength(1);
+  });
+
+  it('direction 1 deletes nothing when exh_get_item_* returns no rows, and keeps items whose row moved out of the range', async () => {
+    await start();
+    const { target, token } = await world.setUp();
+    const tag = randomBytes(3).toString('hex');
+    const made = await sendRequest(
+      target,
+      {
+        token,
+        type: 'item',
+        action: 'add',
+        itemType: 'task',
+        user: bob,
+        fields: { app_item_id: `moved-${tag}`, subject: 'Starts in March', start: '2027-03-10T09:00:00Z' },
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(made.exitCode).toBe(0);
+    await eventually(async () =>
+      expect((await row('task_item', bob, `moved-${tag}`))?.exh_item_id).toBe(made.outputValue),
+    );
+    // The application moved it to April; the change has not reached Exchange (written without the triggers).
+    await quietly(`update ${schema}.task_item set exh_start = '2027-04-10T09:00:00Z' where exh_app_item_id = $1`, [
+      `moved-${tag}`,
+    ]);
+    const march = await sendRequest(
+      target,
+      {
+        token,
+        type: 'syncItems',
+        direction: 1,
+        user: bob,
+        item: 3,
+        del: true,
+        startFrom: '2027-03-01',
+        startUntil: '2027-04-01',
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(JSON.parse(march.outputValue as string)).toMatchObject({ deleted: 0, failed: 0 });
+    expect(emulator.admin.item(bob, made.outputValue as string).properties.Subject).toBe('Starts in March');
+
+    // An application whose template returns nothing (here: bob's rows gone without the triggers) deletes nothing.
+    await quietly(`delete from ${schema}.task_item where exh_user = $1`, [bob]);
+    const refused = await sendRequest(
+      target,
+      { token, type: 'syncItems', direction: 1, user: bob, item: 3, del: true },
+      { timeoutMs: 30_000 },
+    );
+    expect(refused.exitCode).toBe(1);
+    expect(refused.errorMessage).toContain('nothing was deleted');
+    expect(emulator.admin.item(bob, made.outputValue as string).properties.Subject).toBe('Starts in March');
+  });
+
+  it('direction 0 keeps the row of an e-mail the application saved as a draft, and skips a mailbox that is not connected', async () => {
+    const ghost = 'ghost@contoso.test';
+    await admin.query(`insert into ${schema}.app_user (exh_user) values ($1)`, [ghost]);
+    try {
+      await start();
+      const { target, token } = await world.setUp();
+      const draft = await sendRequest(
+        target,
+        {
+          token,
+          type: 'item',
+          action: 'add',
+          itemType: 'email',
+          user: carol,
+          fields: { app_item_id: `draft-${randomBytes(3).toString('hex')}`, subject: 'Not sent yet' },
+        },
+        { timeoutMs: 10_000 },
+      );
+      expect(draft.exitCode).toBe(0);
+      // As a synchronous sender leaves it: the row holds the draft's id (drafts are not synchronised back).
+      await quietly(
+        `insert into ${schema}.email_item (exh_item_id, exh_user, exh_subject) values ($1, $2, 'Not sent yet')`,
+        [draft.outputValue, carol],
+      );
+      const reply = await sendRequest(
+        target,
+        { token, type: 'syncItems', direction: 0, user: null, item: 2 },
+        { timeoutMs: 60_000 },
+      );
+      expect(reply.exitCode).toBe(0);
+      // The ghost has no mailbox: skipped and counted; everyone else is done.
+      expect(JSON.parse(reply.outputValue as string)).toMatchObject({ deleted: 0, failed: 1 });
+      expect((await rows('email_item', carol)).map((r) => r.exh_item_id)).toContain(draft.outputValue);
+      const log = await admin.query(`select exh_code from ${schema}.exh_log where exh_user = $1`, [ghost]);
+      expect(log.rows.map((r) => r.exh_code)).toContain('EXH_MAILBOX_NOT_CONNECTED');
+    } finally {
+      await admin.query(`delete from ${schema}.app_user where exh_user = $1`, [ghost]);
+    }
   });
 
   it('an attachment added through the listener downloads byte for byte, by request and by exh_get_attachment', async () => {

@@ -2,6 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgliteDatabase } from '../../src/db/adapters/pglite.js';
 import { installInto } from '../../src/db/commands.js';
+import { errors } from '../../src/errors.js';
 import { createLogging } from '../../src/logging/logger.js';
 import type { ControlPort, SyncItemsRequest } from '../../src/ports/control.port.js';
 import type { ItemTypeName } from '../../src/ports/database.port.js';
@@ -86,7 +87,7 @@ const control: ControlPort = {
   },
   retryFailed: async () => ({ retried: 0 }),
 };
-const base = () => ({ db, logger, control, maxAttachmentBytes: 1024 });
+const base = () => ({ db, logger, control, maxAttachmentBytes: 1024, isRegistered: () => true });
 
 describe('drainOutbox', () => {
   it("applies a user's rows in order and records the Exchange item id on each", async () => {
@@ -272,6 +273,81 @@ describe('drainOutbox', () => {
       user,
     ]);
     expect(states.rows).toEqual([{ exh_state: 'pending' }]);
+  });
+
+  it('fails a row it cannot read, and a row of a user exh_get_users does not know, and goes on', async () => {
+    const user = 'bad-rows@contoso.test';
+    await instance.query(
+      `INSERT INTO exh_outbox (exh_user, exh_item_type, exh_action, exh_payload) VALUES
+         ($1, 'task', 'add', 'not json'), ($1, 'gadget', 'add', '{}'), ('stranger@contoso.test', 'task', 'add', '{}')`,
+      [user],
+    );
+    await instance.query(
+      `INSERT INTO task_item (exh_app_item_id, exh_user, exh_subject) VALUES ('after-bad', $1, 'fine')`,
+      [user],
+    );
+    const { writer } = scriptedWriter();
+    await drainOutbox(
+      {
+        ...base(),
+        isRegistered: (u) => u !== 'stranger@contoso.test',
+        writerOf: (u) => (u === user || u === 'stranger@contoso.test' ? writer : undefined),
+      },
+      { limit: 100, signal },
+    );
+    const states = (await outbox(user)).map((r) => [r.exh_state, r.exh_error_message?.slice(0, 40) ?? null]);
+    expect(states).toEqual([
+      ['failed', expect.stringContaining('cannot be read')],
+      ['failed', expect.stringContaining('cannot be read')],
+      ['done', null],
+    ]);
+    const stranger = await outbox('stranger@contoso.test');
+    expect(stranger.map((r) => r.exh_state)).toEqual(['failed']);
+    expect(stranger[0]?.exh_error_message).toContain('not a registered user');
+  });
+
+  it('a command whose procedure raises is failed with the message, and the user’s later rows go on', async () => {
+    const user = 'raising@contoso.test';
+    await instance.query(`SELECT * FROM exh_sync_item(exh_sync_direction => 0, exh_user => $1, exh_item => 3)`, [user]);
+    await instance.query(
+      `INSERT INTO task_item (exh_app_item_id, exh_user, exh_subject) VALUES ('after-raise', $1, 'x')`,
+      [user],
+    );
+    const raising: ControlPort = {
+      ...control,
+      syncItems: async () => {
+        throw errors.procedureFailed('exh_get_item_task', new Error('the template raised'));
+      },
+    };
+    const { writer } = scriptedWriter();
+    await drainOutbox(
+      { ...base(), control: raising, writerOf: (u) => (u === user ? writer : undefined) },
+      { limit: 100, signal },
+    );
+    const rows = await outbox(user);
+    expect(rows.map((r) => [r.exh_action, r.exh_state])).toEqual([
+      ['sync_item', 'failed'],
+      ['add', 'done'],
+    ]);
+    expect(rows[0]?.exh_error_message).toContain('the template raised');
+  });
+
+  it('reads every user’s first rows before anyone’s later ones: a blocked user cannot starve the others', async () => {
+    const blocked = 'blocked@contoso.test';
+    const other = 'starving@contoso.test';
+    for (let i = 0; i < 30; i += 1) {
+      await instance.query(`INSERT INTO task_item (exh_app_item_id, exh_user, exh_subject) VALUES ($1, $2, 'waits')`, [
+        `b-${i}`,
+        blocked,
+      ]);
+    }
+    await instance.query(`INSERT INTO task_item (exh_app_item_id, exh_user, exh_subject) VALUES ('s-1', $1, 'goes')`, [
+      other,
+    ]);
+    const { writer } = scriptedWriter();
+    await drainOutbox({ ...base(), writerOf: (u) => (u === other ? writer : undefined) }, { limit: 10, signal });
+    expect((await outbox(other)).map((r) => r.exh_state)).toEqual(['done']);
+    expect((await outbox(blocked)).every((r) => r.exh_state === 'pending')).toBe(true);
   });
 });
 

@@ -19,7 +19,7 @@ import type {
   UserRegistration,
 } from '../../ports/database.port.js';
 import { decodeFields, fromDatabaseValue, procedureArguments, userRegistration } from '../field-values.js';
-import { outboxActionList, outboxEntryFromRow, outboxState, rangeParameters } from '../outbox.js';
+import { outboxActionList, outboxEntryFromRow, outboxRowsPerUser, outboxState, rangeParameters } from '../outbox.js';
 import {
   listOutboxStatement,
   outboxRecordFromRow,
@@ -204,14 +204,20 @@ class Db2Database implements InstallableDatabase {
     const count = Math.max(1, Math.floor(limit));
     const rows = (await this.run('exh_outbox', (db) =>
       db.query(
-        `SELECT VARCHAR(exh_outbox_id) AS id, exh_user, exh_item_type, exh_action, exh_payload, exh_created, exh_attempts
-         FROM exh_outbox
-         WHERE exh_state = 'pending' AND exh_action IN (${outboxActionList})
-         ORDER BY exh_outbox_id
+        `SELECT id, exh_user, exh_item_type, exh_action, exh_payload, exh_created, exh_attempts
+         FROM (
+           SELECT exh_outbox_id, VARCHAR(exh_outbox_id) AS id, exh_user, exh_item_type, exh_action, exh_payload,
+             exh_created, exh_attempts,
+             ROW_NUMBER() OVER (PARTITION BY LOWER(COALESCE(exh_user, '')) ORDER BY exh_outbox_id) AS exh_rank
+           FROM exh_outbox
+           WHERE exh_state = 'pending' AND exh_action IN (${outboxActionList})
+         ) AS pending
+         WHERE exh_rank <= ${outboxRowsPerUser}
+         ORDER BY exh_rank, exh_outbox_id
          FETCH FIRST ${count} ROWS ONLY`,
       ),
     )) as Record<string, unknown>[];
-    return rows.flatMap((row) => outboxEntryFromRow(row, this.types) ?? []);
+    return rows.map((row) => outboxEntryFromRow(row, this.types));
   }
 
   async getItems(name: ItemTypeName, user: string, ranges: ItemRanges): Promise<Array<Record<string, FieldValue>>> {

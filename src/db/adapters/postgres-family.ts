@@ -18,7 +18,7 @@ import type {
   UserRegistration,
 } from '../../ports/database.port.js';
 import { decodeFields, procedureArguments, userRegistration } from '../field-values.js';
-import { outboxActionList, outboxEntryFromRow, outboxState, rangeParameters } from '../outbox.js';
+import { outboxActionList, outboxEntryFromRow, outboxRowsPerUser, outboxState, rangeParameters } from '../outbox.js';
 import {
   listOutboxStatement,
   outboxRecordFromRow,
@@ -217,15 +217,21 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
   async readOutbox(limit: number): Promise<Array<OutboxEntry | OutboxCommandEntry>> {
     const { rows } = await this.run('exh_outbox', (q) =>
       q.query<OutboxRow>(
-        `SELECT exh_outbox_id::text AS id, exh_user, exh_item_type, exh_action, exh_payload, exh_created, exh_attempts
-         FROM exh_outbox
-         WHERE exh_state = 'pending' AND exh_action IN (${outboxActionList})
-         ORDER BY exh_outbox_id
+        `SELECT id, exh_user, exh_item_type, exh_action, exh_payload, exh_created, exh_attempts
+         FROM (
+           SELECT exh_outbox_id, exh_outbox_id::text AS id, exh_user, exh_item_type, exh_action, exh_payload,
+             exh_created, exh_attempts,
+             ROW_NUMBER() OVER (PARTITION BY lower(coalesce(exh_user, '')) ORDER BY exh_outbox_id) AS exh_rank
+           FROM exh_outbox
+           WHERE exh_state = 'pending' AND exh_action IN (${outboxActionList})
+         ) AS pending
+         WHERE exh_rank <= $2
+         ORDER BY exh_rank, exh_outbox_id
          LIMIT $1`,
-        [limit],
+        [limit, outboxRowsPerUser],
       ),
     );
-    return rows.flatMap((row) => outboxEntryFromRow({ ...row }, this.types) ?? []);
+    return rows.map((row) => outboxEntryFromRow({ ...row }, this.types));
   }
 
   async getItems(name: ItemTypeName, user: string, ranges: ItemRanges): Promise<Array<Record<string, FieldValue>>> {

@@ -19,7 +19,7 @@ import type {
   UserRegistration,
 } from '../../ports/database.port.js';
 import { decodeFields, procedureArguments, userRegistration } from '../field-values.js';
-import { outboxActionList, outboxEntryFromRow, outboxState, rangeParameters } from '../outbox.js';
+import { outboxActionList, outboxEntryFromRow, outboxRowsPerUser, outboxState, rangeParameters } from '../outbox.js';
 import {
   listOutboxStatement,
   outboxRecordFromRow,
@@ -234,13 +234,19 @@ class SqlServerDatabase implements InstallableDatabase {
     const { pool, mssql } = this.connected();
     const request = pool.request().input('limit', mssql.Int, limit);
     const result = await this.attempt('exh_outbox', () =>
-      request.query<OutboxRow>(`SELECT TOP (@limit) CAST(exh_outbox_id AS NVARCHAR(20)) AS id, exh_user, exh_item_type,
-          exh_action, exh_payload, exh_created, exh_attempts
-        FROM exh_outbox
-        WHERE exh_state = N'pending' AND exh_action IN (${outboxActionList})
-        ORDER BY exh_outbox_id`),
+      request.query<OutboxRow>(`SELECT TOP (@limit) id, exh_user, exh_item_type, exh_action, exh_payload, exh_created,
+          exh_attempts
+        FROM (
+          SELECT exh_outbox_id, CAST(exh_outbox_id AS NVARCHAR(20)) AS id, exh_user, exh_item_type, exh_action,
+            exh_payload, exh_created, exh_attempts,
+            ROW_NUMBER() OVER (PARTITION BY LOWER(ISNULL(exh_user, N'')) ORDER BY exh_outbox_id) AS exh_rank
+          FROM exh_outbox
+          WHERE exh_state = N'pending' AND exh_action IN (${outboxActionList})
+        ) AS pending
+        WHERE exh_rank <= ${outboxRowsPerUser}
+        ORDER BY exh_rank, exh_outbox_id`),
     );
-    return result.recordset.flatMap((row) => outboxEntryFromRow({ ...row }, this.types) ?? []);
+    return result.recordset.map((row) => outboxEntryFromRow({ ...row }, this.types));
   }
 
   async getItems(name: ItemTypeName, user: string, ranges: ItemRanges): Promise<Array<Record<string, FieldValue>>> {

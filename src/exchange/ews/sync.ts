@@ -16,6 +16,7 @@ export const wellKnownFolders: Record<FolderName, WellKnownFolderName> = {
   tasks: WellKnownFolderName.Tasks,
   inbox: WellKnownFolderName.Inbox,
   sentitems: WellKnownFolderName.SentItems,
+  drafts: WellKnownFolderName.Drafts,
 };
 
 type Pending = { type: 'create' | 'update'; id: string } | { type: 'ready'; change: SyncChange };

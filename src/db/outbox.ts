@@ -1,3 +1,4 @@
+import { describe } from '../errors.js';
 import type { ItemTypeDefinition } from '../items/definition.js';
 import type {
   ItemRanges,
@@ -6,7 +7,6 @@ import type {
   OutboxEntry,
   OutboxOutcome,
 } from '../ports/database.port.js';
-import { describe } from '../errors.js';
 import { decodeFields, fromDatabaseValue } from './field-values.js';
 
 /**
@@ -79,7 +79,8 @@ function readRow(
       attempts,
     };
   }
-  if (!definition) throw new Error(`its item type ${JSON.stringify(row.exh_item_type)} is not one this connector knows`);
+  if (!definition)
+    throw new Error(`its item type ${JSON.stringify(row.exh_item_type)} is not one this connector knows`);
   if (!(itemOutboxActions as readonly string[]).includes(action)) throw new Error(`unknown action ${action}`);
   if (user === null) throw new Error('it has no exh_user');
   return {

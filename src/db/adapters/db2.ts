@@ -18,7 +18,7 @@ import type {
   SetUp,
   UserRegistration,
 } from '../../ports/database.port.js';
-import { decodeFields, fromDatabaseValue, procedureArguments, userRegistration } from '../field-values.js';
+import { decodeFields, procedureArguments, userRegistration } from '../field-values.js';
 import { outboxActionList, outboxEntryFromRow, outboxRowsPerUser, outboxState, rangeParameters } from '../outbox.js';
 import {
   listOutboxStatement,

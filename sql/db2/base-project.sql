@@ -1731,8 +1731,8 @@ BEGIN
   END;
   SET output_value = NULL;
   SET error_message = NULL;
-  IF exh_user IS NULL OR exh_user = '' THEN
-    SET error_message = 'exh_user is required';
+  IF exh_user = '' THEN
+    SET error_message = 'exh_user must be a user or NULL (every registered user), not empty';
     RETURN 1;
   END IF;
   IF exh_sync_direction IS NULL OR exh_sync_direction NOT IN (0, 1) THEN

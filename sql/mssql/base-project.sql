@@ -1598,9 +1598,9 @@ BEGIN
   SET NOCOUNT ON;
   SET @output_value = NULL;
   SET @error_message = NULL;
-  IF @exh_user IS NULL OR @exh_user = N''
+  IF @exh_user = N''
   BEGIN
-    SET @error_message = N'exh_user is required';
+    SET @error_message = N'exh_user must be a user or NULL (every registered user), not empty';
     RETURN 1;
   END;
   IF @exh_sync_direction IS NULL OR @exh_sync_direction NOT IN (0, 1)

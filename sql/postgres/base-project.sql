@@ -1863,8 +1863,8 @@ BEGIN
   exit_code := 1;
   output_value := NULL;
   error_message := NULL;
-  IF exh_user IS NULL OR exh_user = '' THEN
-    error_message := 'exh_user is required';
+  IF exh_user = '' THEN
+    error_message := 'exh_user must be a user or NULL (every registered user), not empty';
     RETURN;
   END IF;
   IF exh_sync_direction IS NULL OR exh_sync_direction NOT IN (0, 1) THEN

@@ -369,6 +369,22 @@ export function databaseContract(name: string, target: ContractTarget): void {
       expect((await db.readOutbox(100)).filter(isOutboxItem).filter((e) => e.user === user)).toEqual([]);
     });
 
+    it('queues exh_sync_item without a user as a sync_item row for every registered user (exh_user NULL)', async () => {
+      const [everyUser] = await database.sql('SELECT * FROM exh_sync_item(exh_sync_direction => 0)');
+      expect(everyUser).toEqual({ exit_code: 0, output_value: null, error_message: null });
+      const rows = await database.sql(
+        `SELECT exh_user, exh_item_type, exh_payload FROM exh_outbox
+         WHERE exh_action = 'sync_item' AND exh_user IS NULL ORDER BY exh_outbox_id`,
+      );
+      expect(rows.map((r) => [r.exh_user, r.exh_item_type])).toEqual([[null, null]]);
+      expect(JSON.parse(String(rows[0]?.exh_payload))).toMatchObject({ exh_sync_direction: 0, exh_user: null });
+      // An empty address is neither a user nor "every user"; the direction is still checked.
+      const [empty] = await database.sql("SELECT * FROM exh_sync_item(exh_sync_direction => 0, exh_user => '')");
+      expect(empty).toMatchObject({ exit_code: 1, error_message: expect.stringContaining('exh_user') });
+      const [noDirection] = await database.sql('SELECT * FROM exh_sync_item()');
+      expect(noDirection).toMatchObject({ exit_code: 1, error_message: expect.stringContaining('exh_sync_direction') });
+    });
+
     it('writes the set-up rows idempotently and logs errors for the application', async () => {
       await db.writeSetUp({ ipAddress: '10.0.0.1', port: 9988, token: 'first' });
       await db.writeSetUp({ ipAddress: '10.0.0.2', port: 9989, token: 'second' });

@@ -214,6 +214,11 @@ END`);
 }
 
 const userRequired: [string, string] = [`exh_user IS NULL OR exh_user = ''`, 'exh_user is required'];
+/** exh_sync_item: NULL is every registered user (seed §Syncing items); only an empty address is refused. */
+const userNullOrGiven: [string, string] = [
+  `exh_user = ''`,
+  'exh_user must be a user or NULL (every registered user), not empty',
+];
 
 function toExh(definition: ItemTypeDefinition, action: ItemAction): string {
   const keyCheck: [string, string] =
@@ -280,7 +285,7 @@ ${statusProcedure(
   'exh_sync_item',
   syncItemParameters,
   [
-    userRequired,
+    userNullOrGiven,
     [
       'exh_sync_direction IS NULL OR exh_sync_direction NOT IN (0, 1)',
       'exh_sync_direction must be 0 (Exchange to database) or 1 (database to Exchange)',

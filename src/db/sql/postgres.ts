@@ -271,8 +271,9 @@ function itemTypeRoutines(definition: ItemTypeDefinition): string {
 function commands(types: readonly ItemTypeDefinition[]): string {
   const itemTypeOf = `CASE exh_item ${types.map((t) => `WHEN ${t.code} THEN '${t.name}'`).join(' ')} END`;
   const syncItemPayload = pgJsonObject(syncItemParameters.map((p) => [p.name, p.name]));
-  const syncItemChecks = `  IF exh_user IS NULL OR exh_user = '' THEN
-    error_message := 'exh_user is required';
+  // NULL: every registered user (seed §Syncing items); only an empty address is refused.
+  const syncItemChecks = `  IF exh_user = '' THEN
+    error_message := 'exh_user must be a user or NULL (every registered user), not empty';
     RETURN;
   END IF;
   IF exh_sync_direction IS NULL OR exh_sync_direction NOT IN (0, 1) THEN

@@ -126,8 +126,14 @@ describe('client exit statuses against a database listener (0, 1, 521, 522 → 0
         receivedUntil: null,
         startFrom: null,
         startUntil: '2026-02-01T00:00:00Z',
+        // Always asked for: the progress lines (and their heartbeat) keep the time-out from ending a long resync.
+        progress: true,
       },
     ]);
+    // Neither --del nor --no-del: the connector's default (deletions for direction 0 only) is left to it.
+    received.length = 0;
+    expect((await exh(['sync-items', '--user', 'ann@x.test', '--direction', '1', ...flags()])).code).toBe(0);
+    expect(received[0]).not.toHaveProperty('del');
   }, 30_000);
 
   it('refuses bad flags before connecting, with exit status 2 and what is wrong', async () => {

@@ -163,10 +163,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         db,
         connections,
         control,
-        isRegistered: (user) => {
-          const wanted = user.toLowerCase();
-          return actor.getSnapshot().context.users.some((registration) => registration.user.toLowerCase() === wanted);
-        },
+        isRegistered: (user) => isRegistered(actor.getSnapshot().context.users, user),
         logger,
         maxAttachmentBytes: config.sync.maxAttachmentBytes,
         onListening: (address) => {

@@ -88,7 +88,14 @@ export function createOutboxActor(deps: OutboxDeps) {
     const timer = setInterval(() => void look(), deps.pollMs);
     let unwatch: (() => Promise<void>) | undefined;
     deps.db
-      .watchOutbox?.(() => void look())
+      .watchOutbox?.(
+        () => void look(),
+        (error) =>
+          log.warn(
+            { err: error },
+            `Outbox notifications stopped, polling every ${deps.pollMs} ms only: ${describe(error)}`,
+          ),
+      )
       .then(
         (stop) => {
           if (controller.signal.aborted) void stop().catch(() => {});

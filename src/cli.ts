@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { registerAttachment } from './commands/attachment.js';
 import { registerConfigMigrate } from './commands/config-migrate.js';
+import { registerDemo } from './commands/demo.js';
 import { registerMachinesCommand } from './commands/machines.js';
 import { registerOutbox } from './commands/outbox.js';
 import { registerSend } from './commands/send.js';
@@ -234,5 +235,6 @@ registerSend(program);
 registerSync(program);
 registerAttachment(program);
 registerOutbox(program);
+registerDemo(program);
 
 await program.parseAsync(process.argv);

@@ -1,4 +1,4 @@
-import { errors } from '../src/errors.js';
+import { describe, errors } from '../src/errors.js';
 import { itemType } from '../src/items/index.js';
 import type { ExhLogger } from '../src/logging/logger.js';
 import type { ControlPort, SyncItemsOutcome, SyncItemsProgress, SyncItemsRequest } from '../src/ports/control.port.js';
@@ -101,27 +101,35 @@ export function createControl(deps: ControlDeps): ControlPort {
     },
 
     async retryFailed(filter: { user?: string }) {
+      const wanted = filter.user?.toLowerCase();
+      const users = deps.users().filter((u) => wanted === undefined || u.user.toLowerCase() === wanted);
+      if (filter.user && users.length === 0) throw errors.mailboxUnknown(filter.user);
       // Changes towards Exchange that failed (exh_outbox rows in state failed) go back to pending: the outbox
       // drains them again in their user's order.
       const outbox = await deps.db.retryOutbox(filter.user ? { user: filter.user } : {});
-      // Items that failed on the way into the database (exh_log) are retried by reading the mailbox again: every
-      // item is applied once more through exh_from_exh_*, which the failed ones need and the others take as a no-op.
-      const users = deps.users().filter((u) => !filter.user || u.user === filter.user);
-      if (filter.user && users.length === 0) throw errors.mailboxUnknown(filter.user);
-      const connected = users.filter((u) => deps.connections.find(u.user));
-      let items = 0;
-      for (const registration of connected) {
-        const outcome = await control.syncItems({
-          direction: 0,
-          user: registration.user,
-          itemType: null,
-          add: true,
-          chg: true,
-          del: false,
-        });
-        items += outcome.added + outcome.changed;
-      }
-      return { retried: outbox.retried + items };
+      // Items that failed on their way into the database (exh_log) are retried by reading the mailbox again: every
+      // item is applied once more through exh_from_exh_*, which the failed ones need and the others take as a
+      // no-op. That can take long, so it runs after the answer, one mailbox after another, and says how it went.
+      const connected = users.filter((u) => deps.connections.find(u.user)).map((u) => u.user);
+      const log = deps.logger.child({ actor: 'control' });
+      void (async () => {
+        for (const user of connected) {
+          try {
+            const outcome = await control.syncItems({
+              direction: 0,
+              user,
+              itemType: null,
+              add: true,
+              chg: true,
+              del: false,
+            });
+            log.action({ user, ...outcome }, `Retry of ${user}: the mailbox was read again into the database`);
+          } catch (error) {
+            if (!deps.signal.aborted) log.error({ user, err: error }, `Retry of ${user} failed: ${describe(error)}`);
+          }
+        }
+      })();
+      return { retried: outbox.retried, rereading: connected };
     },
   };
   return control;

@@ -243,7 +243,7 @@ function adminActions(details) {
         body: JSON.stringify(body()),
       });
       result.className = '';
-      result.textContent = `${label}: ${answer.accepted ? 'accepted' : 'done'}${answer.retried === undefined ? '' : ` (${answer.retried} set pending again)`}`;
+      result.textContent = `${label}: ${answer.accepted ? 'accepted' : 'done'}${answer.retried === undefined ? '' : ` (${answer.retried} failed outbox rows set pending again; ${answer.rereading?.length ?? 0} mailboxes being read again)`}`;
     } catch (error) {
       result.className = 'error';
       result.textContent = `${label} refused: ${error.message}`;

@@ -52,9 +52,10 @@ export interface ControlPort {
   /** exh_sync_item; resolves when every mailbox and type asked for is done. */
   syncItems(request: SyncItemsRequest, onProgress?: (progress: SyncItemsProgress) => void): Promise<SyncItemsOutcome>;
   /**
-   * Retries failed work (optionally of one user): failed outbox rows set pending again, and every connected mailbox
-   * read again into the database (add and change, no deletions), which re-applies items that failed on their way
-   * in (exh_log). Resolves with the outbox rows plus the items applied.
+   * Retries failed work (optionally of one user): failed outbox rows are set pending again (`retried` says how many),
+   * and every connected mailbox asked for is read again into the database (add and change, no deletions), which
+   * re-applies items that failed on their way in (exh_log). That reading runs after the answer (`rereading` names
+   * the mailboxes) and logs its outcome per mailbox.
    */
-  retryFailed(filter: { user?: string }): Promise<{ retried: number }>;
+  retryFailed(filter: { user?: string }): Promise<{ retried: number; rereading: string[] }>;
 }

@@ -108,7 +108,11 @@ async function applyRow(deps: OutboxDeps, entry: OutboxRow, signal: AbortSignal)
     return { exitCode: 1, outputValue: null, errorMessage: String(entry.parameters.problem) };
   }
   if (entry.user !== null && !deps.isRegistered(entry.user) && entry.action !== 'sync_item') {
-    return { exitCode: 1, outputValue: null, errorMessage: errors.mailboxUnknown(entry.user).message };
+    const unknown = errors.mailboxUnknown(entry.user);
+    deps.logger
+      .child({ actor: 'outbox', user: entry.user })
+      .error({ code: unknown.code }, `Outbox row ${entry.id} (${entry.action}) failed: ${unknown.message}`);
+    return { exitCode: 1, outputValue: null, errorMessage: unknown.message };
   }
   const writer = entry.user === null ? undefined : deps.writerOf(entry.user);
   if ((isOutboxItem(entry) || entry.action === 'get_attachment') && !writer) return undefined;

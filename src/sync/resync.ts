@@ -58,9 +58,8 @@ async function towardsDatabase(deps: ResyncDeps, request: ResyncRequest): Promis
   const { db, definition, logger } = deps;
   const log = logger.child({ actor: 'resync', user: request.user, itemType: definition.name });
   const rows = await db.getItems(definition.name, request.user, request.ranges);
-  const held = new Set(
-    rows.map((row) => row.item_id).filter((id): id is string => typeof id === 'string' && id !== ''),
-  );
+  const held = new Map<string, Record<string, FieldValue>>();
+  for (const row of rows) if (typeof row.item_id === 'string' && row.item_id !== '') held.set(row.item_id, row);
   const outcome: SyncItemsOutcome = { added: 0, changed: 0, deleted: 0, failed: 0 };
   let done = 0;
   const apply = async (changes: ItemChange[]) => {
@@ -87,7 +86,10 @@ async function towardsDatabase(deps: ResyncDeps, request: ResyncRequest): Promis
     for (const change of changes) {
       const itemId = change.fields.item_id;
       if (typeof itemId !== 'string' || !inRanges(change.fields, request.ranges)) continue;
-      const action = held.has(itemId) ? 'chg' : 'add';
+      const row = held.get(itemId);
+      // A row that already says what Exchange says needs nothing (and is not counted as changed).
+      if (row && Object.keys(differences(change.fields, row)).length === 0) continue;
+      const action = row ? 'chg' : 'add';
       if ((action === 'add' && request.add) || (action === 'chg' && request.chg)) wanted.push({ ...change, action });
     }
     for (let i = 0; i < wanted.length; i += batchSize) await apply(wanted.slice(i, i + batchSize));
@@ -241,7 +243,11 @@ function isOwnAppointment(definition: ItemTypeDefinition, row: Record<string, Fi
 /** Fields the connector reads back but never writes; they differ by nature and say nothing about the item. */
 const notWritten = new Set(['item_id', 'app_item_id', 'user', 'created', 'last_modified', 'attachments']);
 
-/** The row's values that Exchange does not have (NULL in the row means "leave as it is", so never a difference). */
+/**
+ * The values of `row` that `current` does not have: NULL in `row` never counts (it means "leave as it is"), nor do
+ * fields `current` does not carry or the connector never writes. Direction 1 compares a database row with Exchange;
+ * direction 0 an item from Exchange with its row.
+ */
 export function differences(
   row: Record<string, FieldValue>,
   current: Record<string, FieldValue>,

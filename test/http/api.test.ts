@@ -180,9 +180,25 @@ describe('HTTP API of a running connector (emulator, PGlite)', () => {
       outcome: { added: expect.any(Number), changed: expect.any(Number), deleted: 0, failed: 0 },
     });
     expect(connector.records.some((r) => String(r.msg).startsWith(`Resync of ${alice} done`))).toBe(true);
-    const retry = await post('/api/outbox/retry', JSON.stringify({ user: alice }), asAdmin);
-    expect(retry.status).toBe(200);
-    expect(await json(retry)).toEqual({ action: 'retryFailed', retried: expect.any(Number), user: alice });
+    // Nothing failed yet: no outbox row to retry, and alice's mailbox is read again after the answer.
+    const none = await post('/api/outbox/retry', JSON.stringify({ user: alice }), asAdmin);
+    expect(none.status).toBe(200);
+    expect(await json(none)).toEqual({ action: 'retryFailed', retried: 0, rereading: [alice], user: alice });
+    // Two failed rows of alice (one of bob's stays failed): exactly those two are set pending again.
+    await connector.instance.query(
+      `INSERT INTO exh_outbox (exh_user, exh_item_type, exh_action, exh_payload, exh_state, exh_exit_code)
+       VALUES ($1, 'task', 'del', '{"exh_item_id": "gone-1"}', 'failed', 1),
+              ($1, 'task', 'del', '{"exh_item_id": "gone-2"}', 'failed', 1),
+              ($2, 'task', 'del', '{"exh_item_id": "gone-3"}', 'failed', 1)`,
+      [alice, users[1]],
+    );
+    const two = await post('/api/outbox/retry', JSON.stringify({ user: alice }), asAdmin);
+    expect(await json(two)).toEqual({ action: 'retryFailed', retried: 2, rereading: [alice], user: alice });
+    await vi.waitFor(() =>
+      expect(
+        connector.records.some((r) => String(r.msg).startsWith(`Retry of ${alice}: the mailbox was read again`)),
+      ).toBe(true),
+    );
   });
 
   it('keeps /api/inspect off unless started with --inspect', async () => {

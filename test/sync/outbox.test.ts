@@ -85,7 +85,7 @@ const control: ControlPort = {
     controlCalls.push(`syncItems ${JSON.stringify(request)}`);
     return { added: 1, changed: 2, deleted: 3, failed: 0 };
   },
-  retryFailed: async () => ({ retried: 0 }),
+  retryFailed: async () => ({ retried: 0, rereading: [] }),
 };
 const base = () => ({ db, logger, control, maxAttachmentBytes: 1024, isRegistered: () => true });
 

@@ -83,9 +83,13 @@ export function registerAdminRoutes(
     }
     const user = body.user === undefined ? undefined : registeredUser(deps, body.user);
     if (body.user !== undefined && !user) return sendError(reply, errors.httpNotFound(unknownUser(String(body.user))));
-    const { retried } = await deps.control.retryFailed(user ? { user } : {});
-    log.action({ user, retried }, `Retrying ${retried} failed item${retried === 1 ? '' : 's'} asked for over HTTP`);
-    return { action: 'retryFailed', retried, ...(user ? { user } : {}) };
+    const { retried, rereading } = await deps.control.retryFailed(user ? { user } : {});
+    log.action(
+      { user, retried, rereading },
+      `Retry asked for over HTTP: ${retried} failed outbox row${retried === 1 ? '' : 's'} set pending again, ` +
+        `${rereading.length} mailbox${rereading.length === 1 ? '' : 'es'} being read again`,
+    );
+    return { action: 'retryFailed', retried, rereading, ...(user ? { user } : {}) };
   });
 }
 

@@ -57,6 +57,7 @@ export const errorCatalogue = {
   EXH_HTTP_UNAUTHORIZED: { retryable: false },
   EXH_HTTP_FORBIDDEN: { retryable: false },
   EXH_HTTP_ADMIN_DISABLED: { retryable: false },
+  EXH_HTTP_TOO_MANY_STREAMS: { retryable: true },
   EXH_CONNECTOR_OFFLINE: { retryable: true },
   EXH_POOL_ABORTED: { retryable: false },
   EXH_EXCHANGE_UNAVAILABLE: { retryable: true },
@@ -204,6 +205,13 @@ export const errors = {
       'EXH_HTTP_ADMIN_DISABLED',
       'Admin actions are disabled because no admin token is configured: set listeners.http.adminToken ' +
         '(EXH_LISTENERS_HTTP_ADMIN_TOKEN, at least 16 characters) and restart the connector.',
+    ),
+  httpTooManyStreams: (limit: number) =>
+    make(
+      'EXH_HTTP_TOO_MANY_STREAMS',
+      `${limit} event streams (/api/events, /api/inspect) are already open, the most the connector serves: close ` +
+        'dashboard tabs or other clients you no longer need, then try again.',
+      { details: { limit } },
     ),
   /** The connector runs but cannot serve a request now (no database connection, stopping, user not running). */
   connectorOffline: (reason: string) =>

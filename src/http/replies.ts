@@ -8,6 +8,7 @@ const statusOfCode: Partial<Record<ErrorCode, number>> = {
   EXH_HTTP_ADMIN_DISABLED: 403,
   EXH_HTTP_NOT_FOUND: 404,
   EXH_CONNECTOR_OFFLINE: 503,
+  EXH_HTTP_TOO_MANY_STREAMS: 503,
 };
 
 /** Every error the API answers has one shape: `{ error: { code, message } }`, with the status its code implies. */

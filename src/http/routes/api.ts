@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { errors } from '../../errors.js';
 import { sendError } from '../replies.js';
 import type { HttpDeps } from '../server.js';
-import { openSse, type SseStream } from '../sse.js';
+import { maxSseClients, openSse, type SseOptions, type SseStream } from '../sse.js';
 
 /** What the dashboard and `exh status` read; nothing here changes anything. */
 export function registerApiRoutes(
@@ -11,6 +11,16 @@ export function registerApiRoutes(
   streams: { all: Set<SseStream>; events: Set<SseStream> },
 ): void {
   app.get('/api/status', async () => deps.status());
+
+  const log = deps.logger.child({ actor: 'http' });
+  const sseOptions = (path: string): SseOptions => ({
+    onStalled: (bufferedBytes) =>
+      log.warn(
+        { path, bufferedBytes },
+        `Dropped a ${path} client that stopped reading (${bufferedBytes} bytes unread)`,
+      ),
+  });
+  const full = () => streams.all.size >= maxSseClients;
 
   app.get('/api/machines', async () => deps.charts);
 
@@ -29,14 +39,21 @@ export function registerApiRoutes(
   // The dashboard's live feed: every state change of every machine actor as it happens (`transition`), and the
   // progress of resyncs asked for over HTTP (`resync`).
   app.get('/api/events', (request, reply) => {
-    const stream = openSse(request, reply, () => {
-      unsubscribe();
-      streams.all.delete(stream);
-      streams.events.delete(stream);
-    });
+    if (full()) return sendError(reply, errors.httpTooManyStreams(maxSseClients));
+    let unsubscribe = () => {};
+    const stream = openSse(
+      request,
+      reply,
+      () => {
+        unsubscribe();
+        streams.all.delete(stream);
+        streams.events.delete(stream);
+      },
+      sseOptions('/api/events'),
+    );
     streams.all.add(stream);
     streams.events.add(stream);
-    const unsubscribe = deps.inspection.onTransition((transition) => stream.send('transition', transition));
+    unsubscribe = deps.inspection.onTransition((transition) => stream.send('transition', transition));
   });
 
   // exh start --inspect: xstate's inspection events in the @statelyai/inspect format (docs/dashboard.md).
@@ -47,12 +64,19 @@ export function registerApiRoutes(
         errors.httpNotFound('inspection is off; start the connector with "exh start --inspect" to stream it here'),
       );
     }
-    const stream = openSse(request, reply, () => {
-      unsubscribe();
-      streams.all.delete(stream);
-    });
+    if (full()) return sendError(reply, errors.httpTooManyStreams(maxSseClients));
+    let unsubscribe = () => {};
+    const stream = openSse(
+      request,
+      reply,
+      () => {
+        unsubscribe();
+        streams.all.delete(stream);
+      },
+      sseOptions('/api/inspect'),
+    );
     streams.all.add(stream);
-    const unsubscribe = deps.inspection.onStately((event) => stream.send('inspect', event));
+    unsubscribe = deps.inspection.onStately((event) => stream.send('inspect', event));
   });
 }
 

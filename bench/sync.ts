@@ -21,7 +21,30 @@ import { startRuntime } from '../src/runtime.js';
 
 const items = Number(process.argv[2] ?? 5_000);
 const mailboxCount = Number(process.argv[3] ?? 500);
-const silent = { write: () => {} };
+/** Errors and warnings still reach stderr: a bench that hides why it stalls measures nothing. */
+const problemsOnly = {
+  write: (line: string) => {
+    if (line.includes('"cat":"E"') || line.includes('"cat":"W"')) process.stderr.write(line);
+  },
+};
+/** How long a measurement may take before the bench gives up and says what it was waiting for. */
+const limitMs = Number(process.env.EXH_BENCH_LIMIT_MS ?? 600_000);
+
+/** Waits for `done`; fails after limitMs, or at once when the runtime stopped (its errors are on stderr). */
+async function waitFor(what: string, done: () => boolean | Promise<boolean>, runtime: { done: Promise<unknown> }) {
+  let stopped = false;
+  void runtime.done.then(() => {
+    stopped = true;
+  });
+  const deadline = Date.now() + limitMs;
+  while (!(await done())) {
+    if (stopped) throw new Error(`The connector stopped before ${what}; its errors are above.`);
+    if (Date.now() > deadline) {
+      throw new Error(`No ${what} within ${limitMs / 1000} s (EXH_BENCH_LIMIT_MS); the errors logged are above.`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 async function catchUp(label: string, db: InstallableDatabase, count: (sql: string) => Promise<number>) {
   const user = 'bench@contoso.test';
@@ -38,14 +61,18 @@ async function catchUp(label: string, db: InstallableDatabase, count: (sql: stri
       impersonationUser: emulator.serviceAccount,
       impersonationPassword: emulator.password,
     },
-    listeners: { log: { enabled: false }, database: { port: 0 } },
+    // No listener on a fixed port (8888, 8080): the bench must run beside a connector or a demo.
+    listeners: { log: { enabled: false }, database: { port: 0 }, http: { enabled: false } },
   });
-  const logging = createLogging({ level: 'warn', format: 'json', stdout: silent });
+  const logging = createLogging({ level: 'warn', format: 'json', stdout: problemsOnly });
   const backend = await createExchangeBackend(config, logging.logger);
   const started = performance.now();
   const runtime = startRuntime({ config, logging, db, exchange: backend.port });
-  while ((await count('SELECT count(*)::int AS n FROM calendar_item')) < items)
-    await new Promise((r) => setTimeout(r, 50));
+  await waitFor(
+    `${items} appointments in calendar_item`,
+    async () => (await count('SELECT count(*)::int AS n FROM calendar_item')) >= items,
+    runtime,
+  );
   const seconds = (performance.now() - started) / 1000;
   await runtime.stop();
   await backend.close();
@@ -71,7 +98,8 @@ async function idleMailboxes() {
       impersonationPassword: emulator.password,
       concurrency: 16,
     },
-    listeners: { log: { enabled: false }, database: { port: 0 } },
+    // No listener on a fixed port (8888, 8080): the bench must run beside a connector or a demo.
+    listeners: { log: { enabled: false }, database: { port: 0 }, http: { enabled: false } },
   });
   let live = 0;
   const logging = createLogging({
@@ -80,6 +108,7 @@ async function idleMailboxes() {
     stdout: {
       write: (line: string) => {
         if (line.includes('"mailbox.live"')) live += 1;
+        problemsOnly.write(line);
       },
     },
   });
@@ -89,7 +118,7 @@ async function idleMailboxes() {
   const backend = await createExchangeBackend(config, logging.logger);
   const started = performance.now();
   const runtime = startRuntime({ config, logging, db, exchange: backend.port });
-  while (live < mailboxCount) await new Promise((r) => setTimeout(r, 100));
+  await waitFor(`${mailboxCount} mailboxes live`, () => live >= mailboxCount, runtime);
   const seconds = (performance.now() - started) / 1000;
   global.gc?.();
   global.gc?.();

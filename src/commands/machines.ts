@@ -8,6 +8,8 @@ export function registerMachinesCommand(program: Command): void {
     .command('export')
     .description('print every statechart, from the supervisor down to the item types, for documentation')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['mermaid', 'json']).default('mermaid'))
+    // A bad flag is a usage error: exit status 2, as for every exh command (docs/operations.md).
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
     .action(async (options: { format: 'mermaid' | 'json' }) => {
       const { supervisorMachine } = await import('../../machines/supervisor.machine.js');
       const { statecharts } = await import('../statecharts/graph.js');

@@ -99,20 +99,27 @@ function isoDate(value: string): string {
   return value.replace(' ', 'T');
 }
 
-/** One line on the terminal, rewritten in place: the user and type being synchronised and how far it is. */
+/**
+ * A line per user and type on the terminal: the current one is rewritten in place as progress comes, and when the
+ * next user or type starts (or at the end) it is left standing with its last count, so every one stays visible.
+ */
 export function progressBar(stream: { write(text: string): unknown; columns?: number }) {
-  let shown = false;
+  let current: string | undefined;
   return {
     update(progress: SyncItemsProgress): void {
+      const key = `${progress.user}\u0000${progress.itemType}`;
+      if (current !== undefined && current !== key) stream.write('\n');
+      current = key;
       stream.write(`\r\x1b[2K${progressLine(progress, stream.columns ?? 80)}`);
-      shown = true;
     },
     end(): void {
-      if (shown) stream.write('\n');
+      if (current !== undefined) stream.write('\n');
+      current = undefined;
     },
   };
 }
 
+/** done/total as a bar when the total is known (direction 1), else a count (Exchange is read page by page). */
 export function progressLine(progress: SyncItemsProgress, columns: number): string {
   const label = `${progress.user} ${progress.itemType}`;
   if (progress.total === null || progress.total === 0) return `${label}: ${progress.done} items`;

@@ -171,6 +171,20 @@ describe('the progress bar of exh sync-items', () => {
     expect(written[0]).toMatch(/a task \[#+\.+\] 1\/2$/);
     expect(written[1]).toBe('\n');
   });
+
+  it('leaves a finished line per user and type standing when the next one starts', () => {
+    let screen = '';
+    const bar = progressBar({ write: (text: string) => (screen += text), columns: 80 });
+    bar.update({ user: 'a', itemType: 'task', done: 1, total: null });
+    bar.update({ user: 'a', itemType: 'task', done: 3, total: null });
+    bar.update({ user: 'a', itemType: 'email', done: 2, total: 4 });
+    bar.update({ user: 'a', itemType: 'email', done: 4, total: 4 });
+    bar.update({ user: 'b', itemType: 'task', done: 0, total: null });
+    bar.end();
+    // What a terminal shows: each line as its last rewrite left it.
+    const lines = screen.split('\n').map((line) => line.split('\r\u001b[2K').at(-1));
+    expect(lines).toEqual(['a task: 3 items', `a email [${'#'.repeat(40)}] 4/4`, 'b task: 0 items', '']);
+  });
 });
 
 const pgUrl = process.env.PG_URL;
@@ -301,8 +315,13 @@ describe.skipIf(!pgUrl)('exh send, sync-users, sync-items and attachment get aga
       );
     });
     expect(onTerminal.code).toBe(0);
-    expect(onTerminal.output).toContain(`\r\u001b[2K${bob} task`);
-    expect(onTerminal.output).toMatch(/"exitCode":0/);
+    // Direction 0 reads Exchange page by page, total unknown: a count, rewritten in place, then left standing on
+    // its own line before the reply.
+    const line = new RegExp(`\\r\\u001b\\[2K${bob.replace('.', '\\.')} task: (\\d+) items\\r?\\n`);
+    const finished = line.exec(onTerminal.output);
+    expect(finished, onTerminal.output).not.toBeNull();
+    expect(Number(finished?.[1])).toBeGreaterThan(0);
+    expect(onTerminal.output.slice((finished?.index ?? 0) + (finished?.[0].length ?? 0))).toMatch(/"exitCode":0/);
   }, 60_000);
 
   it('exh attachment get writes the bytes to a file and to stdout, byte for byte', async () => {

@@ -28,6 +28,17 @@ const minuteMs = 60_000;
  * needs (items in the last minute, the latest errors). Filled from the outside by decorators at the composition root
  * (src/metrics/instrument-*.ts) and from the log records; the sync core knows nothing of it.
  */
+/** The states a mailbox is reported in (machines/mailbox.machine.ts, and 'stopped'); docs/dashboard.md lists them. */
+export const mailboxStateNames = [
+  'discovering',
+  'subscribing',
+  'catchingUp',
+  'live',
+  'backingOff',
+  'disabled',
+  'stopped',
+] as const;
+
 export class Metrics {
   readonly registry = new Registry();
   readonly itemsSynchronised: Counter<'item_type' | 'direction' | 'action'>;
@@ -88,7 +99,12 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const [state, count] of Object.entries(metrics.#mailboxStates())) this.set({ state }, count);
+        const counts = metrics.#mailboxStates();
+        // Every state, 0 when no mailbox is in it: an alert on exh_mailboxes{state="disabled"} > 0 needs the series.
+        for (const state of mailboxStateNames) this.set({ state }, counts[state] ?? 0);
+        for (const [state, count] of Object.entries(counts)) {
+          if (!(mailboxStateNames as readonly string[]).includes(state)) this.set({ state }, count);
+        }
       },
     });
     const poolGauge = (name: string, help: string, read: (stats: ExchangePoolStats) => number) =>

@@ -112,6 +112,10 @@ describe('Metrics', () => {
     expect(text).toContain('exh_exchange_pool_pending 7');
     expect(text).toContain('exh_mailboxes{state="live"} 2');
     expect(text).toContain('exh_mailboxes{state="backingOff"} 1');
+    // States no mailbox is in are there with 0, so that an alert on them has a series to look at.
+    for (const state of ['discovering', 'subscribing', 'catchingUp', 'disabled', 'stopped']) {
+      expect(text).toContain(`exh_mailboxes{state="${state}"} 0`);
+    }
     const names = [...text.matchAll(/^# TYPE (\S+)/gm)].map((match) => match[1]);
     expect(names.filter((name) => !name?.startsWith('exh_'))).toEqual([]);
   });

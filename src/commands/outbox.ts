@@ -123,7 +123,8 @@ function table(rows: OutboxRecord[]): string {
     String(row.attempts),
     row.exitCode === null ? '' : String(row.exitCode),
     row.createdAt.toISOString().slice(0, 19).replace('T', ' '),
-    (row.errorMessage ?? '').replace(/\s+/g, ' ').slice(0, 100),
+    // Whole, on one line: the error is the last column, and its end says what to do.
+    (row.errorMessage ?? '').replace(/\s+/g, ' '),
   ]);
   const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => (line[i] ?? '').length)));
   const format = (cells: string[]) =>

@@ -21,7 +21,8 @@ const rows = `
   VALUES ('alice@contoso.test', 'task', 'add', '{}', 'failed', 1, 1, 'The task was refused'),
          ('alice@contoso.test', 'task', 'chg', '{}', 'done', 1, 0, NULL),
          ('bob@contoso.test', 'calendar', 'add', '{}', 'pending', 0, NULL, NULL),
-         ('bob@contoso.test', 'contact', 'del', '{}', 'failed', 3, 1, 'Bob''s contact was refused');
+         ('bob@contoso.test', 'contact', 'del', '{}', 'failed', 3, 1, 'Bob''s contact was refused: ErrorAccessDenied. '
+           || 'Give the service account ApplicationImpersonation on bob@contoso.test, then exh outbox retry --user bob@contoso.test');
   INSERT INTO exh_set_up (exh_parameter, exh_value) VALUES ('exh_ip_address', '127.0.0.1'),
     ('exh_ip_address_port', '9988'), ('exh_listener_token', 'a-token-of-at-least-16');`;
 
@@ -76,7 +77,10 @@ function outboxScenario(name: string, setUp: () => Promise<DatabaseConfig>) {
       const lines = table.stdout.trim().split('\n');
       expect(lines[0]).toMatch(/^id\s+state\s+user\s+type\s+action\s+attempts\s+exit\s+created\s+error$/);
       expect(lines).toHaveLength(5);
-      expect(lines[1]).toMatch(/failed\s+bob@contoso\.test\s+contact\s+del\s+3\s+1\s+.*Bob's contact was refused$/);
+      // The error whole, however long: its last part says what to do.
+      expect(lines[1]).toMatch(
+        /failed\s+bob@contoso\.test\s+contact\s+del\s+3\s+1\s+.*Bob's contact was refused: ErrorAccessDenied\. Give the service account ApplicationImpersonation on bob@contoso\.test, then exh outbox retry --user bob@contoso\.test$/,
+      );
 
       const json = await run([
         'outbox',

@@ -114,14 +114,33 @@ function port(setting: string, value: string): number {
   return number;
 }
 
+/**
+ * What fast-xml-parser found wrong, said plainly: its message for tags left open at the end of the file is a printed
+ * array at line 1 (`Invalid '[ "configuration", … ]' found.`), which says neither what nor where.
+ */
+function brokenXml(xml: string, err: { code: string; msg: string; line: number; col: number }): string {
+  const open = err.code === 'InvalidXml' ? [...err.msg.matchAll(/"([^"]+)"/g)].map((match) => match[1]) : [];
+  if (open.length > 0) {
+    const lines = xml.split(/\r?\n/);
+    const line = lines.length;
+    const column = (lines.at(-1)?.length ?? 0) + 1;
+    return (
+      `broken XML at line ${line}, column ${column} (the end of the file): ${open.map((tag) => `<${tag}>`).join(', ')} ` +
+      `${open.length === 1 ? 'is' : 'are'} never closed; add the missing closing tag (${open
+        .reverse()
+        .map((tag) => `</${tag}>`)
+        .join('')}) or use a complete copy of the file`
+    );
+  }
+  return `broken XML at line ${err.line}, column ${err.col}: ${err.msg.replace(/\.$/, '')}`;
+}
+
 /** Sections of a .NET configuration file that belong to the .NET runtime, not to the service's behaviour. */
 const runtimeSections = new Set(['startup', 'runtime', 'configSections', 'system.diagnostics', 'system.net']);
 
 export function migrateServiceConfig(xml: string): Migration {
   const valid = XMLValidator.validate(xml);
-  if (valid !== true) {
-    throw errors.migrateUnreadable(`broken XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}`);
-  }
+  if (valid !== true) throw errors.migrateUnreadable(brokenXml(xml, valid.err));
   const document = new XMLParser({
     ignoreAttributes: false,
     attributeNamePrefix: '',

@@ -170,6 +170,15 @@ describe('migrateServiceConfig edge cases', () => {
 
   it('refuses broken XML with its line and a file that is not a .NET configuration', () => {
     expect(() => migrateServiceConfig('<configuration>\n<appSettings>\n</configuration>')).toThrow(/line 3/);
+    // Tags left open at the end: named, with where the file ends and what to add (not a printed array at line 1).
+    expect(() => migrateServiceConfig('<configuration>\n  <appSettings>\n    <add key="LogPort" value="1"/>')).toThrow(
+      'The original configuration cannot be read: broken XML at line 3, column 35 (the end of the file): ' +
+        '<configuration>, <appSettings> are never closed; add the missing closing tag (</appSettings></configuration>) ' +
+        'or use a complete copy of the file. Fix it and run again.',
+    );
+    expect(() => migrateServiceConfig('<configuration><appSettings><add key="a"></appSettings>')).toThrow(
+      /line 1, column \d+: Expected closing tag 'add' \(opened in line 1, col 29\) instead of closing tag 'appSettings'\. Fix/,
+    );
     expect(() => migrateServiceConfig('<settings><a/></settings>')).toThrow(/not the original service's configuration/);
   });
 });

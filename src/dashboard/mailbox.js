@@ -131,7 +131,12 @@ export async function mailboxPage(user) {
         h('td', { className: 'muted' }, time(transition.at)),
         h('td', { className: 'mono' }, transition.actor),
         h('td', { className: 'mono' }, transition.event),
-        h('td', {}, `${transition.from.at(-1) ?? '—'} → `, h('strong', {}, transition.to.at(-1) ?? '')),
+        h(
+          'td',
+          {},
+          `${transition.from.at(-1) ?? '—'} → `,
+          h('strong', {}, transition.stopped ? 'stopped' : (transition.to.at(-1) ?? '')),
+        ),
       ),
     );
     while (transitionsList.children.length > 50) transitionsList.lastElementChild.remove();

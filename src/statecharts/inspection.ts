@@ -15,7 +15,10 @@ export interface Transition {
   itemType?: string;
   event: string;
   from: string[];
+  /** Empty when the actor stopped. */
   to: string[];
+  /** The actor stopped (its mailbox was removed or restarted, the connector is stopping) in the state `from`. */
+  stopped?: true;
 }
 
 /**
@@ -95,14 +98,17 @@ export class InspectionHub {
   #snapshot(event: InspectionEvent & { type: '@xstate.snapshot' }): void {
     const snapshot = event.snapshot as { value?: StateValue; status?: string; context?: unknown; machine?: unknown };
     const actorRef = event.actorRef as AnyActorRef;
+    const before = this.#values.get(actorRef.sessionId);
     if (snapshot.status !== 'active') {
       this.#values.delete(actorRef.sessionId);
       this.#actors.delete(actorRef.sessionId);
     }
     if (snapshot.value === undefined || !isMachine(snapshot.machine)) return;
     const key = JSON.stringify(snapshot.value);
-    const before = this.#values.get(actorRef.sessionId);
-    if (before === key) return;
+    // Stopped (or failed) where it was: a transition out of that state into none, marked as such; a machine that
+    // reached a final state ('done') moved into it and is shown as any other transition.
+    const stopped = snapshot.status === 'stopped' || snapshot.status === 'error';
+    if (before === key && !stopped) return;
     if (snapshot.status === 'active') this.#values.set(actorRef.sessionId, key);
     const context = (snapshot.context ?? {}) as { user?: unknown; itemType?: unknown };
     const transition: Transition = {
@@ -112,8 +118,9 @@ export class InspectionHub {
       machine: snapshot.machine.id,
       event: event.event.type,
       from: before === undefined ? [] : activePaths(JSON.parse(before) as StateValue),
-      to: activePaths(snapshot.value),
+      to: stopped ? [] : activePaths(snapshot.value),
     };
+    if (stopped) transition.stopped = true;
     if (typeof context.user === 'string') transition.user = context.user;
     if (typeof context.itemType === 'string') transition.itemType = context.itemType;
     this.#recent.push(transition);

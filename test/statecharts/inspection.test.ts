@@ -40,6 +40,19 @@ describe('InspectionHub', () => {
     actor.stop();
   });
 
+  it('records an actor that stops as stopped in the state it was in, not as a move from nowhere', async () => {
+    const hub = new InspectionHub();
+    const actor = system(hub).start();
+    const child = actor.getSnapshot().children['itemType:calendar'];
+    await waitFor(child as never, (snapshot: { value: unknown }) => snapshot.value === 'idle');
+    actor.stop();
+    const last = hub
+      .recent({ user: alice })
+      .filter((t) => t.actor === 'itemType:calendar')
+      .at(-1);
+    expect(last).toMatchObject({ from: ['idle'], to: [], stopped: true });
+  });
+
   it('describes every running actor to a Stately-format listener, then streams events and snapshots', async () => {
     const hub = new InspectionHub();
     const actor = system(hub).start();

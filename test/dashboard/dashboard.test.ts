@@ -11,6 +11,16 @@ const adminToken = 'dashboard-admin-token-1234';
 const outputDir = fileURLToPath(new URL('../../test-output/dashboard/', import.meta.url));
 const alice = users[0] as string;
 
+/** What the test uses of the page's globals (the project compiles without the DOM library). */
+interface BrowserGlobals {
+  marked: string[];
+  MutationObserver: new (
+    callback: (
+      mutations: Array<{ target: { getAttribute(name: string): string | null }; oldValue: string | null }>,
+    ) => void,
+  ) => { observe(target: unknown, options: Record<string, unknown>): void };
+}
+
 /**
  * The dashboard in a real browser (Debian's chromium driven by playwright-core) against a running connector
  * (emulator, PGlite, the actor tree): the overview lists the mailboxes, a mailbox page draws the statecharts from
@@ -48,6 +58,14 @@ describe.skipIf(!existsSync(chromiumPath))('dashboard in chromium', () => {
     page.on('requestfailed', (request) => {
       // The event stream is cut when the page closes; anything else failing (an asset, a CDN) is a fault.
       if (!request.url().endsWith('/api/events')) failedRequests.push(request.url());
+    });
+    // Everything the page asks for comes from the connector itself (no CDN: it works offline), and is there.
+    const requested: string[] = [];
+    const refused: string[] = [];
+    page.on('request', (request) => requested.push(request.url()));
+    page.on('response', (response) => {
+      if (response.status() >= 400)
+        refused.push(`${response.status()} ${response.request().method()} ${response.url()}`);
     });
     await page.goto(`${connector.url}/`);
     const rows = page.locator('#mailboxes tr[data-user]');
@@ -106,26 +124,70 @@ describe.skipIf(!existsSync(chromiumPath))('dashboard in chromium', () => {
     await page.screenshot({ path: `${outputDir}mailbox.png`, fullPage: true });
     expect(existsSync(`${outputDir}mailbox.png`)).toBe(true);
     expect(failedRequests).toEqual([]);
+    expect(requested.length).toBeGreaterThan(5);
+    expect(requested.filter((url) => !url.startsWith(`${connector.url}/`))).toEqual([]);
+    // The one refusal is the resync asked for with the wrong token above.
+    expect(refused).toEqual([`403 POST ${connector.url}/api/mailboxes/${encodeURIComponent(alice)}/resync`]);
     await page.close();
   });
 
-  it('moves the marked state live when a mailbox changes state', async () => {
+  it('moves the marked state live when a mailbox changes state, over the event stream alone', async () => {
     const page = await browser.newPage();
+    // The HTTP API answers every read after the first with that first answer, frozen: whatever moves on the page
+    // from here on can only have come over the event stream (/api/events).
+    const frozen = new Map<string, { status: number; headers: Record<string, string>; body: Buffer }>();
+    await page.route(/\/api\/(mailboxes|status)/, async (route) => {
+      const key = route.request().url();
+      let answer = frozen.get(key);
+      if (!answer) {
+        const response = await route.fetch();
+        answer = { status: response.status(), headers: response.headers(), body: await response.body() };
+        frozen.set(key, answer);
+      }
+      await route.fulfill(answer);
+    });
     await page.goto(`${connector.url}/mailboxes/${encodeURIComponent(alice)}`);
     const chart = page.locator('#statecharts .chart[data-actor="itemType:calendar"]');
     await chart.waitFor();
     await expect.poll(() => page.locator('#live-indicator').textContent()).toContain('live');
-    // A change in Exchange wakes the calendar item type: its transitions arrive over the event stream.
+    await expect.poll(() => chart.locator('.state[data-path="idle"]').getAttribute('data-active')).toBe('true');
+    const calendarRows = page.locator('#transitions tbody tr', { hasText: 'itemType:calendar' });
+    const rowsBefore = await calendarRows.count();
+    // Every state of the calendar chart that becomes marked from now on.
+    await chart.evaluate((element) => {
+      const marked: string[] = [];
+      const page = globalThis as unknown as BrowserGlobals;
+      page.marked = marked;
+      new page.MutationObserver((mutations) => {
+        for (const mutation of mutations) {
+          const box = mutation.target;
+          if (box.getAttribute('data-active') === 'true' && mutation.oldValue !== 'true') {
+            marked.push(box.getAttribute('data-path') ?? '');
+          }
+        }
+      }).observe(element, {
+        subtree: true,
+        attributes: true,
+        attributeFilter: ['data-active'],
+        attributeOldValue: true,
+      });
+    });
+    // A change in Exchange wakes the calendar item type: idle → syncing → idle, told over the event stream.
     connector.emulator.admin.createItem(alice, {
       kind: 'CalendarItem',
       Subject: 'Seen live',
       Start: '2026-12-02T09:00:00Z',
       End: '2026-12-02T10:00:00Z',
     });
+    await expect.poll(() => calendarRows.count(), { timeout: 15_000 }).toBeGreaterThan(rowsBefore);
     await expect
-      .poll(() => page.locator('#transitions tbody').textContent(), { timeout: 15_000 })
-      .toContain('itemType:calendar');
-    await expect.poll(() => chart.locator('.state[data-path="idle"]').getAttribute('data-active')).toBe('true');
+      .poll(() => page.locator('#transitions tbody tr').first().textContent(), { timeout: 15_000 })
+      .toMatch(/itemType:calendar.*(idle → syncing|syncing → idle)/);
+    // The highlight moved to syncing and back, which the frozen API (calendar idle) could not have done.
+    await expect
+      .poll(() => page.evaluate(() => (globalThis as unknown as BrowserGlobals).marked), { timeout: 15_000 })
+      .toEqual(expect.arrayContaining(['syncing', 'idle']));
+    expect(await chart.locator('.state[data-path="idle"]').getAttribute('data-active')).toBe('true');
     await page.close();
   });
 });

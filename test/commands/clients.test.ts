@@ -12,6 +12,7 @@ import { createLogging } from '../../src/logging/logger.js';
 import { type DatabaseListener, startDatabaseListener } from '../../src/protocol/listener.js';
 import type { DatabaseRequest } from '../../src/protocol/messages.js';
 import { failure, ok } from '../../src/protocol/replies.js';
+import { testConfig } from '../support/config.js';
 import { exhBin, runExh } from '../support/exh-process.js';
 import { schemaUrl } from '../support/pg.js';
 
@@ -208,24 +209,7 @@ describe.skipIf(!pgUrl)('exh send, sync-users, sync-items and attachment get aga
     await admin.query(`insert into ${schema}.app_user (exh_user) values ($1), ($2)`, [alice, bob]);
     emulator = await startEmulator({ port: 0, mailboxes: [alice, bob] });
     config = join(mkdtempSync(join(tmpdir(), 'exh-clients-')), 'exh.config.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        database: { type: 'postgres', connectionString },
-        exchange: {
-          staticEwsUrl: emulator.url,
-          impersonationUser: emulator.serviceAccount,
-          impersonationPassword: emulator.password,
-        },
-        listeners: {
-          log: { enabled: false },
-          exchange: { host: '127.0.0.1', port: 0 },
-          database: { port: 0 },
-          http: { enabled: false },
-        },
-        log: { level: 'debug', format: 'json' },
-      }),
-    );
+    writeFileSync(config, JSON.stringify(testConfig(emulator, { type: 'postgres', connectionString })));
     connector = runExh(['start', '--config', config]);
     for (const user of [alice, bob]) {
       await connector.waitForRecord((r) => r.event === 'mailbox.live' && r.user === user, 30_000);

@@ -7,6 +7,7 @@ import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js
 import { createExchangeBackend } from '../../src/exchange/create-exchange.js';
 import { createLogging } from '../../src/logging/logger.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';
+import { testConfig } from '../support/config.js';
 
 export const users = ['alice@contoso.test', 'bob@contoso.test', 'carol@contoso.test'];
 
@@ -32,21 +33,9 @@ export async function startConnector(http: { adminToken?: string }, options: { i
   await installInto(db, { exampleApp: true });
   await db.runScript(`INSERT INTO app_user (exh_user) VALUES ${users.map((user) => `('${user}')`).join(', ')};`);
   await db.close();
-  const config = configSchema.parse({
-    database: { type: 'pglite' },
-    exchange: {
-      staticEwsUrl: emulator.url,
-      impersonationUser: emulator.serviceAccount,
-      impersonationPassword: emulator.password,
-    },
-    listeners: {
-      log: { enabled: false },
-      database: { port: 0 },
-      exchange: { host: '127.0.0.1', port: 0 },
-      http: { port: 0, ...http },
-    },
-    log: { level: 'debug', format: 'json' },
-  });
+  const config = configSchema.parse(
+    testConfig(emulator, { type: 'pglite' }, { listeners: { http: { enabled: true, port: 0, ...http } } }),
+  );
   const records: Array<Record<string, unknown>> = [];
   const logging = createLogging({
     level: 'debug',

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgliteDatabase } from '../../src/db/adapters/pglite.js';
 import { installInto } from '../../src/db/commands.js';
 import { startEmulator } from '../../src/emulator/index.js';
+import { testConfig } from '../support/config.js';
 import { runExh } from '../support/exh-process.js';
 import { allLive, type RunningConnector, startConnector } from './connector.js';
 
@@ -83,21 +84,13 @@ describe('exh start --inspect', () => {
     const configFile = join(dir, 'exh.config.json');
     await writeFile(
       configFile,
-      JSON.stringify({
-        database: { type: 'pglite', dataDir: join(dir, 'db') },
-        exchange: {
-          staticEwsUrl: emulator.url,
-          impersonationUser: emulator.serviceAccount,
-          impersonationPassword: emulator.password,
-        },
-        listeners: {
-          log: { enabled: false },
-          database: { port: 0 },
-          exchange: { host: '127.0.0.1', port: 0 },
-          http: { port: 0 },
-        },
-        log: { format: 'json' },
-      }),
+      JSON.stringify(
+        testConfig(
+          emulator,
+          { type: 'pglite', dataDir: join(dir, 'db') },
+          { listeners: { http: { enabled: true, port: 0 } }, log: { format: 'json' } },
+        ),
+      ),
     );
     const exh = runExh(['start', '--inspect', '--config', configFile]);
     try {

@@ -7,6 +7,7 @@ import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js
 import { createExchangeBackend, type ExchangeBackend } from '../../src/exchange/create-exchange.js';
 import { createLogging } from '../../src/logging/logger.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';
+import { testConfig } from '../support/config.js';
 import { schemaUrl } from '../support/pg.js';
 
 /**
@@ -57,22 +58,9 @@ export async function startLiveConnector(
 
   const start = async () => {
     await stop();
-    const config = configSchema.parse({
-      database: { type: 'postgres', connectionString },
-      exchange: {
-        staticEwsUrl: emulator.url,
-        impersonationUser: emulator.serviceAccount,
-        impersonationPassword: emulator.password,
-      },
-      listeners: {
-        log: { enabled: false },
-        exchange: { host: '127.0.0.1', port: 0 },
-        database: { port: 0 },
-        http: { enabled: false },
-      },
-      retry: { permanentFailures: 1 },
-      log: { level: 'debug', format: 'json' },
-    });
+    const config = configSchema.parse(
+      testConfig(emulator, { type: 'postgres', connectionString }, { retry: { permanentFailures: 1 } }),
+    );
     records.length = 0;
     const logging = createLogging({
       level: 'debug',

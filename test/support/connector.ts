@@ -8,6 +8,7 @@ import { createExchangeBackend, type ExchangeBackend } from '../../src/exchange/
 import { createLogging } from '../../src/logging/logger.js';
 import type { ListenerTarget } from '../../src/protocol/client.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';
+import { testConfig } from './config.js';
 import { schemaUrl } from './pg.js';
 
 export const alice = 'alice@contoso.test';
@@ -50,24 +51,18 @@ export async function connectorWorld(pgUrl: string, name: string) {
       sync: Record<string, unknown> = {},
       databaseListener: Record<string, unknown> = {},
     ): Promise<Runtime> {
-      const config = configSchema.parse({
-        database: { type: 'postgres', connectionString: schemaUrl(pgUrl, schema) },
-        exchange: {
-          staticEwsUrl: emulator.url,
-          impersonationUser: emulator.serviceAccount,
-          impersonationPassword: emulator.password,
-          notifications,
-        },
-        listeners: {
-          log: { enabled: false },
-          exchange: { host: '127.0.0.1', port: 0 },
-          database: { port: 0, ...databaseListener },
-          http: { enabled: false },
-        },
-        sync,
-        retry: { permanentFailures: 1 },
-        log: { level: 'debug', format: 'json' },
-      });
+      const config = configSchema.parse(
+        testConfig(
+          emulator,
+          { type: 'postgres', connectionString: schemaUrl(pgUrl, schema) },
+          {
+            exchange: { notifications },
+            listeners: { database: databaseListener },
+            sync,
+            retry: { permanentFailures: 1 },
+          },
+        ),
+      );
       // Each connector's own records: `live` must not be satisfied by an earlier connector's.
       records.length = 0;
       const logging = createLogging({

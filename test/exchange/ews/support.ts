@@ -81,3 +81,37 @@ export function testAdapter(
 export function live(signal: AbortSignal = new AbortController().signal): CallOptions {
   return { signal, priority: 'live' };
 }
+
+/** The sample contact every contact test writes or reads, as the port's properties (src/items/contact.ts). */
+export const janVanDijk = {
+  DisplayName: 'Jan van Dijk',
+  GivenName: 'Jan',
+  MiddleName: 'van',
+  Surname: 'Dijk',
+  Initials: 'J.v.D.',
+  NickName: 'Jantje',
+  CompanyName: 'Thinkwise',
+  Department: 'R&D',
+  JobTitle: 'Developer',
+  'EmailAddresses[EmailAddress1]': 'jan@work.test',
+  'EmailAddresses[EmailAddress2]': 'jan@home.test',
+  'EmailAddresses[EmailAddress3]': 'jan@club.test',
+  'PhoneNumbers[BusinessPhone]': '+31 55 1',
+  'PhoneNumbers[HomePhone]': '+31 55 2',
+  'PhoneNumbers[MobilePhone]': '+31 6 3',
+  'PhoneNumbers[BusinessFax]': '+31 55 9',
+  'PhysicalAddresses[Business].Street': 'Street 1',
+  'PhysicalAddresses[Business].City': 'Apeldoorn',
+  'PhysicalAddresses[Business].State': 'GD',
+  'PhysicalAddresses[Business].PostalCode': '7300 AA',
+  'PhysicalAddresses[Business].CountryOrRegion': 'NL',
+  'PhysicalAddresses[Home].Street': 'Home 2',
+  'PhysicalAddresses[Home].City': 'Deventer',
+  'PhysicalAddresses[Home].State': 'OV',
+  'PhysicalAddresses[Home].PostalCode': '7400 BB',
+  'PhysicalAddresses[Home].CountryOrRegion': 'NL',
+  Birthday: '1980-05-17',
+  Body: 'Met at the conference.',
+  Categories: ['VIP'],
+  FileAs: 'Dijk, Jan',
+};

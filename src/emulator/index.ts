@@ -65,7 +65,7 @@ export interface EmulatorOptions {
   bodyLimit?: number;
   /** Seed of the generator behind faults that hit "a share of calls". */
   faultSeed?: number;
-  /** Where messages.xsd and friends are (for validateResponses). Default ../shared/reference/ews-schema. */
+  /** Where messages.xsd and friends are (for validateResponses). Default: `ewsSchemaDirectory()` (EXH_EWS_SCHEMA_DIR). */
   schemaDirectory?: string;
   /** The time behind timestamps and subscription expiry. Default Date.now; `clock` supersedes it. */
   now?: () => number;

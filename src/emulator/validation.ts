@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -23,7 +24,41 @@ export const knownDeviations: { operation: string; description: string; undo: (b
   },
 ];
 
-export const schemaDirectory = fileURLToPath(new URL('../../../shared/reference/ews-schema/', import.meta.url));
+/**
+ * Where Microsoft's EWS schema (messages.xsd, types.xsd, xml.xsd) is, or undefined where it is not at hand. The schema
+ * is Microsoft's and not part of the repository (docs/emulator.md, "Schema checks"): `EXH_EWS_SCHEMA_DIR` names its
+ * folder; without it, `../shared/reference/ews-schema` beside the checkout is used when it is there. A folder named by
+ * the variable that lacks messages.xsd is an error, so a CI that means to run the schema checks cannot skip them.
+ */
+export function ewsSchemaDirectory(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const named = env.EXH_EWS_SCHEMA_DIR;
+  if (named !== undefined && named !== '') {
+    const directory = resolve(named);
+    if (!existsSync(join(directory, 'messages.xsd'))) {
+      throw new Error(
+        `EXH_EWS_SCHEMA_DIR is ${directory}, which has no messages.xsd: point it at the folder with Microsoft's EWS schema (messages.xsd, types.xsd, xml.xsd), or unset it to skip the schema checks.`,
+      );
+    }
+    return directory;
+  }
+  const beside = join(dirname(packageRoot()), 'shared', 'reference', 'ews-schema');
+  return existsSync(join(beside, 'messages.xsd')) ? beside : undefined;
+}
+
+/** The folder of exh's package.json, found upwards from this module (the same from the sources and from dist/). */
+function packageRoot(): string {
+  let directory = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(directory, 'package.json'))) {
+    const parent = dirname(directory);
+    if (parent === directory) throw new Error('exh: cannot find package.json above the emulator');
+    directory = parent;
+  }
+  return directory;
+}
+
+/** How to switch the schema checks on, for the notice where they are skipped. */
+export const schemaChecksHint =
+  "EWS schema checks skipped: Microsoft's schema is not in the repository; set EXH_EWS_SCHEMA_DIR to a folder with messages.xsd, types.xsd and xml.xsd (CI uses ../shared/reference/ews-schema) to run them.";
 
 /** A SOAP 1.1 envelope whose Body holds one element of messages.xsd (requests are validated whole). */
 const envelopeSchema = `<?xml version="1.0" encoding="utf-8"?>
@@ -68,7 +103,8 @@ export class ResponseRecorder {
   private bodies: RecordedBody[] = [];
   private checked = 0;
 
-  constructor(private readonly directory = schemaDirectory) {}
+  /** `directory` holds messages.xsd; by default the one `ewsSchemaDirectory()` finds when `check()` runs. */
+  constructor(private readonly directory?: string) {}
 
   record(operation: string, body: string): void {
     this.bodies.push({ kind: 'response', operation, body });
@@ -99,8 +135,10 @@ export class ResponseRecorder {
     const pending = this.bodies.slice(this.checked);
     this.checked = this.bodies.length;
     if (pending.length === 0) return 0;
+    const directory = this.directory ?? ewsSchemaDirectory();
+    if (directory === undefined) throw new Error(`Response validation needs the EWS schema. ${schemaChecksHint}`);
     const { validateXML } = await import('xmllint-wasm');
-    const schema = (name: string) => ({ fileName: name, contents: readFileSync(`${this.directory}/${name}`, 'utf8') });
+    const schema = (name: string) => ({ fileName: name, contents: readFileSync(join(directory, name), 'utf8') });
     const files = pending.map(({ kind, operation, body }, index) => {
       const deviation = kind === 'response' ? knownDeviations.find((d) => d.operation === operation) : undefined;
       return {

@@ -1,13 +1,17 @@
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ns } from '../../src/emulator/soap/envelope.js';
-import { ResponseRecorder, SchemaValidationError } from '../../src/emulator/validation.js';
+import { ewsSchemaDirectory, ResponseRecorder, SchemaValidationError } from '../../src/emulator/validation.js';
+import { ewsSchema, schemaChecks } from '../support/ews-schema.js';
 import { envelopeOf } from './support/harness.js';
 
 const root = (name: string, inner: string) => `<m:${name} xmlns:m="${ns.m}" xmlns:t="${ns.t}">${inner}</m:${name}>`;
 
-describe('response validation against messages.xsd', () => {
+describe.skipIf(!schemaChecks)('response validation against messages.xsd', () => {
   it('names the operation and the first schema error of a body that does not validate', async () => {
-    const recorder = new ResponseRecorder();
+    const recorder = new ResponseRecorder(ewsSchema);
     recorder.record(
       'GetFolder',
       root(
@@ -28,7 +32,7 @@ describe('response validation against messages.xsd', () => {
   });
 
   it("accepts Exchange's m:Notification in GetStreamingEvents, the one deviation the emulator copies", async () => {
-    const recorder = new ResponseRecorder();
+    const recorder = new ResponseRecorder(ewsSchema);
     recorder.record(
       'GetStreamingEvents',
       root(
@@ -41,7 +45,7 @@ describe('response validation against messages.xsd', () => {
   });
 });
 
-describe('request validation against messages.xsd', () => {
+describe.skipIf(!schemaChecks)('request validation against messages.xsd', () => {
   const header = '<t:RequestServerVersion Version="Exchange2013_SP1"/>';
   const getItem = (ids: string) =>
     envelopeOf(
@@ -50,7 +54,7 @@ describe('request validation against messages.xsd', () => {
     );
 
   it('fails on a request the emulator accepted that does not validate, naming it', async () => {
-    const recorder = new ResponseRecorder();
+    const recorder = new ResponseRecorder(ewsSchema);
     recorder.recordRequest('GetItem', getItem('<t:ItemId Id="AAMkA1"/>'), 'accepted');
     recorder.recordRequest('GetItem', getItem(''), 'accepted');
     const failure = await recorder.check().catch((e: unknown) => e);
@@ -61,11 +65,32 @@ describe('request validation against messages.xsd', () => {
   });
 
   it('fails on a request the emulator refused as schema-invalid that validates', async () => {
-    const recorder = new ResponseRecorder();
+    const recorder = new ResponseRecorder(ewsSchema);
     recorder.recordRequest('GetItem', getItem(''), 'refused');
     recorder.recordRequest('GetItem', '<not xml', 'refused');
     expect(await recorder.check()).toBe(2);
     recorder.recordRequest('GetItem', getItem('<t:ItemId Id="AAMkA1"/>'), 'refused');
     await expect(recorder.check()).rejects.toThrow(/GetItem: the emulator refused a request .* that validates/);
+  });
+});
+
+describe('where the EWS schema is looked for', () => {
+  it('takes the folder EXH_EWS_SCHEMA_DIR names when it holds messages.xsd', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'exh-schema-'));
+    writeFileSync(join(folder, 'messages.xsd'), '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"/>');
+    expect(ewsSchemaDirectory({ EXH_EWS_SCHEMA_DIR: folder })).toBe(folder);
+  });
+
+  it('refuses a folder named by EXH_EWS_SCHEMA_DIR without messages.xsd, naming the variable and the fix', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'exh-schema-'));
+    expect(() => ewsSchemaDirectory({ EXH_EWS_SCHEMA_DIR: folder })).toThrow(
+      /^EXH_EWS_SCHEMA_DIR is .*exh-schema-.*, which has no messages\.xsd: point it at the folder/,
+    );
+  });
+
+  it('without the variable, finds the schema beside the checkout or nothing (never a folder without messages.xsd)', () => {
+    const found = ewsSchemaDirectory({});
+    if (found !== undefined) expect(existsSync(join(found, 'messages.xsd'))).toBe(true);
+    expect(found === undefined || found.endsWith(join('shared', 'reference', 'ews-schema'))).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import type { AnyStateMachine, AnyStateNode } from 'xstate';
+import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from 'xstate';
 
 /**
  * A statechart as plain JSON, read from an xstate v5 machine definition (`machine.root`), never written by hand: the
@@ -81,17 +81,44 @@ function chartState(node: AnyStateNode): ChartState {
 }
 
 function transitionsOf(node: AnyStateNode): ChartTransition[] {
-  const transitions: ChartTransition[] = [];
   const srcById = new Map(node.invoke.map((invoke) => [invoke.id, srcName(invoke.src)]));
-  for (const [eventType, definitions] of node.transitions) {
-    for (const definition of definitions) {
-      transitions.push(chartTransition(eventName(eventType, srcById), definition.target, definition.guard));
-    }
+  return definitionsOf(node).map(({ eventType, definition }) =>
+    chartTransition(
+      eventType === undefined ? 'always' : eventName(eventType, srcById),
+      definition.target,
+      definition.guard,
+    ),
+  );
+}
+
+/**
+ * A transition's id within its machine: its source state's path and its place among that state's transitions
+ * (`ChartState.transitions`), e.g. `connected#1`. The dashboard finds the arrow of a transition by it.
+ */
+export function transitionId(sourcePath: string, index: number): string {
+  return `${sourcePath}#${index}`;
+}
+
+/**
+ * The id (`transitionId`) of a transition xstate took, as an `@xstate.microstep` inspection event names it. The
+ * running machine is a copy (`machine.provide`) of the one the chart was read from, so the transition is found by its
+ * place in its state, in the order `ChartState.transitions` has.
+ */
+export function takenTransitionId(definition: AnyTransitionDefinition): string {
+  const index = definitionsOf(definition.source).findIndex((candidate) => candidate.definition === definition);
+  return transitionId(definition.source.path.join('.'), index);
+}
+
+/** A state's transitions in one order: those of its events (`on`, `after`, `onDone`, …), then the eventless ones. */
+function definitionsOf(
+  node: AnyStateNode,
+): Array<{ eventType: string | undefined; definition: AnyTransitionDefinition }> {
+  const definitions: Array<{ eventType: string | undefined; definition: AnyTransitionDefinition }> = [];
+  for (const [eventType, list] of node.transitions) {
+    for (const definition of list) definitions.push({ eventType, definition });
   }
-  for (const definition of node.always ?? []) {
-    transitions.push(chartTransition('always', definition.target, definition.guard));
-  }
-  return transitions;
+  for (const definition of node.always ?? []) definitions.push({ eventType: undefined, definition });
+  return definitions;
 }
 
 function chartTransition(event: string, target: readonly AnyStateNode[] | undefined, guard: unknown): ChartTransition {

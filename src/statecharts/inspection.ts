@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AnyActorRef, InspectionEvent, StateValue } from 'xstate';
-import { isMachine } from './graph.js';
+import { isMachine, takenTransitionId } from './graph.js';
 import { activePaths } from './state-paths.js';
 
 /** One state change of one machine actor, as the dashboard shows it. */
@@ -19,6 +19,11 @@ export interface Transition {
   to: string[];
   /** The actor stopped (its mailbox was removed or restarted, the connector is stopping) in the state `from`. */
   stopped?: true;
+  /**
+   * The transitions taken, in order, by their ids in the statechart (`transitionId`: `connected#1`): the event's own,
+   * then any eventless ones it led to. The dashboard animates their arrows.
+   */
+  transitions?: string[];
 }
 
 /**
@@ -49,6 +54,8 @@ export class InspectionHub {
   readonly #recent: Transition[] = [];
   readonly #recentByUser = new Map<string, Transition[]>();
   readonly #actors = new Map<string, AnyActorRef>();
+  /** Per actor, the transitions taken since its last snapshot (xstate reports them before the snapshot). */
+  readonly #taken = new Map<string, string[]>();
   #transitionListeners: ReadonlyArray<(transition: Transition) => void> = [];
   #statelyListeners: ReadonlyArray<(event: StatelyInspectionEvent) => void> = [];
 
@@ -57,6 +64,7 @@ export class InspectionHub {
     // xstate calls this synchronously inside the actors' own steps: whatever goes wrong here must stay here.
     try {
       if (event.type === '@xstate.actor') this.#actors.set(event.actorRef.sessionId, event.actorRef as AnyActorRef);
+      if (event.type === '@xstate.microstep') this.#microstep(event);
       if (event.type === '@xstate.snapshot') this.#snapshot(event);
       if (this.#statelyListeners.length > 0) {
         const stately = toStately(event);
@@ -95,10 +103,19 @@ export class InspectionHub {
     };
   }
 
+  #microstep(event: InspectionEvent & { type: '@xstate.microstep' }): void {
+    if (event._transitions.length === 0) return;
+    const taken = this.#taken.get(event.actorRef.sessionId) ?? [];
+    taken.push(...event._transitions.map(takenTransitionId));
+    this.#taken.set(event.actorRef.sessionId, taken);
+  }
+
   #snapshot(event: InspectionEvent & { type: '@xstate.snapshot' }): void {
     const snapshot = event.snapshot as { value?: StateValue; status?: string; context?: unknown; machine?: unknown };
     const actorRef = event.actorRef as AnyActorRef;
     const before = this.#values.get(actorRef.sessionId);
+    const taken = this.#taken.get(actorRef.sessionId);
+    this.#taken.delete(actorRef.sessionId);
     if (snapshot.status !== 'active') {
       this.#values.delete(actorRef.sessionId);
       this.#actors.delete(actorRef.sessionId);
@@ -121,6 +138,7 @@ export class InspectionHub {
       to: stopped ? [] : activePaths(snapshot.value),
     };
     if (stopped) transition.stopped = true;
+    else if (taken) transition.transitions = taken;
     if (typeof context.user === 'string') transition.user = context.user;
     if (typeof context.itemType === 'string') transition.itemType = context.itemType;
     this.#recent.push(transition);

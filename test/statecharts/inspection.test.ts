@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, setup, waitFor } from 'xstate';
 import { itemTypeMachine } from '../../machines/item-type.machine.js';
+import { type ChartState, statecharts, transitionId } from '../../src/statecharts/graph.js';
 import { InspectionHub, type StatelyInspectionEvent, type Transition } from '../../src/statecharts/inspection.js';
 import { activePaths, leafState } from '../../src/statecharts/state-paths.js';
 
@@ -51,6 +52,42 @@ describe('InspectionHub', () => {
       .filter((t) => t.actor === 'itemType:calendar')
       .at(-1);
     expect(last).toMatchObject({ from: ['idle'], to: [], stopped: true });
+  });
+
+  it("names the transitions taken by their ids in the machine's statechart, eventless ones included", async () => {
+    const hub = new InspectionHub();
+    const actor = system(hub).start();
+    const child = actor.getSnapshot().children['itemType:calendar'];
+    await waitFor(child as never, (snapshot: { value: unknown }) => snapshot.value === 'idle');
+    child?.send({ type: 'sync.requested' });
+    await waitFor(child as never, (snapshot: { value: unknown }) => snapshot.value === 'idle');
+    const itemType = hub.recent({ user: alice }).filter((t) => t.actor === 'itemType:calendar');
+    // The chart's transitions by id: what the dashboard draws an arrow for.
+    const [chart] = statecharts(itemTypeMachine);
+    const byId = new Map<string, { source: string; event: string; targets: string[]; guard?: string }>();
+    const collect = (state: ChartState) => {
+      for (const [index, transition] of state.transitions.entries()) {
+        byId.set(transitionId(state.path, index), { source: state.path, ...transition });
+      }
+      for (const child of state.states) collect(child);
+    };
+    if (chart) collect(chart.root);
+    const taken = itemType.map((t) => (t.transitions ?? []).map((id) => byId.get(id)));
+    expect(taken).toEqual([
+      // Started in syncing: no transition taken.
+      [],
+      // The first sync's end, then on through synced by the eventless transition of a first sync.
+      [
+        { source: 'syncing', event: 'done syncFolders', targets: ['synced'] },
+        { source: 'synced', event: 'always', targets: ['idle'], guard: 'isFirstSync' },
+      ],
+      [{ source: 'idle', event: 'sync.requested', targets: ['syncing'] }],
+      [
+        { source: 'syncing', event: 'done syncFolders', targets: ['synced'] },
+        { source: 'synced', event: 'always', targets: ['idle'] },
+      ],
+    ]);
+    actor.stop();
   });
 
   it('describes every running actor to a Stately-format listener, then streams events and snapshots', async () => {

@@ -9,6 +9,7 @@ import { sendError } from './replies.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerApiRoutes } from './routes/api.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
+import { registerFaviconRoutes } from './routes/favicon.js';
 import { registerHealthRoutes } from './routes/health.js';
 import type { SseStream } from './sse.js';
 import type { Status } from './status.js';
@@ -58,6 +59,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   registerApiRoutes(app, deps, { all: streams, events: eventStreams });
   registerAdminRoutes(app, deps, announce);
   registerDashboardRoutes(app);
+  registerFaviconRoutes(app);
   return app;
 }
 

@@ -1,10 +1,14 @@
 import { assign, fromPromise, sendParent, setup } from 'xstate';
+import { retryDelay } from '../src/sync/backoff.js';
 import { type Report, type SerializedError, serializeError } from './report.js';
 
 export interface DatabaseMachineInput {
   /** Printable location of the database (no password), for log records. */
   target: string;
+  /** The longest wait between attempts, the steady state while the database stays away (five minutes). */
   retryIntervalMs: number;
+  /** The first wait after a loss or a failed first attempt; it doubles up to `retryIntervalMs`. */
+  firstRetryMs: number;
   probeIntervalMs: number;
   /** A probe that gets no answer within this time counts as a loss (a silently dropped network never errors). */
   probeTimeoutMs: number;
@@ -14,6 +18,8 @@ export interface DatabaseContext extends DatabaseMachineInput {
   lastError: SerializedError | null;
   /** Failed connection attempts since the last time the database was ready. */
   failedAttempts: number;
+  /** The wait before the next attempt, set on entering `lost` or on a failed attempt. */
+  retryInMs: number;
 }
 
 export type DatabaseEvent =
@@ -23,7 +29,8 @@ export type DatabaseEvent =
   | { type: 'database.retry' };
 
 /**
- * The database connection: connecting → ready → lost → waiting → connecting (seed §Initialization 6).
+ * The database connection: connecting → ready → lost → waiting → connecting (docs/reliability.md, "Recovery"): the
+ * first wait is short (`firstRetryMs`, then doubling) and settles on the five-minute `retryIntervalMs`.
  * The parent (supervisor) hears `database.ready` and `database.lost` and starts or stops the mailboxes.
  */
 export const databaseMachine = setup({
@@ -42,7 +49,7 @@ export const databaseMachine = setup({
     disconnect: fromPromise<void>(async () => {}),
   },
   delays: {
-    retryInterval: ({ context }) => context.retryIntervalMs,
+    retryInterval: ({ context }) => context.retryInMs,
     probeInterval: ({ context }) => context.probeIntervalMs,
     probeTimeout: ({ context }) => context.probeTimeoutMs,
   },
@@ -54,7 +61,7 @@ export const databaseMachine = setup({
   },
 }).createMachine({
   id: 'database',
-  context: ({ input }) => ({ ...input, lastError: null, failedAttempts: 0 }),
+  context: ({ input }) => ({ ...input, lastError: null, failedAttempts: 0, retryInMs: input.firstRetryMs }),
   initial: 'connecting',
   states: {
     connecting: {
@@ -75,15 +82,19 @@ export const databaseMachine = setup({
           target: 'waiting',
           actions: [
             { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
-            assign({ failedAttempts: ({ context }) => context.failedAttempts + 1 }),
+            assign(({ context }) => ({
+              failedAttempts: context.failedAttempts + 1,
+              // After a loss the first wait was firstRetryMs (attempt 1); each failed attempt doubles it.
+              retryInMs: retryDelay(context.failedAttempts + 2, schedule(context)),
+            })),
             {
               type: 'report',
               params: ({ context }) => ({
                 category: 'E',
                 event: 'database.unreachable',
-                message: `${context.lastError?.message ?? 'Cannot connect to the database'}; next attempt in ${seconds(context.retryIntervalMs)}`,
+                message: `${context.lastError?.message ?? 'Cannot connect to the database'}; next attempt in ${seconds(context.retryInMs)}`,
                 target: context.target,
-                retryInMs: context.retryIntervalMs,
+                retryInMs: context.retryInMs,
                 error: context.lastError,
                 attempt: context.failedAttempts,
               }),
@@ -141,14 +152,15 @@ export const databaseMachine = setup({
     },
     lost: {
       entry: [
+        assign(({ context }) => ({ retryInMs: retryDelay(1, schedule(context)) })),
         {
           type: 'report',
           params: ({ context }) => ({
             category: 'E',
             event: 'database.lost',
-            message: `${context.lastError?.message ?? 'Lost the database connection'}; mailboxes stopped, next attempt in ${seconds(context.retryIntervalMs)}`,
+            message: `${context.lastError?.message ?? 'Lost the database connection'}; mailboxes stopped, next attempt in ${seconds(context.retryInMs)}`,
             target: context.target,
-            retryInMs: context.retryIntervalMs,
+            retryInMs: context.retryInMs,
             error: context.lastError,
           }),
         },
@@ -163,6 +175,8 @@ export const databaseMachine = setup({
     },
   },
 });
+
+const schedule = (context: DatabaseContext) => ({ firstMs: context.firstRetryMs, maxMs: context.retryIntervalMs });
 
 function seconds(ms: number): string {
   return ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`;

@@ -1,7 +1,7 @@
 import { assign, enqueueActions, fromCallback, fromPromise, sendParent, setup } from 'xstate';
 import type { ItemTypeName, UserRegistration } from '../src/ports/database.port.js';
 import type { FolderName } from '../src/ports/exchange.port.js';
-import { backoffDelay } from '../src/sync/backoff.js';
+import { type BackoffPolicy, backoffDelay, defaultExchangeBackoff } from '../src/sync/backoff.js';
 import { foldersOf, itemTypeOfFolder } from '../src/sync/folders.js';
 import { type ItemTypeReport, itemTypeMachine } from './item-type.machine.js';
 import { type Report, type SerializedError, serializeError } from './report.js';
@@ -9,6 +9,8 @@ import { type Report, type SerializedError, serializeError } from './report.js';
 export interface MailboxInput extends UserRegistration {
   /** Permanent errors (unknown mailbox, impersonation denied) in a row before the mailbox is disabled. */
   maxPermanentFailures: number;
+  /** The wait after a transient Exchange error (`retry.exchangeBackoff`); BackOffMilliseconds may ask for more. */
+  backoff?: BackoffPolicy;
 }
 
 export interface MailboxContext extends MailboxInput {
@@ -92,7 +94,7 @@ export const mailboxMachine = setup({
         lastError: error,
         attempt,
         permanentFailures: isPermanent(error) ? context.permanentFailures + 1 : 0,
-        backoffMs: backoffDelay(attempt, error.backOffMs, Math.random()),
+        backoffMs: backoffDelay(attempt, error.backOffMs, Math.random(), context.backoff ?? defaultExchangeBackoff),
       };
     }),
     startItemTypes: enqueueActions(({ context, enqueue }) => {

@@ -1,5 +1,6 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import type { UserRegistration } from '../src/ports/database.port.js';
+import type { BackoffPolicy } from '../src/sync/backoff.js';
 import { mailboxMachine } from './mailbox.machine.js';
 import { type Report, serializeError } from './report.js';
 
@@ -9,6 +10,8 @@ export interface MailboxesInput {
   restartWindowMs: number;
   /** Passed to every mailbox: permanent errors in a row before it is disabled. */
   maxPermanentFailures: number;
+  /** Passed to every mailbox: the wait after a transient Exchange error. */
+  backoff?: BackoffPolicy;
 }
 
 export interface MailboxesContext extends MailboxesInput {
@@ -171,7 +174,11 @@ export const mailboxesMachine = setup({
 });
 
 function mailboxInput(context: MailboxesContext, registration: UserRegistration) {
-  return { ...registration, maxPermanentFailures: context.maxPermanentFailures };
+  return {
+    ...registration,
+    maxPermanentFailures: context.maxPermanentFailures,
+    ...(context.backoff ? { backoff: context.backoff } : {}),
+  };
 }
 
 function sameFlags(a: UserRegistration, b: UserRegistration): boolean {

@@ -1,5 +1,6 @@
 import { assign, fromCallback, fromPromise, sendTo, setup } from 'xstate';
 import type { UserRegistration } from '../src/ports/database.port.js';
+import { type BackoffPolicy, retryDelay } from '../src/sync/backoff.js';
 import { type DatabaseMachineInput, databaseMachine } from './database.machine.js';
 import { mailboxesMachine } from './mailboxes.machine.js';
 import { type Report, type SerializedError, serializeError } from './report.js';
@@ -9,6 +10,8 @@ export interface SupervisorInput {
   maxRestarts: number;
   restartWindowMs: number;
   maxPermanentFailures: number;
+  /** The wait of a mailbox after a transient Exchange error (`retry.exchangeBackoff`). */
+  backoff?: BackoffPolicy;
   /** exh_get_users is read again this often and applied as a diff; 0: only on request (users.sync). */
   usersRefreshMs: number;
 }
@@ -20,6 +23,8 @@ export interface SupervisorContext extends SupervisorInput {
   fatalError: SerializedError | null;
   /** The read in progress was asked for (exh_sync_users), so disabled and given-up mailboxes start again. */
   reregister: boolean;
+  /** Start-ups that failed in a row (base project missing): the wait doubles like the database's. */
+  startUpFailures: number;
 }
 
 export type SupervisorEvent =
@@ -67,7 +72,7 @@ export const supervisorMachine = setup({
     isConnectionLost: (_, params: { error: unknown }) => serializeError(params.error).code === 'EXH_DB_CONNECTION_LOST',
   },
   delays: {
-    retryInterval: ({ context }) => context.database.retryIntervalMs,
+    retryInterval: ({ context }) => startUpRetryMs(context),
     usersRefresh: ({ context }) => context.usersRefreshMs,
   },
   actions: {
@@ -75,7 +80,14 @@ export const supervisorMachine = setup({
   },
 }).createMachine({
   id: 'supervisor',
-  context: ({ input }) => ({ ...input, users: [], lastError: null, fatalError: null, reregister: false }),
+  context: ({ input }) => ({
+    ...input,
+    users: [],
+    lastError: null,
+    fatalError: null,
+    reregister: false,
+    startUpFailures: 0,
+  }),
   // Listed in start order: the log feed first, so that a telnet client sees the database attempts.
   invoke: [
     { id: 'logFeed', src: 'logFeed' },
@@ -114,7 +126,7 @@ export const supervisorMachine = setup({
         src: 'startUp',
         onDone: {
           target: 'running',
-          actions: assign({ users: ({ event }) => event.output, lastError: null }),
+          actions: assign({ users: ({ event }) => event.output, lastError: null, startUpFailures: 0 }),
         },
         onError: [
           {
@@ -130,14 +142,17 @@ export const supervisorMachine = setup({
             // Reachable but not usable (base project missing, exh_get_users raised): retry on the same schedule.
             target: 'startUpFailed',
             actions: [
-              assign({ lastError: ({ event }) => serializeError(event.error) }),
+              assign({
+                lastError: ({ event }) => serializeError(event.error),
+                startUpFailures: ({ context }) => context.startUpFailures + 1,
+              }),
               {
                 type: 'report',
                 params: ({ context }) => ({
                   category: 'E',
                   event: 'startup.failed',
-                  message: `Start-up failed: ${context.lastError?.message}; next attempt in ${context.database.retryIntervalMs / 1000} s`,
-                  retryInMs: context.database.retryIntervalMs,
+                  message: `Start-up failed: ${context.lastError?.message}; next attempt in ${Math.round(startUpRetryMs(context) / 1000)} s`,
+                  retryInMs: startUpRetryMs(context),
                   error: context.lastError,
                 }),
               },
@@ -161,6 +176,7 @@ export const supervisorMachine = setup({
             maxRestarts: context.maxRestarts,
             restartWindowMs: context.restartWindowMs,
             maxPermanentFailures: context.maxPermanentFailures,
+            ...(context.backoff ? { backoff: context.backoff } : {}),
           }),
         },
         { id: 'outbox', src: 'outbox' },
@@ -236,3 +252,9 @@ export const supervisorMachine = setup({
     stopped: { type: 'final' },
   },
 });
+
+/** After the n-th failed start-up in a row: the database's schedule (first wait, doubling, five-minute ceiling). */
+function startUpRetryMs(context: SupervisorContext): number {
+  const { firstRetryMs, retryIntervalMs } = context.database;
+  return retryDelay(Math.max(1, context.startUpFailures), { firstMs: firstRetryMs, maxMs: retryIntervalMs });
+}

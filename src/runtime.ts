@@ -213,12 +213,14 @@ export function startRuntime(options: RuntimeOptions): Runtime {
       database: {
         target: db.target,
         retryIntervalMs: config.retry.databaseIntervalMs,
+        firstRetryMs: config.retry.databaseFirstMs,
         probeIntervalMs: config.database.probeIntervalMs,
         probeTimeoutMs: config.database.probeTimeoutMs,
       },
       maxRestarts: config.retry.mailboxRestarts.max,
       restartWindowMs: config.retry.mailboxRestarts.windowMs,
       maxPermanentFailures: config.retry.permanentFailures,
+      backoff: config.retry.exchangeBackoff,
       usersRefreshMs: config.sync.usersRefreshMs,
     },
   });

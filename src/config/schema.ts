@@ -126,8 +126,15 @@ export const configSchema = z.strictObject({
     .prefault({}),
   retry: z
     .strictObject({
-      /** The seed's five minutes between attempts to reach a lost database. */
+      /** The longest wait between attempts to reach a lost database: five minutes, the steady state. */
       databaseIntervalMs: ms.default(300_000),
+      /** The first wait after a loss; it doubles up to databaseIntervalMs (docs/reliability.md, "Recovery"). */
+      databaseFirstMs: ms.default(1_000),
+      /** A mailbox's wait after a transient Exchange error: firstMs, doubling, at most maxMs (BackOffMilliseconds wins). */
+      exchangeBackoff: z
+        .strictObject({ firstMs: ms.default(1_000), maxMs: ms.default(60_000) })
+        .prefault({})
+        .refine((b) => b.firstMs <= b.maxMs, { message: 'firstMs must not be larger than maxMs', path: ['firstMs'] }),
       /** A crashing mailbox is restarted at most `max` times within `windowMs`, then left stopped and reported. */
       mailboxRestarts: z
         .strictObject({ max: z.number().int().min(0).default(5), windowMs: ms.default(60_000) })

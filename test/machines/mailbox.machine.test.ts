@@ -200,17 +200,40 @@ describe('mailbox machine', () => {
     expect(Object.keys(actor.getSnapshot().children)).toEqual([]);
   });
 
-  it('backs off (not disabled) on retryable errors however many', async () => {
+  it('backs off (not disabled) on retryable errors however many: 1, 2, 4 … s, never more than a minute', async () => {
     const clock = new SimulatedClock();
     const busy = () => exchangeError('EXH_EXCHANGE_UNAVAILABLE');
-    const { machine } = scriptedMailbox([busy(), busy(), busy(), busy()]);
+    const { machine } = scriptedMailbox(Array.from({ length: 9 }, busy));
     const actor = createActor(machine, { input: alice, clock }).start();
-    for (let attempt = 1; attempt <= 4; attempt++) {
+    let offline = 0;
+    for (let attempt = 1; attempt <= 9; attempt++) {
       await settle(actor, (s) => s.matches('backingOff'));
       const delay = actor.getSnapshot().context.backoffMs;
-      expect(delay).toBeGreaterThanOrEqual(Math.min(300_000, 5_000 * 2 ** (attempt - 1)) * 0.8);
+      const nominal = Math.min(60_000, 1_000 * 2 ** (attempt - 1));
+      expect(delay).toBeGreaterThanOrEqual(nominal * 0.8);
+      expect(delay).toBeLessThanOrEqual(Math.min(60_000, nominal * 1.2));
+      if (attempt <= 6) offline += delay;
       clock.increment(delay);
     }
+    // Six transient errors in a row cost about a minute (they cost 167 s with a 5 s first wait and no ceiling).
+    expect(offline).toBeLessThanOrEqual(1.2 * (1 + 2 + 4 + 8 + 16 + 32) * 1_000);
     await settle(actor, (s) => s.matches({ connected: 'subscribing' }));
+  });
+
+  it("honours Exchange's BackOffMilliseconds above the ceiling, and a configured retry.exchangeBackoff", async () => {
+    const clock = new SimulatedClock();
+    const busy = exchangeError('EXH_EXCHANGE_THROTTLED', { backOffMs: 120_000 });
+    const { machine } = scriptedMailbox([busy, exchangeError('EXH_EXCHANGE_UNAVAILABLE')]);
+    const input = { ...alice, backoff: { firstMs: 250, maxMs: 2_000 } };
+    const actor = createActor(machine, { input, clock }).start();
+    await settle(actor, (s) => s.matches('backingOff'));
+    expect(actor.getSnapshot().context.backoffMs).toBe(120_000);
+    clock.increment(119_999);
+    expect(actor.getSnapshot().matches('backingOff')).toBe(true);
+    clock.increment(1);
+    await settle(actor, (s) => s.matches('backingOff') && s.context.attempt === 2);
+    const second = actor.getSnapshot().context.backoffMs;
+    expect(second).toBeGreaterThanOrEqual(400);
+    expect(second).toBeLessThanOrEqual(600);
   });
 });

@@ -7,6 +7,8 @@ const input = {
   database: {
     target: 'postgres://exh@127.0.0.1:5432/app',
     retryIntervalMs: minutes(5),
+    // These tests hold the steady five-minute loop; the short first waits are tested with firstRetryMs below.
+    firstRetryMs: minutes(5),
     probeIntervalMs: 30_000,
     probeTimeoutMs: 10_000,
   },
@@ -173,3 +175,50 @@ function failingStartUp() {
     );
   });
 }
+
+describe('supervisor machine: recovery as long as the fault, not five minutes', () => {
+  const quick = { ...input, database: { ...input.database, firstRetryMs: 1_000 } };
+
+  it('after a loss tries again after 1 s, and a database back by then resumes the mailboxes', async () => {
+    const { machine, clock, reports, db, sessions } = scriptedSupervisor({
+      users: [registration('alice@contoso.test')],
+    });
+    db.reachable = true;
+    const actor = createActor(machine, { input: quick, clock }).start();
+    await waitFor(actor, (s) => s.matches('running'));
+    db.reachable = false;
+    actor.getSnapshot().children.database?.send({
+      type: 'database.failed',
+      error: { code: 'EXH_DB_CONNECTION_LOST', message: 'Connection terminated unexpectedly', retryable: true },
+    });
+    await waitForDatabase(actor, 'waiting');
+    const lost = reports.find((r) => r.event === 'database.lost');
+    expect(lost).toMatchObject({ retryInMs: 1_000 });
+    expect(lost?.message).toContain('next attempt in 1 s');
+    db.reachable = true;
+    clock.increment(1_000);
+    await waitFor(actor, (s) => s.matches('running'));
+    expect(sessions.started).toEqual(['alice@contoso.test', 'alice@contoso.test']);
+    actor.stop();
+  });
+
+  it('a database that stays away is tried after 1, 2, 4 … s and then every five minutes', async () => {
+    const { machine, clock, reports, db } = scriptedSupervisor({ users: [registration('alice@contoso.test')] });
+    const actor = createActor(machine, { input: quick, clock }).start();
+    await waitForDatabase(actor, 'waiting');
+    const waits: number[] = [];
+    for (let attempt = 1; attempt <= 11; attempt++) {
+      const wait = reports.filter((r) => r.event === 'database.unreachable').at(-1)?.retryInMs as number;
+      waits.push(wait);
+      clock.increment(wait - 1);
+      expect(db.connects).toBe(attempt);
+      clock.increment(1);
+      const database = actor.getSnapshot().children.database as AnyActorRef;
+      await waitFor(database, (d) => d.matches('waiting') && d.context.failedAttempts === attempt + 1, {
+        timeout: 2_000,
+      });
+    }
+    expect(waits).toEqual([2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000, 256_000, 300_000, 300_000, 300_000]);
+    actor.stop();
+  });
+});

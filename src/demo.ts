@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { configSchema } from './config/schema.js';
 import { createPgliteDatabase } from './db/adapters/pglite.js';
 import { installInto } from './db/commands.js';
+import { createDemoActivity } from './demo-activity.js';
 import { startEmulator } from './emulator/index.js';
 import { describe } from './errors.js';
 import { createExchangeBackend } from './exchange/create-exchange.js';
@@ -13,11 +14,12 @@ import { startRuntime } from './runtime.js';
 /**
  * `npm start`: everything on one machine with nothing else installed. An embedded PGlite database with the base
  * project, the example application and three users; the Exchange emulator with their mailboxes; the connector between
- * them; and a little activity in the mailboxes every few seconds, so that changes can be seen flowing into the
- * example application's tables (and in the log feed: telnet 127.0.0.1 8888). Nothing is kept after Ctrl-C. Also `exh demo`
- * (src/commands/demo.ts).
+ * them; and a little activity every few seconds, by turns in a mailbox and in the example application's tables, so that
+ * changes can be seen flowing both ways: into the tables, and through the outbox into the mailboxes (on the dashboard
+ * and in the log feed: telnet 127.0.0.1 8888). Nothing is kept after Ctrl-C. Also `exh demo` (src/commands/demo.ts);
+ * docs/operations.md, "The demo".
  */
-const users = ['alice@contoso.test', 'bob@contoso.test', 'carol@contoso.test'];
+const users: [string, string, string] = ['alice@contoso.test', 'bob@contoso.test', 'carol@contoso.test'];
 // Every variable the demo reads; README.md and docs/operations.md list them.
 const logPort = portFrom('EXH_LISTENERS_LOG_PORT', 8888);
 const emulatorPort = portFrom('EXH_DEMO_EMULATOR_PORT', 8200);
@@ -115,57 +117,14 @@ log.action(
 const exchange = await createExchangeBackend(config, logging.logger);
 const runtime = startRuntime({ config, logging, db, exchange: exchange.port });
 
-// A person at work: every few seconds something changes in a mailbox, and the connector carries it to the database.
-const scenes = [
-  () =>
-    emulator.admin.createItem('alice@contoso.test', {
-      kind: 'CalendarItem',
-      Subject: `Planning ${new Date().toISOString().slice(11, 19)}`,
-      Start: new Date(Date.now() + 86_400_000).toISOString(),
-      End: new Date(Date.now() + 90_000_000).toISOString(),
-      RequiredAttendees: ['bob@contoso.test'],
-    }),
-  () =>
-    emulator.admin.createItem('bob@contoso.test', { kind: 'Task', Subject: 'Review the minutes', PercentComplete: 25 }),
-  () =>
-    emulator.admin.createItem('carol@contoso.test', {
-      kind: 'Message',
-      send: true,
-      Subject: 'Lunch?',
-      Body: 'Noon at the usual place.',
-      ToRecipients: ['alice@contoso.test'],
-    }),
-  () =>
-    emulator.admin.createItem('alice@contoso.test', {
-      kind: 'Contact',
-      GivenName: 'Dana',
-      Surname: 'Scully',
-      CompanyName: 'FBI',
-    }),
-];
-let scene = 0;
-const act = () => {
-  const made = scenes[scene++ % scenes.length]?.();
-  if (made) log.info({ kind: made.kind, folder: made.folder }, `Demo: a user made a ${made.kind} in Exchange`);
-  // A moment later, what the application's tables hold.
-  setTimeout(() => {
-    void instance
-      .query<{ n: number }>(
-        `SELECT ((SELECT count(*) FROM calendar_item) + (SELECT count(*) FROM contact_item)
-            + (SELECT count(*) FROM email_item) + (SELECT count(*) FROM task_item))::int AS n`,
-      )
-      .then((result) => {
-        const rows = result.rows[0]?.n ?? 0;
-        log.info({ rows }, `Demo: ${rows} rows in the example application's item tables`);
-      })
-      .catch(() => {});
-  }, 2_000).unref();
-};
-const activity = intervalMs === undefined ? undefined : setInterval(act, intervalMs);
+// People at work: every few seconds something changes, in a mailbox or in the application's tables, by turns, and
+// the connector carries it to the other side (src/demo-activity.ts).
+const people = createDemoActivity({ db: instance, admin: emulator.admin, users, log });
+const activity = intervalMs === undefined ? undefined : setInterval(() => void people.step(), intervalMs);
 log.action(
   intervalMs === undefined
     ? 'Demo: simulated user activity is off (EXH_DEMO_INTERVAL_MS=0); make changes with the emulator or the database'
-    : `Demo: simulated user activity every ${intervalMs} ms (EXH_DEMO_INTERVAL_MS; 0 or off switches it off)`,
+    : `Demo: simulated user activity every ${intervalMs} ms, in Exchange and in the application's tables by turns (EXH_DEMO_INTERVAL_MS; 0 or off switches it off)`,
 );
 
 // As exh start: the first signal stops everything within 10 s, a second one exits at once.
@@ -178,6 +137,7 @@ const stop = (signal: NodeJS.Signals) => {
   signalled = true;
   log.action(`${signal} received: the demo is stopping (a second signal exits at once)`);
   if (activity) clearInterval(activity);
+  people.stop();
   setTimeout(() => {
     log.error('The demo did not stop within 10 s: exiting anyway');
     process.exit(1);
@@ -188,8 +148,10 @@ process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 const { exitCode } = await runtime.done;
 if (activity) clearInterval(activity);
+people.stop();
 await exchange.close();
 await emulator.close();
 await instance.close();
-log.action({ exitCode }, 'Demo stopped');
+// The last line, once everything (connector, emulator, database) has stopped: a Ctrl-C shows that it is over.
+log.action({ exitCode }, exitCode === 0 ? 'Stopped.' : `Stopped (exit code ${exitCode}).`);
 process.exit(exitCode);

@@ -56,6 +56,7 @@ export const errorCatalogue = {
   EXH_HTTP_NOT_FOUND: { retryable: false },
   EXH_HTTP_UNAUTHORIZED: { retryable: false },
   EXH_HTTP_FORBIDDEN: { retryable: false },
+  EXH_HTTP_HOST_NOT_ALLOWED: { retryable: false },
   EXH_HTTP_ADMIN_DISABLED: { retryable: false },
   EXH_HTTP_TOO_MANY_STREAMS: { retryable: true },
   EXH_CONNECTOR_OFFLINE: { retryable: true },
@@ -199,6 +200,13 @@ export const errors = {
     make(
       'EXH_HTTP_FORBIDDEN',
       'The admin token is wrong: it must be the value of listeners.http.adminToken (EXH_LISTENERS_HTTP_ADMIN_TOKEN).',
+    ),
+  httpHostNotAllowed: (host: string) =>
+    make(
+      'EXH_HTTP_HOST_NOT_ALLOWED',
+      `This request's Host (${JSON.stringify(host.slice(0, 100))}) is not a name of this connector: reach it by IP address ` +
+        'or localhost, or add the name to listeners.http.allowedHosts (EXH_LISTENERS_HTTP_ALLOWED_HOSTS). ' +
+        'Other names are refused against DNS rebinding.',
     ),
   httpAdminDisabled: () =>
     make(

@@ -186,7 +186,9 @@ export function startRuntime(options: RuntimeOptions): Runtime {
       http: createHttpActor({
         ...config.listeners.http,
         logger,
-        app: observeRuntime({
+        app: {
+          allowedHosts: config.listeners.http.allowedHosts,
+          ...observeRuntime({
           root: () => actor,
           databaseTarget: db.target,
           pool,
@@ -196,7 +198,8 @@ export function startRuntime(options: RuntimeOptions): Runtime {
           control,
           adminToken: config.listeners.http.adminToken,
           inspect: options.inspect === true,
-        }),
+          }),
+        },
         onListening: (listener) => {
           http.listener = listener;
         },

@@ -28,7 +28,7 @@ export interface LoadedConfig {
 interface Leaf {
   path: string[];
   env: string;
-  kind: 'number' | 'boolean' | 'string';
+  kind: 'number' | 'boolean' | 'string' | 'list';
 }
 
 /**
@@ -120,7 +120,14 @@ function collectLeaves(schema: z.ZodType, path: string[]): Leaf[] {
       collectLeaves(child, [...path, key]),
     );
   }
-  const kind = inner instanceof z.ZodNumber ? 'number' : inner instanceof z.ZodBoolean ? 'boolean' : 'string';
+  const kind =
+    inner instanceof z.ZodNumber
+      ? 'number'
+      : inner instanceof z.ZodBoolean
+        ? 'boolean'
+        : inner instanceof z.ZodArray
+          ? 'list'
+          : 'string';
   return [{ path, env: envName(path), kind }];
 }
 
@@ -157,6 +164,8 @@ function coerce(value: string, kind: Leaf['kind']): unknown {
   const text = value.trim();
   if (kind === 'number' && text !== '' && Number.isFinite(Number(text))) return Number(text);
   if (kind === 'boolean' && /^(true|false|1|0)$/i.test(text)) return /^(true|1)$/i.test(text);
+  // A list is comma-separated: EXH_LISTENERS_HTTP_ALLOWED_HOSTS=exh.contoso.com,exh.
+  if (kind === 'list') return text === '' ? [] : text.split(',').map((item) => item.trim());
   return value;
 }
 

@@ -101,7 +101,14 @@ export const configSchema = z.strictObject({
           publicUrl: z.url().optional(),
         })
         .prefault({}),
-      http: z.strictObject({ ...listenerShape(8080), adminToken: z.string().min(16).optional() }).prefault({}),
+      http: z
+        .strictObject({
+          ...listenerShape(8080),
+          adminToken: z.string().min(16).optional(),
+          /** Host names a request may carry besides IP addresses and localhost (DNS rebinding); '*': any. */
+          allowedHosts: z.array(z.string().min(1)).default([]),
+        })
+        .prefault({}),
     })
     .prefault({}),
   sync: z

@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { ControlPort } from '../ports/control.port.js';
 import type { Statechart } from '../statecharts/graph.js';
 import type { InspectionHub } from '../statecharts/inspection.js';
+import { hostAllowed } from './host-check.js';
 import { sendError } from './replies.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerApiRoutes } from './routes/api.js';
@@ -26,6 +27,8 @@ export interface HttpDeps {
   inspect: boolean;
   control: ControlPort;
   logger: ExhLogger;
+  /** listeners.http.allowedHosts: names besides IP addresses and localhost that a request's Host may carry. */
+  allowedHosts?: readonly string[];
 }
 
 /** Small bodies only: the admin actions take a user or an item type, nothing more. */
@@ -51,6 +54,11 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       return reply.code(500).send({ error: { code: 'EXH_INTERNAL', message: error.message } });
     }
     return sendError(reply, errors.httpBadRequest(badRequestProblem(error)), status);
+  });
+  // Before anything is read or routed: a page that rebinds its own name to this address learns nothing here.
+  app.addHook('onRequest', async (request, reply) => {
+    if (hostAllowed(request.headers.host, deps.allowedHosts ?? [])) return;
+    return sendError(reply, errors.httpHostNotAllowed(request.headers.host ?? ''));
   });
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, errors.httpNotFound(`${request.method} ${request.url.split('?')[0]} is no endpoint of exh`)),

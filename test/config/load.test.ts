@@ -79,6 +79,15 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads a list from its EXH_ variable comma-separated (listeners.http.allowedHosts)', () => {
+    const hosts = (value: string) =>
+      loadConfig({ file: configFile(minimal), env: { EXH_LISTENERS_HTTP_ALLOWED_HOSTS: value } }).config.listeners.http
+        .allowedHosts;
+    expect(hosts('exh.contoso.com, exh')).toEqual(['exh.contoso.com', 'exh']);
+    expect(hosts('')).toEqual([]);
+    expect(loadConfig({ file: configFile(minimal), env: {} }).config.listeners.http.allowedHosts).toEqual([]);
+  });
+
   it('works from the environment alone when no file exists and none was named', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'exh-empty-'));
     const { config, file } = loadConfig({

@@ -1,3 +1,4 @@
+import { get as httpGet } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { allLive, type RunningConnector, startConnector, users } from './connector.js';
 
@@ -205,5 +206,53 @@ describe('HTTP API of a running connector (emulator, PGlite)', () => {
     const response = await get('/api/inspect');
     expect(response.status).toBe(404);
     expect((await json(response)).error.message).toContain('exh start --inspect');
+  });
+});
+
+describe('HTTP API: the Host a request names (DNS rebinding)', () => {
+  let connector: RunningConnector;
+  /** node:http, because fetch does not let a caller set Host. */
+  const getWithHost = (path: string, host: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const url = new URL(path, connector.url);
+      const request = httpGet(
+        { hostname: url.hostname, port: url.port, path: url.pathname, headers: { host } },
+        (r) => {
+          let body = '';
+          r.setEncoding('utf8');
+          r.on('data', (chunk: string) => {
+            body += chunk;
+          });
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+        },
+      );
+      request.on('error', reject);
+    });
+
+  beforeAll(async () => {
+    connector = await startConnector({ adminToken, allowedHosts: ['exh.contoso.test'] });
+    await allLive(connector);
+  }, 60_000);
+
+  afterAll(async () => {
+    await connector?.stop();
+  });
+
+  it('refuses a foreign name with 403 EXH_HTTP_HOST_NOT_ALLOWED and tells nothing of the mailboxes', async () => {
+    for (const path of ['/api/status', `/api/mailboxes/${encodeURIComponent(alice)}`, '/', '/metrics']) {
+      const answer = await getWithHost(path, 'evil.example:8080');
+      expect(answer.status, path).toBe(403);
+      expect(JSON.parse(answer.body).error.code).toBe('EXH_HTTP_HOST_NOT_ALLOWED');
+      expect(answer.body).toContain('listeners.http.allowedHosts');
+      expect(answer.body).not.toContain(alice);
+    }
+  });
+
+  it('answers an IP address, localhost and a configured name', async () => {
+    for (const host of ['127.0.0.1:8080', 'localhost:8080', 'EXH.contoso.test']) {
+      const answer = await getWithHost('/api/status', host);
+      expect(answer.status, host).toBe(200);
+      expect(answer.body).toContain(alice);
+    }
   });
 });

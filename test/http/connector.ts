@@ -25,7 +25,10 @@ export interface RunningConnector {
  * A real connector for the HTTP tests: the emulator with three mailboxes, an embedded PGlite database with the base
  * project and the example application, the actor tree, and the HTTP listener on a free port.
  */
-export async function startConnector(http: { adminToken?: string }, options: { inspect?: boolean } = {}) {
+export async function startConnector(
+  http: { adminToken?: string; allowedHosts?: string[] },
+  options: { inspect?: boolean } = {},
+) {
   const emulator = await startEmulator({ port: 0, mailboxes: users });
   const instance = await PGlite.create();
   const db = createPgliteDatabase({ instance });

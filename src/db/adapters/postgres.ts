@@ -73,7 +73,14 @@ class PgPoolConnection implements PgConnection {
 
   async transaction<T>(work: (tx: PgQueryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
-    let broken: unknown;
+    // Checked out, the client has no listener of the pool's: a connection cut now (during a catch-up) would emit
+    // an unhandled 'error'. The query in flight fails with the same error, so the listener only remembers it, and the
+    // client is discarded rather than returned to the pool.
+    let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken ??= error;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work(clientQueryable(client));
@@ -81,12 +88,13 @@ class PgPoolConnection implements PgConnection {
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-        broken = rollbackError;
+        broken ??= rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
       });
       throw error;
     } finally {
-      // A client that could not even roll back is discarded rather than returned to the pool.
-      client.release(broken instanceof Error ? broken : undefined);
+      // release() puts pg-pool's listener back before this one goes: the client is never without one.
+      client.release(broken);
+      client.off('error', onError);
     }
   }
 

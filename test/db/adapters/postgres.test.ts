@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPostgresDatabase } from '../../../src/db/adapters/postgres.js';
+import { installInto } from '../../../src/db/commands.js';
 import { isExhError } from '../../../src/errors.js';
+import { freePort, TcpProxy } from '../../support/net.js';
 import { databaseContract } from '../contract.js';
 import { inSchema } from '../pg-schema.js';
 
@@ -132,6 +134,104 @@ describe.skipIf(!url)('PostgreSQL server: the outbox LISTEN connection fails (ne
     } finally {
       await db.close();
       await admin.end();
+    }
+  });
+});
+
+/** A schema with the base project, for the tests below that need its tables; dropped by the returned function. */
+async function installedSchema(admin: pg.Pool): Promise<{ schema: string; drop: () => Promise<void> }> {
+  const schema = `exh_test_${randomBytes(6).toString('hex')}`;
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  const installer = createPostgresDatabase(inSchema(url ?? '', schema));
+  await installer.connect();
+  await installInto(installer);
+  await installer.close();
+  return { schema, drop: async () => void (await admin.query(`DROP SCHEMA ${schema} CASCADE`)) };
+}
+
+/** `url` in `schema`, through `port` if given, with an application_name that finds its backends in pg_stat_activity. */
+function connectionString(schema: string, applicationName: string, port?: number): string {
+  const target = new URL(inSchema(url ?? '', schema));
+  if (port !== undefined) {
+    target.hostname = '127.0.0.1';
+    target.port = String(port);
+  }
+  target.searchParams.set('application_name', applicationName);
+  return target.toString();
+}
+
+/** A transaction that holds exh_watermark against writers until `release()`: applyChanges then waits inside its own. */
+async function lockWatermarks(schema: string) {
+  const holder = new pg.Client({ connectionString: url });
+  await holder.connect();
+  await holder.query('BEGIN');
+  await holder.query(`LOCK TABLE ${schema}.exh_watermark IN EXCLUSIVE MODE`);
+  return {
+    release: async () => {
+      await holder.query('COMMIT');
+      await holder.end();
+    },
+  };
+}
+
+/** Backends of `applicationName` waiting for a lock. */
+async function waitingOnLock(admin: pg.Pool, applicationName: string): Promise<number> {
+  const { rows } = await admin.query(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+    [applicationName],
+  );
+  return rows[0].n;
+}
+
+describe.skipIf(!url)('PostgreSQL server: connections under load and cut (needs PG_URL)', () => {
+  const admin = new pg.Pool({ connectionString: url, max: 2 });
+  const server = new URL(url ?? 'postgres://x');
+  let installed: Awaited<ReturnType<typeof installedSchema>>;
+  beforeAll(async () => {
+    installed = await installedSchema(admin);
+  });
+  afterAll(async () => {
+    await installed?.drop();
+    await admin.end();
+  });
+  const batch = (user: string) => ({ user, itemType: 'task' as const, changes: [], watermark: 'w' });
+
+  it('survives a connection cut in the middle of a transaction, and reports it as EXH_DB_CONNECTION_LOST', async () => {
+    // Before the fix, the checked-out client had no 'error' listener: pg's "Connection terminated unexpectedly"
+    // was an unhandled 'error' event, which ends the process (issue 12). Here it would reach this listener.
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    const proxy = new TcpProxy(await freePort(), { host: server.hostname, port: Number(server.port || 5432) });
+    await proxy.open();
+    const applicationName = `exh_cut_${randomBytes(4).toString('hex')}`;
+    const db = createPostgresDatabase(connectionString(installed.schema, applicationName, proxy.port));
+    const lock = await lockWatermarks(installed.schema);
+    try {
+      await db.connect();
+      const applying = db.applyChanges(batch('cut@example.com')).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      // The transaction has begun and waits for the lock: the client is checked out, mid-transaction.
+      await vi.waitFor(async () => expect(await waitingOnLock(admin, applicationName)).toBe(1), { timeout: 5_000 });
+      await proxy.cut();
+      const error = await applying;
+      expect(isExhError(error, 'EXH_DB_CONNECTION_LOST')).toBe(true);
+      expect((error as Error).message).toMatch(/Connection terminated/);
+      // pg emits 'error' before it rejects the query in flight: had it gone unhandled, it would be here by now.
+      expect(uncaught).toEqual([]);
+
+      // The broken client was discarded, not returned to the pool: with the network back, the adapter works.
+      await lock.release();
+      await proxy.open();
+      await db.applyChanges(batch('cut@example.com'));
+      await db.probe();
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await lock.release().catch(() => undefined);
+      await db.close();
+      await proxy.cut();
     }
   });
 });

@@ -42,9 +42,18 @@ export const errorCatalogue = {
   EXH_CONFIG_MIGRATE_UNKNOWN_FORMAT: { retryable: false },
   EXH_CONFIG_MIGRATE_INCOMPLETE: { retryable: false },
   EXH_DB_SET_UP_MISSING: { retryable: true },
+  // Why a connection could not be made: each its own code, so that the log names the fix (docs/operations.md).
+  // All retryable: the database machine tries again every retry.databaseIntervalMs, so fixing the cause is enough.
   EXH_DB_UNREACHABLE: { retryable: true },
-  EXH_DB_CONNECTION_LOST: { retryable: true },
+  EXH_DB_DATABASE_NOT_FOUND: { retryable: true },
   EXH_DB_LOGIN_FAILED: { retryable: true },
+  EXH_DB_HOST_UNKNOWN: { retryable: true },
+  EXH_DB_CONNECTION_REFUSED: { retryable: true },
+  EXH_DB_TLS_REQUIRED: { retryable: true },
+  EXH_DB_TLS_FAILED: { retryable: true },
+  EXH_DB_CONNECTION_LOST: { retryable: true },
+  /** Every pooled connection stayed busy: back-pressure, not a loss (the caller tries again). */
+  EXH_DB_POOL_EXHAUSTED: { retryable: true },
   EXH_DB_BASE_PROJECT_MISSING: { retryable: true },
   EXH_DB_PROCEDURE_FAILED: { retryable: false },
   EXH_DB_BUSY: { retryable: true },
@@ -130,17 +139,66 @@ export const errors = {
         'yet. Start it (exh start), or name the listener with --host, --port and --token.',
       { details: { target, missing } },
     ),
+  // Connecting (DatabasePort.connect): one builder per cause, each naming the fix. `fix` is the adapter's own wording
+  // where the database types differ (which connection-string key turns TLS on). No full stop at the end: the
+  // database machine adds "; next attempt in …".
   databaseUnreachable: (target: string, cause: unknown) =>
-    make('EXH_DB_UNREACHABLE', `Cannot connect to the database at ${target}: ${describe(cause)}`, {
-      cause,
-      details: { target },
-    }),
+    make(
+      'EXH_DB_UNREACHABLE',
+      `Cannot connect to the database at ${target}: ${withoutStop(describe(cause))}. Check that the host is up and reachable ` +
+        'from this machine (network, firewall) and that host and port in database.connectionString are right',
+      { cause, details: { target } },
+    ),
+  /** `also`: what else the server's answer can mean on this database type. */
+  databaseNotFound: (target: string, cause: unknown, also?: string) =>
+    make(
+      'EXH_DB_DATABASE_NOT_FOUND',
+      `The database server at ${target} has no such database: ${withoutStop(describe(cause))}. Create the database and install ` +
+        'the base project into it ("exh db install --config FILE"), or correct the database name in ' +
+        `database.connectionString (EXH_DATABASE_CONNECTION_STRING)${also ? `. ${withoutStop(also)}` : ''}`,
+      { cause, details: { target } },
+    ),
   databaseLoginFailed: (target: string, cause: unknown) =>
     make(
       'EXH_DB_LOGIN_FAILED',
-      `The database at ${target} refused the login: ${describe(cause)}. ` +
-        'Check the user and password in database.connectionString (EXH_DATABASE_CONNECTION_STRING).',
+      `The database at ${target} refused the login: ${withoutStop(describe(cause))}. ` +
+        'Check the user and password in database.connectionString (EXH_DATABASE_CONNECTION_STRING), and that the ' +
+        'user exists, is not locked and may connect to this database',
       { cause, details: { target } },
+    ),
+  databaseHostUnknown: (target: string, cause: unknown) =>
+    make(
+      'EXH_DB_HOST_UNKNOWN',
+      `The host name of the database at ${target} cannot be resolved: ${withoutStop(describe(cause))}. Check the host in ` +
+        "database.connectionString for a typing error, and this machine's DNS",
+      { cause, details: { target } },
+    ),
+  databaseConnectionRefused: (target: string, cause: unknown) =>
+    make(
+      'EXH_DB_CONNECTION_REFUSED',
+      `Nothing accepts connections at ${target}: ${withoutStop(describe(cause))}. Check that the database server is running and ` +
+        'listens on that host and port (the port in database.connectionString), and that no firewall rejects it',
+      { cause, details: { target } },
+    ),
+  databaseTlsRequired: (target: string, fix: string, cause: unknown) =>
+    make(
+      'EXH_DB_TLS_REQUIRED',
+      `The database at ${target} accepts no unencrypted connection from this host: ${withoutStop(describe(cause))}. ${withoutStop(fix)}`,
+      { cause, details: { target } },
+    ),
+  databaseTlsFailed: (target: string, fix: string, cause: unknown) =>
+    make(
+      'EXH_DB_TLS_FAILED',
+      `No TLS connection could be set up with the database at ${target}: ${withoutStop(describe(cause))}. ${withoutStop(fix)}`,
+      { cause, details: { target } },
+    ),
+  databasePoolExhausted: (target: string, poolSize: number, waitedMs: number, cause: unknown) =>
+    make(
+      'EXH_DB_POOL_EXHAUSTED',
+      `All ${poolSize} connections to the database at ${target} stayed busy for ${waitedMs} ms, so this call did not ` +
+        'get one; it is tried again later. The database is not lost. If this happens often, raise database.poolSize ' +
+        '(the server must allow that many more connections).',
+      { cause, details: { target, poolSize, waitedMs } },
     ),
   databaseConnectionLost: (target: string, cause: unknown) =>
     make('EXH_DB_CONNECTION_LOST', `Lost the connection to the database at ${target}: ${describe(cause)}`, {
@@ -354,6 +412,11 @@ export const errors = {
       { details: { user } },
     ),
 } as const;
+
+/** A sentence without its full stop, for messages that others continue ("; next attempt in …"). */
+function withoutStop(text: string): string {
+  return text.replace(/\.$/, '');
+}
 
 /** The message of anything thrown, without a stack, for one-line log records. */
 export function describe(cause: unknown): string {

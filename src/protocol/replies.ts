@@ -27,8 +27,16 @@ export function failure(errorMessage: string, exitCode: Exclude<ExitCode, 0> = 1
 const offlineCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'EXH_CONNECTOR_OFFLINE',
   'EXH_DB_UNREACHABLE',
+  // The causes EXH_DB_UNREACHABLE was split into (docs/operations.md); all mean "no database for now".
+  'EXH_DB_DATABASE_NOT_FOUND',
+  'EXH_DB_HOST_UNKNOWN',
+  'EXH_DB_CONNECTION_REFUSED',
+  'EXH_DB_TLS_REQUIRED',
+  'EXH_DB_TLS_FAILED',
   'EXH_DB_CONNECTION_LOST',
   'EXH_DB_LOGIN_FAILED',
+  // Every database connection busy: try again later, as for a connector that cannot serve now.
+  'EXH_DB_POOL_EXHAUSTED',
   'EXH_POOL_ABORTED',
 ]);
 

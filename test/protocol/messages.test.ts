@@ -93,6 +93,7 @@ describe('replyForError', () => {
     ['EXH_EXCHANGE_THROTTLED', errors.exchangeThrottled('u', 100), 522],
     ['EXH_CONNECTOR_OFFLINE', errors.connectorOffline('stopping'), 521],
     ['EXH_DB_UNREACHABLE', errors.databaseUnreachable('pg', new Error('refused')), 521],
+    ['EXH_DB_POOL_EXHAUSTED', errors.databasePoolExhausted('pg', 10, 10_000, new Error('timeout')), 521],
     ['EXH_POOL_ABORTED', errors.poolAborted(), 521],
     ['EXH_EXCHANGE_ITEM_NOT_FOUND', errors.itemNotFound('a@b.test', 'I'), 1],
     ['EXH_EXCHANGE_IMPERSONATION_DENIED', errors.impersonationDenied('a@b.test', 'svc', 'ErrorAccessDenied'), 1],

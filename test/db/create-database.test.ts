@@ -44,13 +44,14 @@ describe('createDatabase', () => {
     expect((error as Error).message).toContain('npm install ibm_db');
   });
 
-  it('reports a SQL Server that cannot be reached as EXH_DB_UNREACHABLE', async () => {
+  it('reports a SQL Server port where nothing listens as EXH_DB_CONNECTION_REFUSED (mssql and tedious for real)', async () => {
     const db = createDatabase({
       type: 'sqlserver',
       connectionString: 'Server=127.0.0.1,1;Database=app;User Id=u;Password=p;Encrypt=false;Connect Timeout=5',
     });
     const error = await rejection(db.connect());
-    expect(isExhError(error, 'EXH_DB_UNREACHABLE')).toBe(true);
+    expect(isExhError(error, 'EXH_DB_CONNECTION_REFUSED')).toBe(true);
+    expect((error as Error).message).toContain('Check that the database server is running');
     expect((error as Error).message).toContain('mssql://u@127.0.0.1:1/app');
     expect((error as Error).message).not.toContain('Password=p');
   });

@@ -18,6 +18,7 @@ import type {
   SetUp,
   UserRegistration,
 } from '../../ports/database.port.js';
+import { type ConnectFailure, type ConnectFixes, chainText, connectError } from '../connect-errors.js';
 import { decodeFields, procedureArguments, userRegistration } from '../field-values.js';
 import { outboxActionList, outboxEntryFromRow, outboxRowsPerUser, outboxState, rangeParameters } from '../outbox.js';
 import {
@@ -34,11 +35,20 @@ import { type InstallableDatabase, setUpParameters } from './installable.js';
 /**
  * DB2 (LUW and IBM i) through ibm_db, an optional dependency that needs IBM's CLI driver: it is imported in connect(),
  * and its absence is EXH_DB_DRIVER_MISSING naming the package. One connection; operations run one at a time (a DB2
- * connection is one session, so a transaction must not interleave with other statements).
+ * connection is one session, so a transaction must not interleave with other statements). The probe has a second
+ * connection, so that it never waits behind them: a long queue is load, not a lost database.
+ *
+ * ibm_db's Database is no EventEmitter (only queryStream, which is not used, returns one): errors come back through
+ * the promises, and nothing here can emit an unhandled 'error'.
  */
-export function createDb2Database(connectionString: string): InstallableDatabase {
-  return new Db2Database(connectionString);
+export function createDb2Database(connectionString: string, driver: Db2Driver = loadIbmDb): InstallableDatabase {
+  return new Db2Database(connectionString, driver);
 }
+
+/** What the adapter uses of ibm_db: open(). Tests pass their own. */
+export type Db2Driver = () => Promise<{ open(connectionString: string): Promise<Database> }>;
+
+const loadIbmDb: Db2Driver = () => import('ibm_db');
 
 /** SQLCODEs of a lost or refused connection (communication errors, connection does not exist). */
 const connectionSqlCodes = new Set([-30081, -30080, -30108, -1224, -1229, -900]);
@@ -50,10 +60,14 @@ class Db2Database implements InstallableDatabase {
   readonly dialect = 'db2' as const;
   readonly target: string;
   private connection: Database | undefined;
+  private ibmdb: Awaited<ReturnType<Db2Driver>> | undefined;
+  /** The probe's own connection, opened at the first probe and again after one fails. */
+  private probeConnection: Promise<Database> | undefined;
   private readonly queue = new PQueue({ concurrency: 1 });
 
   constructor(
     private readonly connectionString: string,
+    private readonly driver: Db2Driver,
     private readonly types: readonly ItemTypeDefinition[] = itemTypes,
   ) {
     this.target = db2Target(connectionString);
@@ -61,19 +75,16 @@ class Db2Database implements InstallableDatabase {
 
   async connect(): Promise<void> {
     if (this.connection) return;
-    const ibmdb = await import('ibm_db').catch((cause: unknown) => {
+    const ibmdb = await this.driver().catch((cause: unknown) => {
       throw errors.driverMissing('ibm_db', 'db2', cause);
     });
     let connection: Database;
     try {
       connection = await ibmdb.open(this.connectionString);
     } catch (error) {
-      // SQLSTATE 08001 with SQL30082N (security processing failed) or class 28: user or password refused.
-      const text = `${(error as { state?: unknown }).state ?? ''} ${(error as Error).message ?? ''}`;
-      throw /SQL30082N|\b28\d{3}\b/.test(text)
-        ? errors.databaseLoginFailed(this.target, error)
-        : errors.databaseUnreachable(this.target, error);
+      throw connectError(classifyDb2ConnectError(error), this.target, error, db2Fixes);
     }
+    this.ibmdb = ibmdb;
     // Unqualified CALLs and global variables resolve through CURRENT PATH, not CURRENT SCHEMA: add the schema the
     // base project was installed into (CurrentSchema= in the connection string). Already on the path: nothing to do.
     await connection.query('SET CURRENT PATH = SYSTEM PATH, CURRENT SCHEMA').catch(() => undefined);
@@ -81,17 +92,28 @@ class Db2Database implements InstallableDatabase {
   }
 
   async probe(): Promise<void> {
+    const { ibmdb } = this;
+    if (!this.connection || !ibmdb) throw errors.databaseConnectionLost(this.target, new Error('not connected'));
     try {
-      await this.run('probe', (db) => db.query('SELECT 1 FROM SYSIBM.SYSDUMMY1'));
+      this.probeConnection ??= ibmdb.open(this.connectionString);
+      const probe = await this.probeConnection;
+      await probe.query('SELECT 1 FROM SYSIBM.SYSDUMMY1');
     } catch (error) {
+      const failed = this.probeConnection;
+      this.probeConnection = undefined;
+      void failed?.then((db) => db.close()).catch(() => undefined);
       throw errors.databaseConnectionLost(this.target, error);
     }
   }
 
   async close(): Promise<void> {
-    const connection = this.connection;
+    const { connection, probeConnection } = this;
     this.connection = undefined;
-    await connection?.close().catch(() => undefined);
+    this.probeConnection = undefined;
+    await Promise.all([
+      connection?.close().catch(() => undefined),
+      probeConnection?.then((db) => db.close()).catch(() => undefined),
+    ]);
   }
 
   async writeSetUp(setUp: SetUp): Promise<void> {
@@ -309,7 +331,8 @@ class Db2Database implements InstallableDatabase {
 
   private translate(error: unknown, object: string): ExhError {
     if (isExhError(error)) return error;
-    const { sqlcode, sqlstate } = error as { sqlcode?: number; sqlstate?: string };
+    const { sqlcode } = error as { sqlcode?: number };
+    const sqlstate = sqlState(error);
     if (
       (sqlcode !== undefined && connectionSqlCodes.has(sqlcode)) ||
       sqlstate?.startsWith('08') ||
@@ -324,6 +347,44 @@ class Db2Database implements InstallableDatabase {
     return errors.procedureFailed(object, error);
   }
 }
+
+/** ibm_db names it `sqlstate`; releases before 2.x named it `state`. */
+function sqlState(error: unknown): string | undefined {
+  const { sqlstate, state } = (error ?? {}) as { sqlstate?: unknown; state?: unknown };
+  const value = sqlstate ?? state;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** ECONNREFUSED as SQL30081N reports it: Linux, Windows, AIX, Solaris, HP-UX (IBM's table of TCP/IP errors). */
+const refusedErrnos = new Set(['111', '10061', '79', '146', '239']);
+
+/**
+ * Why ibm_db.open() failed. ibm_db reports the CLI driver's first diagnostic: `sqlcode`, `sqlstate` and the message
+ * "[IBM][CLI Driver] SQLnnnnnN …". SQL30061N (or SQL1013N for a catalogued alias): no such database; SQL30082N:
+ * security processing failed (user, password, expired or revoked); SQL30081N: communication, where the failing socket
+ * call and its errno tell a name that does not resolve from a port where nothing listens.
+ */
+export function classifyDb2ConnectError(error: unknown): ConnectFailure {
+  const { sqlcode } = (error ?? {}) as { sqlcode?: unknown };
+  const text = chainText(error);
+  if (sqlcode === -30061 || sqlcode === -1013 || /SQL30061N|SQL1013N/.test(text)) return 'databaseNotFound';
+  if (sqlcode === -30082 || /SQL30082N/.test(text) || /^28/.test(sqlState(error) ?? '')) return 'loginFailed';
+  if (sqlcode === -30081 || /SQL30081N/.test(text)) {
+    const call = /Communication function detecting the error: "([^"]*)"/.exec(text)?.[1] ?? '';
+    const errno = /Protocol specific error code\(s\): "([^"]*)"/.exec(text)?.[1] ?? '';
+    if (/getaddrinfo|gethostbyname/i.test(call)) return 'hostUnknown';
+    if (call === 'connect' && refusedErrnos.has(errno)) return 'connectionRefused';
+  }
+  return 'unreachable';
+}
+
+const db2Fixes: ConnectFixes = {
+  tlsRequired:
+    "Add Security=SSL to database.connectionString, with PORT the server's SSL port and SSLServerCertificate=FILE.",
+  tlsFailed: "Point SSLServerCertificate=FILE in database.connectionString at the server's certificate or its CA.",
+  databaseNotFound:
+    'For DB2 the name is DATABASE= (on IBM i the relational database name, WRKRDBDIRE), not a schema (CurrentSchema=).',
+};
 
 /** A port value as an ibm_db parameter: booleans as SMALLINT 0/1, timestamps as UTC text (the base project's rule). */
 function toDb2(value: FieldValue | undefined): SQLParam {

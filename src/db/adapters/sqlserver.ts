@@ -1,4 +1,5 @@
-import type { ConnectionPool, ISqlType, ISqlTypeFactoryWithNoParams } from 'mssql';
+import type { EventEmitter } from 'node:events';
+import type { ConnectionPool, ISqlType, ISqlTypeFactoryWithNoParams, config as MssqlConfig } from 'mssql';
 import { type ExhError, errors, isExhError } from '../../errors.js';
 import type { FieldKind } from '../../items/definition.js';
 import { type ItemTypeDefinition, itemType, itemTypes } from '../../items/index.js';
@@ -18,6 +19,14 @@ import type {
   SetUp,
   UserRegistration,
 } from '../../ports/database.port.js';
+import {
+  type ConnectFailure,
+  type ConnectFixes,
+  chainCodes,
+  chainText,
+  connectError,
+  socketFailure,
+} from '../connect-errors.js';
 import { decodeFields, procedureArguments, userRegistration } from '../field-values.js';
 import { outboxActionList, outboxEntryFromRow, outboxRowsPerUser, outboxState, rangeParameters } from '../outbox.js';
 import {
@@ -39,9 +48,17 @@ type Mssql = typeof import('mssql');
  * "connector is writing" flag is SESSION_CONTEXT('exh.applying') = the transaction's id, so that a pooled connection
  * never carries a stale flag into another transaction.
  */
-export function createSqlServerDatabase(connectionString: string): InstallableDatabase {
-  return new SqlServerDatabase(connectionString);
+export function createSqlServerDatabase(connectionString: string, options: SqlServerOptions = {}): InstallableDatabase {
+  return new SqlServerDatabase(connectionString, options);
 }
+
+export interface SqlServerOptions {
+  /** Pooled connections (database.poolSize); a `Max Pool Size` in the connection string takes precedence. */
+  poolSize?: number;
+}
+
+/** mssql's own default, kept when neither the configuration nor the connection string names a size. */
+const defaultPoolSize = 10;
 
 /** Error numbers of objects that do not exist: procedure, object, column, function. */
 const missingObjectNumbers = new Set([2812, 208, 207, 4121]);
@@ -71,9 +88,13 @@ class SqlServerDatabase implements InstallableDatabase {
   readonly target: string;
   private mssql: Mssql | undefined;
   private pool: ConnectionPool | undefined;
+  /** The probe's one connection, outside the pool, so that a busy pool never looks like a lost database. */
+  private probePool: ConnectionPool | undefined;
+  private poolSize = defaultPoolSize;
 
   constructor(
     private readonly connectionString: string,
+    private readonly options: SqlServerOptions = {},
     private readonly types: readonly ItemTypeDefinition[] = itemTypes,
   ) {
     this.target = sqlServerTarget(connectionString);
@@ -88,35 +109,51 @@ class SqlServerDatabase implements InstallableDatabase {
         throw errors.driverMissing('mssql', 'sqlserver', cause);
       },
     );
-    const pool = new mssql.ConnectionPool(this.connectionString);
-    // Errors of idle connections; the next request reports the loss to its caller.
+    const serverMessages: ServerMessage[] = [];
+    const config = poolConfig(mssql.ConnectionPool.parseConnectionString(this.connectionString), this.options, {
+      onLoginMessage: (message) => serverMessages.push(message),
+    });
+    const pool = new mssql.ConnectionPool(config);
+    // mssql emits here what its connections report and every failed acquire (which the request also gets); without
+    // a listener such an 'error' would end the process.
     pool.on('error', () => undefined);
     try {
       await pool.connect();
     } catch (error) {
       await pool.close().catch(() => undefined);
-      // ELOGIN: the server answered and refused the user or password (SQL Server error 18456).
-      throw (error as { code?: unknown }).code === 'ELOGIN'
-        ? errors.databaseLoginFailed(this.target, error)
-        : errors.databaseUnreachable(this.target, error);
+      throw connectError(classifySqlServerConnectError(error, serverMessages), this.target, error, sqlServerFixes);
     }
     this.mssql = mssql;
     this.pool = pool;
+    this.poolSize = config.pool?.max ?? defaultPoolSize;
   }
 
   async probe(): Promise<void> {
-    const { pool } = this.connected();
+    const { mssql } = this.connected();
     try {
-      await pool.request().query('SELECT 1 AS one');
+      if (!this.probePool) {
+        const config = mssql.ConnectionPool.parseConnectionString(this.connectionString);
+        const probePool = new mssql.ConnectionPool({ ...config, pool: { min: 0, max: 1 } });
+        probePool.on('error', () => undefined);
+        this.probePool = probePool;
+        await probePool.connect();
+      }
+      await this.probePool.request().query('SELECT 1 AS one');
     } catch (error) {
+      // A probe pool that never connected is made anew next time; one that did reconnects by itself.
+      if (!this.probePool?.connected) {
+        void this.probePool?.close().catch(() => undefined);
+        this.probePool = undefined;
+      }
       throw errors.databaseConnectionLost(this.target, error);
     }
   }
 
   async close(): Promise<void> {
-    const pool = this.pool;
+    const pools = [this.pool, this.probePool];
     this.pool = undefined;
-    await pool?.close().catch(() => undefined);
+    this.probePool = undefined;
+    await Promise.all(pools.map((pool) => pool?.close().catch(() => undefined)));
   }
 
   async writeSetUp(setUp: SetUp): Promise<void> {
@@ -366,6 +403,10 @@ class SqlServerDatabase implements InstallableDatabase {
 
   private translate(error: unknown, object: string): ExhError {
     if (isExhError(error)) return error;
+    // Every pooled connection stayed busy (tarn's acquire time-out): back-pressure, not a loss and not the row's fault.
+    if (isAcquireTimeout(error)) {
+      return errors.databasePoolExhausted(this.target, this.poolSize, acquireTimeoutMs, error);
+    }
     const { code, number, procName } = error as { code?: string; number?: number; procName?: string };
     if ((code && connectionCodes.has(code)) || (error instanceof Error && error.name === 'ConnectionError')) {
       return errors.databaseConnectionLost(this.target, error);
@@ -382,6 +423,78 @@ class SqlServerDatabase implements InstallableDatabase {
     return errors.procedureFailed(procName || object, error);
   }
 }
+
+/** An error message the server sent while a connection logged in (tedious's 'errorMessage' event). */
+export interface ServerMessage {
+  number: number;
+  message: string;
+}
+
+/** tarn's acquireTimeoutMillis as mssql leaves it: how long a request waits for a pooled connection. */
+const acquireTimeoutMs = 30_000;
+
+/**
+ * mssql's configuration from the connection string, with the pool size and a hook on each new connection that keeps
+ * the server's error messages during login. tedious reports only the last of them ("Login failed for user 'x'."),
+ * while the first says why (4060: the database cannot be opened).
+ */
+export function poolConfig(
+  parsed: MssqlConfig,
+  options: SqlServerOptions,
+  hooks: { onLoginMessage: (message: ServerMessage) => void },
+): MssqlConfig {
+  return {
+    ...parsed,
+    pool: { ...parsed.pool, max: parsed.pool?.max ?? options.poolSize ?? defaultPoolSize },
+    beforeConnect: (connection) => {
+      const emitter = connection as unknown as EventEmitter;
+      const onMessage = (token: { number?: unknown; message?: unknown }) => {
+        if (typeof token.number === 'number')
+          hooks.onLoginMessage({ number: token.number, message: String(token.message) });
+      };
+      emitter.on('errorMessage', onMessage);
+      emitter.once('connect', () => emitter.off('errorMessage', onMessage));
+    },
+  };
+}
+
+/** tarn's TimeoutError, which mssql words "Failed to acquire a connection from the pool: …". */
+function isAcquireTimeout(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (error.constructor.name === 'TimeoutError' || /^Failed to acquire a connection from the pool/.test(error.message))
+  );
+}
+
+/**
+ * Why connecting failed, from mssql's ConnectionError (code ELOGIN, ESOCKET, EENCRYPT, ETIMEOUT, EINSTLOOKUP; the
+ * socket's own error in `originalError`/`cause`) and the server's messages during login. SQL Server answers a database
+ * it cannot open with 4060 and then 18456, also when the database exists but the login has no user in it.
+ */
+export function classifySqlServerConnectError(
+  error: unknown,
+  serverMessages: readonly ServerMessage[],
+): ConnectFailure {
+  const codes = chainCodes(error);
+  const numbers = new Set(serverMessages.map((m) => m.number));
+  const text = `${chainText(error)}\n${serverMessages.map((m) => m.message).join('\n')}`;
+  if (numbers.has(4060) || /Cannot open database .* requested by the login/i.test(text)) return 'databaseNotFound';
+  if (codes.has('EENCRYPT') || /Server requires encryption/i.test(text)) return 'tlsRequired';
+  if (codes.has('ELOGIN') || numbers.has(18456) || /Login failed/i.test(text)) return 'loginFailed';
+  return socketFailure(error) ?? 'unreachable';
+}
+
+const sqlServerFixes: ConnectFixes = {
+  tlsRequired:
+    'Set Encrypt=true in database.connectionString (with TrustServerCertificate=false and a trusted certificate).',
+  tlsFailed:
+    "Install the server's certificate, or its CA in Node's trust store (NODE_EXTRA_CA_CERTS), and check that " +
+    'Server names the host on the certificate; TrustServerCertificate=true only for a while, or Encrypt=false on a ' +
+    'network you trust.',
+  databaseNotFound:
+    'SQL Server says the same when the database exists but the login has no user in it: then create one ' +
+    '(CREATE USER … FOR LOGIN …).',
+};
 
 /**
  * The rows of a getItem procedure as field values. A procedure that returns no result set gives no items, and column

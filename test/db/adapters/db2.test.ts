@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import type { Database } from 'ibm_db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classifyDb2ConnectError, createDb2Database, type Db2Driver } from '../../../src/db/adapters/db2.js';
 import { installInto } from '../../../src/db/commands.js';
 import { createDatabase } from '../../../src/db/create-database.js';
+import { type ExhError, isExhError } from '../../../src/errors.js';
 
 /**
  * DB2 integration, run when DB2_URL is set (a CLI connection string, e.g.
@@ -41,5 +44,95 @@ describe.skipIf(!url)('DB2 (needs DB2_URL and a working ibm_db)', () => {
     await db.writeSetUp({ ipAddress: '127.0.0.1', port: 9988, token: 't' });
     await db.logError({ code: 'EXH_TEST', message: 'logged' });
     expect(await db.readOutbox(10)).toEqual([]);
+  });
+});
+
+/**
+ * Without a server: ibm_db's errors as its binding builds them (src/odbc.cpp GetSQLError: an Error whose message is
+ * the CLI driver's diagnostic, with `sqlcode`, `sqlstate` and `error`), handed to the adapter by a driver double.
+ * Messages as the CLI driver words them (IBM's SQL30061N, SQL30082N and SQL30081N references).
+ */
+describe('DB2: why connecting failed, and a probe that does not queue (no server needed)', () => {
+  const ibmError = (message: string, sqlcode: number, sqlstate: string) =>
+    Object.assign(new Error(`[IBM][CLI Driver] ${message}`), { error: '[node-ibm_db] SQL_ERROR', sqlcode, sqlstate });
+  const communication = (call: string, errno: string) =>
+    ibmError(
+      'SQL30081N  A communication error has been detected. Communication protocol being used: "TCP/IP".  ' +
+        'Communication API being used: "SOCKETS".  Location where the error was detected: "10.1.2.3".  ' +
+        `Communication function detecting the error: "${call}".  Protocol specific error code(s): "${errno}", "*", "*".  SQLSTATE=08001`,
+      -30081,
+      '08001',
+    );
+  const notFound = ibmError(
+    'SQL30061N  The database alias or database name "APP     " was not found at the remote node.  SQLSTATE=08004',
+    -30061,
+    '08004',
+  );
+  const security = ibmError(
+    'SQL30082N  Security processing failed with reason "24" ("USERNAME AND/OR PASSWORD INVALID").  SQLSTATE=08001',
+    -30082,
+    '08001',
+  );
+
+  it('maps SQL30061N, SQL30082N and the socket calls of SQL30081N', () => {
+    expect(classifyDb2ConnectError(notFound)).toBe('databaseNotFound');
+    expect(classifyDb2ConnectError(security)).toBe('loginFailed');
+    expect(classifyDb2ConnectError(communication('connect', '111'))).toBe('connectionRefused');
+    expect(classifyDb2ConnectError(communication('connect', '10061'))).toBe('connectionRefused');
+    expect(classifyDb2ConnectError(communication('getaddrinfo', '-2'))).toBe('hostUnknown');
+    expect(classifyDb2ConnectError(communication('selectForConnectTimeout', '0'))).toBe('unreachable');
+    expect(classifyDb2ConnectError(communication('connect', '113'))).toBe('unreachable');
+  });
+
+  /** ibm_db.open() as a double: connections answer as `answer` says, counted as they are opened. */
+  function driver(open: (n: number) => Promise<Database>): { load: Db2Driver; opened: () => number } {
+    let count = 0;
+    return { load: async () => ({ open: () => open(++count) }), opened: () => count };
+  }
+  const connection = (query: () => Promise<unknown>) =>
+    ({ query, close: async () => undefined }) as unknown as Database;
+  const target = 'DATABASE=app;HOSTNAME=db2.contoso.local;PORT=50000;UID=exh;PWD=secret';
+
+  it('connect() reports the cause with its code and fix, never the password', async () => {
+    const db = createDb2Database(target, driver(() => Promise.reject(notFound)).load);
+    const error = (await db.connect().catch((e: unknown) => e)) as ExhError;
+    expect(error.code).toBe('EXH_DB_DATABASE_NOT_FOUND');
+    expect(error.message).toContain('db2://exh@db2.contoso.local:50000/app');
+    expect(error.message).toContain('exh db install');
+    expect(error.message).not.toContain('secret');
+  });
+
+  it('probes on a second connection, so that a busy first one does not look like a lost database', async () => {
+    // After connect()'s SET CURRENT PATH, the first connection answers no more (a long transaction holds the
+    // queue); the probe's connection does.
+    let calls = 0;
+    const { load, opened } = driver(async (n) =>
+      connection(
+        n === 1 ? () => (++calls === 1 ? Promise.resolve([]) : new Promise(() => {})) : async () => [{ 1: 1 }],
+      ),
+    );
+    const db = createDb2Database(target, load);
+    await db.connect();
+    void db.getUsers();
+    await db.probe();
+    await db.probe();
+    expect(opened()).toBe(2);
+  });
+
+  it('a probe that fails is EXH_DB_CONNECTION_LOST, and the next probe opens its connection again', async () => {
+    let probeAnswers = false;
+    const { load, opened } = driver(async (n) =>
+      connection(async () => {
+        if (n > 1 && !probeAnswers) throw communication('recv', '104');
+        return [];
+      }),
+    );
+    const db = createDb2Database(target, load);
+    await db.connect();
+    const error = await db.probe().catch((e: unknown) => e);
+    expect(isExhError(error, 'EXH_DB_CONNECTION_LOST')).toBe(true);
+    probeAnswers = true;
+    await db.probe();
+    expect(opened()).toBe(3);
   });
 });

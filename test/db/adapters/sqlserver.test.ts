@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import mssql, { type ConnectionPool } from 'mssql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InstallableDatabase } from '../../../src/db/adapters/installable.js';
+import { classifySqlServerConnectError, poolConfig, type ServerMessage } from '../../../src/db/adapters/sqlserver.js';
 import { encodeAttachmentInfo } from '../../../src/db/attachment-info.js';
 import { installInto } from '../../../src/db/commands.js';
+import { connectError } from '../../../src/db/connect-errors.js';
 import { createDatabase } from '../../../src/db/create-database.js';
-import { isExhError } from '../../../src/errors.js';
+import { type ExhError, isExhError } from '../../../src/errors.js';
 
 /**
  * SQL Server integration, run when MSSQL_URL is set (an ADO.NET connection string of a login that may create
@@ -140,5 +143,152 @@ describe('SQL Server getItems (no server needed)', () => {
       { EXH_APP_ITEM_ID: 'app-1', Exh_Subject: 'Upper', exh_item_id: 'AAMk=' },
     ]).getItems('email', 'ann@example.com', {});
     expect(items).toEqual([{ app_item_id: 'app-1', subject: 'Upper', item_id: 'AAMk=' }]);
+  });
+});
+
+/**
+ * Why connecting failed, without a server: the errors as mssql and tedious build them. mssql wraps tedious's
+ * ConnectionError (its `originalError`), which carries the socket's error as `cause`; tedious keeps only the last of
+ * the server's login messages, so the adapter records them as they come (poolConfig's beforeConnect). Shapes from
+ * mssql 12 (lib/tedious/connection-pool.js) and tedious 19 (lib/connection.js, lib/token/handler.js).
+ */
+describe('SQL Server: why connecting failed (driver errors as built, no server needed)', () => {
+  /** tedious's ConnectionError: an Error with a string code, and the socket's error as its cause. */
+  class TediousConnectionError extends Error {
+    constructor(
+      message: string,
+      readonly code: string,
+      options?: ErrorOptions,
+    ) {
+      super(message, options);
+    }
+  }
+  const fromPool = (message: string, code: string, cause?: Error) =>
+    new mssql.ConnectionError(new TediousConnectionError(message, code, cause ? { cause } : undefined));
+  const socketError = (message: string, code: string) => Object.assign(new Error(message), { code });
+  const loginFailed = fromPool("Login failed for user 'exh'.", 'ELOGIN');
+
+  it('4060 before 18456: the database cannot be opened, although tedious reports only "Login failed"', () => {
+    const messages = [
+      { number: 4060, message: 'Cannot open database "app" requested by the login. The login failed.' },
+      { number: 18456, message: "Login failed for user 'exh'." },
+    ];
+    expect(classifySqlServerConnectError(loginFailed, messages)).toBe('databaseNotFound');
+    const error = connectError('databaseNotFound', 'mssql://exh@db:1433/app', loginFailed, {
+      tlsRequired: '',
+      tlsFailed: '',
+      databaseNotFound: 'SQL Server says the same when the login has no user in it.',
+    });
+    expect(error.code).toBe('EXH_DB_DATABASE_NOT_FOUND');
+    expect(error.message).toContain('the login has no user in it');
+  });
+
+  it('18456 alone, or ELOGIN: the login was refused', () => {
+    expect(
+      classifySqlServerConnectError(loginFailed, [{ number: 18456, message: "Login failed for user 'exh'." }]),
+    ).toBe('loginFailed');
+    expect(classifySqlServerConnectError(loginFailed, [])).toBe('loginFailed');
+  });
+
+  it('ESOCKET with the socket error inside: an unknown host, a refused port, a distrusted certificate', () => {
+    const unknown = fromPool(
+      'Failed to connect to db.invalid:1433 - getaddrinfo ENOTFOUND db.invalid',
+      'ESOCKET',
+      socketError('getaddrinfo ENOTFOUND db.invalid', 'ENOTFOUND'),
+    );
+    expect(classifySqlServerConnectError(unknown, [])).toBe('hostUnknown');
+    const refused = fromPool(
+      'Failed to connect to 127.0.0.1:1 - Could not connect (sequence)',
+      'ESOCKET',
+      new AggregateError(
+        [socketError('connect ECONNREFUSED 127.0.0.1:1', 'ECONNREFUSED')],
+        'Could not connect (sequence)',
+      ),
+    );
+    expect(classifySqlServerConnectError(refused, [])).toBe('connectionRefused');
+    const certificate = fromPool(
+      'Failed to connect to db:1433 - self-signed certificate',
+      'ESOCKET',
+      socketError('self-signed certificate', 'DEPTH_ZERO_SELF_SIGNED_CERT'),
+    );
+    expect(classifySqlServerConnectError(certificate, [])).toBe('tlsFailed');
+  });
+
+  it('EENCRYPT: the server requires encryption; ETIMEOUT: nothing answered', () => {
+    const encrypt = fromPool("Server requires encryption, set 'encrypt' config option to true.", 'EENCRYPT');
+    expect(classifySqlServerConnectError(encrypt, [])).toBe('tlsRequired');
+    const timeout = fromPool('Failed to connect to db:1433 in 15000ms', 'ETIMEOUT');
+    expect(classifySqlServerConnectError(timeout, [])).toBe('unreachable');
+  });
+
+  it('poolConfig: the pool size, a Max Pool Size in the connection string first, and the login messages kept', () => {
+    const parse = (text: string) => mssql.ConnectionPool.parseConnectionString(text);
+    const seen: ServerMessage[] = [];
+    const hooks = { onLoginMessage: (message: ServerMessage) => seen.push(message) };
+    expect(poolConfig(parse('Server=db;Database=app;User Id=u;Password=p'), { poolSize: 25 }, hooks).pool?.max).toBe(
+      25,
+    );
+    expect(poolConfig(parse('Server=db;Database=app;Max Pool Size=40'), { poolSize: 25 }, hooks).pool?.max).toBe(40);
+    expect(poolConfig(parse('Server=db;Database=app'), {}, hooks).pool?.max).toBe(10);
+
+    // A new connection: its error messages are kept until it has logged in (or failed to).
+    const connection = new EventEmitter();
+    poolConfig(parse('Server=db'), {}, hooks).beforeConnect?.(connection as never);
+    connection.emit('errorMessage', { number: 4060, message: 'Cannot open database "app" requested by the login.' });
+    connection.emit('connect', new Error('Login failed.'));
+    connection.emit('errorMessage', { number: 547, message: 'a later request failed' });
+    expect(seen).toEqual([{ number: 4060, message: 'Cannot open database "app" requested by the login.' }]);
+  });
+});
+
+/**
+ * Calls against a pool whose connections are all busy, without a server: mssql's request fails with tarn's
+ * TimeoutError ("Failed to acquire a connection from the pool: …"), and the probe must not wait in that queue.
+ */
+describe('SQL Server under load (no server needed)', () => {
+  /** tarn's TimeoutError, as mssql passes it on (its message prefixed in ConnectionPool._acquire). */
+  class TimeoutError extends Error {}
+  const acquireTimeout = () =>
+    new TimeoutError('Failed to acquire a connection from the pool: operation timed out for an unknown reason');
+
+  function busyAdapter() {
+    const db = createDatabase({ type: 'sqlserver', connectionString: 'Server=127.0.0.1,1;User Id=sa;Password=x' });
+    const busy = {
+      input: () => busy,
+      execute: () => Promise.reject(acquireTimeout()),
+      query: () => new Promise(() => {}),
+    };
+    const probed: string[] = [];
+    class ProbePool extends EventEmitter {
+      connected = false;
+      async connect() {
+        this.connected = true;
+        return this;
+      }
+      request() {
+        return { query: async (text: string) => void probed.push(text) };
+      }
+      async close() {}
+    }
+    const fakeMssql = {
+      NVarChar: () => ({}),
+      ConnectionPool: Object.assign(ProbePool, { parseConnectionString: () => ({ server: '127.0.0.1', pool: {} }) }),
+    };
+    Object.assign(db, { pool: { request: () => busy }, mssql: fakeMssql });
+    return { db, probed };
+  }
+
+  it('a pool that stays busy is EXH_DB_POOL_EXHAUSTED (retryable), neither a lost connection nor a failed procedure', async () => {
+    const { db } = busyAdapter();
+    const error = await db.getUsers().catch((e: unknown) => e);
+    expect(isExhError(error, 'EXH_DB_POOL_EXHAUSTED')).toBe(true);
+    expect((error as ExhError).retryable).toBe(true);
+    expect((error as Error).message).toContain('database.poolSize');
+  });
+
+  it('the probe answers on a connection of its own while every pooled one is busy', async () => {
+    const { db, probed } = busyAdapter();
+    await db.probe();
+    expect(probed).toEqual(['SELECT 1 AS one']);
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PostgresFamilyDatabase } from '../../src/db/adapters/postgres-family.js';
 import { encodeAttachmentInfo } from '../../src/db/attachment-info.js';
 import { installInto } from '../../src/db/commands.js';
-import { isExhError } from '../../src/errors.js';
+import { type ErrorCode, isExhError } from '../../src/errors.js';
 import { itemTypes } from '../../src/items/index.js';
 import { type ChangeBatch, type ItemChange, isOutboxItem } from '../../src/ports/database.port.js';
 
@@ -23,6 +23,8 @@ export interface ContractTarget {
   fresh(): Promise<FreshDatabase>;
   /** An adapter for a database that cannot be reached (not connected yet). */
   unreachable(): PostgresFamilyDatabase;
+  /** The code connect() gives for it; EXH_DB_UNREACHABLE unless the cause is known (nothing listens: refused). */
+  unreachableCode?: ErrorCode;
 }
 
 const add = (fields: ItemChange['fields']): ItemChange => ({ action: 'add', fields });
@@ -419,7 +421,7 @@ export function databaseContract(name: string, target: ContractTarget): void {
     it('reports a database it cannot reach, and a closed connection as lost', async () => {
       const unreachable = target.unreachable();
       const error = await rejection(unreachable.connect());
-      expect(isExhError(error, 'EXH_DB_UNREACHABLE')).toBe(true);
+      expect(isExhError(error, target.unreachableCode ?? 'EXH_DB_UNREACHABLE')).toBe(true);
       expect((error as Error).message).toContain(unreachable.target);
 
       const other = await target.fresh();

@@ -122,6 +122,42 @@ describe.skipIf(!pgUrl)('exh start against the real PostgreSQL server (PG_URL)',
     }
   });
 
+  it('names a missing database as such (EXH_DB_DATABASE_NOT_FOUND, create it or correct the name), not as unreachable', async () => {
+    const [logPort, listenerPort] = [await freePort(), await freePort()];
+    const missing = `exh_missing_${randomBytes(4).toString('hex')}`;
+    const connectionString = new URL(pgUrl as string);
+    connectionString.pathname = `/${missing}`;
+    connectionString.password = 'Pg-S3cret';
+    const configFile = join(mkdtempSync(join(tmpdir(), 'exh-e2e-')), 'exh.config.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        database: { type: 'postgres', connectionString: connectionString.toString() },
+        exchange: { impersonationUser: 'exh-service@contoso.test', impersonationPassword: 'exh' },
+        listeners: { log: { port: logPort }, database: { port: listenerPort }, http: { port: 0 } },
+        retry: { databaseIntervalMs: 300_000 },
+        log: { format: 'json' },
+      }),
+    );
+    const exh = runExh(['start', '--config', configFile]);
+    try {
+      const failed = await exh.waitForRecord((r) => r.event === 'database.unreachable');
+      expect(failed.cat).toBe('E');
+      expect((failed.error as { code?: unknown }).code).toBe('EXH_DB_DATABASE_NOT_FOUND');
+      expect(failed.msg).toContain(`database "${missing}" does not exist (3D000)`);
+      expect(failed.msg).toContain('Create the database');
+      expect(failed.msg).toContain('exh db install');
+      // Still retried (soon, then every retry.databaseIntervalMs): an operator may create it meanwhile.
+      expect(failed.msg).toMatch(/\(EXH_DATABASE_CONNECTION_STRING\); next attempt in \d+ s/);
+      expect(failed.msg).not.toMatch(/firewall/);
+      exh.child.kill('SIGTERM');
+      expect((await exh.exited).code).toBe(0);
+      expect(JSON.stringify(exh.records)).not.toContain('S3cret');
+    } finally {
+      exh.child.kill('SIGKILL');
+    }
+  });
+
   it('notices a network that goes silent (no error, no answer), stops the mailboxes, and still stops on SIGTERM', async () => {
     const [dbPort, logPort, listenerPort] = [await freePort(), await freePort(), await freePort()];
     const server = new URL(pgUrl as string);

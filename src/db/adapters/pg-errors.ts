@@ -1,4 +1,5 @@
 import { type ExhError, errors, isExhError } from '../../errors.js';
+import { type ConnectFailure, type ConnectFixes, chainCodes, chainText, socketFailure } from '../connect-errors.js';
 
 /**
  * Translates errors of PostgreSQL drivers (pg, PGlite) into the catalogue. Both report SQLSTATE in `code` and the
@@ -27,10 +28,31 @@ export function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** SQLSTATE class 28: invalid authorization (wrong password, unknown role, pg_hba.conf rejects). */
-export function isPgLoginError(error: unknown): boolean {
-  return /^28[0-9A-Z]{3}$/.test(errorCode(error) ?? '');
+/**
+ * Why connecting failed, from what pg (or PGlite) threw. The server answers a missing database with 3D000 and a
+ * refused login with class 28; "no pg_hba.conf entry … no encryption" (PostgreSQL 12 and later; "SSL off" before) is
+ * class 28 too but means that no rule admits an unencrypted connection from this host, which TLS may fix.
+ */
+export function classifyPgConnectError(error: unknown): ConnectFailure {
+  const codes = chainCodes(error);
+  const text = chainText(error);
+  if (codes.has('3D000')) return 'databaseNotFound';
+  if (/no pg_hba\.conf entry for .*(no encryption|SSL off)/i.test(text)) return 'tlsRequired';
+  if ([...codes].some((code) => /^28[0-9A-Z]{3}$/.test(code))) return 'loginFailed';
+  // pg's own words when sslmode asks for TLS and the server has none.
+  if (/server does not support SSL/i.test(text)) return 'tlsFailed';
+  return socketFailure(error) ?? 'unreachable';
 }
+
+/** How to turn TLS on, or trust the server's certificate, in a postgres:// connection string. */
+export const pgConnectFixes: ConnectFixes = {
+  tlsRequired:
+    'If the server requires TLS, add sslmode=require to database.connectionString (sslmode=verify-full with ' +
+    "sslrootcert=FILE to check its certificate); otherwise ask its administrator for a pg_hba.conf entry for this host's address.",
+  tlsFailed:
+    'If the server has no TLS, remove sslmode (or ssl) from database.connectionString; if its certificate is not ' +
+    'trusted, name its CA with sslrootcert=FILE (or NODE_EXTRA_CA_CERTS) and check that the host name matches it.',
+};
 
 /** True for socket errors, SQLSTATE class 08 (connection exception) and administrator shutdowns. */
 export function isPgConnectionError(error: unknown): boolean {

@@ -17,6 +17,7 @@ import type {
   SetUp,
   UserRegistration,
 } from '../../ports/database.port.js';
+import { connectError } from '../connect-errors.js';
 import { decodeFields, procedureArguments, userRegistration } from '../field-values.js';
 import { outboxActionList, outboxEntryFromRow, outboxRowsPerUser, outboxState, rangeParameters } from '../outbox.js';
 import {
@@ -28,7 +29,7 @@ import {
 } from '../outbox-admin.js';
 import { notifyChannel } from '../sql/routines.js';
 import { applyingFlag, type InstallableDatabase, setUpParameters } from './installable.js';
-import { isPgLoginError, translatePgError } from './pg-errors.js';
+import { classifyPgConnectError, pgConnectFixes, translatePgError } from './pg-errors.js';
 
 /**
  * The DatabasePort for everything that speaks PostgreSQL's SQL: the pg server adapter and PGlite share all statements
@@ -102,9 +103,7 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
       connection = await this.opening;
     } catch (error) {
       if (isExhError(error)) throw error;
-      throw isPgLoginError(error)
-        ? errors.databaseLoginFailed(this.target, error)
-        : errors.databaseUnreachable(this.target, error);
+      throw connectError(classifyPgConnectError(error), this.target, error, pgConnectFixes);
     }
     if (generation !== this.generation) {
       // close() was called while connecting: the caller is gone, and so must this connection be.

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPostgresDatabase } from '../../../src/db/adapters/postgres.js';
 import { installInto } from '../../../src/db/commands.js';
-import { isExhError } from '../../../src/errors.js';
+import { type ExhError, isExhError } from '../../../src/errors.js';
 import { freePort, TcpProxy } from '../../support/net.js';
 import { databaseContract } from '../contract.js';
 import { inSchema } from '../pg-schema.js';
@@ -39,6 +39,7 @@ describe.skipIf(!url)('PostgreSQL server (needs PG_URL, e.g. postgres://postgres
     },
     // Port 1 on the loopback interface: nothing listens there, the connection is refused at once.
     unreachable: () => createPostgresDatabase('postgres://postgres:secret@127.0.0.1:1/test'),
+    unreachableCode: 'EXH_DB_CONNECTION_REFUSED',
   });
 });
 
@@ -135,6 +136,86 @@ describe.skipIf(!url)('PostgreSQL server: the outbox LISTEN connection fails (ne
       await db.close();
       await admin.end();
     }
+  });
+});
+
+/**
+ * Why connect() failed, against the real server: each cause its own code, and a message that names the fix
+ * (docs/operations.md). The server here trusts every local connection (pg_hba.conf: trust for 127.0.0.1), so a wrong
+ * password cannot be refused; a role that does not exist is refused the same way (class 28, EXH_DB_LOGIN_FAILED).
+ * "TLS required" needs a pg_hba.conf without a rule for unencrypted connections, which this server must keep: it is
+ * tested on pg's error object in pg-errors.test.ts.
+ */
+describe.skipIf(!url)('PostgreSQL server: why connecting failed (needs PG_URL)', () => {
+  const connectError = async (change: (target: URL) => void) => {
+    const target = new URL(url ?? '');
+    change(target);
+    const db = createPostgresDatabase(target.toString());
+    try {
+      return await db.connect().then(
+        () => {
+          throw new Error('expected connect() to fail');
+        },
+        (error: unknown) => error as ExhError,
+      );
+    } finally {
+      await db.close();
+    }
+  };
+
+  it('a database that does not exist: EXH_DB_DATABASE_NOT_FOUND, create it or correct the name', async () => {
+    const name = `exh_missing_${randomBytes(4).toString('hex')}`;
+    const error = await connectError((target) => {
+      target.pathname = `/${name}`;
+    });
+    expect(error.code).toBe('EXH_DB_DATABASE_NOT_FOUND');
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain(`database "${name}" does not exist (3D000)`);
+    expect(error.message).toContain('exh db install');
+    expect(error.message).toContain('correct the database name in database.connectionString');
+    expect(error.message).not.toMatch(/firewall/);
+  });
+
+  it('a login the server refuses (a role that does not exist): EXH_DB_LOGIN_FAILED', async () => {
+    const error = await connectError((target) => {
+      target.username = `exh_nobody_${randomBytes(4).toString('hex')}`;
+      target.password = 'Wr0ng-S3cret';
+    });
+    expect(error.code).toBe('EXH_DB_LOGIN_FAILED');
+    expect(error.message).toMatch(/role "exh_nobody_\w+" does not exist \(28000\)/);
+    expect(error.message).toContain('Check the user and password');
+    expect(error.message).not.toContain('Wr0ng-S3cret');
+  });
+
+  it('a host name that does not resolve (.invalid): EXH_DB_HOST_UNKNOWN', async () => {
+    const error = await connectError((target) => {
+      target.hostname = 'exh-db.invalid';
+    });
+    expect(error.code).toBe('EXH_DB_HOST_UNKNOWN');
+    expect(error.message).toContain('postgres://postgres@exh-db.invalid:');
+    expect(error.message).toMatch(/ENOTFOUND|EAI_AGAIN/);
+    expect(error.message).toContain("this machine's DNS");
+  });
+
+  it('a closed port: EXH_DB_CONNECTION_REFUSED, is the server running and listening there', async () => {
+    const port = await freePort();
+    const error = await connectError((target) => {
+      target.hostname = '127.0.0.1';
+      target.port = String(port);
+    });
+    expect(error.code).toBe('EXH_DB_CONNECTION_REFUSED');
+    expect(error.message).toContain(`127.0.0.1:${port}`);
+    expect(error.message).toContain('ECONNREFUSED');
+    expect(error.message).toContain('Check that the database server is running');
+  });
+
+  it('TLS asked of a server that has none (sslmode=verify-full, ssl = off here): EXH_DB_TLS_FAILED', async () => {
+    const error = await connectError((target) => {
+      target.searchParams.set('sslmode', 'verify-full');
+    });
+    expect(error.code).toBe('EXH_DB_TLS_FAILED');
+    expect(error.message).toContain('does not support SSL');
+    expect(error.message).toContain('remove sslmode');
   });
 });
 

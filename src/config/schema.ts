@@ -32,6 +32,11 @@ const database = z
     probeIntervalMs: ms.default(30_000),
     /** A probe without an answer within this time means the connection is lost. */
     probeTimeoutMs: ms.default(10_000),
+    /**
+     * Pooled connections (postgres, sqlserver); the probe and PostgreSQL's LISTEN have one each besides. A call that
+     * waits longer than 10 s (SQL Server 30 s) for one is EXH_DB_POOL_EXHAUSTED and tried again, which is not a lost database.
+     */
+    poolSize: z.number().int().min(1).max(1000).default(10),
   })
   .superRefine((value, ctx) => {
     if (value.type !== 'pglite' && !value.connectionString) {

@@ -12,6 +12,8 @@ export interface DatabaseConfig {
   connectionString?: string;
   /** PGlite's data directory; absent: in memory. */
   dataDir?: string;
+  /** Pooled connections for postgres and sqlserver (database.poolSize); absent: the adapter's default. */
+  poolSize?: number;
 }
 
 /**
@@ -23,11 +25,11 @@ export interface DatabaseConfig {
 export function createDatabase(config: DatabaseConfig): InstallableDatabase {
   switch (config.type) {
     case 'postgres':
-      return createPostgresDatabase(required(config));
+      return createPostgresDatabase(required(config), { poolSize: config.poolSize });
     case 'pglite':
       return createPgliteDatabase(config.dataDir === undefined ? {} : { dataDir: config.dataDir });
     case 'sqlserver':
-      return createSqlServerDatabase(required(config));
+      return createSqlServerDatabase(required(config), { poolSize: config.poolSize });
     case 'db2':
       return createDb2Database(required(config));
   }

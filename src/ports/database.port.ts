@@ -3,10 +3,14 @@
  * SQL Server and DB2 are adapters behind it (src/db/adapters/); machines and actors see only this interface.
  *
  * Contract for every adapter:
- * - Errors are ExhError (src/errors.ts): EXH_DB_UNREACHABLE from connect(); EXH_DB_CONNECTION_LOST from any call whose
- *   connection went away (the supervisor's database machine then goes to `lost`); EXH_DB_BASE_PROJECT_MISSING when an
- *   exh_ object does not exist; EXH_DB_PROCEDURE_FAILED when a procedure raised its own error (an item-level failure,
- *   recorded, not a connection loss).
+ * - Errors are ExhError (src/errors.ts): from connect() the cause's own code (EXH_DB_DATABASE_NOT_FOUND,
+ *   EXH_DB_LOGIN_FAILED, EXH_DB_HOST_UNKNOWN, EXH_DB_CONNECTION_REFUSED, EXH_DB_TLS_REQUIRED, EXH_DB_TLS_FAILED, else
+ *   EXH_DB_UNREACHABLE); EXH_DB_CONNECTION_LOST from any call whose connection went away (the supervisor's database
+ *   machine then goes to `lost`); EXH_DB_POOL_EXHAUSTED when every pooled connection stayed busy (back-pressure: the
+ *   caller tries again, the database is not lost); EXH_DB_BASE_PROJECT_MISSING when an exh_ object does not exist;
+ *   EXH_DB_PROCEDURE_FAILED when a procedure raised its own error (an item-level failure, recorded, not a connection
+ *   loss).
+ * - probe() answers whatever the load: it never waits behind other calls for a pooled connection.
  * - connect() may be called again after close(); close() is idempotent.
  * - writeSetUp() is idempotent (upsert of the three exh_set_up rows).
  * - applyChanges() runs every change and the new watermark in ONE transaction: all or nothing.

@@ -54,12 +54,22 @@ export const pgConnectFixes: ConnectFixes = {
     'trusted, name its CA with sslrootcert=FILE (or NODE_EXTRA_CA_CERTS) and check that the host name matches it.',
 };
 
+/**
+ * pg-pool's answer when every client stayed checked out for connectionTimeoutMillis: the pool is busy, the database
+ * is not lost (a new client that cannot connect fails with the socket's error, or "Connection terminated due to
+ * connection timeout", instead).
+ */
+export function isPgPoolWait(error: unknown): boolean {
+  return error instanceof Error && error.message === 'timeout exceeded when trying to connect';
+}
+
 /** True for socket errors, SQLSTATE class 08 (connection exception) and administrator shutdowns. */
 export function isPgConnectionError(error: unknown): boolean {
+  if (isPgPoolWait(error)) return false;
   if (error instanceof AggregateError) return error.errors.some(isPgConnectionError) || hasConnectionCode(error);
   if (hasConnectionCode(error)) return true;
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect|Client was closed|Cannot use a pool after calling end/i.test(
+  return /Connection terminated|connection error|not queryable|Client was closed|Cannot use a pool after calling end/i.test(
     message,
   );
 }

@@ -74,6 +74,11 @@ class PgliteConnection implements PgConnection {
     });
   }
 
+  async probe(): Promise<void> {
+    // One WebAssembly instance in this process: nothing to wait for but the instance itself.
+    await this.db.query('SELECT 1');
+  }
+
   async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
     const unlisten = await this.db.listen(channel, onPayload);
     return () => unlisten();

@@ -45,6 +45,11 @@ export interface PgConnection extends PgQueryable {
   transaction<T>(work: (tx: PgQueryable) => Promise<T>): Promise<T>;
   /** A multi-statement script in one transaction. */
   exec(script: string): Promise<void>;
+  /**
+   * A round trip that says whether the database answers, whatever the load: it must not wait behind other calls
+   * for a pooled connection, or a busy pool would look like a lost database (docs/database.md, "Connections").
+   */
+  probe(): Promise<void>;
   /** LISTEN; the returned function stops listening. `onError`: the listening connection failed afterwards. */
   listen(
     channel: string,
@@ -117,7 +122,7 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
   async probe(): Promise<void> {
     const connection = this.connected();
     try {
-      await connection.query('SELECT 1');
+      await connection.probe();
     } catch (error) {
       throw errors.databaseConnectionLost(this.target, error);
     }

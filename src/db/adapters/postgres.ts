@@ -1,20 +1,40 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Client, ClientConfig, Pool, PoolClient } from 'pg';
 import { errors } from '../../errors.js';
 import { postgresTarget } from '../target.js';
-import { isPgConnectionError } from './pg-errors.js';
+import { isPgConnectionError, isPgPoolWait } from './pg-errors.js';
 import type { PgConnection, PgDriver, PgQueryable } from './postgres-family.js';
 import { PostgresFamilyDatabase } from './postgres-family.js';
 
+export interface PostgresOptions {
+  /** Connections in the pool (database.poolSize). The probe and LISTEN have connections of their own besides. */
+  poolSize?: number;
+  /**
+   * How long a new connection may take to open, and how long a call waits for a pooled one before it fails with
+   * EXH_DB_POOL_EXHAUSTED (pg-pool uses one setting for both). Tests shorten it.
+   */
+  connectionTimeoutMs?: number;
+}
+
+/** database.poolSize's default (src/config/schema.ts). */
+export const defaultPoolSize = 10;
+const defaultConnectionTimeoutMs = 10_000;
+
 /** PostgreSQL server through a pg Pool. The connection string may carry `?options=-c search_path=...`. */
-export function createPostgresDatabase(connectionString: string): PostgresFamilyDatabase {
-  return new PostgresFamilyDatabase(new PgPoolDriver(connectionString));
+export function createPostgresDatabase(
+  connectionString: string,
+  options: PostgresOptions = {},
+): PostgresFamilyDatabase {
+  return new PostgresFamilyDatabase(new PgPoolDriver(connectionString, options));
 }
 
 class PgPoolDriver implements PgDriver {
   readonly type = 'postgres' as const;
   readonly target: string;
 
-  constructor(private readonly connectionString: string) {
+  constructor(
+    private readonly connectionString: string,
+    private readonly options: PostgresOptions,
+  ) {
     this.target = postgresTarget(connectionString);
   }
 
@@ -26,20 +46,22 @@ class PgPoolDriver implements PgDriver {
     const pg = await import('pg').catch((cause: unknown) => {
       throw errors.driverMissing('pg', 'postgres', cause);
     });
-    const pool = new pg.default.Pool({
+    const poolSize = this.options.poolSize ?? defaultPoolSize;
+    const waitMs = this.options.connectionTimeoutMs ?? defaultConnectionTimeoutMs;
+    const settings: ClientConfig = {
       connectionString: this.connectionString,
-      max: 4,
-      connectionTimeoutMillis: 10_000,
-      idleTimeoutMillis: 30_000,
+      connectionTimeoutMillis: waitMs,
       // A network that drops packets silently leaves a socket open forever: TCP keep-alive finds it dead, and a
       // query that gets no answer at all fails instead of holding its caller (the probe has its own, shorter limit).
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
       query_timeout: queryTimeoutMs,
-    });
-    // An idle client whose server went away emits here; the next query reports the loss to the caller.
+    };
+    const pool = new pg.default.Pool({ ...settings, max: poolSize, idleTimeoutMillis: 30_000 });
+    // An idle client whose server went away emits here (pg-pool has removed it already); the next query that needs
+    // a connection reports the loss to its caller.
     pool.on('error', () => undefined);
-    const clients = new Set<PoolClient>();
+    const clients = new Set<Client>();
     pool.on('connect', (client) => clients.add(client));
     pool.on('remove', (client) => clients.delete(client));
     try {
@@ -48,7 +70,12 @@ class PgPoolDriver implements PgDriver {
       await pool.end().catch(() => undefined);
       throw error;
     }
-    return new PgPoolConnection(pool, clients);
+    return new PgPoolConnection(pool, clients, {
+      target: this.target,
+      poolSize,
+      waitMs,
+      newClient: () => new pg.default.Client(settings),
+    });
   }
 }
 
@@ -57,22 +84,44 @@ const queryTimeoutMs = 5 * 60_000;
 /** How long close() lets checked-out clients finish before their sockets are destroyed. */
 const closeGraceMs = 2_000;
 
+interface PoolFacts {
+  target: string;
+  poolSize: number;
+  waitMs: number;
+  /** A client outside the pool, with the pool's settings. */
+  newClient: () => Client;
+}
+
+/**
+ * Every EventEmitter here has an 'error' listener for as long as it exists (an 'error' without one ends the process):
+ * the pool itself; idle pooled clients (pg-pool's own listener, which re-emits on the pool); a client checked out for
+ * a transaction, for as long as it is checked out (pool.query() does the same for its own checkouts); the probe's
+ * client and every LISTEN client, which live outside the pool and keep their listener after they end.
+ */
 class PgPoolConnection implements PgConnection {
-  /** Listening clients are checked out of the pool; close() must give them back or pool.end() waits forever. */
+  /** Stops of the LISTENs running; close() stops them. */
   private readonly listeners = new Set<() => Promise<void>>();
+  /** The probe's client and the LISTEN clients: outside the pool, so close() ends them itself. */
+  private readonly dedicated = new Set<Client>();
+  private probing: { client: Promise<Client>; broken: boolean } | undefined;
 
   constructor(
     private readonly pool: Pool,
-    private readonly clients: Set<PoolClient>,
+    private readonly clients: Set<Client>,
+    private readonly facts: PoolFacts,
   ) {}
 
   async query<T>(text: string, params?: unknown[]): Promise<{ rows: T[] }> {
-    const result = await this.pool.query(text, params);
+    const result = await this.pool.query(text, params).catch((error: unknown) => {
+      throw this.waited(error);
+    });
     return { rows: result.rows as T[] };
   }
 
   async transaction<T>(work: (tx: PgQueryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((error: unknown) => {
+      throw this.waited(error);
+    });
     // Checked out, the client has no listener of the pool's: a connection cut now (during a catch-up) would emit
     // an unhandled 'error'. The query in flight fails with the same error, so the listener only remembers it, and the
     // client is discarded rather than returned to the pool.
@@ -100,7 +149,29 @@ class PgPoolConnection implements PgConnection {
 
   async exec(script: string): Promise<void> {
     // The simple query protocol runs a multi-statement string as one implicit transaction.
-    await this.pool.query(script);
+    await this.query(script);
+  }
+
+  /** SELECT 1 on a connection of its own, so that it never waits behind a busy pool (docs/database.md). */
+  async probe(): Promise<void> {
+    if (this.probing?.broken) {
+      void this.end(this.probing.client);
+      this.probing = undefined;
+    }
+    this.probing ??= this.openProbe();
+    const client = await this.probing.client;
+    await client.query('SELECT 1');
+  }
+
+  /** The probe's client; once it breaks (or cannot connect), the next probe opens another. */
+  private openProbe(): { client: Promise<Client>; broken: boolean } {
+    const probing = { broken: false } as { client: Promise<Client>; broken: boolean };
+    const markBroken = () => {
+      probing.broken = true;
+    };
+    probing.client = this.openDedicated(markBroken);
+    probing.client.catch(markBroken);
+    return probing;
   }
 
   async listen(
@@ -108,42 +179,43 @@ class PgPoolConnection implements PgConnection {
     onPayload: (payload: string) => void,
     onError?: (error: unknown) => void,
   ): Promise<() => Promise<void>> {
-    const client = await this.pool.connect();
-    const onNotification = (message: { channel: string; payload?: string }) => {
-      if (message.channel === channel) onPayload(message.payload ?? '');
-    };
-    client.on('notification', onNotification);
     // The listening connection broke (server restart, terminated backend): notifications stop, so the caller must
     // know, once (pg follows the server's error with "Connection terminated unexpectedly").
     let failed = false;
-    client.on('error', (error: Error) => {
+    const client = this.openDedicated((error) => {
       if (failed) return;
       failed = true;
       onError?.(error);
     });
+    const onNotification = (message: { channel: string; payload?: string }) => {
+      if (message.channel === channel) onPayload(message.payload ?? '');
+    };
+    const connected = await client;
+    connected.on('notification', onNotification);
     try {
-      await client.query(`LISTEN ${channel}`);
+      await connected.query(`LISTEN ${channel}`);
     } catch (error) {
-      client.release(error instanceof Error ? error : true);
+      failed = true;
+      await this.end(client);
       throw error;
     }
     const stop = async () => {
       if (!this.listeners.delete(stop)) return;
-      client.off('notification', onNotification);
-      const error = await client.query(`UNLISTEN ${channel}`).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      client.release(error instanceof Error ? error : undefined);
+      connected.off('notification', onNotification);
+      // Ending the session ends its LISTEN; what the connection says while it ends is no news to the caller.
+      failed = true;
+      await this.end(client);
     };
     this.listeners.add(stop);
     return stop;
   }
 
   async close(): Promise<void> {
+    const probing = this.probing;
+    this.probing = undefined;
     const ended = (async () => {
       await Promise.all([...this.listeners].map((stop) => stop()));
-      await this.pool.end();
+      await Promise.all([this.pool.end(), probing ? this.end(probing.client) : undefined]);
     })();
     // pool.end() waits for every checked-out client; one stuck on a dead network would hold a shutdown forever.
     let timer: NodeJS.Timeout | undefined;
@@ -153,10 +225,40 @@ class PgPoolConnection implements PgConnection {
     const outcome = await Promise.race([ended.then(() => 'ended' as const), late]);
     clearTimeout(timer);
     if (outcome === 'late') {
-      for (const client of this.clients)
+      for (const client of [...this.clients, ...this.dedicated])
         (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
       await Promise.race([ended.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, closeGraceMs))]);
     }
+  }
+
+  /** pg-pool's "timeout exceeded when trying to connect": every connection stayed busy. Back-pressure, not loss. */
+  private waited(error: unknown): unknown {
+    if (!isPgPoolWait(error)) return error;
+    return errors.databasePoolExhausted(this.facts.target, this.facts.poolSize, this.facts.waitMs, error);
+  }
+
+  /** A connected client outside the pool; its 'error' listener is added before it connects and never removed. */
+  private async openDedicated(onError: (error: Error) => void): Promise<Client> {
+    const client = this.facts.newClient();
+    client.on('error', onError);
+    this.dedicated.add(client);
+    client.once('end', () => this.dedicated.delete(client));
+    try {
+      await client.connect();
+    } catch (error) {
+      this.dedicated.delete(client);
+      void client.end().catch(() => undefined);
+      throw error;
+    }
+    return client;
+  }
+
+  /** Ends a dedicated client; one that never connected, or whose connection is gone, ends quietly. */
+  private async end(client: Promise<Client>): Promise<void> {
+    await client.then(
+      (connected) => connected.end().catch(() => undefined),
+      () => undefined,
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { classifyPgConnectError } from '../../../src/db/adapters/pg-errors.js';
+import { classifyPgConnectError, isPgConnectionError, isPgPoolWait } from '../../../src/db/adapters/pg-errors.js';
 
 /**
  * pg's errors as pg builds them: a server's ErrorResponse becomes pg.DatabaseError with the SQLSTATE in `code` (set
@@ -57,5 +57,17 @@ describe('classifyPgConnectError', () => {
     });
     expect(classifyPgConnectError(certificate)).toBe('tlsFailed');
     expect(classifyPgConnectError(new Error('Connection terminated due to connection timeout'))).toBe('unreachable');
+  });
+});
+
+describe('the pool-wait time-out', () => {
+  const waited = new Error('timeout exceeded when trying to connect');
+
+  it('is back-pressure: not a connection error, so no caller reports the database lost', () => {
+    expect(isPgPoolWait(waited)).toBe(true);
+    expect(isPgConnectionError(waited)).toBe(false);
+    // A new connection that cannot be made is still a loss.
+    expect(isPgConnectionError(new Error('Connection terminated due to connection timeout'))).toBe(true);
+    expect(isPgPoolWait(new Error('Connection terminated due to connection timeout'))).toBe(false);
   });
 });

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPostgresDatabase } from '../../../src/db/adapters/postgres.js';
 import { installInto } from '../../../src/db/commands.js';
+import { notifyChannel } from '../../../src/db/sql/routines.js';
 import { type ExhError, isExhError } from '../../../src/errors.js';
 import { freePort, TcpProxy } from '../../support/net.js';
 import { databaseContract } from '../contract.js';
@@ -147,10 +148,11 @@ describe.skipIf(!url)('PostgreSQL server: the outbox LISTEN connection fails (ne
  * tested on pg's error object in pg-errors.test.ts.
  */
 describe.skipIf(!url)('PostgreSQL server: why connecting failed (needs PG_URL)', () => {
-  const connectError = async (change: (target: URL) => void) => {
+  const server = new URL(url ?? 'postgres://x');
+  const connectError = async (change: (target: URL) => void, options = {}) => {
     const target = new URL(url ?? '');
     change(target);
-    const db = createPostgresDatabase(target.toString());
+    const db = createPostgresDatabase(target.toString(), options);
     try {
       return await db.connect().then(
         () => {
@@ -216,6 +218,26 @@ describe.skipIf(!url)('PostgreSQL server: why connecting failed (needs PG_URL)',
     expect(error.code).toBe('EXH_DB_TLS_FAILED');
     expect(error.message).toContain('does not support SSL');
     expect(error.message).toContain('remove sslmode');
+  });
+
+  it('a server that accepts and never answers: EXH_DB_UNREACHABLE after the connection time-out', async () => {
+    const proxy = new TcpProxy(await freePort(), { host: server.hostname, port: Number(server.port || 5432) });
+    await proxy.open();
+    proxy.stall();
+    try {
+      const error = await connectError(
+        (target) => {
+          target.hostname = '127.0.0.1';
+          target.port = String(proxy.port);
+        },
+        { connectionTimeoutMs: 300 },
+      );
+      expect(error.code).toBe('EXH_DB_UNREACHABLE');
+      expect(error.message).toContain('connection timeout');
+      expect(error.message).toContain('firewall');
+    } finally {
+      await proxy.cut();
+    }
   });
 });
 
@@ -313,6 +335,74 @@ describe.skipIf(!url)('PostgreSQL server: connections under load and cut (needs 
       await lock.release().catch(() => undefined);
       await db.close();
       await proxy.cut();
+    }
+  });
+
+  it('takes waiting for a pooled connection as back-pressure (EXH_DB_POOL_EXHAUSTED), not a loss; the probe still answers', async () => {
+    const applicationName = `exh_busy_${randomBytes(4).toString('hex')}`;
+    const db = createPostgresDatabase(connectionString(installed.schema, applicationName), {
+      poolSize: 2,
+      connectionTimeoutMs: 300,
+    });
+    const lock = await lockWatermarks(installed.schema);
+    try {
+      await db.connect();
+      // Eight calls on a pool of two, whose connections both wait for the lock: six find no connection in time
+      // (transactions check a client out, plain queries let the pool do it: both ways are covered).
+      const settled: unknown[] = [];
+      const settle = (call: Promise<unknown>) =>
+        call.then(
+          () => settled.push('done'),
+          (error: unknown) => settled.push(error),
+        );
+      const calls = Array.from({ length: 2 }, (_, i) => settle(db.applyChanges(batch(`busy${i}@example.com`))));
+      await vi.waitFor(async () => expect(await waitingOnLock(admin, applicationName)).toBe(2), { timeout: 5_000 });
+      calls.push(
+        ...Array.from({ length: 3 }, (_, i) => settle(db.applyChanges(batch(`late${i}@example.com`)))),
+        ...Array.from({ length: 3 }, () => settle(db.getUsers())),
+      );
+      await vi.waitFor(() => expect(settled).toHaveLength(6), { timeout: 5_000 });
+      for (const error of settled) {
+        expect((error as ExhError).code).toBe('EXH_DB_POOL_EXHAUSTED');
+        expect((error as ExhError).retryable).toBe(true);
+        expect((error as Error).message).toContain('All 2 connections');
+        expect((error as Error).message).toContain('database.poolSize');
+      }
+      // The probe has a connection of its own: a saturated pool does not make the database look lost.
+      await db.probe();
+
+      await lock.release();
+      await Promise.all(calls);
+      expect(settled.slice(6)).toEqual(['done', 'done']);
+    } finally {
+      await lock.release().catch(() => undefined);
+      await db.close();
+    }
+  });
+
+  it('listens on a connection of its own: a pool of one stays free for calls while LISTEN runs', async () => {
+    const applicationName = `exh_listen1_${randomBytes(4).toString('hex')}`;
+    const db = createPostgresDatabase(connectionString(installed.schema, applicationName), {
+      poolSize: 1,
+      connectionTimeoutMs: 300,
+    });
+    try {
+      await db.connect();
+      const users: string[] = [];
+      const stop = await db.watchOutbox((user) => users.push(user));
+      // Before, LISTEN held the pool's only connection for good and this call waited until it gave up.
+      expect(await db.getUsers()).toEqual([]);
+      await db.probe();
+      await admin.query('SELECT pg_notify($1, $2)', [notifyChannel, 'ann@example.com']);
+      await vi.waitFor(() => expect(users).toEqual(['ann@example.com']), { timeout: 5_000 });
+      const { rows } = await admin.query(
+        `SELECT query FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'`,
+        [applicationName],
+      );
+      expect(rows).toHaveLength(1);
+      await stop();
+    } finally {
+      await db.close();
     }
   });
 });

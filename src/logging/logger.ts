@@ -46,7 +46,8 @@ export interface Logging {
 export function createLogging(options: LoggerOptions = {}): Logging {
   const hub = new LogHub();
   // Synchronous, so that nothing is lost when the process exits right after a record (a fatal error, a signal).
-  const stdout = options.stdout ?? pino.destination({ dest: 1, sync: true });
+  const ownStdout = options.stdout ? undefined : pino.destination({ dest: 1, sync: true });
+  const stdout: DestinationStream = options.stdout ?? (ownStdout as DestinationStream);
   const isTTY = options.isTTY ?? process.stdout.isTTY === true;
   const pretty = options.format === 'pretty' || ((options.format ?? 'auto') === 'auto' && isTTY);
   const console: DestinationStream = pretty ? { write: (line: string) => stdout.write(prettyLine(line)) } : stdout;
@@ -80,6 +81,8 @@ export function createLogging(options: LoggerOptions = {}): Logging {
       { levels: { ...pino.levels.values, ...customLevels } },
     ),
   ) as ExhLogger;
+  if (ownStdout) reportFailures(ownStdout, 'stdout', logger);
+  if (file) reportFailures(file, `log.file ${options.file}`, logger);
   return { logger, hub, reopen: () => file?.reopen() };
 }
 
@@ -89,4 +92,24 @@ function prettyLine(line: string): string {
   } catch {
     return line;
   }
+}
+
+/**
+ * A destination that cannot be written (a full disk, a closed stdout) emits 'error'; without a listener that would
+ * throw into whichever call logged, or end the process. Its records are lost instead, and the other destinations
+ * (stdout or the file, and the log feed) say so once, until a write to it succeeds again.
+ */
+function reportFailures(stream: ReturnType<typeof pino.destination>, name: string, logger: ExhLogger): void {
+  let failing = false;
+  stream.on('error', (error: Error) => {
+    if (failing) return;
+    failing = true;
+    logger.error(
+      { err: error },
+      `The log cannot be written to ${name}: ${error.message}; its records are lost until it can`,
+    );
+  });
+  stream.on('write', () => {
+    failing = false;
+  });
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -33,4 +33,29 @@ describe('log.file', () => {
     expect(lines(file).map((r) => [r.cat, r.msg])).toEqual([['W', 'after rotation']]);
     expect(stdout).toEqual([]);
   });
+
+  // /dev/full answers every write with ENOSPC: a disk that is full. Before, the file's unhandled 'error' was thrown
+  // into the call that logged.
+  it.skipIf(!existsSync('/dev/full'))(
+    'loses the records of a file it cannot write, says so once on stdout, and never throws',
+    () => {
+      const stdout: string[] = [];
+      const { logger } = createLogging({
+        format: 'json',
+        file: '/dev/full',
+        stdout: { write: (l: string) => void stdout.push(l) },
+      });
+      expect(() => {
+        logger.info('first');
+        logger.info('second');
+      }).not.toThrow();
+      const records = stdout.map((line) => JSON.parse(line));
+      expect(records.map((r) => r.msg)).toEqual([
+        'The log cannot be written to log.file /dev/full: ENOSPC: no space left on device, write; its records are lost until it can',
+        'first',
+        'second',
+      ]);
+      expect(records[0].cat).toBe('E');
+    },
+  );
 });

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { errors } from '../../errors.js';
+import { layoutStatechart } from '../../statecharts/layout.js';
 import { sendError } from '../replies.js';
 import type { HttpDeps } from '../server.js';
 import { maxSseClients, openSse, type SseOptions, type SseStream } from '../sse.js';
@@ -23,6 +24,8 @@ export function registerApiRoutes(
   const full = () => streams.all.size >= maxSseClients;
 
   app.get('/api/machines', async () => deps.charts);
+  // The same charts laid out as diagrams for the dashboard; computed on the first request, then kept.
+  app.get('/api/machines/layout', async () => Promise.all(deps.charts.map(layoutStatechart)));
 
   app.get<{ Params: { user: string } }>('/api/mailboxes/:user', async (request, reply) => {
     const status = deps.status();

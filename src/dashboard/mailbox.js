@@ -11,16 +11,22 @@ import {
   time,
   transitionListeners,
 } from './common.js';
-import { h, markActive, renderChart } from './statechart.js';
+import { h, markActive, markTransition, renderChart } from './statechart.js';
 
 const tokenKey = 'exh.adminToken';
 
 // ---- one mailbox --------------------------------------------------------------------------------------------------
 
 export async function mailboxPage(user) {
-  const [charts, status] = await Promise.all([api('/api/machines'), api('/api/status')]);
+  const [charts, layouts, status] = await Promise.all([
+    api('/api/machines'),
+    // Without a layout a chart is shown as its text view.
+    api('/api/machines/layout').catch(() => []),
+    api('/api/status'),
+  ]);
   header(status);
   const chartOf = new Map(charts.map((chart) => [chart.id, chart]));
+  const layoutOf = new Map(layouts.map((layout) => [layout.id, layout]));
   let details = await api(`/api/mailboxes/${encodeURIComponent(user)}`);
   const drawn = new Map();
   const chartsSection = h('div', { className: 'charts', id: 'statecharts' });
@@ -45,12 +51,18 @@ export async function mailboxPage(user) {
       let element = drawn.get(actor.actor);
       const chart = chartOf.get(actor.machine);
       if (!chart) continue;
+      const fresh = !element;
       if (!element) {
-        element = renderChart(chart, actor.actor, actor.title);
+        element = renderChart(chart, layoutOf.get(actor.machine), actor.actor, actor.title);
         drawn.set(actor.actor, element);
         chartsSection.append(element);
       }
       markActive(element, actor.paths);
+      if (fresh) {
+        // The latest transition this actor took, marked but not animated: it happened before the page was open.
+        const latest = details.transitions.findLast((transition) => transition.actor === actor.actor);
+        if (latest?.transitions) markTransition(element, latest.transitions, false);
+      }
     }
   };
 
@@ -149,7 +161,11 @@ export async function mailboxPage(user) {
     h(
       'section',
       { className: 'card' },
-      h('h2', {}, 'Statecharts (drawn from the machine definitions; current states marked)'),
+      h(
+        'h2',
+        {},
+        'Statecharts (drawn from the machine definitions; current states lit, the latest transition in blue)',
+      ),
       chartsSection,
     ),
     h(
@@ -185,7 +201,10 @@ export async function mailboxPage(user) {
     addTransition(transition);
     // Move the highlight at once; the rest follows with the next read.
     const element = drawn.get(transition.actor);
-    if (element) markActive(element, transition.to);
+    if (element) {
+      markActive(element, transition.to);
+      markTransition(element, transition.transitions ?? [], true);
+    }
     clearTimeout(pending);
     pending = setTimeout(() => refresh().catch(showFailure), 300);
   });

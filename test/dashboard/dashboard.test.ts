@@ -3,6 +3,8 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mailboxMachine } from '../../machines/mailbox.machine.js';
+import { type ChartState, statecharts, transitionId } from '../../src/statecharts/graph.js';
 import { allLive, type RunningConnector, startConnector, users } from '../http/connector.js';
 
 const chromiumPath = '/usr/bin/chromium';
@@ -11,14 +13,43 @@ const adminToken = 'dashboard-admin-token-1234';
 const outputDir = fileURLToPath(new URL('../../test-output/dashboard/', import.meta.url));
 const alice = users[0] as string;
 
+/** The transitions of a machine's definition, by their ids (`connected#1`), with the event each is taken on. */
+const definedTransitions = (() => {
+  const byMachine = new Map<string, Map<string, string>>();
+  for (const chart of statecharts(mailboxMachine)) {
+    const ids = new Map<string, string>();
+    const visit = (state: ChartState) => {
+      for (const [index, transition] of state.transitions.entries()) {
+        ids.set(transitionId(state.path, index), `${state.path || '(machine)'}: ${transition.event}`);
+      }
+      for (const child of state.states) visit(child);
+    };
+    visit(chart.root);
+    byMachine.set(chart.id, ids);
+  }
+  return (machine: string) => byMachine.get(machine) ?? new Map<string, string>();
+})();
+
 /** What the test uses of the page's globals (the project compiles without the DOM library). */
 interface BrowserGlobals {
   marked: string[];
+  /** Arrows marked as the latest transition, with the CSS animation running on their line at that moment. */
+  arrows: Array<{ id: string; animation: string }>;
   MutationObserver: new (
     callback: (
-      mutations: Array<{ target: { getAttribute(name: string): string | null }; oldValue: string | null }>,
+      mutations: Array<{
+        target: { getAttribute(name: string): string | null; querySelector(selector: string): unknown };
+        oldValue: string | null;
+      }>,
     ) => void,
   ) => { observe(target: unknown, options: Record<string, unknown>): void };
+  getComputedStyle(element: unknown): { animationName: string; stroke: string };
+}
+
+/** What the test reads of an SVG element in the page. */
+interface SvgElement {
+  getAttribute(name: string): string | null;
+  querySelectorAll(selector: string): ArrayLike<{ getTotalLength(): number }>;
 }
 
 /**
@@ -106,6 +137,47 @@ describe.skipIf(!existsSync(chromiumPath))('dashboard in chromium', () => {
     for (const chart of await itemTypeCharts.all()) {
       expect(await chart.locator('.state[data-active="true"]').count()).toBeGreaterThan(0);
     }
+    // Drawn as diagrams: one arrow for every transition of the definition (a loop for one without a target), each
+    // named by its transition and drawn with some length, on an SVG that says what it shows.
+    for (const chart of [mailboxChart, ...(await itemTypeCharts.all())]) {
+      const machine = (await chart.getAttribute('data-machine')) ?? '';
+      const defined = definedTransitions(machine);
+      expect(defined.size, machine).toBeGreaterThan(5);
+      const edges = chart.locator('svg.diagram .edge[data-transition]');
+      expect(await edges.count(), machine).toBe(defined.size);
+      const drawn = await edges.evaluateAll((elements) =>
+        elements.map((element) => {
+          const edge = element as unknown as SvgElement;
+          const lines = Array.from(edge.querySelectorAll('.edge-line'));
+          return {
+            id: edge.getAttribute('data-transition') ?? '',
+            lines: lines.length,
+            length: Math.min(...lines.map((line) => line.getTotalLength())),
+          };
+        }),
+      );
+      expect(drawn.map((edge) => edge.id).sort(), machine).toEqual([...defined.keys()].sort());
+      for (const edge of drawn) {
+        expect(edge.lines, `${machine} ${defined.get(edge.id)}`).toBeGreaterThan(0);
+        expect(edge.length, `${machine} ${defined.get(edge.id)}`).toBeGreaterThan(10);
+      }
+      expect(await chart.locator('.edge-label[data-label-of]').count(), machine).toBe(defined.size);
+      expect(await chart.locator('svg.diagram').getAttribute('role')).toBe('img');
+      expect(await chart.locator('svg.diagram > title').textContent()).toMatch(/^Statechart of /);
+    }
+    // The current state is lit (drawn in the active colour, not only flagged), in the diagram and in the text view.
+    const stroke = (path: string) =>
+      mailboxChart
+        .locator(`.state[data-path="${path}"] > .state-box`)
+        .evaluate((box) => (globalThis as unknown as BrowserGlobals).getComputedStyle(box).stroke);
+    expect(await stroke('connected.live')).toBe('rgb(21, 128, 61)');
+    expect(await stroke('backingOff')).not.toBe('rgb(21, 128, 61)');
+    expect(
+      await mailboxChart
+        .locator('.chart-text li[aria-current="true"]')
+        .evaluateAll((items) => items.map((item) => item.getAttribute('data-text-path'))),
+    ).toEqual(['connected', 'connected.live']);
+    await page.locator('#statecharts').screenshot({ path: `${outputDir}statecharts.png` });
     await expect.poll(() => page.locator('#catch-up').textContent()).toContain('4 of 4 item types caught up');
 
     // A wrong token is refused with the server's message; the right one starts the resync.
@@ -172,6 +244,23 @@ describe.skipIf(!existsSync(chromiumPath))('dashboard in chromium', () => {
         attributeOldValue: true,
       });
     });
+    // Every arrow marked as the latest transition from now on, and whether it was animated when it was.
+    await chart.evaluate((element) => {
+      const page = globalThis as unknown as BrowserGlobals;
+      const arrows: BrowserGlobals['arrows'] = [];
+      page.arrows = arrows;
+      new page.MutationObserver((mutations) => {
+        for (const mutation of mutations) {
+          const edge = mutation.target;
+          if (edge.getAttribute('data-last') !== 'true' || edge.getAttribute('data-transition') === null) continue;
+          const line = edge.querySelector('.edge-line');
+          arrows.push({
+            id: edge.getAttribute('data-transition') ?? '',
+            animation: page.getComputedStyle(line).animationName,
+          });
+        }
+      }).observe(element, { subtree: true, attributes: true, attributeFilter: ['data-last'] });
+    });
     // A change in Exchange wakes the calendar item type: idle → syncing → idle, told over the event stream.
     connector.emulator.admin.createItem(alice, {
       kind: 'CalendarItem',
@@ -188,6 +277,23 @@ describe.skipIf(!existsSync(chromiumPath))('dashboard in chromium', () => {
       .poll(() => page.evaluate(() => (globalThis as unknown as BrowserGlobals).marked), { timeout: 15_000 })
       .toEqual(expect.arrayContaining(['syncing', 'idle']));
     expect(await chart.locator('.state[data-path="idle"]').getAttribute('data-active')).toBe('true');
+    // The arrows of those transitions were animated as they arrived: idle → syncing on sync.requested first.
+    const itemType = definedTransitions('itemType');
+    const wake = [...itemType].find(([, name]) => name === 'idle: sync.requested')?.[0];
+    const done = [...itemType].find(([, name]) => name === 'syncing: done syncFolders')?.[0];
+    const arrows = await page.evaluate(() => (globalThis as unknown as BrowserGlobals).arrows);
+    expect(arrows).toEqual(
+      expect.arrayContaining([
+        { id: wake, animation: 'exh-edge-flow' },
+        { id: done, animation: 'exh-edge-flow' },
+      ]),
+    );
+    // The latest transition stays marked: back into idle by an eventless transition of synced.
+    const latest = await chart
+      .locator('.edge[data-last="true"]')
+      .evaluateAll((edges) => edges.map((edge) => edge.getAttribute('data-transition') ?? ''));
+    expect(latest.length).toBeGreaterThan(0);
+    expect(latest.map((id) => itemType.get(id))).toContain(itemType.get(done ?? ''));
     await page.close();
   });
 });

@@ -69,7 +69,7 @@ export interface TransitionLayout {
 }
 
 /** The text sizes the dashboard draws with (src/dashboard/style.css), which the boxes are made to fit. */
-export const fontSizes = { name: 13, invoke: 11, label: 11 } as const;
+const fontSizes = { name: 13, invoke: 11, label: 11 } as const;
 
 const pad = 10;
 const nameLine = 18;
@@ -78,7 +78,8 @@ const labelLine = 14;
 const dot = 12;
 /** Options of every graph, the machine's and each compound state's: ELK reads them per graph. */
 const graphOptions: LayoutOptions = {
-  // States in the order the machine defines them: the initial state first, and the diagram reads like the code.
+  // Cycles broken depth first from the first node, the initial dot: the initial state comes first and the arrows
+  // run on from it, as one reads the machine. (ELK 0.12's model-order options fail on nested graphs.)
   'elk.layered.cycleBreaking.strategy': 'DEPTH_FIRST',
   'elk.spacing.nodeNode': '28',
   'elk.layered.spacing.nodeNodeBetweenLayers': '36',
@@ -87,8 +88,6 @@ const graphOptions: LayoutOptions = {
   'elk.layered.spacing.edgeNodeBetweenLayers': '14',
   'elk.layered.spacing.edgeEdgeBetweenLayers': '10',
   'elk.spacing.edgeLabel': '3',
-  // Loops (transitions back into their state, and those without a target) around their state, not on one side.
-  'elk.layered.edgeRouting.selfLoopDistribution': 'EQUALLY',
 };
 const rootOptions: LayoutOptions = {
   'elk.algorithm': 'layered',
@@ -136,7 +135,7 @@ function elkGraph(chart: Statechart): ElkNode {
     const width = Math.max(
       80,
       Math.ceil(textWidth(name, fontSizes.name, true)) + 2 * pad,
-      ...state.invokes.map((invoke) => Math.ceil(textWidth(invokeText(invoke.src), fontSizes.invoke)) + 2 * pad),
+      ...state.invokes.map((invoke) => Math.ceil(textWidth(`invoke ${invoke.src}`, fontSizes.invoke)) + 2 * pad),
     );
     const elkNode: ElkNode = { id: nodeId(state.path) };
     if (state.states.length === 0) {
@@ -252,10 +251,6 @@ function readLayout(chart: Statechart, laidOut: ElkNode): ChartLayout {
 /** The name line and one line per invoked actor. */
 function headerHeight(state: ChartState): number {
   return pad / 2 + nameLine + state.invokes.length * invokeLine + pad / 2;
-}
-
-export function invokeText(src: string): string {
-  return `invoke ${src}`;
 }
 
 function labelLines(event: string, guard: string | undefined): string[] {

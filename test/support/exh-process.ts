@@ -1,7 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const exhBin = fileURLToPath(new URL('../../bin/exh.js', import.meta.url));
+/**
+ * The `exh` command as tests run it: the sources through tsx (test/support/exh-sources.js), so that a test never runs
+ * an older build; `node <exhBin> …` works like `exh …`. The built bin/exh.js has its own test (test/bin/exh.test.ts).
+ */
+export const exhBin = fileURLToPath(new URL('./exh-sources.js', import.meta.url));
 
 export interface LogRecord {
   cat: 'E' | 'W' | 'A' | 'M';
@@ -10,9 +14,9 @@ export interface LogRecord {
   [key: string]: unknown;
 }
 
-/** `exh …` as a real child process, its stdout read as pino JSON records. */
-export function runExh(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child: ChildProcess = spawn(process.execPath, [exhBin, ...args], {
+/** `exh …` as a real child process, its stdout read as pino JSON records; `script` is the built bin/exh.js in test/bin/. */
+export function runExh(args: string[], env: NodeJS.ProcessEnv = {}, script = exhBin) {
+  const child: ChildProcess = spawn(process.execPath, [script, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,8 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
+import { packageRoot } from '../../package-root.js';
 
-/** The dashboard's files, shipped in the package (src/dashboard/): no CDN, so it works offline. */
-const folder = new URL('../../dashboard/', import.meta.url);
+/**
+ * The dashboard's files, shipped in the package (src/dashboard/): no CDN, so it works offline. Read from the package
+ * root, so that the build (dist/) serves them from the same folder as the sources do.
+ */
+const folder = new URL('src/dashboard/', packageRoot);
 const assets: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
   'common.js': 'text/javascript; charset=utf-8',

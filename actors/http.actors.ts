@@ -2,6 +2,7 @@ import { fromCallback } from 'xstate';
 import { serializeError } from '../machines/report.js';
 import type { SupervisorEvent } from '../machines/supervisor.machine.js';
 import { errors } from '../src/errors.js';
+import { keepServing } from '../src/http/keep-serving.js';
 import { buildHttpApp, type HttpDeps } from '../src/http/server.js';
 import type { ExhLogger } from '../src/logging/logger.js';
 
@@ -33,6 +34,7 @@ export function createHttpActor(deps: HttpListenerDeps) {
           void app.close();
           return;
         }
+        keepServing(app.server, log, 'http');
         const url = `http://${deps.host.includes(':') ? `[${deps.host}]` : deps.host}:${port}/`;
         log.action({ event: 'http.listening', host: deps.host, port, url }, `Dashboard and HTTP API on ${url}`);
         deps.onListening?.({ close: () => app.close(), port });

@@ -7,11 +7,11 @@ import { registerOutbox } from './commands/outbox.js';
 import { registerSend } from './commands/send.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerSync } from './commands/sync.js';
-import { loadConfig } from './config/load.js';
-import { maskSecrets } from './config/mask.js';
 import { describe, isExhError } from './errors.js';
-import { createLogging } from './logging/logger.js';
 import { version } from './version.js';
+
+// What a command needs beyond commander is imported in its action (`await import`), so that `exh --help` and
+// `exh --version` load none of it: zod, yaml, pino, the database drivers, fastify, ews-javascript-api.
 
 /** Process exit codes; docs/operations.md lists them too. */
 export const exitCodes = { ok: 0, failed: 1, invalidConfig: 2, interrupted: 130 } as const;
@@ -31,7 +31,7 @@ program
   .addOption(configOption())
   .option('--inspect', "stream xstate's inspection events at /api/inspect on listeners.http (docs/dashboard.md)")
   .action(async (options: { config?: string; inspect?: boolean }) => {
-    const { config } = loadOrExit(options.config);
+    const { config } = await loadOrExit(options.config);
     if (config.database.type === 'pglite' && !config.database.dataDir) {
       process.stderr.write(
         'database.type "pglite" without database.dataDir keeps the database in this process\'s memory, where no ' +
@@ -40,6 +40,7 @@ program
       );
       process.exit(exitCodes.invalidConfig);
     }
+    const { createLogging } = await import('./logging/logger.js');
     const logging = createLogging({
       level: config.log.level,
       format: config.log.format,
@@ -82,8 +83,9 @@ configCommand
   .command('check')
   .description('validate the configuration and print it with secrets masked')
   .addOption(configOption())
-  .action((options: { config?: string }) => {
-    const loaded = loadOrExit(options.config);
+  .action(async (options: { config?: string }) => {
+    const loaded = await loadOrExit(options.config);
+    const { maskSecrets } = await import('./config/mask.js');
     process.stdout.write(`${JSON.stringify(maskSecrets(loaded.config), null, 2)}\n`);
     const sources = [loaded.file ?? 'no file', ...loaded.fromEnv].join(', ');
     process.stderr.write(`Configuration is valid (${sources}).\n`);
@@ -192,7 +194,7 @@ dbCommand
   .option('--example-app', 'also install the example application (app_user, calendar_item, … and their triggers)')
   .option('--sync-sender', 'also install the PostgreSQL synchronous sender (PL/Python exh_send; docs/senders.md)')
   .action(async (options: { config?: string; exampleApp?: boolean; syncSender?: boolean }) => {
-    const { config } = loadOrExit(options.config);
+    const { config } = await loadOrExit(options.config);
     const { installBaseProject } = await import('./db/commands.js');
     try {
       const { applied } = await installBaseProject(config.database, {
@@ -219,7 +221,8 @@ function parseCount(value: string): number {
   return count;
 }
 
-function loadOrExit(file: string | undefined) {
+async function loadOrExit(file: string | undefined) {
+  const { loadConfig } = await import('./config/load.js');
   try {
     return loadConfig({ file });
   } catch (error) {

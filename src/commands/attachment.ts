@@ -22,7 +22,7 @@ export function registerAttachment(program: Command): void {
       .requiredOption('--attachment-id <id>', 'the attachment id (from exh_split_attachment_info)')
       .option('-o, --out <file>', 'write the bytes here (default: stdout)'),
   ).action(async (flags: AttachmentFlags, command: Command) => {
-    const request = checkedRequest(command, {
+    const request = await checkedRequest(command, {
       type: 'getAttachment',
       user: flags.user,
       itemId: flags.itemId,

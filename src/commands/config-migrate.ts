@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { type MigrationFormat, migrateServiceConfig, renderConfig } from '../config/migrate.js';
+import type { MigrationFormat } from '../config/migrate.js';
 import { describe, errors, isExhError } from '../errors.js';
 
 /** 2 as for an invalid configuration (docs/operations.md, exit codes of exh). */
@@ -26,9 +26,11 @@ export function registerConfigMigrate(program: Command): void {
         'yaml',
       ]),
     )
-    .action((file: string, options: { out?: string; format?: MigrationFormat }) => {
+    .action(async (file: string, options: { out?: string; format?: MigrationFormat }) => {
       const path = resolve(file);
       try {
+        // Here, not at the top: fast-xml-parser and yaml are for this command only, not for `exh --help`.
+        const { migrateServiceConfig, renderConfig } = await import('../config/migrate.js');
         if (!existsSync(path)) throw errors.migrateNotFound(path);
         const { config: migrated, notes } = migrateServiceConfig(readFileSync(path, 'utf8'));
         const format = options.format ?? formatOf(options.out);

@@ -1,5 +1,4 @@
 import { type Command, Option } from 'commander';
-import { loadConfig } from '../config/load.js';
 import type { InstallableDatabase } from '../db/adapters/installable.js';
 import { describe, isExhError } from '../errors.js';
 import type { OutboxRecord, OutboxRowState } from '../ports/database.port.js';
@@ -96,6 +95,7 @@ async function withDatabase<T>(
 ): Promise<T> {
   let db: InstallableDatabase | undefined;
   try {
+    const { loadConfig } = await import('../config/load.js');
     const { config } = loadConfig({ file: configFile });
     const { createDatabase } = await import('../db/create-database.js');
     db = createDatabase(config.database);

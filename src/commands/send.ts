@@ -1,10 +1,10 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig } from '../config/load.js';
 import { describe, errors, isExhError } from '../errors.js';
 import type { SetUp } from '../ports/database.port.js';
-import { type ListenerTarget, type SendOptions, sendRequest } from '../protocol/client.js';
-import { parseRequest, requestTypes, type WireRequest } from '../protocol/messages.js';
+import type { ListenerTarget, SendOptions } from '../protocol/client.js';
+import type { WireRequest } from '../protocol/messages.js';
 import type { Reply } from '../protocol/replies.js';
+import { requestTypes } from '../protocol/request-types.js';
 
 /**
  * The command-line clients of a running connector (`exh send`, `exh sync-users`, `exh sync-items`,
@@ -72,6 +72,8 @@ export async function resolveListener(options: ClientOptions): Promise<{ target:
 
 /** exh_set_up as the connector wrote it, read through the DatabasePort adapter of the configuration. */
 export async function readSetUp(configFile: string | undefined): Promise<{ target: string; found: Partial<SetUp> }> {
+  // Loaded when a command runs, not when the command line starts (`exh --help`): zod, yaml, the database drivers.
+  const { loadConfig } = await import('../config/load.js');
   const { config } = loadConfig({ file: configFile });
   const { createDatabase } = await import('../db/create-database.js');
   const db = createDatabase(config.database);
@@ -106,6 +108,7 @@ export async function sendAndExit(
     }
     process.exit(isExhError(error, 'EXH_DB_SET_UP_MISSING') ? clientExit.offline : clientExit.error);
   }
+  const { sendRequest } = await import('../protocol/client.js');
   const reply = await sendRequest(listener.target, { ...request, token: listener.token } as WireRequest, {
     timeoutMs: options.timeout,
     ...extra,
@@ -121,7 +124,11 @@ export function printReply(reply: Reply): void {
 }
 
 /** A request checked here as the listener would check it, so that a bad flag is a usage error, not a round trip. */
-export function checkedRequest(program: Command, body: Record<string, unknown>): Omit<WireRequest, 'token'> {
+export async function checkedRequest(
+  program: Command,
+  body: Record<string, unknown>,
+): Promise<Omit<WireRequest, 'token'>> {
+  const { parseRequest } = await import('../protocol/messages.js');
   const parsed = parseRequest(body);
   if (!parsed.ok) program.error(`error: the request is not valid: ${parsed.problem}`, { exitCode: clientExit.usage });
   return body as Omit<WireRequest, 'token'>;
@@ -186,7 +193,7 @@ export function registerSend(program: Command): void {
   ).action(async (flags: SendFlags, command: Command) => {
     const body = flags.json ?? requestFromFlags(command, flags);
     const { token: _ignored, ...request } = body;
-    await sendAndExit(flags, checkedRequest(command, request));
+    await sendAndExit(flags, await checkedRequest(command, request));
   });
 }
 

@@ -31,7 +31,7 @@ export function registerSync(program: Command): void {
         'register every user again (exh_sync_users): new users start, removed ones stop, disabled ones retry',
       ),
   ).action(async (flags: ClientOptions, command: Command) => {
-    await sendAndExit(flags, checkedRequest(command, { type: 'syncUsers' }));
+    await sendAndExit(flags, await checkedRequest(command, { type: 'syncUsers' }));
   });
 
   const syncItems = program
@@ -82,7 +82,7 @@ export function registerSync(program: Command): void {
     body.progress = true;
     await sendAndExit(
       flags,
-      checkedRequest(command, body),
+      await checkedRequest(command, body),
       (reply: Reply) => {
         bar?.end();
         printReply(reply);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type FieldKind, findField, itemType, textKinds } from '../items/index.js';
 import { itemTypeNames } from '../ports/database.port.js';
+import { type RequestType, requestTypes } from './request-types.js';
 
 /**
  * The requests of the database listener (docs/protocol.md), as zod schemas. Every problem is reported by the path
@@ -9,8 +10,7 @@ import { itemTypeNames } from '../ports/database.port.js';
  * never sees it.
  */
 
-export const requestTypes = ['item', 'syncUsers', 'syncItems', 'getAttachment', 'addAttachment', 'ping'] as const;
-export type RequestType = (typeof requestTypes)[number];
+export { type RequestType, requestTypes };
 
 const text = z.string().min(1, { error: 'must not be empty' });
 /** The seed's senders pass flags as bits; JSON senders may as well pass booleans. */

@@ -34,6 +34,10 @@ export interface DatabaseListenerDeps {
   track: (listener: DatabaseListener) => void;
   /** PEM files: speak TLS (listeners.database.tls). */
   tls?: { certFile: string; keyFile: string } | undefined;
+  /** listeners.database.authTimeoutMs, maxUnauthenticated, maxConnections (docs/protocol.md); the module's defaults. */
+  authTimeoutMs?: number;
+  maxUnauthenticated?: number;
+  maxConnections?: number;
   /** Largest attachment a sender may download. */
   maxAttachmentBytes?: number;
 }
@@ -58,6 +62,9 @@ export function createDatabaseListenerActor(deps: DatabaseListenerDeps) {
           token: deps.token,
           handle,
           logger: deps.logger,
+          ...(deps.authTimeoutMs === undefined ? {} : { authTimeoutMs: deps.authTimeoutMs }),
+          ...(deps.maxUnauthenticated === undefined ? {} : { maxUnauthenticated: deps.maxUnauthenticated }),
+          ...(deps.maxConnections === undefined ? {} : { maxConnections: deps.maxConnections }),
           ...(tls ? { tls } : {}),
         }).catch((cause: unknown) => {
           throw errors.listenerFailed('database', deps.host, deps.port, cause);

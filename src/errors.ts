@@ -61,6 +61,7 @@ export const errorCatalogue = {
   EXH_DB_UNSUPPORTED: { retryable: false },
   EXH_LISTENER_FAILED: { retryable: false },
   EXH_LISTENER_TLS_UNREADABLE: { retryable: false },
+  EXH_LISTENER_BUSY: { retryable: true },
   EXH_HTTP_BAD_REQUEST: { retryable: false },
   EXH_HTTP_NOT_FOUND: { retryable: false },
   EXH_HTTP_UNAUTHORIZED: { retryable: false },
@@ -244,6 +245,9 @@ export const errors = {
         'or remove listeners.database.tls to listen without TLS.',
       { cause, details: { key, file } },
     ),
+  /** The database listener has no room for this connection now (docs/protocol.md, "Limits and time-outs"). */
+  listenerBusy: (reason: string) =>
+    make('EXH_LISTENER_BUSY', `The Exchange Connector is busy: ${reason}.`, { details: { reason } }),
   // The HTTP API (src/http): what a client sent or may do.
   httpBadRequest: (problem: string) =>
     make('EXH_HTTP_BAD_REQUEST', `Bad request: ${problem}. See docs/dashboard.md for what each endpoint takes.`),

@@ -97,6 +97,12 @@ export const configSchema = z.strictObject({
           token: z.string().min(16).optional(),
           /** PEM files: the listener speaks TLS (the senders then connect with TLS and trust the certificate). */
           tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+          /** A connection must have sent its token within this time of being accepted (docs/protocol.md). */
+          authTimeoutMs: ms.default(2_000),
+          /** Connections without their token yet; beyond this the oldest get a busy reply (521). */
+          maxUnauthenticated: z.number().int().min(1).default(32),
+          /** Authenticated requests at once; one more gets a busy reply (521). */
+          maxConnections: z.number().int().min(1).default(256),
         })
         .prefault({}),
       exchange: z

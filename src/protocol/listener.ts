@@ -11,6 +11,12 @@ import { failure, type Reply, replyForError, replySchema } from './replies.js';
  * line of JSON and read ONE reply line (docs/protocol.md). Everything a client can do wrong — garbage, a half
  * request, an endless line, a wrong token, an abrupt close — ends that one connection with a reply where possible
  * and never reaches `handle`; the listener keeps serving.
+ *
+ * Clients without the token cannot crowd the senders out (docs/protocol.md, "Limits and time-outs"): a connection
+ * must authenticate within `authTimeoutMs` of being accepted, however slowly it trickles bytes; connections not
+ * authenticated yet have a budget of their own (`maxUnauthenticated`), and when it overflows the oldest of them give
+ * way with a busy reply, so a sender whose request arrives at once always gets in; authenticated requests have their
+ * own `maxConnections`. Every refusal is a reply line followed by an orderly close, never a reset.
  */
 
 export interface RequestContext {
@@ -38,7 +44,14 @@ export interface DatabaseListenerOptions {
   readTimeoutMs?: number;
   /** A connection that sends nothing for this long while its request is incomplete is closed; default 10 s. */
   idleTimeoutMs?: number;
-  /** Connections open at once; Node closes any beyond that as soon as it is accepted. Default 256. */
+  /**
+   * A connection must have sent the right token within this time after it was accepted (bytes trickling in do not
+   * renew it): at the start of its line (`{"token": …` first), or with the whole line. Default 2 s.
+   */
+  authTimeoutMs?: number;
+  /** Connections not authenticated yet; beyond this the oldest give way with a busy reply (521). Default 32. */
+  maxUnauthenticated?: number;
+  /** Authenticated requests at once (read or being handled); one more gets a busy reply (521). Default 256. */
   maxConnections?: number;
   /** How long close() waits for requests being handled before cutting them; default 5 s. */
   closeTimeoutMs?: number;
@@ -55,43 +68,141 @@ export interface DatabaseListener {
 export const defaultMaxMessageBytes = 16 * 1024 * 1024;
 /** After the reply, how long a client that does not close its end keeps the connection. */
 const lingerMs = 2_000;
+/** Answered connections waiting for their client to close; beyond this the oldest is closed (fds are finite). */
+const maxLingering = 1_024;
+/** How much of a line is looked at for a token that comes first (`{"token": "…"`), before the line is complete. */
+const tokenPrefixBytes = 1_024;
+const tokenFirst = /^\uFEFF?[ \t\r]*\{[ \t\r]*"token"[ \t\r]*:[ \t\r]*("(?:[^"\\]|\\.)*")/;
 const newline = 0x0a;
+const lineEndHint = '(a request is one line ending in \\n)';
 
 export async function startDatabaseListener(options: DatabaseListenerOptions): Promise<DatabaseListener> {
   const log = options.logger.child({ actor: 'database-listener' });
   const maxMessageBytes = options.maxMessageBytes ?? defaultMaxMessageBytes;
   const readTimeoutMs = options.readTimeoutMs ?? 30_000;
   const idleTimeoutMs = options.idleTimeoutMs ?? 10_000;
+  const authTimeoutMs = options.authTimeoutMs ?? 2_000;
+  const maxUnauthenticated = options.maxUnauthenticated ?? 32;
+  const maxConnections = options.maxConnections ?? 256;
   const closeTimeoutMs = options.closeTimeoutMs ?? 5_000;
   const expectedToken = digest(options.token);
   const reading = new Set<Socket>();
   const handling = new Map<Socket, Promise<void>>();
   const open = new Set<Socket>();
+  /** Accepted, not authenticated yet; oldest first. */
+  const unauthenticated = new Set<Admission>();
+  /** Authenticated, not answered yet: what maxConnections counts. */
+  const authenticated = new Set<Socket>();
+  /** Answered, waiting for the client to close (or lingerMs); oldest first. */
+  const lingering = new Set<Socket>();
+  // A client without the token can cause these by the thousand: summarised rather than one record each.
+  const warnBusy = throttledWarning(log);
+  const warnLate = throttledWarning(log);
+
+  const busy = (reason: string) => replyForError(errors.listenerBusy(reason));
+
+  /**
+   * Over budget, the oldest unauthenticated connections give way. Not at accept: a burst of senders is accepted all
+   * at once before any of their lines is read, and two turns of the event loop later those that sent their request
+   * straight away (every real sender) have authenticated and left the budget; what is still waiting then is idle.
+   */
+  let sweeping = false;
+  const sweep = () => {
+    sweeping = false;
+    for (const admission of unauthenticated) {
+      if (unauthenticated.size <= maxUnauthenticated) break;
+      unauthenticated.delete(admission);
+      warnBusy(
+        { remoteAddress: admission.remoteAddress },
+        `Gave a connection from ${admission.remoteAddress} a busy reply: more than ${maxUnauthenticated} connections ` +
+          'had not sent their token (listeners.database.maxUnauthenticated)',
+      );
+      admission.giveWay(
+        busy(
+          `more than ${maxUnauthenticated} connections are waiting to send their request ` +
+            '(listeners.database.maxUnauthenticated); try again',
+        ),
+      );
+    }
+  };
+
+  /** Every accepted TCP connection, TLS ones included from before their handshake: the deadline runs from here. */
+  const accept = (raw: Socket): Admission => {
+    const admission: Admission = {
+      remoteAddress: raw.remoteAddress ?? 'unknown',
+      // Until the TLS handshake is done there is no channel for a reply: such a connection is simply closed.
+      giveWay: () => raw.destroy(),
+    };
+    unauthenticated.add(admission);
+    const deadline = setTimeout(() => {
+      if (!unauthenticated.has(admission)) return;
+      unauthenticated.delete(admission);
+      warnLate(
+        { remoteAddress: admission.remoteAddress },
+        `Dropped a connection from ${admission.remoteAddress}: no token within ${authTimeoutMs} ms ` +
+          '(listeners.database.authTimeoutMs)',
+      );
+      admission.giveWay(
+        failure(
+          `Request refused: no authenticated request within ${authTimeoutMs} ms of connecting ${lineEndHint}, ` +
+            'its token first).',
+        ),
+      );
+    }, authTimeoutMs);
+    raw.once('close', () => {
+      clearTimeout(deadline);
+      unauthenticated.delete(admission);
+    });
+    if (unauthenticated.size > maxUnauthenticated && !sweeping) {
+      sweeping = true;
+      setImmediate(() => setImmediate(sweep));
+    }
+    return admission;
+  };
+
+  /** The connection has shown the token: it leaves the unauthenticated budget and takes a slot, if there is one. */
+  const admit = (admission: Admission, socket: Socket): boolean => {
+    unauthenticated.delete(admission);
+    if (authenticated.size >= maxConnections) {
+      warnBusy(
+        { remoteAddress: admission.remoteAddress },
+        `Gave a request from ${admission.remoteAddress} a busy reply: ${maxConnections} requests are being handled ` +
+          '(listeners.database.maxConnections)',
+      );
+      return false;
+    }
+    authenticated.add(socket);
+    return true;
+  };
 
   /** Reads one line from the socket, never holding more than maxMessageBytes of it. */
-  const serve = (socket: Socket) => {
-    const remoteAddress = socket.remoteAddress ?? 'unknown';
+  const serve = (socket: Socket, admission: Admission) => {
+    const remoteAddress = admission.remoteAddress;
     const chunks: Buffer[] = [];
     let size = 0;
+    let admitted = false;
+    let lookForToken = true;
+    let replied = false;
     open.add(socket);
     reading.add(socket);
     // A reset or a vanished client is ordinary here, and 'close' follows every error.
     socket.on('error', () => {});
 
     const readTimer = setTimeout(
-      () => refuse(`the request was not complete within ${readTimeoutMs} ms (a request is one line ending in \\n)`),
+      () => refuse(`the request was not complete within ${readTimeoutMs} ms ${lineEndHint}`),
       readTimeoutMs,
     );
-    socket.setTimeout(idleTimeoutMs, () =>
-      refuse(`nothing received for ${idleTimeoutMs} ms (a request is one line ending in \\n)`),
-    );
+    socket.setTimeout(idleTimeoutMs, () => refuse(`nothing received for ${idleTimeoutMs} ms ${lineEndHint}`));
     socket.once('close', () => {
       clearTimeout(readTimer);
       open.delete(socket);
       reading.delete(socket);
+      authenticated.delete(socket);
+      lingering.delete(socket);
     });
 
     const stopReading = () => {
+      if (!reading.has(socket)) return;
       clearTimeout(readTimer);
       socket.setTimeout(0);
       reading.delete(socket);
@@ -99,15 +210,57 @@ export async function startDatabaseListener(options: DatabaseListenerOptions): P
       // Whatever follows is drained and dropped, so that the reply is not lost to a reset.
       socket.on('data', () => {});
     };
+    /** The one reply, then an orderly close: the client reads it and closes, or is disconnected after lingerMs. */
     const reply = (answer: Reply) => {
+      if (replied) return;
+      replied = true;
+      stopReading();
+      unauthenticated.delete(admission);
+      authenticated.delete(socket);
       if (socket.destroyed) return;
       socket.end(`${JSON.stringify(answer)}\n`);
+      lingering.add(socket);
+      for (const oldest of lingering) {
+        if (lingering.size <= maxLingering) break;
+        lingering.delete(oldest);
+        oldest.destroy();
+      }
       setTimeout(() => socket.destroy(), lingerMs).unref();
     };
+    admission.giveWay = reply;
     const refuse = (problem: string) => {
-      stopReading();
+      if (replied) return;
       log.warn({ remoteAddress }, `Refused a request from ${remoteAddress}: ${problem}`);
       reply(failure(`Request refused: ${problem}.`));
+    };
+    const enter = () => {
+      admitted = admit(admission, socket);
+      if (!admitted)
+        reply(busy(`${maxConnections} requests are being handled (listeners.database.maxConnections); try again`));
+      return admitted;
+    };
+
+    /**
+     * A request whose line starts with its token authenticates as soon as that much has arrived, so a large one
+     * (an attachment) has the read time-out for the rest; a wrong token is refused without waiting for the rest.
+     */
+    const tokenAtStart = () => {
+      if (size > tokenPrefixBytes) {
+        lookForToken = false;
+        return;
+      }
+      const match = tokenFirst.exec(new TextDecoder('utf-8').decode(Buffer.concat(chunks, size)));
+      if (!match?.[1]) return;
+      lookForToken = false;
+      let token: unknown;
+      try {
+        token = JSON.parse(match[1]);
+      } catch {
+        return; // Not a JSON string after all: the whole line decides.
+      }
+      if (typeof token !== 'string' || token === '') return;
+      if (!timingSafeEqual(digest(token), expectedToken)) refuse(wrongToken);
+      else enter();
     };
 
     const onData = (chunk: Buffer) => {
@@ -120,14 +273,25 @@ export async function startDatabaseListener(options: DatabaseListenerOptions): P
       }
       chunks.push(end < 0 ? chunk : chunk.subarray(0, end));
       size += take;
-      if (end < 0) return;
+      if (end < 0) {
+        if (!admitted && lookForToken) tokenAtStart();
+        return;
+      }
       stopReading();
       const line = Buffer.concat(chunks, size);
       chunks.length = 0;
+      const checked = authenticate(line);
+      if (!checked.ok) {
+        refuse(checked.problem);
+        return;
+      }
+      if (!admitted && !enter()) return;
       const progress = (value: Record<string, unknown>) => {
         if (!socket.destroyed && socket.writable) socket.write(`${JSON.stringify({ progress: value })}\n`);
       };
-      const done = answer(line, remoteAddress, progress).then(reply, (error: unknown) => reply(replyForError(error)));
+      const done = answer(checked.value, remoteAddress, progress).then(reply, (error: unknown) =>
+        reply(replyForError(error)),
+      );
       handling.set(socket, done);
       void done.finally(() => handling.delete(socket));
     };
@@ -141,33 +305,39 @@ export async function startDatabaseListener(options: DatabaseListenerOptions): P
     });
   };
 
-  const answer = async (line: Buffer, remoteAddress: string, progress: RequestContext['progress']): Promise<Reply> => {
-    const refused = (problem: string) => {
-      log.warn({ remoteAddress }, `Refused a request from ${remoteAddress}: ${problem}`);
-      return failure(`Request refused: ${problem}.`);
-    };
+  /** The line as JSON with the right token, or the problem (checked before anything else in it is looked at). */
+  const authenticate = (line: Buffer): { ok: true; value: unknown } | { ok: false; problem: string } => {
     let text: string;
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(line);
     } catch {
-      return refused('the request is not valid UTF-8');
+      return { ok: false, problem: 'the request is not valid UTF-8' };
     }
     let value: unknown;
     try {
       value = JSON.parse(text.replace(/^\uFEFF/, '').replace(/\r$/, ''));
     } catch (error) {
-      return refused(`malformed JSON: ${describe(error)}`);
+      return { ok: false, problem: `malformed JSON: ${describe(error)}` };
     }
     // The token first: an unauthenticated client learns nothing about the request format.
     const token = typeof value === 'object' && value !== null ? (value as { token?: unknown }).token : undefined;
     if (typeof token !== 'string' || token === '') {
-      return refused('unauthenticated: the request has no token (the exh_listener_token of exh_set_up)');
+      return { ok: false, problem: 'unauthenticated: the request has no token (the exh_listener_token of exh_set_up)' };
     }
-    if (!timingSafeEqual(digest(token), expectedToken)) {
-      return refused('unauthenticated: wrong token (the exh_listener_token of exh_set_up)');
-    }
+    if (!timingSafeEqual(digest(token), expectedToken)) return { ok: false, problem: wrongToken };
+    return { ok: true, value };
+  };
+
+  const answer = async (
+    value: unknown,
+    remoteAddress: string,
+    progress: RequestContext['progress'],
+  ): Promise<Reply> => {
     const parsed = parseRequest(value);
-    if (!parsed.ok) return refused(`invalid request: ${parsed.problem}`);
+    if (!parsed.ok) {
+      log.warn({ remoteAddress }, `Refused a request from ${remoteAddress}: invalid request: ${parsed.problem}`);
+      return failure(`Request refused: invalid request: ${parsed.problem}.`);
+    }
     const request = parsed.request;
     log.debug({ remoteAddress, type: request.type }, `Request ${request.type} from ${remoteAddress}`);
     try {
@@ -185,24 +355,45 @@ export async function startDatabaseListener(options: DatabaseListenerOptions): P
     }
   };
 
+  // No server.maxConnections: Node would close a connection beyond it unanswered, which its sender sees as a reset.
   const server: Server = options.tls
-    ? createTlsServer(
-        { key: options.tls.key, cert: options.tls.cert, handshakeTimeout: readTimeoutMs, allowHalfOpen: true },
-        serve,
-      )
-    : createTcpServer({ allowHalfOpen: true }, serve);
-  server.maxConnections = options.maxConnections ?? 256;
+    ? createTlsServer({
+        key: options.tls.key,
+        cert: options.tls.cert,
+        handshakeTimeout: authTimeoutMs,
+        allowHalfOpen: true,
+      })
+    : createTcpServer({ allowHalfOpen: true });
   // Every TCP connection, including TLS ones still shaking hands (those reach `serve` only once secure).
   const connections = new Set<Socket>();
+  /** TLS only: the admission of each raw connection, found again by its remote end once the handshake is done. */
+  const handshaking = new Map<string, Admission>();
+  const remoteEnd = (socket: Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
   server.on('connection', (raw: Socket) => {
     connections.add(raw);
     raw.once('close', () => connections.delete(raw));
+    const admission = accept(raw);
+    if (!options.tls) {
+      serve(raw, admission);
+      return;
+    }
+    const key = remoteEnd(raw);
+    handshaking.set(key, admission);
+    raw.once('close', () => handshaking.delete(key));
+  });
+  server.on('secureConnection', (socket: Socket) => {
+    const key = remoteEnd(socket);
+    const admission = handshaking.get(key);
+    handshaking.delete(key);
+    if (!admission || !unauthenticated.has(admission)) socket.destroy();
+    else serve(socket, admission);
   });
   server.on('tlsClientError', (error: Error) => log.debug(`TLS handshake failed: ${describe(error)}`));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(errors.listenerFailed('database', options.host, options.port, error)));
-    server.listen({ host: options.host, port: options.port }, () => resolve());
+    // A burst of senders beyond Node's default backlog (511) would wait for SYN retries; the kernel caps this anyway.
+    server.listen({ host: options.host, port: options.port, backlog: 1_024 }, () => resolve());
   });
   // Accept failures (EMFILE) surface here while the server keeps listening; they must not crash the service.
   server.on('error', (error) => log.warn(`The database listener could not accept a connection: ${describe(error)}`));
@@ -228,6 +419,36 @@ export async function startDatabaseListener(options: DatabaseListenerOptions): P
       closing ??= closeAll();
       return closing;
     },
+  };
+}
+
+/** A connection from its accept until it authenticates: how it is made to give way (a reply, once it can carry one). */
+interface Admission {
+  readonly remoteAddress: string;
+  giveWay: (reply: Reply) => void;
+}
+
+const wrongToken = 'unauthenticated: wrong token (the exh_listener_token of exh_set_up)';
+
+/**
+ * A warning a client without the token can cause at will (busy, too slow): the first at once, then at most one per
+ * interval saying how many were left out, so that a flood of connections cannot flood the log too.
+ */
+function throttledWarning(log: ExhLogger, intervalMs = 10_000) {
+  let last = Number.NEGATIVE_INFINITY;
+  let leftOut = 0;
+  return (fields: Record<string, unknown>, message: string) => {
+    const now = Date.now();
+    if (now - last < intervalMs) {
+      leftOut++;
+      return;
+    }
+    last = now;
+    log.warn(
+      { ...fields, leftOut },
+      leftOut > 0 ? `${message} (and ${leftOut} more like it since the last such warning)` : message,
+    );
+    leftOut = 0;
   };
 }
 

@@ -38,6 +38,7 @@ const offlineCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   // Every database connection busy: try again later, as for a connector that cannot serve now.
   'EXH_DB_POOL_EXHAUSTED',
   'EXH_POOL_ABORTED',
+  'EXH_LISTENER_BUSY',
 ]);
 
 /** Errors that mean "Exchange could not be reached or would not serve now" (the seed's 522). */

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assign, createActor, setup, waitFor } from 'xstate';
@@ -8,6 +9,7 @@ import {
   syncItemsFromWire,
 } from '../../actors/database-listener.actors.js';
 import type { SerializedError } from '../../machines/report.js';
+import { configSchema } from '../../src/config/schema.js';
 import { errors } from '../../src/errors.js';
 import type { ControlPort } from '../../src/ports/control.port.js';
 import type { DatabasePort } from '../../src/ports/database.port.js';
@@ -141,5 +143,29 @@ describe('database listener actor', () => {
     expect(failed?.message).toContain(`listeners.database.tls.certFile ${certFile} cannot be read`);
     expect(failed?.message).toContain('ENOENT');
     expect(failed?.message).not.toContain('Free the port');
+  });
+
+  it('takes the limits from listeners.database, as the runtime spreads them in', async () => {
+    const configured = configSchema.parse({
+      database: { type: 'pglite' },
+      exchange: { impersonationUser: 'svc@contoso.test', impersonationPassword: 'x' },
+      listeners: { database: { authTimeoutMs: 200 } },
+    }).listeners.database;
+    expect(configured).toMatchObject({ authTimeoutMs: 200, maxUnauthenticated: 32, maxConnections: 256 });
+    const { actor, address, tracked } = await listenerActor({ ...configured, host: '127.0.0.1', port: 0, token });
+    try {
+      const { port } = await address;
+      const idle = connect({ host: '127.0.0.1', port });
+      const chunks: Buffer[] = [];
+      idle.on('data', (chunk: Buffer) => chunks.push(chunk));
+      await new Promise((resolve) => idle.once('close', resolve));
+      expect(JSON.parse(Buffer.concat(chunks).toString('utf8'))).toMatchObject({
+        exitCode: 1,
+        errorMessage: expect.stringContaining('no authenticated request within 200 ms'),
+      });
+    } finally {
+      actor.stop();
+      await Promise.all(tracked.map((listener) => listener.close()));
+    }
   });
 });

@@ -63,6 +63,22 @@ describe('sendRequest', () => {
 });
 
 describe('TLS', () => {
+  it('writes the token first, whatever order the request was built in, so the listener can authenticate early', async () => {
+    let line = '';
+    const port = await fakeServer((socket) =>
+      socket.on('data', (chunk: Buffer) => {
+        line += chunk.toString('utf8');
+        if (line.endsWith('\n')) socket.end('{"exitCode":0,"outputValue":null,"errorMessage":null}\n');
+      }),
+    );
+    // As exh send builds it: the request, then the token from exh_set_up.
+    const request = { type: 'getAttachment', user: 'a@b.test', itemId: 'I', attachmentId: 'A', token } as const;
+    expect((await sendRequest({ host: '127.0.0.1', port }, request, { timeoutMs: 5_000 })).exitCode).toBe(0);
+    expect(line).toBe(
+      `${JSON.stringify({ token, type: 'getAttachment', user: 'a@b.test', itemId: 'I', attachmentId: 'A' })}\n`,
+    );
+  });
+
   it('does a round trip with a self-signed certificate the client trusts', async () => {
     const handler = recordingHandler(() => ({ exitCode: 0, outputValue: 'pong', errorMessage: null }));
     const listener = await startDatabaseListener({

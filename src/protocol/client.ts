@@ -65,7 +65,8 @@ export function sendRequest(target: ListenerTarget, request: WireRequest, option
     socket.once(target.tls ? 'secureConnect' : 'connect', () => {
       connected = true;
       // The token first: the listener then authenticates the connection before the rest of a large request arrives.
-      socket.write(`${JSON.stringify({ token: request.token, ...request })}\n`);
+      const { token, ...rest } = request;
+      socket.write(`${JSON.stringify({ token, ...rest })}\n`);
     });
     socket.on('data', (data: Buffer) => {
       let chunk = data;

@@ -1,6 +1,7 @@
 import type { EmulatorClock } from './clock.js';
 import type { Faults } from './faults.js';
 import type { Subscriptions } from './notifications/subscriptions.js';
+import type { RequestLog } from './request-log.js';
 import type { ExchangeVersion } from './soap/envelope.js';
 import type { Mailbox } from './store/mailbox.js';
 import type { Store } from './store/store.js';
@@ -48,6 +49,8 @@ export interface Core {
   faults: Faults;
   subscriptions: Subscriptions;
   recorder: ResponseRecorder | undefined;
+  /** Every EWS request answered, with its times and outcome (admin.requests()). */
+  requests: RequestLog;
   log: EmulatorLogger;
   clock: EmulatorClock;
   now(): number;

@@ -113,7 +113,18 @@ function readEnvelope(body: string): {
 }
 
 export async function handleEws(core: Core, request: EwsRequest): Promise<EwsAnswer> {
-  const answer = await answerEws(core, request);
+  const at = core.now();
+  const seen: { mailbox?: string } = {};
+  const answer = await answerEws(core, request, seen);
+  core.requests.add({
+    at,
+    answeredAt: core.now(),
+    operation: answer.operation,
+    account: request.account,
+    ...(seen.mailbox === undefined ? {} : { mailbox: seen.mailbox }),
+    status: answer.status,
+    ...(answer.faultCode === undefined ? {} : { fault: answer.faultCode }),
+  });
   // Every request the emulator accepted, and every one it refused as schema-invalid, is checked against
   // messages.xsd with the responses (validateResponses): the emulator's own checks must agree with the schema.
   if (answer.status === 200) core.recorder?.recordRequest(answer.operation, request.body, 'accepted');
@@ -122,7 +133,12 @@ export async function handleEws(core: Core, request: EwsRequest): Promise<EwsAns
   return answer;
 }
 
-async function answerEws(core: Core, request: EwsRequest): Promise<EwsAnswer & { faultCode?: string }> {
+/** `seen.mailbox` is set once the mailbox acted on is known, for the request log. */
+async function answerEws(
+  core: Core,
+  request: EwsRequest,
+  seen: { mailbox?: string },
+): Promise<EwsAnswer & { faultCode?: string }> {
   let operation = 'unknown';
   try {
     const { header, call, namespaceOf } = readEnvelope(request.body);
@@ -138,6 +154,7 @@ async function answerEws(core: Core, request: EwsRequest): Promise<EwsAnswer & {
     checkOperation(call, namespaceOf);
     const version = requestVersion(header);
     const mailbox = effectiveMailbox(core, request.account, header);
+    seen.mailbox = mailbox.address;
     const anchor = anchorMailbox(core, request.anchorHeader, mailbox);
     const headers: Record<string, string> = { 'x-calculatedbetarget': serverOf(anchor.address) };
     const target = { operation, mailbox };

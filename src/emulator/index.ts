@@ -5,6 +5,7 @@ import { type EmulatorClock, systemClock } from './clock.js';
 import { type Core, type EmulatorLogger, type EmulatorSettings, silentLogger } from './context.js';
 import { Faults } from './faults.js';
 import { Subscriptions } from './notifications/subscriptions.js';
+import { RequestLog } from './request-log.js';
 import { buildServer, paths } from './server.js';
 import { loadStore, saveStore } from './store/persistence.js';
 import { Store } from './store/store.js';
@@ -25,6 +26,7 @@ export {
 export type { EmulatorClock, TimerHandle } from './clock.js';
 export type { EmulatorLogger } from './context.js';
 export type { Fault, FaultInput } from './faults.js';
+export type { LoggedRequest, RequestFilter } from './request-log.js';
 export { SchemaValidationError } from './validation.js';
 
 export interface EmulatorOptions {
@@ -167,6 +169,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     faults: new Faults(parsed.faultSeed),
     subscriptions: new Subscriptions(store, settings, now, log),
     recorder: parsed.validateResponses ? new ResponseRecorder(parsed.schemaDirectory) : undefined,
+    requests: new RequestLog(),
     log,
     clock,
     now,

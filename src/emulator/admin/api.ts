@@ -10,6 +10,7 @@ import { transact } from '../items/update.js';
 import { isoSeconds, normalizeDate } from '../items/values.js';
 import type { SubscriptionKind } from '../notifications/subscriptions.js';
 import { commitChange, createItem, deleteItem } from '../ops/items.js';
+import type { LoggedRequest, RequestFilter } from '../request-log.js';
 import { EwsError } from '../soap/response-codes.js';
 import { isWellFormedId } from '../store/ids.js';
 import type { Mailbox } from '../store/mailbox.js';
@@ -460,6 +461,14 @@ export class EmulatorAdmin {
   /** Ends subscriptions as if Exchange had lost them: clients get ErrorSubscriptionNotFound. */
   expireSubscriptions(filter: { mailbox?: string; kind?: SubscriptionKind } = {}): number {
     return this.core.subscriptions.expire(filter);
+  }
+
+  /**
+   * The EWS requests answered (the last 10,000), oldest first: when each arrived and was answered, its operation,
+   * mailbox, HTTP status and SOAP fault code. Tests measure a client's waits and retries with it.
+   */
+  requests(filter: RequestFilter = {}): LoggedRequest[] {
+    return this.core.requests.list(filter);
   }
 
   /** Validates every SOAP body sent so far against messages.xsd (only with validateResponses on). */

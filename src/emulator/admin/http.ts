@@ -129,6 +129,16 @@ export function registerAdminRoutes(app: FastifyInstance, core: Core, admin: Emu
         return reply.code(404).send({ error: 'NotFound', message: 'No such fault.' });
       return { removed: request.params.faultId };
     });
+    scope.get(`${base}/requests`, async (request) => {
+      const filter = z
+        .object({
+          mailbox: z.string().optional(),
+          operation: z.string().optional(),
+          since: z.coerce.number().optional(),
+        })
+        .parse(request.query ?? {});
+      return admin.requests(filter);
+    });
     scope.get(`${base}/subscriptions`, async () => admin.subscriptions());
     scope.post(`${base}/subscriptions/expire`, async (request) => {
       const filter = z

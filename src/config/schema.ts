@@ -107,8 +107,9 @@ export const configSchema = z.strictObject({
         .prefault({}),
       exchange: z
         .strictObject({
-          ...listenerShape(8100, '0.0.0.0'),
-          /** The URL Exchange posts push notifications to (http://this-host:8100/exh/notifications). */
+          // Loopback like every listener: Exchange on another machine needs host and publicUrl set (docs/configuration.md).
+          ...listenerShape(8100),
+          /** The URL Exchange reaches the receiver at (http://this-host:8100/exh/notifications); `/<secret>` is appended. */
           publicUrl: z.url().optional(),
         })
         .prefault({}),

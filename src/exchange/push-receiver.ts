@@ -1,27 +1,44 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
-import Fastify from 'fastify';
+import Fastify, { type FastifyReply } from 'fastify';
 import { errors } from '../errors.js';
 import type { ExhLogger } from '../logging/logger.js';
 import { type NotificationSummary, summarize } from './ews/subscriptions/events.js';
+import { fingerprint } from './ews/subscriptions/lifecycle.js';
 import { all, at, parseXml, textOf, type XmlValue } from './ews/xml.js';
 
 /**
- * The HTTP listener Exchange posts push notifications to (`listeners.exchange`): it parses `SendNotification`,
- * hands each notification to the subscription registered under its id and answers `SendNotificationResult`: OK for
- * ids it owns, Unsubscribe for the others, so that Exchange stops posting for subscriptions nobody holds any more.
- * A notification for an id not registered yet waits `registrationGraceMs` first: Exchange may post before the
- * Subscribe answer has reached the adapter. Status events are handed over too, so a subscription can tell a silent
- * Exchange from a quiet mailbox. What is not a SendNotification (malformed XML, another body) gets 400 and changes
- * nothing; bodies over `bodyLimit` get 413.
+ * The HTTP listener Exchange posts push notifications to (`listeners.exchange`). Every push subscription registers a
+ * URL of its own, `<url>/<secret>`, with an unguessable secret (256 random bits) opened here for it: a post is looked
+ * at only when its path carries a live secret (found by its SHA-256, then compared in constant time), and only the
+ * notifications of the subscription bound to that secret reach it. A post without one gets 404 before its body is
+ * read, and touches no subscription: a subscription id read from a log is not enough to forge a notification.
+ * The answer is `SendNotificationResult`: OK when the subscription took it, Unsubscribe for a secret whose
+ * subscription has ended (so that Exchange stops posting). A post may arrive before the Subscribe answer has bound
+ * its secret; it waits `registrationGraceMs` for that. Status events are handed over too, so a subscription can tell
+ * a silent Exchange from a quiet mailbox. What is not a SendNotification gets 400 and changes nothing; bodies over
+ * `bodyLimit` get 413. Neither secrets nor whole subscription ids are ever logged (`fingerprint`).
  */
 
 export type PushNotificationHandler = (notification: NotificationSummary) => void;
 
-export interface PushReceiver {
-  /** Where Exchange should post (the PushSubscriptionRequest URL). */
+/** One subscription's place at the receiver: its own URL and secret. */
+export interface PushEndpoint {
+  /** The URL to subscribe with (the receiver's URL and this endpoint's secret). A secret: never log it. */
   readonly url: string;
-  register(subscriptionId: string, onNotification: PushNotificationHandler): void;
-  unregister(subscriptionId: string): void;
+  /** From now on the notifications of `subscriptionId` posted to this URL reach `onNotification`. */
+  bind(subscriptionId: string, onNotification: PushNotificationHandler): void;
+  /** The subscription has ended: posts to this URL are answered Unsubscribe and reach nobody. Idempotent. */
+  close(): void;
+}
+
+export interface PushReceiver {
+  /** The receiver's URL without any secret, for logs and messages. */
+  readonly url: string;
+  /** Where it listens. */
+  readonly address: { host: string; port: number };
+  /** A new endpoint with its own secret, for one subscription. */
+  open(): PushEndpoint;
   close(): Promise<void>;
 }
 
@@ -29,12 +46,17 @@ export interface PushReceiverOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
-  /** The URL Exchange reaches this listener at; default http://<host or this machine's name>:<port>/exh/notifications. */
+  /**
+   * The URL Exchange reaches this listener at, without the secret (each subscription appends `/<secret>`); default
+   * http://<host or this machine's name>:<port>/exh/notifications.
+   */
   publicUrl?: string;
   logger: ExhLogger;
   /** Largest body accepted, default 1 MiB (a SendNotification carries at most a few hundred events). */
   bodyLimit?: number;
   registrationGraceMs?: number;
+  /** How long the secret of an ended subscription is still answered with Unsubscribe; default 1 hour. */
+  retiredTtlMs?: number;
 }
 
 export const pushPath = '/exh/notifications';
@@ -63,11 +85,23 @@ export function readSendNotification(body: string): NotificationSummary[] | unde
   return notifications.length > 0 && notifications.every((n) => n.subscriptionId) ? notifications : undefined;
 }
 
+/** A secret's place: unbound until the Subscribe answer names its subscription, retired once that ends. */
+interface Slot {
+  readonly digest: Buffer;
+  subscriptionId?: string;
+  handler?: PushNotificationHandler;
+  retiredAt?: number;
+  /** Posts that came before `bind`, waiting for it. */
+  readonly waiting: Set<() => void>;
+}
+
 export async function startPushReceiver(options: PushReceiverOptions): Promise<PushReceiver> {
   const log = options.logger.child({ actor: 'push-receiver' });
-  const handlers = new Map<string, PushNotificationHandler>();
-  const waiting = new Map<string, Set<() => void>>();
+  /** By the hex SHA-256 of the secret: the lookup's timing depends on the digest, which tells nothing of a secret. */
+  const slots = new Map<string, Slot>();
   const grace = options.registrationGraceMs ?? 2_000;
+  const retiredTtlMs = options.retiredTtlMs ?? 60 * 60_000;
+  const warnRefused = throttledWarning(log);
   const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1024 * 1024, forceCloseConnections: true });
   app.addContentTypeParser(
     ['text/xml', 'application/soap+xml', 'application/xml'],
@@ -75,47 +109,76 @@ export async function startPushReceiver(options: PushReceiverOptions): Promise<P
     (_request, body, done) => done(null, body),
   );
 
-  const registered = (id: string): Promise<boolean> => {
-    if (handlers.has(id)) return Promise.resolve(true);
+  const forgetRetired = () => {
+    const now = Date.now();
+    for (const [key, slot] of slots)
+      if (slot.retiredAt !== undefined && now - slot.retiredAt > retiredTtlMs) slots.delete(key);
+  };
+  const slotOf = (secret: unknown): Slot | undefined => {
+    if (typeof secret !== 'string' || secret === '') return undefined;
+    const digest = sha256(secret);
+    const slot = slots.get(digest.toString('hex'));
+    return slot && timingSafeEqual(slot.digest, digest) ? slot : undefined;
+  };
+  const bound = (slot: Slot): Promise<void> => {
+    if (slot.handler || slot.retiredAt !== undefined) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer);
-        const set = waiting.get(id);
-        set?.delete(wake);
-        if (set?.size === 0) waiting.delete(id);
-        resolve(handlers.has(id));
+        slot.waiting.delete(wake);
+        resolve();
       };
       const timer = setTimeout(wake, grace);
-      const set = waiting.get(id) ?? new Set<() => void>();
-      waiting.set(id, set);
-      set.add(wake);
+      slot.waiting.add(wake);
     });
   };
+  const notFound = (reply: FastifyReply) => reply.code(404).type('text/plain').send('Not found.');
 
-  app.post(pushPath, async (request, reply) => {
+  // Before the body is read: a post without a live secret costs nothing more and reaches nothing.
+  app.addHook('onRequest', async (request, reply) => {
+    const secret = (request.params as { secret?: unknown } | undefined)?.secret;
+    if (request.routeOptions.url === `${pushPath}/:secret` && slotOf(secret)) return;
+    warnRefused(
+      { remote: request.ip },
+      `Refused a post to the push listener from ${request.ip}: no valid secret in its URL`,
+    );
+    return notFound(reply);
+  });
+  app.setNotFoundHandler((_request, reply) => notFound(reply));
+
+  app.post(`${pushPath}/:secret`, async (request, reply) => {
+    const slot = slotOf((request.params as { secret: string }).secret);
+    if (!slot) return notFound(reply);
     const notifications = typeof request.body === 'string' ? readSendNotification(request.body) : undefined;
     if (!notifications) {
       log.warn({ remote: request.ip }, 'A post to the push listener is not a SendNotification: refused');
       return reply.code(400).type('text/plain').send('Expected a SOAP SendNotification.');
     }
+    await bound(slot);
     let owned = false;
-    for (const notification of notifications) {
-      if (!(await registered(notification.subscriptionId))) continue;
-      owned = true;
-      try {
-        handlers.get(notification.subscriptionId)?.(notification);
-      } catch (error) {
-        log.error(
-          { err: error, subscription: notification.subscriptionId },
-          'A push subscription failed on a notification',
-        );
+    if (slot.retiredAt === undefined && slot.handler) {
+      for (const notification of notifications) {
+        // Only the subscription this secret was opened for: a secret does not open another subscription's door.
+        if (notification.subscriptionId !== slot.subscriptionId) continue;
+        owned = true;
+        try {
+          slot.handler(notification);
+        } catch (error) {
+          log.error(
+            { err: error, subscription: fingerprint(notification.subscriptionId) },
+            'A push subscription failed on a notification',
+          );
+        }
       }
     }
-    if (!owned)
+    if (!owned) {
       log.info(
-        { subscriptions: notifications.map((n) => n.subscriptionId) },
-        'Push for unknown subscription: Unsubscribe',
+        { subscriptions: notifications.map((n) => fingerprint(n.subscriptionId)) },
+        'Push for no live subscription of this URL: Unsubscribe',
       );
+      // Exchange drops the subscription on this answer; an unbound secret stays open for its Subscribe answer.
+      if (slot.retiredAt !== undefined) slots.delete(slot.digest.toString('hex'));
+    }
     return reply.type('text/xml; charset=utf-8').send(result(owned ? 'OK' : 'Unsubscribe'));
   });
 
@@ -127,22 +190,76 @@ export async function startPushReceiver(options: PushReceiverOptions): Promise<P
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const visibleHost = options.host === '0.0.0.0' || options.host === '::' ? hostname() : options.host;
-  const url =
-    options.publicUrl ?? `http://${visibleHost.includes(':') ? `[${visibleHost}]` : visibleHost}:${port}${pushPath}`;
-  log.info({ url }, `Push notifications are received at ${url}`);
+  const url = (
+    options.publicUrl ?? `http://${visibleHost.includes(':') ? `[${visibleHost}]` : visibleHost}:${port}${pushPath}`
+  ).replace(/\/+$/, '');
+  log.info({ url }, `Push notifications are received at ${url}/… (a secret per subscription)`);
+  if (!options.publicUrl && isLoopback(options.host)) {
+    log.warn(
+      { url },
+      `The push listener listens on ${options.host}: only an Exchange on this machine can post to it. Set ` +
+        'listeners.exchange.host (and listeners.exchange.publicUrl, the URL Exchange reaches it at) for another one.',
+    );
+  }
   return {
     url,
-    register(id, onNotification) {
-      handlers.set(id, onNotification);
-      for (const wake of [...(waiting.get(id) ?? [])]) wake();
-    },
-    unregister(id) {
-      handlers.delete(id);
+    address: { host: options.host, port },
+    open() {
+      forgetRetired();
+      const secret = randomBytes(32).toString('base64url');
+      const digest = sha256(secret);
+      const slot: Slot = { digest, waiting: new Set() };
+      slots.set(digest.toString('hex'), slot);
+      const wakeAll = () => {
+        for (const wake of [...slot.waiting]) wake();
+      };
+      return {
+        url: `${url}/${secret}`,
+        bind(subscriptionId, onNotification) {
+          if (slot.retiredAt !== undefined) return;
+          slot.subscriptionId = subscriptionId;
+          slot.handler = onNotification;
+          wakeAll();
+        },
+        close() {
+          if (slot.retiredAt !== undefined) return;
+          slot.retiredAt = Date.now();
+          delete slot.handler;
+          wakeAll();
+        },
+      };
     },
     async close() {
-      for (const set of waiting.values()) for (const wake of [...set]) wake();
+      for (const slot of slots.values()) for (const wake of [...slot.waiting]) wake();
       await app.close();
     },
+  };
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** A warning anyone on the network can cause at will: the first at once, then at most one per interval, counted. */
+function throttledWarning(log: ExhLogger, intervalMs = 10_000) {
+  let last = Number.NEGATIVE_INFINITY;
+  let leftOut = 0;
+  return (fields: Record<string, unknown>, message: string) => {
+    const now = Date.now();
+    if (now - last < intervalMs) {
+      leftOut++;
+      return;
+    }
+    last = now;
+    log.warn(
+      { ...fields, leftOut },
+      leftOut > 0 ? `${message} (and ${leftOut} more like it since the last such warning)` : message,
+    );
+    leftOut = 0;
   };
 }
 

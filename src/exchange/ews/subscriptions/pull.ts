@@ -3,7 +3,7 @@ import { type ExhError, errors, isExhError } from '../../../errors.js';
 import type { CallOptions, FolderName, Subscription, SubscriptionEvent } from '../../../ports/exchange.port.js';
 import type { EwsMailbox } from '../connection.js';
 import { changedFolders } from './events.js';
-import { notifySafely, toLost, unsubscribeQuietly } from './lifecycle.js';
+import { fingerprint, notifySafely, toLost, unsubscribeQuietly } from './lifecycle.js';
 import { folderIdsOf, subscribedEvents } from './streaming.js';
 
 /**
@@ -35,7 +35,7 @@ export async function subscribePull(
     over = true;
     stop.abort();
     clearTimeout(timer);
-    log.warn({ subscription, code: error.code }, `Pull subscription lost: ${error.message}`);
+    log.warn({ subscription: fingerprint(subscription), code: error.code }, `Pull subscription lost: ${error.message}`);
     notifySafely(log, subscription, onEvent, { type: 'lost', error: toLost(error) });
   };
 
@@ -69,7 +69,7 @@ export async function subscribePull(
   };
 
   timer = setTimeout(poll, mailbox.tuning.pullIntervalMs);
-  log.action({ subscription, folders }, `Pull subscription for ${folders.join(', ')}`);
+  log.action({ subscription: fingerprint(subscription), folders }, `Pull subscription for ${folders.join(', ')}`);
   return {
     id: library.Id,
     close: async () => {

@@ -8,7 +8,7 @@ import { wellKnownFolders } from '../sync.js';
 import type { OpenStream } from '../transport.js';
 import { all, at, escapeXml, parseXml, textOf } from '../xml.js';
 import { changedFolders, summarize } from './events.js';
-import { notifySafely, toLost, unsubscribeQuietly } from './lifecycle.js';
+import { fingerprint, notifySafely, toLost, unsubscribeQuietly } from './lifecycle.js';
 
 /**
  * A streaming subscription: Subscribe (through the library), then GetStreamingEvents over the project's transport,
@@ -67,7 +67,7 @@ export async function subscribeStreaming(
     over = true;
     stream?.close();
     stop.abort();
-    log.warn({ subscription: id, code: error.code }, `Streaming subscription lost: ${error.message}`);
+    log.warn({ subscription: fingerprint(id), code: error.code }, `Streaming subscription lost: ${error.message}`);
     notifySafely(log, id, onEvent, { type: 'lost', error: toLost(error) });
   };
 
@@ -96,7 +96,7 @@ export async function subscribeStreaming(
         folderIds.push(...summary.folderIds);
       }
       if (textOf(message, 'ConnectionStatus')?.trim() === 'Closed')
-        log.debug({ subscription: id }, 'Exchange closes the stream');
+        log.debug({ subscription: fingerprint(id) }, 'Exchange closes the stream');
     }
     if (changes > 0) {
       notifySafely(log, id, onEvent, {
@@ -151,7 +151,7 @@ export async function subscribeStreaming(
     void unsubscribeQuietly(mailbox, () => library.Unsubscribe());
     throw error;
   }
-  log.action({ subscription: id, folders }, `Streaming subscription for ${folders.join(', ')}`);
+  log.action({ subscription: fingerprint(id), folders }, `Streaming subscription for ${folders.join(', ')}`);
   return {
     id,
     close: async () => {

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
 import Fastify, { type FastifyReply } from 'fastify';
 import { errors } from '../errors.js';
+import { keepServing } from '../http/keep-serving.js';
 import type { ExhLogger } from '../logging/logger.js';
 import { type NotificationSummary, summarize } from './ews/subscriptions/events.js';
 import { fingerprint } from './ews/subscriptions/lifecycle.js';
@@ -187,6 +188,7 @@ export async function startPushReceiver(options: PushReceiverOptions): Promise<P
   } catch (error) {
     throw errors.listenerFailed('exchange', options.host, options.port, error);
   }
+  keepServing(app.server, log, 'push');
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const visibleHost = options.host === '0.0.0.0' || options.host === '::' ? hostname() : options.host;

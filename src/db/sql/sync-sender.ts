@@ -44,7 +44,9 @@ if request is None:
 message = json.loads(request)
 if not isinstance(message, dict):
     return (1, None, "exh_send: the request must be a JSON object with a type (docs/protocol.md)")
-message["token"] = token
+# The token first: the listener reads it as soon as it arrives and a long request keeps its own read time-out
+# (docs/protocol.md, "Authentication").
+message = dict([("token", token)] + [(k, v) for k, v in message.items() if k != "token"])
 line = (json.dumps(message) + "\\n").encode("utf-8")
 timeout = float(timeout_seconds if timeout_seconds and timeout_seconds > 0 else ${defaultTimeoutSeconds})
 where = "%s:%s" % (host, port)

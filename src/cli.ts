@@ -31,7 +31,7 @@ program
   .addOption(configOption())
   .option('--inspect', "stream xstate's inspection events at /api/inspect on listeners.http (docs/dashboard.md)")
   .action(async (options: { config?: string; inspect?: boolean }) => {
-    const { config } = await loadOrExit(options.config);
+    const { config, warnings } = await loadOrExit(options.config);
     if (config.database.type === 'pglite' && !config.database.dataDir) {
       process.stderr.write(
         'database.type "pglite" without database.dataDir keeps the database in this process\'s memory, where no ' +
@@ -48,6 +48,7 @@ program
     });
     // logrotate moves log.file away and sends SIGHUP (deploy/exh.service's ExecReload): write to a new one.
     process.on('SIGHUP', () => logging.reopen());
+    for (const warning of warnings) logging.logger.warn({ event: 'config.warning' }, warning);
     // Loaded here so that `config check` and `--help` do not load database drivers.
     const { startRuntime } = await import('./runtime.js');
     const { createExchangeBackend } = await import('./exchange/create-exchange.js');
@@ -89,6 +90,7 @@ configCommand
     process.stdout.write(`${JSON.stringify(maskSecrets(loaded.config), null, 2)}\n`);
     const sources = [loaded.file ?? 'no file', ...loaded.fromEnv].join(', ');
     process.stderr.write(`Configuration is valid (${sources}).\n`);
+    for (const warning of loaded.warnings) process.stderr.write(`Warning: ${warning}\n`);
   });
 
 program

@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { parseDocument, parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { describe, errors } from '../errors.js';
-import { type Config, configSchema } from './schema.js';
+import { type Config, configSchema, secretKeys } from './schema.js';
 
 export const defaultConfigFile = 'exh.config.json';
 
@@ -23,6 +23,8 @@ export interface LoadedConfig {
   file: string | null;
   /** The environment variables that overrode a key. */
   fromEnv: string[];
+  /** What is allowed but unwise (a file with secrets that others can read): `exh start` logs each as W. */
+  warnings: string[];
 }
 
 interface Leaf {
@@ -62,7 +64,36 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
       : result.error.issues.flatMap((issue) => describeIssue(issue, envByPath, fromEnv));
     throw errors.configInvalid(source, [...problems, ...issues]);
   }
-  return { config: result.data, file: used, fromEnv };
+  const warnings = used === null ? [] : fileWarnings(used, raw as Record<string, unknown>);
+  return { config: result.data, file: used, fromEnv, warnings };
+}
+
+/**
+ * A configuration file that holds a secret (a password, a token, a connection string) and that users other than its
+ * owner may read gives the secret away (docs/configuration.md, "Secrets"). Not on Windows, where modes mean nothing.
+ */
+function fileWarnings(file: string, raw: Record<string, unknown>, platform = process.platform): string[] {
+  if (platform === 'win32') return [];
+  const secrets = secretPaths(raw, []);
+  if (secrets.length === 0) return [];
+  const mode = statSync(file).mode & 0o777;
+  if ((mode & 0o077) === 0) return [];
+  return [
+    `${file} holds secrets (${secrets.join(', ')}) and can be read by ${mode & 0o007 ? 'every user of this machine' : 'its group'} ` +
+      `(mode ${mode.toString(8).padStart(3, '0')}): chmod 600 ${file}, or pass the secrets as EXH_… variables instead.`,
+  ];
+}
+
+function secretPaths(node: Record<string, unknown>, path: string[]): string[] {
+  return Object.entries(node).flatMap(([key, value]) => {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      return secretPaths(value as Record<string, unknown>, [...path, key]);
+    }
+    if (!secretKeys.has(key) || typeof value !== 'string' || value === '') return [];
+    // A connection string is a secret only when it carries a password (trust or integrated logins carry none).
+    if (key === 'connectionString' && !/:\/\/[^/@:]+:[^@]+@|password\s*=|pwd\s*=/i.test(value)) return [];
+    return [[...path, key].join('.')];
+  });
 }
 
 function readConfigFile(file: string): unknown {

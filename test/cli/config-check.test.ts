@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -37,6 +37,22 @@ describe('exh config check', () => {
     expect(printed.retry.databaseIntervalMs).toBe(300_000);
     expect(stdout + stderr).not.toMatch(/S3cret/);
     expect(stderr).toContain('Configuration is valid');
+  });
+
+  it('warns about a file with secrets that others can read, naming the keys and chmod 600, never the values', async () => {
+    const config = file({
+      database: { type: 'postgres', connectionString: 'postgres://exh:Pg-S3cret@db.contoso.test/app' },
+      exchange: { impersonationUser: 'svc@contoso.test', impersonationPassword: 'Ews-S3cret' },
+    });
+    chmodSync(config, 0o644);
+    const readable = await run(['config', 'check', '--config', config]);
+    expect(readable.code).toBe(0);
+    expect(readable.stderr).toContain('Warning: ');
+    expect(readable.stderr).toContain('database.connectionString, exchange.impersonationPassword');
+    expect(readable.stderr).toContain(`chmod 600 ${config}`);
+    expect(readable.stdout + readable.stderr).not.toMatch(/S3cret/);
+    chmodSync(config, 0o600);
+    expect((await run(['config', 'check', '--config', config])).stderr).not.toContain('Warning');
   });
 
   it('exits non-zero naming the key for an invalid configuration', async () => {

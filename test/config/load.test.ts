@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -195,4 +195,41 @@ describe('loadConfig', () => {
     expect(envName(['exchange', 'timeoutMs'])).toBe('EXH_EXCHANGE_TIMEOUT_MS');
     expect(names).toContain('EXH_DATABASE_CONNECTION_STRING');
   });
+});
+
+describe('a configuration file with secrets that others can read', () => {
+  const write = (content: object, mode: number) => {
+    const file = configFile(content);
+    chmodSync(file, mode);
+    return file;
+  };
+  const secrets = {
+    database: { type: 'postgres', connectionString: 'postgres://exh:s3cret@db.contoso.test/app' },
+    exchange: { impersonationUser: 'exh@contoso.test', impersonationPassword: 'hunter2-hunter2' },
+  };
+
+  it.skipIf(process.platform === 'win32')('is warned about, naming the keys and the fix, never the values', () => {
+    const file = write(secrets, 0o644);
+    const { warnings } = loadConfig({ file, env: {} });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('database.connectionString, exchange.impersonationPassword');
+    expect(warnings[0]).toContain('every user of this machine');
+    expect(warnings[0]).toContain(`chmod 600 ${file}`);
+    expect(warnings[0]).not.toMatch(/s3cret|hunter2/);
+    expect(loadConfig({ file: write(secrets, 0o640), env: {} }).warnings[0]).toContain('its group');
+  });
+
+  it.skipIf(process.platform === 'win32')(
+    'is not warned about when only its owner can read it, or it holds no secret',
+    () => {
+      expect(loadConfig({ file: write(secrets, 0o600), env: {} }).warnings).toEqual([]);
+      const noSecret = {
+        database: { type: 'postgres', connectionString: 'postgres://exh@db.contoso.test/app' },
+        exchange: { impersonationUser: 'exh@contoso.test' },
+      };
+      // The password passed as a variable, as the warning advises.
+    const env = { EXH_EXCHANGE_IMPERSONATION_PASSWORD: 'hunter2-hunter2' };
+    expect(loadConfig({ file: write(noSecret, 0o644), env }).warnings).toEqual([]);
+    },
+  );
 });

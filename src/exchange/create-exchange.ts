@@ -3,7 +3,7 @@ import { errors } from '../errors.js';
 import type { ExhLogger } from '../logging/logger.js';
 import type { ExchangePool } from '../pool/exchange-pool.js';
 import type { ExchangePort } from '../ports/exchange.port.js';
-import { createEwsExchange } from './ews/index.js';
+import { createEwsExchange, type Tuning } from './ews/index.js';
 import { type PushReceiver, startPushReceiver } from './push-receiver.js';
 
 export interface ExchangeBackend {
@@ -17,7 +17,12 @@ export interface ExchangeBackend {
  * The Exchange side as configured: the EWS adapter, and for `exchange.notifications: push` the listener Exchange
  * posts to (`listeners.exchange`), started first so that the subscriptions can name its URL.
  */
-export async function createExchangeBackend(config: Config, logger: ExhLogger): Promise<ExchangeBackend> {
+export async function createExchangeBackend(
+  config: Config,
+  logger: ExhLogger,
+  /** Timings the configuration does not name (src/exchange/ews/tuning.ts); tests shorten them with the emulator's. */
+  options: { tuning?: Partial<Tuning> } = {},
+): Promise<ExchangeBackend> {
   let push: PushReceiver | undefined;
   const listener = config.listeners.exchange;
   if (config.exchange.notifications === 'push') {
@@ -37,7 +42,13 @@ export async function createExchangeBackend(config: Config, logger: ExhLogger): 
   let ews: ReturnType<typeof createEwsExchange> | undefined;
   return {
     port: (pool) => {
-      ews = createEwsExchange({ exchange: config.exchange, pool, logger, ...(push ? { push } : {}) });
+      ews = createEwsExchange({
+        exchange: config.exchange,
+        pool,
+        logger,
+        ...(push ? { push } : {}),
+        ...(options.tuning ? { tuning: options.tuning } : {}),
+      });
       return ews;
     },
     close: async () => {

@@ -8,7 +8,7 @@ import { z } from 'zod';
  * - httpStatus: a bare HTTP error (500 or 503) instead of a SOAP answer
  * - latency: answers delayed by `ms`
  * - stallStreaming: streaming connections go silent (no events, no keep-alives, no close)
- * - invalidSyncState: SyncFolderItems answers ErrorInvalidSyncStateData
+ * - invalidSyncState: SyncFolderItems with a sync state answers ErrorInvalidSyncStateData
  * - invalidWatermark: Subscribe with a watermark and GetEvents answer ErrorInvalidWatermark
  * - mailboxMove: SOAP fault ErrorMailboxMoveInProgress for the mailbox
  */

@@ -111,6 +111,16 @@ describe('faults through EWS', () => {
     expect(await errorCodeOf(() => syncCalendar(good))).toBe('resolved');
   });
 
+  it('rejects every sync state while switched on, never a sync from the beginning (the way back)', async () => {
+    const good = (await syncCalendar(null)).SyncState;
+    const fault = emulator.admin.faults.add({ kind: 'invalidSyncState', mailbox: alice });
+    expect(await errorCodeOf(() => syncCalendar(good))).toBe('ErrorInvalidSyncStateData');
+    const fresh = await syncCalendar(null);
+    expect(await errorCodeOf(() => syncCalendar(fresh.SyncState))).toBe('ErrorInvalidSyncStateData');
+    emulator.admin.faults.remove(fault.id);
+    expect(await errorCodeOf(() => syncCalendar(good))).toBe('resolved');
+  });
+
   it('makes a good watermark invalid once: ErrorInvalidWatermark', async () => {
     const subscription = await service.SubscribeToPullNotifications(
       [new FolderId(WellKnownFolderName.Calendar)],

@@ -47,8 +47,11 @@ export function syncFolderItems(request: XmlNode, ctx: OperationContext): string
     const folderNode = children(child(request, 'SyncFolderId'))[0];
     if (!folderNode) throw new EwsError('ErrorInvalidRequest', 'SyncFolderId is required.');
     const folder = resolveFolder(ctx, folderNode);
-    if (ctx.core.faults.take('invalidSyncState', ctx)) throw new EwsError('ErrorInvalidSyncStateData');
-    const state = readState(text(request, 'SyncState'), ctx, folder.id);
+    const rawState = text(request, 'SyncState');
+    // Only a sync state can be invalid: a sync from the beginning (none given) is how a client recovers from one.
+    if (rawState?.trim() && ctx.core.faults.take('invalidSyncState', ctx))
+      throw new EwsError('ErrorInvalidSyncStateData');
+    const state = readState(rawState, ctx, folder.id);
     const ignore = new Set(children(child(request, 'Ignore')).map((n) => n.a?.Id ?? ''));
     const given = new Set(state.given);
     const changes: Change[] = [];

@@ -124,6 +124,7 @@ export async function handleEws(core: Core, request: EwsRequest): Promise<EwsAns
     ...(seen.mailbox === undefined ? {} : { mailbox: seen.mailbox }),
     status: answer.status,
     ...(answer.faultCode === undefined ? {} : { fault: answer.faultCode }),
+    ...(answer.responseCode === undefined ? {} : { responseCode: answer.responseCode }),
   });
   // Every request the emulator accepted, and every one it refused as schema-invalid, is checked against
   // messages.xsd with the responses (validateResponses): the emulator's own checks must agree with the schema.
@@ -133,12 +134,19 @@ export async function handleEws(core: Core, request: EwsRequest): Promise<EwsAns
   return answer;
 }
 
+/** The ResponseCode of the first response message with ResponseClass="Error" (the response codes come first). */
+function firstErrorCode(body: string): string | undefined {
+  const at = body.indexOf('ResponseClass="Error"');
+  if (at < 0) return undefined;
+  return /<m:ResponseCode>(\w+)<\/m:ResponseCode>/.exec(body.slice(at))?.[1];
+}
+
 /** `seen.mailbox` is set once the mailbox acted on is known, for the request log. */
 async function answerEws(
   core: Core,
   request: EwsRequest,
   seen: { mailbox?: string },
-): Promise<EwsAnswer & { faultCode?: string }> {
+): Promise<EwsAnswer & { faultCode?: string; responseCode?: string }> {
   let operation = 'unknown';
   try {
     const { header, call, namespaceOf } = readEnvelope(request.body);
@@ -189,7 +197,14 @@ async function answerEws(
     if (typeof result !== 'string')
       return { status: 200, headers: { ...xmlHeaders, ...headers }, stream: result.stream, operation };
     core.recorder?.record(operation, result);
-    return { status: 200, headers: { ...xmlHeaders, ...headers }, body: envelope(result), operation };
+    const failed = firstErrorCode(result);
+    return {
+      status: 200,
+      headers: { ...xmlHeaders, ...headers },
+      body: envelope(result),
+      operation,
+      ...(failed ? { responseCode: failed } : {}),
+    };
   } catch (error) {
     if (error instanceof SoapFault) return faultAnswer(error, operation);
     if (error instanceof EwsError)

@@ -19,6 +19,8 @@ export interface LoggedRequest {
   status: number;
   /** The response code of a SOAP fault answer (ErrorServerBusy, ErrorMailboxMoveInProgress, …). */
   fault?: string;
+  /** The ResponseCode of the first failed response message of a 200 answer (ErrorInvalidSyncStateData, …). */
+  responseCode?: string;
 }
 
 export interface RequestFilter {

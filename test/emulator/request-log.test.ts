@@ -1,4 +1,11 @@
-import { Folder, WellKnownFolderName } from 'ews-javascript-api';
+import {
+  Folder,
+  FolderId,
+  type ItemId,
+  PropertySet,
+  SyncFolderItemsScope,
+  WellKnownFolderName,
+} from 'ews-javascript-api';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { RequestLog } from '../../src/emulator/request-log.js';
 import { SimulatedClock } from './support/clock.js';
@@ -58,6 +65,32 @@ describe('the request log through EWS', () => {
     await call;
     const [entry] = emulator.admin.requests({ mailbox: bob, since });
     expect(entry).toMatchObject({ at: since, answeredAt: since + 700, status: 200 });
+  });
+
+  it('records the response code of a failed response message in a 200 answer', async () => {
+    const service = ewsService(emulator, alice);
+    const sync = (state: string | null) =>
+      service.SyncFolderItems(
+        new FolderId(WellKnownFolderName.Tasks),
+        PropertySet.IdOnly,
+        null as unknown as ItemId[],
+        10,
+        SyncFolderItemsScope.NormalItems,
+        state as string,
+      );
+    const good = (await sync(null)).SyncState;
+    clock.advance(1000);
+    const since = clock.now();
+    emulator.admin.faults.add({ kind: 'invalidSyncState', calls: 1, mailbox: alice });
+    expect(await errorCodeOf(() => sync(good))).toBe('ErrorInvalidSyncStateData');
+    await sync(good);
+    const logged = emulator.admin.requests({ mailbox: alice, operation: 'SyncFolderItems', since });
+    expect(logged).toEqual([
+      expect.objectContaining({ status: 200, responseCode: 'ErrorInvalidSyncStateData' }),
+      expect.objectContaining({ status: 200 }),
+    ]);
+    expect(logged[1]).not.toHaveProperty('responseCode');
+    expect(logged[0]).not.toHaveProperty('fault');
   });
 
   it('records a request that never reached a mailbox without one, and serves the log over HTTP', async () => {

@@ -69,6 +69,23 @@ BEGIN
 END
 @
 
+-- Per Exchange item, the change key of the version the application's row reflects (applied from Exchange, or
+-- written by the connector), and the outbox rows that lost a conflict to Exchange: how the connector tells a
+-- person's change in Exchange from its own (docs/reliability.md, "Conflicts"). The connector's own; never edit.
+BEGIN
+  DECLARE already_there SMALLINT DEFAULT 0;
+  DECLARE CONTINUE HANDLER FOR SQLSTATE '42710' SET already_there = 1;
+  EXECUTE IMMEDIATE 'CREATE TABLE exh_item_version (
+  exh_item_id VARGRAPHIC(512) NOT NULL PRIMARY KEY,
+  exh_user VARGRAPHIC(255) NOT NULL,
+  exh_item_type VARGRAPHIC(50) NOT NULL,
+  exh_change_key VARGRAPHIC(512) NOT NULL,
+  exh_superseded_until BIGINT,
+  exh_updated_at TIMESTAMP NOT NULL DEFAULT CURRENT TIMESTAMP
+)';
+END
+@
+
 -- Requests for the connector, written by exh_to_exh_*, exh_sync_users, exh_sync_item and exh_get_attachment.
 BEGIN
   DECLARE already_there SMALLINT DEFAULT 0;

@@ -53,6 +53,20 @@ CREATE TABLE exh_meeting (
 );
 GO
 
+-- Per Exchange item, the change key of the version the application's row reflects (applied from Exchange, or
+-- written by the connector), and the outbox rows that lost a conflict to Exchange: how the connector tells a
+-- person's change in Exchange from its own (docs/reliability.md, "Conflicts"). The connector's own; never edit.
+IF OBJECT_ID(N'exh_item_version', N'U') IS NULL
+CREATE TABLE exh_item_version (
+  exh_item_id NVARCHAR(512) COLLATE Latin1_General_CS_AS NOT NULL CONSTRAINT exh_item_version_pk PRIMARY KEY,
+  exh_user NVARCHAR(255) NOT NULL,
+  exh_item_type NVARCHAR(50) NOT NULL,
+  exh_change_key NVARCHAR(512) NOT NULL,
+  exh_superseded_until BIGINT NULL,
+  exh_updated_at DATETIMEOFFSET(3) NOT NULL CONSTRAINT exh_item_version_updated_at DEFAULT SYSUTCDATETIME()
+);
+GO
+
 -- Requests for the connector, written by exh_to_exh_*, exh_sync_users, exh_sync_item and exh_get_attachment.
 IF OBJECT_ID(N'exh_outbox', N'U') IS NULL
 CREATE TABLE exh_outbox (

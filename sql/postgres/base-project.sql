@@ -61,6 +61,18 @@ CREATE TABLE IF NOT EXISTS exh_meeting (
   exh_created timestamptz NOT NULL DEFAULT now()
 );
 
+-- Per Exchange item, the change key of the version the application's row reflects (applied from Exchange, or
+-- written by the connector), and the outbox rows that lost a conflict to Exchange: how the connector tells a
+-- person's change in Exchange from its own (docs/reliability.md, "Conflicts"). The connector's own; never edit.
+CREATE TABLE IF NOT EXISTS exh_item_version (
+  exh_item_id exh_item_id PRIMARY KEY,
+  exh_user exh_user NOT NULL,
+  exh_item_type text NOT NULL,
+  exh_change_key text NOT NULL,
+  exh_superseded_until bigint,
+  exh_updated_at timestamptz NOT NULL DEFAULT now()
+);
+
 -- Requests for the connector, written by exh_to_exh_*, exh_sync_users, exh_sync_item and exh_get_attachment.
 -- The connector drains pending rows in order and records the outcome (docs/database.md, "The outbox").
 CREATE TABLE IF NOT EXISTS exh_outbox (

@@ -13,7 +13,8 @@
  * - probe() answers whatever the load: it never waits behind other calls for a pooled connection.
  * - connect() may be called again after close(); close() is idempotent.
  * - writeSetUp() is idempotent (upsert of the three exh_set_up rows).
- * - applyChanges() runs every change and the new watermark in ONE transaction: all or nothing.
+ * - applyChanges() runs every change, the item versions they carry and the new watermark in ONE transaction: all or
+ *   nothing.
  */
 
 import type { ExhError } from '../errors.js';
@@ -48,6 +49,22 @@ export interface ItemChange {
   action: ItemAction;
   /** By field name without the exh_ prefix. null leaves a value unchanged, '' clears it. */
   fields: Record<string, FieldValue>;
+  /**
+   * The change key of the Exchange version the row reflects once this change is applied, kept in exh_item_version in
+   * the same transaction (docs/reliability.md, "Conflicts"); null forgets the item's (deleted, or a change whose key
+   * Exchange did not say); absent leaves it as it is.
+   */
+  changeKey?: string | null;
+  /** Outbox rows of this item up to this id lost a conflict to this change: the outbox fails them when it meets them. */
+  supersedes?: string;
+}
+
+/** What the connector knows of one Exchange item (exh_item_version). */
+export interface ItemVersion {
+  /** The change key of the version the application's row reflects (applied from Exchange, or written by exh). */
+  changeKey: string;
+  /** Outbox rows of the item up to this id lost a conflict to Exchange; null: none. */
+  supersededUntil: string | null;
 }
 
 export interface ChangeBatch {
@@ -192,4 +209,21 @@ export interface DatabasePort {
   retryOutbox(filter: OutboxRetryFilter): Promise<{ retried: number }>;
   /** Records an error the connector wants the application to see (exh_log). */
   logError(entry: ConnectorLogEntry): Promise<void>;
+  /** What the connector knows of these Exchange items (exh_item_version), for those it knows. */
+  itemVersions(itemIds: readonly string[]): Promise<Map<string, ItemVersion>>;
+  /**
+   * After the connector wrote an item to Exchange: its new change key (the row reflects that version now), or null
+   * when the item is gone or its key is unknown. Kept rows' supersededUntil stays.
+   */
+  rememberItemVersion(entry: {
+    user: string;
+    itemType: ItemTypeName;
+    itemId: string;
+    changeKey: string | null;
+  }): Promise<void>;
+  /**
+   * Pending exh_outbox item changes (add, chg, del) of one user (case-blind) and item type, oldest first: the
+   * application's changes on their way to Exchange, which a change arriving from Exchange must not overwrite unseen.
+   */
+  pendingItemChanges(user: string, itemType: ItemTypeName): Promise<OutboxEntry[]>;
 }

@@ -176,6 +176,80 @@ export function databaseContract(name: string, target: ContractTarget): void {
       expect([...(await db.meetingAppItemIds(['UID-Meeting-3']))]).toEqual([['UID-Meeting-3', 'app-45']]);
     });
 
+    it('keeps the change key each change carries in the batch transaction; forgets deleted items', async () => {
+      const user = 'Versions@Example.com';
+      const ck = (item_id: string, changeKey: string | null, supersedes?: string): ItemChange => ({
+        action: 'add',
+        fields: { item_id, subject: 's' },
+        changeKey,
+        ...(supersedes ? { supersedes } : {}),
+      });
+      await db.applyChanges(batch(user, [ck('V1', 'K1'), ck('v1', 'k1', '7'), add({ item_id: 'V2' })], 'w'));
+      expect([...(await db.itemVersions(['V1', 'v1', 'V2', 'unknown']))].sort()).toEqual([
+        ['V1', { changeKey: 'K1', supersededUntil: null }],
+        ['v1', { changeKey: 'k1', supersededUntil: '7' }],
+      ]);
+      // A newer key replaces the older; the superseded row only ever rises; '' (a key Exchange did not say) keeps it.
+      await db.applyChanges(batch(user, [ck('v1', 'k2', '5'), ck('V1', 'K2', '9')], 'w'));
+      await db.applyChanges(
+        batch(user, [{ action: 'chg', fields: { item_id: 'v1', subject: null }, changeKey: '' }], 'w'),
+      );
+      expect((await db.itemVersions(['V1', 'v1'])).get('v1')).toEqual({ changeKey: '', supersededUntil: '7' });
+      expect((await db.itemVersions(['V1'])).get('V1')).toEqual({ changeKey: 'K2', supersededUntil: '9' });
+      // A batch that fails half-way keeps no key either.
+      await database.sql(`ALTER TABLE calendar_item ADD CONSTRAINT refuse_boom2 CHECK (exh_subject <> 'boom')`);
+      try {
+        const boom: ItemChange = { action: 'add', fields: { item_id: 'V3', subject: 'boom' }, changeKey: 'K3' };
+        await rejection(db.applyChanges(batch(user, [ck('V4', 'K4'), boom], 'w')));
+      } finally {
+        await database.sql('ALTER TABLE calendar_item DROP CONSTRAINT refuse_boom2');
+      }
+      expect((await db.itemVersions(['V3', 'V4'])).size).toBe(0);
+      // Deleted in Exchange, or written by the connector.
+      await db.applyChanges(batch(user, [{ action: 'del', fields: { item_id: 'V1' }, changeKey: null }], 'w'));
+      await db.rememberItemVersion({ user, itemType: 'calendar', itemId: 'V5', changeKey: 'K5' });
+      await db.rememberItemVersion({ user, itemType: 'calendar', itemId: 'v1', changeKey: 'k3' });
+      expect([...(await db.itemVersions(['V1', 'v1', 'V5']))].sort()).toEqual([
+        ['V5', { changeKey: 'K5', supersededUntil: null }],
+        ['v1', { changeKey: 'k3', supersededUntil: '7' }],
+      ]);
+      await db.rememberItemVersion({ user, itemType: 'calendar', itemId: 'V5', changeKey: null });
+      expect((await db.itemVersions(['V5'])).size).toBe(0);
+      const [row] = await database.sql<{ exh_user: string; exh_item_type: string }>(
+        `SELECT exh_user, exh_item_type FROM exh_item_version WHERE exh_item_id = 'v1'`,
+      );
+      expect(row).toEqual({ exh_user: 'versions@example.com', exh_item_type: 'calendar' });
+    });
+
+    it("lists one user's pending item changes of one type, oldest first, whatever the case of the address", async () => {
+      const user = 'pending@example.com';
+      await database.sql(`INSERT INTO task_item (exh_app_item_id, exh_user, exh_subject) VALUES ('p-1', $1, 'One')`, [
+        user,
+      ]);
+      await database.sql(`UPDATE task_item SET exh_subject = 'Two' WHERE exh_app_item_id = 'p-1'`);
+      await database.sql(
+        `INSERT INTO contact_item (exh_app_item_id, exh_user, exh_given_name) VALUES ('p-2', $1, 'Not a task')`,
+        [user.toUpperCase()],
+      );
+      await database.sql(`INSERT INTO task_item (exh_app_item_id, exh_user, exh_subject) VALUES ('p-3', $1, 'Three')`, [
+        user.toUpperCase(),
+      ]);
+      await database.sql(`DELETE FROM task_item WHERE exh_app_item_id = 'p-3'`);
+      await database.sql(`SELECT * FROM exh_sync_item(exh_sync_direction => 0, exh_user => $1, exh_item => 3)`, [user]);
+      const before = await db.pendingItemChanges('Pending@Example.com', 'task');
+      expect(before.map((e) => [e.action, e.fields.app_item_id])).toEqual([
+        ['add', 'p-1'],
+        ['chg', 'p-1'],
+        ['add', 'p-3'],
+        ['del', 'p-3'],
+      ]);
+      expect(before[1]).toMatchObject({ itemType: 'task', fields: { subject: 'Two' }, createdAt: expect.any(Date) });
+      await db.completeOutbox(before[0]?.id ?? '', { exitCode: 0, outputValue: 'T-1', errorMessage: null });
+      expect((await db.pendingItemChanges(user, 'task')).map((e) => e.id)).toEqual(before.slice(1).map((e) => e.id));
+      expect((await db.pendingItemChanges(user, 'contact')).map((e) => e.fields.app_item_id)).toEqual(['p-2']);
+      expect(await db.pendingItemChanges('nobody@example.com', 'task')).toEqual([]);
+    });
+
     it("leaves a value unchanged for NULL and clears it for ''", async () => {
       const user = 'nulls@example.com';
       const start = new Date('2024-03-01T09:00:00Z');

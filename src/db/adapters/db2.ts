@@ -8,6 +8,7 @@ import type {
   FieldValue,
   ItemRanges,
   ItemTypeName,
+  ItemVersion,
   MeetingLink,
   OutboxCommandEntry,
   OutboxEntry,
@@ -18,6 +19,7 @@ import type {
   SetUp,
   UserRegistration,
 } from '../../ports/database.port.js';
+import { isOutboxItem } from '../../ports/database.port.js';
 import { type ConnectFailure, type ConnectFixes, chainText, connectError } from '../connect-errors.js';
 import { decodeFields, procedureArguments, userRegistration } from '../field-values.js';
 import { outboxActionList, outboxEntryFromRow, outboxRowsPerUser, outboxState, rangeParameters } from '../outbox.js';
@@ -158,6 +160,18 @@ class Db2Database implements InstallableDatabase {
           await this.attempt(procedure, () =>
             db.query(`CALL ${procedure}(${params.map(() => '?').join(', ')})`, params),
           );
+          const itemId = change.fields.item_id;
+          if (change.changeKey !== undefined && typeof itemId === 'string' && itemId !== '') {
+            await this.attempt('exh_item_version', () =>
+              writeItemVersion(db, {
+                user: batch.user,
+                itemType: batch.itemType,
+                itemId,
+                changeKey: change.changeKey ?? null,
+                supersedes: change.supersedes ?? null,
+              }),
+            );
+          }
         }
         for (const meeting of batch.meetings ?? []) {
           await this.attempt('exh_meeting', () =>
@@ -308,6 +322,54 @@ class Db2Database implements InstallableDatabase {
     );
   }
 
+  async itemVersions(itemIds: readonly string[]): Promise<Map<string, ItemVersion>> {
+    const found = new Map<string, ItemVersion>();
+    for (let start = 0; start < itemIds.length; start += 500) {
+      const slice = itemIds.slice(start, start + 500);
+      const rows = (await this.run('exh_item_version', (db) =>
+        db.query(
+          `SELECT exh_item_id, exh_change_key, VARCHAR(exh_superseded_until) AS exh_superseded_until
+           FROM exh_item_version WHERE exh_item_id IN (${slice.map(() => '?').join(', ')})`,
+          [...slice],
+        ),
+      )) as Record<string, unknown>[];
+      for (const raw of rows) {
+        // ibm_db returns column names as DB2 folds them (upper case).
+        const row = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.toLowerCase(), v]));
+        const until = row.exh_superseded_until;
+        found.set(String(row.exh_item_id), {
+          changeKey: String(row.exh_change_key ?? ''),
+          supersededUntil: until === null || until === undefined ? null : String(until).trim(),
+        });
+      }
+    }
+    return found;
+  }
+
+  async rememberItemVersion(entry: {
+    user: string;
+    itemType: ItemTypeName;
+    itemId: string;
+    changeKey: string | null;
+  }): Promise<void> {
+    await this.run('exh_item_version', (db) => writeItemVersion(db, { ...entry, supersedes: null }));
+  }
+
+  async pendingItemChanges(user: string, itemType: ItemTypeName): Promise<OutboxEntry[]> {
+    const rows = (await this.run('exh_outbox', (db) =>
+      db.query(
+        `SELECT VARCHAR(exh_outbox_id) AS id, exh_user, exh_item_type, exh_action, exh_payload, exh_created,
+           exh_attempts
+         FROM exh_outbox
+         WHERE exh_state = 'pending' AND exh_action IN ('add', 'chg', 'del') AND LOWER(exh_user) = LOWER(?)
+           AND exh_item_type = ?
+         ORDER BY exh_outbox_id`,
+        [user, itemType],
+      ),
+    )) as Record<string, unknown>[];
+    return rows.map((row) => outboxEntryFromRow(row, this.types)).filter(isOutboxItem);
+  }
+
   /** Runs a DB2 script statement by statement (split at lines holding only @, as db2 -td@ does). */
   async runScript(script: string): Promise<void> {
     await this.run('the base project script', async (db) => {
@@ -346,6 +408,36 @@ class Db2Database implements InstallableDatabase {
     }
     return errors.procedureFailed(object, error);
   }
+}
+
+/**
+ * Keeps what the connector knows of an item (exh_item_version): its change key, and the highest outbox row that lost
+ * a conflict to Exchange (never lowered); a null change key forgets the item. Times in UTC, the base project's rule.
+ */
+async function writeItemVersion(
+  db: Database,
+  entry: { user: string; itemType: string; itemId: string; changeKey: string | null; supersedes: string | null },
+): Promise<void> {
+  if (entry.changeKey === null) {
+    await db.query('DELETE FROM exh_item_version WHERE exh_item_id = ?', [entry.itemId]);
+    return;
+  }
+  await db.query(
+    `MERGE INTO exh_item_version AS t
+     USING (VALUES (CAST(? AS VARGRAPHIC(512)), CAST(? AS VARGRAPHIC(255)), CAST(? AS VARGRAPHIC(50)),
+       CAST(? AS VARGRAPHIC(512)), CAST(? AS BIGINT))) AS s (exh_item_id, exh_user, exh_item_type, exh_change_key,
+       exh_superseded_until)
+     ON t.exh_item_id = s.exh_item_id
+     WHEN MATCHED THEN UPDATE SET exh_user = s.exh_user, exh_item_type = s.exh_item_type,
+       exh_change_key = s.exh_change_key, exh_updated_at = CURRENT TIMESTAMP - CURRENT TIMEZONE,
+       exh_superseded_until = CASE WHEN s.exh_superseded_until IS NULL OR t.exh_superseded_until >= s.exh_superseded_until
+         THEN t.exh_superseded_until ELSE s.exh_superseded_until END
+     WHEN NOT MATCHED THEN INSERT (exh_item_id, exh_user, exh_item_type, exh_change_key, exh_superseded_until,
+       exh_updated_at)
+       VALUES (s.exh_item_id, s.exh_user, s.exh_item_type, s.exh_change_key, s.exh_superseded_until,
+         CURRENT TIMESTAMP - CURRENT TIMEZONE)`,
+    [entry.itemId, entry.user.toLowerCase(), entry.itemType, entry.changeKey, entry.supersedes],
+  );
 }
 
 /** ibm_db names it `sqlstate`; releases before 2.x named it `state`. */

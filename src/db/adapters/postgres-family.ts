@@ -7,6 +7,7 @@ import type {
   FieldValue,
   ItemRanges,
   ItemTypeName,
+  ItemVersion,
   MeetingLink,
   OutboxCommandEntry,
   OutboxEntry,
@@ -17,6 +18,7 @@ import type {
   SetUp,
   UserRegistration,
 } from '../../ports/database.port.js';
+import { isOutboxItem } from '../../ports/database.port.js';
 import { connectError } from '../connect-errors.js';
 import { decodeFields, procedureArguments, userRegistration } from '../field-values.js';
 import { outboxActionList, outboxEntryFromRow, outboxRowsPerUser, outboxState, rangeParameters } from '../outbox.js';
@@ -65,6 +67,30 @@ export interface PgDriver {
   /** Throws the driver's own error when the database cannot be reached (ExhError when the driver cannot load). */
   open(): Promise<PgConnection>;
   isConnectionError(error: unknown): boolean;
+}
+
+const itemVersionTable = 'exh_item_version';
+
+/**
+ * Keeps what the connector knows of an item (exh_item_version): its change key, and the highest outbox row that lost
+ * a conflict to Exchange (never lowered); a null change key forgets the item.
+ */
+async function writeItemVersion(
+  q: PgQueryable,
+  entry: { user: string; itemType: string; itemId: string; changeKey: string | null; supersedes: string | null },
+): Promise<void> {
+  if (entry.changeKey === null) {
+    await q.query('DELETE FROM exh_item_version WHERE exh_item_id = $1', [entry.itemId]);
+    return;
+  }
+  await q.query(
+    `INSERT INTO exh_item_version (exh_item_id, exh_user, exh_item_type, exh_change_key, exh_superseded_until)
+     VALUES ($1, $2, $3, $4, $5::bigint)
+     ON CONFLICT (exh_item_id) DO UPDATE SET exh_user = EXCLUDED.exh_user, exh_item_type = EXCLUDED.exh_item_type,
+       exh_change_key = EXCLUDED.exh_change_key, exh_updated_at = now(),
+       exh_superseded_until = GREATEST(exh_item_version.exh_superseded_until, EXCLUDED.exh_superseded_until)`,
+    [entry.itemId, entry.user.toLowerCase(), entry.itemType, entry.changeKey, entry.supersedes],
+  );
 }
 
 interface OutboxRow {
@@ -172,6 +198,18 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
             args.map((a) => a.value),
           ),
         );
+        const itemId = change.fields.item_id;
+        if (change.changeKey !== undefined && typeof itemId === 'string' && itemId !== '') {
+          await this.attempt(itemVersionTable, () =>
+            writeItemVersion(tx, {
+              user: batch.user,
+              itemType: batch.itemType,
+              itemId,
+              changeKey: change.changeKey ?? null,
+              supersedes: change.supersedes ?? null,
+            }),
+          );
+        }
       }
       for (const meeting of batch.meetings ?? []) {
         await this.attempt('exh_meeting', () =>
@@ -296,6 +334,46 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
         entry.message,
       ]),
     );
+  }
+
+  async itemVersions(itemIds: readonly string[]): Promise<Map<string, ItemVersion>> {
+    if (itemIds.length === 0) return new Map();
+    const { rows } = await this.run(itemVersionTable, (q) =>
+      q.query<{ exh_item_id: string; exh_change_key: string; exh_superseded_until: string | null }>(
+        `SELECT exh_item_id, exh_change_key, exh_superseded_until::text AS exh_superseded_until
+         FROM exh_item_version WHERE exh_item_id = ANY($1::text[])`,
+        [[...itemIds]],
+      ),
+    );
+    return new Map(
+      rows.map((row) => [
+        row.exh_item_id,
+        { changeKey: row.exh_change_key, supersededUntil: row.exh_superseded_until },
+      ]),
+    );
+  }
+
+  async rememberItemVersion(entry: {
+    user: string;
+    itemType: ItemTypeName;
+    itemId: string;
+    changeKey: string | null;
+  }): Promise<void> {
+    await this.run(itemVersionTable, (q) => writeItemVersion(q, { ...entry, supersedes: null }));
+  }
+
+  async pendingItemChanges(user: string, itemType: ItemTypeName): Promise<OutboxEntry[]> {
+    const { rows } = await this.run('exh_outbox', (q) =>
+      q.query<OutboxRow>(
+        `SELECT exh_outbox_id::text AS id, exh_user, exh_item_type, exh_action, exh_payload, exh_created, exh_attempts
+         FROM exh_outbox
+         WHERE exh_state = 'pending' AND exh_action IN ('add', 'chg', 'del') AND lower(exh_user) = lower($1)
+           AND exh_item_type = $2
+         ORDER BY exh_outbox_id`,
+        [user, itemType],
+      ),
+    );
+    return rows.map((row) => outboxEntryFromRow({ ...row }, this.types)).filter(isOutboxItem);
   }
 
   async runScript(script: string): Promise<void> {

@@ -1,5 +1,11 @@
 import type { EventEmitter } from 'node:events';
-import type { ConnectionPool, ISqlType, ISqlTypeFactoryWithNoParams, config as MssqlConfig } from 'mssql';
+import type {
+  ConnectionPool,
+  ISqlType,
+  ISqlTypeFactoryWithNoParams,
+  config as MssqlConfig,
+  Request as MssqlRequest,
+} from 'mssql';
 import { type ExhError, errors, isExhError } from '../../errors.js';
 import type { FieldKind } from '../../items/definition.js';
 import { type ItemTypeDefinition, itemType, itemTypes } from '../../items/index.js';
@@ -9,6 +15,7 @@ import type {
   FieldValue,
   ItemRanges,
   ItemTypeName,
+  ItemVersion,
   MeetingLink,
   OutboxCommandEntry,
   OutboxEntry,
@@ -19,6 +26,7 @@ import type {
   SetUp,
   UserRegistration,
 } from '../../ports/database.port.js';
+import { isOutboxItem } from '../../ports/database.port.js';
 import {
   type ConnectFailure,
   type ConnectFixes,
@@ -71,6 +79,24 @@ const connectionCodes = new Set([
   'ELOGIN',
   'EINSTLOOKUP',
 ]);
+
+/**
+ * Keeps what the connector knows of an item (exh_item_version): its change key, and the highest outbox row that lost
+ * a conflict to Exchange (never lowered); a NULL change key forgets the item. Item ids compare case-sensitively.
+ */
+const itemVersionStatement = `IF @change_key IS NULL
+  DELETE FROM exh_item_version WHERE exh_item_id = @item_id COLLATE Latin1_General_CS_AS;
+ELSE
+BEGIN
+  UPDATE exh_item_version WITH (UPDLOCK, SERIALIZABLE)
+  SET exh_user = @user, exh_item_type = @item_type, exh_change_key = @change_key, exh_updated_at = SYSUTCDATETIME(),
+    exh_superseded_until = CASE
+      WHEN @supersedes IS NULL OR exh_superseded_until >= @supersedes THEN exh_superseded_until ELSE @supersedes END
+  WHERE exh_item_id = @item_id COLLATE Latin1_General_CS_AS;
+  IF @@ROWCOUNT = 0
+    INSERT INTO exh_item_version (exh_item_id, exh_user, exh_item_type, exh_change_key, exh_superseded_until)
+    VALUES (@item_id, @user, @item_type, @change_key, @supersedes);
+END;`;
 
 interface OutboxRow {
   id: string;
@@ -204,6 +230,17 @@ class SqlServerDatabase implements InstallableDatabase {
         const result = await this.attempt(procedure, () => request.execute(procedure));
         if (result.returnValue !== 0) {
           throw errors.procedureFailed(procedure, new Error(`it returned exit code ${result.returnValue}`));
+        }
+        const itemId = change.fields.item_id;
+        if (change.changeKey !== undefined && typeof itemId === 'string' && itemId !== '') {
+          const version = this.itemVersionRequest(new mssql.Request(transaction), {
+            user: batch.user,
+            itemType: batch.itemType,
+            itemId,
+            changeKey: change.changeKey ?? null,
+            supersedes: change.supersedes ?? null,
+          });
+          await this.attempt('exh_item_version', () => version.query(itemVersionStatement));
         }
       }
       for (const meeting of batch.meetings ?? []) {
@@ -353,6 +390,73 @@ class SqlServerDatabase implements InstallableDatabase {
         'INSERT INTO exh_log (exh_user, exh_item_type, exh_code, exh_message) VALUES (@user, @itemType, @code, @message)',
       ),
     );
+  }
+
+  async itemVersions(itemIds: readonly string[]): Promise<Map<string, ItemVersion>> {
+    const found = new Map<string, ItemVersion>();
+    if (itemIds.length === 0) return found;
+    const { pool, mssql } = this.connected();
+    // One parameter per id, in slices well under SQL Server's 2,100 parameters.
+    for (let start = 0; start < itemIds.length; start += 500) {
+      const slice = itemIds.slice(start, start + 500);
+      const request = pool.request();
+      for (const [i, id] of slice.entries()) request.input(`id${i}`, mssql.NVarChar(512), id);
+      const result = await this.attempt('exh_item_version', () =>
+        request.query<{ exh_item_id: string; exh_change_key: string; exh_superseded_until: string | number | null }>(
+          `SELECT exh_item_id, exh_change_key, exh_superseded_until FROM exh_item_version
+           WHERE exh_item_id COLLATE Latin1_General_CS_AS IN (${slice.map((_, i) => `@id${i}`).join(', ')})`,
+        ),
+      );
+      for (const row of result.recordset) {
+        found.set(row.exh_item_id, {
+          changeKey: row.exh_change_key,
+          supersededUntil: row.exh_superseded_until === null ? null : String(row.exh_superseded_until),
+        });
+      }
+    }
+    return found;
+  }
+
+  async rememberItemVersion(entry: {
+    user: string;
+    itemType: ItemTypeName;
+    itemId: string;
+    changeKey: string | null;
+  }): Promise<void> {
+    const { pool } = this.connected();
+    const request = this.itemVersionRequest(pool.request(), { ...entry, supersedes: null });
+    await this.attempt('exh_item_version', () => request.query(itemVersionStatement));
+  }
+
+  async pendingItemChanges(user: string, itemType: ItemTypeName): Promise<OutboxEntry[]> {
+    const { pool, mssql } = this.connected();
+    const request = pool
+      .request()
+      .input('user', mssql.NVarChar(255), user)
+      .input('itemType', mssql.NVarChar(50), itemType);
+    const result = await this.attempt('exh_outbox', () =>
+      request.query<OutboxRow>(`SELECT CAST(exh_outbox_id AS NVARCHAR(20)) AS id, exh_user, exh_item_type, exh_action,
+          exh_payload, exh_created, exh_attempts
+        FROM exh_outbox
+        WHERE exh_state = N'pending' AND exh_action IN (N'add', N'chg', N'del') AND LOWER(exh_user) = LOWER(@user)
+          AND exh_item_type = @itemType
+        ORDER BY exh_outbox_id`),
+    );
+    return result.recordset.map((row) => outboxEntryFromRow({ ...row }, this.types)).filter(isOutboxItem);
+  }
+
+  /** The parameters of itemVersionStatement. */
+  private itemVersionRequest(
+    request: MssqlRequest,
+    entry: { user: string; itemType: string; itemId: string; changeKey: string | null; supersedes: string | null },
+  ): MssqlRequest {
+    const { mssql } = this.connected();
+    return request
+      .input('item_id', mssql.NVarChar(512), entry.itemId)
+      .input('user', mssql.NVarChar(255), entry.user.toLowerCase())
+      .input('item_type', mssql.NVarChar(50), entry.itemType)
+      .input('change_key', mssql.NVarChar(512), entry.changeKey)
+      .input('supersedes', mssql.BigInt, entry.supersedes);
   }
 
   /** Runs a T-SQL script batch by batch (split at lines holding only GO, as sqlcmd does). */

@@ -73,6 +73,17 @@ ${createIfMissing(`CREATE TABLE exh_meeting (
   exh_app_item_id ${columnType('appItemId', 'db2')} NOT NULL,
   exh_created TIMESTAMP NOT NULL DEFAULT CURRENT TIMESTAMP
 )`)}`,
+    `-- Per Exchange item, the change key of the version the application's row reflects (applied from Exchange, or
+-- written by the connector), and the outbox rows that lost a conflict to Exchange: how the connector tells a
+-- person's change in Exchange from its own (docs/reliability.md, "Conflicts"). The connector's own; never edit.
+${createIfMissing(`CREATE TABLE exh_item_version (
+  exh_item_id ${columnType('itemId', 'db2')} NOT NULL PRIMARY KEY,
+  exh_user ${user} NOT NULL,
+  exh_item_type VARGRAPHIC(50) NOT NULL,
+  exh_change_key VARGRAPHIC(512) NOT NULL,
+  exh_superseded_until BIGINT,
+  exh_updated_at TIMESTAMP NOT NULL DEFAULT CURRENT TIMESTAMP
+)`)}`,
     `-- Requests for the connector, written by exh_to_exh_*, exh_sync_users, exh_sync_item and ${getAttachmentProcedure}.
 ${createIfMissing(`CREATE TABLE exh_outbox (
   exh_outbox_id BIGINT NOT NULL GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

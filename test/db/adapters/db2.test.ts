@@ -45,6 +45,28 @@ describe.skipIf(!url)('DB2 (needs DB2_URL and a working ibm_db)', () => {
     await db.logError({ code: 'EXH_TEST', message: 'logged' });
     expect(await db.readOutbox(10)).toEqual([]);
   });
+
+  it('keeps change keys with their changes and the highest superseded outbox row', async () => {
+    const user = 'Keys@Example.com';
+    await db.applyChanges({
+      user,
+      itemType: 'task',
+      changes: [{ action: 'add', fields: { item_id: 'KEY=', subject: 'a' }, changeKey: 'K1', supersedes: '7' }],
+      watermark: 'w3',
+    });
+    await db.applyChanges({
+      user,
+      itemType: 'task',
+      changes: [{ action: 'chg', fields: { item_id: 'KEY=', subject: null }, changeKey: 'K2', supersedes: '3' }],
+    });
+    await db.rememberItemVersion({ user, itemType: 'task', itemId: 'key=', changeKey: 'k1' });
+    await db.rememberItemVersion({ user, itemType: 'task', itemId: 'key=', changeKey: null });
+    expect([...(await db.itemVersions(['KEY=', 'key=']))]).toEqual([
+      ['KEY=', { changeKey: 'K2', supersededUntil: '7' }],
+    ]);
+    // No example application on DB2: nothing the application wrote is pending.
+    expect(await db.pendingItemChanges(user, 'task')).toEqual([]);
+  });
 });
 
 /**

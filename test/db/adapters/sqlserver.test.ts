@@ -99,6 +99,32 @@ describe.skipIf(!url)('SQL Server (needs MSSQL_URL)', () => {
     expect(await sql(`SELECT exh_user FROM exh_watermark WHERE exh_user = N'${user}'`)).toEqual([]);
   });
 
+  it('keeps change keys with their changes, case-sensitively, and lists pending item changes per user and type', async () => {
+    const user = 'Keys@Example.com';
+    await db.applyChanges({
+      user,
+      itemType: 'task',
+      changes: [
+        { action: 'add', fields: { item_id: 'KEY=', subject: 'a' }, changeKey: 'K1', supersedes: '7' },
+        { action: 'add', fields: { item_id: 'key=', subject: 'b' }, changeKey: 'k1' },
+      ],
+      watermark: 'w',
+    });
+    await db.applyChanges({
+      user,
+      itemType: 'task',
+      changes: [{ action: 'chg', fields: { item_id: 'KEY=', subject: null }, changeKey: 'K2', supersedes: '3' }],
+    });
+    await db.rememberItemVersion({ user, itemType: 'task', itemId: 'key=', changeKey: null });
+    expect([...(await db.itemVersions(['KEY=', 'key=', 'Key=']))]).toEqual([
+      ['KEY=', { changeKey: 'K2', supersededUntil: '7' }],
+    ]);
+    await sql(`INSERT INTO task_item (exh_app_item_id, exh_user, exh_subject) VALUES (N'k-1', N'${user}', N'Mine')`);
+    const pending = await db.pendingItemChanges(user.toLowerCase(), 'task');
+    expect(pending.map((e) => [e.action, e.fields.app_item_id])).toEqual([['add', 'k-1']]);
+    expect(await db.pendingItemChanges(user, 'contact')).toEqual([]);
+  });
+
   it("sends the application's changes to the outbox and splits attachment info like TypeScript", async () => {
     const user = 'app@example.com';
     await sql(`INSERT INTO task_item (exh_app_item_id, exh_user, exh_subject) VALUES (N'app-1', N'${user}', N'Call')`);

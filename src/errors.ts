@@ -86,6 +86,8 @@ export const errorCatalogue = {
   EXH_EXCHANGE_REQUEST_FAILED: { retryable: false },
   EXH_EXCHANGE_PUSH_UNAVAILABLE: { retryable: false },
   EXH_EXCHANGE_NOT_ORGANIZER: { retryable: false },
+  /** The item changed in Exchange since the change key the write named (docs/reliability.md, "Conflicts"). */
+  EXH_EXCHANGE_CONFLICT: { retryable: false },
   EXH_EXCHANGE_ATTACHMENT_TOO_LARGE: { retryable: false },
   EXH_MAILBOX_NOT_CONNECTED: { retryable: true },
   EXH_MAILBOX_UNKNOWN: { retryable: false },
@@ -392,6 +394,13 @@ export const errors = {
       `${user} may not change appointment ${itemId}: its organizer is ${organizer}, and only the organizer may ` +
         'change an appointment. Change it in the mailbox of the organizer.',
       { details: { user, organizer, itemId } },
+    ),
+  exchangeConflict: (user: string, itemId: string) =>
+    make(
+      'EXH_EXCHANGE_CONFLICT',
+      `Item ${itemId} of ${user} changed in Exchange since the version the write was based on ` +
+        '(ErrorIrresolvableConflict): sync.conflicts decides which change is kept (docs/reliability.md, "Conflicts").',
+      { details: { user, itemId } },
     ),
   attachmentTooLarge: (user: string, attachmentId: string, size: number, maxBytes: number) =>
     make(

@@ -129,8 +129,14 @@ export interface MailboxWriter {
    * meeting's UID (so the link UID → application id can be written before the invitations go out).
    */
   createItem(write: ItemWrite & { appItemId: string; uid?: string }, options: CallOptions): Promise<WriteResult>;
-  /** Only the organizer may change a meeting: anyone else gets EXH_EXCHANGE_NOT_ORGANIZER and nothing changes. */
-  updateItem(itemId: string, write: ItemWrite, options: CallOptions): Promise<WriteResult>;
+  /**
+   * Only the organizer may change a meeting: anyone else gets EXH_EXCHANGE_NOT_ORGANIZER and nothing changes. With
+   * `changeKey`, the write happens only if the item is still at that version; otherwise EXH_EXCHANGE_CONFLICT and
+   * nothing changes (EWS: NeverOverwrite). Without it, the write overwrites whatever changed meanwhile.
+   */
+  updateItem(itemId: string, write: ItemWrite, options: CallOptions & { changeKey?: string }): Promise<WriteResult>;
+  /** The item's current change key and LastModifiedTime; null when it no longer exists. */
+  itemVersion(itemId: string, options: CallOptions): Promise<{ changeKey: string; lastModified: Date | null } | null>;
   /**
    * Idempotent: an item that is already gone counts as deleted. Moves it to Deleted Items; a meeting deleted by its
    * organizer is cancelled for the attendees.

@@ -47,6 +47,10 @@ function scriptedWriter(script: { failCreate?: Error; existing?: string } = {}) 
     async deleteItem(itemId: string) {
       calls.push(`delete ${itemId}`);
     },
+    async itemVersion(itemId: string) {
+      calls.push(`version ${itemId}`);
+      return { changeKey: 'ck2', lastModified: null };
+    },
     async findByAppItemId(_type: ItemTypeName, appItemId: string) {
       calls.push(`find ${appItemId}`);
       return script.existing ?? made.get(appItemId) ?? null;

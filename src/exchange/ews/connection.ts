@@ -148,8 +148,12 @@ export class EwsConnection implements MailboxConnection, MailboxWriter, EwsMailb
     return write.createItem(this, w, options);
   }
 
-  updateItem(itemId: string, w: ItemWrite, options: CallOptions): Promise<WriteResult> {
+  updateItem(itemId: string, w: ItemWrite, options: CallOptions & { changeKey?: string }): Promise<WriteResult> {
     return write.updateItem(this, itemId, w, options);
+  }
+
+  itemVersion(itemId: string, options: CallOptions): Promise<{ changeKey: string; lastModified: Date | null } | null> {
+    return write.itemVersion(this, itemId, options);
   }
 
   deleteItem(itemId: string, options: CallOptions): Promise<void> {

@@ -69,6 +69,7 @@ export function fromResponseCode(fault: EwsFault, context: ErrorContext): ExhErr
   if (code === 'ErrorItemNotFound' || code === 'ErrorCalendarOccurrenceIsDeletedFromRecurrence') {
     return errors.itemNotFound(context.user, context.itemId ?? 'an item');
   }
+  if (code === 'ErrorIrresolvableConflict') return errors.exchangeConflict(context.user, context.itemId ?? 'an item');
   if (code === 'ErrorTimeoutExpired')
     return errors.exchangeTimeout(context.url, undefined, 'the request (ErrorTimeoutExpired)');
   if (transientCodes.has(code)) return errors.exchangeUnavailable(context.url, `${code}: ${fault.message}`);

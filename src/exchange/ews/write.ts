@@ -171,12 +171,15 @@ export async function updateItem(
   mailbox: EwsMailbox,
   itemId: string,
   write: ItemWrite,
-  options: CallOptions,
+  options: CallOptions & { changeKey?: string },
 ): Promise<WriteResult> {
   const call = caller(mailbox, options);
   const updates = build(mailbox, () => updateXml(write.itemType, write.fields));
   let facts: CalendarFacts | undefined;
-  let attributes = ' ConflictResolution="AlwaysOverwrite"';
+  // With the change key the write is based on, Exchange refuses it when the item changed since (a person's edit the
+  // sync has not brought in yet): the caller's conflict rule decides then (docs/reliability.md, "Conflicts").
+  const { changeKey } = options;
+  let attributes = ` ConflictResolution="${changeKey ? 'NeverOverwrite' : 'AlwaysOverwrite'}"`;
   if (write.itemType === 'calendar') {
     facts = await calendarFacts(mailbox, call, itemId);
     if (facts.organizer && facts.organizer.toLowerCase() !== mailbox.user.toLowerCase()) {
@@ -187,10 +190,13 @@ export async function updateItem(
   if (write.itemType === 'email') attributes += ' MessageDisposition="SaveOnly"';
   if (updates.length === 0) {
     // Nothing to change (every field null): Exchange refuses an empty Updates, and the item stays as it is.
-    return result(facts ?? (await calendarFacts(mailbox, call, itemId, false)));
+    const current = facts ?? (await calendarFacts(mailbox, call, itemId, false));
+    if (changeKey && current.changeKey !== changeKey) throw errors.exchangeConflict(mailbox.user, itemId);
+    return result(current);
   }
+  const idAttributes = `Id="${escapeXml(itemId)}"${changeKey ? ` ChangeKey="${escapeXml(changeKey)}"` : ''}`;
   const body =
-    `<m:UpdateItem${attributes}><m:ItemChanges><t:ItemChange><t:ItemId Id="${escapeXml(itemId)}"/>` +
+    `<m:UpdateItem${attributes}><m:ItemChanges><t:ItemChange><t:ItemId ${idAttributes}/>` +
     `<t:Updates>${updates.join('')}</t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`;
   const answer = message(mailbox, await call('UpdateItem', body, itemId), 'UpdateItem', itemId);
   const updated = itemIdOf(answer) ?? { itemId, changeKey: '' };
@@ -201,6 +207,33 @@ function result(facts: CalendarFacts): WriteResult {
   return facts.uid
     ? { itemId: facts.itemId, changeKey: facts.changeKey, uid: facts.uid }
     : { itemId: facts.itemId, changeKey: facts.changeKey };
+}
+
+/** The item's current ChangeKey and LastModifiedTime (GetItem, IdOnly); null when the item is gone. */
+export async function itemVersion(
+  mailbox: EwsMailbox,
+  itemId: string,
+  options: CallOptions,
+): Promise<{ changeKey: string; lastModified: Date | null } | null> {
+  const body =
+    '<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>' +
+    '<t:FieldURI FieldURI="item:LastModifiedTime"/></t:AdditionalProperties></m:ItemShape>' +
+    `<m:ItemIds><t:ItemId Id="${escapeXml(itemId)}"/></m:ItemIds></m:GetItem>`;
+  let answer: XmlValue;
+  try {
+    answer = message(mailbox, await caller(mailbox, options)('GetItem', body, itemId), 'GetItem', itemId);
+  } catch (error) {
+    if ((error as ExhError).code === 'EXH_EXCHANGE_ITEM_NOT_FOUND') return null;
+    throw error;
+  }
+  const [first] = entries(at(answer, 'Items'));
+  const node = first?.[1];
+  const modified = textOf(node, 'LastModifiedTime');
+  const lastModified = modified ? new Date(modified) : null;
+  return {
+    changeKey: attr(at(node, 'ItemId'), 'ChangeKey') ?? '',
+    lastModified: lastModified && !Number.isNaN(lastModified.getTime()) ? lastModified : null,
+  };
 }
 
 export async function deleteItem(mailbox: EwsMailbox, itemId: string, options: CallOptions): Promise<void> {

@@ -413,6 +413,63 @@ describe('updateItem', () => {
     expect(updatedCopy?.properties).toMatchObject({ Subject: 'Review (moved)', Location: 'Room 2' });
   });
 
+  it('with a change key, writes only over that version: a stale one is EXH_EXCHANGE_CONFLICT and changes nothing', async () => {
+    const connection = await connect(alice);
+    const made = await connection.createItem(
+      { itemType: 'task', appItemId: 'APP-TASK-CK', fields: { subject: 'Base', owner: 'Ann' } },
+      live(),
+    );
+    const written = await connection.updateItem(
+      made.itemId,
+      { itemType: 'task', fields: { subject: 'Ours' } },
+      { ...live(), changeKey: made.changeKey },
+    );
+    expect(written.changeKey).not.toBe(made.changeKey);
+    // A person changes the item in Outlook meanwhile.
+    emulator.admin.updateItem(alice, made.itemId, { Owner: 'Bea' });
+    const theirs = emulator.admin.item(alice, made.itemId);
+    const refused = await rejection(
+      connection.updateItem(
+        made.itemId,
+        { itemType: 'task', fields: { subject: 'Ours again' } },
+        { ...live(), changeKey: written.changeKey },
+      ),
+    );
+    expect(refused.code).toBe('EXH_EXCHANGE_CONFLICT');
+    expect(refused.message).toContain(made.itemId);
+    expect(emulator.admin.item(alice, made.itemId)).toMatchObject({
+      changeKey: theirs.changeKey,
+      properties: { Subject: 'Ours', Owner: 'Bea' },
+    });
+    // Nothing to write is refused the same way when the version moved on, and fine when it did not.
+    const empty = { itemType: 'task' as const, fields: { subject: null } };
+    const stale = await rejection(
+      connection.updateItem(made.itemId, empty, { ...live(), changeKey: written.changeKey }),
+    );
+    expect(stale.code).toBe('EXH_EXCHANGE_CONFLICT');
+    expect(await connection.updateItem(made.itemId, empty, { ...live(), changeKey: theirs.changeKey })).toEqual({
+      itemId: made.itemId,
+      changeKey: theirs.changeKey,
+    });
+  });
+
+  it('itemVersion: the current change key and LastModifiedTime, null once the item is gone', async () => {
+    const connection = await connect(alice);
+    const made = await connection.createItem(
+      { itemType: 'contact', appItemId: 'APP-CON-VERSION', fields: { display_name: 'Versioned' } },
+      live(),
+    );
+    const before = await connection.itemVersion(made.itemId, live());
+    expect(before).toEqual({ changeKey: made.changeKey, lastModified: expect.any(Date) });
+    emulator.admin.updateItem(alice, made.itemId, { CompanyName: 'Acme' });
+    const after = await connection.itemVersion(made.itemId, live());
+    expect(after?.changeKey).toBe(emulator.admin.item(alice, made.itemId).changeKey);
+    expect(after?.changeKey).not.toBe(made.changeKey);
+    expect(after?.lastModified?.getTime()).toBeGreaterThanOrEqual(before?.lastModified?.getTime() ?? Infinity);
+    await connection.deleteItem(made.itemId, live());
+    expect(await connection.itemVersion(made.itemId, live())).toBeNull();
+  });
+
   it('a bad value is refused before anything is sent, naming the field', async () => {
     const connection = await connect(alice);
     const made = await connection.createItem(

@@ -4,10 +4,11 @@ import type { ExhLogger } from '../src/logging/logger.js';
 import type { ControlPort, SyncItemsOutcome, SyncItemsProgress, SyncItemsRequest } from '../src/ports/control.port.js';
 import type { DatabasePort, ItemRanges, ItemTypeName, UserRegistration } from '../src/ports/database.port.js';
 import { itemTypeNames } from '../src/ports/database.port.js';
+import type { ConflictSettings } from '../src/sync/outbox.js';
 import { rangeFields, resyncItemType } from '../src/sync/resync.js';
 import type { SyncSettings } from '../src/sync/sync-item-type.js';
 import type { Connections } from './connections.js';
-import type { SyncLocks } from './sync-locks.js';
+import { type SyncLocks, syncLockKey } from './sync-locks.js';
 
 export interface ControlDeps {
   db: DatabasePort;
@@ -21,6 +22,8 @@ export interface ControlDeps {
   requestUsersSync: () => void;
   /** Aborted when the connector stops: a resync in progress ends with it. */
   signal: AbortSignal;
+  /** The sync's lock for a resync's writes towards Exchange (src/sync/outbox.ts). */
+  conflicts?: ConflictSettings;
 }
 
 /**
@@ -72,6 +75,7 @@ export function createControl(deps: ControlDeps): ControlPort {
                   definition: itemType(name),
                   settings: deps.settings,
                   logger: deps.logger,
+                  conflicts: deps.conflicts,
                 },
                 {
                   user: registration.user,
@@ -87,7 +91,7 @@ export function createControl(deps: ControlDeps): ControlPort {
             // Towards the database a resync applies rows as the live sync does: one at a time per mailbox and type.
             // Towards Exchange it writes only Exchange, and the live sync carries its echo in as usual.
             const outcome =
-              request.direction === 0 ? await deps.locks.run(`${registration.user}\u0000${name}`, run) : await run();
+              request.direction === 0 ? await deps.locks.run(syncLockKey(registration.user, name), run) : await run();
             total.added += outcome.added;
             total.changed += outcome.changed;
             total.deleted += outcome.deleted;

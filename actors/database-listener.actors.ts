@@ -13,7 +13,7 @@ import type { RequestContext, RequestHandler } from '../src/protocol/listener.js
 import { type DatabaseListener, startDatabaseListener } from '../src/protocol/listener.js';
 import type { DatabaseRequest, SyncItemsRequest as SyncItemsWireRequest } from '../src/protocol/messages.js';
 import { exitCodes, failure, ok, type Reply, replyForError } from '../src/protocol/replies.js';
-import { applyItemChange } from '../src/sync/outbox.js';
+import { applyItemChange, type ConflictSettings } from '../src/sync/outbox.js';
 import type { Connections } from './connections.js';
 
 export interface DatabaseListenerDeps {
@@ -40,6 +40,8 @@ export interface DatabaseListenerDeps {
   maxConnections?: number;
   /** Largest attachment a sender may download. */
   maxAttachmentBytes?: number;
+  /** sync.conflicts and the sync's lock, for a sender's item changes (src/sync/outbox.ts). */
+  conflicts?: ConflictSettings;
 }
 
 /**

@@ -9,7 +9,7 @@ import { resyncItemType } from '../src/sync/resync.js';
 import { type SyncSettings, syncItemType } from '../src/sync/sync-item-type.js';
 import { comparedWatermark } from '../src/sync/watermark.js';
 import type { Connections } from './connections.js';
-import type { CommittedWatermarks, SyncLocks } from './sync-locks.js';
+import { type CommittedWatermarks, type SyncLocks, syncLockKey } from './sync-locks.js';
 
 export interface ItemTypeDeps {
   db: DatabasePort;
@@ -23,7 +23,7 @@ export interface ItemTypeDeps {
 export function createItemTypeActors(deps: ItemTypeDeps) {
   return {
     syncFolders: fromPromise<SyncOutput, ItemTypeInput>(async ({ input, signal, system }) => {
-      const key = `${input.user}\u0000${input.itemType}`;
+      const key = syncLockKey(input.user, input.itemType);
       try {
         return await deps.locks.run(key, async () => {
           const syncDeps = {

@@ -6,7 +6,7 @@ import { describe, isExhError } from '../src/errors.js';
 import type { ExhLogger } from '../src/logging/logger.js';
 import type { ControlPort } from '../src/ports/control.port.js';
 import type { DatabasePort } from '../src/ports/database.port.js';
-import { byQueue, drainQueue } from '../src/sync/outbox.js';
+import { byQueue, type ConflictSettings, drainQueue } from '../src/sync/outbox.js';
 import type { Connections } from './connections.js';
 
 export interface OutboxDeps {
@@ -20,6 +20,8 @@ export interface OutboxDeps {
   pollMs: number;
   /** Largest attachment an exh_get_attachment row may fetch. */
   maxAttachmentBytes: number;
+  /** sync.conflicts and the sync's lock (src/sync/outbox.ts). */
+  conflicts?: ConflictSettings;
 }
 
 /** Rows read per look at the outbox (at most outboxRowsPerUser of them per user). */
@@ -44,6 +46,7 @@ export function createOutboxActor(deps: OutboxDeps) {
       isRegistered: deps.isRegistered,
       maxAttachmentBytes: deps.maxAttachmentBytes,
       writerOf: (user: string) => deps.connections.writer(user),
+      conflicts: deps.conflicts,
     };
     const workers = new Map<string, Promise<void>>();
     let reading = false;

@@ -11,7 +11,7 @@ import { createLogFeedActor } from '../actors/listeners.actors.js';
 import { createMailboxActors } from '../actors/mailbox.actors.js';
 import { createOutboxActor } from '../actors/outbox.actors.js';
 import { createSupervisorActors } from '../actors/supervisor.actors.js';
-import { CommittedWatermarks, SyncLocks } from '../actors/sync-locks.js';
+import { CommittedWatermarks, SyncLocks, syncLockKey } from '../actors/sync-locks.js';
 import { databaseMachine } from '../machines/database.machine.js';
 import { itemTypeMachine } from '../machines/item-type.machine.js';
 import { mailboxMachine } from '../machines/mailbox.machine.js';
@@ -32,6 +32,7 @@ import type { DatabasePort, SetUp, UserRegistration } from './ports/database.por
 import type { ExchangePort } from './ports/exchange.port.js';
 import type { DatabaseListener } from './protocol/listener.js';
 import { InspectionHub } from './statecharts/inspection.js';
+import type { ConflictSettings } from './sync/outbox.js';
 import { version } from './version.js';
 
 export interface RuntimeOptions {
@@ -76,6 +77,11 @@ export function startRuntime(options: RuntimeOptions): Runtime {
   const setUp = databaseSetUp(config);
   const listeners = { database: undefined as DatabaseListener | undefined };
   const settings = { ...config.sync, pageSize: 512 };
+  // The application's writes and the sync of the same mailbox and type take turns (docs/reliability.md, "Conflicts").
+  const conflicts: ConflictSettings = {
+    rule: config.sync.conflicts,
+    exclusive: (user, itemTypeName, work) => locks.run(syncLockKey(user, itemTypeName), work),
+  };
   // Ends resynchronisations in progress when the connector stops.
   const stopping = new AbortController();
   const control = createControl({
@@ -87,6 +93,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     users: () => actor.getSnapshot().context.users,
     requestUsersSync: () => actor.send({ type: 'users.sync' }),
     signal: stopping.signal,
+    conflicts,
   });
   // exh_set_up must carry the port the listener really got (0 picks one), so start-up waits for it.
   let listenerReady!: () => void;
@@ -166,6 +173,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         isRegistered: (user) => isRegistered(actor.getSnapshot().context.users, user),
         logger,
         maxAttachmentBytes: config.sync.maxAttachmentBytes,
+        conflicts,
         onListening: (address) => {
           setUp.port = address.port;
           listenerReady();
@@ -182,6 +190,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         isRegistered: (user) => isRegistered(actor.getSnapshot().context.users, user),
         pollMs: config.sync.outboxPollMs,
         maxAttachmentBytes: config.sync.maxAttachmentBytes,
+        conflicts,
       }),
       http: createHttpActor({
         ...config.listeners.http,
@@ -189,15 +198,15 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         app: {
           allowedHosts: config.listeners.http.allowedHosts,
           ...observeRuntime({
-          root: () => actor,
-          databaseTarget: db.target,
-          pool,
-          hub: logging.hub,
-          metrics,
-          inspection,
-          control,
-          adminToken: config.listeners.http.adminToken,
-          inspect: options.inspect === true,
+            root: () => actor,
+            databaseTarget: db.target,
+            pool,
+            hub: logging.hub,
+            metrics,
+            inspection,
+            control,
+            adminToken: config.listeners.http.adminToken,
+            inspect: options.inspect === true,
           }),
         },
         onListening: (listener) => {

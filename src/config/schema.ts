@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { conflictRules, defaultConflictRule } from '../sync/conflicts.js';
 
 /**
  * The configuration: the seed's settings (ExchangeSyncService.exe.config) under recognisable keys (BRIEF §5).
@@ -141,6 +142,8 @@ export const configSchema = z.strictObject({
         .int()
         .min(1)
         .default(10 * 1024 * 1024),
+      /** Which change is kept when Exchange and the application changed the same item between two syncs. */
+      conflicts: z.enum(conflictRules).default(defaultConflictRule),
     })
     .prefault({}),
   retry: z

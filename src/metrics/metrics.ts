@@ -43,6 +43,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly itemsSynchronised: Counter<'item_type' | 'direction' | 'action'>;
   readonly errors: Counter<'code'>;
+  readonly conflicts: Counter<'item_type' | 'winner'>;
   readonly exchangeRequestSeconds: Histogram<'operation' | 'outcome'>;
   readonly databaseCallSeconds: Histogram<'operation' | 'outcome'>;
   readonly notificationLagSeconds: Histogram<'item_type'>;
@@ -68,6 +69,12 @@ export class Metrics {
       name: 'exh_errors_total',
       help: 'Errors and warnings logged with an error code, by code',
       labelNames: ['code'],
+      registers,
+    });
+    this.conflicts = new Counter({
+      name: 'exh_conflicts_total',
+      help: 'Items changed in Exchange and in the application between two syncs, by item type and the side whose change was kept (exchange, database)',
+      labelNames: ['item_type', 'winner'],
       registers,
     });
     this.exchangeRequestSeconds = new Histogram({
@@ -149,6 +156,11 @@ export class Metrics {
   /** Errors by code, and the latest ones, from the log records (E and W records that carry an error code). */
   observeLog(hub: LogHub): () => void {
     return hub.subscribe((record) => {
+      // A decided conflict's record (src/sync/record-conflict.ts) says which type and which side.
+      const conflict = record.conflict as { itemType?: unknown; winner?: unknown } | null | undefined;
+      if (conflict && typeof conflict.itemType === 'string' && typeof conflict.winner === 'string') {
+        this.conflicts.inc({ item_type: conflict.itemType, winner: conflict.winner });
+      }
       const category = record.cat;
       if (category !== 'E' && category !== 'W') return;
       const code = errorCode(record);

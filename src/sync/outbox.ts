@@ -11,8 +11,10 @@ import {
   type OutboxEntry,
   type OutboxOutcome,
 } from '../ports/database.port.js';
-import type { CallOptions, MailboxWriter } from '../ports/exchange.port.js';
+import type { CallOptions, MailboxWriter, WriteResult } from '../ports/exchange.port.js';
 import { replyForError } from '../protocol/replies.js';
+import { type ConflictRule, decideConflict } from './conflicts.js';
+import { recordConflict } from './record-conflict.js';
 
 export interface OutboxDeps {
   db: DatabasePort;
@@ -25,6 +27,8 @@ export interface OutboxDeps {
   logger: ExhLogger;
   /** Largest attachment an exh_get_attachment row may fetch. */
   maxAttachmentBytes: number;
+  /** The conflict rule and the sync's lock; without them a change overwrites what changed in Exchange meanwhile. */
+  conflicts?: ConflictSettings | undefined;
 }
 
 export interface DrainOutcome {
@@ -118,7 +122,12 @@ async function applyRow(deps: OutboxDeps, entry: OutboxRow, signal: AbortSignal)
   if ((isOutboxItem(entry) || entry.action === 'get_attachment') && !writer) return undefined;
   const call = { signal, priority: 'live' as const };
   return isOutboxItem(entry)
-    ? applyItemChange(deps, writer as MailboxWriter, { ...entry, id: `Outbox row ${entry.id}` }, call)
+    ? applyItemChange(
+        deps,
+        writer as MailboxWriter,
+        { ...entry, id: `Outbox row ${entry.id}`, outboxId: entry.id },
+        call,
+      )
     : runCommand(deps, entry, writer, call);
 }
 
@@ -207,48 +216,39 @@ export function syncItemsFromParameters(parameters: Record<string, unknown>): Sy
 export type ItemChangeRequest = Pick<OutboxEntry, 'user' | 'itemType' | 'action' | 'fields' | 'attempts'> & {
   /** For log records: the outbox row, or the sender's address. */
   id: string;
+  /** The outbox row's id: the sync may have decided its conflict already (exh_item_version.exh_superseded_until). */
+  outboxId?: string;
+  /** When the application made the change (the outbox row's exh_created); a sender's request is made now. */
+  createdAt?: Date;
 };
 
+/** How a write towards Exchange meets a change made in Exchange meanwhile (docs/reliability.md, "Conflicts"). */
+export interface ConflictSettings {
+  /** sync.conflicts. */
+  rule: ConflictRule;
+  /**
+   * Runs `work` while no sync of the user's item type applies a page (actors/sync-locks.ts): the write, the change key
+   * it leaves and the sync's view of both then never interleave.
+   */
+  exclusive: <T>(user: string, itemType: ItemTypeName, work: () => Promise<T>) => Promise<T>;
+}
+
 export async function applyItemChange(
-  deps: Pick<OutboxDeps, 'db' | 'logger'>,
+  deps: Pick<OutboxDeps, 'db' | 'logger'> & { conflicts?: ConflictSettings | undefined },
   writer: MailboxWriter,
   entry: ItemChangeRequest,
   call: CallOptions,
-  /** throwRetryable: an Exchange that cannot be reached now throws (a resync is retried whole) instead of 522. */
-  options: { throwRetryable?: boolean } = {},
+  /**
+   * throwRetryable: an Exchange that cannot be reached now throws (a resync is retried whole) instead of 522.
+   * overwrite: write whatever changed in Exchange meanwhile, without the conflict rule (exh_sync_item direction 1,
+   * which has just compared the row with Exchange and is asked to make Exchange match).
+   */
+  options: { throwRetryable?: boolean; overwrite?: boolean } = {},
 ): Promise<OutboxOutcome> {
   const log = deps.logger.child({ actor: 'outbox', user: entry.user, itemType: entry.itemType });
-  const appItemId = typeof entry.fields.app_item_id === 'string' ? entry.fields.app_item_id : null;
-  const create = async (): Promise<OutboxOutcome> => {
-    if (!appItemId) return refused('exh_app_item_id is required to add an item');
-    // A meeting's UID is linked to the application's id before the invitations go out (attendees' copies).
-    const uid = entry.itemType === 'calendar' ? `exh-${randomUUID()}` : undefined;
-    if (uid) await deps.db.rememberMeetings([{ uid, appItemId }]);
-    const created = await writer.createItem(
-      { itemType: entry.itemType, fields: entry.fields, appItemId, ...(uid ? { uid } : {}) },
-      call,
-    );
-    log.action({ itemId: created.itemId, appItemId }, `Created ${entry.itemType} ${appItemId} in Exchange`);
-    return ok(created.itemId);
-  };
   try {
-    const itemId = await resolveItemId(writer, entry, appItemId, call);
-    if (entry.action === 'add') {
-      // The application's id is the idempotency key: a create repeated after a crash between Exchange and the outbox
-      // row (whose attempts were never counted), or a sender's retry after a time-out, finds the item it made.
-      const existing = appItemId ? await writer.findByAppItemId(entry.itemType, appItemId, call) : null;
-      if (existing) return ok(existing);
-      return await create();
-    }
-    if (!itemId) return refused(`no Exchange item for exh_app_item_id ${appItemId ?? '(none)'} of ${entry.user}`);
-    if (entry.action === 'chg') {
-      const updated = await writer.updateItem(itemId, { itemType: entry.itemType, fields: entry.fields }, call);
-      log.action({ itemId }, `Changed ${entry.itemType} ${itemId} in Exchange`);
-      return ok(updated.itemId);
-    }
-    await writer.deleteItem(itemId, call);
-    log.action({ itemId }, `Deleted ${entry.itemType} ${itemId} in Exchange`);
-    return ok(itemId);
+    const write = () => writeChange(deps, writer, entry, call, options);
+    return await (deps.conflicts ? deps.conflicts.exclusive(entry.user, entry.itemType, write) : write());
   } catch (error) {
     // The database going away is everyone's problem, not this row's: databaseOutcome throws it to the caller.
     const fromDatabase = databaseOutcome(error);
@@ -262,6 +262,117 @@ export async function applyItemChange(
     // 522: the seed's "connecting to Exchange failed"; the row stays pending and is tried again.
     return { exitCode: retry ? 522 : 1, outputValue: null, errorMessage: describe(error) };
   }
+}
+
+/**
+ * One change written to Exchange, and the change key it leaves remembered (the row reflects that version now). With
+ * conflict settings (and not `overwrite`), a change or deletion of an item that changed in Exchange since the version
+ * the row reflects is a conflict, decided by the rule (src/sync/conflicts.ts) and recorded; a change the sync already
+ * decided against (exh_superseded_until) fails without a second record.
+ */
+async function writeChange(
+  deps: Pick<OutboxDeps, 'db' | 'logger'> & { conflicts?: ConflictSettings | undefined },
+  writer: MailboxWriter,
+  entry: ItemChangeRequest,
+  call: CallOptions,
+  options: { overwrite?: boolean },
+): Promise<OutboxOutcome> {
+  const log = deps.logger.child({ actor: 'outbox', user: entry.user, itemType: entry.itemType });
+  const { db } = deps;
+  const remember = (itemId: string, changeKey: string | null) =>
+    db.rememberItemVersion({ user: entry.user, itemType: entry.itemType, itemId, changeKey });
+  const appItemId = typeof entry.fields.app_item_id === 'string' ? entry.fields.app_item_id : null;
+  const itemId = await resolveItemId(writer, entry, appItemId, call);
+  if (entry.action === 'add') {
+    if (!appItemId) return refused('exh_app_item_id is required to add an item');
+    // The application's id is the idempotency key: a create repeated after a crash between Exchange and the outbox
+    // row (whose attempts were never counted), or a sender's retry after a time-out, finds the item it made.
+    const existing = await writer.findByAppItemId(entry.itemType, appItemId, call);
+    if (existing) return ok(existing);
+    // A meeting's UID is linked to the application's id before the invitations go out (attendees' copies).
+    const uid = entry.itemType === 'calendar' ? `exh-${randomUUID()}` : undefined;
+    if (uid) await db.rememberMeetings([{ uid, appItemId }]);
+    const created = await writer.createItem(
+      { itemType: entry.itemType, fields: entry.fields, appItemId, ...(uid ? { uid } : {}) },
+      call,
+    );
+    // Its echo then carries this key, and is known for the connector's own.
+    if (created.changeKey) await remember(created.itemId, created.changeKey);
+    log.action({ itemId: created.itemId, appItemId }, `Created ${entry.itemType} ${appItemId} in Exchange`);
+    return ok(created.itemId);
+  }
+  if (!itemId) return refused(`no Exchange item for exh_app_item_id ${appItemId ?? '(none)'} of ${entry.user}`);
+  const settings = options.overwrite ? undefined : deps.conflicts;
+  const known = (await db.itemVersions([itemId])).get(itemId) ?? null;
+  // '' is a version the connector could not learn the key of (a read flag): as good as none.
+  const knownKey = known?.changeKey || null;
+  if (settings && entry.outboxId && known?.supersededUntil && BigInt(entry.outboxId) <= BigInt(known.supersededUntil)) {
+    return lost(settings.rule, 'the synchronisation');
+  }
+  const decide = async (version: { changeKey: string; lastModified: Date | null } | null, deleted: boolean) => {
+    const decision = decideConflict((settings as ConflictSettings).rule, {
+      exchange: version ? { deleted: false, ...version } : { deleted: true },
+      knownChangeKey: knownKey,
+      database: { deleted, changedAt: entry.createdAt ?? new Date() },
+    });
+    if (decision.conflict) {
+      await recordConflict(deps, {
+        user: entry.user,
+        itemType: entry.itemType,
+        itemId,
+        winner: decision.winner,
+        by: decision.by,
+        rule: (settings as ConflictSettings).rule,
+      });
+    }
+    return decision;
+  };
+  if (entry.action === 'chg') {
+    const fields = { itemType: entry.itemType, fields: entry.fields };
+    let updated: WriteResult;
+    try {
+      updated = await writer.updateItem(itemId, fields, {
+        ...call,
+        ...(settings && knownKey ? { changeKey: knownKey } : {}),
+      });
+    } catch (error) {
+      const stale = isExhError(error, 'EXH_EXCHANGE_CONFLICT');
+      if (!settings || !(stale || isExhError(error, 'EXH_EXCHANGE_ITEM_NOT_FOUND'))) throw error;
+      // Exchange changed (or deleted) the item since the version the row reflects, and the sync has not brought
+      // that in yet: both sides changed it.
+      const version = stale ? await writer.itemVersion(itemId, call) : null;
+      const decision = await decide(version, false);
+      if (decision.conflict && decision.winner === 'exchange') {
+        if (!version) await remember(itemId, null);
+        return lost(settings.rule, decision.by === 'deletion' ? 'the deletion in Exchange' : 'Exchange');
+      }
+      if (!version) throw error;
+      updated = await writer.updateItem(itemId, fields, call);
+    }
+    await remember(updated.itemId, updated.changeKey);
+    log.action({ itemId }, `Changed ${entry.itemType} ${itemId} in Exchange`);
+    return ok(updated.itemId);
+  }
+  if (settings && knownKey) {
+    // Deleting wins whatever the rule; whether Exchange changed the item meanwhile is recorded all the same.
+    const version = await writer.itemVersion(itemId, call);
+    if (version) await decide(version, true);
+  }
+  await writer.deleteItem(itemId, call);
+  await remember(itemId, null);
+  log.action({ itemId }, `Deleted ${entry.itemType} ${itemId} in Exchange`);
+  return ok(itemId);
+}
+
+/** A change that lost its conflict: failed, visible to the application; `exh outbox retry` applies it after all. */
+function lost(rule: ConflictRule, to: string): OutboxOutcome {
+  return {
+    exitCode: 1,
+    outputValue: null,
+    errorMessage:
+      `not applied: the item was changed in Exchange too, and ${to} won the conflict (sync.conflicts is ${rule}; ` +
+      'exh_log has the record)',
+  };
 }
 
 async function resolveItemId(

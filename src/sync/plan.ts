@@ -1,6 +1,7 @@
 import type { ItemTypeDefinition } from '../items/definition.js';
 import type { FieldValue, ItemChange } from '../ports/database.port.js';
 import type { ExchangeItem, FolderName, SyncPage } from '../ports/exchange.port.js';
+import type { ExchangeVersion } from './conflicts.js';
 import { synchronisesKind } from './folders.js';
 import { mapDeletion, mapItem } from './map-item.js';
 import type { SeriesState } from './watermark.js';
@@ -28,6 +29,8 @@ export interface PagePlan {
   series: SeriesState;
   /** Items Exchange reported but would not give; the caller records them in exh_log. */
   unreadable: Array<{ itemId: string; code: string; message: string }>;
+  /** The change key and LastModifiedTime of every item created or updated on the page (the conflict rule's facts). */
+  versions: Map<string, ExchangeVersion>;
 }
 
 /**
@@ -37,13 +40,15 @@ export interface PagePlan {
  */
 export function planPage(definition: ItemTypeDefinition, page: SyncPage, options: PlanOptions): PagePlan {
   const series: SeriesState = { ...options.series };
-  const plan: PagePlan = { changes: [], skipped: 0, truncated: [], series, unreadable: [] };
+  const plan: PagePlan = { changes: [], skipped: 0, truncated: [], series, unreadable: [], versions: new Map() };
+  // Every change says which Exchange version the row reflects once applied (exh_item_version): a deleted item's is
+  // forgotten, a read flag's is unknown ('': Exchange does not say it), an item's is its ChangeKey.
   const deleteAll = (ids: readonly string[]) => {
-    for (const id of ids) plan.changes.push({ action: 'del', fields: mapDeletion(id, options.user) });
+    for (const id of ids) plan.changes.push({ action: 'del', fields: mapDeletion(id, options.user), changeKey: null });
   };
   for (const change of page.changes) {
     if (change.type === 'delete') {
-      plan.changes.push({ action: 'del', fields: mapDeletion(change.itemId, options.user) });
+      plan.changes.push({ action: 'del', fields: mapDeletion(change.itemId, options.user), changeKey: null });
       // A deleted series takes its occurrences with it.
       deleteAll(series[change.itemId] ?? []);
       delete series[change.itemId];
@@ -57,7 +62,7 @@ export function planPage(definition: ItemTypeDefinition, page: SyncPage, options
       if (!definition.fields.some((field) => field.name === 'is_read')) continue;
       const fields: Record<string, FieldValue> = Object.fromEntries(definition.fields.map((f) => [f.name, null]));
       Object.assign(fields, { item_id: change.itemId, user: options.user, is_read: change.isRead });
-      plan.changes.push({ action: 'chg', fields });
+      plan.changes.push({ action: 'chg', fields, changeKey: '' });
       continue;
     }
     if (!synchronisesKind(definition.name, change.item.kind, options.meetingRequestsResponses)) {
@@ -84,8 +89,18 @@ export function planPage(definition: ItemTypeDefinition, page: SyncPage, options
       plan.changes.push({
         action: change.type === 'create' || item !== change.item ? 'add' : 'chg',
         fields: mapped.fields,
+        changeKey: item.changeKey,
       });
+      plan.versions.set(item.id, { changeKey: item.changeKey, lastModified: modifiedOf(item) });
     }
   }
   return plan;
+}
+
+/** LastModifiedTime as a date; null when Exchange gave none (or none that reads as one). */
+function modifiedOf(item: ExchangeItem): Date | null {
+  const value = item.properties.LastModifiedTime;
+  if (typeof value !== 'string' || value === '') return null;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date;
 }

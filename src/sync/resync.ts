@@ -6,7 +6,7 @@ import type { DatabasePort, FieldValue, ItemChange, ItemRanges } from '../ports/
 import type { FolderName, MailboxConnection, MailboxWriter } from '../ports/exchange.port.js';
 import { applyPage } from './apply.js';
 import { foldersOf } from './folders.js';
-import { applyItemChange } from './outbox.js';
+import { applyItemChange, type ConflictSettings } from './outbox.js';
 import { planFolderPage, type SyncSettings } from './sync-item-type.js';
 import type { SeriesState } from './watermark.js';
 
@@ -31,6 +31,8 @@ export interface ResyncDeps {
   definition: ItemTypeDefinition;
   settings: SyncSettings;
   logger: ExhLogger;
+  /** The sync's lock for direction 1's writes (the rule itself does not apply: the resync was asked to overwrite). */
+  conflicts?: ConflictSettings | undefined;
 }
 
 export interface ResyncRequest {
@@ -173,8 +175,9 @@ async function towardsExchange(deps: ResyncDeps, request: ResyncRequest): Promis
         attempts: 0,
       },
       call,
-      // Exchange that cannot be reached now fails the whole resync (tried again later), not item after item.
-      { throwRetryable: true },
+      // Exchange that cannot be reached now fails the whole resync (tried again later), not item after item; the row
+      // was just compared with Exchange as it is now, and the resync was asked to make Exchange match it.
+      { throwRetryable: true, overwrite: true },
     );
     if (result.exitCode === 0) {
       if (itemId) outcome.changed += 1;

@@ -1,11 +1,13 @@
 import { isExhError } from '../errors.js';
 import type { ItemTypeDefinition } from '../items/definition.js';
 import type { ExhLogger } from '../logging/logger.js';
-import type { DatabasePort, MeetingLink } from '../ports/database.port.js';
+import type { DatabasePort, ItemChange, MeetingLink } from '../ports/database.port.js';
 import type { ExchangeItem, FolderName, MailboxConnection, SyncPage } from '../ports/exchange.port.js';
 import { applyPage } from './apply.js';
+import { type ConflictRule, pendingFor, reconcilePage } from './conflicts.js';
 import { foldersOf } from './folders.js';
 import { type PagePlan, planPage } from './plan.js';
+import { recordConflict } from './record-conflict.js';
 import { decodeCompare, decodeSeries, decodeWatermark, encodeWatermark, type SeriesState } from './watermark.js';
 
 export interface SyncSettings {
@@ -15,6 +17,8 @@ export interface SyncSettings {
   meetingRequestsResponses: boolean;
   /** Changes per SyncFolderItems page (1–512). */
   pageSize: number;
+  /** sync.conflicts: which change is kept when both sides changed an item between two syncs. */
+  conflicts: ConflictRule;
 }
 
 export interface SyncRun {
@@ -83,10 +87,11 @@ export async function syncItemType(
       });
       states = { ...states, [folder]: page.syncState };
       series = plan.series;
+      const changes = await reconcileWithOutbox(deps, run.user, plan);
       const outcome = await applyPage(db, {
         user: run.user,
         itemType: definition.name,
-        changes: plan.changes,
+        changes,
         watermark: encodeWatermark(states, series, restarted),
         previousWatermark,
         meetings,
@@ -117,6 +122,42 @@ export async function syncItemType(
     }
   }
   return { watermark: encodeWatermark(states, series, restarted), applied, failed, restarted };
+}
+
+/**
+ * A planned page against the application's changes still in the outbox (docs/reliability.md, "Conflicts"): an item
+ * both sides changed since the last sync is decided by sync.conflicts (src/sync/conflicts.ts), and the decision
+ * recorded before the page is applied (at worst twice when the page is tried again, never not at all). Runs under the
+ * sync's lock, which the outbox's writes take too, so no write of the application's slips in between.
+ */
+async function reconcileWithOutbox(
+  deps: { db: DatabasePort; definition: ItemTypeDefinition; settings: SyncSettings; logger: ExhLogger },
+  user: string,
+  plan: PagePlan,
+): Promise<ItemChange[]> {
+  const { db, definition, settings } = deps;
+  if (plan.changes.length === 0) return plan.changes;
+  const pending = await db.pendingItemChanges(user, definition.name);
+  if (pending.length === 0) return plan.changes;
+  // What the connector knows is needed only of the items the application has changed too.
+  const ids = new Set<string>();
+  for (const change of plan.changes) {
+    const itemId = change.fields.item_id;
+    if (typeof itemId !== 'string' || itemId === '') continue;
+    const appItemId = typeof change.fields.app_item_id === 'string' ? change.fields.app_item_id : null;
+    if (pendingFor(pending, { itemId, appItemId }, null).length > 0) ids.add(itemId);
+  }
+  const { changes, conflicts } = reconcilePage({
+    rule: settings.conflicts,
+    changes: plan.changes,
+    versions: plan.versions,
+    known: await db.itemVersions([...ids]),
+    pending,
+  });
+  for (const conflict of conflicts) {
+    await recordConflict(deps, { user, itemType: definition.name, ...conflict, rule: settings.conflicts });
+  }
+  return changes;
 }
 
 /**

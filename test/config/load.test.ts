@@ -47,6 +47,7 @@ describe('loadConfig', () => {
       usersRefreshMs: 300_000,
       outboxPollMs: 2_000,
       maxAttachmentBytes: 10 * 1024 * 1024,
+      conflicts: 'exchange-wins',
     });
   });
 

@@ -7,6 +7,7 @@ import { createLogging } from '../../src/logging/logger.js';
 import { instrumentDatabase } from '../../src/metrics/instrument-database.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { isOutboxItem } from '../../src/ports/database.port.js';
+import { recordConflict } from '../../src/sync/record-conflict.js';
 
 const alice = 'alice@contoso.test';
 
@@ -80,6 +81,39 @@ describe('Metrics', () => {
       expect.objectContaining({ category: 'W', code: 'EXH_EXCHANGE_MAILBOX_MOVING', user: alice }),
     ]);
     expect(metrics.recentErrors()).toHaveLength(2);
+  });
+
+  it('counts conflicts by item type and winner from their records, and not as errors', async () => {
+    const metrics = new Metrics();
+    const logging = createLogging({ format: 'json', stdout: { write: () => {} } });
+    metrics.observeLog(logging.hub);
+    const db = instrumentDatabase(raw, metrics);
+    const conflict = {
+      user: 'conflicts@contoso.test',
+      itemId: 'AAMk-1',
+      by: 'rule' as const,
+      rule: 'exchange-wins' as const,
+    };
+    await recordConflict({ db, logger: logging.logger }, { ...conflict, itemType: 'task', winner: 'exchange' });
+    await recordConflict({ db, logger: logging.logger }, { ...conflict, itemType: 'task', winner: 'exchange' });
+    await recordConflict({ db, logger: logging.logger }, { ...conflict, itemType: 'calendar', winner: 'database' });
+    const text = await scrape(metrics);
+    expect(text).toContain('exh_conflicts_total{item_type="task",winner="exchange"} 2');
+    expect(text).toContain('exh_conflicts_total{item_type="calendar",winner="database"} 1');
+    expect(text).not.toContain('exh_errors_total{');
+    const { rows } = await instance.query<{ exh_item_type: string; exh_code: string }>(
+      "SELECT exh_item_type, exh_code FROM exh_log WHERE exh_user = 'conflicts@contoso.test' ORDER BY exh_log_id",
+    );
+    expect(rows.map((r) => `${r.exh_item_type} ${r.exh_code}`)).toEqual([
+      'task EXH_SYNC_CONFLICT',
+      'task EXH_SYNC_CONFLICT',
+      'calendar EXH_SYNC_CONFLICT',
+    ]);
+    expect(metrics.recentErrors()[0]).toMatchObject({
+      category: 'W',
+      itemType: 'task',
+      message: expect.stringContaining('AAMk-1'),
+    });
   });
 
   it('forgets items older than a minute, measures notification lag and subscription age on its clock', async () => {

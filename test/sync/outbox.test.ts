@@ -7,7 +7,8 @@ import { createLogging } from '../../src/logging/logger.js';
 import type { ControlPort, SyncItemsRequest } from '../../src/ports/control.port.js';
 import type { ItemTypeName } from '../../src/ports/database.port.js';
 import type { ItemWrite, MailboxWriter } from '../../src/ports/exchange.port.js';
-import { drainOutbox, syncItemsFromParameters } from '../../src/sync/outbox.js';
+import type { ConflictRule } from '../../src/sync/conflicts.js';
+import { type ConflictSettings, drainOutbox, syncItemsFromParameters } from '../../src/sync/outbox.js';
 
 /**
  * The outbox of the real example application on PGlite (rows written by its triggers), drained into a scripted
@@ -352,6 +353,242 @@ describe('drainOutbox', () => {
     await drainOutbox({ ...base(), writerOf: (u) => (u === other ? writer : undefined) }, { limit: 10, signal });
     expect((await outbox(other)).map((r) => r.exh_state)).toEqual(['done']);
     expect((await outbox(blocked)).every((r) => r.exh_state === 'pending')).toBe(true);
+  });
+});
+
+/**
+ * A mailbox as the conflict rule meets it: items with change keys and modification times, writes that name a change
+ * key refused once the item moved on (as EWS's NeverOverwrite does; the EWS writer itself is tested against the
+ * emulator in test/exchange/ews/write.test.ts), and `personEdits` standing in for someone in Outlook.
+ */
+function versionedWriter() {
+  const calls: string[] = [];
+  const items = new Map<string, { key: number; subject: unknown; modified: Date }>();
+  const keyOf = (id: string) => `${id}#${items.get(id)?.key}`;
+  let next = 0;
+  const writer: MailboxWriter = {
+    async createItem(write) {
+      next += 1;
+      const id = `V-${next}`;
+      items.set(id, { key: 1, subject: write.fields.subject, modified: new Date() });
+      calls.push(`create ${id}`);
+      return { itemId: id, changeKey: keyOf(id) };
+    },
+    async updateItem(itemId, write, options) {
+      const item = items.get(itemId);
+      if (!item) throw errors.itemNotFound('u', itemId);
+      if (options.changeKey !== undefined && options.changeKey !== keyOf(itemId)) {
+        calls.push(`refused ${itemId} ${options.changeKey}`);
+        throw errors.exchangeConflict('u', itemId);
+      }
+      calls.push(`update ${itemId} ${write.fields.subject} ${options.changeKey ? 'over its version' : 'overwriting'}`);
+      item.key += 1;
+      if (write.fields.subject !== null && write.fields.subject !== undefined) item.subject = write.fields.subject;
+      item.modified = new Date();
+      return { itemId, changeKey: keyOf(itemId) };
+    },
+    async deleteItem(itemId) {
+      calls.push(`delete ${itemId}`);
+      items.delete(itemId);
+    },
+    async itemVersion(itemId) {
+      const item = items.get(itemId);
+      return item ? { changeKey: keyOf(itemId), lastModified: item.modified } : null;
+    },
+    async findByAppItemId() {
+      return null;
+    },
+    async getAttachment() {
+      throw new Error('not used here');
+    },
+    async addAttachment() {
+      throw new Error('not used here');
+    },
+  };
+  return {
+    writer,
+    calls,
+    items,
+    keyOf,
+    personEdits(id: string, subject: string, at = new Date()) {
+      const item = items.get(id);
+      if (!item) throw new Error(`no item ${id}`);
+      item.key += 1;
+      item.subject = subject;
+      item.modified = at;
+    },
+  };
+}
+
+describe('the outbox meets a change made in Exchange meanwhile (docs/reliability.md, "Conflicts")', () => {
+  const exclusiveCalls: string[] = [];
+  const settings = (rule: ConflictRule): ConflictSettings => ({
+    rule,
+    exclusive: async (user, itemTypeName, work) => {
+      exclusiveCalls.push(`${user} ${itemTypeName}`);
+      return work();
+    },
+  });
+  const conflictLog = async (user: string) =>
+    (
+      await instance.query<{ exh_item_type: string; exh_code: string; exh_message: string }>(
+        "SELECT exh_item_type, exh_code, exh_message FROM exh_log WHERE exh_user = $1 AND exh_code = 'EXH_SYNC_CONFLICT' ORDER BY exh_log_id",
+        [user],
+      )
+    ).rows;
+  /** A task the connector wrote (so it knows its version), and the application's change to it in the outbox. */
+  async function changedTask(user: string, world: ReturnType<typeof versionedWriter>) {
+    await instance.query(`INSERT INTO task_item (exh_app_item_id, exh_user, exh_subject) VALUES ($1, $2, 'Base')`, [
+      `${user}-t`,
+      user,
+    ]);
+    await drain(world, 'exchange-wins', user);
+    const [{ output } = { output: '' }] = (
+      await instance.query<{ output: string }>(
+        "SELECT exh_output_value AS output FROM exh_outbox WHERE exh_user = $1 AND exh_action = 'add'",
+        [user],
+      )
+    ).rows;
+    // Its echo fills in the item id, carrying the version the connector wrote (as the sync applies it).
+    await db.applyChanges({
+      user,
+      itemType: 'task',
+      changes: [
+        {
+          action: 'chg',
+          fields: { item_id: output, app_item_id: `${user}-t`, subject: 'Base' },
+          changeKey: world.keyOf(output),
+        },
+      ],
+    });
+    await instance.query(`UPDATE task_item SET exh_subject = 'Ours' WHERE exh_app_item_id = $1`, [`${user}-t`]);
+    return output;
+  }
+  const drain = (world: ReturnType<typeof versionedWriter>, rule: ConflictRule, user: string) =>
+    drainOutbox(
+      { ...base(), writerOf: (u) => (u === user ? world.writer : undefined), conflicts: settings(rule) },
+      { limit: 100, signal },
+    );
+
+  it('writes over the version it knows when nobody else changed the item, and remembers the new one', async () => {
+    const user = 'calm@contoso.test';
+    const world = versionedWriter();
+    const id = await changedTask(user, world);
+    exclusiveCalls.length = 0;
+    await drain(world, 'exchange-wins', user);
+    expect(world.calls).toEqual([`create ${id}`, `update ${id} Ours over its version`]);
+    expect(exclusiveCalls).toEqual([`${user} task`]);
+    expect((await db.itemVersions([id])).get(id)).toEqual({ changeKey: world.keyOf(id), supersededUntil: null });
+    expect(await conflictLog(user)).toEqual([]);
+  });
+
+  it('exchange-wins: the change is not written; the row fails and exh_log says who won, never the values', async () => {
+    const user = 'ew@contoso.test';
+    const world = versionedWriter();
+    const id = await changedTask(user, world);
+    world.personEdits(id, 'Theirs');
+    await drain(world, 'exchange-wins', user);
+    expect(world.items.get(id)?.subject).toBe('Theirs');
+    const rows = await outbox(user);
+    expect(rows.map((r) => [r.exh_action, r.exh_state])).toEqual([
+      ['add', 'done'],
+      ['chg', 'failed'],
+    ]);
+    expect(rows[1]?.exh_error_message).toMatch(
+      /^not applied: .*Exchange won the conflict \(sync.conflicts is exchange-wins/,
+    );
+    const log = await conflictLog(user);
+    expect(log).toEqual([{ exh_item_type: 'task', exh_code: 'EXH_SYNC_CONFLICT', exh_message: expect.any(String) }]);
+    expect(log[0]?.exh_message).toContain(id);
+    expect(log[0]?.exh_message).toContain('Exchange won (sync.conflicts is exchange-wins)');
+    expect(log[0]?.exh_message).not.toMatch(/Ours|Theirs/);
+  });
+
+  it("database-wins: the application's change is written over Exchange's, once, and recorded", async () => {
+    const user = 'dw@contoso.test';
+    const world = versionedWriter();
+    const id = await changedTask(user, world);
+    world.personEdits(id, 'Theirs');
+    const theirs = world.keyOf(id);
+    await drain(world, 'database-wins', user);
+    expect(world.calls.slice(1)).toEqual([`refused ${id} ${id}#1`, `update ${id} Ours overwriting`]);
+    expect(world.items.get(id)?.subject).toBe('Ours');
+    expect(world.keyOf(id)).not.toBe(theirs);
+    expect((await outbox(user)).map((r) => r.exh_state)).toEqual(['done', 'done']);
+    expect((await db.itemVersions([id])).get(id)?.changeKey).toBe(world.keyOf(id));
+    expect((await conflictLog(user)).map((r) => r.exh_message)).toEqual([
+      expect.stringContaining('the application won (sync.conflicts is database-wins)'),
+    ]);
+  });
+
+  it('latest-wins: Exchange edited after the application wrote its change, or before it', async () => {
+    for (const [user, later, winner] of [
+      ['lw1@contoso.test', true, 'Theirs'],
+      ['lw2@contoso.test', false, 'Ours'],
+    ] as const) {
+      const world = versionedWriter();
+      const id = await changedTask(user, world);
+      world.personEdits(id, 'Theirs', new Date(Date.now() + (later ? 60_000 : -3_600_000)));
+      await drain(world, 'latest-wins', user);
+      expect(world.items.get(id)?.subject, user).toBe(winner);
+      expect(await conflictLog(user), user).toHaveLength(1);
+    }
+  });
+
+  it('a row the sync already decided against fails without being written or recorded again', async () => {
+    const user = 'decided@contoso.test';
+    const world = versionedWriter();
+    const id = await changedTask(user, world);
+    const [pending] = await db.pendingItemChanges(user, 'task');
+    await db.applyChanges({
+      user,
+      itemType: 'task',
+      changes: [
+        { action: 'chg', fields: { item_id: id, subject: 'Theirs' }, changeKey: 'K-sync', supersedes: pending?.id },
+      ],
+    });
+    await drain(world, 'database-wins', user);
+    expect(world.calls).toEqual([`create ${id}`]);
+    expect((await outbox(user))[1]).toMatchObject({
+      exh_state: 'failed',
+      exh_error_message: expect.stringMatching(/^not applied/),
+    });
+    expect(await conflictLog(user)).toEqual([]);
+  });
+
+  it('an item deleted in Exchange: the deletion wins under every rule; a deletion of the application wins too', async () => {
+    const user = 'gone@contoso.test';
+    const world = versionedWriter();
+    const id = await changedTask(user, world);
+    world.items.delete(id);
+    await drain(world, 'database-wins', user);
+    expect((await outbox(user)).map((r) => r.exh_state)).toEqual(['done', 'failed']);
+    expect((await conflictLog(user)).map((r) => r.exh_message)).toEqual([
+      expect.stringContaining('Exchange won (a deletion wins under every rule)'),
+    ]);
+    expect((await db.itemVersions([id])).size).toBe(0);
+
+    const other = 'deleter@contoso.test';
+    const second = versionedWriter();
+    const otherId = await changedTask(other, second);
+    await instance.query('DELETE FROM exh_outbox WHERE exh_user = $1 AND exh_action = $2', [other, 'chg']);
+    await instance.query('DELETE FROM task_item WHERE exh_user = $1', [other]);
+    second.personEdits(otherId, 'Theirs');
+    await drain(second, 'exchange-wins', other);
+    expect(second.items.has(otherId)).toBe(false);
+    expect((await conflictLog(other)).map((r) => r.exh_message)).toEqual([
+      expect.stringContaining('the application won (a deletion wins under every rule)'),
+    ]);
+  });
+
+  it('without conflict settings (the resync, or a caller that has none) it overwrites, as before', async () => {
+    const user = 'plain@contoso.test';
+    const world = versionedWriter();
+    const id = await changedTask(user, world);
+    world.personEdits(id, 'Theirs');
+    await drainOutbox({ ...base(), writerOf: (u) => (u === user ? world.writer : undefined) }, { limit: 100, signal });
+    expect(world.calls.slice(1)).toEqual([`update ${id} Ours overwriting`]);
+    expect(await conflictLog(user)).toEqual([]);
   });
 });
 

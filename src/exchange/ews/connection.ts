@@ -60,6 +60,22 @@ export interface EwsConnectionInit {
   folderNames: ReadonlyMap<string, FolderName>;
 }
 
+/** Resolves after `ms`, or rejects with EXH_POOL_ABORTED as soon as `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const abort = () => {
+      clearTimeout(timer);
+      reject(errors.poolAborted());
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', abort);
+      resolve();
+    }, ms);
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
+  });
+}
+
 function rejectOnAbort(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => {
     const abort = () => reject(errors.poolAborted());
@@ -79,6 +95,8 @@ export class EwsConnection implements MailboxConnection, MailboxWriter, EwsMailb
   readonly tuning: Tuning;
   readonly push: PushReceiver | undefined;
   readonly folderNames: ReadonlyMap<string, FolderName>;
+  /** Until when Exchange asked for no requests from this mailbox (ErrorServerBusy's BackOffMilliseconds). */
+  #quietUntil = 0;
 
   constructor(init: EwsConnectionInit) {
     this.user = init.user;
@@ -93,12 +111,17 @@ export class EwsConnection implements MailboxConnection, MailboxWriter, EwsMailb
     this.folderNames = init.folderNames;
   }
 
-  request<T>(
+  async request<T>(
     options: CallOptions,
     extra: Partial<ErrorContext>,
     task: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const context = { user: this.user, account: this.target.account, ...extra };
+    // ErrorServerBusy asks for quiet, not only for a later retry: what this mailbox would send meanwhile (another
+    // item type's sync, the Unsubscribe of the subscription being closed) waits outside the pool, or is given up
+    // with its caller's signal (docs/reliability.md, "Exchange faults").
+    const quiet = this.#quietUntil - Date.now();
+    if (quiet > 0) await pause(quiet, options.signal);
     return this.pool.run(
       async (signal) => {
         const scope: RequestScope = { signal, context };
@@ -107,9 +130,11 @@ export class EwsConnection implements MailboxConnection, MailboxWriter, EwsMailb
           return await Promise.race([requestScope.run(scope, () => task(signal)), rejectOnAbort(signal)]);
         } catch (error) {
           // The transport's own error first: the library wraps it into SoapFaultDetails on the way out.
-          if (scope.error) throw scope.error;
-          if (isExhError(error)) throw error;
-          throw fromLibraryError(error, { url: this.endpoint, ...context });
+          const failure =
+            scope.error ?? (isExhError(error) ? error : fromLibraryError(error, { url: this.endpoint, ...context }));
+          const backOffMs = failure.code === 'EXH_EXCHANGE_THROTTLED' ? failure.details.backOffMs : undefined;
+          if (typeof backOffMs === 'number') this.#quietUntil = Math.max(this.#quietUntil, Date.now() + backOffMs);
+          throw failure;
         }
       },
       { priority: options.priority, signal: options.signal },

@@ -7,8 +7,8 @@ import { type Config, configSchema, secretKeys } from './schema.js';
 
 export const defaultConfigFile = 'exh.config.json';
 
-/** Environment variables that are not configuration keys. */
-const reservedVariables = new Set(['EXH_CONFIG']);
+/** Environment variables that are not configuration keys (EXH_TEST_LOG_DIR: the test suite's, src/logging/logger.ts). */
+const reservedVariables = new Set(['EXH_CONFIG', 'EXH_TEST_LOG_DIR']);
 
 export interface LoadOptions {
   /** A file the user named (--config): it must exist. */

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import { formatRecord } from './format.js';
 import { LogHub } from './log-hub.js';
@@ -76,6 +77,7 @@ export function createLogging(options: LoggerOptions = {}): Logging {
         ...(file ? [{ stream: file, level: level as pino.Level }] : []),
         // The feed gets every record the logger lets through; a client filters by category itself.
         { stream: hub, level: 'debug' },
+        ...testLogStreams(),
       ],
       // Without the custom level, multistream would not know `action` and drop every record at that level.
       { levels: { ...pino.levels.values, ...customLevels } },
@@ -84,6 +86,28 @@ export function createLogging(options: LoggerOptions = {}): Logging {
   if (ownStdout) reportFailures(ownStdout, 'stdout', logger);
   if (file) reportFailures(file, `log.file ${options.file}`, logger);
   return { logger, hub, reopen: () => file?.reopen() };
+}
+
+/** Environment variable of exh's own test suite (test/support/global-setup.ts); never set in production. */
+export const testLogDirVariable = 'EXH_TEST_LOG_DIR';
+let testLog: DestinationStream | undefined;
+
+/**
+ * Test-only: while EXH_TEST_LOG_DIR names a folder, every record of every logger of this process is also appended
+ * to `<folder>/log-<pid>.jsonl`, so that the test run can scan the logs of the whole suite, child processes
+ * included, for the secrets its tests used (docs/reliability.md, "Bad input"). Unset, nothing changes. One file per
+ * process, opened once, written synchronously: a test that exits at once loses nothing.
+ */
+function testLogStreams(): pino.StreamEntry[] {
+  const folder = process.env[testLogDirVariable];
+  if (!folder) return [];
+  testLog ??= pino.destination({
+    dest: join(folder, `log-${process.pid}.jsonl`),
+    sync: true,
+    mkdir: true,
+    append: true,
+  });
+  return [{ stream: testLog, level: 'trace' }];
 }
 
 function prettyLine(line: string): string {

@@ -8,6 +8,7 @@ import { createExchangeBackend } from '../../src/exchange/create-exchange.js';
 import { createLogging } from '../../src/logging/logger.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';
 import { testConfig } from '../support/config.js';
+import { testSecret } from '../support/log-scan.js';
 
 export const users = ['alice@contoso.test', 'bob@contoso.test', 'carol@contoso.test'];
 
@@ -29,7 +30,12 @@ export async function startConnector(
   http: { adminToken?: string; allowedHosts?: string[] },
   options: { inspect?: boolean } = {},
 ) {
-  const emulator = await startEmulator({ port: 0, mailboxes: users });
+  // A distinctive password, so that the end of the run can tell it never reached a log (test/support/log-scan.ts).
+  const emulator = await startEmulator({
+    port: 0,
+    mailboxes: users,
+    password: testSecret('exchange.impersonationPassword'),
+  });
   const instance = await PGlite.create();
   const db = createPgliteDatabase({ instance });
   await db.connect();

@@ -9,6 +9,7 @@ import { createLogging } from '../../src/logging/logger.js';
 import type { ListenerTarget } from '../../src/protocol/client.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';
 import { testConfig } from './config.js';
+import { testSecret } from './log-scan.js';
 import { schemaUrl } from './pg.js';
 
 export const alice = 'alice@contoso.test';
@@ -33,6 +34,8 @@ export async function connectorWorld(pgUrl: string, name: string) {
     port: 0,
     mailboxes: [alice, bob, carol],
     validateResponses: true,
+    // Distinctive, so that the end of the run can tell it never reached a log (test/support/log-scan.ts).
+    password: testSecret('exchange.impersonationPassword'),
   });
   const records: Array<Record<string, unknown>> = [];
   let runtime: Runtime | undefined;

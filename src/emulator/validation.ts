@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../package-root.js';
 
 /**
  * The fidelity check: with `validateResponses` on, the emulator records the SOAP body (the operation's response
@@ -41,19 +42,8 @@ export function ewsSchemaDirectory(env: NodeJS.ProcessEnv = process.env): string
     }
     return directory;
   }
-  const beside = join(dirname(packageRoot()), 'shared', 'reference', 'ews-schema');
+  const beside = join(dirname(fileURLToPath(packageRoot)), 'shared', 'reference', 'ews-schema');
   return existsSync(join(beside, 'messages.xsd')) ? beside : undefined;
-}
-
-/** The folder of exh's package.json, found upwards from this module (the same from the sources and from dist/). */
-function packageRoot(): string {
-  let directory = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(directory, 'package.json'))) {
-    const parent = dirname(directory);
-    if (parent === directory) throw new Error('exh: cannot find package.json above the emulator');
-    directory = parent;
-  }
-  return directory;
 }
 
 /** How to switch the schema checks on, for the notice where they are skipped. */

@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ItemSummary } from '../../src/emulator/index.js';
 import { runExh } from '../support/exh-process.js';
 
-const demoScript = fileURLToPath(new URL('../../src/demo.ts', import.meta.url));
+/** What `npm start` runs: the built bin (npm test builds dist/ before the tests). */
+const bin = fileURLToPath(new URL('../../bin/exh.js', import.meta.url));
 
 /** Ports the demo would otherwise take (8888, 8080, 9988, 8200): 0 lets the system pick, as a test must. */
 const freePorts = {
@@ -28,7 +29,7 @@ async function takePort(): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-/** The README's first command: `npm start` runs src/demo.ts, and `exh demo` runs the same. */
+/** The README's first command: `npm start` runs `node bin/exh.js demo`; the tests run `exh demo` from the sources. */
 describe('the demo (exh demo, npm start)', () => {
   it('carries changes made in the emulator into the embedded database, prints real ports, and stops on SIGINT', async () => {
     const demo = runExh(['demo'], { ...freePorts, EXH_DEMO_INTERVAL_MS: '500' });
@@ -164,7 +165,7 @@ describe('the demo (exh demo, npm start)', () => {
 
   it('names EXH_DEMO_EMULATOR_PORT when the emulator port is taken (npm start)', async () => {
     const port = await takePort();
-    const demo = spawn(process.execPath, ['--import', 'tsx', demoScript], {
+    const demo = spawn(process.execPath, [bin, 'demo'], {
       env: { ...process.env, ...freePorts, EXH_DEMO_EMULATOR_PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

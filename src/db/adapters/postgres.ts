@@ -104,6 +104,8 @@ class PgPoolConnection implements PgConnection {
   /** The probe's client and the LISTEN clients: outside the pool, so close() ends them itself. */
   private readonly dedicated = new Set<Client>();
   private probing: { client: Promise<Client>; broken: boolean } | undefined;
+  /** Callers waiting for a pooled client; close() ends their wait (checkout()). */
+  private readonly waiting = new Set<(error: Error) => void>();
 
   constructor(
     private readonly pool: Pool,
@@ -112,16 +114,28 @@ class PgPoolConnection implements PgConnection {
   ) {}
 
   async query<T>(text: string, params?: unknown[]): Promise<{ rows: T[] }> {
-    const result = await this.pool.query(text, params).catch((error: unknown) => {
-      throw this.waited(error);
-    });
-    return { rows: result.rows as T[] };
+    // pool.query() would queue inside pg-pool, where close() cannot reach the caller: checked out here instead,
+    // released as pool.query() releases (a client whose statement failed is discarded).
+    const client = await this.checkout();
+    let failure: Error | undefined;
+    const onError = (error: Error) => {
+      failure ??= error;
+    };
+    client.on('error', onError);
+    try {
+      const result = await client.query(text, params);
+      return { rows: result.rows as T[] };
+    } catch (error) {
+      failure ??= error instanceof Error ? error : new Error(String(error));
+      throw error;
+    } finally {
+      client.release(failure);
+      client.off('error', onError);
+    }
   }
 
   async transaction<T>(work: (tx: PgQueryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect().catch((error: unknown) => {
-      throw this.waited(error);
-    });
+    const client = await this.checkout();
     // Checked out, the client has no listener of the pool's: a connection cut now (during a catch-up) would emit
     // an unhandled 'error'. The query in flight fails with the same error, so the listener only remembers it, and the
     // client is discarded rather than returned to the pool.
@@ -210,7 +224,38 @@ class PgPoolConnection implements PgConnection {
     return stop;
   }
 
+  /**
+   * A pooled client. pg-pool's end() leaves callers that wait for a client waiting until their connection time-out
+   * (10 s): close() ends them at once instead, as a lost connection, so that nothing of a lost database outlives it
+   * (a mailbox's sync waiting here holds its sync lock, which the mailbox started after the reconnection needs).
+   */
+  private checkout(): Promise<PoolClient> {
+    return new Promise<PoolClient>((resolve, reject) => {
+      let abandoned = false;
+      const abandon = (error: Error) => {
+        abandoned = true;
+        reject(error);
+      };
+      this.waiting.add(abandon);
+      this.pool.connect().then(
+        (client) => {
+          this.waiting.delete(abandon);
+          // close() gave up on this caller meanwhile: the client goes back to the ending pool, which removes it.
+          if (abandoned) client.release();
+          else resolve(client);
+        },
+        (error: unknown) => {
+          this.waiting.delete(abandon);
+          reject(this.waited(error));
+        },
+      );
+    });
+  }
+
   async close(): Promise<void> {
+    const closed = new Error('Connection terminated: the database connection was closed while this call waited for it');
+    for (const abandon of this.waiting) abandon(closed);
+    this.waiting.clear();
     const probing = this.probing;
     this.probing = undefined;
     const ended = (async () => {

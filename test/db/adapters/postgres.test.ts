@@ -380,6 +380,44 @@ describe.skipIf(!url)('PostgreSQL server: connections under load and cut (needs 
     }
   });
 
+  it('close() ends the calls waiting for a pooled connection at once, as EXH_DB_CONNECTION_LOST, not after the wait', async () => {
+    // The database machine closes the adapter on a loss. pg-pool's end() leaves callers queued for a connection
+    // until their connection time-out: they held their mailbox's sync lock that long, and the mailbox started again
+    // after the reconnection waited for them (test/faults/database.test.ts found it: 10 s after a 1 s fault).
+    const applicationName = `exh_closewait_${randomBytes(4).toString('hex')}`;
+    const db = createPostgresDatabase(connectionString(installed.schema, applicationName), {
+      poolSize: 1,
+      connectionTimeoutMs: 60_000,
+    });
+    const lock = await lockWatermarks(installed.schema);
+    try {
+      await db.connect();
+      const settle = (call: Promise<unknown>) =>
+        call.then(
+          () => 'done',
+          (error: unknown) => error,
+        );
+      const holding = settle(db.applyChanges(batch('holding@example.com')));
+      await vi.waitFor(async () => expect(await waitingOnLock(admin, applicationName)).toBe(1), { timeout: 5_000 });
+      // Both kinds of call queue for the pool's one connection: a transaction and a plain query.
+      const queued = [settle(db.applyChanges(batch('queued@example.com'))), settle(db.getUsers())];
+      const closing = db.close();
+      // Well within the 60 s they would otherwise have waited.
+      const stillWaiting = new Promise((resolve) => setTimeout(() => resolve('still waiting after 3 s'), 3_000));
+      const errors = await Promise.race([Promise.all(queued), stillWaiting]);
+      expect(errors).toHaveLength(2);
+      for (const error of errors as unknown[]) {
+        expect((error as ExhError).code).toBe('EXH_DB_CONNECTION_LOST');
+        expect((error as ExhError).retryable).toBe(true);
+      }
+      await closing;
+      expect(isExhError(await holding, 'EXH_DB_CONNECTION_LOST')).toBe(true);
+    } finally {
+      await lock.release().catch(() => undefined);
+      await db.close();
+    }
+  });
+
   it('listens on a connection of its own: a pool of one stays free for calls while LISTEN runs', async () => {
     const applicationName = `exh_listen1_${randomBytes(4).toString('hex')}`;
     const db = createPostgresDatabase(connectionString(installed.schema, applicationName), {

@@ -158,7 +158,12 @@ export function parseRequest(value: unknown): ParseResult {
   const { token: _token, ...body } = value as Record<string, unknown>;
   const type = body.type;
   if (typeof type !== 'string' || !(requestTypes as readonly string[]).includes(type)) {
-    const got = type === undefined ? 'missing' : `${JSON.stringify(type)} is unknown`;
+    const got =
+      type === undefined
+        ? 'missing'
+        : typeof type === 'string'
+          ? `${JSON.stringify(echo(type))} is unknown`
+          : `${kindOf(type)} instead of a string`;
     return { ok: false, problem: `type: ${got}; expected one of ${requestTypes.join(', ')}` };
   }
   const result = requestSchemas[type as RequestType].safeParse(body);
@@ -169,12 +174,29 @@ export function parseRequest(value: unknown): ParseResult {
 function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
   return issues
     .map((issue) => {
+      const path = issue.path.map((segment) => echo(String(segment))).join('.');
       if (issue.code === 'unrecognized_keys') {
-        const where = issue.path.length > 0 ? `${issue.path.join('.')}.` : '';
-        return issue.keys.map((key) => `${where}${key}: not a field of this request`).join('; ');
+        const where = path ? `${path}.` : '';
+        return issue.keys.map((key) => `${where}${echo(key)}: not a field of this request`).join('; ');
       }
-      const where = issue.path.length > 0 ? issue.path.join('.') : '(request)';
-      return `${where}: ${issue.message}`;
+      return `${path || '(request)'}: ${issue.message}`;
     })
     .join('; ');
+}
+
+/**
+ * At most this much of a name or value a client sent is repeated in its reply and in the log: a request line may be
+ * 16 MiB, and a key or a type that long would otherwise come back whole (docs/reliability.md, "Bad input").
+ */
+const maxEcho = 64;
+
+function echo(text: string): string {
+  return text.length <= maxEcho ? text : `${text.slice(0, maxEcho)}… (${text.length} characters)`;
+}
+
+/** What a JSON value is, named without repeating it: the value may be nested deeper than any stack (JSON.stringify). */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

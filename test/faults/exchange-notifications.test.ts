@@ -91,7 +91,9 @@ describe.skipIf(!pgUrl)('Exchange faults: stalled streams, expired subscriptions
     async (notifications) => {
       await connector(notifications);
       const expiredAt = Date.now();
-      expect(world.emulator.admin.expireSubscriptions({ mailbox: alice, kind: notifications })).toBe(1);
+      expect(world.emulator.admin.expireSubscriptions({ mailbox: alice, kind: notifications })).toBeGreaterThanOrEqual(
+        1,
+      );
       const making = world.keepMaking(alice, `expired ${notifications}`, 200);
       const noticed = await world.record(
         (r) =>

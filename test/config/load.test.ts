@@ -229,8 +229,8 @@ describe('a configuration file with secrets that others can read', () => {
         exchange: { impersonationUser: 'exh@contoso.test' },
       };
       // The password passed as a variable, as the warning advises.
-    const env = { EXH_EXCHANGE_IMPERSONATION_PASSWORD: 'hunter2-hunter2' };
-    expect(loadConfig({ file: write(noSecret, 0o644), env }).warnings).toEqual([]);
+      const env = { EXH_EXCHANGE_IMPERSONATION_PASSWORD: 'hunter2-hunter2' };
+      expect(loadConfig({ file: write(noSecret, 0o644), env }).warnings).toEqual([]);
     },
   );
 });

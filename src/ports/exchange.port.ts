@@ -135,8 +135,8 @@ export interface MailboxWriter {
    * nothing changes (EWS: NeverOverwrite). Without it, the write overwrites whatever changed meanwhile.
    */
   updateItem(itemId: string, write: ItemWrite, options: CallOptions & { changeKey?: string }): Promise<WriteResult>;
-  /** The item's current change key and LastModifiedTime; null when it no longer exists. */
-  itemVersion(itemId: string, options: CallOptions): Promise<{ changeKey: string; lastModified: Date | null } | null>;
+  /** The item as it is now (its change key, LastModifiedTime and every property the definitions read); null once gone. */
+  readItem(itemId: string, options: CallOptions): Promise<ExchangeItem | null>;
   /**
    * Idempotent: an item that is already gone counts as deleted. Moves it to Deleted Items; a meeting deleted by its
    * organizer is cancelled for the attendees.

@@ -1,4 +1,5 @@
 import type { FieldValue, ItemChange, OutboxEntry } from '../ports/database.port.js';
+import type { ExchangeItem } from '../ports/exchange.port.js';
 
 /**
  * The conflict rule (docs/reliability.md, "Conflicts"): what happens when the application and a person in Exchange
@@ -109,6 +110,41 @@ export function holdFields(change: ItemChange, pending: readonly PendingChange[]
   return { ...change, fields };
 }
 
+/** The values the application's changes set, in order (a later change's value wins); key fields and NULLs left out. */
+export function intendedValues(pending: readonly Pick<PendingChange, 'fields'>[]): Record<string, FieldValue> {
+  const values: Record<string, FieldValue> = {};
+  for (const entry of pending) {
+    for (const [name, value] of Object.entries(entry.fields)) {
+      if (!keyFieldNames.has(name) && value !== null) values[name] = value;
+    }
+  }
+  return values;
+}
+
+/**
+ * Whether an item already holds every value the application's changes set: then the two sides agree and nothing
+ * conflicts (both made the same change, or the connector's own write reached Exchange before a stop let it remember
+ * the new change key). Empty text and no value are the same; times compare as instants; numbers as numbers.
+ */
+export function holdsValues(current: Record<string, FieldValue>, intended: Record<string, FieldValue>): boolean {
+  return Object.entries(intended).every(([name, value]) => sameValue(current[name], value));
+}
+
+function sameValue(a: FieldValue | undefined, b: FieldValue | undefined): boolean {
+  const empty = (v: FieldValue | undefined) => v === undefined || v === null || v === '';
+  if (empty(a) || empty(b)) return empty(a) && empty(b);
+  if (a instanceof Date || b instanceof Date) return new Date(a as Date).getTime() === new Date(b as Date).getTime();
+  if (typeof a === 'number' || typeof b === 'number') return Number(a) === Number(b);
+  return a === b;
+}
+
+/** An item's change key and LastModifiedTime (null when Exchange gave none, or none that reads as a time). */
+export function versionOf(item: ExchangeItem): ExchangeVersion {
+  const value = item.properties.LastModifiedTime;
+  const date = typeof value === 'string' && value !== '' ? new Date(value) : null;
+  return { changeKey: item.changeKey, lastModified: date && !Number.isNaN(date.getTime()) ? date : null };
+}
+
 /** The facts of the application's side from its pending changes to one item (at least one). */
 export function databaseSide(pending: readonly PendingChange[]): ConflictFacts['database'] {
   return {
@@ -177,12 +213,16 @@ export function reconcilePage(input: {
     }
     const database = databaseSide(theirs);
     if (database.deleted) continue;
-    const decision = decideConflict(rule, {
-      exchange: { deleted: false, ...version },
-      // '' is a version whose key Exchange did not say (a read flag): as good as none.
-      knownChangeKey: known.get(itemId)?.changeKey || null,
-      database,
-    });
+    // Exchange already says what the application wants: the two agree, whoever wrote it.
+    const agreed = holdsValues(change.fields, intendedValues(theirs));
+    const decision: ConflictDecision = agreed
+      ? { conflict: false }
+      : decideConflict(rule, {
+          exchange: { deleted: false, ...version },
+          // '' is a version whose key Exchange did not say (a read flag): as good as none.
+          knownChangeKey: known.get(itemId)?.changeKey || null,
+          database,
+        });
     if (!decision.conflict) {
       changes.push(holdFields(change, theirs));
       continue;

@@ -1,19 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { parseTimestamp } from '../db/field-values.js';
 import { describe, errors, isExhError } from '../errors.js';
+import { itemType } from '../items/index.js';
 import type { ExhLogger } from '../logging/logger.js';
 import type { ControlPort, SyncItemsRequest } from '../ports/control.port.js';
 import {
   type DatabasePort,
+  type FieldValue,
   type ItemTypeName,
   isOutboxItem,
   type OutboxCommandEntry,
   type OutboxEntry,
   type OutboxOutcome,
 } from '../ports/database.port.js';
-import type { CallOptions, MailboxWriter, WriteResult } from '../ports/exchange.port.js';
+import type { CallOptions, ExchangeItem, MailboxWriter, WriteResult } from '../ports/exchange.port.js';
 import { replyForError } from '../protocol/replies.js';
-import { type ConflictRule, decideConflict } from './conflicts.js';
+import { type ConflictRule, decideConflict, holdsValues, intendedValues, versionOf } from './conflicts.js';
+import { foldersOf } from './folders.js';
+import { mapItem } from './map-item.js';
 import { recordConflict } from './record-conflict.js';
 
 export interface OutboxDeps {
@@ -91,7 +95,8 @@ export async function drainQueue(
       break;
     }
     const result = await applyRow(deps, entry, options.signal);
-    if (!result) {
+    // A stop cut the row short: it stays pending, to be applied (idempotently) at the next start.
+    if (!result || options.signal.aborted) {
       outcome.waiting += queue.length - index;
       break;
     }
@@ -250,6 +255,8 @@ export async function applyItemChange(
     const write = () => writeChange(deps, writer, entry, call, options);
     return await (deps.conflicts ? deps.conflicts.exclusive(entry.user, entry.itemType, write) : write());
   } catch (error) {
+    // Cut short by a stop: not this change's outcome. Whether or not Exchange took it, it is tried again.
+    if (call.signal.aborted) throw error;
     // The database going away is everyone's problem, not this row's: databaseOutcome throws it to the caller.
     const fromDatabase = databaseOutcome(error);
     if (fromDatabase) return fromDatabase;
@@ -301,6 +308,12 @@ async function writeChange(
     log.action({ itemId: created.itemId, appItemId }, `Created ${entry.itemType} ${appItemId} in Exchange`);
     return ok(created.itemId);
   }
+  if (!itemId && entry.action === 'del') {
+    // Nothing carries the application's id: the item is gone already (deleted before a crash kept this row from
+    // being marked done, or by its owner). What the application asked for holds, as for a deletion by item id.
+    log.action({ appItemId }, `No ${entry.itemType} ${appItemId} in Exchange to delete: already gone`);
+    return ok(null);
+  }
   if (!itemId) return refused(`no Exchange item for exh_app_item_id ${appItemId ?? '(none)'} of ${entry.user}`);
   const settings = options.overwrite ? undefined : deps.conflicts;
   const known = (await db.itemVersions([itemId])).get(itemId) ?? null;
@@ -340,13 +353,19 @@ async function writeChange(
       if (!settings || !(stale || isExhError(error, 'EXH_EXCHANGE_ITEM_NOT_FOUND'))) throw error;
       // Exchange changed (or deleted) the item since the version the row reflects, and the sync has not brought
       // that in yet: both sides changed it.
-      const version = stale ? await writer.itemVersion(itemId, call) : null;
-      const decision = await decide(version, false);
+      const current = stale ? await writer.readItem(itemId, call) : null;
+      if (current && holdsValues(valuesOf(entry, current), intendedValues([entry]))) {
+        // Exchange already holds this change (the same edit made there, or this write done before a stop kept the
+        // connector from remembering it): nothing conflicts and nothing is left to write.
+        await remember(itemId, current.changeKey);
+        return ok(itemId);
+      }
+      const decision = await decide(current ? versionOf(current) : null, false);
       if (decision.conflict && decision.winner === 'exchange') {
-        if (!version) await remember(itemId, null);
+        if (!current) await remember(itemId, null);
         return lost(settings.rule, decision.by === 'deletion' ? 'the deletion in Exchange' : 'Exchange');
       }
-      if (!version) throw error;
+      if (!current) throw error;
       updated = await writer.updateItem(itemId, fields, call);
     }
     await remember(updated.itemId, updated.changeKey);
@@ -355,13 +374,19 @@ async function writeChange(
   }
   if (settings && knownKey) {
     // Deleting wins whatever the rule; whether Exchange changed the item meanwhile is recorded all the same.
-    const version = await writer.itemVersion(itemId, call);
-    if (version) await decide(version, true);
+    const current = await writer.readItem(itemId, call);
+    if (current) await decide(versionOf(current), true);
   }
   await writer.deleteItem(itemId, call);
   await remember(itemId, null);
   log.action({ itemId }, `Deleted ${entry.itemType} ${itemId} in Exchange`);
   return ok(itemId);
+}
+
+/** An item from Exchange in the definition's terms, to compare with what the application's change sets. */
+function valuesOf(entry: ItemChangeRequest, item: ExchangeItem): Record<string, FieldValue> {
+  const folder = foldersOf[entry.itemType][0] ?? 'inbox';
+  return mapItem(itemType(entry.itemType), item, { user: entry.user, folder, maxBodyLength: 0 }).fields;
 }
 
 /** A change that lost its conflict: failed, visible to the application; `exh outbox retry` applies it after all. */

@@ -1,7 +1,7 @@
 import type { ItemTypeDefinition } from '../items/definition.js';
 import type { FieldValue, ItemChange } from '../ports/database.port.js';
 import type { ExchangeItem, FolderName, SyncPage } from '../ports/exchange.port.js';
-import type { ExchangeVersion } from './conflicts.js';
+import { type ExchangeVersion, versionOf } from './conflicts.js';
 import { synchronisesKind } from './folders.js';
 import { mapDeletion, mapItem } from './map-item.js';
 import type { SeriesState } from './watermark.js';
@@ -91,16 +91,8 @@ export function planPage(definition: ItemTypeDefinition, page: SyncPage, options
         fields: mapped.fields,
         changeKey: item.changeKey,
       });
-      plan.versions.set(item.id, { changeKey: item.changeKey, lastModified: modifiedOf(item) });
+      plan.versions.set(item.id, versionOf(item));
     }
   }
   return plan;
-}
-
-/** LastModifiedTime as a date; null when Exchange gave none (or none that reads as one). */
-function modifiedOf(item: ExchangeItem): Date | null {
-  const value = item.properties.LastModifiedTime;
-  if (typeof value !== 'string' || value === '') return null;
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? null : date;
 }

@@ -6,6 +6,8 @@ import {
   conflictRules,
   decideConflict,
   holdFields,
+  holdsValues,
+  intendedValues,
   type PendingChange,
   pendingFor,
   reconcilePage,
@@ -122,6 +124,27 @@ describe('pendingFor and holdFields', () => {
   });
 });
 
+describe('intendedValues and holdsValues: two sides that agree do not conflict', () => {
+  it('takes the later change of a field, and leaves key fields and NULLs out', () => {
+    expect(
+      intendedValues([
+        pending('1', 'chg', { item_id: 'X', subject: 'one', owner: 'Ann', due: null }),
+        pending('2', 'chg', { item_id: 'X', subject: 'two', owner: null }),
+      ]),
+    ).toEqual({ subject: 'two', owner: 'Ann' });
+  });
+
+  it('compares empty text with no value, times as instants, numbers as numbers, the rest exactly', () => {
+    const current = { subject: 'Call', body: '', due: at('2027-01-01T10:00:00Z'), percent_complete: 60 };
+    expect(holdsValues(current, { subject: 'Call', body: '', due: at('2027-01-01T10:00:00.000Z') })).toBe(true);
+    expect(holdsValues(current, { percent_complete: '60' })).toBe(true);
+    expect(holdsValues({ ...current, body: null }, { body: '' })).toBe(true);
+    expect(holdsValues(current, { subject: 'call' })).toBe(false);
+    expect(holdsValues(current, { owner: 'Ann' })).toBe(false);
+    expect(holdsValues(current, { due: at('2027-01-01T10:00:01Z') })).toBe(false);
+  });
+});
+
 describe('reconcilePage', () => {
   const versions = new Map([
     ['X', { changeKey: 'K2', lastModified: at('2027-01-01T10:00:00Z') }],
@@ -167,6 +190,19 @@ describe('reconcilePage', () => {
     const { changes, conflicts } = run('exchange-wins', new Map([['X', { changeKey: 'K2', supersededUntil: null }]]));
     expect(conflicts).toEqual([]);
     expect(changes[0]?.fields.subject).toBeNull();
+    expect(changes[0]?.supersedes).toBeUndefined();
+  });
+
+  it("Exchange already holding the application's values is no conflict (the same edit, or its own write)", () => {
+    const same: ItemChange = { ...page[0], fields: { ...page[0]?.fields, subject: 'Ours' } } as ItemChange;
+    const { changes, conflicts } = reconcilePage({
+      rule: 'exchange-wins',
+      changes: [same],
+      versions,
+      known: new Map([['X', { changeKey: 'K1', supersededUntil: null }]]),
+      pending: ours,
+    });
+    expect(conflicts).toEqual([]);
     expect(changes[0]?.supersedes).toBeUndefined();
   });
 

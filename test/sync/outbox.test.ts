@@ -2,7 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgliteDatabase } from '../../src/db/adapters/pglite.js';
 import { installInto } from '../../src/db/commands.js';
-import { errors } from '../../src/errors.js';
+import { errors, isExhError } from '../../src/errors.js';
 import { createLogging } from '../../src/logging/logger.js';
 import type { ControlPort, SyncItemsRequest } from '../../src/ports/control.port.js';
 import type { ItemTypeName } from '../../src/ports/database.port.js';
@@ -48,9 +48,9 @@ function scriptedWriter(script: { failCreate?: Error; existing?: string } = {}) 
     async deleteItem(itemId: string) {
       calls.push(`delete ${itemId}`);
     },
-    async itemVersion(itemId: string) {
-      calls.push(`version ${itemId}`);
-      return { changeKey: 'ck2', lastModified: null };
+    async readItem(itemId: string) {
+      calls.push(`read ${itemId}`);
+      return null;
     },
     async findByAppItemId(_type: ItemTypeName, appItemId: string) {
       calls.push(`find ${appItemId}`);
@@ -391,9 +391,15 @@ function versionedWriter() {
       calls.push(`delete ${itemId}`);
       items.delete(itemId);
     },
-    async itemVersion(itemId) {
+    async readItem(itemId) {
       const item = items.get(itemId);
-      return item ? { changeKey: keyOf(itemId), lastModified: item.modified } : null;
+      if (!item) return null;
+      return {
+        id: itemId,
+        changeKey: keyOf(itemId),
+        kind: 'Task',
+        properties: { Subject: item.subject as string, LastModifiedTime: item.modified.toISOString() },
+      };
     },
     async findByAppItemId() {
       return null;
@@ -579,6 +585,51 @@ describe('the outbox meets a change made in Exchange meanwhile (docs/reliability
     expect((await conflictLog(other)).map((r) => r.exh_message)).toEqual([
       expect.stringContaining('the application won (a deletion wins under every rule)'),
     ]);
+  });
+
+  it('Exchange already holding the change (written before a stop kept the key from being remembered) is no conflict', async () => {
+    const user = 'agreed@contoso.test';
+    const world = versionedWriter();
+    const id = await changedTask(user, world);
+    // The write reached Exchange, but the connector stopped before it remembered the new change key.
+    world.personEdits(id, 'Ours');
+    await drain(world, 'exchange-wins', user);
+    expect((await outbox(user)).map((r) => r.exh_state)).toEqual(['done', 'done']);
+    expect((await db.itemVersions([id])).get(id)?.changeKey).toBe(world.keyOf(id));
+    expect(await conflictLog(user)).toEqual([]);
+  });
+
+  it('a row whose write a stop cuts short stays pending, to be applied at the next start', async () => {
+    const user = 'stopped@contoso.test';
+    const world = versionedWriter();
+    const id = await changedTask(user, world);
+    const stopping = new AbortController();
+    const cut: MailboxWriter = {
+      ...world.writer,
+      updateItem: async (itemId, write, options) => {
+        await world.writer.updateItem(itemId, write, options);
+        stopping.abort();
+        throw errors.poolAborted();
+      },
+    };
+    const outcome = await drainOutbox(
+      { ...base(), writerOf: (u) => (u === user ? cut : undefined), conflicts: settings('exchange-wins') },
+      { limit: 100, signal: stopping.signal },
+    ).catch((error: unknown) => error);
+    expect(isExhError(outcome, 'EXH_POOL_ABORTED')).toBe(true);
+    const attempts = await instance.query<{ exh_state: string; exh_attempts: number }>(
+      'SELECT exh_state, exh_attempts FROM exh_outbox WHERE exh_user = $1 ORDER BY exh_outbox_id',
+      [user],
+    );
+    expect(attempts.rows.map((r) => [r.exh_state, r.exh_attempts])).toEqual([
+      ['done', 1],
+      ['pending', 0],
+    ]);
+    // The next start applies it: Exchange holds it already, so nothing conflicts and nothing is written twice.
+    await drain(world, 'exchange-wins', user);
+    expect((await outbox(user)).map((r) => r.exh_state)).toEqual(['done', 'done']);
+    expect(world.calls.filter((c) => c.startsWith('update'))).toEqual([`update ${id} Ours over its version`]);
+    expect(await conflictLog(user)).toEqual([]);
   });
 
   it('without conflict settings (the resync, or a caller that has none) it overwrites, as before', async () => {

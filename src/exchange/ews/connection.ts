@@ -177,8 +177,8 @@ export class EwsConnection implements MailboxConnection, MailboxWriter, EwsMailb
     return write.updateItem(this, itemId, w, options);
   }
 
-  itemVersion(itemId: string, options: CallOptions): Promise<{ changeKey: string; lastModified: Date | null } | null> {
-    return write.itemVersion(this, itemId, options);
+  readItem(itemId: string, options: CallOptions): Promise<ExchangeItem | null> {
+    return write.readItem(this, itemId, options);
   }
 
   deleteItem(itemId: string, options: CallOptions): Promise<void> {

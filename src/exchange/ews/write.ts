@@ -1,8 +1,9 @@
 import { type ExhError, errors } from '../../errors.js';
 import type { ItemTypeName } from '../../ports/database.port.js';
-import type { CallOptions, ItemWrite, WriteResult } from '../../ports/exchange.port.js';
+import type { CallOptions, ExchangeItem, ItemWrite, WriteResult } from '../../ports/exchange.port.js';
 import type { EwsMailbox } from './connection.js';
 import { fromResponseCode, responseMessageFault } from './errors.js';
+import { getItems } from './items.js';
 import { appItemIdFieldUri } from './properties.js';
 import { errorContext, soapCall } from './soap.js';
 import {
@@ -209,31 +210,18 @@ function result(facts: CalendarFacts): WriteResult {
     : { itemId: facts.itemId, changeKey: facts.changeKey };
 }
 
-/** The item's current ChangeKey and LastModifiedTime (GetItem, IdOnly); null when the item is gone. */
-export async function itemVersion(
+/** The item as it is now, every property the definitions read (GetItem); null when it is gone. */
+export async function readItem(
   mailbox: EwsMailbox,
   itemId: string,
   options: CallOptions,
-): Promise<{ changeKey: string; lastModified: Date | null } | null> {
-  const body =
-    '<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>' +
-    '<t:FieldURI FieldURI="item:LastModifiedTime"/></t:AdditionalProperties></m:ItemShape>' +
-    `<m:ItemIds><t:ItemId Id="${escapeXml(itemId)}"/></m:ItemIds></m:GetItem>`;
-  let answer: XmlValue;
-  try {
-    answer = message(mailbox, await caller(mailbox, options)('GetItem', body, itemId), 'GetItem', itemId);
-  } catch (error) {
-    if ((error as ExhError).code === 'EXH_EXCHANGE_ITEM_NOT_FOUND') return null;
-    throw error;
-  }
-  const [first] = entries(at(answer, 'Items'));
-  const node = first?.[1];
-  const modified = textOf(node, 'LastModifiedTime');
-  const lastModified = modified ? new Date(modified) : null;
-  return {
-    changeKey: attr(at(node, 'ItemId'), 'ChangeKey') ?? '',
-    lastModified: lastModified && !Number.isNaN(lastModified.getTime()) ? lastModified : null,
-  };
+): Promise<ExchangeItem | null> {
+  const [result] = await mailbox.request(options, { itemId }, (signal) =>
+    getItems(mailbox.transport, mailbox.target, [{ id: itemId }], 'html', signal),
+  );
+  if (result && 'item' in result) return result.item;
+  if (!result || result.fault.responseCode === 'ErrorItemNotFound') return null;
+  throw fromResponseCode(result.fault, errorContext(mailbox.target, { itemId }));
 }
 
 export async function deleteItem(mailbox: EwsMailbox, itemId: string, options: CallOptions): Promise<void> {

@@ -453,21 +453,25 @@ describe('updateItem', () => {
     });
   });
 
-  it('itemVersion: the current change key and LastModifiedTime, null once the item is gone', async () => {
+  it('readItem: the item as it is now, with its change key and LastModifiedTime; null once it is gone', async () => {
     const connection = await connect(alice);
     const made = await connection.createItem(
       { itemType: 'contact', appItemId: 'APP-CON-VERSION', fields: { display_name: 'Versioned' } },
       live(),
     );
-    const before = await connection.itemVersion(made.itemId, live());
-    expect(before).toEqual({ changeKey: made.changeKey, lastModified: expect.any(Date) });
+    const before = await connection.readItem(made.itemId, live());
+    expect(before).toMatchObject({ id: made.itemId, changeKey: made.changeKey, kind: 'Contact' });
+    expect(before?.properties).toMatchObject({ DisplayName: 'Versioned', 'exh:AppItemId': 'APP-CON-VERSION' });
     emulator.admin.updateItem(alice, made.itemId, { CompanyName: 'Acme' });
-    const after = await connection.itemVersion(made.itemId, live());
+    const after = await connection.readItem(made.itemId, live());
     expect(after?.changeKey).toBe(emulator.admin.item(alice, made.itemId).changeKey);
     expect(after?.changeKey).not.toBe(made.changeKey);
-    expect(after?.lastModified?.getTime()).toBeGreaterThanOrEqual(before?.lastModified?.getTime() ?? Infinity);
+    expect(after?.properties.CompanyName).toBe('Acme');
+    expect(Date.parse(String(after?.properties.LastModifiedTime))).toBeGreaterThanOrEqual(
+      Date.parse(String(before?.properties.LastModifiedTime)),
+    );
     await connection.deleteItem(made.itemId, live());
-    expect(await connection.itemVersion(made.itemId, live())).toBeNull();
+    expect(await connection.readItem(made.itemId, live())).toBeNull();
   });
 
   it('a bad value is refused before anything is sent, naming the field', async () => {

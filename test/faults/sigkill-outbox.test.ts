@@ -149,4 +149,50 @@ describe.skipIf(!pgUrl)('SIGKILL while the outbox drains (PG_URL)', () => {
     // The point of the exercise: most kills cut the draining short (the span is measured, not guessed).
     expect(landed.beforeFirstWrite + landed.midDrain).toBeGreaterThanOrEqual(runs / 2);
   }, 600_000);
+
+  it('a deletion Exchange took before a SIGKILL kept its row from being marked done is done when applied again', async () => {
+    // Inserted and deleted at once, the row's deletion names its item by the application's id only. A kill between
+    // Exchange's deletion and the outbox row being marked done leaves the row pending with its item gone: that state,
+    // made exactly here (the row set back to pending, as the kill would have left it), not by chance.
+    const appItemId = `deleted-twice-${Date.now()}`;
+    await app.query(`insert into task_item (exh_app_item_id, exh_user, exh_subject) values ($1, $2, 'Twice')`, [
+      appItemId,
+      users[0],
+    ]);
+    await app.query('delete from task_item where exh_app_item_id = $1', [appItemId]);
+    const rowsOf = async () =>
+      (
+        await app.query<{ id: string; exh_action: string; exh_state: string; exh_error_message: string | null }>(
+          `select exh_outbox_id::text as id, exh_action, exh_state, exh_error_message from exh_outbox
+           where exh_payload::jsonb ->> 'exh_app_item_id' = $1 order by exh_outbox_id`,
+          [appItemId],
+        )
+      ).rows;
+    const first = start();
+    try {
+      await until('both rows applied', async () => (await rowsOf()).every((r) => r.exh_state !== 'pending'));
+      expect((await rowsOf()).map((r) => [r.exh_action, r.exh_state])).toEqual([
+        ['add', 'done'],
+        ['del', 'done'],
+      ]);
+    } finally {
+      await kill(first);
+    }
+    const deletion = (await rowsOf())[1];
+    await app.query(`update exh_outbox set exh_state = 'pending', exh_exit_code = null where exh_outbox_id = $1`, [
+      deletion?.id,
+    ]);
+    const second = start();
+    try {
+      await until('the deletion applied again', async () => (await rowsOf())[1]?.exh_state !== 'pending');
+      const again = (await rowsOf())[1];
+      console.log(
+        `fault: a deletion applied again after a kill before its row was marked done: ${again?.exh_state}` +
+          (again?.exh_error_message ? ` (${again.exh_error_message})` : ''),
+      );
+      expect(again?.exh_state).toBe('done');
+    } finally {
+      await kill(second);
+    }
+  });
 });

@@ -36,7 +36,11 @@ function valueSchema(kind: FieldKind): z.ZodType {
   }
 }
 
-export const fieldValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+/** A field's value is one JSON scalar; an array or an object is named as such, not as zod's "Invalid input". */
+export const fieldValue = z.union([z.string(), z.number(), z.boolean(), z.null()], {
+  error: (issue) =>
+    `expected a string, a number, true/false or null, not ${Array.isArray(issue.input) ? 'an array' : 'an object'}`,
+});
 export type WireFieldValue = z.infer<typeof fieldValue>;
 
 const itemRequest = z

@@ -10,6 +10,8 @@ export interface HttpListenerDeps {
   enabled: boolean;
   host: string;
   port: number;
+  /** listeners.http.requestTimeoutMs (src/http/request-deadline.ts). */
+  requestTimeoutMs?: number;
   app: Omit<HttpDeps, 'logger'>;
   logger: ExhLogger;
   /** Told the listener once listening, so that shutdown can await its close (a cleanup function cannot). */
@@ -24,7 +26,11 @@ export function createHttpActor(deps: HttpListenerDeps) {
   return fromCallback<SupervisorEvent>(({ sendBack }) => {
     if (!deps.enabled) return () => {};
     const log = deps.logger.child({ actor: 'http' });
-    const app = buildHttpApp({ ...deps.app, logger: deps.logger });
+    const app = buildHttpApp({
+      ...deps.app,
+      logger: deps.logger,
+      ...(deps.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: deps.requestTimeoutMs }),
+    });
     let stopped = false;
     app.listen({ host: deps.host, port: deps.port }).then(
       () => {

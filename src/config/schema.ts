@@ -112,6 +112,8 @@ export const configSchema = z.strictObject({
           ...listenerShape(8100),
           /** The URL Exchange reaches the receiver at (http://this-host:8100/exh/notifications); `/<secret>` is appended. */
           publicUrl: z.url().optional(),
+          /** A request must arrive whole (headers and body) within this time, or it gets 408 and is disconnected. */
+          requestTimeoutMs: ms.default(30_000),
         })
         .prefault({}),
       http: z
@@ -120,6 +122,8 @@ export const configSchema = z.strictObject({
           adminToken: z.string().min(16).optional(),
           /** Host names a request may carry besides IP addresses and localhost (DNS rebinding); '*': any. */
           allowedHosts: z.array(z.string().min(1)).default([]),
+          /** A request must arrive whole (headers and body) within this time, or it gets 408 and is disconnected. */
+          requestTimeoutMs: ms.default(30_000),
         })
         .prefault({}),
     })

@@ -35,6 +35,7 @@ export async function createExchangeBackend(
     push = await startPushReceiver({
       host: listener.host,
       port: listener.port,
+      requestTimeoutMs: listener.requestTimeoutMs,
       logger,
       ...(listener.publicUrl ? { publicUrl: listener.publicUrl } : {}),
     });

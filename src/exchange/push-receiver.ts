@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import Fastify, { type FastifyReply } from 'fastify';
 import { errors } from '../errors.js';
 import { keepServing } from '../http/keep-serving.js';
+import { requestDeadline } from '../http/request-deadline.js';
 import type { ExhLogger } from '../logging/logger.js';
 import { type NotificationSummary, summarize } from './ews/subscriptions/events.js';
 import { fingerprint } from './ews/subscriptions/lifecycle.js';
@@ -58,6 +59,8 @@ export interface PushReceiverOptions {
   registrationGraceMs?: number;
   /** How long the secret of an ended subscription is still answered with Unsubscribe; default 1 hour. */
   retiredTtlMs?: number;
+  /** A request must arrive whole within this time, or it gets 408 (src/http/request-deadline.ts); default 30 s. */
+  requestTimeoutMs?: number;
 }
 
 export const pushPath = '/exh/notifications';
@@ -103,7 +106,12 @@ export async function startPushReceiver(options: PushReceiverOptions): Promise<P
   const grace = options.registrationGraceMs ?? 2_000;
   const retiredTtlMs = options.retiredTtlMs ?? 60 * 60_000;
   const warnRefused = throttledWarning(log);
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1024 * 1024, forceCloseConnections: true });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    forceCloseConnections: true,
+    ...requestDeadline(options.requestTimeoutMs),
+  });
   app.addContentTypeParser(
     ['text/xml', 'application/soap+xml', 'application/xml'],
     { parseAs: 'string' },

@@ -7,6 +7,7 @@ import type { Statechart } from '../statecharts/graph.js';
 import type { InspectionHub } from '../statecharts/inspection.js';
 import { hostAllowed } from './host-check.js';
 import { sendError } from './replies.js';
+import { requestDeadline } from './request-deadline.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerApiRoutes } from './routes/api.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
@@ -29,6 +30,8 @@ export interface HttpDeps {
   logger: ExhLogger;
   /** listeners.http.allowedHosts: names besides IP addresses and localhost that a request's Host may carry. */
   allowedHosts?: readonly string[];
+  /** listeners.http.requestTimeoutMs: a request must arrive whole within this time, or it gets 408. */
+  requestTimeoutMs?: number;
 }
 
 /** Small bodies only: the admin actions take a user or an item type, nothing more. */
@@ -36,7 +39,12 @@ const bodyLimit = 16 * 1024;
 
 /** The dashboard, the HTTP API and /metrics as one fastify app (listening is up to the caller). */
 export function buildHttpApp(deps: HttpDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit, forceCloseConnections: true });
+  const app = Fastify({
+    logger: false,
+    bodyLimit,
+    forceCloseConnections: true,
+    ...requestDeadline(deps.requestTimeoutMs),
+  });
   const streams = new Set<SseStream>();
   // The dashboard's streams (/api/events) also hear how an admin action they may have started goes on.
   const eventStreams = new Set<SseStream>();

@@ -44,6 +44,8 @@ const writeOperations = new Set([
 export interface WorldOptions {
   /** listeners.database.authTimeoutMs (docs/protocol.md, "Limits and time-outs"). */
   authTimeoutMs?: number;
+  /** listeners.http.requestTimeoutMs and listeners.exchange.requestTimeoutMs (docs/configuration.md). */
+  requestTimeoutMs?: number;
 }
 
 export async function badInputWorld(pgUrl: string, name: string, options: WorldOptions = {}) {
@@ -68,7 +70,8 @@ export async function badInputWorld(pgUrl: string, name: string, options: WorldO
         exchange: { notifications: 'push' },
         listeners: {
           database: { authTimeoutMs: options.authTimeoutMs ?? 1_000 },
-          http: { enabled: true, port: 0, adminToken },
+          exchange: { requestTimeoutMs: options.requestTimeoutMs ?? 1_000 },
+          http: { enabled: true, port: 0, adminToken, requestTimeoutMs: options.requestTimeoutMs ?? 1_000 },
         },
         retry: { permanentFailures: 1 },
       },
@@ -82,7 +85,12 @@ export async function badInputWorld(pgUrl: string, name: string, options: WorldO
   });
   // The push receiver as create-exchange.ts starts it, watched: the URL of each subscription carries its secret,
   // which the attacks need to get past the door and the log scan must look for.
-  const push = await startPushReceiver({ host: '127.0.0.1', port: 0, logger: logging.logger });
+  const push = await startPushReceiver({
+    host: config.listeners.exchange.host,
+    port: config.listeners.exchange.port,
+    requestTimeoutMs: config.listeners.exchange.requestTimeoutMs,
+    logger: logging.logger,
+  });
   const pushUrls: string[] = [];
   const open = push.open.bind(push);
   push.open = () => {
@@ -305,4 +313,51 @@ export function mib(bytes: number): string {
 /** One line of the report per input: what was sent, what came back, and the figures. */
 export function report(line: string): void {
   console.log(`bad input: ${line}`);
+}
+
+/** The first HTTP answer of a raw exchange: its status and its body (JSON when it is), or undefined without one. */
+export function httpAnswerOf(outcome: Outcome): { status: number; body: string; json: unknown } | undefined {
+  const match = /^HTTP\/1\.[01] (\d{3})[^\r\n]*\r\n([\s\S]*?)\r\n\r\n([\s\S]*)$/.exec(outcome.received);
+  if (!match) return undefined;
+  const headers = match[2] ?? '';
+  const length = /^content-length:\s*(\d+)/im.exec(headers)?.[1];
+  const body = length === undefined ? (match[3] ?? '') : (match[3] ?? '').slice(0, Number(length));
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    json = undefined;
+  }
+  return { status: Number(match[1]), body, json };
+}
+
+/** A raw HTTP/1.1 request (head and body as given, so that Host and framing can be anything); the first answer. */
+export async function rawHttp(
+  port: number,
+  head: string,
+  body: string | Buffer = '',
+  timeoutMs = 10_000,
+): Promise<{ status: number; body: string; json: unknown; outcome: Outcome }> {
+  const outcome = await rawClient(
+    port,
+    (socket) => {
+      socket.end(Buffer.concat([Buffer.from(head), Buffer.from(body)]));
+    },
+    timeoutMs,
+  );
+  const answer = httpAnswerOf(outcome);
+  if (!answer) throw new Error(`no HTTP answer: ${JSON.stringify(outcome)}`);
+  return { ...answer, outcome };
+}
+
+/** The head of a request with a body of `length` bytes (or chunked, without one). */
+export function requestHead(
+  method: string,
+  path: string,
+  headers: Record<string, string | number>,
+  length?: number,
+): string {
+  const lines = [`${method} ${path} HTTP/1.1`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
+  lines.push(length === undefined ? 'Transfer-Encoding: chunked' : `Content-Length: ${length}`, 'Connection: close');
+  return `${lines.join('\r\n')}\r\n\r\n`;
 }

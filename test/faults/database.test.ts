@@ -5,7 +5,7 @@ import { describeTally, isComplete, makeItems, type Tally } from './support/tall
 import { secs, sleep, until } from './support/wait.js';
 
 const pgUrl = process.env.PG_URL;
-if (!pgUrl) console.log('test/faults/database.test.ts: skipped, PG_URL is not set (a PostgreSQL server is needed)');
+if (!pgUrl) console.warn('test/faults/database.test.ts skipped: PG_URL is not set');
 
 const users = ['dora@contoso.test', 'eli@contoso.test', 'finn@contoso.test'];
 
@@ -14,7 +14,8 @@ const users = ['dora@contoso.test', 'eli@contoso.test', 'finn@contoso.test'];
  * emulator over HTTP and PostgreSQL server, reached through a TCP proxy that resets, refuses or stalls. Each case
  * loses the database while items are being synchronised, makes more items in Exchange while it is away, gives it back
  * and asserts: the loss declared, the mailboxes stopped, retried on the documented schedule, started again, and every
- * item in Exchange in the database exactly once. Each case prints one line with its figures.
+ * item in Exchange in the database exactly once. Each case prints one line with its figures; FAULT_DEBUG=1 prints
+ * each case's records (its timeline) too.
  */
 describe.skipIf(!pgUrl)('database faults (PG_URL)', () => {
   let world: FaultWorld;

@@ -7,8 +7,7 @@ import { changeItems, describeTally, isComplete, makeItems, type Tally } from '.
 import { secs, sleep, until } from './support/wait.js';
 
 const pgUrl = process.env.PG_URL;
-if (!pgUrl)
-  console.log('test/faults/sigkill-catch-up.test.ts: skipped, PG_URL is not set (a PostgreSQL server is needed)');
+if (!pgUrl) console.warn('test/faults/sigkill-catch-up.test.ts skipped: PG_URL is not set');
 
 const users = ['gil@contoso.test', 'hana@contoso.test', 'ivo@contoso.test'];
 /** At least 20 (issue 12); FAULT_SIGKILL_RUNS changes it for a longer hunt. */

@@ -8,8 +8,7 @@ import { seededRandom } from './support/random.js';
 import { secs, sleep, until } from './support/wait.js';
 
 const pgUrl = process.env.PG_URL;
-if (!pgUrl)
-  console.log('test/faults/sigkill-outbox.test.ts: skipped, PG_URL is not set (a PostgreSQL server is needed)');
+if (!pgUrl) console.warn('test/faults/sigkill-outbox.test.ts skipped: PG_URL is not set');
 
 const users = ['jo@contoso.test', 'kai@contoso.test', 'lea@contoso.test'];
 /** At least 20 (issue 12); FAULT_SIGKILL_RUNS changes it for a longer hunt. */

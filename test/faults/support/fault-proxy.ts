@@ -22,8 +22,6 @@ export class FaultProxy {
   #server: Server | undefined;
   readonly #links = new Set<Link>();
   #stalled = false;
-  /** Connections accepted so far. */
-  accepted = 0;
 
   constructor(
     readonly port: number,
@@ -79,11 +77,6 @@ export class FaultProxy {
     for (const link of this.#links) this.#forward(link);
   }
 
-  /** Connections open now. */
-  get connections(): number {
-    return this.#links.size;
-  }
-
   /** The local ports of the connections to the server: `client_port` in pg_stat_activity names their backends. */
   get upstreamPorts(): number[] {
     return [...this.#links].flatMap((link) => (link.upstream?.localPort ? [link.upstream.localPort] : []));
@@ -94,7 +87,6 @@ export class FaultProxy {
   }
 
   #accept(client: Socket): void {
-    this.accepted += 1;
     const link: Link = { client };
     this.#links.add(link);
     client.on('error', () => this.#drop(link));

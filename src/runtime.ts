@@ -173,7 +173,10 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         isRegistered: (user) => isRegistered(actor.getSnapshot().context.users, user),
         logger,
         maxAttachmentBytes: config.sync.maxAttachmentBytes,
-        conflicts,
+        // A sender's request comes from inside the application's transaction, which holds the row's lock until the
+        // request is answered; a sync that holds the lock while it waits for that row would never let go. So a
+        // sender's change does not wait for the sync (docs/reliability.md, "Conflicts").
+        conflicts: { ...conflicts, exclusive: (_user, _itemType, work) => work() },
         onListening: (address) => {
           setUp.port = address.port;
           listenerReady();

@@ -8,6 +8,7 @@ import { type ExhError, errors, isExhError } from '../../errors.js';
 import { EnvelopeSplitter } from './envelopes.js';
 import { type ErrorContext, fromHttpStatus, fromNetworkError } from './errors.js';
 import { NtlmConnections, type NtlmCredentials, type Sent } from './ntlm.js';
+import { hasDtd } from './xml.js';
 
 /**
  * The one HTTP client of the EWS adapter, set as ews-javascript-api's `service.XHRApi` and used directly for what the
@@ -347,6 +348,15 @@ export class EwsTransport implements IXHRApi {
         scope?.signal,
         context,
       );
+      if (answer.status === 200 && hasDtd(answer.body)) {
+        // The library's parser (xmldom) would read it, keeping the entity references as text: a sync state of
+        // "&xxe;" would become the watermark. Refused as the adapter's own parser refuses it.
+        throw errors.exchangeRequestFailed(
+          options.url,
+          operationOf(String(options.data ?? '')),
+          'the answer is not XML: a DTD is not allowed in SOAP',
+        );
+      }
       if (answer.status === 200) return xhrResponse(options.url, answer);
       throw fromHttpStatus(answer.status, answer.body, answer.headers, { ...context, url: options.url });
     } catch (error) {
@@ -408,6 +418,11 @@ export class EwsTransport implements IXHRApi {
     this.#httpsAgent.destroy();
     this.#ntlm?.close();
   }
+}
+
+/** The EWS operation of a SOAP request (the first element of its Body), for messages. */
+function operationOf(request: string): string {
+  return /<(?:[\w-]+:)?Body[^>]*>\s*<(?:[\w-]+:)?([\w-]+)/.exec(request)?.[1] ?? 'EWS';
 }
 
 function plainHeaders(headers: unknown): Record<string, string> {

@@ -25,11 +25,17 @@ const parser = new XMLParser({
 });
 
 /**
- * Parses a document; throws on text that is not XML. A DTD is refused: SOAP forbids them, Exchange never sends one,
- * and entity expansion in a post to the push listener would be a way to exhaust memory.
+ * Whether a document declares a DTD. SOAP forbids them and Exchange never sends one; entities declared there would
+ * expand (billion laughs) or name files (an external entity), so a document with one is refused unread, by this
+ * parser and before anything reaches ews-javascript-api's (transport.ts).
  */
+export function hasDtd(text: string): boolean {
+  return /<!DOCTYPE/i.test(text);
+}
+
+/** Parses a document; throws on text that is not XML, and on a DTD (hasDtd). */
 export function parseXml(text: string): XmlObject {
-  if (/<!DOCTYPE/i.test(text)) throw new Error('a DTD is not allowed in SOAP');
+  if (hasDtd(text)) throw new Error('a DTD is not allowed in SOAP');
   const parsed = parser.parse(text, true) as unknown;
   if (parsed === null || typeof parsed !== 'object') throw new Error('not an XML document');
   return parsed as XmlObject;

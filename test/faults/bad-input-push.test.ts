@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pushPath } from '../../src/exchange/push-receiver.js';
+import { billionLaughs as billionLaughsOf, externalEntity as externalEntityOf } from './bad-input-exchange-double.js';
 import {
   alice,
   type BadInputWorld,
@@ -45,15 +46,8 @@ function sendNotification(subscriptionId: string, prolog = ''): string {
   );
 }
 
-/** Ten entities of ten references each: `&lol9;` would expand to 10⁹ × "lol", 3 GB. */
-const billionLaughs =
-  '<!DOCTYPE soap:Envelope [<!ENTITY lol "lol">' +
-  Array.from(
-    { length: 9 },
-    (_, index) => `<!ENTITY lol${index + 1} "${`&lol${index === 0 ? '' : index};`.repeat(10)}">`,
-  ).join('') +
-  ']>';
-const externalEntity = '<!DOCTYPE soap:Envelope [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>';
+const billionLaughs = billionLaughsOf('soap:Envelope');
+const externalEntity = externalEntityOf('soap:Envelope');
 /** A line of /etc/passwd, which must never appear anywhere. */
 const passwdLine = readFileSync('/etc/passwd', 'utf8').split('\n')[0] as string;
 

@@ -14,6 +14,7 @@ import { type Runtime, startRuntime } from '../../src/runtime.js';
 import { testConfig } from '../support/config.js';
 import { registerSecret, testSecret } from '../support/log-scan.js';
 import { schemaUrl } from '../support/pg.js';
+import { ExchangeDouble } from './bad-input-exchange-double.js';
 
 /**
  * What the bad-input files (docs/reliability.md, "Bad input") attack: one real connector in this process — the
@@ -46,6 +47,8 @@ export interface WorldOptions {
   authTimeoutMs?: number;
   /** listeners.http.requestTimeoutMs and listeners.exchange.requestTimeoutMs (docs/configuration.md). */
   requestTimeoutMs?: number;
+  /** Reach the emulator through an ExchangeDouble (bad-input-exchange-double.ts), which can add a DTD to answers. */
+  double?: boolean;
 }
 
 export async function badInputWorld(pgUrl: string, name: string, options: WorldOptions = {}) {
@@ -62,9 +65,11 @@ export async function badInputWorld(pgUrl: string, name: string, options: WorldO
     password: testSecret('exchange.impersonationPassword'),
   });
   const adminToken = testSecret('listeners.http.adminToken');
+  const double = options.double ? new ExchangeDouble(emulator) : undefined;
+  await double?.open();
   const config = configSchema.parse(
     testConfig(
-      emulator,
+      double ? { ...emulator, url: double.url(emulator.url) } : emulator,
       { type: 'postgres', connectionString },
       {
         exchange: { notifications: 'push' },
@@ -131,6 +136,7 @@ export async function badInputWorld(pgUrl: string, name: string, options: WorldO
     schema,
     admin,
     emulator,
+    double,
     runtime,
     records,
     push: push as PushReceiver,
@@ -155,6 +161,7 @@ export async function badInputWorld(pgUrl: string, name: string, options: WorldO
       await runtime.stop();
       ews?.close();
       await push.close();
+      await double?.close();
       await emulator.close();
       await admin.query(`drop schema if exists ${schema} cascade`);
       await admin.end();

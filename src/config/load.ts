@@ -8,7 +8,8 @@ import { type Config, configSchema, secretKeys } from './schema.js';
 export const defaultConfigFile = 'exh.config.json';
 
 /** Environment variables that are not configuration keys (EXH_TEST_LOG_DIR: the test suite's, src/logging/logger.ts). */
-const reservedVariables = new Set(['EXH_CONFIG', 'EXH_TEST_LOG_DIR']);
+// EXH_EWS_SCHEMA_DIR is where the emulator's schema checks find Microsoft's schema (docs/emulator.md); CI sets it.
+const reservedVariables = new Set(['EXH_CONFIG', 'EXH_TEST_LOG_DIR', 'EXH_EWS_SCHEMA_DIR']);
 
 export interface LoadOptions {
   /** A file the user named (--config): it must exist. */

@@ -80,6 +80,11 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it("takes EXH_EWS_SCHEMA_DIR (the schema checks' folder, set by CI) for no key and refuses no start for it", () => {
+    const { fromEnv } = loadConfig({ file: configFile(minimal), env: { EXH_EWS_SCHEMA_DIR: '/srv/ews-schema' } });
+    expect(fromEnv).toEqual([]);
+  });
+
   it('reads a list from its EXH_ variable comma-separated (listeners.http.allowedHosts)', () => {
     const hosts = (value: string) =>
       loadConfig({ file: configFile(minimal), env: { EXH_LISTENERS_HTTP_ALLOWED_HOSTS: value } }).config.listeners.http

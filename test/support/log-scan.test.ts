@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
 import { createLogging, testLogDirVariable } from '../../src/logging/logger.js';
 import { connectionStringPassword, describeLeaks, registerConfigSecrets, scanLogs } from './log-scan.js';
 
@@ -122,5 +123,18 @@ describe('the log scan', () => {
     const without = run(env, 'marker-without-folder', empty);
     expect(without.status, without.stderr).toBe(0);
     expect(readdirSync(empty)).toEqual([]);
+  });
+
+  it('is no configuration key: exh started by a test (which inherits EXH_TEST_LOG_DIR) does not refuse it', () => {
+    const env = {
+      EXH_DATABASE_TYPE: 'pglite',
+      EXH_EXCHANGE_IMPERSONATION_USER: 'svc@contoso.test',
+      EXH_EXCHANGE_IMPERSONATION_PASSWORD: 'x',
+      [testLogDirVariable]: folder(),
+    };
+    expect(loadConfig({ env, cwd: folder() }).fromEnv).not.toContain(testLogDirVariable);
+    expect(() => loadConfig({ env: { ...env, EXH_TEST_LOG_DIRECTORY: 'x' }, cwd: folder() })).toThrow(
+      /EXH_TEST_LOG_DIRECTORY: unknown environment variable/,
+    );
   });
 });

@@ -9,6 +9,7 @@ import {
   type BadInputWorld,
   badInputWorld,
   measured,
+  memory,
   mib,
   type Outcome,
   rawClient,
@@ -83,8 +84,6 @@ describe.skipIf(!pgUrl)('bad input on the database listener (emulator, PostgreSQ
     )
       .map(([cause, count]) => `${count}× "${cause}"`)
       .join(', ');
-  const memory = (m: { rssMiB: number; heapMiB: number }) =>
-    `RSS peak +${m.rssMiB.toFixed(0)} MiB, heap peak +${m.heapMiB.toFixed(0)} MiB`;
 
   it('random bytes: each connection is refused with exit code 1 naming what is wrong', async () => {
     const seed = Number(process.env.BAD_INPUT_SEED ?? randomInt(2 ** 31));

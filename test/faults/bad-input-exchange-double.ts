@@ -31,7 +31,8 @@ export class ExchangeDouble {
   /** The URL to use instead of the emulator's: the same paths. */
   url(emulatorUrl: string): string {
     const url = new URL(emulatorUrl);
-    url.port = String((this.#server?.address() as AddressInfo).port);
+    if (!this.#server) throw new Error('open() the double first');
+    url.port = String((this.#server.address() as AddressInfo).port);
     return url.toString();
   }
 

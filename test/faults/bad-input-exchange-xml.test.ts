@@ -9,7 +9,7 @@ import { ExchangePool } from '../../src/pool/exchange-pool.js';
 import type { CallOptions, MailboxConnection } from '../../src/ports/exchange.port.js';
 import { testSecret } from '../support/log-scan.js';
 import { billionLaughs, ExchangeDouble, externalEntity, type Poison } from './bad-input-exchange-double.js';
-import { alice, type BadInputWorld, badInputWorld, measured, report } from './bad-input-world.js';
+import { alice, type BadInputWorld, badInputWorld, measured, memory, report } from './bad-input-world.js';
 
 const pgUrl = process.env.PG_URL;
 
@@ -107,9 +107,7 @@ describe('XML from Exchange with a DTD: refused with a coded error, never expand
           const error = m.result;
           const code = isExhError(error) ? error.code : undefined;
           const message = error instanceof Error ? error.message : String(error);
-          report(
-            `XML from Exchange: ${what} with ${kind} → ${code} "${message}"; RSS peak +${m.rssMiB.toFixed(0)} MiB, heap peak +${m.heapMiB.toFixed(0)} MiB`,
-          );
+          report(`XML from Exchange: ${what} with ${kind} → ${code} "${message}"; ${memory(m)}`);
           expect(double.poisoned.get(operation) ?? 0).toBeGreaterThan(before);
           expect(code).toMatch(/^EXH_/);
           expect(message).toMatch(/DTD/);

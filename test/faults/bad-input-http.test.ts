@@ -6,6 +6,7 @@ import {
   badInputWorld,
   httpAnswerOf,
   measured,
+  memory,
   mib,
   rawClient,
   rawHttp,
@@ -56,8 +57,6 @@ describe.skipIf(!pgUrl)('bad input on the HTTP listener (emulator, PostgreSQL)',
     expect(world.exchangeWrites(since)).toEqual([]);
   });
 
-  const memory = (m: { rssMiB: number; heapMiB: number }) =>
-    `RSS peak +${m.rssMiB.toFixed(0)} MiB, heap peak +${m.heapMiB.toFixed(0)} MiB`;
   const tally = (values: string[]) =>
     Object.entries(
       values.reduce<Record<string, number>>((counts, value) => {

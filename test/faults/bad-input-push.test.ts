@@ -10,6 +10,7 @@ import {
   badInputWorld,
   httpAnswerOf,
   measured,
+  memory,
   mib,
   rawClient,
   rawHttp,
@@ -94,8 +95,6 @@ describe.skipIf(!pgUrl)('bad input on the push receiver (emulator, PostgreSQL)',
     expect(said).not.toContain(passwdLine);
   });
 
-  const memory = (x: { rssMiB: number; heapMiB: number }) =>
-    `RSS peak +${x.rssMiB.toFixed(0)} MiB, heap peak +${x.heapMiB.toFixed(0)} MiB`;
   const tally = (values: string[]) =>
     Object.entries(
       values.reduce<Record<string, number>>((counts, value) => {

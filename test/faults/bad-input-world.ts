@@ -193,7 +193,9 @@ async function withPassword(url: string): Promise<string> {
 }
 
 /** Peak memory of this process while `attack` runs, above what it was when it started (sampled every 10 ms). */
-export async function measured<T>(attack: () => Promise<T>): Promise<{ result: T; rssMiB: number; heapMiB: number }> {
+export async function measured<T>(
+  attack: () => Promise<T>,
+): Promise<{ result: T; rssMiB: number; heapMiB: number; peakRssMiB: number }> {
   const start = process.memoryUsage();
   let rss = start.rss;
   let heap = start.heapUsed;
@@ -206,7 +208,12 @@ export async function measured<T>(attack: () => Promise<T>): Promise<{ result: T
   try {
     const result = await attack();
     sample();
-    return { result, rssMiB: (rss - start.rss) / 2 ** 20, heapMiB: (heap - start.heapUsed) / 2 ** 20 };
+    return {
+      result,
+      rssMiB: (rss - start.rss) / 2 ** 20,
+      heapMiB: (heap - start.heapUsed) / 2 ** 20,
+      peakRssMiB: rss / 2 ** 20,
+    };
   } finally {
     clearInterval(timer);
   }
@@ -311,6 +318,11 @@ function drained(socket: Socket, state: { closed: () => boolean }): Promise<void
     // An answer while blocked: stop writing.
     socket.once('data', done);
   });
+}
+
+/** The memory figures of an attack, for its report line. */
+export function memory(m: { rssMiB: number; heapMiB: number; peakRssMiB: number }): string {
+  return `RSS peak +${m.rssMiB.toFixed(0)} MiB (${m.peakRssMiB.toFixed(0)} MiB), heap peak +${m.heapMiB.toFixed(0)} MiB`;
 }
 
 export function mib(bytes: number): string {

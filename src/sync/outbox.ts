@@ -15,7 +15,7 @@ import {
 } from '../ports/database.port.js';
 import type { CallOptions, ExchangeItem, MailboxWriter, WriteResult } from '../ports/exchange.port.js';
 import { replyForError } from '../protocol/replies.js';
-import { type ConflictRule, decideConflict, holdsValues, intendedValues, versionOf } from './conflicts.js';
+import { type ConflictRule, decideConflict, holdsValues, intendedValues, pendingFor, versionOf } from './conflicts.js';
 import { foldersOf } from './folders.js';
 import { mapItem } from './map-item.js';
 import { recordConflict } from './record-conflict.js';
@@ -354,6 +354,10 @@ async function writeChange(
       // Exchange changed (or deleted) the item since the version the row reflects, and the sync has not brought
       // that in yet: both sides changed it.
       const current = stale ? await writer.readItem(itemId, call) : null;
+      if (await deletedNext(db, entry, itemId, appItemId)) {
+        // The application deletes the item next: that deletion, not this change, meets Exchange's (and wins).
+        return ok(itemId);
+      }
       if (current && holdsValues(valuesOf(entry, current), intendedValues([entry]))) {
         // Exchange already holds this change (the same edit made there, or this write done before a stop kept the
         // connector from remembering it): nothing conflicts and nothing is left to write.
@@ -381,6 +385,20 @@ async function writeChange(
   await remember(itemId, null);
   log.action({ itemId }, `Deleted ${entry.itemType} ${itemId} in Exchange`);
   return ok(itemId);
+}
+
+/** Whether a later pending change of the application deletes the item. */
+async function deletedNext(
+  db: DatabasePort,
+  entry: ItemChangeRequest,
+  itemId: string,
+  appItemId: string | null,
+): Promise<boolean> {
+  if (!entry.outboxId) return false;
+  const later = (await db.pendingItemChanges(entry.user, entry.itemType)).filter(
+    (pending) => BigInt(pending.id) > BigInt(entry.outboxId as string),
+  );
+  return pendingFor(later, { itemId, appItemId }, null).some((pending) => pending.action === 'del');
 }
 
 /** An item from Exchange in the definition's terms, to compare with what the application's change sets. */

@@ -632,6 +632,21 @@ describe('the outbox meets a change made in Exchange meanwhile (docs/reliability
     expect(await conflictLog(user)).toEqual([]);
   });
 
+  it('a change the application deletes next meets nothing: its deletion wins, recorded once', async () => {
+    const user = 'thendeleted@contoso.test';
+    const world = versionedWriter();
+    const id = await changedTask(user, world);
+    await instance.query('DELETE FROM task_item WHERE exh_user = $1', [user]);
+    world.personEdits(id, 'Theirs');
+    await drain(world, 'exchange-wins', user);
+    expect(world.items.has(id)).toBe(false);
+    expect(world.calls.filter((c) => c.startsWith('update'))).toEqual([]);
+    expect((await outbox(user)).map((r) => r.exh_state)).toEqual(['done', 'done', 'done']);
+    expect((await conflictLog(user)).map((r) => r.exh_message)).toEqual([
+      expect.stringContaining('the application won (a deletion wins under every rule)'),
+    ]);
+  });
+
   it('without conflict settings (the resync, or a caller that has none) it overwrites, as before', async () => {
     const user = 'plain@contoso.test';
     const world = versionedWriter();

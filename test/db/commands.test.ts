@@ -73,6 +73,7 @@ describe('db commands', () => {
         'calendar_item',
         'contact_item',
         'email_item',
+        'exh_item_version',
         'exh_log',
         'exh_meeting',
         'exh_outbox',

@@ -5,6 +5,7 @@ import { errors } from '../errors.js';
 import { keepServing } from '../http/keep-serving.js';
 import { requestDeadline } from '../http/request-deadline.js';
 import type { ExhLogger } from '../logging/logger.js';
+import { throttledWarning } from '../logging/throttled-warning.js';
 import { type NotificationSummary, summarize } from './ews/subscriptions/events.js';
 import { fingerprint } from './ews/subscriptions/lifecycle.js';
 import { all, at, parseXml, textOf, type XmlValue } from './ews/xml.js';
@@ -252,25 +253,6 @@ function sha256(text: string): Buffer {
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
-
-/** A warning anyone on the network can cause at will: the first at once, then at most one per interval, counted. */
-function throttledWarning(log: ExhLogger, intervalMs = 10_000) {
-  let last = Number.NEGATIVE_INFINITY;
-  let leftOut = 0;
-  return (fields: Record<string, unknown>, message: string) => {
-    const now = Date.now();
-    if (now - last < intervalMs) {
-      leftOut++;
-      return;
-    }
-    last = now;
-    log.warn(
-      { ...fields, leftOut },
-      leftOut > 0 ? `${message} (and ${leftOut} more like it since the last such warning)` : message,
-    );
-    leftOut = 0;
-  };
 }
 
 /** Plain text of a SubscriptionStatus answer, for tests and diagnostics. */

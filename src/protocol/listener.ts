@@ -3,6 +3,7 @@ import { type AddressInfo, createServer as createTcpServer, type Server, type So
 import { createServer as createTlsServer } from 'node:tls';
 import { describe, errors, isExhError } from '../errors.js';
 import type { ExhLogger } from '../logging/logger.js';
+import { throttledWarning } from '../logging/throttled-warning.js';
 import { type DatabaseRequest, parseRequest } from './messages.js';
 import { failure, type Reply, replyForError, replySchema } from './replies.js';
 
@@ -429,28 +430,6 @@ interface Admission {
 }
 
 const wrongToken = 'unauthenticated: wrong token (the exh_listener_token of exh_set_up)';
-
-/**
- * A warning a client without the token can cause at will (busy, too slow): the first at once, then at most one per
- * interval saying how many were left out, so that a flood of connections cannot flood the log too.
- */
-function throttledWarning(log: ExhLogger, intervalMs = 10_000) {
-  let last = Number.NEGATIVE_INFINITY;
-  let leftOut = 0;
-  return (fields: Record<string, unknown>, message: string) => {
-    const now = Date.now();
-    if (now - last < intervalMs) {
-      leftOut++;
-      return;
-    }
-    last = now;
-    log.warn(
-      { ...fields, leftOut },
-      leftOut > 0 ? `${message} (and ${leftOut} more like it since the last such warning)` : message,
-    );
-    leftOut = 0;
-  };
-}
 
 /** Equal-length digests, so that timingSafeEqual neither throws nor reveals the token's length. */
 function digest(token: string): Buffer {

@@ -229,7 +229,12 @@ export const errors = {
     make(
       'EXH_DB_DRIVER_MISSING',
       `database.type "${databaseType}" needs the npm package "${pkg}", which is not installed or cannot load: ` +
-        `run "npm install ${pkg}" (it needs IBM's CLI driver; see docs/operations.md). Cause: ${describe(cause)}`,
+        (pkg === 'ibm_db'
+          ? 'its install script fetches IBM\'s CLI driver and is not run by default; run ' +
+            '"npm install-scripts approve ibm_db && npm rebuild ibm_db" in the connector\'s folder ' +
+            '(docs/operations.md, "DB2 driver").'
+          : `run "npm ci" in the connector's folder.`) +
+        ` Cause: ${describe(cause)}`,
       { cause, details: { package: pkg } },
     ),
   unsupported: (what: string) => make('EXH_DB_UNSUPPORTED', what),

@@ -10,14 +10,40 @@ import {
   showFailure,
   transitionListeners,
 } from './common.js';
-import { h } from './statechart.js';
+import { h, markActive, markTransition, renderChart } from './statechart.js';
 
 // ---- overview -----------------------------------------------------------------------------------------------------
 
 export async function overview() {
+  const [charts, layouts] = await Promise.all([
+    api('/api/machines'),
+    // Without a layout a chart is shown as its text view.
+    api('/api/machines/layout').catch(() => []),
+  ]);
+  const chartOf = new Map(charts.map((chart) => [chart.id, chart]));
+  const layoutOf = new Map(layouts.map((layout) => [layout.id, layout]));
+  // The service's own machines (supervisor, database, mailboxes), drawn once and kept across renders so that the
+  // marks of their latest transitions survive the next read; mailboxes' machines are drawn on their own pages.
+  const drawn = new Map();
+  const chartsSection = h('div', { className: 'charts', id: 'service-statecharts' });
+  const drawCharts = (machines) => {
+    for (const machine of machines) {
+      const chart = chartOf.get(machine.machine);
+      if (!chart) continue;
+      let element = drawn.get(machine.actor);
+      if (!element) {
+        element = renderChart(chart, layoutOf.get(machine.machine), machine.actor, machine.actor);
+        drawn.set(machine.actor, element);
+        chartsSection.append(element);
+      }
+      markActive(element, machine.paths);
+    }
+  };
+
   const render = async () => {
     const status = await api('/api/status');
     header(status);
+    drawCharts(status.machines);
     app.replaceChildren(
       h('h1', {}, 'Overview'),
       h(
@@ -112,6 +138,7 @@ export async function overview() {
         h('h2', {}, 'Recent errors and warnings'),
         errorList(status.recentErrors),
       ),
+      h('section', { className: 'card' }, h('h2', {}, 'Service statecharts'), chartsSection),
     );
   };
   await render();
@@ -130,6 +157,14 @@ export async function overview() {
       Math.max(300, last + 2000 - Date.now()),
     );
   };
-  transitionListeners.add(soon);
+  transitionListeners.add((transition) => {
+    // A service machine's transition is drawn at once; a mailbox's shows with the next read.
+    const element = transition.user === undefined ? drawn.get(transition.actor) : undefined;
+    if (element) {
+      markActive(element, transition.to);
+      markTransition(element, transition.transitions ?? [], true);
+    }
+    soon();
+  });
   setInterval(soon, refreshMs);
 }

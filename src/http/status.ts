@@ -49,6 +49,8 @@ export interface Status {
   version: string;
   startedAt: string;
   service: MachineState;
+  /** The service's own machines, drawn on the overview: the supervisor, the database machine, the mailboxes' supervisor. */
+  machines: MachineState[];
   database: MachineState & { ready: boolean; target: string; lastError: SerializedErrorView | null };
   pool: ExchangePoolStats;
   mailboxes: { total: number; live: number; byState: Record<string, number>; list: MailboxStatus[] };
@@ -78,12 +80,15 @@ export function readStatus(sources: StatusSources): Status {
   const databaseContext = (databaseSnapshot?.context ?? {}) as { lastError?: SerializedErrorView | null };
   const database = databaseRef ? machineState(databaseRef) : unknownState('database', 'database');
   const mailboxes = readMailboxes(rootSnapshot);
+  const mailboxesRef = rootSnapshot.children?.mailboxes;
+  const machines = [machineState(root), database, ...(mailboxesRef ? [machineState(mailboxesRef)] : [])];
   const byState: Record<string, number> = {};
   for (const mailbox of mailboxes) byState[mailbox.state] = (byState[mailbox.state] ?? 0) + 1;
   return {
     version: sources.version,
     startedAt: sources.startedAt,
     service: machineState(root),
+    machines,
     database: {
       ...database,
       ready: database.paths[0] === 'ready',

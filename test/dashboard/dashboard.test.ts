@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mailboxMachine } from '../../machines/mailbox.machine.js';
+import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import { type ChartState, statecharts, transitionId } from '../../src/statecharts/graph.js';
 import { allLive, type RunningConnector, startConnector, users } from '../http/connector.js';
 
@@ -16,7 +16,7 @@ const alice = users[0] as string;
 /** The transitions of a machine's definition, by their ids (`connected#1`), with the event each is taken on. */
 const definedTransitions = (() => {
   const byMachine = new Map<string, Map<string, string>>();
-  for (const chart of statecharts(mailboxMachine)) {
+  for (const chart of statecharts(supervisorMachine)) {
     const ids = new Map<string, string>();
     const visit = (state: ChartState) => {
       for (const [index, transition] of state.transitions.entries()) {
@@ -29,6 +29,37 @@ const definedTransitions = (() => {
   }
   return (machine: string) => byMachine.get(machine) ?? new Map<string, string>();
 })();
+
+/**
+ * A chart drawn as a diagram: one arrow for every transition of its machine's definition (a loop for one without a
+ * target), each named by its transition and drawn with some length, on an SVG that says what it shows.
+ */
+async function expectArrowsForEveryTransition(chart: Locator): Promise<void> {
+  const machine = (await chart.getAttribute('data-machine')) ?? '';
+  const defined = definedTransitions(machine);
+  expect(defined.size, `${machine}: its definition has transitions`).toBeGreaterThan(0);
+  const edges = chart.locator('svg.diagram .edge[data-transition]');
+  expect(await edges.count(), machine).toBe(defined.size);
+  const drawn = await edges.evaluateAll((elements) =>
+    elements.map((element) => {
+      const edge = element as unknown as SvgElement;
+      const lines = Array.from(edge.querySelectorAll('.edge-line'));
+      return {
+        id: edge.getAttribute('data-transition') ?? '',
+        lines: lines.length,
+        length: Math.min(...lines.map((line) => line.getTotalLength())),
+      };
+    }),
+  );
+  expect(drawn.map((edge) => edge.id).sort(), machine).toEqual([...defined.keys()].sort());
+  for (const edge of drawn) {
+    expect(edge.lines, `${machine} ${defined.get(edge.id)}`).toBeGreaterThan(0);
+    expect(edge.length, `${machine} ${defined.get(edge.id)}`).toBeGreaterThan(10);
+  }
+  expect(await chart.locator('.edge-label[data-label-of]').count(), machine).toBe(defined.size);
+  expect(await chart.locator('svg.diagram').getAttribute('role')).toBe('img');
+  expect(await chart.locator('svg.diagram > title').textContent()).toMatch(/^Statechart of /);
+}
 
 /** What the test uses of the page's globals (the project compiles without the DOM library). */
 interface BrowserGlobals {
@@ -109,6 +140,22 @@ describe.skipIf(!existsSync(chromiumPath))('dashboard in chromium', () => {
         .toBe('live');
     }
     await expect.poll(() => page.locator('#database').textContent()).toContain('ready');
+    // The service's own machines are drawn on the overview, each with its current state lit.
+    const serviceCharts = page.locator('#service-statecharts .chart');
+    await expect
+      .poll(() => serviceCharts.evaluateAll((charts) => charts.map((chart) => chart.getAttribute('data-machine'))))
+      .toEqual(['supervisor', 'database', 'mailboxes']);
+    for (const chart of await serviceCharts.all()) {
+      await expectArrowsForEveryTransition(chart);
+      expect(await chart.locator('.state[data-active="true"]').count()).toBeGreaterThan(0);
+    }
+    await expect
+      .poll(() =>
+        page
+          .locator('#service-statecharts .chart[data-machine="database"] .state[data-active="true"]')
+          .evaluateAll((boxes) => boxes.map((box) => box.getAttribute('data-path'))),
+      )
+      .toContain('ready');
     await mkdir(outputDir, { recursive: true });
     await page.screenshot({ path: `${outputDir}overview.png`, fullPage: true });
 
@@ -137,34 +184,8 @@ describe.skipIf(!existsSync(chromiumPath))('dashboard in chromium', () => {
     for (const chart of await itemTypeCharts.all()) {
       expect(await chart.locator('.state[data-active="true"]').count()).toBeGreaterThan(0);
     }
-    // Drawn as diagrams: one arrow for every transition of the definition (a loop for one without a target), each
-    // named by its transition and drawn with some length, on an SVG that says what it shows.
-    for (const chart of [mailboxChart, ...(await itemTypeCharts.all())]) {
-      const machine = (await chart.getAttribute('data-machine')) ?? '';
-      const defined = definedTransitions(machine);
-      expect(defined.size, machine).toBeGreaterThan(5);
-      const edges = chart.locator('svg.diagram .edge[data-transition]');
-      expect(await edges.count(), machine).toBe(defined.size);
-      const drawn = await edges.evaluateAll((elements) =>
-        elements.map((element) => {
-          const edge = element as unknown as SvgElement;
-          const lines = Array.from(edge.querySelectorAll('.edge-line'));
-          return {
-            id: edge.getAttribute('data-transition') ?? '',
-            lines: lines.length,
-            length: Math.min(...lines.map((line) => line.getTotalLength())),
-          };
-        }),
-      );
-      expect(drawn.map((edge) => edge.id).sort(), machine).toEqual([...defined.keys()].sort());
-      for (const edge of drawn) {
-        expect(edge.lines, `${machine} ${defined.get(edge.id)}`).toBeGreaterThan(0);
-        expect(edge.length, `${machine} ${defined.get(edge.id)}`).toBeGreaterThan(10);
-      }
-      expect(await chart.locator('.edge-label[data-label-of]').count(), machine).toBe(defined.size);
-      expect(await chart.locator('svg.diagram').getAttribute('role')).toBe('img');
-      expect(await chart.locator('svg.diagram > title').textContent()).toMatch(/^Statechart of /);
-    }
+    // Drawn as diagrams: one arrow for every transition of the definition (a loop for one without a target).
+    for (const chart of [mailboxChart, ...(await itemTypeCharts.all())]) await expectArrowsForEveryTransition(chart);
     // The current state is lit (drawn in the active colour, not only flagged), in the diagram and in the text view.
     const stroke = (path: string) =>
       mailboxChart

@@ -41,7 +41,7 @@ describe('createDatabase', () => {
     const db = createDatabase({ type: 'db2', connectionString: 'DATABASE=app;HOSTNAME=127.0.0.1;PORT=1;UID=u;PWD=p' });
     const error = await rejection(db.connect());
     expect(isExhError(error, 'EXH_DB_DRIVER_MISSING')).toBe(true);
-    expect((error as Error).message).toContain('npm install ibm_db');
+    expect((error as Error).message).toContain('npm install-scripts approve ibm_db && npm rebuild ibm_db');
   });
 
   it('reports a SQL Server port where nothing listens as EXH_DB_CONNECTION_REFUSED (mssql and tedious for real)', async () => {

@@ -230,7 +230,7 @@ export const errors = {
       'EXH_DB_DRIVER_MISSING',
       `database.type "${databaseType}" needs the npm package "${pkg}", which is not installed or cannot load: ` +
         (pkg === 'ibm_db'
-          ? 'its install script fetches IBM\'s CLI driver and is not run by default; run ' +
+          ? "its install script fetches IBM's CLI driver and is not run by default; run " +
             '"npm install-scripts approve ibm_db && npm rebuild ibm_db" in the connector\'s folder ' +
             '(docs/operations.md, "DB2 driver").'
           : `run "npm ci" in the connector's folder.`) +

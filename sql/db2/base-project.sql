@@ -3,7 +3,7 @@
 -- Regenerate: exh db script --dialect db2   (install: exh db install --config FILE)
 -- See docs/database.md.
 
--- The connector writes its address, port and listener token here at start-up (seed §Initialization 2).
+-- The connector writes its address, port and listener token here at start-up (docs/database.md, "Start-up").
 BEGIN
   DECLARE already_there SMALLINT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR SQLSTATE '42710' SET already_there = 1;
@@ -57,7 +57,7 @@ END
 @
 
 -- Meetings the application created: the iCalendar UID every copy shares (organizer's and attendees'), and the
--- application's id, so that attendees' copies carry the same exh_app_item_id (seed, points of attention).
+-- application's id, so that attendees' copies carry the same exh_app_item_id (docs/database.md, "Matching items").
 BEGIN
   DECLARE already_there SMALLINT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR SQLSTATE '42710' SET already_there = 1;
@@ -142,7 +142,7 @@ BEGIN
 END
 @
 
--- The users to synchronise with their watermarks (seed §User registration).
+-- The users to synchronise with their watermarks (docs/database.md, "Start-up").
 CREATE OR REPLACE PROCEDURE exh_get_users ()
 LANGUAGE SQL
 DYNAMIC RESULT SETS 1
@@ -1691,7 +1691,7 @@ END';
 END
 @
 
--- Re-register every user at Exchange (seed §Registering users): a 'sync_users' outbox row.
+-- Re-register every user at Exchange (docs/database.md, "The base project"): a 'sync_users' outbox row.
 CREATE OR REPLACE PROCEDURE exh_sync_users (
   OUT output_value VARGRAPHIC(4000),
   OUT error_message VARGRAPHIC(4000)
@@ -1719,7 +1719,7 @@ BEGIN
 END
 @
 
--- Resynchronise (part of) a user's items (seed §Syncing items): a 'sync_item' outbox row.
+-- Resynchronise (part of) a user's items (docs/database.md, "Resynchronising"): a 'sync_item' outbox row.
 CREATE OR REPLACE PROCEDURE exh_sync_item (
   IN exh_sync_direction INTEGER DEFAULT NULL,
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
@@ -1788,7 +1788,7 @@ BEGIN
 END
 @
 
--- Ask the connector for one attachment's bytes (seed §Download attachments): a 'get_attachment' outbox row.
+-- Ask the connector for one attachment's bytes: a 'get_attachment' outbox row (docs/database.md, "Attachment info").
 CREATE OR REPLACE PROCEDURE exh_get_attachment (
   IN exh_user VARGRAPHIC(255) DEFAULT NULL,
   IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,

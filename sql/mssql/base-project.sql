@@ -6,7 +6,7 @@ SET ANSI_NULLS ON;
 SET QUOTED_IDENTIFIER ON;
 GO
 
--- Alias types for the text kinds (use them in application code like the seed does). Item id columns add
+-- Alias types for the text kinds, for application tables and code (docs/database.md, "Types"). Item id columns add
 -- COLLATE Latin1_General_CS_AS themselves: alias types carry no collation.
 IF TYPE_ID(N'exh_item_id') IS NULL CREATE TYPE exh_item_id FROM NVARCHAR(512);
 IF TYPE_ID(N'exh_app_item_id') IS NULL CREATE TYPE exh_app_item_id FROM NVARCHAR(255);
@@ -18,7 +18,7 @@ IF TYPE_ID(N'exh_body') IS NULL CREATE TYPE exh_body FROM NVARCHAR(MAX);
 IF TYPE_ID(N'exh_attachment_info') IS NULL CREATE TYPE exh_attachment_info FROM NVARCHAR(MAX);
 GO
 
--- The connector writes its address, port and listener token here at start-up (seed §Initialization 2).
+-- The connector writes its address, port and listener token here at start-up (docs/database.md, "Start-up").
 IF OBJECT_ID(N'exh_set_up', N'U') IS NULL
 CREATE TABLE exh_set_up (
   exh_parameter NVARCHAR(100) NOT NULL CONSTRAINT exh_set_up_pk PRIMARY KEY,
@@ -44,7 +44,7 @@ IF COL_LENGTH(N'exh_watermark', N'exh_watermark_task') IS NULL ALTER TABLE exh_w
 GO
 
 -- Meetings the application created: the iCalendar UID every copy shares (organizer's and attendees'), and the
--- application's id, so that attendees' copies carry the same exh_app_item_id (seed, points of attention).
+-- application's id, so that attendees' copies carry the same exh_app_item_id (docs/database.md, "Matching items").
 IF OBJECT_ID(N'exh_meeting', N'U') IS NULL
 CREATE TABLE exh_meeting (
   exh_uid NVARCHAR(512) COLLATE Latin1_General_CS_AS NOT NULL CONSTRAINT exh_meeting_pk PRIMARY KEY,
@@ -109,7 +109,7 @@ IF OBJECT_ID(N'exh_user_source', N'V') IS NULL
   EXEC (N'CREATE VIEW exh_user_source AS SELECT CAST(NULL AS NVARCHAR(255)) AS exh_user, CAST(0 AS BIT) AS sync_calendar, CAST(0 AS BIT) AS sync_contact, CAST(0 AS BIT) AS sync_email, CAST(0 AS BIT) AS sync_task WHERE 1 = 0');
 GO
 
--- The users to synchronise with their watermarks (seed §User registration).
+-- The users to synchronise with their watermarks (docs/database.md, "Start-up").
 CREATE OR ALTER PROCEDURE exh_get_users
 AS
 BEGIN
@@ -1566,7 +1566,7 @@ BEGIN
 END;');
 GO
 
--- Re-register every user at Exchange (seed §Registering users): a 'sync_users' outbox row.
+-- Re-register every user at Exchange (docs/database.md, "The base project"): a 'sync_users' outbox row.
 CREATE OR ALTER PROCEDURE exh_sync_users
   @output_value NVARCHAR(MAX) = NULL OUTPUT,
   @error_message NVARCHAR(MAX) = NULL OUTPUT
@@ -1589,7 +1589,7 @@ BEGIN
 END;
 GO
 
--- Resynchronise (part of) a user's items (seed §Syncing items): a 'sync_item' outbox row.
+-- Resynchronise (part of) a user's items (docs/database.md, "Resynchronising"): a 'sync_item' outbox row.
 CREATE OR ALTER PROCEDURE exh_sync_item
   @exh_sync_direction INT = NULL,
   @exh_user exh_user = NULL,
@@ -1657,7 +1657,7 @@ BEGIN
 END;
 GO
 
--- Ask the connector for one attachment's bytes (seed §Download attachments): a 'get_attachment' outbox row.
+-- Ask the connector for one attachment's bytes: a 'get_attachment' outbox row (docs/database.md, "Attachment info").
 CREATE OR ALTER PROCEDURE exh_get_attachment
   @exh_user exh_user = NULL,
   @exh_item_id exh_item_id = NULL,

@@ -3,7 +3,7 @@
 -- Regenerate: exh db script --dialect postgres   (install: exh db install --config FILE)
 -- See docs/database.md.
 
--- Domains for the text kinds (use them in application tables like the seed does).
+-- Domains for the text kinds, for application tables and code (docs/database.md, "Types").
 
 DO $do$
 BEGIN
@@ -34,7 +34,7 @@ BEGIN
 END
 $do$;
 
--- The connector writes its address, port and listener token here at start-up (seed §Initialization 2).
+-- The connector writes its address, port and listener token here at start-up (docs/database.md, "Start-up").
 CREATE TABLE IF NOT EXISTS exh_set_up (
   exh_parameter text PRIMARY KEY,
   exh_value text
@@ -54,7 +54,7 @@ ALTER TABLE exh_watermark ADD COLUMN IF NOT EXISTS exh_watermark_email text;
 ALTER TABLE exh_watermark ADD COLUMN IF NOT EXISTS exh_watermark_task text;
 
 -- Meetings the application created: the iCalendar UID every copy shares (organizer's and attendees'), and the
--- application's id, so that attendees' copies carry the same exh_app_item_id (seed, points of attention).
+-- application's id, so that attendees' copies carry the same exh_app_item_id (docs/database.md, "Matching items").
 CREATE TABLE IF NOT EXISTS exh_meeting (
   exh_uid text PRIMARY KEY,
   exh_app_item_id exh_app_item_id NOT NULL,
@@ -113,7 +113,7 @@ BEGIN
 END
 $do$;
 
--- The users to synchronise with their watermarks (seed §User registration).
+-- The users to synchronise with their watermarks (docs/database.md, "Start-up").
 CREATE OR REPLACE FUNCTION exh_get_users()
 RETURNS TABLE (
   exh_user text,
@@ -1822,7 +1822,7 @@ BEGIN
 END
 $do$;
 
--- Re-register every user at Exchange (seed §Registering users): a 'sync_users' outbox row.
+-- Re-register every user at Exchange (docs/database.md, "The base project"): a 'sync_users' outbox row.
 CREATE OR REPLACE FUNCTION exh_sync_users(
   OUT exit_code integer,
   OUT output_value text,
@@ -1849,7 +1849,7 @@ EXCEPTION WHEN OTHERS THEN
 END
 $fn$;
 
--- Resynchronise (part of) a user's items (seed §Syncing items): a 'sync_item' outbox row.
+-- Resynchronise (part of) a user's items (docs/database.md, "Resynchronising"): a 'sync_item' outbox row.
 CREATE OR REPLACE FUNCTION exh_sync_item(
   exh_sync_direction integer DEFAULT NULL,
   exh_user exh_user DEFAULT NULL,
@@ -1917,7 +1917,7 @@ EXCEPTION WHEN OTHERS THEN
 END
 $fn$;
 
--- Ask the connector for one attachment's bytes (seed §Download attachments): a 'get_attachment' outbox row.
+-- Ask the connector for one attachment's bytes: a 'get_attachment' outbox row (docs/database.md, "Attachment info").
 CREATE OR REPLACE FUNCTION exh_get_attachment(
   exh_user exh_user DEFAULT NULL,
   exh_item_id exh_item_id DEFAULT NULL,

@@ -8,12 +8,13 @@
 CREATE EXTENSION IF NOT EXISTS plpython3u;
 
 -- How exh_to_exh_* send: 'outbox' (the default; exh_outbox, drained by the connector) or 'sync' (exh_send_item at
--- once, in the caller's transaction: a non-zero exit code makes the caller roll back, as the seed's triggers do).
+-- once, in the caller's transaction, whose trigger rolls back on a non-zero exit code: docs/senders.md).
 INSERT INTO exh_set_up (exh_parameter, exh_value) VALUES ('exh_send_mode', 'outbox')
 ON CONFLICT (exh_parameter) DO NOTHING;
 
 -- Sends one request (docs/protocol.md, without the token: it is added from exh_set_up) to the connector and returns
--- its reply. Never raises: a connector that cannot be reached is exit code 521, as the seed's senders return.
+-- its reply. Never raises: a connector that cannot be reached is exit code 521, which a trigger can act on
+-- (docs/senders.md, "What every sender does alike").
 CREATE OR REPLACE FUNCTION exh_send(
   request jsonb,
   timeout_seconds integer DEFAULT 130,
@@ -43,7 +44,7 @@ message = json.loads(request)
 if not isinstance(message, dict):
     return (1, None, "exh_send: the request must be a JSON object with a type (docs/protocol.md)")
 # The token first: the listener reads it as soon as it arrives and a long request keeps its own read time-out
-# (docs/protocol.md, "Authentication").
+# (docs/protocol.md, "Limits and time-outs").
 message = dict([("token", token)] + [(k, v) for k, v in message.items() if k != "token"])
 line = (json.dumps(message) + "\n").encode("utf-8")
 timeout = float(timeout_seconds if timeout_seconds and timeout_seconds > 0 else 130)
@@ -116,7 +117,8 @@ LANGUAGE sql VOLATILE AS $fn$
   ) AS s
 $fn$;
 
--- The seed's sendGetAttachment: one attachment's bytes (exit code 0), or the reason in error_message.
+-- The original's sendGetAttachment (docs/senders.md): one attachment's bytes (exit code 0), or the reason in
+-- error_message.
 CREATE OR REPLACE FUNCTION exh_send_get_attachment(
   exh_user text,
   exh_item_id text,

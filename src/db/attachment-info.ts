@@ -1,5 +1,5 @@
 /**
- * Attachment info, the seed's `name 1: id 1; name 2: id 2;` string (column exh_attachments).
+ * Attachment info, the original service's `name 1: id 1; name 2: id 2;` string (column exh_attachments).
  *
  * Escaping (the same in every dialect's exh_split_attachment_info, docs/database.md "Attachment info"):
  * - in a name or an id, `%` is written `%25`, `:` is written `%3A` and `;` is written `%3B`;
@@ -8,7 +8,7 @@
  * Percent-encoding was chosen over a backslash escape because, once encoded, a name contains no raw `:` or `;`: the
  * SQL side can split with plain string functions (split_part, CHARINDEX, LOCATE) and decode with nested REPLACE, which
  * all three dialects have, instead of a character-by-character scanner in each. Names without `%`, `:`, `;` and
- * edge spaces (nearly all) look exactly as in the seed.
+ * edge spaces (nearly all) look exactly as the original service wrote them.
  *
  * Decoding: split at every `;`; ignore pieces that are empty after trimming spaces; split each piece at its first `:`
  * (no `:` means an empty id); trim spaces around name and id; then replace `%3A`, `%3B`, `%20` and finally `%25`.

@@ -14,7 +14,7 @@ export interface InstallableDatabase extends DatabasePort {
 /** The session flag (PostgreSQL setting, SQL Server SESSION_CONTEXT key) set while the connector applies changes. */
 export const applyingFlag = 'exh.applying';
 
-/** exh_set_up parameters the connector writes at start-up (seed §Initialization 2, BRIEF §4). */
+/** exh_set_up parameters the connector writes at start-up, where the senders find it (docs/database.md, "Start-up"). */
 export const setUpParameters = {
   ipAddress: 'exh_ip_address',
   port: 'exh_ip_address_port',

@@ -55,7 +55,7 @@ function tables(definitions: readonly ItemTypeDefinition[]): string[] {
   const user = columnType('user', 'db2');
   const watermarks = definitions.map((t) => `exh_watermark_${t.name}`);
   return [
-    `-- The connector writes its address, port and listener token here at start-up (seed §Initialization 2).
+    `-- The connector writes its address, port and listener token here at start-up (docs/database.md, "Start-up").
 ${createIfMissing(`CREATE TABLE exh_set_up (
   exh_parameter VARGRAPHIC(100) NOT NULL PRIMARY KEY,
   exh_value VARGRAPHIC(4000)
@@ -67,7 +67,7 @@ ${watermarks.map((c) => `  ${c} CLOB(16M)`).join(',\n')}
 )`)}`,
     ...watermarks.map((c) => createIfMissing(`ALTER TABLE exh_watermark ADD COLUMN ${c} CLOB(16M)`, '42711')),
     `-- Meetings the application created: the iCalendar UID every copy shares (organizer's and attendees'), and the
--- application's id, so that attendees' copies carry the same exh_app_item_id (seed, points of attention).
+-- application's id, so that attendees' copies carry the same exh_app_item_id (docs/database.md, "Matching items").
 ${createIfMissing(`CREATE TABLE exh_meeting (
   exh_uid VARGRAPHIC(512) NOT NULL PRIMARY KEY,
   exh_app_item_id ${columnType('appItemId', 'db2')} NOT NULL,
@@ -130,7 +130,7 @@ function getUsers(definitions: readonly ItemTypeDefinition[]): string {
     ...definitions.map((t) => `w.exh_watermark_${t.name}`),
     ...definitions.map((t) => `COALESCE(u.sync_${t.name}, 0) AS sync_${t.name}`),
   ];
-  return `-- The users to synchronise with their watermarks (seed §User registration).
+  return `-- The users to synchronise with their watermarks (docs/database.md, "Start-up").
 ${end(`CREATE OR REPLACE PROCEDURE exh_get_users ()
 LANGUAGE SQL
 DYNAMIC RESULT SETS 1
@@ -225,7 +225,7 @@ END`);
 }
 
 const userRequired: [string, string] = [`exh_user IS NULL OR exh_user = ''`, 'exh_user is required'];
-/** exh_sync_item: NULL is every registered user (seed §Syncing items); only an empty address is refused. */
+/** exh_sync_item: NULL is every registered user (docs/database.md, "Resynchronising"); only an empty one is refused. */
 const userNullOrGiven: [string, string] = [
   `exh_user = ''`,
   'exh_user must be a user or NULL (every registered user), not empty',
@@ -289,9 +289,9 @@ END`,
 function commands(definitions: readonly ItemTypeDefinition[]): string[] {
   const itemType = `CASE exh_item ${definitions.map((t) => `WHEN ${t.code} THEN '${t.name}'`).join(' ')} END`;
   return [
-    `-- Re-register every user at Exchange (seed §Registering users): a 'sync_users' outbox row.
+    `-- Re-register every user at Exchange (docs/database.md, "The base project"): a 'sync_users' outbox row.
 ${statusProcedure('exh_sync_users', [], [], 'NULL', 'sync_users', 'NULL')}`,
-    `-- Resynchronise (part of) a user's items (seed §Syncing items): a 'sync_item' outbox row.
+    `-- Resynchronise (part of) a user's items (docs/database.md, "Resynchronising"): a 'sync_item' outbox row.
 ${statusProcedure(
   'exh_sync_item',
   syncItemParameters,
@@ -309,7 +309,7 @@ ${statusProcedure(
   itemType,
   'sync_item',
 )}`,
-    `-- Ask the connector for one attachment's bytes (seed §Download attachments): a 'get_attachment' outbox row.
+    `-- Ask the connector for one attachment's bytes: a 'get_attachment' outbox row (docs/database.md, "Attachment info").
 ${statusProcedure(
   getAttachmentProcedure,
   getAttachmentParameters,

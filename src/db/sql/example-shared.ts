@@ -3,15 +3,16 @@ import { findField, keyFields } from '../../items/definition.js';
 
 /**
  * What the example application's scripts (sql/postgres/example-app.sql, sql/mssql/example-app.sql) share: an
- * `app_user` table, one `<type>_item` table per item type with the definition's columns, the seed's from_exh
- * templates filled in, and triggers that send the application's own changes to Exchange.
+ * `app_user` table, one `<type>_item` table per item type with the definition's columns, the from_exh templates
+ * filled in (docs/database.md, "Matching items"), and triggers that send the application's own changes to Exchange.
  */
 
 export const appUserTable = 'app_user';
 
 export const appTable = (definition: ItemTypeDefinition) => `${definition.name}_item`;
 
-/** The example tables' surrogate key; exh_app_item_id is not unique (every attendee has a row, seed). */
+/** The example tables' surrogate key; exh_app_item_id is not unique: a row per attendee (docs/database.md, "Matching
+ * items"). */
 export const appKey = 'id';
 
 export const isKeyField = (f: FieldDefinition) => keyFields.some((k) => k.name === f.name);

@@ -14,7 +14,7 @@ export interface ScriptFile {
   role: 'base-project' | 'example-app' | 'sync-sender';
 }
 
-/** Where each dialect's scripts live (the SQL Server folder keeps the seed's "mssql" name). */
+/** Where each dialect's scripts live (SQL Server's in sql/mssql, the path docs/database.md and installations use). */
 export const scriptDirectories: Record<Dialect, string> = {
   postgres: 'sql/postgres',
   sqlserver: 'sql/mssql',

@@ -20,7 +20,7 @@ import { columnType, namedTypes } from './types.js';
  * templates are created only when missing, the connector's own functions are replaced (CREATE OR REPLACE).
  *
  * All routines are functions, so that triggers and application code call them in a SELECT. Functions that talk to the
- * connector return OUT exit_code, output_value, error_message (seed §Business logic).
+ * connector return OUT exit_code, output_value, error_message (docs/database.md, "Exit codes").
  */
 
 const inCurrentSchema =
@@ -66,7 +66,7 @@ function domains(): string {
 
 function tables(types: readonly ItemTypeDefinition[]): string {
   const watermarkColumns = types.map((t) => `exh_watermark_${t.name}`);
-  return `-- The connector writes its address, port and listener token here at start-up (seed §Initialization 2).
+  return `-- The connector writes its address, port and listener token here at start-up (docs/database.md, "Start-up").
 CREATE TABLE IF NOT EXISTS exh_set_up (
   exh_parameter text PRIMARY KEY,
   exh_value text
@@ -80,7 +80,7 @@ ${watermarkColumns.map((c) => `  ${c} text`).join(',\n')}
 ${watermarkColumns.map((c) => `ALTER TABLE exh_watermark ADD COLUMN IF NOT EXISTS ${c} text;`).join('\n')}
 
 -- Meetings the application created: the iCalendar UID every copy shares (organizer's and attendees'), and the
--- application's id, so that attendees' copies carry the same exh_app_item_id (seed, points of attention).
+-- application's id, so that attendees' copies carry the same exh_app_item_id (docs/database.md, "Matching items").
 CREATE TABLE IF NOT EXISTS exh_meeting (
   exh_uid text PRIMARY KEY,
   exh_app_item_id exh_app_item_id NOT NULL,
@@ -146,7 +146,7 @@ function getUsers(types: readonly ItemTypeDefinition[]): string {
     ...types.map((t) => `w.exh_watermark_${t.name}`),
     ...types.map((t) => `coalesce(u.sync_${t.name}, false)`),
   ];
-  return `-- The users to synchronise with their watermarks (seed §User registration).
+  return `-- The users to synchronise with their watermarks (docs/database.md, "Start-up").
 CREATE OR REPLACE FUNCTION exh_get_users()
 RETURNS TABLE (
 ${returns.map((r) => `  ${r}`).join(',\n')}
@@ -283,7 +283,7 @@ function itemTypeRoutines(definition: ItemTypeDefinition): string {
 function commands(types: readonly ItemTypeDefinition[]): string {
   const itemTypeOf = `CASE exh_item ${types.map((t) => `WHEN ${t.code} THEN '${t.name}'`).join(' ')} END`;
   const syncItemPayload = pgJsonObject(syncItemParameters.map((p) => [p.name, p.name]));
-  // NULL: every registered user (seed §Syncing items); only an empty address is refused.
+  // NULL: every registered user (docs/database.md, "Resynchronising"); only an empty address is refused.
   const syncItemChecks = `  IF exh_user = '' THEN
     error_message := 'exh_user must be a user or NULL (every registered user), not empty';
     RETURN;
@@ -300,19 +300,19 @@ function commands(types: readonly ItemTypeDefinition[]): string {
     error_message := 'exh_user, exh_item_id and exh_attachment_id are required';
     RETURN;
   END IF;\n`;
-  return `-- Re-register every user at Exchange (seed §Registering users): a 'sync_users' outbox row.
+  return `-- Re-register every user at Exchange (docs/database.md, "The base project"): a 'sync_users' outbox row.
 CREATE OR REPLACE FUNCTION exh_sync_users${pgParameterList([], statusOut)}
 LANGUAGE plpgsql AS $fn$
 ${statusFunctionBody('', outboxInsert('NULL', 'NULL', 'sync_users', `'{}'::jsonb`))}
 $fn$;
 
--- Resynchronise (part of) a user's items (seed §Syncing items): a 'sync_item' outbox row.
+-- Resynchronise (part of) a user's items (docs/database.md, "Resynchronising"): a 'sync_item' outbox row.
 CREATE OR REPLACE FUNCTION exh_sync_item${pgParameterList(syncItemParameters, statusOut)}
 LANGUAGE plpgsql AS $fn$
 ${statusFunctionBody(syncItemChecks, outboxInsert('exh_user', itemTypeOf, 'sync_item', syncItemPayload))}
 $fn$;
 
--- Ask the connector for one attachment's bytes (seed §Download attachments): a 'get_attachment' outbox row.
+-- Ask the connector for one attachment's bytes: a 'get_attachment' outbox row (docs/database.md, "Attachment info").
 CREATE OR REPLACE FUNCTION ${getAttachmentProcedure}${pgParameterList(getAttachmentParameters, statusOut)}
 LANGUAGE plpgsql AS $fn$
 ${statusFunctionBody(attachmentChecks, outboxInsert('exh_user', 'NULL', 'get_attachment', pgJsonObject(getAttachmentParameters.map((p) => [p.name, p.name]))))}
@@ -322,7 +322,7 @@ $fn$;`;
 export function postgresBaseProject(types: readonly ItemTypeDefinition[]): string {
   return `${[
     generatedHeader('postgres', 'exh base project for PostgreSQL 14+ and PGlite.', '--'),
-    '-- Domains for the text kinds (use them in application tables like the seed does).',
+    '-- Domains for the text kinds, for application tables and code (docs/database.md, "Types").',
     domains(),
     tables(types),
     userSource(types),

@@ -13,7 +13,7 @@ export interface RoutineParameter {
 }
 
 export type RoutineResult =
-  /** exit code, output value and error message (seed §Business logic). */
+  /** exit code, output value and error message (docs/database.md, "Exit codes"). */
   | 'status'
   /** Nothing: success, or an error raised by the application's code. */
   | 'nothing'
@@ -33,7 +33,7 @@ export interface Routine {
 
 const parameter = (name: string, kind: FieldKind): RoutineParameter => ({ name: `exh_${name}`, kind });
 
-/** The seed's exh_sync_item parameters, in the seed's order. */
+/** exh_sync_item's parameters, in the original's order (docs/database.md, "Resynchronising"). */
 export const syncItemParameters: readonly RoutineParameter[] = [
   parameter('sync_direction', 'integer'),
   parameter('user', 'user'),
@@ -64,7 +64,8 @@ export const getAttachmentParameters: readonly RoutineParameter[] = [
 
 export const getAttachmentProcedure = 'exh_get_attachment';
 
-/** Outbox kinds (exh_outbox.exh_action): the three item actions and the seed's commands. */
+/** Outbox kinds (exh_outbox.exh_action): the three item actions and the three commands (docs/database.md, "The
+ * outbox"). */
 export const outboxActions = ['add', 'chg', 'del', 'sync_users', 'sync_item', 'get_attachment'] as const;
 
 export const notifyChannel = 'exh_outbox';

@@ -56,7 +56,8 @@ CREATE INDEX ${name}_exh_app_item_id ON ${name} (exh_user, exh_app_item_id);`,
   ];
 }
 
-/** The seed's match: the item id case-sensitively, else the application's id where the item id is still null. */
+/** Match on the item id case-sensitively, else on the application's id while the item id is null, within the user
+ * (docs/database.md, "Matching items"). */
 const match = `t.exh_user = @exh_user
     AND (t.exh_item_id ${caseSensitive} = @exh_item_id
          OR (t.exh_item_id IS NULL AND t.exh_app_item_id = @exh_app_item_id))`;

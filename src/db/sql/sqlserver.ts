@@ -17,7 +17,7 @@ import { columnType, namedTypes, parameterType } from './types.js';
  * The base project for SQL Server 2016 SP1 or later (CREATE OR ALTER), T-SQL batches separated by GO. Idempotent:
  * types, tables and the application's templates are created only when missing (IF ... IS NULL), the connector's
  * procedures are replaced. Procedures return the exit code with RETURN and the rest through @output_value and
- * @error_message OUTPUT parameters, as in the seed's samples.
+ * @error_message OUTPUT parameters, as the original's samples did (docs/database.md, "Exit codes").
  */
 
 export const batchSeparator = 'GO';
@@ -57,7 +57,7 @@ function tables(definitions: readonly ItemTypeDefinition[]): string[] {
   const watermarks = definitions.map((t) => `exh_watermark_${t.name}`);
   const user = columnType('user', 'sqlserver');
   return [
-    `-- The connector writes its address, port and listener token here at start-up (seed §Initialization 2).
+    `-- The connector writes its address, port and listener token here at start-up (docs/database.md, "Start-up").
 IF OBJECT_ID(N'exh_set_up', N'U') IS NULL
 CREATE TABLE exh_set_up (
   exh_parameter NVARCHAR(100) NOT NULL CONSTRAINT exh_set_up_pk PRIMARY KEY,
@@ -76,7 +76,7 @@ ${watermarks.map((c) => `  ${c} NVARCHAR(MAX) NULL`).join(',\n')}
       )
       .join('\n'),
     `-- Meetings the application created: the iCalendar UID every copy shares (organizer's and attendees'), and the
--- application's id, so that attendees' copies carry the same exh_app_item_id (seed, points of attention).
+-- application's id, so that attendees' copies carry the same exh_app_item_id (docs/database.md, "Matching items").
 IF OBJECT_ID(N'exh_meeting', N'U') IS NULL
 CREATE TABLE exh_meeting (
   exh_uid NVARCHAR(512) COLLATE Latin1_General_CS_AS NOT NULL CONSTRAINT exh_meeting_pk PRIMARY KEY,
@@ -144,7 +144,7 @@ function getUsers(definitions: readonly ItemTypeDefinition[]): string {
     ...definitions.map((t) => `w.exh_watermark_${t.name}`),
     ...definitions.map((t) => `CAST(ISNULL(u.sync_${t.name}, 0) AS BIT) AS sync_${t.name}`),
   ];
-  return `-- The users to synchronise with their watermarks (seed §User registration).
+  return `-- The users to synchronise with their watermarks (docs/database.md, "Start-up").
 CREATE OR ALTER PROCEDURE exh_get_users
 AS
 BEGIN
@@ -245,7 +245,7 @@ END;`;
 }
 
 const userRequired: [string, string] = [`@exh_user IS NULL OR @exh_user = N''`, 'exh_user is required'];
-/** exh_sync_item: NULL is every registered user (seed §Syncing items); only an empty address is refused. */
+/** exh_sync_item: NULL is every registered user (docs/database.md, "Resynchronising"); only an empty one is refused. */
 const userNullOrGiven: [string, string] = [
   `@exh_user = N''`,
   'exh_user must be a user or NULL (every registered user), not empty',
@@ -307,9 +307,9 @@ function commands(definitions: readonly ItemTypeDefinition[]): string[] {
   const itemType = `CASE @exh_item ${definitions.map((t) => `WHEN ${t.code} THEN ${nstring(t.name)}`).join(' ')} END`;
   const codes = definitions.map((t) => t.code).join(', ');
   return [
-    `-- Re-register every user at Exchange (seed §Registering users): a 'sync_users' outbox row.
+    `-- Re-register every user at Exchange (docs/database.md, "The base project"): a 'sync_users' outbox row.
 ${statusProcedure('exh_sync_users', [], [], 'NULL', 'sync_users', 'NULL')}`,
-    `-- Resynchronise (part of) a user's items (seed §Syncing items): a 'sync_item' outbox row.
+    `-- Resynchronise (part of) a user's items (docs/database.md, "Resynchronising"): a 'sync_item' outbox row.
 ${statusProcedure(
   'exh_sync_item',
   syncItemParameters,
@@ -327,7 +327,7 @@ ${statusProcedure(
   itemType,
   'sync_item',
 )}`,
-    `-- Ask the connector for one attachment's bytes (seed §Download attachments): a 'get_attachment' outbox row.
+    `-- Ask the connector for one attachment's bytes: a 'get_attachment' outbox row (docs/database.md, "Attachment info").
 ${statusProcedure(
   getAttachmentProcedure,
   getAttachmentParameters,
@@ -348,7 +348,7 @@ export function sqlServerBaseProject(definitions: readonly ItemTypeDefinition[])
     `${generatedHeader('sqlserver', 'exh base project for SQL Server 2016 SP1+ (T-SQL, batches separated by GO).', '--')}
 SET ANSI_NULLS ON;
 SET QUOTED_IDENTIFIER ON;`,
-    `-- Alias types for the text kinds (use them in application code like the seed does). Item id columns add
+    `-- Alias types for the text kinds, for application tables and code (docs/database.md, "Types"). Item id columns add
 -- COLLATE Latin1_General_CS_AS themselves: alias types carry no collation.
 ${types()}`,
     ...tables(definitions),

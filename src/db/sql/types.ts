@@ -4,8 +4,8 @@ export const dialects = ['postgres', 'sqlserver', 'db2'] as const;
 export type Dialect = (typeof dialects)[number];
 
 /**
- * The SQL type of every field kind per dialect. The seed's points of attention decide the text types: item ids are
- * compared case-sensitively (SQL Server needs Latin1_General_CS_AS; PostgreSQL and DB2 compare case-sensitively
+ * The SQL type of every field kind per dialect. The rules of docs/database.md, "Types", decide the text types: item
+ * ids are compared case-sensitively (SQL Server needs Latin1_General_CS_AS; PostgreSQL and DB2 compare case-sensitively
  * already), bodies are NVARCHAR(MAX) on SQL Server and DBCLOB on DB2 (VARGRAPHIC for other text, so that any character
  * fits). DB2 gets SMALLINT 0/1 for booleans because BOOLEAN columns are missing on older DB2 for i releases.
  * SQL Server timestamps are DATETIMEOFFSET so that the time zone travels; DB2 TIMESTAMP holds UTC.
@@ -57,7 +57,7 @@ const columnTypes: Record<Dialect, Record<FieldKind, string>> = {
 
 /**
  * Named types for the text kinds: PostgreSQL domains and SQL Server alias types (`CREATE TYPE ... FROM`), which
- * application code can use like the seed's templates do (`declare @_exh_item_id exh_item_id`). DB2 has only distinct
+ * application code can use as the original's templates did (`declare @_exh_item_id exh_item_id`). DB2 has only distinct
  * types, which are strongly typed and would force casts on every comparison, so DB2 uses the base types.
  */
 export const namedTypes: readonly { name: string; kind: FieldKind; postgres: string; sqlserver: string }[] = [

@@ -10,7 +10,8 @@ interface AttachmentFlags extends ClientOptions {
   out?: string;
 }
 
-/** `exh attachment get`: one attachment's bytes (the seed's sendGetAttachment) to a file or stdout. */
+/** `exh attachment get`: one attachment's bytes, as the senders' sendGetAttachment (docs/senders.md), to a file or
+ * stdout. */
 export function registerAttachment(program: Command): void {
   const attachment = program.command('attachment').description("an item's attachments in a running connector");
   clientCommand(

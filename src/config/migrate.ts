@@ -6,12 +6,13 @@ import { type ConfigInput, configSchema, exchangeVersions } from './schema.js';
 
 /**
  * `exh config migrate`: the original Windows service's ExchangeSyncService.exe.config (appSettings and
- * connectionStrings, the seed's setting names) → our configuration. Pure: the command reads the file and prints.
+ * connectionStrings, under the original's setting names) → our configuration (docs/operations.md, "Moving from the
+ * original service"). Pure: the command reads the file and prints.
  * Every setting that is not carried over as it was is named in `notes` with the reason, so nothing is lost silently.
  */
 
 export interface MigrationNote {
-  /** The seed's setting (appSettings key, `connectionStrings/NAME`, or an XML section). */
+  /** The original's setting (appSettings key, `connectionStrings/NAME`, or an XML section). */
   setting: string;
   /** Why it was not carried over, or what changed on the way. */
   reason: string;
@@ -30,7 +31,7 @@ interface Draft {
   sync: Record<string, unknown>;
 }
 
-/** The seed's DatabaseType values (and the spellings found in the field) → database.type. */
+/** The original's DatabaseType values (and the spellings found in the field) → database.type. */
 const databaseTypes: Record<string, 'sqlserver' | 'db2'> = { sqlserver: 'sqlserver', iseries: 'db2', db2: 'db2' };
 
 type Section = 'database' | 'exchange' | 'sync' | 'log' | 'databaseListener' | 'exchangeListener';
@@ -78,7 +79,7 @@ function sectionOf(draft: Draft, section: Section): Record<string, unknown> {
   }
 }
 
-/** EWS Managed API's ExchangeVersion enumeration: the seed asks for "5 (Exchange2013_SP1)" for Exchange 365. */
+/** EWS Managed API's ExchangeVersion enumeration: 5 is Exchange2013_SP1, Exchange Online's (docs/configuration.md). */
 function exchangeVersion(setting: string, value: string): string {
   const trimmed = value.trim();
   const byNumber = /^\d+$/.test(trimmed) ? exchangeVersions[Number(trimmed)] : undefined;
@@ -100,7 +101,7 @@ function bool(setting: string, value: string): boolean {
   throw unreadable(setting, value, 'true or false');
 }
 
-/** A whole number; empty means 0, as the seed says of MaxSyncedRecurrences. */
+/** A whole number; empty means 0, as the original read MaxSyncedRecurrences (docs/configuration.md). */
 function count(setting: string, value: string): number {
   const text = value.trim();
   if (text === '') return 0;
@@ -418,8 +419,8 @@ const db2Keys: Record<string, string> = {
 };
 
 /**
- * DB2 (the seed's iSeries): the .NET provider's string → a DB2 CLI string for ibm_db. The seed's
- * CheckConnectionOnOpen=true and EnablePreFetch=false are kept (docs/operations.md asks for them).
+ * DB2 (the original's iSeries): the .NET provider's string → a DB2 CLI string for ibm_db. CheckConnectionOnOpen=true
+ * and EnablePreFetch=false, which the original required, are kept (docs/operations.md, "DB2 driver", asks for them).
  */
 export function convertDb2ConnectionString(connectionString: string): { connectionString: string; notes: string[] } {
   const notes: string[] = [];

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { conflictRules, defaultConflictRule } from '../sync/conflicts.js';
 
 /**
- * The configuration: the seed's settings (ExchangeSyncService.exe.config) under recognisable keys (BRIEF §5).
+ * The configuration: the original service's settings (ExchangeSyncService.exe.config) under recognisable keys; each
+ * key's original setting is in docs/configuration.md, "Environment variables".
  * Objects are strict, so a misspelt key stops start-up instead of being silently ignored.
  * Keys named in `secretKeys` are masked by `exh config check` and redacted from logs.
  */

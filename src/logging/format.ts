@@ -8,7 +8,8 @@ const validCategories = new Set<unknown>(['E', 'W', 'A', 'M']);
 
 /**
  * The category letter of a record. Records from our logger always carry `cat`; anything else counts as a Message,
- * the seed's "everything else", so it is never lost behind a filter that the reader cannot name.
+ * which is "everything else" (docs/operations.md, "Watching the log"), so it is never lost behind a filter that the
+ * reader cannot name.
  */
 export function recordCategory(record: Record<string, unknown>): Category {
   const cat = record?.cat;

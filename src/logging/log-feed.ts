@@ -28,8 +28,9 @@ const helpLine =
   'Type letters and Enter to filter: e (errors) w (warnings) a (actions) m (messages); * or an empty line shows all. Now showing: all.';
 
 /**
- * The seed's telnet log: a plain TCP server streaming every record as one readable line, each client with its own
- * category filter. Rejects with the listen error (EADDRINUSE, EACCES) so the caller can name the port in its error.
+ * The telnet log, as the original service had it (docs/operations.md, "Watching the log"): a plain TCP server
+ * streaming every record as one readable line, each client with its own category filter. Rejects with the listen
+ * error (EADDRINUSE, EACCES) so the caller can name the port in its error.
  */
 export async function startLogFeed(options: LogFeedOptions): Promise<LogFeed> {
   const limits: SessionLimits = {

@@ -5,9 +5,9 @@ import { LogHub } from './log-hub.js';
 import { redactSecrets } from './redact.js';
 
 /**
- * Every record has a category, the seed's letters: Error, Warning, Action (a change synchronised, a subscription
- * made, a state reached), Message (everything else). The category follows from the level, so callers pick it by
- * calling log.error / log.warn / log.action / log.info (or debug).
+ * Every record has a category, the original's letters (docs/operations.md, "Watching the log"): Error, Warning,
+ * Action (a change synchronised, a subscription made, a state reached), Message (everything else). The category
+ * follows from the level, so callers pick it by calling log.error / log.warn / log.action / log.info (or debug).
  */
 export type Category = 'E' | 'W' | 'A' | 'M';
 export const categories: readonly Category[] = ['E', 'W', 'A', 'M'];

@@ -7,7 +7,8 @@ import { failure, type Reply, replySchema } from './replies.js';
 
 /**
  * A sender in TypeScript, doing what the database's senders do (docs/protocol.md): connect, write one JSON line, read
- * one reply line. Like the seed's senders it never throws: a connector that cannot be reached is exit code 521.
+ * one reply line. Like every sender it never throws: a connector that cannot be reached is exit code 521
+ * (docs/senders.md, "What every sender does alike").
  */
 
 export interface ListenerTarget {

@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { describe, type ErrorCode, isExhError } from '../errors.js';
 
 /**
- * The reply to every request, the seed's three values: `exitCode` (0 ok, 1 general error, 521 connector offline,
- * 522 connecting to Exchange failed), `outputValue` (the Exchange item id, base64 bytes, …) and `errorMessage`.
+ * The reply to every request, the original's three values (docs/protocol.md, "Replies"): `exitCode` (0 ok, 1 general
+ * error, 521 connector offline, 522 connecting to Exchange failed), `outputValue` (the Exchange item id, base64
+ * bytes, …) and `errorMessage`.
  */
 export const exitCodes = { ok: 0, error: 1, connectorOffline: 521, exchangeFailed: 522 } as const;
 export type ExitCode = (typeof exitCodes)[keyof typeof exitCodes];
@@ -23,7 +24,7 @@ export function failure(errorMessage: string, exitCode: Exclude<ExitCode, 0> = 1
   return { exitCode, outputValue: null, errorMessage };
 }
 
-/** Errors that mean "the connector cannot serve now" (the seed's 521). */
+/** Errors that mean "the connector cannot serve now" (exit code 521, docs/protocol.md "Replies"). */
 const offlineCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'EXH_CONNECTOR_OFFLINE',
   'EXH_DB_UNREACHABLE',
@@ -41,7 +42,7 @@ const offlineCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'EXH_LISTENER_BUSY',
 ]);
 
-/** Errors that mean "Exchange could not be reached or would not serve now" (the seed's 522). */
+/** Errors that mean "Exchange could not be reached or would not serve now" (exit code 522). */
 const exchangeCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'EXH_EXCHANGE_UNAVAILABLE',
   'EXH_EXCHANGE_TIMEOUT',
@@ -56,7 +57,7 @@ const exchangeCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 /**
  * The reply for an error thrown while handling a request (mapping in docs/protocol.md). Everything not listed —
  * refusals by Exchange for this item (not the organizer, unknown item, access denied), procedure failures, bugs —
- * is the seed's general error 1. The message is the error's own, which names the cause and the fix.
+ * is the general error 1. The message is the error's own, which names the cause and the fix.
  */
 export function replyForError(error: unknown): Reply {
   if (isExhError(error)) {

@@ -13,7 +13,7 @@ import { type RequestType, requestTypes } from './request-types.js';
 export { type RequestType, requestTypes };
 
 const text = z.string().min(1, { error: 'must not be empty' });
-/** The seed's senders pass flags as bits; JSON senders may as well pass booleans. */
+/** The original's senders pass flags as bits (docs/protocol.md, "syncItems"); JSON senders may pass booleans. */
 const flag = z.union([z.boolean(), z.literal(0), z.literal(1)]).transform((value) => value === true || value === 1);
 const isoDate = z.iso.date({ error: 'expected a date as YYYY-MM-DD' });
 const isoDateTime = z.iso.datetime({ offset: true, local: true, error: 'expected an ISO 8601 timestamp' });
@@ -114,7 +114,7 @@ const syncItemsRequest = z.strictObject({
   receivedUntil: dateBound,
   startFrom: dateBound,
   startUntil: dateBound,
-  /** Ask for progress lines before the reply (docs/protocol.md); the seed's senders never do. */
+  /** Ask for progress lines before the reply (docs/protocol.md, "syncItems"); the original's senders never do. */
   progress: z.boolean().optional(),
 });
 

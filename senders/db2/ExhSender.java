@@ -18,16 +18,16 @@ import java.util.Map;
 
 /**
  * The exh sender for DB2: Java stored procedures (PARAMETER STYLE JAVA) that send one request to the Exchange
- * Connector's database listener and return its reply (docs/protocol.md, docs/senders.md). The seed's
+ * Connector's database listener and return its reply (docs/protocol.md, docs/senders.md). The original's
  * TCPExhItemSender, without libraries: DB2 loads one jar, so the little JSON this needs is written and read here.
  *
  * Java 6 source on purpose (IBM i and older DB2 LUW run old JVMs): no diamond, no try-with-resources, no lambdas, no
  * java.nio.file, no java.util.Base64.
  *
  * Every procedure has OUT exit code (int[]), output value and error message as one-element arrays, and never throws:
- * a connector that cannot be reached is exit code 521, as the seed's triggers expect. Inside DB2 the connector's
- * address, port and token come from exh_set_up over the default connection; the methods ending in "At" take them
- * directly (tests, or a DB2 that should not read exh_set_up).
+ * a connector that cannot be reached is exit code 521, which a trigger acts on (docs/senders.md, "What every sender
+ * does alike"). Inside DB2 the connector's address, port and token come from exh_set_up over the default connection;
+ * the methods ending in "At" take them directly (tests, or a DB2 that should not read exh_set_up).
  */
 public class ExhSender {
     /** Longer than the connector's exchange.timeoutMs (100 s): the reply comes when Exchange has answered. */
@@ -87,7 +87,7 @@ public class ExhSender {
         deliver(null, "syncItem", new String[] { payload }, exitCode, outputValue, errorMessage);
     }
 
-    /** The seed's sendGetAttachment: outputValue is the attachment's bytes in base64. */
+    /** The original's sendGetAttachment: outputValue is the attachment's bytes in base64. */
     public static void getAttachment(String user, String itemId, String attachmentId, int[] exitCode,
             String[] outputValue, String[] errorMessage) {
         deliver(null, "getAttachment", new String[] { user, itemId, attachmentId },
@@ -95,8 +95,8 @@ public class ExhSender {
     }
 
     /**
-     * The same as a BLOB (the seed's byte_array), for attachments larger than a VARCHAR holds; the BLOB is made on the
-     * default connection.
+     * The same as a BLOB (the original's byte_array), for attachments larger than a VARCHAR holds; the BLOB is made on
+     * the default connection.
      */
     public static void getAttachmentBlob(String user, String itemId, String attachmentId, int[] exitCode,
             java.sql.Blob[] content, String[] errorMessage) {

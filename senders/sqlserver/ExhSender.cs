@@ -1,9 +1,10 @@
 // The exh sender for SQL Server: CLR stored procedures that send one request to the Exchange Connector's database
-// listener and return its reply (docs/protocol.md, docs/senders.md). The seed's SQLTCPExhItemSender, without
+// listener and return its reply (docs/protocol.md, docs/senders.md). The original's SQLTCPExhItemSender, without
 // Newtonsoft.Json: the little JSON this needs is written and read here, so one assembly is all SQL Server loads.
 //
-// Every procedure returns the seed's exit code (0, 1, 521, 522) as its return value, with the output value and the
-// error message as OUTPUT parameters, and never throws: a connector that cannot be reached is 521. Inside SQL Server
+// Every procedure returns the exit code (0, 1, 521, 522; docs/protocol.md, "Replies") as its return value, with the
+// output value and the error message as OUTPUT parameters, and never throws: a connector that cannot be reached is 521
+// (docs/senders.md, "What every sender does alike"). Inside SQL Server
 // the connector's address, port and token come from exh_set_up over the context connection; the methods ending in
 // "At" take them directly (tests, and a database that should not read exh_set_up).
 //
@@ -57,7 +58,7 @@ public static class ExhSender
     }
 
     /// <summary>
-    /// The seed's sendGetAttachment, with the seed's parameters (the address and port as read from exh_set_up by the
+    /// The original's sendGetAttachment, with its parameters (the address and port as read from exh_set_up by the
     /// caller; the token is read from exh_set_up here): the attachment's bytes in byte_array.
     /// </summary>
     [SqlProcedure]

@@ -13,9 +13,10 @@ EXEC sp_configure 'clr enabled', 1;
 RECONFIGURE;
 GO
 
--- 2. Trust the assembly by its key (the seed's way): a key and a login from the signed DLL, in master. The login
---    only carries the permission; nobody logs in with it. SQL Server 2017 and later ("clr strict security") treat
---    every assembly as UNSAFE, so that login needs UNSAFE ASSEMBLY there; before 2017 EXTERNAL ACCESS ASSEMBLY is enough.
+-- 2. Trust the assembly by its key (the original's way; docs/senders.md): a key and a login from the signed DLL, in
+--    master. The login only carries the permission; nobody logs in with it. SQL Server 2017 and later ("clr strict
+--    security") treat every assembly as UNSAFE, so that login needs UNSAFE ASSEMBLY there; before 2017 EXTERNAL ACCESS
+--    ASSEMBLY is enough.
 USE master;
 GO
 CREATE ASYMMETRIC KEY ExhSenderKey FROM EXECUTABLE FILE = 'C:\exh\ExhSender.dll';
@@ -62,7 +63,7 @@ CREATE PROCEDURE exh_clr_sync_item
 AS EXTERNAL NAME ExhSender.ExhSender.SendSyncItem;
 GO
 
--- The seed's sendGetAttachment, with the seed's parameters; the token is read from exh_set_up.
+-- The original's sendGetAttachment, with its parameters; the token is read from exh_set_up.
 CREATE PROCEDURE sendGetAttachment
   @exchange_ip_address NVARCHAR(255),
   @exchange_ip_address_port INT,

@@ -7,6 +7,7 @@ import { errors } from '../src/errors.js';
 import { findField } from '../src/items/definition.js';
 import { itemType } from '../src/items/index.js';
 import type { ExhLogger } from '../src/logging/logger.js';
+import type { Connections } from '../src/mailbox/connections.js';
 import type { ControlPort, SyncItemsRequest } from '../src/ports/control.port.js';
 import type { DatabasePort, FieldValue, ItemTypeName } from '../src/ports/database.port.js';
 import type { RequestContext, RequestHandler } from '../src/protocol/listener.js';
@@ -14,7 +15,6 @@ import { type DatabaseListener, startDatabaseListener } from '../src/protocol/li
 import type { DatabaseRequest, SyncItemsRequest as SyncItemsWireRequest } from '../src/protocol/messages.js';
 import { exitCodes, failure, ok, type Reply, replyForError } from '../src/protocol/replies.js';
 import { applyItemChange, type ConflictSettings } from '../src/sync/outbox.js';
-import type { Connections } from './connections.js';
 
 export interface DatabaseListenerDeps {
   enabled: boolean;

@@ -4,12 +4,12 @@ import { serializeError } from '../machines/report.js';
 import { isExhError } from '../src/errors.js';
 import { itemType } from '../src/items/index.js';
 import type { ExhLogger } from '../src/logging/logger.js';
+import type { Connections } from '../src/mailbox/connections.js';
+import { type CommittedWatermarks, type SyncLocks, syncLockKey } from '../src/mailbox/sync-locks.js';
 import type { DatabasePort } from '../src/ports/database.port.js';
 import { resyncItemType } from '../src/sync/resync.js';
 import { type SyncSettings, syncItemType } from '../src/sync/sync-item-type.js';
 import { comparedWatermark } from '../src/sync/watermark.js';
-import type { Connections } from './connections.js';
-import { type CommittedWatermarks, type SyncLocks, syncLockKey } from './sync-locks.js';
 
 export interface ItemTypeDeps {
   db: DatabasePort;

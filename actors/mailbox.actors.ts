@@ -2,9 +2,9 @@ import { fromCallback, fromPromise } from 'xstate';
 import type { MailboxEvent } from '../machines/mailbox.machine.js';
 import { type SerializedError, serializeError } from '../machines/report.js';
 import type { ExhLogger } from '../src/logging/logger.js';
+import type { Connections } from '../src/mailbox/connections.js';
 import type { DatabasePort } from '../src/ports/database.port.js';
 import type { ExchangePort, FolderName, NotificationKind, Subscription } from '../src/ports/exchange.port.js';
-import type { Connections } from './connections.js';
 
 export interface MailboxDeps {
   exchange: ExchangePort;

@@ -4,10 +4,10 @@ import type { SupervisorEvent } from '../machines/supervisor.machine.js';
 import { outboxRowsPerUser } from '../src/db/outbox.js';
 import { describe, isExhError } from '../src/errors.js';
 import type { ExhLogger } from '../src/logging/logger.js';
+import type { Connections } from '../src/mailbox/connections.js';
 import type { ControlPort } from '../src/ports/control.port.js';
 import type { DatabasePort } from '../src/ports/database.port.js';
 import { byQueue, type ConflictSettings, drainQueue } from '../src/sync/outbox.js';
-import type { Connections } from './connections.js';
 
 export interface OutboxDeps {
   db: DatabasePort;

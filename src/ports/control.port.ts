@@ -1,7 +1,7 @@
 /**
  * ControlPort: what operators and the application can ask of a running connector beyond item changes — the seed's
  * exh_sync_users and exh_sync_item, and replaying failed work. The database listener (senders, `exh sync-items`),
- * the outbox (command rows) and the dashboard's admin actions all go through it; actors/control.ts implements it
+ * the outbox (command rows) and the dashboard's admin actions all go through it; src/control/control.ts implements it
  * and src/runtime.ts hands it out as `runtime.control`.
  */
 import type { ItemTypeName } from './database.port.js';

@@ -2,7 +2,6 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assign, createActor, setup, waitFor } from 'xstate';
-import { Connections } from '../../actors/connections.js';
 import {
   createDatabaseListenerActor,
   type DatabaseListenerDeps,
@@ -11,6 +10,7 @@ import {
 import type { SerializedError } from '../../machines/report.js';
 import { configSchema } from '../../src/config/schema.js';
 import { errors } from '../../src/errors.js';
+import { Connections } from '../../src/mailbox/connections.js';
 import type { ControlPort } from '../../src/ports/control.port.js';
 import type { DatabasePort } from '../../src/ports/database.port.js';
 import { sendRequest } from '../../src/protocol/client.js';

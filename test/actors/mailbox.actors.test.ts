@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, SimulatedClock, waitFor } from 'xstate';
-import { Connections } from '../../actors/connections.js';
 import { createMailboxActors } from '../../actors/mailbox.actors.js';
 import { mailboxMachine } from '../../machines/mailbox.machine.js';
 import { createLogging } from '../../src/logging/logger.js';
+import { Connections } from '../../src/mailbox/connections.js';
 import type { DatabasePort } from '../../src/ports/database.port.js';
 import type {
   ExchangePort,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Connections } from '../../actors/connections.js';
+import { Connections } from '../../src/mailbox/connections.js';
 import type { MailboxConnection } from '../../src/ports/exchange.port.js';
 
 /** Only identity matters to the registry; a writer is anything with createItem. */

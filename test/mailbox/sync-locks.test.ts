@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CommittedWatermarks, SyncLocks } from '../../actors/sync-locks.js';
+import { CommittedWatermarks, SyncLocks } from '../../src/mailbox/sync-locks.js';
 
 describe('SyncLocks', () => {
   it('runs work for one key one at a time, in order, even when an earlier one fails', async () => {

@@ -1,4 +1,4 @@
-import type { MailboxConnection, MailboxWriter } from '../src/ports/exchange.port.js';
+import type { MailboxConnection, MailboxWriter } from '../ports/exchange.port.js';
 
 /**
  * The open Exchange connection of each mailbox. Connections are objects with sockets and credentials, so they stay

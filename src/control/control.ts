@@ -1,14 +1,14 @@
-import { describe, errors } from '../src/errors.js';
-import { itemType } from '../src/items/index.js';
-import type { ExhLogger } from '../src/logging/logger.js';
-import type { ControlPort, SyncItemsOutcome, SyncItemsProgress, SyncItemsRequest } from '../src/ports/control.port.js';
-import type { DatabasePort, ItemRanges, ItemTypeName, UserRegistration } from '../src/ports/database.port.js';
-import { itemTypeNames } from '../src/ports/database.port.js';
-import type { ConflictSettings } from '../src/sync/outbox.js';
-import { rangeFields, resyncItemType } from '../src/sync/resync.js';
-import type { SyncSettings } from '../src/sync/sync-item-type.js';
-import type { Connections } from './connections.js';
-import { type SyncLocks, syncLockKey } from './sync-locks.js';
+import { describe, errors } from '../errors.js';
+import { itemType } from '../items/index.js';
+import type { ExhLogger } from '../logging/logger.js';
+import type { Connections } from '../mailbox/connections.js';
+import { type SyncLocks, syncLockKey } from '../mailbox/sync-locks.js';
+import type { ControlPort, SyncItemsOutcome, SyncItemsProgress, SyncItemsRequest } from '../ports/control.port.js';
+import type { DatabasePort, ItemRanges, ItemTypeName, UserRegistration } from '../ports/database.port.js';
+import { itemTypeNames } from '../ports/database.port.js';
+import type { ConflictSettings } from '../sync/outbox.js';
+import { rangeFields, resyncItemType } from '../sync/resync.js';
+import type { SyncSettings } from '../sync/sync-item-type.js';
 
 export interface ControlDeps {
   db: DatabasePort;
@@ -29,7 +29,7 @@ export interface ControlDeps {
 /**
  * The ControlPort of a running connector (src/ports/control.port.ts): exh_sync_users and exh_sync_item for the
  * outbox, the database listener and the dashboard. A resynchronisation holds the same per-mailbox-and-type lock as the
- * live sync (actors/sync-locks.ts), so the two never apply pages of the same folders side by side.
+ * live sync (src/mailbox/sync-locks.ts), so the two never apply pages of the same folders side by side.
  */
 export function createControl(deps: ControlDeps): ControlPort {
   const control: ControlPort = {

@@ -265,7 +265,8 @@ export function databaseContract(name: string, target: ContractTarget): void {
     });
 
     it('matches on the application id while the item id is still null, always within the user', async () => {
-      // The application's meeting: one row per attendee, all with the same application id (seed).
+      // The application's meeting: one row per attendee, all with the same application id (docs/database.md,
+      // "Matching items").
       await database.sql(
         `INSERT INTO calendar_item (exh_app_item_id, exh_user, exh_subject)
          VALUES ('app-7', 'org@example.com', 'Meeting'), ('app-7', 'att@example.com', 'Meeting')`,
@@ -299,7 +300,8 @@ export function databaseContract(name: string, target: ContractTarget): void {
         [info],
       );
       expect(rows).toEqual(attachments.map((a, i) => ({ n: i + 1, ...a })));
-      // The seed's own format, without anything to escape, splits as before.
+      // The original service's own format, without anything to escape, splits as before (docs/database.md,
+      // "Attachment info").
       const seed = await database.sql(
         'SELECT exh_attachment_name, exh_attachment_id FROM exh_split_attachment_info($1)',
         ['a.txt: id1; b.txt: id2;'],

@@ -33,8 +33,8 @@ else if (!plPython)
 
 /**
  * The PL/Python sender (sql/postgres/sync-sender.sql) on the real PostgreSQL server, with the example application in
- * synchronous mode against a real connector and the emulator: the seed's trigger behaviour, a change in Exchange or
- * a rollback.
+ * synchronous mode against a real connector and the emulator: the original's trigger behaviour (docs/senders.md), a
+ * change in Exchange or a rollback.
  */
 describe.skipIf(!plPython)('PostgreSQL PL/Python sender (exh_send) in synchronous mode', () => {
   let live: LiveConnector;

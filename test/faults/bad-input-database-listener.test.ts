@@ -312,7 +312,8 @@ describe.skipIf(!pgUrl)('bad input on the database listener (emulator, PostgreSQ
     const idle = 1_000;
     const m = await measured(async () => {
       const flood = Array.from({ length: idle }, () => rawClient(port(), () => {}, 30_000));
-      // The oldest give way to a sender that shows its token at once (docs/protocol.md, "waiting for a token").
+      // The oldest give way to a sender that shows its token at once (docs/protocol.md, "Limits and time-outs", row
+      // "waiting for a token").
       await new Promise((resolve) => setTimeout(resolve, 100));
       const meanwhile = await sendRequest(world.target, { token: world.token, type: 'ping' }, { timeoutMs: 10_000 });
       return { outcomes: await Promise.all(flood), meanwhile };

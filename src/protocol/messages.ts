@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { type FieldKind, findField, itemType, textKinds } from '../items/index.js';
+import { type FieldKind, findField, itemType, itemTypeByCode, textKinds } from '../items/index.js';
+import type { SyncItemsRequest as ControlSyncItemsRequest, TimeRange } from '../ports/control.port.js';
 import { itemTypeNames } from '../ports/database.port.js';
 import { type RequestType, requestTypes } from './request-types.js';
 
@@ -151,6 +152,40 @@ export type AddAttachmentRequest = z.infer<typeof addAttachmentRequest>;
 export type DatabaseRequest = { [T in RequestType]: z.infer<(typeof requestSchemas)[T]> }[RequestType];
 /** What a sender puts on the wire: a request as written (defaults may be left out) plus the token. */
 export type WireRequest = { [T in RequestType]: z.input<(typeof requestSchemas)[T]> }[RequestType] & { token: string };
+
+/**
+ * A validated syncItems request as the ControlPort takes it (src/ports/control.port.ts), the one reading of its
+ * fields: the item type by its number in the registry (src/items), each range's bounds as instants (a date alone is
+ * its midnight UTC, a timestamp without an offset is UTC), and deletions by default in direction 0 only.
+ */
+export function toSyncItemsRequest(request: SyncItemsRequest): ControlSyncItemsRequest {
+  const created = timeRange(request.createdFrom, request.createdUntil);
+  const modified = timeRange(request.modifiedFrom, request.modifiedUntil);
+  const received = timeRange(request.receivedFrom, request.receivedUntil);
+  const start = timeRange(request.startFrom, request.startUntil);
+  return {
+    direction: request.direction,
+    user: request.user,
+    itemType: request.item === null ? null : (itemTypeByCode(request.item)?.name ?? null),
+    add: request.add,
+    chg: request.chg,
+    del: request.del ?? request.direction === 0,
+    ...(created ? { created } : {}),
+    ...(modified ? { modified } : {}),
+    ...(received ? { received } : {}),
+    ...(start ? { start } : {}),
+  };
+}
+
+function timeRange(from: string | null, until: string | null): TimeRange | undefined {
+  if (from === null && until === null) return undefined;
+  return { ...(from === null ? {} : { from: instant(from) }), ...(until === null ? {} : { until: instant(until) }) };
+}
+
+/** A bound the schema accepted: YYYY-MM-DD, or an ISO 8601 timestamp ending in Z, in ±hh:mm, or in nothing. */
+function instant(bound: string): Date {
+  return new Date(bound.length === 10 || /(?:Z|[+-]\d{2}:\d{2})$/.test(bound) ? bound : `${bound}Z`);
+}
 
 export type ParseResult = { ok: true; request: DatabaseRequest } | { ok: false; problem: string };
 

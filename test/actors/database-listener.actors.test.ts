@@ -2,11 +2,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assign, createActor, setup, waitFor } from 'xstate';
-import {
-  createDatabaseListenerActor,
-  type DatabaseListenerDeps,
-  syncItemsFromWire,
-} from '../../actors/database-listener.actors.js';
+import { createDatabaseListenerActor, type DatabaseListenerDeps } from '../../actors/database-listener.actors.js';
 import type { SerializedError } from '../../machines/report.js';
 import { configSchema } from '../../src/config/schema.js';
 import { errors } from '../../src/errors.js';
@@ -16,44 +12,6 @@ import type { DatabasePort } from '../../src/ports/database.port.js';
 import { sendRequest } from '../../src/protocol/client.js';
 import type { DatabaseListener } from '../../src/protocol/listener.js';
 import { recordingLogger, token } from '../protocol/helpers.js';
-
-describe('syncItemsFromWire', () => {
-  const base = {
-    type: 'syncItems' as const,
-    token: 't',
-    direction: 0 as const,
-    user: null,
-    item: null,
-    add: true,
-    chg: true,
-    del: true,
-    createdFrom: null,
-    createdUntil: null,
-    modifiedFrom: null,
-    modifiedUntil: null,
-    receivedFrom: null,
-    receivedUntil: null,
-    startFrom: null,
-    startUntil: null,
-  };
-
-  it('maps the seed’s item numbers and reads dates: a date alone is UTC midnight, no offset is UTC', () => {
-    expect(
-      syncItemsFromWire({ ...base, item: 2, startFrom: '2026-03-01', startUntil: '2026-03-02T12:30:00', del: false }),
-    ).toEqual({
-      direction: 0,
-      user: null,
-      itemType: 'email',
-      add: true,
-      chg: true,
-      del: false,
-      start: { from: new Date('2026-03-01T00:00:00Z'), until: new Date('2026-03-02T12:30:00Z') },
-    });
-    expect(syncItemsFromWire({ ...base, modifiedFrom: '2026-03-01T10:00:00+02:00' }).modified).toEqual({
-      from: new Date('2026-03-01T08:00:00Z'),
-    });
-  });
-});
 
 /** The real listener actor under a parent that keeps what it sends back, on port 0. */
 async function listenerActor(overrides: Partial<DatabaseListenerDeps> = {}) {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type ErrorCode, ExhError, errorCatalogue, errors } from '../../src/errors.js';
-import { parseRequest, requestTypes } from '../../src/protocol/messages.js';
+import { parseRequest, requestTypes, toSyncItemsRequest } from '../../src/protocol/messages.js';
 import { replyForError } from '../../src/protocol/replies.js';
 
 const item = (action: string, fields: Record<string, unknown>, itemType = 'calendar') => ({
@@ -105,6 +105,53 @@ describe('replyForError', () => {
 
   it('gives the message of anything else with exit code 1', () => {
     expect(replyForError('plain text')).toEqual({ exitCode: 1, outputValue: null, errorMessage: 'plain text' });
+  });
+});
+
+describe('toSyncItemsRequest', () => {
+  /** Parsed as the listener parses it, then read as the ControlPort takes it. */
+  function syncItems(fields: Record<string, unknown>) {
+    const result = parseRequest({ type: 'syncItems', ...fields });
+    if (!result.ok || result.request.type !== 'syncItems')
+      throw new Error(`not a valid syncItems: ${JSON.stringify(result)}`);
+    return toSyncItemsRequest(result.request);
+  }
+
+  it('names the item type by its number in the registry and reads dates: a date alone is UTC midnight, no offset is UTC', () => {
+    expect(
+      syncItems({ direction: 0, item: 2, startFrom: '2026-03-01', startUntil: '2026-03-02T12:30:00', del: false }),
+    ).toEqual({
+      direction: 0,
+      user: null,
+      itemType: 'email',
+      add: true,
+      chg: true,
+      del: false,
+      start: { from: new Date('2026-03-01T00:00:00Z'), until: new Date('2026-03-02T12:30:00Z') },
+    });
+    expect(syncItems({ direction: 0, modifiedFrom: '2026-03-01T10:00:00+02:00' }).modified).toEqual({
+      from: new Date('2026-03-01T08:00:00Z'),
+    });
+    expect(syncItems({ direction: 0, receivedUntil: '2026-03-01T10:00:00Z' }).received).toEqual({
+      until: new Date('2026-03-01T10:00:00Z'),
+    });
+    expect(syncItems({ direction: 1, item: 0, user: 'alice@contoso.test' })).toMatchObject({
+      user: 'alice@contoso.test',
+      itemType: 'calendar',
+    });
+  });
+
+  it('deletes by default towards the database only, and leaves out the ranges not asked for', () => {
+    expect(syncItems({ direction: 0 })).toEqual({
+      direction: 0,
+      user: null,
+      itemType: null,
+      add: true,
+      chg: true,
+      del: true,
+    });
+    expect(syncItems({ direction: 1 }).del).toBe(false);
+    expect(syncItems({ direction: 1, del: 1 }).del).toBe(true);
   });
 });
 

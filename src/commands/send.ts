@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { describe, errors, isExhError } from '../errors.js';
+import { itemTypeNames } from '../items/index.js';
 import type { SetUp } from '../ports/database.port.js';
 import type { ListenerTarget, SendOptions } from '../protocol/client.js';
 import type { WireRequest } from '../protocol/messages.js';
@@ -178,7 +179,7 @@ export function registerSend(program: Command): void {
       .description('send one request to a running connector (docs/protocol.md) and print its reply')
       .addOption(new Option('--type <type>', 'request type').choices(requestTypes).default('item'))
       .addOption(new Option('--action <action>', 'for --type item').choices(['add', 'chg', 'del']))
-      .addOption(new Option('--item-type <type>', 'for --type item').choices(['calendar', 'contact', 'email', 'task']))
+      .addOption(new Option('--item-type <type>', 'for --type item').choices(itemTypeNames()))
       .option('--user <address>', 'the mailbox')
       .option(
         '--fields <json>',

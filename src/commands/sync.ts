@@ -1,17 +1,15 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { itemType, itemTypeNames } from '../items/index.js';
 import type { SyncItemsProgress } from '../ports/control.port.js';
 import type { Reply } from '../protocol/replies.js';
 import { type ClientOptions, checkedRequest, clientCommand, printReply, sendAndExit } from './send.js';
 
-/** The seed's numbering in exh_sync_item's @exh_item. */
-const itemNumbers = { calendar: 0, contact: 1, email: 2, task: 3 } as const;
-type ItemTypeFlag = keyof typeof itemNumbers;
 
 const ranges = ['created', 'modified', 'received', 'start'] as const;
 
 interface SyncItemsFlags extends ClientOptions {
   user?: string;
-  type?: ItemTypeFlag;
+  type?: string;
   direction: '0' | '1';
   from?: string;
   until?: string;
@@ -38,7 +36,7 @@ export function registerSync(program: Command): void {
     .command('sync-items')
     .description("synchronise a user's items again (exh_sync_item), printing progress on a terminal")
     .option('--user <address>', 'the mailbox (default: every user)')
-    .addOption(new Option('--type <type>', 'item type (default: every type)').choices(Object.keys(itemNumbers)))
+    .addOption(new Option('--type <type>', 'item type (default: every type)').choices(itemTypeNames()))
     .addOption(
       new Option('--direction <n>', '0: Exchange → database, 1: database → Exchange').choices(['0', '1']).default('0'),
     )
@@ -62,7 +60,8 @@ export function registerSync(program: Command): void {
       type: 'syncItems',
       direction: Number(flags.direction),
       user: flags.user ?? null,
-      item: flags.type === undefined ? null : itemNumbers[flags.type],
+      // exh_sync_item's @exh_item: the type's number (docs/protocol.md).
+      item: flags.type === undefined ? null : itemType(flags.type).code,
       add: flags.add,
       chg: flags.chg,
       // Not given: the connector's default, deletions for direction 0 only (direction 1 deletes only on request).

@@ -24,7 +24,7 @@ export const databaseTypes = ['postgres', 'pglite', 'sqlserver', 'db2'] as const
 const database = z
   .strictObject({
     type: z.enum(databaseTypes, {
-      error: `expected one of ${databaseTypes.join(', ')} (the seed's DatabaseType: SQLServer → sqlserver, iSeries → db2)`,
+      error: `expected one of ${databaseTypes.join(', ')} (the original service's DatabaseType: SQLServer → sqlserver, iSeries → db2)`,
     }),
     /** postgres://…, a SQL Server connection string, or a DB2 connection string. */
     connectionString: z.string().min(1).optional(),

@@ -9,9 +9,10 @@ import type { MailboxConnection, MailboxWriter } from '../ports/exchange.port.js
  * `Alice@contoso.test` finds the mailbox of `alice@contoso.test`.
  */
 export class Connections {
-  readonly #byUser = new Map<string, MailboxConnection>();
+  /** What ExchangePort.connect gave: a writer too when its backend `writes` (ExchangeCapabilities). */
+  readonly #byUser = new Map<string, MailboxConnection & Partial<MailboxWriter>>();
 
-  set(user: string, connection: MailboxConnection): void {
+  set(user: string, connection: MailboxConnection & Partial<MailboxWriter>): void {
     this.#byUser.set(keyOf(user), connection);
   }
 
@@ -29,8 +30,8 @@ export class Connections {
 
   /** The mailbox's writer (database → Exchange) if it is connected now and its backend can write. */
   writer(user: string): MailboxWriter | undefined {
-    const connection = this.#byUser.get(keyOf(user)) as Partial<MailboxWriter> | undefined;
-    return typeof connection?.createItem === 'function' ? (connection as MailboxWriter) : undefined;
+    const connection = this.#byUser.get(keyOf(user));
+    return connection?.capabilities.writes ? (connection as MailboxConnection & MailboxWriter) : undefined;
   }
 
   delete(user: string): void {

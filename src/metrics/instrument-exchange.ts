@@ -11,6 +11,7 @@ export function instrumentExchange(port: ExchangePort, metrics: Metrics): Exchan
   const timer = (operation: string, outcome: 'ok' | 'error', seconds: number) =>
     metrics.exchangeRequestSeconds.observe({ operation, outcome }, seconds);
   return {
+    capabilities: port.capabilities,
     connect: async (user, options) => {
       const started = performance.now();
       try {

@@ -1,5 +1,5 @@
 /**
- * ControlPort: what operators and the application can ask of a running connector beyond item changes — the seed's
+ * ControlPort: what operators and the application can ask of a running connector beyond item changes —
  * exh_sync_users and exh_sync_item, and replaying failed work. The database listener (senders, `exh sync-items`),
  * the outbox (command rows) and the dashboard's admin actions all go through it; src/control/control.ts implements it
  * and src/runtime.ts hands it out as `runtime.control`.
@@ -12,7 +12,7 @@ export interface TimeRange {
   until?: Date;
 }
 
-/** The seed's exh_sync_item parameters. */
+/** exh_sync_item's parameters (docs/database.md, "Resynchronising: `exh_sync_item`"). */
 export interface SyncItemsRequest {
   /** 0 Exchange → database (including items deleted in Exchange), 1 database → Exchange (exh_get_item_{type}). */
   direction: 0 | 1;

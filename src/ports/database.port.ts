@@ -19,8 +19,8 @@
 
 import type { ExhError } from '../errors.js';
 
-export const itemTypeNames = ['calendar', 'contact', 'email', 'task'] as const;
-export type ItemTypeName = (typeof itemTypeNames)[number];
+/** An item type by its definition's name (calendar, contact, email, task, or one registered: src/items/index.ts). */
+export type ItemTypeName = string;
 
 export type DatabaseType = 'postgres' | 'pglite' | 'sqlserver' | 'db2';
 
@@ -33,7 +33,7 @@ export interface UserRegistration {
   sync: Record<ItemTypeName, boolean>;
 }
 
-/** What the connector writes into exh_set_up at start-up (seed §Initialization 2). */
+/** What the connector writes into exh_set_up at start-up (docs/database.md, "Start-up"). */
 export interface SetUp {
   ipAddress: string;
   port: number;
@@ -129,7 +129,7 @@ export interface ItemRanges {
 }
 
 export interface OutboxOutcome {
-  /** 0 ok, 1 general error, 521 connector offline, 522 connecting to Exchange failed (seed §Business logic). */
+  /** 0 ok, 1 general error, 521 connector offline, 522 connecting to Exchange failed (docs/database.md, "Exit codes"). */
   exitCode: number;
   outputValue: string | null;
   errorMessage: string | null;

@@ -4,8 +4,8 @@
  * priority: adapters run each request through the ExchangePool, so a stopped actor cancels its queued work.
  *
  * Errors are ExhError (src/errors.ts), EXH_EXCHANGE_*: `retryable` says whether backing off helps, `details.backOffMs`
- * carries Exchange's BackOffMilliseconds when it sent one. EXH_EXCHANGE_INVALID_SYNC_STATE asks for a full resync of
- * that folder; EXH_EXCHANGE_ITEM_NOT_FOUND is an item-level outcome (the item was deleted meanwhile), not a failure.
+ * carries how long Exchange asked the caller to wait, when it said. EXH_EXCHANGE_INVALID_SYNC_STATE asks for a full
+ * resync of that folder; EXH_EXCHANGE_ITEM_NOT_FOUND is an item-level outcome (the item was deleted meanwhile), not a failure.
  * Not retryable, a person must act: EXH_EXCHANGE_MAILBOX_NOT_FOUND (unknown user), EXH_EXCHANGE_IMPERSONATION_DENIED,
  * EXH_EXCHANGE_AUTH_FAILED (HTTP 401), EXH_EXCHANGE_PUSH_UNAVAILABLE,
  * EXH_EXCHANGE_REQUEST_FAILED (also a field value Exchange cannot take, refused before sending, naming the field),
@@ -14,16 +14,13 @@
  * A stopped caller's request rejects with EXH_POOL_ABORTED.
  */
 import type { Priority } from '../pool/exchange-pool.js';
-import type { FieldValue, ItemTypeName } from './database.port.js';
+import type { FieldValue } from './database.port.js';
 
-/**
- * The folders the connector reads: one per item type, two for e-mail; and Drafts, where an e-mail the application
- * saved without recipients lives (not synchronised, but a resync must know those items still exist).
- */
-export const folderNames = ['calendar', 'contacts', 'tasks', 'inbox', 'sentitems', 'drafts'] as const;
-export type FolderName = (typeof folderNames)[number];
+import type { FolderName, ItemProperty } from './item-properties.js';
 
-/** A property value as the definitions' `exchangeProperty` names it (src/items); see ExchangeItem. */
+export { type FolderName, folderNames, type ItemProperty } from './item-properties.js';
+
+/** A property value (src/ports/item-properties.ts says how each is written); see ExchangeItem. */
 export type ExchangeValue = string | number | boolean | null | string[] | AttachmentRef[];
 
 export interface AttachmentRef {
@@ -32,19 +29,21 @@ export interface AttachmentRef {
 }
 
 /**
- * One item with its properties keyed by the item-type definitions' `exchangeProperty` strings: `Subject`, `Start`
- * (ISO-8601 UTC), `Body` and `Body.BodyType` (`HTML` | `Text`), recipients as arrays of SMTP addresses,
- * `PhoneNumbers[BusinessPhone]`, `PhysicalAddresses[Home].City`, `Attachments` as AttachmentRef[], `Recurrence` in
- * readable form, `exh:AppItemId` read from the connector's extended property. Absent keys are unknown, null is empty.
+ * One item with its properties keyed by the neutral names of src/ports/item-properties.ts (`subject`, `start`,
+ * `businessPhone`, `homeAddress.city`, ...), every property of its class that the adapter reads: null when Exchange
+ * has no value, absent when unknown.
  */
 export interface ExchangeItem {
   id: string;
   changeKey: string;
-  /** EWS: CalendarItem, Message, MeetingRequest, Contact, Task, ...; lets the core skip what a folder holds besides. */
-  kind: string;
+  /**
+   * The item's message class as the Exchange store keeps it: the definitions' `itemClasses` (src/items) say which
+   * classes a type synchronises.
+   */
+  itemClass: string;
   /** Same for every copy of a meeting (organizer's and attendees'): iCalendar UID. */
   uid?: string;
-  properties: Record<string, ExchangeValue>;
+  properties: Partial<Record<ItemProperty, ExchangeValue>>;
 }
 
 export type SyncChange =
@@ -58,7 +57,7 @@ export interface SyncPage {
   changes: SyncChange[];
   /** Opaque; stored with the page's changes in one transaction (the watermark). */
   syncState: string;
-  /** False while more pages are waiting (EWS IncludesLastItemInRange = false). */
+  /** False while more pages are waiting. */
   done: boolean;
 }
 
@@ -85,6 +84,8 @@ export interface Subscription {
 
 export interface MailboxConnection {
   readonly user: string;
+  /** Its backend's (ExchangePort.capabilities). */
+  readonly capabilities: ExchangeCapabilities;
   /** Where the mailbox's EWS (or Graph) endpoint is; for logs. */
   readonly endpoint: string;
   /** One page of changes after `syncState` (null: from the beginning), at most `maxChanges` (1–512). */
@@ -93,7 +94,7 @@ export interface MailboxConnection {
     syncState: string | null,
     options: CallOptions & { maxChanges: number; bodyType?: BodyType },
   ): Promise<SyncPage>;
-  /** Occurrences and exceptions of a recurring series (CalendarView), in start order, at most `max`. */
+  /** Occurrences and exceptions of a recurring series, in start order, at most `max`. */
   occurrences(masterId: string, options: CallOptions & { max: number; bodyType?: BodyType }): Promise<ExchangeItem[]>;
   subscribe(
     folders: FolderName[],
@@ -103,15 +104,20 @@ export interface MailboxConnection {
   ): Promise<Subscription>;
 }
 
-/** A change the application asks for (database → Exchange), in the definitions' terms (src/items). */
+/** A change the application asks for (database → Exchange), in neutral properties. */
 export interface ItemWrite {
-  itemType: ItemTypeName;
+  /** The message class of the item to create (the type's first): the adapter picks the kind of item by it. */
+  itemClass: string;
+  /** Where an item is created: the type's first folder. */
+  folder: FolderName;
   /**
-   * By field name without the exh_ prefix, only the fields to write. The seed's rule: null leaves a value unchanged
-   * (the property is not touched), '' clears it (the property is deleted). Key fields (item_id, app_item_id, user) and
-   * read-only ones (created, last_modified, attachments, is_recurring, ...) are ignored.
+   * Only the properties to write. Null leaves a value unchanged (the property is not touched), '' clears it (the
+   * property is deleted) (docs/database.md, "NULL and empty text"). Properties the adapter cannot write are ignored;
+   * a value Exchange cannot take is refused before anything is sent, naming the property.
    */
-  fields: Record<string, FieldValue>;
+  properties: Partial<Record<ItemProperty, FieldValue>>;
+  /** How the caller names each property in an error (the application's column, `exh_start`); else the property. */
+  labels?: Partial<Record<ItemProperty, string>>;
 }
 
 export interface WriteResult {
@@ -132,10 +138,10 @@ export interface MailboxWriter {
   /**
    * Only the organizer may change a meeting: anyone else gets EXH_EXCHANGE_NOT_ORGANIZER and nothing changes. With
    * `changeKey`, the write happens only if the item is still at that version; otherwise EXH_EXCHANGE_CONFLICT and
-   * nothing changes (EWS: NeverOverwrite). Without it, the write overwrites whatever changed meanwhile.
+   * nothing changes. Without it, the write overwrites whatever changed meanwhile.
    */
   updateItem(itemId: string, write: ItemWrite, options: CallOptions & { changeKey?: string }): Promise<WriteResult>;
-  /** The item as it is now (its change key, LastModifiedTime and every property the definitions read); null once gone. */
+  /** The item as it is now (its change key, `lastModified` and every property the definitions read); null once gone. */
   readItem(itemId: string, options: CallOptions): Promise<ExchangeItem | null>;
   /**
    * Idempotent: an item that is already gone counts as deleted. Moves it to Deleted Items; a meeting deleted by its
@@ -143,14 +149,14 @@ export interface MailboxWriter {
    */
   deleteItem(itemId: string, options: CallOptions): Promise<void>;
   /** The item created earlier for this application id, if any: makes a create retried after a crash happen once. */
-  findByAppItemId(itemType: ItemTypeName, appItemId: string, options: CallOptions): Promise<string | null>;
+  findByAppItemId(folders: readonly FolderName[], appItemId: string, options: CallOptions): Promise<string | null>;
   /** One attachment's bytes; EXH_EXCHANGE_ATTACHMENT_TOO_LARGE past `maxBytes`. */
   getAttachment(
     itemId: string,
     attachmentId: string,
     options: CallOptions & { maxBytes: number },
   ): Promise<{ name: string; contentType: string; content: Buffer }>;
-  /** Attaches a file to an item (beyond the seed); resolves with the new attachment's id. */
+  /** Attaches a file to an item (docs/protocol.md, "`addAttachment` (new in exh)"); resolves with the new attachment's id. */
   addAttachment(
     itemId: string,
     attachment: { name: string; contentType: string; content: Buffer },
@@ -158,10 +164,27 @@ export interface MailboxWriter {
   ): Promise<{ attachmentId: string }>;
 }
 
+/**
+ * What a backend can do, declared rather than found out by trying: the core adapts to it (which notifications to ask
+ * for, whether the database → Exchange half runs, how many requests a mailbox may have in flight).
+ */
+export interface ExchangeCapabilities {
+  /** The notification kinds it subscribes with; exchange.notifications must name one of them. */
+  readonly notifications: readonly NotificationKind[];
+  /** The folders it reads and writes; an item type living elsewhere cannot be synchronised through it. */
+  readonly folders: readonly FolderName[];
+  /** Whether it writes items (MailboxWriter): the database → Exchange half. */
+  readonly writes: boolean;
+  /** Requests in flight per mailbox at most (Microsoft Graph: 4); absent: only the pool's total bounds them. */
+  readonly requestsPerMailbox?: number;
+}
+
 export interface ExchangePort {
+  readonly capabilities: ExchangeCapabilities;
   /**
-   * Autodiscover (or the static EWS URL) for one user, and a connection acting as that user (impersonation), which
-   * reads (MailboxConnection) and writes (MailboxWriter) the mailbox.
+   * A connection to one user's mailbox, acting as that user, which reads (MailboxConnection) and, when the backend
+   * `writes`, writes (MailboxWriter) it. Finding where the mailbox is served and how to act as its user is the
+   * adapter's own business (src/exchange/ews/ says how the EWS adapter does it).
    */
   connect(user: string, options: CallOptions): Promise<MailboxConnection & MailboxWriter>;
 }

@@ -1,7 +1,15 @@
 import { z } from 'zod';
-import { type FieldKind, findField, itemType, itemTypeByCode, textKinds } from '../items/index.js';
+import {
+  type FieldKind,
+  findField,
+  isItemTypeName,
+  itemType,
+  itemTypeByCode,
+  itemTypeNames,
+  itemTypes,
+  textKinds,
+} from '../items/index.js';
 import type { SyncItemsRequest as ControlSyncItemsRequest, TimeRange } from '../ports/control.port.js';
-import { itemTypeNames } from '../ports/database.port.js';
 import { type RequestType, requestTypes } from './request-types.js';
 
 /**
@@ -48,7 +56,10 @@ const itemRequest = z
   .strictObject({
     type: z.literal('item'),
     action: z.enum(['add', 'chg', 'del']),
-    itemType: z.enum(itemTypeNames),
+    // Checked against the registry when a request arrives: a type registered before start is known (src/items).
+    itemType: z.string().refine(isItemTypeName, {
+      error: (issue) => `unknown item type ${JSON.stringify(issue.input)}: expected one of ${itemTypeNames().join(', ')}`,
+    }),
     user: text,
     /** By field name without the exh_ prefix (subject, start, …); null leaves a field unchanged, '' clears it. */
     fields: z.record(z.string(), fieldValue),
@@ -96,10 +107,12 @@ const syncItemsRequest = z.strictObject({
   }),
   /** null: every user. */
   user: text.nullable().default(null),
-  /** The seed's numbering: 0 calendar, 1 contact, 2 email, 3 task; null: every type. */
+  /** An item type by its number (0 calendar, 1 contact, 2 email, 3 task; docs/protocol.md); null: every type. */
   item: z
-    .union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)], {
-      error: 'expected 0 (calendar), 1 (contact), 2 (email), 3 (task) or null',
+    .number()
+    .refine((code) => itemTypeByCode(code) !== undefined, {
+      error: () =>
+        `expected ${itemTypes.map((definition) => `${definition.code} (${definition.name})`).join(', ')} or null`,
     })
     .nullable()
     .default(null),

@@ -15,7 +15,7 @@ export const defaultConflictRule: ConflictRule = 'exchange-wins';
 export type Side = 'exchange' | 'database';
 
 export interface ConflictFacts {
-  /** The item in Exchange now: gone, or its current change key and LastModifiedTime (null when Exchange gave none). */
+  /** The item in Exchange now: gone, or its current change key and lastModified (null when Exchange gave none). */
   exchange: { deleted: true } | { deleted: false; changeKey: string; lastModified: Date | null };
   /**
    * The change key of the version the application's row reflects: the last one the connector applied to the row or
@@ -43,7 +43,7 @@ export type ConflictDecision =
  * person's change from the connector's, and the application's change goes ahead as it always has (no conflict).
  * When both deleted the item, they agree. When one side deleted it, the deletion wins under every rule: a deleted
  * item cannot be merged, and bringing it back would re-send a meeting's invitations or undo the application's
- * decision. Otherwise the rule decides; `latest-wins` compares Exchange's LastModifiedTime with the time the
+ * decision. Otherwise the rule decides; `latest-wins` compares Exchange's lastModified with the time the
  * application's change was written (a tie, or no time from Exchange, goes to Exchange: what the person sees).
  */
 export function decideConflict(rule: ConflictRule, facts: ConflictFacts): ConflictDecision {
@@ -97,7 +97,7 @@ export function pendingFor(
 
 /**
  * A change from Exchange with the fields the application's pending changes set left NULL, so that applying it keeps
- * the application's values in the row (NULL leaves a column unchanged: docs/database.md, "NULL and ''") while the rest
+ * the application's values in the row (NULL leaves a column unchanged: docs/database.md, "NULL and empty text") while the rest
  * of the item comes from Exchange. The application's values reach Exchange when the outbox writes them.
  */
 export function holdFields(change: ItemChange, pending: readonly PendingChange[]): ItemChange {
@@ -138,9 +138,9 @@ function sameValue(a: FieldValue | undefined, b: FieldValue | undefined): boolea
   return a === b;
 }
 
-/** An item's change key and LastModifiedTime (null when Exchange gave none, or none that reads as a time). */
+/** An item's change key and lastModified (null when Exchange gave none, or none that reads as a time). */
 export function versionOf(item: ExchangeItem): ExchangeVersion {
-  const value = item.properties.LastModifiedTime;
+  const value = item.properties.lastModified;
   const date = typeof value === 'string' && value !== '' ? new Date(value) : null;
   return { changeKey: item.changeKey, lastModified: date && !Number.isNaN(date.getTime()) ? date : null };
 }

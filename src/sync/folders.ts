@@ -1,32 +1,28 @@
+import {
+  type ItemTypeDefinition,
+  itemType,
+  synchronisesItemClass,
+  itemTypeOfFolder as typeReading,
+} from '../items/index.js';
 import type { ItemTypeName } from '../ports/database.port.js';
-import type { FolderName } from '../ports/exchange.port.js';
+import type { FolderName } from '../ports/item-properties.js';
 
-/** Where each item type lives in a mailbox: e-mail in two folders (incoming and outgoing, seed §Features). */
-export const foldersOf: Record<ItemTypeName, readonly FolderName[]> = {
-  calendar: ['calendar'],
-  contact: ['contacts'],
-  email: ['inbox', 'sentitems'],
-  task: ['tasks'],
-};
-
-export function itemTypeOfFolder(folder: FolderName): ItemTypeName {
-  const entry = Object.entries(foldersOf).find(([, folders]) => folders.includes(folder));
-  if (!entry) throw new Error(`no item type reads folder ${folder}`);
-  return entry[0] as ItemTypeName;
+/** Where each item type lives in a mailbox, as its definition says (e-mail: Inbox and Sent Items). */
+export function foldersOf(name: ItemTypeName): FolderName[] {
+  return itemType(name).folders.map((folder) => folder.name);
 }
 
-/** Item kinds (EWS item classes) an item type synchronises; anything else in its folders is skipped. */
-const kindsOf: Record<ItemTypeName, readonly string[]> = {
-  calendar: ['CalendarItem'],
-  contact: ['Contact'],
-  email: ['Message'],
-  task: ['Task'],
-};
+export function itemTypeOfFolder(folder: FolderName): ItemTypeName {
+  const definition = typeReading(folder);
+  if (!definition) throw new Error(`no item type reads folder ${folder}`);
+  return definition.name;
+}
 
-/** Meeting requests, responses and cancellations are e-mail too, but only with sync.meetingRequestsResponses. */
-const meetingMessageKinds = ['MeetingRequest', 'MeetingResponse', 'MeetingCancellation', 'MeetingMessage'];
-
-export function synchronisesKind(itemType: ItemTypeName, kind: string, meetingRequestsResponses: boolean): boolean {
-  if (kindsOf[itemType].includes(kind)) return true;
-  return itemType === 'email' && meetingRequestsResponses && meetingMessageKinds.includes(kind);
+/** Whether an item of `itemClass` is one the type synchronises; anything else in its folders is skipped. */
+export function synchronisesKind(
+  definition: ItemTypeDefinition,
+  itemClass: string,
+  meetingRequestsResponses: boolean,
+): boolean {
+  return synchronisesItemClass(definition, itemClass, { meetingRequestsResponses });
 }

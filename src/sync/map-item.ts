@@ -1,7 +1,8 @@
 import { encodeAttachmentInfo } from '../db/attachment-info.js';
 import { type FieldDefinition, type ItemTypeDefinition, textKinds } from '../items/definition.js';
 import type { FieldValue } from '../ports/database.port.js';
-import type { AttachmentRef, ExchangeItem, ExchangeValue, FolderName } from '../ports/exchange.port.js';
+import type { AttachmentRef, ExchangeItem, ExchangeValue, FolderName, ItemWrite } from '../ports/exchange.port.js';
+import type { ItemProperty } from '../ports/item-properties.js';
 
 export interface MappingOptions {
   /** The mailbox the item was read from: exh_user. */
@@ -18,27 +19,18 @@ export interface MappedItem {
   truncated: string[];
 }
 
-const folderLabels: Record<FolderName, string> = {
-  calendar: 'Calendar',
-  contacts: 'Contacts',
-  tasks: 'Tasks',
-  inbox: 'Inbox',
-  sentitems: 'Sent Items',
-  drafts: 'Drafts',
-};
-
 /**
  * An Exchange item as the parameters of exh_from_exh_{add,chg}_{type}, driven by the item-type definition.
  *
- * An item read from Exchange is complete, so an empty text property becomes '' (clears the column: seed, NULL vs
- * empty string); non-text kinds have no empty form and stay null. The application's id is the exception: an item
+ * An item read from Exchange is complete, so an empty text property becomes '' (clears the column: docs/database.md,
+ * "NULL and empty text"); non-text kinds have no empty form and stay null. The application's id is the exception: an item
  * without the connector's extended property was made in Outlook, and null leaves the application's id alone.
  */
 export function mapItem(definition: ItemTypeDefinition, item: ExchangeItem, options: MappingOptions): MappedItem {
   const fields: Record<string, FieldValue> = {};
   const truncated: string[] = [];
   for (const field of definition.fields) {
-    const raw = readProperty(field, item, options);
+    const raw = readProperty(definition, field, item, options);
     let value = convert(field, raw);
     if (field.kind === 'body' && typeof value === 'string' && options.maxBodyLength > 0) {
       if (value.length > options.maxBodyLength) {
@@ -56,19 +48,46 @@ export function mapDeletion(itemId: string, user: string): Record<string, FieldV
   return { item_id: itemId, app_item_id: null, user };
 }
 
-function readProperty(field: FieldDefinition, item: ExchangeItem, options: MappingOptions): ExchangeValue | undefined {
-  switch (field.exchangeProperty) {
-    case 'Id':
+function readProperty(
+  definition: ItemTypeDefinition,
+  field: FieldDefinition,
+  item: ExchangeItem,
+  options: MappingOptions,
+): ExchangeValue | undefined {
+  switch (field.property) {
+    case 'itemId':
       return item.id;
-    case 'exh:Mailbox':
+    case 'mailbox':
       return options.user;
-    case 'exh:Direction':
-      return options.folder === 'sentitems' ? 'outgoing' : 'incoming';
-    case 'ParentFolderId':
-      return folderLabels[options.folder];
+    case 'folderDirection':
+      return definition.folders.find((folder) => folder.name === options.folder)?.direction ?? null;
+    case 'folderLabel':
+      return definition.folders.find((folder) => folder.name === options.folder)?.label ?? null;
     default:
-      return item.properties[field.exchangeProperty];
+      return item.properties[field.property];
   }
+}
+
+/**
+ * The application's fields as a write to Exchange: the writable fields present in `fields`, by their neutral
+ * properties, for an item of the type's first class in its first folder. Read-only and key fields are left out.
+ */
+export function writeOf(definition: ItemTypeDefinition, fields: Readonly<Record<string, FieldValue>>): ItemWrite {
+  const properties: Partial<Record<ItemProperty, FieldValue>> = {};
+  const labels: Partial<Record<ItemProperty, string>> = {};
+  for (const field of definition.fields) {
+    const value = fields[field.name];
+    if (field.readOnly || value === undefined) continue;
+    const property = field.property as ItemProperty;
+    properties[property] = value;
+    labels[property] = `exh_${field.name}`;
+  }
+  return {
+    itemClass: definition.itemClasses[0] as string,
+    folder: (definition.folders[0] as { name: FolderName }).name,
+    properties,
+    labels,
+  };
 }
 
 function convert(field: FieldDefinition, raw: ExchangeValue | undefined): FieldValue {

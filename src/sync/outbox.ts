@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseTimestamp } from '../db/field-values.js';
 import { describe, errors, isExhError } from '../errors.js';
-import { itemType } from '../items/index.js';
+import { type FolderDefinition, itemType, itemTypeByCode } from '../items/index.js';
 import type { ExhLogger } from '../logging/logger.js';
 import type { ControlPort, SyncItemsRequest } from '../ports/control.port.js';
 import {
@@ -16,8 +16,7 @@ import {
 import type { CallOptions, ExchangeItem, MailboxWriter, WriteResult } from '../ports/exchange.port.js';
 import { replyForError } from '../protocol/replies.js';
 import { type ConflictRule, decideConflict, holdsValues, intendedValues, pendingFor, versionOf } from './conflicts.js';
-import { foldersOf } from './folders.js';
-import { mapItem } from './map-item.js';
+import { mapItem, writeOf } from './map-item.js';
 import { recordConflict } from './record-conflict.js';
 
 export interface OutboxDeps {
@@ -186,8 +185,6 @@ async function runCommand(
   }
 }
 
-const itemTypeByNumber: readonly ItemTypeName[] = ['calendar', 'contact', 'email', 'task'];
-
 /** exh_sync_item's parameters as its outbox row holds them (exh_sync_direction, exh_item, exh_created_from, ...). */
 export function syncItemsFromParameters(parameters: Record<string, unknown>): SyncItemsRequest {
   const flag = (value: unknown, byDefault = true) =>
@@ -208,7 +205,7 @@ export function syncItemsFromParameters(parameters: Record<string, unknown>): Sy
   return {
     direction: Number(parameters.exh_sync_direction) === 1 ? 1 : 0,
     user: typeof parameters.exh_user === 'string' && parameters.exh_user !== '' ? parameters.exh_user : null,
-    itemType: typeof item === 'number' ? (itemTypeByNumber[item] ?? null) : null,
+    itemType: typeof item === 'number' ? (itemTypeByCode(item)?.name ?? null) : null,
     add: flag(parameters.exh_add),
     chg: flag(parameters.exh_chg),
     // Deleting in Exchange only when asked for in so many words (direction 1); direction 0 deletes rows by default.
@@ -266,7 +263,7 @@ export async function applyItemChange(
       { err: error },
       `Outbox row ${entry.id} (${entry.action} ${entry.itemType}): ${describe(error)}`,
     );
-    // 522: the seed's "connecting to Exchange failed"; the row stays pending and is tried again.
+    // 522, "connecting to Exchange failed" (docs/database.md, "Exit codes"): the row stays pending, tried again.
     return { exitCode: retry ? 522 : 1, outputValue: null, errorMessage: describe(error) };
   }
 }
@@ -286,6 +283,7 @@ async function writeChange(
 ): Promise<OutboxOutcome> {
   const log = deps.logger.child({ actor: 'outbox', user: entry.user, itemType: entry.itemType });
   const { db } = deps;
+  const definition = itemType(entry.itemType);
   const remember = (itemId: string, changeKey: string | null) =>
     db.rememberItemVersion({ user: entry.user, itemType: entry.itemType, itemId, changeKey });
   const appItemId = typeof entry.fields.app_item_id === 'string' ? entry.fields.app_item_id : null;
@@ -294,13 +292,13 @@ async function writeChange(
     if (!appItemId) return refused('exh_app_item_id is required to add an item');
     // The application's id is the idempotency key: a create repeated after a crash between Exchange and the outbox
     // row (whose attempts were never counted), or a sender's retry after a time-out, finds the item it made.
-    const existing = await writer.findByAppItemId(entry.itemType, appItemId, call);
+    const existing = await writer.findByAppItemId(definition.createdIn, appItemId, call);
     if (existing) return ok(existing);
     // A meeting's UID is linked to the application's id before the invitations go out (attendees' copies).
-    const uid = entry.itemType === 'calendar' ? `exh-${randomUUID()}` : undefined;
+    const uid = definition.behaviour.sharedUid ? `exh-${randomUUID()}` : undefined;
     if (uid) await db.rememberMeetings([{ uid, appItemId }]);
     const created = await writer.createItem(
-      { itemType: entry.itemType, fields: entry.fields, appItemId, ...(uid ? { uid } : {}) },
+      { ...writeOf(definition, entry.fields), appItemId, ...(uid ? { uid } : {}) },
       call,
     );
     // Its echo then carries this key, and is known for the connector's own.
@@ -341,7 +339,7 @@ async function writeChange(
     return decision;
   };
   if (entry.action === 'chg') {
-    const fields = { itemType: entry.itemType, fields: entry.fields };
+    const fields = writeOf(definition, entry.fields);
     let updated: WriteResult;
     try {
       updated = await writer.updateItem(itemId, fields, {
@@ -403,8 +401,9 @@ async function deletedNext(
 
 /** An item from Exchange in the definition's terms, to compare with what the application's change sets. */
 function valuesOf(entry: ItemChangeRequest, item: ExchangeItem): Record<string, FieldValue> {
-  const folder = foldersOf[entry.itemType][0] ?? 'inbox';
-  return mapItem(itemType(entry.itemType), item, { user: entry.user, folder, maxBodyLength: 0 }).fields;
+  const definition = itemType(entry.itemType);
+  const folder = (definition.folders[0] as FolderDefinition).name;
+  return mapItem(definition, item, { user: entry.user, folder, maxBodyLength: 0 }).fields;
 }
 
 /** A change that lost its conflict: failed, visible to the application; `exh outbox retry` applies it after all. */
@@ -426,7 +425,7 @@ async function resolveItemId(
 ): Promise<string | null> {
   if (entry.action === 'add') return null;
   if (typeof entry.fields.item_id === 'string' && entry.fields.item_id !== '') return entry.fields.item_id;
-  return appItemId ? writer.findByAppItemId(entry.itemType, appItemId, call) : null;
+  return appItemId ? writer.findByAppItemId(itemType(entry.itemType).createdIn, appItemId, call) : null;
 }
 
 const ok = (itemId: string | null): OutboxOutcome => ({ exitCode: 0, outputValue: itemId, errorMessage: null });

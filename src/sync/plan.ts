@@ -21,7 +21,7 @@ export interface PlanOptions {
 
 export interface PagePlan {
   changes: ItemChange[];
-  /** Items of kinds this type does not synchronise (a meeting request in the Inbox), for a debug record. */
+  /** Items of classes this type does not synchronise (a meeting request in the Inbox), for a debug record. */
   skipped: number;
   /** Item ids whose body was cut to sync.maxBodyLength. */
   truncated: string[];
@@ -29,7 +29,7 @@ export interface PagePlan {
   series: SeriesState;
   /** Items Exchange reported but would not give; the caller records them in exh_log. */
   unreadable: Array<{ itemId: string; code: string; message: string }>;
-  /** The change key and LastModifiedTime of every item created or updated on the page (the conflict rule's facts). */
+  /** The change key and `lastModified` of every item created or updated on the page (the conflict rule's facts). */
   versions: Map<string, ExchangeVersion>;
 }
 
@@ -42,7 +42,7 @@ export function planPage(definition: ItemTypeDefinition, page: SyncPage, options
   const series: SeriesState = { ...options.series };
   const plan: PagePlan = { changes: [], skipped: 0, truncated: [], series, unreadable: [], versions: new Map() };
   // Every change says which Exchange version the row reflects once applied (exh_item_version): a deleted item's is
-  // forgotten, a read flag's is unknown ('': Exchange does not say it), an item's is its ChangeKey.
+  // forgotten, a read flag's is unknown ('': Exchange does not say it), an item's is its change key.
   const deleteAll = (ids: readonly string[]) => {
     for (const id of ids) plan.changes.push({ action: 'del', fields: mapDeletion(id, options.user), changeKey: null });
   };
@@ -65,7 +65,7 @@ export function planPage(definition: ItemTypeDefinition, page: SyncPage, options
       plan.changes.push({ action: 'chg', fields, changeKey: '' });
       continue;
     }
-    if (!synchronisesKind(definition.name, change.item.kind, options.meetingRequestsResponses)) {
+    if (!synchronisesKind(definition, change.item.itemClass, options.meetingRequestsResponses)) {
       plan.skipped += 1;
       continue;
     }

@@ -11,10 +11,10 @@ import { planFolderPage, type SyncSettings } from './sync-item-type.js';
 import type { SeriesState } from './watermark.js';
 
 /**
- * exh_sync_item for one mailbox and item type (seed §Syncing items): compare what Exchange holds with what the
+ * exh_sync_item for one mailbox and item type (docs/database.md, "Resynchronising: `exh_sync_item`"): compare what Exchange holds with what the
  * application holds (exh_get_item_{type}) within the date ranges, and make one side match the other.
  *
- * Direction 0, Exchange → database: every item in Exchange is read again (SyncFolderItems from the beginning, which
+ * Direction 0, Exchange → database: every item in Exchange is read again (syncFolder from the beginning, which
  * leaves the live sync's own sync state alone) and applied through exh_from_exh_*: `add` for items the application
  * lacks, `chg` for those it has; rows whose Exchange item no longer exists are deleted (`del`). This is also how
  * items that failed earlier (exh_log) are retried, and how rows of items deleted while a sync state was lost go.
@@ -120,11 +120,12 @@ async function towardsDatabase(deps: ResyncDeps, request: ResyncRequest): Promis
 async function towardsExchange(deps: ResyncDeps, request: ResyncRequest): Promise<SyncItemsOutcome> {
   const { db, definition, logger, connection } = deps;
   const log = logger.child({ actor: 'resync', user: request.user, itemType: definition.name });
-  if (typeof connection.createItem !== 'function') {
+  if (!connection.capabilities.writes) {
     throw new Error(`The Exchange backend of ${request.user} cannot write items`);
   }
   const writer = connection as MailboxConnection & MailboxWriter;
   const rows = await db.getItems(definition.name, request.user, request.ranges);
+  const readOnly = new Set(definition.fields.filter((field) => field.readOnly).map((field) => field.name));
   // What Exchange holds now, to change only what differs and to find the connector's items whose row is gone.
   const inExchange = new Map<string, Record<string, FieldValue>>();
   await enumerate(
@@ -154,12 +155,12 @@ async function towardsExchange(deps: ResyncDeps, request: ResyncRequest): Promis
     const itemId = typeof row.item_id === 'string' && row.item_id !== '' ? row.item_id : null;
     if (!itemId && !request.add) continue;
     if (itemId && !request.chg) continue;
-    // Only the organizer may change a meeting: an attendee's copy is the organizer's to change.
-    if (itemId && !isOwnAppointment(definition, row, request.user)) continue;
+    // What the user may not change (a meeting someone else organizes) is left alone.
+    if (itemId && definition.behaviour.userMayChange?.(row, request.user) === false) continue;
     let fields: Record<string, FieldValue> = { ...row, user: request.user };
     if (itemId) {
       const current = inExchange.get(itemId);
-      const differing = current ? differences(row, current) : null;
+      const differing = current ? differences(row, current, readOnly) : null;
       if (differing && Object.keys(differing).length === 0) continue;
       if (differing) fields = { item_id: itemId, app_item_id: appItemId, user: request.user, ...differing };
     }
@@ -236,28 +237,23 @@ async function deleteOrphans(
   return deleted;
 }
 
-/** A calendar row the user may change: not a meeting someone else organizes. Other types are always the user's. */
-function isOwnAppointment(definition: ItemTypeDefinition, row: Record<string, FieldValue>, user: string): boolean {
-  if (definition.name !== 'calendar') return true;
-  const organizer = row.organizer;
-  return typeof organizer !== 'string' || organizer === '' || organizer.toLowerCase() === user.toLowerCase();
-}
-
 /** Fields the connector reads back but never writes; they differ by nature and say nothing about the item. */
-const notWritten = new Set(['item_id', 'app_item_id', 'user', 'created', 'last_modified', 'attachments']);
+/** Fields that differ by nature between a row and its item and say nothing about the item: never compared. */
+const notCompared = new Set(['item_id', 'app_item_id', 'user', 'created', 'last_modified', 'attachments']);
 
 /**
  * The values of `row` that `current` does not have: NULL in `row` never counts (it means "leave as it is"), nor do
- * fields `current` does not carry or the connector never writes. Direction 1 compares a database row with Exchange;
- * direction 0 an item from Exchange with its row.
+ * fields `current` does not carry, nor those in `skip`. Direction 1 compares a database row with Exchange (skipping
+ * the definition's read-only fields: they cannot be written); direction 0 an item from Exchange with its row.
  */
 export function differences(
   row: Record<string, FieldValue>,
   current: Record<string, FieldValue>,
+  skip: ReadonlySet<string> = new Set(),
 ): Record<string, FieldValue> {
   const differing: Record<string, FieldValue> = {};
   for (const [name, value] of Object.entries(row)) {
-    if (value === null || notWritten.has(name) || !(name in current)) continue;
+    if (value === null || notCompared.has(name) || skip.has(name) || !(name in current)) continue;
     if (!sameValue(value, current[name] ?? null)) differing[name] = value;
   }
   return differing;
@@ -280,9 +276,6 @@ interface Enumeration {
   occurrencesUnknown: boolean;
 }
 
-/** Drafts hold e-mails the application saved without recipients: not synchronised, but they exist. */
-const alsoExisting: Partial<Record<ItemTypeDefinition['name'], FolderName[]>> = { email: ['drafts'] };
-
 /**
  * Every item of the type's folders, read from the beginning page by page and planned as the live sync plans them;
  * `onPage` gets each page's changes (creates mapped to fields).
@@ -294,9 +287,10 @@ async function enumerate(
   options: { linkMeetings: boolean } = { linkMeetings: true },
 ): Promise<Enumeration> {
   const enumeration: Enumeration = { seen: new Set(), occurrencesUnknown: false };
-  const name = deps.definition.name;
-  for (const folder of [...foldersOf[name], ...(alsoExisting[name] ?? [])]) {
-    const synchronised = (foldersOf[name] as readonly FolderName[]).includes(folder);
+  const synchronisedFolders: readonly FolderName[] = foldersOf(deps.definition.name);
+  // Folders that hold the type's items without being synchronised (e-mail drafts) are read for what exists.
+  for (const folder of [...synchronisedFolders, ...deps.definition.alsoIn]) {
+    const synchronised = synchronisedFolders.includes(folder);
     let syncState: string | null = null;
     let series: SeriesState = {};
     while (!request.signal.aborted) {

@@ -15,7 +15,7 @@ export interface SyncSettings {
   maxBodyLength: number;
   maxSyncedRecurrences: number;
   meetingRequestsResponses: boolean;
-  /** Changes per SyncFolderItems page (1–512). */
+  /** Changes per syncFolder page (1–512). */
   pageSize: number;
   /** sync.conflicts: which change is kept when both sides changed an item between two syncs. */
   conflicts: ConflictRule;
@@ -53,7 +53,7 @@ export async function syncItemType(
   // A folder started again from the beginning cannot tell what was deleted meanwhile: the caller compares (resync).
   // The need is kept in the watermark until the comparison is done, so a restart in between does not forget it.
   let restarted = decodeCompare(run.watermark);
-  for (const folder of foldersOf[definition.name]) {
+  for (const folder of foldersOf(definition.name)) {
     let done = false;
     while (!done) {
       const previousWatermark = encodeWatermark(states, series, restarted);
@@ -211,7 +211,10 @@ export async function planFolderPage(
   return { plan, meetings, occurrencesUnknown: unknown.size > 0 };
 }
 
-/** Occurrences of the recurring masters on a page, up to sync.maxSyncedRecurrences each (seed §Synchronization 2). */
+/**
+ * Occurrences of the recurring masters on a page, up to sync.maxSyncedRecurrences each, for types whose items can be
+ * series (docs/database.md, "Recurring appointments").
+ */
 async function recurringOccurrences(
   connection: MailboxConnection,
   definition: ItemTypeDefinition,
@@ -221,11 +224,11 @@ async function recurringOccurrences(
 ): Promise<{ occurrences: Map<string, ExchangeItem[]>; unknown: Map<string, { code: string; message: string }> }> {
   const result = new Map<string, ExchangeItem[]>();
   const unknown = new Map<string, { code: string; message: string }>();
-  if (definition.name !== 'calendar' || settings.maxSyncedRecurrences === 0) return { occurrences: result, unknown };
+  if (!definition.behaviour.series || settings.maxSyncedRecurrences === 0) return { occurrences: result, unknown };
   for (const change of page.changes) {
     if (change.type !== 'create' && change.type !== 'update') continue;
     const { item } = change;
-    if (item.properties.IsRecurring !== true || item.properties.OriginalStart) continue;
+    if (item.properties.isRecurring !== true || item.properties.originalStart) continue;
     try {
       result.set(
         item.id,
@@ -241,7 +244,7 @@ async function recurringOccurrences(
 }
 
 /**
- * Attendees' copies of a meeting the application created carry its exh_app_item_id (seed, points of attention), but
+ * Attendees' copies of a meeting the application created carry its exh_app_item_id (docs/database.md, "Matching items"), but
  * Exchange does not copy the connector's extended property to them: the UID, the same in every copy, finds it in
  * exh_meeting. Copies that do carry the id (the organizer's) are remembered there, in the page's transaction.
  */
@@ -258,12 +261,12 @@ async function linkMeetings(
   const withUid = items.filter(
     (item): item is ExchangeItem & { uid: string } => typeof item.uid === 'string' && item.uid !== '',
   );
-  const appIdOf = (item: ExchangeItem) => item.properties['exh:AppItemId'];
+  const appIdOf = (item: ExchangeItem) => item.properties.appItemId;
   const unknown = [...new Set(withUid.filter((item) => !appIdOf(item)).map((item) => item.uid))];
   const known = await db.meetingAppItemIds(unknown);
   for (const item of withUid) {
     const appItemId = known.get(item.uid);
-    if (!appIdOf(item) && appItemId) item.properties = { ...item.properties, 'exh:AppItemId': appItemId };
+    if (!appIdOf(item) && appItemId) item.properties = { ...item.properties, appItemId };
   }
   const links = new Map<string, string>();
   for (const item of withUid) {

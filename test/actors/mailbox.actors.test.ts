@@ -23,10 +23,13 @@ function mailboxWithRealActors() {
   const connections = new Connections();
   const opened: MailboxConnection[] = [];
   const subscriber: { emit?: (event: SubscriptionEvent) => void } = {};
+  const capabilities = { notifications: ['streaming'], folders: [], writes: false } as const;
   const exchange: ExchangePort = {
+    capabilities,
     connect: async () => {
       const connection = {
         user,
+        capabilities,
         endpoint: 'https://mail.contoso.test/EWS/Exchange.asmx',
         subscribe: async (_folders: unknown, _kind: unknown, onEvent: (event: SubscriptionEvent) => void) => {
           subscriber.emit = onEvent;

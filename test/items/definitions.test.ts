@@ -4,12 +4,19 @@ import {
   defineItemType,
   field,
   fieldKinds,
+  foldersOf,
+  type ItemTypeSpec,
+  isItemTypeName,
   itemType,
   itemTypeByCode,
+  itemTypeNames,
   itemTypes,
   procedureFields,
+  readOnlyField,
+  registerItemType,
+  unregisterItemType,
 } from '../../src/items/index.js';
-import { itemTypeNames } from '../../src/ports/database.port.js';
+import { derivedProperties, folderNames, itemProperties } from '../../src/ports/item-properties.js';
 
 /** The fields issue 3 asks for at least, per type. */
 const required: Record<string, string[]> = {
@@ -112,15 +119,52 @@ const required: Record<string, string[]> = {
 
 describe('item-type definitions', () => {
   it("registers one definition per item type of the port, numbered as the seed's exh_sync_item", () => {
-    expect(itemTypes.map((t) => t.name).sort()).toEqual([...itemTypeNames].sort());
+    expect(itemTypes.map((t) => t.name).sort()).toEqual(['calendar', 'contact', 'email', 'task']);
+    expect(itemTypeNames()).toEqual(itemTypes.map((t) => t.name));
     expect(Object.fromEntries(itemTypes.map((t) => [t.name, t.code]))).toEqual({
       calendar: 0,
       contact: 1,
       email: 2,
       task: 3,
     });
+    expect(new Set(itemTypes.map((t) => t.code)).size).toBe(itemTypes.length);
     expect(itemTypeByCode(3)?.name).toBe('task');
     expect(itemTypeByCode(7)).toBeUndefined();
+    expect(itemTypes.every((t) => isItemTypeName(t.name))).toBe(true);
+    expect(isItemTypeName('note')).toBe(false);
+    expect(isItemTypeName(2)).toBe(false);
+    expect(() => itemType('note')).toThrow(/No item-type definition/);
+  });
+
+  it('gives every type its folders and item classes, no folder read by two types', () => {
+    expect(Object.fromEntries(itemTypes.map((t) => [t.name, foldersOf(t.name)]))).toEqual({
+      calendar: ['calendar'],
+      contact: ['contacts'],
+      email: ['inbox', 'sentitems'],
+      task: ['tasks'],
+    });
+    expect(Object.fromEntries(itemTypes.map((t) => [t.name, t.itemClasses]))).toEqual({
+      calendar: ['IPM.Appointment'],
+      contact: ['IPM.Contact'],
+      email: ['IPM.Note'],
+      task: ['IPM.Task'],
+    });
+    expect(Object.fromEntries(itemTypes.map((t) => [t.name, { alsoIn: t.alsoIn, createdIn: t.createdIn }]))).toEqual({
+      calendar: { alsoIn: [], createdIn: ['calendar'] },
+      contact: { alsoIn: [], createdIn: ['contacts'] },
+      email: { alsoIn: ['drafts'], createdIn: ['sentitems', 'drafts'] },
+      task: { alsoIn: [], createdIn: ['tasks'] },
+    });
+    expect(itemType('email').folders).toEqual([
+      { name: 'inbox', label: 'Inbox', direction: 'incoming' },
+      { name: 'sentitems', label: 'Sent Items', direction: 'outgoing' },
+    ]);
+    const read = itemTypes.flatMap((t) => foldersOf(t.name));
+    expect(new Set(read).size).toBe(read.length);
+    for (const t of itemTypes) {
+      for (const folder of [...foldersOf(t.name), ...t.alsoIn, ...t.createdIn]) expect(folderNames).toContain(folder);
+      expect(t.folders.every((folder) => folder.label !== '')).toBe(true);
+    }
   });
 
   it.each(itemTypes.map((t) => [t.name, t] as const))(
@@ -134,7 +178,9 @@ describe('item-type definitions', () => {
       expect(new Set(names).size).toBe(names.length);
       for (const f of definition.fields) {
         expect(fieldKinds).toContain(f.kind);
-        expect(f.exchangeProperty).not.toBe('');
+        expect([...itemProperties, ...derivedProperties]).toContain(f.property);
+        // What the core derives itself is never written to Exchange.
+        if ((derivedProperties as readonly string[]).includes(f.property)) expect(f.readOnly).toBe(true);
         expect(columnName(f)).toBe(`exh_${f.name}`);
       }
     },
@@ -143,9 +189,45 @@ describe('item-type definitions', () => {
   it("gives item ids the case-sensitive id kind and bodies the body kind (the seed's points of attention)", () => {
     for (const definition of itemTypes) {
       expect(definition.fields.find((f) => f.name === 'item_id')?.kind).toBe('itemId');
-      const body = definition.fields.find((f) => f.exchangeProperty === 'Body');
+      const body = definition.fields.find((f) => f.property === 'body');
       expect(body?.kind).toBe('body');
     }
+  });
+
+  it('marks what is read back from Exchange and never written read-only', () => {
+    const readOnly = Object.fromEntries(
+      itemTypes.map((t) => [t.name, t.fields.filter((f) => f.readOnly).map((f) => f.name)]),
+    );
+    const keys = ['app_item_id', 'item_id', 'user'];
+    expect(readOnly).toEqual({
+      calendar: [
+        ...keys,
+        'organizer',
+        'is_recurring',
+        'recurrence',
+        'occurrence_original_start',
+        'is_cancelled',
+        'is_meeting',
+        'created',
+        'last_modified',
+        'attachments',
+      ],
+      contact: keys,
+      email: [
+        ...keys,
+        'from',
+        'sender',
+        'received',
+        'sent',
+        'direction',
+        'folder',
+        'internet_message_id',
+        'conversation_id',
+        'has_attachments',
+        'attachments',
+      ],
+      task: [...keys, 'owner', 'attachments'],
+    });
   });
 
   it('derives the procedure names and their fields from the definition', () => {
@@ -164,12 +246,70 @@ describe('item-type definitions', () => {
       name: 'task',
       code: 9,
       description: 'A test type.',
+      folders: [{ name: 'notes', label: 'Notes' }],
+      itemClasses: ['IPM.StickyNote'],
       hasAttachments: false,
-      fields: [field('text', 'body', 'Body', 'Text.')],
+      fields: [field('text', 'body', 'body', 'Text.'), readOnlyField('made', 'timestamp', 'created', 'Made.')],
     });
-    expect(note.fields.map((f) => f.name)).toEqual(['app_item_id', 'item_id', 'user', 'text']);
-    const spec = { name: 'task' as const, code: 9, description: '', hasAttachments: false };
-    expect(() => defineItemType({ ...spec, fields: [field('user', 'text', 'X', '')] })).toThrow(/defined twice/);
-    expect(() => defineItemType({ ...spec, fields: [field('Bad-Name', 'text', 'X', '')] })).toThrow(/snake_case/);
+    expect(note.fields.map((f) => f.name)).toEqual(['app_item_id', 'item_id', 'user', 'text', 'made']);
+    expect(note.fields.map((f) => [f.name, f.readOnly])).toEqual([
+      ['app_item_id', true],
+      ['item_id', true],
+      ['user', true],
+      ['text', false],
+      ['made', true],
+    ]);
+    expect(note).toMatchObject({ alsoIn: [], createdIn: ['notes'], itemClasses: ['IPM.StickyNote'], behaviour: {} });
+    const spec: Omit<ItemTypeSpec, 'fields'> = {
+      name: 'task',
+      code: 9,
+      description: '',
+      folders: [{ name: 'notes', label: 'Notes' }],
+      itemClasses: ['IPM.StickyNote'],
+      hasAttachments: false,
+    };
+    expect(() => defineItemType({ ...spec, fields: [field('user', 'text', 'subject', '')] })).toThrow(/defined twice/);
+    expect(() => defineItemType({ ...spec, fields: [field('Bad-Name', 'text', 'subject', '')] })).toThrow(/snake_case/);
+    // A type reads at least one folder and synchronises at least one item class; its name and number are valid.
+    expect(() => defineItemType({ ...spec, folders: [], fields: [] })).toThrow(/no folder/);
+    expect(() => defineItemType({ ...spec, itemClasses: [], fields: [] })).toThrow(/no item class/);
+    expect(() => defineItemType({ ...spec, name: 'Sticky-Note', fields: [] })).toThrow(/snake_case/);
+    expect(() => defineItemType({ ...spec, code: -1, fields: [] })).toThrow(/code -1/);
+  });
+
+  it('registers a type whose name, number and folders are its own, and refuses one that clashes', () => {
+    const spec: ItemTypeSpec = {
+      name: 'note',
+      code: 9,
+      description: 'A test type.',
+      folders: [{ name: 'notes', label: 'Notes' }],
+      itemClasses: ['IPM.StickyNote'],
+      hasAttachments: false,
+      fields: [field('subject', 'text', 'subject', 'Subject.')],
+    };
+    const note = defineItemType(spec);
+    registerItemType(note);
+    try {
+      expect(itemType('note')).toBe(note);
+      expect(itemTypeByCode(9)).toBe(note);
+      expect(itemTypeNames()).toEqual(['calendar', 'contact', 'email', 'task', 'note']);
+      expect(registerItemType(note)).toBe(note);
+      expect(() => registerItemType(defineItemType({ ...spec, name: 'other', code: 10 }))).toThrow(
+        /clashes with "note"/,
+      );
+      expect(() =>
+        registerItemType(
+          defineItemType({ ...spec, name: 'other', code: 2, folders: [{ name: 'journal', label: 'J' }] }),
+        ),
+      ).toThrow(/clashes with "email"/);
+      expect(() =>
+        registerItemType(defineItemType({ ...spec, code: 11, folders: [{ name: 'journal', label: 'J' }] })),
+      ).toThrow(/clashes with "note"/);
+      expect(() => unregisterItemType('task')).toThrow(/built in/);
+    } finally {
+      unregisterItemType('note');
+    }
+    expect(isItemTypeName('note')).toBe(false);
+    expect(itemTypeNames()).toEqual(['calendar', 'contact', 'email', 'task']);
   });
 });

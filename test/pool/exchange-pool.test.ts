@@ -126,4 +126,57 @@ describe('ExchangePool', () => {
     actor.start();
     await expect(toPromise(actor)).resolves.toBe('done');
   });
+
+  it('with a per-mailbox limit, holds a busy mailbox to it and lets the other mailboxes use the rest of the pool', async () => {
+    const pool = new ExchangePool(8);
+    pool.limitPerMailbox(4);
+    const never = new AbortController().signal;
+    const running = new Map<string, number>();
+    const peak = new Map<string, number>();
+    const gate = deferred();
+    const request = (address: string) => {
+      const mailbox = address.toLowerCase();
+      return pool.run(
+        async () => {
+          running.set(mailbox, (running.get(mailbox) ?? 0) + 1);
+          peak.set(mailbox, Math.max(peak.get(mailbox) ?? 0, running.get(mailbox) ?? 0));
+          await gate.promise;
+          running.set(mailbox, (running.get(mailbox) ?? 0) - 1);
+        },
+        { priority: 'catchUp', signal: never, mailbox: address },
+      );
+    };
+    // Mailbox addresses are case-insensitive: both spellings count as one mailbox.
+    const busy = Array.from({ length: 10 }, (_, i) => request(i % 2 === 0 ? 'a@x.test' : 'A@X.TEST'));
+    const others = ['b@x.test', 'c@x.test', 'd@x.test', 'e@x.test'].map(request);
+    await new Promise((r) => setImmediate(r));
+    // Four of the busy mailbox's ten run, and every other mailbox's one gets a slot beside them.
+    expect(pool.stats().running).toBe(8);
+    expect(running.get('a@x.test')).toBe(4);
+    for (const other of ['b@x.test', 'c@x.test', 'd@x.test', 'e@x.test']) expect(running.get(other)).toBe(1);
+    gate.resolve();
+    await Promise.all([...busy, ...others]);
+    expect(peak.get('a@x.test')).toBe(4);
+  });
+
+  it('a request waiting for its mailbox leaves when its caller stops, and the mailbox goes on', async () => {
+    const pool = new ExchangePool(4);
+    pool.limitPerMailbox(1);
+    const gate = deferred();
+    const never = new AbortController().signal;
+    const first = pool.run(() => gate.promise, { priority: 'live', signal: never, mailbox: 'a@x.test' });
+    const stopped = new AbortController();
+    const waiting = pool.run(async () => 'ran', { priority: 'live', signal: stopped.signal, mailbox: 'a@x.test' });
+    const after = pool.run(async () => 'after', { priority: 'live', signal: never, mailbox: 'a@x.test' });
+    stopped.abort();
+    await expect(waiting).rejects.toMatchObject({ code: 'EXH_POOL_ABORTED' });
+    gate.resolve();
+    await first;
+    await expect(after).resolves.toBe('after');
+  });
+
+  it('refuses a per-mailbox limit that is not a whole number of at least 1', () => {
+    expect(() => new ExchangePool(2).limitPerMailbox(0)).toThrow(RangeError);
+    expect(() => new ExchangePool(2).limitPerMailbox(1.5)).toThrow(RangeError);
+  });
 });

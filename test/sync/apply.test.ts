@@ -35,7 +35,7 @@ const add = (id: string, subject: string): ItemChange => ({
   action: 'add',
   fields: mapItem(
     calendar,
-    { id, changeKey: 'c', kind: 'CalendarItem', properties: { Subject: subject } },
+    { id, changeKey: 'c', itemClass: 'IPM.Appointment', properties: { subject } },
     {
       user,
       folder: 'calendar',

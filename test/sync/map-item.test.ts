@@ -13,15 +13,15 @@ describe('mapItem', () => {
       {
         id: 'AAMk=',
         changeKey: 'ck',
-        kind: 'CalendarItem',
+        itemClass: 'IPM.Appointment',
         properties: {
-          'exh:AppItemId': 'app-42',
-          Subject: 'Planning',
-          Start: '2026-03-02T09:00:00.000Z',
-          IsAllDayEvent: false,
-          ReminderMinutesBeforeStart: 15,
-          RequiredAttendees: ['alice@contoso.test', 'bob@contoso.test'],
-          Attachments: [{ name: 'agenda: v2.pdf', id: 'ATT;1' }],
+          appItemId: 'app-42',
+          subject: 'Planning',
+          start: '2026-03-02T09:00:00.000Z',
+          isAllDay: false,
+          reminderMinutes: 15,
+          requiredAttendees: ['alice@contoso.test', 'bob@contoso.test'],
+          attachments: [{ name: 'agenda: v2.pdf', id: 'ATT;1' }],
         },
       },
       options,
@@ -41,7 +41,11 @@ describe('mapItem', () => {
   });
 
   it("clears empty text with '' but leaves the application's id and non-text values NULL", () => {
-    const { fields } = mapItem(calendar, { id: 'X', changeKey: 'c', kind: 'CalendarItem', properties: {} }, options);
+    const { fields } = mapItem(
+      calendar,
+      { id: 'X', changeKey: 'c', itemClass: 'IPM.Appointment', properties: {} },
+      options,
+    );
     expect(fields.subject).toBe('');
     expect(fields.location).toBe('');
     expect(fields.app_item_id).toBeNull();
@@ -55,8 +59,8 @@ describe('mapItem', () => {
       {
         id: 'C',
         changeKey: 'c',
-        kind: 'Contact',
-        properties: { Birthday: '1990-07-14T00:00:00Z', 'PhoneNumbers[MobilePhone]': '+31 6 1234' },
+        itemClass: 'IPM.Contact',
+        properties: { birthday: '1990-07-14T00:00:00Z', mobilePhone: '+31 6 1234' },
       },
       { ...options, folder: 'contacts' },
     );

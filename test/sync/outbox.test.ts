@@ -5,8 +5,7 @@ import { installInto } from '../../src/db/commands.js';
 import { errors, isExhError } from '../../src/errors.js';
 import { createLogging } from '../../src/logging/logger.js';
 import type { ControlPort, SyncItemsRequest } from '../../src/ports/control.port.js';
-import type { ItemTypeName } from '../../src/ports/database.port.js';
-import type { ItemWrite, MailboxWriter } from '../../src/ports/exchange.port.js';
+import type { FolderName, ItemWrite, MailboxWriter } from '../../src/ports/exchange.port.js';
 import type { ConflictRule } from '../../src/sync/conflicts.js';
 import { type ConflictSettings, drainOutbox, syncItemsFromParameters } from '../../src/sync/outbox.js';
 
@@ -35,14 +34,16 @@ function scriptedWriter(script: { failCreate?: Error; existing?: string } = {}) 
   let next = 0;
   const writer: MailboxWriter = {
     async createItem(write: ItemWrite & { appItemId: string; uid?: string }) {
-      calls.push(`create ${write.itemType} ${write.fields.subject} uid=${write.uid ? 'set' : 'none'}`);
+      calls.push(
+        `create ${write.itemClass} in ${write.folder} ${write.properties.subject} uid=${write.uid ? 'set' : 'none'}`,
+      );
       if (script.failCreate) throw script.failCreate;
       next += 1;
       made.set(write.appItemId, `AAMk-${next}`);
       return { itemId: `AAMk-${next}`, changeKey: 'ck' };
     },
     async updateItem(itemId: string, write: ItemWrite) {
-      calls.push(`update ${itemId} ${write.fields.subject}`);
+      calls.push(`update ${itemId} ${write.properties.subject}`);
       return { itemId, changeKey: 'ck2' };
     },
     async deleteItem(itemId: string) {
@@ -52,8 +53,8 @@ function scriptedWriter(script: { failCreate?: Error; existing?: string } = {}) 
       calls.push(`read ${itemId}`);
       return null;
     },
-    async findByAppItemId(_type: ItemTypeName, appItemId: string) {
-      calls.push(`find ${appItemId}`);
+    async findByAppItemId(folders: readonly FolderName[], appItemId: string) {
+      calls.push(`find ${appItemId} in ${folders.join(' ')}`);
       return script.existing ?? made.get(appItemId) ?? null;
     },
     async getAttachment() {
@@ -109,7 +110,12 @@ describe('drainOutbox', () => {
     expect(result).toEqual({ done: 2, failed: 0, waiting: 0 });
     // The change of a row that had no item id yet finds the item by the application's id.
     // Every create first looks for an item already made for its application id (the idempotency key).
-    expect(calls).toEqual(['find t-1', 'create task first uid=none', 'find t-1', 'update AAMk-1 second']);
+    expect(calls).toEqual([
+      'find t-1 in tasks',
+      'create IPM.Task in tasks first uid=none',
+      'find t-1 in tasks',
+      'update AAMk-1 second',
+    ]);
     expect((await outbox(user)).map((r) => [r.exh_action, r.exh_state, r.exh_output_value])).toEqual([
       ['add', 'done', 'AAMk-1'],
       ['chg', 'done', 'AAMk-1'],
@@ -146,7 +152,7 @@ describe('drainOutbox', () => {
       },
     };
     await drainOutbox({ ...base(), writerOf: (u) => (u === user ? offline : undefined) }, { limit: 100, signal });
-    expect(calls).toEqual(['find o-1', 'create (Exchange down)']);
+    expect(calls).toEqual(['find o-1 in tasks', 'create (Exchange down)']);
     const rows = await outbox(user);
     expect(rows.map((r) => r.exh_state)).toEqual(['pending', 'pending']);
   });
@@ -192,7 +198,7 @@ describe('drainOutbox', () => {
     await instance.query(`UPDATE exh_outbox SET exh_attempts = 1 WHERE exh_user = $1`, [user]);
     const { writer, calls } = scriptedWriter({ existing: 'AAMk-made-before-the-crash' });
     await drainOutbox({ ...base(), writerOf: (u) => (u === user ? writer : undefined) }, { limit: 100, signal });
-    expect(calls).toEqual(['find m-1']);
+    expect(calls).toEqual(['find m-1 in calendar']);
     expect((await outbox(user)).map((r) => r.exh_output_value)).toEqual(['AAMk-made-before-the-crash']);
   });
 
@@ -204,7 +210,7 @@ describe('drainOutbox', () => {
     );
     const { writer, calls } = scriptedWriter();
     await drainOutbox({ ...base(), writerOf: (u) => (u === user ? writer : undefined) }, { limit: 100, signal });
-    expect(calls).toEqual(['find meet-1', 'create calendar Kick-off uid=set']);
+    expect(calls).toEqual(['find meet-1 in calendar', 'create IPM.Appointment in calendar Kick-off uid=set']);
     const links = (
       await instance.query<{ exh_app_item_id: string }>(
         "SELECT exh_app_item_id FROM exh_meeting WHERE exh_app_item_id = 'meet-1'",
@@ -370,7 +376,7 @@ function versionedWriter() {
     async createItem(write) {
       next += 1;
       const id = `V-${next}`;
-      items.set(id, { key: 1, subject: write.fields.subject, modified: new Date() });
+      items.set(id, { key: 1, subject: write.properties.subject, modified: new Date() });
       calls.push(`create ${id}`);
       return { itemId: id, changeKey: keyOf(id) };
     },
@@ -381,9 +387,13 @@ function versionedWriter() {
         calls.push(`refused ${itemId} ${options.changeKey}`);
         throw errors.exchangeConflict('u', itemId);
       }
-      calls.push(`update ${itemId} ${write.fields.subject} ${options.changeKey ? 'over its version' : 'overwriting'}`);
+      calls.push(
+        `update ${itemId} ${write.properties.subject} ${options.changeKey ? 'over its version' : 'overwriting'}`,
+      );
       item.key += 1;
-      if (write.fields.subject !== null && write.fields.subject !== undefined) item.subject = write.fields.subject;
+      if (write.properties.subject !== null && write.properties.subject !== undefined) {
+        item.subject = write.properties.subject;
+      }
       item.modified = new Date();
       return { itemId, changeKey: keyOf(itemId) };
     },
@@ -397,8 +407,8 @@ function versionedWriter() {
       return {
         id: itemId,
         changeKey: keyOf(itemId),
-        kind: 'Task',
-        properties: { Subject: item.subject as string, LastModifiedTime: item.modified.toISOString() },
+        itemClass: 'IPM.Task',
+        properties: { subject: item.subject as string, lastModified: item.modified.toISOString() },
       };
     },
     async findByAppItemId() {

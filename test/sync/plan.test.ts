@@ -5,11 +5,11 @@ import type { ExchangeItem } from '../../src/ports/exchange.port.js';
 import { planPage } from '../../src/sync/plan.js';
 import { decodeSeries, decodeWatermark, encodeWatermark } from '../../src/sync/watermark.js';
 
-const message = (id: string, kind = 'Message', properties: ExchangeItem['properties'] = {}): ExchangeItem => ({
+const message = (id: string, itemClass = 'IPM.Note', properties: ExchangeItem['properties'] = {}): ExchangeItem => ({
   id,
   changeKey: `ck-${id}`,
-  kind,
-  properties: { Subject: `subject of ${id}`, ...properties },
+  itemClass,
+  properties: { subject: `subject of ${id}`, ...properties },
 });
 
 const inbox = {
@@ -67,16 +67,27 @@ describe('planPage', () => {
 
   it('skips meeting requests unless sync.meetingRequestsResponses, and says how many it skipped', () => {
     const page = {
-      changes: [{ type: 'create' as const, item: message('M1=', 'MeetingRequest') }],
+      changes: [
+        { type: 'create' as const, item: message('M1=', 'IPM.Schedule.Meeting.Request') },
+        { type: 'create' as const, item: message('M2=', 'IPM.Schedule.Meeting.Resp.Pos') },
+        // A subclass of e-mail (signed, encrypted) is e-mail; a sticky note in the Inbox is not.
+        { type: 'create' as const, item: message('S1=', 'IPM.Note.SMIME') },
+        { type: 'create' as const, item: message('N1=', 'IPM.StickyNote') },
+      ],
       syncState: 's',
       done: true,
     };
-    expect(planPage(email, page, inbox)).toMatchObject({ changes: [], skipped: 1 });
-    expect(planPage(email, page, { ...inbox, meetingRequestsResponses: true }).changes).toHaveLength(1);
+    expect(planPage(email, page, inbox)).toMatchObject({
+      changes: [{ action: 'add', fields: expect.objectContaining({ item_id: 'S1=' }) }],
+      skipped: 3,
+    });
+    expect(
+      planPage(email, page, { ...inbox, meetingRequestsResponses: true }).changes.map((c) => c.fields.item_id),
+    ).toEqual(['M1=', 'M2=', 'S1=']);
   });
 
   it('marks outgoing mail from Sent Items and cuts bodies to maxBodyLength, naming the items it cut', () => {
-    const long = message('L1=', 'Message', { Body: 'x'.repeat(50), 'Body.BodyType': 'Text' });
+    const long = message('L1=', 'IPM.Note', { body: 'x'.repeat(50), bodyType: 'Text' });
     const plan = planPage(
       email,
       { changes: [{ type: 'create', item: long }], syncState: 's', done: true },
@@ -87,8 +98,8 @@ describe('planPage', () => {
   });
 
   it('adds the occurrences read for a recurring master after the master itself', () => {
-    const master = message('R=', 'CalendarItem', { IsRecurring: true, Start: '2026-01-05T09:00:00Z' });
-    const occurrence = message('R1=', 'CalendarItem', { IsRecurring: true, OriginalStart: '2026-01-12T09:00:00Z' });
+    const master = message('R=', 'IPM.Appointment', { isRecurring: true, start: '2026-01-05T09:00:00Z' });
+    const occurrence = message('R1=', 'IPM.Appointment', { isRecurring: true, originalStart: '2026-01-12T09:00:00Z' });
     const plan = planPage(
       calendar,
       { changes: [{ type: 'update', item: master }], syncState: 's', done: true },
@@ -103,9 +114,9 @@ describe('planPage', () => {
 });
 
 describe('planPage and recurring series', () => {
-  const master = message('R=', 'CalendarItem', { IsRecurring: true });
+  const master = message('R=', 'IPM.Appointment', { isRecurring: true });
   const occurrence = (id: string) =>
-    message(id, 'CalendarItem', { IsRecurring: true, OriginalStart: '2026-01-12T09:00:00Z' });
+    message(id, 'IPM.Appointment', { isRecurring: true, originalStart: '2026-01-12T09:00:00Z' });
   const calendarOptions = { ...inbox, folder: 'calendar' as const };
 
   it('deletes the rows of occurrences that are gone from a changed series, and remembers the ones there now', () => {
@@ -131,7 +142,7 @@ describe('planPage and recurring series', () => {
     const plan = planPage(
       calendar,
       {
-        changes: [{ type: 'update', item: message('R=', 'CalendarItem', { IsRecurring: false }) }],
+        changes: [{ type: 'update', item: message('R=', 'IPM.Appointment', { isRecurring: false }) }],
         syncState: 's',
         done: true,
       },

@@ -1,3 +1,4 @@
+import { ewsCapabilities } from './capabilities.js';
 import type { ExchangeService } from 'ews-javascript-api';
 import { errors, isExhError } from '../../errors.js';
 import type { ExhLogger } from '../../logging/logger.js';
@@ -87,6 +88,7 @@ function rejectOnAbort(signal: AbortSignal): Promise<never> {
 export class EwsConnection implements MailboxConnection, MailboxWriter, EwsMailbox {
   readonly user: string;
   readonly endpoint: string;
+  readonly capabilities = ewsCapabilities;
   readonly target: SoapTarget;
   readonly service: ExchangeService;
   readonly transport: EwsTransport;
@@ -137,7 +139,7 @@ export class EwsConnection implements MailboxConnection, MailboxWriter, EwsMailb
           throw failure;
         }
       },
-      { priority: options.priority, signal: options.signal },
+      { priority: options.priority, signal: options.signal, mailbox: this.user },
     );
   }
 
@@ -185,8 +187,8 @@ export class EwsConnection implements MailboxConnection, MailboxWriter, EwsMailb
     return write.deleteItem(this, itemId, options);
   }
 
-  findByAppItemId(itemType: ItemTypeName, appItemId: string, options: CallOptions): Promise<string | null> {
-    return write.findByAppItemId(this, itemType, appItemId, options);
+  findByAppItemId(folders: readonly FolderName[], appItemId: string, options: CallOptions): Promise<string | null> {
+    return write.findByAppItemId(this, folders, appItemId, options);
   }
 
   addAttachment(

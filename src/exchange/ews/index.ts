@@ -5,6 +5,7 @@ import type { ExchangePool } from '../../pool/exchange-pool.js';
 import type { CallOptions, ExchangePort, MailboxConnection, MailboxWriter } from '../../ports/exchange.port.js';
 import type { PushReceiver } from '../push-receiver.js';
 import { discoverEwsUrl } from './autodiscover.js';
+import { ewsCapabilities } from './capabilities.js';
 import { EwsConnection } from './connection.js';
 import { distinguishedFolderIds } from './folders.js';
 import { createService, transportAuthentication } from './service.js';
@@ -100,5 +101,5 @@ export function createEwsExchange(deps: EwsExchangeDeps): EwsExchange {
     });
   }
 
-  return { connect, close: () => transport.close() };
+  return { capabilities: ewsCapabilities, connect, close: () => transport.close() };
 }

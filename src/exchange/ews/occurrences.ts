@@ -8,7 +8,7 @@ import { getItems, type ItemRef } from './items.js';
  * InstanceIndex 1, 2, …), which Exchange 2007 and later and the emulator both answer, unlike a CalendarView, whose
  * range would have to be guessed. An index is a position in the pattern, so the window does not shift when an
  * occurrence is deleted: a deleted one is simply absent (the caller compares with what it holds), a modified one
- * (an exception) comes with its new times. Each item carries `OriginalStart`. Batches grow from 16 until the series
+ * (an exception) comes with its new times. Each item carries `originalStart`. Batches grow from 16 until the series
  * ends (ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange) or `max` is reached.
  */
 
@@ -52,5 +52,5 @@ export async function occurrences(
     index += refs.length;
     batch = Math.min(largestBatch, batch * 2);
   }
-  return found.sort((a, b) => String(a.properties.Start ?? '').localeCompare(String(b.properties.Start ?? '')));
+  return found.sort((a, b) => String(a.properties.start ?? '').localeCompare(String(b.properties.start ?? '')));
 }

@@ -1,23 +1,19 @@
 import { ExtendedPropertyDefinition, Guid, MapiPropertyType } from 'ews-javascript-api';
 import { findIana } from 'windows-iana';
-import type { AttachmentRef, ExchangeItem, ExchangeValue } from '../../ports/exchange.port.js';
+import type { AttachmentRef, ExchangeItem, ExchangeValue, ItemProperty } from '../../ports/exchange.port.js';
 import { formatRecurrence, parseRecurrence } from './recurrence.js';
 import { all, at, attr, entries, textOf, type XmlValue } from './xml.js';
 
 /**
- * An EWS item (GetItem, AllProperties) as ExchangeItem.properties, keyed by the item-type definitions'
- * `exchangeProperty` strings (src/items). Every property of the item's kind gets a key: null when Exchange has no
- * value, so that "absent" keeps meaning "not read". Conventions:
+ * An EWS item (GetItem, AllProperties) as ExchangeItem.properties, keyed by the neutral names of
+ * src/ports/item-properties.ts, which also gives the value conventions. Every property of the item's element gets a
+ * key: null when Exchange has no value, so that "absent" keeps meaning "not read". What EWS adds:
  *
- * - Times are ISO-8601 UTC (`2026-01-05T09:00:00.000Z`). An all-day appointment keeps its dates: Exchange stores it
- *   from midnight to midnight in its StartTimeZone, and exh gives those local dates as midnight UTC
- *   (`2026-03-10T00:00:00.000Z` to `2026-03-11T00:00:00.000Z`), whatever zone the event was made in.
- * - A birthday is a date (`YYYY-MM-DD`): Exchange keeps midnight of the client's zone, so the nearest UTC midnight
- *   is the day.
- * - Addresses are SMTP addresses; lists of them, and categories, are string arrays.
- * - `IsRecurring` is true for the master, occurrences and exceptions of a series (Exchange's own IsRecurring is
- *   false on the master).
- * - `exh:AppItemId` is the connector's one extended property (`appItemIdProperty`).
+ * - An all-day appointment is stored from midnight to midnight in its StartTimeZone; its local dates are given as
+ *   midnight UTC (`2026-03-10T00:00:00.000Z` to `2026-03-11T00:00:00.000Z`), whatever zone it was made in.
+ * - A birthday is kept at midnight of the client's zone, so the nearest UTC midnight is the day.
+ * - `isRecurring` is true for the master too (Exchange's own IsRecurring is false on the master).
+ * - `appItemId` is the connector's one extended property (`appItemIdProperty`).
  */
 
 /** The extended property that carries the application's id on items the connector writes. */
@@ -41,7 +37,7 @@ export const appItemIdFieldUri =
   `<t:ExtendedFieldURI PropertySetId="${appItemIdProperty.propertySetId}" ` +
   `PropertyName="${appItemIdProperty.name}" PropertyType="${appItemIdProperty.type}"/>`;
 
-type Properties = Record<string, ExchangeValue>;
+type Properties = Partial<Record<ItemProperty, ExchangeValue>>;
 
 function text(node: XmlValue | undefined, name: string): string | null {
   const value = textOf(node, name);
@@ -119,21 +115,21 @@ function appItemId(node: XmlValue | undefined): string | null {
 function body(node: XmlValue | undefined, into: Properties): void {
   const element = at(node, 'Body');
   const value = textOf(element);
-  into.Body = value === undefined || value === '' ? null : value;
+  into.body = value === undefined || value === '' ? null : value;
   const type = attr(element, 'BodyType');
-  into['Body.BodyType'] = element === undefined ? null : type === 'Text' ? 'Text' : 'HTML';
+  into.bodyType = element === undefined ? null : type === 'Text' ? 'Text' : 'HTML';
 }
 
 function common(node: XmlValue | undefined): Properties {
   const properties: Properties = {
-    Subject: text(node, 'Subject'),
-    Categories: strings(node, 'Categories'),
-    Importance: text(node, 'Importance'),
-    Sensitivity: text(node, 'Sensitivity'),
-    DateTimeCreated: iso(textOf(node, 'DateTimeCreated')),
-    LastModifiedTime: iso(textOf(node, 'LastModifiedTime')),
-    Attachments: attachments(node),
-    'exh:AppItemId': appItemId(node),
+    subject: text(node, 'Subject'),
+    categories: strings(node, 'Categories'),
+    importance: text(node, 'Importance'),
+    sensitivity: text(node, 'Sensitivity'),
+    created: iso(textOf(node, 'DateTimeCreated')),
+    lastModified: iso(textOf(node, 'LastModifiedTime')),
+    attachments: attachments(node),
+    appItemId: appItemId(node),
   };
   body(node, properties);
   return properties;
@@ -183,48 +179,59 @@ function calendar(node: XmlValue | undefined, into: Properties): void {
   const type = textOf(node, 'CalendarItemType');
   const recurrence = parseRecurrence(at(node, 'Recurrence'));
   Object.assign(into, {
-    Location: text(node, 'Location'),
-    Start: start,
-    End: end,
-    IsAllDayEvent: allDay,
-    StartTimeZone: timeZone,
-    Organizer: single(node, 'Organizer'),
-    RequiredAttendees: attendees(node, 'RequiredAttendees'),
-    OptionalAttendees: attendees(node, 'OptionalAttendees'),
-    Resources: attendees(node, 'Resources'),
-    LegacyFreeBusyStatus: text(node, 'LegacyFreeBusyStatus'),
-    IsReminderSet: bool(node, 'ReminderIsSet'),
-    ReminderMinutesBeforeStart: int(node, 'ReminderMinutesBeforeStart'),
-    IsRecurring: type === undefined ? bool(node, 'IsRecurring') : type !== 'Single',
-    Recurrence: recurrence ? formatRecurrence(recurrence) : null,
-    OriginalStart: iso(textOf(node, 'OriginalStart') ?? textOf(node, 'RecurrenceId')),
-    IsCancelled: bool(node, 'IsCancelled'),
-    IsMeeting: bool(node, 'IsMeeting'),
-  });
+    location: text(node, 'Location'),
+    start,
+    end,
+    isAllDay: allDay,
+    timeZone,
+    organizer: single(node, 'Organizer'),
+    requiredAttendees: attendees(node, 'RequiredAttendees'),
+    optionalAttendees: attendees(node, 'OptionalAttendees'),
+    resources: attendees(node, 'Resources'),
+    freeBusy: text(node, 'LegacyFreeBusyStatus'),
+    reminderSet: bool(node, 'ReminderIsSet'),
+    reminderMinutes: int(node, 'ReminderMinutesBeforeStart'),
+    isRecurring: type === undefined ? bool(node, 'IsRecurring') : type !== 'Single',
+    recurrence: recurrence ? formatRecurrence(recurrence) : null,
+    originalStart: iso(textOf(node, 'OriginalStart') ?? textOf(node, 'RecurrenceId')),
+    isCancelled: bool(node, 'IsCancelled'),
+    isMeeting: bool(node, 'IsMeeting'),
+  } satisfies Properties);
 }
 
 function message(node: XmlValue | undefined, into: Properties): void {
   Object.assign(into, {
-    From: single(node, 'From'),
-    Sender: single(node, 'Sender'),
-    ToRecipients: mailboxes(node, 'ToRecipients'),
-    CcRecipients: mailboxes(node, 'CcRecipients'),
-    BccRecipients: mailboxes(node, 'BccRecipients'),
-    ReplyTo: mailboxes(node, 'ReplyTo'),
-    DateTimeReceived: iso(textOf(node, 'DateTimeReceived')),
-    DateTimeSent: iso(textOf(node, 'DateTimeSent')),
-    IsRead: bool(node, 'IsRead'),
-    InternetMessageId: text(node, 'InternetMessageId'),
-    ConversationId: attr(at(node, 'ConversationId'), 'Id') ?? null,
-    InReplyTo: text(node, 'InReplyTo'),
-    HasAttachments: bool(node, 'HasAttachments'),
-  });
+    from: single(node, 'From'),
+    sender: single(node, 'Sender'),
+    to: mailboxes(node, 'ToRecipients'),
+    cc: mailboxes(node, 'CcRecipients'),
+    bcc: mailboxes(node, 'BccRecipients'),
+    replyTo: mailboxes(node, 'ReplyTo'),
+    received: iso(textOf(node, 'DateTimeReceived')),
+    sent: iso(textOf(node, 'DateTimeSent')),
+    isRead: bool(node, 'IsRead'),
+    internetMessageId: text(node, 'InternetMessageId'),
+    conversationId: attr(at(node, 'ConversationId'), 'Id') ?? null,
+    inReplyTo: text(node, 'InReplyTo'),
+    hasAttachments: bool(node, 'HasAttachments'),
+  } satisfies Properties);
 }
 
-const emailKeys = ['EmailAddress1', 'EmailAddress2', 'EmailAddress3'];
-const phoneKeys = ['BusinessPhone', 'HomePhone', 'MobilePhone', 'BusinessFax'];
-const addressKeys = ['Business', 'Home'];
-const addressParts = ['Street', 'City', 'State', 'PostalCode', 'CountryOrRegion'];
+const emailKeys = { email1: 'EmailAddress1', email2: 'EmailAddress2', email3: 'EmailAddress3' } as const;
+const phoneKeys = {
+  businessPhone: 'BusinessPhone',
+  homePhone: 'HomePhone',
+  mobilePhone: 'MobilePhone',
+  businessFax: 'BusinessFax',
+} as const;
+const addressKeys = { businessAddress: 'Business', homeAddress: 'Home' } as const;
+const addressParts = {
+  street: 'Street',
+  city: 'City',
+  state: 'State',
+  postalCode: 'PostalCode',
+  country: 'CountryOrRegion',
+} as const;
 
 function dictionary(node: XmlValue | undefined, name: string): Map<string, XmlValue> {
   const map = new Map<string, XmlValue>();
@@ -237,42 +244,45 @@ function dictionary(node: XmlValue | undefined, name: string): Map<string, XmlVa
 
 function contact(node: XmlValue | undefined, into: Properties): void {
   Object.assign(into, {
-    DisplayName: text(node, 'DisplayName'),
-    GivenName: text(node, 'GivenName'),
-    MiddleName: text(node, 'MiddleName'),
-    Surname: text(node, 'Surname'),
-    Initials: text(node, 'Initials'),
-    NickName: text(node, 'Nickname'),
-    CompanyName: text(node, 'CompanyName'),
-    Department: text(node, 'Department'),
-    JobTitle: text(node, 'JobTitle'),
-    Birthday: nearestDate(text(node, 'Birthday')),
-    FileAs: text(node, 'FileAs'),
-  });
+    displayName: text(node, 'DisplayName'),
+    givenName: text(node, 'GivenName'),
+    middleName: text(node, 'MiddleName'),
+    surname: text(node, 'Surname'),
+    initials: text(node, 'Initials'),
+    nickname: text(node, 'Nickname'),
+    company: text(node, 'CompanyName'),
+    department: text(node, 'Department'),
+    jobTitle: text(node, 'JobTitle'),
+    birthday: nearestDate(text(node, 'Birthday')),
+    fileAs: text(node, 'FileAs'),
+  } satisfies Properties);
   const emails = dictionary(node, 'EmailAddresses');
-  for (const key of emailKeys) into[`EmailAddresses[${key}]`] = textOf(emails.get(key)) || null;
+  for (const [property, key] of Object.entries(emailKeys) as Array<[keyof typeof emailKeys, string]>)
+    into[property] = textOf(emails.get(key)) || null;
   const phones = dictionary(node, 'PhoneNumbers');
-  for (const key of phoneKeys) into[`PhoneNumbers[${key}]`] = textOf(phones.get(key)) || null;
+  for (const [property, key] of Object.entries(phoneKeys) as Array<[keyof typeof phoneKeys, string]>)
+    into[property] = textOf(phones.get(key)) || null;
   const addresses = dictionary(node, 'PhysicalAddresses');
-  for (const key of addressKeys) {
-    for (const part of addressParts) into[`PhysicalAddresses[${key}].${part}`] = text(addresses.get(key), part);
+  for (const [prefix, key] of Object.entries(addressKeys) as Array<[keyof typeof addressKeys, string]>) {
+    for (const [part, element] of Object.entries(addressParts) as Array<[keyof typeof addressParts, string]>)
+      into[`${prefix}.${part}`] = text(addresses.get(key), element);
   }
 }
 
 function task(node: XmlValue | undefined, into: Properties): void {
   const recurrence = parseRecurrence(at(node, 'Recurrence'));
   Object.assign(into, {
-    StartDate: iso(textOf(node, 'StartDate')),
-    DueDate: iso(textOf(node, 'DueDate')),
-    Status: text(node, 'Status'),
-    PercentComplete: int(node, 'PercentComplete'),
-    CompleteDate: iso(textOf(node, 'CompleteDate')),
-    IsReminderSet: bool(node, 'ReminderIsSet'),
-    ReminderDueBy: iso(textOf(node, 'ReminderDueBy')),
-    Owner: text(node, 'Owner'),
-    IsRecurring: bool(node, 'IsRecurring'),
-    Recurrence: recurrence ? formatRecurrence(recurrence) : null,
-  });
+    startDate: iso(textOf(node, 'StartDate')),
+    dueDate: iso(textOf(node, 'DueDate')),
+    status: text(node, 'Status'),
+    percentComplete: int(node, 'PercentComplete'),
+    completeDate: iso(textOf(node, 'CompleteDate')),
+    reminderSet: bool(node, 'ReminderIsSet'),
+    reminderDueBy: iso(textOf(node, 'ReminderDueBy')),
+    owner: text(node, 'Owner'),
+    isRecurring: bool(node, 'IsRecurring'),
+    recurrence: recurrence ? formatRecurrence(recurrence) : null,
+  } satisfies Properties);
 }
 
 const messageKinds = new Set([
@@ -283,6 +293,20 @@ const messageKinds = new Set([
   'MeetingMessage',
   'PostItem',
 ]);
+
+/** The message class of each element, for answers that leave ItemClass out. */
+const defaultItemClass: Record<string, string> = {
+  CalendarItem: 'IPM.Appointment',
+  Contact: 'IPM.Contact',
+  DistributionList: 'IPM.DistList',
+  Task: 'IPM.Task',
+  Message: 'IPM.Note',
+  PostItem: 'IPM.Post',
+  MeetingRequest: 'IPM.Schedule.Meeting.Request',
+  MeetingResponse: 'IPM.Schedule.Meeting.Resp',
+  MeetingCancellation: 'IPM.Schedule.Meeting.Canceled',
+  MeetingMessage: 'IPM.Schedule.Meeting',
+};
 
 /**
  * One item element of a GetItem answer (`kind` is its element name: CalendarItem, Message, MeetingRequest, Contact,
@@ -298,7 +322,7 @@ export function toExchangeItem(kind: string, node: XmlValue): ExchangeItem {
   const item: ExchangeItem = {
     id: attr(id, 'Id') ?? '',
     changeKey: attr(id, 'ChangeKey') ?? '',
-    kind,
+    itemClass: textOf(node, 'ItemClass') || defaultItemClass[kind] || 'IPM',
     properties,
   };
   const uid = textOf(node, 'UID');

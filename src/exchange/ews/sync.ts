@@ -17,6 +17,11 @@ export const wellKnownFolders: Record<FolderName, WellKnownFolderName> = {
   inbox: WellKnownFolderName.Inbox,
   sentitems: WellKnownFolderName.SentItems,
   drafts: WellKnownFolderName.Drafts,
+  notes: WellKnownFolderName.Notes,
+  deleteditems: WellKnownFolderName.DeletedItems,
+  junkemail: WellKnownFolderName.JunkEmail,
+  outbox: WellKnownFolderName.Outbox,
+  journal: WellKnownFolderName.Journal,
 };
 
 type Pending = { type: 'create' | 'update'; id: string } | { type: 'ready'; change: SyncChange };

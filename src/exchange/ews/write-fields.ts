@@ -1,25 +1,40 @@
-import { itemType } from '../../items/index.js';
-import type { FieldValue, ItemTypeName } from '../../ports/database.port.js';
+import type { FieldValue } from '../../ports/database.port.js';
+import type { ItemProperty } from '../../ports/item-properties.js';
 import { ianaOf } from './properties.js';
 import { escapeXml } from './xml.js';
 
 /**
- * The application's fields (src/items, keyed by field name) as EWS XML: the item element of a CreateItem, the
- * SetItemField / DeleteItemField list of an UpdateItem. Pure. The seed's rule: null leaves a property untouched, ''
- * deletes it. Every text value is escaped here (the library would send `&` and `<` as they are). Fields without a
- * writer here (ids, the mailbox, created, attachments, recurrence, organizer, ...) are read-only and ignored.
+ * Neutral properties (src/ports/item-properties.ts) as EWS XML: the item element of a CreateItem, the
+ * SetItemField / DeleteItemField list of an UpdateItem. Pure. Null leaves a property untouched, '' deletes it
+ * (docs/database.md, "NULL and empty text"). Every text value is escaped here (the library would send `&` and `<` as
+ * they are). Properties without a writer for the item's element (created, attachments, recurrence, organizer, ...)
+ * cannot be written and are ignored.
  */
 
 export type ItemElement = 'CalendarItem' | 'Contact' | 'Task' | 'Message';
 
-export const itemElements: Record<ItemTypeName, ItemElement> = {
-  calendar: 'CalendarItem',
-  contact: 'Contact',
-  task: 'Task',
-  email: 'Message',
-};
+/**
+ * The EWS element for an item of `itemClass`: appointments, contacts and tasks have their own; every other class
+ * (e-mail, sticky notes, posts, ...) is a Message carrying its ItemClass.
+ */
+export function elementOf(itemClass: string): ItemElement {
+  const lower = itemClass.toLowerCase();
+  const is = (base: string) => lower === base || lower.startsWith(`${base}.`);
+  if (is('ipm.appointment')) return 'CalendarItem';
+  if (is('ipm.contact')) return 'Contact';
+  if (is('ipm.task')) return 'Task';
+  return 'Message';
+}
 
-type Render = (value: Exclude<FieldValue, null>, fields: Record<string, FieldValue>) => string;
+/** Whether the class is an e-mail (sent when it has recipients, else saved as a draft). */
+export function isEmailClass(itemClass: string): boolean {
+  const lower = itemClass.toLowerCase();
+  return lower === 'ipm.note' || lower.startsWith('ipm.note.');
+}
+
+type Values = Partial<Record<ItemProperty, FieldValue>>;
+
+type Render = (value: Exclude<FieldValue, null>, values: Values) => string;
 
 interface Writer {
   /** Position in the item type's xs:sequence (types.xsd): a CreateItem must list its elements in this order. */
@@ -31,7 +46,7 @@ interface Writer {
   member?: string;
   /** The element's content and attributes; `undefined` attributes: none. */
   render: Render;
-  attributes?: (value: Exclude<FieldValue, null>, fields: Record<string, FieldValue>) => string;
+  attributes?: (value: Exclude<FieldValue, null>, values: Values) => string;
   /** Exchange refuses to delete it ('' leaves it as it is). */
   required?: boolean;
   /** An element without content, all in its attributes (StartTimeZone). */
@@ -88,10 +103,10 @@ function offsetMinutes(ms: number, zone: string): number {
  * Start and End. An all-day appointment comes as its dates at midnight UTC (as properties.ts reads it back), and
  * Exchange wants midnight of its StartTimeZone: the date is kept and moved to that zone's midnight.
  */
-const calendarTime: Render = (value, fields) => {
+const calendarTime: Render = (value, values) => {
   const utc = instant(value);
-  const allDay = fields.all_day !== null && fields.all_day !== undefined && bool(fields.all_day) === 'true';
-  const windowsZone = typeof fields.time_zone === 'string' && fields.time_zone ? fields.time_zone : undefined;
+  const allDay = values.isAllDay !== null && values.isAllDay !== undefined && bool(values.isAllDay) === 'true';
+  const windowsZone = typeof values.timeZone === 'string' && values.timeZone ? values.timeZone : undefined;
   if (!allDay || !windowsZone) return utc;
   const zone = ianaOf(windowsZone);
   const midnight = Date.parse(`${utc.slice(0, 10)}T00:00:00Z`);
@@ -135,9 +150,9 @@ const strings: Render = (value) =>
     .map((s) => `<t:String>${escapeXml(s)}</t:String>`)
     .join('');
 
-/** The body's type: the body_type field when given, else HTML when the body looks like markup. */
-function bodyType(value: Exclude<FieldValue, null>, fields: Record<string, FieldValue>): string {
-  const given = String(fields.body_type ?? '')
+/** The body's type: the bodyType property when given, else HTML when the body looks like markup. */
+function bodyType(value: Exclude<FieldValue, null>, values: Values): string {
+  const given = String(values.bodyType ?? '')
     .trim()
     .toLowerCase();
   if (given === 'text') return 'Text';
@@ -148,27 +163,29 @@ function bodyType(value: Exclude<FieldValue, null>, fields: Record<string, Field
 const importance = code(['Low', 'Normal', 'High']);
 
 /** Base ItemType elements, in schema order. */
-const item: Record<string, Writer> = {
-  Subject: { order: 10, uri: 'item:Subject', element: 'Subject', render: text },
-  Sensitivity: {
+type Writers = Partial<Record<ItemProperty, Writer>>;
+
+const item: Writers = {
+  subject: { order: 10, uri: 'item:Subject', element: 'Subject', render: text },
+  sensitivity: {
     order: 11,
     uri: 'item:Sensitivity',
     element: 'Sensitivity',
     render: code(['Normal', 'Personal', 'Private', 'Confidential']),
   },
-  Body: {
+  body: {
     order: 12,
     uri: 'item:Body',
     element: 'Body',
     render: text,
-    attributes: (value, fields) => ` BodyType="${bodyType(value, fields)}"`,
+    attributes: (value, values) => ` BodyType="${bodyType(value, values)}"`,
   },
-  Categories: { order: 13, uri: 'item:Categories', element: 'Categories', render: strings },
-  Importance: { order: 14, uri: 'item:Importance', element: 'Importance', render: importance },
-  InReplyTo: { order: 15, uri: 'item:InReplyTo', element: 'InReplyTo', render: text },
-  ReminderDueBy: { order: 16, uri: 'item:ReminderDueBy', element: 'ReminderDueBy', render: instant },
-  IsReminderSet: { order: 17, uri: 'item:ReminderIsSet', element: 'ReminderIsSet', render: bool },
-  ReminderMinutesBeforeStart: {
+  categories: { order: 13, uri: 'item:Categories', element: 'Categories', render: strings },
+  importance: { order: 14, uri: 'item:Importance', element: 'Importance', render: importance },
+  inReplyTo: { order: 15, uri: 'item:InReplyTo', element: 'InReplyTo', render: text },
+  reminderDueBy: { order: 16, uri: 'item:ReminderDueBy', element: 'ReminderDueBy', render: instant },
+  reminderSet: { order: 17, uri: 'item:ReminderIsSet', element: 'ReminderIsSet', render: bool },
+  reminderMinutes: {
     order: 18,
     uri: 'item:ReminderMinutesBeforeStart',
     element: 'ReminderMinutesBeforeStart',
@@ -179,31 +196,34 @@ const item: Record<string, Writer> = {
 /** The connector's extended property comes after the base elements and before the type's own ones. */
 export const extendedPropertyOrder = 19;
 
-const calendar: Record<string, Writer> = {
-  Start: { order: 31, uri: 'calendar:Start', element: 'Start', render: calendarTime, required: true },
-  End: { order: 32, uri: 'calendar:End', element: 'End', render: calendarTime, required: true },
-  IsAllDayEvent: { order: 33, uri: 'calendar:IsAllDayEvent', element: 'IsAllDayEvent', render: bool },
-  LegacyFreeBusyStatus: {
+/** ItemClass comes after the base item's ids and before Subject (types.xsd, ItemType). */
+export const itemClassOrder = 5;
+
+const calendar: Writers = {
+  start: { order: 31, uri: 'calendar:Start', element: 'Start', render: calendarTime, required: true },
+  end: { order: 32, uri: 'calendar:End', element: 'End', render: calendarTime, required: true },
+  isAllDay: { order: 33, uri: 'calendar:IsAllDayEvent', element: 'IsAllDayEvent', render: bool },
+  freeBusy: {
     order: 34,
     uri: 'calendar:LegacyFreeBusyStatus',
     element: 'LegacyFreeBusyStatus',
     render: code(['Free', 'Tentative', 'Busy', 'OOF', 'WorkingElsewhere', 'NoData']),
   },
-  Location: { order: 35, uri: 'calendar:Location', element: 'Location', render: text },
-  RequiredAttendees: {
+  location: { order: 35, uri: 'calendar:Location', element: 'Location', render: text },
+  requiredAttendees: {
     order: 36,
     uri: 'calendar:RequiredAttendees',
     element: 'RequiredAttendees',
     render: attendees,
   },
-  OptionalAttendees: {
+  optionalAttendees: {
     order: 37,
     uri: 'calendar:OptionalAttendees',
     element: 'OptionalAttendees',
     render: attendees,
   },
-  Resources: { order: 38, uri: 'calendar:Resources', element: 'Resources', render: attendees },
-  StartTimeZone: {
+  resources: { order: 38, uri: 'calendar:Resources', element: 'Resources', render: attendees },
+  timeZone: {
     order: 39,
     uri: 'calendar:StartTimeZone',
     element: 'StartTimeZone',
@@ -213,12 +233,12 @@ const calendar: Record<string, Writer> = {
   },
 };
 
-const message: Record<string, Writer> = {
-  ToRecipients: { order: 41, uri: 'message:ToRecipients', element: 'ToRecipients', render: mailboxes },
-  CcRecipients: { order: 42, uri: 'message:CcRecipients', element: 'CcRecipients', render: mailboxes },
-  BccRecipients: { order: 43, uri: 'message:BccRecipients', element: 'BccRecipients', render: mailboxes },
-  IsRead: { order: 44, uri: 'message:IsRead', element: 'IsRead', render: bool },
-  ReplyTo: { order: 45, uri: 'message:ReplyTo', element: 'ReplyTo', render: mailboxes },
+const message: Writers = {
+  to: { order: 41, uri: 'message:ToRecipients', element: 'ToRecipients', render: mailboxes },
+  cc: { order: 42, uri: 'message:CcRecipients', element: 'CcRecipients', render: mailboxes },
+  bcc: { order: 43, uri: 'message:BccRecipients', element: 'BccRecipients', render: mailboxes },
+  isRead: { order: 44, uri: 'message:IsRead', element: 'IsRead', render: bool },
+  replyTo: { order: 45, uri: 'message:ReplyTo', element: 'ReplyTo', render: mailboxes },
 };
 
 function contactText(order: number, element: string, uriName = element): Writer {
@@ -227,21 +247,22 @@ function contactText(order: number, element: string, uriName = element): Writer 
 
 const addressMembers = ['Street', 'City', 'State', 'CountryOrRegion', 'PostalCode'];
 
-const contact: Record<string, Writer> = {
-  FileAs: contactText(50, 'FileAs'),
-  DisplayName: contactText(51, 'DisplayName'),
-  GivenName: contactText(52, 'GivenName'),
-  Initials: contactText(53, 'Initials'),
-  MiddleName: contactText(54, 'MiddleName'),
-  NickName: contactText(55, 'Nickname'),
-  CompanyName: contactText(56, 'CompanyName'),
-  Birthday: { order: 60, uri: 'contacts:Birthday', element: 'Birthday', render: date },
-  Department: contactText(61, 'Department'),
-  JobTitle: contactText(62, 'JobTitle'),
-  Surname: contactText(63, 'Surname'),
+const contact: Writers = {
+  fileAs: contactText(50, 'FileAs'),
+  displayName: contactText(51, 'DisplayName'),
+  givenName: contactText(52, 'GivenName'),
+  initials: contactText(53, 'Initials'),
+  middleName: contactText(54, 'MiddleName'),
+  nickname: contactText(55, 'Nickname'),
+  company: contactText(56, 'CompanyName'),
+  birthday: { order: 60, uri: 'contacts:Birthday', element: 'Birthday', render: date },
+  department: contactText(61, 'Department'),
+  jobTitle: contactText(62, 'JobTitle'),
+  surname: contactText(63, 'Surname'),
 };
-for (const key of ['EmailAddress1', 'EmailAddress2', 'EmailAddress3']) {
-  contact[`EmailAddresses[${key}]`] = {
+const emailKeys = { email1: 'EmailAddress1', email2: 'EmailAddress2', email3: 'EmailAddress3' } as const;
+for (const [property, key] of Object.entries(emailKeys) as Array<[ItemProperty, string]>) {
+  contact[property] = {
     order: 57,
     uri: 'contacts:EmailAddress',
     element: 'EmailAddresses',
@@ -249,9 +270,20 @@ for (const key of ['EmailAddress1', 'EmailAddress2', 'EmailAddress3']) {
     render: text,
   };
 }
-for (const key of ['Business', 'Home']) {
+const addressProperties = {
+  Street: 'street',
+  City: 'city',
+  State: 'state',
+  CountryOrRegion: 'country',
+  PostalCode: 'postalCode',
+} as const;
+for (const [prefix, key] of [
+  ['businessAddress', 'Business'],
+  ['homeAddress', 'Home'],
+] as const) {
   for (const member of addressMembers) {
-    contact[`PhysicalAddresses[${key}].${member}`] = {
+    const part = addressProperties[member as keyof typeof addressProperties];
+    contact[`${prefix}.${part}`] = {
       order: 58,
       uri: `contacts:PhysicalAddress:${member}`,
       element: 'PhysicalAddresses',
@@ -261,8 +293,14 @@ for (const key of ['Business', 'Home']) {
     };
   }
 }
-for (const key of ['BusinessPhone', 'HomePhone', 'MobilePhone', 'BusinessFax']) {
-  contact[`PhoneNumbers[${key}]`] = {
+const phoneKeys = {
+  businessPhone: 'BusinessPhone',
+  homePhone: 'HomePhone',
+  mobilePhone: 'MobilePhone',
+  businessFax: 'BusinessFax',
+} as const;
+for (const [property, key] of Object.entries(phoneKeys) as Array<[ItemProperty, string]>) {
+  contact[property] = {
     order: 59,
     uri: 'contacts:PhoneNumber',
     element: 'PhoneNumbers',
@@ -271,12 +309,12 @@ for (const key of ['BusinessPhone', 'HomePhone', 'MobilePhone', 'BusinessFax']) 
   };
 }
 
-const task: Record<string, Writer> = {
-  CompleteDate: { order: 70, uri: 'task:CompleteDate', element: 'CompleteDate', render: instant },
-  DueDate: { order: 71, uri: 'task:DueDate', element: 'DueDate', render: instant },
-  PercentComplete: { order: 72, uri: 'task:PercentComplete', element: 'PercentComplete', render: integer },
-  StartDate: { order: 73, uri: 'task:StartDate', element: 'StartDate', render: instant },
-  Status: {
+const task: Writers = {
+  completeDate: { order: 70, uri: 'task:CompleteDate', element: 'CompleteDate', render: instant },
+  dueDate: { order: 71, uri: 'task:DueDate', element: 'DueDate', render: instant },
+  percentComplete: { order: 72, uri: 'task:PercentComplete', element: 'PercentComplete', render: integer },
+  startDate: { order: 73, uri: 'task:StartDate', element: 'StartDate', render: instant },
+  status: {
     order: 74,
     uri: 'task:Status',
     element: 'Status',
@@ -284,48 +322,59 @@ const task: Record<string, Writer> = {
   },
 };
 
-const writers: Record<ItemTypeName, Record<string, Writer>> = {
-  calendar: { ...item, ...calendar },
-  contact: { ...pick(item, ['Body', 'Categories']), ...contact },
-  task: { ...item, ...task },
-  email: { ...pick(item, ['Subject', 'Body', 'Categories', 'Importance', 'InReplyTo']), ...message },
+const writers: Record<ItemElement, Writers> = {
+  CalendarItem: { ...item, ...calendar },
+  Contact: { ...pick(item, ['body', 'categories']), ...contact },
+  Task: { ...item, ...task },
+  Message: { ...pick(item, ['subject', 'body', 'categories', 'importance', 'inReplyTo']), ...message },
 };
 
-function pick(from: Record<string, Writer>, keys: string[]): Record<string, Writer> {
+function pick(from: Writers, keys: ItemProperty[]): Writers {
   return Object.fromEntries(keys.flatMap((k) => (from[k] ? [[k, from[k]]] : [])));
+}
+
+/** Whether an item of `itemClass` can have `property` written. */
+export function writable(itemClass: string, property: ItemProperty): boolean {
+  return writers[elementOf(itemClass)][property] !== undefined;
 }
 
 interface Planned {
   writer: Writer;
-  field: string;
+  /** How a refused value is named: the caller's label (the application's column) or the property. */
+  label: string;
   value: FieldValue;
 }
 
-/** The fields given that have a writer, in schema order. */
-function planned(type: ItemTypeName, fields: Record<string, FieldValue>): Planned[] {
+/**
+ * The properties given that have a writer, in schema order. Taken in the writers' order, not the caller's, so that
+ * the entries of one dictionary (EmailAddress1 before EmailAddress2, Business before Home) come out the same however
+ * the values were put together.
+ */
+function planned(element: ItemElement, values: Values, labels: Labels): Planned[] {
   const out: Planned[] = [];
-  for (const definition of itemType(type).fields) {
-    if (!(definition.name in fields)) continue;
-    const writer = writers[type][definition.exchangeProperty];
-    const value = fields[definition.name];
-    if (writer && value !== undefined) out.push({ writer, field: definition.name, value });
+  for (const [property, writer] of Object.entries(writers[element]) as Array<[ItemProperty, Writer]>) {
+    const value = values[property];
+    if (value !== undefined) out.push({ writer, label: labels[property] ?? property, value });
   }
   return out.sort((a, b) => a.writer.order - b.writer.order);
 }
+
+/** Names for the properties in error messages (the application's columns, `exh_start`). */
+export type Labels = Partial<Record<ItemProperty, string>>;
 
 function render(p: Planned): { attributes: string; content: string } {
   const value = p.value as Exclude<FieldValue, null>;
   try {
     return { attributes: p.writer.attributes?.(value, {}) ?? '', content: p.writer.render(value, {}) };
   } catch (error) {
-    throw new InvalidFieldValue(`exh_${p.field}: ${(error as Error).message}`);
+    throw new InvalidFieldValue(`${p.label}: ${(error as Error).message}`);
   }
 }
 
-function renderWith(p: Planned, fields: Record<string, FieldValue>): { attributes: string; content: string } {
+function renderWith(p: Planned, values: Values): { attributes: string; content: string } {
   const value = p.value as Exclude<FieldValue, null>;
-  const attributes = p.writer.attributes?.(value, fields) ?? '';
-  return { attributes, content: p.writer.render(value, fields) };
+  const attributes = p.writer.attributes?.(value, values) ?? '';
+  return { attributes, content: p.writer.render(value, values) };
 }
 
 function elementXml(writer: Writer, attributes: string, content: string): string {
@@ -335,7 +384,7 @@ function elementXml(writer: Writer, attributes: string, content: string): string
 }
 
 /** One dictionary element (EmailAddresses, PhoneNumbers, PhysicalAddresses) with the given entries. */
-function dictionaryXml(element: string, entries: Planned[], fields: Record<string, FieldValue>): string {
+function dictionaryXml(element: string, entries: Planned[], values: Values): string {
   const byKey = new Map<string, Planned[]>();
   for (const p of entries) byKey.set(p.writer.index ?? '', [...(byKey.get(p.writer.index ?? '') ?? []), p]);
   let xml = '';
@@ -345,7 +394,7 @@ function dictionaryXml(element: string, entries: Planned[], fields: Record<strin
     );
     const content = members
       .map((p) => {
-        const value = renderWith(p, fields).content;
+        const value = renderWith(p, values).content;
         return p.writer.member ? `<t:${p.writer.member}>${value}</t:${p.writer.member}>` : value;
       })
       .join('');
@@ -359,12 +408,18 @@ function dictionaryXml(element: string, entries: Planned[], fields: Record<strin
  * extended property, the UID) placed at their schema positions.
  */
 export function createXml(
-  type: ItemTypeName,
-  fields: Record<string, FieldValue>,
+  itemClass: string,
+  values: Values,
   extra: { order: number; xml: string }[] = [],
+  labels: Labels = {},
 ): string {
+  const element = elementOf(itemClass);
   const parts: { order: number; xml: string }[] = [...extra];
-  const given = planned(type, fields).filter((p) => p.value !== null && p.value !== '');
+  // A Message that is no e-mail (a sticky note, a post) says what it is.
+  if (element === 'Message' && !isEmailClass(itemClass)) {
+    parts.push({ order: itemClassOrder, xml: `<t:ItemClass>${escapeXml(itemClass)}</t:ItemClass>` });
+  }
+  const given = planned(element, values, labels).filter((p) => p.value !== null && p.value !== '');
   validate(given);
   const dictionaries = new Map<string, Planned[]>();
   for (const p of given) {
@@ -372,14 +427,13 @@ export function createXml(
       dictionaries.set(p.writer.element, [...(dictionaries.get(p.writer.element) ?? []), p]);
       continue;
     }
-    const { attributes, content } = renderWith(p, fields);
+    const { attributes, content } = renderWith(p, values);
     if (!p.writer.empty && content === '' && !p.writer.attributes) continue;
     parts.push({ order: p.writer.order, xml: elementXml(p.writer, attributes, content) });
   }
-  for (const [element, entries] of dictionaries) {
-    parts.push({ order: entries[0]?.writer.order ?? 0, xml: dictionaryXml(element, entries, fields) });
+  for (const [name, entries] of dictionaries) {
+    parts.push({ order: entries[0]?.writer.order ?? 0, xml: dictionaryXml(name, entries, values) });
   }
-  const element = itemElements[type];
   const body = parts
     .sort((a, b) => a.order - b.order)
     .map((p) => p.xml)
@@ -394,9 +448,9 @@ function path(writer: Writer): string {
 }
 
 /** The Updates of an UpdateItem: SetItemField for a value, DeleteItemField for ''; null and absent: nothing. */
-export function updateXml(type: ItemTypeName, fields: Record<string, FieldValue>): string[] {
-  const element = itemElements[type];
-  const given = planned(type, fields).filter((p) => p.value !== null);
+export function updateXml(itemClass: string, values: Values, labels: Labels = {}): string[] {
+  const element = elementOf(itemClass);
+  const given = planned(element, values, labels).filter((p) => p.value !== null);
   validate(given.filter((p) => p.value !== ''));
   const updates: string[] = [];
   for (const p of given) {
@@ -405,9 +459,9 @@ export function updateXml(type: ItemTypeName, fields: Record<string, FieldValue>
       continue;
     }
     const value = p.writer.index
-      ? dictionaryXml(p.writer.element, [p], fields)
+      ? dictionaryXml(p.writer.element, [p], values)
       : (() => {
-          const { attributes, content } = renderWith(p, fields);
+          const { attributes, content } = renderWith(p, values);
           return elementXml(p.writer, attributes, content);
         })();
     // An empty list (";") clears like ''.
@@ -430,18 +484,18 @@ function validate(list: Planned[]): void {
   for (const p of list) render(p);
 }
 
-/** Whether the fields invite anyone (a meeting rather than an appointment). */
-export function hasAttendees(fields: Record<string, FieldValue>): boolean {
-  return ['required_attendees', 'optional_attendees', 'resources'].some((name) => {
-    const value = fields[name];
+/** Whether the values invite anyone (a meeting rather than an appointment). */
+export function hasAttendees(values: Values): boolean {
+  return (['requiredAttendees', 'optionalAttendees', 'resources'] as const).some((name) => {
+    const value = values[name];
     return value !== null && value !== undefined && splitList(value).length > 0;
   });
 }
 
 /** The recipients an e-mail is sent to; none: it is saved as a draft. */
-export function hasRecipients(fields: Record<string, FieldValue>): boolean {
-  return ['to', 'cc', 'bcc'].some((name) => {
-    const value = fields[name];
+export function hasRecipients(values: Values): boolean {
+  return (['to', 'cc', 'bcc'] as const).some((name) => {
+    const value = values[name];
     return value !== null && value !== undefined && splitList(value).length > 0;
   });
 }

@@ -1,6 +1,5 @@
 import { type ExhError, errors } from '../../errors.js';
-import type { ItemTypeName } from '../../ports/database.port.js';
-import type { CallOptions, ExchangeItem, ItemWrite, WriteResult } from '../../ports/exchange.port.js';
+import type { CallOptions, ExchangeItem, FolderName, ItemWrite, WriteResult } from '../../ports/exchange.port.js';
 import type { EwsMailbox } from './connection.js';
 import { fromResponseCode, responseMessageFault } from './errors.js';
 import { getItems } from './items.js';
@@ -8,10 +7,12 @@ import { appItemIdFieldUri } from './properties.js';
 import { errorContext, soapCall } from './soap.js';
 import {
   createXml,
+  elementOf,
   extendedPropertyOrder,
   hasAttendees,
   hasRecipients,
   InvalidFieldValue,
+  isEmailClass,
   updateXml,
 } from './write-fields.js';
 import { all, at, attr, entries, escapeXml, textOf, type XmlValue } from './xml.js';
@@ -22,14 +23,6 @@ import { all, at, attr, entries, escapeXml, textOf, type XmlValue } from './xml.
  * that every value is escaped and the elements keep the schema's order. Each request runs through the pool with the
  * caller's priority and signal (EwsMailbox.request).
  */
-
-/** Where each type is created and looked for. E-mail: sent ones are in Sent Items, ones without recipients in Drafts. */
-const folders: Record<ItemTypeName, string[]> = {
-  calendar: ['calendar'],
-  contact: ['contacts'],
-  task: ['tasks'],
-  email: ['sentitems', 'drafts'],
-};
 
 /** A sent e-mail's copy reaches Sent Items after the CreateItem answer on a busy server: look a few times. */
 const sentCopyAttempts = 5;
@@ -116,25 +109,34 @@ export async function createItem(
       xml: `<t:ExtendedProperty>${appItemIdFieldUri}<t:Value>${escapeXml(write.appItemId)}</t:Value></t:ExtendedProperty>`,
     },
   ];
+  const element = elementOf(write.itemClass);
   // UID is the first element of the calendar part, after the base item's ones.
-  if (write.itemType === 'calendar' && write.uid)
+  if (element === 'CalendarItem' && write.uid)
     extra.push({ order: 30, xml: `<t:UID>${escapeXml(write.uid)}</t:UID>` });
-  const itemXml = build(mailbox, () => createXml(write.itemType, write.fields, extra));
+  const itemXml = build(mailbox, () => createXml(write.itemClass, write.properties, extra, write.labels));
   let attributes = '';
   let savedIn = '';
-  const send = write.itemType === 'email' && hasRecipients(write.fields);
-  if (write.itemType === 'calendar') {
-    attributes = ` SendMeetingInvitations="${hasAttendees(write.fields) ? 'SendToAllAndSaveCopy' : 'SendToNone'}"`;
-  } else if (write.itemType === 'email') {
+  const email = element === 'Message' && isEmailClass(write.itemClass);
+  const send = email && hasRecipients(write.properties);
+  const folderXml = (folder: string) =>
+    `<m:SavedItemFolderId><t:DistinguishedFolderId Id="${escapeXml(folder)}"/></m:SavedItemFolderId>`;
+  if (element === 'CalendarItem') {
+    attributes = ` SendMeetingInvitations="${hasAttendees(write.properties) ? 'SendToAllAndSaveCopy' : 'SendToNone'}"`;
+  } else if (email) {
+    // An e-mail with recipients is sent (its copy kept in Sent Items); without, it is saved as a draft.
     attributes = ` MessageDisposition="${send ? 'SendAndSaveCopy' : 'SaveOnly'}"`;
-    savedIn = `<m:SavedItemFolderId><t:DistinguishedFolderId Id="${send ? 'sentitems' : 'drafts'}"/></m:SavedItemFolderId>`;
+    savedIn = folderXml(send ? 'sentitems' : 'drafts');
+  } else if (element === 'Message') {
+    // Any other message class (a sticky note, a post) is saved in the type's folder.
+    attributes = ' MessageDisposition="SaveOnly"';
+    savedIn = folderXml(write.folder);
   }
   const body = `<m:CreateItem${attributes}>${savedIn}<m:Items>${itemXml}</m:Items></m:CreateItem>`;
   const answer = message(mailbox, await call('CreateItem', body), 'CreateItem');
   if (send) return sentCopy(mailbox, write.appItemId, options);
   const created = itemIdOf(answer);
   if (!created) throw errors.exchangeRequestFailed(mailbox.target.url, 'CreateItem', 'the answer has no item id');
-  if (write.itemType !== 'calendar') return created;
+  if (element !== 'CalendarItem') return created;
   const uid = write.uid ?? (await calendarFacts(mailbox, call, created.itemId)).uid;
   return uid ? { ...created, uid } : created;
 }
@@ -175,20 +177,21 @@ export async function updateItem(
   options: CallOptions & { changeKey?: string },
 ): Promise<WriteResult> {
   const call = caller(mailbox, options);
-  const updates = build(mailbox, () => updateXml(write.itemType, write.fields));
+  const element = elementOf(write.itemClass);
+  const updates = build(mailbox, () => updateXml(write.itemClass, write.properties, write.labels));
   let facts: CalendarFacts | undefined;
   // With the change key the write is based on, Exchange refuses it when the item changed since (a person's edit the
   // sync has not brought in yet): the caller's conflict rule decides then (docs/reliability.md, "Conflicts").
   const { changeKey } = options;
   let attributes = ` ConflictResolution="${changeKey ? 'NeverOverwrite' : 'AlwaysOverwrite'}"`;
-  if (write.itemType === 'calendar') {
+  if (element === 'CalendarItem') {
     facts = await calendarFacts(mailbox, call, itemId);
     if (facts.organizer && facts.organizer.toLowerCase() !== mailbox.user.toLowerCase()) {
       throw errors.notOrganizer(mailbox.user, facts.organizer, itemId);
     }
     attributes += ' SendMeetingInvitationsOrCancellations="SendToAllAndSaveCopy"';
   }
-  if (write.itemType === 'email') attributes += ' MessageDisposition="SaveOnly"';
+  if (element === 'Message') attributes += ' MessageDisposition="SaveOnly"';
   if (updates.length === 0) {
     // Nothing to change (every field null): Exchange refuses an empty Updates, and the item stays as it is.
     const current = facts ?? (await calendarFacts(mailbox, call, itemId, false));
@@ -259,11 +262,11 @@ async function findIn(
 
 export async function findByAppItemId(
   mailbox: EwsMailbox,
-  itemType: ItemTypeName,
+  folders: readonly FolderName[],
   appItemId: string,
   options: CallOptions,
 ): Promise<string | null> {
-  for (const folder of folders[itemType]) {
+  for (const folder of folders) {
     const found = await findIn(mailbox, folder, appItemId, options);
     if (found) return found.itemId;
   }

@@ -36,10 +36,10 @@ describe('occurrences of a recurring series', () => {
     const items = await connection.occurrences(master.id, { ...live(), max: 10 });
     expect(
       items.map((i) => [
-        i.properties.OriginalStart,
-        i.properties.Start,
-        i.properties.Subject,
-        i.properties.IsRecurring,
+        i.properties.originalStart,
+        i.properties.start,
+        i.properties.subject,
+        i.properties.isRecurring,
       ]),
     ).toEqual([
       ['2026-01-05T09:00:00.000Z', '2026-01-05T09:00:00.000Z', 'Stand-up', true],
@@ -49,7 +49,7 @@ describe('occurrences of a recurring series', () => {
       ['2026-01-21T09:00:00.000Z', '2026-01-21T09:00:00.000Z', 'Stand-up', true],
     ]);
     expect(new Set(items.map((i) => i.id)).size).toBe(5);
-    expect(items.every((i) => i.kind === 'CalendarItem' && i.uid === items[0]?.uid)).toBe(true);
+    expect(items.every((i) => i.itemClass === 'IPM.Appointment' && i.uid === items[0]?.uid)).toBe(true);
     expect(items.map((i) => i.id)).not.toContain(master.id);
   });
 
@@ -57,7 +57,7 @@ describe('occurrences of a recurring series', () => {
     const { master, occurrences } = series('Review');
     emulator.admin.deleteItem(alice, occurrences[1]?.id ?? '');
     const items = await (await adapter.connect(alice)).occurrences(master.id, { ...live(), max: 3 });
-    expect(items.map((i) => i.properties.OriginalStart)).toEqual([
+    expect(items.map((i) => i.properties.originalStart)).toEqual([
       '2026-01-05T09:00:00.000Z',
       '2026-01-12T09:00:00.000Z',
     ]);

@@ -16,10 +16,10 @@ describe('EWS item → ExchangeItem', () => {
         '<t:CalendarItemType>Single</t:CalendarItemType><t:StartTimeZone Id="Pacific Standard Time" Name="(UTC-08:00) Pacific Time"/>',
     );
     expect(event.properties).toMatchObject({
-      Start: '2026-03-10T00:00:00.000Z',
-      End: '2026-03-11T00:00:00.000Z',
-      StartTimeZone: 'Pacific Standard Time',
-      IsRecurring: false,
+      start: '2026-03-10T00:00:00.000Z',
+      end: '2026-03-11T00:00:00.000Z',
+      timeZone: 'Pacific Standard Time',
+      isRecurring: false,
     });
   });
 
@@ -31,11 +31,11 @@ describe('EWS item → ExchangeItem', () => {
         '<t:OriginalStart>2026-03-10T06:30:00Z</t:OriginalStart>',
     );
     expect(event.properties).toMatchObject({
-      Start: '2026-03-10T06:30:00.000Z',
-      End: '2026-03-10T07:30:00.000Z',
-      StartTimeZone: 'W. Europe Standard Time',
-      IsRecurring: true,
-      OriginalStart: '2026-03-10T06:30:00.000Z',
+      start: '2026-03-10T06:30:00.000Z',
+      end: '2026-03-10T07:30:00.000Z',
+      timeZone: 'W. Europe Standard Time',
+      isRecurring: true,
+      originalStart: '2026-03-10T06:30:00.000Z',
     });
   });
 
@@ -45,20 +45,27 @@ describe('EWS item → ExchangeItem', () => {
       '<t:Subject>Plan</t:Subject><t:From><t:Mailbox><t:Name>Bob</t:Name><t:EmailAddress>bob@contoso.test</t:EmailAddress></t:Mailbox></t:From>' +
         '<t:UID>0400000082</t:UID><t:Start>2026-03-10T09:00:00Z</t:Start>',
     );
-    expect(request).toMatchObject({ kind: 'MeetingRequest', uid: '0400000082', id: 'AAMkAx', changeKey: 'CK1' });
-    expect(request.properties).toMatchObject({
-      Subject: 'Plan',
-      From: 'bob@contoso.test',
-      Start: '2026-03-10T09:00:00.000Z',
+    expect(request).toMatchObject({
+      itemClass: 'IPM.Schedule.Meeting.Request',
+      uid: '0400000082',
+      id: 'AAMkAx',
+      changeKey: 'CK1',
     });
+    expect(request.properties).toMatchObject({
+      subject: 'Plan',
+      from: 'bob@contoso.test',
+      start: '2026-03-10T09:00:00.000Z',
+    });
+    // The message class the answer gives wins over the element's default.
+    expect(item('Message', '<t:ItemClass>IPM.Note.SMIME</t:ItemClass>').itemClass).toBe('IPM.Note.SMIME');
   });
 
   it('reads the application id only from the connector’s own extended property', () => {
     const other =
       '<t:ExtendedProperty><t:ExtendedFieldURI PropertySetId="00000000-0000-0000-0000-000000000001" PropertyName="exh_app_item_id" PropertyType="String"/><t:Value>other</t:Value></t:ExtendedProperty>';
     const own = `<t:ExtendedProperty>${appItemIdFieldUri}<t:Value>A-7</t:Value></t:ExtendedProperty>`;
-    expect(item('Task', other + own).properties['exh:AppItemId']).toBe('A-7');
-    expect(item('Task', other).properties['exh:AppItemId']).toBeNull();
+    expect(item('Task', other + own).properties.appItemId).toBe('A-7');
+    expect(item('Task', other).properties.appItemId).toBeNull();
   });
 
   it('gives empty values as null, so that "absent" still means "not read"', () => {
@@ -67,14 +74,14 @@ describe('EWS item → ExchangeItem', () => {
       '<t:DisplayName></t:DisplayName><t:EmailAddresses><t:Entry Key="EmailAddress1"/></t:EmailAddresses>',
     );
     expect(contact.properties).toMatchObject({
-      DisplayName: null,
-      'EmailAddresses[EmailAddress1]': null,
-      'PhysicalAddresses[Home].City': null,
-      Birthday: null,
-      Categories: null,
-      Attachments: null,
+      displayName: null,
+      email1: null,
+      'homeAddress.city': null,
+      birthday: null,
+      categories: null,
+      attachments: null,
     });
-    expect('Start' in contact.properties).toBe(false);
+    expect('start' in contact.properties).toBe(false);
   });
 });
 

@@ -4,6 +4,7 @@ import type { EwsConnection } from '../../../src/exchange/ews/connection.js';
 import { appItemIdDefinition, appItemIdProperty } from '../../../src/exchange/ews/index.js';
 import { calendar, contact, email, type ItemTypeDefinition, task } from '../../../src/items/index.js';
 import type { ExchangeItem, FolderName, MailboxConnection, SyncChange } from '../../../src/ports/exchange.port.js';
+import { derivedProperties, type ItemProperty } from '../../../src/ports/item-properties.js';
 import { alice, bob, janVanDijk, live, startTestEmulator, testAdapter } from './support.js';
 
 const emulator = await startTestEmulator({ mailboxes: [alice, bob, 'paging@contoso.test', 'case@contoso.test'] });
@@ -13,7 +14,7 @@ const appItemId = [
 ];
 
 /** Keys the sync core derives itself (src/sync/map-item.ts), not read from Exchange. */
-const derived = new Set(['Id', 'exh:Mailbox', 'exh:Direction', 'ParentFolderId']);
+const derived = new Set<string>(derivedProperties);
 
 async function syncAll(connection: MailboxConnection, folder: FolderName, bodyType?: 'html' | 'text') {
   const changes: SyncChange[] = [];
@@ -28,7 +29,7 @@ async function syncAll(connection: MailboxConnection, folder: FolderName, bodyTy
 
 function created(changes: SyncChange[], subject: string): ExchangeItem {
   const found = changes.find(
-    (c): c is Extract<SyncChange, { item: ExchangeItem }> => 'item' in c && c.item.properties.Subject === subject,
+    (c): c is Extract<SyncChange, { item: ExchangeItem }> => 'item' in c && c.item.properties.subject === subject,
   );
   if (!found) throw new Error(`no created item "${subject}"`);
   return found.item;
@@ -36,7 +37,7 @@ function created(changes: SyncChange[], subject: string): ExchangeItem {
 
 /** Every property the definition reads is there, with the expected value. */
 function expectEveryField(definition: ItemTypeDefinition, item: ExchangeItem, expected: Record<string, unknown>) {
-  const read = definition.fields.map((f) => f.exchangeProperty).filter((p) => !derived.has(p));
+  const read = definition.fields.map((f) => f.property).filter((p): p is ItemProperty => !derived.has(p));
   expect(Object.keys(expected).sort()).toEqual([...new Set(read)].sort());
   for (const property of read) expect.soft(item.properties[property], property).toEqual(expected[property]);
 }
@@ -71,36 +72,36 @@ describe('syncFolder: every field of every item type', () => {
     const { changes } = await syncAll(connection, 'calendar');
     const item = created(changes, 'Sprint & review');
     const stored = emulator.admin.item(alice, made?.id ?? '');
-    expect(item).toMatchObject({ id: made?.id, changeKey: stored.changeKey, kind: 'CalendarItem' });
+    expect(item).toMatchObject({ id: made?.id, changeKey: stored.changeKey, itemClass: 'IPM.Appointment' });
     expect(item.uid).toBe(stored.properties.UID);
     expectEveryField(calendar, item, {
-      'exh:AppItemId': 'A-42',
-      Subject: 'Sprint & review',
-      Body: '<p>Agenda</p>',
-      'Body.BodyType': 'HTML',
-      Location: 'Room 1',
-      Start: '2026-01-05T09:00:00.000Z',
-      End: '2026-01-05T10:00:00.000Z',
-      IsAllDayEvent: false,
-      StartTimeZone: 'W. Europe Standard Time',
-      Organizer: alice,
-      RequiredAttendees: [bob],
-      OptionalAttendees: ['carol@elsewhere.test'],
-      Resources: ['room1@contoso.test'],
-      Categories: ['Red', 'Blue'],
-      Importance: 'High',
-      Sensitivity: 'Private',
-      LegacyFreeBusyStatus: 'OOF',
-      IsReminderSet: true,
-      ReminderMinutesBeforeStart: 30,
-      IsRecurring: true,
-      Recurrence: 'Weekly every 1 week on Monday, Wednesday from 2026-01-05 until 2026-06-30',
-      OriginalStart: null,
-      IsCancelled: false,
-      IsMeeting: true,
-      DateTimeCreated: new Date(stored.created).toISOString(),
-      LastModifiedTime: new Date(stored.modified).toISOString(),
-      Attachments: [{ name: 'agenda.txt', id: stored.attachments[0]?.id }],
+      appItemId: 'A-42',
+      subject: 'Sprint & review',
+      body: '<p>Agenda</p>',
+      bodyType: 'HTML',
+      location: 'Room 1',
+      start: '2026-01-05T09:00:00.000Z',
+      end: '2026-01-05T10:00:00.000Z',
+      isAllDay: false,
+      timeZone: 'W. Europe Standard Time',
+      organizer: alice,
+      requiredAttendees: [bob],
+      optionalAttendees: ['carol@elsewhere.test'],
+      resources: ['room1@contoso.test'],
+      categories: ['Red', 'Blue'],
+      importance: 'High',
+      sensitivity: 'Private',
+      freeBusy: 'OOF',
+      reminderSet: true,
+      reminderMinutes: 30,
+      isRecurring: true,
+      recurrence: 'Weekly every 1 week on Monday, Wednesday from 2026-01-05 until 2026-06-30',
+      originalStart: null,
+      isCancelled: false,
+      isMeeting: true,
+      created: new Date(stored.created).toISOString(),
+      lastModified: new Date(stored.modified).toISOString(),
+      attachments: [{ name: 'agenda.txt', id: stored.attachments[0]?.id }],
     });
   });
 
@@ -116,13 +117,13 @@ describe('syncFolder: every field of every item type', () => {
     });
     const { changes } = await syncAll(await adapter.connect(alice), 'calendar');
     expect(created(changes, 'Holiday').properties).toMatchObject({
-      IsAllDayEvent: true,
-      Start: '2026-03-10T00:00:00.000Z',
-      End: '2026-03-11T00:00:00.000Z',
-      IsRecurring: false,
-      Recurrence: null,
-      Attachments: null,
-      'exh:AppItemId': null,
+      isAllDay: true,
+      start: '2026-03-10T00:00:00.000Z',
+      end: '2026-03-11T00:00:00.000Z',
+      isRecurring: false,
+      recurrence: null,
+      attachments: null,
+      appItemId: null,
     });
   });
 
@@ -162,13 +163,13 @@ describe('syncFolder: every field of every item type', () => {
     });
     const { changes } = await syncAll(await adapter.connect(alice), 'contacts', 'text');
     const item = changes.flatMap((c) => ('item' in c && c.item.id === made?.id ? [c.item] : []))[0];
-    expect(item?.kind).toBe('Contact');
+    expect(item?.itemClass).toBe('IPM.Contact');
     const stored = emulator.admin.item(alice, made?.id ?? '');
     expectEveryField(contact, item as ExchangeItem, {
-      'exh:AppItemId': 'A-42',
+      appItemId: 'A-42',
       ...janVanDijk,
     });
-    expect(item?.properties['Body.BodyType']).toBe('Text');
+    expect(item?.properties.bodyType).toBe('Text');
     expect(stored.kind).toBe('Contact');
   });
 
@@ -193,23 +194,23 @@ describe('syncFolder: every field of every item type', () => {
     const { changes } = await syncAll(await adapter.connect(alice), 'tasks');
     const item = created(changes, 'Write the report');
     const stored = emulator.admin.item(alice, made?.id ?? '');
-    expect(item.kind).toBe('Task');
+    expect(item.itemClass).toBe('IPM.Task');
     expectEveryField(task, item, {
-      'exh:AppItemId': 'A-42',
-      Subject: 'Write the report',
-      Body: '<p>Chapters 1-3</p>',
-      'Body.BodyType': 'HTML',
-      StartDate: '2026-02-01T00:00:00.000Z',
-      DueDate: '2026-02-10T00:00:00.000Z',
-      Status: 'InProgress',
-      PercentComplete: 50,
-      Importance: 'Low',
-      CompleteDate: '2026-02-09T00:00:00.000Z',
-      IsReminderSet: true,
-      ReminderDueBy: '2026-02-09T08:00:00.000Z',
-      Owner: 'Alice',
-      Categories: ['Work', 'Q1'],
-      Attachments: [{ name: 'outline.txt', id: stored.attachments[0]?.id }],
+      appItemId: 'A-42',
+      subject: 'Write the report',
+      body: '<p>Chapters 1-3</p>',
+      bodyType: 'HTML',
+      startDate: '2026-02-01T00:00:00.000Z',
+      dueDate: '2026-02-10T00:00:00.000Z',
+      status: 'InProgress',
+      percentComplete: 50,
+      importance: 'Low',
+      completeDate: '2026-02-09T00:00:00.000Z',
+      reminderSet: true,
+      reminderDueBy: '2026-02-09T08:00:00.000Z',
+      owner: 'Alice',
+      categories: ['Work', 'Q1'],
+      attachments: [{ name: 'outline.txt', id: stored.attachments[0]?.id }],
     });
   });
 
@@ -231,43 +232,43 @@ describe('syncFolder: every field of every item type', () => {
     });
     const incoming = created((await syncAll(await adapter.connect(alice), 'inbox')).changes, 'Quarterly figures');
     const inboxCopy = emulator.admin.item(alice, incoming.id);
-    expect(incoming.kind).toBe('Message');
+    expect(incoming.itemClass).toBe('IPM.Note');
     expectEveryField(email, incoming, {
       // Custom extended properties stay with the sender's copy, as on Exchange.
-      'exh:AppItemId': null,
-      Subject: 'Quarterly figures',
-      Body: '<b>See attached</b>',
-      'Body.BodyType': 'HTML',
-      From: bob,
-      Sender: bob,
-      ToRecipients: [alice],
-      CcRecipients: ['carol@elsewhere.test'],
+      appItemId: null,
+      subject: 'Quarterly figures',
+      body: '<b>See attached</b>',
+      bodyType: 'HTML',
+      from: bob,
+      sender: bob,
+      to: [alice],
+      cc: ['carol@elsewhere.test'],
       // Exchange does not deliver the Bcc line to recipients.
-      BccRecipients: null,
-      ReplyTo: ['finance@contoso.test'],
-      DateTimeReceived: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/),
-      DateTimeSent: expect.stringMatching(/Z$/),
-      IsRead: false,
-      Importance: 'High',
-      InternetMessageId: expect.stringMatching(/^<.+@.+>$/),
+      bcc: null,
+      replyTo: ['finance@contoso.test'],
+      received: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/),
+      sent: expect.stringMatching(/Z$/),
+      isRead: false,
+      importance: 'High',
+      internetMessageId: expect.stringMatching(/^<.+@.+>$/),
       // The emulator does not implement item:ConversationId (Exchange sends it with AllProperties).
-      ConversationId: null,
-      InReplyTo: '<earlier@contoso.test>',
-      HasAttachments: true,
-      Categories: ['Finance'],
-      Attachments: [{ name: 'q1.csv', id: inboxCopy.attachments[0]?.id }],
+      conversationId: null,
+      inReplyTo: '<earlier@contoso.test>',
+      hasAttachments: true,
+      categories: ['Finance'],
+      attachments: [{ name: 'q1.csv', id: inboxCopy.attachments[0]?.id }],
     });
     const outgoing = created(
       (await syncAll(await adapter.connect(bob), 'sentitems', 'text')).changes,
       'Quarterly figures',
     );
     expect(outgoing.properties).toMatchObject({
-      'exh:AppItemId': 'A-42',
-      Body: 'See attached',
-      'Body.BodyType': 'Text',
-      BccRecipients: ['dave@elsewhere.test'],
-      IsRead: true,
-      InternetMessageId: incoming.properties.InternetMessageId,
+      appItemId: 'A-42',
+      body: 'See attached',
+      bodyType: 'Text',
+      bcc: ['dave@elsewhere.test'],
+      isRead: true,
+      internetMessageId: incoming.properties.internetMessageId,
     });
   });
 });
@@ -280,7 +281,7 @@ describe('the application id', () => {
     stamped.SetExtendedProperty(appItemIdDefinition(), 'A-9');
     await stamped.Save(WellKnownFolderName.Tasks);
     const { changes } = await syncAll(connection, 'tasks');
-    expect(created(changes, 'Stamped').properties['exh:AppItemId']).toBe('A-9');
+    expect(created(changes, 'Stamped').properties.appItemId).toBe('A-9');
   });
 });
 
@@ -316,7 +317,7 @@ describe('syncFolder: paging, ids, read flags, deletions', () => {
     emulator.admin.createItem(user, { kind: 'Task', id: lower, Subject: 'lower' });
     emulator.admin.createItem(user, { kind: 'Task', id: upper, Subject: 'upper' });
     const { changes } = await syncAll(await adapter.connect(user), 'tasks');
-    const byId = new Map(changes.flatMap((c) => ('item' in c ? [[c.item.id, c.item.properties.Subject]] : [])));
+    const byId = new Map(changes.flatMap((c) => ('item' in c ? [[c.item.id, c.item.properties.subject]] : [])));
     expect(byId.get(lower)).toBe('lower');
     expect(byId.get(upper)).toBe('upper');
   });
@@ -338,18 +339,18 @@ describe('syncFolder: paging, ids, read flags, deletions', () => {
     const page = await connection.syncFolder('inbox', state, { ...live(), maxChanges: 512 });
     expect(page.done).toBe(true);
     expect(page.changes).toEqual([
-      // Read in full so that the core knows its kind and maps every field (no half-empty rows).
+      // Read in full so that the core knows its item class and maps every field (no half-empty rows).
       {
         type: 'update',
         item: expect.objectContaining({
           id: mail?.id,
-          kind: 'Message',
-          properties: expect.objectContaining({ Subject: 'Read me', IsRead: true }),
+          itemClass: 'IPM.Note',
+          properties: expect.objectContaining({ subject: 'Read me', isRead: true }),
         }),
       },
       {
         type: 'update',
-        item: expect.objectContaining({ id: note?.id, properties: expect.objectContaining({ Subject: 'Changed' }) }),
+        item: expect.objectContaining({ id: note?.id, properties: expect.objectContaining({ subject: 'Changed' }) }),
       },
       { type: 'delete', itemId: gone?.id },
     ]);

@@ -4,7 +4,10 @@ import type { EwsConnection } from '../../../src/exchange/ews/connection.js';
 import { appItemIdProperty } from '../../../src/exchange/ews/index.js';
 import { getItems } from '../../../src/exchange/ews/items.js';
 import { createXml, updateXml } from '../../../src/exchange/ews/write-fields.js';
-import type { ExchangeItem, MailboxConnection, MailboxWriter } from '../../../src/ports/exchange.port.js';
+import { itemType } from '../../../src/items/index.js';
+import type { FieldValue, ItemTypeName } from '../../../src/ports/database.port.js';
+import type { ExchangeItem, ItemWrite, MailboxConnection, MailboxWriter } from '../../../src/ports/exchange.port.js';
+import { writeOf } from '../../../src/sync/map-item.js';
 import { alice, bob, janVanDijk, live, startTestEmulator, testAdapter } from './support.js';
 
 const carol = 'carol@contoso.test';
@@ -30,6 +33,21 @@ function appItemIdOf(user: string, id: string): unknown {
   return stored.extendedProperties.find((p) => p.uri.PropertyName === appItemIdProperty.name)?.value;
 }
 
+/**
+ * A change in the application's terms (the definitions' fields, src/items) as the core hands it to the adapter:
+ * neutral properties, read-only fields left out, each labelled with its column for error messages.
+ */
+function write<Extra extends object = Record<never, never>>(
+  type: ItemTypeName,
+  fields: Record<string, FieldValue>,
+  extra?: Extra,
+): ItemWrite & Extra {
+  return { ...writeOf(itemType(type), fields), ...(extra as Extra) };
+}
+
+/** Where the core looks for an item made for an application id (the type's definition, src/items). */
+const createdIn = (type: ItemTypeName) => itemType(type).createdIn;
+
 async function rejection(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
   try {
     await promise;
@@ -45,11 +63,9 @@ describe('createItem: every writable field, read back in the definitions’ term
     const connection = await connect(alice);
     const uid = '040000008200E00074C5B7101A82E008000000001111222233334444';
     const made = await connection.createItem(
-      {
-        itemType: 'calendar',
-        appItemId: 'APP-CAL-1',
-        uid,
-        fields: {
+      write(
+        'calendar',
+        {
           subject: 'Planning',
           body: '<p>Agenda</p>',
           body_type: 'HTML',
@@ -73,7 +89,8 @@ describe('createItem: every writable field, read back in the definitions’ term
           created: '2000-01-01T00:00:00Z',
           user: carol,
         },
-      },
+        { appItemId: 'APP-CAL-1', uid },
+      ),
       live(),
     );
     expect(made.uid).toBe(uid);
@@ -81,27 +98,27 @@ describe('createItem: every writable field, read back in the definitions’ term
     const item = await readBack(connection, made.itemId);
     expect(item.uid).toBe(uid);
     expect(item.properties).toMatchObject({
-      'exh:AppItemId': 'APP-CAL-1',
-      Subject: 'Planning',
-      Body: '<p>Agenda</p>',
-      'Body.BodyType': 'HTML',
-      Location: 'Room 1',
-      Start: '2026-02-02T09:00:00.000Z',
-      End: '2026-02-02T10:30:00.000Z',
-      IsAllDayEvent: false,
-      StartTimeZone: 'W. Europe Standard Time',
-      Organizer: alice,
-      RequiredAttendees: [bob],
-      OptionalAttendees: [carol],
-      Resources: ['room1@contoso.test'],
-      Categories: ['Red', 'Blue'],
-      Importance: 'High',
-      Sensitivity: 'Private',
-      LegacyFreeBusyStatus: 'OOF',
-      IsReminderSet: true,
-      ReminderMinutesBeforeStart: 20,
-      IsRecurring: false,
-      IsMeeting: true,
+      appItemId: 'APP-CAL-1',
+      subject: 'Planning',
+      body: '<p>Agenda</p>',
+      bodyType: 'HTML',
+      location: 'Room 1',
+      start: '2026-02-02T09:00:00.000Z',
+      end: '2026-02-02T10:30:00.000Z',
+      isAllDay: false,
+      timeZone: 'W. Europe Standard Time',
+      organizer: alice,
+      requiredAttendees: [bob],
+      optionalAttendees: [carol],
+      resources: ['room1@contoso.test'],
+      categories: ['Red', 'Blue'],
+      importance: 'High',
+      sensitivity: 'Private',
+      freeBusy: 'OOF',
+      reminderSet: true,
+      reminderMinutes: 20,
+      isRecurring: false,
+      isMeeting: true,
     });
     expect(appItemIdOf(alice, made.itemId)).toBe('APP-CAL-1');
     for (const attendee of [bob, carol]) {
@@ -113,10 +130,9 @@ describe('createItem: every writable field, read back in the definitions’ term
   it('calendar: an all-day appointment is stored from midnight to midnight of its time zone', async () => {
     const connection = await connect(alice);
     const made = await connection.createItem(
-      {
-        itemType: 'calendar',
-        appItemId: 'APP-CAL-DAY',
-        fields: {
+      write(
+        'calendar',
+        {
           subject: 'Holiday',
           all_day: true,
           time_zone: 'W. Europe Standard Time',
@@ -124,7 +140,8 @@ describe('createItem: every writable field, read back in the definitions’ term
           start: '2026-03-28T00:00:00.000Z',
           end: '2026-03-30T00:00:00.000Z',
         },
-      },
+        { appItemId: 'APP-CAL-DAY' },
+      ),
       live(),
     );
     expect(emulator.admin.item(alice, made.itemId).properties).toMatchObject({
@@ -132,9 +149,9 @@ describe('createItem: every writable field, read back in the definitions’ term
       End: '2026-03-29T22:00:00Z',
     });
     expect((await readBack(connection, made.itemId)).properties).toMatchObject({
-      IsAllDayEvent: true,
-      Start: '2026-03-28T00:00:00.000Z',
-      End: '2026-03-30T00:00:00.000Z',
+      isAllDay: true,
+      start: '2026-03-28T00:00:00.000Z',
+      end: '2026-03-30T00:00:00.000Z',
     });
   });
 
@@ -142,7 +159,7 @@ describe('createItem: every writable field, read back in the definitions’ term
     const connection = await connect(alice);
     const before = emulator.admin.items(bob).length;
     const made = await connection.createItem(
-      { itemType: 'calendar', appItemId: 'APP-CAL-2', fields: { subject: 'Alone', required_attendees: '' } },
+      write('calendar', { subject: 'Alone', required_attendees: '' }, { appItemId: 'APP-CAL-2' }),
       live(),
     );
     expect(made.uid).toMatch(/^[0-9A-F]{40,}$/);
@@ -153,10 +170,9 @@ describe('createItem: every writable field, read back in the definitions’ term
   it('contact: every field, indexed ones included', async () => {
     const connection = await connect(alice);
     const made = await connection.createItem(
-      {
-        itemType: 'contact',
-        appItemId: 'APP-CON-1',
-        fields: {
+      write(
+        'contact',
+        {
           display_name: 'Jan van Dijk',
           given_name: 'Jan',
           middle_name: 'van',
@@ -188,17 +204,18 @@ describe('createItem: every writable field, read back in the definitions’ term
           categories: 'VIP',
           file_as: 'Dijk, Jan',
         },
-      },
+        { appItemId: 'APP-CON-1' },
+      ),
       live(),
     );
     expect(made.uid).toBeUndefined();
     const item = await readBack(connection, made.itemId, 'text');
-    expect(item.kind).toBe('Contact');
+    expect(item.itemClass).toBe('IPM.Contact');
     expect(item.properties).toEqual(
       expect.objectContaining({
-        'exh:AppItemId': 'APP-CON-1',
+        appItemId: 'APP-CON-1',
         ...janVanDijk,
-        'Body.BodyType': 'Text',
+        bodyType: 'Text',
       }),
     );
   });
@@ -206,10 +223,9 @@ describe('createItem: every writable field, read back in the definitions’ term
   it('task: every field', async () => {
     const connection = await connect(alice);
     const made = await connection.createItem(
-      {
-        itemType: 'task',
-        appItemId: 'APP-TASK-1',
-        fields: {
+      write(
+        'task',
+        {
           subject: 'Write report',
           body: 'Plain notes',
           body_type: 'Text',
@@ -224,35 +240,35 @@ describe('createItem: every writable field, read back in the definitions’ term
           categories: 'Work',
           owner: 'someone else',
         },
-      },
+        { appItemId: 'APP-TASK-1' },
+      ),
       live(),
     );
     const item = await readBack(connection, made.itemId, 'text');
-    expect(item.kind).toBe('Task');
+    expect(item.itemClass).toBe('IPM.Task');
     expect(item.properties).toMatchObject({
-      'exh:AppItemId': 'APP-TASK-1',
-      Subject: 'Write report',
-      Body: 'Plain notes',
-      'Body.BodyType': 'Text',
-      StartDate: '2026-03-01T00:00:00.000Z',
-      DueDate: '2026-03-05T00:00:00.000Z',
-      Status: 'InProgress',
-      PercentComplete: 40,
-      Importance: 'Low',
-      CompleteDate: '2026-03-04T12:00:00.000Z',
-      IsReminderSet: true,
-      ReminderDueBy: '2026-03-04T08:00:00.000Z',
-      Categories: ['Work'],
+      appItemId: 'APP-TASK-1',
+      subject: 'Write report',
+      body: 'Plain notes',
+      bodyType: 'Text',
+      startDate: '2026-03-01T00:00:00.000Z',
+      dueDate: '2026-03-05T00:00:00.000Z',
+      status: 'InProgress',
+      percentComplete: 40,
+      importance: 'Low',
+      completeDate: '2026-03-04T12:00:00.000Z',
+      reminderSet: true,
+      reminderDueBy: '2026-03-04T08:00:00.000Z',
+      categories: ['Work'],
     });
   });
 
   it('email: with recipients it is sent and saved in Sent Items; without, it is a draft', async () => {
     const connection = await connect(alice);
     const sent = await connection.createItem(
-      {
-        itemType: 'email',
-        appItemId: 'APP-MAIL-1',
-        fields: {
+      write(
+        'email',
+        {
           subject: 'Offer',
           body: '<p>See attached</p>',
           to: bob,
@@ -264,7 +280,8 @@ describe('createItem: every writable field, read back in the definitions’ term
           in_reply_to: '<abc@contoso.test>',
           from: 'spoofed@elsewhere.test',
         },
-      },
+        { appItemId: 'APP-MAIL-1' },
+      ),
       live(),
     );
     const stored = emulator.admin.item(alice, sent.itemId);
@@ -272,23 +289,23 @@ describe('createItem: every writable field, read back in the definitions’ term
     expect(appItemIdOf(alice, sent.itemId)).toBe('APP-MAIL-1');
     const item = await readBack(connection, sent.itemId);
     expect(item.properties).toMatchObject({
-      Subject: 'Offer',
-      Body: '<p>See attached</p>',
-      'Body.BodyType': 'HTML',
-      ToRecipients: [bob],
-      CcRecipients: [carol],
-      BccRecipients: ['dave@elsewhere.test'],
-      ReplyTo: ['sales@contoso.test'],
-      Importance: 'High',
-      Categories: ['Sales'],
-      InReplyTo: '<abc@contoso.test>',
+      subject: 'Offer',
+      body: '<p>See attached</p>',
+      bodyType: 'HTML',
+      to: [bob],
+      cc: [carol],
+      bcc: ['dave@elsewhere.test'],
+      replyTo: ['sales@contoso.test'],
+      importance: 'High',
+      categories: ['Sales'],
+      inReplyTo: '<abc@contoso.test>',
     });
     for (const recipient of [bob, carol]) {
       const received = emulator.admin.items(recipient, 'inbox').find((i) => i.properties.Subject === 'Offer');
       expect(received?.properties.From, recipient).toBe(alice);
     }
     const draft = await connection.createItem(
-      { itemType: 'email', appItemId: 'APP-MAIL-2', fields: { subject: 'Not yet', to: '' } },
+      write('email', { subject: 'Not yet', to: '' }, { appItemId: 'APP-MAIL-2' }),
       live(),
     );
     expect(emulator.admin.item(alice, draft.itemId).folder).toBe('drafts');
@@ -299,10 +316,9 @@ describe('updateItem', () => {
   it('null leaves a field unchanged, an empty string clears it', async () => {
     const connection = await connect(alice);
     const made = await connection.createItem(
-      {
-        itemType: 'contact',
-        appItemId: 'APP-CON-2',
-        fields: {
+      write(
+        'contact',
+        {
           display_name: 'Piet',
           company: 'Acme',
           job_title: 'Boss',
@@ -310,50 +326,41 @@ describe('updateItem', () => {
           home_city: 'Ede',
           business_street: 'Laan 3',
         },
-      },
+        { appItemId: 'APP-CON-2' },
+      ),
       live(),
     );
     const updated = await connection.updateItem(
       made.itemId,
-      {
-        itemType: 'contact',
-        fields: {
-          display_name: 'Piet Jansen',
-          company: null,
-          job_title: '',
-          mobile_phone: '',
-          home_city: null,
-          business_city: 'Zwolle',
-          item_id: 'ignored',
-        },
-      },
+      write('contact', {
+        display_name: 'Piet Jansen',
+        company: null,
+        job_title: '',
+        mobile_phone: '',
+        home_city: null,
+        business_city: 'Zwolle',
+        item_id: 'ignored',
+      }),
       live(),
     );
     expect(updated.itemId).toBe(made.itemId);
     expect(updated.changeKey).not.toBe(made.changeKey);
     const item = await readBack(connection, made.itemId);
     expect(item.properties).toMatchObject({
-      DisplayName: 'Piet Jansen',
-      CompanyName: 'Acme',
-      JobTitle: null,
-      'PhoneNumbers[MobilePhone]': null,
-      'PhysicalAddresses[Home].City': 'Ede',
-      'PhysicalAddresses[Business].Street': 'Laan 3',
-      'PhysicalAddresses[Business].City': 'Zwolle',
+      displayName: 'Piet Jansen',
+      company: 'Acme',
+      jobTitle: null,
+      mobilePhone: null,
+      'homeAddress.city': 'Ede',
+      'businessAddress.street': 'Laan 3',
+      'businessAddress.city': 'Zwolle',
     });
   });
 
   it('all fields null changes nothing', async () => {
     const connection = await connect(alice);
-    const made = await connection.createItem(
-      { itemType: 'task', appItemId: 'APP-TASK-2', fields: { subject: 'Keep' } },
-      live(),
-    );
-    const result = await connection.updateItem(
-      made.itemId,
-      { itemType: 'task', fields: { subject: null, body: null } },
-      live(),
-    );
+    const made = await connection.createItem(write('task', { subject: 'Keep' }, { appItemId: 'APP-TASK-2' }), live());
+    const result = await connection.updateItem(made.itemId, write('task', { subject: null, body: null }), live());
     expect(result).toEqual({ itemId: made.itemId, changeKey: made.changeKey });
     expect(emulator.admin.item(alice, made.itemId).changeKey).toBe(made.changeKey);
   });
@@ -363,38 +370,36 @@ describe('updateItem', () => {
     const subject = 'R&D <draft> "quotes" & \'apostrophes\'';
     const body = '<p>a &amp; b < c & d</p>';
     const made = await connection.createItem(
-      { itemType: 'calendar', appItemId: 'APP&<1>', fields: { subject, body, body_type: 'HTML', location: 'A&B' } },
+      write('calendar', { subject, body, body_type: 'HTML', location: 'A&B' }, { appItemId: 'APP&<1>' }),
       live(),
     );
     let item = await readBack(connection, made.itemId);
     expect(item.properties).toMatchObject({
-      Subject: subject,
-      Body: body,
-      Location: 'A&B',
-      'exh:AppItemId': 'APP&<1>',
+      subject,
+      body,
+      location: 'A&B',
+      appItemId: 'APP&<1>',
     });
     await connection.updateItem(
       made.itemId,
-      { itemType: 'calendar', fields: { subject: `${subject} 2`, body: 'x < y && z', body_type: 'Text' } },
+      write('calendar', { subject: `${subject} 2`, body: 'x < y && z', body_type: 'Text' }),
       live(),
     );
     item = await readBack(connection, made.itemId, 'text');
-    expect(item.properties).toMatchObject({ Subject: `${subject} 2`, Body: 'x < y && z' });
-    expect(await connection.findByAppItemId('calendar', 'APP&<1>', live())).toBe(made.itemId);
+    expect(item.properties).toMatchObject({ subject: `${subject} 2`, body: 'x < y && z' });
+    expect(await connection.findByAppItemId(createdIn('calendar'), 'APP&<1>', live())).toBe(made.itemId);
   });
 
   it('only the organizer may change a meeting; the organizer’s change reaches the attendees', async () => {
     const organizer = await connect(alice);
     const made = await organizer.createItem(
-      { itemType: 'calendar', appItemId: 'APP-CAL-3', fields: { subject: 'Review', required_attendees: bob } },
+      write('calendar', { subject: 'Review', required_attendees: bob }, { appItemId: 'APP-CAL-3' }),
       live(),
     );
     const copy = emulator.admin.items(bob, 'calendar').find((i) => i.properties.UID === made.uid);
     if (!copy) throw new Error('no copy in the attendee’s calendar');
     const attendee = await connect(bob);
-    const refused = await rejection(
-      attendee.updateItem(copy.id, { itemType: 'calendar', fields: { subject: 'Hijacked' } }, live()),
-    );
+    const refused = await rejection(attendee.updateItem(copy.id, write('calendar', { subject: 'Hijacked' }), live()));
     expect(refused.code).toBe('EXH_EXCHANGE_NOT_ORGANIZER');
     expect(refused.message).toContain(bob);
     expect(refused.message).toContain(alice);
@@ -405,7 +410,7 @@ describe('updateItem', () => {
 
     const result = await organizer.updateItem(
       made.itemId,
-      { itemType: 'calendar', fields: { subject: 'Review (moved)', location: 'Room 2' } },
+      write('calendar', { subject: 'Review (moved)', location: 'Room 2' }),
       live(),
     );
     expect(result.uid).toBe(made.uid);
@@ -416,24 +421,22 @@ describe('updateItem', () => {
   it('with a change key, writes only over that version: a stale one is EXH_EXCHANGE_CONFLICT and changes nothing', async () => {
     const connection = await connect(alice);
     const made = await connection.createItem(
-      { itemType: 'task', appItemId: 'APP-TASK-CK', fields: { subject: 'Base', owner: 'Ann' } },
+      write('task', { subject: 'Base', owner: 'Ann' }, { appItemId: 'APP-TASK-CK' }),
       live(),
     );
-    const written = await connection.updateItem(
-      made.itemId,
-      { itemType: 'task', fields: { subject: 'Ours' } },
-      { ...live(), changeKey: made.changeKey },
-    );
+    const written = await connection.updateItem(made.itemId, write('task', { subject: 'Ours' }), {
+      ...live(),
+      changeKey: made.changeKey,
+    });
     expect(written.changeKey).not.toBe(made.changeKey);
     // A person changes the item in Outlook meanwhile.
     emulator.admin.updateItem(alice, made.itemId, { Owner: 'Bea' });
     const theirs = emulator.admin.item(alice, made.itemId);
     const refused = await rejection(
-      connection.updateItem(
-        made.itemId,
-        { itemType: 'task', fields: { subject: 'Ours again' } },
-        { ...live(), changeKey: written.changeKey },
-      ),
+      connection.updateItem(made.itemId, write('task', { subject: 'Ours again' }), {
+        ...live(),
+        changeKey: written.changeKey,
+      }),
     );
     expect(refused.code).toBe('EXH_EXCHANGE_CONFLICT');
     expect(refused.message).toContain(made.itemId);
@@ -442,7 +445,7 @@ describe('updateItem', () => {
       properties: { Subject: 'Ours', Owner: 'Bea' },
     });
     // Nothing to write is refused the same way when the version moved on, and fine when it did not.
-    const empty = { itemType: 'task' as const, fields: { subject: null } };
+    const empty = write('task', { subject: null });
     const stale = await rejection(
       connection.updateItem(made.itemId, empty, { ...live(), changeKey: written.changeKey }),
     );
@@ -456,19 +459,19 @@ describe('updateItem', () => {
   it('readItem: the item as it is now, with its change key and LastModifiedTime; null once it is gone', async () => {
     const connection = await connect(alice);
     const made = await connection.createItem(
-      { itemType: 'contact', appItemId: 'APP-CON-VERSION', fields: { display_name: 'Versioned' } },
+      write('contact', { display_name: 'Versioned' }, { appItemId: 'APP-CON-VERSION' }),
       live(),
     );
     const before = await connection.readItem(made.itemId, live());
-    expect(before).toMatchObject({ id: made.itemId, changeKey: made.changeKey, kind: 'Contact' });
-    expect(before?.properties).toMatchObject({ DisplayName: 'Versioned', 'exh:AppItemId': 'APP-CON-VERSION' });
+    expect(before).toMatchObject({ id: made.itemId, changeKey: made.changeKey, itemClass: 'IPM.Contact' });
+    expect(before?.properties).toMatchObject({ displayName: 'Versioned', appItemId: 'APP-CON-VERSION' });
     emulator.admin.updateItem(alice, made.itemId, { CompanyName: 'Acme' });
     const after = await connection.readItem(made.itemId, live());
     expect(after?.changeKey).toBe(emulator.admin.item(alice, made.itemId).changeKey);
     expect(after?.changeKey).not.toBe(made.changeKey);
-    expect(after?.properties.CompanyName).toBe('Acme');
-    expect(Date.parse(String(after?.properties.LastModifiedTime))).toBeGreaterThanOrEqual(
-      Date.parse(String(before?.properties.LastModifiedTime)),
+    expect(after?.properties.company).toBe('Acme');
+    expect(Date.parse(String(after?.properties.lastModified))).toBeGreaterThanOrEqual(
+      Date.parse(String(before?.properties.lastModified)),
     );
     await connection.deleteItem(made.itemId, live());
     expect(await connection.readItem(made.itemId, live())).toBeNull();
@@ -476,12 +479,9 @@ describe('updateItem', () => {
 
   it('a bad value is refused before anything is sent, naming the field', async () => {
     const connection = await connect(alice);
-    const made = await connection.createItem(
-      { itemType: 'task', appItemId: 'APP-TASK-3', fields: { subject: 'Bad' } },
-      live(),
-    );
+    const made = await connection.createItem(write('task', { subject: 'Bad' }, { appItemId: 'APP-TASK-3' }), live());
     const refused = await rejection(
-      connection.updateItem(made.itemId, { itemType: 'task', fields: { subject: 'x', due: 'next week' } }, live()),
+      connection.updateItem(made.itemId, write('task', { subject: 'x', due: 'next week' }), live()),
     );
     expect(refused.code).toBe('EXH_EXCHANGE_REQUEST_FAILED');
     expect(refused.message).toContain('exh_due');
@@ -490,10 +490,10 @@ describe('updateItem', () => {
 });
 
 describe('deleteItem, findByAppItemId, syncFolder of a written item', () => {
-  it('the stamp is read back by syncFolder as exh:AppItemId', async () => {
+  it('the stamp is read back by syncFolder as appItemId', async () => {
     const connection = await connect(alice);
     const made = await connection.createItem(
-      { itemType: 'task', appItemId: 'APP-TASK-SYNC', fields: { subject: 'Synced' } },
+      write('task', { subject: 'Synced' }, { appItemId: 'APP-TASK-SYNC' }),
       live(),
     );
     let state: string | null = null;
@@ -504,32 +504,32 @@ describe('deleteItem, findByAppItemId, syncFolder of a written item', () => {
       state = page.syncState;
       if (page.done) break;
     }
-    expect(items.find((i) => i.id === made.itemId)?.properties['exh:AppItemId']).toBe('APP-TASK-SYNC');
+    expect(items.find((i) => i.id === made.itemId)?.properties.appItemId).toBe('APP-TASK-SYNC');
   });
 
   it('findByAppItemId finds the item of the type and misses otherwise', async () => {
     const connection = await connect(alice);
     const made = await connection.createItem(
-      { itemType: 'contact', appItemId: 'APP-FIND-1', fields: { display_name: 'Findable' } },
+      write('contact', { display_name: 'Findable' }, { appItemId: 'APP-FIND-1' }),
       live(),
     );
-    expect(await connection.findByAppItemId('contact', 'APP-FIND-1', live())).toBe(made.itemId);
-    expect(await connection.findByAppItemId('contact', 'APP-FIND-2', live())).toBeNull();
-    expect(await connection.findByAppItemId('task', 'APP-FIND-1', live())).toBeNull();
-    const mail = await connection.findByAppItemId('email', 'APP-MAIL-1', live());
+    expect(await connection.findByAppItemId(createdIn('contact'), 'APP-FIND-1', live())).toBe(made.itemId);
+    expect(await connection.findByAppItemId(createdIn('contact'), 'APP-FIND-2', live())).toBeNull();
+    expect(await connection.findByAppItemId(createdIn('task'), 'APP-FIND-1', live())).toBeNull();
+    const mail = await connection.findByAppItemId(createdIn('email'), 'APP-MAIL-1', live());
     expect(mail === null ? null : emulator.admin.item(alice, mail).properties.Subject).toBe('Offer');
-    const draft = await connection.findByAppItemId('email', 'APP-MAIL-2', live());
+    const draft = await connection.findByAppItemId(createdIn('email'), 'APP-MAIL-2', live());
     expect(draft === null ? null : emulator.admin.item(alice, draft).folder).toBe('drafts');
   });
 
   it('deleting twice is fine; a meeting’s deletion cancels it for the attendees', async () => {
     const connection = await connect(alice);
     const made = await connection.createItem(
-      { itemType: 'calendar', appItemId: 'APP-DEL-1', fields: { subject: 'Doomed', required_attendees: bob } },
+      write('calendar', { subject: 'Doomed', required_attendees: bob }, { appItemId: 'APP-DEL-1' }),
       live(),
     );
     await connection.deleteItem(made.itemId, live());
-    expect(await connection.findByAppItemId('calendar', 'APP-DEL-1', live())).toBeNull();
+    expect(await connection.findByAppItemId(createdIn('calendar'), 'APP-DEL-1', live())).toBeNull();
     const copy = emulator.admin.items(bob, 'calendar').find((i) => i.properties.UID === made.uid);
     expect(copy?.properties.IsCancelled).toBe('true');
     await connection.deleteItem(made.itemId, live());
@@ -560,10 +560,7 @@ describe('getAttachment and the pool', () => {
     const controller = new AbortController();
     controller.abort();
     const refused = await rejection(
-      connection.createItem(
-        { itemType: 'task', appItemId: 'APP-ABORT', fields: { subject: 'Never' } },
-        live(controller.signal),
-      ),
+      connection.createItem(write('task', { subject: 'Never' }, { appItemId: 'APP-ABORT' }), live(controller.signal)),
     );
     expect(refused.code).toBe('EXH_POOL_ABORTED');
     expect(emulator.admin.items(alice, 'tasks').some((i) => i.properties.Subject === 'Never')).toBe(false);
@@ -572,16 +569,17 @@ describe('getAttachment and the pool', () => {
 
 describe('write-fields: the XML of a change (pure)', () => {
   it('create lists the elements in schema order, escaped, and leaves out null and empty values', () => {
-    const xml = createXml('contact', {
+    const xml = createXml('IPM.Contact', {
       surname: 'Dijk & Zn',
-      display_name: 'Jan <Dijk>',
-      home_city: 'Ede',
-      business_street: 'Laan 1',
-      home_street: 'Weg 2',
-      email_2: 'b@x.test',
-      email_1: 'a@x.test',
-      job_title: '',
+      displayName: 'Jan <Dijk>',
+      'homeAddress.city': 'Ede',
+      'businessAddress.street': 'Laan 1',
+      'homeAddress.street': 'Weg 2',
+      email2: 'b@x.test',
+      email1: 'a@x.test',
+      jobTitle: '',
       company: null,
+      // Read-only: no writer, left out.
       created: '2026-01-01T00:00:00Z',
     });
     expect(xml).toBe(
@@ -596,14 +594,15 @@ describe('write-fields: the XML of a change (pure)', () => {
 
   it("update: a value is set, '' is deleted, null is left alone; Start cannot be cleared", () => {
     expect(
-      updateXml('calendar', {
+      updateXml('IPM.Appointment', {
         subject: 'A&B',
         location: '',
         body: null,
         categories: ';',
         start: '',
-        required_attendees: 'x@y.test',
-        is_cancelled: true,
+        requiredAttendees: 'x@y.test',
+        // Read-only: no writer, left out.
+        isCancelled: true,
       }),
     ).toEqual([
       '<t:SetItemField><t:FieldURI FieldURI="item:Subject"/><t:CalendarItem><t:Subject>A&amp;B</t:Subject>' +
@@ -615,12 +614,28 @@ describe('write-fields: the XML of a change (pure)', () => {
         '</t:RequiredAttendees></t:CalendarItem></t:SetItemField>',
     ]);
     // Schema order: PhysicalAddresses before PhoneNumbers.
-    expect(updateXml('contact', { mobile_phone: '', home_city: 'Ede' })).toEqual([
+    expect(updateXml('IPM.Contact', { mobilePhone: '', 'homeAddress.city': 'Ede' })).toEqual([
       '<t:SetItemField><t:IndexedFieldURI FieldURI="contacts:PhysicalAddress:City" FieldIndex="Home"/><t:Contact>' +
         '<t:PhysicalAddresses><t:Entry Key="Home"><t:City>Ede</t:City></t:Entry></t:PhysicalAddresses>' +
         '</t:Contact></t:SetItemField>',
       '<t:DeleteItemField><t:IndexedFieldURI FieldURI="contacts:PhoneNumber" FieldIndex="MobilePhone"/>' +
         '</t:DeleteItemField>',
     ]);
+  });
+
+  it("names a refused value by its label (the application's column, through writeOf), else by its property", () => {
+    expect(() => updateXml('IPM.Task', { dueDate: 'next week' })).toThrow(/dueDate/);
+    const labelled = writeOf(itemType('task'), { subject: 'x', due: 'next week' });
+    expect(labelled).toMatchObject({ itemClass: 'IPM.Task', folder: 'tasks', labels: { dueDate: 'exh_due' } });
+    expect(() => updateXml(labelled.itemClass, labelled.properties, labelled.labels)).toThrow(/exh_due/);
+    expect(() => createXml(labelled.itemClass, labelled.properties, [], labelled.labels)).toThrow(/exh_due/);
+  });
+
+  it('writes a message class that is no e-mail as a Message that says its class', () => {
+    expect(createXml('IPM.StickyNote', { subject: 'Note & more', to: 'x@y.test' })).toBe(
+      '<t:Message><t:ItemClass>IPM.StickyNote</t:ItemClass><t:Subject>Note &amp; more</t:Subject>' +
+        '<t:ToRecipients><t:Mailbox><t:EmailAddress>x@y.test</t:EmailAddress></t:Mailbox></t:ToRecipients></t:Message>',
+    );
+    expect(createXml('IPM.Note', { subject: 'Mail' })).toBe('<t:Message><t:Subject>Mail</t:Subject></t:Message>');
   });
 });

@@ -5,7 +5,7 @@
 export interface BackoffPolicy {
   /** The first pause. */
   firstMs: number;
-  /** The longest pause (Exchange's BackOffMilliseconds may still ask for more). */
+  /** The longest pause (the pause Exchange asks for may still be longer). */
   maxMs: number;
 }
 
@@ -14,7 +14,7 @@ export const defaultExchangeBackoff: BackoffPolicy = { firstMs: 1_000, maxMs: 60
 
 /**
  * Exponential back-off with ±20 % jitter, so that many mailboxes failing together (Exchange restarting) do not come
- * back together; never shorter than what Exchange asked for (BackOffMilliseconds), even above the ceiling.
+ * back together; never shorter than the pause Exchange asked for, even above the ceiling.
  * `attempt` counts from 1.
  */
 export function backoffDelay(

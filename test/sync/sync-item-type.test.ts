@@ -1,0 +1,354 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { itemTypes } from '../../src/items/index.js';
+import { Connections } from '../../src/mailbox/connections.js';
+import { syncMailboxItemType } from '../../src/mailbox/item-type-sync.js';
+import { CommittedWatermarks, SyncLocks } from '../../src/mailbox/sync-locks.js';
+import type { SubscriptionEvent } from '../../src/ports/exchange.port.js';
+import { decodeCompare, decodeSeries, decodeWatermark } from '../../src/sync/watermark.js';
+import { alice, bob, type MemoryWorld, memoryWorld } from '../support/memory-world.js';
+
+/**
+ * syncItemType (catch-up and live sync of one item type) on the in-memory Exchange and PGlite with the example
+ * application: every built-in type read into its table, page by page, then kept live; a sync state Exchange no
+ * longer takes; recurring series; meeting messages. Nothing here is EWS: the core is driven through the port alone.
+ */
+let world: MemoryWorld;
+beforeAll(async () => {
+  world = await memoryWorld();
+});
+beforeEach(async () => {
+  await world.reset();
+});
+afterAll(async () => {
+  await world?.close();
+});
+
+const contact = (displayName: string, more: Record<string, string> = {}) =>
+  world.admin.makeItem(alice, { itemClass: 'IPM.Contact', folder: 'contacts', properties: { displayName, ...more } });
+
+describe('catch-up of every built-in type', () => {
+  it('reads each folder of each type into its table, mapped by the definition, without echoing to the outbox', async () => {
+    const meeting = world.admin.makeItem(alice, {
+      itemClass: 'IPM.Appointment',
+      folder: 'calendar',
+      properties: {
+        subject: 'Planning',
+        location: 'Room 1',
+        start: '2026-03-02T09:00:00.000Z',
+        end: '2026-03-02T10:00:00.000Z',
+        isAllDay: false,
+        freeBusy: 'Busy',
+        categories: ['Blue', 'Work'],
+        requiredAttendees: [bob],
+        reminderSet: true,
+        reminderMinutes: 15,
+      },
+    });
+    const dana = contact('Dana Scully', {
+      givenName: 'Dana',
+      surname: 'Scully',
+      businessPhone: '+1 202 555 0100',
+      'businessAddress.city': 'Washington',
+      birthday: '1964-02-23',
+    });
+    // A distribution list lives in Contacts too, and is no contact.
+    world.admin.makeItem(alice, { itemClass: 'IPM.DistList', folder: 'contacts', properties: { displayName: 'Team' } });
+    const received = world.admin.makeItem(alice, {
+      itemClass: 'IPM.Note',
+      folder: 'inbox',
+      properties: { subject: 'Hello', from: bob, to: [alice], body: 'Hi Alice', isRead: false },
+    });
+    const sent = world.admin.makeItem(alice, {
+      itemClass: 'IPM.Note',
+      folder: 'drafts',
+      properties: { subject: 'Re: Hello', to: [bob], body: 'Hi Bob' },
+      send: true,
+    });
+    const task = world.admin.makeItem(alice, {
+      itemClass: 'IPM.Task',
+      folder: 'tasks',
+      properties: {
+        subject: 'File report',
+        dueDate: '2026-03-06T17:00:00.000Z',
+        status: 'InProgress',
+        percentComplete: 50,
+      },
+    });
+
+    for (const definition of itemTypes) {
+      const outcome = await world.sync(alice, definition.name);
+      expect(outcome, definition.name).toMatchObject({ failed: 0, restarted: false });
+    }
+
+    expect(await world.rows('calendar', alice)).toEqual([
+      expect.objectContaining({
+        exh_item_id: meeting.id,
+        exh_subject: 'Planning',
+        exh_location: 'Room 1',
+        exh_start: new Date('2026-03-02T09:00:00.000Z'),
+        exh_end: new Date('2026-03-02T10:00:00.000Z'),
+        exh_all_day: false,
+        exh_free_busy_status: 'Busy',
+        exh_categories: 'Blue; Work',
+        exh_required_attendees: bob,
+        exh_organizer: alice,
+        exh_is_meeting: true,
+        exh_reminder: 15,
+        exh_is_recurring: null,
+      }),
+    ]);
+    expect(await world.rows('contact', alice)).toEqual([
+      expect.objectContaining({
+        exh_item_id: dana.id,
+        exh_display_name: 'Dana Scully',
+        exh_surname: 'Scully',
+        exh_business_phone: '+1 202 555 0100',
+        exh_business_city: 'Washington',
+        exh_home_city: null,
+      }),
+    ]);
+    const emails = await world.rows('email', alice);
+    expect(emails).toEqual([
+      expect.objectContaining({
+        exh_item_id: received.id,
+        exh_subject: 'Hello',
+        exh_from: bob,
+        exh_is_read: false,
+        exh_direction: 'incoming',
+        exh_folder: 'Inbox',
+      }),
+      expect.objectContaining({
+        exh_item_id: sent.id,
+        exh_subject: 'Re: Hello',
+        exh_to: bob,
+        exh_from: alice,
+        exh_direction: 'outgoing',
+        exh_folder: 'Sent Items',
+      }),
+    ]);
+    expect(await world.rows('task', alice)).toEqual([
+      expect.objectContaining({
+        exh_item_id: task.id,
+        exh_subject: 'File report',
+        exh_due: new Date('2026-03-06T17:00:00.000Z'),
+        exh_status: 'InProgress',
+        exh_percent_complete: 50,
+      }),
+    ]);
+    // The connector's own writes into the application's tables are not sent back to Exchange.
+    expect(await world.outbox()).toEqual([]);
+    // Each type's watermark holds a state for each of its folders, e-mail two.
+    expect(Object.keys(decodeWatermark(await world.watermark(alice, 'email')))).toEqual(['inbox', 'sentitems']);
+    expect(Object.keys(decodeWatermark(await world.watermark(alice, 'contact')))).toEqual(['contacts']);
+  });
+});
+
+describe('paging', () => {
+  it('commits a small page size page by page, and a catch-up cut short resumes after its last page', async () => {
+    for (const name of ['Ann', 'Ben', 'Cid', 'Dot', 'Eve']) contact(name);
+    const committed: string[] = [];
+    const first = await world.sync(alice, 'contact', { pageSize: 2 }, { onCommitted: (w) => committed.push(w) });
+    expect(first.applied).toBe(5);
+    // Three pages (2, 2, 1), each with a watermark of its own: more was waiting after the first two.
+    expect(committed).toHaveLength(3);
+    expect(new Set(committed).size).toBe(3);
+    expect((await world.rows('contact', alice)).map((row) => row.exh_display_name)).toEqual([
+      'Ann',
+      'Ben',
+      'Cid',
+      'Dot',
+      'Eve',
+    ]);
+
+    // A run that stopped after its first page starts from that page's watermark: only the rest comes again.
+    const resumed = await world.sync(alice, 'contact', { pageSize: 2 }, { from: committed[0] as string });
+    expect(resumed.applied).toBe(3);
+    expect(await world.rows('contact', alice)).toHaveLength(5);
+  });
+});
+
+describe('live changes', () => {
+  it('after catch-up brings only what changed: a change, a new item, a deletion and a read flag', async () => {
+    const ann = contact('Ann', { jobTitle: 'Clerk' });
+    const ben = contact('Ben');
+    const mail = world.admin.makeItem(alice, {
+      itemClass: 'IPM.Note',
+      folder: 'inbox',
+      properties: { subject: 'Lunch?', from: bob, isRead: false },
+    });
+    await world.sync(alice, 'contact');
+    await world.sync(alice, 'email');
+    const [annRow] = await world.rows('contact', alice);
+
+    // The subscription only says "look again" for the folder; the sync reads what changed.
+    const events: SubscriptionEvent[] = [];
+    const connection = await world.connect(alice);
+    const subscription = await connection.subscribe(['contacts'], 'streaming', (e) => events.push(e), world.call);
+    world.admin.changeItem(alice, ann.id, { jobTitle: 'Manager' });
+    world.admin.deleteItem(alice, ben.id);
+    const cid = contact('Cid');
+    world.admin.markRead(alice, mail.id, true);
+    await Promise.resolve();
+    expect(events).toContainEqual({ type: 'changed', folders: ['contacts'] });
+    await subscription.close();
+
+    expect(await world.sync(alice, 'contact')).toMatchObject({ applied: 3, failed: 0 });
+    const rows = await world.rows('contact', alice);
+    expect(rows.map((row) => [row.exh_item_id, row.exh_display_name, row.exh_job_title])).toEqual([
+      [ann.id, 'Ann', 'Manager'],
+      [cid.id, 'Cid', null],
+    ]);
+    // Changed in place: the same row, the application's id kept.
+    expect(rows[0]?.id).toBe(annRow?.id);
+    expect(rows[0]?.exh_app_item_id).toBe(annRow?.exh_app_item_id);
+
+    // Only the read flag changed: the row's other values stay as they were.
+    expect(await world.sync(alice, 'email')).toMatchObject({ applied: 1 });
+    expect(await world.rows('email', alice)).toEqual([
+      expect.objectContaining({ exh_item_id: mail.id, exh_is_read: true, exh_subject: 'Lunch?', exh_from: bob }),
+    ]);
+    // Nothing more: a sync without changes applies nothing.
+    expect(await world.sync(alice, 'contact')).toMatchObject({ applied: 0 });
+    expect(await world.outbox()).toEqual([]);
+  });
+});
+
+describe('a sync state Exchange no longer takes', () => {
+  it('reads the folder again without duplicates, and the comparison finds what was deleted in the gap', async () => {
+    const ann = contact('Ann');
+    const ben = contact('Ben');
+    await world.sync(alice, 'contact');
+    const before = await world.rows('contact', alice);
+
+    // While the state is forgotten, Ben is deleted and Ann changed: a full read cannot report the deletion.
+    world.admin.deleteItem(alice, ben.id);
+    world.admin.changeItem(alice, ann.id, { jobTitle: 'Manager' });
+    world.admin.forgetSyncStates(alice, 'contacts');
+    const outcome = await world.sync(alice, 'contact');
+    expect(outcome.restarted).toBe(true);
+    const reread = await world.rows('contact', alice);
+    expect(reread.map((row) => [row.id, row.exh_display_name, row.exh_job_title])).toEqual([
+      [before[0]?.id, 'Ann', 'Manager'],
+      [before[1]?.id, 'Ben', null],
+    ]);
+    // The need to compare is kept in the stored watermark, so a stop here does not forget it.
+    expect(decodeCompare(await world.watermark(alice, 'contact'))).toBe(true);
+    expect((await world.sync(alice, 'contact')).restarted).toBe(true);
+
+    // The mailbox's item-type service (src/mailbox/item-type-sync.ts) finishes the job: it compares, deletes the
+    // rows whose item is gone, and only then writes a watermark that no longer asks for the comparison.
+    const connections = new Connections();
+    connections.set(alice, await world.connect(alice));
+    const service = {
+      db: world.db,
+      connections,
+      settings: world.settings(),
+      logger: world.logger,
+      locks: new SyncLocks(),
+      committed: new CommittedWatermarks(),
+    };
+    const run = async () =>
+      syncMailboxItemType(service, {
+        user: alice,
+        itemType: 'contact',
+        watermark: await world.watermark(alice, 'contact'),
+        signal: world.call.signal,
+      });
+    expect(await run()).toMatchObject({ applied: 1, failed: 0 });
+    expect((await world.rows('contact', alice)).map((row) => row.exh_item_id)).toEqual([ann.id]);
+    expect(decodeCompare(await world.watermark(alice, 'contact'))).toBe(false);
+    expect(await run()).toMatchObject({ applied: 0 });
+  });
+});
+
+describe('recurring series', () => {
+  it('synchronises each occurrence as a row, and follows an occurrence deleted and the series changed and deleted', async () => {
+    const at = (day: number, time: string) => `2026-04-0${day}T${time}:00.000Z`;
+    const series = world.admin.makeItem(alice, {
+      itemClass: 'IPM.Appointment',
+      folder: 'calendar',
+      properties: { subject: 'Standup', start: at(6, '09:00'), end: at(6, '09:15'), recurrence: 'Daily, 3 times' },
+      occurrences: [6, 7, 8].map((day) => ({ start: at(day, '09:00'), end: at(day, '09:15') })),
+    });
+    const settings = { maxSyncedRecurrences: 10 };
+    await world.sync(alice, 'calendar', settings);
+    const rows = await world.rows('calendar', alice);
+    expect(rows.map((row) => [row.exh_subject, row.exh_is_recurring, row.exh_occurrence_original_start])).toEqual([
+      ['Standup', true, null],
+      ['Standup', true, new Date(at(6, '09:00'))],
+      ['Standup', true, new Date(at(7, '09:00'))],
+      ['Standup', true, new Date(at(8, '09:00'))],
+    ]);
+    // The occurrence ids held per series move with the watermark.
+    const occurrenceIds = rows.slice(1).map((row) => row.exh_item_id);
+    expect(decodeSeries(await world.watermark(alice, 'calendar'))).toEqual({ [series.id]: occurrenceIds });
+
+    // Exchange reports a deleted occurrence only as a change of its series.
+    world.admin.deleteItem(alice, occurrenceIds[1] as string);
+    world.admin.changeItem(alice, series.id, { subject: 'Standup (room 2)' });
+    await world.sync(alice, 'calendar', settings);
+    expect((await world.rows('calendar', alice)).map((row) => [row.exh_item_id, row.exh_subject])).toEqual([
+      [series.id, 'Standup (room 2)'],
+      [occurrenceIds[0], 'Standup (room 2)'],
+      [occurrenceIds[2], 'Standup (room 2)'],
+    ]);
+
+    // The series deleted takes its occurrences' rows with it.
+    world.admin.deleteItem(alice, series.id);
+    await world.sync(alice, 'calendar', settings);
+    expect(await world.rows('calendar', alice)).toEqual([]);
+    expect(decodeSeries(await world.watermark(alice, 'calendar'))).toEqual({});
+  });
+});
+
+describe('meeting messages in the Inbox', () => {
+  it('are skipped unless sync.meetingRequestsResponses', async () => {
+    // Alice invites Bob: his calendar gets the meeting, his Inbox the request.
+    world.admin.makeItem(alice, {
+      itemClass: 'IPM.Appointment',
+      folder: 'calendar',
+      properties: {
+        subject: 'Review',
+        start: '2026-05-04T13:00:00.000Z',
+        end: '2026-05-04T14:00:00.000Z',
+        requiredAttendees: [bob],
+      },
+    });
+    world.admin.makeItem(bob, {
+      itemClass: 'IPM.Note',
+      folder: 'inbox',
+      properties: { subject: 'Coffee', from: alice },
+    });
+    expect(world.admin.listFolder(bob, 'inbox').map((item) => item.itemClass)).toEqual([
+      'IPM.Schedule.Meeting.Request',
+      'IPM.Note',
+    ]);
+
+    await world.sync(bob, 'email');
+    expect((await world.rows('email', bob)).map((row) => row.exh_subject)).toEqual(['Coffee']);
+
+    await world.sync(bob, 'email', { meetingRequestsResponses: true }, { from: null });
+    expect((await world.rows('email', bob)).map((row) => row.exh_subject).sort()).toEqual(['Coffee', 'Review']);
+  });
+
+  // Known gap, found by this adapter: a read-flag change carries no item class, and src/sync/plan.ts turns it into a
+  // chg of is_read alone, which the from_exh template makes a row of (the EWS adapter hides it by reading every read
+  // flag change as a full update). `it.fails` until the core skips read flags of items it does not hold.
+  it.fails('a read flag on a skipped meeting request makes no row', async () => {
+    world.admin.makeItem(alice, {
+      itemClass: 'IPM.Appointment',
+      folder: 'calendar',
+      properties: {
+        subject: 'Review',
+        start: '2026-05-04T13:00:00.000Z',
+        end: '2026-05-04T14:00:00.000Z',
+        requiredAttendees: [bob],
+      },
+    });
+    await world.sync(bob, 'email');
+    const [request] = world.admin.listFolder(bob, 'inbox');
+    world.admin.markRead(bob, request?.id as string, true);
+    await world.sync(bob, 'email');
+    expect(await world.rows('email', bob)).toEqual([]);
+  });
+});

@@ -1,4 +1,5 @@
 import { assign, fromPromise, sendParent, setup } from 'xstate';
+import { errorCatalogue } from '../src/errors.js';
 import { retryDelay } from '../src/sync/backoff.js';
 import { type Report, type SerializedError, serializeError } from './report.js';
 
@@ -142,7 +143,7 @@ export const databaseMachine = setup({
                 lastError: ({ context }) => ({
                   code: 'EXH_DB_CONNECTION_LOST',
                   message: `The database at ${context.target} did not answer a probe within ${context.probeTimeoutMs / 1000} s`,
-                  retryable: true,
+                  retryable: errorCatalogue.EXH_DB_CONNECTION_LOST.retryable,
                 }),
               }),
             },

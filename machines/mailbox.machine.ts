@@ -1,4 +1,5 @@
 import { assign, enqueueActions, fromCallback, fromPromise, sendParent, setup } from 'xstate';
+import { isPermanent } from '../src/errors.js';
 import type { ItemTypeName, UserRegistration } from '../src/ports/database.port.js';
 import type { FolderName } from '../src/ports/exchange.port.js';
 import { type BackoffPolicy, backoffDelay, defaultExchangeBackoff } from '../src/sync/backoff.js';
@@ -21,6 +22,8 @@ export interface MailboxContext extends MailboxInput {
   attempt: number;
   permanentFailures: number;
   backoffMs: number;
+  /** A number in [0, 1) for the jitter of the next back-off, drawn by the `drawJitter` action before each failure. */
+  jitter: number;
   caughtUp: ItemTypeName[];
 }
 
@@ -30,18 +33,6 @@ export type MailboxEvent =
   | { type: 'subscription.lost'; error: SerializedError }
   | { type: 'mailbox.failed'; error: SerializedError }
   | ItemTypeReport;
-
-/**
- * The errors after which trying again cannot help until somebody changes Exchange, the configuration or the user list.
- * An allow-list on purpose: any other failure (a refused request, a bug in parsing one item) backs off and retries,
- * so one bad item can never disable a mailbox, let alone all of them.
- */
-const permanentCodes = new Set([
-  'EXH_EXCHANGE_MAILBOX_NOT_FOUND',
-  'EXH_EXCHANGE_IMPERSONATION_DENIED',
-  'EXH_EXCHANGE_AUTH_FAILED',
-]);
-const isPermanent = (error: SerializedError) => permanentCodes.has(error.code);
 
 export const itemTypeId = (itemType: ItemTypeName) => `itemType:${itemType}`;
 
@@ -87,6 +78,14 @@ export const mailboxMachine = setup({
   },
   actions: {
     report: (_, _params: Report) => {},
+    /**
+     * Sets `jitter` for the next back-off. Randomness is an effect: the composition root draws it (src/runtime.ts),
+     * tests choose it; a machine without it is not wired.
+     */
+    drawJitter: (_, _params: undefined) => {
+      throw new Error('mailbox action "drawJitter" not provided');
+    },
+    // Whether a failure is permanent is the error catalogue's to say (src/errors.ts, isPermanent).
     recordFailure: assign(({ context }, params: { error: unknown }) => {
       const error = serializeError(params.error);
       const attempt = context.attempt + 1;
@@ -94,14 +93,14 @@ export const mailboxMachine = setup({
         lastError: error,
         attempt,
         permanentFailures: isPermanent(error) ? context.permanentFailures + 1 : 0,
-        backoffMs: backoffDelay(attempt, error.backOffMs, Math.random(), context.backoff ?? defaultExchangeBackoff),
+        backoffMs: backoffDelay(attempt, error.backOffMs, context.jitter, context.backoff ?? defaultExchangeBackoff),
       };
     }),
     startItemTypes: enqueueActions(({ context, enqueue }) => {
       for (const itemType of enabledTypes(context)) {
         enqueue.spawnChild('itemType', {
           id: itemTypeId(itemType),
-          input: { user: context.user, itemType, watermark: context.watermarks[itemType] },
+          input: { user: context.user, itemType, watermark: context.watermarks[itemType] ?? null },
         });
       }
     }),
@@ -128,6 +127,7 @@ export const mailboxMachine = setup({
     attempt: 0,
     permanentFailures: 0,
     backoffMs: 0,
+    jitter: 0.5,
     caughtUp: [],
   }),
   entry: {
@@ -171,11 +171,11 @@ export const mailboxMachine = setup({
           {
             guard: { type: 'isPermanentLimit', params: ({ event }) => ({ error: event.error }) },
             target: 'disabled',
-            actions: { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) },
+            actions: ['drawJitter', { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) }],
           },
           {
             target: 'backingOff',
-            actions: { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) },
+            actions: ['drawJitter', { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) }],
           },
         ],
       },
@@ -186,24 +186,24 @@ export const mailboxMachine = setup({
         {
           id: 'subscription',
           src: 'subscription',
-          input: ({ context }) => ({ user: context.user, folders: enabledTypes(context).flatMap((t) => foldersOf[t]) }),
+          input: ({ context }) => ({ user: context.user, folders: enabledTypes(context).flatMap((t) => foldersOf(t)) }),
         },
       ],
       exit: ['stopItemTypes', assign({ caughtUp: [] })],
       on: {
         'subscription.lost': {
           target: 'backingOff',
-          actions: { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) },
+          actions: ['drawJitter', { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) }],
         },
         'itemType.failed': [
           {
             guard: { type: 'isPermanentLimit', params: ({ event }) => ({ error: event.error }) },
             target: 'disabled',
-            actions: { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) },
+            actions: ['drawJitter', { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) }],
           },
           {
             target: 'backingOff',
-            actions: { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) },
+            actions: ['drawJitter', { type: 'recordFailure', params: ({ event }) => ({ error: event.error }) }],
           },
         ],
         'itemType.progress': {

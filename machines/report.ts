@@ -1,3 +1,4 @@
+import { errorCatalogue } from '../src/errors.js';
 import type { Category } from '../src/logging/logger.js';
 
 /**
@@ -36,9 +37,10 @@ export function serializeError(error: unknown): SerializedError {
     if (typeof backOffMs === 'number') serialized.backOffMs = backOffMs;
     return serialized;
   }
+  // Not coded: a bug (src/errors.ts, EXH_INTERNAL).
   return {
     code: 'EXH_INTERNAL',
     message: error instanceof Error ? error.message : String(error),
-    retryable: false,
+    retryable: errorCatalogue.EXH_INTERNAL.retryable,
   };
 }

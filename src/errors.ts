@@ -32,7 +32,12 @@ export class ExhError extends Error {
   }
 }
 
-/** Every code with whether it is worth retrying. `as const` keeps the codes a closed set for switch statements. */
+/**
+ * Every code with whether it is worth retrying, the one notion of "retryable" in the connector: `retryable` says that
+ * trying the same thing again later can succeed with nothing changed; `permanent` marks the codes after which a mailbox
+ * cannot work until somebody changes Exchange, the configuration or the user list (see isPermanent). `as const` keeps
+ * the codes a closed set for switch statements.
+ */
 export const errorCatalogue = {
   EXH_CONFIG_NOT_FOUND: { retryable: false },
   EXH_CONFIG_UNREADABLE: { retryable: false },
@@ -72,12 +77,12 @@ export const errorCatalogue = {
   EXH_CONNECTOR_OFFLINE: { retryable: true },
   EXH_POOL_ABORTED: { retryable: false },
   EXH_EXCHANGE_UNAVAILABLE: { retryable: true },
-  EXH_EXCHANGE_AUTH_FAILED: { retryable: false },
+  EXH_EXCHANGE_AUTH_FAILED: { retryable: false, permanent: true },
   EXH_EXCHANGE_THROTTLED: { retryable: true },
   EXH_EXCHANGE_TIMEOUT: { retryable: true },
   EXH_EXCHANGE_TLS: { retryable: true },
-  EXH_EXCHANGE_MAILBOX_NOT_FOUND: { retryable: false },
-  EXH_EXCHANGE_IMPERSONATION_DENIED: { retryable: false },
+  EXH_EXCHANGE_MAILBOX_NOT_FOUND: { retryable: false, permanent: true },
+  EXH_EXCHANGE_IMPERSONATION_DENIED: { retryable: false, permanent: true },
   EXH_EXCHANGE_MAILBOX_MOVING: { retryable: true },
   EXH_EXCHANGE_INVALID_SYNC_STATE: { retryable: false },
   EXH_EXCHANGE_SUBSCRIPTION_LOST: { retryable: true },
@@ -92,7 +97,16 @@ export const errorCatalogue = {
   EXH_MAILBOX_NOT_CONNECTED: { retryable: true },
   EXH_MAILBOX_UNKNOWN: { retryable: false },
   EXH_RESYNC_REFUSED: { retryable: false },
-} as const satisfies Record<string, { retryable: boolean }>;
+  // Codes of records rather than of errors thrown: rows of exh_log and failures that are not coded.
+  /** An exh_sync_item item that could not be written (exh_log, docs/database.md). */
+  EXH_RESYNC_FAILED: { retryable: false },
+  /** A change both sides made between two syncs, decided by sync.conflicts (exh_log, docs/reliability.md). */
+  EXH_SYNC_CONFLICT: { retryable: false },
+  /** A mailbox disabled after permanent errors without one of its own (exh_log). */
+  EXH_MAILBOX_DISABLED: { retryable: false },
+  /** Anything thrown that is not an ExhError: a bug (machines/report.ts serializes it so). */
+  EXH_INTERNAL: { retryable: false },
+} as const satisfies Record<string, { retryable: boolean; permanent?: true }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
 
@@ -447,6 +461,19 @@ export function describe(cause: unknown): string {
     return code && !text.includes(code) ? `${text} (${code})` : text;
   }
   return String(cause);
+}
+
+/**
+ * Whether an error (an ExhError, or its serialized form in machine context) leaves a mailbox unable to work until
+ * somebody changes Exchange, the configuration or the user list: a `permanent` code, never retryable. A mailbox that
+ * meets one `retry.permanentFailures` times in a row is disabled (machines/mailbox.machine.ts). Every other failure,
+ * retryable or not (a refused request, a bug in parsing one item), backs the mailbox off and tries again, so that one
+ * bad item can never disable a mailbox, let alone all of them.
+ */
+export function isPermanent(error: { code: string; retryable: boolean }): boolean {
+  if (error.retryable || !Object.hasOwn(errorCatalogue, error.code)) return false;
+  const entry = errorCatalogue[error.code as ErrorCode] as { retryable: boolean; permanent?: true };
+  return entry.permanent === true;
 }
 
 export function isExhError(value: unknown, code?: ErrorCode): value is ExhError {

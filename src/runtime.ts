@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
-import { type Actor, createActor, toPromise } from 'xstate';
+import { type Actor, assign, createActor, toPromise } from 'xstate';
 import { createDatabaseActors } from '../actors/database.actors.js';
 import { createDatabaseListenerActor } from '../actors/database-listener.actors.js';
 import { createHttpActor } from '../actors/http.actors.js';
@@ -130,6 +130,8 @@ export function startRuntime(options: RuntimeOptions): Runtime {
           mailbox: mailboxMachine.provide({
             actions: {
               report: ({ context }, params) => report(logger.child({ actor: 'mailbox', user: context.user }), params),
+              // The back-off's jitter, so that mailboxes failing together do not come back together.
+              drawJitter: assign({ jitter: () => Math.random() }),
             },
             actors: {
               ...createMailboxActors({

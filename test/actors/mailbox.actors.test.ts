@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createActor, SimulatedClock, waitFor } from 'xstate';
+import { assign, createActor, SimulatedClock, waitFor } from 'xstate';
 import { createMailboxActors } from '../../actors/mailbox.actors.js';
 import { mailboxMachine } from '../../machines/mailbox.machine.js';
 import { createLogging } from '../../src/logging/logger.js';
@@ -42,6 +42,7 @@ function mailboxWithRealActors() {
   };
   const logging = createLogging({ level: 'silent', format: 'json', stdout: { write: () => {} } });
   const machine = mailboxMachine.provide({
+    actions: { drawJitter: assign({ jitter: 0.5 }) },
     actors: createMailboxActors({
       exchange,
       db: { logError: async () => {} } as unknown as DatabasePort,

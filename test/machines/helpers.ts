@@ -1,4 +1,4 @@
-import { fromCallback, fromPromise, SimulatedClock } from 'xstate';
+import { assign, fromCallback, fromPromise, SimulatedClock } from 'xstate';
 import { databaseMachine } from '../../machines/database.machine.js';
 import { mailboxMachine } from '../../machines/mailbox.machine.js';
 import { mailboxesMachine } from '../../machines/mailboxes.machine.js';
@@ -55,7 +55,7 @@ export function scriptedSupervisor(options: { users: UserRegistration[]; crashin
         actions: { report: (_, params) => void reports.push(params) },
         actors: {
           mailbox: mailboxMachine.provide({
-            actions: { report: (_, params) => void reports.push(params) },
+            actions: { report: (_, params) => void reports.push(params), drawJitter: assign({ jitter: 0.5 }) },
             actors: {
               connect: fromPromise<string, { user: string }>(async () => 'https://mail.contoso.test/EWS/Exchange.asmx'),
               // The mailbox's lifetime is its subscription's: started when connected, cleaned up when stopped.

@@ -1,5 +1,14 @@
 import { describe, expect, it, vi } from 'vitest';
-import { type AnyActorRef, createActor, fromCallback, fromPromise, SimulatedClock, setup, waitFor } from 'xstate';
+import {
+  type AnyActorRef,
+  assign,
+  createActor,
+  fromCallback,
+  fromPromise,
+  SimulatedClock,
+  setup,
+  waitFor,
+} from 'xstate';
 import { type ItemTypeInput, itemTypeMachine, type SyncOutput } from '../../machines/item-type.machine.js';
 import { type MailboxEvent, mailboxMachine } from '../../machines/mailbox.machine.js';
 import type { Report, SerializedError } from '../../machines/report.js';
@@ -16,9 +25,10 @@ interface PendingSync {
 
 /**
  * A mailbox whose effects are scripted by the test (Exchange and the database are exercised for real in test/e2e):
- * `connect` answers from a list, the subscription's `sendBack` is handed to the test, every sync waits for the test.
+ * `connect` answers from a list, the subscription's `sendBack` is handed to the test, every sync waits for the test,
+ * and each back-off's jitter is the next of `jitters` (0.5, the nominal wait, once they run out).
  */
-function scriptedMailbox(connectOutcomes: Array<'ok' | Error> = []) {
+function scriptedMailbox(connectOutcomes: Array<'ok' | Error> = [], jitters: number[] = []) {
   const reports: Report[] = [];
   const syncs: PendingSync[] = [];
   const disabled: string[] = [];
@@ -27,7 +37,10 @@ function scriptedMailbox(connectOutcomes: Array<'ok' | Error> = []) {
     closed: 0,
   };
   const machine = mailboxMachine.provide({
-    actions: { report: (_, params) => void reports.push(params) },
+    actions: {
+      report: (_, params) => void reports.push(params),
+      drawJitter: assign({ jitter: () => jitters.shift() ?? 0.5 }),
+    },
     actors: {
       connect: fromPromise<string, { user: string }>(async () => {
         const outcome = connectOutcomes.shift() ?? 'ok';
@@ -205,18 +218,45 @@ describe('mailbox machine', () => {
     const busy = () => exchangeError('EXH_EXCHANGE_UNAVAILABLE');
     const { machine } = scriptedMailbox(Array.from({ length: 9 }, busy));
     const actor = createActor(machine, { input: alice, clock }).start();
-    let offline = 0;
+    const delays: number[] = [];
     for (let attempt = 1; attempt <= 9; attempt++) {
       await settle(actor, (s) => s.matches('backingOff'));
-      const delay = actor.getSnapshot().context.backoffMs;
-      const nominal = Math.min(60_000, 1_000 * 2 ** (attempt - 1));
-      expect(delay).toBeGreaterThanOrEqual(nominal * 0.8);
-      expect(delay).toBeLessThanOrEqual(Math.min(60_000, nominal * 1.2));
-      if (attempt <= 6) offline += delay;
-      clock.increment(delay);
+      delays.push(actor.getSnapshot().context.backoffMs);
+      clock.increment(actor.getSnapshot().context.backoffMs);
     }
     // Six transient errors in a row cost about a minute (they cost 167 s with a 5 s first wait and no ceiling).
-    expect(offline).toBeLessThanOrEqual(1.2 * (1 + 2 + 4 + 8 + 16 + 32) * 1_000);
+    expect(delays).toEqual([1, 2, 4, 8, 16, 32, 60, 60, 60].map((s) => s * 1_000));
+    expect(actor.getSnapshot().context.permanentFailures).toBe(0);
+    await settle(actor, (s) => s.matches({ connected: 'subscribing' }));
+  });
+
+  it('jitters each back-off by ±20 % with the number its composition root draws, never above the ceiling', async () => {
+    const clock = new SimulatedClock();
+    const busy = () => exchangeError('EXH_EXCHANGE_UNAVAILABLE');
+    const { machine } = scriptedMailbox(Array.from({ length: 4 }, busy), [0, 1, 0.25, 1]);
+    const input = { ...alice, backoff: { firstMs: 1_000, maxMs: 7_000 } };
+    const actor = createActor(machine, { input, clock }).start();
+    const delays: number[] = [];
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      await settle(actor, (s) => s.matches('backingOff') && s.context.attempt === attempt);
+      delays.push(actor.getSnapshot().context.backoffMs);
+      clock.increment(actor.getSnapshot().context.backoffMs);
+    }
+    // 1 s × 0.8, 2 s × 1.2, 4 s × 0.9, 8 s × 1.2 capped at the ceiling of 7 s.
+    expect(delays).toEqual([800, 2_400, 3_600, 7_000]);
+  });
+
+  it('is disabled only by the codes the catalogue marks permanent, not by any error that is not retryable', async () => {
+    const clock = new SimulatedClock();
+    // Not retryable, and not the mailbox's fault: one bad request must never disable a mailbox.
+    const refused = () => exchangeError('EXH_EXCHANGE_REQUEST_FAILED', { retryable: false });
+    const { machine } = scriptedMailbox([refused(), refused(), refused(), refused()]);
+    const actor = createActor(machine, { input: alice, clock }).start();
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      await settle(actor, (s) => s.matches('backingOff') && s.context.attempt === attempt);
+      expect(actor.getSnapshot().context.permanentFailures).toBe(0);
+      clock.increment(actor.getSnapshot().context.backoffMs);
+    }
     await settle(actor, (s) => s.matches({ connected: 'subscribing' }));
   });
 

@@ -46,10 +46,14 @@ export interface ExchangeItem {
   properties: Partial<Record<ItemProperty, ExchangeValue>>;
 }
 
+/**
+ * One change of a page. Any change of an item that is still there, a read flag's included, comes as the whole item
+ * (`update`): the core needs its class to know whether the type synchronises it at all (a skipped meeting request
+ * must stay skipped) and maps every field, so no half-empty row can appear.
+ */
 export type SyncChange =
   | { type: 'create' | 'update'; item: ExchangeItem }
   | { type: 'delete'; itemId: string }
-  | { type: 'readFlag'; itemId: string; isRead: boolean }
   /** Reported as changed, but Exchange would not give the item (corrupt, refused): recorded, not silently dropped. */
   | { type: 'unreadable'; itemId: string; error: { code: string; message: string } };
 

@@ -1,5 +1,5 @@
 import type { ItemTypeDefinition } from '../items/definition.js';
-import type { FieldValue, ItemChange } from '../ports/database.port.js';
+import type { ItemChange } from '../ports/database.port.js';
 import type { ExchangeItem, FolderName, SyncPage } from '../ports/exchange.port.js';
 import { type ExchangeVersion, versionOf } from './conflicts.js';
 import { synchronisesKind } from './folders.js';
@@ -35,8 +35,7 @@ export interface PagePlan {
 
 /**
  * What one page of Exchange changes means for the database: pure, so that every decision is tested without I/O
- * (plan, then execute). Creates become `add`, updates `chg`, deletions `del` with the key fields only, and a read flag
- * change a `chg` that carries only is_read: every other parameter is NULL, which leaves the row's value as it is.
+ * (plan, then execute). Creates become `add`, updates `chg`, deletions `del` with the key fields only.
  */
 export function planPage(definition: ItemTypeDefinition, page: SyncPage, options: PlanOptions): PagePlan {
   const series: SeriesState = { ...options.series };
@@ -56,13 +55,6 @@ export function planPage(definition: ItemTypeDefinition, page: SyncPage, options
     }
     if (change.type === 'unreadable') {
       plan.unreadable.push({ itemId: change.itemId, ...change.error });
-      continue;
-    }
-    if (change.type === 'readFlag') {
-      if (!definition.fields.some((field) => field.name === 'is_read')) continue;
-      const fields: Record<string, FieldValue> = Object.fromEntries(definition.fields.map((f) => [f.name, null]));
-      Object.assign(fields, { item_id: change.itemId, user: options.user, is_read: change.isRead });
-      plan.changes.push({ action: 'chg', fields, changeKey: '' });
       continue;
     }
     if (!synchronisesKind(definition, change.item.itemClass, options.meetingRequestsResponses)) {

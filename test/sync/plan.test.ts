@@ -47,24 +47,6 @@ describe('planPage', () => {
     });
   });
 
-  it('sends a read flag as a chg that leaves every other column alone (NULL)', () => {
-    const plan = planPage(
-      email,
-      { changes: [{ type: 'readFlag', itemId: 'AAA=', isRead: true }], syncState: 's', done: true },
-      inbox,
-    );
-    const fields = plan.changes[0]?.fields ?? {};
-    expect(plan.changes[0]?.action).toBe('chg');
-    expect(fields).toMatchObject({
-      item_id: 'AAA=',
-      user: 'alice@contoso.test',
-      is_read: true,
-      subject: null,
-      body: null,
-    });
-    expect(Object.keys(fields).sort()).toEqual(email.fields.map((f) => f.name).sort());
-  });
-
   it('skips meeting requests unless sync.meetingRequestsResponses, and says how many it skipped', () => {
     const page = {
       changes: [

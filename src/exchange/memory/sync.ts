@@ -1,5 +1,5 @@
 import type { BodyType, FolderName, SyncChange, SyncPage } from '../../ports/exchange.port.js';
-import type { JournalKind, MemoryMailbox, StoredItem } from './store.js';
+import type { MemoryMailbox, StoredItem } from './store.js';
 import { itemView } from './values.js';
 
 /**
@@ -7,7 +7,7 @@ import { itemView } from './values.js';
  *
  * A sync state names a position in the mailbox's journal: the client has seen the folder as it was there. A page
  * reports, for the items touched after that position, how each differs from what the client saw: new to it
- * (`create`), changed (`update`, or `readFlag` when only whether it was read changed), or gone (`delete`); an item
+ * (`create`), changed (`update`, a read flag's change included: the whole item), or gone (`delete`); an item
  * both made and removed in between is not mentioned. Items come in the order they were first touched, each once
  * per page, with their current properties; a page ends after `maxChanges` changes at a position where everything
  * before it has been reported, so the next page carries on from there.
@@ -62,19 +62,17 @@ export function syncPage(
   const max = Math.min(512, Math.max(1, Math.floor(options.maxChanges)));
   const state = mailbox.folders.get(folder);
   if (!state) throw new Error(`no folder ${folder}`);
-  // The items touched after `position`, in the order of their first touch, with every kind of touch they had.
-  const touched = new Map<string, { first: number; kinds: Set<JournalKind> }>();
+  // The items touched after `position`, in the order of their first touch.
+  const touched = new Map<string, { first: number }>();
   for (const entry of state.journal) {
-    if (entry.seq <= position) continue;
-    const seen = touched.get(entry.itemId);
-    if (seen) seen.kinds.add(entry.kind);
-    else touched.set(entry.itemId, { first: entry.seq, kinds: new Set([entry.kind]) });
+    if (entry.seq <= position || touched.has(entry.itemId)) continue;
+    touched.set(entry.itemId, { first: entry.seq });
   }
   const changes: SyncChange[] = [];
   let next = mailbox.seq;
   let done = true;
-  for (const [itemId, { first, kinds }] of touched) {
-    const change = changeOf(mailbox.items.get(itemId) as StoredItem, position, kinds, options.bodyType);
+  for (const [itemId, { first }] of touched) {
+    const change = changeOf(mailbox.items.get(itemId) as StoredItem, position, options.bodyType);
     if (!change) continue;
     if (changes.length === max) {
       // Everything before this item's first touch is on this page (or was nothing to the client).
@@ -88,19 +86,11 @@ export function syncPage(
   return { changes, syncState, done };
 }
 
-function changeOf(
-  item: StoredItem,
-  position: number,
-  kinds: ReadonlySet<JournalKind>,
-  bodyType: BodyType | undefined,
-): SyncChange | undefined {
+function changeOf(item: StoredItem, position: number, bodyType: BodyType | undefined): SyncChange | undefined {
   const knownThen = item.createdSeq <= position && (item.deletedSeq === undefined || item.deletedSeq > position);
   const there = item.deletedSeq === undefined;
   if (knownThen && !there) return { type: 'delete', itemId: item.id };
   if (!there) return undefined;
   if (!knownThen) return { type: 'create', item: itemView(item, bodyType) };
-  if ([...kinds].every((kind) => kind === 'readFlag')) {
-    return { type: 'readFlag', itemId: item.id, isRead: item.properties.isRead === true };
-  }
   return { type: 'update', item: itemView(item, bodyType) };
 }

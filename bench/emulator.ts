@@ -17,7 +17,7 @@ import {
   SyncFolderItemsScope,
   WellKnownFolderName,
 } from 'ews-javascript-api';
-import { type ItemInput, startEmulator } from '../src/emulator/index.js';
+import { type ItemInput, startEmulator } from '../emulator/index.js';
 import { basic, envelopeOf, ewsService } from '../test/emulator/support/harness.js';
 
 const mailboxCount = Number(process.argv[2] ?? 10_000);

@@ -9,12 +9,12 @@
  * 2. idle actors: `mailboxes` users live (catch-up of empty mailboxes), RSS per mailbox.
  */
 import { PGlite } from '@electric-sql/pglite';
+import { startEmulator } from '../emulator/index.js';
 import { configSchema } from '../src/config/schema.js';
 import type { InstallableDatabase } from '../src/db/adapters/installable.js';
 import { createPgliteDatabase } from '../src/db/adapters/pglite.js';
 import { installInto } from '../src/db/commands.js';
 import { createDatabase } from '../src/db/create-database.js';
-import { startEmulator } from '../src/emulator/index.js';
 import { createExchangeBackend } from '../src/exchange/create-exchange.js';
 import { createLogging } from '../src/logging/logger.js';
 import { startRuntime } from '../src/runtime.js';

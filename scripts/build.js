@@ -1,5 +1,6 @@
-// `npm run build`: dist/ afresh from the sources in src/, actors/ and machines/ (tsconfig.build.json: JavaScript and
-// source maps, no type check: `npm run typecheck` does that), so that the installed `exh` never compiles.
+// `npm run build`: dist/ afresh from the sources in src/, actors/, machines/ and emulator/ (tsconfig.build.json:
+// JavaScript and source maps, no type check: `npm run typecheck` does that), so that the installed `exh` never
+// compiles. dist/emulator/ serves the demo and `exh emulator` in a clone; the package leaves it out ("files").
 // `npm ci` and `npm pack` run it as `prepare` (with --prepare). An install without devDependencies
 // (npm ci --omit=dev, the way a server is installed) has no TypeScript: there it keeps the dist/ copied along with the
 // sources (docs/operations.md), and says what to do when there is none.

@@ -125,7 +125,8 @@ program
       password: string;
       data?: string;
     }) => {
-      const { startEmulator, emulatorCommandLine } = await import('./emulator/index.js');
+      const { loadEmulator } = await import('./load-emulator.js');
+      const { startEmulator, emulatorCommandLine } = await loadEmulator('exh emulator');
       const emulator = await startEmulator({
         port: options.port,
         host: options.host,

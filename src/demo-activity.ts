@@ -1,5 +1,5 @@
 import type { PGlite } from '@electric-sql/pglite';
-import type { EmulatorAdmin } from './emulator/index.js';
+import type { EmulatorAdmin } from '../emulator/index.js';
 import { describe } from './errors.js';
 import type { ExhLogger } from './logging/logger.js';
 import type { Direction } from './metrics/metrics.js';

@@ -5,9 +5,9 @@ import { configSchema } from './config/schema.js';
 import { createPgliteDatabase } from './db/adapters/pglite.js';
 import { installInto } from './db/commands.js';
 import { createDemoActivity } from './demo-activity.js';
-import { startEmulator } from './emulator/index.js';
 import { describe } from './errors.js';
 import { createExchangeBackend } from './exchange/create-exchange.js';
+import { loadEmulator } from './load-emulator.js';
 import { createLogging } from './logging/logger.js';
 import { startRuntime } from './runtime.js';
 
@@ -19,6 +19,8 @@ import { startRuntime } from './runtime.js';
  * and in the log feed: telnet 127.0.0.1 8888). Nothing is kept after Ctrl-C. Also `exh demo` (src/commands/demo.ts);
  * docs/operations.md, "The demo".
  */
+// First, so that an installed exh, which has no emulator, says so before anything starts (src/load-emulator.ts).
+const { startEmulator } = await loadEmulator('exh demo');
 const users: [string, string, string] = ['alice@contoso.test', 'bob@contoso.test', 'carol@contoso.test'];
 // Every variable the demo reads; README.md and docs/operations.md list them.
 const logPort = portFrom('EXH_LISTENERS_LOG_PORT', 8888);

@@ -1,9 +1,9 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type RunningEmulator, startEmulator } from '../emulator/index.js';
 import { createPgliteDatabase } from '../src/db/adapters/pglite.js';
 import { installInto } from '../src/db/commands.js';
 import { createDemoActivity } from '../src/demo-activity.js';
-import { type RunningEmulator, startEmulator } from '../src/emulator/index.js';
 import { createLogging } from '../src/logging/logger.js';
 
 /**

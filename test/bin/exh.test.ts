@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runExh } from '../support/exh-process.js';
@@ -77,7 +79,7 @@ describe('bin/exh.js (the built exh)', () => {
     }
   });
 
-  it('is packed with what it needs: dist/, the dashboard and package.json, no tests', async () => {
+  it('is packed with what it needs: dist/, the dashboard and package.json, no tests, no emulator', async () => {
     // --ignore-scripts: `prepare` would build again; this checks the package's file list ("files"), not the build.
     const packed = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts']);
     expect(packed.code, packed.stderr).toBe(0);
@@ -97,6 +99,45 @@ describe('bin/exh.js (the built exh)', () => {
       expect(paths).toContain(path);
     }
     expect(paths.filter((path) => /^(test|bench)\//.test(path) || path.startsWith('dist/test/'))).toEqual([]);
+    // The emulator stays in the repository (docs/emulator.md); the build has it (the demo in a clone needs it).
+    expect(existsSync(new URL('dist/emulator/index.js', root))).toBe(true);
+    expect(paths.filter((path) => /^(dist\/)?(src\/)?emulator\//.test(path))).toEqual([]);
+  });
+
+  it('installed (the packed files, no emulator): exh demo and exh emulator say why they cannot run and where they can', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'exh-installed-'));
+    try {
+      const packed = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', folder]);
+      expect(packed.code, packed.stderr).toBe(0);
+      const [{ filename }] = JSON.parse(packed.stdout) as [{ filename: string }];
+      const untar = await run('tar', ['xzf', join(folder, filename), '-C', folder]);
+      expect(untar.code, untar.stderr).toBe(0);
+      const installed = join(folder, 'package');
+      symlinkSync(fileURLToPath(new URL('node_modules', root)), join(installed, 'node_modules'), 'dir');
+      const installedBin = join(installed, 'bin', 'exh.js');
+      for (const [command, args] of [
+        ['exh demo', ['demo']],
+        ['exh emulator', ['emulator', '--port', '0']],
+      ] as const) {
+        const result = await run(process.execPath, [installedBin, ...args], {
+          ...noTypeScript,
+          EXH_LISTENERS_LOG_PORT: '0',
+          EXH_LISTENERS_HTTP_PORT: '0',
+          EXH_LISTENERS_DATABASE_PORT: '0',
+          EXH_DEMO_EMULATOR_PORT: '0',
+        });
+        expect(result.code, result.stderr).toBe(1);
+        expect(result.stdout).toBe('');
+        // One line: the cause (no emulator in an installed exh, the folder it looked for) and the fix (a clone).
+        expect(result.stderr).toMatch(
+          new RegExp(`^${command} needs the Exchange emulator, which is not part of an installed exh [^\n]*\n$`),
+        );
+        expect(result.stderr).toContain(`there is no ${join(installed, 'dist', 'emulator')}/`);
+        expect(result.stderr).toContain('Run it from a clone of the exh repository: npm ci, then npm start');
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });
 

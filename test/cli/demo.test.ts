@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ItemSummary } from '../../src/emulator/index.js';
+import type { ItemSummary } from '../../emulator/index.js';
 import { runExh } from '../support/exh-process.js';
 
 /** What `npm start` runs: the built bin (npm test builds dist/ before the tests). */

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type RunningEmulator, startEmulator } from '../../emulator/index.js';
 import { configSchema } from '../../src/config/schema.js';
 import { createPostgresDatabase } from '../../src/db/adapters/postgres.js';
 import { installBaseProject } from '../../src/db/commands.js';
-import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { createExchangeBackend } from '../../src/exchange/create-exchange.js';
 import { createLogging } from '../../src/logging/logger.js';
 import { startRuntime } from '../../src/runtime.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningEmulator } from '../../src/emulator/index.js';
+import type { RunningEmulator } from '../../emulator/index.js';
 import { appItemIdProperty } from '../../src/exchange/ews/index.js';
 import { sendRequest } from '../../src/protocol/client.js';
 import { alice, bob, carol, connectorWorld } from '../support/connector.js';

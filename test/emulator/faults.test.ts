@@ -9,8 +9,8 @@ import {
   WellKnownFolderName,
 } from 'ews-javascript-api';
 import { describe, expect, it } from 'vitest';
-import { Faults } from '../../src/emulator/faults.js';
-import { AdminError } from '../../src/emulator/index.js';
+import { Faults } from '../../emulator/faults.js';
+import { AdminError } from '../../emulator/index.js';
 import { SimulatedClock } from './support/clock.js';
 import { errorCodeOf, ewsService, soap, startTestEmulator } from './support/harness.js';
 

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ntowfV2, parseAuthenticate, verifyNtlmV2 } from '../../src/emulator/ntlm.js';
+import { ntowfV2, parseAuthenticate, verifyNtlmV2 } from '../../emulator/ntlm.js';
 import { basic, envelopeOf, startTestEmulator } from './support/harness.js';
 
 /**

@@ -7,7 +7,7 @@ import {
   WellKnownFolderName,
 } from 'ews-javascript-api';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { RequestLog } from '../../src/emulator/request-log.js';
+import { RequestLog } from '../../emulator/request-log.js';
 import { SimulatedClock } from './support/clock.js';
 import { adminCall, errorCodeOf, ewsService, soap, startTestEmulator } from './support/harness.js';
 

@@ -1,6 +1,6 @@
 import { ExchangeVersion, Folder, WellKnownFolderName } from 'ews-javascript-api';
 import { describe, expect, it } from 'vitest';
-import { emulatorCommandLine, startEmulator } from '../../src/emulator/index.js';
+import { emulatorCommandLine, startEmulator } from '../../emulator/index.js';
 import { basic, codeOf, errorCodeOf, ewsService, mailboxState, soap, startTestEmulator } from './support/harness.js';
 
 const errors: unknown[] = [];

@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ns } from '../../src/emulator/soap/envelope.js';
-import { ewsSchemaDirectory, ResponseRecorder, SchemaValidationError } from '../../src/emulator/validation.js';
+import { ns } from '../../emulator/soap/envelope.js';
+import { ewsSchemaDirectory, ResponseRecorder, SchemaValidationError } from '../../emulator/validation.js';
 import { ewsSchema, schemaChecks } from '../support/ews-schema.js';
 import { envelopeOf } from './support/harness.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningEmulator, startEmulator } from '../../emulator/index.js';
 import { configSchema } from '../../src/config/schema.js';
-import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { isExhError } from '../../src/errors.js';
 import { createEwsExchange, type EwsExchange } from '../../src/exchange/ews/index.js';
 import { createLogging } from '../../src/logging/logger.js';

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { vi } from 'vitest';
+import { type RunningEmulator, startEmulator } from '../../emulator/index.js';
 import { configSchema } from '../../src/config/schema.js';
 import { installBaseProject } from '../../src/db/commands.js';
-import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { createExchangeBackend, type ExchangeBackend } from '../../src/exchange/create-exchange.js';
 import { createLogging } from '../../src/logging/logger.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';

@@ -1,9 +1,9 @@
 import { PGlite } from '@electric-sql/pglite';
 import { vi } from 'vitest';
+import { type RunningEmulator, startEmulator } from '../../emulator/index.js';
 import { configSchema } from '../../src/config/schema.js';
 import { createPgliteDatabase } from '../../src/db/adapters/pglite.js';
 import { installInto } from '../../src/db/commands.js';
-import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import { createExchangeBackend } from '../../src/exchange/create-exchange.js';
 import { createLogging } from '../../src/logging/logger.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';

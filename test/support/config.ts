@@ -1,4 +1,4 @@
-import type { RunningEmulator } from '../../src/emulator/index.js';
+import type { RunningEmulator } from '../../emulator/index.js';
 import { registerConfigSecrets, testSecret } from './log-scan.js';
 
 /**

@@ -1,4 +1,4 @@
-import { ewsSchemaDirectory } from '../../src/emulator/validation.js';
+import { ewsSchemaDirectory } from '../../emulator/validation.js';
 
 /**
  * Microsoft's EWS schema, where it is at hand (EXH_EWS_SCHEMA_DIR, else ../shared/reference/ews-schema beside the

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ewsSchemaDirectory, schemaChecksHint } from '../../src/emulator/validation.js';
+import { ewsSchemaDirectory, schemaChecksHint } from '../../emulator/validation.js';
 import { testLogDirVariable } from '../../src/logging/logger.js';
 import { describeLeaks, scanLogs } from './log-scan.js';
 

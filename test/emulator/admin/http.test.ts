@@ -10,7 +10,7 @@ import {
   WellKnownFolderName,
 } from 'ews-javascript-api';
 import { describe, expect, it } from 'vitest';
-import type { ItemSummary } from '../../../src/emulator/index.js';
+import type { ItemSummary } from '../../../emulator/index.js';
 import { adminCall, basic, ewsService, startTestEmulator } from '../support/harness.js';
 
 const emulator = await startTestEmulator();

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
-import { type ItemElement, itemElementNames } from '../../../src/emulator/items/item-schema.js';
+import { type ItemElement, itemElementNames } from '../../../emulator/items/item-schema.js';
 import { ewsSchema, schemaChecks } from '../../support/ews-schema.js';
 
 type Node = Record<string, unknown> & { ':@'?: Record<string, string> };

@@ -18,7 +18,7 @@ import {
   WellKnownFolderName,
 } from 'ews-javascript-api';
 import { describe, expect, it } from 'vitest';
-import type { RunningEmulator } from '../../../src/emulator/index.js';
+import type { RunningEmulator } from '../../../emulator/index.js';
 import { ewsService, startTestEmulator } from '../support/harness.js';
 
 const emulator = await startTestEmulator({

@@ -11,9 +11,9 @@ import {
   WellKnownFolderName,
 } from 'ews-javascript-api';
 import { describe, expect, it } from 'vitest';
-import { expand, lastOccurrence, occurrenceAt, parseRecurrence } from '../../../src/emulator/items/recurrence.js';
-import { ianaOf } from '../../../src/emulator/items/timezone.js';
-import { parseXml } from '../../../src/emulator/xml/node.js';
+import { expand, lastOccurrence, occurrenceAt, parseRecurrence } from '../../../emulator/items/recurrence.js';
+import { ianaOf } from '../../../emulator/items/timezone.js';
+import { parseXml } from '../../../emulator/xml/node.js';
 import { ewsService, startTestEmulator } from '../support/harness.js';
 
 function rule(pattern: string, range: string) {

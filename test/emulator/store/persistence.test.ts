@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FolderId, type ItemId, PropertySet, SyncFolderItemsScope, WellKnownFolderName } from 'ews-javascript-api';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startEmulator } from '../../../src/emulator/index.js';
+import { startEmulator } from '../../../emulator/index.js';
 import { ewsService } from '../support/harness.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'exh-emulator-'));

@@ -1,4 +1,4 @@
-import type { EmulatorClock, TimerHandle } from '../../../src/emulator/index.js';
+import type { EmulatorClock, TimerHandle } from '../../../emulator/index.js';
 
 interface Timer {
   due: number;

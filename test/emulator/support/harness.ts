@@ -8,7 +8,7 @@ import {
   WebCredentials,
 } from 'ews-javascript-api';
 import { afterAll } from 'vitest';
-import { type EmulatorOptions, type RunningEmulator, startEmulator } from '../../../src/emulator/index.js';
+import { type EmulatorOptions, type RunningEmulator, startEmulator } from '../../../emulator/index.js';
 import { ewsSchema, schemaChecks } from '../../support/ews-schema.js';
 
 /**

@@ -1,5 +1,5 @@
 import { type IncomingMessage, request } from 'node:http';
-import type { RunningEmulator } from '../../../src/emulator/index.js';
+import type { RunningEmulator } from '../../../emulator/index.js';
 import { basic, envelopeOf } from './harness.js';
 
 /**

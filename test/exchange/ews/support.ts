@@ -1,6 +1,6 @@
 import { afterAll } from 'vitest';
+import { type EmulatorOptions, type RunningEmulator, startEmulator } from '../../../emulator/index.js';
 import { type Config, configSchema } from '../../../src/config/schema.js';
-import { type EmulatorOptions, type RunningEmulator, startEmulator } from '../../../src/emulator/index.js';
 import { createEwsExchange, type EwsExchange, type EwsExchangeDeps } from '../../../src/exchange/ews/index.js';
 import { createLogging } from '../../../src/logging/logger.js';
 import { ExchangePool } from '../../../src/pool/exchange-pool.js';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { RunningEmulator } from '../../../src/emulator/index.js';
+import type { RunningEmulator } from '../../../emulator/index.js';
 import { appItemIdProperty } from '../../../src/exchange/ews/index.js';
 import { exchangeSide } from './tally.js';
 

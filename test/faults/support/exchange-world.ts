@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { configSchema } from '../../../src/config/schema.js';
-import { installBaseProject } from '../../../src/db/commands.js';
 import {
   type EmulatorOptions,
   type FaultInput,
   type LoggedRequest,
   type RunningEmulator,
   startEmulator,
-} from '../../../src/emulator/index.js';
+} from '../../../emulator/index.js';
+import { configSchema } from '../../../src/config/schema.js';
+import { installBaseProject } from '../../../src/db/commands.js';
 import { createExchangeBackend, type ExchangeBackend } from '../../../src/exchange/create-exchange.js';
 import type { Tuning } from '../../../src/exchange/ews/index.js';
 import { createLogging } from '../../../src/logging/logger.js';

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunningEmulator } from '../../../src/emulator/index.js';
+import type { RunningEmulator } from '../../../emulator/index.js';
 import { testConfig } from '../../support/config.js';
 import { type LogRecord, runExh } from '../../support/exh-process.js';
 

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { RunningEmulator } from '../../../src/emulator/index.js';
+import type { RunningEmulator } from '../../../emulator/index.js';
 
 /** The example application's table of each item type, the folders the connector reads for it and their item kind. */
 export const itemTables = ['task_item', 'contact_item', 'calendar_item', 'email_item'] as const;

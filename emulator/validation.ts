@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { packageRoot } from '../package-root.js';
 
 /**
  * The fidelity check: with `validateResponses` on, the emulator records the SOAP body (the operation's response
@@ -42,8 +41,21 @@ export function ewsSchemaDirectory(env: NodeJS.ProcessEnv = process.env): string
     }
     return directory;
   }
-  const beside = join(dirname(fileURLToPath(packageRoot)), 'shared', 'reference', 'ews-schema');
+  const checkout = checkoutFolder(fileURLToPath(new URL('.', import.meta.url)));
+  if (checkout === undefined) return undefined;
+  const beside = join(dirname(checkout), 'shared', 'reference', 'ews-schema');
   return existsSync(join(beside, 'messages.xsd')) ? beside : undefined;
+}
+
+/**
+ * The checkout this module runs from: the first folder upwards with a package.json (the repository's, from emulator/
+ * and from its build in dist/emulator/ alike). The emulator's own lookup, so that it imports nothing of the connector's.
+ */
+function checkoutFolder(from: string): string | undefined {
+  for (let folder = from; ; folder = dirname(folder)) {
+    if (existsSync(join(folder, 'package.json'))) return folder;
+    if (dirname(folder) === folder) return undefined;
+  }
 }
 
 /** How to switch the schema checks on, for the notice where they are skipped. */

@@ -35,8 +35,9 @@ export type ItemTypeReport =
 
 /**
  * One item type of one mailbox (calendar, contact, email, task): reads its folders' changes from the watermark on
- * (SyncFolderItems) and applies them to the database, page by page with the new watermark. A notification only asks
- * for another sync; what changed is always read from Exchange, so a lost notification loses nothing.
+ * (pages of changes through the Exchange port) and applies them to the database, page by page with the new watermark.
+ * A notification only asks for another sync; what changed is always read from Exchange, so a lost notification loses
+ * nothing.
  */
 export const itemTypeMachine = setup({
   types: {

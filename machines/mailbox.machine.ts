@@ -10,7 +10,7 @@ import { type Report, type SerializedError, serializeError } from './report.js';
 export interface MailboxInput extends UserRegistration {
   /** Permanent errors (unknown mailbox, impersonation denied) in a row before the mailbox is disabled. */
   maxPermanentFailures: number;
-  /** The wait after a transient Exchange error (`retry.exchangeBackoff`); BackOffMilliseconds may ask for more. */
+  /** The wait after a transient Exchange error (`retry.exchangeBackoff`); Exchange may ask for more (`backOffMs`). */
   backoff?: BackoffPolicy;
 }
 
@@ -37,9 +37,10 @@ export type MailboxEvent =
 export const itemTypeId = (itemType: ItemTypeName) => `itemType:${itemType}`;
 
 /**
- * One Exchange user: discovering (Autodiscover or the static URL) → connected: subscribing → catchingUp → live.
+ * One Exchange user: discovering (the backend finds where the mailbox is served) → connected: subscribing →
+ * catchingUp → live.
  * The subscription comes first, so a change made during catch-up still wakes a sync afterwards. Expected failures
- * back off (exponential, jittered, never shorter than Exchange's BackOffMilliseconds) and start again from
+ * back off (exponential, jittered, never shorter than the pause Exchange asked for) and start again from
  * discovering; permanent ones disable the mailbox after `maxPermanentFailures` (logged E and written to exh_log).
  * A bug crashes the actor on purpose, and the mailboxes supervisor decides on a restart.
  */

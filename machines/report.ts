@@ -21,7 +21,7 @@ export interface SerializedError {
   code: string;
   message: string;
   retryable: boolean;
-  /** Exchange's BackOffMilliseconds, when it asked for a pause. */
+  /** The pause Exchange asked for before the next request, when it asked for one. */
   backOffMs?: number;
 }
 

@@ -1,11 +1,10 @@
 import { describe, errors } from '../errors.js';
-import { itemType } from '../items/index.js';
+import { itemType, itemTypeNames } from '../items/index.js';
 import type { ExhLogger } from '../logging/logger.js';
 import type { Connections } from '../mailbox/connections.js';
 import { type SyncLocks, syncLockKey } from '../mailbox/sync-locks.js';
 import type { ControlPort, SyncItemsOutcome, SyncItemsProgress, SyncItemsRequest } from '../ports/control.port.js';
 import type { DatabasePort, ItemRanges, ItemTypeName, UserRegistration } from '../ports/database.port.js';
-import { itemTypeNames } from '../ports/database.port.js';
 import type { ConflictSettings } from '../sync/outbox.js';
 import { rangeFields, resyncItemType } from '../sync/resync.js';
 import type { SyncSettings } from '../sync/sync-item-type.js';
@@ -64,7 +63,7 @@ export function createControl(deps: ControlDeps): ControlPort {
           }
           const types: ItemTypeName[] = request.itemType
             ? [request.itemType]
-            : itemTypeNames.filter((name) => registration.sync[name]);
+            : itemTypeNames().filter((name) => registration.sync[name]);
           for (const name of types) {
             warnAboutRanges(deps.logger, name, ranges);
             const run = () =>

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { Connections } from '../../src/mailbox/connections.js';
 import type { MailboxConnection } from '../../src/ports/exchange.port.js';
 
-/** Only identity matters to the registry; a writer is anything with createItem. */
-const connection = (endpoint: string) => ({ endpoint, createItem: async () => ({}) }) as unknown as MailboxConnection;
+/** Only identity matters to the registry; a writer is a connection whose backend writes. */
+const connection = (endpoint: string) =>
+  ({ endpoint, capabilities: { writes: true }, createItem: async () => ({}) }) as unknown as MailboxConnection;
 
 describe('Connections', () => {
   it('finds a mailbox whatever the case of the address, as exh_get_users de-duplicates users', () => {

@@ -42,6 +42,8 @@ export const distinguishedFolders = [
     folderClass: 'IPF.Contact',
   },
   { name: 'tasks', parent: 'msgfolderroot', displayName: 'Tasks', element: 'TasksFolder', folderClass: 'IPF.Task' },
+  { name: 'notes', parent: 'msgfolderroot', displayName: 'Notes', element: 'Folder', folderClass: 'IPF.StickyNote' },
+  { name: 'journal', parent: 'msgfolderroot', displayName: 'Journal', element: 'Folder', folderClass: 'IPF.Journal' },
 ] as const;
 
 export type DistinguishedFolder = (typeof distinguishedFolders)[number]['name'];

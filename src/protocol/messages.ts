@@ -65,6 +65,8 @@ const itemRequest = z
     fields: z.record(z.string(), fieldValue),
   })
   .superRefine((request, ctx) => {
+    // An unknown type is refused by its own check; the fields of none can be judged.
+    if (!isItemTypeName(request.itemType)) return;
     const definition = itemType(request.itemType);
     for (const [name, value] of Object.entries(request.fields)) {
       const field = findField(definition, name);

@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type ErrorCode, ExhError, errorCatalogue, errors } from '../../src/errors.js';
 import { parseRequest, requestTypes, toSyncItemsRequest } from '../../src/protocol/messages.js';
-import { replyForError } from '../../src/protocol/replies.js';
 
 const item = (action: string, fields: Record<string, unknown>, itemType = 'calendar') => ({
   type: 'item',
@@ -83,31 +81,6 @@ describe('parseRequest', () => {
   });
 });
 
-describe('replyForError', () => {
-  it.each([
-    ['EXH_EXCHANGE_UNAVAILABLE', errors.exchangeUnavailable('u', 'down'), 522],
-    ['EXH_EXCHANGE_TIMEOUT', errors.exchangeTimeout('u', 5), 522],
-    ['EXH_EXCHANGE_AUTODISCOVER_FAILED', errors.autodiscoverFailed('a@b.test', []), 522],
-    ['EXH_EXCHANGE_TLS', errors.exchangeTls('u', new Error('self-signed')), 522],
-    ['EXH_EXCHANGE_AUTH_FAILED', errors.exchangeAuthFailed('u', 'svc'), 522],
-    ['EXH_EXCHANGE_THROTTLED', errors.exchangeThrottled('u', 100), 522],
-    ['EXH_CONNECTOR_OFFLINE', errors.connectorOffline('stopping'), 521],
-    ['EXH_DB_UNREACHABLE', errors.databaseUnreachable('pg', new Error('refused')), 521],
-    ['EXH_DB_POOL_EXHAUSTED', errors.databasePoolExhausted('pg', 10, 10_000, new Error('timeout')), 521],
-    ['EXH_POOL_ABORTED', errors.poolAborted(), 521],
-    ['EXH_EXCHANGE_ITEM_NOT_FOUND', errors.itemNotFound('a@b.test', 'I'), 1],
-    ['EXH_EXCHANGE_IMPERSONATION_DENIED', errors.impersonationDenied('a@b.test', 'svc', 'ErrorAccessDenied'), 1],
-    ['EXH_DB_PROCEDURE_FAILED', errors.procedureFailed('exh_get_item_task', new Error('boom')), 1],
-  ])('%s → %i', (code, error, exitCode) => {
-    expect(error.code).toBe(code);
-    expect(replyForError(error)).toEqual({ exitCode, outputValue: null, errorMessage: error.message });
-  });
-
-  it('gives the message of anything else with exit code 1', () => {
-    expect(replyForError('plain text')).toEqual({ exitCode: 1, outputValue: null, errorMessage: 'plain text' });
-  });
-});
-
 describe('toSyncItemsRequest', () => {
   /** Parsed as the listener parses it, then read as the ControlPort takes it. */
   function syncItems(fields: Record<string, unknown>) {
@@ -157,17 +130,6 @@ describe('toSyncItemsRequest', () => {
 
 describe('docs/protocol.md', () => {
   const doc = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
-
-  it('lists every error code that is not exit code 1 in its row of the mapping table', () => {
-    for (const exitCode of [521, 522]) {
-      const row = doc.split('\n').find((line) => line.startsWith(`| ${exitCode} `)) ?? '';
-      const documented = new Set(row.match(/EXH_[A-Z_]+/g));
-      const mapped = Object.keys(errorCatalogue).filter(
-        (code) => replyForError(new ExhError(code as ErrorCode, 'm', false)).exitCode === exitCode,
-      );
-      expect([...documented].sort(), `the ${exitCode} row`).toEqual(mapped.sort());
-    }
-  });
 
   it('describes every request type', () => {
     for (const type of requestTypes) expect(doc).toContain(`### \`${type}\``);

@@ -4,7 +4,6 @@ import { itemTypeMachine } from '../../machines/item-type.machine.js';
 import { mailboxMachine } from '../../machines/mailbox.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import { type ChartState, statecharts } from '../../src/statecharts/graph.js';
-import { toMermaid } from '../../src/statecharts/mermaid.js';
 
 const paths = (state: ChartState): string[] => [state.path, ...state.states.flatMap(paths)];
 
@@ -71,15 +70,5 @@ describe('statecharts read from the machine definitions', () => {
     expect(itemType?.root.states.find((state) => state.key === 'paused')?.transitions).toEqual([
       { event: 'sync.requested', targets: ['syncing'] },
     ]);
-  });
-
-  it('prints Mermaid with nested states and labelled transitions', () => {
-    const [mailbox] = statecharts(mailboxMachine);
-    const text = mailbox ? toMermaid(mailbox) : '';
-    expect(text.startsWith('stateDiagram-v2\n')).toBe(true);
-    expect(text).toContain('[*] --> mailbox_discovering');
-    expect(text).toContain('state "connected" as mailbox_connected {');
-    expect(text).toContain('mailbox_connected_subscribing --> mailbox_connected_catchingUp: subscription.ready');
-    expect(text).toContain('mailbox_connected --> mailbox_disabled: itemType.failed [isPermanentLimit]');
   });
 });

@@ -3,7 +3,6 @@ import { createActor, fromPromise, setup, waitFor } from 'xstate';
 import { itemTypeMachine } from '../../machines/item-type.machine.js';
 import { type ChartState, statecharts, transitionId } from '../../src/statecharts/graph.js';
 import { InspectionHub, type StatelyInspectionEvent, type Transition } from '../../src/statecharts/inspection.js';
-import { activePaths, leafState } from '../../src/statecharts/state-paths.js';
 
 const alice = 'alice@contoso.test';
 
@@ -116,20 +115,5 @@ describe('InspectionHub', () => {
     ).toBe(true);
     expect(events.filter((event) => event.type === '@xstate.snapshot').length).toBeGreaterThan(0);
     actor.stop();
-  });
-});
-
-describe('activePaths', () => {
-  it('lists the active states outermost first, and the innermost as the state', () => {
-    expect(activePaths('discovering')).toEqual(['discovering']);
-    expect(activePaths({ connected: 'live' })).toEqual(['connected', 'connected.live']);
-    expect(activePaths({ running: { a: 'x', b: 'y' } })).toEqual([
-      'running',
-      'running.a',
-      'running.a.x',
-      'running.b',
-      'running.b.y',
-    ]);
-    expect(leafState({ connected: 'catchingUp' })).toBe('catchingUp');
   });
 });

@@ -18,6 +18,7 @@ import { supervisorMachine } from '../machines/supervisor.machine.js';
 import type { Config } from './config/schema.js';
 import { createControl } from './control/control.js';
 import { createDatabase } from './db/create-database.js';
+import { errors } from './errors.js';
 import { observeRuntime } from './http/observe-runtime.js';
 import type { LogFeed } from './logging/log-feed.js';
 import type { ExhLogger, Logging } from './logging/logger.js';
@@ -68,7 +69,16 @@ export function startRuntime(options: RuntimeOptions): Runtime {
   const inspection = new InspectionHub();
   const db = instrumentDatabase(options.db ?? createDatabase(config.database), metrics);
   const pool = new ExchangePool(config.exchange.concurrency);
-  const exchange = instrumentExchange(options.exchange(pool), metrics);
+  const backend = options.exchange(pool);
+  // Graph allows so many requests per mailbox; EWS sets no limit of its own (docs/configuration.md, exchange).
+  pool.limitPerMailbox(backend.capabilities.requestsPerMailbox);
+  if (!backend.capabilities.notifications.includes(config.exchange.notifications)) {
+    throw errors.configInvalid('configuration', [
+      `exchange.notifications: "${config.exchange.notifications}" is not offered by this Exchange backend; use one of ` +
+        backend.capabilities.notifications.map((kind) => `"${kind}"`).join(', '),
+    ]);
+  }
+  const exchange = instrumentExchange(backend, metrics);
   const http = { listener: undefined as { close(): Promise<void> } | undefined };
   const connections = new Connections();
   const locks = new SyncLocks();

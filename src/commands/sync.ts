@@ -4,7 +4,6 @@ import type { SyncItemsProgress } from '../ports/control.port.js';
 import type { Reply } from '../protocol/replies.js';
 import { type ClientOptions, checkedRequest, clientCommand, printReply, sendAndExit } from './send.js';
 
-
 const ranges = ['created', 'modified', 'received', 'start'] as const;
 
 interface SyncItemsFlags extends ClientOptions {

@@ -58,7 +58,8 @@ const itemRequest = z
     action: z.enum(['add', 'chg', 'del']),
     // Checked against the registry when a request arrives: a type registered before start is known (src/items).
     itemType: z.string().refine(isItemTypeName, {
-      error: (issue) => `unknown item type ${JSON.stringify(issue.input)}: expected one of ${itemTypeNames().join(', ')}`,
+      error: (issue) =>
+        `unknown item type ${JSON.stringify(issue.input)}: expected one of ${itemTypeNames().join(', ')}`,
     }),
     user: text,
     /** By field name without the exh_ prefix (subject, start, …); null leaves a field unchanged, '' clears it. */

@@ -1,9 +1,7 @@
-import { ewsCapabilities } from './capabilities.js';
 import type { ExchangeService } from 'ews-javascript-api';
 import { errors, isExhError } from '../../errors.js';
 import type { ExhLogger } from '../../logging/logger.js';
 import type { ExchangePool } from '../../pool/exchange-pool.js';
-import type { ItemTypeName } from '../../ports/database.port.js';
 import type {
   BodyType,
   CallOptions,
@@ -19,6 +17,7 @@ import type {
   WriteResult,
 } from '../../ports/exchange.port.js';
 import type { PushReceiver } from '../push-receiver.js';
+import { ewsCapabilities } from './capabilities.js';
 import { type ErrorContext, fromLibraryError } from './errors.js';
 import { occurrences } from './occurrences.js';
 import type { SoapTarget } from './soap.js';

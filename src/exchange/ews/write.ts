@@ -111,8 +111,7 @@ export async function createItem(
   ];
   const element = elementOf(write.itemClass);
   // UID is the first element of the calendar part, after the base item's ones.
-  if (element === 'CalendarItem' && write.uid)
-    extra.push({ order: 30, xml: `<t:UID>${escapeXml(write.uid)}</t:UID>` });
+  if (element === 'CalendarItem' && write.uid) extra.push({ order: 30, xml: `<t:UID>${escapeXml(write.uid)}</t:UID>` });
   const itemXml = build(mailbox, () => createXml(write.itemClass, write.properties, extra, write.labels));
   let attributes = '';
   let savedIn = '';

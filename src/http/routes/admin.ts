@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { describe, errors } from '../../errors.js';
-import type { SyncItemsOutcome, SyncItemsProgress, SyncItemsRequest } from '../../ports/control.port.js';
 import { isItemTypeName, itemTypeNames } from '../../items/index.js';
+import type { SyncItemsOutcome, SyncItemsProgress, SyncItemsRequest } from '../../ports/control.port.js';
 import type { ItemTypeName } from '../../ports/database.port.js';
 import { checkAdmin } from '../auth.js';
 import { sendError } from '../replies.js';
@@ -34,7 +34,10 @@ export function registerAdminRoutes(
     const body = objectBody(request.body);
     if (body === undefined) return sendError(reply, errors.httpBadRequest('the body must be a JSON object'));
     if (body.itemType !== undefined && body.itemType !== null && !isItemTypeName(body.itemType)) {
-      return sendError(reply, errors.httpBadRequest(`itemType must be one of ${itemTypeNames().join(', ')}, or absent`));
+      return sendError(
+        reply,
+        errors.httpBadRequest(`itemType must be one of ${itemTypeNames().join(', ')}, or absent`),
+      );
     }
     const itemType = (body.itemType as ItemTypeName | undefined) ?? null;
     log.action({ user, itemType }, `Resync of ${user} (${itemType ?? 'every type'}) asked for over HTTP`);

@@ -4,7 +4,7 @@ import { type Config, configSchema } from '../../../src/config/schema.js';
 import { createEwsExchange, type EwsExchange, type EwsExchangeDeps } from '../../../src/exchange/ews/index.js';
 import { createLogging } from '../../../src/logging/logger.js';
 import { ExchangePool } from '../../../src/pool/exchange-pool.js';
-import type { CallOptions, MailboxConnection } from '../../../src/ports/exchange.port.js';
+import type { CallOptions, ExchangeItem, MailboxConnection } from '../../../src/ports/exchange.port.js';
 import { ewsSchema, schemaChecks } from '../../support/ews-schema.js';
 
 /**
@@ -91,34 +91,34 @@ export function live(signal: AbortSignal = new AbortController().signal): CallOp
 
 /** The sample contact every contact test writes or reads, as the port's properties (src/items/contact.ts). */
 export const janVanDijk = {
-  DisplayName: 'Jan van Dijk',
-  GivenName: 'Jan',
-  MiddleName: 'van',
-  Surname: 'Dijk',
-  Initials: 'J.v.D.',
-  NickName: 'Jantje',
-  CompanyName: 'Thinkwise',
-  Department: 'R&D',
-  JobTitle: 'Developer',
-  'EmailAddresses[EmailAddress1]': 'jan@work.test',
-  'EmailAddresses[EmailAddress2]': 'jan@home.test',
-  'EmailAddresses[EmailAddress3]': 'jan@club.test',
-  'PhoneNumbers[BusinessPhone]': '+31 55 1',
-  'PhoneNumbers[HomePhone]': '+31 55 2',
-  'PhoneNumbers[MobilePhone]': '+31 6 3',
-  'PhoneNumbers[BusinessFax]': '+31 55 9',
-  'PhysicalAddresses[Business].Street': 'Street 1',
-  'PhysicalAddresses[Business].City': 'Apeldoorn',
-  'PhysicalAddresses[Business].State': 'GD',
-  'PhysicalAddresses[Business].PostalCode': '7300 AA',
-  'PhysicalAddresses[Business].CountryOrRegion': 'NL',
-  'PhysicalAddresses[Home].Street': 'Home 2',
-  'PhysicalAddresses[Home].City': 'Deventer',
-  'PhysicalAddresses[Home].State': 'OV',
-  'PhysicalAddresses[Home].PostalCode': '7400 BB',
-  'PhysicalAddresses[Home].CountryOrRegion': 'NL',
-  Birthday: '1980-05-17',
-  Body: 'Met at the conference.',
-  Categories: ['VIP'],
-  FileAs: 'Dijk, Jan',
-};
+  displayName: 'Jan van Dijk',
+  givenName: 'Jan',
+  middleName: 'van',
+  surname: 'Dijk',
+  initials: 'J.v.D.',
+  nickname: 'Jantje',
+  company: 'Thinkwise',
+  department: 'R&D',
+  jobTitle: 'Developer',
+  email1: 'jan@work.test',
+  email2: 'jan@home.test',
+  email3: 'jan@club.test',
+  businessPhone: '+31 55 1',
+  homePhone: '+31 55 2',
+  mobilePhone: '+31 6 3',
+  businessFax: '+31 55 9',
+  'businessAddress.street': 'Street 1',
+  'businessAddress.city': 'Apeldoorn',
+  'businessAddress.state': 'GD',
+  'businessAddress.postalCode': '7300 AA',
+  'businessAddress.country': 'NL',
+  'homeAddress.street': 'Home 2',
+  'homeAddress.city': 'Deventer',
+  'homeAddress.state': 'OV',
+  'homeAddress.postalCode': '7400 BB',
+  'homeAddress.country': 'NL',
+  birthday: '1980-05-17',
+  body: 'Met at the conference.',
+  categories: ['VIP'],
+  fileAs: 'Dijk, Jan',
+} satisfies ExchangeItem['properties'];

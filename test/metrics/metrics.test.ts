@@ -6,7 +6,6 @@ import { errors } from '../../src/errors.js';
 import { createLogging } from '../../src/logging/logger.js';
 import { instrumentDatabase } from '../../src/metrics/instrument-database.js';
 import { Metrics } from '../../src/metrics/metrics.js';
-import { isOutboxItem } from '../../src/ports/database.port.js';
 import { recordConflict } from '../../src/sync/record-conflict.js';
 
 const alice = 'alice@contoso.test';
@@ -30,41 +29,6 @@ describe('Metrics', () => {
   });
 
   const scrape = async (metrics: Metrics) => (await metrics.scrape()).body;
-
-  it('times every database call and counts an outbox row completed with exit code 0 as db_to_exchange', async () => {
-    const metrics = new Metrics();
-    const db = instrumentDatabase(raw, metrics);
-    await instance.exec(
-      `INSERT INTO task_item (exh_app_item_id, exh_user, exh_subject) VALUES ('app-1', '${alice}', 'Write the report')`,
-    );
-    const rows = (await db.readOutbox(10)).filter(isOutboxItem);
-    expect(rows).toEqual([expect.objectContaining({ user: alice, itemType: 'task', action: 'add' })]);
-    await db.completeOutbox(rows[0]?.id as string, { exitCode: 0, outputValue: 'AAMk-1', errorMessage: null });
-    const text = await scrape(metrics);
-    expect(text).toContain('exh_items_synchronised_total{item_type="task",direction="db_to_exchange",action="add"} 1');
-    expect(text).toMatch(/exh_database_call_duration_seconds_count\{operation="readOutbox",outcome="ok"\} 1/);
-    expect(text).toMatch(/exh_database_call_duration_seconds_count\{operation="completeOutbox",outcome="ok"\} 1/);
-    expect(metrics.itemsPerMinute()).toEqual([{ itemType: 'task', direction: 'db_to_exchange', count: 1 }]);
-  });
-
-  it('counts a failed call as an error outcome and passes the error on unchanged', async () => {
-    const metrics = new Metrics();
-    const db = instrumentDatabase(raw, metrics);
-    // No item type "fax": its procedures do not exist, so the adapter refuses the batch.
-    const batch = {
-      user: alice,
-      itemType: 'fax' as never,
-      changes: [{ action: 'add' as const, fields: {} }],
-      watermark: '{}',
-    };
-    const direct = await raw.applyChanges(batch).catch((error: unknown) => error);
-    const through = await db.applyChanges(batch).catch((error: unknown) => error);
-    expect(through).toBeInstanceOf(Error);
-    expect((through as { code?: unknown }).code).toBe((direct as { code?: unknown }).code);
-    const text = await scrape(metrics);
-    expect(text).toContain('exh_database_call_duration_seconds_count{operation="applyChanges",outcome="error"} 1');
-    expect(text).not.toContain('direction="exchange_to_db"');
-  });
 
   it('counts logged errors by code and keeps the latest for the overview', async () => {
     const metrics = new Metrics();

@@ -1,21 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  columnName,
-  defineItemType,
-  field,
-  fieldKinds,
-  foldersOf,
-  type ItemTypeSpec,
-  isItemTypeName,
-  itemType,
-  itemTypeByCode,
-  itemTypeNames,
-  itemTypes,
-  procedureFields,
-  readOnlyField,
-  registerItemType,
-  unregisterItemType,
-} from '../../src/items/index.js';
+import { columnName, fieldKinds, foldersOf, itemType, itemTypes } from '../../src/items/index.js';
 import { derivedProperties, folderNames, itemProperties } from '../../src/ports/item-properties.js';
 
 /** The fields issue 3 asks for at least, per type. */
@@ -118,24 +102,6 @@ const required: Record<string, string[]> = {
 };
 
 describe('item-type definitions', () => {
-  it("registers one definition per item type of the port, numbered as the seed's exh_sync_item", () => {
-    expect(itemTypes.map((t) => t.name).sort()).toEqual(['calendar', 'contact', 'email', 'task']);
-    expect(itemTypeNames()).toEqual(itemTypes.map((t) => t.name));
-    expect(Object.fromEntries(itemTypes.map((t) => [t.name, t.code]))).toEqual({
-      calendar: 0,
-      contact: 1,
-      email: 2,
-      task: 3,
-    });
-    expect(new Set(itemTypes.map((t) => t.code)).size).toBe(itemTypes.length);
-    expect(itemTypeByCode(3)?.name).toBe('task');
-    expect(itemTypeByCode(7)).toBeUndefined();
-    expect(itemTypes.every((t) => isItemTypeName(t.name))).toBe(true);
-    expect(isItemTypeName('note')).toBe(false);
-    expect(isItemTypeName(2)).toBe(false);
-    expect(() => itemType('note')).toThrow(/No item-type definition/);
-  });
-
   it('gives every type its folders and item classes, no folder read by two types', () => {
     expect(Object.fromEntries(itemTypes.map((t) => [t.name, foldersOf(t.name)]))).toEqual({
       calendar: ['calendar'],
@@ -228,88 +194,5 @@ describe('item-type definitions', () => {
       ],
       task: [...keys, 'owner', 'attachments'],
     });
-  });
-
-  it('derives the procedure names and their fields from the definition', () => {
-    const calendar = itemType('calendar');
-    expect(calendar.procedures).toEqual({
-      fromExh: { add: 'exh_from_exh_add_calendar', chg: 'exh_from_exh_chg_calendar', del: 'exh_from_exh_del_calendar' },
-      toExh: { add: 'exh_to_exh_add_calendar', chg: 'exh_to_exh_chg_calendar', del: 'exh_to_exh_del_calendar' },
-      getItem: 'exh_get_item_calendar',
-    });
-    expect(procedureFields(calendar, 'add')).toEqual(calendar.fields);
-    expect(procedureFields(calendar, 'del').map((f) => f.name)).toEqual(['app_item_id', 'item_id', 'user']);
-  });
-
-  it('makes a new type from one spec, and refuses duplicate or badly named fields', () => {
-    const note = defineItemType({
-      name: 'task',
-      code: 9,
-      description: 'A test type.',
-      folders: [{ name: 'notes', label: 'Notes' }],
-      itemClasses: ['IPM.StickyNote'],
-      hasAttachments: false,
-      fields: [field('text', 'body', 'body', 'Text.'), readOnlyField('made', 'timestamp', 'created', 'Made.')],
-    });
-    expect(note.fields.map((f) => f.name)).toEqual(['app_item_id', 'item_id', 'user', 'text', 'made']);
-    expect(note.fields.map((f) => [f.name, f.readOnly])).toEqual([
-      ['app_item_id', true],
-      ['item_id', true],
-      ['user', true],
-      ['text', false],
-      ['made', true],
-    ]);
-    expect(note).toMatchObject({ alsoIn: [], createdIn: ['notes'], itemClasses: ['IPM.StickyNote'], behaviour: {} });
-    const spec: Omit<ItemTypeSpec, 'fields'> = {
-      name: 'task',
-      code: 9,
-      description: '',
-      folders: [{ name: 'notes', label: 'Notes' }],
-      itemClasses: ['IPM.StickyNote'],
-      hasAttachments: false,
-    };
-    expect(() => defineItemType({ ...spec, fields: [field('user', 'text', 'subject', '')] })).toThrow(/defined twice/);
-    expect(() => defineItemType({ ...spec, fields: [field('Bad-Name', 'text', 'subject', '')] })).toThrow(/snake_case/);
-    // A type reads at least one folder and synchronises at least one item class; its name and number are valid.
-    expect(() => defineItemType({ ...spec, folders: [], fields: [] })).toThrow(/no folder/);
-    expect(() => defineItemType({ ...spec, itemClasses: [], fields: [] })).toThrow(/no item class/);
-    expect(() => defineItemType({ ...spec, name: 'Sticky-Note', fields: [] })).toThrow(/snake_case/);
-    expect(() => defineItemType({ ...spec, code: -1, fields: [] })).toThrow(/code -1/);
-  });
-
-  it('registers a type whose name, number and folders are its own, and refuses one that clashes', () => {
-    const spec: ItemTypeSpec = {
-      name: 'note',
-      code: 9,
-      description: 'A test type.',
-      folders: [{ name: 'notes', label: 'Notes' }],
-      itemClasses: ['IPM.StickyNote'],
-      hasAttachments: false,
-      fields: [field('subject', 'text', 'subject', 'Subject.')],
-    };
-    const note = defineItemType(spec);
-    registerItemType(note);
-    try {
-      expect(itemType('note')).toBe(note);
-      expect(itemTypeByCode(9)).toBe(note);
-      expect(itemTypeNames()).toEqual(['calendar', 'contact', 'email', 'task', 'note']);
-      expect(registerItemType(note)).toBe(note);
-      expect(() => registerItemType(defineItemType({ ...spec, name: 'other', code: 10 }))).toThrow(
-        /clashes with "note"/,
-      );
-      expect(() =>
-        registerItemType(
-          defineItemType({ ...spec, name: 'other', code: 2, folders: [{ name: 'journal', label: 'J' }] }),
-        ),
-      ).toThrow(/clashes with "email"/);
-      expect(() =>
-        registerItemType(defineItemType({ ...spec, code: 11, folders: [{ name: 'journal', label: 'J' }] })),
-      ).toThrow(/clashes with "note"/);
-      expect(() => unregisterItemType('task')).toThrow(/built in/);
-    } finally {
-      unregisterItemType('note');
-    }
-    expect(isItemTypeName('note')).toBe(false);
-    expect(itemTypeNames()).toEqual(['calendar', 'contact', 'email', 'task']);
   });
 });

@@ -1,17 +1,12 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import mssql from 'mssql';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
-import { loadConfig } from '../../src/config/load.js';
 import {
   convertDb2ConnectionString,
   convertSqlServerConnectionString,
   migrateServiceConfig,
 } from '../../src/config/migrate.js';
 import { isExhError } from '../../src/errors.js';
-import { runExh } from '../support/exh-process.js';
 
 const sample = new URL('../fixtures/ExchangeSyncService.exe.config', import.meta.url);
 const sampleXml = readFileSync(sample, 'utf8');
@@ -24,16 +19,6 @@ function withAppSettings(settings: string, connection = 'Server=db;Database=app;
 const required =
   '<add key="DatabaseType" value="SQLServer"/><add key="ImpersonationUser" value="svc@x.test"/>' +
   '<add key="ImpersonationPassword" value="pw"/>';
-
-async function run(args: string[]) {
-  const exh = runExh(args);
-  let stdout = '';
-  exh.child.stdout?.on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  const { code } = await exh.exited;
-  return { code, stdout, stderr: exh.stderr() };
-}
 
 describe('migrateServiceConfig on the sample of the original configuration', () => {
   const { config, notes } = migrateServiceConfig(sampleXml);
@@ -180,39 +165,5 @@ describe('migrateServiceConfig edge cases', () => {
       /line 1, column \d+: Expected closing tag 'add' \(opened in line 1, col 29\) instead of closing tag 'appSettings'\. Fix/,
     );
     expect(() => migrateServiceConfig('<settings><a/></settings>')).toThrow(/not the original service's configuration/);
-  });
-});
-
-describe('exh config migrate', () => {
-  it('prints the configuration, names what it did not carry over on stderr, and exh accepts the result', async () => {
-    const { code, stdout, stderr } = await run(['config', 'migrate', sample.pathname]);
-    expect(code).toBe(0);
-    const printed = JSON.parse(stdout);
-    expect(printed.database.type).toBe('sqlserver');
-    expect(stderr).toContain('not carried over as it was: ClientSettingsProvider.ServiceUri');
-    const dir = mkdtempSync(join(tmpdir(), 'exh-migrate-'));
-    const file = join(dir, 'exh.config.json');
-    writeFileSync(file, stdout);
-    expect(loadConfig({ file, env: {} }).config.sync.maxSyncedRecurrences).toBe(25);
-  });
-
-  it('writes YAML with --out, readable only by its owner', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'exh-migrate-')), 'exh.yaml');
-    const { code, stdout } = await run(['config', 'migrate', sample.pathname, '--out', out]);
-    expect(code).toBe(0);
-    expect(stdout).toBe('');
-    expect(parseYaml(readFileSync(out, 'utf8')).exchange.concurrency).toBe(16);
-    expect(statSync(out).mode & 0o777).toBe(0o600);
-  });
-
-  it('exits 2 with a clear message for a missing file and for broken XML', async () => {
-    const missing = await run(['config', 'migrate', '/nonexistent/ExchangeSyncService.exe.config']);
-    expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/EXH_CONFIG_MIGRATE_NOT_FOUND: .*does not exist/);
-    const broken = join(mkdtempSync(join(tmpdir(), 'exh-migrate-')), 'broken.config');
-    writeFileSync(broken, '<configuration><appSettings><add key="LogPort" value="1"></appSettings></configuration>');
-    const unreadable = await run(['config', 'migrate', broken]);
-    expect(unreadable.code).toBe(2);
-    expect(unreadable.stderr).toMatch(/EXH_CONFIG_MIGRATE_UNREADABLE: .*broken XML at line 1/);
   });
 });

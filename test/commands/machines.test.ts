@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { runExh } from '../support/exh-process.js';
+
+async function output(args: string[]) {
+  const exh = runExh(args);
+  let stdout = '';
+  exh.child.stdout?.on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  const { code } = await exh.exited;
+  return { code, stdout, stderr: exh.stderr() };
+}
+
+describe('exh machines export', () => {
+  it('exh machines export prints every statechart as Mermaid and as JSON', async () => {
+    const mermaid = await output(['machines', 'export', '--format', 'mermaid']);
+    expect(mermaid.code).toBe(0);
+    for (const id of ['supervisor', 'database', 'mailboxes', 'mailbox', 'itemType']) {
+      expect(mermaid.stdout).toContain(`## ${id}\n\n\`\`\`mermaid\nstateDiagram-v2`);
+    }
+    const json = await output(['machines', 'export', '--format', 'json']);
+    expect(JSON.parse(json.stdout).map((chart: { id: string }) => chart.id)).toEqual([
+      'supervisor',
+      'database',
+      'mailboxes',
+      'mailbox',
+      'itemType',
+    ]);
+  });
+
+  it('refuses a format it does not have with exit status 2 (a usage error) and the formats it has', async () => {
+    const exh = runExh(['machines', 'export', '--format', 'dot']);
+    const { code } = await exh.exited;
+    expect(code).toBe(2);
+    expect(exh.stderr()).toContain("argument 'dot' is invalid. Allowed choices are mermaid, json.");
+  });
+
+  it('exits 0 for --help', async () => {
+    const exh = runExh(['machines', 'export', '--help']);
+    expect((await exh.exited).code).toBe(0);
+  });
+});

@@ -49,20 +49,36 @@ export interface ExchangeItem {
 /**
  * One change of a page. Any change of an item that is still there, a read flag's included, comes as the whole item
  * (`update`): the core needs its class to know whether the type synchronises it at all (a skipped meeting request
- * must stay skipped) and maps every field, so no half-empty row can appear.
+ * must stay skipped) and maps every field, so no half-empty row can appear. `create` is an item the continuation had
+ * not reported before, `update` one it had.
  */
 export type SyncChange =
   | { type: 'create' | 'update'; item: ExchangeItem }
   | { type: 'delete'; itemId: string }
-  /** Reported as changed, but Exchange would not give the item (corrupt, refused): recorded, not silently dropped. */
+  /**
+   * Reported as changed, but Exchange would not give the item (corrupt, refused), or a series' occurrences
+   * (SyncPage.incomplete): recorded, not silently dropped.
+   */
   | { type: 'unreadable'; itemId: string; error: { code: string; message: string } };
 
 export interface SyncPage {
   changes: SyncChange[];
-  /** Opaque; stored with the page's changes in one transaction (the watermark). */
-  syncState: string;
+  /**
+   * Where the next page starts: opaque, the adapter's alone. The core stores it verbatim with the page's changes in
+   * one transaction (the watermark) and passes it back as it is; whatever the adapter must remember between pages
+   * (its backend's sync state, the occurrences it reported per series) travels in it.
+   */
+  continuation: string;
   /** False while more pages are waiting. */
   done: boolean;
+  /**
+   * Recurring masters on this page whose occurrences could not be read this time (SyncFolderOptions.occurrences),
+   * each also reported as an `unreadable` change with the reason. Their occurrences are neither reported nor deleted
+   * on this page, and the adapter keeps what it had reported of them, so the core must not read the absence of an
+   * occurrence as its deletion: a comparison from the beginning (exh_sync_item) leaves occurrence rows alone when a
+   * page names any. Absent or empty: every series on the page is complete.
+   */
+  incomplete?: string[];
 }
 
 /** How an item's body is read (sync.htmlBody): HTML or plain text; Exchange converts when needed. */
@@ -71,6 +87,35 @@ export type BodyType = 'html' | 'text';
 export interface CallOptions {
   signal: AbortSignal;
   priority: Priority;
+}
+
+/** Occurrence ids reported per recurring master: master id → occurrence ids. */
+export type ReportedOccurrences = Readonly<Record<string, readonly string[]>>;
+
+export interface SyncFolderOptions extends CallOptions {
+  /** Changes of the backend per page (1–512); the occurrences of a series come on top of it, after their master. */
+  maxChanges: number;
+  bodyType?: BodyType;
+  /**
+   * Recurring series expanded (the core passes sync.maxSyncedRecurrences for types whose definition has
+   * `behaviour.series`; docs/database.md, "Recurring appointments"). Above 0, every occurrence and exception of a
+   * series created or updated on the page comes as an item of its own right after its master: the first this many by
+   * their position in the pattern, each with `originalStart`, `create` when the continuation had not reported it,
+   * else `update`. An occurrence reported before and gone now (deleted, the series deleted or no longer recurring,
+   * or no longer expanded because this is 0) comes as a `delete`, after its master's change. Occurrences the adapter
+   * cannot read this time are neither reported nor deleted: the master is named in SyncPage.incomplete. 0 or absent:
+   * masters only, and the occurrences reported before are deleted as their masters come by.
+   */
+  occurrences?: number;
+  /**
+   * Migration aid, for a watermark written before the adapters kept their series themselves (its top-level `series`,
+   * src/sync/watermark.ts): the occurrence ids the core had reported per master. The core passes them once, with the
+   * first call for each folder after reading such a watermark; the adapter takes them as what it had reported only
+   * when `continuation` carries no series of its own (the EWS adapter: a bare sync state, as it was written then),
+   * and carries them in its continuation from then on. An adapter whose continuations always carried their series
+   * ignores it.
+   */
+  knownOccurrences?: ReportedOccurrences;
 }
 
 export type NotificationKind = 'streaming' | 'push' | 'pull';
@@ -92,14 +137,12 @@ export interface MailboxConnection {
   readonly capabilities: ExchangeCapabilities;
   /** Where the mailbox's EWS (or Graph) endpoint is; for logs. */
   readonly endpoint: string;
-  /** One page of changes after `syncState` (null: from the beginning), at most `maxChanges` (1–512). */
-  syncFolder(
-    folder: FolderName,
-    syncState: string | null,
-    options: CallOptions & { maxChanges: number; bodyType?: BodyType },
-  ): Promise<SyncPage>;
-  /** Occurrences and exceptions of a recurring series, in start order, at most `max`. */
-  occurrences(masterId: string, options: CallOptions & { max: number; bodyType?: BodyType }): Promise<ExchangeItem[]>;
+  /**
+   * One page of the folder's changes after `continuation` (null: from the beginning, every item as `create`), the
+   * occurrences of recurring series included as SyncFolderOptions says. EXH_EXCHANGE_INVALID_SYNC_STATE: the
+   * backend no longer takes the continuation; start the folder again from null.
+   */
+  syncFolder(folder: FolderName, continuation: string | null, options: SyncFolderOptions): Promise<SyncPage>;
   subscribe(
     folders: FolderName[],
     kind: NotificationKind,

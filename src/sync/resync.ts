@@ -7,8 +7,7 @@ import type { FolderName, MailboxConnection, MailboxWriter } from '../ports/exch
 import { applyPage } from './apply.js';
 import { foldersOf } from './folders.js';
 import { applyItemChange, type ConflictSettings } from './outbox.js';
-import { planFolderPage, type SyncSettings } from './sync-item-type.js';
-import type { SeriesState } from './watermark.js';
+import { folderOptions, planFolderPage, type SyncSettings } from './sync-item-type.js';
 
 /**
  * exh_sync_item for one mailbox and item type (docs/database.md, "Resynchronising: `exh_sync_item`"): compare what Exchange holds with what the
@@ -99,11 +98,14 @@ async function towardsDatabase(deps: ResyncDeps, request: ResyncRequest): Promis
     request.onProgress?.({ user: request.user, itemType: definition.name, done, total: null });
   });
   if (request.del && !request.signal.aborted) {
+    // The field that marks an occurrence (its start in the pattern), if the type has series.
+    const occurrenceField = definition.fields.find((field) => field.property === 'originalStart')?.name;
     const gone = rows.filter((row) => {
       const itemId = row.item_id;
       if (typeof itemId !== 'string' || itemId === '' || enumeration.seen.has(itemId)) return false;
-      // Occurrences of a series Exchange would not expand this time are unknown, not gone (as in the live sync).
-      return !(enumeration.occurrencesUnknown && row.occurrence_original_start);
+      // Occurrences of a series Exchange would not expand this time are unknown, not gone (SyncPage.incomplete).
+      const occurrence = occurrenceField !== undefined && row[occurrenceField] != null;
+      return !(enumeration.occurrencesUnknown && occurrence);
     });
     const deletions = gone.map(
       (row): ItemChange => ({
@@ -272,13 +274,13 @@ function sameValue(a: FieldValue, b: FieldValue): boolean {
 interface Enumeration {
   /** Every item seen (occurrences and items Exchange would not give included: they exist). */
   seen: Set<string>;
-  /** A recurring series whose occurrences could not be read: occurrence rows cannot be judged. */
+  /** A page named a series whose occurrences could not be read (SyncPage.incomplete): no occurrence row is judged. */
   occurrencesUnknown: boolean;
 }
 
 /**
- * Every item of the type's folders, read from the beginning page by page and planned as the live sync plans them;
- * `onPage` gets each page's changes (creates mapped to fields).
+ * Every item of the type's folders, read from the beginning page by page (occurrences of series included) and planned
+ * as the live sync plans them; `onPage` gets each page's changes (creates mapped to fields).
  */
 async function enumerate(
   deps: ResyncDeps,
@@ -291,30 +293,25 @@ async function enumerate(
   // Folders that hold the type's items without being synchronised (e-mail drafts) are read for what exists.
   for (const folder of [...synchronisedFolders, ...deps.definition.alsoIn]) {
     const synchronised = synchronisedFolders.includes(folder);
-    let syncState: string | null = null;
-    let series: SeriesState = {};
+    let continuation: string | null = null;
     while (!request.signal.aborted) {
-      const page = await deps.connection.syncFolder(folder, syncState, {
+      const page = await deps.connection.syncFolder(folder, continuation, {
+        ...folderOptions(deps),
         signal: request.signal,
         priority: 'resync',
-        maxChanges: deps.settings.pageSize,
-        bodyType: deps.settings.htmlBody ? 'html' : 'text',
       });
-      syncState = page.syncState;
+      continuation = page.continuation;
+      if ((page.incomplete ?? []).length > 0) enumeration.occurrencesUnknown = true;
       if (!synchronised) {
         for (const change of page.changes) {
           if (change.type === 'create' || change.type === 'update') enumeration.seen.add(change.item.id);
         }
       } else {
-        const { plan, occurrencesUnknown } = await planFolderPage(deps, page, {
+        const { plan } = await planFolderPage(deps, page, {
           user: request.user,
           folder,
-          series,
-          signal: request.signal,
           linkMeetings: options.linkMeetings,
         });
-        series = plan.series;
-        if (occurrencesUnknown) enumeration.occurrencesUnknown = true;
         for (const unreadable of plan.unreadable) enumeration.seen.add(unreadable.itemId);
         const present = plan.changes.filter((change) => change.action !== 'del');
         for (const change of present) {

@@ -2,17 +2,25 @@ import { isExhError } from '../errors.js';
 import type { ItemTypeDefinition } from '../items/definition.js';
 import type { ExhLogger } from '../logging/logger.js';
 import type { DatabasePort, ItemChange, MeetingLink } from '../ports/database.port.js';
-import type { ExchangeItem, FolderName, MailboxConnection, SyncPage } from '../ports/exchange.port.js';
+import type {
+  ExchangeItem,
+  FolderName,
+  MailboxConnection,
+  ReportedOccurrences,
+  SyncFolderOptions,
+  SyncPage,
+} from '../ports/exchange.port.js';
 import { applyPage } from './apply.js';
 import { type ConflictRule, pendingFor, reconcilePage } from './conflicts.js';
 import { foldersOf } from './folders.js';
 import { type PagePlan, planPage } from './plan.js';
 import { recordConflict } from './record-conflict.js';
-import { decodeCompare, decodeSeries, decodeWatermark, encodeWatermark, type SeriesState } from './watermark.js';
+import { decodeCompare, decodeLegacySeries, decodeWatermark, encodeWatermark } from './watermark.js';
 
 export interface SyncSettings {
   htmlBody: boolean;
   maxBodyLength: number;
+  /** Occurrences per recurring series, for types whose definition has `behaviour.series` (0: masters only). */
   maxSyncedRecurrences: number;
   meetingRequestsResponses: boolean;
   /** Changes per syncFolder page (1–512). */
@@ -31,9 +39,9 @@ export interface SyncRun {
 
 /**
  * Catch-up and live sync of one item type in one mailbox: every folder of the type, page by page from its stored
- * sync state, each page applied with its new sync state in one transaction (src/sync/apply.ts). An invalid sync
- * state starts that folder again from the beginning; the from_exh templates update rows that already exist, so the
- * full resync creates no duplicates.
+ * continuation, each page applied with its new continuation in one transaction (src/sync/apply.ts). A continuation
+ * Exchange no longer takes starts that folder again from the beginning; the from_exh templates update rows that
+ * already exist, so the full resync creates no duplicates.
  */
 export async function syncItemType(
   deps: {
@@ -46,26 +54,30 @@ export async function syncItemType(
   run: SyncRun,
 ): Promise<{ watermark: string; applied: number; failed: number; restarted: boolean }> {
   const { db, connection, definition, settings, logger } = deps;
-  let states = decodeWatermark(run.watermark);
-  let series = decodeSeries(run.watermark);
+  let continuations = decodeWatermark(run.watermark);
   let applied = 0;
   let failed = 0;
   // A folder started again from the beginning cannot tell what was deleted meanwhile: the caller compares (resync).
   // The need is kept in the watermark until the comparison is done, so a restart in between does not forget it.
   let restarted = decodeCompare(run.watermark);
+  // A watermark of the earlier format: the occurrence ids the core kept then go to the adapter with each folder's
+  // first call, and the first committed page leaves them behind (docs/database.md, "Recurring appointments").
+  let legacySeries: ReportedOccurrences = decodeLegacySeries(run.watermark);
+  // What is stored now: applied again with the changes of a page that must go item by item (src/sync/apply.ts).
+  let stored = run.watermark ?? encodeWatermark(continuations, restarted);
   for (const folder of foldersOf(definition.name)) {
+    let first = true;
     let done = false;
     while (!done) {
-      const previousWatermark = encodeWatermark(states, series, restarted);
-      const from = states[folder] ?? null;
+      const from = continuations[folder] ?? null;
       let page: SyncPage;
       try {
         page = await connection.syncFolder(folder, from, {
+          ...folderOptions(deps),
           signal: run.signal,
-          // A folder with a sync state is being kept live; one without is a (first or renewed) full catch-up.
+          // A folder with a continuation is being kept live; one without is a (first or renewed) full catch-up.
           priority: from ? 'live' : 'catchUp',
-          maxChanges: settings.pageSize,
-          bodyType: settings.htmlBody ? 'html' : 'text',
+          ...(first && Object.keys(legacySeries).length > 0 ? { knownOccurrences: legacySeries } : {}),
         });
       } catch (error) {
         if (!isExhError(error, 'EXH_EXCHANGE_INVALID_SYNC_STATE') || from === null) throw error;
@@ -73,30 +85,32 @@ export async function syncItemType(
           { folder, err: error },
           `Exchange rejected the sync state of ${folder}: synchronising the folder again from the start`,
         );
-        states = { ...states, [folder]: undefined };
-        series = {};
+        continuations = { ...continuations, [folder]: undefined };
+        // Read from the beginning, every occurrence comes again; those of series deleted meanwhile go by comparing.
+        legacySeries = {};
         restarted = true;
+        stored = encodeWatermark(continuations, restarted);
         continue;
       }
+      first = false;
       const { plan, meetings } = await planFolderPage(deps, page, {
         user: run.user,
         folder,
-        series,
-        signal: run.signal,
         linkMeetings: true,
       });
-      states = { ...states, [folder]: page.syncState };
-      series = plan.series;
+      continuations = { ...continuations, [folder]: page.continuation };
       const changes = await reconcileWithOutbox(deps, run.user, plan);
+      const watermark = encodeWatermark(continuations, restarted);
       const outcome = await applyPage(db, {
         user: run.user,
         itemType: definition.name,
         changes,
-        watermark: encodeWatermark(states, series, restarted),
-        previousWatermark,
+        watermark,
+        previousWatermark: stored,
         meetings,
       });
-      run.onCommitted?.(encodeWatermark(states, series, restarted));
+      stored = watermark;
+      run.onCommitted?.(watermark);
       applied += outcome.applied;
       failed += outcome.failed.length + plan.unreadable.length;
 
@@ -121,7 +135,25 @@ export async function syncItemType(
       done = page.done;
     }
   }
-  return { watermark: encodeWatermark(states, series, restarted), applied, failed, restarted };
+  return { watermark: encodeWatermark(continuations, restarted), applied, failed, restarted };
+}
+
+/**
+ * What every syncFolder call of a type asks for besides the caller's signal and priority: the page size, the body
+ * type, and the occurrences of recurring series for types that have them (docs/database.md, "Recurring appointments").
+ */
+export function folderOptions(deps: {
+  definition: ItemTypeDefinition;
+  settings: SyncSettings;
+}): Omit<SyncFolderOptions, 'signal' | 'priority'> {
+  const { definition, settings } = deps;
+  return {
+    maxChanges: settings.pageSize,
+    bodyType: settings.htmlBody ? 'html' : 'text',
+    ...(definition.behaviour.series && settings.maxSyncedRecurrences > 0
+      ? { occurrences: settings.maxSyncedRecurrences }
+      : {}),
+  };
 }
 
 /**
@@ -161,40 +193,28 @@ async function reconcileWithOutbox(
 }
 
 /**
- * One page of a folder, planned: the occurrences of its recurring masters read (sync.maxSyncedRecurrences), the
- * meetings linked to application ids by UID, the changes mapped through the definition, and what Exchange would not
- * give recorded in exh_log. Shared by the live sync and exh_sync_item (src/sync/resync.ts).
+ * One page of a folder, planned: the meetings linked to application ids by UID, the changes mapped through the
+ * definition, and what Exchange would not give recorded in exh_log. Shared by the live sync and exh_sync_item
+ * (src/sync/resync.ts).
  */
 export async function planFolderPage(
   deps: {
     db: DatabasePort;
-    connection: MailboxConnection;
     definition: ItemTypeDefinition;
     settings: SyncSettings;
     logger: ExhLogger;
   },
   page: SyncPage,
-  options: { user: string; folder: FolderName; series: SeriesState; signal: AbortSignal; linkMeetings: boolean },
-): Promise<{ plan: PagePlan; meetings: MeetingLink[]; occurrencesUnknown: boolean }> {
-  const { db, connection, definition, settings, logger } = deps;
-  const { occurrences, unknown } = await recurringOccurrences(connection, definition, page, settings, options.signal);
-  const meetings = options.linkMeetings ? await linkMeetings(db, page, occurrences) : [];
+  options: { user: string; folder: FolderName; linkMeetings: boolean },
+): Promise<{ plan: PagePlan; meetings: MeetingLink[] }> {
+  const { db, definition, settings, logger } = deps;
+  const meetings = options.linkMeetings ? await linkMeetings(db, page) : [];
   const plan = planPage(definition, page, {
     user: options.user,
     folder: options.folder,
     maxBodyLength: settings.maxBodyLength,
     meetingRequestsResponses: settings.meetingRequestsResponses,
-    occurrences,
-    occurrencesUnknown: new Set(unknown.keys()),
-    series: options.series,
   });
-  for (const [masterId, error] of unknown) {
-    plan.unreadable.push({
-      itemId: masterId,
-      code: error.code,
-      message: `its occurrences could not be read: ${error.message}`,
-    });
-  }
   // Recorded before the watermark moves past them: at worst a retried page records them twice, never zero times.
   for (const item of plan.unreadable) {
     logger.error(
@@ -208,39 +228,7 @@ export async function planFolderPage(
       message: `Exchange item ${item.itemId} could not be read: ${item.message}`,
     });
   }
-  return { plan, meetings, occurrencesUnknown: unknown.size > 0 };
-}
-
-/**
- * Occurrences of the recurring masters on a page, up to sync.maxSyncedRecurrences each, for types whose items can be
- * series (docs/database.md, "Recurring appointments").
- */
-async function recurringOccurrences(
-  connection: MailboxConnection,
-  definition: ItemTypeDefinition,
-  page: SyncPage,
-  settings: SyncSettings,
-  signal: AbortSignal,
-): Promise<{ occurrences: Map<string, ExchangeItem[]>; unknown: Map<string, { code: string; message: string }> }> {
-  const result = new Map<string, ExchangeItem[]>();
-  const unknown = new Map<string, { code: string; message: string }>();
-  if (!definition.behaviour.series || settings.maxSyncedRecurrences === 0) return { occurrences: result, unknown };
-  for (const change of page.changes) {
-    if (change.type !== 'create' && change.type !== 'update') continue;
-    const { item } = change;
-    if (item.properties.isRecurring !== true || item.properties.originalStart) continue;
-    try {
-      result.set(
-        item.id,
-        await connection.occurrences(item.id, { signal, priority: 'catchUp', max: settings.maxSyncedRecurrences }),
-      );
-    } catch (error) {
-      // One series Exchange will not expand must not stop the mailbox: the master syncs, its failure is recorded.
-      if (!isExhError(error) || error.retryable) throw error;
-      unknown.set(item.id, { code: error.code, message: error.message });
-    }
-  }
-  return { occurrences: result, unknown };
+  return { plan, meetings };
 }
 
 /**
@@ -248,15 +236,9 @@ async function recurringOccurrences(
  * Exchange does not copy the connector's extended property to them: the UID, the same in every copy, finds it in
  * exh_meeting. Copies that do carry the id (the organizer's) are remembered there, in the page's transaction.
  */
-async function linkMeetings(
-  db: DatabasePort,
-  page: SyncPage,
-  occurrences: ReadonlyMap<string, readonly ExchangeItem[]>,
-): Promise<MeetingLink[]> {
+async function linkMeetings(db: DatabasePort, page: SyncPage): Promise<MeetingLink[]> {
   const items = page.changes.flatMap((change) =>
-    change.type === 'create' || change.type === 'update'
-      ? [change.item, ...(occurrences.get(change.item.id) ?? [])]
-      : [],
+    change.type === 'create' || change.type === 'update' ? [change.item] : [],
   );
   const withUid = items.filter(
     (item): item is ExchangeItem & { uid: string } => typeof item.uid === 'string' && item.uid !== '',

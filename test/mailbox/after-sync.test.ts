@@ -12,12 +12,12 @@ describe('afterSync', () => {
   });
 
   it('compares deletions only, over every item, after Exchange forgot a folder, and then clears the mark', () => {
-    const restarted = encodeWatermark({ calendar: 's1' }, { master: ['occurrence'] }, true);
+    const restarted = encodeWatermark({ calendar: 's1', tasks: 't1' }, true);
     const next = afterSync({ watermark: restarted, applied: 0, failed: 0, restarted: true });
     expect(next).toEqual({
       type: 'compareDeletions',
       compare: { direction: 0, add: false, chg: false, del: true, ranges: {} },
-      watermark: encodeWatermark({ calendar: 's1' }, { master: ['occurrence'] }, false),
+      watermark: encodeWatermark({ calendar: 's1', tasks: 't1' }, false),
     });
     if (next.type !== 'compareDeletions') throw new Error('expected a comparison');
     expect(decodeCompare(restarted)).toBe(true);

@@ -27,7 +27,7 @@ function fakePort() {
     user: alice,
     capabilities: { notifications: ['streaming'], folders: ['calendar', 'inbox'], writes: true },
     endpoint: 'https://exchange.test/EWS/Exchange.asmx',
-    syncFolder: async () => ({ changes: [], syncState: 's1', done: true }),
+    syncFolder: async () => ({ changes: [], continuation: 's1', done: true }),
     readItem: async () => {
       throw errors.itemNotFound(alice, 'AAMk-gone');
     },
@@ -66,7 +66,7 @@ describe('instrumentExchange', () => {
     expect(connection.endpoint).toBe('https://exchange.test/EWS/Exchange.asmx');
     expect(await connection.syncFolder('calendar', null, { ...options, maxChanges: 10 })).toEqual({
       changes: [],
-      syncState: 's1',
+      continuation: 's1',
       done: true,
     });
     const refused = await connection.readItem('AAMk-gone', options).catch((error: unknown) => error);

@@ -3,7 +3,7 @@ import { calendar } from '../../src/items/calendar.js';
 import { email } from '../../src/items/email.js';
 import type { ExchangeItem } from '../../src/ports/exchange.port.js';
 import { planPage } from '../../src/sync/plan.js';
-import { decodeSeries, decodeWatermark, encodeWatermark } from '../../src/sync/watermark.js';
+import { decodeLegacySeries, decodeWatermark, encodeWatermark } from '../../src/sync/watermark.js';
 
 const message = (id: string, itemClass = 'IPM.Note', properties: ExchangeItem['properties'] = {}): ExchangeItem => ({
   id,
@@ -29,7 +29,7 @@ describe('planPage', () => {
           { type: 'update', item: message('BBB=') },
           { type: 'delete', itemId: 'CCC=' },
         ],
-        syncState: 's1',
+        continuation: 's1',
         done: true,
       },
       inbox,
@@ -56,7 +56,7 @@ describe('planPage', () => {
         { type: 'create' as const, item: message('S1=', 'IPM.Note.SMIME') },
         { type: 'create' as const, item: message('N1=', 'IPM.StickyNote') },
       ],
-      syncState: 's',
+      continuation: 's',
       done: true,
     };
     expect(planPage(email, page, inbox)).toMatchObject({
@@ -72,80 +72,39 @@ describe('planPage', () => {
     const long = message('L1=', 'IPM.Note', { body: 'x'.repeat(50), bodyType: 'Text' });
     const plan = planPage(
       email,
-      { changes: [{ type: 'create', item: long }], syncState: 's', done: true },
+      { changes: [{ type: 'create', item: long }], continuation: 's', done: true },
       { ...inbox, folder: 'sentitems', maxBodyLength: 10 },
     );
     expect(plan.changes[0]?.fields).toMatchObject({ direction: 'outgoing', folder: 'Sent Items', body: 'xxxxxxxxxx' });
     expect(plan.truncated).toEqual(['L1=']);
   });
 
-  it('adds the occurrences read for a recurring master after the master itself', () => {
+  it('maps the occurrences the adapter reports after their master as items of their own, new ones added, known ones changed', () => {
     const master = message('R=', 'IPM.Appointment', { isRecurring: true, start: '2026-01-05T09:00:00Z' });
-    const occurrence = message('R1=', 'IPM.Appointment', { isRecurring: true, originalStart: '2026-01-12T09:00:00Z' });
-    const plan = planPage(
-      calendar,
-      { changes: [{ type: 'update', item: master }], syncState: 's', done: true },
-      { ...inbox, folder: 'calendar', occurrences: new Map([['R=', [occurrence]]]) },
-    );
-    expect(plan.changes.map((c) => [c.action, c.fields.item_id])).toEqual([
-      ['chg', 'R='],
-      ['add', 'R1='],
-    ]);
-    expect(plan.changes[1]?.fields.occurrence_original_start).toEqual(new Date('2026-01-12T09:00:00Z'));
-  });
-});
-
-describe('planPage and recurring series', () => {
-  const master = message('R=', 'IPM.Appointment', { isRecurring: true });
-  const occurrence = (id: string) =>
-    message(id, 'IPM.Appointment', { isRecurring: true, originalStart: '2026-01-12T09:00:00Z' });
-  const calendarOptions = { ...inbox, folder: 'calendar' as const };
-
-  it('deletes the rows of occurrences that are gone from a changed series, and remembers the ones there now', () => {
-    const plan = planPage(
-      calendar,
-      { changes: [{ type: 'update', item: master }], syncState: 's', done: true },
-      {
-        ...calendarOptions,
-        occurrences: new Map([['R=', [occurrence('R1='), occurrence('R3=')]]]),
-        series: { 'R=': ['R1=', 'R2=', 'R3='] },
-      },
-    );
-    expect(plan.changes.map((c) => [c.action, c.fields.item_id])).toEqual([
-      ['del', 'R2='],
-      ['chg', 'R='],
-      ['add', 'R1='],
-      ['add', 'R3='],
-    ]);
-    expect(plan.series).toEqual({ 'R=': ['R1=', 'R3='] });
-  });
-
-  it('deletes the occurrence rows of a series that no longer recurs (or whose occurrences are no longer read)', () => {
+    const occurrence = (id: string) =>
+      message(id, 'IPM.Appointment', { isRecurring: true, originalStart: '2026-01-12T09:00:00Z' });
     const plan = planPage(
       calendar,
       {
-        changes: [{ type: 'update', item: message('R=', 'IPM.Appointment', { isRecurring: false }) }],
-        syncState: 's',
+        changes: [
+          { type: 'update', item: master },
+          { type: 'delete', itemId: 'R2=' },
+          { type: 'update', item: occurrence('R1=') },
+          { type: 'create', item: occurrence('R3=') },
+        ],
+        continuation: 's',
         done: true,
       },
-      { ...calendarOptions, series: { 'R=': ['R1=', 'R2='] } },
+      { ...inbox, folder: 'calendar' },
     );
     expect(plan.changes.map((c) => [c.action, c.fields.item_id])).toEqual([
-      ['del', 'R1='],
-      ['del', 'R2='],
       ['chg', 'R='],
+      ['del', 'R2='],
+      ['chg', 'R1='],
+      ['add', 'R3='],
     ]);
-    expect(plan.series).toEqual({});
-  });
-
-  it('keeps the occurrence rows of a series whose occurrences could not be read this time', () => {
-    const plan = planPage(
-      calendar,
-      { changes: [{ type: 'update', item: master }], syncState: 's', done: true },
-      { ...calendarOptions, series: { 'R=': ['R1='] }, occurrencesUnknown: new Set(['R=']) },
-    );
-    expect(plan.changes.map((c) => [c.action, c.fields.item_id])).toEqual([['chg', 'R=']]);
-    expect(plan.series).toEqual({ 'R=': ['R1='] });
+    expect(plan.changes[3]?.fields.occurrence_original_start).toEqual(new Date('2026-01-12T09:00:00Z'));
+    expect(plan.changes[0]?.fields.occurrence_original_start).toBeNull();
   });
 
   it('passes items Exchange would not give on to be recorded, instead of dropping them', () => {
@@ -159,29 +118,15 @@ describe('planPage and recurring series', () => {
             error: { code: 'EXH_EXCHANGE_REQUEST_FAILED', message: 'ErrorCorruptData' },
           },
         ],
-        syncState: 's',
+        continuation: 's',
         done: true,
       },
-      calendarOptions,
+      { ...inbox, folder: 'calendar' },
     );
     expect(plan.changes).toEqual([]);
     expect(plan.unreadable).toEqual([
       { itemId: 'X=', code: 'EXH_EXCHANGE_REQUEST_FAILED', message: 'ErrorCorruptData' },
     ]);
-  });
-
-  it('deletes every occurrence row with its series', () => {
-    const plan = planPage(
-      calendar,
-      { changes: [{ type: 'delete', itemId: 'R=' }], syncState: 's', done: true },
-      { ...calendarOptions, series: { 'R=': ['R1=', 'R2='], 'S=': ['S1='] } },
-    );
-    expect(plan.changes.map((c) => [c.action, c.fields.item_id])).toEqual([
-      ['del', 'R='],
-      ['del', 'R1='],
-      ['del', 'R2='],
-    ]);
-    expect(plan.series).toEqual({ 'S=': ['S1='] });
   });
 });
 
@@ -193,10 +138,10 @@ describe('watermarks', () => {
     for (const garbage of [null, '', 'not json', '[1]', '{"inbox":5}']) expect(decodeWatermark(garbage)).toEqual({});
   });
 
-  it('carry the occurrence ids of each series beside the folder states', () => {
-    const text = encodeWatermark({ calendar: 'c' }, { 'R=': ['R1='] });
+  it('read the occurrence ids of each series that a watermark of the earlier format carries beside the folder states', () => {
+    const text = '{"calendar":"c","series":{"R=":["R1="]}}';
     expect(decodeWatermark(text)).toEqual({ calendar: 'c' });
-    expect(decodeSeries(text)).toEqual({ 'R=': ['R1='] });
-    expect(decodeSeries('{"calendar":"c"}')).toEqual({});
+    expect(decodeLegacySeries(text)).toEqual({ 'R=': ['R1='] });
+    expect(decodeLegacySeries('{"calendar":"c"}')).toEqual({});
   });
 });

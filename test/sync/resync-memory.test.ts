@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { errors } from '../../src/errors.js';
 import { itemType } from '../../src/items/index.js';
 import { resyncItemType } from '../../src/sync/resync.js';
 import { alice, type MemoryWorld, memoryWorld } from '../support/memory-world.js';
@@ -18,13 +19,13 @@ afterAll(async () => {
   await world?.close();
 });
 
-async function resync(direction: 0 | 1) {
+async function resync(direction: 0 | 1, type: 'contact' | 'calendar' = 'contact') {
   return resyncItemType(
     {
       db: world.db,
       connection: await world.connect(alice),
-      definition: itemType('contact'),
-      settings: world.settings({ pageSize: 2 }),
+      definition: itemType(type),
+      settings: world.settings({ pageSize: 2, maxSyncedRecurrences: 10 }),
       logger: world.logger,
     },
     { user: alice, direction, add: true, chg: true, del: true, ranges: {}, signal: world.call.signal },
@@ -60,6 +61,38 @@ describe('direction 0, Exchange → database', () => {
     ]);
     // Equal now: a second comparison finds nothing to do.
     expect(await resync(0)).toEqual({ added: 0, changed: 0, deleted: 0, failed: 0 });
+  });
+});
+
+describe('direction 0 and recurring series', () => {
+  const at = (day: number) => `2026-04-0${day}T09:00:00.000Z`;
+  const standup = () =>
+    world.admin.makeItem(alice, {
+      itemClass: 'IPM.Appointment',
+      folder: 'calendar',
+      properties: { subject: 'Standup', start: at(6), end: at(6) },
+      occurrences: [6, 7, 8].map((day) => ({ start: at(day), end: at(day) })),
+    });
+  const ids = async () => (await world.rows('calendar', alice)).map((r) => r.exh_item_id);
+
+  it('adds a row per occurrence, and deletes the row of an occurrence deleted in Exchange', async () => {
+    const series = standup();
+    expect(await resync(0, 'calendar')).toEqual({ added: 4, changed: 0, deleted: 0, failed: 0 });
+    const [, first, ...rest] = await ids();
+    world.admin.deleteItem(alice, first as string);
+    expect(await resync(0, 'calendar')).toEqual({ added: 0, changed: 0, deleted: 1, failed: 0 });
+    expect(await ids()).toEqual([series.id, ...rest]);
+  });
+
+  it('leaves occurrence rows alone while a series will not expand: they cannot be judged (SyncPage.incomplete)', async () => {
+    const series = standup();
+    await resync(0, 'calendar');
+    const before = await ids();
+    world.admin.deleteItem(alice, before[1] as string);
+    world.admin.failOccurrences(alice, series.id, errors.exchangeRequestFailed('memory://', 'refused', 'too many'));
+    expect(await resync(0, 'calendar')).toEqual({ added: 0, changed: 0, deleted: 0, failed: 0 });
+    expect(await ids()).toEqual(before);
+    expect((await world.log()).map((r) => r.exh_code)).toEqual(['EXH_EXCHANGE_REQUEST_FAILED']);
   });
 });
 

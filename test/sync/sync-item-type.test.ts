@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { itemTypes } from '../../src/items/index.js';
+import { errors } from '../../src/errors.js';
+import { itemType, itemTypes } from '../../src/items/index.js';
 import { Connections } from '../../src/mailbox/connections.js';
 import { syncMailboxItemType } from '../../src/mailbox/item-type-sync.js';
 import { CommittedWatermarks, SyncLocks } from '../../src/mailbox/sync-locks.js';
-import type { SubscriptionEvent } from '../../src/ports/exchange.port.js';
-import { decodeCompare, decodeSeries, decodeWatermark } from '../../src/sync/watermark.js';
+import type { FolderName, SubscriptionEvent, SyncFolderOptions } from '../../src/ports/exchange.port.js';
+import { syncItemType } from '../../src/sync/sync-item-type.js';
+import { decodeCompare, decodeWatermark } from '../../src/sync/watermark.js';
 import { alice, bob, type MemoryWorld, memoryWorld } from '../support/memory-world.js';
 
 /**
@@ -279,9 +281,9 @@ describe('recurring series', () => {
       ['Standup', true, new Date(at(7, '09:00'))],
       ['Standup', true, new Date(at(8, '09:00'))],
     ]);
-    // The occurrence ids held per series move with the watermark.
+    // The occurrence ids reported per series travel in the adapter's continuation, not beside it.
     const occurrenceIds = rows.slice(1).map((row) => row.exh_item_id);
-    expect(decodeSeries(await world.watermark(alice, 'calendar'))).toEqual({ [series.id]: occurrenceIds });
+    expect(Object.keys(JSON.parse((await world.watermark(alice, 'calendar')) as string))).toEqual(['calendar']);
 
     // Exchange reports a deleted occurrence only as a change of its series.
     world.admin.deleteItem(alice, occurrenceIds[1] as string);
@@ -297,7 +299,110 @@ describe('recurring series', () => {
     world.admin.deleteItem(alice, series.id);
     await world.sync(alice, 'calendar', settings);
     expect(await world.rows('calendar', alice)).toEqual([]);
-    expect(decodeSeries(await world.watermark(alice, 'calendar'))).toEqual({});
+  });
+
+  it('keeps the occurrence rows of a series Exchange would not expand this time, records why, and catches up later', async () => {
+    const at = (day: number) => `2026-04-0${day}T09:00:00.000Z`;
+    const series = world.admin.makeItem(alice, {
+      itemClass: 'IPM.Appointment',
+      folder: 'calendar',
+      properties: { subject: 'Standup', start: at(6), end: at(6) },
+      occurrences: [6, 7, 8].map((day) => ({ start: at(day), end: at(day) })),
+    });
+    const settings = { maxSyncedRecurrences: 10 };
+    await world.sync(alice, 'calendar', settings);
+    const occurrenceIds = (await world.rows('calendar', alice)).slice(1).map((row) => row.exh_item_id);
+
+    world.admin.deleteItem(alice, occurrenceIds[0] as string);
+    world.admin.failOccurrences(alice, series.id, errors.exchangeRequestFailed('memory://', 'refused', 'too many'));
+    expect(await world.sync(alice, 'calendar', settings)).toMatchObject({ applied: 1, failed: 1 });
+    expect((await world.rows('calendar', alice)).map((row) => row.exh_item_id)).toEqual([series.id, ...occurrenceIds]);
+    expect(await world.log()).toEqual([
+      {
+        exh_code: 'EXH_EXCHANGE_REQUEST_FAILED',
+        exh_message: expect.stringContaining(`${series.id} could not be read: its occurrences could not be read`),
+      },
+    ]);
+    // The next change of the series reads its occurrences again: the one deleted meanwhile goes.
+    world.admin.changeItem(alice, series.id, { subject: 'Standup (room 2)' });
+    await world.sync(alice, 'calendar', settings);
+    expect((await world.rows('calendar', alice)).map((row) => [row.exh_item_id, row.exh_subject])).toEqual([
+      [series.id, 'Standup (room 2)'],
+      [occurrenceIds[1], 'Standup (room 2)'],
+      [occurrenceIds[2], 'Standup (room 2)'],
+    ]);
+  });
+
+  it('hands the series of a watermark of the earlier format to the adapter with the first call only, and never stores them again', async () => {
+    world.admin.makeItem(alice, { itemClass: 'IPM.Appointment', folder: 'calendar', properties: { subject: 'One' } });
+    await world.sync(alice, 'calendar');
+    const stored = JSON.parse((await world.watermark(alice, 'calendar')) as string) as Record<string, string>;
+    const earlier = JSON.stringify({ ...stored, series: { 'master-id': ['occurrence-id'] } });
+    for (const subject of ['Two', 'Three']) {
+      world.admin.makeItem(alice, { itemClass: 'IPM.Appointment', folder: 'calendar', properties: { subject } });
+    }
+    const known: unknown[] = [];
+    const connection = await world.connect(alice);
+    const spy = new Proxy(connection, {
+      get: (target, property, receiver) =>
+        property === 'syncFolder'
+          ? (folder: FolderName, from: string | null, options: SyncFolderOptions) => {
+              known.push(options.knownOccurrences);
+              return target.syncFolder(folder, from, options);
+            }
+          : Reflect.get(target, property, receiver),
+    });
+    const run = (watermark: string) =>
+      syncItemType(
+        {
+          db: world.db,
+          connection: spy,
+          definition: itemType('calendar'),
+          settings: world.settings({ pageSize: 1 }),
+          logger: world.logger,
+        },
+        { user: alice, watermark, signal: world.call.signal },
+      );
+    const { watermark } = await run(earlier);
+    expect(known).toEqual([{ 'master-id': ['occurrence-id'] }, undefined]);
+    expect(JSON.parse(watermark)).toEqual({ calendar: expect.any(String) });
+    expect(await world.watermark(alice, 'calendar')).toBe(watermark);
+    known.length = 0;
+    await run(watermark);
+    expect(known).toEqual([undefined]);
+  });
+
+  it('with sync.maxSyncedRecurrences 0 asks for no occurrences, and only types with series ever ask', async () => {
+    const asked: Array<[string, number | undefined]> = [];
+    const connection = await world.connect(alice);
+    const spy = new Proxy(connection, {
+      get: (target, property, receiver) =>
+        property === 'syncFolder'
+          ? (folder: FolderName, from: string | null, options: SyncFolderOptions) => {
+              asked.push([folder, options.occurrences]);
+              return target.syncFolder(folder, from, options);
+            }
+          : Reflect.get(target, property, receiver),
+    });
+    const run = (type: 'calendar' | 'task', maxSyncedRecurrences: number) =>
+      syncItemType(
+        {
+          db: world.db,
+          connection: spy,
+          definition: itemType(type),
+          settings: world.settings({ maxSyncedRecurrences }),
+          logger: world.logger,
+        },
+        { user: alice, watermark: null, signal: world.call.signal },
+      );
+    await run('calendar', 0);
+    await run('calendar', 5);
+    await run('task', 5);
+    expect(asked).toEqual([
+      ['calendar', undefined],
+      ['calendar', 5],
+      ['tasks', undefined],
+    ]);
   });
 });
 

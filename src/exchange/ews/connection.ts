@@ -3,7 +3,6 @@ import { errors, isExhError } from '../../errors.js';
 import type { ExhLogger } from '../../logging/logger.js';
 import type { ExchangePool } from '../../pool/exchange-pool.js';
 import type {
-  BodyType,
   CallOptions,
   ExchangeItem,
   FolderName,
@@ -13,13 +12,13 @@ import type {
   NotificationKind,
   Subscription,
   SubscriptionEvent,
+  SyncFolderOptions,
   SyncPage,
   WriteResult,
 } from '../../ports/exchange.port.js';
 import type { PushReceiver } from '../push-receiver.js';
 import { ewsCapabilities } from './capabilities.js';
 import { type ErrorContext, fromLibraryError } from './errors.js';
-import { occurrences } from './occurrences.js';
 import type { SoapTarget } from './soap.js';
 import { subscribePull } from './subscriptions/pull.js';
 import { subscribePush } from './subscriptions/push.js';
@@ -142,16 +141,8 @@ export class EwsConnection implements MailboxConnection, MailboxWriter, EwsMailb
     );
   }
 
-  syncFolder(
-    folder: FolderName,
-    syncState: string | null,
-    options: CallOptions & { maxChanges: number; bodyType?: BodyType },
-  ): Promise<SyncPage> {
-    return syncFolder(this, folder, syncState, options);
-  }
-
-  occurrences(masterId: string, options: CallOptions & { max: number; bodyType?: BodyType }): Promise<ExchangeItem[]> {
-    return occurrences(this, masterId, options);
+  syncFolder(folder: FolderName, continuation: string | null, options: SyncFolderOptions): Promise<SyncPage> {
+    return syncFolder(this, folder, continuation, options);
   }
 
   subscribe(

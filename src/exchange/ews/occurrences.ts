@@ -7,7 +7,7 @@ import { getItems, type ItemRef } from './items.js';
  * The first `max` occurrences of a recurring series, by GetItem with OccurrenceItemId (RecurringMasterId +
  * InstanceIndex 1, 2, …), which Exchange 2007 and later and the emulator both answer, unlike a CalendarView, whose
  * range would have to be guessed. An index is a position in the pattern, so the window does not shift when an
- * occurrence is deleted: a deleted one is simply absent (the caller compares with what it holds), a modified one
+ * occurrence is deleted: a deleted one is simply absent (../expand-series.ts compares with what was reported), a modified one
  * (an exception) comes with its new times. Each item carries `originalStart`. Batches grow from 16 until the series
  * ends (ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange) or `max` is reached.
  */

@@ -1,13 +1,20 @@
 import { ChangeType, FolderId, PropertySet, SyncFolderItemsScope, WellKnownFolderName } from 'ews-javascript-api';
-import type { BodyType, CallOptions, FolderName, SyncChange, SyncPage } from '../../ports/exchange.port.js';
+import type { FolderName, SyncChange, SyncFolderOptions, SyncPage } from '../../ports/exchange.port.js';
+import { expandSeries } from '../expand-series.js';
 import type { EwsMailbox } from './connection.js';
+import { decodeContinuation, encodeContinuation } from './continuation.js';
 import { fromResponseCode } from './errors.js';
 import { getItems } from './items.js';
+import { occurrences } from './occurrences.js';
 
 /**
  * SyncFolderItems for one distinguished folder: ids only (cheap for Exchange, and the library parses ids fast), then
  * one GetItem for the created and updated items with every property. An item deleted between the two requests is
  * left out: the sync state already counts it as delivered, so the next page reports its deletion.
+ *
+ * SyncFolderItems reports a recurring series as its master alone, and a deleted occurrence or a new exception only
+ * as a change of it: with `options.occurrences`, each master's occurrences are read (./occurrences.ts) and compared
+ * with those the continuation says were reported (../expand-series.ts, ./continuation.ts).
  */
 
 export const wellKnownFolders: Record<FolderName, WellKnownFolderName> = {
@@ -29,9 +36,10 @@ type Pending = { type: 'create' | 'update'; id: string } | { type: 'ready'; chan
 export async function syncFolder(
   mailbox: EwsMailbox,
   folder: FolderName,
-  syncState: string | null,
-  options: CallOptions & { maxChanges: number; bodyType?: BodyType },
+  continuation: string | null,
+  options: SyncFolderOptions,
 ): Promise<SyncPage> {
+  const { state: syncState, series } = decodeContinuation(continuation);
   const maxChanges = Math.min(512, Math.max(1, Math.floor(options.maxChanges)));
   const changes = await mailbox.request(options, { folder }, () =>
     mailbox.service.SyncFolderItems(
@@ -91,5 +99,15 @@ export async function syncFolder(
     // An item Exchange cannot give: the core records it where the application sees it (exh_log), never silently.
     out.push({ type: 'unreadable', itemId: p.id, error: { code: error.code, message: error.message } });
   }
-  return { changes: out, syncState: changes.SyncState, done: !changes.MoreChangesAvailable };
+  const max = Math.max(0, Math.floor(options.occurrences ?? 0));
+  const expanded = await expandSeries(out, series ?? options.knownOccurrences ?? {}, {
+    max,
+    read: (masterId) => occurrences(mailbox, masterId, { ...options, max }),
+  });
+  return {
+    changes: expanded.changes,
+    continuation: encodeContinuation(changes.SyncState, expanded.reported),
+    done: !changes.MoreChangesAvailable,
+    ...(expanded.incomplete.length > 0 ? { incomplete: expanded.incomplete } : {}),
+  };
 }

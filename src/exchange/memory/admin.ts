@@ -8,7 +8,7 @@ import { deleteItem, itemChanged, type Mailboxes, makeItem } from './writes.js';
  * The in-memory Exchange seen from the other side: what tests (and a demo) do as the mailboxes' owners would in
  * Outlook — make, change, read and delete items, send mail, invite to meetings — so that sync states move and
  * subscriptions hear of it; and what Exchange itself may do to the connector: forget the sync states it gave, end
- * the subscriptions, fail the next requests. Values are given as the port reads them (src/ports/item-properties.ts:
+ * the subscriptions, fail the next requests or the reading of a series' occurrences. Values are given as the port reads them (src/ports/item-properties.ts:
  * ISO times, string arrays for addresses and categories); null removes a property.
  */
 
@@ -122,6 +122,11 @@ export class MemoryAdmin {
   /** The mailbox's next requests fail with these errors, one each, in order. */
   failNext(user: string, ...failures: ExhError[]): void {
     this.#mailbox(user).faults.push(...failures);
+  }
+
+  /** The next time the series' occurrences are read (a page with its master), they fail with `error`, once. */
+  failOccurrences(user: string, masterId: string, error: ExhError): void {
+    this.#mailbox(user).occurrenceFaults.set(masterId, error);
   }
 
   /** How many subscriptions the mailbox has open. */

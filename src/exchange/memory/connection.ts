@@ -1,7 +1,6 @@
 import { errors } from '../../errors.js';
 import type { ExchangePool } from '../../pool/exchange-pool.js';
 import type {
-  BodyType,
   CallOptions,
   ExchangeCapabilities,
   ExchangeItem,
@@ -12,11 +11,12 @@ import type {
   NotificationKind,
   Subscription,
   SubscriptionEvent,
+  SyncFolderOptions,
   SyncPage,
   WriteResult,
 } from '../../ports/exchange.port.js';
 import { type MemoryMailbox, newId, type StoredItem } from './store.js';
-import { positionOf, syncPage } from './sync.js';
+import { syncFolderPage } from './sync.js';
 import { applyWrite, InvalidValue, itemView, occurrenceView, type PreparedWrite, prepareWrite } from './values.js';
 import {
   attendeesOf,
@@ -51,28 +51,8 @@ export class MemoryConnection implements MailboxConnection, MailboxWriter {
     return this.mailbox.address;
   }
 
-  syncFolder(
-    folder: FolderName,
-    syncState: string | null,
-    options: CallOptions & { maxChanges: number; bodyType?: BodyType },
-  ): Promise<SyncPage> {
-    return this.#call(options, () => {
-      const position = syncState === null ? 0 : positionOf(this.mailbox, folder, syncState);
-      if (position === undefined) throw errors.invalidSyncState(this.user, folder);
-      return syncPage(this.mailbox, folder, position, options);
-    });
-  }
-
-  /** The series' occurrences in start order, at most `max` (the first ones in the pattern); none for a single item. */
-  occurrences(masterId: string, options: CallOptions & { max: number; bodyType?: BodyType }): Promise<ExchangeItem[]> {
-    return this.#call(options, () => {
-      const master = this.#item(masterId);
-      return [...master.occurrences]
-        .sort((a, b) => a.originalStart.localeCompare(b.originalStart))
-        .slice(0, Math.max(0, options.max))
-        .map((occurrence) => occurrenceView(master, occurrence, options.bodyType))
-        .sort((a, b) => String(a.properties.start ?? '').localeCompare(String(b.properties.start ?? '')));
-    });
+  syncFolder(folder: FolderName, continuation: string | null, options: SyncFolderOptions): Promise<SyncPage> {
+    return this.#call(options, () => syncFolderPage(this.mailbox, folder, continuation, options));
   }
 
   /** Every kind is served alike: the subscriber is told of each change in its folders as it happens. */
@@ -224,7 +204,7 @@ export class MemoryConnection implements MailboxConnection, MailboxWriter {
     }
   }
 
-  async #call<T>(options: CallOptions, work: () => T): Promise<T> {
+  async #call<T>(options: CallOptions, work: () => T | Promise<T>): Promise<T> {
     const run = async () => {
       const fault = this.mailbox.faults.shift();
       if (fault) throw fault;

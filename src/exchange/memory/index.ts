@@ -19,7 +19,7 @@ export { MemoryAdmin } from './admin.js';
  * An Exchange kept in this process's memory, behind the same ExchangePort as the connector's real adapter: a complete
  * backend (reading, writing, subscriptions) that knows nothing of any Exchange protocol, so that the sync core's
  * tests run on it and show that the core assumes only the port. Mailboxes hold every well-known folder; items are
- * kept by their neutral properties; sync states are this adapter's own (./sync.ts). `admin` acts as the mailboxes'
+ * kept by their neutral properties; continuations are this adapter's own (./sync.ts). `admin` acts as the mailboxes'
  * owners and as Exchange itself (./admin.ts). Nothing is kept after the process ends.
  *
  * Not modelled: recurrence patterns (a series is the occurrences it was made with), free/busy, time-zone rules,

@@ -86,6 +86,8 @@ export class MemoryMailbox {
   readonly listeners = new Map<string, Listener>();
   /** Errors the next requests of this mailbox fail with, in order (MemoryAdmin.failNext). */
   readonly faults: ExhError[] = [];
+  /** Series whose occurrences cannot be read the next time, with the error (MemoryAdmin.failOccurrences). */
+  readonly occurrenceFaults = new Map<string, ExhError>();
 
   constructor(
     readonly address: string,

@@ -1,38 +1,49 @@
-import type { BodyType, FolderName, SyncChange, SyncPage } from '../../ports/exchange.port.js';
+import { errors } from '../../errors.js';
+import type { BodyType, ExchangeItem, FolderName, SyncChange, SyncPage } from '../../ports/exchange.port.js';
+import { expandSeries, type HeldOccurrences } from '../expand-series.js';
 import type { MemoryMailbox, StoredItem } from './store.js';
-import { itemView } from './values.js';
+import { itemView, occurrenceView } from './values.js';
 
 /**
  * Pages of folder changes for the in-memory Exchange (MailboxConnection.syncFolder).
  *
- * A sync state names a position in the mailbox's journal: the client has seen the folder as it was there. A page
+ * A continuation names a position in the mailbox's journal: the client has seen the folder as it was there. A page
  * reports, for the items touched after that position, how each differs from what the client saw: new to it
  * (`create`), changed (`update`, a read flag's change included: the whole item), or gone (`delete`); an item
  * both made and removed in between is not mentioned. Items come in the order they were first touched, each once
  * per page, with their current properties; a page ends after `maxChanges` changes at a position where everything
  * before it has been reported, so the next page carries on from there.
  *
- * The state's encoding is this adapter's own: base64url of JSON naming the mailbox, the folder, the folder's
- * generation and the position. A state that does not decode, names another mailbox or folder, lies beyond the
- * journal, or belongs to a generation the mailbox has forgotten (MemoryAdmin.forgetSyncStates) is refused.
+ * A series is one item in the journal (a changed or deleted occurrence touches its master), so with
+ * `occurrences` each master on a page is expanded into its occurrences (../expand-series.ts), the ones the
+ * continuation had reported compared with the ones there now.
+ *
+ * The continuation's encoding is this adapter's own: base64url of JSON naming the mailbox, the folder, the folder's
+ * generation, the position and the occurrence ids reported per master. One that does not decode, names another
+ * mailbox or folder, lies beyond the journal, or belongs to a generation the mailbox has forgotten
+ * (MemoryAdmin.forgetSyncStates) is refused.
  */
 
-interface SyncState {
+interface Continuation {
   mailbox: string;
   folder: FolderName;
   generation: number;
   position: number;
+  reported: HeldOccurrences;
 }
 
-export function encodeSyncState(state: SyncState): string {
-  const { mailbox, folder, generation, position } = state;
-  return Buffer.from(JSON.stringify({ m: mailbox.toLowerCase(), f: folder, g: generation, p: position })).toString(
-    'base64url',
-  );
+function encodeContinuation(continuation: Continuation): string {
+  const { mailbox, folder, generation, position, reported } = continuation;
+  const text = { m: mailbox.toLowerCase(), f: folder, g: generation, p: position, o: reported };
+  return Buffer.from(JSON.stringify(text)).toString('base64url');
 }
 
-/** The journal position a state stands for; undefined when the mailbox cannot take it. */
-export function positionOf(mailbox: MemoryMailbox, folder: FolderName, text: string): number | undefined {
+/** Where a continuation stands and what it had reported; undefined when the mailbox cannot take it. */
+function decodeContinuation(
+  mailbox: MemoryMailbox,
+  folder: FolderName,
+  text: string,
+): { position: number; reported: HeldOccurrences } | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
@@ -40,7 +51,7 @@ export function positionOf(mailbox: MemoryMailbox, folder: FolderName, text: str
     return undefined;
   }
   if (parsed === null || typeof parsed !== 'object') return undefined;
-  const { m, f, g, p } = parsed as Record<string, unknown>;
+  const { m, f, g, p, o } = parsed as Record<string, unknown>;
   const generation = mailbox.folders.get(folder)?.generation;
   const valid =
     m === mailbox.address.toLowerCase() &&
@@ -48,17 +59,73 @@ export function positionOf(mailbox: MemoryMailbox, folder: FolderName, text: str
     g === generation &&
     Number.isInteger(p) &&
     (p as number) >= 0 &&
-    (p as number) <= mailbox.seq;
-  return valid ? (p as number) : undefined;
+    (p as number) <= mailbox.seq &&
+    o !== null &&
+    typeof o === 'object' &&
+    Object.values(o).every((ids) => Array.isArray(ids) && ids.every((id) => typeof id === 'string'));
+  return valid ? { position: p as number, reported: o as HeldOccurrences } : undefined;
 }
 
-/** One page after `position` (0: from the beginning). */
-export function syncPage(
+/**
+ * One page after `continuation` (null: from the beginning), series expanded with `occurrences` > 0; refused
+ * (EXH_EXCHANGE_INVALID_SYNC_STATE) when the mailbox cannot take the continuation.
+ */
+export async function syncFolderPage(
+  mailbox: MemoryMailbox,
+  folder: FolderName,
+  continuation: string | null,
+  options: { maxChanges: number; bodyType?: BodyType; occurrences?: number },
+): Promise<SyncPage> {
+  const from =
+    continuation === null ? { position: 0, reported: {} } : decodeContinuation(mailbox, folder, continuation);
+  if (!from) throw errors.invalidSyncState(mailbox.address, folder);
+  const page = syncPage(mailbox, folder, from.position, options);
+  const max = Math.max(0, Math.floor(options.occurrences ?? 0));
+  const expanded = await expandSeries(page.changes, from.reported, {
+    max,
+    read: async (masterId) => occurrencesOf(mailbox, masterId, max, options.bodyType),
+  });
+  const generation = mailbox.folders.get(folder)?.generation ?? 0;
+  return {
+    changes: expanded.changes,
+    continuation: encodeContinuation({
+      mailbox: mailbox.address,
+      folder,
+      generation,
+      position: page.position,
+      reported: expanded.reported,
+    }),
+    done: page.done,
+    ...(expanded.incomplete.length > 0 ? { incomplete: expanded.incomplete } : {}),
+  };
+}
+
+/**
+ * The series' first `max` occurrences by their place in the pattern, in start order; a fault queued for the series
+ * (MemoryAdmin.failOccurrences) is thrown instead, once.
+ */
+function occurrencesOf(mailbox: MemoryMailbox, masterId: string, max: number, bodyType?: BodyType): ExchangeItem[] {
+  const fault = mailbox.occurrenceFaults.get(masterId);
+  if (fault) {
+    mailbox.occurrenceFaults.delete(masterId);
+    throw fault;
+  }
+  const master = mailbox.live(masterId);
+  if (!master) throw errors.itemNotFound(mailbox.address, masterId);
+  return [...master.occurrences]
+    .sort((a, b) => a.originalStart.localeCompare(b.originalStart))
+    .slice(0, max)
+    .map((occurrence) => occurrenceView(master, occurrence, bodyType))
+    .sort((a, b) => String(a.properties.start ?? '').localeCompare(String(b.properties.start ?? '')));
+}
+
+/** The journal's changes after `position` (0: from the beginning), and where the next page starts. */
+function syncPage(
   mailbox: MemoryMailbox,
   folder: FolderName,
   position: number,
   options: { maxChanges: number; bodyType?: BodyType },
-): SyncPage {
+): { changes: SyncChange[]; position: number; done: boolean } {
   const max = Math.min(512, Math.max(1, Math.floor(options.maxChanges)));
   const state = mailbox.folders.get(folder);
   if (!state) throw new Error(`no folder ${folder}`);
@@ -82,8 +149,7 @@ export function syncPage(
     }
     changes.push(change);
   }
-  const syncState = encodeSyncState({ mailbox: mailbox.address, folder, generation: state.generation, position: next });
-  return { changes, syncState, done };
+  return { changes, position: next, done };
 }
 
 function changeOf(item: StoredItem, position: number, bodyType: BodyType | undefined): SyncChange | undefined {

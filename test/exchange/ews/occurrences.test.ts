@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import type { EwsConnection } from '../../../src/exchange/ews/connection.js';
+import { occurrences as read } from '../../../src/exchange/ews/occurrences.js';
 import { alice, live, startTestEmulator, testAdapter } from './support.js';
 
+/**
+ * How the EWS adapter reads a series' occurrences (src/exchange/ews/occurrences.ts) for syncFolder to expand it
+ * (test/exchange/ews/sync.test.ts, "recurring series"): by position in the pattern, against the emulator.
+ */
 const emulator = await startTestEmulator();
 const adapter = testAdapter(emulator);
+const connect = async () => (await adapter.connect(alice)) as EwsConnection;
 
 /** Weekly on Monday and Wednesday at 09:00 UTC, six times from Monday 5 January 2026. */
 function series(subject: string) {
@@ -32,8 +39,7 @@ describe('occurrences of a recurring series', () => {
       End: '2026-01-07T15:00:00Z',
     });
     emulator.admin.deleteItem(alice, occurrences[3]?.id ?? '');
-    const connection = await adapter.connect(alice);
-    const items = await connection.occurrences(master.id, { ...live(), max: 10 });
+    const items = await read(await connect(), master.id, { ...live(), max: 10 });
     expect(
       items.map((i) => [
         i.properties.originalStart,
@@ -56,7 +62,7 @@ describe('occurrences of a recurring series', () => {
   it('stops at max, counting positions in the pattern', async () => {
     const { master, occurrences } = series('Review');
     emulator.admin.deleteItem(alice, occurrences[1]?.id ?? '');
-    const items = await (await adapter.connect(alice)).occurrences(master.id, { ...live(), max: 3 });
+    const items = await read(await connect(), master.id, { ...live(), max: 3 });
     expect(items.map((i) => i.properties.originalStart)).toEqual([
       '2026-01-05T09:00:00.000Z',
       '2026-01-12T09:00:00.000Z',
@@ -66,7 +72,7 @@ describe('occurrences of a recurring series', () => {
   it('names a master that no longer exists (EXH_EXCHANGE_ITEM_NOT_FOUND)', async () => {
     const { master } = series('Gone');
     emulator.admin.deleteItem(alice, master.id, { hard: true });
-    await expect((await adapter.connect(alice)).occurrences(master.id, { ...live(), max: 5 })).rejects.toMatchObject({
+    await expect(read(await connect(), master.id, { ...live(), max: 5 })).rejects.toMatchObject({
       code: 'EXH_EXCHANGE_ITEM_NOT_FOUND',
     });
   });

@@ -1,13 +1,24 @@
 import { Task, WellKnownFolderName } from 'ews-javascript-api';
 import { describe, expect, it } from 'vitest';
-import type { EwsConnection } from '../../../src/exchange/ews/connection.js';
+import { errors } from '../../../src/errors.js';
+import type { EwsConnection, EwsMailbox } from '../../../src/exchange/ews/connection.js';
 import { appItemIdDefinition, appItemIdProperty } from '../../../src/exchange/ews/index.js';
+import { syncFolder } from '../../../src/exchange/ews/sync.js';
 import { calendar, contact, email, type ItemTypeDefinition, task } from '../../../src/items/index.js';
-import type { ExchangeItem, FolderName, MailboxConnection, SyncChange } from '../../../src/ports/exchange.port.js';
+import type {
+  ExchangeItem,
+  FolderName,
+  MailboxConnection,
+  SyncChange,
+  SyncFolderOptions,
+  SyncPage,
+} from '../../../src/ports/exchange.port.js';
 import { derivedProperties, type ItemProperty } from '../../../src/ports/item-properties.js';
 import { alice, bob, janVanDijk, live, startTestEmulator, testAdapter } from './support.js';
 
-const emulator = await startTestEmulator({ mailboxes: [alice, bob, 'paging@contoso.test', 'case@contoso.test'] });
+const emulator = await startTestEmulator({
+  mailboxes: [alice, bob, 'paging@contoso.test', 'case@contoso.test', 'series@contoso.test'],
+});
 const adapter = testAdapter(emulator);
 const appItemId = [
   { PropertySetId: appItemIdProperty.propertySetId, PropertyName: appItemIdProperty.name, Value: 'A-42' },
@@ -22,7 +33,7 @@ async function syncAll(connection: MailboxConnection, folder: FolderName, bodyTy
   for (;;) {
     const page = await connection.syncFolder(folder, state, { ...live(), maxChanges: 512, bodyType });
     changes.push(...page.changes);
-    state = page.syncState;
+    state = page.continuation;
     if (page.done) return { changes, state };
   }
 }
@@ -299,8 +310,8 @@ describe('syncFolder: paging, ids, read flags, deletions', () => {
       sizes.push(page.changes.length);
       done.push(page.done);
       for (const change of page.changes) if ('item' in change) ids.add(change.item.id);
-      expect(page.syncState).not.toBe(state);
-      state = page.syncState;
+      expect(page.continuation).not.toBe(state);
+      state = page.continuation;
       if (page.done) break;
     }
     expect(sizes).toEqual([512, 512, 76]);
@@ -365,5 +376,184 @@ describe('syncFolder: paging, ids, read flags, deletions', () => {
     expect((error as Error).message).toContain('tasks');
     const fresh = await connection.syncFolder('tasks', null, { ...live(), maxChanges: 512 });
     expect(fresh.changes.length).toBeGreaterThan(0);
+  });
+});
+
+describe('syncFolder: recurring series (SyncFolderOptions.occurrences)', () => {
+  const user = 'series@contoso.test';
+  let weeks = 0;
+  /** Weekly on Monday at 09:00 UTC, four times, each series in weeks of its own. */
+  function series(subject: string) {
+    const monday = new Date(Date.UTC(2027, 0, 4 + 7 * 4 * weeks++));
+    const day = monday.toISOString().slice(0, 10);
+    const master = emulator.admin.createItem(user, {
+      kind: 'CalendarItem',
+      Subject: subject,
+      Start: `${day}T09:00:00Z`,
+      End: `${day}T10:00:00Z`,
+      Recurrence: {
+        WeeklyRecurrence: { Interval: 1, DaysOfWeek: 'Monday' },
+        NumberedRecurrence: { StartDate: day, NumberOfOccurrences: 4 },
+      },
+    });
+    if (!master) throw new Error('no master');
+    const until = new Date(monday.getTime() + 28 * 86_400_000).toISOString();
+    return { master, occurrences: emulator.admin.occurrences(user, master.id, `${day}T00:00:00Z`, until) };
+  }
+  const options = (more: Partial<SyncFolderOptions> = {}): SyncFolderOptions => ({
+    ...live(),
+    maxChanges: 512,
+    occurrences: 10,
+    ...more,
+  });
+  const ids = (page: SyncPage) => page.changes.map((c) => [c.type, 'item' in c ? c.item.id : c.itemId]);
+  /** The calendar read up to now, as the core would, and the continuation to go on from. */
+  async function upToNow(connection: MailboxConnection, more: Partial<SyncFolderOptions> = {}) {
+    const changes: SyncChange[] = [];
+    let continuation: string | null = null;
+    for (;;) {
+      const page: SyncPage = await connection.syncFolder('calendar', continuation, options(more));
+      changes.push(...page.changes);
+      continuation = page.continuation;
+      if (page.done) return { changes, continuation };
+    }
+  }
+
+  it('reports each occurrence after its master with its original start, then an exception as an update and a deleted occurrence as a delete', async () => {
+    const connection = await adapter.connect(user);
+    const { master, occurrences } = series('Stand-up');
+    const first = await upToNow(connection);
+    const created = first.changes.filter((c) => c.type === 'create').map((c) => (c.type === 'create' ? c.item : null));
+    expect(created.map((item) => [item?.id, item?.properties.originalStart ?? null])).toEqual([
+      [master.id, null],
+      ...occurrences.map((o) => [o.id, expect.stringMatching(/T09:00:00.000Z$/)]),
+    ]);
+
+    const [kept, moved, deleted, last] = occurrences;
+    emulator.admin.updateItem(user, moved?.id as string, { Subject: 'Stand-up (on the terrace)' });
+    emulator.admin.deleteItem(user, deleted?.id as string);
+    const next = await connection.syncFolder('calendar', first.continuation, options());
+    expect(ids(next)).toEqual([
+      ['update', master.id],
+      ['delete', deleted?.id],
+      ['update', kept?.id],
+      ['update', moved?.id],
+      ['update', last?.id],
+    ]);
+    expect(next.changes.find((c) => c.type === 'update' && c.item.id === moved?.id)).toMatchObject({
+      item: { properties: { subject: 'Stand-up (on the terrace)' } },
+    });
+    expect(next.incomplete).toBeUndefined();
+    expect((await connection.syncFolder('calendar', next.continuation, options())).changes).toEqual([]);
+  });
+
+  it('deletes the occurrences it reported with their series, and those of a series that no longer recurs', async () => {
+    const connection = await adapter.connect(user);
+    const { continuation } = await upToNow(connection);
+    const gone = series('Retro');
+    const single = series('Planning');
+    const first = await connection.syncFolder('calendar', continuation, options());
+    emulator.admin.deleteItem(user, gone.master.id);
+    emulator.admin.updateItem(user, single.master.id, { Recurrence: null });
+    const next = await connection.syncFolder('calendar', first.continuation, options());
+    const changes = ids(next);
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        ['delete', gone.master.id],
+        ...gone.occurrences.map((o) => ['delete', o.id]),
+        ['update', single.master.id],
+        ...single.occurrences.map((o) => ['delete', o.id]),
+      ]),
+    );
+    expect(changes).toHaveLength(10);
+  });
+
+  it('keeps the occurrences of a series it could not read this time, names the series, and compares them the next time', async () => {
+    const connection = (await adapter.connect(user)) as EwsConnection;
+    const { continuation } = await upToNow(connection);
+    const { master, occurrences } = series('Refused');
+    const first = await connection.syncFolder('calendar', continuation, options());
+    // Exchange refuses to expand this series (the occurrences are read one master at a time, by its id).
+    const refusing = new Proxy(connection, {
+      get: (target, property) =>
+        property === 'request'
+          ? (call: SyncFolderOptions, extra: { itemId?: string }, task: (signal: AbortSignal) => Promise<unknown>) =>
+              extra.itemId === master.id
+                ? Promise.reject(errors.exchangeRequestFailed(emulator.url, 'ErrorInternalServerError', 'refused'))
+                : target.request(call, extra, task)
+          : Reflect.get(target, property, target),
+    }) as EwsMailbox;
+    emulator.admin.deleteItem(user, occurrences[0]?.id as string);
+    const refused = await syncFolder(refusing, 'calendar', first.continuation, options());
+    expect(refused.changes).toEqual([
+      expect.objectContaining({ type: 'update', item: expect.objectContaining({ id: master.id }) }),
+      {
+        type: 'unreadable',
+        itemId: master.id,
+        error: {
+          code: 'EXH_EXCHANGE_REQUEST_FAILED',
+          message: expect.stringContaining('its occurrences could not be read'),
+        },
+      },
+    ]);
+    expect(refused.incomplete).toEqual([master.id]);
+
+    emulator.admin.updateItem(user, master.id, { Location: 'Room 2' });
+    const next = await connection.syncFolder('calendar', refused.continuation, options());
+    expect(ids(next)).toEqual([
+      ['update', master.id],
+      ['delete', occurrences[0]?.id],
+      ...occurrences.slice(1).map((o) => ['update', o.id]),
+    ]);
+  });
+
+  it('fails the page when reading a series fails in a way worth retrying', async () => {
+    const connection = (await adapter.connect(user)) as EwsConnection;
+    const { continuation } = await upToNow(connection);
+    const { master } = series('Busy');
+    const busy = new Proxy(connection, {
+      get: (target, property) =>
+        property === 'request'
+          ? (call: SyncFolderOptions, extra: { itemId?: string }, task: (signal: AbortSignal) => Promise<unknown>) =>
+              extra.itemId === master.id
+                ? Promise.reject(errors.exchangeUnavailable(emulator.url, 'down'))
+                : target.request(call, extra, task)
+          : Reflect.get(target, property, target),
+    }) as EwsMailbox;
+    await expect(syncFolder(busy, 'calendar', continuation, options())).rejects.toMatchObject({
+      code: 'EXH_EXCHANGE_UNAVAILABLE',
+    });
+    expect(ids(await connection.syncFolder('calendar', continuation, options()))).toHaveLength(5);
+  });
+
+  it('keeps the bare sync state as its continuation while it holds no series, as before series moved behind the port', async () => {
+    const connection = await adapter.connect(user);
+    const { continuation } = await upToNow(connection, { occurrences: 0 });
+    expect(continuation.startsWith('{')).toBe(false);
+    const masters = await connection.syncFolder('tasks', null, { ...live(), maxChanges: 512, occurrences: 10 });
+    expect(masters.continuation.startsWith('{')).toBe(false);
+  });
+
+  it('takes the occurrence ids a watermark of the earlier format held with a bare sync state (knownOccurrences), once', async () => {
+    const connection = await adapter.connect(user);
+    const { master, occurrences } = series('Before the upgrade');
+    const { continuation: own } = await upToNow(connection);
+    // As the connector stored it before the upgrade: the bare sync state, the series' ids beside it in the watermark.
+    const { continuation: bare } = await upToNow(connection, { occurrences: 0 });
+    const known = { [master.id]: occurrences.map((o) => o.id) };
+    emulator.admin.deleteItem(user, master.id);
+
+    const upgraded = await connection.syncFolder('calendar', bare, options({ knownOccurrences: known }));
+    expect(ids(upgraded)).toEqual([['delete', master.id], ...occurrences.map((o) => ['delete', o.id])]);
+    expect(upgraded.continuation.startsWith('{')).toBe(false);
+    // Without them, a bare sync state knows no series: the occurrence rows would stay.
+    expect(ids(await connection.syncFolder('calendar', bare, options()))).toEqual([['delete', master.id]]);
+    // A continuation of its own carries its series: what the caller says is not taken.
+    const ownPage = await connection.syncFolder(
+      'calendar',
+      own,
+      options({ knownOccurrences: { [master.id]: ['not-reported-by-this-continuation'] } }),
+    );
+    expect(ids(ownPage)).toEqual([['delete', master.id], ...occurrences.map((o) => ['delete', o.id])]);
   });
 });

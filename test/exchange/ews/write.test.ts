@@ -501,7 +501,7 @@ describe('deleteItem, findByAppItemId, syncFolder of a written item', () => {
     for (;;) {
       const page = await connection.syncFolder('tasks', state, { ...live(), maxChanges: 512 });
       for (const change of page.changes) if ('item' in change) items.push(change.item);
-      state = page.syncState;
+      state = page.continuation;
       if (page.done) break;
     }
     expect(items.find((i) => i.id === made.itemId)?.properties.appItemId).toBe('APP-TASK-SYNC');

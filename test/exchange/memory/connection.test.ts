@@ -153,35 +153,6 @@ describe('the writer', () => {
   });
 });
 
-describe('occurrences', () => {
-  it('gives a series’ occurrences in start order, at most max; none for a single item; not found for no item', async () => {
-    const at = (day: number) => `2026-02-0${day}T08:00:00.000Z`;
-    const series = exchange.admin.makeItem(alice, {
-      itemClass: 'IPM.Appointment',
-      folder: 'calendar',
-      properties: { subject: 'Gym', start: at(2), end: at(2) },
-      // The third occurrence was moved before the second: an exception.
-      occurrences: [{ start: at(2) }, { start: at(6) }, { start: at(4), originalStart: at(7), subject: 'Gym (moved)' }],
-    });
-    const list = await connection.occurrences(series.id, { ...call, max: 10 });
-    expect(
-      list.map((o) => [o.properties.start, o.properties.originalStart, o.properties.subject, o.properties.isRecurring]),
-    ).toEqual([
-      [at(2), at(2), 'Gym', true],
-      [at(4), at(7), 'Gym (moved)', true],
-      [at(6), at(6), 'Gym', true],
-    ]);
-    expect(
-      (await connection.occurrences(series.id, { ...call, max: 2 })).map((o) => o.properties.originalStart),
-    ).toEqual([at(2), at(6)]);
-    const single = exchange.admin.makeItem(alice, { itemClass: 'IPM.Appointment', folder: 'calendar', properties: {} });
-    expect(await connection.occurrences(single.id, { ...call, max: 10 })).toEqual([]);
-    await expect(connection.occurrences('gone', { ...call, max: 10 })).rejects.toMatchObject({
-      code: 'EXH_EXCHANGE_ITEM_NOT_FOUND',
-    });
-  });
-});
-
 describe('subscribe', () => {
   it('says "changed" for its folders only, nothing once closed, and "lost" when Exchange ends it', async () => {
     const events: SubscriptionEvent[] = [];

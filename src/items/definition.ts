@@ -99,7 +99,8 @@ export interface ItemTypeBehaviour {
   userMayChange?(row: Readonly<Record<string, FieldValue>>, user: string): boolean;
   /**
    * The type's items can be recurring series whose occurrences are synchronised as items of their own
-   * (sync.maxSyncedRecurrences): `isRecurring` marks the series, `originalStart` an occurrence.
+   * (sync.maxSyncedRecurrences): the core asks the adapter for them (SyncFolderOptions.occurrences), which reports
+   * each with `originalStart` after its master (`isRecurring`) and tracks them.
    */
   readonly series?: boolean;
 }

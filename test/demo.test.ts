@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ItemSummary } from '../../emulator/index.js';
-import { runExh } from '../support/exh-process.js';
+import type { ItemSummary } from '../emulator/index.js';
+import { runExh } from './support/exh-process.js';
 
 /** What `npm start` runs: the built bin (npm test builds dist/ before the tests). */
-const bin = fileURLToPath(new URL('../../bin/exh.js', import.meta.url));
+const bin = fileURLToPath(new URL('../bin/exh.js', import.meta.url));
 
 /** Ports the demo would otherwise take (8888, 8080, 9988, 8200): 0 lets the system pick, as a test must. */
 const freePorts = {
@@ -186,5 +186,15 @@ describe('the demo (exh demo, npm start)', () => {
     expect((await demo.exited).code).toBe(1);
     expect(demo.stderr()).toContain(`dashboard port 127.0.0.1:${port} is taken by another program`);
     expect(demo.stderr()).toContain('set EXH_LISTENERS_HTTP_PORT to a free port');
+  });
+
+  it('refuses a port or an interval it cannot use before starting anything, naming the variable (exit 2)', async () => {
+    const port = runExh(['demo'], { ...freePorts, EXH_LISTENERS_LOG_PORT: 'telnet' });
+    expect((await port.exited).code).toBe(2);
+    expect(port.stderr()).toContain('EXH_LISTENERS_LOG_PORT=telnet is not a port: set it to a number 0–65535');
+    const interval = runExh(['demo'], { ...freePorts, EXH_DEMO_INTERVAL_MS: '50' });
+    expect((await interval.exited).code).toBe(2);
+    expect(interval.stderr()).toContain('EXH_DEMO_INTERVAL_MS=50: expected milliseconds of 100 or more, or 0 / off');
+    expect(interval.records).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import { createLogging } from '../src/logging/logger.js';
 /**
  * The demo's simulated people against the real example application (PGlite) and the real emulator, with no connector
  * between them: what each action does on its own side — items in the mailboxes, rows and the outbox rows their
- * triggers write — and what it says. That the connector carries them across is test/cli/demo.test.ts.
+ * triggers write — and what it says. That the connector carries them across is test/demo.test.ts.
  */
 const users: [string, string, string] = ['alice@contoso.test', 'bob@contoso.test', 'carol@contoso.test'];
 const [alice, bob, carol] = users;

@@ -3,7 +3,6 @@ import { isExhError } from '../../../src/errors.js';
 import type { EwsConnection } from '../../../src/exchange/ews/connection.js';
 import { appItemIdProperty } from '../../../src/exchange/ews/index.js';
 import { getItems } from '../../../src/exchange/ews/items.js';
-import { createXml, updateXml } from '../../../src/exchange/ews/write-fields.js';
 import { itemType } from '../../../src/items/index.js';
 import type { FieldValue, ItemTypeName } from '../../../src/ports/database.port.js';
 import type { ExchangeItem, ItemWrite, MailboxConnection, MailboxWriter } from '../../../src/ports/exchange.port.js';
@@ -564,78 +563,5 @@ describe('getAttachment and the pool', () => {
     );
     expect(refused.code).toBe('EXH_POOL_ABORTED');
     expect(emulator.admin.items(alice, 'tasks').some((i) => i.properties.Subject === 'Never')).toBe(false);
-  });
-});
-
-describe('write-fields: the XML of a change (pure)', () => {
-  it('create lists the elements in schema order, escaped, and leaves out null and empty values', () => {
-    const xml = createXml('IPM.Contact', {
-      surname: 'Dijk & Zn',
-      displayName: 'Jan <Dijk>',
-      'homeAddress.city': 'Ede',
-      'businessAddress.street': 'Laan 1',
-      'homeAddress.street': 'Weg 2',
-      email2: 'b@x.test',
-      email1: 'a@x.test',
-      jobTitle: '',
-      company: null,
-      // Read-only: no writer, left out.
-      created: '2026-01-01T00:00:00Z',
-    });
-    expect(xml).toBe(
-      '<t:Contact><t:DisplayName>Jan &lt;Dijk&gt;</t:DisplayName>' +
-        '<t:EmailAddresses><t:Entry Key="EmailAddress1">a@x.test</t:Entry>' +
-        '<t:Entry Key="EmailAddress2">b@x.test</t:Entry></t:EmailAddresses>' +
-        '<t:PhysicalAddresses><t:Entry Key="Business"><t:Street>Laan 1</t:Street></t:Entry>' +
-        '<t:Entry Key="Home"><t:Street>Weg 2</t:Street><t:City>Ede</t:City></t:Entry></t:PhysicalAddresses>' +
-        '<t:Surname>Dijk &amp; Zn</t:Surname></t:Contact>',
-    );
-  });
-
-  it("update: a value is set, '' is deleted, null is left alone; Start cannot be cleared", () => {
-    expect(
-      updateXml('IPM.Appointment', {
-        subject: 'A&B',
-        location: '',
-        body: null,
-        categories: ';',
-        start: '',
-        requiredAttendees: 'x@y.test',
-        // Read-only: no writer, left out.
-        isCancelled: true,
-      }),
-    ).toEqual([
-      '<t:SetItemField><t:FieldURI FieldURI="item:Subject"/><t:CalendarItem><t:Subject>A&amp;B</t:Subject>' +
-        '</t:CalendarItem></t:SetItemField>',
-      '<t:DeleteItemField><t:FieldURI FieldURI="item:Categories"/></t:DeleteItemField>',
-      '<t:DeleteItemField><t:FieldURI FieldURI="calendar:Location"/></t:DeleteItemField>',
-      '<t:SetItemField><t:FieldURI FieldURI="calendar:RequiredAttendees"/><t:CalendarItem><t:RequiredAttendees>' +
-        '<t:Attendee><t:Mailbox><t:EmailAddress>x@y.test</t:EmailAddress></t:Mailbox></t:Attendee>' +
-        '</t:RequiredAttendees></t:CalendarItem></t:SetItemField>',
-    ]);
-    // Schema order: PhysicalAddresses before PhoneNumbers.
-    expect(updateXml('IPM.Contact', { mobilePhone: '', 'homeAddress.city': 'Ede' })).toEqual([
-      '<t:SetItemField><t:IndexedFieldURI FieldURI="contacts:PhysicalAddress:City" FieldIndex="Home"/><t:Contact>' +
-        '<t:PhysicalAddresses><t:Entry Key="Home"><t:City>Ede</t:City></t:Entry></t:PhysicalAddresses>' +
-        '</t:Contact></t:SetItemField>',
-      '<t:DeleteItemField><t:IndexedFieldURI FieldURI="contacts:PhoneNumber" FieldIndex="MobilePhone"/>' +
-        '</t:DeleteItemField>',
-    ]);
-  });
-
-  it("names a refused value by its label (the application's column, through writeOf), else by its property", () => {
-    expect(() => updateXml('IPM.Task', { dueDate: 'next week' })).toThrow(/dueDate/);
-    const labelled = writeOf(itemType('task'), { subject: 'x', due: 'next week' });
-    expect(labelled).toMatchObject({ itemClass: 'IPM.Task', folder: 'tasks', labels: { dueDate: 'exh_due' } });
-    expect(() => updateXml(labelled.itemClass, labelled.properties, labelled.labels)).toThrow(/exh_due/);
-    expect(() => createXml(labelled.itemClass, labelled.properties, [], labelled.labels)).toThrow(/exh_due/);
-  });
-
-  it('writes a message class that is no e-mail as a Message that says its class', () => {
-    expect(createXml('IPM.StickyNote', { subject: 'Note & more', to: 'x@y.test' })).toBe(
-      '<t:Message><t:ItemClass>IPM.StickyNote</t:ItemClass><t:Subject>Note &amp; more</t:Subject>' +
-        '<t:ToRecipients><t:Mailbox><t:EmailAddress>x@y.test</t:EmailAddress></t:Mailbox></t:ToRecipients></t:Message>',
-    );
-    expect(createXml('IPM.Note', { subject: 'Mail' })).toBe('<t:Message><t:Subject>Mail</t:Subject></t:Message>');
   });
 });

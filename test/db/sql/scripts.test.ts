@@ -1,11 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { splitStatements } from '../../../src/db/adapters/db2.js';
-import { splitBatches } from '../../../src/db/adapters/sqlserver.js';
 import { generateScript } from '../../../src/db/commands.js';
 import { routines } from '../../../src/db/sql/routines.js';
-import { columnType, type Dialect, parameterType } from '../../../src/db/sql/types.js';
+import { type Dialect, parameterType } from '../../../src/db/sql/types.js';
 import { itemTypes } from '../../../src/items/index.js';
 
 const root = join(import.meta.dirname, '../../..');
@@ -105,27 +103,4 @@ describe('generated SQL scripts', () => {
       }
     },
   );
-
-  it('SQL Server: item ids are case-sensitive, bodies NVARCHAR(MAX), and CREATE OR ALTER starts its own batch', () => {
-    const [base, example] = generateScript('sqlserver').files;
-    expect(example?.content).toContain('exh_item_id NVARCHAR(512) COLLATE Latin1_General_CS_AS NULL');
-    expect(example?.content).toMatch(/exh_body NVARCHAR\(MAX\) NULL/);
-    expect(base?.content).toContain('RETURN 1;');
-    for (const file of [base, example]) {
-      for (const batch of splitBatches(file?.content ?? '')) {
-        const code = batch.replace(/^--.*$/gm, '').trim();
-        if (/CREATE OR ALTER/.test(code)) expect(code, code.slice(0, 80)).toMatch(/^CREATE OR ALTER/);
-      }
-    }
-  });
-
-  it('DB2: bodies are DBCLOB, other text VARGRAPHIC, and every statement ends with the @ terminator', () => {
-    expect(columnType('body', 'db2')).toMatch(/^DBCLOB/);
-    expect(columnType('text', 'db2')).toMatch(/^VARGRAPHIC/);
-    const [base] = generateScript('db2').files;
-    const statements = splitStatements(base?.content ?? '');
-    expect(statements.length).toBeGreaterThan(40);
-    for (const statement of statements) expect(statement).not.toMatch(/^@$/m);
-    expect(base?.content.trimEnd().endsWith('@')).toBe(true);
-  });
 });

@@ -61,8 +61,59 @@ export const exchangeVersions = [
   'Exchange2016',
 ] as const;
 
+export const exchangeBackends = ['ews', 'graph', 'auto'] as const;
+export type ExchangeBackendName = (typeof exchangeBackends)[number];
+
+/**
+ * Microsoft Graph (Exchange Online), app-only: docs/exchange-online.md says how to register the application, which
+ * permissions it needs and how to limit it to some mailboxes.
+ */
+const graph = z
+  .strictObject({
+    /** Graph's v1.0 endpoint; mailboxes are `${baseUrl}/users/{upn}`. */
+    baseUrl: z.url().default('https://graph.microsoft.com/v1.0'),
+    /** The Entra (Azure AD) tenant: its id or a verified domain. */
+    tenant: z.string().min(1).optional(),
+    /** The application (client) id of the app registration. */
+    clientId: z.string().min(1).optional(),
+    /** A client secret; a certificate (clientCertificate) is preferred. */
+    clientSecret: z.string().min(1).optional(),
+    clientCertificate: z
+      .strictObject({
+        /** The certificate's SHA-256 thumbprint (hex), as Entra shows it. */
+        thumbprintSha256: z.string().regex(/^[0-9A-Fa-f:]{64,95}$/, 'expected a SHA-256 thumbprint in hex'),
+        /** The PEM file of the certificate's private key. */
+        privateKeyFile: z.string().min(1),
+        /** The PEM file of the certificate itself, sent along (x5c) for subject-name/issuer authentication. */
+        certificateFile: z.string().min(1).optional(),
+      })
+      .optional(),
+    /** Where tokens come from; the tenant is appended. */
+    authority: z.url().default('https://login.microsoftonline.com'),
+    /** Items per delta page (Prefer: odata.maxpagesize). */
+    pageSize: z.number().int().min(1).max(1000).default(100),
+    /** poll: delta reads every pollIntervalMs; webhook: Graph posts change notifications to notificationUrl. */
+    notifications: z.enum(['poll', 'webhook']).default('poll'),
+    /** The public HTTPS URL Graph posts notifications to, reaching listeners.graph (a reverse proxy in front). */
+    notificationUrl: z.url().optional(),
+    /** How often a mailbox's folders are read without a notification (poll), or as a safety net (webhook: × 10). */
+    pollIntervalMs: ms.default(30_000),
+    /** How long a subscription lasts before it is renewed at two thirds (Outlook resources: at most 10,080 minutes). */
+    subscriptionMinutes: z.number().int().min(5).max(10_080).default(10_080),
+    /** Autodiscover v2, asked by exchange.backend "auto" where a mailbox is served. */
+    autodiscoverUrl: z.url().default('https://autodiscover-s.outlook.com/autodiscover/autodiscover.json'),
+  })
+  .prefault({});
+
 const exchange = z
   .strictObject({
+    /**
+     * Which API serves the mailboxes: ews (on-premises Exchange, or Exchange Online until EWS is switched off there),
+     * graph (Exchange Online), auto (asked per mailbox with Autodiscover v2). An exh_backend column in
+     * exh_get_users' result overrides it per user (docs/exchange-online.md, "Routing").
+     */
+    backend: z.enum(exchangeBackends).default('ews'),
+    graph,
     /** ExchangeConcurrencyLevel: Exchange requests in flight at once, for all mailboxes together. */
     concurrency: z.number().int().min(1).max(256).default(8),
     /** StaticEwsUrl: skip Autodiscover and use this EWS URL for every mailbox. */
@@ -71,16 +122,32 @@ const exchange = z
     timeoutMs: ms.default(100_000),
     version: z.enum(exchangeVersions).default('Exchange2013_SP1'),
     auth: z.enum(['basic', 'ntlm', 'oauth']).default('basic'),
-    impersonationUser: z.string().min(1),
+    /** The EWS service account; not needed when exchange.backend is "graph". */
+    impersonationUser: z.string().min(1).optional(),
     impersonationPassword: z.string().min(1).optional(),
     oauthToken: z.string().min(1).optional(),
     ignoreSsl: z.boolean().default(false),
     notifications: z.enum(['streaming', 'push', 'pull']).default('streaming'),
   })
   .superRefine((value, ctx) => {
-    if (value.auth === 'oauth' ? !value.oauthToken : !value.impersonationPassword) {
-      const key = value.auth === 'oauth' ? 'oauthToken' : 'impersonationPassword';
-      ctx.addIssue({ code: 'custom', path: [key], message: `required when exchange.auth is "${value.auth}"` });
+    const required = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (value.backend !== 'graph') {
+      if (!value.impersonationUser)
+        required(['impersonationUser'], `required when exchange.backend is "${value.backend}"`);
+      if (value.auth === 'oauth' ? !value.oauthToken : !value.impersonationPassword) {
+        const key = value.auth === 'oauth' ? 'oauthToken' : 'impersonationPassword';
+        required([key], `required when exchange.auth is "${value.auth}"`);
+      }
+    }
+    if (value.backend !== 'ews') {
+      const because = `required when exchange.backend is "${value.backend}" (docs/exchange-online.md)`;
+      if (!value.graph.tenant) required(['graph', 'tenant'], because);
+      if (!value.graph.clientId) required(['graph', 'clientId'], because);
+      if (!value.graph.clientSecret && !value.graph.clientCertificate)
+        required(['graph', 'clientCertificate'], `a certificate (or clientSecret) is ${because}`);
+    }
+    if (value.graph.notifications === 'webhook' && !value.graph.notificationUrl) {
+      required(['graph', 'notificationUrl'], 'required when exchange.graph.notifications is "webhook"');
     }
   });
 
@@ -117,6 +184,20 @@ export const configSchema = z.strictObject({
           requestTimeoutMs: ms.default(30_000),
         })
         .prefault({}),
+      graph: z
+        .strictObject({
+          // Behind exchange.graph.notificationUrl (HTTPS, a reverse proxy); only used with notifications "webhook".
+          ...listenerShape(8101),
+          /** A request must arrive whole (headers and body) within this time, or it gets 408 and is disconnected. */
+          requestTimeoutMs: ms.default(10_000),
+          /** The largest notification batch accepted, in bytes. */
+          maxBodyBytes: z
+            .number()
+            .int()
+            .min(1024)
+            .default(1024 * 1024),
+        })
+        .prefault({}),
       http: z
         .strictObject({
           ...listenerShape(8080),
@@ -134,6 +215,16 @@ export const configSchema = z.strictObject({
       htmlBody: z.boolean().default(true),
       /** MaxBodyLength: 0 keeps bodies whole. */
       maxBodyLength: z.number().int().min(0).default(0),
+      /**
+       * Microsoft Graph reads calendars only between two dates (calendarView): the appointments from daysBack before
+       * today to daysAhead after it are synchronised, the window rolling daily; EWS reads whole calendars.
+       */
+      calendarWindow: z
+        .strictObject({
+          daysBack: z.number().int().min(0).max(3650).default(365),
+          daysAhead: z.number().int().min(1).max(3650).default(730),
+        })
+        .prefault({}),
       /** MaxSyncedRecurrences: 0 synchronises only the master of a recurring series. */
       maxSyncedRecurrences: z.number().int().min(0).default(0),
       meetingRequestsResponses: z.boolean().default(false),
@@ -187,4 +278,11 @@ export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 
 /** Leaves whose values are never printed. */
-export const secretKeys = new Set(['impersonationPassword', 'oauthToken', 'token', 'adminToken', 'connectionString']);
+export const secretKeys = new Set([
+  'impersonationPassword',
+  'oauthToken',
+  'token',
+  'adminToken',
+  'connectionString',
+  'clientSecret',
+]);

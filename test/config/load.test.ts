@@ -42,6 +42,7 @@ describe('loadConfig', () => {
     expect(config.sync).toEqual({
       htmlBody: true,
       maxBodyLength: 0,
+      calendarWindow: { daysBack: 365, daysAhead: 730 },
       maxSyncedRecurrences: 0,
       meetingRequestsResponses: false,
       usersRefreshMs: 300_000,

@@ -93,6 +93,7 @@ describe('configSchema', () => {
       log: 'true 127.0.0.1:8888',
       database: 'true 127.0.0.1:9988',
       exchange: 'true 127.0.0.1:8100',
+      graph: 'true 127.0.0.1:8101',
       http: 'true 127.0.0.1:8080',
     });
   });

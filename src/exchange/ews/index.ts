@@ -63,11 +63,12 @@ export function createEwsExchange(deps: EwsExchangeDeps): EwsExchange {
         'the DNS candidates (https://<domain>/autodiscover/…, https://autodiscover.<domain>/…) only.',
     );
   }
+  const account = exchange.impersonationUser ?? '';
   const transport = new EwsTransport({
     timeoutMs: exchange.timeoutMs,
     ignoreSsl: exchange.ignoreSsl,
     ...authentication,
-    account: exchange.impersonationUser,
+    account,
   });
 
   async function connect(user: string, options: CallOptions): Promise<MailboxConnection & MailboxWriter> {
@@ -79,13 +80,13 @@ export function createEwsExchange(deps: EwsExchangeDeps): EwsExchange {
         {
           transport,
           pool,
-          account: exchange.impersonationUser,
+          account,
           version: exchange.version,
           ...(deps.autodiscoverCandidates ? { candidates: deps.autodiscoverCandidates } : {}),
         },
         options,
       ));
-    const target: SoapTarget = { url, user, account: exchange.impersonationUser, version: exchange.version };
+    const target: SoapTarget = { url, user, account, version: exchange.version };
     const folderNames = await pool.run((signal) => distinguishedFolderIds(transport, target, signal), options);
     log.info({ user, url }, `Connected to the mailbox of ${user} at ${url}`);
     return new EwsConnection({

@@ -25,23 +25,34 @@ export type ExchangeSettings = Config['exchange'];
  * authenticates each connection once (ntlm.ts) as `DOMAIN\user` or `user@domain`.
  */
 export function transportAuthentication(exchange: ExchangeSettings): Pick<TransportOptions, 'authorization' | 'ntlm'> {
+  const account = serviceAccount(exchange);
   if (exchange.auth === 'ntlm') {
     return {
       authorization: '',
-      ntlm: ntlmCredentials(exchange.impersonationUser, exchange.impersonationPassword ?? ''),
+      ntlm: ntlmCredentials(account, exchange.impersonationPassword ?? ''),
     };
   }
-  return { authorization: authorizationHeader(exchange) };
+  return { authorization: authorizationHeader(exchange, account) };
 }
 
-function authorizationHeader(exchange: ExchangeSettings): string {
+/** exchange.impersonationUser, which the configuration requires whenever a mailbox may be served by EWS. */
+export function serviceAccount(exchange: ExchangeSettings): string {
+  if (!exchange.impersonationUser) {
+    throw errors.configInvalid('exchange', [
+      'exchange.impersonationUser: required for mailboxes served by EWS (exchange.backend "ews" or "auto", or exh_backend "ews")',
+    ]);
+  }
+  return exchange.impersonationUser;
+}
+
+function authorizationHeader(exchange: ExchangeSettings, account: string): string {
   if (exchange.auth === 'oauth') {
     if (!exchange.oauthToken) {
       throw errors.configInvalid('exchange', ['exchange.oauthToken: required when exchange.auth is "oauth"']);
     }
     return `Bearer ${exchange.oauthToken.replace(/^Bearer\s+/i, '')}`;
   }
-  const credentials = `${exchange.impersonationUser}:${exchange.impersonationPassword ?? ''}`;
+  const credentials = `${account}:${exchange.impersonationPassword ?? ''}`;
   return `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
 }
 
@@ -58,7 +69,7 @@ export function createService(options: ServiceOptions): ExchangeService {
   service.XHRApi = options.transport;
   service.Url = new Uri(options.url);
   // The library insists on credentials; the transport authenticates itself (Basic, Bearer or NTLM).
-  service.Credentials = new WebCredentials(options.exchange.impersonationUser, 'set-by-the-transport');
+  service.Credentials = new WebCredentials(options.exchange.impersonationUser ?? 'exh', 'set-by-the-transport');
   service.ImpersonatedUserId = new ImpersonatedUserId(ConnectingIdType.SmtpAddress, options.user);
   service.HttpHeaders.Add('X-AnchorMailbox', options.user);
   // Informational for the library; the transport is what enforces exchange.timeoutMs.

@@ -54,12 +54,22 @@ export class ExchangePool {
 
   async run<T>(
     task: (signal: AbortSignal) => Promise<T>,
-    options: { priority: Priority; signal: AbortSignal; mailbox?: string },
+    options: {
+      priority: Priority;
+      signal: AbortSignal;
+      mailbox?: string;
+      /**
+       * This request's backend's limit per mailbox (ExchangeCapabilities.requestsPerMailbox), where one process serves
+       * mailboxes through backends with different limits; absent: the pool's own.
+       */
+      perMailbox?: number;
+    },
   ): Promise<T> {
     const signal = AbortSignal.any([options.signal, this.#closing.signal]);
     if (signal.aborted) throw errors.poolAborted();
-    const key = this.#perMailbox === undefined ? undefined : options.mailbox?.toLowerCase();
-    if (key !== undefined) await this.#enter(key, signal);
+    const limit = options.perMailbox ?? this.#perMailbox;
+    const key = limit === undefined ? undefined : options.mailbox?.toLowerCase();
+    if (key !== undefined) await this.#enter(key, limit ?? Number.POSITIVE_INFINITY, signal);
     try {
       return (await this.#queue.add(() => task(signal), { priority: priorities[options.priority], signal })) as T;
     } catch (error) {
@@ -70,13 +80,13 @@ export class ExchangePool {
   }
 
   /** Waits for a place among the mailbox's requests in flight; rejects when the caller stops meanwhile. */
-  #enter(key: string, signal: AbortSignal): Promise<void> {
+  #enter(key: string, limit: number, signal: AbortSignal): Promise<void> {
     let mailbox = this.#mailboxes.get(key);
     if (!mailbox) {
       mailbox = { running: 0, waiting: [] };
       this.#mailboxes.set(key, mailbox);
     }
-    if (mailbox.running < (this.#perMailbox ?? Number.POSITIVE_INFINITY)) {
+    if (mailbox.running < limit) {
       mailbox.running += 1;
       return Promise.resolve();
     }

@@ -79,6 +79,18 @@ export interface SyncPage {
    * page names any. Absent or empty: every series on the page is complete.
    */
   incomplete?: string[];
+  /**
+   * The adapter began the folder again from the beginning on its own (a backend that reads a calendar only within a
+   * window starts a fresh round when the window rolls, docs/exchange-online.md): what was deleted in between is found
+   * the way it is after EXH_EXCHANGE_INVALID_SYNC_STATE, by comparing with the rows once the round is done.
+   */
+  restarted?: boolean;
+  /**
+   * The folder is read only for items whose time overlaps [from, until) (ISO-8601 UTC; Graph's calendarView): items
+   * outside are neither reported nor deleted, so a comparison from the beginning judges only rows whose start and
+   * end overlap it. Absent: the whole folder is read.
+   */
+  window?: { from: string; until: string };
 }
 
 /** How an item's body is read (sync.htmlBody): HTML or plain text; Exchange converts when needed. */

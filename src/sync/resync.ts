@@ -100,12 +100,18 @@ async function towardsDatabase(deps: ResyncDeps, request: ResyncRequest): Promis
   if (request.del && !request.signal.aborted) {
     // The field that marks an occurrence (its start in the pattern), if the type has series.
     const occurrenceField = definition.fields.find((field) => field.property === 'originalStart')?.name;
+    const windowFields = {
+      start: definition.fields.find((field) => field.property === 'start')?.name,
+      end: definition.fields.find((field) => field.property === 'end')?.name,
+    };
     const gone = rows.filter((row) => {
       const itemId = row.item_id;
       if (typeof itemId !== 'string' || itemId === '' || enumeration.seen.has(itemId)) return false;
       // Occurrences of a series Exchange would not expand this time are unknown, not gone (SyncPage.incomplete).
       const occurrence = occurrenceField !== undefined && row[occurrenceField] != null;
-      return !(enumeration.occurrencesUnknown && occurrence);
+      if (enumeration.occurrencesUnknown && occurrence) return false;
+      // A backend that reads only a window of the calendar says nothing of the rows outside it (SyncPage.window).
+      return enumeration.window === undefined || overlaps(row, windowFields, enumeration.window);
     });
     const deletions = gone.map(
       (row): ItemChange => ({
@@ -271,11 +277,35 @@ function sameValue(a: FieldValue, b: FieldValue): boolean {
   return a === b;
 }
 
+/**
+ * Whether a row's [start, end] overlaps a backend's window (SyncPage.window); a row without either time, or of a type
+ * without them, overlaps: the window says nothing about it and it is judged like any other.
+ */
+export function overlaps(
+  row: Record<string, FieldValue>,
+  fields: { start: string | undefined; end: string | undefined },
+  window: { from: string; until: string },
+): boolean {
+  const time = (name: string | undefined) => {
+    const value = name === undefined ? null : row[name];
+    if (value instanceof Date) return value.getTime();
+    if (typeof value === 'string' && value !== '') return Date.parse(value);
+    return Number.NaN;
+  };
+  const start = time(fields.start);
+  if (Number.isNaN(start)) return true;
+  const endTime = time(fields.end);
+  const end = Number.isNaN(endTime) ? start : endTime;
+  return start < Date.parse(window.until) && end >= Date.parse(window.from);
+}
+
 interface Enumeration {
   /** Every item seen (occurrences and items Exchange would not give included: they exist). */
   seen: Set<string>;
   /** A page named a series whose occurrences could not be read (SyncPage.incomplete): no occurrence row is judged. */
   occurrencesUnknown: boolean;
+  /** The window a backend read the folder within (SyncPage.window), if it read only one. */
+  window?: { from: string; until: string };
 }
 
 /**
@@ -302,6 +332,7 @@ async function enumerate(
       });
       continuation = page.continuation;
       if ((page.incomplete ?? []).length > 0) enumeration.occurrencesUnknown = true;
+      if (page.window && synchronised) enumeration.window = page.window;
       if (!synchronised) {
         for (const change of page.changes) {
           if (change.type === 'create' || change.type === 'update') enumeration.seen.add(change.item.id);

@@ -93,6 +93,8 @@ export async function syncItemType(
         continue;
       }
       first = false;
+      // The adapter started the folder over itself (a rolled calendar window): compare once the round is done.
+      if (page.restarted) restarted = true;
       const { plan, meetings } = await planFolderPage(deps, page, {
         user: run.user,
         folder,

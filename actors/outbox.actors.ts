@@ -7,7 +7,7 @@ import type { ExhLogger } from '../src/logging/logger.js';
 import type { Connections } from '../src/mailbox/connections.js';
 import type { ControlPort } from '../src/ports/control.port.js';
 import type { DatabasePort } from '../src/ports/database.port.js';
-import { byQueue, type ConflictSettings, drainQueue } from '../src/sync/outbox.js';
+import { byQueue, type ConflictSettings, drainQueue } from '../src/sync/executors/outbox.js';
 
 export interface OutboxDeps {
   db: DatabasePort;
@@ -20,7 +20,7 @@ export interface OutboxDeps {
   pollMs: number;
   /** Largest attachment an exh_get_attachment row may fetch. */
   maxAttachmentBytes: number;
-  /** sync.conflicts and the sync's lock (src/sync/outbox.ts). */
+  /** sync.conflicts and the sync's lock (src/sync/executors/outbox.ts). */
   conflicts?: ConflictSettings;
 }
 

@@ -1,6 +1,6 @@
 import { assign, fromPromise, sendParent, setup } from 'xstate';
 import { errorCatalogue } from '../src/errors.js';
-import { retryDelay } from '../src/sync/backoff.js';
+import { retryDelay } from '../src/sync/decisions/backoff.js';
 import { type Report, type SerializedError, serializeError } from './report.js';
 
 export interface DatabaseMachineInput {

@@ -2,8 +2,8 @@ import { assign, enqueueActions, fromCallback, fromPromise, sendParent, setup } 
 import { isPermanent } from '../src/errors.js';
 import type { ItemTypeName, UserRegistration } from '../src/ports/database.port.js';
 import type { FolderName } from '../src/ports/exchange.port.js';
-import { type BackoffPolicy, backoffDelay, defaultExchangeBackoff } from '../src/sync/backoff.js';
-import { foldersOf, itemTypeOfFolder } from '../src/sync/folders.js';
+import { type BackoffPolicy, backoffDelay, defaultExchangeBackoff } from '../src/sync/decisions/backoff.js';
+import { foldersOf, itemTypeOfFolder } from '../src/sync/decisions/folders.js';
 import { type ItemTypeReport, itemTypeMachine } from './item-type.machine.js';
 import { type Report, type SerializedError, serializeError } from './report.js';
 

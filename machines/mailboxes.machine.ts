@@ -1,6 +1,6 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import type { UserRegistration } from '../src/ports/database.port.js';
-import type { BackoffPolicy } from '../src/sync/backoff.js';
+import type { BackoffPolicy } from '../src/sync/decisions/backoff.js';
 import { mailboxMachine } from './mailbox.machine.js';
 import { type Report, serializeError } from './report.js';
 

@@ -1,6 +1,6 @@
 import { assign, fromCallback, fromPromise, sendTo, setup } from 'xstate';
 import type { UserRegistration } from '../src/ports/database.port.js';
-import { type BackoffPolicy, retryDelay } from '../src/sync/backoff.js';
+import { type BackoffPolicy, retryDelay } from '../src/sync/decisions/backoff.js';
 import { type DatabaseMachineInput, databaseMachine } from './database.machine.js';
 import { mailboxesMachine } from './mailboxes.machine.js';
 import { type Report, type SerializedError, serializeError } from './report.js';

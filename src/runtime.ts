@@ -33,7 +33,7 @@ import type { DatabasePort, SetUp, UserRegistration } from './ports/database.por
 import type { ExchangePort } from './ports/exchange.port.js';
 import type { DatabaseListener } from './protocol/listener.js';
 import { InspectionHub } from './statecharts/inspection.js';
-import type { ConflictSettings } from './sync/outbox.js';
+import type { ConflictSettings } from './sync/executors/outbox.js';
 import { version } from './version.js';
 
 export interface RuntimeOptions {

@@ -119,6 +119,11 @@ const samples: { [K in keyof Builders]: Sample<K> } = {
     args: ['ann@contoso.test', 'svc@contoso.test', 'ErrorImpersonateUserDenied'],
     fix: /Grant the ApplicationImpersonation role/,
   },
+  permissionDenied: {
+    args: ['ann@contoso.test', '/users/ann@contoso.test/events', 'Calendars.ReadWrite', 'ErrorAccessDenied'],
+    fix: /needs the application permission Calendars\.ReadWrite with admin consent/,
+  },
+  mailboxNotInCloud: { args: ['ann@contoso.test', 'REST API is not yet supported'], fix: /route it to EWS/ },
   mailboxMoving: { args: ['ann@contoso.test'], fix: /exh tries again later/ },
   invalidSyncState: { args: ['ann@contoso.test', 'calendar'], fix: /synchronised again from the beginning/ },
   subscriptionLost: { args: ['ann@contoso.test', 'it expired'], caller: /it expired/ },
@@ -229,7 +234,13 @@ describe('the error catalogue: retryable as documented', () => {
       isPermanent(new ExhError(code, 'm', errorCatalogue[code].retryable)),
     );
     expect(permanent.sort()).toEqual(
-      ['EXH_EXCHANGE_AUTH_FAILED', 'EXH_EXCHANGE_IMPERSONATION_DENIED', 'EXH_EXCHANGE_MAILBOX_NOT_FOUND'].sort(),
+      [
+        'EXH_EXCHANGE_AUTH_FAILED',
+        'EXH_EXCHANGE_IMPERSONATION_DENIED',
+        'EXH_EXCHANGE_MAILBOX_NOT_FOUND',
+        'EXH_EXCHANGE_PERMISSION_DENIED',
+        'EXH_EXCHANGE_MAILBOX_NOT_IN_CLOUD',
+      ].sort(),
     );
     const disabledAfter = (Object.keys(errorCatalogue) as ErrorCode[]).filter((code) =>
       /the mailbox is disabled/.test((rowOf(code) ?? '').split('|')[3] ?? ''),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { conflictRules, defaultConflictRule } from '../sync/conflicts.js';
+import { conflictRules, defaultConflictRule } from '../sync/decisions/conflicts.js';
 
 /**
  * The configuration: the original service's settings (ExchangeSyncService.exe.config) under recognisable keys; each

@@ -5,9 +5,9 @@ import type { Connections } from '../mailbox/connections.js';
 import { type SyncLocks, syncLockKey } from '../mailbox/sync-locks.js';
 import type { ControlPort, SyncItemsOutcome, SyncItemsProgress, SyncItemsRequest } from '../ports/control.port.js';
 import type { DatabasePort, ItemRanges, ItemTypeName, UserRegistration } from '../ports/database.port.js';
-import type { ConflictSettings } from '../sync/outbox.js';
-import { rangeFields, resyncItemType } from '../sync/resync.js';
-import type { SyncSettings } from '../sync/sync-item-type.js';
+import type { ConflictSettings } from '../sync/executors/outbox.js';
+import { rangeFields, resyncItemType } from '../sync/executors/resync.js';
+import type { SyncSettings } from '../sync/executors/sync-item-type.js';
 
 export interface ControlDeps {
   db: DatabasePort;
@@ -21,7 +21,7 @@ export interface ControlDeps {
   requestUsersSync: () => void;
   /** Aborted when the connector stops: a resync in progress ends with it. */
   signal: AbortSignal;
-  /** The sync's lock for a resync's writes towards Exchange (src/sync/outbox.ts). */
+  /** The sync's lock for a resync's writes towards Exchange (src/sync/executors/outbox.ts). */
   conflicts?: ConflictSettings;
 }
 

@@ -1,8 +1,8 @@
 import type { SyncItemsOutcome } from '../ports/control.port.js';
 import type { ItemRanges } from '../ports/database.port.js';
-import { comparedWatermark } from '../sync/watermark.js';
+import { comparedWatermark } from '../sync/decisions/watermark.js';
 
-/** What one sync of an item type found (src/sync/sync-item-type.ts). */
+/** What one sync of an item type found (src/sync/executors/sync-item-type.ts). */
 export interface ItemTypeSyncResult {
   watermark: string;
   applied: number;

@@ -1,8 +1,8 @@
 import { itemType } from '../items/index.js';
 import type { ExhLogger } from '../logging/logger.js';
 import type { DatabasePort, ItemTypeName } from '../ports/database.port.js';
-import { resyncItemType } from '../sync/resync.js';
-import { type SyncSettings, syncItemType } from '../sync/sync-item-type.js';
+import { resyncItemType } from '../sync/executors/resync.js';
+import { type SyncSettings, syncItemType } from '../sync/executors/sync-item-type.js';
 import { afterSync, type ItemTypeSyncOutput, withComparison } from './after-sync.js';
 import type { Connections } from './connections.js';
 import { type CommittedWatermarks, type SyncLocks, syncLockKey } from './sync-locks.js';

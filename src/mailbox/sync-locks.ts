@@ -8,7 +8,7 @@ export const syncLockKey = (user: string, itemType: string) => `${user.toLowerCa
  * One sync at a time per mailbox and item type. An item-type actor that is stopped (a restart, a changed user list)
  * cannot wait for its database transaction in flight; the actor that replaces it waits here instead, so two syncs of
  * the same folders never apply pages side by side. The application's writes to items of the type take it too
- * (ConflictSettings.exclusive in src/sync/outbox.ts), so a sync never meets a write half done: its echo before its
+ * (ConflictSettings.exclusive in src/sync/executors/outbox.ts), so a sync never meets a write half done: its echo before its
  * change key is remembered, or a decision of the conflict rule made on both sides at once.
  */
 export class SyncLocks {

@@ -1,5 +1,5 @@
 import type { ExchangePort, MailboxConnection, MailboxWriter, SubscriptionEvent } from '../ports/exchange.port.js';
-import { itemTypeOfFolder } from '../sync/folders.js';
+import { itemTypeOfFolder } from '../sync/decisions/folders.js';
 import type { Metrics } from './metrics.js';
 import { timed } from './timed.js';
 

@@ -156,7 +156,7 @@ export class Metrics {
   /** Errors by code, and the latest ones, from the log records (E and W records that carry an error code). */
   observeLog(hub: LogHub): () => void {
     return hub.subscribe((record) => {
-      // A decided conflict's record (src/sync/record-conflict.ts) says which type and which side.
+      // A decided conflict's record (src/sync/executors/record-conflict.ts) says which type and which side.
       const conflict = record.conflict as { itemType?: unknown; winner?: unknown } | null | undefined;
       if (conflict && typeof conflict.itemType === 'string' && typeof conflict.winner === 'string') {
         this.conflicts.inc({ item_type: conflict.itemType, winner: conflict.winner });

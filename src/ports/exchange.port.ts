@@ -121,7 +121,7 @@ export interface SyncFolderOptions extends CallOptions {
   occurrences?: number;
   /**
    * Migration aid, for a watermark written before the adapters kept their series themselves (its top-level `series`,
-   * src/sync/watermark.ts): the occurrence ids the core had reported per master. The core passes them once, with the
+   * src/sync/decisions/watermark.ts): the occurrence ids the core had reported per master. The core passes them once, with the
    * first call for each folder after reading such a watermark; the adapter takes them as what it had reported only
    * when `continuation` carries no series of its own (the EWS adapter: a bare sync state, as it was written then),
    * and carries them in its continuation from then on. An adapter whose continuations always carried their series

@@ -5,7 +5,7 @@ import type { ExhLogger } from '../logging/logger.js';
 import type { Connections } from '../mailbox/connections.js';
 import type { ControlPort } from '../ports/control.port.js';
 import type { DatabasePort, FieldValue } from '../ports/database.port.js';
-import { applyItemChange, type ConflictSettings } from '../sync/outbox.js';
+import { applyItemChange, type ConflictSettings } from '../sync/executors/outbox.js';
 import type { RequestContext, RequestHandler } from './listener.js';
 import { type ItemRequest, type SyncItemsRequest, toSyncItemsRequest } from './messages.js';
 import { exitCodes, failure, ok, type Reply, replyForError } from './replies.js';
@@ -20,7 +20,7 @@ export interface RequestHandlerDeps {
   logger: ExhLogger;
   /** Largest attachment a sender may download. */
   maxAttachmentBytes?: number | undefined;
-  /** sync.conflicts and the sync's lock, for a sender's item changes (src/sync/outbox.ts). */
+  /** sync.conflicts and the sync's lock, for a sender's item changes (src/sync/executors/outbox.ts). */
   conflicts?: ConflictSettings | undefined;
 }
 
@@ -96,7 +96,7 @@ async function syncItems(deps: RequestHandlerDeps, request: SyncItemsRequest, co
   }
 }
 
-/** A sender's item change, applied as an outbox row would be (src/sync/outbox.ts), but answered at once. */
+/** A sender's item change, applied as an outbox row would be (src/sync/executors/outbox.ts), but answered at once. */
 async function changeItem(deps: RequestHandlerDeps, request: ItemRequest, context: RequestContext): Promise<Reply> {
   const writer = deps.connections.writer(request.user);
   if (!writer) return notConnected(deps, request.user);

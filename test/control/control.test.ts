@@ -11,8 +11,8 @@ import { recordingLogger } from '../protocol/helpers.js';
 
 /** The resynchronisation itself is tested in test/sync/resync.test.ts; here it is scripted. */
 const core = vi.hoisted(() => ({ resyncItemType: vi.fn() }));
-vi.mock('../../src/sync/resync.js', async (importOriginal) => ({
-  ...(await importOriginal<typeof import('../../src/sync/resync.js')>()),
+vi.mock('../../src/sync/executors/resync.js', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../../src/sync/executors/resync.js')>()),
   resyncItemType: core.resyncItemType,
 }));
 

@@ -1,4 +1,4 @@
-import type { ConflictRule, Side } from '../../src/sync/conflicts.js';
+import type { ConflictRule, Side } from '../../src/sync/decisions/conflicts.js';
 import type { Snapshot, Table, User, Values } from './convergence-world.js';
 import { tableNames, users } from './convergence-world.js';
 

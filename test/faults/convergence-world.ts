@@ -7,7 +7,7 @@ import { installBaseProject } from '../../src/db/commands.js';
 import { createExchangeBackend, type ExchangeBackend } from '../../src/exchange/create-exchange.js';
 import { createLogging } from '../../src/logging/logger.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';
-import type { ConflictRule } from '../../src/sync/conflicts.js';
+import type { ConflictRule } from '../../src/sync/decisions/conflicts.js';
 import { testConfig } from '../support/config.js';
 import { freePort, TcpProxy } from '../support/net.js';
 import { schemaUrl } from '../support/pg.js';

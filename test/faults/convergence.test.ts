@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConflictRule, conflictRules } from '../../src/sync/conflicts.js';
+import { type ConflictRule, conflictRules } from '../../src/sync/decisions/conflicts.js';
 import { checkRound, type Touch } from './convergence-model.js';
 import {
   type ConvergenceWorld,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { afterSync, withComparison } from '../../src/mailbox/after-sync.js';
-import { decodeCompare, encodeWatermark } from '../../src/sync/watermark.js';
+import { decodeCompare, encodeWatermark } from '../../src/sync/decisions/watermark.js';
 
 describe('afterSync', () => {
   it('is done after an ordinary sync: the machine gets its watermark and counts', () => {

@@ -8,8 +8,8 @@ import { recordingLogger } from '../protocol/helpers.js';
 
 /** The sync core is tested on its own (test/sync/); here it is scripted, to see what the service does around it. */
 const core = vi.hoisted(() => ({ syncItemType: vi.fn(), resyncItemType: vi.fn() }));
-vi.mock('../../src/sync/sync-item-type.js', () => ({ syncItemType: core.syncItemType }));
-vi.mock('../../src/sync/resync.js', () => ({ resyncItemType: core.resyncItemType }));
+vi.mock('../../src/sync/executors/sync-item-type.js', () => ({ syncItemType: core.syncItemType }));
+vi.mock('../../src/sync/executors/resync.js', () => ({ resyncItemType: core.resyncItemType }));
 
 const alice = 'alice@contoso.test';
 

@@ -6,7 +6,7 @@ import { errors } from '../../src/errors.js';
 import { createLogging } from '../../src/logging/logger.js';
 import { instrumentDatabase } from '../../src/metrics/instrument-database.js';
 import { Metrics } from '../../src/metrics/metrics.js';
-import { recordConflict } from '../../src/sync/record-conflict.js';
+import { recordConflict } from '../../src/sync/executors/record-conflict.js';
 
 const alice = 'alice@contoso.test';
 

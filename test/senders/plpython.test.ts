@@ -184,7 +184,7 @@ describe.skipIf(!plPython)('PostgreSQL PL/Python sender (exh_send) in synchronou
         [alice],
       );
       const { rows: pid } = await connector.query('select pg_backend_pid() as pid');
-      // The connector applies the echo meanwhile, in its own transaction with its flag set (as src/sync/apply.ts
+      // The connector applies the echo meanwhile, in its own transaction with its flag set (as src/sync/executors/apply.ts
       // does): the insert has to wait for the application's.
       await connector.query('begin');
       await connector.query("select set_config('exh.applying', 'on', true)");

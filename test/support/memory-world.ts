@@ -6,7 +6,7 @@ import { itemType, itemTypes } from '../../src/items/index.js';
 import { createLogging } from '../../src/logging/logger.js';
 import type { ItemTypeName } from '../../src/ports/database.port.js';
 import type { CallOptions } from '../../src/ports/exchange.port.js';
-import { type SyncSettings, syncItemType } from '../../src/sync/sync-item-type.js';
+import { type SyncSettings, syncItemType } from '../../src/sync/executors/sync-item-type.js';
 
 export const alice = 'alice@contoso.test';
 export const bob = 'bob@contoso.test';

@@ -1,11 +1,11 @@
-import { describe, errors, isExhError } from '../errors.js';
-import type { ItemTypeDefinition } from '../items/definition.js';
-import type { ExhLogger } from '../logging/logger.js';
-import type { SyncItemsOutcome, SyncItemsProgress, TimeRange } from '../ports/control.port.js';
-import type { DatabasePort, FieldValue, ItemChange, ItemRanges } from '../ports/database.port.js';
-import type { FolderName, MailboxConnection, MailboxWriter } from '../ports/exchange.port.js';
+import { describe, errors, isExhError } from '../../errors.js';
+import type { ItemTypeDefinition } from '../../items/definition.js';
+import type { ExhLogger } from '../../logging/logger.js';
+import type { SyncItemsOutcome, SyncItemsProgress, TimeRange } from '../../ports/control.port.js';
+import type { DatabasePort, FieldValue, ItemChange, ItemRanges } from '../../ports/database.port.js';
+import type { FolderName, MailboxConnection, MailboxWriter } from '../../ports/exchange.port.js';
+import { foldersOf } from '../decisions/folders.js';
 import { applyPage } from './apply.js';
-import { foldersOf } from './folders.js';
 import { applyItemChange, type ConflictSettings } from './outbox.js';
 import { folderOptions, planFolderPage, type SyncSettings } from './sync-item-type.js';
 

@@ -1,4 +1,4 @@
-import type { FolderName, ReportedOccurrences } from '../ports/exchange.port.js';
+import type { FolderName, ReportedOccurrences } from '../../ports/exchange.port.js';
 
 /**
  * exh_watermark keeps one text per user and item type; an item type may read several folders (e-mail: Inbox and

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryExchange } from '../../src/exchange/memory/index.js';
+import { createMemoryExchange } from '../../../src/exchange/memory/index.js';
 import {
   comparedWatermark,
   decodeCompare,
   decodeLegacySeries,
   decodeWatermark,
   encodeWatermark,
-} from '../../src/sync/watermark.js';
+} from '../../../src/sync/decisions/watermark.js';
 
 /**
  * The watermark (exh_watermark, one text per user and item type): each folder's opaque continuation and whether a

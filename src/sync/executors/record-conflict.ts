@@ -1,6 +1,6 @@
-import type { ExhLogger } from '../logging/logger.js';
-import type { DatabasePort, ItemTypeName } from '../ports/database.port.js';
-import type { ConflictRule, Side } from './conflicts.js';
+import type { ExhLogger } from '../../logging/logger.js';
+import type { DatabasePort, ItemTypeName } from '../../ports/database.port.js';
+import type { ConflictRule, Side } from '../decisions/conflicts.js';
 
 /** The code of a conflict in exh_log and in the log record (docs/reliability.md, "Conflicts"). */
 export const conflictCode = 'EXH_SYNC_CONFLICT';

@@ -8,8 +8,8 @@ import {
   registerItemType,
   task,
   unregisterItemType,
-} from '../../src/items/index.js';
-import { foldersOf, itemTypeOfFolder, synchronisesKind } from '../../src/sync/folders.js';
+} from '../../../src/items/index.js';
+import { foldersOf, itemTypeOfFolder, synchronisesKind } from '../../../src/sync/decisions/folders.js';
 
 /** Where each item type lives and which items in its folders it takes, as its definition says (src/items). */
 describe('foldersOf / itemTypeOfFolder', () => {

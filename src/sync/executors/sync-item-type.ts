@@ -1,7 +1,7 @@
-import { isExhError } from '../errors.js';
-import type { ItemTypeDefinition } from '../items/definition.js';
-import type { ExhLogger } from '../logging/logger.js';
-import type { DatabasePort, ItemChange, MeetingLink } from '../ports/database.port.js';
+import { isExhError } from '../../errors.js';
+import type { ItemTypeDefinition } from '../../items/definition.js';
+import type { ExhLogger } from '../../logging/logger.js';
+import type { DatabasePort, ItemChange, MeetingLink } from '../../ports/database.port.js';
 import type {
   ExchangeItem,
   FolderName,
@@ -9,13 +9,13 @@ import type {
   ReportedOccurrences,
   SyncFolderOptions,
   SyncPage,
-} from '../ports/exchange.port.js';
+} from '../../ports/exchange.port.js';
+import { type ConflictRule, pendingFor, reconcilePage } from '../decisions/conflicts.js';
+import { foldersOf } from '../decisions/folders.js';
+import { type PagePlan, planPage } from '../decisions/plan.js';
+import { decodeCompare, decodeLegacySeries, decodeWatermark, encodeWatermark } from '../decisions/watermark.js';
 import { applyPage } from './apply.js';
-import { type ConflictRule, pendingFor, reconcilePage } from './conflicts.js';
-import { foldersOf } from './folders.js';
-import { type PagePlan, planPage } from './plan.js';
 import { recordConflict } from './record-conflict.js';
-import { decodeCompare, decodeLegacySeries, decodeWatermark, encodeWatermark } from './watermark.js';
 
 export interface SyncSettings {
   htmlBody: boolean;
@@ -39,7 +39,7 @@ export interface SyncRun {
 
 /**
  * Catch-up and live sync of one item type in one mailbox: every folder of the type, page by page from its stored
- * continuation, each page applied with its new continuation in one transaction (src/sync/apply.ts). A continuation
+ * continuation, each page applied with its new continuation in one transaction (src/sync/executors/apply.ts). A continuation
  * Exchange no longer takes starts that folder again from the beginning; the from_exh templates update rows that
  * already exist, so the full resync creates no duplicates.
  */
@@ -63,7 +63,7 @@ export async function syncItemType(
   // A watermark of the earlier format: the occurrence ids the core kept then go to the adapter with each folder's
   // first call, and the first committed page leaves them behind (docs/database.md, "Recurring appointments").
   let legacySeries: ReportedOccurrences = decodeLegacySeries(run.watermark);
-  // What is stored now: applied again with the changes of a page that must go item by item (src/sync/apply.ts).
+  // What is stored now: applied again with the changes of a page that must go item by item (src/sync/executors/apply.ts).
   let stored = run.watermark ?? encodeWatermark(continuations, restarted);
   for (const folder of foldersOf(definition.name)) {
     let first = true;
@@ -160,7 +160,7 @@ export function folderOptions(deps: {
 
 /**
  * A planned page against the application's changes still in the outbox (docs/reliability.md, "Conflicts"): an item
- * both sides changed since the last sync is decided by sync.conflicts (src/sync/conflicts.ts), and the decision
+ * both sides changed since the last sync is decided by sync.conflicts (src/sync/decisions/conflicts.ts), and the decision
  * recorded before the page is applied (at worst twice when the page is tried again, never not at all). Runs under the
  * sync's lock, which the outbox's writes take too, so no write of the application's slips in between.
  */
@@ -197,7 +197,7 @@ async function reconcileWithOutbox(
 /**
  * One page of a folder, planned: the meetings linked to application ids by UID, the changes mapped through the
  * definition, and what Exchange would not give recorded in exh_log. Shared by the live sync and exh_sync_item
- * (src/sync/resync.ts).
+ * (src/sync/executors/resync.ts).
  */
 export async function planFolderPage(
   deps: {

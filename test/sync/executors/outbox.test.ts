@@ -1,13 +1,13 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgliteDatabase } from '../../src/db/adapters/pglite.js';
-import { installInto } from '../../src/db/commands.js';
-import { errors, isExhError } from '../../src/errors.js';
-import { createLogging } from '../../src/logging/logger.js';
-import type { ControlPort, SyncItemsRequest } from '../../src/ports/control.port.js';
-import type { FolderName, ItemWrite, MailboxWriter } from '../../src/ports/exchange.port.js';
-import type { ConflictRule } from '../../src/sync/conflicts.js';
-import { type ConflictSettings, drainOutbox, syncItemsFromParameters } from '../../src/sync/outbox.js';
+import { createPgliteDatabase } from '../../../src/db/adapters/pglite.js';
+import { installInto } from '../../../src/db/commands.js';
+import { errors, isExhError } from '../../../src/errors.js';
+import { createLogging } from '../../../src/logging/logger.js';
+import type { ControlPort, SyncItemsRequest } from '../../../src/ports/control.port.js';
+import type { FolderName, ItemWrite, MailboxWriter } from '../../../src/ports/exchange.port.js';
+import type { ConflictRule } from '../../../src/sync/decisions/conflicts.js';
+import { type ConflictSettings, drainOutbox, syncItemsFromParameters } from '../../../src/sync/executors/outbox.js';
 
 /**
  * The outbox of the real example application on PGlite (rows written by its triggers), drained into a scripted

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { parseTimestamp } from '../db/field-values.js';
-import { describe, errors, isExhError } from '../errors.js';
-import { type FolderDefinition, itemType, itemTypeByCode } from '../items/index.js';
-import type { ExhLogger } from '../logging/logger.js';
-import type { ControlPort, SyncItemsRequest } from '../ports/control.port.js';
+import { parseTimestamp } from '../../db/field-values.js';
+import { describe, errors, isExhError } from '../../errors.js';
+import { type FolderDefinition, itemType, itemTypeByCode } from '../../items/index.js';
+import type { ExhLogger } from '../../logging/logger.js';
+import type { ControlPort, SyncItemsRequest } from '../../ports/control.port.js';
 import {
   type DatabasePort,
   type FieldValue,
@@ -12,11 +12,18 @@ import {
   type OutboxCommandEntry,
   type OutboxEntry,
   type OutboxOutcome,
-} from '../ports/database.port.js';
-import type { CallOptions, ExchangeItem, MailboxWriter, WriteResult } from '../ports/exchange.port.js';
-import { replyForError } from '../protocol/replies.js';
-import { type ConflictRule, decideConflict, holdsValues, intendedValues, pendingFor, versionOf } from './conflicts.js';
-import { mapItem, writeOf } from './map-item.js';
+} from '../../ports/database.port.js';
+import type { CallOptions, ExchangeItem, MailboxWriter, WriteResult } from '../../ports/exchange.port.js';
+import { replyForError } from '../../protocol/replies.js';
+import {
+  type ConflictRule,
+  decideConflict,
+  holdsValues,
+  intendedValues,
+  pendingFor,
+  versionOf,
+} from '../decisions/conflicts.js';
+import { mapItem, writeOf } from '../decisions/map-item.js';
 import { recordConflict } from './record-conflict.js';
 
 export interface OutboxDeps {
@@ -271,7 +278,7 @@ export async function applyItemChange(
 /**
  * One change written to Exchange, and the change key it leaves remembered (the row reflects that version now). With
  * conflict settings (and not `overwrite`), a change or deletion of an item that changed in Exchange since the version
- * the row reflects is a conflict, decided by the rule (src/sync/conflicts.ts) and recorded; a change the sync already
+ * the row reflects is a conflict, decided by the rule (src/sync/decisions/conflicts.ts) and recorded; a change the sync already
  * decided against (exh_superseded_until) fails without a second record.
  */
 async function writeChange(

@@ -1,10 +1,10 @@
-import type { FieldValue, ItemChange, OutboxEntry } from '../ports/database.port.js';
-import type { ExchangeItem } from '../ports/exchange.port.js';
+import type { FieldValue, ItemChange, OutboxEntry } from '../../ports/database.port.js';
+import type { ExchangeItem } from '../../ports/exchange.port.js';
 
 /**
  * The conflict rule (docs/reliability.md, "Conflicts"): what happens when the application and a person in Exchange
- * both changed the same item between two synchronisations. Pure: the sync (src/sync/sync-item-type.ts) and the
- * outbox (src/sync/outbox.ts) gather the facts, this decides, and they carry the decision out.
+ * both changed the same item between two synchronisations. Pure: the sync (src/sync/executors/sync-item-type.ts) and the
+ * outbox (src/sync/executors/outbox.ts) gather the facts, this decides, and they carry the decision out.
  */
 
 /** sync.conflicts (docs/configuration.md). */
@@ -167,7 +167,7 @@ export interface PageConflict {
 
 /**
  * A page of changes from Exchange against the application's changes still in the outbox (the sync's half of the
- * rule; the outbox's half is in src/sync/outbox.ts). For each change of an item the application has also changed:
+ * rule; the outbox's half is in src/sync/executors/outbox.ts). For each change of an item the application has also changed:
  *
  * - no conflict (the version is the echo of the connector's own write, or its key is unknown): applied with the
  *   application's fields held, so the row keeps them until the outbox has written them;

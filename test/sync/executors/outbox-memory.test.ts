@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ControlPort } from '../../src/ports/control.port.js';
-import type { FieldValue, ItemAction } from '../../src/ports/database.port.js';
-import type { MailboxConnection, MailboxWriter } from '../../src/ports/exchange.port.js';
-import type { ConflictRule } from '../../src/sync/conflicts.js';
-import { applyItemChange, drainOutbox } from '../../src/sync/outbox.js';
-import { alice, bob, type MemoryWorld, memoryWorld } from '../support/memory-world.js';
+import type { ControlPort } from '../../../src/ports/control.port.js';
+import type { FieldValue, ItemAction } from '../../../src/ports/database.port.js';
+import type { MailboxConnection, MailboxWriter } from '../../../src/ports/exchange.port.js';
+import type { ConflictRule } from '../../../src/sync/decisions/conflicts.js';
+import { applyItemChange, drainOutbox } from '../../../src/sync/executors/outbox.js';
+import { alice, bob, type MemoryWorld, memoryWorld } from '../../support/memory-world.js';
 
 /**
- * The database → Exchange half of the core (src/sync/outbox.ts) on the in-memory Exchange: the example
+ * The database → Exchange half of the core (src/sync/executors/outbox.ts) on the in-memory Exchange: the example
  * application's own rows reach the mailbox through its triggers and the outbox and come back as the same rows; e-mail
  * is filed where Exchange files it; a meeting's UID links the attendees' copies; only the organizer changes a meeting;
  * a change made in Exchange meanwhile is a conflict decided by sync.conflicts.

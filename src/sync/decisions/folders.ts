@@ -3,9 +3,9 @@ import {
   itemType,
   synchronisesItemClass,
   itemTypeOfFolder as typeReading,
-} from '../items/index.js';
-import type { ItemTypeName } from '../ports/database.port.js';
-import type { FolderName } from '../ports/item-properties.js';
+} from '../../items/index.js';
+import type { ItemTypeName } from '../../ports/database.port.js';
+import type { FolderName } from '../../ports/item-properties.js';
 
 /** Where each item type lives in a mailbox, as its definition says (e-mail: Inbox and Sent Items). */
 export function foldersOf(name: ItemTypeName): FolderName[] {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inRanges } from '../../src/sync/resync.js';
+import { inRanges } from '../../../src/sync/executors/resync.js';
 
 describe('inRanges (exh_sync_item’s date ranges on an item from Exchange)', () => {
   const item = { start: new Date('2026-05-10T09:00:00Z'), created: new Date('2026-01-01T00:00:00Z') };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ItemChange } from '../../src/ports/database.port.js';
+import type { ItemChange } from '../../../src/ports/database.port.js';
 import {
   type ConflictFacts,
   type ConflictRule,
@@ -11,7 +11,7 @@ import {
   type PendingChange,
   pendingFor,
   reconcilePage,
-} from '../../src/sync/conflicts.js';
+} from '../../../src/sync/decisions/conflicts.js';
 
 const at = (iso: string) => new Date(iso);
 const changed = (changeKey: string, lastModified: string | null = '2027-01-01T10:00:00Z') => ({

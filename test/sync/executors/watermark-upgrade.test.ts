@@ -1,12 +1,12 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPgliteDatabase } from '../../src/db/adapters/pglite.js';
-import { installInto } from '../../src/db/commands.js';
-import { decodeContinuation } from '../../src/exchange/ews/continuation.js';
-import { calendar } from '../../src/items/calendar.js';
-import { createLogging } from '../../src/logging/logger.js';
-import { type SyncSettings, syncItemType } from '../../src/sync/sync-item-type.js';
-import { alice, live, startTestEmulator, testAdapter } from '../exchange/ews/support.js';
+import { createPgliteDatabase } from '../../../src/db/adapters/pglite.js';
+import { installInto } from '../../../src/db/commands.js';
+import { decodeContinuation } from '../../../src/exchange/ews/continuation.js';
+import { calendar } from '../../../src/items/calendar.js';
+import { createLogging } from '../../../src/logging/logger.js';
+import { type SyncSettings, syncItemType } from '../../../src/sync/executors/sync-item-type.js';
+import { alice, live, startTestEmulator, testAdapter } from '../../exchange/ews/support.js';
 
 /**
  * Upgrading from a watermark written before recurring series moved behind the port: the calendar's EWS sync state

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, defaultExchangeBackoff, retryDelay } from '../../src/sync/backoff.js';
+import { backoffDelay, defaultExchangeBackoff, retryDelay } from '../../../src/sync/decisions/backoff.js';
 
 describe('retryDelay (the database)', () => {
   const schedule = { firstMs: 1_000, maxMs: 300_000 };

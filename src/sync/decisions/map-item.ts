@@ -1,8 +1,8 @@
-import { encodeAttachmentInfo } from '../db/attachment-info.js';
-import { type FieldDefinition, type ItemTypeDefinition, textKinds } from '../items/definition.js';
-import type { FieldValue } from '../ports/database.port.js';
-import type { AttachmentRef, ExchangeItem, ExchangeValue, FolderName, ItemWrite } from '../ports/exchange.port.js';
-import type { ItemProperty } from '../ports/item-properties.js';
+import { encodeAttachmentInfo } from '../../db/attachment-info.js';
+import { type FieldDefinition, type ItemTypeDefinition, textKinds } from '../../items/definition.js';
+import type { FieldValue } from '../../ports/database.port.js';
+import type { AttachmentRef, ExchangeItem, ExchangeValue, FolderName, ItemWrite } from '../../ports/exchange.port.js';
+import type { ItemProperty } from '../../ports/item-properties.js';
 
 export interface MappingOptions {
   /** The mailbox the item was read from: exh_user. */

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { errors } from '../../src/errors.js';
-import { itemType, itemTypes } from '../../src/items/index.js';
-import { Connections } from '../../src/mailbox/connections.js';
-import { syncMailboxItemType } from '../../src/mailbox/item-type-sync.js';
-import { CommittedWatermarks, SyncLocks } from '../../src/mailbox/sync-locks.js';
-import type { FolderName, SubscriptionEvent, SyncFolderOptions } from '../../src/ports/exchange.port.js';
-import { syncItemType } from '../../src/sync/sync-item-type.js';
-import { decodeCompare, decodeWatermark } from '../../src/sync/watermark.js';
-import { alice, bob, type MemoryWorld, memoryWorld } from '../support/memory-world.js';
+import { errors } from '../../../src/errors.js';
+import { itemType, itemTypes } from '../../../src/items/index.js';
+import { Connections } from '../../../src/mailbox/connections.js';
+import { syncMailboxItemType } from '../../../src/mailbox/item-type-sync.js';
+import { CommittedWatermarks, SyncLocks } from '../../../src/mailbox/sync-locks.js';
+import type { FolderName, SubscriptionEvent, SyncFolderOptions } from '../../../src/ports/exchange.port.js';
+import { decodeCompare, decodeWatermark } from '../../../src/sync/decisions/watermark.js';
+import { syncItemType } from '../../../src/sync/executors/sync-item-type.js';
+import { alice, bob, type MemoryWorld, memoryWorld } from '../../support/memory-world.js';
 
 /**
  * syncItemType (catch-up and live sync of one item type) on the in-memory Exchange and PGlite with the example

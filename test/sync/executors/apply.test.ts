@@ -1,11 +1,11 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgliteDatabase } from '../../src/db/adapters/pglite.js';
-import { installInto } from '../../src/db/commands.js';
-import { calendar } from '../../src/items/calendar.js';
-import type { ItemChange } from '../../src/ports/database.port.js';
-import { applyPage } from '../../src/sync/apply.js';
-import { mapItem } from '../../src/sync/map-item.js';
+import { createPgliteDatabase } from '../../../src/db/adapters/pglite.js';
+import { installInto } from '../../../src/db/commands.js';
+import { calendar } from '../../../src/items/calendar.js';
+import type { ItemChange } from '../../../src/ports/database.port.js';
+import { mapItem } from '../../../src/sync/decisions/map-item.js';
+import { applyPage } from '../../../src/sync/executors/apply.js';
 
 /** The real example application on an in-memory PGlite: the poison is a row the application's own table refuses. */
 let instance: PGlite;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { decodeAttachmentInfo } from '../../src/db/attachment-info.js';
-import { calendar } from '../../src/items/calendar.js';
-import { contact } from '../../src/items/contact.js';
-import { mapItem } from '../../src/sync/map-item.js';
+import { decodeAttachmentInfo } from '../../../src/db/attachment-info.js';
+import { calendar } from '../../../src/items/calendar.js';
+import { contact } from '../../../src/items/contact.js';
+import { mapItem } from '../../../src/sync/decisions/map-item.js';
 
 const options = { user: 'bob@contoso.test', folder: 'calendar' as const, maxBodyLength: 0 };
 

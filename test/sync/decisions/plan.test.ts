@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { calendar } from '../../src/items/calendar.js';
-import { email } from '../../src/items/email.js';
-import type { ExchangeItem } from '../../src/ports/exchange.port.js';
-import { planPage } from '../../src/sync/plan.js';
-import { decodeLegacySeries, decodeWatermark, encodeWatermark } from '../../src/sync/watermark.js';
+import { calendar } from '../../../src/items/calendar.js';
+import { email } from '../../../src/items/email.js';
+import type { ExchangeItem } from '../../../src/ports/exchange.port.js';
+import { planPage } from '../../../src/sync/decisions/plan.js';
+import { decodeLegacySeries, decodeWatermark, encodeWatermark } from '../../../src/sync/decisions/watermark.js';
 
 const message = (id: string, itemClass = 'IPM.Note', properties: ExchangeItem['properties'] = {}): ExchangeItem => ({
   id,

@@ -1,5 +1,5 @@
-import { describe, isExhError } from '../errors.js';
-import type { DatabasePort, ItemChange, ItemTypeName, MeetingLink } from '../ports/database.port.js';
+import { describe, isExhError } from '../../errors.js';
+import type { DatabasePort, ItemChange, ItemTypeName, MeetingLink } from '../../ports/database.port.js';
 
 export interface PageOutcome {
   applied: number;

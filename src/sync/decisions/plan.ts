@@ -1,6 +1,6 @@
-import type { ItemTypeDefinition } from '../items/definition.js';
-import type { ItemChange } from '../ports/database.port.js';
-import type { FolderName, SyncPage } from '../ports/exchange.port.js';
+import type { ItemTypeDefinition } from '../../items/definition.js';
+import type { ItemChange } from '../../ports/database.port.js';
+import type { FolderName, SyncPage } from '../../ports/exchange.port.js';
 import { type ExchangeVersion, versionOf } from './conflicts.js';
 import { synchronisesKind } from './folders.js';
 import { mapDeletion, mapItem } from './map-item.js';

@@ -24,7 +24,7 @@ const appItemId = [
   { PropertySetId: appItemIdProperty.propertySetId, PropertyName: appItemIdProperty.name, Value: 'A-42' },
 ];
 
-/** Keys the sync core derives itself (src/sync/map-item.ts), not read from Exchange. */
+/** Keys the sync core derives itself (src/sync/decisions/map-item.ts), not read from Exchange. */
 const derived = new Set<string>(derivedProperties);
 
 async function syncAll(connection: MailboxConnection, folder: FolderName, bodyType?: 'html' | 'text') {

@@ -10,7 +10,7 @@ import {
   writable,
 } from '../../../src/exchange/ews/write-fields.js';
 import { itemType } from '../../../src/items/index.js';
-import { writeOf } from '../../../src/sync/map-item.js';
+import { writeOf } from '../../../src/sync/decisions/map-item.js';
 
 describe('write-fields: the XML of a change (pure)', () => {
   it('create lists the elements in schema order, escaped, and leaves out null and empty values', () => {

@@ -6,7 +6,7 @@ import { getItems } from '../../../src/exchange/ews/items.js';
 import { itemType } from '../../../src/items/index.js';
 import type { FieldValue, ItemTypeName } from '../../../src/ports/database.port.js';
 import type { ExchangeItem, ItemWrite, MailboxConnection, MailboxWriter } from '../../../src/ports/exchange.port.js';
-import { writeOf } from '../../../src/sync/map-item.js';
+import { writeOf } from '../../../src/sync/decisions/map-item.js';
 import { alice, bob, janVanDijk, live, startTestEmulator, testAdapter } from './support.js';
 
 const carol = 'carol@contoso.test';

@@ -83,6 +83,10 @@ export const errorCatalogue = {
   EXH_EXCHANGE_TLS: { retryable: true },
   EXH_EXCHANGE_MAILBOX_NOT_FOUND: { retryable: false, permanent: true },
   EXH_EXCHANGE_IMPERSONATION_DENIED: { retryable: false, permanent: true },
+  /** Graph (403): the application lacks a permission or an Exchange RBAC scope for the mailbox. */
+  EXH_EXCHANGE_PERMISSION_DENIED: { retryable: false, permanent: true },
+  /** Graph (MailboxNotEnabledForRESTAPI): the mailbox is likely on-premises, which only EWS reaches. */
+  EXH_EXCHANGE_MAILBOX_NOT_IN_CLOUD: { retryable: false, permanent: true },
   EXH_EXCHANGE_MAILBOX_MOVING: { retryable: true },
   EXH_EXCHANGE_INVALID_SYNC_STATE: { retryable: false },
   EXH_EXCHANGE_SUBSCRIPTION_LOST: { retryable: true },
@@ -314,23 +318,35 @@ export const errors = {
   poolAborted: () => make('EXH_POOL_ABORTED', 'The Exchange request was cancelled because its actor stopped.'),
 
   // Exchange (src/exchange/ews/errors.ts translates EWS response codes, HTTP statuses and socket errors into these).
-  exchangeUnavailable: (url: string, problem: string, cause?: unknown) =>
+  /** `backOffMs`: how long the server asked to wait (Graph's Retry-After on 503/504). */
+  exchangeUnavailable: (url: string, problem: string, cause?: unknown, backOffMs?: number) =>
     make(
       'EXH_EXCHANGE_UNAVAILABLE',
       `Exchange at ${url} is not available: ${problem}. Check that the server is online and reachable from this host.`,
-      { cause, details: { url } },
+      { cause, details: backOffMs === undefined ? { url } : { url, backOffMs } },
     ),
-  exchangeAuthFailed: (url: string, account: string) =>
-    make(
-      'EXH_EXCHANGE_AUTH_FAILED',
-      `Exchange at ${url} refused the credentials of ${account} (HTTP 401). Check exchange.impersonationUser and ` +
-        'exchange.impersonationPassword (or exchange.oauthToken); retrying with a wrong password can lock the account.',
-      { details: { url, account } },
-    ),
-  exchangeThrottled: (url: string, backOffMs: number | undefined) =>
+  /**
+   * `graph`: Microsoft Graph or its token endpoint refused the application (src/exchange/graph/token.ts, errors.ts),
+   * saying which of wrong credentials, missing consent or a refused token, with Entra's AADSTS code when there is one.
+   */
+  exchangeAuthFailed: (url: string, account: string, graph?: { problem: string; fix: string; aadsts?: string }) =>
+    graph
+      ? make(
+          'EXH_EXCHANGE_AUTH_FAILED',
+          `Microsoft Graph (${url}) refused application ${account}: ${withoutStop(graph.problem)}. ${graph.fix}`,
+          { details: graph.aadsts ? { url, account, aadsts: graph.aadsts } : { url, account } },
+        )
+      : make(
+          'EXH_EXCHANGE_AUTH_FAILED',
+          `Exchange at ${url} refused the credentials of ${account} (HTTP 401). Check exchange.impersonationUser and ` +
+            'exchange.impersonationPassword (or exchange.oauthToken); retrying with a wrong password can lock the account.',
+          { details: { url, account } },
+        ),
+  /** `reason`: what said so (EWS: ErrorServerBusy; Graph: HTTP 429 with or without Retry-After). */
+  exchangeThrottled: (url: string, backOffMs: number | undefined, reason = 'ErrorServerBusy') =>
     make(
       'EXH_EXCHANGE_THROTTLED',
-      `Exchange at ${url} is busy (ErrorServerBusy) and asks to wait` +
+      `Exchange at ${url} is busy (${reason}) and asks to wait` +
         `${backOffMs === undefined ? '' : ` ${backOffMs} ms`} before the next request; exh backs off by itself.`,
       { details: backOffMs === undefined ? { url } : { url, backOffMs } },
     ),
@@ -366,18 +382,40 @@ export const errors = {
         'to the account in exchange.impersonationUser.',
       { details: { user, account, responseCode: code } },
     ),
+  /**
+   * Graph (403): `permission` is the application permission the request needs; `rbac` how Exchange RBAC for
+   * Applications may be what limits it (docs/exchange-online.md), when it can.
+   */
+  permissionDenied: (user: string, url: string, permission: string, graphMessage: string, rbac?: string) =>
+    make(
+      'EXH_EXCHANGE_PERMISSION_DENIED',
+      `Microsoft Graph denied access to the mailbox of ${user} (${graphMessage}): the application needs the ` +
+        `application permission ${permission} with admin consent${rbac ? `, or ${rbac}` : ''} ` +
+        '(docs/exchange-online.md). The mailbox is disabled until the permission is granted and users are registered again.',
+      { details: { user, url, permission } },
+    ),
+  /** Graph (MailboxNotEnabledForRESTAPI): Exchange Online does not host this mailbox. */
+  mailboxNotInCloud: (user: string, graphMessage: string) =>
+    make(
+      'EXH_EXCHANGE_MAILBOX_NOT_IN_CLOUD',
+      `Microsoft Graph cannot reach the mailbox of ${user} (MailboxNotEnabledForRESTAPI: ${withoutStop(graphMessage)}): ` +
+        "the mailbox is likely on-premises: route it to EWS (exh_backend 'ews' or exchange.backend 'auto'; " +
+        'docs/exchange-online.md, "Routing").',
+      { details: { user } },
+    ),
   mailboxMoving: (user: string) =>
     make(
       'EXH_EXCHANGE_MAILBOX_MOVING',
       `Mailbox move in progress for ${user}: Exchange serves it again once the move is completed; exh tries again later.`,
       { details: { user } },
     ),
-  invalidSyncState: (user: string, folder: string) =>
+  /** `reason`: what said so (Graph: HTTP 410 or syncStateNotFound); `location`: Graph's fresh initial link (410). */
+  invalidSyncState: (user: string, folder: string, reason = 'ErrorInvalidSyncStateData', location?: string) =>
     make(
       'EXH_EXCHANGE_INVALID_SYNC_STATE',
-      `Exchange no longer accepts the stored sync state of ${folder} for ${user} (ErrorInvalidSyncStateData): ` +
+      `Exchange no longer accepts the stored sync state of ${folder} for ${user} (${reason}): ` +
         'the folder is synchronised again from the beginning.',
-      { details: { user, folder } },
+      { details: location === undefined ? { user, folder } : { user, folder, location } },
     ),
   subscriptionLost: (user: string, reason: string, cause?: unknown) =>
     make('EXH_EXCHANGE_SUBSCRIPTION_LOST', `The Exchange subscription of ${user} ended: ${reason}.`, {
@@ -414,11 +452,12 @@ export const errors = {
         'change an appointment. Change it in the mailbox of the organizer.',
       { details: { user, organizer, itemId } },
     ),
-  exchangeConflict: (user: string, itemId: string) =>
+  /** `reason`: what said so (EWS: ErrorIrresolvableConflict; Graph: HTTP 412 on If-Match). */
+  exchangeConflict: (user: string, itemId: string, reason = 'ErrorIrresolvableConflict') =>
     make(
       'EXH_EXCHANGE_CONFLICT',
       `Item ${itemId} of ${user} changed in Exchange since the version the write was based on ` +
-        '(ErrorIrresolvableConflict): sync.conflicts decides which change is kept (docs/reliability.md, "Conflicts").',
+        `(${reason}): sync.conflicts decides which change is kept (docs/reliability.md, "Conflicts").`,
       { details: { user, itemId } },
     ),
   attachmentTooLarge: (user: string, attachmentId: string, size: number, maxBytes: number) =>

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Core, OperationContext } from '../context.js';
 import { supportedOperations } from '../ews.js';
 import { type Fault, type FaultInput, faultSchema } from '../faults.js';
+import { type GraphAppOptions, graphTenant } from '../graph/token.js';
 import { exceptionOf, type ItemView, occurrencesIn, resolveItemId, viewOf } from '../items/calendar.js';
 import { readExtended } from '../items/extended.js';
 import { fieldByElement, type ItemKind } from '../items/fields.js';
@@ -481,6 +482,48 @@ export class EmulatorAdmin {
   /** What the emulator has sent, per operation (with validateResponses on). */
   recordedOperations(): Record<string, number> {
     return this.core.recorder?.operations() ?? {};
+  }
+
+  /** Microsoft Graph's app registration (tenant, client id and secret, consent, token lifetime) and certificates. */
+  graphApp(): ReturnType<ReturnType<typeof graphTenant>['describe']> {
+    return graphTenant(this.core).describe();
+  }
+
+  /** Changes the Graph app registration; unknown names and bad values are refused. Tokens issued before keep working. */
+  updateGraphApp(input: Partial<GraphAppOptions>): ReturnType<EmulatorAdmin['graphApp']> {
+    return this.guardZod(() => {
+      graphTenant(this.core).configure(input);
+      return this.graphApp();
+    });
+  }
+
+  /** Registers a certificate (PEM) on the Graph app for client assertions; returns its SHA-1 and SHA-256 thumbprints. */
+  addGraphCertificate(pem: string): { thumbprintSha1: string; thumbprintSha256: string; notAfter: string } {
+    try {
+      return graphTenant(this.core).addCertificate(pem);
+    } catch (error) {
+      throw new AdminError(400, `Not a PEM certificate: ${(error as Error).message}`);
+    }
+  }
+
+  removeGraphCertificate(thumbprint: string): void {
+    if (!graphTenant(this.core).removeCertificate(thumbprint))
+      throw new AdminError(404, `No certificate ${thumbprint} on the Graph app.`);
+  }
+
+  /** Ends every Graph access token handed out (clients get 401 InvalidAuthenticationToken); returns how many. */
+  expireGraphTokens(): number {
+    return graphTenant(this.core).expireTokens();
+  }
+
+  private guardZod<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      if (error instanceof z.ZodError)
+        throw new AdminError(400, error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));
+      throw error;
+    }
   }
 
   /** Writes the mailboxes to the data file now (it is also written on close). */

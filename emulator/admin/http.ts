@@ -146,6 +146,17 @@ export function registerAdminRoutes(app: FastifyInstance, core: Core, admin: Emu
         .parse(request.body ?? {});
       return { expired: admin.expireSubscriptions(filter) };
     });
+    scope.get(`${base}/graph/app`, async () => admin.graphApp());
+    scope.patch(`${base}/graph/app`, async (request) => admin.updateGraphApp((request.body ?? {}) as object));
+    scope.post(`${base}/graph/app/certificates`, async (request, reply) => {
+      const body = z.object({ certificate: z.string() }).parse(request.body);
+      return reply.code(201).send(admin.addGraphCertificate(body.certificate));
+    });
+    scope.delete<{ Params: { thumbprint: string } }>(`${base}/graph/app/certificates/:thumbprint`, async (request) => {
+      admin.removeGraphCertificate(request.params.thumbprint);
+      return { removed: request.params.thumbprint };
+    });
+    scope.post(`${base}/graph/tokens/expire`, async () => ({ expired: admin.expireGraphTokens() }));
     scope.post(`${base}/save`, async () => {
       await admin.save();
       return { saved: true };

@@ -14,7 +14,16 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const emulator = join(root, 'emulator');
 
 /** The npm packages the emulator uses; a new one is a decision, made here. */
-const emulatorPackages = ['fast-xml-parser', 'fastify', 'httpntlm', 'rrule', 'windows-iana', 'xmllint-wasm', 'zod'];
+const emulatorPackages = [
+  'fast-xml-parser',
+  'fastify',
+  'httpntlm',
+  'jose',
+  'rrule',
+  'windows-iana',
+  'xmllint-wasm',
+  'zod',
+];
 
 function sourceFiles(folder: string): string[] {
   return readdirSync(folder, { recursive: true, encoding: 'utf8' })

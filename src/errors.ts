@@ -94,6 +94,8 @@ export const errorCatalogue = {
   EXH_EXCHANGE_AUTODISCOVER_FAILED: { retryable: true },
   EXH_EXCHANGE_REQUEST_FAILED: { retryable: false },
   EXH_EXCHANGE_PUSH_UNAVAILABLE: { retryable: false },
+  /** Graph could not create a change-notification subscription (most often: its handshake did not reach listeners.graph). */
+  EXH_EXCHANGE_WEBHOOK_FAILED: { retryable: true },
   EXH_EXCHANGE_NOT_ORGANIZER: { retryable: false },
   /** The item changed in Exchange since the change key the write named (docs/reliability.md, "Conflicts"). */
   EXH_EXCHANGE_CONFLICT: { retryable: false },
@@ -440,6 +442,15 @@ export const errors = {
       'EXH_EXCHANGE_PUSH_UNAVAILABLE',
       'exchange.notifications is "push", but the listener Exchange posts to is not running: enable ' +
         'listeners.exchange (and set its publicUrl to an address Exchange can reach), or use "streaming".',
+    ),
+  webhookFailed: (user: string, notificationUrl: string, listener: string, cause: unknown) =>
+    make(
+      'EXH_EXCHANGE_WEBHOOK_FAILED',
+      `Graph did not create the change-notification subscriptions of ${user}: ${withoutStop(describe(cause))}. Graph first posts a ` +
+        `validation request to exchange.graph.notificationUrl (${notificationUrl}), which must reach listeners.graph ` +
+        `(${listener}) over HTTPS through the reverse proxy and be answered within 10 s; check both, or set ` +
+        'exchange.graph.notifications to "poll". The mailbox backs off and subscribes again.',
+      { cause, details: { user, notificationUrl, listener } },
     ),
   exchangeRequestFailed: (url: string, responseCode: string, message: string) =>
     make('EXH_EXCHANGE_REQUEST_FAILED', `Exchange at ${url} refused the request: ${responseCode}: ${message}`, {

@@ -133,6 +133,10 @@ const samples: { [K in keyof Builders]: Sample<K> } = {
     fix: /or set exchange\.staticEwsUrl/,
   },
   pushUnavailable: { args: [], fix: /enable listeners\.exchange/ },
+  webhookFailed: {
+    args: ['ann@contoso.test', 'https://exh.contoso.test/graph', '127.0.0.1:8101', cause],
+    fix: /must reach listeners\.graph .*notifications to "poll"/,
+  },
   exchangeRequestFailed: {
     args: [ews, 'ErrorInvalidPropertySet', 'The property set is invalid'],
     caller: /ErrorInvalidPropertySet/,

@@ -113,6 +113,18 @@ export class MemoryAdmin {
     this.#mailbox(user).forgetSyncStates(folder);
   }
 
+  /**
+   * From now on the folder is read only for items overlapping [from, until), as Microsoft Graph reads a calendar; a
+   * window other than the one a continuation was made under starts the folder over (a rolled window). Undefined: the
+   * whole folder again.
+   */
+  readWithin(user: string, folder: FolderName, window: { from: string; until: string } | undefined): void {
+    const state = this.#mailbox(user).folders.get(folder);
+    if (!state) throw new Error(`no folder ${folder}`);
+    if (window) state.window = { ...window };
+    else delete state.window;
+  }
+
   /** Exchange ends every subscription of the mailbox; each subscriber is told `lost`. */
   endSubscriptions(user: string, reason = 'ended by the in-memory Exchange'): void {
     const error = errors.subscriptionLost(user, reason);

@@ -61,6 +61,11 @@ export interface FolderState {
   /** Raised when the mailbox forgets the sync states it gave for this folder (MemoryAdmin.forgetSyncStates). */
   generation: number;
   journal: JournalEntry[];
+  /**
+   * Read only between these times, as Microsoft Graph reads a calendar (MemoryAdmin.readWithin): items outside are
+   * neither reported nor deleted, and a new window starts a fresh round (SyncPage.restarted, SyncPage.window).
+   */
+  window?: { from: string; until: string };
 }
 
 interface Listener {

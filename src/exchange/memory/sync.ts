@@ -19,9 +19,13 @@ import { itemView, occurrenceView } from './values.js';
  * continuation had reported compared with the ones there now.
  *
  * The continuation's encoding is this adapter's own: base64url of JSON naming the mailbox, the folder, the folder's
- * generation, the position and the occurrence ids reported per master. One that does not decode, names another
- * mailbox or folder, lies beyond the journal, or belongs to a generation the mailbox has forgotten
- * (MemoryAdmin.forgetSyncStates) is refused.
+ * generation, the position, the occurrence ids reported per master and the window it was read within. One that does
+ * not decode, names another mailbox or folder, lies beyond the journal, or belongs to a generation the mailbox has
+ * forgotten (MemoryAdmin.forgetSyncStates) is refused.
+ *
+ * A folder read within a window (MemoryAdmin.readWithin, the shape of Microsoft Graph's calendar) reports only the
+ * items overlapping it, says so on every page (SyncPage.window), and starts over by itself when the window is not the
+ * one its continuation was read within (SyncPage.restarted): the core then compares, within the window.
  */
 
 interface Continuation {
@@ -30,11 +34,16 @@ interface Continuation {
   generation: number;
   position: number;
   reported: HeldOccurrences;
+  /** The window it was read within, `from/until`; '' for the whole folder. */
+  window: string;
 }
 
+type Window = { from: string; until: string } | undefined;
+const windowKey = (window: Window): string => (window ? `${window.from}/${window.until}` : '');
+
 function encodeContinuation(continuation: Continuation): string {
-  const { mailbox, folder, generation, position, reported } = continuation;
-  const text = { m: mailbox.toLowerCase(), f: folder, g: generation, p: position, o: reported };
+  const { mailbox, folder, generation, position, reported, window } = continuation;
+  const text = { m: mailbox.toLowerCase(), f: folder, g: generation, p: position, o: reported, w: window };
   return Buffer.from(JSON.stringify(text)).toString('base64url');
 }
 
@@ -43,7 +52,7 @@ function decodeContinuation(
   mailbox: MemoryMailbox,
   folder: FolderName,
   text: string,
-): { position: number; reported: HeldOccurrences } | undefined {
+): { position: number; reported: HeldOccurrences; window: string } | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
@@ -51,7 +60,7 @@ function decodeContinuation(
     return undefined;
   }
   if (parsed === null || typeof parsed !== 'object') return undefined;
-  const { m, f, g, p, o } = parsed as Record<string, unknown>;
+  const { m, f, g, p, o, w } = parsed as Record<string, unknown>;
   const generation = mailbox.folders.get(folder)?.generation;
   const valid =
     m === mailbox.address.toLowerCase() &&
@@ -63,7 +72,9 @@ function decodeContinuation(
     o !== null &&
     typeof o === 'object' &&
     Object.values(o).every((ids) => Array.isArray(ids) && ids.every((id) => typeof id === 'string'));
-  return valid ? { position: p as number, reported: o as HeldOccurrences } : undefined;
+  return valid
+    ? { position: p as number, reported: o as HeldOccurrences, window: typeof w === 'string' ? w : '' }
+    : undefined;
 }
 
 /**
@@ -76,10 +87,16 @@ export async function syncFolderPage(
   continuation: string | null,
   options: { maxChanges: number; bodyType?: BodyType; occurrences?: number },
 ): Promise<SyncPage> {
-  const from =
-    continuation === null ? { position: 0, reported: {} } : decodeContinuation(mailbox, folder, continuation);
-  if (!from) throw errors.invalidSyncState(mailbox.address, folder);
-  const page = syncPage(mailbox, folder, from.position, options);
+  const window = mailbox.folders.get(folder)?.window;
+  const decoded =
+    continuation === null
+      ? { position: 0, reported: {}, window: windowKey(window) }
+      : decodeContinuation(mailbox, folder, continuation);
+  if (!decoded) throw errors.invalidSyncState(mailbox.address, folder);
+  // A window other than the continuation's: the folder starts over by itself (Graph's rolled calendar window).
+  const restarted = decoded.window !== windowKey(window);
+  const from = restarted ? { position: 0, reported: {} } : decoded;
+  const page = syncPage(mailbox, folder, from.position, { ...options, window });
   const max = Math.max(0, Math.floor(options.occurrences ?? 0));
   const expanded = await expandSeries(page.changes, from.reported, {
     max,
@@ -94,9 +111,12 @@ export async function syncFolderPage(
       generation,
       position: page.position,
       reported: expanded.reported,
+      window: windowKey(window),
     }),
     done: page.done,
     ...(expanded.incomplete.length > 0 ? { incomplete: expanded.incomplete } : {}),
+    ...(restarted ? { restarted } : {}),
+    ...(window ? { window: { ...window } } : {}),
   };
 }
 
@@ -124,7 +144,7 @@ function syncPage(
   mailbox: MemoryMailbox,
   folder: FolderName,
   position: number,
-  options: { maxChanges: number; bodyType?: BodyType },
+  options: { maxChanges: number; bodyType?: BodyType; window?: Window },
 ): { changes: SyncChange[]; position: number; done: boolean } {
   const max = Math.min(512, Math.max(1, Math.floor(options.maxChanges)));
   const state = mailbox.folders.get(folder);
@@ -139,7 +159,10 @@ function syncPage(
   let next = mailbox.seq;
   let done = true;
   for (const [itemId, { first }] of touched) {
-    const change = changeOf(mailbox.items.get(itemId) as StoredItem, position, options.bodyType);
+    const item = mailbox.items.get(itemId) as StoredItem;
+    // Outside the window: neither reported nor deleted (the backend says nothing about it).
+    if (options.window && !within(item, options.window)) continue;
+    const change = changeOf(item, position, options.bodyType);
     if (!change) continue;
     if (changes.length === max) {
       // Everything before this item's first touch is on this page (or was nothing to the client).
@@ -159,4 +182,12 @@ function changeOf(item: StoredItem, position: number, bodyType: BodyType | undef
   if (!there) return undefined;
   if (!knownThen) return { type: 'create', item: itemView(item, bodyType) };
   return { type: 'update', item: itemView(item, bodyType) };
+}
+
+/** Whether an item's [start, end] overlaps the window; an item without a start always does. */
+function within(item: StoredItem, window: { from: string; until: string }): boolean {
+  const start = item.properties.start;
+  if (typeof start !== 'string') return true;
+  const end = typeof item.properties.end === 'string' ? item.properties.end : start;
+  return start < window.until && end >= window.from;
 }

@@ -263,6 +263,67 @@ describe('a sync state Exchange no longer takes', () => {
   });
 });
 
+describe('a backend that reads the calendar within a window (the shape of Microsoft Graph)', () => {
+  const appointment = (subject: string, day: string) =>
+    world.admin.makeItem(alice, {
+      itemClass: 'IPM.Appointment',
+      folder: 'calendar',
+      properties: { subject, start: `${day}T09:00:00.000Z`, end: `${day}T10:00:00.000Z` },
+    });
+
+  it('a rolled window starts the folder over, and the comparison deletes only rows inside it', async () => {
+    const old = appointment('Kick-off', '2025-01-10');
+    const kept = appointment('Review', '2026-06-10');
+    const gone = appointment('Retro', '2026-06-11');
+    await world.sync(alice, 'calendar');
+    expect((await world.rows('calendar', alice)).map((row) => row.exh_subject).sort()).toEqual([
+      'Kick-off',
+      'Retro',
+      'Review',
+    ]);
+
+    // While the window rolls, Retro is deleted: the fresh round cannot report it, the comparison must.
+    world.admin.deleteItem(alice, gone.id);
+    world.admin.readWithin(alice, 'calendar', { from: '2026-01-01T00:00:00.000Z', until: '2027-01-01T00:00:00.000Z' });
+    const outcome = await world.sync(alice, 'calendar');
+    expect(outcome.restarted).toBe(true);
+    expect(decodeCompare(await world.watermark(alice, 'calendar'))).toBe(true);
+
+    const connections = new Connections();
+    connections.set(alice, await world.connect(alice));
+    const service = {
+      db: world.db,
+      connections,
+      settings: world.settings(),
+      logger: world.logger,
+      locks: new SyncLocks(),
+      committed: new CommittedWatermarks(),
+    };
+    await syncMailboxItemType(service, {
+      user: alice,
+      itemType: 'calendar',
+      watermark: await world.watermark(alice, 'calendar'),
+      signal: world.call.signal,
+    });
+    // Kick-off lies before the window: the backend said nothing about it, so its row stays.
+    expect((await world.rows('calendar', alice)).map((row) => row.exh_item_id).sort()).toEqual(
+      [old.id, kept.id].sort(),
+    );
+    expect(decodeCompare(await world.watermark(alice, 'calendar'))).toBe(false);
+  });
+
+  it('within an unchanged window nothing starts over, and items outside it are neither reported nor deleted', async () => {
+    world.admin.readWithin(alice, 'calendar', { from: '2026-01-01T00:00:00.000Z', until: '2027-01-01T00:00:00.000Z' });
+    appointment('Review', '2026-06-10');
+    const first = await world.sync(alice, 'calendar');
+    expect(first.restarted).toBe(false);
+    appointment('Kick-off', '2025-01-10');
+    const second = await world.sync(alice, 'calendar');
+    expect(second).toMatchObject({ restarted: false, applied: 0 });
+    expect((await world.rows('calendar', alice)).map((row) => row.exh_subject)).toEqual(['Review']);
+  });
+});
+
 describe('recurring series', () => {
   it('synchronises each occurrence as a row, and follows an occurrence deleted and the series changed and deleted', async () => {
     const at = (day: number, time: string) => `2026-04-0${day}T${time}:00.000Z`;

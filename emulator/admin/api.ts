@@ -511,6 +511,16 @@ export class EmulatorAdmin {
       throw new AdminError(404, `No certificate ${thumbprint} on the Graph app.`);
   }
 
+  /**
+   * Marks a mailbox as on premises in the hybrid organisation (or back in Exchange Online): Autodiscover v2 then names
+   * the emulator's EWS URL for it, and Graph answers MailboxNotEnabledForRESTAPI.
+   */
+  markOnPremises(address: string, onPremises = true): { address: string; onPremises: boolean } {
+    const mailbox = this.mailbox(address);
+    graphTenant(this.core).markOnPremises(mailbox.address, onPremises);
+    return { address: mailbox.address, onPremises };
+  }
+
   /** Ends every Graph access token handed out (clients get 401 InvalidAuthenticationToken); returns how many. */
   expireGraphTokens(): number {
     return graphTenant(this.core).expireTokens();

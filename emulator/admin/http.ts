@@ -157,6 +157,10 @@ export function registerAdminRoutes(app: FastifyInstance, core: Core, admin: Emu
       return { removed: request.params.thumbprint };
     });
     scope.post(`${base}/graph/tokens/expire`, async () => ({ expired: admin.expireGraphTokens() }));
+    scope.put<{ Params: Params }>(`${base}/mailboxes/:address/on-premises`, async (request) => {
+      const body = z.object({ onPremises: z.boolean() }).parse(request.body);
+      return admin.markOnPremises(request.params.address, body.onPremises);
+    });
     scope.post(`${base}/save`, async () => {
       await admin.save();
       return { saved: true };

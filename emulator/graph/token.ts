@@ -90,6 +90,11 @@ export type GraphTokenCheck =
 export class GraphTenant {
   app: GraphAppOptions = { ...defaultGraphApp };
   readonly certificates: RegisteredCertificate[] = [];
+  /**
+   * Mailboxes of the hybrid organisation that live on premises: Autodiscover v2 names the emulator's EWS URL for them,
+   * and Graph answers MailboxNotEnabledForRESTAPI (app-only Graph does not reach hybrid on-premises mailboxes).
+   */
+  private readonly onPremises = new Set<string>();
   private readonly tokens = new Map<string, IssuedToken>();
   /** Signs access tokens (they are JWTs, as Entra's, but the emulator trusts only the ones it remembers). */
   private readonly signingKey = randomBytes(32);
@@ -102,7 +107,11 @@ export class GraphTenant {
   }
 
   /** The registration as the admin API shows it (the secret included: this is a test double's configuration). */
-  describe(): GraphAppOptions & { certificates: Omit<RegisteredCertificate, 'certificate'>[]; liveTokens: number } {
+  describe(): GraphAppOptions & {
+    certificates: Omit<RegisteredCertificate, 'certificate'>[];
+    liveTokens: number;
+    onPremisesMailboxes: string[];
+  } {
     const now = this.now();
     let liveTokens = 0;
     for (const token of this.tokens.values()) if (token.expiresAt > now) liveTokens++;
@@ -114,7 +123,18 @@ export class GraphTenant {
         notAfter,
       })),
       liveTokens,
+      onPremisesMailboxes: [...this.onPremises].sort(),
     };
+  }
+
+  /** Marks a mailbox as on premises (true) or in Exchange Online (false, the default). */
+  markOnPremises(address: string, onPremises: boolean): void {
+    if (onPremises) this.onPremises.add(address.trim().toLowerCase());
+    else this.onPremises.delete(address.trim().toLowerCase());
+  }
+
+  isOnPremises(address: string): boolean {
+    return this.onPremises.has(address.trim().toLowerCase());
   }
 
   knowsTenant(tenant: string): boolean {

@@ -4,6 +4,7 @@ import type { ExhLogger } from '../logging/logger.js';
 import type { ExchangePool } from '../pool/exchange-pool.js';
 import type { ExchangePort } from '../ports/exchange.port.js';
 import { createEwsExchange, type Tuning } from './ews/index.js';
+import { startConfiguredGraphWebhook } from './graph/webhook-receiver.js';
 import { type PushReceiver, startPushReceiver } from './push-receiver.js';
 
 export interface ExchangeBackend {
@@ -40,6 +41,11 @@ export async function createExchangeBackend(
       ...(listener.publicUrl ? { publicUrl: listener.publicUrl } : {}),
     });
   }
+  // Graph's change notifications (exchange.graph.notifications "webhook"): listeners.graph, behind notificationUrl.
+  const graphWebhook = await startConfiguredGraphWebhook(config, logger).catch(async (error: unknown) => {
+    await push?.close();
+    throw error;
+  });
   let ews: ReturnType<typeof createEwsExchange> | undefined;
   return {
     port: (pool) => {
@@ -55,6 +61,7 @@ export async function createExchangeBackend(
     close: async () => {
       ews?.close();
       await push?.close();
+      await graphWebhook?.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { Config } from '../../config/schema.js';
 import { errors } from '../../errors.js';
 import { keepServing } from '../../http/keep-serving.js';
 import { requestDeadline } from '../../http/request-deadline.js';
@@ -74,6 +75,34 @@ export interface GraphWebhookReceiverOptions {
 }
 
 export const lifecycleSuffix = '/lifecycle';
+
+/**
+ * The receiver as configured: started on listeners.graph when exchange.graph.notifications is "webhook", serving the
+ * path of exchange.graph.notificationUrl (a reverse proxy in front passes the path on as it is); else undefined.
+ * Throws EXH_CONFIG_INVALID when listeners.graph is off, EXH_LISTENER_FAILED naming it when its port cannot be had.
+ */
+export async function startConfiguredGraphWebhook(
+  config: Config,
+  logger: ExhLogger,
+): Promise<GraphWebhookReceiver | undefined> {
+  const graph = config.exchange.graph;
+  if (graph.notifications !== 'webhook' || !graph.notificationUrl) return undefined;
+  const listener = config.listeners.graph;
+  if (!listener.enabled) {
+    throw errors.configInvalid('configuration', [
+      'listeners.graph.enabled: must be true when exchange.graph.notifications is "webhook" (Graph posts change ' +
+        'notifications to it through exchange.graph.notificationUrl)',
+    ]);
+  }
+  return startGraphWebhookReceiver({
+    host: listener.host,
+    port: listener.port,
+    path: receiverPathOf(graph.notificationUrl),
+    requestTimeoutMs: listener.requestTimeoutMs,
+    maxBodyBytes: listener.maxBodyBytes,
+    logger,
+  });
+}
 
 /** The lifecycleNotificationUrl of a subscription whose notificationUrl is `notificationUrl`: `/lifecycle` appended. */
 export function lifecycleUrlOf(notificationUrl: string): string {

@@ -1,9 +1,11 @@
 import { connect } from 'node:net';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { configSchema } from '../../../src/config/schema.js';
 import {
   type GraphNotification,
   lifecycleUrlOf,
   receiverPathOf,
+  startConfiguredGraphWebhook,
   startGraphWebhookReceiver,
 } from '../../../src/exchange/graph/webhook-receiver.js';
 import { createLogging } from '../../../src/logging/logger.js';
@@ -304,6 +306,38 @@ describe('where it is reached', () => {
       expect((await post(`${at}/lifecycle?validationToken=u`, '', 'text/plain')).text).toBe('u');
     } finally {
       await root.close();
+    }
+  });
+
+  it('starts as configured: only for webhook, on listeners.graph, at the path of exchange.graph.notificationUrl', async () => {
+    const configured = (notifications: 'poll' | 'webhook', enabled = true) =>
+      configSchema.parse({
+        database: { type: 'pglite' },
+        exchange: {
+          backend: 'graph',
+          graph: {
+            tenant: 'contoso.test',
+            clientId: '00000000-0000-0000-0000-0000000e4e00',
+            clientSecret: 'exh-emulator-secret',
+            notifications,
+            notificationUrl: 'https://exh.contoso.test/hooks/graph',
+          },
+        },
+        listeners: { graph: { port: 0, enabled } },
+      });
+    expect(await startConfiguredGraphWebhook(configured('poll'), logger)).toBeUndefined();
+    await expect(startConfiguredGraphWebhook(configured('webhook', false), logger)).rejects.toMatchObject({
+      code: 'EXH_CONFIG_INVALID',
+      message: expect.stringContaining('listeners.graph.enabled'),
+    });
+    const started = await startConfiguredGraphWebhook(configured('webhook'), logger);
+    try {
+      expect(started?.address.host).toBe('127.0.0.1');
+      expect(started?.path).toBe('/hooks/graph');
+      const at = `http://127.0.0.1:${started?.address.port}/hooks/graph`;
+      expect((await post(`${at}?validationToken=v`, '', 'text/plain')).text).toBe('v');
+    } finally {
+      await started?.close();
     }
   });
 

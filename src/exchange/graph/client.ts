@@ -3,7 +3,22 @@
  * every request through. It knows HTTP, tokens, throttling and Graph's error bodies; it knows nothing of items.
  * docs/exchange-online.md says what Graph asks of a client; no Graph type leaves src/exchange/graph/.
  */
+import { randomUUID } from 'node:crypto';
+import { errors, isExhError } from '../../errors.js';
+import type { ExhLogger } from '../../logging/logger.js';
+import type { ExchangePool } from '../../pool/exchange-pool.js';
 import type { CallOptions } from '../../ports/exchange.port.js';
+import { runBatch } from './batch.js';
+import {
+  fromGraphStatus,
+  type GraphErrorContext,
+  mailboxOf,
+  parseGraphError,
+  retryAfterMs,
+  safeUrl,
+} from './errors.js';
+import { decodeBody, defaultMaxBodyBytes, exchange, type HttpAnswer } from './http.js';
+import { type Clock, exponentialBackOff, MailboxThrottle, systemClock } from './throttle.js';
 
 /** Where an access token for Graph comes from (token.ts: msal-node; tests: a static one). */
 export interface TokenProvider {
@@ -66,4 +81,221 @@ export interface GraphClient {
     requests: readonly GraphBatchRequest[],
     options: CallOptions & { mailbox?: string },
   ): Promise<GraphBatchResult[]>;
+}
+
+export interface GraphClientOptions {
+  /** exchange.graph.baseUrl: relative request URLs are appended to it; the bearer token goes to its origin only. */
+  baseUrl: string;
+  tokens: TokenProvider;
+  /** The one pool of all Exchange traffic (STYLE 10). */
+  pool: ExchangePool;
+  /** exchange.timeoutMs: for one HTTP exchange, the answer's body included. */
+  timeoutMs: number;
+  logger: ExhLogger;
+  /** exchange.graph.clientId, named in error messages. */
+  clientId?: string;
+  /** Requests in flight per mailbox (Outlook allows 4). */
+  perMailbox?: number;
+  /** Answers larger than this are refused (default 64 MiB). */
+  maxBodyBytes?: number;
+  /** How often the client itself retries a request Graph throttled (429, 503) before it reports it (default 3). */
+  throttleRetries?: number;
+  /** Back-off without Retry-After: first wait and cap (default 1 s, 60 s). */
+  backOff?: { baseMs?: number; maxMs?: number };
+  /** Time for pauses after 429/503 (tests: a simulated clock). */
+  clock?: Clock;
+  /** 0 ≤ random() < 1, for back-off jitter. */
+  random?: () => number;
+}
+
+/** What the client sends every request (docs/exchange-online.md): immutable ids, UTC times. */
+const standardPrefer = ['IdType="ImmutableId"', 'outlook.timezone="UTC"'];
+
+/** Statuses after which Graph asks to wait and try again (docs/exchange-online.md, "Throttling"). */
+const throttledStatuses = new Set([429, 503]);
+
+/**
+ * The Graph client (the contract above). Each attempt of a request waits out its mailbox's pause, then goes through
+ * ExchangePool.run with the mailbox and its limit of 4, gets its token inside the slot (msal answers from its cache)
+ * and makes one HTTP exchange (http.ts). A 401 refreshes the token once; a 429 or 503 pauses the mailbox for
+ * Retry-After and is retried up to `throttleRetries` times; everything else not 2xx and not accepted is the
+ * catalogue's error (errors.ts), logged with the client-request-id the request carried and Graph's request-id.
+ */
+export function createGraphClient(options: GraphClientOptions): GraphClient {
+  const base = new URL(options.baseUrl);
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const perMailbox = options.perMailbox ?? 4;
+  const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
+  const throttleRetries = options.throttleRetries ?? 3;
+  const clock = options.clock ?? systemClock;
+  const throttle = new MailboxThrottle(clock);
+  const account = options.clientId ?? 'exh';
+  const log = options.logger;
+  const backOff = (attempt: number) => exponentialBackOff(attempt, { ...options.backOff, random: options.random });
+
+  /** The absolute URL of a request, and whether it may carry the token. */
+  function target(request: GraphRequest): { url: string; foreign: boolean } {
+    if (!/^[a-z][a-z0-9+.-]*:/i.test(request.url)) {
+      return { url: `${baseUrl}${request.url.startsWith('/') ? '' : '/'}${request.url}`, foreign: false };
+    }
+    let parsed: URL;
+    try {
+      parsed = new URL(request.url);
+    } catch {
+      throw errors.exchangeRequestFailed(safeUrl(request.url), 'invalid URL', 'the URL cannot be parsed');
+    }
+    if (parsed.origin === base.origin) return { url: request.url, foreign: false };
+    if (request.anonymous) return { url: request.url, foreign: true };
+    throw errors.exchangeRequestFailed(
+      safeUrl(request.url),
+      'foreign URL',
+      `exh sends its Graph token only to ${base.origin} (exchange.graph.baseUrl), not to ${parsed.origin}`,
+    );
+  }
+
+  function headersOf(request: GraphRequest, foreign: boolean, clientRequestId: string, token?: string): Headers {
+    const headers = new Headers(request.headers);
+    if (token) headers.set('authorization', `Bearer ${token}`);
+    if (!headers.has('accept')) headers.set('accept', 'application/json');
+    headers.set('client-request-id', clientRequestId);
+    headers.set('return-client-request-id', 'true');
+    if (!foreign) for (const value of [...standardPrefer, ...(request.prefer ?? [])]) headers.append('prefer', value);
+    if (request.body !== undefined && request.rawBody === undefined && !headers.has('content-type'))
+      headers.set('content-type', 'application/json');
+    return headers;
+  }
+
+  async function request<T>(request: GraphRequest, call: CallOptions): Promise<GraphResponse<T>> {
+    const { url, foreign } = target(request);
+    const mailbox = request.mailbox;
+    const user = mailbox ?? mailboxOf(url) ?? 'the tenant';
+    const context: GraphErrorContext = { url, method: request.method, user, account };
+    const body = request.rawBody ?? (request.body === undefined ? undefined : JSON.stringify(request.body));
+    let refresh = false;
+    let refreshed = false;
+    let throttled = 0;
+    for (;;) {
+      await throttle.wait(mailbox, call.signal);
+      const clientRequestId = randomUUID();
+      let token: string | undefined;
+      const answer = await options.pool.run(
+        async (signal) => {
+          if (!request.anonymous) token = await options.tokens.getToken({ signal, forceRefresh: refresh });
+          const headers = headersOf(request, foreign, clientRequestId, token);
+          return exchange(
+            { method: request.method, url, headers, ...(body === undefined ? {} : { body }) },
+            { signal, timeoutMs: options.timeoutMs, maxBodyBytes, user, account },
+          );
+        },
+        {
+          priority: call.priority,
+          signal: call.signal,
+          ...(mailbox === undefined ? {} : { mailbox, perMailbox }),
+        },
+      );
+      const { status } = answer;
+      const accepted = request.accept?.includes(status) === true;
+      if ((status >= 200 && status < 300) || accepted) {
+        const parsed = status >= 200 && status < 300 ? decodeBody(answer, url) : decodeLeniently(answer);
+        return { status, headers: answer.headers, body: parsed as T };
+      }
+      if (status === 401 && !refreshed && !request.anonymous) {
+        log.info({ user, clientRequestId, url: safeUrl(url) }, 'Graph refused the token (401): fetching a new one');
+        refresh = true;
+        refreshed = true;
+        continue;
+      }
+      refresh = false;
+      if (throttledStatuses.has(status)) {
+        const waitMs = retryAfterMs(answer.headers.get('retry-after'), clock.now()) ?? backOff(throttled);
+        throttle.pause(mailbox, waitMs);
+        if (throttled < throttleRetries) {
+          throttled += 1;
+          log.warn(
+            { user, status, waitMs, attempt: throttled, clientRequestId, url: safeUrl(url) },
+            `Graph throttled a request (HTTP ${status}): ${mailbox ?? 'the tenant'} pauses for ${waitMs} ms`,
+          );
+          continue;
+        }
+        throw failure(answer, context, clientRequestId, token, waitMs);
+      }
+      const waitMs = retryAfterMs(answer.headers.get('retry-after'), clock.now());
+      throw failure(answer, context, clientRequestId, token, waitMs);
+    }
+  }
+
+  /** The catalogue's error for an answer, logged, with the request's and Graph's ids in its details. */
+  function failure(
+    answer: HttpAnswer,
+    context: GraphErrorContext,
+    clientRequestId: string,
+    token: string | undefined,
+    backOffMs: number | undefined,
+  ) {
+    const graphError = parseGraphError(answer.bytes);
+    const error = fromGraphStatus(answer.status, answer.headers, answer.bytes, context, backOffMs);
+    if (error.code === 'EXH_EXCHANGE_PERMISSION_DENIED' && token && rolesOf(token)?.length === 0) {
+      // The token carries no application permission at all: nobody consented to any (docs/exchange-online.md).
+      Object.assign(error.details, { consented: false });
+      error.message += ' Its token carries no application permission at all: admin consent is missing.';
+    }
+    const requestId = answer.headers.get('request-id') ?? graphError?.requestId;
+    Object.assign(error.details, { clientRequestId, ...(requestId ? { requestId } : {}) });
+    log.warn(
+      {
+        user: context.user,
+        status: answer.status,
+        graphCode: graphError?.code,
+        code: error.code,
+        clientRequestId,
+        requestId,
+        method: context.method,
+        url: safeUrl(context.url),
+      },
+      `Graph refused ${context.method} ${safeUrl(context.url)}: HTTP ${answer.status}${graphError?.code ? ` ${graphError.code}` : ''}`,
+    );
+    return error;
+  }
+
+  const client: GraphClient = {
+    request,
+    batch: (requests, call) =>
+      runBatch(requests, call, {
+        send: (envelope, envelopeCall) => request(envelope, envelopeCall),
+        throttle,
+        throttleRetries,
+        backOff,
+        baseUrl,
+        context: (url) => ({
+          url: `${baseUrl}${url.startsWith('/') ? '' : '/'}${url}`,
+          method: 'POST',
+          user: call.mailbox ?? mailboxOf(url) ?? 'the tenant',
+          account,
+        }),
+        prefer: standardPrefer,
+      }),
+  };
+  return client;
+}
+
+/** An accepted error answer's body: JSON when it is JSON, else the bytes; never a failure of its own. */
+function decodeLeniently(answer: HttpAnswer): unknown {
+  try {
+    return decodeBody(answer, '');
+  } catch (error) {
+    if (isExhError(error)) return answer.bytes;
+    throw error;
+  }
+}
+
+/** The `roles` claim of an access token, read without verifying it (Graph verified it); undefined if unreadable. */
+function rolesOf(token: string): string[] | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      roles?: unknown;
+    };
+    return Array.isArray(payload.roles) ? payload.roles.filter((role) => typeof role === 'string') : [];
+  } catch {
+    return undefined;
+  }
 }

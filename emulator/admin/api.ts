@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Core, OperationContext } from '../context.js';
 import { supportedOperations } from '../ews.js';
 import { type Fault, type FaultInput, faultSchema } from '../faults.js';
+import { type GraphSubscription, graphSubscriptions, type LifecycleEvent } from '../graph/notifications/registry.js';
 import { type GraphAppOptions, graphTenant } from '../graph/token.js';
 import { exceptionOf, type ItemView, occurrencesIn, resolveItemId, viewOf } from '../items/calendar.js';
 import { readExtended } from '../items/extended.js';
@@ -519,6 +520,75 @@ export class EmulatorAdmin {
     const mailbox = this.mailbox(address);
     graphTenant(this.core).markOnPremises(mailbox.address, onPremises);
     return { address: mailbox.address, onPremises };
+  }
+
+  /** Graph's subscriptions, with what waits in their queues. */
+  graphSubscriptions(): {
+    id: string;
+    resource: string;
+    mailbox: string;
+    expirationDateTime: string;
+    needsReauthorization: boolean;
+    pending: number;
+    retrying: boolean;
+    attempts: number;
+    failures: number;
+  }[] {
+    return graphSubscriptions(this.core)
+      .list()
+      .map((s) => ({
+        id: s.id,
+        resource: s.resource,
+        mailbox: s.mailbox.address,
+        expirationDateTime: new Date(s.expiresAt).toISOString(),
+        needsReauthorization: s.needsReauthorization,
+        pending: s.queue.pending,
+        retrying: s.queue.retrying,
+        attempts: s.queue.attempts,
+        failures: s.queue.failures,
+      }));
+  }
+
+  private chosenGraphSubscriptions(filter: { subscriptionId?: string; mailbox?: string }): GraphSubscription[] {
+    if (filter.mailbox !== undefined) this.mailbox(filter.mailbox);
+    const chosen = graphSubscriptions(this.core)
+      .list()
+      .filter(
+        (s) =>
+          (filter.subscriptionId === undefined || s.id === filter.subscriptionId) &&
+          (filter.mailbox === undefined || s.mailbox.address === filter.mailbox.toLowerCase()),
+      );
+    if (filter.subscriptionId !== undefined && chosen.length === 0)
+      throw new AdminError(404, `No Graph subscription ${filter.subscriptionId}.`);
+    return chosen;
+  }
+
+  /**
+   * Raises a Graph lifecycle event on one subscription, a mailbox's, or all: reauthorizationRequired (notifications
+   * held until the app reauthorizes or renews), subscriptionRemoved (the subscription ends), missed (what was queued is
+   * dropped). Each gets its lifecycle notification; returns whether each was delivered.
+   */
+  async graphLifecycle(input: {
+    event: LifecycleEvent;
+    subscriptionId?: string;
+    mailbox?: string;
+  }): Promise<{ subscriptionId: string; delivered: boolean }[]> {
+    const events: LifecycleEvent[] = ['reauthorizationRequired', 'subscriptionRemoved', 'missed'];
+    if (!events.includes(input.event)) throw new AdminError(400, `event must be one of ${events.join(', ')}.`);
+    const registry = graphSubscriptions(this.core);
+    const out: { subscriptionId: string; delivered: boolean }[] = [];
+    for (const subscription of this.chosenGraphSubscriptions(input))
+      out.push({ subscriptionId: subscription.id, delivered: await registry.lifecycle(subscription, input.event) });
+    return out;
+  }
+
+  /** Ends Graph subscriptions as if they had expired (no lifecycle notification); returns how many. */
+  expireGraphSubscriptions(filter: { subscriptionId?: string; mailbox?: string } = {}): number {
+    const registry = graphSubscriptions(this.core);
+    let count = 0;
+    for (const subscription of this.chosenGraphSubscriptions(filter))
+      if (registry.remove(subscription.id, 'expired (admin)')) count++;
+    return count;
   }
 
   /** Ends every Graph access token handed out (clients get 401 InvalidAuthenticationToken); returns how many. */

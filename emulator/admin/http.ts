@@ -157,6 +157,23 @@ export function registerAdminRoutes(app: FastifyInstance, core: Core, admin: Emu
       return { removed: request.params.thumbprint };
     });
     scope.post(`${base}/graph/tokens/expire`, async () => ({ expired: admin.expireGraphTokens() }));
+    scope.get(`${base}/graph/subscriptions`, async () => admin.graphSubscriptions());
+    scope.post(`${base}/graph/subscriptions/lifecycle`, async (request) => {
+      const body = z
+        .object({
+          event: z.enum(['reauthorizationRequired', 'subscriptionRemoved', 'missed']),
+          subscriptionId: z.string().optional(),
+          mailbox: z.string().optional(),
+        })
+        .parse(request.body);
+      return admin.graphLifecycle(body);
+    });
+    scope.post(`${base}/graph/subscriptions/expire`, async (request) => {
+      const body = z
+        .object({ subscriptionId: z.string().optional(), mailbox: z.string().optional() })
+        .parse(request.body ?? {});
+      return { expired: admin.expireGraphSubscriptions(body) };
+    });
     scope.put<{ Params: Params }>(`${base}/mailboxes/:address/on-premises`, async (request) => {
       const body = z.object({ onPremises: z.boolean() }).parse(request.body);
       return admin.markOnPremises(request.params.address, body.onPremises);

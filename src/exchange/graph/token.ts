@@ -52,13 +52,21 @@ export function redirectedMsal(loginUrl: string, tenant: string): Required<MsalO
   const route = (url: string) =>
     url.startsWith(`${entraOrigin}/`) ? `${target}${url.slice(entraOrigin.length)}` : url;
   const send = async <T>(method: 'GET' | 'POST', url: string, options?: NetworkRequestOptions, timeoutMs?: number) => {
-    const response = await fetch(route(url), {
-      method,
-      ...(options?.headers ? { headers: options.headers } : {}),
-      ...(options?.body === undefined ? {} : { body: options.body }),
-      ...(timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {}),
-    });
-    const text = await response.text();
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(route(url), {
+        method,
+        ...(options?.headers ? { headers: options.headers } : {}),
+        ...(options?.body === undefined ? {} : { body: options.body }),
+        ...(timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {}),
+      });
+      text = await response.text();
+    } catch (error) {
+      // msal reports anything but its own errors as a bare network_error: keep the cause in the message.
+      const cause = (error as { cause?: unknown }).cause ?? error;
+      throw new AuthError('network_error', '', `${route(url).replace(/[?].*$/, '')}: ${describe(cause)}`);
+    }
     let body: unknown = {};
     try {
       body = text ? JSON.parse(text) : {};
@@ -280,7 +288,9 @@ export function fromMsalError(error: unknown, tokenUrl: string, clientId: string
   });
 }
 
+/** What Entra said: the Description of msal's "Error(s): … - Description: … - Correlation ID: …", else the first line. */
 function firstLine(text: string): string {
-  const line = (text.split(/\r?\n/)[0] ?? '').replace(/ - Timestamp:.*$/, '');
+  const description = /Description: (.*?)(?:\r?\n| - Correlation ID:|$)/s.exec(text)?.[1];
+  const line = description ?? text.split(/\r?\n/)[0] ?? '';
   return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }

@@ -63,3 +63,42 @@ export function transactionIdOf(appItemId: string): string {
 export function ifMatch(changeKey: string): string {
   return changeKey.startsWith('W/') || changeKey.startsWith('"') ? changeKey : `W/"${changeKey}"`;
 }
+
+/** What kind of Graph resource an item is: each lives under its own path. */
+export type ResourceKind = 'message' | 'event' | 'contact' | 'task';
+
+/** The kind of resource an item of `itemClass` is (the class of ItemWrite). */
+export function kindOfClass(itemClass: string): ResourceKind {
+  const lower = itemClass.toLowerCase();
+  if (lower === 'ipm.appointment' || lower.startsWith('ipm.appointment.')) return 'event';
+  if (lower === 'ipm.contact' || lower.startsWith('ipm.contact.')) return 'contact';
+  if (lower === 'ipm.task' || lower.startsWith('ipm.task.')) return 'task';
+  return 'message';
+}
+
+/** The kind of resource a folder holds. */
+export function kindOfFolder(folder: string): ResourceKind {
+  if (folder === 'calendar') return 'event';
+  if (folder === 'contacts') return 'contact';
+  if (folder === 'tasks') return 'task';
+  return 'message';
+}
+
+/** An item's path: `/users/{u}/messages/{id}`, …, a task's under its To Do list. */
+export function itemPath(mailboxPath: string, kind: ResourceKind, id: string, listId?: string): string {
+  switch (kind) {
+    case 'message':
+      return `${mailboxPath}/messages/${segment(id)}`;
+    case 'event':
+      return `${mailboxPath}/events/${segment(id)}`;
+    case 'contact':
+      return `${mailboxPath}/contacts/${segment(id)}`;
+    case 'task':
+      return `${mailboxPath}/todo/lists/${segment(listId ?? '')}/tasks/${segment(id)}`;
+  }
+}
+
+/** The Prefer values of a request that also says how bodies are wanted (a batch sub-request replaces them all). */
+export function preferring(bodyType: 'html' | 'text' = 'html'): string[] {
+  return ['IdType="ImmutableId"', 'outlook.timezone="UTC"', `outlook.body-content-type="${bodyType}"`];
+}

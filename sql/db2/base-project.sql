@@ -134,7 +134,8 @@ CREATE OR REPLACE VARIABLE exh_applying SMALLINT DEFAULT 0
 @
 
 -- The application's users: a view the application defines over its own user table (exh_user and the SMALLINT 0/1
--- columns sync_calendar, sync_contact, sync_email, sync_task). Until it does, this empty one returns no users.
+-- columns sync_calendar, sync_contact, sync_email, sync_task, and optionally exh_backend: 'ews' or 'graph' for a user
+-- served otherwise than exchange.backend says). Until it does, this empty one returns no users.
 BEGIN
   DECLARE already_there SMALLINT DEFAULT 0;
   DECLARE CONTINUE HANDLER FOR SQLSTATE '42710' SET already_there = 1;
@@ -142,25 +143,21 @@ BEGIN
 END
 @
 
--- The users to synchronise with their watermarks (docs/database.md, "Start-up").
+-- The users to synchronise with their watermarks (docs/database.md, "Start-up"). exh_backend is optional in
+-- exh_user_source: without the column (SQLSTATE 42703 when prepared) it is NULL.
 CREATE OR REPLACE PROCEDURE exh_get_users ()
 LANGUAGE SQL
 DYNAMIC RESULT SETS 1
 READS SQL DATA
 BEGIN
-  DECLARE users CURSOR WITH RETURN TO CLIENT FOR
-    SELECT
-      u.exh_user,
-      w.exh_watermark_calendar,
-      w.exh_watermark_contact,
-      w.exh_watermark_email,
-      w.exh_watermark_task,
-      COALESCE(u.sync_calendar, 0) AS sync_calendar,
-      COALESCE(u.sync_contact, 0) AS sync_contact,
-      COALESCE(u.sync_email, 0) AS sync_email,
-      COALESCE(u.sync_task, 0) AS sync_task
-    FROM exh_user_source AS u
-    LEFT JOIN exh_watermark AS w ON w.exh_user = u.exh_user;
+  DECLARE no_backend SMALLINT DEFAULT 0;
+  DECLARE users_query STATEMENT;
+  DECLARE users CURSOR WITH RETURN TO CLIENT FOR users_query;
+  DECLARE CONTINUE HANDLER FOR SQLSTATE '42703' SET no_backend = 1;
+  PREPARE users_query FROM 'SELECT u.exh_user, w.exh_watermark_calendar, w.exh_watermark_contact, w.exh_watermark_email, w.exh_watermark_task, COALESCE(u.sync_calendar, 0) AS sync_calendar, COALESCE(u.sync_contact, 0) AS sync_contact, COALESCE(u.sync_email, 0) AS sync_email, COALESCE(u.sync_task, 0) AS sync_task, CAST(u.exh_backend AS VARGRAPHIC(50)) AS exh_backend FROM exh_user_source AS u LEFT JOIN exh_watermark AS w ON w.exh_user = u.exh_user';
+  IF no_backend = 1 THEN
+    PREPARE users_query FROM 'SELECT u.exh_user, w.exh_watermark_calendar, w.exh_watermark_contact, w.exh_watermark_email, w.exh_watermark_task, COALESCE(u.sync_calendar, 0) AS sync_calendar, COALESCE(u.sync_contact, 0) AS sync_contact, COALESCE(u.sync_email, 0) AS sync_email, COALESCE(u.sync_task, 0) AS sync_task, CAST(NULL AS VARGRAPHIC(50)) AS exh_backend FROM exh_user_source AS u LEFT JOIN exh_watermark AS w ON w.exh_user = u.exh_user';
+  END IF;
   OPEN users;
 END
 @
@@ -299,6 +296,25 @@ BEGIN
   -- exh_item_id (case-sensitive), else exh_app_item_id where exh_item_id is null, always filtered on exh_user.
   -- Skip rows written while the global variable exh_applying = 1 in the application''s triggers.
   RETURN 0;
+END';
+END
+@
+
+BEGIN
+  DECLARE already_there SMALLINT DEFAULT 0;
+  DECLARE CONTINUE HANDLER FOR SQLSTATE '42723' SET already_there = 1;
+  EXECUTE IMMEDIATE 'CREATE PROCEDURE exh_from_exh_new_id_calendar (
+  IN exh_user VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
+  IN exh_new_item_id VARGRAPHIC(512) DEFAULT NULL
+)
+LANGUAGE SQL
+MODIFIES SQL DATA
+BEGIN
+  -- Template: set exh_item_id to exh_new_item_id on the application''s row of exh_user whose exh_item_id is
+  -- exh_item_id (case-sensitive). Until it is filled in, a user switched between EWS and Graph is refused instead of
+  -- getting its rows again.
+  SIGNAL SQLSTATE ''75001'' SET MESSAGE_TEXT = ''exh_from_exh_new_id_calendar not filled in: see docs/database.md'';
 END';
 END
 @
@@ -704,6 +720,25 @@ BEGIN
   -- exh_item_id (case-sensitive), else exh_app_item_id where exh_item_id is null, always filtered on exh_user.
   -- Skip rows written while the global variable exh_applying = 1 in the application''s triggers.
   RETURN 0;
+END';
+END
+@
+
+BEGIN
+  DECLARE already_there SMALLINT DEFAULT 0;
+  DECLARE CONTINUE HANDLER FOR SQLSTATE '42723' SET already_there = 1;
+  EXECUTE IMMEDIATE 'CREATE PROCEDURE exh_from_exh_new_id_contact (
+  IN exh_user VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
+  IN exh_new_item_id VARGRAPHIC(512) DEFAULT NULL
+)
+LANGUAGE SQL
+MODIFIES SQL DATA
+BEGIN
+  -- Template: set exh_item_id to exh_new_item_id on the application''s row of exh_user whose exh_item_id is
+  -- exh_item_id (case-sensitive). Until it is filled in, a user switched between EWS and Graph is refused instead of
+  -- getting its rows again.
+  SIGNAL SQLSTATE ''75001'' SET MESSAGE_TEXT = ''exh_from_exh_new_id_contact not filled in: see docs/database.md'';
 END';
 END
 @
@@ -1115,6 +1150,25 @@ END';
 END
 @
 
+BEGIN
+  DECLARE already_there SMALLINT DEFAULT 0;
+  DECLARE CONTINUE HANDLER FOR SQLSTATE '42723' SET already_there = 1;
+  EXECUTE IMMEDIATE 'CREATE PROCEDURE exh_from_exh_new_id_email (
+  IN exh_user VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
+  IN exh_new_item_id VARGRAPHIC(512) DEFAULT NULL
+)
+LANGUAGE SQL
+MODIFIES SQL DATA
+BEGIN
+  -- Template: set exh_item_id to exh_new_item_id on the application''s row of exh_user whose exh_item_id is
+  -- exh_item_id (case-sensitive). Until it is filled in, a user switched between EWS and Graph is refused instead of
+  -- getting its rows again.
+  SIGNAL SQLSTATE ''75001'' SET MESSAGE_TEXT = ''exh_from_exh_new_id_email not filled in: see docs/database.md'';
+END';
+END
+@
+
 CREATE OR REPLACE PROCEDURE exh_to_exh_add_email (
   IN exh_app_item_id VARGRAPHIC(255) DEFAULT NULL,
   IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
@@ -1459,6 +1513,25 @@ BEGIN
   -- exh_item_id (case-sensitive), else exh_app_item_id where exh_item_id is null, always filtered on exh_user.
   -- Skip rows written while the global variable exh_applying = 1 in the application''s triggers.
   RETURN 0;
+END';
+END
+@
+
+BEGIN
+  DECLARE already_there SMALLINT DEFAULT 0;
+  DECLARE CONTINUE HANDLER FOR SQLSTATE '42723' SET already_there = 1;
+  EXECUTE IMMEDIATE 'CREATE PROCEDURE exh_from_exh_new_id_task (
+  IN exh_user VARGRAPHIC(255) DEFAULT NULL,
+  IN exh_item_id VARGRAPHIC(512) DEFAULT NULL,
+  IN exh_new_item_id VARGRAPHIC(512) DEFAULT NULL
+)
+LANGUAGE SQL
+MODIFIES SQL DATA
+BEGIN
+  -- Template: set exh_item_id to exh_new_item_id on the application''s row of exh_user whose exh_item_id is
+  -- exh_item_id (case-sensitive). Until it is filled in, a user switched between EWS and Graph is refused instead of
+  -- getting its rows again.
+  SIGNAL SQLSTATE ''75001'' SET MESSAGE_TEXT = ''exh_from_exh_new_id_task not filled in: see docs/database.md'';
 END';
 END
 @

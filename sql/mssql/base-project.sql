@@ -104,17 +104,20 @@ CREATE TABLE exh_log (
 GO
 
 -- The application's users: a view the application defines over its own user table (exh_user and the BIT columns
--- sync_calendar, sync_contact, sync_email, sync_task). Until it does, this empty one makes exh_get_users return no users.
+-- sync_calendar, sync_contact, sync_email, sync_task, and optionally exh_backend: 'ews' or 'graph' for a user served
+-- otherwise than exchange.backend says). Until it does, this empty one makes exh_get_users return no users.
 IF OBJECT_ID(N'exh_user_source', N'V') IS NULL
   EXEC (N'CREATE VIEW exh_user_source AS SELECT CAST(NULL AS NVARCHAR(255)) AS exh_user, CAST(0 AS BIT) AS sync_calendar, CAST(0 AS BIT) AS sync_contact, CAST(0 AS BIT) AS sync_email, CAST(0 AS BIT) AS sync_task WHERE 1 = 0');
 GO
 
--- The users to synchronise with their watermarks (docs/database.md, "Start-up").
+-- The users to synchronise with their watermarks (docs/database.md, "Start-up"). exh_backend is optional in
+-- exh_user_source: read only when the view has it.
 CREATE OR ALTER PROCEDURE exh_get_users
 AS
 BEGIN
   SET NOCOUNT ON;
-  SELECT
+  IF COL_LENGTH('exh_user_source', 'exh_backend') IS NOT NULL
+    EXEC sp_executesql N'SELECT
     u.exh_user,
     w.exh_watermark_calendar,
     w.exh_watermark_contact,
@@ -123,7 +126,22 @@ BEGIN
     CAST(ISNULL(u.sync_calendar, 0) AS BIT) AS sync_calendar,
     CAST(ISNULL(u.sync_contact, 0) AS BIT) AS sync_contact,
     CAST(ISNULL(u.sync_email, 0) AS BIT) AS sync_email,
-    CAST(ISNULL(u.sync_task, 0) AS BIT) AS sync_task
+    CAST(ISNULL(u.sync_task, 0) AS BIT) AS sync_task,
+    CAST(u.exh_backend AS NVARCHAR(50)) AS exh_backend
+  FROM exh_user_source AS u
+  LEFT JOIN exh_watermark AS w ON w.exh_user = u.exh_user;';
+  ELSE
+    SELECT
+    u.exh_user,
+    w.exh_watermark_calendar,
+    w.exh_watermark_contact,
+    w.exh_watermark_email,
+    w.exh_watermark_task,
+    CAST(ISNULL(u.sync_calendar, 0) AS BIT) AS sync_calendar,
+    CAST(ISNULL(u.sync_contact, 0) AS BIT) AS sync_contact,
+    CAST(ISNULL(u.sync_email, 0) AS BIT) AS sync_email,
+    CAST(ISNULL(u.sync_task, 0) AS BIT) AS sync_task,
+    CAST(NULL AS NVARCHAR(50)) AS exh_backend
   FROM exh_user_source AS u
   LEFT JOIN exh_watermark AS w ON w.exh_user = u.exh_user;
 END;
@@ -267,6 +285,21 @@ BEGIN
   -- unchanged, '''' clears it; compare exh_item_id with COLLATE Latin1_General_CS_AS, else exh_app_item_id where
   -- exh_item_id is null, always filtered on exh_user.
   RETURN 0;
+END;');
+GO
+
+IF OBJECT_ID(N'exh_from_exh_new_id_calendar', N'P') IS NULL
+  EXEC (N'CREATE PROCEDURE exh_from_exh_new_id_calendar
+  @exh_user exh_user = NULL,
+  @exh_item_id exh_item_id = NULL,
+  @exh_new_item_id exh_item_id = NULL
+AS
+BEGIN
+  SET NOCOUNT ON;
+  -- Template: set exh_item_id to @exh_new_item_id on the application''s row of @exh_user whose exh_item_id is
+  -- @exh_item_id (COLLATE Latin1_General_CS_AS; sql/mssql/example-app.sql shows how). Until it is filled in, a user
+  -- switched between EWS and Graph is refused instead of getting its rows again.
+  THROW 50000, N''exh_from_exh_new_id_calendar is not filled in: a user switched between EWS and Graph keeps its rows only through it (docs/database.md, "Switching backends")'', 1;
 END;');
 GO
 
@@ -646,6 +679,21 @@ BEGIN
   -- unchanged, '''' clears it; compare exh_item_id with COLLATE Latin1_General_CS_AS, else exh_app_item_id where
   -- exh_item_id is null, always filtered on exh_user.
   RETURN 0;
+END;');
+GO
+
+IF OBJECT_ID(N'exh_from_exh_new_id_contact', N'P') IS NULL
+  EXEC (N'CREATE PROCEDURE exh_from_exh_new_id_contact
+  @exh_user exh_user = NULL,
+  @exh_item_id exh_item_id = NULL,
+  @exh_new_item_id exh_item_id = NULL
+AS
+BEGIN
+  SET NOCOUNT ON;
+  -- Template: set exh_item_id to @exh_new_item_id on the application''s row of @exh_user whose exh_item_id is
+  -- @exh_item_id (COLLATE Latin1_General_CS_AS; sql/mssql/example-app.sql shows how). Until it is filled in, a user
+  -- switched between EWS and Graph is refused instead of getting its rows again.
+  THROW 50000, N''exh_from_exh_new_id_contact is not filled in: a user switched between EWS and Graph keeps its rows only through it (docs/database.md, "Switching backends")'', 1;
 END;');
 GO
 
@@ -1030,6 +1078,21 @@ BEGIN
 END;');
 GO
 
+IF OBJECT_ID(N'exh_from_exh_new_id_email', N'P') IS NULL
+  EXEC (N'CREATE PROCEDURE exh_from_exh_new_id_email
+  @exh_user exh_user = NULL,
+  @exh_item_id exh_item_id = NULL,
+  @exh_new_item_id exh_item_id = NULL
+AS
+BEGIN
+  SET NOCOUNT ON;
+  -- Template: set exh_item_id to @exh_new_item_id on the application''s row of @exh_user whose exh_item_id is
+  -- @exh_item_id (COLLATE Latin1_General_CS_AS; sql/mssql/example-app.sql shows how). Until it is filled in, a user
+  -- switched between EWS and Graph is refused instead of getting its rows again.
+  THROW 50000, N''exh_from_exh_new_id_email is not filled in: a user switched between EWS and Graph keeps its rows only through it (docs/database.md, "Switching backends")'', 1;
+END;');
+GO
+
 CREATE OR ALTER PROCEDURE exh_to_exh_add_email
   @exh_app_item_id exh_app_item_id = NULL,
   @exh_item_id exh_item_id = NULL,
@@ -1349,6 +1412,21 @@ BEGIN
   -- unchanged, '''' clears it; compare exh_item_id with COLLATE Latin1_General_CS_AS, else exh_app_item_id where
   -- exh_item_id is null, always filtered on exh_user.
   RETURN 0;
+END;');
+GO
+
+IF OBJECT_ID(N'exh_from_exh_new_id_task', N'P') IS NULL
+  EXEC (N'CREATE PROCEDURE exh_from_exh_new_id_task
+  @exh_user exh_user = NULL,
+  @exh_item_id exh_item_id = NULL,
+  @exh_new_item_id exh_item_id = NULL
+AS
+BEGIN
+  SET NOCOUNT ON;
+  -- Template: set exh_item_id to @exh_new_item_id on the application''s row of @exh_user whose exh_item_id is
+  -- @exh_item_id (COLLATE Latin1_General_CS_AS; sql/mssql/example-app.sql shows how). Until it is filled in, a user
+  -- switched between EWS and Graph is refused instead of getting its rows again.
+  THROW 50000, N''exh_from_exh_new_id_task is not filled in: a user switched between EWS and Graph keeps its rows only through it (docs/database.md, "Switching backends")'', 1;
 END;');
 GO
 

@@ -17,9 +17,14 @@ CREATE TABLE app_user (
 );
 GO
 
+-- 'ews' or 'graph' for a user served otherwise than exchange.backend says; NULL: as configured.
+IF COL_LENGTH(N'app_user', N'exh_backend') IS NULL
+ALTER TABLE app_user ADD exh_backend NVARCHAR(50) NULL;
+GO
+
 -- exh_get_users reads this view (the base project's default is empty).
 CREATE OR ALTER VIEW exh_user_source AS
-SELECT exh_user, sync_calendar, sync_contact, sync_email, sync_task
+SELECT exh_user, sync_calendar, sync_contact, sync_email, sync_task, exh_backend
 FROM app_user;
 GO
 
@@ -341,6 +346,21 @@ BEGIN
   WHERE t.exh_user = @exh_user
     AND (t.exh_item_id COLLATE Latin1_General_CS_AS = @exh_item_id
          OR (t.exh_item_id IS NULL AND t.exh_app_item_id = @exh_app_item_id));
+  RETURN 0;
+END;
+GO
+
+CREATE OR ALTER PROCEDURE exh_from_exh_new_id_calendar
+  @exh_user exh_user = NULL,
+  @exh_item_id exh_item_id = NULL,
+  @exh_new_item_id exh_item_id = NULL
+AS
+BEGIN
+  SET NOCOUNT ON;
+  UPDATE t
+  SET exh_item_id = @exh_new_item_id
+  FROM calendar_item AS t
+  WHERE t.exh_user = @exh_user AND t.exh_item_id COLLATE Latin1_General_CS_AS = @exh_item_id;
   RETURN 0;
 END;
 GO
@@ -1038,6 +1058,21 @@ BEGIN
 END;
 GO
 
+CREATE OR ALTER PROCEDURE exh_from_exh_new_id_contact
+  @exh_user exh_user = NULL,
+  @exh_item_id exh_item_id = NULL,
+  @exh_new_item_id exh_item_id = NULL
+AS
+BEGIN
+  SET NOCOUNT ON;
+  UPDATE t
+  SET exh_item_id = @exh_new_item_id
+  FROM contact_item AS t
+  WHERE t.exh_user = @exh_user AND t.exh_item_id COLLATE Latin1_General_CS_AS = @exh_item_id;
+  RETURN 0;
+END;
+GO
+
 CREATE OR ALTER PROCEDURE exh_get_item_contact
   @exh_user exh_user = NULL,
   @exh_created_from DATETIMEOFFSET(3) = NULL,
@@ -1672,6 +1707,21 @@ BEGIN
 END;
 GO
 
+CREATE OR ALTER PROCEDURE exh_from_exh_new_id_email
+  @exh_user exh_user = NULL,
+  @exh_item_id exh_item_id = NULL,
+  @exh_new_item_id exh_item_id = NULL
+AS
+BEGIN
+  SET NOCOUNT ON;
+  UPDATE t
+  SET exh_item_id = @exh_new_item_id
+  FROM email_item AS t
+  WHERE t.exh_user = @exh_user AND t.exh_item_id COLLATE Latin1_General_CS_AS = @exh_item_id;
+  RETURN 0;
+END;
+GO
+
 CREATE OR ALTER PROCEDURE exh_get_item_email
   @exh_user exh_user = NULL,
   @exh_created_from DATETIMEOFFSET(3) = NULL,
@@ -2178,6 +2228,21 @@ BEGIN
   WHERE t.exh_user = @exh_user
     AND (t.exh_item_id COLLATE Latin1_General_CS_AS = @exh_item_id
          OR (t.exh_item_id IS NULL AND t.exh_app_item_id = @exh_app_item_id));
+  RETURN 0;
+END;
+GO
+
+CREATE OR ALTER PROCEDURE exh_from_exh_new_id_task
+  @exh_user exh_user = NULL,
+  @exh_item_id exh_item_id = NULL,
+  @exh_new_item_id exh_item_id = NULL
+AS
+BEGIN
+  SET NOCOUNT ON;
+  UPDATE t
+  SET exh_item_id = @exh_new_item_id
+  FROM task_item AS t
+  WHERE t.exh_user = @exh_user AND t.exh_item_id COLLATE Latin1_General_CS_AS = @exh_item_id;
   RETURN 0;
 END;
 GO

@@ -102,7 +102,8 @@ CREATE TABLE IF NOT EXISTS exh_log (
 );
 
 -- The application's users: a view the application defines over its own user table (columns exh_user text,
--- sync_calendar, sync_contact, sync_email, sync_task boolean). Until it does, this empty one makes exh_get_users return no users.
+-- sync_calendar, sync_contact, sync_email, sync_task boolean, and optionally exh_backend text: 'ews' or 'graph' for a user
+-- served otherwise than exchange.backend says). Until it does, this empty one makes exh_get_users return no users.
 DO $do$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = 'exh_user_source' AND relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
@@ -124,7 +125,8 @@ RETURNS TABLE (
   sync_calendar boolean,
   sync_contact boolean,
   sync_email boolean,
-  sync_task boolean
+  sync_task boolean,
+  exh_backend text
 )
 LANGUAGE sql STABLE AS $fn$
   SELECT
@@ -136,7 +138,8 @@ LANGUAGE sql STABLE AS $fn$
     coalesce(u.sync_calendar, false),
     coalesce(u.sync_contact, false),
     coalesce(u.sync_email, false),
-    coalesce(u.sync_task, false)
+    coalesce(u.sync_task, false),
+    to_jsonb(u) ->> 'exh_backend'
   FROM exh_user_source AS u
   LEFT JOIN exh_watermark AS w ON w.exh_user = u.exh_user
 $fn$;
@@ -262,6 +265,26 @@ BEGIN
       -- unchanged, '' clears it; match exh_item_id case-sensitively, else exh_app_item_id where exh_item_id is null,
       -- always filtered on exh_user.
       NULL;
+    END
+    $fn$;
+  END IF;
+END
+$do$;
+
+DO $do$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'exh_from_exh_new_id_calendar' AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
+    CREATE FUNCTION exh_from_exh_new_id_calendar(
+      exh_user exh_user DEFAULT NULL,
+      exh_item_id exh_item_id DEFAULT NULL,
+      exh_new_item_id exh_item_id DEFAULT NULL
+    )
+    RETURNS void LANGUAGE plpgsql AS $fn$
+    BEGIN
+      -- Template: set exh_item_id to exh_new_item_id on the application's row of exh_user whose exh_item_id is
+      -- exh_item_id (case-sensitive; sql/postgres/example-app.sql shows how). Until it is filled in, a user switched
+      -- between EWS and Graph is refused instead of getting its rows again.
+      RAISE EXCEPTION 'exh_from_exh_new_id_calendar is not filled in: a user switched between EWS and Graph keeps its rows only through it (docs/database.md, "Switching backends")';
     END
     $fn$;
   END IF;
@@ -713,6 +736,26 @@ BEGIN
       -- unchanged, '' clears it; match exh_item_id case-sensitively, else exh_app_item_id where exh_item_id is null,
       -- always filtered on exh_user.
       NULL;
+    END
+    $fn$;
+  END IF;
+END
+$do$;
+
+DO $do$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'exh_from_exh_new_id_contact' AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
+    CREATE FUNCTION exh_from_exh_new_id_contact(
+      exh_user exh_user DEFAULT NULL,
+      exh_item_id exh_item_id DEFAULT NULL,
+      exh_new_item_id exh_item_id DEFAULT NULL
+    )
+    RETURNS void LANGUAGE plpgsql AS $fn$
+    BEGIN
+      -- Template: set exh_item_id to exh_new_item_id on the application's row of exh_user whose exh_item_id is
+      -- exh_item_id (case-sensitive; sql/postgres/example-app.sql shows how). Until it is filled in, a user switched
+      -- between EWS and Graph is refused instead of getting its rows again.
+      RAISE EXCEPTION 'exh_from_exh_new_id_contact is not filled in: a user switched between EWS and Graph keeps its rows only through it (docs/database.md, "Switching backends")';
     END
     $fn$;
   END IF;
@@ -1176,6 +1219,26 @@ BEGIN
 END
 $do$;
 
+DO $do$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'exh_from_exh_new_id_email' AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
+    CREATE FUNCTION exh_from_exh_new_id_email(
+      exh_user exh_user DEFAULT NULL,
+      exh_item_id exh_item_id DEFAULT NULL,
+      exh_new_item_id exh_item_id DEFAULT NULL
+    )
+    RETURNS void LANGUAGE plpgsql AS $fn$
+    BEGIN
+      -- Template: set exh_item_id to exh_new_item_id on the application's row of exh_user whose exh_item_id is
+      -- exh_item_id (case-sensitive; sql/postgres/example-app.sql shows how). Until it is filled in, a user switched
+      -- between EWS and Graph is refused instead of getting its rows again.
+      RAISE EXCEPTION 'exh_from_exh_new_id_email is not filled in: a user switched between EWS and Graph keeps its rows only through it (docs/database.md, "Switching backends")';
+    END
+    $fn$;
+  END IF;
+END
+$do$;
+
 CREATE OR REPLACE FUNCTION exh_to_exh_add_email(
   exh_app_item_id exh_app_item_id DEFAULT NULL,
   exh_item_id exh_item_id DEFAULT NULL,
@@ -1559,6 +1622,26 @@ BEGIN
       -- unchanged, '' clears it; match exh_item_id case-sensitively, else exh_app_item_id where exh_item_id is null,
       -- always filtered on exh_user.
       NULL;
+    END
+    $fn$;
+  END IF;
+END
+$do$;
+
+DO $do$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'exh_from_exh_new_id_task' AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
+    CREATE FUNCTION exh_from_exh_new_id_task(
+      exh_user exh_user DEFAULT NULL,
+      exh_item_id exh_item_id DEFAULT NULL,
+      exh_new_item_id exh_item_id DEFAULT NULL
+    )
+    RETURNS void LANGUAGE plpgsql AS $fn$
+    BEGIN
+      -- Template: set exh_item_id to exh_new_item_id on the application's row of exh_user whose exh_item_id is
+      -- exh_item_id (case-sensitive; sql/postgres/example-app.sql shows how). Until it is filled in, a user switched
+      -- between EWS and Graph is refused instead of getting its rows again.
+      RAISE EXCEPTION 'exh_from_exh_new_id_task is not filled in: a user switched between EWS and Graph keeps its rows only through it (docs/database.md, "Switching backends")';
     END
     $fn$;
   END IF;

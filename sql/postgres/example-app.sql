@@ -11,10 +11,12 @@ CREATE TABLE IF NOT EXISTS app_user (
   sync_email boolean NOT NULL DEFAULT true,
   sync_task boolean NOT NULL DEFAULT true
 );
+-- 'ews' or 'graph' for a user served otherwise than exchange.backend says; NULL: as configured.
+ALTER TABLE app_user ADD COLUMN IF NOT EXISTS exh_backend text;
 
 -- exh_get_users reads this view (the base project's default is empty).
 CREATE OR REPLACE VIEW exh_user_source AS
-SELECT exh_user::text AS exh_user, sync_calendar, sync_contact, sync_email, sync_task
+SELECT exh_user::text AS exh_user, sync_calendar, sync_contact, sync_email, sync_task, exh_backend
 FROM app_user;
 
 -- calendar_item -----------------------------------------------------------------------------------
@@ -400,6 +402,20 @@ BEGIN
   DELETE FROM calendar_item AS t
   WHERE t.exh_user = exh_user
     AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION exh_from_exh_new_id_calendar(
+  exh_user exh_user DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
+  exh_new_item_id exh_item_id DEFAULT NULL
+)
+RETURNS void LANGUAGE plpgsql AS $fn$
+#variable_conflict use_variable
+BEGIN
+  UPDATE calendar_item AS t
+  SET exh_item_id = exh_new_item_id
+  WHERE t.exh_user = exh_user AND t.exh_item_id = exh_item_id;
 END
 $fn$;
 
@@ -963,6 +979,20 @@ BEGIN
 END
 $fn$;
 
+CREATE OR REPLACE FUNCTION exh_from_exh_new_id_contact(
+  exh_user exh_user DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
+  exh_new_item_id exh_item_id DEFAULT NULL
+)
+RETURNS void LANGUAGE plpgsql AS $fn$
+#variable_conflict use_variable
+BEGIN
+  UPDATE contact_item AS t
+  SET exh_item_id = exh_new_item_id
+  WHERE t.exh_user = exh_user AND t.exh_item_id = exh_item_id;
+END
+$fn$;
+
 CREATE OR REPLACE FUNCTION exh_get_item_contact(
   exh_user exh_user DEFAULT NULL,
   exh_created_from timestamptz DEFAULT NULL,
@@ -1426,6 +1456,20 @@ BEGIN
 END
 $fn$;
 
+CREATE OR REPLACE FUNCTION exh_from_exh_new_id_email(
+  exh_user exh_user DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
+  exh_new_item_id exh_item_id DEFAULT NULL
+)
+RETURNS void LANGUAGE plpgsql AS $fn$
+#variable_conflict use_variable
+BEGIN
+  UPDATE email_item AS t
+  SET exh_item_id = exh_new_item_id
+  WHERE t.exh_user = exh_user AND t.exh_item_id = exh_item_id;
+END
+$fn$;
+
 CREATE OR REPLACE FUNCTION exh_get_item_email(
   exh_user exh_user DEFAULT NULL,
   exh_created_from timestamptz DEFAULT NULL,
@@ -1793,6 +1837,20 @@ BEGIN
   DELETE FROM task_item AS t
   WHERE t.exh_user = exh_user
     AND (t.exh_item_id = exh_item_id OR (t.exh_item_id IS NULL AND t.exh_app_item_id = exh_app_item_id));
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION exh_from_exh_new_id_task(
+  exh_user exh_user DEFAULT NULL,
+  exh_item_id exh_item_id DEFAULT NULL,
+  exh_new_item_id exh_item_id DEFAULT NULL
+)
+RETURNS void LANGUAGE plpgsql AS $fn$
+#variable_conflict use_variable
+BEGIN
+  UPDATE task_item AS t
+  SET exh_item_id = exh_new_item_id
+  WHERE t.exh_user = exh_user AND t.exh_item_id = exh_item_id;
 END
 $fn$;
 

@@ -96,5 +96,12 @@ export function userRegistration(row: Record<string, unknown>, types: readonly I
       return value === null || value === undefined ? null : String(value);
     }),
     sync: byType((name) => fromDatabaseValue('boolean', lower.get(`sync_${name}`)) === true),
+    // Optional: exh_get_users returns it as NULL when the application's exh_user_source has no such column.
+    ...backendOf(lower.get('exh_backend')),
   };
+}
+
+function backendOf(value: unknown): { backend?: string } {
+  const text = value === null || value === undefined ? '' : String(value).trim();
+  return text === '' ? {} : { backend: text };
 }

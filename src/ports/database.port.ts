@@ -31,6 +31,12 @@ export interface UserRegistration {
   watermarks: Record<ItemTypeName, string | null>;
   /** Which item types this user synchronises (sync_calendar, ...). */
   sync: Record<ItemTypeName, boolean>;
+  /**
+   * exh_backend, the optional column of exh_user_source: 'ews' or 'graph' overrides exchange.backend for this user
+   * (docs/database.md, "Start-up"). As the database gave it, trimmed; absent when NULL or empty. Any other value is
+   * reported (W, naming the user and the value) where the backend is chosen, and the configured one is used.
+   */
+  backend?: string;
 }
 
 /** What the connector writes into exh_set_up at start-up (docs/database.md, "Start-up"). */
@@ -78,6 +84,18 @@ export interface ChangeBatch {
   watermark?: string;
   /** Meetings whose application id is known, remembered by UID in the same transaction (exh_meeting). */
   meetings?: MeetingLink[];
+  /**
+   * Rows whose item has a new id, moved to it before the changes, in the same transaction, through
+   * exh_from_exh_new_id_{type} (a user switched between EWS and Graph: docs/database.md, "Switching backends"). The
+   * connector forgets what it knew of the old ids (exh_item_version).
+   */
+  renames?: ItemRename[];
+}
+
+/** An item's id as the old backend named it and as the new one does. */
+export interface ItemRename {
+  from: string;
+  to: string;
 }
 
 /** A meeting's iCalendar UID (the same in every copy) and the application's id of it. */

@@ -66,4 +66,15 @@ describe('field values', () => {
       sync: { calendar: true, contact: false, email: true, task: false },
     });
   });
+
+  it('reads the optional exh_backend of exh_get_users as given, trimmed; NULL, empty or missing as none', () => {
+    const base = { exh_user: 'ann@example.com' };
+    expect(userRegistration({ ...base, EXH_BACKEND: ' Graph ' }, itemTypes).backend).toBe('Graph');
+    expect(userRegistration({ ...base, exh_backend: 'ews' }, itemTypes).backend).toBe('ews');
+    // Anything else is kept for the routing to report (src/exchange/routing.ts), not dropped silently here.
+    expect(userRegistration({ ...base, exh_backend: 'cloud' }, itemTypes).backend).toBe('cloud');
+    expect(userRegistration({ ...base, exh_backend: null }, itemTypes)).not.toHaveProperty('backend');
+    expect(userRegistration({ ...base, exh_backend: '  ' }, itemTypes)).not.toHaveProperty('backend');
+    expect(userRegistration(base, itemTypes)).not.toHaveProperty('backend');
+  });
 });

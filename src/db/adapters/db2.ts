@@ -31,6 +31,7 @@ import {
   setUpFromRows,
 } from '../outbox-admin.js';
 import { statementTerminator } from '../sql/db2.js';
+import { newIdProcedure } from '../sql/routines.js';
 import { db2Target } from '../target.js';
 import { type InstallableDatabase, setUpParameters } from './installable.js';
 
@@ -150,6 +151,14 @@ class Db2Database implements InstallableDatabase {
       await db.beginTransaction();
       try {
         await db.query('SET exh_applying = 1');
+        // A user switched between backends: rows move to their items' new ids first (docs/database.md, "Switching backends").
+        const rename = newIdProcedure(definition);
+        for (const { from, to } of batch.renames ?? []) {
+          await this.attempt(rename, () => db.query(`CALL ${rename}(?, ?, ?)`, [batch.user, from, to]));
+          await this.attempt('exh_item_version', () =>
+            db.query('DELETE FROM exh_item_version WHERE exh_item_id = ?', [from]),
+          );
+        }
         for (const change of batch.changes) {
           const procedure = definition.procedures.fromExh[change.action];
           // Positional: every parameter of the procedure, NULL (its default) for the fields the change leaves out.

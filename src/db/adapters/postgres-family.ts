@@ -29,7 +29,7 @@ import {
   retryOutboxStatement,
   setUpFromRows,
 } from '../outbox-admin.js';
-import { notifyChannel } from '../sql/routines.js';
+import { newIdProcedure, notifyChannel } from '../sql/routines.js';
 import { applyingFlag, type InstallableDatabase, setUpParameters } from './installable.js';
 import { classifyPgConnectError, pgConnectFixes, translatePgError } from './pg-errors.js';
 
@@ -188,6 +188,20 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
     await this.inTransaction('exh_watermark', async (tx) => {
       // The example application's triggers skip rows written while this is on (no echo back to Exchange).
       await tx.query(`SELECT set_config('${applyingFlag}', 'on', true)`);
+      // A user switched between backends: rows move to their items' new ids first (docs/database.md, "Switching backends").
+      const rename = newIdProcedure(definition);
+      for (const { from, to } of batch.renames ?? []) {
+        await this.attempt(rename, () =>
+          tx.query(`SELECT ${rename}(exh_user => $1, exh_item_id => $2, exh_new_item_id => $3)`, [
+            batch.user,
+            from,
+            to,
+          ]),
+        );
+        await this.attempt(itemVersionTable, () =>
+          tx.query('DELETE FROM exh_item_version WHERE exh_item_id = $1', [from]),
+        );
+      }
       for (const change of batch.changes) {
         const procedure = definition.procedures.fromExh[change.action];
         const args = procedureArguments(definition, change.action, change.fields, batch.user);

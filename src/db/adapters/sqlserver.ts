@@ -45,6 +45,7 @@ import {
   type Statement,
   setUpFromRows,
 } from '../outbox-admin.js';
+import { newIdProcedure } from '../sql/routines.js';
 import { batchSeparator } from '../sql/sqlserver.js';
 import { sqlServerTarget } from '../target.js';
 import { applyingFlag, type InstallableDatabase, setUpParameters } from './installable.js';
@@ -221,6 +222,19 @@ class SqlServerDatabase implements InstallableDatabase {
         `DECLARE @transaction BIGINT = CURRENT_TRANSACTION_ID();
          EXEC sp_set_session_context @key = N'${applyingFlag}', @value = @transaction;`,
       );
+      // A user switched between backends: rows move to their items' new ids first (docs/database.md, "Switching backends").
+      const rename = newIdProcedure(definition);
+      for (const { from, to } of batch.renames ?? []) {
+        const request = new mssql.Request(transaction)
+          .input('exh_user', this.sqlType('user'), batch.user)
+          .input('exh_item_id', this.sqlType('itemId'), from)
+          .input('exh_new_item_id', this.sqlType('itemId'), to);
+        await this.attempt(rename, () => request.execute(rename));
+        const forget = new mssql.Request(transaction).input('item_id', this.sqlType('itemId'), from);
+        await this.attempt('exh_item_version', () =>
+          forget.query('DELETE FROM exh_item_version WHERE exh_item_id COLLATE Latin1_General_CS_AS = @item_id'),
+        );
+      }
       for (const change of batch.changes) {
         const procedure = definition.procedures.fromExh[change.action];
         const request = new mssql.Request(transaction);

@@ -7,6 +7,8 @@ import {
   getAttachmentParameters,
   getAttachmentProcedure,
   getItemParameters,
+  newIdParameters,
+  newIdProcedure,
   outboxActions,
   type RoutineParameter,
   syncItemParameters,
@@ -120,7 +122,8 @@ function userSource(definitions: readonly ItemTypeDefinition[]): string {
     ...definitions.map((t) => `SMALLINT(0) AS sync_${t.name}`),
   ];
   return `-- The application's users: a view the application defines over its own user table (exh_user and the SMALLINT 0/1
--- columns ${definitions.map((t) => `sync_${t.name}`).join(', ')}). Until it does, this empty one returns no users.
+-- columns ${definitions.map((t) => `sync_${t.name}`).join(', ')}, and optionally exh_backend: 'ews' or 'graph' for a user
+-- served otherwise than exchange.backend says). Until it does, this empty one returns no users.
 ${createIfMissing(`CREATE VIEW exh_user_source AS SELECT ${columns.join(', ')} FROM SYSIBM.SYSDUMMY1 WHERE 1 = 0`)}`;
 }
 
@@ -130,17 +133,23 @@ function getUsers(definitions: readonly ItemTypeDefinition[]): string {
     ...definitions.map((t) => `w.exh_watermark_${t.name}`),
     ...definitions.map((t) => `COALESCE(u.sync_${t.name}, 0) AS sync_${t.name}`),
   ];
-  return `-- The users to synchronise with their watermarks (docs/database.md, "Start-up").
+  const query = (backend: string) =>
+    `SELECT ${[...select, `${backend} AS exh_backend`].join(', ')} FROM exh_user_source AS u LEFT JOIN exh_watermark AS w ON w.exh_user = u.exh_user`;
+  return `-- The users to synchronise with their watermarks (docs/database.md, "Start-up"). exh_backend is optional in
+-- exh_user_source: without the column (SQLSTATE 42703 when prepared) it is NULL.
 ${end(`CREATE OR REPLACE PROCEDURE exh_get_users ()
 LANGUAGE SQL
 DYNAMIC RESULT SETS 1
 READS SQL DATA
 BEGIN
-  DECLARE users CURSOR WITH RETURN TO CLIENT FOR
-    SELECT
-${select.map((s) => `      ${s}`).join(',\n')}
-    FROM exh_user_source AS u
-    LEFT JOIN exh_watermark AS w ON w.exh_user = u.exh_user;
+  DECLARE no_backend SMALLINT DEFAULT 0;
+  DECLARE users_query STATEMENT;
+  DECLARE users CURSOR WITH RETURN TO CLIENT FOR users_query;
+  DECLARE CONTINUE HANDLER FOR SQLSTATE '42703' SET no_backend = 1;
+  PREPARE users_query FROM ${literal(query('CAST(u.exh_backend AS VARGRAPHIC(50))'))};
+  IF no_backend = 1 THEN
+    PREPARE users_query FROM ${literal(query('CAST(NULL AS VARGRAPHIC(50))'))};
+  END IF;
   OPEN users;
 END`)}`;
 }
@@ -265,6 +274,21 @@ END`,
   );
 }
 
+function newIdTemplate(definition: ItemTypeDefinition): string {
+  return createIfMissing(
+    `CREATE PROCEDURE ${newIdProcedure(definition)} ${db2ParameterList(newIdParameters, false)}
+LANGUAGE SQL
+MODIFIES SQL DATA
+BEGIN
+  -- Template: set exh_item_id to exh_new_item_id on the application's row of exh_user whose exh_item_id is
+  -- exh_item_id (case-sensitive). Until it is filled in, a user switched between EWS and Graph is refused instead of
+  -- getting its rows again.
+  SIGNAL SQLSTATE '75001' SET MESSAGE_TEXT = ${literal(`${newIdProcedure(definition)} not filled in: see docs/database.md`)};
+END`,
+    '42723',
+  );
+}
+
 function getItemTemplate(definition: ItemTypeDefinition): string {
   const columns = definition.fields.map((f) => `CAST(NULL AS ${columnType(f.kind, 'db2')}) AS exh_${f.name}`);
   return createIfMissing(
@@ -334,6 +358,7 @@ export function db2BaseProject(definitions: readonly ItemTypeDefinition[]): stri
     splitAttachmentInfo(),
     ...definitions.flatMap((definition) => [
       ...itemActions.map((a) => fromExhTemplate(definition, a)),
+      newIdTemplate(definition),
       ...itemActions.map((a) => toExh(definition, a)),
       getItemTemplate(definition),
     ]),

@@ -3,7 +3,7 @@ import { columnName, procedureFields, textKinds } from '../../items/definition.j
 import type { ItemAction } from '../../ports/database.port.js';
 import { appKey, appTable, appUserTable, isKeyField, rangeFilters, valueFields } from './example-shared.js';
 import { pgParameterList } from './postgres.js';
-import { generatedHeader, getItemParameters } from './routines.js';
+import { generatedHeader, getItemParameters, newIdParameters, newIdProcedure } from './routines.js';
 import { columnType } from './types.js';
 
 /**
@@ -24,10 +24,12 @@ CREATE TABLE IF NOT EXISTS ${appUserTable} (
   exh_user exh_user PRIMARY KEY,
 ${flags.map((f) => `  ${f} boolean NOT NULL DEFAULT true`).join(',\n')}
 );
+-- 'ews' or 'graph' for a user served otherwise than exchange.backend says; NULL: as configured.
+ALTER TABLE ${appUserTable} ADD COLUMN IF NOT EXISTS exh_backend text;
 
 -- exh_get_users reads this view (the base project's default is empty).
 CREATE OR REPLACE VIEW exh_user_source AS
-SELECT exh_user::text AS exh_user, ${flags.join(', ')}
+SELECT exh_user::text AS exh_user, ${flags.join(', ')}, exh_backend
 FROM ${appUserTable};`;
 }
 
@@ -109,6 +111,19 @@ RETURNS void LANGUAGE plpgsql AS $fn$
 BEGIN
   DELETE FROM ${appTable(definition)} AS t
   WHERE ${match};
+END
+$fn$;`;
+}
+
+/** A user switched between EWS and Graph: the row takes its item's new id (docs/database.md, "Switching backends"). */
+function newId(definition: ItemTypeDefinition): string {
+  return `CREATE OR REPLACE FUNCTION ${newIdProcedure(definition)}${pgParameterList(newIdParameters)}
+RETURNS void LANGUAGE plpgsql AS $fn$
+#variable_conflict use_variable
+BEGIN
+  UPDATE ${appTable(definition)} AS t
+  SET exh_item_id = exh_new_item_id
+  WHERE t.exh_user = exh_user AND t.exh_item_id = exh_item_id;
 END
 $fn$;`;
 }
@@ -199,6 +214,7 @@ function itemType(definition: ItemTypeDefinition): string {
     upsert(definition, 'add'),
     upsert(definition, 'chg'),
     remove(definition),
+    newId(definition),
     getItem(definition),
     trigger(definition),
   ].join('\n\n');

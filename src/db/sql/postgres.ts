@@ -7,6 +7,9 @@ import {
   getAttachmentParameters,
   getAttachmentProcedure,
   getItemParameters,
+  newIdMissing,
+  newIdParameters,
+  newIdProcedure,
   notifyChannel,
   outboxActions,
   type RoutineParameter,
@@ -131,7 +134,8 @@ CREATE TABLE IF NOT EXISTS exh_log (
 function userSource(types: readonly ItemTypeDefinition[]): string {
   const columns = ['NULL::text AS exh_user', ...types.map((t) => `false AS sync_${t.name}`)];
   return `-- The application's users: a view the application defines over its own user table (columns exh_user text,
--- ${types.map((t) => `sync_${t.name}`).join(', ')} boolean). Until it does, this empty one makes exh_get_users return no users.
+-- ${types.map((t) => `sync_${t.name}`).join(', ')} boolean, and optionally exh_backend text: 'ews' or 'graph' for a user
+-- served otherwise than exchange.backend says). Until it does, this empty one makes exh_get_users return no users.
 ${createIfMissing(relationExists('exh_user_source'), `CREATE VIEW exh_user_source AS\nSELECT ${columns.join(', ')}\nWHERE false;`)}`;
 }
 
@@ -140,11 +144,14 @@ function getUsers(types: readonly ItemTypeDefinition[]): string {
     'exh_user text',
     ...types.map((t) => `exh_watermark_${t.name} text`),
     ...types.map((t) => `sync_${t.name} boolean`),
+    'exh_backend text',
   ];
   const select = [
     'u.exh_user::text',
     ...types.map((t) => `w.exh_watermark_${t.name}`),
     ...types.map((t) => `coalesce(u.sync_${t.name}, false)`),
+    // Optional in exh_user_source: read by name, so a view without the column gives NULL (docs/database.md, "Start-up").
+    "to_jsonb(u) ->> 'exh_backend'",
   ];
   return `-- The users to synchronise with their watermarks (docs/database.md, "Start-up").
 CREATE OR REPLACE FUNCTION exh_get_users()
@@ -190,6 +197,20 @@ BEGIN
   -- unchanged, '' clears it; match exh_item_id case-sensitively, else exh_app_item_id where exh_item_id is null,
   -- always filtered on exh_user.
   NULL;
+END
+$fn$;`;
+  return createIfMissing(procExists(name), fn);
+}
+
+function newIdTemplate(definition: ItemTypeDefinition): string {
+  const name = newIdProcedure(definition);
+  const fn = `CREATE FUNCTION ${name}${pgParameterList(newIdParameters)}
+RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+  -- Template: set exh_item_id to exh_new_item_id on the application's row of exh_user whose exh_item_id is
+  -- exh_item_id (case-sensitive; sql/postgres/example-app.sql shows how). Until it is filled in, a user switched
+  -- between EWS and Graph is refused instead of getting its rows again.
+  RAISE EXCEPTION '${newIdMissing(definition)}';
 END
 $fn$;`;
   return createIfMissing(procExists(name), fn);
@@ -275,6 +296,7 @@ function itemTypeRoutines(definition: ItemTypeDefinition): string {
   return [
     `-- ${definition.name} (exh_item = ${definition.code}) ${'-'.repeat(80 - definition.name.length - 20)}`,
     ...itemActions.map((a) => fromExhTemplate(definition, a)),
+    newIdTemplate(definition),
     ...itemActions.map((a) => toExh(definition, a)),
     getItemTemplate(definition),
   ].join('\n\n');

@@ -64,6 +64,23 @@ export const getAttachmentParameters: readonly RoutineParameter[] = [
 
 export const getAttachmentProcedure = 'exh_get_attachment';
 
+/**
+ * exh_from_exh_new_id_{type}: the application's row of exh_user whose exh_item_id is exh_item_id takes
+ * exh_new_item_id (a user switched between EWS and Graph: docs/database.md, "Switching backends"). A template.
+ */
+export const newIdParameters: readonly RoutineParameter[] = [
+  parameter('user', 'user'),
+  parameter('item_id', 'itemId'),
+  parameter('new_item_id', 'itemId'),
+];
+
+export const newIdProcedure = (definition: Pick<ItemTypeDefinition, 'name'>) =>
+  `exh_from_exh_new_id_${definition.name}`;
+
+/** What the base project's template of exh_from_exh_new_id_{type} raises until the application fills it in. */
+export const newIdMissing = (definition: Pick<ItemTypeDefinition, 'name'>) =>
+  `${newIdProcedure(definition)} is not filled in: a user switched between EWS and Graph keeps its rows only through it (docs/database.md, "Switching backends")`;
+
 /** Outbox kinds (exh_outbox.exh_action): the three item actions and the three commands (docs/database.md, "The
  * outbox"). */
 export const outboxActions = ['add', 'chg', 'del', 'sync_users', 'sync_item', 'get_attachment'] as const;
@@ -86,6 +103,12 @@ export function routines(types: readonly ItemTypeDefinition[]): Routine[] {
         owner: 'application',
       });
     }
+    list.push({
+      name: newIdProcedure(definition),
+      parameters: newIdParameters,
+      result: 'nothing',
+      owner: 'application',
+    });
     for (const action of itemActions) {
       list.push({
         name: definition.procedures.toExh[action],

@@ -2,7 +2,7 @@ import type { FieldDefinition, ItemTypeDefinition } from '../../items/definition
 import { columnName, procedureFields, textKinds } from '../../items/definition.js';
 import type { ItemAction } from '../../ports/database.port.js';
 import { appKey, appTable, appUserTable, isKeyField, rangeFilters, valueFields } from './example-shared.js';
-import { generatedHeader, getItemParameters } from './routines.js';
+import { generatedHeader, getItemParameters, newIdParameters, newIdProcedure } from './routines.js';
 import { batchSeparator, nstring, tsqlParameterList } from './sqlserver.js';
 import { columnType, parameterType } from './types.js';
 
@@ -26,9 +26,12 @@ CREATE TABLE ${appUserTable} (
   exh_user ${columnType('user', 'sqlserver')} NOT NULL CONSTRAINT ${appUserTable}_pk PRIMARY KEY,
 ${flags.map((f) => `  ${f} BIT NOT NULL CONSTRAINT ${appUserTable}_${f} DEFAULT 1`).join(',\n')}
 );`,
+    `-- 'ews' or 'graph' for a user served otherwise than exchange.backend says; NULL: as configured.
+IF COL_LENGTH(N'${appUserTable}', N'exh_backend') IS NULL
+ALTER TABLE ${appUserTable} ADD exh_backend NVARCHAR(50) NULL;`,
     `-- exh_get_users reads this view (the base project's default is empty).
 CREATE OR ALTER VIEW exh_user_source AS
-SELECT exh_user, ${flags.join(', ')}
+SELECT exh_user, ${flags.join(', ')}, exh_backend
 FROM ${appUserTable};`,
   ];
 }
@@ -109,6 +112,21 @@ BEGIN
   DELETE t
   FROM ${appTable(definition)} AS t
   WHERE ${match};
+  RETURN 0;
+END;`;
+}
+
+/** A user switched between EWS and Graph: the row takes its item's new id (docs/database.md, "Switching backends"). */
+function newId(definition: ItemTypeDefinition): string {
+  return `CREATE OR ALTER PROCEDURE ${newIdProcedure(definition)}
+${tsqlParameterList(newIdParameters, false)}
+AS
+BEGIN
+  SET NOCOUNT ON;
+  UPDATE t
+  SET exh_item_id = @exh_new_item_id
+  FROM ${appTable(definition)} AS t
+  WHERE t.exh_user = @exh_user AND t.exh_item_id ${caseSensitive} = @exh_item_id;
   RETURN 0;
 END;`;
 }
@@ -195,6 +213,7 @@ function itemType(definition: ItemTypeDefinition): string[] {
     upsert(definition, 'add'),
     upsert(definition, 'chg'),
     remove(definition),
+    newId(definition),
     getItem(definition),
     trigger(definition, 'add'),
     trigger(definition, 'chg'),

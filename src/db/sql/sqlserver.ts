@@ -7,6 +7,9 @@ import {
   getAttachmentParameters,
   getAttachmentProcedure,
   getItemParameters,
+  newIdMissing,
+  newIdParameters,
+  newIdProcedure,
   outboxActions,
   type RoutineParameter,
   syncItemParameters,
@@ -134,7 +137,8 @@ function userSource(definitions: readonly ItemTypeDefinition[]): string {
     ...definitions.map((t) => `CAST(0 AS BIT) AS sync_${t.name}`),
   ];
   return `-- The application's users: a view the application defines over its own user table (exh_user and the BIT columns
--- ${definitions.map((t) => `sync_${t.name}`).join(', ')}). Until it does, this empty one makes exh_get_users return no users.
+-- ${definitions.map((t) => `sync_${t.name}`).join(', ')}, and optionally exh_backend: 'ews' or 'graph' for a user served
+-- otherwise than exchange.backend says). Until it does, this empty one makes exh_get_users return no users.
 ${createIfMissing('exh_user_source', 'V', `CREATE VIEW exh_user_source AS SELECT ${columns.join(', ')} WHERE 1 = 0`)}`;
 }
 
@@ -144,15 +148,20 @@ function getUsers(definitions: readonly ItemTypeDefinition[]): string {
     ...definitions.map((t) => `w.exh_watermark_${t.name}`),
     ...definitions.map((t) => `CAST(ISNULL(u.sync_${t.name}, 0) AS BIT) AS sync_${t.name}`),
   ];
-  return `-- The users to synchronise with their watermarks (docs/database.md, "Start-up").
+  const query = (backend: string) => `SELECT
+${[...select, `${backend} AS exh_backend`].map((s) => `    ${s}`).join(',\n')}
+  FROM exh_user_source AS u
+  LEFT JOIN exh_watermark AS w ON w.exh_user = u.exh_user;`;
+  return `-- The users to synchronise with their watermarks (docs/database.md, "Start-up"). exh_backend is optional in
+-- exh_user_source: read only when the view has it.
 CREATE OR ALTER PROCEDURE exh_get_users
 AS
 BEGIN
   SET NOCOUNT ON;
-  SELECT
-${select.map((s) => `    ${s}`).join(',\n')}
-  FROM exh_user_source AS u
-  LEFT JOIN exh_watermark AS w ON w.exh_user = u.exh_user;
+  IF COL_LENGTH('exh_user_source', 'exh_backend') IS NOT NULL
+    EXEC sp_executesql N'${query('CAST(u.exh_backend AS NVARCHAR(50))').replaceAll("'", "''")}';
+  ELSE
+    ${query('CAST(NULL AS NVARCHAR(50))')}
 END;`;
 }
 
@@ -284,6 +293,21 @@ END;`;
   return createIfMissing(name, 'P', procedure);
 }
 
+function newIdTemplate(definition: ItemTypeDefinition): string {
+  const name = newIdProcedure(definition);
+  const procedure = `CREATE PROCEDURE ${name}
+${tsqlParameterList(newIdParameters, false)}
+AS
+BEGIN
+  SET NOCOUNT ON;
+  -- Template: set exh_item_id to @exh_new_item_id on the application's row of @exh_user whose exh_item_id is
+  -- @exh_item_id (COLLATE Latin1_General_CS_AS; sql/mssql/example-app.sql shows how). Until it is filled in, a user
+  -- switched between EWS and Graph is refused instead of getting its rows again.
+  THROW 50000, N'${newIdMissing(definition)}', 1;
+END;`;
+  return createIfMissing(name, 'P', procedure);
+}
+
 function getItemTemplate(definition: ItemTypeDefinition): string {
   const name = definition.procedures.getItem;
   const columns = definition.fields.map(
@@ -357,6 +381,7 @@ ${types()}`,
     splitAttachmentInfo(),
     ...definitions.flatMap((definition) => [
       ...itemActions.map((a) => fromExhTemplate(definition, a)),
+      newIdTemplate(definition),
       ...itemActions.map((a) => toExh(definition, a)),
       getItemTemplate(definition),
     ]),

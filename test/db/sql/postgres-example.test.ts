@@ -78,4 +78,58 @@ describe('postgresExampleApp', () => {
     expect(stored.rows).toEqual([]);
     expect(await outboxRows()).toBe(before);
   });
+
+  it("moves a switched user's rows to their items' new ids with the watermark, echoing nothing to Exchange", async () => {
+    const carol = 'carol@contoso.test';
+    await db.applyChanges({
+      user: carol,
+      itemType: 'task',
+      changes: [
+        { action: 'add', fields: { item_id: 'ews-1', app_item_id: 'app-1', subject: 'one' }, changeKey: 'k1' },
+        { action: 'add', fields: { item_id: 'ews-2', app_item_id: 'app-2', subject: 'two' }, changeKey: 'k2' },
+      ],
+      watermark: '{"tasks":"ews-state"}',
+    });
+    const keys = async () =>
+      (
+        await instance.query<{ k: string; exh_item_id: string }>(
+          'SELECT id::text AS k, exh_item_id FROM task_item WHERE exh_user = $1 ORDER BY id',
+          [carol],
+        )
+      ).rows;
+    const before = await keys();
+    const queued = await outboxRows();
+    await db.applyChanges({
+      user: carol,
+      itemType: 'task',
+      changes: [],
+      renames: [
+        { from: 'ews-1', to: 'graph-1' },
+        { from: 'ews-2', to: 'graph-2' },
+      ],
+      watermark: '{"compare":true}',
+    });
+    // The same rows (the application's own key), with the new ids; no change queued for Exchange.
+    expect(await keys()).toEqual([
+      { k: before[0]?.k, exh_item_id: 'graph-1' },
+      { k: before[1]?.k, exh_item_id: 'graph-2' },
+    ]);
+    expect(await outboxRows()).toBe(queued);
+    // What the connector knew of the old ids (their change keys) is forgotten.
+    expect([...(await db.itemVersions(['ews-1', 'ews-2', 'graph-1'])).keys()]).toEqual([]);
+    const stored = await instance.query<{ w: string }>(
+      'SELECT exh_watermark_task AS w FROM exh_watermark WHERE exh_user = $1',
+      [carol],
+    );
+    expect(stored.rows).toEqual([{ w: '{"compare":true}' }]);
+  });
+
+  it("takes exh_backend from the application's users into exh_get_users", async () => {
+    await instance.query(
+      "INSERT INTO app_user (exh_user, exh_backend) VALUES ('dave@contoso.test', 'graph'), ('erin@contoso.test', NULL)",
+    );
+    const users = await db.getUsers();
+    expect(users.find((u) => u.user === 'dave@contoso.test')?.backend).toBe('graph');
+    expect(users.find((u) => u.user === 'erin@contoso.test')).not.toHaveProperty('backend');
+  });
 });

@@ -45,6 +45,25 @@ describe('postgresBaseProject', () => {
     expect(await status('exh_sync_users()')).toMatchObject({ exit_code: 0, error_message: null });
   });
 
+  it("passes exh_user_source's optional exh_backend through exh_get_users, and NULL for a view without it", async () => {
+    await db.exec(`CREATE OR REPLACE VIEW exh_user_source AS SELECT 'alice@contoso.test'::text AS exh_user,
+        true AS sync_calendar, false AS sync_contact, false AS sync_email, true AS sync_task`);
+    const backends = async () =>
+      (await db.query<{ exh_backend: string | null }>('SELECT exh_backend FROM exh_get_users()')).rows;
+    expect(await backends()).toEqual([{ exh_backend: null }]);
+    await db.exec(`CREATE OR REPLACE VIEW exh_user_source AS SELECT 'alice@contoso.test'::text AS exh_user,
+        true AS sync_calendar, false AS sync_contact, false AS sync_email, true AS sync_task, 'graph'::text AS exh_backend`);
+    expect(await backends()).toEqual([{ exh_backend: 'graph' }]);
+  });
+
+  it('refuses to move a row to a new item id until the application fills in exh_from_exh_new_id_*', async () => {
+    await expect(
+      db.query(
+        "SELECT exh_from_exh_new_id_calendar(exh_user => 'a@b.test', exh_item_id => 'old', exh_new_item_id => 'new')",
+      ),
+    ).rejects.toThrow(/exh_from_exh_new_id_calendar is not filled in.*Switching backends/);
+  });
+
   it('refuses a resynchronisation it cannot carry out, saying what is wrong, and queues nothing for it', async () => {
     const before = await outboxRows();
     const refusal = async (direction: number | null, user: string | null, item: number | null) =>

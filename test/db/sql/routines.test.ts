@@ -3,12 +3,13 @@ import { chunks, getItemParameters, indent, routines, syncItemParameters } from 
 import { calendar, defineItemType, field, task } from '../../../src/items/index.js';
 
 describe('routines', () => {
-  it("lists the base project's routines: the users, per type its templates, senders and reader, then the commands", () => {
+  it("lists the base project's routines: the users, per type its templates (the new-id one too), senders and reader, then the commands", () => {
     expect(routines([task]).map((r) => `${r.name} ${r.owner} ${r.result}`)).toEqual([
       'exh_get_users base rows',
       'exh_from_exh_add_task application nothing',
       'exh_from_exh_chg_task application nothing',
       'exh_from_exh_del_task application nothing',
+      'exh_from_exh_new_id_task application nothing',
       'exh_to_exh_add_task base status',
       'exh_to_exh_chg_task base status',
       'exh_to_exh_del_task base status',
@@ -25,6 +26,7 @@ describe('routines', () => {
     expect(parameters('exh_to_exh_add_calendar')).toEqual(calendar.fields.map((f) => `exh_${f.name}`));
     expect(parameters('exh_from_exh_chg_calendar')).toEqual(calendar.fields.map((f) => `exh_${f.name}`));
     expect(parameters('exh_to_exh_del_calendar')).toEqual(['exh_app_item_id', 'exh_item_id', 'exh_user']);
+    expect(parameters('exh_from_exh_new_id_calendar')).toEqual(['exh_user', 'exh_item_id', 'exh_new_item_id']);
   });
 
   it('grows with a type defined later: its routines come from its definition alone', () => {
@@ -42,6 +44,7 @@ describe('routines', () => {
       'exh_from_exh_add_note',
       'exh_from_exh_chg_note',
       'exh_from_exh_del_note',
+      'exh_from_exh_new_id_note',
       'exh_to_exh_add_note',
       'exh_to_exh_chg_note',
       'exh_to_exh_del_note',

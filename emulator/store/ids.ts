@@ -17,6 +17,11 @@ export function newFolderId(): string {
   return folderPrefix + randomBytes(18).toString('base64');
 }
 
+/** Graph's immutable item ids (https://learn.microsoft.com/graph/outlook-immutable-id): URL-safe base64. */
+export function newImmutableId(): string {
+  return `AAkALg${randomBytes(30).toString('base64url')}`;
+}
+
 export function newAttachmentId(): string {
   return `AAMkC${randomBytes(24).toString('base64')}`;
 }

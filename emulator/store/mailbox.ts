@@ -1,5 +1,5 @@
 import type { ItemKind } from '../items/fields.js';
-import { changeKeyOf, newFolderId, newItemId, newToken, type TokenSeal } from './ids.js';
+import { changeKeyOf, newFolderId, newImmutableId, newItemId, newToken, type TokenSeal } from './ids.js';
 import type {
   EventType,
   ExtendedProp,
@@ -47,6 +47,12 @@ export const distinguishedFolders = [
 ] as const;
 
 export type DistinguishedFolder = (typeof distinguishedFolders)[number]['name'];
+
+function tombstoneOf(item: StoredItem, seq: number): Tombstone {
+  const tombstone: Tombstone = { id: item.id, createdSeq: item.createdSeq, seq };
+  if (item.immutableId) tombstone.immutableId = item.immutableId;
+  return tombstone;
+}
 
 /** Events kept per mailbox for watermarks to resume from; older watermarks get ErrorInvalidWatermark. */
 const eventLogLimit = 20_000;
@@ -149,6 +155,7 @@ export class Mailbox {
     const seq = ++this.seq;
     const item: StoredItem = {
       id: input.id ?? newItemId(),
+      immutableId: newImmutableId(),
       kind: input.kind,
       folderId,
       version: 1,
@@ -189,7 +196,7 @@ export class Mailbox {
     const seq = ++this.seq;
     this.items.delete(item.id);
     this.itemsIn(item.folderId).delete(item.id);
-    this.tombstones.get(item.folderId)?.push({ id: item.id, createdSeq: item.createdSeq, seq });
+    this.tombstones.get(item.folderId)?.push(tombstoneOf(item, seq));
     this.emitItem('DeletedEvent', item, seq);
     this.emitFolderModified(item.folderId);
   }
@@ -200,7 +207,7 @@ export class Mailbox {
     const from = item.folderId;
     this.items.delete(item.id);
     this.itemsIn(from).delete(item.id);
-    this.tombstones.get(from)?.push({ id: item.id, createdSeq: item.createdSeq, seq });
+    this.tombstones.get(from)?.push(tombstoneOf(item, seq));
     const moved: StoredItem = {
       ...item,
       id: newItemId(),

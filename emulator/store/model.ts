@@ -39,6 +39,8 @@ export interface OccurrenceException {
 
 export interface StoredItem {
   id: string;
+  /** Graph's immutable id: kept across moves between folders (a regular id changes). Absent in older data files. */
+  immutableId?: string;
   kind: ItemKind;
   folderId: string;
   /** Bumped on every change; the ChangeKey is derived from it. */
@@ -61,6 +63,8 @@ export interface StoredItem {
 
 export interface Tombstone {
   id: string;
+  /** The item's immutable id, for Graph's `@removed` entries under `Prefer: IdType="ImmutableId"`. */
+  immutableId?: string;
   createdSeq: number;
   seq: number;
 }

@@ -4,6 +4,7 @@ import { EmulatorAdmin } from './admin/api.js';
 import { type EmulatorClock, systemClock } from './clock.js';
 import { type Core, type EmulatorLogger, type EmulatorSettings, silentLogger } from './context.js';
 import { Faults } from './faults.js';
+import { graphPrefix, registerGraph } from './graph/index.js';
 import { Subscriptions } from './notifications/subscriptions.js';
 import { RequestLog } from './request-log.js';
 import { buildServer, paths } from './server.js';
@@ -73,6 +74,8 @@ export interface EmulatorOptions {
   now?: () => number;
   /** Time and timers (expiry, push retries and status events, keep-alives, ConnectionTimeout, latency faults). */
   clock?: EmulatorClock;
+  /** Serve Microsoft Graph v1.0 (and its token endpoint and Autodiscover v2) over the same mailboxes. Default true. */
+  graph?: boolean;
 }
 
 export interface RunningEmulator {
@@ -82,6 +85,8 @@ export interface RunningEmulator {
   autodiscoverUrl: string;
   /** http://HOST:PORT/emulator/admin */
   adminUrl: string;
+  /** http://HOST:PORT/graph/v1.0 (Microsoft Graph; '' when started with graph: false). */
+  graphUrl: string;
   host: string;
   port: number;
   serviceAccount: string;
@@ -118,6 +123,7 @@ const optionsSchema = z.object({
     .default(16 * 1024 * 1024),
   faultSeed: z.number().int().default(1),
   schemaDirectory: z.string().optional(),
+  graph: z.boolean().default(true),
 });
 
 /** Thrown by startEmulator for options it cannot use; the message names each one (`mailboxes.0: must be …`). */
@@ -180,6 +186,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   };
   const admin = new EmulatorAdmin(core, persist);
   const app = buildServer(core, admin);
+  if (parsed.graph) registerGraph(app, core);
   await app.listen({ port: parsed.port, host: parsed.host });
   const address = app.server.address() as AddressInfo;
   const origin = `http://${hostForUrl(parsed.host)}:${address.port}`;
@@ -190,6 +197,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     url,
     autodiscoverUrl: `${origin}${paths.autodiscoverSvc}`,
     adminUrl: `${origin}${paths.admin}`,
+    graphUrl: parsed.graph ? `${origin}${graphPrefix}` : '',
     host: parsed.host,
     port: address.port,
     serviceAccount: settings.serviceAccount,

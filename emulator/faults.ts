@@ -11,6 +11,13 @@ import { z } from 'zod';
  * - invalidSyncState: SyncFolderItems with a sync state answers ErrorInvalidSyncStateData
  * - invalidWatermark: Subscribe with a watermark and GetEvents answer ErrorInvalidWatermark
  * - mailboxMove: SOAP fault ErrorMailboxMoveInProgress for the mailbox
+ *
+ * Microsoft Graph (emulator/graph/, operations named graph.*, e.g. graph.messages.delta; `latency` applies too):
+ * - graphThrottled: 429 ApplicationThrottled with Retry-After (seconds)
+ * - graphUnavailable: 503 ServiceUnavailable, with Retry-After when given
+ * - graphDeltaGone: a delta request with a token answers 410 Gone (resyncRequired) with a fresh initial link in Location
+ * - graphSyncStateNotFound: the same with code SyncStateNotFound
+ * - graphDeltaReplay: a delta request with a token serves its round again from the start (a replayed page)
  */
 
 const scope = {
@@ -31,6 +38,19 @@ export const faultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('invalidSyncState'), ...scope }),
   z.object({ kind: z.literal('invalidWatermark'), ...scope }),
   z.object({ kind: z.literal('mailboxMove'), ...scope }),
+  z.object({
+    kind: z.literal('graphThrottled'),
+    retryAfterSeconds: z.number().int().nonnegative().default(2),
+    ...scope,
+  }),
+  z.object({
+    kind: z.literal('graphUnavailable'),
+    retryAfterSeconds: z.number().int().nonnegative().optional(),
+    ...scope,
+  }),
+  z.object({ kind: z.literal('graphDeltaGone'), ...scope }),
+  z.object({ kind: z.literal('graphSyncStateNotFound'), ...scope }),
+  z.object({ kind: z.literal('graphDeltaReplay'), ...scope }),
 ]);
 
 export type FaultInput = z.input<typeof faultSchema>;

@@ -3,6 +3,7 @@ import type { Core, OperationContext } from '../context.js';
 import { supportedOperations } from '../ews.js';
 import { type Fault, type FaultInput, faultSchema } from '../faults.js';
 import { type GraphSubscription, graphSubscriptions, type LifecycleEvent } from '../graph/notifications/registry.js';
+import { graphOperations } from '../graph/operations.js';
 import { type GraphAppOptions, graphTenant } from '../graph/token.js';
 import { exceptionOf, type ItemView, occurrencesIn, resolveItemId, viewOf } from '../items/calendar.js';
 import { readExtended } from '../items/extended.js';
@@ -423,11 +424,14 @@ export class EmulatorAdmin {
         400,
         parsed.error.issues.map((i) => `${i.path.join('.') || 'fault'}: ${i.message}`).join('; '),
       );
-    const unknown = (parsed.data.operations ?? []).filter((op) => !supportedOperations.includes(op));
+    // Graph operations are named graph.* (emulator/graph/router.ts lists them).
+    const unknown = (parsed.data.operations ?? []).filter(
+      (op) => !supportedOperations.includes(op) && !(graphOperations as readonly string[]).includes(op),
+    );
     if (unknown.length > 0) {
       throw new AdminError(
         400,
-        `Unknown operation ${unknown.join(', ')}: faults apply to ${supportedOperations.join(', ')}.`,
+        `Unknown operation ${unknown.join(', ')}: faults apply to ${[...supportedOperations, ...graphOperations].join(', ')}.`,
       );
     }
     if (parsed.data.mailbox !== undefined && !this.core.store.get(parsed.data.mailbox))

@@ -113,8 +113,10 @@ program
   )
   .option('--find-count-limit <n>', 'EWSFindCountLimit: most items one FindItem returns', parseCount, 1000)
   .option('--no-impersonation', 'the service account may not impersonate (ErrorImpersonateUserDenied)')
+  .option('--graph', 'also serve Microsoft Graph v1.0, its token endpoint and Autodiscover v2 over the same mailboxes')
   .action(
     async (options: {
+      graph?: boolean;
       maxHangingConnections: number;
       findCountLimit: number;
       impersonation: boolean;
@@ -138,6 +140,7 @@ program
         maxHangingConnections: options.maxHangingConnections,
         findCountLimit: options.findCountLimit,
         impersonationAllowed: options.impersonation,
+        graph: options.graph === true,
         ...(options.serviceAccount ? { serviceAccount: options.serviceAccount } : {}),
         ...(options.data ? { dataFile: options.data } : {}),
       }).catch((error: unknown) => {
@@ -145,6 +148,7 @@ program
         process.exit(exitCodes.failed);
       });
       process.stdout.write(`${emulatorCommandLine({ url: emulator.url })}\n`);
+      if (emulator.graphUrl) process.stdout.write(`Microsoft Graph emulator listening on ${emulator.graphUrl}\n`);
       const stop = () => {
         void emulator.close().then(() => process.exit(exitCodes.ok));
       };

@@ -15,6 +15,8 @@ const emulator = join(root, 'emulator');
 
 /** The npm packages the emulator uses; a new one is a decision, made here. */
 const emulatorPackages = [
+  // Types only (import type): the Graph emulator's payload shapes.
+  '@microsoft/microsoft-graph-types',
   'fast-xml-parser',
   'fastify',
   'httpntlm',

@@ -80,10 +80,11 @@ export async function syncCalendar(
   const now = mailbox.now();
   const today = calendarWindowOf(now, mailbox.calendarWindow);
   const rolled = state !== undefined && state.window?.from !== today.from;
-  const round: Round = roundOf(state, now, rolled);
+  const round: Round = roundOf(state, rolled);
   const window = state && !rolled && state.window ? state.window : today;
   const link = state && !rolled ? state.link : initialLink(mailbox, window);
   const page = await readDelta<GraphEvent>(mailbox, link, options);
+  round.started ??= page.date;
   const max = Math.max(0, Math.floor(options.occurrences ?? 0));
   const held: HeldOccurrences = Object.fromEntries(
     Object.entries(state?.series ?? {}).map(([id, ids]) => [id, [...ids]]),

@@ -43,7 +43,7 @@ export async function readDelta<T>(
   mailbox: GraphMailbox,
   url: string,
   options: SyncFolderOptions,
-): Promise<{ entries: T[]; next?: string; delta?: string }> {
+): Promise<{ entries: T[]; next?: string; delta?: string; date: string }> {
   const answer = await mailbox.send<DeltaAnswer<T>>(
     {
       method: 'GET',
@@ -55,7 +55,10 @@ export async function readDelta<T>(
   const body = answer.body ?? {};
   const next = body['@odata.nextLink'];
   const delta = body['@odata.deltaLink'];
-  return { entries: body.value ?? [], ...(next ? { next } : {}), ...(delta ? { delta } : {}) };
+  // Graph's own clock, the one createdDateTime is on (./sync.ts changeType).
+  const dated = Date.parse(answer.headers?.get('date') ?? '');
+  const date = new Date(Number.isNaN(dated) ? Date.now() : dated).toISOString();
+  return { entries: body.value ?? [], ...(next ? { next } : {}), ...(delta ? { delta } : {}), date };
 }
 
 export function bodyPreference(bodyType: BodyType | undefined): string {
@@ -74,30 +77,35 @@ function initialLink(mailbox: GraphMailbox, folder: FolderName, listId: string |
   }
 }
 
-/** Where a round stands: whether it began from nothing, when the previous one began. */
+/** Where a round stands: whether it began from nothing, when the previous one began (Graph's clock). */
 export interface Round {
   fresh: boolean;
   since?: string;
-  started: string;
+  /** When this round began; undefined until its first page is read (then that page's Date). */
+  started?: string;
 }
 
 /** The round a page belongs to, from the stored continuation (a deltaLink begins a new, incremental one). */
-export function roundOf(state: GraphContinuation | undefined, now: Date, restart = false): Round {
-  if (!state || restart) return { fresh: true, started: now.toISOString() };
-  if (state.at === 'delta')
-    return { fresh: false, ...(state.started ? { since: state.started } : {}), started: now.toISOString() };
+export function roundOf(state: GraphContinuation | undefined, restart = false): Round {
+  if (!state || restart) return { fresh: true };
+  if (state.at === 'delta') return { fresh: false, ...(state.started ? { since: state.started } : {}) };
   return {
     fresh: state.fresh,
     ...(state.since ? { since: state.since } : {}),
-    started: state.started ?? now.toISOString(),
+    ...(state.started ? { started: state.started } : {}),
   };
 }
 
-/** create: new to the reader (the round began from nothing, or the item was made after the previous round began). */
+/**
+ * create: new to the reader — the round began from nothing, or the item was made after the previous round began
+ * (both times Graph's, to the second: one made in that very second counts as changed, which the application's
+ * upserting procedures take alike).
+ */
 export function changeType(round: Round, item: ExchangeItem): 'create' | 'update' {
   if (round.fresh) return 'create';
   const created = item.properties.created;
-  return typeof created === 'string' && round.since !== undefined && created >= round.since ? 'create' : 'update';
+  if (typeof created !== 'string' || round.since === undefined) return 'update';
+  return Date.parse(created) >= Date.parse(round.since) + 1000 ? 'create' : 'update';
 }
 
 export function itemFromGraph(kind: ResourceKind, entry: DeltaEntry): ExchangeItem {
@@ -130,8 +138,9 @@ export async function syncFolder(
       `${mailbox.user} has no default To Do list the application may read (Tasks.ReadWrite.All)`,
     );
   }
-  const round = roundOf(state, mailbox.now());
+  const round = roundOf(state);
   const page = await readDelta<DeltaEntry>(mailbox, state?.link ?? initialLink(mailbox, folder, listId), options);
+  round.started ??= page.date;
   const changes: SyncChange[] = [];
   const live: DeltaEntry[] = [];
   for (const entry of page.entries) {

@@ -1,12 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ExhError, isExhError } from '../../../src/errors.js';
+import { type RunningEmulator, startEmulator } from '../../../emulator/index.js';
+import { configSchema } from '../../../src/config/schema.js';
+import { type ExhError, isExhError, isPermanent } from '../../../src/errors.js';
 import { createGraphClient, type GraphClientOptions } from '../../../src/exchange/graph/client.js';
-import { staticTokenProvider } from '../../../src/exchange/graph/token.js';
+import { msalTokenProvider, staticTokenProvider } from '../../../src/exchange/graph/token.js';
 import { createLogging } from '../../../src/logging/logger.js';
 import { ExchangePool } from '../../../src/pool/exchange-pool.js';
-import { manualClock } from './simulated-clock.js';
+import { manualClock, simulatedClock } from './simulated-clock.js';
 
 /**
  * The Graph client's HTTP protocol (src/exchange/graph/client.ts, http.ts) against a tiny node:http server. It is a
@@ -502,5 +504,137 @@ describe('throttling, tokens and the per-mailbox limit (over the test double; ag
     expect(error.message).toMatch(/refuses its token even after a refresh/);
     expect(asked).toEqual([false, true]);
     expect(seen.length).toBe(2);
+  });
+});
+
+describe("against the project's Graph emulator", () => {
+  const alice = 'alice@contoso.test';
+  const bob = 'bob@contoso.test';
+  /** The emulator's clock is the client's: the request log's times are the simulated ones the client waited on. */
+  const clock = simulatedClock();
+  let emulator: RunningEmulator;
+
+  beforeAll(async () => {
+    emulator = await startEmulator({ port: 0, graph: true, now: () => clock.now() });
+  });
+  afterAll(async () => {
+    await emulator?.close();
+  });
+
+  /** A client of the emulator with msal-node tokens from its token endpoint (a fresh token cache each). */
+  function emulatorClient(extra: Partial<GraphClientOptions> = {}) {
+    const graphConfig = configSchema.parse({
+      database: { type: 'pglite' },
+      exchange: {
+        backend: 'graph',
+        graph: {
+          tenant: 'contoso.test',
+          clientId: '00000000-0000-0000-0000-0000000e4e00',
+          clientSecret: 'exh-emulator-secret',
+          authority: `http://${emulator.host}:${emulator.port}/graph-login`,
+        },
+      },
+    }).exchange.graph;
+    return client({ baseUrl: emulator.graphUrl, tokens: msalTokenProvider(graphConfig), clock, ...extra });
+  }
+  const folders = (user: string) => ({ method: 'GET' as const, url: `/users/${user}/mailFolders`, mailbox: user });
+  /** A mark in the emulator's request log (its times do not move between tests: the clock moves only in waits). */
+  const mark = () => emulator.admin.requests().length;
+  const logOf = (user: string, since: number) =>
+    emulator.admin
+      .requests()
+      .slice(since)
+      .filter((entry) => entry.mailbox === user);
+
+  it('never lets a 5th request of a mailbox reach Graph (the emulator would answer 429 MailboxConcurrency)', async () => {
+    emulator.admin.faults.clear();
+    emulator.admin.faults.add({ kind: 'latency', ms: 40, mailbox: alice, calls: 1_000, id: 'slow' });
+    const since = mark();
+    const { graphClient } = emulatorClient();
+    const answers = await Promise.all(Array.from({ length: 24 }, () => graphClient.request(folders(alice), call())));
+    expect(answers.every((answer) => answer.status === 200)).toBe(true);
+    const log = logOf(alice, since);
+    expect(log.length).toBe(24);
+    expect(log.filter((entry) => entry.status === 429)).toEqual([]);
+
+    // The check can fail: a client allowed 10 at a time meets the emulator's limit.
+    const { graphClient: greedy } = emulatorClient({ perMailbox: 10, throttleRetries: 0 });
+    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => greedy.request(folders(alice), call())));
+    const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((error) => isExhError(error, 'EXH_EXCHANGE_THROTTLED'))).toBe(true);
+    emulator.admin.faults.clear();
+  });
+
+  it('sends no retry before Retry-After: on the shared simulated clock each retry arrives that long after the 429', async () => {
+    emulator.admin.faults.clear();
+    emulator.admin.faults.add({ kind: 'graphThrottled', retryAfterSeconds: 5, calls: 2, mailbox: alice });
+    const since = mark();
+    const { graphClient } = emulatorClient();
+    expect((await graphClient.request(folders(alice), call())).status).toBe(200);
+    const log = logOf(alice, since);
+    expect(log.map((entry) => entry.status)).toEqual([429, 429, 200]);
+    for (let index = 1; index < log.length; index += 1) {
+      const previous = log[index - 1] as (typeof log)[number];
+      expect((log[index] as (typeof log)[number]).at - previous.answeredAt).toBeGreaterThanOrEqual(5_000);
+    }
+  });
+
+  it('goes on with other mailboxes while one is paused', async () => {
+    emulator.admin.faults.clear();
+    emulator.admin.faults.add({ kind: 'graphThrottled', retryAfterSeconds: 30, calls: 1, mailbox: alice });
+    const manual = manualClock(clock.now());
+    const { graphClient } = emulatorClient({ clock: manual });
+    const since = mark();
+    const paused = graphClient.request(folders(alice), call());
+    for (let i = 0; i < 400 && manual.waiting() === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(manual.sleeps).toEqual([30_000]);
+    expect((await graphClient.request(folders(bob), call())).status).toBe(200);
+    expect((await graphClient.request(folders(bob), call())).status).toBe(200);
+    expect(logOf(alice, since).map((entry) => entry.status)).toEqual([429]);
+    manual.advance(30_000);
+    expect((await paused).status).toBe(200);
+    expect(logOf(alice, since).map((entry) => entry.status)).toEqual([429, 200]);
+  });
+
+  it('refreshes an expired token once and goes on', async () => {
+    emulator.admin.faults.clear();
+    const { graphClient } = emulatorClient();
+    await graphClient.request(folders(alice), call());
+    expect(emulator.admin.expireGraphTokens()).toBeGreaterThan(0);
+    const since = mark();
+    expect((await graphClient.request(folders(alice), call())).status).toBe(200);
+    const refused = emulator.admin
+      .requests()
+      .slice(since)
+      .filter((entry) => entry.status === 401);
+    expect(refused.length).toBe(1);
+    expect(logOf(alice, since).map((entry) => entry.status)).toEqual([200]);
+  });
+
+  it("maps the emulator's refusals: an unknown user, an on-premises mailbox, 503 retried, missing consent", async () => {
+    emulator.admin.faults.clear();
+    const { graphClient } = emulatorClient();
+    const unknown = await failure(graphClient.request(folders('nobody@contoso.test'), call()));
+    expect(unknown.code).toBe('EXH_EXCHANGE_MAILBOX_NOT_FOUND');
+
+    emulator.admin.markOnPremises(bob, true);
+    const onPremises = await failure(graphClient.request(folders(bob), call()));
+    emulator.admin.markOnPremises(bob, false);
+    expect(onPremises.code).toBe('EXH_EXCHANGE_MAILBOX_NOT_IN_CLOUD');
+    expect(isPermanent(onPremises)).toBe(true);
+
+    emulator.admin.faults.add({ kind: 'graphUnavailable', retryAfterSeconds: 2, calls: 1, mailbox: alice });
+    expect((await graphClient.request(folders(alice), call())).status).toBe(200);
+
+    emulator.admin.updateGraphApp({ consented: false });
+    try {
+      const denied = await failure(emulatorClient().graphClient.request(folders(alice), call()));
+      expect(denied.code).toBe('EXH_EXCHANGE_PERMISSION_DENIED');
+      expect(denied.message).toContain('application permission Mail.ReadWrite with admin consent');
+      expect(denied.message).toContain('admin consent is missing');
+    } finally {
+      emulator.admin.updateGraphApp({ consented: true });
+    }
   });
 });

@@ -1,11 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningEmulator, startEmulator } from '../../../emulator/index.js';
+import { configSchema } from '../../../src/config/schema.js';
 import { createGraphClient, type GraphBatchRequest } from '../../../src/exchange/graph/client.js';
-import { staticTokenProvider } from '../../../src/exchange/graph/token.js';
+import { msalTokenProvider, staticTokenProvider } from '../../../src/exchange/graph/token.js';
 import { createLogging } from '../../../src/logging/logger.js';
 import { ExchangePool } from '../../../src/pool/exchange-pool.js';
-import { manualClock } from './simulated-clock.js';
+import { manualClock, simulatedClock } from './simulated-clock.js';
 
 /**
  * JSON $batch (src/exchange/graph/batch.ts). A node:http test double stands in for Graph's $batch endpoint here: it
@@ -200,5 +202,75 @@ describe('$batch', () => {
       code: 'EXH_EXCHANGE_THROTTLED',
       details: { backOffMs: 1_000 },
     });
+  });
+});
+
+describe("$batch against the project's Graph emulator", () => {
+  const alice = 'alice@contoso.test';
+  const clock = simulatedClock();
+  let emulator: RunningEmulator;
+
+  beforeAll(async () => {
+    emulator = await startEmulator({ port: 0, graph: true, now: () => clock.now() });
+  });
+  afterAll(async () => {
+    await emulator?.close();
+  });
+
+  function emulatorClient() {
+    const graph = configSchema.parse({
+      database: { type: 'pglite' },
+      exchange: {
+        backend: 'graph',
+        graph: {
+          tenant: 'contoso.test',
+          clientId: '00000000-0000-0000-0000-0000000e4e00',
+          clientSecret: 'exh-emulator-secret',
+          authority: `http://${emulator.host}:${emulator.port}/graph-login`,
+        },
+      },
+    }).exchange.graph;
+    const { logger } = createLogging({ level: 'silent', format: 'json', stdout: { write: () => undefined } });
+    const pool = new ExchangePool(16);
+    afterAll(() => pool.close());
+    return createGraphClient({
+      baseUrl: emulator.graphUrl,
+      tokens: msalTokenProvider(graph),
+      pool,
+      timeoutMs: 5_000,
+      logger,
+      clock,
+    });
+  }
+
+  it('answers 90 requests in 5 envelopes, 4 at a time without one 429 of its own, a throttled one retried alone', async () => {
+    emulator.admin.faults.clear();
+    emulator.admin.faults.add({ kind: 'latency', ms: 5, mailbox: alice, calls: 1_000 });
+    emulator.admin.faults.add({ kind: 'graphThrottled', retryAfterSeconds: 3, calls: 1, mailbox: alice });
+    const since = emulator.admin.requests().length;
+    const requests: GraphBatchRequest[] = Array.from({ length: 90 }, (_, index) => ({
+      id: `r${index}`,
+      method: 'GET',
+      url: index === 89 ? `/users/${alice}/messages/no-such-id` : `/users/${alice}/mailFolders/inbox`,
+    }));
+    const results = await emulatorClient().batch(requests, {
+      signal: new AbortController().signal,
+      priority: 'catchUp',
+      mailbox: alice,
+    });
+    expect(results.map((r) => r.id)).toEqual(requests.map((r) => r.id));
+    for (const result of results.slice(0, 89)) {
+      expect(result.ok && (result.response.body as { displayName?: string }).displayName, result.id).toBe('Inbox');
+    }
+    const missing = results[89];
+    expect(missing?.ok === false && missing.error.code).toBe('EXH_EXCHANGE_ITEM_NOT_FOUND');
+    const log = emulator.admin.requests().slice(since);
+    const envelopes = log.filter((entry) => entry.operation === 'graph.batch');
+    // 5 envelopes, then one more carrying the throttled request alone.
+    expect(envelopes.length).toBe(6);
+    const subRequests = log.filter((entry) => entry.mailbox === alice);
+    expect(subRequests.length).toBe(91);
+    // The only 429 is the one the fault asked for: never MailboxConcurrency from a 5th request in flight.
+    expect(subRequests.filter((entry) => entry.status === 429).length).toBe(1);
   });
 });

@@ -1,31 +1,20 @@
-import { PGlite } from '@electric-sql/pglite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgliteDatabase } from '../../src/db/adapters/pglite.js';
-import { installInto } from '../../src/db/commands.js';
+import type { PGlite } from '@electric-sql/pglite';
+import { describe, expect, it } from 'vitest';
 import { errors } from '../../src/errors.js';
 import { createLogging } from '../../src/logging/logger.js';
 import { instrumentDatabase } from '../../src/metrics/instrument-database.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { recordConflict } from '../../src/sync/executors/record-conflict.js';
+import { type ExampleDatabase, useExampleDatabase } from '../support/example-database.js';
 
 const alice = 'alice@contoso.test';
 
 /** The metric families and the overview's memory, fed through the decorators by a real database. */
 describe('Metrics', () => {
   let instance: PGlite;
-  let raw: ReturnType<typeof createPgliteDatabase>;
-
-  beforeAll(async () => {
-    instance = await PGlite.create();
-    raw = createPgliteDatabase({ instance });
-    await raw.connect();
-    await installInto(raw, { exampleApp: true });
-    await instance.exec(`INSERT INTO app_user (exh_user) VALUES ('${alice}')`);
-  }, 60_000);
-
-  afterAll(async () => {
-    await raw?.close();
-    await instance?.close();
+  let raw: ExampleDatabase['db'];
+  useExampleDatabase([alice], (database) => {
+    ({ instance, db: raw } = database);
   });
 
   const scrape = async (metrics: Metrics) => (await metrics.scrape()).body;

@@ -1,12 +1,11 @@
-import { PGlite } from '@electric-sql/pglite';
-import { createPgliteDatabase } from '../../src/db/adapters/pglite.js';
-import { installInto } from '../../src/db/commands.js';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createMemoryExchange } from '../../src/exchange/memory/index.js';
 import { itemType, itemTypes } from '../../src/items/index.js';
 import { createLogging } from '../../src/logging/logger.js';
 import type { ItemTypeName } from '../../src/ports/database.port.js';
 import type { CallOptions } from '../../src/ports/exchange.port.js';
 import { type SyncSettings, syncItemType } from '../../src/sync/executors/sync-item-type.js';
+import { exampleDatabase } from './example-database.js';
 
 export const alice = 'alice@contoso.test';
 export const bob = 'bob@contoso.test';
@@ -17,11 +16,8 @@ export const bob = 'bob@contoso.test';
  * core's tests on it (test/sync/*-memory.test.ts, sync-item-type.test.ts) show that the core assumes only the port.
  */
 export async function memoryWorld(options: { now?: () => Date } = {}) {
-  const instance = await PGlite.create();
-  const db = createPgliteDatabase({ instance });
-  await db.connect();
-  await installInto(db, { exampleApp: true });
-  await instance.query('INSERT INTO app_user (exh_user) VALUES ($1), ($2)', [alice, bob]);
+  const database = await exampleDatabase([alice, bob]);
+  const { instance, db } = database;
   const newExchange = () =>
     createMemoryExchange({ mailboxes: [alice, bob], ...(options.now ? { now: options.now } : {}) });
   let exchange = newExchange();
@@ -106,12 +102,24 @@ export async function memoryWorld(options: { now?: () => Date } = {}) {
       ];
       await instance.exec(`TRUNCATE ${tables.join(', ')} RESTART IDENTITY; DELETE FROM exh_watermark;`);
     },
-    async close() {
-      await db.close();
-      await instance.close();
-    },
+    close: database.close,
   };
   return world;
 }
 
 export type MemoryWorld = Awaited<ReturnType<typeof memoryWorld>>;
+
+/** One world for the tests of a file, handed to `ready` before them, emptied before each and closed after them. */
+export function useMemoryWorld(ready: (world: MemoryWorld) => void): void {
+  let world: MemoryWorld | undefined;
+  beforeAll(async () => {
+    world = await memoryWorld();
+    ready(world);
+  });
+  beforeEach(async () => {
+    await world?.reset();
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+}

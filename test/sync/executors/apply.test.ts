@@ -1,21 +1,20 @@
-import { PGlite } from '@electric-sql/pglite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PGlite } from '@electric-sql/pglite';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createPgliteDatabase } from '../../../src/db/adapters/pglite.js';
-import { installInto } from '../../../src/db/commands.js';
 import { calendar } from '../../../src/items/calendar.js';
 import type { ItemChange } from '../../../src/ports/database.port.js';
 import { mapItem } from '../../../src/sync/decisions/map-item.js';
 import { applyPage } from '../../../src/sync/executors/apply.js';
+import { type ExampleDatabase, useExampleDatabase } from '../../support/example-database.js';
 
 /** The real example application on an in-memory PGlite: the poison is a row the application's own table refuses. */
 let instance: PGlite;
-let db: ReturnType<typeof createPgliteDatabase>;
+let db: ExampleDatabase['db'];
+useExampleDatabase([], (database) => {
+  ({ instance, db } = database);
+});
 
 beforeAll(async () => {
-  instance = await PGlite.create();
-  db = createPgliteDatabase({ instance });
-  await db.connect();
-  await installInto(db, { exampleApp: true });
   await instance.exec(`
     CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -24,10 +23,6 @@ beforeAll(async () => {
     END $$;
     CREATE TRIGGER refuse_poison BEFORE INSERT OR UPDATE ON calendar_item FOR EACH ROW EXECUTE FUNCTION refuse_poison();
   `);
-});
-afterAll(async () => {
-  await db?.close();
-  await instance?.close();
 });
 
 const user = 'alice@contoso.test';

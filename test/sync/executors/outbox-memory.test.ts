@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ControlPort } from '../../../src/ports/control.port.js';
 import type { FieldValue, ItemAction } from '../../../src/ports/database.port.js';
 import type { MailboxConnection, MailboxWriter } from '../../../src/ports/exchange.port.js';
 import type { ConflictRule } from '../../../src/sync/decisions/conflicts.js';
 import { applyItemChange, drainOutbox } from '../../../src/sync/executors/outbox.js';
-import { alice, bob, type MemoryWorld, memoryWorld } from '../../support/memory-world.js';
+import { alice, bob, type MemoryWorld, useMemoryWorld } from '../../support/memory-world.js';
 
 /**
  * The database → Exchange half of the core (src/sync/executors/outbox.ts) on the in-memory Exchange: the example
@@ -13,14 +13,8 @@ import { alice, bob, type MemoryWorld, memoryWorld } from '../../support/memory-
  * a change made in Exchange meanwhile is a conflict decided by sync.conflicts.
  */
 let world: MemoryWorld;
-beforeAll(async () => {
-  world = await memoryWorld();
-});
-beforeEach(async () => {
-  await world.reset();
-});
-afterAll(async () => {
-  await world?.close();
+useMemoryWorld((made) => {
+  world = made;
 });
 
 const control: ControlPort = {

@@ -1,31 +1,22 @@
-import { PGlite } from '@electric-sql/pglite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgliteDatabase } from '../../../src/db/adapters/pglite.js';
-import { installInto } from '../../../src/db/commands.js';
+import type { PGlite } from '@electric-sql/pglite';
+import { describe, expect, it } from 'vitest';
 import { errors, isExhError } from '../../../src/errors.js';
 import { createLogging } from '../../../src/logging/logger.js';
 import type { ControlPort, SyncItemsRequest } from '../../../src/ports/control.port.js';
 import type { FolderName, ItemWrite, MailboxWriter } from '../../../src/ports/exchange.port.js';
 import type { ConflictRule } from '../../../src/sync/decisions/conflicts.js';
 import { type ConflictSettings, drainOutbox, syncItemsFromParameters } from '../../../src/sync/executors/outbox.js';
+import { type ExampleDatabase, useExampleDatabase } from '../../support/example-database.js';
 
 /**
  * The outbox of the real example application on PGlite (rows written by its triggers), drained into a scripted
  * MailboxWriter — a test double for Exchange; the EWS writer against the emulator is tested in test/exchange.
  */
 let instance: PGlite;
-let db: ReturnType<typeof createPgliteDatabase>;
+let db: ExampleDatabase['db'];
 const { logger } = createLogging({ format: 'json', stdout: { write: () => {} } });
-
-beforeAll(async () => {
-  instance = await PGlite.create();
-  db = createPgliteDatabase({ instance });
-  await db.connect();
-  await installInto(db, { exampleApp: true });
-});
-afterAll(async () => {
-  await db?.close();
-  await instance?.close();
+useExampleDatabase([], (database) => {
+  ({ instance, db } = database);
 });
 
 function scriptedWriter(script: { failCreate?: Error; existing?: string } = {}) {

@@ -1,22 +1,16 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { errors } from '../../../src/errors.js';
 import { itemType } from '../../../src/items/index.js';
 import { resyncItemType } from '../../../src/sync/executors/resync.js';
-import { alice, type MemoryWorld, memoryWorld } from '../../support/memory-world.js';
+import { alice, type MemoryWorld, useMemoryWorld } from '../../support/memory-world.js';
 
 /**
  * exh_sync_item (src/sync/executors/resync.ts) in both directions on the in-memory Exchange and the example application:
  * the comparison of every item with every row, and what each direction makes of the differences.
  */
 let world: MemoryWorld;
-beforeAll(async () => {
-  world = await memoryWorld();
-});
-beforeEach(async () => {
-  await world.reset();
-});
-afterAll(async () => {
-  await world?.close();
+useMemoryWorld((made) => {
+  world = made;
 });
 
 async function resync(direction: 0 | 1, type: 'contact' | 'calendar' = 'contact') {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { errors } from '../../../src/errors.js';
 import { itemType, itemTypes } from '../../../src/items/index.js';
 import { Connections } from '../../../src/mailbox/connections.js';
@@ -7,7 +7,7 @@ import { CommittedWatermarks, SyncLocks } from '../../../src/mailbox/sync-locks.
 import type { FolderName, SubscriptionEvent, SyncFolderOptions } from '../../../src/ports/exchange.port.js';
 import { decodeCompare, decodeWatermark } from '../../../src/sync/decisions/watermark.js';
 import { syncItemType } from '../../../src/sync/executors/sync-item-type.js';
-import { alice, bob, type MemoryWorld, memoryWorld } from '../../support/memory-world.js';
+import { alice, bob, type MemoryWorld, useMemoryWorld } from '../../support/memory-world.js';
 
 /**
  * syncItemType (catch-up and live sync of one item type) on the in-memory Exchange and PGlite with the example
@@ -15,14 +15,8 @@ import { alice, bob, type MemoryWorld, memoryWorld } from '../../support/memory-
  * longer takes; recurring series; meeting messages. Nothing here is EWS: the core is driven through the port alone.
  */
 let world: MemoryWorld;
-beforeAll(async () => {
-  world = await memoryWorld();
-});
-beforeEach(async () => {
-  await world.reset();
-});
-afterAll(async () => {
-  await world?.close();
+useMemoryWorld((made) => {
+  world = made;
 });
 
 const contact = (displayName: string, more: Record<string, string> = {}) =>

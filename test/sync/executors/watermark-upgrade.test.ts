@@ -1,12 +1,10 @@
-import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPgliteDatabase } from '../../../src/db/adapters/pglite.js';
-import { installInto } from '../../../src/db/commands.js';
 import { decodeContinuation } from '../../../src/exchange/ews/continuation.js';
 import { calendar } from '../../../src/items/calendar.js';
 import { createLogging } from '../../../src/logging/logger.js';
 import { type SyncSettings, syncItemType } from '../../../src/sync/executors/sync-item-type.js';
 import { alice, live, startTestEmulator, testAdapter } from '../../exchange/ews/support.js';
+import { exampleDatabase } from '../../support/example-database.js';
 
 /**
  * Upgrading from a watermark written before recurring series moved behind the port: the calendar's EWS sync state
@@ -17,15 +15,9 @@ import { alice, live, startTestEmulator, testAdapter } from '../../exchange/ews/
  */
 const emulator = await startTestEmulator();
 const adapter = testAdapter(emulator);
-const instance = await PGlite.create();
-const db = createPgliteDatabase({ instance });
-await db.connect();
-await installInto(db, { exampleApp: true });
-await instance.query('INSERT INTO app_user (exh_user) VALUES ($1)', [alice]);
-afterAll(async () => {
-  await db.close();
-  await instance.close();
-});
+const database = await exampleDatabase([alice]);
+const { instance, db } = database;
+afterAll(database.close);
 const { logger } = createLogging({ level: 'silent', format: 'json', stdout: { write: () => {} } });
 
 const settings: SyncSettings = {

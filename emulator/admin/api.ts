@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Core, OperationContext } from '../context.js';
 import { supportedOperations } from '../ews.js';
 import { type Fault, type FaultInput, faultSchema } from '../faults.js';
+import { graphIdOf, graphOccurrenceId } from '../graph/ids.js';
 import { type GraphSubscription, graphSubscriptions, type LifecycleEvent } from '../graph/notifications/registry.js';
 import { graphOperations } from '../graph/operations.js';
 import { type GraphAppOptions, graphTenant } from '../graph/token.js';
@@ -53,7 +54,10 @@ export interface ItemInput {
 }
 
 export interface ItemSummary {
+  /** The EWS id. */
   id: string;
+  /** The id Microsoft Graph gives the item with `Prefer: IdType="ImmutableId"` (kept across moves). */
+  graphId: string;
   changeKey: string;
   kind: ItemKind;
   folder: string;
@@ -128,6 +132,9 @@ export class EmulatorAdmin {
       if (!name.startsWith('_')) properties[name] = valueToJson(value);
     const out: ItemSummary = {
       id: view.id,
+      graphId: view.occurrence
+        ? graphOccurrenceId(view.item, view.occurrence.originalStart, true)
+        : graphIdOf(view.item, true),
       changeKey: view.changeKey,
       kind: view.kind,
       folder: this.folderName(mailbox, view.item.folderId),

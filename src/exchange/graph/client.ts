@@ -182,10 +182,22 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
         async (signal) => {
           if (!request.anonymous) token = await options.tokens.getToken({ signal, forceRefresh: refresh });
           const headers = headersOf(request, foreign, clientRequestId, token);
-          return exchange(
-            { method: request.method, url, headers, ...(body === undefined ? {} : { body }) },
-            { signal, timeoutMs: options.timeoutMs, maxBodyBytes, user, account },
-          );
+          try {
+            return await exchange(
+              { method: request.method, url, headers, ...(body === undefined ? {} : { body }) },
+              { signal, timeoutMs: options.timeoutMs, maxBodyBytes, user, account },
+            );
+          } catch (error) {
+            // No answer (time-out, network, an unreadable body): logged with the id Graph's support would ask for.
+            if (isExhError(error) && error.code !== 'EXH_POOL_ABORTED') {
+              Object.assign(error.details, { clientRequestId });
+              log.warn(
+                { user, code: error.code, clientRequestId, method: request.method, url: safeUrl(url) },
+                `Graph request failed: ${error.message}`,
+              );
+            }
+            throw error;
+          }
         },
         {
           priority: call.priority,

@@ -248,12 +248,15 @@ describe('answers', () => {
       response.write('{"value": [');
       // …and nothing more, ever.
     });
-    const { graphClient } = client({ timeoutMs: 300 });
+    const { graphClient, records } = client({ timeoutMs: 300 });
     const error = await failure(
       graphClient.request({ method: 'GET', url: `/users/${ann}/calendarView/delta` }, call()),
     );
     expect(error.code).toBe('EXH_EXCHANGE_TIMEOUT');
     expect(error.details.timeoutMs).toBe(300);
+    const sentId = graph.seen.at(-1)?.headers['client-request-id'];
+    expect(error.details.clientRequestId).toBe(sentId);
+    expect(records.find((r) => r.clientRequestId === sentId)).toMatchObject({ code: 'EXH_EXCHANGE_TIMEOUT' });
   });
 
   it("stops when the caller's signal aborts: EXH_POOL_ABORTED, not a time-out", async () => {

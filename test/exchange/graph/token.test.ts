@@ -105,6 +105,17 @@ describe('a client secret', () => {
     expect(posts.length).toBe(2);
   });
 
+  it("renews a token before it expires: one that lives less than msal's five minutes of margin is never reused", async () => {
+    emulator.admin.updateGraphApp({ tokenLifetimeSeconds: 240 });
+    try {
+      const tokens = msalTokenProvider(graphConfig({ clientSecret }));
+      const first = await tokens.getToken({ signal: signal() });
+      expect(await tokens.getToken({ signal: signal() })).not.toBe(first);
+    } finally {
+      emulator.admin.updateGraphApp({ tokenLifetimeSeconds: 3599 });
+    }
+  });
+
   it('routes a plain-http authority (an emulator) through the redirect by itself', async () => {
     const tokens = msalTokenProvider(graphConfig({ clientSecret }));
     expect(claims(await tokens.getToken({ signal: signal() })).appid).toBe(clientId);

@@ -21,8 +21,8 @@ import { changeType, type Round, readDelta, roundOf } from './sync.js';
  * `originalStart`), or, with 0, are left out and the master alone is reported. The occurrence ids reported per master
  * travel in the continuation (`series`), as the other adapters keep them. `@removed` is a deletion only when the
  * event is gone (a GET answers 404); one that answers left the window. A series' master never comes as @removed: when
- * a page removes events of no known series, the known masters are looked up and a gone one is deleted with its
- * reported occurrences.
+ * a page removes occurrences, their masters (all known ones, for an occurrence of no known series) are looked up and
+ * a gone one is deleted with its reported occurrences.
  */
 
 const dayMs = 86_400_000;
@@ -124,7 +124,8 @@ export async function syncCalendar(
   };
 
   // Deletions: only what is gone; what answers merely left the window.
-  let unknownRemoved = false;
+  // The masters whose occurrences went: the series may have gone whole (its master is never in the view).
+  const suspects = new Set<string>();
   for (const id of removed) {
     const answer = fetched.get(`r:${id}`);
     if (answer?.ok) continue;
@@ -133,11 +134,13 @@ export async function syncCalendar(
     if (held[id]) forgetSeries(id);
     else {
       const master = Object.keys(held).find((m) => held[m]?.includes(id));
-      if (master) held[master] = (held[master] ?? []).filter((o) => o !== id);
-      else unknownRemoved = true;
+      if (master) {
+        held[master] = (held[master] ?? []).filter((o) => o !== id);
+        suspects.add(master);
+      } else for (const known of Object.keys(held)) suspects.add(known);
     }
   }
-  if (unknownRemoved) await forgetGoneSeries(mailbox, held, bySeries, singles, changes, options);
+  if (suspects.size > 0) await forgetGoneSeries(mailbox, held, [...suspects], bySeries, singles, changes, options);
 
   // Attachments of the events reported with some.
   const reported: GraphEvent[] = [];
@@ -234,19 +237,20 @@ export async function syncCalendar(
 }
 
 /**
- * Events were removed that belong to no series the continuation knows of (a series deleted whole takes its
- * occurrences out of the view, but its master was never in it): the known masters not on this page are looked up,
- * and a gone one is deleted with the occurrences reported of it.
+ * Occurrences were removed (of a known series, or of none the continuation knows): a series deleted whole takes its
+ * occurrences out of the view, but its master was never in it, so the suspected masters not on this page are looked
+ * up, and a gone one is deleted with the occurrences reported of it.
  */
 async function forgetGoneSeries(
   mailbox: GraphMailbox,
   held: HeldOccurrences,
+  suspects: readonly string[],
   onPage: ReadonlyMap<string, GraphEvent[]>,
   singles: readonly GraphEvent[],
   changes: SyncChange[],
   options: SyncFolderOptions,
 ): Promise<void> {
-  const candidates = Object.keys(held).filter((id) => !onPage.has(id) && !singles.some((e) => e.id === id));
+  const candidates = suspects.filter((id) => held[id] && !onPage.has(id) && !singles.some((e) => e.id === id));
   const answers = await fetchAll(
     mailbox,
     candidates.map((id) => ({ id, url: `${itemPath(mailbox.path, 'event', id)}?$select=id,type` })),

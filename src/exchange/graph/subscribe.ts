@@ -83,8 +83,16 @@ export function createWebhookSubscriber(
     ]);
   }
   const notificationUrl = graph.notificationUrl;
-  return (mailbox, folders, onEvent, call) =>
-    subscribeWebhook(
+  /** Before this process's first subscription: what an earlier run left behind at this URL is deleted. */
+  let swept: Promise<void> | undefined;
+  return async (mailbox, folders, onEvent, call) => {
+    swept ??= sweepStale(
+      { request: (request, requestOptions) => mailbox.send(request, requestOptions) },
+      notificationUrl,
+      mailbox.logger,
+    );
+    await swept;
+    return subscribeWebhook(
       {
         client: { request: (request, requestOptions) => mailbox.send(request, requestOptions) },
         receiver,
@@ -100,7 +108,54 @@ export function createWebhookSubscriber(
       onEvent,
       call,
     );
+  };
 }
+
+/**
+ * Deletes the Graph subscriptions of this application that post to `notificationUrl`, best effort: called before a
+ * process makes its first one, every such subscription is an earlier run's (one that ended without close(): a crash,
+ * a kill). Left alone they would post to the receiver until they expire — dropped there as unknown, logged and
+ * counted — and count against Graph's 1,000 subscriptions per mailbox. So two running connectors must never share a
+ * notificationUrl (neither could check the other's clientStates anyway).
+ */
+export async function sweepStale(
+  client: Pick<GraphClient, 'request'>,
+  notificationUrl: string,
+  logger: ExhLogger,
+): Promise<void> {
+  const log = logger.child({ actor: 'graph-webhook' });
+  const call: CallOptions = { signal: AbortSignal.timeout(120_000), priority: 'catchUp' };
+  try {
+    const stale: string[] = [];
+    let url: string | undefined = '/subscriptions';
+    while (url) {
+      const answer: { body: unknown } = await client.request({ method: 'GET', url }, call);
+      const page = listSchema.parse(answer.body);
+      for (const subscription of page.value)
+        if (subscription.notificationUrl === notificationUrl) stale.push(subscription.id);
+      url = page['@odata.nextLink'];
+    }
+    for (const id of stale) {
+      await client.request({ method: 'DELETE', url: `/subscriptions/${encodeURIComponent(id)}`, accept: [404] }, call);
+    }
+    if (stale.length > 0) {
+      log.info(
+        { deleted: stale.length, url: notificationUrl },
+        `Deleted ${stale.length} Graph subscriptions an earlier run left at ${notificationUrl}`,
+      );
+    }
+  } catch (error) {
+    log.warn(
+      { err: error },
+      'Could not delete the Graph subscriptions an earlier run may have left; they expire by themselves',
+    );
+  }
+}
+
+const listSchema = z.looseObject({
+  value: z.array(z.looseObject({ id: z.string(), notificationUrl: z.string().nullish() })),
+  '@odata.nextLink': z.string().optional(),
+});
 
 /** The resource of each folder that has Graph subscriptions, under `users/{user}/`. */
 const resources: Partial<Record<FolderName, string>> = {
@@ -279,7 +334,9 @@ export async function subscribeWebhook(
       { subscription: fingerprint(old), folder: leg.folder },
       `Creating the subscription on ${leg.folder} again: ${why}`,
     );
-    await create(leg);
+    await create(leg).catch((error: unknown) => {
+      throw asWebhookError(deps, user, error);
+    });
     schedule(leg);
     // What changed while there was no subscription is read by delta.
     changed(leg.folder);

@@ -148,17 +148,17 @@ describe('subscribing', () => {
   it('wakes the folder a change was made in, through the emulator and the receiver', async () => {
     const { events } = await subscribe(['inbox', 'calendar', 'contacts']);
     emulator.admin.createItem(alice, { kind: 'Message', folder: 'inbox', Subject: 'Hello' });
-    await vi.waitFor(() => expect(changedFolders(events)).toContain('inbox'));
+    await eventually(() => expect(changedFolders(events)).toContain('inbox'));
     expect(changedFolders(events)).not.toContain('contacts');
     emulator.admin.createItem(alice, { kind: 'Contact', GivenName: 'Ann', Surname: 'Example' });
-    await vi.waitFor(() => expect(changedFolders(events)).toContain('contacts'));
+    await eventually(() => expect(changedFolders(events)).toContain('contacts'));
     emulator.admin.createItem(alice, {
       kind: 'CalendarItem',
       Subject: 'Review',
       Start: '2026-12-07T09:00:00Z',
       End: '2026-12-07T09:30:00Z',
     });
-    await vi.waitFor(() => expect(changedFolders(events)).toContain('calendar'));
+    await eventually(() => expect(changedFolders(events)).toContain('calendar'));
     expect(events.every((event) => event.type === 'changed')).toBe(true);
     expect(receiver.counts().client_state_mismatch).toBe(0);
   });
@@ -207,12 +207,14 @@ describe('renewal', () => {
     expect(expiry()).toBe(created + minutes * 60_000);
     clock.advance(1_000);
     const renewedAt = clock.now();
-    await vi.waitFor(() => expect(expiry()).toBe(renewedAt + minutes * 60_000));
-    expect(Date.parse(subscriptionOn('contacts').expirationDateTime)).toBe(renewedAt + minutes * 60_000);
+    await eventually(() => expect(expiry()).toBe(renewedAt + minutes * 60_000));
+    await eventually(() =>
+      expect(Date.parse(subscriptionOn('contacts').expirationDateTime)).toBe(renewedAt + minutes * 60_000),
+    );
     // The next one two thirds of the new life later, well before the old expiry would have ended it.
     clock.advance((minutes * 60_000 * 2) / 3);
     const again = clock.now();
-    await vi.waitFor(() => expect(expiry()).toBe(again + minutes * 60_000));
+    await eventually(() => expect(expiry()).toBe(again + minutes * 60_000));
     expect(ofAlice()).toHaveLength(2);
   });
 
@@ -222,13 +224,33 @@ describe('renewal', () => {
     expect(emulator.admin.expireGraphSubscriptions({ subscriptionId: old })).toBe(1);
     events.length = 0;
     clock.advance((minutes * 60_000 * 2) / 3);
-    await vi.waitFor(() => expect(subscriptionOn('contacts').id).not.toBe(old));
-    await vi.waitFor(() => expect(changedFolders(events)).toContain('contacts'));
+    await eventually(() => expect(subscriptionOn('contacts').id).not.toBe(old));
+    await eventually(() => expect(changedFolders(events)).toContain('contacts'));
     expect(events.some((event) => event.type === 'lost')).toBe(false);
     // The new subscription delivers.
     events.length = 0;
     emulator.admin.createItem(alice, { kind: 'Contact', GivenName: 'Bo', Surname: 'Again' });
-    await vi.waitFor(() => expect(changedFolders(events)).toContain('contacts'));
+    await eventually(() => expect(changedFolders(events)).toContain('contacts'));
+  });
+});
+
+describe('renewal refused', () => {
+  it('reports a renewal refused for good (consent revoked) as lost, once, with the catalogue error', async () => {
+    const { events } = await subscribe(['inbox', 'contacts']);
+    emulator.admin.updateGraphApp({ consented: false });
+    try {
+      clock.advance((minutes * 60_000 * 2) / 3);
+      await eventually(() => expect(events.filter((event) => event.type === 'lost')).toHaveLength(1));
+      await settle();
+      expect(events.filter((event) => event.type === 'lost')).toEqual([
+        {
+          type: 'lost',
+          error: expect.objectContaining({ code: 'EXH_EXCHANGE_PERMISSION_DENIED', retryable: false }),
+        },
+      ]);
+    } finally {
+      emulator.admin.updateGraphApp({ consented: true });
+    }
   });
 });
 
@@ -238,10 +260,10 @@ describe('lifecycle notifications', () => {
     const { id } = subscriptionOn('inbox');
     const delivered = await emulator.admin.graphLifecycle({ event: 'reauthorizationRequired', subscriptionId: id });
     expect(delivered).toEqual([{ subscriptionId: id, delivered: true }]);
-    await vi.waitFor(() => expect(subscriptionOn('inbox').needsReauthorization).toBe(false));
+    await eventually(() => expect(subscriptionOn('inbox').needsReauthorization).toBe(false));
     expect(subscriptionOn('inbox').id).toBe(id);
     emulator.admin.createItem(alice, { kind: 'Message', folder: 'inbox', Subject: 'After reauthorization' });
-    await vi.waitFor(() => expect(changedFolders(events)).toContain('inbox'));
+    await eventually(() => expect(changedFolders(events)).toContain('inbox'));
   });
 
   it('creates the subscription again on subscriptionRemoved, then wakes its folder', async () => {
@@ -249,8 +271,8 @@ describe('lifecycle notifications', () => {
     const old = subscriptionOn('sentitems').id;
     const untouched = subscriptionOn('inbox').id;
     await emulator.admin.graphLifecycle({ event: 'subscriptionRemoved', subscriptionId: old });
-    await vi.waitFor(() => expect(subscriptionOn('sentitems').id).not.toBe(old));
-    await vi.waitFor(() => expect(changedFolders(events)).toEqual(['sentitems']));
+    await eventually(() => expect(subscriptionOn('sentitems').id).not.toBe(old));
+    await eventually(() => expect(changedFolders(events)).toEqual(['sentitems']));
     expect(subscriptionOn('inbox').id).toBe(untouched);
     expect(ofAlice()).toHaveLength(2);
   });
@@ -258,7 +280,7 @@ describe('lifecycle notifications', () => {
   it('wakes the folder on missed', async () => {
     const { events } = await subscribe(['inbox', 'calendar']);
     await emulator.admin.graphLifecycle({ event: 'missed', subscriptionId: subscriptionOn('calendar').id });
-    await vi.waitFor(() => expect(changedFolders(events)).toEqual(['calendar']));
+    await eventually(() => expect(changedFolders(events)).toEqual(['calendar']));
   });
 
   it('reports lost when a removed subscription cannot be created again', async () => {
@@ -266,7 +288,7 @@ describe('lifecycle notifications', () => {
     emulator.admin.markOnPremises(alice, true);
     try {
       await emulator.admin.graphLifecycle({ event: 'subscriptionRemoved', mailbox: alice });
-      await vi.waitFor(() => expect(events.filter((event) => event.type === 'lost')).toHaveLength(1));
+      await eventually(() => expect(events.filter((event) => event.type === 'lost')).toHaveLength(1));
     } finally {
       emulator.admin.markOnPremises(alice, false);
     }
@@ -302,7 +324,7 @@ describe('polling beside the webhook', () => {
 });
 
 describe('through the Graph adapter', () => {
-  it('subscribes with kind webhook via createWebhookSubscriber, and a change wakes its folder', async () => {
+  it('subscribes with kind webhook via createWebhookSubscriber, after deleting what an earlier run left at its URL', async () => {
     const config = configSchema.parse({
       database: { type: 'pglite' },
       exchange: {
@@ -330,16 +352,46 @@ describe('through the Graph adapter', () => {
     });
     expect(exchange.capabilities.notifications).toContain('webhook');
     const call = { signal: new AbortController().signal, priority: 'live' as const };
+    // An earlier run's subscription at this URL (it ended without close()), and another application's elsewhere.
+    const leftOver = async (url: string) =>
+      (
+        await client.request<{ id: string }>(
+          {
+            method: 'POST',
+            url: '/subscriptions',
+            body: {
+              changeType: 'created,updated,deleted',
+              notificationUrl: url,
+              resource: 'users/bob@contoso.test/contacts',
+              expirationDateTime: new Date(clock.now() + 3_600_000).toISOString(),
+              clientState: 'an-earlier-run',
+            },
+          },
+          call,
+        )
+      ).body.id;
+    const stale = await leftOver(notificationUrl);
+    const foreign = await leftOver(`${notificationUrl}?another=app`);
     const connection = await exchange.connect(alice, call);
     const events: SubscriptionEvent[] = [];
     const subscription = await connection.subscribe(['inbox', 'tasks'], 'webhook', (e) => void events.push(e), call);
     open.push(subscription);
     expect(ofAlice().map((s) => s.resource)).toEqual([resourceOf(alice, 'inbox')]);
+    const ids = emulator.admin.graphSubscriptions().map((s) => s.id);
+    expect(ids).not.toContain(stale);
+    expect(ids).toContain(foreign);
+    expect(lines.join('\n')).toContain('Deleted 1 Graph subscriptions an earlier run left');
+    await client.request({ method: 'DELETE', url: `/subscriptions/${foreign}` }, call);
     emulator.admin.createItem(alice, { kind: 'Message', folder: 'inbox', Subject: 'Through the adapter' });
-    await vi.waitFor(() => expect(changedFolders(events)).toContain('inbox'));
+    await eventually(() => expect(changedFolders(events)).toContain('inbox'));
     exchange.close();
   });
 });
+
+/** Waits (real time, generously: other suites may load the machine) until `check` passes; asserts nothing about time. */
+function eventually(check: () => void): Promise<void> {
+  return vi.waitFor(check, { timeout: 15_000, interval: 10 });
+}
 
 /** Lets requests and deliveries already started run to their end (they take real I/O, no simulated time). */
 async function settle(): Promise<void> {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../../emulator/index.js';
 import { configSchema } from '../../../src/config/schema.js';
+import { isExhError } from '../../../src/errors.js';
 import { createGraphClient, type GraphBatchRequest } from '../../../src/exchange/graph/client.js';
 import { msalTokenProvider, staticTokenProvider } from '../../../src/exchange/graph/token.js';
 import { createLogging } from '../../../src/logging/logger.js';
@@ -263,7 +264,7 @@ describe("$batch against the project's Graph emulator", () => {
       expect(result.ok && (result.response.body as { displayName?: string }).displayName, result.id).toBe('Inbox');
     }
     const missing = results[89];
-    expect(missing?.ok === false && missing.error.code).toBe('EXH_EXCHANGE_ITEM_NOT_FOUND');
+    expect(missing?.ok === false && isExhError(missing.error, 'EXH_EXCHANGE_ITEM_NOT_FOUND')).toBe(true);
     const log = emulator.admin.requests().slice(since);
     const envelopes = log.filter((entry) => entry.operation === 'graph.batch');
     // 5 envelopes, then one more carrying the throttled request alone.

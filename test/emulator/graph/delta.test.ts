@@ -16,7 +16,7 @@ async function round(
   let next: string | undefined = url;
   let pages = 0;
   while (next) {
-    const page = await graph.get<Page>(next, headers);
+    const page: { status: number; body: Page } = await graph.get<Page>(next, headers);
     expect(page.status).toBe(200);
     pages++;
     entries.push(...page.body.value);

@@ -31,8 +31,10 @@ export interface Webhook {
   received: Received[];
   /** How validation requests are answered. */
   validation: Answer;
-  /** How notification POSTs are answered. */
+  /** How notification POSTs to /notify are answered. */
   notifications: Answer;
+  /** How lifecycle notifications to /lifecycle are answered. */
+  lifecycleNotifications: Answer;
   /** Every change notification (the `value` items) POSTed to /notify, in order. */
   changes(): Record<string, unknown>[];
   /** Every lifecycle notification POSTed to /lifecycle. */
@@ -51,6 +53,7 @@ export async function startWebhook(): Promise<Webhook> {
     received: [],
     validation: 'accept',
     notifications: 'accept',
+    lifecycleNotifications: 'accept',
     changes: () => hook.posts().flatMap((r) => (JSON.parse(r.body) as { value: Record<string, unknown>[] }).value),
     lifecycle: () =>
       hook.received
@@ -72,7 +75,12 @@ export async function startWebhook(): Promise<Webhook> {
     request.on('end', () => {
       const validationToken = url.searchParams.get('validationToken');
       hook.received.push({ path: url.pathname, validationToken, body, contentType: request.headers['content-type'] });
-      const mode = validationToken !== null ? hook.validation : hook.notifications;
+      const mode =
+        validationToken !== null
+          ? hook.validation
+          : url.pathname === '/lifecycle'
+            ? hook.lifecycleNotifications
+            : hook.notifications;
       if (mode === 'hang') {
         hanging.add(response);
         return;

@@ -4,20 +4,42 @@ import { type SerializedError, serializeError } from '../machines/report.js';
 import type { ExhLogger } from '../src/logging/logger.js';
 import type { Connections } from '../src/mailbox/connections.js';
 import type { DatabasePort } from '../src/ports/database.port.js';
-import type { ExchangePort, FolderName, NotificationKind, Subscription } from '../src/ports/exchange.port.js';
+import type {
+  ExchangePort,
+  FolderName,
+  MailboxConnection,
+  NotificationKind,
+  Subscription,
+} from '../src/ports/exchange.port.js';
 
 export interface MailboxDeps {
   exchange: ExchangePort;
   db: DatabasePort;
   connections: Connections;
-  notifications: NotificationKind;
+  /**
+   * The configured notification kinds, preferred first (exchange.notifications, exchange.graph.notifications): each
+   * mailbox subscribes with the first its connection's backend offers (MailboxConnection.capabilities).
+   */
+  notifications: readonly NotificationKind[];
   logger: ExhLogger;
+}
+
+/** The kind a mailbox subscribes with: the first configured one its backend offers; undefined: none. */
+export function notificationKindOf(
+  connection: Pick<MailboxConnection, 'capabilities'>,
+  configured: readonly NotificationKind[],
+): NotificationKind | undefined {
+  return configured.find((kind) => connection.capabilities.notifications.includes(kind));
 }
 
 export function createMailboxActors(deps: MailboxDeps) {
   return {
-    connect: fromPromise<string, { user: string }>(async ({ input, signal }) => {
-      const connection = await deps.exchange.connect(input.user, { signal, priority: 'catchUp' });
+    connect: fromPromise<string, { user: string; backend?: string }>(async ({ input, signal }) => {
+      const connection = await deps.exchange.connect(input.user, {
+        signal,
+        priority: 'catchUp',
+        ...(input.backend === undefined ? {} : { backend: input.backend }),
+      });
       // A mailbox stopped while this ran must not overwrite the connection of the mailbox that replaced it.
       if (signal.aborted) throw signal.reason;
       deps.connections.set(input.user, connection);
@@ -40,10 +62,17 @@ export function createMailboxActors(deps: MailboxDeps) {
       const lost = (error: SerializedError) => {
         if (!stopped) sendBack({ type: 'subscription.lost', error });
       };
+      const kind = notificationKindOf(connection, deps.notifications);
+      if (kind === undefined) {
+        // The composition root checks the configuration against the backends; a backend offering none is a bug.
+        throw new Error(
+          `The Exchange backend of ${input.user} offers none of the configured notification kinds (${deps.notifications.join(', ')})`,
+        );
+      }
       connection
         .subscribe(
           input.folders,
-          deps.notifications,
+          kind,
           (event) => {
             if (stopped) return;
             if (event.type === 'changed') sendBack({ type: 'subscription.changed', folders: event.folders });
@@ -60,10 +89,7 @@ export function createMailboxActors(deps: MailboxDeps) {
             subscription = opened;
             deps.logger
               .child({ actor: 'mailbox', user: input.user })
-              .action(
-                { folders: input.folders, kind: deps.notifications },
-                `Subscribed (${deps.notifications}) to ${input.folders.join(', ')}`,
-              );
+              .action({ folders: input.folders, kind }, `Subscribed (${kind}) to ${input.folders.join(', ')}`);
             sendBack({ type: 'subscription.ready' });
           },
           (error: unknown) => lost(serializeError(error)),

@@ -53,7 +53,7 @@ export const mailboxMachine = setup({
   actors: {
     itemType: itemTypeMachine,
     /** Finds the mailbox's endpoint and opens a connection acting as the user; resolves with the endpoint. */
-    connect: fromPromise<string, { user: string }>(async () => {
+    connect: fromPromise<string, { user: string; backend?: string }>(async () => {
       throw new Error('mailbox actor "connect" not provided');
     }),
     /** The mailbox's one subscription for the folders of its enabled types: ready / changed / lost. */
@@ -152,7 +152,8 @@ export const mailboxMachine = setup({
     discovering: {
       invoke: {
         src: 'connect',
-        input: ({ context }) => ({ user: context.user }),
+        // exh_backend, when the database names one: a port serving several backends connects through it.
+        input: ({ context }) => ({ user: context.user, ...(context.backend ? { backend: context.backend } : {}) }),
         onDone: {
           target: 'connected',
           actions: [

@@ -182,5 +182,9 @@ function mailboxInput(context: MailboxesContext, registration: UserRegistration)
 }
 
 function sameFlags(a: UserRegistration, b: UserRegistration): boolean {
-  return (Object.keys(a.sync) as Array<keyof UserRegistration['sync']>).every((type) => a.sync[type] === b.sync[type]);
+  // A changed exh_backend restarts the mailbox too: it connects through the other backend (src/exchange/routing.ts).
+  return (
+    a.backend === b.backend &&
+    (Object.keys(a.sync) as Array<keyof UserRegistration['sync']>).every((type) => a.sync[type] === b.sync[type])
+  );
 }

@@ -72,7 +72,12 @@ export function startRuntime(options: RuntimeOptions): Runtime {
   const backend = options.exchange(pool);
   // Graph allows so many requests per mailbox; EWS sets no limit of its own (docs/configuration.md, exchange).
   pool.limitPerMailbox(backend.capabilities.requestsPerMailbox);
-  if (!backend.capabilities.notifications.includes(config.exchange.notifications)) {
+  // exchange.notifications is EWS's; a backend serving Graph mailboxes only needs none of it (exchange.graph.notifications
+  // is one of Graph's kinds by the schema).
+  if (
+    config.exchange.backend !== 'graph' &&
+    !backend.capabilities.notifications.includes(config.exchange.notifications)
+  ) {
     throw errors.configInvalid('configuration', [
       `exchange.notifications: "${config.exchange.notifications}" is not offered by this Exchange backend; use one of ` +
         backend.capabilities.notifications.map((kind) => `"${kind}"`).join(', '),
@@ -148,7 +153,8 @@ export function startRuntime(options: RuntimeOptions): Runtime {
                 exchange,
                 db,
                 connections,
-                notifications: config.exchange.notifications,
+                // Each mailbox takes the first its backend offers: EWS's kind, or Graph's (src/exchange/routing.ts).
+                notifications: [config.exchange.notifications, config.exchange.graph.notifications],
                 logger,
               }),
               itemType: itemTypeMachine.provide({

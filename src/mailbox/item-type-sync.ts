@@ -5,6 +5,7 @@ import { resyncItemType } from '../sync/executors/resync.js';
 import { type SyncSettings, syncItemType } from '../sync/executors/sync-item-type.js';
 import { afterSync, type ItemTypeSyncOutput, withComparison } from './after-sync.js';
 import type { Connections } from './connections.js';
+import { switchBackendIfNeeded } from './switch-backend.js';
 import { type CommittedWatermarks, type SyncLocks, syncLockKey } from './sync-locks.js';
 
 export interface ItemTypeSyncDeps {
@@ -38,10 +39,17 @@ export function syncMailboxItemType(deps: ItemTypeSyncDeps, request: ItemTypeSyn
       settings: deps.settings,
       logger: deps.logger.child({ actor: 'itemType', user: request.user, itemType: request.itemType }),
     };
-    const result = await syncItemType(syncDeps, {
+    // A user moved to another backend keeps its rows: they take the new backend's ids first (./switch-backend.ts).
+    const switched = await switchBackendIfNeeded(syncDeps, {
       user: request.user,
       // Newer than the request's after an interrupted catch-up: resume, do not start over.
       watermark: deps.committed.get(key) ?? request.watermark,
+      signal: request.signal,
+    });
+    if (switched.switched && switched.watermark !== null) deps.committed.set(key, switched.watermark);
+    const result = await syncItemType(syncDeps, {
+      user: request.user,
+      watermark: switched.watermark,
       signal: request.signal,
       onCommitted: (watermark) => deps.committed.set(key, watermark),
     });

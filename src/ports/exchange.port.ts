@@ -130,7 +130,11 @@ export interface SyncFolderOptions extends CallOptions {
   knownOccurrences?: ReportedOccurrences;
 }
 
-export type NotificationKind = 'streaming' | 'push' | 'pull';
+/**
+ * How a mailbox hears of changes: EWS streaming, push or pull subscriptions (exchange.notifications); Microsoft Graph
+ * change notifications posted to a webhook, or polling its delta links (exchange.graph.notifications).
+ */
+export type NotificationKind = 'streaming' | 'push' | 'pull' | 'poll' | 'webhook';
 
 /** What a subscription tells its owner. A notification only says "look again"; what changed is read with syncFolder. */
 export type SubscriptionEvent =
@@ -149,6 +153,18 @@ export interface MailboxConnection {
   readonly capabilities: ExchangeCapabilities;
   /** Where the mailbox's EWS (or Graph) endpoint is; for logs. */
   readonly endpoint: string;
+  /**
+   * Switching a user between backends (docs/exchange-online.md, "Migrating users"), offered by a port that serves
+   * more than one (src/exchange/routing.ts). Whether `continuation` was written by this connection's backend; false:
+   * the user was served by another one before, whose item ids this backend does not know. Absent: every
+   * continuation is its own.
+   */
+  ownsContinuation?(continuation: string): boolean;
+  /**
+   * The ids this backend gives the items the other backend named `ids` (Graph's translateExchangeIds), for those it
+   * could translate; the rest are matched by the application's id and the meeting's UID.
+   */
+  adoptItemIds?(ids: readonly string[], options: CallOptions): Promise<Map<string, string>>;
   /**
    * One page of the folder's changes after `continuation` (null: from the beginning, every item as `create`), the
    * occurrences of recurring series included as SyncFolderOptions says. EXH_EXCHANGE_INVALID_SYNC_STATE: the
@@ -228,7 +244,11 @@ export interface MailboxWriter {
  * for, whether the database → Exchange half runs, how many requests a mailbox may have in flight).
  */
 export interface ExchangeCapabilities {
-  /** The notification kinds it subscribes with; exchange.notifications must name one of them. */
+  /**
+   * The notification kinds it subscribes with; the configured kind for its backend (exchange.notifications for EWS,
+   * exchange.graph.notifications for Graph) must be one of them. Each mailbox subscribes with the first configured
+   * kind its connection's backend offers (MailboxConnection.capabilities).
+   */
   readonly notifications: readonly NotificationKind[];
   /** The folders it reads and writes; an item type living elsewhere cannot be synchronised through it. */
   readonly folders: readonly FolderName[];
@@ -245,5 +265,13 @@ export interface ExchangePort {
    * `writes`, writes (MailboxWriter) it. Finding where the mailbox is served and how to act as its user is the
    * adapter's own business (src/exchange/ews/ says how the EWS adapter does it).
    */
-  connect(user: string, options: CallOptions): Promise<MailboxConnection & MailboxWriter>;
+  connect(user: string, options: ConnectOptions): Promise<MailboxConnection & MailboxWriter>;
+}
+
+export interface ConnectOptions extends CallOptions {
+  /**
+   * exh_get_users' exh_backend for the user as the database gave it ('ews' or 'graph'): a port serving more than one
+   * backend connects through that one (src/exchange/routing.ts); a port serving one ignores it.
+   */
+  backend?: string;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assign, createActor, SimulatedClock, waitFor } from 'xstate';
-import { createMailboxActors } from '../../actors/mailbox.actors.js';
+import { createMailboxActors, notificationKindOf } from '../../actors/mailbox.actors.js';
 import { mailboxMachine } from '../../machines/mailbox.machine.js';
 import { createLogging } from '../../src/logging/logger.js';
 import { Connections } from '../../src/mailbox/connections.js';
@@ -47,7 +47,7 @@ function mailboxWithRealActors() {
       exchange,
       db: { logError: async () => {} } as unknown as DatabasePort,
       connections,
-      notifications: 'streaming',
+      notifications: ['streaming'],
       logger: logging.logger,
     }),
   });
@@ -94,5 +94,20 @@ describe('mailbox actors: the connection registry follows the connected state', 
     connections.set(user, replacement);
     actor.stop();
     expect(connections.find(user)).toBe(replacement);
+  });
+});
+
+describe('notificationKindOf', () => {
+  it("subscribes each mailbox with the first configured kind its own backend offers (EWS's or Graph's)", () => {
+    const configured = ['pull', 'webhook'] as const;
+    const ews = { capabilities: { notifications: ['streaming', 'push', 'pull'], folders: [], writes: true } } as const;
+    const graph = { capabilities: { notifications: ['poll', 'webhook'], folders: [], writes: true } } as const;
+    expect(notificationKindOf(ews, configured)).toBe('pull');
+    expect(notificationKindOf(graph, configured)).toBe('webhook');
+    expect(notificationKindOf(graph, ['streaming', 'poll'])).toBe('poll');
+    // A Graph adapter without its webhook listener offers polling only: nothing configured matches.
+    expect(notificationKindOf({ capabilities: { ...graph.capabilities, notifications: ['poll'] } }, configured)).toBe(
+      undefined,
+    );
   });
 });

@@ -158,6 +158,11 @@ export class EwsConnection implements MailboxConnection, MailboxWriter, EwsMailb
         return subscribePull(this, folders, onEvent, options);
       case 'push':
         return subscribePush(this, folders, onEvent, options);
+      default:
+        // Graph's kinds (poll, webhook) are not EWS's: ExchangeCapabilities.notifications says which are.
+        return Promise.reject(
+          errors.exchangeRequestFailed(this.endpoint, 'unsupported', `EWS has no ${kind} notifications`),
+        );
     }
   }
 

@@ -1,7 +1,7 @@
 import { afterAll } from 'vitest';
 import { type EmulatorOptions, type RunningEmulator, startEmulator } from '../../../emulator/index.js';
 import { type Config, configSchema } from '../../../src/config/schema.js';
-import type { TokenProvider } from '../../../src/exchange/graph/client.js';
+import { createGraphClient, type GraphRequest, type TokenProvider } from '../../../src/exchange/graph/client.js';
 import { createGraphExchange, type GraphExchange, type GraphExchangeDeps } from '../../../src/exchange/graph/index.js';
 import { createLogging } from '../../../src/logging/logger.js';
 import { ExchangePool } from '../../../src/pool/exchange-pool.js';
@@ -87,13 +87,33 @@ export interface GraphTestAdapter {
 /** The adapter against the emulator; closed (with its pool) after the file. */
 export function graphAdapter(
   emulator: RunningEmulator,
-  options: { graph?: Record<string, unknown>; sync?: Record<string, unknown> } & Partial<
-    Pick<GraphExchangeDeps, 'now' | 'webhook' | 'client'>
-  > = {},
+  options: {
+    graph?: Record<string, unknown>;
+    sync?: Record<string, unknown>;
+    /** Every request the adapter sends through the (real) client is appended here. */
+    record?: GraphRequest[];
+  } & Partial<Pick<GraphExchangeDeps, 'now' | 'webhook' | 'client'>> = {},
 ): GraphTestAdapter {
   const { logger } = createLogging({ level: 'warn', format: 'json', stdout: { write: () => undefined } });
   const config = graphConfig(emulator, options.graph, options.sync);
   const pool = new ExchangePool(config.exchange.concurrency, 4);
+  if (options.record && !options.client) {
+    const client = createGraphClient({
+      baseUrl: config.exchange.graph.baseUrl,
+      tokens: emulatorTokens(emulator),
+      pool,
+      timeoutMs: config.exchange.timeoutMs,
+      logger,
+    });
+    const record = options.record;
+    options.client = {
+      request: (request, call) => {
+        record.push(request);
+        return client.request(request, call);
+      },
+      batch: (requests, call) => client.batch(requests, call),
+    };
+  }
   const exchange = createGraphExchange({
     config: config.exchange,
     sync: config.sync,

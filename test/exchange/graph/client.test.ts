@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../../emulator/index.js';
@@ -281,6 +283,27 @@ describe('answers', () => {
     const error = await failure(graphClient.request({ method: 'GET', url: `/users/${ann}` }, call()));
     expect(error.code).toBe('EXH_EXCHANGE_UNAVAILABLE');
     expect(error.message).toContain('refused the connection');
+  });
+
+  it('reports an untrusted certificate as EXH_EXCHANGE_TLS, as the EWS transport does', async () => {
+    const fixtures = new URL('../fixtures/', import.meta.url);
+    const tls = createHttpsServer(
+      {
+        key: readFileSync(new URL('self-signed.key', fixtures)),
+        cert: readFileSync(new URL('self-signed.crt', fixtures)),
+      },
+      (_request, response) => response.end('{}'),
+    );
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = tls.address() as AddressInfo;
+      const { graphClient } = client({ baseUrl: `https://127.0.0.1:${port}/v1.0` });
+      const error = await failure(graphClient.request({ method: 'GET', url: `/users/${ann}` }, call()));
+      expect(error.code).toBe('EXH_EXCHANGE_TLS');
+    } finally {
+      tls.closeAllConnections();
+      await new Promise((resolve) => tls.close(resolve));
+    }
   });
 
   it("logs a refused request with its client-request-id and Graph's request-id, and puts both in the error", async () => {

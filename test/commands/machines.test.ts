@@ -1,24 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { runExh } from '../support/exh-process.js';
-
-async function output(args: string[]) {
-  const exh = runExh(args);
-  let stdout = '';
-  exh.child.stdout?.on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  const { code } = await exh.exited;
-  return { code, stdout, stderr: exh.stderr() };
-}
+import { exhOutput, runExh } from '../support/exh-process.js';
 
 describe('exh machines export', () => {
   it('exh machines export prints every statechart as Mermaid and as JSON', async () => {
-    const mermaid = await output(['machines', 'export', '--format', 'mermaid']);
+    const mermaid = await exhOutput(['machines', 'export', '--format', 'mermaid']);
     expect(mermaid.code).toBe(0);
     for (const id of ['supervisor', 'database', 'mailboxes', 'mailbox', 'itemType']) {
       expect(mermaid.stdout).toContain(`## ${id}\n\n\`\`\`mermaid\nstateDiagram-v2`);
     }
-    const json = await output(['machines', 'export', '--format', 'json']);
+    const json = await exhOutput(['machines', 'export', '--format', 'json']);
     expect(JSON.parse(json.stdout).map((chart: { id: string }) => chart.id)).toEqual([
       'supervisor',
       'database',

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installBaseProject } from '../../src/db/commands.js';
 import { createDatabase, type DatabaseConfig } from '../../src/db/create-database.js';
 import { notifyChannel } from '../../src/db/sql/routines.js';
-import { runExh } from '../support/exh-process.js';
+import { exhOutput } from '../support/exh-process.js';
 import { schemaUrl } from '../support/pg.js';
 
 /**
@@ -25,16 +25,6 @@ const rows = `
            || 'Give the service account ApplicationImpersonation on bob@contoso.test, then exh outbox retry --user bob@contoso.test');
   INSERT INTO exh_set_up (exh_parameter, exh_value) VALUES ('exh_ip_address', '127.0.0.1'),
     ('exh_ip_address_port', '9988'), ('exh_listener_token', 'a-token-of-at-least-16');`;
-
-async function run(args: string[]) {
-  const exh = runExh(args);
-  let stdout = '';
-  exh.child.stdout?.on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  const { code } = await exh.exited;
-  return { code, stdout, stderr: exh.stderr() };
-}
 
 function configFile(database: DatabaseConfig): string {
   const file = join(mkdtempSync(join(tmpdir(), 'exh-outbox-')), 'exh.config.json');
@@ -72,7 +62,7 @@ function outboxScenario(name: string, setUp: () => Promise<DatabaseConfig>) {
     it('lists rows newest first, filtered by state and user, as a table or JSON lines', {
       timeout: 120_000,
     }, async () => {
-      const table = await run(['outbox', 'list', '--config', config]);
+      const table = await exhOutput(['outbox', 'list', '--config', config]);
       expect(table.code).toBe(0);
       const lines = table.stdout.trim().split('\n');
       expect(lines[0]).toMatch(/^id\s+state\s+user\s+type\s+action\s+attempts\s+exit\s+created\s+error$/);
@@ -82,7 +72,7 @@ function outboxScenario(name: string, setUp: () => Promise<DatabaseConfig>) {
         /failed\s+bob@contoso\.test\s+contact\s+del\s+3\s+1\s+.*Bob's contact was refused: ErrorAccessDenied\. Give the service account ApplicationImpersonation on bob@contoso\.test, then exh outbox retry --user bob@contoso\.test$/,
       );
 
-      const json = await run([
+      const json = await exhOutput([
         'outbox',
         'list',
         '--config',
@@ -110,24 +100,24 @@ function outboxScenario(name: string, setUp: () => Promise<DatabaseConfig>) {
           completedAt: null,
         }),
       ]);
-      const limited = await run(['outbox', 'list', '--config', config, '--limit', '1', '--json']);
+      const limited = await exhOutput(['outbox', 'list', '--config', config, '--limit', '1', '--json']);
       expect(limited.stdout.trim().split('\n')).toHaveLength(1);
     });
 
     it('retries failed rows by id, by user and all, and never a pending or done row', async () => {
-      const notFailed = await run(['outbox', 'retry', '--config', config, '--id', ids.done]);
+      const notFailed = await exhOutput(['outbox', 'retry', '--config', config, '--id', ids.done]);
       expect(notFailed.code).toBe(0);
       expect(notFailed.stdout).toBe('0\n');
       expect(notFailed.stderr).toContain('No failed row matched');
 
-      const byId = await run(['outbox', 'retry', '--config', config, '--id', ids.alice]);
+      const byId = await exhOutput(['outbox', 'retry', '--config', config, '--id', ids.alice]);
       expect([byId.code, byId.stdout]).toEqual([0, '1\n']);
-      const byUser = await run(['outbox', 'retry', '--config', config, '--user', 'bob@contoso.test']);
+      const byUser = await exhOutput(['outbox', 'retry', '--config', config, '--user', 'bob@contoso.test']);
       expect([byUser.code, byUser.stdout]).toEqual([0, '1\n']);
-      const none = await run(['outbox', 'retry', '--config', config, '--all-failed']);
+      const none = await exhOutput(['outbox', 'retry', '--config', config, '--all-failed']);
       expect([none.code, none.stdout]).toEqual([0, '0\n']);
 
-      const listed = (await run(['outbox', 'list', '--config', config, '--json'])).stdout
+      const listed = (await exhOutput(['outbox', 'list', '--config', config, '--json'])).stdout
         .trim()
         .split('\n')
         .map((line) => JSON.parse(line) as { id: string; state: string });
@@ -177,7 +167,7 @@ describe.skipIf(!pgUrl)('on the PostgreSQL server (PG_URL)', () => {
       const woken = new Promise<string>((resolve) => listener.on('notification', (n) => resolve(n.channel)));
       await listener.query(`listen ${notifyChannel}`);
       const config = configFile({ type: 'postgres', connectionString: schemaUrl(pgUrl as string, schema) });
-      const retried = await run(['outbox', 'retry', '--config', config, '--user', 'carol@contoso.test']);
+      const retried = await exhOutput(['outbox', 'retry', '--config', config, '--user', 'carol@contoso.test']);
       expect([retried.code, retried.stdout]).toEqual([0, '1\n']);
       expect(await woken).toBe(notifyChannel);
     } finally {
@@ -189,23 +179,23 @@ describe.skipIf(!pgUrl)('on the PostgreSQL server (PG_URL)', () => {
 describe('exh outbox usage errors', () => {
   it('exits 2 naming what is missing or contradictory, and for a missing configuration', async () => {
     const config = configFile({ type: 'pglite', dataDir: join(tmpdir(), 'never-used') });
-    const nothing = await run(['outbox', 'retry', '--config', config]);
+    const nothing = await exhOutput(['outbox', 'retry', '--config', config]);
     expect(nothing.code).toBe(2);
     expect(nothing.stderr).toContain('name the rows to retry: --id N, --user ADDRESS or --all-failed');
-    const both = await run(['outbox', 'retry', '--config', config, '--all-failed', '--id', '3']);
+    const both = await exhOutput(['outbox', 'retry', '--config', config, '--all-failed', '--id', '3']);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('--all-failed retries every failed row; leave out --id and --user');
-    const state = await run(['outbox', 'list', '--config', config, '--state', 'lost']);
+    const state = await exhOutput(['outbox', 'list', '--config', config, '--state', 'lost']);
     expect(state.code).toBe(2);
     expect(state.stderr).toContain("argument 'lost' is invalid. Allowed choices are pending, failed, done");
-    const missing = await run(['outbox', 'list', '--config', '/nonexistent/exh.config.json']);
+    const missing = await exhOutput(['outbox', 'list', '--config', '/nonexistent/exh.config.json']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('EXH_CONFIG_NOT_FOUND');
   });
 
   it('exits 1 with the database error when the database cannot be reached', async () => {
     const config = configFile({ type: 'postgres', connectionString: 'postgres://postgres@127.0.0.1:1/test' });
-    const unreachable = await run(['outbox', 'list', '--config', config]);
+    const unreachable = await exhOutput(['outbox', 'list', '--config', config]);
     expect(unreachable.code).toBe(1);
     // Port 1: nothing listens there, so the error says so (and what to check), not just "cannot connect".
     expect(unreachable.stderr).toMatch(

@@ -4,17 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatStatus } from '../../src/commands/status.js';
 import type { MachineState, MailboxStatus, Status } from '../../src/http/status.js';
-import { runExh } from '../support/exh-process.js';
-
-async function output(args: string[]) {
-  const exh = runExh(args);
-  let stdout = '';
-  exh.child.stdout?.on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  const { code } = await exh.exited;
-  return { code, stdout, stderr: exh.stderr() };
-}
+import { exhOutput } from '../support/exh-process.js';
 
 const machine = (actor: string, paths: string[]): MachineState => ({
   actor,
@@ -120,7 +110,7 @@ describe('formatStatus', () => {
 
 describe('exh status', () => {
   it('exh status says how to reach an instance when none answers', async () => {
-    const { code, stderr } = await output(['status', '--url', 'http://127.0.0.1:9']);
+    const { code, stderr } = await exhOutput(['status', '--url', 'http://127.0.0.1:9']);
     expect(code).toBe(1);
     expect(stderr).toContain('No running connector answers at http://127.0.0.1:9');
     expect(stderr).toContain('--url');
@@ -140,18 +130,18 @@ describe('exh status', () => {
   };
 
   it("asks the instance of --config's listeners.http, on loopback when it listens on every interface", async () => {
-    const any = await output(['status', '--config', configFile({ host: '0.0.0.0', port: 9 })]);
+    const any = await exhOutput(['status', '--config', configFile({ host: '0.0.0.0', port: 9 })]);
     expect(any.code).toBe(1);
     expect(any.stderr).toContain('No running connector answers at http://127.0.0.1:9');
-    const ipv6 = await output(['status', '--config', configFile({ host: '::1', port: 9 })]);
+    const ipv6 = await exhOutput(['status', '--config', configFile({ host: '::1', port: 9 })]);
     expect(ipv6.stderr).toContain('No running connector answers at http://[::1]:9');
   });
 
   it('exits 2 when the configuration has no HTTP listener, or is not valid', async () => {
-    const off = await output(['status', '--config', configFile({ enabled: false })]);
+    const off = await exhOutput(['status', '--config', configFile({ enabled: false })]);
     expect(off.code).toBe(2);
     expect(off.stderr).toContain('listeners.http.enabled is false');
-    const invalid = await output(['status', '--config', configFile({ port: 'eighty' })]);
+    const invalid = await exhOutput(['status', '--config', configFile({ port: 'eighty' })]);
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toContain('listeners.http.port');
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runExh } from '../support/exh-process.js';
+import { exhOutput } from '../support/exh-process.js';
 import { allLive, type RunningConnector, startConnector, users } from './connector.js';
 
 /** A connector without an admin token; exh status reads its HTTP API as a real process. */
@@ -15,18 +15,8 @@ describe('exh status and admin actions without a token', () => {
     await connector?.stop();
   });
 
-  const output = async (args: string[]) => {
-    const exh = runExh(args);
-    let stdout = '';
-    exh.child.stdout?.on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    const { code } = await exh.exited;
-    return { code, stdout, stderr: exh.stderr() };
-  };
-
   it('exh status prints the database, the pool and every mailbox of a running connector', async () => {
-    const { code, stdout } = await output(['status', '--url', connector.url]);
+    const { code, stdout } = await exhOutput(['status', '--url', connector.url]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^database {3}ready\.\w+ \(/m);
     expect(stdout).toContain('mailboxes  3 of 3 live (3 live)');

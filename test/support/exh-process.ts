@@ -77,3 +77,14 @@ export function runExh(args: string[], env: NodeJS.ProcessEnv = {}, script = exh
     },
   };
 }
+
+/** `exh …` run to its end: its exit code and everything it printed on stdout and on stderr. */
+export async function exhOutput(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const exh = runExh(args, env);
+  let stdout = '';
+  exh.child.stdout?.on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  const { code } = await exh.exited;
+  return { code, stdout, stderr: exh.stderr() };
+}

@@ -2,38 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogging } from '../../src/logging/logger.js';
-import { type DatabaseListener, startDatabaseListener } from '../../src/protocol/listener.js';
-import type { DatabaseRequest } from '../../src/protocol/messages.js';
+import { describe, expect, it } from 'vitest';
 import { failure, ok } from '../../src/protocol/replies.js';
-import { exh, reply } from './client-process.js';
+import { exh, reply, useDatabaseListener } from './client-process.js';
 
 /** `exh attachment get` against the real database listener, which answers with bytes the test chose. */
 describe('exh attachment get', () => {
-  const token = 'a-token-for-the-attachment-test';
   // Every byte value, and more than one pipe write's worth, so that nothing is re-encoded or cut short.
   const bytes = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => i)), randomBytes(200_000)]);
-  const received: DatabaseRequest[] = [];
-  let listener: DatabaseListener;
   const ids = ['--user', 'ann@x.test', '--item-id', 'AAMk-1'];
-  const flags = () => ['--host', '127.0.0.1', '--port', String(listener.address.port), '--token', token];
-
-  beforeAll(async () => {
-    listener = await startDatabaseListener({
-      host: '127.0.0.1',
-      port: 0,
-      token,
-      logger: createLogging({ stdout: { write: () => {} } }).logger,
-      handle: async (request) => {
-        received.push(request);
-        if (request.type !== 'getAttachment') return failure(`unexpected ${request.type}`);
-        if (request.attachmentId === 'gone') return failure('Attachment gone of ann@x.test does not exist', 1);
-        return ok(bytes.toString('base64'));
-      },
-    });
+  const { received, flags } = useDatabaseListener('a-token-for-the-attachment-test', (request) => {
+    if (request.type !== 'getAttachment') return failure(`unexpected ${request.type}`);
+    if (request.attachmentId === 'gone') return failure('Attachment gone of ann@x.test does not exist', 1);
+    return ok(bytes.toString('base64'));
   });
-  afterAll(() => listener?.close());
 
   it('asks for the attachment by user, item id and attachment id, and writes its bytes to stdout unchanged', async () => {
     const got = await exh(['attachment', 'get', ...ids, '--attachment-id', 'AAMk-1-att', ...flags()]);

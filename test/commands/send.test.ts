@@ -1,42 +1,24 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { installBaseProject } from '../../src/db/commands.js';
-import { createLogging } from '../../src/logging/logger.js';
-import { type DatabaseListener, startDatabaseListener } from '../../src/protocol/listener.js';
-import type { DatabaseRequest } from '../../src/protocol/messages.js';
 import { failure, ok } from '../../src/protocol/replies.js';
-import { exh, reply } from './client-process.js';
+import { exh, reply, useDatabaseListener } from './client-process.js';
 
 /**
  * What every client command shares (src/commands/send.ts): finding the listener, sending, and the exit status that
  * follows the reply; `exh send` itself. Against exh start: test/commands/clients.test.ts.
  */
 describe('client exit statuses against a database listener (0, 1, 521, 522 → 0, 1, 3, 4; usage → 2)', () => {
-  const token = 'a-token-for-the-exit-status-test';
-  const received: DatabaseRequest[] = [];
-  let listener: DatabaseListener;
-  const flags = () => ['--host', '127.0.0.1', '--port', String(listener.address.port), '--token', token];
-
-  beforeAll(async () => {
-    // The real listener (framing, token, validation) with a handler that answers by the user's name.
-    listener = await startDatabaseListener({
-      host: '127.0.0.1',
-      port: 0,
-      token,
-      logger: createLogging({ stdout: { write: () => {} } }).logger,
-      handle: async (request) => {
-        received.push(request);
-        const user = 'user' in request ? request.user : null;
-        if (user === 'exchange-down@x.test') return failure('Exchange at https://ex/ is not available', 522);
-        if (user === 'offline@x.test') return failure('The Exchange Connector is offline: stopping', 521);
-        if (user === 'refused@x.test') return failure('Only the organizer may change an appointment', 1);
-        return ok(request.type === 'ping' ? 'pong' : 'AAMkNew=');
-      },
-    });
+  // A listener that answers by the user's name.
+  const { flags } = useDatabaseListener('a-token-for-the-exit-status-test', (request) => {
+    const user = 'user' in request ? request.user : null;
+    if (user === 'exchange-down@x.test') return failure('Exchange at https://ex/ is not available', 522);
+    if (user === 'offline@x.test') return failure('The Exchange Connector is offline: stopping', 521);
+    if (user === 'refused@x.test') return failure('Only the organizer may change an appointment', 1);
+    return ok(request.type === 'ping' ? 'pong' : 'AAMkNew=');
   });
-  afterAll(() => listener?.close());
 
   const send = (user: string) => [
     'send',

@@ -1,31 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { progressBar, progressLine } from '../../src/commands/sync.js';
-import { createLogging } from '../../src/logging/logger.js';
-import { type DatabaseListener, startDatabaseListener } from '../../src/protocol/listener.js';
-import type { DatabaseRequest } from '../../src/protocol/messages.js';
 import { ok } from '../../src/protocol/replies.js';
-import { exh } from './client-process.js';
+import { exh, useDatabaseListener } from './client-process.js';
 
 describe('exh sync-items and exh sync-users against a database listener', () => {
-  const token = 'a-token-for-the-sync-items-test';
-  const received: DatabaseRequest[] = [];
-  let listener: DatabaseListener;
-  const flags = () => ['--host', '127.0.0.1', '--port', String(listener.address.port), '--token', token];
-
-  beforeAll(async () => {
-    // The real listener (framing, token, validation), keeping every request it is sent.
-    listener = await startDatabaseListener({
-      host: '127.0.0.1',
-      port: 0,
-      token,
-      logger: createLogging({ stdout: { write: () => {} } }).logger,
-      handle: async (request) => {
-        received.push(request);
-        return ok();
-      },
-    });
-  });
-  afterAll(() => listener?.close());
+  const { received, flags } = useDatabaseListener('a-token-for-the-sync-items-test', () => ok());
 
   it("turns the sync-items flags into the seed's exh_sync_item parameters", async () => {
     received.length = 0;

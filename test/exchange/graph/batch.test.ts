@@ -52,7 +52,11 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1.0`;
 });
+/** Every client's pool, closed after the file. */
+const pools: ExchangePool[] = [];
+
 afterAll(async () => {
+  for (const pool of pools) await pool.close();
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 });
@@ -63,7 +67,7 @@ const call = () => ({ signal: new AbortController().signal, priority: 'catchUp' 
 function client(clock = manualClock()) {
   const { logger } = createLogging({ level: 'silent', format: 'json', stdout: { write: () => undefined } });
   const pool = new ExchangePool(16);
-  afterAll(() => pool.close());
+  pools.push(pool);
   return createGraphClient({ baseUrl, tokens: staticTokenProvider('t'), pool, timeoutMs: 5_000, logger, clock });
 }
 
@@ -233,7 +237,7 @@ describe("$batch against the project's Graph emulator", () => {
     }).exchange.graph;
     const { logger } = createLogging({ level: 'silent', format: 'json', stdout: { write: () => undefined } });
     const pool = new ExchangePool(16);
-    afterAll(() => pool.close());
+    pools.push(pool);
     return createGraphClient({
       baseUrl: emulator.graphUrl,
       tokens: msalTokenProvider(graph),

@@ -45,6 +45,8 @@ export interface RuntimeOptions {
   exchange: (pool: ExchangePool) => ExchangePort;
   /** exh start --inspect: xstate's inspection events streamed at /api/inspect (docs/dashboard.md). */
   inspect?: boolean;
+  /** The Graph webhook receiver's notifications by outcome (ExchangeBackend.graphNotifications), for the metrics. */
+  graphNotifications?: () => Readonly<Record<string, number>>;
 }
 
 export interface Runtime {
@@ -66,6 +68,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
   const logger = logging.logger;
   // Metrics by decorators around the ports: the sync core and the adapters stay as they are.
   const metrics = new Metrics();
+  if (options.graphNotifications) metrics.observeGraphNotifications(options.graphNotifications);
   const inspection = new InspectionHub();
   const db = instrumentDatabase(options.db ?? createDatabase(config.database), metrics);
   const pool = new ExchangePool(config.exchange.concurrency);

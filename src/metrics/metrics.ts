@@ -55,6 +55,7 @@ export class Metrics {
   readonly #notified = new Map<string, number>();
   #pool: () => ExchangePoolStats = () => ({ concurrency: 0, running: 0, queued: 0 });
   #mailboxStates: () => Record<string, number> = () => ({});
+  #graphNotifications: () => Readonly<Record<string, number>> = () => ({});
 
   constructor(private readonly now: () => number = Date.now) {
     const registers = [this.registry];
@@ -130,6 +131,17 @@ export class Metrics {
     );
     poolGauge('exh_exchange_pool_running', 'Exchange requests running now', (s) => s.running);
     poolGauge('exh_exchange_pool_pending', 'Exchange requests waiting for a slot in the pool', (s) => s.queued);
+    new Counter({
+      name: 'exh_graph_notifications_total',
+      help: 'Microsoft Graph change notifications received (listeners.graph), by outcome: accepted, unknown_subscription, client_state_mismatch, refused (a request refused whole)',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        // The receiver counts; the scrape reads its totals (src/exchange/graph/webhook-receiver.ts).
+        this.reset();
+        for (const [outcome, count] of Object.entries(metrics.#graphNotifications())) this.inc({ outcome }, count);
+      },
+    });
     new Gauge({
       name: 'exh_subscription_age_seconds',
       help: "Age of each mailbox's Exchange subscription, by user",
@@ -146,6 +158,11 @@ export class Metrics {
   /** Read at each scrape. */
   observePool(stats: () => ExchangePoolStats): void {
     this.#pool = stats;
+  }
+
+  /** Read at each scrape: the Graph webhook receiver's notifications by outcome (GraphWebhookReceiver.counts). */
+  observeGraphNotifications(counts: () => Readonly<Record<string, number>>): void {
+    this.#graphNotifications = counts;
   }
 
   /** Read at each scrape: how many mailboxes are in each state. */

@@ -103,6 +103,11 @@ describe('Metrics', () => {
     for (const state of ['discovering', 'subscribing', 'catchingUp', 'disabled', 'stopped']) {
       expect(text).toContain(`exh_mailboxes{state="${state}"} 0`);
     }
+    expect(text).not.toMatch(/^exh_graph_notifications_total\{/m);
+    metrics.observeGraphNotifications(() => ({ accepted: 5, client_state_mismatch: 2 }));
+    const graph = await scrape(metrics);
+    expect(graph).toContain('exh_graph_notifications_total{outcome="accepted"} 5');
+    expect(graph).toContain('exh_graph_notifications_total{outcome="client_state_mismatch"} 2');
     const names = [...text.matchAll(/^# TYPE (\S+)/gm)].map((match) => match[1]);
     expect(names.filter((name) => !name?.startsWith('exh_'))).toEqual([]);
   });

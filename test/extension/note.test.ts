@@ -104,18 +104,13 @@ describe.skipIf(!pgUrl)('a fifth item type from one definition module: Outlook n
 
   it('is taken by the database listener like a built-in type: a note added by a sender, a field it lacks refused', async () => {
     const { target, token } = await world.setUp();
-    const added = await sendRequest(
-      target,
-      {
-        token,
-        type: 'item',
-        action: 'add',
-        itemType: 'note',
-        user: bob,
-        fields: { app_item_id: `note-${randomBytes(3).toString('hex')}`, subject: 'From a sender' },
-      },
-      { timeoutMs: 10_000 },
-    );
+    const addNote = (fields: Record<string, string>) =>
+      sendRequest(
+        target,
+        { token, type: 'item', action: 'add', itemType: 'note', user: bob, fields },
+        { timeoutMs: 10_000 },
+      );
+    const added = await addNote({ app_item_id: `note-${randomBytes(3).toString('hex')}`, subject: 'From a sender' });
     expect(added.exitCode).toBe(0);
     expect(world.emulator.admin.item(bob, added.outputValue as string)).toEqual(
       expect.objectContaining({
@@ -123,18 +118,7 @@ describe.skipIf(!pgUrl)('a fifth item type from one definition module: Outlook n
         properties: expect.objectContaining({ ItemClass: 'IPM.StickyNote' }),
       }),
     );
-    const refused = await sendRequest(
-      target,
-      {
-        token,
-        type: 'item',
-        action: 'add',
-        itemType: 'note',
-        user: bob,
-        fields: { app_item_id: 'x', location: 'Room 1' },
-      },
-      { timeoutMs: 10_000 },
-    );
+    const refused = await addNote({ app_item_id: 'x', location: 'Room 1' });
     expect(refused.exitCode).toBe(1);
     expect(refused.errorMessage).toMatch(/location/);
   });

@@ -39,7 +39,8 @@ export interface GraphRequest {
   prefer?: string[];
   /**
    * The mailbox the request is for: it counts against that mailbox's requests in flight (4) and waits out that
-   * mailbox's pause after a 429/503. Absent: a tenant-level request (subscriptions, translateExchangeIds).
+   * mailbox's pause after a 429/503. Absent: the {u} of a /users/{u}/… URL, else a tenant-level request
+   * (subscriptions, $batch without a mailbox).
    */
   mailbox?: string;
   /** Statuses that are answers for the caller rather than errors (404 on a read of a deleted item, 410 on delta). */
@@ -167,8 +168,9 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
 
   async function request<T>(request: GraphRequest, call: CallOptions): Promise<GraphResponse<T>> {
     const { url, foreign } = target(request);
-    const mailbox = request.mailbox;
-    const user = mailbox ?? mailboxOf(url) ?? 'the tenant';
+    // A /users/{u}/… request counts against its mailbox even when the caller did not name it: Outlook limits it so.
+    const mailbox = request.mailbox ?? mailboxOf(url);
+    const user = mailbox ?? 'the tenant';
     const context: GraphErrorContext = { url, method: request.method, user, account };
     const body = request.rawBody ?? (request.body === undefined ? undefined : JSON.stringify(request.body));
     let refresh = false;

@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import {
   defineItemType,
   field,
-  type ItemTypeSpec,
   itemType,
   procedureFields,
   readOnlyField,
   synchronisesItemClass,
   writableFields,
 } from '../../src/items/index.js';
+import { noteSpec } from '../support/note-spec.js';
 
 /** Building a definition from a spec (src/items/definition.ts); the registry is test/items/index.test.ts. */
 describe('defineItemType', () => {
@@ -24,15 +24,12 @@ describe('defineItemType', () => {
   });
 
   it('makes a new type from one spec, and refuses duplicate or badly named fields', () => {
-    const note = defineItemType({
-      name: 'task',
-      code: 9,
-      description: 'A test type.',
-      folders: [{ name: 'notes', label: 'Notes' }],
-      itemClasses: ['IPM.StickyNote'],
-      hasAttachments: false,
-      fields: [field('text', 'body', 'body', 'Text.'), readOnlyField('made', 'timestamp', 'created', 'Made.')],
-    });
+    const note = defineItemType(
+      noteSpec({
+        name: 'task',
+        fields: [field('text', 'body', 'body', 'Text.'), readOnlyField('made', 'timestamp', 'created', 'Made.')],
+      }),
+    );
     expect(note.fields.map((f) => f.name)).toEqual(['app_item_id', 'item_id', 'user', 'text', 'made']);
     expect(note.fields.map((f) => [f.name, f.readOnly])).toEqual([
       ['app_item_id', true],
@@ -42,14 +39,8 @@ describe('defineItemType', () => {
       ['made', true],
     ]);
     expect(note).toMatchObject({ alsoIn: [], createdIn: ['notes'], itemClasses: ['IPM.StickyNote'], behaviour: {} });
-    const spec: Omit<ItemTypeSpec, 'fields'> = {
-      name: 'task',
-      code: 9,
-      description: '',
-      folders: [{ name: 'notes', label: 'Notes' }],
-      itemClasses: ['IPM.StickyNote'],
-      hasAttachments: false,
-    };
+    // Every use below gives its own fields.
+    const spec = noteSpec({ name: 'task', description: '' });
     expect(() => defineItemType({ ...spec, fields: [field('user', 'text', 'subject', '')] })).toThrow(/defined twice/);
     expect(() => defineItemType({ ...spec, fields: [field('Bad-Name', 'text', 'subject', '')] })).toThrow(/snake_case/);
     // A type reads at least one folder and synchronises at least one item class; its name and number are valid.
@@ -61,15 +52,10 @@ describe('defineItemType', () => {
 });
 
 describe('what a definition decides', () => {
-  const spec: ItemTypeSpec = {
-    name: 'note',
-    code: 9,
-    description: 'A test type.',
-    folders: [{ name: 'notes', label: 'Notes' }],
-    itemClasses: ['IPM.StickyNote'],
+  const spec = noteSpec({
     hasAttachments: true,
     fields: [field('text', 'body', 'body', 'Text.'), readOnlyField('made', 'timestamp', 'created', 'Made.')],
-  };
+  });
 
   it('lets the application write only its own writable fields: no key field, nothing read back, no attachments', () => {
     expect(writableFields(defineItemType(spec)).map((f) => f.name)).toEqual(['text']);

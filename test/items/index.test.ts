@@ -12,6 +12,7 @@ import {
   registerItemType,
   unregisterItemType,
 } from '../../src/items/index.js';
+import { noteSpec } from '../support/note-spec.js';
 
 /** The item-type registry (src/items/index.ts): the built-in types and those registered before the connector starts. */
 describe('the item-type registry', () => {
@@ -34,15 +35,7 @@ describe('the item-type registry', () => {
   });
 
   it('registers a type whose name, number and folders are its own, and refuses one that clashes', () => {
-    const spec: ItemTypeSpec = {
-      name: 'note',
-      code: 9,
-      description: 'A test type.',
-      folders: [{ name: 'notes', label: 'Notes' }],
-      itemClasses: ['IPM.StickyNote'],
-      hasAttachments: false,
-      fields: [field('subject', 'text', 'subject', 'Subject.')],
-    };
+    const spec = noteSpec({ fields: [field('subject', 'text', 'subject', 'Subject.')] });
     const note = defineItemType(spec);
     registerItemType(note);
     try {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { scriptDirectories, scripts } from '../../../src/db/sql/index.js';
-import { defineItemType, field, itemTypes } from '../../../src/items/index.js';
+import { defineItemType, itemTypes } from '../../../src/items/index.js';
+import { noteSpec } from '../../support/note-spec.js';
 
 describe('scripts', () => {
   it('writes each dialect its files where installations find them, base project first', () => {
@@ -20,15 +21,7 @@ describe('scripts', () => {
   });
 
   it('generates from the definitions it is given, so that a new type is in every dialect without another change', () => {
-    const note = defineItemType({
-      name: 'note',
-      code: 9,
-      description: 'A test type.',
-      folders: [{ name: 'notes', label: 'Notes' }],
-      itemClasses: ['IPM.StickyNote'],
-      hasAttachments: false,
-      fields: [field('text', 'body', 'body', 'Text.')],
-    });
+    const note = defineItemType(noteSpec());
     for (const dialect of ['postgres', 'sqlserver', 'db2'] as const) {
       const [without] = scripts(dialect, itemTypes);
       const [withNote] = scripts(dialect, [...itemTypes, note]);

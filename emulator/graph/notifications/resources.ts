@@ -1,6 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { Mailbox } from '../../store/mailbox.js';
-import type { MailboxEvent, StoredItem } from '../../store/model.js';
+import type { MailboxEvent } from '../../store/model.js';
+import { graphIdOf, restIdOf, tombstoneId } from '../ids.js';
+import { userIdOf } from '../resources/users.js';
+
+export { userIdOf };
 
 /**
  * The Outlook resources a Graph subscription may watch (https://learn.microsoft.com/graph/outlook-change-notifications-overview)
@@ -37,12 +40,6 @@ export function parseResource(resource: string): WatchedResource | undefined {
   return scope ? { user, scope } : undefined;
 }
 
-/** The user id Graph gives a mailbox's user: a stable GUID from its address (as GET /users/{upn} answers). */
-export function userIdOf(mailbox: Mailbox): string {
-  const hex = createHash('sha1').update(mailbox.address).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
 /** The folders a scope covers in a mailbox (undefined: every mail folder). */
 function foldersOf(mailbox: Mailbox, scope: Scope): Set<string> | undefined {
   switch (scope) {
@@ -76,19 +73,19 @@ function kindFits(scope: Scope, kind: string | undefined): boolean {
 }
 
 /**
- * The Graph id of an item named in an event: the REST form of its EWS id, or its immutable id when the subscription
- * asked for immutable ids. Kept in one place so it follows the resources' ids (emulator/graph/ids.ts).
+ * The Graph id of an item named in an event, as the resources give it (ids.ts): the REST form of its EWS id, or its
+ * immutable id when the subscription asked for immutable ids (a deleted item's from its tombstone).
  */
 export function graphItemId(mailbox: Mailbox, ewsId: string, immutable: boolean): string {
+  const item = mailbox.items.get(ewsId);
+  if (item) return graphIdOf(item, immutable);
   if (immutable) {
-    const item = mailbox.items.get(ewsId) as (StoredItem & { immutableId?: string }) | undefined;
-    if (item?.immutableId) return item.immutableId;
     for (const list of mailbox.tombstones.values()) {
-      const tombstone = list.find((t) => t.id === ewsId) as { immutableId?: string } | undefined;
-      if (tombstone?.immutableId) return tombstone.immutableId;
+      const tombstone = list.find((t) => t.id === ewsId);
+      if (tombstone) return tombstoneId(tombstone, true);
     }
   }
-  return ewsId.replaceAll('/', '-').replaceAll('+', '_');
+  return restIdOf(ewsId);
 }
 
 export interface Change {

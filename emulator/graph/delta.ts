@@ -14,7 +14,8 @@ import { graphOccurrenceId, restIdOf, tombstoneId } from './ids.js';
  * opaque and cannot be forged, and they survive a restart with --data. The same token gives the same page again
  * (replays are harmless). A calendarView round is bounded by its window (in the token) and reports occurrences and
  * exceptions of a series as events of their own, as Graph does; an event that left the window comes as
- * `@removed: {reason: "changed"}`, a deleted one as "deleted".
+ * `@removed: {reason: "changed"}`, as does an item moved to another folder; a deleted one (gone, or in Deleted
+ * Items) as "deleted".
  */
 
 export interface DeltaState {
@@ -132,10 +133,12 @@ function restOrImmutable(item: StoredItem, immutable: boolean): string {
 }
 
 function tombstoneEntries(mailbox: Mailbox, tombstone: Tombstone, immutable: boolean, calendar: boolean): DeltaEntry[] {
-  const stillThere = tombstone.immutableId
-    ? [...mailbox.items.values()].some((i) => i.immutableId === tombstone.immutableId)
-    : false;
-  const reason = stillThere ? 'changed' : 'deleted';
+  // Moved to another folder: it left this one ("changed"); in Deleted Items or gone: deleted.
+  const deletedItems = mailbox.byDistinguished.get('deleteditems')?.id;
+  const movedTo = tombstone.immutableId
+    ? [...mailbox.items.values()].find((i) => i.immutableId === tombstone.immutableId)
+    : undefined;
+  const reason = movedTo && movedTo.folderId !== deletedItems ? 'changed' : 'deleted';
   const out: DeltaEntry[] = [
     { seq: tombstone.seq, index: 0, removed: { id: tombstoneId(tombstone, immutable), reason } },
   ];

@@ -19,7 +19,7 @@ import {
   renderTodoList,
 } from './resources/folders.js';
 import { createItemIn, createResponse, deleteById, getItem, listItems, patchItem } from './resources/items.js';
-import { sendDraft, sendMail } from './resources/messages.js';
+import { moveMessage, sendDraft, sendMail } from './resources/messages.js';
 import {
   addLinked,
   createTask,
@@ -110,12 +110,14 @@ add('POST', 'mailFolders/:folder/messages', 'graph.messages', (r, p) =>
   createResponse(r, messageType, createItemIn(r, messageType, folderByGraphName(r.mailbox, p.folder ?? ''))),
 );
 add('POST', 'mailFolders/:folder/messages/:id/send', 'graph.messages.send', (r, p) => sendDraft(r, p.id ?? ''));
+add('POST', 'mailFolders/:folder/messages/:id/move', 'graph.messages', (r, p) => moveMessage(r, p.id ?? ''));
 itemRoutes('mailFolders/:folder/messages', messageType, 'graph.messages');
 add('GET', 'messages', 'graph.messages', (r) => listItems(r, messageType, mailFolders(r)));
 add('POST', 'messages', 'graph.messages', (r) =>
   createResponse(r, messageType, createItemIn(r, messageType, undefined)),
 );
 add('POST', 'messages/:id/send', 'graph.messages.send', (r, p) => sendDraft(r, p.id ?? ''));
+add('POST', 'messages/:id/move', 'graph.messages', (r, p) => moveMessage(r, p.id ?? ''));
 itemRoutes('messages', messageType, 'graph.messages');
 
 // Calendar

@@ -87,6 +87,12 @@ export function updateStored(core: Core, mailbox: Mailbox, view: ItemView, chang
   return commitChange(ctx, view, touched, 'SendToAllAndSaveCopy');
 }
 
+const homeElements: Partial<Record<ItemKind, string>> = {
+  CalendarItem: 'CalendarFolder',
+  Contact: 'ContactsFolder',
+  Task: 'TasksFolder',
+};
+
 /**
  * `If-Match` on a PATCH or DELETE: the item's @odata.etag (`W/"changeKey"`) or bare change key; another one is 412,
  * as Graph answers a write over someone else's change. `*` matches any.
@@ -106,6 +112,11 @@ export function checkIfMatch(view: ItemView, header: string | undefined): void {
 export function viewById(mailbox: Mailbox, id: string, kinds?: ItemKind[]): ItemView {
   const resolved: ResolvedId | undefined = resolveGraphId(mailbox, id);
   if (!resolved || (kinds && !kinds.includes(resolved.item.kind))) throw notFound();
+  // Events, contacts and tasks are their folders' (a deleted one in Deleted Items is gone for /events/{id});
+  // messages are anywhere among the mail folders.
+  const folder = mailbox.folders.get(resolved.item.folderId);
+  const home = homeElements[resolved.item.kind];
+  if (home && folder?.element !== home) throw notFound();
   if (!resolved.originalStart) return viewOf(resolved.item);
   try {
     return occurrenceByStart(resolved.item, resolved.originalStart);

@@ -3,6 +3,8 @@ import { createItem } from '../../ops/items.js';
 import { badRequest, type GraphResponse, jsonBody, type MailboxRequest } from '../http.js';
 import { messageType } from '../item-types.js';
 import { operationContext, viewById } from '../writes.js';
+import { folderByGraphName } from './folders.js';
+import { createResponse } from './items.js';
 
 /**
  * POST messages/{id}/send (https://learn.microsoft.com/graph/api/message-send) and POST sendMail: as EWS SendItem and
@@ -34,4 +36,14 @@ export function sendMail(request: MailboxRequest): GraphResponse {
     { messageDisposition: save ? 'SendAndSaveCopy' : 'SendOnly', sendInvitations: undefined, folder: undefined },
   );
   return { status: 202 };
+}
+
+/** POST messages/{id}/move `{destinationId}`: the message in another folder (a new regular id, the same immutable one). */
+export function moveMessage(request: MailboxRequest, id: string): GraphResponse {
+  const view = viewById(request.mailbox, id, messageType.kinds);
+  const destination = jsonBody(request).destinationId;
+  if (typeof destination !== 'string' || !destination) throw badRequest('move needs a destinationId.');
+  const folder = folderByGraphName(request.mailbox, destination);
+  const moved = request.mailbox.moveItem(view.item, folder.id);
+  return createResponse(request, messageType, moved);
 }

@@ -47,7 +47,7 @@ describe('messages/delta', () => {
     const nothing = await round(first.deltaLink, headers);
     expect(nothing.entries).toEqual([]);
 
-    const [one, two, three] = first.entries;
+    const [one, two, three, four] = first.entries;
     await graph.call('PATCH', `${alice}/messages/${one?.id}`, { body: { isRead: true } });
     await graph.call('DELETE', `${alice}/messages/${two?.id}`);
     graph.emulator.admin.deleteItem(
@@ -56,14 +56,23 @@ describe('messages/delta', () => {
         '',
       { hard: true },
     );
+    const moved = await graph.call('POST', `${alice}/messages/${four?.id}/move`, {
+      body: { destinationId: 'junkemail' },
+      headers,
+    });
+    expect(moved.status).toBe(201);
+    expect(moved.body.id).toBe(four?.id);
     seed('Message', 'Inbox 6');
     const changes = await round(first.deltaLink, headers);
     expect(changes.entries).toEqual([
       expect.objectContaining({ id: one?.id, isRead: true }),
-      { '@odata.type': '#microsoft.graph.message', id: two?.id, '@removed': { reason: 'changed' } },
+      { '@odata.type': '#microsoft.graph.message', id: two?.id, '@removed': { reason: 'deleted' } },
       { '@odata.type': '#microsoft.graph.message', id: three?.id, '@removed': { reason: 'deleted' } },
+      { '@odata.type': '#microsoft.graph.message', id: four?.id, '@removed': { reason: 'changed' } },
       expect.objectContaining({ subject: 'Inbox 6' }),
     ]);
+    const junk = await graph.call<Page>('GET', `${alice}/mailFolders/junkemail/messages/delta`, { headers });
+    expect(junk.body.value.map((m) => m.id)).toEqual([four?.id]);
     // The same link again gives the same changes: replays are harmless.
     const again = await round(first.deltaLink, headers);
     expect(again.entries).toEqual(changes.entries);
@@ -103,8 +112,9 @@ describe('contacts/delta and todo tasks/delta', () => {
     await graph.call('DELETE', `${alice}/todo/lists/${list}/tasks/${first.entries[0]?.id}`);
     const changes = await round(first.deltaLink, immutable);
     expect(changes.entries).toEqual([
-      expect.objectContaining({ id: first.entries[0]?.id, '@removed': { reason: 'changed' } }),
+      expect.objectContaining({ id: first.entries[0]?.id, '@removed': { reason: 'deleted' } }),
     ]);
+    expect((await graph.call('GET', `${alice}/todo/lists/${list}/tasks/${first.entries[0]?.id}`)).status).toBe(404);
   });
 });
 
@@ -163,6 +173,15 @@ describe('calendarView/delta', () => {
       '@removed': { reason: 'deleted' },
     });
     expect(changes.entries.filter((e) => e.type === 'occurrence')).toHaveLength(3);
+
+    expect((await graph.call('DELETE', `${alice}/events/${series.body.id}`)).status).toBe(204);
+    expect((await graph.call('GET', `${alice}/events/${series.body.id}`)).status).toBe(404);
+    const gone = await round(changes.deltaLink);
+    const removed = gone.entries.filter((e) => e['@removed']).map((e) => e.id);
+    for (const occurrence of [weekly[0], weekly[2], weekly[3]]) expect(removed).toContain(occurrence?.id);
+    expect(gone.entries.every((e) => (e['@removed'] as { reason?: string } | undefined)?.reason === 'deleted')).toBe(
+      true,
+    );
   });
 
   it('requires the window and refuses $select and $expand, as v1.0 does', async () => {

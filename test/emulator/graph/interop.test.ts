@@ -10,16 +10,22 @@ import {
   PropertySet,
   SendInvitationsMode,
 } from 'ews-javascript-api';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ewsSchema, schemaChecks } from '../../support/ews-schema.js';
 import { ewsService } from '../support/harness.js';
 import { appIdProperty, immutable, startGraph } from './support.js';
 
 /**
  * One store, two protocols: an item written over EWS (through the emulator's EWS endpoint, with the real
- * ews-javascript-api) is read over Graph with the same extended property, and one written over Graph is read over EWS.
+ * ews-javascript-api) is read over Graph with the same extended property, and one written over Graph is read over EWS
+ * (its EWS answers validated against messages.xsd).
  */
 
-const graph = await startGraph();
+const graph = await startGraph({ validateResponses: true, ...(ewsSchema ? { schemaDirectory: ewsSchema } : {}) });
+// What EWS answered about items written over Graph validates against messages.xsd, as every EWS answer does.
+afterAll(async () => {
+  if (schemaChecks) await graph.emulator.admin.validateResponses();
+});
 const alice = 'alice@contoso.test';
 const service = ewsService(graph.emulator, alice);
 const stamp = new ExtendedPropertyDefinition(

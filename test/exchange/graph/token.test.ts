@@ -1,12 +1,13 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { INetworkModule } from '@azure/msal-node';
+import { AuthError, type INetworkModule, ServerError } from '@azure/msal-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../../emulator/index.js';
 import { configSchema } from '../../../src/config/schema.js';
 import { type ExhError, isExhError, isPermanent } from '../../../src/errors.js';
 import {
+  fromMsalError,
   type GraphConfig,
   msalTokenProvider,
   redirectedMsal,
@@ -207,5 +208,54 @@ describe('staticTokenProvider', () => {
     const tokens = staticTokenProvider('t-1');
     expect(await tokens.getToken({ signal: signal() })).toBe('t-1');
     expect(await tokens.getToken({ signal: signal(), forceRefresh: true })).toBe('t-1');
+  });
+});
+
+describe("Entra's answers no emulator fault produces, as msal reports them", () => {
+  const url = 'https://login.microsoftonline.com/contoso.test/oauth2/v2.0/token';
+  /** msal's ServerError as it builds it from Entra's error answer (ResponseHandler.validateTokenResponse). */
+  const entra = (code: string, error: string, description: string, status: number) =>
+    new ServerError(
+      error,
+      'corr-1',
+      `Error(s): ${code} - Timestamp: 2026-12-05 10:00:00Z - Description: ${description} - Correlation ID: corr-1 - Trace ID: t-1`,
+      '',
+      code,
+      status,
+    );
+
+  it('says consent is missing (AADSTS65001) and an expired secret (AADSTS7000222) with their fixes', () => {
+    const consent = fromMsalError(
+      entra('65001', 'invalid_grant', 'AADSTS65001: The user or administrator has not consented.', 400),
+      url,
+      clientId,
+    );
+    expect(consent.code).toBe('EXH_EXCHANGE_AUTH_FAILED');
+    expect(consent.message).toMatch(/admin consent is missing.*Grant admin consent/);
+    const expired = fromMsalError(
+      entra('7000222', 'invalid_client', 'AADSTS7000222: The provided client secret keys are expired.', 401),
+      url,
+      clientId,
+    );
+    expect(expired.message).toMatch(/client secret has expired.*Create a new client secret/);
+  });
+
+  it("passes an unknown AADSTS code on with Entra's description; an outage or 429 is retryable", () => {
+    const other = fromMsalError(
+      entra('50000', 'invalid_request', 'AADSTS50000: There was an error issuing a token.', 400),
+      url,
+      clientId,
+    );
+    expect(other.code).toBe('EXH_EXCHANGE_AUTH_FAILED');
+    expect(other.details.aadsts).toBe('AADSTS50000');
+    expect(other.message).toContain('AADSTS50000: There was an error issuing a token.');
+    expect(other.message).not.toContain('Correlation ID');
+    const outage = fromMsalError(entra('', 'temporarily_unavailable', 'The service is busy.', 503), url, clientId);
+    expect(outage.code).toBe('EXH_EXCHANGE_UNAVAILABLE');
+    expect(outage.retryable).toBe(true);
+    const busy = fromMsalError(entra('', 'too_many_requests', 'slow down', 429), url, clientId);
+    expect(busy.code).toBe('EXH_EXCHANGE_THROTTLED');
+    const network = fromMsalError(new AuthError('network_error', '', 'ECONNRESET'), url, clientId);
+    expect(network.code).toBe('EXH_EXCHANGE_UNAVAILABLE');
   });
 });

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Core } from '../context.js';
 import type { Mailbox } from '../store/mailbox.js';
+import { errorResponse, GraphError } from './http.js';
 import { validateEndpoint } from './notifications/delivery.js';
 import { type GraphSubscription, graphSubscriptions, graphTime } from './notifications/registry.js';
 import { type ChangeType, parseResource, userIdOf } from './notifications/resources.js';
@@ -24,34 +25,22 @@ const maxPerMailbox = 1000;
 const changeTypes: readonly ChangeType[] = ['created', 'updated', 'deleted'];
 const tlsVersions = ['v1_0', 'v1_1', 'v1_2', 'v1_3'];
 
-class SubscriptionError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+const invalid = (message: string) => new GraphError(400, 'InvalidRequest', message);
 
-const invalid = (message: string) => new SubscriptionError(400, 'InvalidRequest', message);
-
-function notFound(id: string): SubscriptionError {
-  return new SubscriptionError(
+function notFound(id: string): GraphError {
+  return new GraphError(
     404,
     'ResourceNotFound',
     `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
   );
 }
 
-function graphError(reply: FastifyReply, now: number, status: number, code: string, message: string) {
-  return reply.code(status).send({
-    error: {
-      code,
-      message,
-      innerError: { date: new Date(now).toISOString().slice(0, 19), 'request-id': crypto.randomUUID() },
-    },
-  });
+function graphError(reply: FastifyReply, now: number, error: GraphError) {
+  const answer = errorResponse(error, now);
+  return reply
+    .code(answer.status)
+    .headers(answer.headers ?? {})
+    .send(answer.body);
 }
 
 /** https, or http on the loopback address (the emulator's concession to tests; Graph takes https only). */
@@ -110,7 +99,7 @@ function wantsImmutableIds(request: FastifyRequest): boolean {
 
 function bodyOf(request: FastifyRequest): Record<string, unknown> {
   if (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body))
-    throw new SubscriptionError(400, 'BadRequest', 'The request body must be a JSON object.');
+    throw new GraphError(400, 'BadRequest', 'The request body must be a JSON object.');
   return request.body as Record<string, unknown>;
 }
 
@@ -137,7 +126,7 @@ function view(subscription: GraphSubscription): Record<string, unknown> {
 
 async function handshake(core: Core, url: string): Promise<void> {
   const failure = await validateEndpoint(core, url, graphSubscriptions(core).timings());
-  if (failure) throw new SubscriptionError(400, 'ValidationError', failure);
+  if (failure) throw new GraphError(400, 'ValidationError', failure);
 }
 
 export function registerGraphSubscriptions(app: FastifyInstance, core: Core): void {
@@ -147,21 +136,15 @@ export function registerGraphSubscriptions(app: FastifyInstance, core: Core): vo
   app.register(async (scope) => {
     scope.addHook('onRequest', async (request, reply) => {
       const check = verifyGraphToken(core, request.headers.authorization);
-      if (!check.ok) return graphError(reply, core.now(), check.status, check.code, check.message);
+      if (!check.ok) return graphError(reply, core.now(), new GraphError(check.status, check.code, check.message));
       return undefined;
     });
     scope.setErrorHandler((error, _request, reply) => {
-      if (error instanceof SubscriptionError)
-        return graphError(reply, core.now(), error.status, error.code, error.message);
+      if (error instanceof GraphError) return graphError(reply, core.now(), error);
       const status = (error as { statusCode?: number }).statusCode ?? 500;
       if (status >= 500) core.log.error({ err: error }, 'Graph subscription request failed');
-      return graphError(
-        reply,
-        core.now(),
-        status,
-        status >= 500 ? 'InternalServerError' : 'BadRequest',
-        (error as Error).message,
-      );
+      const code = status >= 500 ? 'InternalServerError' : 'BadRequest';
+      return graphError(reply, core.now(), new GraphError(status, code, (error as Error).message));
     });
 
     const find = (id: string): GraphSubscription => {
@@ -182,7 +165,7 @@ export function registerGraphSubscriptions(app: FastifyInstance, core: Core): vo
           : checkUrl('lifecycleNotificationUrl', body.lifecycleNotificationUrl);
       const resource = typeof body.resource === 'string' ? body.resource : '';
       if (/^\/?me\//i.test(resource))
-        throw new SubscriptionError(
+        throw new GraphError(
           400,
           'BadRequest',
           '/me request is only valid with delegated authentication flow: name the mailbox as users/{upn}.',
@@ -201,19 +184,19 @@ export function registerGraphSubscriptions(app: FastifyInstance, core: Core): vo
         throw invalid('includeResourceData is not supported by the emulator (subscribe without resource data).');
       const mailbox = mailboxOf(core, watched.user);
       if (!mailbox)
-        throw new SubscriptionError(
+        throw new GraphError(
           404,
           'ExtensionError',
           `Operation: Create; Exception: [Status Code: NotFound; Reason: The mailbox '${watched.user}' was not found.]`,
         );
       if (graphTenant(core).isOnPremises(mailbox.address))
-        throw new SubscriptionError(
+        throw new GraphError(
           404,
           'MailboxNotEnabledForRESTAPI',
           'The mailbox is either inactive, soft-deleted, or is hosted on-premise.',
         );
       if (registry.countFor(mailbox) >= maxPerMailbox)
-        throw new SubscriptionError(
+        throw new GraphError(
           403,
           'ExtensionError',
           `Operation: Create; Exception: [Status Code: Forbidden; Reason: The mailbox has reached the maximum of ${maxPerMailbox} subscriptions.]`,

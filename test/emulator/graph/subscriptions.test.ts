@@ -294,6 +294,43 @@ describe('Graph subscriptions', async () => {
     });
   });
 
+  describe('moving the endpoint', () => {
+    it('validates a new notificationUrl given by PATCH before using it, and keeps the old one if it fails', async () => {
+      const id = await subscribed(emulator, hook);
+      const other = await startWebhook();
+      const token = await secretToken(emulator);
+      other.validation = 500;
+      const refused = await graph(emulator, token, 'PATCH', `/subscriptions/${id}`, {
+        body: { notificationUrl: other.url },
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.body).toMatchObject({ error: { code: 'ValidationError' } });
+      expect((await graph(emulator, token, 'GET', `/subscriptions/${id}`)).body.notificationUrl).toBe(hook.url);
+      other.validation = 'accept';
+      const moved = await graph(emulator, token, 'PATCH', `/subscriptions/${id}`, {
+        body: { notificationUrl: other.url },
+      });
+      expect(moved.status).toBe(200);
+      expect(moved.body.notificationUrl).toBe(other.url);
+      mail(emulator, 'to the new endpoint');
+      await vi.waitFor(() => expect(forSubscription(other, id)).toHaveLength(1), waitLong);
+      expect(forSubscription(hook, id)).toHaveLength(0);
+    });
+
+    it('answers 400 for a body that is not JSON or not an object', async () => {
+      const token = await secretToken(emulator);
+      const junk = await fetch(`${emulator.graphUrl}/subscriptions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: '{"changeType": ',
+      });
+      expect(junk.status).toBe(400);
+      expect(await junk.json()).toMatchObject({ error: { code: 'BadRequest' } });
+      const list = await graph(emulator, token, 'POST', '/subscriptions', { body: [1, 2] });
+      expect(list.status).toBe(400);
+    });
+  });
+
   describe('renewal, reauthorization and deletion', () => {
     it('renews by PATCH within the limit, reauthorizes, and deletes', async () => {
       const id = await subscribed(emulator, hook);

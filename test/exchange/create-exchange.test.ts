@@ -2,15 +2,11 @@ import { type AddressInfo, createServer, type Server } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
 import { createExchangeBackend } from '../../src/exchange/create-exchange.js';
-import { createLogging } from '../../src/logging/logger.js';
 import { ExchangePool } from '../../src/pool/exchange-pool.js';
+import { recordingLogger } from '../support/recording-logger.js';
 
 function setUp(exchange: Record<string, unknown>, listener: Record<string, unknown> = {}) {
-  const records: Array<Record<string, unknown>> = [];
-  const { logger } = createLogging({
-    format: 'json',
-    stdout: { write: (line: string) => void records.push(JSON.parse(line)) },
-  });
+  const { logger, records } = recordingLogger();
   const config = configSchema.parse({
     database: { type: 'pglite' },
     exchange: {

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Config, configSchema } from '../../../src/config/schema.js';
 import { createEwsExchange, type EwsExchange } from '../../../src/exchange/ews/index.js';
-import { createLogging } from '../../../src/logging/logger.js';
 import { ExchangePool } from '../../../src/pool/exchange-pool.js';
+import { recordingLogger } from '../../support/recording-logger.js';
 import { scriptedServer } from './scripted-server.js';
 
 /**
@@ -22,11 +22,7 @@ describe('createEwsExchange', async () => {
     exchange: Record<string, unknown>,
     change: (config: Config['exchange']) => Config['exchange'] = (config) => config,
   ) {
-    const records: Array<Record<string, unknown>> = [];
-    const { logger } = createLogging({
-      format: 'json',
-      stdout: { write: (line: string) => void records.push(JSON.parse(line)) },
-    });
+    const { logger, records } = recordingLogger();
     const config = configSchema.parse({
       database: { type: 'pglite' },
       exchange: { impersonationUser: 'svc@contoso.test', impersonationPassword: 'pw', ...exchange },

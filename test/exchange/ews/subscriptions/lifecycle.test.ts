@@ -7,18 +7,8 @@ import {
   toLost,
   unsubscribeQuietly,
 } from '../../../../src/exchange/ews/subscriptions/lifecycle.js';
-import { createLogging } from '../../../../src/logging/logger.js';
 import type { CallOptions, SubscriptionEvent } from '../../../../src/ports/exchange.port.js';
-
-function capture() {
-  const records: Array<Record<string, unknown>> = [];
-  const { logger } = createLogging({
-    level: 'debug',
-    format: 'json',
-    stdout: { write: (line: string) => void records.push(JSON.parse(line)) },
-  });
-  return { logger, records };
-}
+import { recordingLogger } from '../../../support/recording-logger.js';
 
 // An EWS subscription id starts with its server's name in base64, the same for every subscription of that server.
 const subscriptionId = 'JQBtYWlsMDEuY29udG9zby50ZXN0EAAAAJ1Jq8kFlrtGpUbQ0vqFNuw=';
@@ -47,7 +37,7 @@ describe('toLost', () => {
 
 describe('notifySafely', () => {
   it("logs an owner's throw with the event and the subscription's fingerprint, and does not pass it on", () => {
-    const { logger, records } = capture();
+    const { logger, records } = recordingLogger('debug');
     const changed: SubscriptionEvent = { type: 'changed', folders: ['inbox'] };
     const seen: SubscriptionEvent[] = [];
     notifySafely(logger, subscriptionId, (event) => seen.push(event), changed);
@@ -75,7 +65,7 @@ describe('notifySafely', () => {
 });
 
 describe('unsubscribeQuietly', () => {
-  function mailbox(logger: ReturnType<typeof capture>['logger']) {
+  function mailbox(logger: ReturnType<typeof recordingLogger>['logger']) {
     const calls: CallOptions[] = [];
     const fake = {
       logger,
@@ -89,7 +79,7 @@ describe('unsubscribeQuietly', () => {
   }
 
   it('unsubscribes through the pool at live priority, with a time-out of its own', async () => {
-    const { logger } = capture();
+    const { logger } = recordingLogger('debug');
     const { fake, calls } = mailbox(logger);
     let unsubscribed = 0;
     await unsubscribeQuietly(fake, async () => {
@@ -102,7 +92,7 @@ describe('unsubscribeQuietly', () => {
   });
 
   it('swallows a failure with a debug record: Exchange drops an unused subscription by itself', async () => {
-    const { logger, records } = capture();
+    const { logger, records } = recordingLogger('debug');
     const { fake } = mailbox(logger);
     await expect(
       unsubscribeQuietly(fake, async () => {

@@ -4,7 +4,7 @@ import { occurrenceId } from '../store/ids.js';
 import type { Mailbox } from '../store/mailbox.js';
 import type { StoredItem, Tombstone } from '../store/model.js';
 import { GraphError } from './http.js';
-import { graphOccurrenceId, restIdOf, tombstoneId } from './ids.js';
+import { findImmutable, graphOccurrenceId, restIdOf, tombstoneId } from './ids.js';
 
 /**
  * Delta rounds (https://learn.microsoft.com/graph/delta-query-overview) over one folder of the store. A round is the
@@ -135,9 +135,7 @@ function restOrImmutable(item: StoredItem, immutable: boolean): string {
 function tombstoneEntries(mailbox: Mailbox, tombstone: Tombstone, immutable: boolean, calendar: boolean): DeltaEntry[] {
   // Moved to another folder: it left this one ("changed"); in Deleted Items or gone: deleted.
   const deletedItems = mailbox.byDistinguished.get('deleteditems')?.id;
-  const movedTo = tombstone.immutableId
-    ? [...mailbox.items.values()].find((i) => i.immutableId === tombstone.immutableId)
-    : undefined;
+  const movedTo = tombstone.immutableId ? findImmutable(mailbox, tombstone.immutableId) : undefined;
   const reason = movedTo && movedTo.folderId !== deletedItems ? 'changed' : 'deleted';
   const out: DeltaEntry[] = [
     { seq: tombstone.seq, index: 0, removed: { id: tombstoneId(tombstone, immutable), reason } },

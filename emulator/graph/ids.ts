@@ -11,6 +11,8 @@ import type { StoredItem, Tombstone } from '../store/model.js';
  */
 
 const immutableOccurrencePrefix = 'AAkALwB';
+/** newImmutableId's prefix (store/ids.ts). */
+const immutablePrefix = 'AAkALg';
 
 export function restIdOf(ewsId: string): string {
   return ewsId.replaceAll('/', '-').replaceAll('+', '_');
@@ -44,7 +46,8 @@ export function tombstoneId(tombstone: Tombstone, immutable: boolean): string {
 
 const byImmutable = new WeakMap<Mailbox, Map<string, StoredItem>>();
 
-function findImmutable(mailbox: Mailbox, id: string): StoredItem | undefined {
+/** The item with this immutable id, if the mailbox still has it (in any folder). */
+export function findImmutable(mailbox: Mailbox, id: string): StoredItem | undefined {
   let index = byImmutable.get(mailbox);
   const cached = index?.get(id);
   if (cached && mailbox.items.get(cached.id) === cached) return cached;
@@ -68,8 +71,10 @@ export function resolveGraphId(mailbox: Mailbox, id: string): ResolvedId | undef
     const master = bar > 0 ? findImmutable(mailbox, decoded.slice(0, bar)) : undefined;
     return master ? { item: master, originalStart: decoded.slice(bar + 1) } : undefined;
   }
-  const immutable = findImmutable(mailbox, id);
-  if (immutable) return { item: immutable };
+  if (id.startsWith(immutablePrefix)) {
+    const immutable = findImmutable(mailbox, id);
+    return immutable ? { item: immutable } : undefined;
+  }
   const ewsId = ewsIdOf(id);
   const occurrence = parseOccurrenceId(ewsId);
   if (occurrence) {

@@ -5,6 +5,7 @@ import type { StoredAttachment, StoredItem } from '../../store/model.js';
 import { badRequest, GraphError, type GraphResponse, jsonBody, type MailboxRequest, notFound, ok } from '../http.js';
 import { ewsIdOf, restIdOf } from '../ids.js';
 import type { ItemType } from '../item-types.js';
+import { parseQuery, shape } from '../query.js';
 import { viewById } from '../writes.js';
 
 /**
@@ -46,7 +47,8 @@ function find(item: StoredItem, attachmentId: string): StoredAttachment {
 
 export function listAttachments(request: MailboxRequest, type: ItemType, id: string): GraphResponse {
   const item = owner(request, type, id);
-  return ok({ value: (item.attachments ?? []).map((a) => renderAttachment(a)) });
+  const options = parseQuery(request.query);
+  return ok({ value: (item.attachments ?? []).map((a) => shape(renderAttachment(a), undefined, options)) });
 }
 
 export function getAttachment(

@@ -56,6 +56,17 @@ describe('messages', () => {
     expect(received).toMatchObject({ isRead: false, from: { emailAddress: { address: 'alice@contoso.test' } } });
   });
 
+  it('converts the body to the type asked for with Prefer outlook.body-content-type', async () => {
+    const created = await draft('Bodies', { body: { contentType: 'html', content: '<p>Hi <b>there</b></p>' } });
+    const text = await graph.call('GET', `${alice}/messages/${created.id}`, {
+      headers: { prefer: 'outlook.body-content-type="text"' },
+    });
+    expect(text.body.body).toEqual({ contentType: 'text', content: 'Hi there' });
+    expect(text.headers.get('preference-applied')).toBe('outlook.body-content-type="text"');
+    const html = await graph.call('GET', `${alice}/messages/${created.id}`);
+    expect(html.body.body).toEqual({ contentType: 'html', content: '<p>Hi <b>there</b></p>' });
+  });
+
   it('keeps an immutable id across a move and gives a new regular id', async () => {
     const created = await draft('Moved', {}, immutable);
     const immutableId = created.id as string;

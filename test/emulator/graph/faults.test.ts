@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startGraph } from './support.js';
+import { fetchToken, startGraph } from './support.js';
 
 /** Throttling and the admin API's Graph faults, seen over HTTP and in the request log. */
 
@@ -100,5 +100,20 @@ describe('delta faults', () => {
     expect(() => admin.faults.add({ kind: 'graphThrottled', operations: ['graph.nothing'] })).toThrow(
       /Unknown operation/,
     );
+  });
+});
+
+describe('expired tokens', () => {
+  it('answers 401 InvalidAuthenticationToken once the tokens are expired, and serves a new one', async () => {
+    expect(admin.expireGraphTokens()).toBeGreaterThan(0);
+    const expired = await graph.call('GET', `${alice}/messages`);
+    expect(expired.status).toBe(401);
+    expect(expired.body).toMatchObject({ error: { code: 'InvalidAuthenticationToken' } });
+    expect(admin.requests({ operation: 'graph.unauthenticated' }).at(-1)).toMatchObject({ status: 401 });
+    const token = await fetchToken(graph.emulator);
+    const fresh = await fetch(`${graph.emulator.graphUrl}${alice}/messages`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(fresh.status).toBe(200);
   });
 });

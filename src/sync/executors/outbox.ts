@@ -308,6 +308,8 @@ async function writeChange(
       { ...writeOf(definition, entry.fields), appItemId, ...(uid ? { uid } : {}) },
       call,
     );
+    // A backend that cannot set the UID (Graph: iCalUId is Exchange's own) says which one the copies carry.
+    if (uid && created.uid && created.uid !== uid) await db.rememberMeetings([{ uid: created.uid, appItemId }]);
     // Its echo then carries this key, and is known for the connector's own.
     if (created.changeKey) await remember(created.itemId, created.changeKey);
     log.action({ itemId: created.itemId, appItemId }, `Created ${entry.itemType} ${appItemId} in Exchange`);

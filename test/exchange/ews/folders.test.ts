@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { distinguishedFolderIds } from '../../../src/exchange/ews/folders.js';
-import type { SoapTarget } from '../../../src/exchange/ews/soap.js';
 import { all, at, attr, parseXml } from '../../../src/exchange/ews/xml.js';
 import { folderNames } from '../../../src/ports/exchange.port.js';
-import { scriptedServer, soapAnswer, testTransport } from './scripted-server.js';
+import { aliceTarget, scriptedServer, soapAnswer, testTransport } from './scripted-server.js';
 
 const found = (name: string) =>
   '<m:GetFolderResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Folders>' +
@@ -21,12 +20,7 @@ describe('distinguishedFolderIds', async () => {
   let messages: string[] = [];
   const server = await scriptedServer(() => ({ body: answer(messages) }));
   const transport = testTransport();
-  const target: SoapTarget = {
-    url: `${server.base}/EWS/Exchange.asmx`,
-    user: 'alice@contoso.test',
-    account: 'svc@contoso.test',
-    version: 'Exchange2013_SP1',
-  };
+  const target = aliceTarget(server.base);
   const ask = () => distinguishedFolderIds(transport, target, new AbortController().signal);
 
   it('asks for every folder the port names in one request, and maps each id back to its name', async () => {

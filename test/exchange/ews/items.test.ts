@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { getItems, itemShape } from '../../../src/exchange/ews/items.js';
 import { appItemIdFieldUri } from '../../../src/exchange/ews/properties.js';
-import type { SoapTarget } from '../../../src/exchange/ews/soap.js';
 import { all, at, attr, parseXml, textOf } from '../../../src/exchange/ews/xml.js';
-import { scriptedServer, soapAnswer, testTransport } from './scripted-server.js';
+import { aliceTarget, scriptedServer, soapAnswer, testTransport } from './scripted-server.js';
 
 const task = (id: string, subject: string) =>
   '<m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:Task>' +
@@ -17,12 +16,7 @@ describe('getItems', async () => {
     body: soapAnswer(`<m:GetItemResponse><m:ResponseMessages>${answer}</m:ResponseMessages></m:GetItemResponse>`),
   }));
   const transport = testTransport();
-  const target: SoapTarget = {
-    url: `${server.base}/EWS/Exchange.asmx`,
-    user: 'alice@contoso.test',
-    account: 'svc@contoso.test',
-    version: 'Exchange2013_SP1',
-  };
+  const target = aliceTarget(server.base);
   const signal = () => new AbortController().signal;
 
   it('asks for items and occurrences in one request, ids escaped, and gives each its item in order', async () => {

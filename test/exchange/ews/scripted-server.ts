@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll } from 'vitest';
+import type { SoapTarget } from '../../../src/exchange/ews/soap.js';
 import { EwsTransport } from '../../../src/exchange/ews/transport.js';
 
 /** A request as the scripted server received it. */
@@ -53,6 +54,16 @@ export function testTransport(timeoutMs = 5_000): EwsTransport {
   });
   afterAll(() => transport.close());
   return transport;
+}
+
+/** Where the adapter sends alice's requests on the scripted server at `base`, as the service account. */
+export function aliceTarget(base: string): SoapTarget {
+  return {
+    url: `${base}/EWS/Exchange.asmx`,
+    user: 'alice@contoso.test',
+    account: 'svc@contoso.test',
+    version: 'Exchange2013_SP1',
+  };
 }
 
 /** A SOAP envelope around an EWS response body, as Exchange answers. */

@@ -221,7 +221,10 @@ export async function subscribeWebhook(
   const changed = (folder: FolderName) => emit({ type: 'changed', folders: [folder] });
 
   /** Creates the Graph subscription of `leg` with a new clientState and registers it with the receiver. */
-  const create = async (leg: Omit<Leg, 'id' | 'since' | 'expiresAt' | 'work'> & Partial<Leg>): Promise<void> => {
+  const create = async (
+    leg: Omit<Leg, 'id' | 'since' | 'expiresAt' | 'work'> & Partial<Leg>,
+    on: CallOptions = call,
+  ): Promise<void> => {
     const clientState = randomBytes(32).toString('base64url');
     const since = clock.now();
     const response = await deps.client.request(
@@ -238,7 +241,7 @@ export async function subscribeWebhook(
           clientState,
         },
       },
-      call,
+      on,
     );
     const created = createdSchema.safeParse(response.body);
     if (!created.success) {
@@ -268,7 +271,7 @@ export async function subscribeWebhook(
     const timer = clock.setTimeout(
       () => {
         timers.delete(timer);
-        step(leg, 'renew', () => renew(leg));
+        step(leg, 'renewal', () => renew(leg));
       },
       atMs ?? Math.max(0, renewAt - clock.now()),
     );
@@ -394,11 +397,12 @@ export async function subscribeWebhook(
     options.signal.removeEventListener('abort', stop);
   };
 
-  // Created in parallel: each waits for Graph's handshake with the listener.
+  // Created in parallel (each waits for Graph's handshake with the listener), cancelled with the caller.
+  const first: CallOptions = { signal: AbortSignal.any([options.signal, lifetime.signal]), priority: options.priority };
   const made = await Promise.allSettled(
     subscribed.map(async (folder) => {
       const leg = { folder, resource: resourceOf(user, folder) as string, work: Promise.resolve() } as Leg;
-      await create(leg);
+      await create(leg, first);
       legs.push(leg);
     }),
   );

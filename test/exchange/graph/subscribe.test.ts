@@ -205,14 +205,18 @@ describe('renewal', () => {
     clock.advance((minutes * 60_000 * 2) / 3 - 1_000);
     await settle();
     expect(expiry()).toBe(created + minutes * 60_000);
+    const mark = clock.mark();
     clock.advance(1_000);
     const renewedAt = clock.now();
     await eventually(() => expect(expiry()).toBe(renewedAt + minutes * 60_000));
     await eventually(() =>
       expect(Date.parse(subscriptionOn('contacts').expirationDateTime)).toBe(renewedAt + minutes * 60_000),
     );
-    // The next one two thirds of the new life later, well before the old expiry would have ended it.
-    clock.advance((minutes * 60_000 * 2) / 3);
+    // The next one two thirds of the new life later, well before the old expiry would have ended it: once both are
+    // scheduled (after the answers came back), time moves on.
+    const twoThirds = (minutes * 60_000 * 2) / 3;
+    await eventually(() => expect(clock.pendingSince(mark).filter((delay) => delay === twoThirds)).toHaveLength(2));
+    clock.advance(twoThirds);
     const again = clock.now();
     await eventually(() => expect(expiry()).toBe(again + minutes * 60_000));
     expect(ofAlice()).toHaveLength(2);

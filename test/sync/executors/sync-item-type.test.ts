@@ -462,8 +462,8 @@ describe('recurring series', () => {
 });
 
 describe('meeting messages in the Inbox', () => {
-  it('are skipped unless sync.meetingRequestsResponses', async () => {
-    // Alice invites Bob: his calendar gets the meeting, his Inbox the request.
+  // Alice invites Bob: his calendar gets the meeting, his Inbox the request.
+  const inviteBob = () =>
     world.admin.makeItem(alice, {
       itemClass: 'IPM.Appointment',
       folder: 'calendar',
@@ -474,6 +474,9 @@ describe('meeting messages in the Inbox', () => {
         requiredAttendees: [bob],
       },
     });
+
+  it('are skipped unless sync.meetingRequestsResponses', async () => {
+    inviteBob();
     world.admin.makeItem(bob, {
       itemClass: 'IPM.Note',
       folder: 'inbox',
@@ -494,16 +497,7 @@ describe('meeting messages in the Inbox', () => {
   // Found by this adapter: a read flag reported without the item made a row of is_read alone for an item the type
   // skips; the port now reports every change of an item as the whole item (SyncChange).
   it('a read flag on a skipped meeting request makes no row', async () => {
-    world.admin.makeItem(alice, {
-      itemClass: 'IPM.Appointment',
-      folder: 'calendar',
-      properties: {
-        subject: 'Review',
-        start: '2026-05-04T13:00:00.000Z',
-        end: '2026-05-04T14:00:00.000Z',
-        requiredAttendees: [bob],
-      },
-    });
+    inviteBob();
     await world.sync(bob, 'email');
     const [request] = world.admin.listFolder(bob, 'inbox');
     world.admin.markRead(bob, request?.id as string, true);

@@ -5,6 +5,7 @@ import { type EmulatorClock, systemClock } from './clock.js';
 import { type Core, type EmulatorLogger, type EmulatorSettings, silentLogger } from './context.js';
 import { Faults } from './faults.js';
 import { graphPrefix, registerGraph } from './graph/index.js';
+import { type GraphAppOptions, graphTenant } from './graph/token.js';
 import { Subscriptions } from './notifications/subscriptions.js';
 import { RequestLog } from './request-log.js';
 import { buildServer, paths } from './server.js';
@@ -74,6 +75,11 @@ export interface EmulatorOptions {
   now?: () => number;
   /** Time and timers (expiry, push retries and status events, keep-alives, ConnectionTimeout, latency faults). */
   clock?: EmulatorClock;
+  /**
+   * Graph's app registration instead of the default (tenant contoso.test, client 00000000-0000-0000-0000-0000000e4e00,
+   * secret exh-emulator-secret, tokens of 3599 s, consented); also at run time with admin.updateGraphApp.
+   */
+  graphApp?: Partial<GraphAppOptions>;
   /** Serve Microsoft Graph v1.0 (and its token endpoint and Autodiscover v2) over the same mailboxes. Default true. */
   graph?: boolean;
 }
@@ -143,7 +149,7 @@ export function emulatorCommandLine(options: { url: string } | { host?: string; 
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
-  const { logger, now: nowOption, clock: clockOption, ...rest } = options;
+  const { logger, now: nowOption, clock: clockOption, graphApp, ...rest } = options;
   const result = optionsSchema.safeParse(rest);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`);
@@ -184,6 +190,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const persist = async () => {
     if (parsed.dataFile) saveStore(store, parsed.dataFile);
   };
+  if (graphApp) {
+    try {
+      graphTenant(core).configure(graphApp);
+    } catch (error) {
+      const problems =
+        error instanceof z.ZodError
+          ? error.issues.map((i) => `graphApp.${i.path.join('.') || '?'}: ${i.message}`).join('; ')
+          : `graphApp: ${(error as Error).message}`;
+      throw new EmulatorOptionsError(`Invalid emulator options: ${problems}`);
+    }
+  }
   const admin = new EmulatorAdmin(core, persist);
   const app = buildServer(core, admin);
   if (parsed.graph) registerGraph(app, core);

@@ -335,6 +335,21 @@ describe('the token endpoint', async () => {
     });
   });
 
+  describe('emulator options', () => {
+    it('replace the default app registration', async () => {
+      const other = await startGraphEmulator({
+        graphApp: { tenant: 'fabrikam.test', clientSecret: 'fabrikam-secret' },
+      });
+      expect(
+        (await postForm(tokenUrl(other, 'fabrikam.test'), secretForm({ client_secret: 'fabrikam-secret' }))).status,
+      ).toBe(200);
+      expectEntraError(await postForm(tokenUrl(other, tenant), secretForm()), 400, 'invalid_request', 90002);
+      await expect(startGraphEmulator({ graphApp: { tokenLifetimeSeconds: -1 } })).rejects.toThrow(
+        /Invalid emulator options: graphApp\.tokenLifetimeSeconds/,
+      );
+    });
+  });
+
   describe('the admin API', () => {
     it('refuses unknown settings and bad certificates', () => {
       expect(() => emulator.admin.updateGraphApp({ tokenLifetimeSeconds: 0 })).toThrow(/tokenLifetimeSeconds/);

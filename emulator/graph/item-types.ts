@@ -1,4 +1,5 @@
 import type { ItemView } from '../items/calendar.js';
+import { extendedKey } from '../items/extended.js';
 import type { ItemKind } from '../items/fields.js';
 import { isoSeconds } from '../items/values.js';
 import type { XmlNode } from '../xml/node.js';
@@ -8,7 +9,7 @@ import type { RenderContext } from './convert/context.js';
 import { eventElements, eventIgnored, renderEvent } from './convert/event.js';
 import { messageElement, messageIgnored, refuseUnknown, renderMessage } from './convert/message.js';
 import { renderTask, taskElements, taskIgnored } from './convert/task.js';
-import type { QueryOptions } from './query.js';
+import { mappedTags, type QueryOptions } from './query.js';
 import type { ElementChanges } from './writes.js';
 
 /**
@@ -25,6 +26,15 @@ export interface ItemType {
   changes(input: Record<string, unknown>, view: ItemView | undefined): ElementChanges;
 }
 
+/** An extended property EWS keeps as an ordinary property (query.ts, mappedTags) becomes that property. */
+function mappedElement(element: XmlNode): XmlNode {
+  const uri = element.c?.find((c) => c.n === 'ExtendedFieldURI')?.a ?? {};
+  const mapped = mappedTags[extendedKey(uri)];
+  if (!mapped) return element;
+  const value = element.c?.find((c) => c.n === 'Value')?.t ?? '';
+  return value === '' ? { n: mapped } : { n: mapped, t: value };
+}
+
 type ElementsOf = (name: string, value: unknown) => XmlNode[] | XmlNode | undefined;
 
 function collect(
@@ -38,7 +48,10 @@ function collect(
   for (const [name, value] of Object.entries(input)) {
     if (value === undefined || ignored.has(name) || name.startsWith('@odata')) continue;
     if (name === 'singleValueExtendedProperties') {
-      out.set.push(...extendedElements(value));
+      for (const element of extendedElements(value).map(mappedElement)) {
+        if (element.n !== 'ExtendedProperty' && element.t === undefined) out.clear.push(element.n);
+        else out.set.push(element);
+      }
       continue;
     }
     if (special(name, value, out)) continue;

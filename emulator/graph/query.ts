@@ -1,4 +1,4 @@
-import type { StoredItem } from '../store/model.js';
+import type { ExtendedProp, StoredItem } from '../store/model.js';
 import { extendedIdOf, extendedKeyOfId } from './convert/common.js';
 import { badRequest } from './http.js';
 
@@ -133,6 +133,22 @@ export function matches(filter: Filter | undefined, item: StoredItem, rendered: 
   return value !== undefined && value !== null && String(value) === filter.value;
 }
 
+/**
+ * MAPI properties EWS keeps as ordinary properties: PR_IN_REPLY_TO_ID (0x1042) is EWS's InReplyTo, so a Graph client
+ * reading `String 0x1042` sees what an EWS client wrote, and the other way round (item-types.ts).
+ */
+export const mappedTags: Record<string, string> = { 'tag:4162': 'InReplyTo' };
+
+function mappedExtended(item: StoredItem): ExtendedProp[] {
+  const out: ExtendedProp[] = [];
+  for (const [key, element] of Object.entries(mappedTags)) {
+    const value = item.props[element];
+    if (typeof value === 'string' && !(item.ext ?? []).some((p) => p.key === key))
+      out.push({ key, uri: { PropertyType: 'String', PropertyTag: `0x${Number(key.slice(4)).toString(16)}` }, value });
+  }
+  return out;
+}
+
 /** `$select` and `$expand` applied to a rendered item (id and @odata.etag are always kept, as in Graph). */
 export function shape(
   rendered: Record<string, unknown>,
@@ -151,7 +167,7 @@ export function shape(
   }
   if (options.expandExtended && item) {
     const keys = options.expandExtended;
-    out.singleValueExtendedProperties = (item.ext ?? [])
+    out.singleValueExtendedProperties = [...(item.ext ?? []), ...mappedExtended(item)]
       .filter((p) => p.value !== undefined && (keys.length === 0 || keys.includes(p.key)))
       .map((p) => ({ id: extendedIdOf(p), value: p.value ?? '' }));
   }

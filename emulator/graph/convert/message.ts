@@ -69,6 +69,9 @@ export function renderMessage(view: ItemView, ctx: RenderContext): Message & Rec
     bccRecipients: recipientsOf(props.BccRecipients),
     replyTo: recipientsOf(props.ReplyTo),
     flag: { flagStatus: 'notFlagged' },
+    ...(textOf(props.InReplyTo)
+      ? { internetMessageHeaders: [{ name: 'In-Reply-To', value: textOf(props.InReplyTo) }] }
+      : {}),
   };
 }
 

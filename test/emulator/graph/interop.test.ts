@@ -101,4 +101,23 @@ describe('EWS and Graph over one store', () => {
     const contact = await Contact.Bind(service, new ItemId(ewsId));
     expect(contact.JobTitle).toBe('Driver');
   });
+
+  it('reads EWS InReplyTo as the MAPI property String 0x1042 and writes it back there', async () => {
+    const inReplyTo = 'String 0x1042';
+    const ews = graph.emulator.admin.createItem(alice, { kind: 'Message', Subject: 'Reply', InReplyTo: '<a@b>' });
+    const [restId] = (
+      await graph.call<{ value: { targetId: string }[] }>('POST', `/users/${alice}/translateExchangeIds`, {
+        body: { inputIds: [ews?.id], sourceIdType: 'ewsId', targetIdType: 'restId' },
+      })
+    ).body.value.map((v) => v.targetId);
+    const read = await graph.call(
+      'GET',
+      `/users/${alice}/messages/${restId}?$expand=singleValueExtendedProperties($filter=id eq '${inReplyTo}')`,
+    );
+    expect(read.body.singleValueExtendedProperties).toEqual([{ id: inReplyTo, value: '<a@b>' }]);
+    await graph.call('PATCH', `/users/${alice}/messages/${restId}`, {
+      body: { singleValueExtendedProperties: [{ id: inReplyTo, value: '<c@d>' }] },
+    });
+    expect(graph.emulator.admin.item(alice, ews?.id ?? '').properties.InReplyTo).toBe('<c@d>');
+  });
 });

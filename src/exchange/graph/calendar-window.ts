@@ -4,7 +4,7 @@ import type { HeldOccurrences } from '../expand-series.js';
 import { attachmentRefsOf } from './attachments.js';
 import type { GraphMailbox } from './connection.js';
 import { decodeContinuation, encodeContinuation } from './continuation.js';
-import { appItemIdExpand, itemPath } from './ids.js';
+import { appItemIdExpand, itemPath, preferring } from './ids.js';
 import { eventFromGraph, type GraphEvent } from './map/event.js';
 import { changeType, type Round, readDelta, roundOf } from './sync.js';
 
@@ -54,8 +54,10 @@ async function fetchAll(
   requests: Array<{ id: string; url: string }>,
   options: SyncFolderOptions,
 ): Promise<Map<string, Fetched>> {
+  // A sub-request's Prefer replaces the client's: all of them, with the body type of the delta.
+  const headers = { Prefer: preferring(options.bodyType).join(', ') };
   const results = await mailbox.batch(
-    requests.map((r) => ({ id: r.id, method: 'GET' as const, url: r.url })),
+    requests.map((r) => ({ id: r.id, method: 'GET' as const, url: r.url, headers })),
     options,
   );
   return new Map(

@@ -144,3 +144,20 @@ describe('the calendar through calendarView/delta', () => {
     }
   });
 });
+
+describe('bodies of the masters fetched beside the delta', () => {
+  it('come in the body type asked for, as the delta does', async () => {
+    const user = 'series@contoso.test';
+    const { connection, masterId } = await weeklySeries(user, 'Plain', 2);
+    await connection.updateItem(
+      masterId,
+      { itemClass: 'IPM.Appointment', folder: 'calendar', properties: { body: '<p>Agenda <b>now</b></p>' } },
+      live(),
+    );
+    const { changes } = await syncAll(connection, 'calendar', null, { occurrences: 1, bodyType: 'text' });
+    const plain = subjects(changes, 'Plain');
+    expect(plain.length).toBeGreaterThan(1);
+    for (const item of plain)
+      expect(item.properties).toMatchObject({ bodyType: 'Text', body: expect.not.stringContaining('<') });
+  });
+});

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Core, OperationContext } from '../context.js';
 import { supportedOperations } from '../ews.js';
 import { type Fault, type FaultInput, faultSchema } from '../faults.js';
-import { graphIdOf, graphOccurrenceId } from '../graph/ids.js';
+import { ewsIdOfResolved, graphIdOf, graphOccurrenceId, resolveGraphId } from '../graph/ids.js';
 import { type GraphSubscription, graphSubscriptions, type LifecycleEvent } from '../graph/notifications/registry.js';
 import { graphOperations } from '../graph/operations.js';
 import { type GraphAppOptions, graphTenant } from '../graph/token.js';
@@ -214,9 +214,12 @@ export class EmulatorAdmin {
     return occurrencesIn(master, start, end).map((view) => this.summary(mailbox, view));
   }
 
+  /** An item (or occurrence) by its EWS id, or by the id Microsoft Graph gives it (either form). */
   private resolve(mailbox: Mailbox, id: string): ItemView {
     try {
-      return resolveItemId(mailbox, { n: 'ItemId', a: { Id: id } }).view;
+      const graph = resolveGraphId(mailbox, id);
+      const ewsId = graph ? ewsIdOfResolved(graph) : id;
+      return resolveItemId(mailbox, { n: 'ItemId', a: { Id: ewsId } }).view;
     } catch (error) {
       if (error instanceof EwsError) throw new AdminError(404, `${error.code}: ${error.message}`);
       throw error;

@@ -30,6 +30,7 @@ export function testConfig(
     listeners: {
       log: { enabled: false, ...listeners.log },
       exchange: { host: '127.0.0.1', port: 0, ...listeners.exchange },
+      graph: { host: '127.0.0.1', port: 0, ...listeners.graph },
       database: { port: 0, ...listeners.database, token },
       http: { enabled: false, ...listeners.http },
     },

@@ -1,16 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { expect, vi } from 'vitest';
+import type { ItemSummary } from '../../emulator/admin/api.js';
+import { defaultGraphApp, graphLoginPrefix } from '../../emulator/graph/token.js';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.js';
 import { configSchema } from '../../src/config/schema.js';
 import { installBaseProject } from '../../src/db/commands.js';
 import { createExchangeBackend, type ExchangeBackend } from '../../src/exchange/create-exchange.js';
+import { redirectedMsal } from '../../src/exchange/graph/token.js';
 import { createLogging } from '../../src/logging/logger.js';
 import type { ListenerTarget } from '../../src/protocol/client.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';
 import { testConfig } from './config.js';
 import { testSecret } from './log-scan.js';
+import { freePort } from './net.js';
 import { schemaUrl } from './pg.js';
+
+/** The Exchange backends the scenario suites run on, from the same files: EWS and Microsoft Graph (issue 14). */
+export const backends = ['ews', 'graph'] as const;
+export type Backend = (typeof backends)[number];
+
+/** How each backend is told of changes for the EWS kinds a scenario names: Graph polls, or takes webhooks for push. */
+const graphNotifications = { streaming: 'poll', pull: 'poll', push: 'webhook' } as const;
 
 export const alice = 'alice@contoso.test';
 export const bob = 'bob@contoso.test';
@@ -21,7 +32,8 @@ export const carol = 'carol@contoso.test';
  * example application (users alice, bob and carol), the emulator speaking EWS over HTTP with their mailboxes, and
  * connectors started and stopped in-process on them (the real runtime, EWS adapter and listeners).
  */
-export async function connectorWorld(pgUrl: string, name: string) {
+export async function connectorWorld(pgUrl: string, name: string, options: { backend?: Backend } = {}) {
+  const backendName: Backend = options.backend ?? 'ews';
   const schema = `exh_${name}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: pgUrl });
   await admin.connect();
@@ -54,13 +66,14 @@ export async function connectorWorld(pgUrl: string, name: string) {
       sync: Record<string, unknown> = {},
       databaseListener: Record<string, unknown> = {},
     ): Promise<Runtime> {
+      const graph = backendName === 'graph' ? await graphSettings(emulator, graphNotifications[notifications]) : {};
       const config = configSchema.parse(
         testConfig(
           emulator,
           { type: 'postgres', connectionString: schemaUrl(pgUrl, schema) },
           {
-            exchange: { notifications },
-            listeners: { database: databaseListener },
+            exchange: { notifications, ...graph },
+            listeners: { database: databaseListener, ...graphListener(graph) },
             sync,
             retry: { permanentFailures: 1 },
           },
@@ -73,7 +86,10 @@ export async function connectorWorld(pgUrl: string, name: string) {
         format: 'json',
         stdout: { write: (line: string) => void records.push(JSON.parse(line)) },
       });
-      backend = await createExchangeBackend(config, logging.logger);
+      backend = await createExchangeBackend(config, logging.logger, {
+        // msal speaks to Entra only over HTTPS: its requests go to the emulator's token endpoint instead.
+        msal: redirectedMsal(`${new URL(emulator.graphUrl).origin}${graphLoginPrefix}`, defaultGraphApp.tenant),
+      });
       runtime = startRuntime({ config, logging, exchange: backend.port });
       return runtime;
     },
@@ -91,6 +107,23 @@ export async function connectorWorld(pgUrl: string, name: string) {
         },
         { timeout: 20_000, interval: 50 },
       );
+    },
+    backend: backendName,
+    /** The id this backend reports (and the rows carry) for an item the emulator made: EWS's, or Graph's immutable id. */
+    id(item: ItemSummary | undefined): string | undefined {
+      if (!item) return undefined;
+      return backendName === 'graph' ? item.graphId : item.id;
+    },
+    /** The backend no longer takes the mailbox's next stored sync state (EWS: SyncFolderItems; Graph: 410 on delta). */
+    rejectSyncState(user: string) {
+      if (backendName === 'graph') emulator.admin.faults.add({ kind: 'graphDeltaGone', calls: 1, mailbox: user });
+      else
+        emulator.admin.faults.add({
+          kind: 'invalidSyncState',
+          calls: 1,
+          mailbox: user,
+          operations: ['SyncFolderItems'],
+        });
     },
     rows: async (table: string, user: string) =>
       (await admin.query(`select * from ${schema}.${table} where exh_user = $1 order by exh_item_id`, [user])).rows,
@@ -116,4 +149,30 @@ export async function connectorWorld(pgUrl: string, name: string) {
     },
   };
   return world;
+}
+
+/**
+ * exchange.* for a connector on the emulator's Microsoft Graph with its default app registration: polling every
+ * 200 ms, or webhooks to a listener on a free port of this machine (the emulator takes http on 127.0.0.1).
+ */
+async function graphSettings(emulator: RunningEmulator, notifications: 'poll' | 'webhook') {
+  const webhookPort = notifications === 'webhook' ? await freePort() : undefined;
+  return {
+    backend: 'graph',
+    graph: {
+      baseUrl: emulator.graphUrl,
+      tenant: defaultGraphApp.tenant,
+      clientId: defaultGraphApp.clientId,
+      clientSecret: defaultGraphApp.clientSecret,
+      notifications,
+      pollIntervalMs: 200,
+      ...(webhookPort ? { notificationUrl: `http://127.0.0.1:${webhookPort}/exh/graph` } : {}),
+    },
+  };
+}
+
+/** listeners.graph on the webhook's port, when the settings name one. */
+function graphListener(exchange: { graph?: { notificationUrl?: string } }): Record<string, Record<string, unknown>> {
+  const url = exchange.graph?.notificationUrl;
+  return url ? { graph: { host: '127.0.0.1', port: Number(new URL(url).port) } } : {};
 }

@@ -4,6 +4,7 @@ import { itemType, itemTypes } from '../../../src/items/index.js';
 import { Connections } from '../../../src/mailbox/connections.js';
 import { syncMailboxItemType } from '../../../src/mailbox/item-type-sync.js';
 import { CommittedWatermarks, SyncLocks } from '../../../src/mailbox/sync-locks.js';
+import type { ItemTypeName } from '../../../src/ports/database.port.js';
 import type { FolderName, SubscriptionEvent, SyncFolderOptions } from '../../../src/ports/exchange.port.js';
 import { decodeCompare, decodeWatermark } from '../../../src/sync/decisions/watermark.js';
 import { syncItemType } from '../../../src/sync/executors/sync-item-type.js';
@@ -18,6 +19,30 @@ let world: MemoryWorld;
 useMemoryWorld((made) => {
   world = made;
 });
+
+/**
+ * The mailbox's item-type service (src/mailbox/item-type-sync.ts) over alice's mailbox: each run syncs a type from its
+ * stored watermark; the runs share the service's locks and committed watermarks, as one mailbox's do.
+ */
+async function mailboxItemTypeService() {
+  const connections = new Connections();
+  connections.set(alice, await world.connect(alice));
+  const service = {
+    db: world.db,
+    connections,
+    settings: world.settings(),
+    logger: world.logger,
+    locks: new SyncLocks(),
+    committed: new CommittedWatermarks(),
+  };
+  return async (itemType: ItemTypeName) =>
+    syncMailboxItemType(service, {
+      user: alice,
+      itemType,
+      watermark: await world.watermark(alice, itemType),
+      signal: world.call.signal,
+    });
+}
 
 const contact = (displayName: string, more: Record<string, string> = {}) =>
   world.admin.makeItem(alice, { itemClass: 'IPM.Contact', folder: 'contacts', properties: { displayName, ...more } });
@@ -231,29 +256,13 @@ describe('a sync state Exchange no longer takes', () => {
     expect(decodeCompare(await world.watermark(alice, 'contact'))).toBe(true);
     expect((await world.sync(alice, 'contact')).restarted).toBe(true);
 
-    // The mailbox's item-type service (src/mailbox/item-type-sync.ts) finishes the job: it compares, deletes the
-    // rows whose item is gone, and only then writes a watermark that no longer asks for the comparison.
-    const connections = new Connections();
-    connections.set(alice, await world.connect(alice));
-    const service = {
-      db: world.db,
-      connections,
-      settings: world.settings(),
-      logger: world.logger,
-      locks: new SyncLocks(),
-      committed: new CommittedWatermarks(),
-    };
-    const run = async () =>
-      syncMailboxItemType(service, {
-        user: alice,
-        itemType: 'contact',
-        watermark: await world.watermark(alice, 'contact'),
-        signal: world.call.signal,
-      });
-    expect(await run()).toMatchObject({ applied: 1, failed: 0 });
+    // The mailbox's item-type service finishes the job: it compares, deletes the rows whose item is gone, and only
+    // then writes a watermark that no longer asks for the comparison.
+    const run = await mailboxItemTypeService();
+    expect(await run('contact')).toMatchObject({ applied: 1, failed: 0 });
     expect((await world.rows('contact', alice)).map((row) => row.exh_item_id)).toEqual([ann.id]);
     expect(decodeCompare(await world.watermark(alice, 'contact'))).toBe(false);
-    expect(await run()).toMatchObject({ applied: 0 });
+    expect(await run('contact')).toMatchObject({ applied: 0 });
   });
 });
 
@@ -283,22 +292,8 @@ describe('a backend that reads the calendar within a window (the shape of Micros
     expect(outcome.restarted).toBe(true);
     expect(decodeCompare(await world.watermark(alice, 'calendar'))).toBe(true);
 
-    const connections = new Connections();
-    connections.set(alice, await world.connect(alice));
-    const service = {
-      db: world.db,
-      connections,
-      settings: world.settings(),
-      logger: world.logger,
-      locks: new SyncLocks(),
-      committed: new CommittedWatermarks(),
-    };
-    await syncMailboxItemType(service, {
-      user: alice,
-      itemType: 'calendar',
-      watermark: await world.watermark(alice, 'calendar'),
-      signal: world.call.signal,
-    });
+    const run = await mailboxItemTypeService();
+    await run('calendar');
     // Kick-off lies before the window: the backend said nothing about it, so its row stays.
     expect((await world.rows('calendar', alice)).map((row) => row.exh_item_id).sort()).toEqual(
       [old.id, kept.id].sort(),

@@ -3,9 +3,11 @@ import { errors } from '../errors.js';
 import type { ExhLogger } from '../logging/logger.js';
 import type { ExchangePool } from '../pool/exchange-pool.js';
 import type { ExchangePort } from '../ports/exchange.port.js';
-import { createEwsExchange, type Tuning } from './ews/index.js';
+import type { Tuning } from './ews/index.js';
+import type { MsalOptions } from './graph/token.js';
 import { startConfiguredGraphWebhook } from './graph/webhook-receiver.js';
 import { type PushReceiver, startPushReceiver } from './push-receiver.js';
+import { type RoutedExchange, routeConfigured } from './route-configured.js';
 
 export interface ExchangeBackend {
   /** Builds the port over the runtime's pool (src/runtime.ts calls it once). */
@@ -22,7 +24,7 @@ export async function createExchangeBackend(
   config: Config,
   logger: ExhLogger,
   /** Timings the configuration does not name (src/exchange/ews/tuning.ts); tests shorten them with the emulator's. */
-  options: { tuning?: Partial<Tuning> } = {},
+  options: { tuning?: Partial<Tuning>; msal?: MsalOptions } = {},
 ): Promise<ExchangeBackend> {
   let push: PushReceiver | undefined;
   const listener = config.listeners.exchange;
@@ -46,20 +48,20 @@ export async function createExchangeBackend(
     await push?.close();
     throw error;
   });
-  let ews: ReturnType<typeof createEwsExchange> | undefined;
+  // EWS, Graph or both, chosen per user (exchange.backend, exh_backend; src/exchange/route-configured.ts).
+  let routed: RoutedExchange | undefined;
   return {
     port: (pool) => {
-      ews = createEwsExchange({
-        exchange: config.exchange,
-        pool,
-        logger,
+      routed = routeConfigured(config, logger, pool, {
         ...(push ? { push } : {}),
+        ...(graphWebhook ? { graphWebhook } : {}),
         ...(options.tuning ? { tuning: options.tuning } : {}),
+        ...(options.msal ? { msal: options.msal } : {}),
       });
-      return ews;
+      return routed.port;
     },
     close: async () => {
-      ews?.close();
+      routed?.close();
       await push?.close();
       await graphWebhook?.close();
     },

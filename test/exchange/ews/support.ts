@@ -84,6 +84,27 @@ export function testAdapter(
   };
 }
 
+/**
+ * A series in the emulator, weekly on Mondays at 09:00 UTC for `minutes`, four times from `day` (a Monday,
+ * YYYY-MM-DD), and its four occurrences.
+ */
+export function weeklySeries(emulator: RunningEmulator, user: string, subject: string, day: string, minutes = 60) {
+  const start = Date.parse(`${day}T09:00:00Z`);
+  const master = emulator.admin.createItem(user, {
+    kind: 'CalendarItem',
+    Subject: subject,
+    Start: `${day}T09:00:00Z`,
+    End: new Date(start + minutes * 60_000).toISOString().replace('.000Z', 'Z'),
+    Recurrence: {
+      WeeklyRecurrence: { Interval: 1, DaysOfWeek: 'Monday' },
+      NumberedRecurrence: { StartDate: day, NumberOfOccurrences: 4 },
+    },
+  });
+  if (!master) throw new Error('no master');
+  const until = new Date(start + 28 * 86_400_000).toISOString();
+  return { master, occurrences: emulator.admin.occurrences(user, master.id, `${day}T00:00:00Z`, until) };
+}
+
 /** Call options of a caller that never stops. */
 export function live(signal: AbortSignal = new AbortController().signal): CallOptions {
   return { signal, priority: 'live' };

@@ -14,7 +14,7 @@ import type {
   SyncPage,
 } from '../../../src/ports/exchange.port.js';
 import { derivedProperties, type ItemProperty } from '../../../src/ports/item-properties.js';
-import { alice, bob, janVanDijk, live, startTestEmulator, testAdapter } from './support.js';
+import { alice, bob, janVanDijk, live, startTestEmulator, testAdapter, weeklySeries } from './support.js';
 
 const emulator = await startTestEmulator({
   mailboxes: [alice, bob, 'paging@contoso.test', 'case@contoso.test', 'series@contoso.test'],
@@ -385,20 +385,7 @@ describe('syncFolder: recurring series (SyncFolderOptions.occurrences)', () => {
   /** Weekly on Monday at 09:00 UTC, four times, each series in weeks of its own. */
   function series(subject: string) {
     const monday = new Date(Date.UTC(2027, 0, 4 + 7 * 4 * weeks++));
-    const day = monday.toISOString().slice(0, 10);
-    const master = emulator.admin.createItem(user, {
-      kind: 'CalendarItem',
-      Subject: subject,
-      Start: `${day}T09:00:00Z`,
-      End: `${day}T10:00:00Z`,
-      Recurrence: {
-        WeeklyRecurrence: { Interval: 1, DaysOfWeek: 'Monday' },
-        NumberedRecurrence: { StartDate: day, NumberOfOccurrences: 4 },
-      },
-    });
-    if (!master) throw new Error('no master');
-    const until = new Date(monday.getTime() + 28 * 86_400_000).toISOString();
-    return { master, occurrences: emulator.admin.occurrences(user, master.id, `${day}T00:00:00Z`, until) };
+    return weeklySeries(emulator, user, subject, monday.toISOString().slice(0, 10));
   }
   const options = (more: Partial<SyncFolderOptions> = {}): SyncFolderOptions => ({
     ...live(),

@@ -3,7 +3,7 @@ import { decodeContinuation } from '../../../src/exchange/ews/continuation.js';
 import { calendar } from '../../../src/items/calendar.js';
 import { createLogging } from '../../../src/logging/logger.js';
 import { type SyncSettings, syncItemType } from '../../../src/sync/executors/sync-item-type.js';
-import { alice, live, startTestEmulator, testAdapter } from '../../exchange/ews/support.js';
+import { alice, live, startTestEmulator, testAdapter, weeklySeries } from '../../exchange/ews/support.js';
 import { exampleDatabase } from '../../support/example-database.js';
 
 /**
@@ -50,21 +50,7 @@ async function ids(): Promise<string[]> {
   return rows.map((row) => row.exh_item_id);
 }
 
-function series(subject: string, start: string) {
-  const master = emulator.admin.createItem(alice, {
-    kind: 'CalendarItem',
-    Subject: subject,
-    Start: `${start}T09:00:00Z`,
-    End: `${start}T09:30:00Z`,
-    Recurrence: {
-      WeeklyRecurrence: { Interval: 1, DaysOfWeek: 'Monday' },
-      NumberedRecurrence: { StartDate: start, NumberOfOccurrences: 4 },
-    },
-  });
-  if (!master) throw new Error('no master');
-  const occurrences = emulator.admin.occurrences(alice, master.id, `${start}T00:00:00Z`, '2028-01-01T00:00:00Z');
-  return { master, occurrences };
-}
+const series = (subject: string, start: string) => weeklySeries(emulator, alice, subject, start, 30);
 
 describe('a watermark of the earlier format (the calendar’s bare sync state and the core’s `series`)', () => {
   it('keeps working: a series deleted before the first sync after the upgrade takes its rows, nothing is doubled', async () => {

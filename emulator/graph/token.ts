@@ -471,6 +471,19 @@ function unknownTenant(name: string): EntraError {
   );
 }
 
+/** client_secret_basic: the client id and secret in an `Authorization: Basic` header (URL-encoded, as RFC 6749 2.3.1). */
+function basicCredentials(header: string | undefined): Record<string, string> {
+  const match = /^Basic\s+(\S+)$/i.exec(header ?? '');
+  if (!match?.[1]) return {};
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return {};
+  return {
+    client_id: decodeURIComponent(decoded.slice(0, colon)),
+    client_secret: decodeURIComponent(decoded.slice(colon + 1)),
+  };
+}
+
 type TenantParams = { Params: { tenant: string } };
 
 export function registerGraphTokens(app: FastifyInstance, core: Core): void {
@@ -497,10 +510,10 @@ export function registerGraphTokens(app: FastifyInstance, core: Core): void {
 
     scope.post<TenantParams>(`${graphLoginPrefix}/:tenant/oauth2/v2.0/token`, async (request, reply) => {
       if (!tenant.knowsTenant(request.params.tenant)) throw unknownTenant(request.params.tenant);
-      const form = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<
-        string,
-        string
-      >;
+      const form = {
+        ...basicCredentials(request.headers.authorization),
+        ...((typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, string>),
+      };
       if (form.grant_type !== 'client_credentials')
         throw new EntraError(
           400,

@@ -100,6 +100,11 @@ export class GraphSubscriptions {
       this.remove(id, 'expired');
       return undefined;
     }
+    // A mailbox removed through the admin API takes its subscriptions with it.
+    if (subscription && this.core.store.get(subscription.mailbox.address) !== subscription.mailbox) {
+      this.remove(id, 'mailbox removed');
+      return undefined;
+    }
     return subscription;
   }
 

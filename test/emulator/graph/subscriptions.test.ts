@@ -540,6 +540,14 @@ describe('Graph subscriptions on the emulator clock', async () => {
     expect(emulator.admin.graphSubscriptions().map((s) => s.id)).not.toContain(id);
   });
 
+  it('end with their mailbox', async () => {
+    emulator.admin.addMailbox('frank@contoso.test');
+    const id = await subscribed(emulator, hook, { resource: 'users/frank@contoso.test/contacts' }, { clock });
+    emulator.admin.removeMailbox('frank@contoso.test');
+    const token = await secretToken(emulator);
+    expect((await graph(emulator, token, 'GET', `/subscriptions/${id}`)).status).toBe(404);
+  });
+
   it('ends subscriptions as if they expired through the admin API', async () => {
     const id = await subscribed(emulator, hook, {}, { clock });
     expect(emulator.admin.expireGraphSubscriptions({ subscriptionId: id })).toBe(1);

@@ -136,6 +136,18 @@ describe('the token endpoint', async () => {
     expect((await graph(emulator, token, 'GET', '/users/alice@contoso.test')).status).toBe(200);
   });
 
+  it('takes the client id and secret in an Authorization: Basic header too (client_secret_basic)', async () => {
+    const response = await fetch(tokenUrl(emulator), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${clientId}:${encodeURIComponent(clientSecret)}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: graphScope }),
+    });
+    expect(response.status).toBe(200);
+  });
+
   it('takes the tenant by id as well as by domain', async () => {
     const { tenantId } = emulator.admin.graphApp();
     expect((await postForm(tokenUrl(emulator, tenantId), secretForm())).status).toBe(200);

@@ -2,10 +2,10 @@ import { afterAll } from 'vitest';
 import { type EmulatorOptions, type RunningEmulator, startEmulator } from '../../../emulator/index.js';
 import { type Config, configSchema } from '../../../src/config/schema.js';
 import { createEwsExchange, type EwsExchange, type EwsExchangeDeps } from '../../../src/exchange/ews/index.js';
-import { createLogging } from '../../../src/logging/logger.js';
 import { ExchangePool } from '../../../src/pool/exchange-pool.js';
 import type { CallOptions, ExchangeItem, MailboxConnection } from '../../../src/ports/exchange.port.js';
 import { ewsSchema, schemaChecks } from '../../support/ews-schema.js';
+import { recordingLogger } from '../../support/recording-logger.js';
 
 /**
  * Each test file runs the project's Exchange emulator over real HTTP on a free port, with response validation on
@@ -62,12 +62,7 @@ export function testAdapter(
   overrides: Partial<Config['exchange']> = {},
   extra: Partial<Omit<EwsExchangeDeps, 'exchange' | 'pool' | 'logger'>> & { concurrency?: number } = {},
 ): TestAdapter {
-  const records: LogRecord[] = [];
-  const { logger } = createLogging({
-    level: 'debug',
-    format: 'json',
-    stdout: { write: (line: string) => void records.push(JSON.parse(line) as LogRecord) },
-  });
+  const { logger, records } = recordingLogger<LogRecord>('debug');
   const config = exchangeConfig(emulator, overrides);
   const pool = new ExchangePool(extra.concurrency ?? config.concurrency);
   const exchange = createEwsExchange({ exchange: config, pool, logger, ...extra });

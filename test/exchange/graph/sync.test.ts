@@ -34,7 +34,11 @@ function expectEveryField(definition: ItemTypeDefinition, item: ExchangeItem, ex
     .map((f) => f.property)
     .filter((p): p is ItemProperty => !derived.has(p) && !(p in notServed));
   expect(Object.keys(expected).sort()).toEqual([...new Set(read)].sort());
-  for (const property of read) expect.soft(item.properties[property], property).toEqual(expected[property]);
+  for (const property of read) {
+    // undefined: a property the backend does not carry is left out of the item, not read as empty.
+    if (expected[property] === undefined) expect.soft(property in item.properties, property).toBe(false);
+    else expect.soft(item.properties[property], property).toEqual(expected[property]);
+  }
 }
 
 describe('syncFolder through Graph: every field of every item type', () => {
@@ -179,7 +183,7 @@ describe('syncFolder through Graph: every field of every item type', () => {
       businessPhone: '+31 55 1',
       homePhone: '+31 55 2',
       mobilePhone: '+31 6 3',
-      businessFax: null,
+      businessFax: undefined,
       'businessAddress.street': 'Street 1',
       'businessAddress.city': 'Apeldoorn',
       'businessAddress.state': 'GD',
@@ -232,12 +236,12 @@ describe('syncFolder through Graph: every field of every item type', () => {
       startDate: '2026-02-01T00:00:00.000Z',
       dueDate: '2026-02-10T00:00:00.000Z',
       status: 'InProgress',
-      percentComplete: null,
+      percentComplete: undefined,
       importance: 'Low',
       completeDate: '2026-02-09T00:00:00.000Z',
       reminderSet: true,
       reminderDueBy: '2026-02-09T08:00:00.000Z',
-      owner: null,
+      owner: undefined,
       categories: ['Work', 'Q1'],
       attachments: null,
     });

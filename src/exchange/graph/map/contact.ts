@@ -20,7 +20,8 @@ import {
  * A Graph contact ↔ the neutral properties of a contact. Graph keeps e-mail addresses and phones as lists and
  * addresses as whole objects, so a write of one entry keeps the others (`current`: the contact as it is): email1–3
  * are emailAddresses[0..2], businessPhone is businessPhones[0], homePhone homePhones[0]. The notes are Graph's
- * personalNotes (plain text). Graph v1.0 has no fax number: `businessFax` reads as null and is not written.
+ * personalNotes (plain text). Graph v1.0 has no fax number: `businessFax` is left out of the item (not carried, so the
+ * core keeps the application's column) and not written.
  */
 
 export type GraphContact = Contact & { '@odata.etag'?: string };
@@ -62,7 +63,6 @@ export function contactFromGraph(contact: GraphContact): ExchangeItem {
     birthday: nearestDate(contact.birthday),
     businessPhone: text(contact.businessPhones?.[0]),
     homePhone: text(contact.homePhones?.[0]),
-    businessFax: null,
   };
   for (const [property, key] of Object.entries(textFields)) {
     properties[property as ItemProperty] = text(contact[key] as string | null | undefined);

@@ -25,12 +25,15 @@ export interface MappedItem {
  * An item read from Exchange is complete, so an empty text property becomes '' (clears the column: docs/database.md,
  * "NULL and empty text"); non-text kinds have no empty form and stay null. The application's id is the exception: an item
  * without the connector's extended property was made in Outlook, and null leaves the application's id alone.
+ * A property the backend does not carry at all (absent from the item, not null: Microsoft To Do has no percent
+ * complete) leaves its field out, so the template keeps the column and no comparison judges it.
  */
 export function mapItem(definition: ItemTypeDefinition, item: ExchangeItem, options: MappingOptions): MappedItem {
   const fields: Record<string, FieldValue> = {};
   const truncated: string[] = [];
   for (const field of definition.fields) {
     const raw = readProperty(definition, field, item, options);
+    if (raw === undefined && field.property !== undefined && !(field.property in item.properties)) continue;
     let value = convert(field, raw);
     if (field.kind === 'body' && typeof value === 'string' && options.maxBodyLength > 0) {
       if (value.length > options.maxBodyLength) {

@@ -26,7 +26,27 @@ describe('mapItem', () => {
       },
       options,
     );
-    expect(Object.keys(fields).sort()).toEqual(calendar.fields.map((f) => f.name).sort());
+    // The derived fields and the properties the item carries; what it does not carry is left out (next tests).
+    expect(Object.keys(fields).sort()).toEqual(
+      calendar.fields
+        .filter((f) =>
+          [
+            'itemId',
+            'mailbox',
+            'folderLabel',
+            'folderDirection',
+            'appItemId',
+            'subject',
+            'start',
+            'isAllDay',
+            'reminderMinutes',
+            'requiredAttendees',
+            'attachments',
+          ].includes(f.property),
+        )
+        .map((f) => f.name)
+        .sort(),
+    );
     expect(fields).toMatchObject({
       app_item_id: 'app-42',
       item_id: 'AAMk=',
@@ -43,7 +63,12 @@ describe('mapItem', () => {
   it("clears empty text with '' but leaves the application's id and non-text values NULL", () => {
     const { fields } = mapItem(
       calendar,
-      { id: 'X', changeKey: 'c', itemClass: 'IPM.Appointment', properties: {} },
+      {
+        id: 'X',
+        changeKey: 'c',
+        itemClass: 'IPM.Appointment',
+        properties: { subject: null, location: '', appItemId: null, start: null, isAllDay: null },
+      },
       options,
     );
     expect(fields.subject).toBe('');
@@ -51,6 +76,20 @@ describe('mapItem', () => {
     expect(fields.app_item_id).toBeNull();
     expect(fields.start).toBeNull();
     expect(fields.all_day).toBeNull();
+  });
+
+  it('leaves out the fields of properties the backend does not carry (absent, not null), so the columns are kept', () => {
+    const { fields } = mapItem(
+      calendar,
+      { id: 'X', changeKey: 'c', itemClass: 'IPM.Appointment', properties: { subject: 'Kept apart' } },
+      options,
+    );
+    expect(fields.subject).toBe('Kept apart');
+    expect(fields.item_id).toBe('X');
+    expect(fields.user).toBe('bob@contoso.test');
+    expect('location' in fields).toBe(false);
+    expect('start' in fields).toBe(false);
+    expect('app_item_id' in fields).toBe(false);
   });
 
   it('keeps a birthday as the date Exchange stored, whatever the time zone', () => {

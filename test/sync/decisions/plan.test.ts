@@ -80,7 +80,11 @@ describe('planPage', () => {
   });
 
   it('maps the occurrences the adapter reports after their master as items of their own, new ones added, known ones changed', () => {
-    const master = message('R=', 'IPM.Appointment', { isRecurring: true, start: '2026-01-05T09:00:00Z' });
+    const master = message('R=', 'IPM.Appointment', {
+      isRecurring: true,
+      start: '2026-01-05T09:00:00Z',
+      originalStart: null,
+    });
     const occurrence = (id: string) =>
       message(id, 'IPM.Appointment', { isRecurring: true, originalStart: '2026-01-12T09:00:00Z' });
     const plan = planPage(

@@ -25,7 +25,8 @@ import {
  * the subject, isReminderOn/reminderDateTime the reminder, times are dateTimeTimeZone in whatever zone To Do kept
  * them, read as UTC. To Do has no extended properties, so the application's id is a linkedResource
  * (applicationName `exh`, externalId the id). To Do has no percent complete, owner or sensitivity: percentComplete
- * and owner read as null, and writes of them are ignored.
+ * and owner are left out of the item (not read, so the core keeps the application's columns: src/ports/exchange.port.ts,
+ * ExchangeItem), and writes of them are ignored.
  */
 
 export type GraphTodoTask = TodoTask & { '@odata.etag'?: string; '@removed'?: { reason?: string } };
@@ -58,11 +59,9 @@ export function todoTaskFromGraph(task: GraphTodoTask): ExchangeItem {
     startDate: fromDateTimeTimeZone(task.startDateTime),
     dueDate: fromDateTimeTimeZone(task.dueDateTime),
     status: task.status ? fromCode(task.status) : null,
-    percentComplete: null,
     completeDate: fromDateTimeTimeZone(task.completedDateTime),
     reminderSet: task.isReminderOn ?? null,
     reminderDueBy: fromDateTimeTimeZone(task.reminderDateTime),
-    owner: null,
   };
   return {
     id: task.id ?? '',

@@ -56,7 +56,13 @@ program
       logging.logger.error({ err: error }, describe(error));
       process.exit(exitCodes.failed);
     });
-    const runtime = startRuntime({ config, logging, exchange: exchange.port, inspect: options.inspect === true });
+    const runtime = startRuntime({
+      config,
+      logging,
+      exchange: exchange.port,
+      inspect: options.inspect === true,
+      ...(exchange.graphNotifications ? { graphNotifications: exchange.graphNotifications } : {}),
+    });
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (signalled) {

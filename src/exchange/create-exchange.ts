@@ -12,6 +12,8 @@ import { type RoutedExchange, routeConfigured } from './route-configured.js';
 export interface ExchangeBackend {
   /** Builds the port over the runtime's pool (src/runtime.ts calls it once). */
   port: (pool: ExchangePool) => ExchangePort;
+  /** The Graph webhook receiver's notifications by outcome (exh_graph_notifications_total); absent without it. */
+  graphNotifications?: () => Readonly<Record<string, number>>;
   /** Closes the push listener and the transport's connections; after the runtime has stopped. */
   close(): Promise<void>;
 }
@@ -51,6 +53,7 @@ export async function createExchangeBackend(
   // EWS, Graph or both, chosen per user (exchange.backend, exh_backend; src/exchange/route-configured.ts).
   let routed: RoutedExchange | undefined;
   return {
+    ...(graphWebhook ? { graphNotifications: () => graphWebhook.counts() } : {}),
     port: (pool) => {
       routed = routeConfigured(config, logger, pool, {
         ...(push ? { push } : {}),

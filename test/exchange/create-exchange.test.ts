@@ -72,4 +72,39 @@ describe('createExchangeBackend', () => {
       await new Promise((resolve) => taken.close(resolve));
     }
   });
+
+  it('starts the Graph webhook listener for exchange.graph.notifications "webhook", counts what it gets, and stops it', async () => {
+    const { logger, records } = recordingLogger();
+    const configured = (notifications: 'poll' | 'webhook') =>
+      configSchema.parse({
+        database: { type: 'pglite' },
+        exchange: {
+          backend: 'graph',
+          graph: {
+            tenant: 'contoso.test',
+            clientId: '00000000-0000-0000-0000-0000000e4e00',
+            clientSecret: 'exh-emulator-secret',
+            notifications,
+            notificationUrl: 'https://exh.contoso.test/exh/graph',
+          },
+        },
+        listeners: { graph: { port: 0 } },
+      });
+    const polling = await createExchangeBackend(configured('poll'), logger);
+    expect(polling.graphNotifications).toBeUndefined();
+    await polling.close();
+    const backend = await createExchangeBackend(configured('webhook'), logger);
+    const port = records.find((record) => String(record.msg).startsWith('Graph change notifications are received'))
+      ?.port as number;
+    const url = `http://127.0.0.1:${port}/exh/graph`;
+    const forged = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ value: [{ subscriptionId: 'nobody', clientState: 'x', changeType: 'created' }] }),
+    });
+    expect(forged.status).toBe(202);
+    expect(backend.graphNotifications?.()).toMatchObject({ accepted: 0, unknown_subscription: 1 });
+    await backend.close();
+    await expect(fetch(url, { method: 'POST', body: '' })).rejects.toThrow();
+  });
 });

@@ -14,7 +14,7 @@ import { decodeContinuation, encodeContinuation, type GraphContinuation } from '
 import { appItemIdExpand, itemPath, kindOfFolder, type ResourceKind, segment } from './ids.js';
 import { contactFromGraph } from './map/contact.js';
 import { eventFromGraph } from './map/event.js';
-import { messageFromGraph, messageSelect } from './map/message.js';
+import { messageExpand, messageFromGraph, messageSelect } from './map/message.js';
 import { type GraphTodoTask, linkedAppItemId, todoTaskFromGraph } from './map/todo-task.js';
 
 /**
@@ -73,7 +73,7 @@ function initialLink(mailbox: GraphMailbox, folder: FolderName, listId: string |
     case 'tasks':
       return `${mailbox.path}/todo/lists/${segment(listId ?? '')}/tasks/delta`;
     default:
-      return `${mailbox.path}/mailFolders/${folder}/messages/delta?$select=${messageSelect}&$expand=${appItemIdExpand}`;
+      return `${mailbox.path}/mailFolders/${folder}/messages/delta?$select=${messageSelect}&$expand=${messageExpand}`;
   }
 }
 

@@ -16,7 +16,7 @@ import {
 import { locate, rememberKind } from './locate.js';
 import { contactToGraph, needsCurrentContact } from './map/contact.js';
 import { eventToGraph } from './map/event.js';
-import { hasRecipients, messageSelect, messageToGraph } from './map/message.js';
+import { hasRecipients, messageExpand, messageSelect, messageToGraph } from './map/message.js';
 import { type GraphTodoTask, linkedAppItemId, todoTaskToGraph } from './map/todo-task.js';
 import { InvalidValue } from './map/values.js';
 import { type DeltaEntry, itemFromGraph } from './sync.js';
@@ -177,7 +177,7 @@ export async function updateItem(
 function readQuery(kind: ResourceKind): string {
   switch (kind) {
     case 'message':
-      return `?$select=${messageSelect}&$expand=${appItemIdExpand}`;
+      return `?$select=${messageSelect}&$expand=${messageExpand}`;
     case 'task':
       return '?$expand=linkedResources';
     default:

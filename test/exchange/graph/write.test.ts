@@ -78,7 +78,12 @@ describe('createItem', () => {
     expect(received.changes).toContainEqual(
       expect.objectContaining({
         item: expect.objectContaining({
-          properties: expect.objectContaining({ subject: 'Hello Bob', from: alice, importance: 'High' }),
+          properties: expect.objectContaining({
+            subject: 'Hello Bob',
+            from: alice,
+            importance: 'High',
+            inReplyTo: '<x@contoso.test>',
+          }),
         }),
       }),
     );

@@ -1,6 +1,6 @@
 import type { Attachment, Message, SingleValueLegacyExtendedProperty } from '@microsoft/microsoft-graph-types';
 import type { AttachmentRef, ExchangeItem, ExchangeValue, ItemProperty } from '../../../ports/exchange.port.js';
-import { stampOf } from '../ids.js';
+import { appItemIdPropertyId, stampOf } from '../ids.js';
 import {
   address,
   addresses,
@@ -23,8 +23,9 @@ import {
 /**
  * A Graph message (inbox, sentitems, drafts) ↔ the neutral properties of an e-mail. Meeting requests, responses and
  * cancellations come as eventMessage and get the message class Outlook gives them (IPM.Schedule.Meeting.*), so the
- * core skips them unless sync.meetingRequestsResponses. `inReplyTo` is read from the In-Reply-To header and written
- * as PidTagInReplyToId (Graph has no property for it); Graph has no sensitivity on messages (not read).
+ * core skips them unless sync.meetingRequestsResponses. `inReplyTo` is PidTagInReplyToId (`String 0x1042`, expanded
+ * and written as an extended property: Graph has no property for it), else the In-Reply-To header; Graph has no
+ * sensitivity on messages (not read).
  */
 
 /** A message as Graph gives it with the fields of messageSelect, @odata.type and @odata.etag included. */
@@ -37,6 +38,9 @@ export type GraphMessage = Message & {
 
 /** PidTagInReplyToId: the Message-ID a message replies to. */
 export const inReplyToPropertyId = 'String 0x1042';
+
+/** `$expand` of a message: the stamp and the Message-ID it replies to (sent ones carry no In-Reply-To header). */
+export const messageExpand = `singleValueExtendedProperties($filter=id eq '${appItemIdPropertyId}' or id eq '${inReplyToPropertyId}')`;
 
 export const messageSelect = [
   'id',

@@ -55,20 +55,20 @@ function add(method: string, pattern: string, operation: GraphOperation, handler
   routes.push({ method, segments: pattern.split('/').filter(Boolean), operation, handler });
 }
 
+/** The item's path as the client named it (for the attachment's URL an upload answers with). */
+function ownerPath(request: MailboxRequest, base: string, params: Params): string {
+  const path = base.replace(/:(\w+)/g, (_m, name: string) => encodeURIComponent(params[name] ?? ''));
+  return `/users/${encodeURIComponent(request.mailbox.address)}/${path}/${encodeURIComponent(params.id ?? '')}`;
+}
+
 /** The item routes of one resource below `base` (attachments included). */
 function itemRoutes(base: string, type: ItemType, operation: GraphOperation, patch?: Handler): void {
   add('GET', `${base}/:id`, operation, (r, p) => getItem(r, type, p.id ?? ''));
   add('PATCH', `${base}/:id`, operation, patch ?? ((r, p) => patchItem(r, type, p.id ?? '')));
   add('DELETE', `${base}/:id`, operation, (r, p) => deleteById(r, type, p.id ?? ''));
-  if (type === taskType) return;
   add('GET', `${base}/:id/attachments`, 'graph.attachments', (r, p) => listAttachments(r, type, p.id ?? ''));
   add('POST', `${base}/:id/attachments/createUploadSession`, 'graph.attachments.upload', (r, p) =>
-    createUploadSession(
-      r,
-      type,
-      p.id ?? '',
-      `/users/${encodeURIComponent(r.mailbox.address)}/${type === eventType ? 'events' : 'messages'}/${p.id ?? ''}`,
-    ),
+    createUploadSession(r, type, p.id ?? '', ownerPath(r, base, p)),
   );
   add('POST', `${base}/:id/attachments`, 'graph.attachments', (r, p) => addAttachment(r, type, p.id ?? ''));
   add('GET', `${base}/:id/attachments/:aid/$value`, 'graph.attachments', (r, p) =>

@@ -48,8 +48,10 @@ export function bodyOf(value: PropValue | undefined, wanted: 'html' | 'text' | u
   return { contentType: target === 'HTML' ? 'html' : 'text', content: convertBody(value.t ?? '', stored, target) };
 }
 
+/** An empty body deletes the Body: what Graph shows of it is the same, and EWS then reports none, as for a cleared one. */
 export function bodyElement(value: unknown, name = 'Body'): XmlNode {
   const body = (value ?? {}) as ItemBody;
+  if (typeof body.content !== 'string' || body.content === '') return { n: name };
   const type = String(body.contentType ?? 'text').toLowerCase() === 'html' ? 'HTML' : 'Text';
   return { n: name, a: { BodyType: type }, t: typeof body.content === 'string' ? body.content : '' };
 }

@@ -137,7 +137,7 @@ export function contactElements(
       if (value === null) clear.push(ews);
       else set.push({ n: ews, t: text(value, name) });
     } else if (name === 'personalNotes') {
-      if (value === null) clear.push('Body');
+      if (value === null || value === '') clear.push('Body');
       else set.push({ n: 'Body', a: { BodyType: 'Text' }, t: text(value, name) });
     } else if (name === 'birthday') {
       if (value === null) clear.push('Birthday');

@@ -16,12 +16,18 @@ import { viewById } from '../writes.js';
 
 export const inlineLimit = 3 * 1024 * 1024;
 
+/** To Do tasks have taskFileAttachments (https://learn.microsoft.com/graph/api/resources/taskfileattachment). */
+function odataType(type: ItemType): string {
+  return type.graphType === 'todoTask' ? '#microsoft.graph.taskFileAttachment' : '#microsoft.graph.fileAttachment';
+}
+
 export function renderAttachment(
   attachment: StoredAttachment,
   withContent = true,
+  odata = '#microsoft.graph.fileAttachment',
 ): FileAttachment & Record<string, unknown> {
   return {
-    '@odata.type': '#microsoft.graph.fileAttachment',
+    '@odata.type': odata,
     id: restIdOf(attachment.id),
     lastModifiedDateTime: isoSeconds(attachment.lastModified),
     name: attachment.name,
@@ -48,7 +54,9 @@ function find(item: StoredItem, attachmentId: string): StoredAttachment {
 export function listAttachments(request: MailboxRequest, type: ItemType, id: string): GraphResponse {
   const item = owner(request, type, id);
   const options = parseQuery(request.query);
-  return ok({ value: (item.attachments ?? []).map((a) => shape(renderAttachment(a), undefined, options)) });
+  return ok({
+    value: (item.attachments ?? []).map((a) => shape(renderAttachment(a, true, odataType(type)), undefined, options)),
+  });
 }
 
 export function getAttachment(
@@ -57,7 +65,7 @@ export function getAttachment(
   id: string,
   attachmentId: string,
 ): GraphResponse {
-  return ok(renderAttachment(find(owner(request, type, id), attachmentId)));
+  return ok(renderAttachment(find(owner(request, type, id), attachmentId), true, odataType(type)));
 }
 
 export function attachmentValue(
@@ -77,8 +85,8 @@ export function attachmentValue(
 export function addAttachment(request: MailboxRequest, type: ItemType, id: string): GraphResponse {
   const item = owner(request, type, id);
   const body = jsonBody(request);
-  if (body['@odata.type'] !== '#microsoft.graph.fileAttachment')
-    throw badRequest("The emulator stores file attachments only: '@odata.type': '#microsoft.graph.fileAttachment'.");
+  if (body['@odata.type'] !== odataType(type))
+    throw badRequest(`The emulator stores file attachments only: '@odata.type': '${odataType(type)}'.`);
   const content = typeof body.contentBytes === 'string' ? body.contentBytes.replace(/\s+/g, '') : '';
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(content)) throw badRequest('contentBytes must be base64.');
   const size = Buffer.from(content, 'base64').length;
@@ -95,7 +103,7 @@ export function addAttachment(request: MailboxRequest, type: ItemType, id: strin
     contentId: typeof body.contentId === 'string' ? body.contentId : undefined,
     content,
   });
-  return ok(renderAttachment(attachment), 201);
+  return ok(renderAttachment(attachment, true, odataType(type)), 201);
 }
 
 export function storeAttachment(

@@ -52,8 +52,12 @@ export function createUploadSession(
 ): GraphResponse {
   const view = viewById(request.mailbox, id, type.kinds);
   const body = jsonBody(request);
-  const item = (body.AttachmentItem ?? body.attachmentItem) as Record<string, unknown> | undefined;
-  if (!item || typeof item !== 'object') throw badRequest('createUploadSession needs an AttachmentItem.');
+  // Outlook items take an AttachmentItem, To Do tasks an attachmentInfo.
+  const item = (body.AttachmentItem ?? body.attachmentItem ?? body.attachmentInfo) as
+    | Record<string, unknown>
+    | undefined;
+  if (!item || typeof item !== 'object')
+    throw badRequest('createUploadSession needs an AttachmentItem (attachmentInfo for tasks).');
   if (String(item.attachmentType ?? 'file') !== 'file') throw badRequest('Only file attachments can be uploaded.');
   const size = Number(item.size);
   if (!Number.isInteger(size) || size < 1)

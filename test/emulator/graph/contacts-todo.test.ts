@@ -90,4 +90,49 @@ describe('To Do', () => {
       Importance: 'High',
     });
   });
+
+  it('keeps file attachments of tasks as taskFileAttachments, inline and by upload session', async () => {
+    const list = (await graph.call<List>('GET', `${alice}/todo/lists`)).body.value[0]?.id as string;
+    const task = await graph.call('POST', `${alice}/todo/lists/${list}/tasks`, { body: { title: 'With files' } });
+    const base = `${alice}/todo/lists/${list}/tasks/${task.body.id}/attachments`;
+    const refused = await graph.call('POST', base, {
+      body: { '@odata.type': '#microsoft.graph.fileAttachment', name: 'a.txt', contentBytes: 'aGk=' },
+    });
+    expect(refused.status).toBe(400);
+    const added = await graph.call('POST', base, {
+      body: {
+        '@odata.type': '#microsoft.graph.taskFileAttachment',
+        name: 'a.txt',
+        contentType: 'text/plain',
+        contentBytes: 'aGk=',
+      },
+    });
+    expect(added.body).toMatchObject({ '@odata.type': '#microsoft.graph.taskFileAttachment', name: 'a.txt', size: 2 });
+    const session = await graph.call('POST', `${base}/createUploadSession`, {
+      body: { attachmentInfo: { attachmentType: 'file', name: 'b.bin', size: 3 } },
+    });
+    expect(session.status).toBe(201);
+    const put = await fetch(session.body.uploadUrl as string, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream', 'content-range': 'bytes 0-2/3' },
+      body: Buffer.from([1, 2, 3]),
+    });
+    expect(put.status).toBe(201);
+    expect(put.headers.get('location')).toContain(`/todo/lists/${list}/tasks/${task.body.id}/attachments/`);
+    const names = (await graph.call<List>('GET', base)).body.value.map((a) => a.name);
+    expect(names).toEqual(['a.txt', 'b.bin']);
+  });
+
+  it('clears a task body with an empty one', async () => {
+    const list = (await graph.call<List>('GET', `${alice}/todo/lists`)).body.value[0]?.id as string;
+    const task = await graph.call('POST', `${alice}/todo/lists/${list}/tasks`, {
+      body: { title: 'Notes', body: { contentType: 'text', content: 'some' } },
+    });
+    const cleared = await graph.call('PATCH', `${alice}/todo/lists/${list}/tasks/${task.body.id}`, {
+      body: { body: { contentType: 'text', content: '' } },
+    });
+    expect(cleared.body.body).toEqual({ contentType: 'text', content: '' });
+    const ews = graph.emulator.admin.items('alice@contoso.test', 'tasks').find((t) => t.properties.Subject === 'Notes');
+    expect(ews?.properties.Body).toBeUndefined();
+  });
 });

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../../emulator/index.js';
 import { configSchema } from '../../../src/config/schema.js';
-import { isExhError } from '../../../src/errors.js';
+import { errors, isExhError } from '../../../src/errors.js';
 import { createGraphClient, type GraphClient, type TokenProvider } from '../../../src/exchange/graph/client.js';
 import { createGraphExchange } from '../../../src/exchange/graph/index.js';
 import {
@@ -255,6 +255,68 @@ describe('renewal refused', () => {
     } finally {
       emulator.admin.updateGraphApp({ consented: true });
     }
+  });
+});
+
+/**
+ * The emulator's subscriptions API answers every renewal it can; a Graph that is unavailable for a while is this
+ * test double around the real client (what cannot run here): the first `times` PATCHes fail as the client reports a
+ * 503, then they reach the emulator again.
+ */
+function unavailableRenewals(times: number): Pick<GraphClient, 'request'> & { refused: number } {
+  const double = {
+    refused: 0,
+    request: ((request, options) => {
+      if (request.method === 'PATCH' && double.refused < times) {
+        double.refused++;
+        return Promise.reject(errors.exchangeUnavailable(emulator.graphUrl, 'HTTP 503', undefined, 5_000));
+      }
+      return client.request(request, options);
+    }) as GraphClient['request'],
+  };
+  return double;
+}
+
+describe('renewal refused for a while', () => {
+  it('tries a renewal Graph refused (retryable) again a minute later, while there is time', async () => {
+    const double = unavailableRenewals(2);
+    const { events } = await subscribe(['inbox'], { client: double });
+    const expiry = () => Date.parse(subscriptionOn('inbox').expirationDateTime);
+    const created = clock.now();
+    let mark = clock.mark();
+    clock.advance((minutes * 60_000 * 2) / 3);
+    await eventually(() => expect(double.refused).toBe(1));
+    await eventually(() => expect(clock.pendingSince(mark)).toContain(60_000));
+    mark = clock.mark();
+    clock.advance(60_000);
+    await eventually(() => expect(double.refused).toBe(2));
+    await eventually(() => expect(clock.pendingSince(mark)).toContain(60_000));
+    expect(expiry()).toBe(created + minutes * 60_000);
+    clock.advance(60_000);
+    const renewedAt = clock.now();
+    await eventually(() => expect(expiry()).toBe(renewedAt + minutes * 60_000));
+    expect(events.some((event) => event.type === 'lost')).toBe(false);
+  });
+
+  it('reports lost, retryable, when Graph refuses renewals until the subscription would expire', async () => {
+    const double = unavailableRenewals(Number.POSITIVE_INFINITY);
+    const { events } = await subscribe(['inbox'], { client: double });
+    const lost = () => events.some((event) => event.type === 'lost');
+    let mark = clock.mark();
+    clock.advance((minutes * 60_000 * 2) / 3);
+    // Renewals a minute apart until one more would come within a minute of the expiry: then lost, once.
+    for (let i = 0; i < 40; i++) {
+      await eventually(() => expect(lost() || clock.pendingSince(mark).includes(60_000)).toBe(true));
+      if (lost()) break;
+      mark = clock.mark();
+      clock.advance(60_000);
+    }
+    expect(events.filter((event) => event.type === 'lost')).toEqual([
+      { type: 'lost', error: expect.objectContaining({ code: 'EXH_EXCHANGE_UNAVAILABLE', retryable: true }) },
+    ]);
+    // Never after the subscription's end: the last try came at least a minute before it.
+    expect(double.refused).toBeGreaterThan(1);
+    expect(double.refused).toBeLessThanOrEqual(Math.floor((minutes * 60_000) / 3 / 60_000));
   });
 });
 

@@ -9,9 +9,9 @@ import { folderOptions, type SyncSettings } from '../sync/executors/sync-item-ty
 /**
  * A user switched between backends (docs/exchange-online.md, "Migrating users"): the stored watermark holds the
  * other backend's continuations, and the rows hold its item ids, which the new backend does not know. Before the new
- * backend reads anything, each row gets its item's new id — translated by the backend (MailboxConnection.adoptItemIds:
- * Graph's translateExchangeIds), else found by the application's id the connector stamps on items (both backends
- * read it) or, for a meeting, by its UID (exh_meeting) — in one transaction with a watermark that starts every folder
+ * backend reads anything, each row gets its item's new id — translated by the backend (MailboxConnection.adoptItemIds),
+ * else found by the application's id the connector stamps on items (every backend reads it) or, for a meeting, by its
+ * UID (exh_meeting) — in one transaction with a watermark that starts every folder
  * from the beginning and compares afterwards. So the full read that follows updates the rows it finds instead of
  * adding them again, and the comparison deletes only rows whose item is really gone.
  */
@@ -52,7 +52,7 @@ export async function switchBackendIfNeeded(
     (row): row is Record<string, FieldValue> & { item_id: string } =>
       typeof row.item_id === 'string' && row.item_id !== '',
   );
-  const translated =
+  const translated: Map<string, string> =
     rows.length === 0
       ? new Map()
       : await (connection.adoptItemIds?.(
@@ -61,20 +61,7 @@ export async function switchBackendIfNeeded(
         ) ?? new Map());
   const unmatched = rows.filter((row) => !translated.has(row.item_id));
   const identity = unmatched.length === 0 ? undefined : await readIdentities(deps, request);
-  const renames: ItemRename[] = [];
-  const taken = new Set<string>();
-  let byAppId = 0;
-  for (const row of rows) {
-    let to = translated.get(row.item_id) as string | undefined;
-    if (to === undefined && identity && typeof row.app_item_id === 'string' && row.app_item_id !== '') {
-      to = identity.byAppId.get(row.app_item_id);
-      if (to !== undefined) byAppId += 1;
-    }
-    // Two rows for one item: the first keeps it; the other stays as it is and goes if its item is gone.
-    if (to === undefined || taken.has(to)) continue;
-    taken.add(to);
-    if (to !== row.item_id) renames.push({ from: row.item_id, to });
-  }
+  const { renames, byAppId } = planRenames(rows, translated, identity?.byAppId ?? new Map());
   const watermark = encodeWatermark({}, true);
   await db.applyChanges({ user: request.user, itemType: definition.name, changes: [], renames, watermark });
   log.action(
@@ -83,6 +70,32 @@ export async function switchBackendIfNeeded(
       `took their items' new ids (${byAppId} found by application id or UID); reading every folder again`,
   );
   return { watermark, switched: true };
+}
+
+/**
+ * Which rows move to which id, decided without I/O: the translated id, else the id of the item carrying the row's
+ * application id. Two rows for one item: the first takes it. A row matched neither way keeps its old id, which the new
+ * backend never reports: the full read adds its item as a new row and the comparison deletes the old one.
+ */
+export function planRenames(
+  rows: ReadonlyArray<{ item_id: string; app_item_id?: FieldValue }>,
+  translated: ReadonlyMap<string, string>,
+  byAppId: ReadonlyMap<string, string>,
+): { renames: ItemRename[]; byAppId: number } {
+  const renames: ItemRename[] = [];
+  const taken = new Set<string>();
+  let foundByAppId = 0;
+  for (const row of rows) {
+    let to = translated.get(row.item_id);
+    if (to === undefined && typeof row.app_item_id === 'string' && row.app_item_id !== '') {
+      to = byAppId.get(row.app_item_id);
+      if (to !== undefined) foundByAppId += 1;
+    }
+    if (to === undefined || taken.has(to)) continue;
+    taken.add(to);
+    if (to !== row.item_id) renames.push({ from: row.item_id, to });
+  }
+  return { renames, byAppId: foundByAppId };
 }
 
 /**

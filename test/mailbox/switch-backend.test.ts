@@ -14,6 +14,7 @@ import { itemTypes } from '../../src/items/index.js';
 import { createLogging } from '../../src/logging/logger.js';
 import { Connections } from '../../src/mailbox/connections.js';
 import { syncMailboxItemType } from '../../src/mailbox/item-type-sync.js';
+import { planRenames } from '../../src/mailbox/switch-backend.js';
 import { CommittedWatermarks, SyncLocks } from '../../src/mailbox/sync-locks.js';
 import { ExchangePool } from '../../src/pool/exchange-pool.js';
 import type { ItemTypeName } from '../../src/ports/database.port.js';
@@ -232,5 +233,36 @@ describe('switching a user between EWS and Graph keeps its rows', () => {
     await syncAll();
     expect(records.filter((r) => String(r.msg).includes('moved to another Exchange backend'))).toHaveLength(moved);
     expect(await rows()).toEqual(after);
+  });
+});
+
+describe('planRenames', () => {
+  it('moves each row to its translated id, else to the id of the item with its application id, one row per item', () => {
+    const rows = [
+      { item_id: 'e1', app_item_id: 'a1' },
+      { item_id: 'e2', app_item_id: 'a2' },
+      { item_id: 'e3', app_item_id: null },
+      { item_id: 'e4', app_item_id: 'a4' },
+      { item_id: 'e5', app_item_id: 'a5' },
+      { item_id: 'g6', app_item_id: 'a6' },
+    ];
+    const translated = new Map([
+      ['e1', 'g1'],
+      ['e5', 'g1'],
+      ['g6', 'g6'],
+    ]);
+    const byAppId = new Map([
+      ['a1', 'other'],
+      ['a2', 'g2'],
+    ]);
+    expect(planRenames(rows, translated, byAppId)).toEqual({
+      // e1 translated (its application id is not asked); e2 by application id; e3 and e4 matched neither way; e5's
+      // item is e1's, which e1 took; g6 already has its id.
+      renames: [
+        { from: 'e1', to: 'g1' },
+        { from: 'e2', to: 'g2' },
+      ],
+      byAppId: 1,
+    });
   });
 });

@@ -17,6 +17,7 @@ import type {
 } from '../../ports/exchange.port.js';
 import * as attachments from './attachments.js';
 import type { GraphBatchRequest, GraphBatchResult, GraphClient, GraphRequest, GraphResponse } from './client.js';
+import { findByAppItemId } from './find.js';
 import { kindOfFolder, type ResourceKind, userPath } from './ids.js';
 import { rememberKind } from './locate.js';
 import { subscribe } from './poll.js';
@@ -143,7 +144,7 @@ export class GraphConnection implements MailboxConnection, MailboxWriter, GraphM
   }
 
   findByAppItemId(folders: readonly FolderName[], appItemId: string, options: CallOptions): Promise<string | null> {
-    return write.findByAppItemId(this, folders, appItemId, options);
+    return findByAppItemId(this, folders, appItemId, options);
   }
 
   getAttachment(

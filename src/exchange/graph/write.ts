@@ -1,11 +1,10 @@
 import type { Contact, Event } from '@microsoft/microsoft-graph-types';
 import { errors } from '../../errors.js';
-import type { CallOptions, ExchangeItem, FolderName, ItemWrite, WriteResult } from '../../ports/exchange.port.js';
+import type { CallOptions, ExchangeItem, ItemWrite, WriteResult } from '../../ports/exchange.port.js';
 import { attachmentRefsOf } from './attachments.js';
 import type { GraphMailbox } from './connection.js';
 import {
   appItemIdExpand,
-  appItemIdFilter,
   ifMatch,
   itemPath,
   kindOfClass,
@@ -220,65 +219,4 @@ export async function deleteItem(mailbox: GraphMailbox, itemId: string, options:
     options,
   );
   mailbox.kinds.delete(itemId);
-}
-
-/** Where items of a folder are listed for a $filter on the stamp. */
-function listingOf(mailbox: GraphMailbox, folder: FolderName): string {
-  switch (folder) {
-    case 'calendar':
-      return `${mailbox.path}/calendar/events`;
-    case 'contacts':
-      return `${mailbox.path}/contacts`;
-    default:
-      return `${mailbox.path}/mailFolders/${folder}/messages`;
-  }
-}
-
-export async function findByAppItemId(
-  mailbox: GraphMailbox,
-  folders: readonly FolderName[],
-  appItemId: string,
-  options: CallOptions,
-): Promise<string | null> {
-  for (const folder of folders) {
-    const found =
-      folder === 'tasks'
-        ? await findTask(mailbox, appItemId, options)
-        : await findStamped(mailbox, folder, appItemId, options);
-    if (found) return found;
-  }
-  return null;
-}
-
-async function findStamped(
-  mailbox: GraphMailbox,
-  folder: FolderName,
-  appItemId: string,
-  options: CallOptions,
-): Promise<string | null> {
-  const url = `${listingOf(mailbox, folder)}?$filter=${encodeURIComponent(appItemIdFilter(appItemId))}&$select=id&$top=1`;
-  const answer = await mailbox.send<{ value?: Array<{ id?: string }> }>({ method: 'GET', url }, options);
-  const id = answer.body?.value?.[0]?.id;
-  if (!id) return null;
-  rememberKind(mailbox, id, folder === 'calendar' ? 'event' : folder === 'contacts' ? 'contact' : 'message');
-  return id;
-}
-
-/** To Do cannot filter on linked resources: the default list's tasks are read with theirs, page by page. */
-async function findTask(mailbox: GraphMailbox, appItemId: string, options: CallOptions): Promise<string | null> {
-  if (!mailbox.todoListId) return null;
-  let url: string | undefined = `${collectionOf(mailbox, 'task')}?$expand=linkedResources&$top=100`;
-  while (url) {
-    const answer: { body: { value?: GraphTodoTask[]; '@odata.nextLink'?: string } | undefined } = await mailbox.send(
-      { method: 'GET', url },
-      options,
-    );
-    const found = (answer.body?.value ?? []).find((task) => linkedAppItemId(task.linkedResources) === appItemId);
-    if (found?.id) {
-      rememberKind(mailbox, found.id, 'task');
-      return found.id;
-    }
-    url = answer.body?.['@odata.nextLink'];
-  }
-  return null;
 }

@@ -10,6 +10,9 @@ const secretKeys = new Set([
   'oauthtoken',
   'authorization',
   'connectionstring',
+  // Microsoft Graph: the app registration's secret, and a change-notification subscription's clientState.
+  'clientsecret',
+  'clientstate',
 ]);
 
 const maxDepth = 8;

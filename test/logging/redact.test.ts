@@ -23,6 +23,18 @@ describe('redactSecrets', () => {
     });
   });
 
+  it("hides Graph's secrets: the app's clientSecret and a subscription's clientState", () => {
+    expect(
+      redactSecrets({
+        exchange: { graph: { clientId: 'app', clientSecret: 's1' } },
+        body: { resource: 'users/a@x.test/events', clientState: 's2' },
+      }),
+    ).toEqual({
+      exchange: { graph: { clientId: 'app', clientSecret: '***' } },
+      body: { resource: 'users/a@x.test/events', clientState: '***' },
+    });
+  });
+
   it('masks only the password of a connection string, so host and database stay readable', () => {
     expect(
       redactSecrets({

@@ -48,6 +48,8 @@ export function listItems(
   for (const folder of folders) {
     for (const item of request.mailbox.itemsIn(folder.id).values()) {
       if (!type.kinds.includes(item.kind)) continue;
+      // The stamp filter needs only the stored item: look before rendering (a find by app id in a big folder).
+      if (options.filter?.kind === 'extended' && !matches(options.filter, item, {})) continue;
       const rendered = type.render(viewOf(item), rctx, options);
       if (matches(options.filter, item, rendered)) found.push({ item, rendered });
     }

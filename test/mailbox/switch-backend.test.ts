@@ -77,12 +77,12 @@ describe('switching a user between EWS and Graph keeps its rows', () => {
     pool = new ExchangePool(config.exchange.concurrency);
     routed = routeConfigured(config, logger, pool);
     const deps = { logger, settings: { ...config.sync, pageSize: 512 } };
-    sync = async (itemType) => {
-      const [registration] = await db.getUsers();
+    sync = async (itemType, user = alice) => {
+      const registration = (await db.getUsers()).find((found) => found.user === user);
       await syncMailboxItemType(
         { ...deps, db, connections, locks: new SyncLocks(), committed: new CommittedWatermarks() },
         {
-          user: alice,
+          user,
           itemType,
           watermark: registration?.watermarks[itemType] ?? null,
           signal: new AbortController().signal,
@@ -144,15 +144,19 @@ describe('switching a user between EWS and Graph keeps its rows', () => {
     await emulator?.close();
   });
 
-  let sync: (itemType: ItemTypeName) => Promise<void>;
+  let sync: (itemType: ItemTypeName, user?: string) => Promise<void>;
   const syncAll = async () => {
     for (const itemType of Object.keys(tables)) await sync(itemType);
   };
-  const connect = async (backend: 'ews' | 'graph', wrap = (c: MailboxConnection & MailboxWriter) => c) => {
+  const connect = async (
+    backend: 'ews' | 'graph',
+    wrap = (c: MailboxConnection & MailboxWriter) => c,
+    user = alice,
+  ) => {
     const connection = wrap(
-      await routed.port.connect(alice, { signal: new AbortController().signal, priority: 'catchUp', backend }),
+      await routed.port.connect(user, { signal: new AbortController().signal, priority: 'catchUp', backend }),
     );
-    connections.set(alice, connection);
+    connections.set(user, connection);
     return connection;
   };
   /** Every row of alice: table, the application's own key, the item id and the subject or name. */
@@ -233,6 +237,48 @@ describe('switching a user between EWS and Graph keeps its rows', () => {
     await syncAll();
     expect(records.filter((r) => String(r.msg).includes('moved to another Exchange backend'))).toHaveLength(moved);
     expect(await rows()).toEqual(after);
+  });
+
+  it("finds an attendee's copy of the application's meeting by its UID when the translation misses it", async () => {
+    const bob = 'bob@contoso.test';
+    await instance.query('INSERT INTO app_user (exh_user) VALUES ($1)', [bob]);
+    const meeting = emulator.admin.createItem(alice, {
+      kind: 'CalendarItem',
+      Subject: 'Budget 2027',
+      Start: '2026-12-10T14:00:00Z',
+      End: '2026-12-10T15:00:00Z',
+      RequiredAttendees: [bob],
+      ExtendedProperties: [
+        { PropertySetId: appItemIdProperty.propertySetId, PropertyName: appItemIdProperty.name, Value: 'budget-2027' },
+      ],
+    });
+    expect(meeting).toBeDefined();
+    // The organizer's copy carries the stamp and links the UID to it (exh_meeting); the attendee's gets it by UID.
+    await connect('ews');
+    await sync('calendar');
+    await connect('ews', undefined, bob);
+    await sync('calendar', bob);
+    const copy = async () =>
+      (
+        await instance.query<{ id: number; exh_item_id: string; exh_app_item_id: string }>(
+          'SELECT id, exh_item_id, exh_app_item_id FROM calendar_item WHERE exh_user = $1',
+          [bob],
+        )
+      ).rows;
+    const before = await copy();
+    expect(before).toEqual([expect.objectContaining({ exh_app_item_id: 'budget-2027' })]);
+    const ewsCopy = emulator.admin.items(bob, 'calendar').find((item) => item.id === before[0]?.exh_item_id);
+    expect(ewsCopy).toBeDefined();
+    // Graph translates nothing for bob: the copy is found by its UID, through the application id exh_meeting keeps.
+    await connect(
+      'graph',
+      (connection) => ({ ...connection, adoptItemIds: async () => new Map<string, string>() }),
+      bob,
+    );
+    await sync('calendar', bob);
+    expect(await copy()).toEqual([
+      { id: before[0]?.id, exh_item_id: ewsCopy?.graphId, exh_app_item_id: 'budget-2027' },
+    ]);
   });
 });
 

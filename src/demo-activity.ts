@@ -162,7 +162,8 @@ export function createDemoActivity(deps: DemoActivityDeps): DemoActivity {
       run: async () => {
         // The newest open task that came from Exchange: a change that needs both directions to have worked.
         const fromExchange = await change(
-          `UPDATE task_item SET exh_percent_complete = 100
+          // Completed as Outlook does it: the status as well, which Microsoft To Do (Graph) carries and percent is not.
+          `UPDATE task_item SET exh_percent_complete = 100, exh_status = 'Completed'
            WHERE id = (SELECT id FROM task_item
                        WHERE exh_user = $1 AND exh_item_id IS NOT NULL AND exh_app_item_id NOT LIKE $2
                          AND coalesce(exh_percent_complete, 0) < 100
@@ -172,7 +173,7 @@ export function createDemoActivity(deps: DemoActivityDeps): DemoActivity {
         );
         if (fromExchange.subject !== undefined) {
           return {
-            text: `marked task '${fromExchange.subject}' of ${tasker} (made in Exchange) 100% complete`,
+            text: `marked task '${fromExchange.subject}' of ${tasker} (made in Exchange) completed`,
             itemType: 'task',
             user: tasker,
             arrived: inExchange(fromExchange.outboxId),
@@ -180,13 +181,14 @@ export function createDemoActivity(deps: DemoActivityDeps): DemoActivity {
         }
         // None has arrived yet: the application's own task moves on instead.
         const own = await change(
-          'UPDATE task_item SET exh_percent_complete = 50 WHERE exh_user = $1 AND exh_app_item_id = $2 RETURNING exh_subject',
+          `UPDATE task_item SET exh_percent_complete = 50, exh_status = 'InProgress'
+           WHERE exh_user = $1 AND exh_app_item_id = $2 RETURNING exh_subject`,
           [tasker, ownTask?.appItemId ?? ''],
         );
         if (own.subject === undefined)
           return { text: `no task of ${tasker} to change`, itemType: 'task', user: tasker };
         return {
-          text: `set task '${own.subject}' of ${tasker} to 50% complete`,
+          text: `set task '${own.subject}' of ${tasker} in progress, 50% complete`,
           itemType: 'task',
           user: tasker,
           arrived: inExchange(own.outboxId),

@@ -86,12 +86,25 @@ await claim(databasePort, listenerHost, 'EXH_LISTENERS_DATABASE_PORT', 'database
 const emulator = await startEmulator({ port: emulatorPort, mailboxes: users }).catch((error: unknown) =>
   fail(portMessage(error, listenerHost, emulatorPort, 'EXH_DEMO_EMULATOR_PORT', 'Exchange emulator')),
 );
+// EWS (on-premises Exchange) or Microsoft Graph (Exchange Online), both served by the emulator over one store.
+const backend = demoBackend(process.env.EXH_DEMO_BACKEND);
+const graphApp = emulator.admin.graphApp();
 const config = configSchema.parse({
   database: { type: 'pglite' },
   exchange: {
+    backend,
     staticEwsUrl: emulator.url,
     impersonationUser: emulator.serviceAccount,
     impersonationPassword: emulator.password,
+    graph: {
+      baseUrl: emulator.graphUrl,
+      // The emulator's token endpoint stands in for Entra (msal reaches a plain-http authority through it).
+      authority: `${new URL(emulator.graphUrl).origin}/graph-login`,
+      tenant: graphApp.tenant,
+      clientId: graphApp.clientId,
+      clientSecret: graphApp.clientSecret,
+      pollIntervalMs: 2_000,
+    },
   },
   listeners: {
     log: { host: listenerHost, port: realLogPort },
@@ -110,7 +123,11 @@ await installInto(db, { exampleApp: true });
 await db.runScript(`INSERT INTO app_user (exh_user) VALUES ${users.map((user) => `('${user}')`).join(', ')};`);
 await db.close();
 log.action(`Demo: PGlite in memory with the base project and the example application; users ${users.join(', ')}`);
-log.action(`Demo: Exchange emulator at ${emulator.url} (exh emulator; password "${emulator.password}")`);
+log.action(
+  backend === 'graph'
+    ? `Demo: Exchange emulator's Microsoft Graph at ${emulator.graphUrl}, polled every 2 s (app ${graphApp.clientId} of ${graphApp.tenant})`
+    : `Demo: Exchange emulator at ${emulator.url} (exh emulator; password "${emulator.password}")`,
+);
 log.info(`Watch the live log: telnet 127.0.0.1 ${realLogPort}  (type e, w, a or m and Enter to filter). Ctrl-C stops.`);
 log.action(
   `Demo: dashboard at http://localhost:${realHttpPort}/ (statecharts live, /metrics, /api/status); admin token for its actions: ${adminToken}`,
@@ -157,3 +174,10 @@ await instance.close();
 // The last line, once everything (connector, emulator, database) has stopped: a Ctrl-C shows that it is over.
 log.action({ exitCode }, exitCode === 0 ? 'Stopped.' : `Stopped (exit code ${exitCode}).`);
 process.exit(exitCode);
+
+/** EXH_DEMO_BACKEND: ews (the default) or graph; anything else stops the demo naming the variable. */
+function demoBackend(value: string | undefined): 'ews' | 'graph' {
+  if (value === undefined || value === '' || value === 'ews') return 'ews';
+  if (value === 'graph') return 'graph';
+  return fail(`EXH_DEMO_BACKEND must be ews or graph, not "${value}".`);
+}

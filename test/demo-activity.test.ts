@@ -98,7 +98,9 @@ describe('the demo activity', () => {
       'exchange_to_db',
       'db_to_exchange',
     ]);
-    expect(actions[3]?.msg).toBe("Demo: app → Exchange: set task 'Call supplier' of bob@contoso.test to 50% complete");
+    expect(actions[3]?.msg).toBe(
+      "Demo: app → Exchange: set task 'Call supplier' of bob@contoso.test in progress, 50% complete",
+    );
     expect(missing().every((r) => r.cat === 'W' && / not there after 0\.3 s: /.test(r.msg))).toBe(true);
   });
 
@@ -131,7 +133,7 @@ describe('the demo activity', () => {
       exh_payload: { exh_item_id: 'AAMk-newer', exh_percent_complete: 100 },
     });
     expect(records.map((r) => r.msg)).toContain(
-      "Demo: app → Exchange: marked task 'Newer' of bob@contoso.test (made in Exchange) 100% complete",
+      "Demo: app → Exchange: marked task 'Newer' of bob@contoso.test (made in Exchange) completed",
     );
 
     // The application's own task deleted elsewhere first: the deletion says so and sends nothing.

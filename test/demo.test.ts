@@ -52,101 +52,107 @@ describe('the demo (exh demo, npm start)', () => {
     } finally {
       demo.child.kill('SIGKILL');
     }
-  });
-
-  it('acts on both sides by turns: rows of the application reach the mailboxes, items made in Exchange the tables', async () => {
-    const demo = runExh(['demo'], { ...freePorts, EXH_DEMO_INTERVAL_MS: '400' });
-    try {
-      const emulatorLine = await demo.waitForRecord((r) => r.msg.startsWith('Demo: Exchange emulator at'), 30_000);
-      const emulatorBase = /(http:\/\/127\.0\.0\.1:\d+)\/EWS\//.exec(emulatorLine.msg)?.[1];
-      expect(emulatorBase).toBeDefined();
-      const dashboardLine = await demo.waitForRecord((r) => r.msg.startsWith('Demo: dashboard at'), 30_000);
-      const dashboard = `http://127.0.0.1:${/localhost:(\d+)\//.exec(dashboardLine.msg)?.[1]}`;
-      // The line comes before the connector's listener is up.
-      await demo.waitForRecord((r) => r.event === 'http.listening', 30_000);
-      // What a person sees in the mailboxes, through the emulator's admin API (docs/emulator.md; service account).
-      const itemsOf = async (user: string, folder: string): Promise<ItemSummary[]> => {
-        const reply = await fetch(`${emulatorBase}/emulator/admin/mailboxes/${user}/items?folder=${folder}`, {
-          headers: { authorization: `Basic ${Buffer.from('exh-service@contoso.test:exh').toString('base64')}` },
-        });
-        expect(reply.status).toBe(200);
-        return (await reply.json()) as ItemSummary[];
-      };
-      const carries = (item: ItemSummary, appItemId: string) =>
-        item.extendedProperties.some((property) => property.value === appItemId);
-      const eventually = (check: () => Promise<void>) => vi.waitFor(check, { timeout: 20_000, interval: 200 });
-
-      // The browser's own request for the icon is answered with an image.
-      const icon = await fetch(`${dashboard}/favicon.ico`);
-      expect(icon.status).toBe(200);
-      expect(icon.headers.get('content-type')).toMatch(/^image\//);
-
-      // app → Exchange, add: the e-mail the application wrote as a row is sent; the demo never makes it in Exchange.
-      await eventually(async () => {
-        const inbox = await itemsOf('carol@contoso.test', 'inbox');
-        expect(inbox.map((item) => item.properties.Subject)).toContain('Minutes, round 1');
-        const sent = await itemsOf('alice@contoso.test', 'sentitems');
-        expect(sent.some((item) => carries(item, 'demo-mail-1'))).toBe(true);
-      });
-      // Exchange → app → Exchange, change: a task made in bob's mailbox reached the table, where the application
-      // marked it complete, and that came back to the mailbox.
-      await eventually(async () => {
-        const done = (await itemsOf('bob@contoso.test', 'tasks')).filter(
-          (item) =>
-            item.properties.Subject === 'Review the minutes' && String(item.properties.PercentComplete) === '100',
-        );
-        expect(done.length).toBeGreaterThan(0);
-      });
-      // app → Exchange, delete: the application's own task was created in Exchange and is gone again.
-      const created = await demo.waitForRecord((r) => r.appItemId === 'demo-task-1' && typeof r.itemId === 'string');
-      await eventually(async () => {
-        const ids = (await itemsOf('bob@contoso.test', 'tasks')).map((item) => item.id);
-        expect(ids).not.toContain(created.itemId);
-      });
-      // Exchange → app: each kind of item made in a mailbox is reported in the tables.
-      await eventually(async () => {
-        const arrived = demo.records.filter((r) => r.direction === 'exchange_to_db' && r.arrived === true);
-        expect(new Set(arrived.map((r) => r.itemType))).toEqual(new Set(['calendar', 'task', 'email', 'contact']));
-      });
-
-      // One line per action, saying the direction, by turns (arrival lines carry `arrived`).
-      const actions = demo.records.filter((r) => typeof r.direction === 'string' && r.arrived === undefined);
-      expect(actions.length).toBeGreaterThanOrEqual(8);
-      for (const [index, action] of actions.entries()) {
-        const direction = index % 2 === 0 ? 'exchange_to_db' : 'db_to_exchange';
-        expect(action.direction, action.msg).toBe(direction);
-        expect(action.msg).toMatch(
-          direction === 'exchange_to_db' ? /^Demo: Exchange → app: / : /^Demo: app → Exchange: /,
-        );
-      }
-      expect(actions.slice(0, 8).map((r) => r.msg.replace(/\d\d:\d\d(:\d\d)?/g, 'hh:mm'))).toEqual([
-        "Demo: Exchange → app: alice@contoso.test created meeting 'Planning hh:mm' in Exchange, inviting bob@contoso.test",
-        "Demo: app → Exchange: created task 'Call supplier' for bob@contoso.test",
-        "Demo: Exchange → app: bob@contoso.test created task 'Review the minutes' in Exchange",
-        expect.stringMatching(
-          /^Demo: app → Exchange: (marked task 'Review the minutes' of bob@contoso\.test \(made in Exchange\) 100% complete|set task 'Call supplier' of bob@contoso\.test to 50% complete)$/,
-        ),
-        "Demo: Exchange → app: carol@contoso.test sent e-mail 'Lunch at hh:mm?' to alice@contoso.test in Exchange",
-        "Demo: app → Exchange: deleted task 'Call supplier' of bob@contoso.test",
-        'Demo: Exchange → app: alice@contoso.test added contact Dana Scully (FBI) in Exchange',
-        "Demo: app → Exchange: sent e-mail 'Minutes, round 1' from alice@contoso.test to carol@contoso.test",
-      ]);
-      // The dashboard's overview counts items of both directions in the last minute.
-      const status = (await (await fetch(`${dashboard}/api/status`)).json()) as {
-        items: { perMinute: { direction: string; count: number }[] };
-      };
-      expect(new Set(status.items.perMinute.map((row) => row.direction))).toEqual(
-        new Set(['exchange_to_db', 'db_to_exchange']),
-      );
-      expect(demo.records.filter((r) => r.cat === 'W' || r.cat === 'E').map((r) => r.msg)).toEqual([]);
-
-      demo.child.kill('SIGINT');
-      expect((await demo.exited).code).toBe(0);
-      expect(demo.records.at(-1)?.msg).toBe('Stopped.');
-    } finally {
-      demo.child.kill('SIGKILL');
-    }
   }, 60_000);
+
+  it.each([
+    ['EWS', []],
+    ['Microsoft Graph (--graph)', ['--graph']],
+  ])(
+    'acts on both sides by turns over %s: rows of the application reach the mailboxes, items made in Exchange the tables',
+    async (_backend, flags) => {
+      const demo = runExh(['demo', ...flags], { ...freePorts, EXH_DEMO_INTERVAL_MS: '400' });
+      try {
+        const emulatorLine = await demo.waitForRecord((r) => r.msg.startsWith('Demo: Exchange emulator'), 30_000);
+        const emulatorBase = /(http:\/\/127\.0\.0\.1:\d+)\/(EWS|graph)\//.exec(emulatorLine.msg)?.[1];
+        expect(emulatorBase).toBeDefined();
+        const dashboardLine = await demo.waitForRecord((r) => r.msg.startsWith('Demo: dashboard at'), 30_000);
+        const dashboard = `http://127.0.0.1:${/localhost:(\d+)\//.exec(dashboardLine.msg)?.[1]}`;
+        // The line comes before the connector's listener is up.
+        await demo.waitForRecord((r) => r.event === 'http.listening', 30_000);
+        // What a person sees in the mailboxes, through the emulator's admin API (docs/emulator.md; service account).
+        const itemsOf = async (user: string, folder: string): Promise<ItemSummary[]> => {
+          const reply = await fetch(`${emulatorBase}/emulator/admin/mailboxes/${user}/items?folder=${folder}`, {
+            headers: { authorization: `Basic ${Buffer.from('exh-service@contoso.test:exh').toString('base64')}` },
+          });
+          expect(reply.status).toBe(200);
+          return (await reply.json()) as ItemSummary[];
+        };
+        const carries = (item: ItemSummary, appItemId: string) =>
+          item.extendedProperties.some((property) => property.value === appItemId);
+        const eventually = (check: () => Promise<void>) => vi.waitFor(check, { timeout: 20_000, interval: 200 });
+
+        // The browser's own request for the icon is answered with an image.
+        const icon = await fetch(`${dashboard}/favicon.ico`);
+        expect(icon.status).toBe(200);
+        expect(icon.headers.get('content-type')).toMatch(/^image\//);
+
+        // app → Exchange, add: the e-mail the application wrote as a row is sent; the demo never makes it in Exchange.
+        await eventually(async () => {
+          const inbox = await itemsOf('carol@contoso.test', 'inbox');
+          expect(inbox.map((item) => item.properties.Subject)).toContain('Minutes, round 1');
+          const sent = await itemsOf('alice@contoso.test', 'sentitems');
+          expect(sent.some((item) => carries(item, 'demo-mail-1'))).toBe(true);
+        });
+        // Exchange → app → Exchange, change: a task made in bob's mailbox reached the table, where the application
+        // marked it complete, and that came back to the mailbox.
+        await eventually(async () => {
+          const done = (await itemsOf('bob@contoso.test', 'tasks')).filter(
+            (item) => item.properties.Subject === 'Review the minutes' && item.properties.Status === 'Completed',
+          );
+          expect(done.length).toBeGreaterThan(0);
+        });
+        // app → Exchange, delete: the application's own task was created in Exchange and is gone again.
+        const created = await demo.waitForRecord((r) => r.appItemId === 'demo-task-1' && typeof r.itemId === 'string');
+        await eventually(async () => {
+          const ids = (await itemsOf('bob@contoso.test', 'tasks')).map((item) => item.id);
+          expect(ids).not.toContain(created.itemId);
+        });
+        // Exchange → app: each kind of item made in a mailbox is reported in the tables.
+        await eventually(async () => {
+          const arrived = demo.records.filter((r) => r.direction === 'exchange_to_db' && r.arrived === true);
+          expect(new Set(arrived.map((r) => r.itemType))).toEqual(new Set(['calendar', 'task', 'email', 'contact']));
+        });
+
+        // One line per action, saying the direction, by turns (arrival lines carry `arrived`).
+        const actions = demo.records.filter((r) => typeof r.direction === 'string' && r.arrived === undefined);
+        expect(actions.length).toBeGreaterThanOrEqual(8);
+        for (const [index, action] of actions.entries()) {
+          const direction = index % 2 === 0 ? 'exchange_to_db' : 'db_to_exchange';
+          expect(action.direction, action.msg).toBe(direction);
+          expect(action.msg).toMatch(
+            direction === 'exchange_to_db' ? /^Demo: Exchange → app: / : /^Demo: app → Exchange: /,
+          );
+        }
+        expect(actions.slice(0, 8).map((r) => r.msg.replace(/\d\d:\d\d(:\d\d)?/g, 'hh:mm'))).toEqual([
+          "Demo: Exchange → app: alice@contoso.test created meeting 'Planning hh:mm' in Exchange, inviting bob@contoso.test",
+          "Demo: app → Exchange: created task 'Call supplier' for bob@contoso.test",
+          "Demo: Exchange → app: bob@contoso.test created task 'Review the minutes' in Exchange",
+          expect.stringMatching(
+            /^Demo: app → Exchange: (marked task 'Review the minutes' of bob@contoso\.test \(made in Exchange\) completed|set task 'Call supplier' of bob@contoso\.test in progress, 50% complete)$/,
+          ),
+          "Demo: Exchange → app: carol@contoso.test sent e-mail 'Lunch at hh:mm?' to alice@contoso.test in Exchange",
+          "Demo: app → Exchange: deleted task 'Call supplier' of bob@contoso.test",
+          'Demo: Exchange → app: alice@contoso.test added contact Dana Scully (FBI) in Exchange',
+          "Demo: app → Exchange: sent e-mail 'Minutes, round 1' from alice@contoso.test to carol@contoso.test",
+        ]);
+        // The dashboard's overview counts items of both directions in the last minute.
+        const status = (await (await fetch(`${dashboard}/api/status`)).json()) as {
+          items: { perMinute: { direction: string; count: number }[] };
+        };
+        expect(new Set(status.items.perMinute.map((row) => row.direction))).toEqual(
+          new Set(['exchange_to_db', 'db_to_exchange']),
+        );
+        expect(demo.records.filter((r) => r.cat === 'W' || r.cat === 'E').map((r) => r.msg)).toEqual([]);
+
+        demo.child.kill('SIGINT');
+        expect((await demo.exited).code).toBe(0);
+        expect(demo.records.at(-1)?.msg).toBe('Stopped.');
+      } finally {
+        demo.child.kill('SIGKILL');
+      }
+    },
+    60_000,
+  );
 
   it('makes no simulated changes with EXH_DEMO_INTERVAL_MS=0', async () => {
     const demo = runExh(['demo'], { ...freePorts, EXH_DEMO_INTERVAL_MS: '0' });

@@ -15,7 +15,13 @@ export function registerDemo(program: Command): void {
         "application's tables; Ctrl-C stops it. Ports: EXH_LISTENERS_HTTP_PORT, EXH_LISTENERS_LOG_PORT, " +
         'EXH_LISTENERS_DATABASE_PORT, EXH_DEMO_EMULATOR_PORT; activity: EXH_DEMO_INTERVAL_MS (0 or off: none)',
     )
-    .action(async () => {
+    .option(
+      '--graph',
+      'serve the mailboxes through Microsoft Graph (as for Exchange Online: docs/exchange-online.md) instead of EWS; ' +
+        'also EXH_DEMO_BACKEND=graph',
+    )
+    .action(async (options: { graph?: boolean }) => {
+      if (options.graph) process.env.EXH_DEMO_BACKEND = 'graph';
       // The demo is a script: importing it runs it, and it exits the process when it stops.
       await import('../demo.js');
     });

@@ -14,6 +14,7 @@ import { calendarView, calendarViewDelta, createEvent, patchEvent } from './reso
 import {
   folderByGraphName,
   isMailFolder,
+  renderCalendar,
   renderContactFolder,
   renderMailFolder,
   renderTodoList,
@@ -123,9 +124,7 @@ itemRoutes('messages', messageType, 'graph.messages');
 // Calendar
 add('GET', 'calendarView/delta', 'graph.calendarView.delta', (r) => calendarViewDelta(r));
 add('GET', 'calendarView', 'graph.calendarView', (r) => calendarView(r));
-add('GET', 'calendar', 'graph.events', (r) =>
-  ok({ id: renderContactFolder(r.mailbox.folder('calendar')).id, name: 'Calendar' }),
-);
+add('GET', 'calendar', 'graph.events', (r) => ok(renderCalendar(r.mailbox, r.mailbox.folder('calendar'))));
 for (const base of ['events', 'calendar/events']) {
   add('GET', base, 'graph.events', (r) => listItems(r, eventType, [r.mailbox.folder('calendar')]));
   add('POST', base, 'graph.events', (r) => createEvent(r));

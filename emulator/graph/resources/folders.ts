@@ -54,3 +54,16 @@ export function renderTodoList(folder: StoredFolder, tasksFolderId: string): Rec
     wellknownListName: folder.id === tasksFolderId ? 'defaultList' : 'none',
   };
 }
+
+/** The user's default calendar (https://learn.microsoft.com/graph/api/resources/calendar). */
+export function renderCalendar(mailbox: Mailbox, folder: StoredFolder): Record<string, unknown> {
+  return {
+    id: folderGraphId(folder.id),
+    name: folder.displayName,
+    isDefaultCalendar: true,
+    canEdit: true,
+    canShare: true,
+    canViewPrivateItems: true,
+    owner: { name: mailbox.displayName, address: mailbox.address },
+  };
+}

@@ -151,12 +151,14 @@ DYNAMIC RESULT SETS 1
 READS SQL DATA
 BEGIN
   DECLARE no_backend SMALLINT DEFAULT 0;
+  DECLARE with_backend VARCHAR(8000) DEFAULT 'SELECT u.exh_user, w.exh_watermark_calendar, w.exh_watermark_contact, w.exh_watermark_email, w.exh_watermark_task, COALESCE(u.sync_calendar, 0) AS sync_calendar, COALESCE(u.sync_contact, 0) AS sync_contact, COALESCE(u.sync_email, 0) AS sync_email, COALESCE(u.sync_task, 0) AS sync_task, CAST(u.exh_backend AS VARGRAPHIC(50)) AS exh_backend FROM exh_user_source AS u LEFT JOIN exh_watermark AS w ON w.exh_user = u.exh_user';
+  DECLARE without_backend VARCHAR(8000) DEFAULT 'SELECT u.exh_user, w.exh_watermark_calendar, w.exh_watermark_contact, w.exh_watermark_email, w.exh_watermark_task, COALESCE(u.sync_calendar, 0) AS sync_calendar, COALESCE(u.sync_contact, 0) AS sync_contact, COALESCE(u.sync_email, 0) AS sync_email, COALESCE(u.sync_task, 0) AS sync_task, CAST(NULL AS VARGRAPHIC(50)) AS exh_backend FROM exh_user_source AS u LEFT JOIN exh_watermark AS w ON w.exh_user = u.exh_user';
   DECLARE users_query STATEMENT;
   DECLARE users CURSOR WITH RETURN TO CLIENT FOR users_query;
   DECLARE CONTINUE HANDLER FOR SQLSTATE '42703' SET no_backend = 1;
-  PREPARE users_query FROM 'SELECT u.exh_user, w.exh_watermark_calendar, w.exh_watermark_contact, w.exh_watermark_email, w.exh_watermark_task, COALESCE(u.sync_calendar, 0) AS sync_calendar, COALESCE(u.sync_contact, 0) AS sync_contact, COALESCE(u.sync_email, 0) AS sync_email, COALESCE(u.sync_task, 0) AS sync_task, CAST(u.exh_backend AS VARGRAPHIC(50)) AS exh_backend FROM exh_user_source AS u LEFT JOIN exh_watermark AS w ON w.exh_user = u.exh_user';
+  PREPARE users_query FROM with_backend;
   IF no_backend = 1 THEN
-    PREPARE users_query FROM 'SELECT u.exh_user, w.exh_watermark_calendar, w.exh_watermark_contact, w.exh_watermark_email, w.exh_watermark_task, COALESCE(u.sync_calendar, 0) AS sync_calendar, COALESCE(u.sync_contact, 0) AS sync_contact, COALESCE(u.sync_email, 0) AS sync_email, COALESCE(u.sync_task, 0) AS sync_task, CAST(NULL AS VARGRAPHIC(50)) AS exh_backend FROM exh_user_source AS u LEFT JOIN exh_watermark AS w ON w.exh_user = u.exh_user';
+    PREPARE users_query FROM without_backend;
   END IF;
   OPEN users;
 END

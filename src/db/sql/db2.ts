@@ -143,12 +143,14 @@ DYNAMIC RESULT SETS 1
 READS SQL DATA
 BEGIN
   DECLARE no_backend SMALLINT DEFAULT 0;
+  DECLARE with_backend VARCHAR(8000) DEFAULT ${literal(query('CAST(u.exh_backend AS VARGRAPHIC(50))'))};
+  DECLARE without_backend VARCHAR(8000) DEFAULT ${literal(query('CAST(NULL AS VARGRAPHIC(50))'))};
   DECLARE users_query STATEMENT;
   DECLARE users CURSOR WITH RETURN TO CLIENT FOR users_query;
   DECLARE CONTINUE HANDLER FOR SQLSTATE '42703' SET no_backend = 1;
-  PREPARE users_query FROM ${literal(query('CAST(u.exh_backend AS VARGRAPHIC(50))'))};
+  PREPARE users_query FROM with_backend;
   IF no_backend = 1 THEN
-    PREPARE users_query FROM ${literal(query('CAST(NULL AS VARGRAPHIC(50))'))};
+    PREPARE users_query FROM without_backend;
   END IF;
   OPEN users;
 END`)}`;

@@ -34,4 +34,14 @@ describe('DB2 base project', () => {
       }
     }
   });
+
+  it("reads exh_user_source's exh_backend when the view has it, else NULL (the statement prepared again on SQLSTATE 42703)", () => {
+    const [getUsers] = splitStatements(db2BaseProject(itemTypes)).filter((s) =>
+      s.includes('PROCEDURE exh_get_users ('),
+    );
+    expect(getUsers).toContain("DECLARE CONTINUE HANDLER FOR SQLSTATE '42703' SET no_backend = 1;");
+    expect(getUsers).toContain('CAST(u.exh_backend AS VARGRAPHIC(50)) AS exh_backend FROM exh_user_source');
+    expect(getUsers).toContain('CAST(NULL AS VARGRAPHIC(50)) AS exh_backend FROM exh_user_source');
+    expect(getUsers).toMatch(/IF no_backend = 1 THEN\s+PREPARE users_query FROM without_backend;/);
+  });
 });

@@ -34,4 +34,13 @@ describe('SQL Server base project', () => {
       }
     }
   });
+
+  it("reads exh_user_source's exh_backend only when the view has it (COL_LENGTH), else returns NULL for it", () => {
+    const [getUsers] = splitBatches(sqlServerBaseProject(itemTypes)).filter((b) =>
+      b.includes('PROCEDURE exh_get_users'),
+    );
+    expect(getUsers).toMatch(
+      /IF COL_LENGTH\('exh_user_source', 'exh_backend'\) IS NOT NULL\s+EXEC sp_executesql N'SELECT[\s\S]*CAST\(u\.exh_backend AS NVARCHAR\(50\)\) AS exh_backend[\s\S]*';\s+ELSE\s+SELECT[\s\S]*CAST\(NULL AS NVARCHAR\(50\)\) AS exh_backend/,
+    );
+  });
 });

@@ -218,7 +218,18 @@ export async function subscribeWebhook(
   const emit = (event: SubscriptionEvent) => {
     if (!over) notifySafely(log, legs[0]?.id ?? user, onEvent, event);
   };
-  const changed = (folder: FolderName) => emit({ type: 'changed', folders: [folder] });
+  /** Folders woken since the last event: a batch of notifications (one POST) becomes one event. */
+  const woken = new Set<FolderName>();
+  const changed = (folder: FolderName) => {
+    if (woken.size === 0) {
+      queueMicrotask(() => {
+        const folders = wanted.filter((f) => woken.has(f));
+        woken.clear();
+        emit({ type: 'changed', folders });
+      });
+    }
+    woken.add(folder);
+  };
 
   /** Creates the Graph subscription of `leg` with a new clientState and registers it with the receiver. */
   const create = async (

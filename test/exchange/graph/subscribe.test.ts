@@ -163,6 +163,17 @@ describe('subscribing', () => {
     expect(receiver.counts().client_state_mismatch).toBe(0);
   });
 
+  it('wakes a folder once for a batch of notifications', async () => {
+    const { events } = await subscribe(['inbox']);
+    // Three changes in one go: the emulator posts them in one batch, as Graph does.
+    for (const subject of ['One', 'Two', 'Three'])
+      emulator.admin.createItem(alice, { kind: 'Message', folder: 'inbox', Subject: subject });
+    await eventually(() => expect(changedFolders(events)).toContain('inbox'));
+    await settle();
+    expect(events).toEqual([{ type: 'changed', folders: ['inbox'] }]);
+    expect(receiver.counts().accepted).toBeGreaterThanOrEqual(3);
+  });
+
   it('reports a failed handshake as EXH_EXCHANGE_WEBHOOK_FAILED naming the URL and the listener, and leaves nothing', async () => {
     const unreachable = `http://127.0.0.1:${receiver.address.port}/not-the-receivers-path`;
     const failure = await subscribe(['inbox', 'contacts'], { notificationUrl: unreachable }).catch((e: unknown) => e);

@@ -161,3 +161,39 @@ describe('bodies of the masters fetched beside the delta', () => {
       expect(item.properties).toMatchObject({ bodyType: 'Text', body: expect.not.stringContaining('<') });
   });
 });
+
+describe('exceptions', () => {
+  it('an occurrence changed becomes an exception, reported as an update of that occurrence after its master', async () => {
+    const { connection, masterId } = await weeklySeries('window@contoso.test', 'Sync-up', 3);
+    const first = await syncAll(connection, 'calendar', null, { occurrences: 3 });
+    const second = subjects(first.changes, 'Sync-up').find(
+      (i) => i.properties.originalStart === '2026-01-12T09:00:00.000Z',
+    );
+    expect(second).toBeDefined();
+    await connection.updateItem(
+      second?.id as string,
+      {
+        itemClass: 'IPM.Appointment',
+        folder: 'calendar',
+        properties: { subject: 'Sync-up (moved)', start: '2026-01-13T09:00:00Z', end: '2026-01-13T10:00:00Z' },
+      },
+      live(),
+    );
+    const { changes } = await syncAll(connection, 'calendar', first.continuation, { occurrences: 3 });
+    const moved = items(changes).find((c) => c.item.id === second?.id);
+    expect(moved).toMatchObject({
+      type: 'update',
+      item: {
+        properties: {
+          subject: 'Sync-up (moved)',
+          start: '2026-01-13T09:00:00.000Z',
+          originalStart: '2026-01-12T09:00:00.000Z',
+          isRecurring: true,
+          appItemId: 'app-Sync-up',
+        },
+      },
+    });
+    const order = items(changes).map((c) => c.item.id);
+    expect(order.indexOf(masterId)).toBeLessThan(order.indexOf(second?.id as string));
+  });
+});

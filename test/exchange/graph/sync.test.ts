@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { calendar, contact, email, type ItemTypeDefinition, task } from '../../../src/items/index.js';
+import {
+  calendar,
+  contact,
+  email,
+  type ItemTypeDefinition,
+  synchronisesItemClass,
+  task,
+} from '../../../src/items/index.js';
 import type { ExchangeItem, SyncChange } from '../../../src/ports/exchange.port.js';
 import { derivedProperties, type ItemProperty } from '../../../src/ports/item-properties.js';
 import { alice, bob, graphAdapter, live, startGraphEmulator, syncAll } from './adapter-support.js';
@@ -359,5 +366,30 @@ describe('syncFolder through Graph: rounds, paging, deletions', () => {
         code: 'EXH_EXCHANGE_INVALID_SYNC_STATE',
       });
     }
+  });
+});
+
+describe('meeting messages in the inbox', () => {
+  it('come with a meeting class, so the core skips them as for EWS', async () => {
+    const organizer = await adapter.connect(alice);
+    await organizer.createItem(
+      {
+        itemClass: 'IPM.Appointment',
+        folder: 'calendar',
+        appItemId: 'invite-1',
+        properties: {
+          subject: 'Invitation',
+          start: '2026-01-09T09:00:00Z',
+          end: '2026-01-09T10:00:00Z',
+          requiredAttendees: bob,
+        },
+      },
+      live(),
+    );
+    const { changes } = await syncAll(await adapter.connect(bob), 'inbox');
+    expect(created(changes, 'Invitation').itemClass).toMatch(/^IPM\.Schedule\.Meeting(\.|$)/);
+    expect(
+      synchronisesItemClass(email, created(changes, 'Invitation').itemClass, { meetingRequestsResponses: false }),
+    ).toBe(false);
   });
 });

@@ -39,8 +39,16 @@ export type GraphMessage = Message & {
 /** PidTagInReplyToId: the Message-ID a message replies to. */
 export const inReplyToPropertyId = 'String 0x1042';
 
-/** `$expand` of a message: the stamp and the Message-ID it replies to (sent ones carry no In-Reply-To header). */
-export const messageExpand = `singleValueExtendedProperties($filter=id eq '${appItemIdPropertyId}' or id eq '${inReplyToPropertyId}')`;
+/** PR_MESSAGE_CLASS: the class Outlook keeps (IPM.Note, IPM.Note.SMIME, IPM.Schedule.Meeting.Request, …). */
+export const messageClassPropertyId = 'String 0x001A';
+
+/**
+ * `$expand` of a message: the stamp, the Message-ID it replies to (sent ones carry no In-Reply-To header) and the
+ * message class.
+ */
+export const messageExpand =
+  `singleValueExtendedProperties($filter=id eq '${appItemIdPropertyId}' or id eq '${inReplyToPropertyId}'` +
+  ` or id eq '${messageClassPropertyId}')`;
 
 export const messageSelect = [
   'id',
@@ -77,8 +85,10 @@ const meetingClasses: Record<string, string> = {
   declined: 'IPM.Schedule.Meeting.Resp.Neg',
 };
 
-/** The message class of a message as Outlook keeps it. */
+/** The message class of a message as Outlook keeps it (PR_MESSAGE_CLASS), else as its Graph type says. */
 export function messageClassOf(message: GraphMessage): string {
+  const kept = extended(message.singleValueExtendedProperties, messageClassPropertyId);
+  if (kept) return kept;
   const type = (message['@odata.type'] ?? '').replace(/^#?microsoft\.graph\./, '');
   if (!type.startsWith('eventMessage')) return 'IPM.Note';
   const kind = message.meetingMessageType ?? message.responseType ?? '';
@@ -102,8 +112,18 @@ function header(message: GraphMessage, name: string): string | null {
   return text(found?.value?.trim());
 }
 
+/** An extended property's id compared as Graph means it: case aside, a tag by its number (`0x1a` is `0x001A`). */
+function sameId(a: string, b: string): boolean {
+  const norm = (id: string) =>
+    id
+      .trim()
+      .toLowerCase()
+      .replace(/ 0x([0-9a-f]+)$/, (_, hex: string) => ` tag:${Number.parseInt(hex, 16)}`);
+  return norm(a) === norm(b);
+}
+
 function extended(list: readonly SingleValueLegacyExtendedProperty[] | null | undefined, id: string): string | null {
-  return text((list ?? []).find((p) => p.id?.toLowerCase() === id.toLowerCase())?.value);
+  return text((list ?? []).find((p) => p.id !== undefined && p.id !== null && sameId(p.id, id))?.value);
 }
 
 export function messageFromGraph(message: GraphMessage): ExchangeItem {

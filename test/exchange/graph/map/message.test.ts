@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { appItemIdPropertyId } from '../../../../src/exchange/graph/ids.js';
 import {
+  type GraphMessage,
   hasRecipients,
   inReplyToPropertyId,
   messageClassOf,
@@ -86,7 +87,15 @@ describe('messageFromGraph', () => {
       [{ '@odata.type': '#microsoft.graph.eventMessage' }, 'IPM.Schedule.Meeting'],
       [{ '@odata.type': '#microsoft.graph.message' }, 'IPM.Note'],
       [{}, 'IPM.Note'],
-    ] as const;
+      [{ singleValueExtendedProperties: [{ id: 'String 0x1a', value: 'IPM.Note.SMIME' }] }, 'IPM.Note.SMIME'],
+      [
+        {
+          '@odata.type': '#microsoft.graph.eventMessage',
+          singleValueExtendedProperties: [{ id: 'String 0x001A', value: 'IPM.Schedule.Meeting.Request' }],
+        },
+        'IPM.Schedule.Meeting.Request',
+      ],
+    ] as Array<[GraphMessage, string]>;
     for (const [message, itemClass] of cases) expect(messageClassOf(message), JSON.stringify(message)).toBe(itemClass);
   });
 });

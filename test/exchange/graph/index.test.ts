@@ -164,6 +164,24 @@ describe('createGraphExchange under the sync core', () => {
     ]);
   });
 
+  it('a replayed delta page (Graph serving a round again) changes nothing: no row doubled, nothing failed', async () => {
+    const connection = await adapter.connect(bob);
+    for (const name of ['Replay One', 'Replay Two']) {
+      await connection.createItem(
+        { itemClass: 'IPM.Contact', folder: 'contacts', appItemId: name, properties: { displayName: name } },
+        live(),
+      );
+    }
+    await sync(connection, 'contact');
+    const before = await rows('contact', bob);
+    emulator.admin.faults.add({ kind: 'graphDeltaReplay', calls: 1, mailbox: bob });
+    const replayed = await sync(connection, 'contact');
+    // The round came again (its items applied once more, as upserts), and nothing failed.
+    expect(replayed.applied).toBeGreaterThanOrEqual(2);
+    expect(replayed.failed).toBe(0);
+    expect(await rows('contact', bob)).toEqual(before);
+  });
+
   it('a rolled calendar window compares only within itself: rows outside it stay', async () => {
     const connection = await adapter.connect(alice);
     const make = (subject: string, start: string, end: string) =>

@@ -27,6 +27,28 @@ describe('startRuntime and the backend’s capabilities', () => {
     expect((thrown as Error).message).toMatch(/exchange\.notifications.*"push".*"streaming", "pull"/);
   });
 
+  it("asks nothing of EWS's exchange.notifications when exchange.backend is graph (Graph's kind is its own setting)", async () => {
+    const graphOnly = configSchema.parse(
+      testConfig(
+        emulator,
+        { type: 'pglite' },
+        {
+          exchange: {
+            backend: 'graph',
+            notifications: 'push',
+            graph: { tenant: 'contoso.test', clientId: 'app', clientSecret: 'secret', notifications: 'poll' },
+          },
+        },
+      ),
+    );
+    const exchange = (): ExchangePort => {
+      const memory = createMemoryExchange();
+      return { capabilities: { ...memoryCapabilities, notifications: ['poll'] }, connect: memory.connect.bind(memory) };
+    };
+    const runtime = startRuntime({ config: graphOnly, logging: logging(), exchange });
+    await expect(runtime.stop()).resolves.toEqual({ exitCode: 0 });
+  });
+
   it('limits the requests per mailbox as the backend asks, and starts with a kind it offers', async () => {
     let pool: ExchangePool | undefined;
     const exchange = (given: ExchangePool): ExchangePort => {

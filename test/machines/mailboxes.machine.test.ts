@@ -122,6 +122,30 @@ describe('mailboxes machine (restart intensity)', () => {
     expect(reports.filter((r) => r.event === 'users.changed').at(-1)).toMatchObject({ stopped: [alice, carol] });
   });
 
+  it('restarts a mailbox whose exh_backend changed (it connects through the other backend), and only that one', async () => {
+    const { machine, started, reports } = crashingMailboxes({});
+    const actor = createActor(machine, {
+      input: {
+        users: [registration(alice), registration(bob)],
+        maxRestarts: 3,
+        restartWindowMs: 60_000,
+        maxPermanentFailures: 3,
+      },
+      clock: new SimulatedClock(),
+    }).start();
+    await vi.waitFor(() => expect(started).toEqual([alice, bob]));
+    actor.send({ type: 'users.changed', users: [{ ...registration(alice), backend: 'graph' }, registration(bob)] });
+    await vi.waitFor(() => expect(started).toEqual([alice, bob, alice]));
+    expect(reports.filter((r) => r.event === 'users.changed').at(-1)).toMatchObject({
+      restarted: [alice],
+      started: [],
+    });
+    // The same value again changes nothing.
+    actor.send({ type: 'users.changed', users: [{ ...registration(alice), backend: 'graph' }, registration(bob)] });
+    expect(reports.filter((r) => r.event === 'users.changed').at(-1)).toMatchObject({ restarted: [], started: [] });
+    expect(started).toEqual([alice, bob, alice]);
+  });
+
   it('starts a disabled mailbox again only when users are registered again, not on the periodic re-read', async () => {
     const { machine, started } = crashingMailboxes({});
     const actor = createActor(machine, {

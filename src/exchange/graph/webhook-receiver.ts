@@ -158,6 +158,8 @@ export async function startGraphWebhookReceiver(options: GraphWebhookReceiverOpt
     logger: false,
     bodyLimit: options.maxBodyBytes ?? 1024 * 1024,
     forceCloseConnections: true,
+    // The reverse proxy in front runs on this machine: logs name the client it forwarded for, not the proxy.
+    trustProxy: 'loopback',
     ...requestDeadline(options.requestTimeoutMs),
   });
   // Every body is read as bytes and judged by the handler, so that any content type not JSON is 400, not 415.

@@ -270,6 +270,24 @@ describe('bad requests change nothing', () => {
     expect(after.accepted).toBe(before.accepted);
   });
 
+  it('names the client a reverse proxy on this machine forwarded for when it refuses a post', async () => {
+    // A receiver of its own: the refusals above used up this interval's (throttled) warning of the shared one.
+    const own: string[] = [];
+    const quiet = createLogging({ level: 'info', format: 'json', stdout: { write: (line) => void own.push(line) } });
+    const proxied = await startGraphWebhookReceiver({ host: '127.0.0.1', port: 0, logger: quiet.logger });
+    try {
+      const answer = await fetch(`http://127.0.0.1:${proxied.address.port}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', 'x-forwarded-for': '203.0.113.7' },
+        body: 'not json',
+      });
+      expect(answer.status).toBe(400);
+      expect(own.join('\n')).toContain('"remote":"203.0.113.7"');
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it('refuses a body over maxBodyBytes with 413', async () => {
     const one = registered();
     const huge = batch(...Array.from({ length: 100 }, () => change(one.id, one.clientState)));

@@ -55,9 +55,8 @@ export async function getAttachment(
   // Checked before the bytes are fetched.
   if (size > options.maxBytes) throw errors.attachmentTooLarge(mailbox.user, attachmentId, size, options.maxBytes);
   const value = await mailbox.send<unknown>({ method: 'GET', url: `${url}/$value` }, options);
-  const content = Buffer.isBuffer(value.body)
-    ? value.body
-    : Buffer.from(typeof value.body === 'string' ? value.body : JSON.stringify(value.body ?? ''));
+  // Bytes that happen to be JSON were parsed by the client: their base64 form (contentBytes) is exact.
+  const content = Buffer.isBuffer(value.body) ? value.body : await contentBytes(mailbox, url, options);
   if (content.length > options.maxBytes) {
     throw errors.attachmentTooLarge(mailbox.user, attachmentId, content.length, options.maxBytes);
   }
@@ -66,6 +65,11 @@ export async function getAttachment(
     contentType: meta.body?.contentType ?? value.headers.get('content-type') ?? 'application/octet-stream',
     content,
   };
+}
+
+async function contentBytes(mailbox: GraphMailbox, url: string, options: CallOptions): Promise<Buffer> {
+  const answer = await mailbox.send<{ contentBytes?: string }>({ method: 'GET', url }, options);
+  return Buffer.from(answer.body?.contentBytes ?? '', 'base64');
 }
 
 export async function addAttachment(

@@ -42,6 +42,18 @@ describe('attachments through Graph', () => {
     });
   });
 
+  it('reads back bytes that are JSON exactly as they were', async () => {
+    const { connection, itemId } = await event('Json');
+    const content = Buffer.from('{ "b": 1,\n  "a": [2] }');
+    const { attachmentId } = await connection.addAttachment(
+      itemId,
+      { name: 'data.json', contentType: 'application/json', content },
+      live(),
+    );
+    const got = await connection.getAttachment(itemId, attachmentId, { ...live(), maxBytes: 1024 });
+    expect(got.content.equals(content)).toBe(true);
+  });
+
   it('uploads a file of 3 MB or more through an upload session, in ranges of at most 4 MB', async () => {
     const { connection, itemId } = await event('Large');
     const content = Buffer.alloc(inlineLimit + rangeBytes + 1234, 7);

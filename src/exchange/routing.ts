@@ -63,6 +63,9 @@ const movedCodes = new Set([
   'EXH_EXCHANGE_MAILBOX_NOT_FOUND',
 ]);
 
+/** Errors of a mailbox Graph cannot reach at all (so neither can its translateExchangeIds). */
+const unreachableCodes = new Set(['EXH_EXCHANGE_MAILBOX_NOT_IN_CLOUD', 'EXH_EXCHANGE_MAILBOX_NOT_FOUND']);
+
 export function unionCapabilities(list: readonly ExchangeCapabilities[]): ExchangeCapabilities {
   return {
     notifications: [...new Set(list.flatMap((c) => c.notifications))],
@@ -174,8 +177,20 @@ export class RoutingExchange implements ExchangePort {
       capabilities: connection.capabilities,
       endpoint: connection.endpoint,
       ownsContinuation: (continuation) => continuationBackend(continuation) === route.backend,
-      adoptItemIds: async (ids, options) =>
-        translate ? translate({ user, ids, from, to: route.backend }, options) : new Map<string, string>(),
+      adoptItemIds: async (ids, options) => {
+        if (!translate) return new Map<string, string>();
+        try {
+          return await translate({ user, ids, from, to: route.backend }, options);
+        } catch (error) {
+          // A mailbox back on premises is out of Graph's reach, ids and all: its rows are matched the other ways.
+          if (!isExhError(error) || !unreachableCodes.has(error.code)) throw error;
+          this.#log.warn(
+            { user, code: error.code },
+            `Graph cannot translate the item ids of ${user} (${error.code}): its rows are matched by application id and UID`,
+          );
+          return new Map<string, string>();
+        }
+      },
       syncFolder: guard(connection.syncFolder.bind(connection)),
       subscribe: guard(connection.subscribe.bind(connection)),
       createItem: guard(connection.createItem.bind(connection)),

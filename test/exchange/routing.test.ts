@@ -245,4 +245,20 @@ describe('RoutingExchange', () => {
     const plain = await world({ graph: false }).routing.connect('alice@contoso.test', call());
     expect((await plain.adoptItemIds?.(['x'], call()))?.size).toBe(0);
   });
+
+  it('matches a mailbox Graph cannot reach by application id alone (said W), but passes any other translation failure on', async () => {
+    let failure = errors.mailboxNotInCloud('alice@contoso.test', 'on premises');
+    const { routing, records } = world({
+      translate: async () => {
+        throw failure;
+      },
+    });
+    const viaEws = await routing.connect('alice@contoso.test', call());
+    expect((await viaEws.adoptItemIds?.(['rest1'], call()))?.size).toBe(0);
+    expect(warnings(records).at(-1)?.msg).toBe(
+      'Graph cannot translate the item ids of alice@contoso.test (EXH_EXCHANGE_MAILBOX_NOT_IN_CLOUD): its rows are matched by application id and UID',
+    );
+    failure = errors.exchangeThrottled('https://graph.test', 1_000, 'HTTP 429');
+    await expect(viaEws.adoptItemIds?.(['rest1'], call())).rejects.toMatchObject({ code: 'EXH_EXCHANGE_THROTTLED' });
+  });
 });

@@ -1,3 +1,4 @@
+import { defaultItemClass } from '../items/fields.js';
 import type { ExtendedProp, StoredItem } from '../store/model.js';
 import { extendedIdOf, extendedKeyOfId } from './convert/common.js';
 import { badRequest } from './http.js';
@@ -134,15 +135,17 @@ export function matches(filter: Filter | undefined, item: StoredItem, rendered: 
 }
 
 /**
- * MAPI properties EWS keeps as ordinary properties: PR_IN_REPLY_TO_ID (0x1042) is EWS's InReplyTo, so a Graph client
+ * MAPI properties EWS keeps as ordinary properties: PR_IN_REPLY_TO_ID (0x1042) is EWS's InReplyTo and
+ * PR_MESSAGE_CLASS (0x001A) its ItemClass, so a Graph client
  * reading `String 0x1042` sees what an EWS client wrote, and the other way round (item-types.ts).
  */
-export const mappedTags: Record<string, string> = { 'tag:4162': 'InReplyTo' };
+export const mappedTags: Record<string, string> = { 'tag:4162': 'InReplyTo', 'tag:26': 'ItemClass' };
 
 function mappedExtended(item: StoredItem): ExtendedProp[] {
   const out: ExtendedProp[] = [];
   for (const [key, element] of Object.entries(mappedTags)) {
-    const value = item.props[element];
+    // PR_MESSAGE_CLASS always has a value: the item's class, else its kind's (IPM.Note, IPM.Schedule.Meeting.Request).
+    const value = item.props[element] ?? (element === 'ItemClass' ? defaultItemClass[item.kind] : undefined);
     if (typeof value === 'string' && !(item.ext ?? []).some((p) => p.key === key))
       out.push({ key, uri: { PropertyType: 'String', PropertyTag: `0x${Number(key.slice(4)).toString(16)}` }, value });
   }

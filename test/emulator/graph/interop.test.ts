@@ -102,7 +102,7 @@ describe('EWS and Graph over one store', () => {
     expect(contact.JobTitle).toBe('Driver');
   });
 
-  it('reads EWS InReplyTo as the MAPI property String 0x1042 and writes it back there', async () => {
+  it('reads EWS InReplyTo as the MAPI property String 0x1042 (and writes it back there), the item class as 0x001A', async () => {
     const inReplyTo = 'String 0x1042';
     const ews = graph.emulator.admin.createItem(alice, { kind: 'Message', Subject: 'Reply', InReplyTo: '<a@b>' });
     const [restId] = (
@@ -119,5 +119,19 @@ describe('EWS and Graph over one store', () => {
       body: { singleValueExtendedProperties: [{ id: inReplyTo, value: '<c@d>' }] },
     });
     expect(graph.emulator.admin.item(alice, ews?.id ?? '').properties.InReplyTo).toBe('<c@d>');
+    graph.emulator.admin.createItem(alice, {
+      kind: 'CalendarItem',
+      Subject: 'Invitation',
+      Start: '2030-07-01T10:00:00Z',
+      End: '2030-07-01T11:00:00Z',
+      RequiredAttendees: ['bob@contoso.test'],
+    });
+    const messageClass = 'String 0x001a';
+    const classes = await graph.call<{ value: { singleValueExtendedProperties: { id: string; value: string }[] }[] }>(
+      'GET',
+      `/users/bob@contoso.test/mailFolders/inbox/messages?$expand=singleValueExtendedProperties($filter=id eq '${messageClass}')`,
+    );
+    const values = classes.body.value.map((m) => m.singleValueExtendedProperties[0]?.value);
+    expect(values).toContain('IPM.Schedule.Meeting.Request');
   });
 });

@@ -40,6 +40,17 @@ describe.skipIf(!pgUrl).each(backends)(
       return found[0];
     };
     const inExchange = (user: string, itemId: string) => emulator.admin.item(user, itemId).properties;
+    /**
+     * Microsoft To Do has no percent complete (docs/exchange-online.md, "What Graph does not carry"): the Graph adapter
+     * writes none, so the task in the mailbox has none.
+     */
+    const percent = (value: string) => (backend === 'graph' ? undefined : value);
+    /**
+     * A body's text as the emulator keeps it: none, or an element with its text ({BodyType, value}). An empty element
+     * is a cleared body too (Graph's todoTask always has a body, empty when cleared).
+     */
+    const bodyText = (body: unknown) =>
+      body !== null && typeof body === 'object' ? ((body as { value?: unknown }).value ?? '') : (body ?? '');
     const outboxOf = async (user: string) =>
       (
         await admin.query(
@@ -99,10 +110,8 @@ describe.skipIf(!pgUrl).each(backends)(
       expect(inExchange(alice, ids.calendar_item as string)).toMatchObject({ Subject: 'Review', Location: 'Room 1' });
       expect(inExchange(alice, ids.contact_item as string)).toMatchObject({ GivenName: 'Dana', CompanyName: 'FBI' });
       // The emulator keeps values as the XML text Exchange was sent.
-      expect(inExchange(alice, ids.task_item as string)).toMatchObject({
-        Subject: 'Write report',
-        PercentComplete: '10',
-      });
+      expect(inExchange(alice, ids.task_item as string).Subject).toBe('Write report');
+      expect(inExchange(alice, ids.task_item as string).PercentComplete).toBe(percent('10'));
       // Sent (it has a recipient) and saved in Sent Items; bob receives it.
       expect(inExchange(alice, ids.email_item as string)).toMatchObject({ Subject: 'Minutes' });
       expect(emulator.admin.items(bob, 'inbox').some((i) => i.properties.Subject === 'Minutes')).toBe(true);
@@ -126,10 +135,8 @@ describe.skipIf(!pgUrl).each(backends)(
         const contact = inExchange(alice, ids.contact_item as string);
         expect(contact.CompanyName ?? null).toBeNull();
         expect(contact.Surname).toBe('Scully');
-        expect(inExchange(alice, ids.task_item as string)).toMatchObject({
-          Subject: 'Write report',
-          PercentComplete: '60',
-        });
+        expect(inExchange(alice, ids.task_item as string).Subject).toBe('Write report');
+        expect(inExchange(alice, ids.task_item as string).PercentComplete).toBe(percent('60'));
       });
 
       await admin.query(`delete from ${schema}.task_item where exh_app_item_id = $1`, [`task-${tag}`]);
@@ -175,7 +182,7 @@ describe.skipIf(!pgUrl).each(backends)(
       expect(changed).toEqual({ exitCode: 0, outputValue: itemId, errorMessage: null });
       const task = inExchange(carol, itemId);
       expect(task.Subject).toBe('Plan');
-      expect(task.Body ?? '').toBe('');
+      expect(bodyText(task.Body)).toBe('');
     });
 
     it("a non-organizer's change of a meeting is refused with exit code 1, through the listener and the outbox", async () => {
@@ -235,6 +242,8 @@ describe.skipIf(!pgUrl).each(backends)(
         const found = await row('task_item', bob, appId);
         expect(found?.exh_item_id).toEqual(expect.any(String));
         expect(found?.exh_subject).toBe('Changed while down');
+        // The echo of the create may give the row its id before the change is applied: wait for both rows.
+        expect((await outboxOf(bob)).filter((r) => r.exh_state === 'pending')).toEqual([]);
       });
       const made = emulator.admin
         .items(bob, 'tasks')

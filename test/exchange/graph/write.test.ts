@@ -177,6 +177,56 @@ describe('updateItem', () => {
     });
   });
 
+  it('changes a task known only by its app id (an outbox change written before the create ran), past the first page of the list', async () => {
+    const connection = await adapter.connect(carol);
+    // 100 tasks made in To Do before it, so that the connector's task is on the list's second page ($top=100).
+    for (let i = 0; i < 100; i++) emulator.admin.createItem(carol, { kind: 'Task', Subject: `Chore ${i}` });
+    const created = await connection.createItem(
+      { itemClass: 'IPM.Task', folder: 'tasks', appItemId: 'T-late', properties: { subject: 'Written while down' } },
+      live(),
+    );
+    // A connection that never saw the create, as after a restart: it finds the task by its linked resource alone.
+    const later = await adapter.connect(carol);
+    const listed = () => emulator.admin.requests({ mailbox: carol, operation: 'graph.todo.tasks' }).length;
+    const before = listed();
+    const found = await later.findByAppItemId(['tasks'], 'T-late', live());
+    expect(found).toBe(created.itemId);
+    expect(listed() - before, 'pages of the list read').toBe(2);
+    await later.updateItem(
+      found as string,
+      { itemClass: 'IPM.Task', folder: 'tasks', properties: { subject: 'Changed while down' } },
+      live(),
+    );
+    expect((await connection.readItem(created.itemId, live()))?.properties).toMatchObject({
+      subject: 'Changed while down',
+      appItemId: 'T-late',
+    });
+  });
+
+  it("leaves a task's percent complete and owner out both ways (To Do has neither), so a resync finds nothing differing", async () => {
+    const connection = await adapter.connect(carol);
+    const created = await connection.createItem(
+      {
+        itemClass: 'IPM.Task',
+        folder: 'tasks',
+        appItemId: 'T-percent',
+        properties: { subject: 'Half done', percentComplete: 50, owner: 'Carol' },
+      },
+      live(),
+    );
+    await connection.updateItem(
+      created.itemId,
+      { itemClass: 'IPM.Task', folder: 'tasks', properties: { percentComplete: 60 } },
+      live(),
+    );
+    // Absent, not null: read as null, the application's 60 would differ from Exchange on every resync towards it.
+    const read = (await connection.readItem(created.itemId, live()))?.properties ?? {};
+    expect(read).toMatchObject({ subject: 'Half done', appItemId: 'T-percent' });
+    expect(Object.keys(read)).not.toContain('percentComplete');
+    expect(Object.keys(read)).not.toContain('owner');
+    expect(emulator.admin.item(carol, created.itemId).properties.PercentComplete).toBeUndefined();
+  });
+
   it('writes only with the change key it was given (412 → EXH_EXCHANGE_CONFLICT), and only as the organizer', async () => {
     const connection = await adapter.connect(alice);
     const created = await connection.createItem(

@@ -139,7 +139,8 @@ export async function syncFolder(
     );
   }
   const round = roundOf(state);
-  const page = await readDelta<DeltaEntry>(mailbox, state?.link ?? initialLink(mailbox, folder, listId), options);
+  const from = state?.link ?? initialLink(mailbox, folder, listId);
+  const page = await readDelta<DeltaEntry>(mailbox, from, options);
   round.started ??= page.date;
   const changes: SyncChange[] = [];
   const live: DeltaEntry[] = [];
@@ -154,8 +155,9 @@ export async function syncFolder(
     changes,
     continuation: encodeContinuation({
       folder,
-      link: link ?? state?.link ?? '',
-      at: page.delta ? 'delta' : 'next',
+      // A page with neither link (Graph always gives one) ends the round where it began.
+      link: link ?? from,
+      at: page.delta || !page.next ? 'delta' : 'next',
       fresh: round.fresh,
       started: round.started,
       ...(round.since ? { since: round.since } : {}),

@@ -125,4 +125,46 @@ describe('events', () => {
     const missing = await graph.call('GET', `${alice}/calendarView`);
     expect(missing.status).toBe(400);
   });
+
+  it('keeps every recurrence pattern and range as given, and EWS expands the same series', async () => {
+    const patterns = [
+      { type: 'daily', interval: 2 },
+      { type: 'weekly', interval: 1, daysOfWeek: ['monday', 'thursday'], firstDayOfWeek: 'monday' },
+      { type: 'absoluteMonthly', interval: 1, dayOfMonth: 15 },
+      { type: 'relativeMonthly', interval: 1, daysOfWeek: ['friday'], index: 'last' },
+      { type: 'absoluteYearly', interval: 1, dayOfMonth: 15, month: 3 },
+      { type: 'relativeYearly', interval: 1, daysOfWeek: ['monday'], index: 'first', month: 3 },
+    ];
+    for (const pattern of patterns) {
+      const range = { type: 'numbered', startDate: '2034-03-01', numberOfOccurrences: 3 };
+      const created = await graph.call('POST', `${alice}/events`, {
+        body: {
+          subject: `Every ${pattern.type}`,
+          start: { dateTime: '2034-03-01T08:00:00', timeZone: 'UTC' },
+          end: { dateTime: '2034-03-01T09:00:00', timeZone: 'UTC' },
+          recurrence: { pattern, range },
+        },
+      });
+      expect(created.status).toBe(201);
+      expect(created.body.recurrence).toMatchObject({ pattern, range });
+      const ewsId = graph.emulator.admin
+        .items('alice@contoso.test', 'calendar')
+        .find((i) => i.properties.Subject === `Every ${pattern.type}`)?.id;
+      const occurrences = graph.emulator.admin.occurrences(
+        'alice@contoso.test',
+        ewsId ?? '',
+        '2034-01-01T00:00:00Z',
+        '2038-01-01T00:00:00Z',
+      );
+      expect(occurrences).toHaveLength(3);
+      const view = await graph.call<List>(
+        'GET',
+        `${alice}/calendarView?startDateTime=2034-01-01T00:00:00Z&endDateTime=2038-01-01T00:00:00Z&$top=100`,
+      );
+      const starts = view.body.value
+        .filter((e) => e.seriesMasterId === created.body.id)
+        .map((e) => (e.start as { dateTime: string }).dateTime.slice(0, 19));
+      expect(starts).toEqual(occurrences.map((o) => String(o.properties.Start).slice(0, 19)));
+    }
+  });
 });

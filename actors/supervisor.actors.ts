@@ -17,7 +17,7 @@ export interface SupervisorDeps {
 
 export function createSupervisorActors(deps: SupervisorDeps) {
   return {
-    // Seed §Initialization 2–3, in this order: the database's senders must know where to reach us before any
+    // docs/database.md, "Start-up", in this order: the database's senders must know where to reach us before any
     // mailbox starts producing changes they might answer.
     startUp: fromPromise<UserRegistration[]>(async () => {
       deps.committed.clear();

@@ -38,7 +38,7 @@ export type SupervisorEvent =
 /**
  * The root. It supervises, nothing else: the listeners and the database machine live as long as it does; the
  * mailboxes live only inside `running`, so a lost database stops them all (rest_for_one) and `database.ready`
- * runs the seed's start-up again (write exh_set_up, read exh_get_users, start the mailboxes).
+ * runs the start-up again (write exh_set_up, read exh_get_users, start the mailboxes: docs/database.md, "Start-up").
  */
 export const supervisorMachine = setup({
   types: {
@@ -51,11 +51,11 @@ export const supervisorMachine = setup({
     mailboxes: mailboxesMachine,
     /** The log feed's TCP listener; sends `listener.failed` if it cannot listen. */
     logFeed: fromCallback<SupervisorEvent>(() => () => {}),
-    /** The database listener (the seed's senders); `users.sync` on request, `listener.failed` if it cannot listen. */
+    /** The database listener (the database's senders, docs/senders.md); `users.sync` on request, `listener.failed` if it cannot listen. */
     databaseListener: fromCallback<SupervisorEvent>(() => () => {}),
     /** The dashboard, the HTTP API and /metrics (listeners.http); `listener.failed` if it cannot listen. */
     http: fromCallback<SupervisorEvent>(() => () => {}),
-    /** Seed §Initialization 2–3: write address, port and token into exh_set_up, then read exh_get_users. */
+    /** docs/database.md, "Start-up": write address, port and token into exh_set_up, then read exh_get_users. */
     startUp: fromPromise<UserRegistration[]>(async () => {
       throw new Error('supervisor actor "startUp" not provided');
     }),

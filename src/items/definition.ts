@@ -27,7 +27,7 @@ export const fieldKinds = [
   'code',
   /** Text without a practical limit that is not a body (recipient lists, categories, recurrence). */
   'longText',
-  /** A body or notes, possibly HTML (seed: NVARCHAR(MAX) on SQL Server, DBCLOB on DB2). */
+  /** A body or notes, possibly HTML (NVARCHAR(MAX) on SQL Server, DBCLOB on DB2: docs/database.md, "Types"). */
   'body',
   /** `name: id; name: id;` (src/db/attachment-info.ts). */
   'attachments',
@@ -141,7 +141,7 @@ export interface ItemTypeDefinition {
 
 export const itemActions: readonly ItemAction[] = ['add', 'chg', 'del'];
 
-/** Column and parameter prefix of every field (seed: exh_item_id, exh_subject, ...). */
+/** Column and parameter prefix of every field (exh_item_id, exh_subject, ...: docs/database.md, "Columns and parameters"). */
 export const fieldPrefix = 'exh_';
 
 export function columnName(field: Pick<FieldDefinition, 'name'>): string {
@@ -253,7 +253,7 @@ export function defineItemType(spec: ItemTypeSpec): ItemTypeDefinition {
 
 /**
  * The fields a procedure for `action` takes, in order: every field for add and chg, only the key fields for del
- * (seed: the delete template matches on exh_item_id, exh_app_item_id and exh_user only).
+ * (the delete template matches on exh_item_id, exh_app_item_id and exh_user only: docs/database.md, "Columns and parameters").
  */
 export function procedureFields(definition: ItemTypeDefinition, action: ItemAction): readonly FieldDefinition[] {
   return action === 'del' ? definition.fields.slice(0, keyFields.length) : definition.fields;

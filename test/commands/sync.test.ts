@@ -6,7 +6,7 @@ import { exh, useDatabaseListener } from './client-process.js';
 describe('exh sync-items and exh sync-users against a database listener', () => {
   const { received, flags } = useDatabaseListener('a-token-for-the-sync-items-test', () => ok());
 
-  it("turns the sync-items flags into the seed's exh_sync_item parameters", async () => {
+  it("turns the sync-items flags into exh_sync_item's parameters (docs/database.md)", async () => {
     received.length = 0;
     const items = await exh([
       'sync-items',

@@ -27,7 +27,7 @@ function problemsOf(fn: () => unknown): string[] {
 }
 
 describe('loadConfig', () => {
-  it('fills the seed defaults around the required keys', () => {
+  it('fills the documented defaults (docs/configuration.md) around the required keys', () => {
     const { config, file } = loadConfig({ file: configFile(minimal), env: {} });
     expect(file).toMatch(/exh\.config\.json$/);
     expect(config.retry.databaseIntervalMs).toBe(300_000);

@@ -418,7 +418,7 @@ export function databaseContract(name: string, target: ContractTarget): void {
       ]);
     });
 
-    it("records the seed's commands in the outbox apart from item changes", async () => {
+    it('records the commands (exh_sync_users, exh_sync_item, exh_get_attachment) in the outbox apart from item changes', async () => {
       const user = 'commands@example.com';
       const [syncItem] = await database.sql(
         `SELECT * FROM exh_sync_item(exh_sync_direction => 0, exh_user => $1, exh_item => 3, exh_add => true,

@@ -16,7 +16,7 @@ import { noteSpec } from '../support/note-spec.js';
 
 /** The item-type registry (src/items/index.ts): the built-in types and those registered before the connector starts. */
 describe('the item-type registry', () => {
-  it("registers one definition per item type of the port, numbered as the seed's exh_sync_item", () => {
+  it('registers one definition per item type of the port, numbered as exh_sync_item numbers them (docs/database.md)', () => {
     expect(itemTypes.map((t) => t.name).sort()).toEqual(['calendar', 'contact', 'email', 'task']);
     expect(itemTypeNames()).toEqual(itemTypes.map((t) => t.name));
     expect(Object.fromEntries(itemTypes.map((t) => [t.name, t.code]))).toEqual({

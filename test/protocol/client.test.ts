@@ -32,7 +32,7 @@ async function fakeServer(onConnection: (socket: Socket) => void): Promise<numbe
 }
 
 describe('sendRequest', () => {
-  it('returns 521 "offline" when nothing listens on the port, as the seed\'s senders do', async () => {
+  it('returns 521 "offline" when nothing listens on the port, as the senders do (docs/senders.md)', async () => {
     const port = await freePort();
     const reply = await sendRequest({ host: '127.0.0.1', port }, { token, type: 'ping' }, { timeoutMs: 5_000 });
     expect(reply.exitCode).toBe(521);

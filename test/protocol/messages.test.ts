@@ -42,7 +42,7 @@ describe('parseRequest', () => {
     expect(parseRequest(item('del', { app_item_id: '7' })).ok).toBe(true);
   });
 
-  it('takes exh_sync_item parameters with the seed numbering and bit flags', () => {
+  it('takes exh_sync_item parameters with the documented numbering and bit flags (docs/database.md, "Resynchronising")', () => {
     const result = parseRequest({
       type: 'syncItems',
       direction: 1,

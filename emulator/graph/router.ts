@@ -10,7 +10,7 @@ import {
   listAttachments,
 } from './resources/attachments.js';
 import { deltaResponse } from './resources/delta.js';
-import { calendarView, calendarViewDelta, createEvent, patchEvent } from './resources/events.js';
+import { calendarView, calendarViewDelta, createEvent, instances, patchEvent } from './resources/events.js';
 import {
   folderByGraphName,
   isMailFolder,
@@ -128,6 +128,7 @@ add('GET', 'calendar', 'graph.events', (r) => ok(renderCalendar(r.mailbox, r.mai
 for (const base of ['events', 'calendar/events']) {
   add('GET', base, 'graph.events', (r) => listItems(r, eventType, [r.mailbox.folder('calendar')]));
   add('POST', base, 'graph.events', (r) => createEvent(r));
+  add('GET', `${base}/:id/instances`, 'graph.events', (r, p) => instances(r, p.id ?? ''));
   itemRoutes(base, eventType, 'graph.events', (r, p) => patchEvent(r, p.id ?? ''));
 }
 

@@ -112,3 +112,15 @@ export function calendarViewDelta(request: MailboxRequest): GraphResponse {
   const window = token === null ? windowOf(request) : { from: 0, to: 0 };
   return deltaResponse(request, eventType, calendar(request), window);
 }
+
+/** GET events/{id}/instances?startDateTime=&endDateTime=: the series' occurrences and exceptions in the window. */
+export function instances(request: MailboxRequest, id: string): GraphResponse {
+  const view = viewById(request.mailbox, id, eventType.kinds);
+  const window = windowOf(request);
+  const options = parseQuery(request.query);
+  const rctx = renderContext(request);
+  const value = occurrencesIn(view.item, window.from, window.to).map((occurrence) =>
+    shape(eventType.render(occurrence, rctx, options), view.item, options),
+  );
+  return ok({ value }, 200, preferenceHeaders(request));
+}

@@ -122,6 +122,8 @@ describe('events', () => {
     const mine = after.body.value.filter((e) => e.seriesMasterId === series.body.id);
     expect(mine).toHaveLength(4);
     expect(mine.find((e) => e.type === 'exception')).toMatchObject({ subject: 'Standup (moved)' });
+    const listed = await graph.call<List>('GET', `${alice}/events/${series.body.id}/instances?${window}`);
+    expect(listed.body.value.map((e) => e.id)).toEqual(mine.map((e) => e.id));
     const missing = await graph.call('GET', `${alice}/calendarView`);
     expect(missing.status).toBe(400);
   });

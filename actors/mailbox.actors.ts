@@ -1,5 +1,5 @@
 import { fromCallback, fromPromise } from 'xstate';
-import type { MailboxEvent } from '../machines/mailbox.machine.js';
+import type { ConnectOutput, MailboxEvent } from '../machines/mailbox.machine.js';
 import { type SerializedError, serializeError } from '../machines/report.js';
 import type { ExhLogger } from '../src/logging/logger.js';
 import type { Connections } from '../src/mailbox/connections.js';
@@ -34,7 +34,7 @@ export function notificationKindOf(
 
 export function createMailboxActors(deps: MailboxDeps) {
   return {
-    connect: fromPromise<string, { user: string; backend?: string }>(async ({ input, signal }) => {
+    connect: fromPromise<ConnectOutput, { user: string; backend?: string }>(async ({ input, signal }) => {
       const connection = await deps.exchange.connect(input.user, {
         signal,
         priority: 'catchUp',
@@ -43,7 +43,7 @@ export function createMailboxActors(deps: MailboxDeps) {
       // A mailbox stopped while this ran must not overwrite the connection of the mailbox that replaced it.
       if (signal.aborted) throw signal.reason;
       deps.connections.set(input.user, connection);
-      return connection.endpoint;
+      return { endpoint: connection.endpoint, folders: connection.capabilities.folders };
     }),
 
     // Started on entering connected, right after `connect` put the connection there: what it finds is this mailbox's.

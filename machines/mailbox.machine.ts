@@ -17,6 +17,11 @@ export interface MailboxInput extends UserRegistration {
 export interface MailboxContext extends MailboxInput {
   /** The mailbox's EWS (or Graph) endpoint once discovered. */
   endpoint: string | null;
+  /**
+   * The folders the mailbox's backend reaches (ExchangeCapabilities.folders), once connected; null before. An enabled
+   * type living in a folder outside them is not synchronised for this mailbox (and said so once per connection).
+   */
+  served: FolderName[] | null;
   lastError: SerializedError | null;
   /** Failed attempts since the mailbox was last live; drives the back-off. */
   attempt: number;
@@ -52,8 +57,11 @@ export const mailboxMachine = setup({
   },
   actors: {
     itemType: itemTypeMachine,
-    /** Finds the mailbox's endpoint and opens a connection acting as the user; resolves with the endpoint. */
-    connect: fromPromise<string, { user: string; backend?: string }>(async () => {
+    /**
+     * Finds the mailbox's endpoint and opens a connection acting as the user; resolves with the endpoint and the
+     * folders its backend reaches.
+     */
+    connect: fromPromise<ConnectOutput, { user: string; backend?: string }>(async () => {
       throw new Error('mailbox actor "connect" not provided');
     }),
     /** The mailbox's one subscription for the folders of its enabled types: ready / changed / lost. */
@@ -124,6 +132,7 @@ export const mailboxMachine = setup({
   context: ({ input }) => ({
     ...input,
     endpoint: null,
+    served: null,
     lastError: null,
     attempt: 0,
     permanentFailures: 0,
@@ -157,7 +166,10 @@ export const mailboxMachine = setup({
         onDone: {
           target: 'connected',
           actions: [
-            assign({ endpoint: ({ event }) => event.output }),
+            assign({
+              endpoint: ({ event }) => event.output.endpoint,
+              served: ({ event }) => [...event.output.folders],
+            }),
             {
               type: 'report',
               params: ({ context }) => ({
@@ -166,6 +178,23 @@ export const mailboxMachine = setup({
                 message: `Mailbox ${context.user} is served by ${context.endpoint}`,
                 endpoint: context.endpoint,
               }),
+            },
+            {
+              type: 'report',
+              params: ({ context }) => {
+                const unserved = unservedTypes(context);
+                return {
+                  category: unserved.length > 0 ? 'W' : 'M',
+                  event: 'mailbox.typesUnserved',
+                  message:
+                    unserved.length > 0
+                      ? `Mailbox ${context.user}: its Exchange backend does not reach the folders of ${unserved.join(', ')} ` +
+                        `(${unserved.flatMap((type) => foldersOf(type)).join(', ')}), so they are not synchronised for this ` +
+                        'user; turn them off for the user, or serve the user through a backend that has them (docs/exchange-online.md)'
+                      : `Mailbox ${context.user}: every enabled item type is served`,
+                  unserved,
+                };
+              },
             },
           ],
         },
@@ -281,6 +310,30 @@ export const mailboxMachine = setup({
   },
 });
 
-export function enabledTypes(context: Pick<MailboxContext, 'sync'>): ItemTypeName[] {
+/** What `connect` resolves with. */
+export interface ConnectOutput {
+  endpoint: string;
+  /** The folders the connection's backend reaches (its capabilities). */
+  folders: readonly FolderName[];
+}
+
+/** The item types enabled for the user (exh_get_users) that its backend can serve: every folder of theirs reached. */
+export function enabledTypes(context: Pick<MailboxContext, 'sync'> & { served?: FolderName[] | null }): ItemTypeName[] {
+  return requestedTypes(context).filter((type) => served(context, type));
+}
+
+/** Enabled for the user, but living in folders the mailbox's backend does not reach. */
+export function unservedTypes(
+  context: Pick<MailboxContext, 'sync'> & { served?: FolderName[] | null },
+): ItemTypeName[] {
+  return requestedTypes(context).filter((type) => !served(context, type));
+}
+
+function requestedTypes(context: Pick<MailboxContext, 'sync'>): ItemTypeName[] {
   return (Object.keys(context.sync) as ItemTypeName[]).filter((type) => context.sync[type]);
+}
+
+function served(context: { served?: FolderName[] | null }, type: ItemTypeName): boolean {
+  const folders = context.served;
+  return folders == null || foldersOf(type).every((folder) => folders.includes(folder));
 }

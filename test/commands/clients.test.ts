@@ -151,7 +151,7 @@ describe.skipIf(!pgUrl)('exh send, sync-users, sync-items and attachment get aga
     expect(toStdout.stdout.equals(bytes)).toBe(true);
   }, 60_000);
 
-  it('a stopped connector is exit status 3 (521, offline), as the database's senders see it (docs/senders.md)', async () => {
+  it('a stopped connector is exit status 3 (521, offline), as the database’s senders see it (docs/senders.md)', async () => {
     connector?.child.kill('SIGTERM');
     await connector?.exited;
     const ping = await exh(['send', '--config', config, '--type', 'ping']);

@@ -36,8 +36,8 @@ describe.skipIf(!pgUrl).each(backends)(
     const eventually = (check: () => Promise<void>) => world.eventually(check);
     /** The id the backend under test reports for an item the emulator made (what exh_item_id holds). */
     const rid = (item: Parameters<typeof world.id>[0]) => world.id(item);
-  /** Microsoft To Do has no percent complete (docs/exchange-online.md, "What Graph does not carry"): NULL there. */
-  const percent = (value: number) => (backend === 'graph' ? null : value);
+    /** Microsoft To Do has no percent complete (docs/exchange-online.md, "What Graph does not carry"): NULL there. */
+    const percent = (value: number) => (backend === 'graph' ? null : value);
 
     it('an appointment created, changed and deleted in Exchange appears, changes and disappears in calendar_item', async () => {
       await startConnector();
@@ -101,7 +101,11 @@ describe.skipIf(!pgUrl).each(backends)(
           }),
         ]);
         expect(await rows('task_item', bob)).toEqual([
-          expect.objectContaining({ exh_item_id: rid(task), exh_subject: 'File report', exh_percent_complete: percent(50) }),
+          expect.objectContaining({
+            exh_item_id: rid(task),
+            exh_subject: 'File report',
+            exh_percent_complete: percent(50),
+          }),
         ]);
         expect(await rows('email_item', alice)).toEqual([
           expect.objectContaining({ exh_subject: 'Hello Bob', exh_direction: 'outgoing', exh_folder: 'Sent Items' }),

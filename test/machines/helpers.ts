@@ -1,10 +1,12 @@
 import { assign, fromCallback, fromPromise, SimulatedClock } from 'xstate';
 import { databaseMachine } from '../../machines/database.machine.js';
+import type { ConnectOutput } from '../../machines/mailbox.machine.js';
 import { mailboxMachine } from '../../machines/mailbox.machine.js';
 import { mailboxesMachine } from '../../machines/mailboxes.machine.js';
 import type { Report } from '../../machines/report.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { UserRegistration } from '../../src/ports/database.port.js';
+import { folderNames } from '../../src/ports/item-properties.js';
 
 export const minutes = (n: number) => n * 60_000;
 
@@ -57,7 +59,10 @@ export function scriptedSupervisor(options: { users: UserRegistration[]; crashin
           mailbox: mailboxMachine.provide({
             actions: { report: (_, params) => void reports.push(params), drawJitter: assign({ jitter: 0.5 }) },
             actors: {
-              connect: fromPromise<string, { user: string }>(async () => 'https://mail.contoso.test/EWS/Exchange.asmx'),
+              connect: fromPromise<ConnectOutput, { user: string }>(async () => ({
+                endpoint: 'https://mail.contoso.test/EWS/Exchange.asmx',
+                folders: folderNames,
+              })),
               // The mailbox's lifetime is its subscription's: started when connected, cleaned up when stopped.
               subscription: fromCallback(({ input }) => {
                 const { user } = input as { user: string };

@@ -10,10 +10,11 @@ import {
   waitFor,
 } from 'xstate';
 import { type ItemTypeInput, itemTypeMachine, type SyncOutput } from '../../machines/item-type.machine.js';
-import { type MailboxEvent, mailboxMachine } from '../../machines/mailbox.machine.js';
+import { type ConnectOutput, type MailboxEvent, mailboxMachine } from '../../machines/mailbox.machine.js';
 import type { Report, SerializedError } from '../../machines/report.js';
 import type { ItemTypeName } from '../../src/ports/database.port.js';
 import type { FolderName } from '../../src/ports/exchange.port.js';
+import { folderNames } from '../../src/ports/item-properties.js';
 import { registration } from './helpers.js';
 
 interface PendingSync {
@@ -28,11 +29,20 @@ interface PendingSync {
  * `connect` answers from a list, the subscription's `sendBack` is handed to the test, every sync waits for the test,
  * and each back-off's jitter is the next of `jitters` (0.5, the nominal wait, once they run out).
  */
-function scriptedMailbox(connectOutcomes: Array<'ok' | Error> = [], jitters: number[] = []) {
+function scriptedMailbox(
+  connectOutcomes: Array<'ok' | Error> = [],
+  jitters: number[] = [],
+  served: readonly FolderName[] = folderNames,
+) {
   const reports: Report[] = [];
   const syncs: PendingSync[] = [];
   const disabled: string[] = [];
-  const subscription: { emit?: (event: MailboxEvent) => void; opened: number; closed: number } = {
+  const subscription: {
+    emit?: (event: MailboxEvent) => void;
+    opened: number;
+    closed: number;
+    folders?: FolderName[];
+  } = {
     opened: 0,
     closed: 0,
   };
@@ -42,13 +52,14 @@ function scriptedMailbox(connectOutcomes: Array<'ok' | Error> = [], jitters: num
       drawJitter: assign({ jitter: () => jitters.shift() ?? 0.5 }),
     },
     actors: {
-      connect: fromPromise<string, { user: string }>(async () => {
+      connect: fromPromise<ConnectOutput, { user: string }>(async () => {
         const outcome = connectOutcomes.shift() ?? 'ok';
         if (outcome instanceof Error) throw outcome;
-        return 'https://mail.contoso.test/EWS/Exchange.asmx';
+        return { endpoint: 'https://mail.contoso.test/EWS/Exchange.asmx', folders: served };
       }),
-      subscription: fromCallback<MailboxEvent, { user: string; folders: FolderName[] }>(({ sendBack }) => {
+      subscription: fromCallback<MailboxEvent, { user: string; folders: FolderName[] }>(({ sendBack, input }) => {
         subscription.opened += 1;
+        subscription.folders = input.folders;
         subscription.emit = sendBack;
         return () => {
           subscription.closed += 1;
@@ -105,6 +116,22 @@ describe('mailbox machine', () => {
     syncs[1]?.finish({});
     await settle(actor, (s) => s.matches({ connected: 'live' }));
     expect(reports.find((r) => r.event === 'mailbox.live')?.category).toBe('A');
+  });
+
+  it('leaves out an enabled type whose folders the backend does not reach, and says so once as a warning', async () => {
+    const { machine, reports, syncs, subscription } = scriptedMailbox([], [], ['inbox', 'sentitems', 'drafts']);
+    const actor = createActor(machine, { input: alice, clock: new SimulatedClock() }).start();
+    await settle(actor, (s) => s.matches({ connected: 'subscribing' }));
+    expect(subscription.folders).toEqual(['inbox', 'sentitems']);
+    subscription.emit?.({ type: 'subscription.ready' });
+    await settle(actor, (s) => s.matches({ connected: 'catchingUp' }));
+    expect(syncs.map((s) => s.itemType)).toEqual(['email']);
+    syncs[0]?.finish({});
+    await settle(actor, (s) => s.matches({ connected: 'live' }));
+    const unserved = reports.filter((r) => r.event === 'mailbox.typesUnserved');
+    expect(unserved).toHaveLength(1);
+    expect(unserved[0]).toMatchObject({ category: 'W', unserved: ['calendar'] });
+    expect(unserved[0]?.message).toContain('calendar (calendar)');
   });
 
   it('turns a burst of notifications during a sync into exactly one more sync of that type only', async () => {

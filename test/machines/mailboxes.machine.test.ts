@@ -1,8 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createActor, fromCallback, fromPromise, SimulatedClock, waitFor } from 'xstate';
+import type { ConnectOutput } from '../../machines/mailbox.machine.js';
 import { mailboxMachine } from '../../machines/mailbox.machine.js';
 import { mailboxesMachine, mailboxId } from '../../machines/mailboxes.machine.js';
 import type { Report } from '../../machines/report.js';
+import { folderNames } from '../../src/ports/item-properties.js';
 import { registration } from './helpers.js';
 
 /** Mailbox sessions that crash on demand: `crashes[user]` more starts of that user's session throw. */
@@ -14,7 +16,10 @@ function crashingMailboxes(crashes: Record<string, number>) {
     actors: {
       mailbox: mailboxMachine.provide({
         actors: {
-          connect: fromPromise<string, { user: string }>(async () => 'https://mail.contoso.test/EWS/Exchange.asmx'),
+          connect: fromPromise<ConnectOutput, { user: string }>(async () => ({
+            endpoint: 'https://mail.contoso.test/EWS/Exchange.asmx',
+            folders: folderNames,
+          })),
           subscription: fromCallback(({ input }) => {
             const { user } = input as { user: string };
             started.push(user);

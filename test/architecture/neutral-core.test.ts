@@ -161,6 +161,25 @@ function ewsImports(folders: readonly string[]): Finding[] {
   return findings;
 }
 
+/** Import and export specifiers of `folders` that lead into any Exchange adapter (src/exchange/**). */
+function adapterImports(folders: readonly string[]): Finding[] {
+  const adapters = join(root, 'src/exchange');
+  const findings: Finding[] = [];
+  for (const file of folders.flatMap(sources)) {
+    const lines = readFileSync(join(root, file), 'utf8').split('\n');
+    lines.forEach((text, index) => {
+      for (const match of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g)) {
+        const specifier = match[1] as string;
+        if (!specifier.startsWith('.')) continue;
+        const target = resolve(root, dirname(file), specifier);
+        if (target === adapters || target.startsWith(`${adapters}/`))
+          findings.push({ file, line: index + 1, word: specifier });
+      }
+    });
+  }
+  return findings;
+}
+
 const show = (findings: readonly Finding[]) => findings.map((f) => `${f.file}:${f.line} ${f.word}`);
 
 describe('the core speaks no EWS (issue 13)', () => {
@@ -182,6 +201,12 @@ describe('the core speaks no EWS (issue 13)', () => {
 
   it('imports nothing from the EWS adapter or its libraries into the core', () => {
     expect(show(ewsImports(core))).toEqual([]);
+  });
+
+  it('imports no Exchange adapter at all (EWS, Graph, memory, routing) into the core: only the ports', () => {
+    expect(show(adapterImports(core))).toEqual([]);
+    // It would notice: the demo, a composition root of its own, does import them.
+    expect(show(adapterImports(['src'])).some((finding) => finding.startsWith('src/demo.ts:'))).toBe(true);
   });
 
   it('holds the in-memory adapter to the same: no EWS word, no import of the EWS adapter', () => {

@@ -6,6 +6,7 @@ import type { GraphMailbox } from './connection.js';
 import { decodeContinuation, encodeContinuation } from './continuation.js';
 import { appItemIdExpand, itemPath, preferring } from './ids.js';
 import { eventFromGraph, type GraphEvent } from './map/event.js';
+import { fromDateTimeTimeZone, iso } from './map/values.js';
 import { changeType, type Round, readDelta, roundOf } from './sync.js';
 
 /**
@@ -17,7 +18,8 @@ import { changeType, type Round, readDelta, roundOf } from './sync.js';
  * calendarView expands series: occurrences and exceptions come as events of their own (their master does not), and
  * the delta takes no $select or $expand. So on each page: the stamp of every reported event, and the masters of the
  * occurrences on it, are fetched by $batch GETs; each master is reported before its occurrences, which come as items
- * of their own (at most SyncFolderOptions.occurrences per series, in the order Graph gives them, each with
+ * of their own (at most SyncFolderOptions.occurrences per series, the earliest first as far as a page shows them —
+ * Graph pages a view in no promised order, so a series spread over pages takes the first it meets — each with
  * `originalStart`), or, with 0, are left out and the master alone is reported. The occurrence ids reported per master
  * travel in the continuation (`series`), as the other adapters keep them. `@removed` is a deletion only when the
  * event is gone (a GET answers 404); one that answers left the window. A series' master never comes as @removed: when
@@ -202,7 +204,10 @@ export async function syncCalendar(
       continue;
     }
     const list = held[masterId] ?? [];
-    for (const occurrence of occurrences) {
+    // The earliest first, by their place in the pattern, as far as this page can tell.
+    const position = (e: GraphEvent) => iso(e.originalStart) ?? fromDateTimeTimeZone(e.start) ?? '';
+    const byPosition = [...occurrences].sort((a, b) => position(a).localeCompare(position(b)));
+    for (const occurrence of byPosition) {
       const id = occurrence.id as string;
       const failure = unreadable.get(id);
       if (failure) {

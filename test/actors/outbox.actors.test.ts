@@ -133,7 +133,7 @@ describe('outbox actor', () => {
         throw failure;
       },
     });
-    const { actor, records, toDatabase } = outboxActor({ db, pollMs: 3_600_000 });
+    const { actor, toDatabase } = outboxActor({ db, pollMs: 3_600_000 });
     actor.start();
     try {
       await until(() => toDatabase.length > 0);

@@ -142,13 +142,14 @@ export async function syncFolder(
   const from = state?.link ?? initialLink(mailbox, folder, listId);
   const page = await readDelta<DeltaEntry>(mailbox, from, options);
   round.started ??= page.date;
-  const changes: SyncChange[] = [];
   const live: DeltaEntry[] = [];
+  const removed: DeltaEntry[] = [];
   for (const entry of page.entries) {
     if (!entry.id) continue;
-    if (entry['@removed']) changes.push({ type: 'delete', itemId: entry.id });
+    if (entry['@removed']) removed.push(entry);
     else live.push(entry);
   }
+  const changes: SyncChange[] = await deletions(mailbox, folder, removed, options);
   changes.push(...(await completed(mailbox, kind, live, round, listId, options)));
   const link = page.delta ?? page.next;
   return {
@@ -165,6 +166,66 @@ export async function syncFolder(
     }),
     done: page.delta !== undefined || link === undefined,
   };
+}
+
+/**
+ * Messages are read from two folders as one type (inbox and sentitems: the e-mail type, docs/exchange-online.md), and
+ * an immutable id survives a move between folders, so a message moved from one to the other is the same item.
+ */
+const movedWithin: Partial<Record<FolderName, readonly FolderName[]>> = {
+  inbox: ['inbox', 'sentitems'],
+  sentitems: ['inbox', 'sentitems'],
+};
+
+/**
+ * The page's `@removed` entries as deletions. Graph reports an item that left the folder as removed with reason
+ * "changed" whether it was moved or deleted; a message now in a folder of its type (moved from the Inbox to Sent
+ * Items) is not a deletion: that folder's round reports it, and its row stays. So, as for the calendar's removals
+ * (./calendar-window.ts), such messages are looked up by $batch GETs of their parentFolderId, beside the ids of the
+ * type's folders: gone (404), in Deleted Items or in any other folder, the removal is a deletion.
+ */
+async function deletions(
+  mailbox: GraphMailbox,
+  folder: FolderName,
+  removed: DeltaEntry[],
+  options: SyncFolderOptions,
+): Promise<SyncChange[]> {
+  const siblings = movedWithin[folder] ?? [];
+  // Graph's reason "deleted" is gone for good; "changed" is moved out, or deleted but restorable.
+  const moved = siblings.length > 0 ? removed.filter((e) => e['@removed']?.reason !== 'deleted') : [];
+  const get = (id: string, url: string) => ({ id, method: 'GET' as const, url });
+  const results =
+    moved.length === 0
+      ? []
+      : await mailbox.batch(
+          [
+            ...siblings.map((name) => get(`f:${name}`, `${mailbox.path}/mailFolders/${name}?$select=id`)),
+            ...moved.map((e) =>
+              get(`r:${e.id}`, `${itemPath(mailbox.path, 'message', e.id as string)}?$select=id,parentFolderId`),
+            ),
+          ],
+          options,
+        );
+  const answers = new Map(results.map((result) => [result.id, result] as const));
+  const field = (body: unknown, name: string) => (body as Record<string, unknown> | undefined)?.[name];
+  const folderIds = new Set<unknown>();
+  for (const name of siblings) {
+    const answer = answers.get(`f:${name}`);
+    if (answer && !answer.ok) throw answer.error;
+    const id = answer && field(answer.response.body, 'id');
+    if (typeof id === 'string') folderIds.add(id);
+  }
+  const changes: SyncChange[] = [];
+  for (const entry of removed) {
+    const answer = answers.get(`r:${entry.id}`);
+    if (answer?.ok && folderIds.has(field(answer.response.body, 'parentFolderId'))) continue;
+    // Gone (404), or a failure of the item's own that cannot say where it went: the deletion Graph reported.
+    if (answer && !answer.ok && !isExhError(answer.error, 'EXH_EXCHANGE_ITEM_NOT_FOUND')) {
+      if (!isExhError(answer.error) || answer.error.retryable) throw answer.error;
+    }
+    changes.push({ type: 'delete', itemId: entry.id as string });
+  }
+  return changes;
 }
 
 /**

@@ -8,7 +8,7 @@ const tokens = emulatorTokens(emulator);
 
 /** A move as Outlook makes it: POST messages/{id}/move, with immutable ids (docs/emulator.md). */
 async function move(id: string, destinationId: string): Promise<string> {
-  const token = await tokens.getToken({ forceRefresh: false });
+  const token = await tokens.getToken({ signal: AbortSignal.timeout(10_000) });
   const response = await fetch(`${emulator.graphUrl}/users/${alice}/messages/${encodeURIComponent(id)}/move`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, prefer: 'IdType="ImmutableId"', 'content-type': 'application/json' },

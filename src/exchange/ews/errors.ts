@@ -15,6 +15,8 @@ export interface EwsFault {
   backOffMs?: number;
 }
 
+export { fromNetworkError } from '../network-errors.js';
+
 /** Who asked what where, for messages that name the cause. */
 export interface ErrorContext {
   url: string;
@@ -152,29 +154,6 @@ export function fromHttpStatus(
     return errors.exchangeRequestFailed(context.url, `HTTP ${status}`, statusText[status] ?? '');
   }
   return errors.exchangeUnavailable(context.url, `HTTP ${status} ${statusText[status] ?? ''}`.trim());
-}
-
-const tlsCodes =
-  /^(CERT_|UNABLE_TO_(GET|VERIFY|DECRYPT)|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_|ERR_SSL_|EPROTO$|HOSTNAME_MISMATCH)/;
-
-/** A request that got no HTTP answer: DNS, refused or reset connections, certificates. */
-export function fromNetworkError(cause: unknown, context: ErrorContext): ExhError {
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? '';
-  const host = safeHost(context.url);
-  if (tlsCodes.test(code)) return errors.exchangeTls(context.url, cause);
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') {
-    return errors.exchangeUnavailable(context.url, `DNS cannot resolve ${host} (${code})`, cause);
-  }
-  if (code === 'ECONNREFUSED') return errors.exchangeUnavailable(context.url, `${host} refused the connection`, cause);
-  return errors.exchangeUnavailable(context.url, describe(cause), cause);
-}
-
-function safeHost(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return url;
-  }
 }
 
 interface LibraryError {

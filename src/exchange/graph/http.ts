@@ -1,5 +1,5 @@
 import { type ExhError, errors, isExhError } from '../../errors.js';
-import { fromNetworkError } from '../ews/errors.js';
+import { fromNetworkError } from '../network-errors.js';
 import { safeUrl } from './errors.js';
 
 /**
@@ -43,7 +43,7 @@ export async function exchange(request: HttpExchange, options: HttpOptions): Pro
     if (isExhError(cause)) return cause;
     if (options.signal.aborted) return isExhError(options.signal.reason) ? options.signal.reason : errors.poolAborted();
     if (timeout.aborted) return errors.exchangeTimeout(url, options.timeoutMs);
-    return fromNetworkError(rootCause(cause), { url, user: options.user, account: options.account });
+    return fromNetworkError(rootCause(cause), { url });
   };
   try {
     const response = await fetch(request.url, {

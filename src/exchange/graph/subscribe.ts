@@ -4,7 +4,7 @@ import type { Config } from '../../config/schema.js';
 import { type ExhError, errors, isExhError } from '../../errors.js';
 import type { ExhLogger } from '../../logging/logger.js';
 import type { CallOptions, FolderName, Subscription, SubscriptionEvent } from '../../ports/exchange.port.js';
-import { fingerprint, notifySafely, toLost } from '../ews/subscriptions/lifecycle.js';
+import { fingerprint, notifySafely, toLost } from '../subscription-events.js';
 import type { GraphClient } from './client.js';
 import type { WebhookSubscriber } from './connection.js';
 import { type GraphNotification, type GraphWebhookReceiver, lifecycleUrlOf } from './webhook-receiver.js';

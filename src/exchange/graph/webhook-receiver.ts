@@ -7,7 +7,7 @@ import { keepServing } from '../../http/keep-serving.js';
 import { requestDeadline } from '../../http/request-deadline.js';
 import type { ExhLogger } from '../../logging/logger.js';
 import { throttledWarning } from '../../logging/throttled-warning.js';
-import { fingerprint } from '../ews/subscriptions/lifecycle.js';
+import { fingerprint } from '../subscription-events.js';
 
 /**
  * The listener Microsoft Graph posts change notifications to (`listeners.graph`, behind the public HTTPS URL

@@ -1,5 +1,5 @@
 import type { PatternedRecurrence } from '@microsoft/microsoft-graph-types';
-import { formatRecurrence, type PatternType, type Recurrence } from '../../ews/recurrence.js';
+import { formatRecurrence, type PatternType, type Recurrence } from '../../recurrence-text.js';
 
 /**
  * A Graph recurrence (patternedRecurrence) in the readable form the `recurrence` column holds, worded exactly as the

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { defaultGraphApp, graphLoginPrefix } from '../../emulator/graph/token.js';
 import type { RunningEmulator } from '../../emulator/index.js';
 import type { LoggedRequest } from '../../emulator/request-log.js';
@@ -224,6 +224,66 @@ describe.skipIf(!pgUrl)('Microsoft Graph end to end (emulator, PostgreSQL, examp
             r.at < firstThrottled.answeredAt + retryAfterSeconds * 1000,
         ),
       ).toBe(true);
+    });
+  });
+
+  describe('webhooks: lifecycle events (docs/exchange-online.md, "Notifications")', () => {
+    const subscriptionsOf = (user: string) => emulator.admin.graphSubscriptions().filter((s) => s.mailbox === user);
+    // A stopped connector leaves its Graph subscriptions behind today (its close() is not awaited before the pool
+    // closes); they post to a listener that is gone, so each test begins without them.
+    beforeEach(() => void emulator.admin.expireGraphSubscriptions());
+    /** alice's contacts of this test, each once: never a row doubled by a delta read again. */
+    const contactsOf = async (tag: string) =>
+      (await rows('contact_item', alice))
+        .filter((r) => String(r.exh_given_name).endsWith(tag))
+        .map((r) => r.exh_given_name)
+        .sort();
+
+    it('missed → delta: the change whose notification was dropped arrives, and one made afterwards; no row doubled', async () => {
+      await start('push');
+      expect(subscriptionsOf(alice).length).toBeGreaterThan(0);
+      const tag = randomBytes(3).toString('hex');
+      // Its notification is queued and dropped by `missed` before it goes out (docs/emulator.md, "Subscriptions").
+      emulator.admin.createItem(alice, { kind: 'Contact', GivenName: `Dropped ${tag}`, Surname: 'Lost' });
+      const missed = await emulator.admin.graphLifecycle({ event: 'missed', mailbox: alice });
+      expect(missed.length).toBeGreaterThan(0);
+      expect(missed.every((m) => m.delivered)).toBe(true);
+      // The change's notification never went out.
+      expect(subscriptionsOf(alice).find((s) => s.resource.endsWith('/contacts'))).toMatchObject({
+        attempts: 0,
+        pending: 0,
+      });
+      await eventually(async () => expect(await contactsOf(tag)).toEqual([`Dropped ${tag}`]));
+
+      emulator.admin.createItem(alice, { kind: 'Contact', GivenName: `After ${tag}`, Surname: 'Missed' });
+      await eventually(async () => expect(await contactsOf(tag)).toEqual([`After ${tag}`, `Dropped ${tag}`]));
+      await settled(alice, Date.now());
+      expect(await contactsOf(tag)).toEqual([`After ${tag}`, `Dropped ${tag}`]);
+    });
+
+    it('subscriptionRemoved → recreated: new subscriptions deliver the next change, and no row is doubled', async () => {
+      await start('push');
+      const before = subscriptionsOf(alice);
+      expect(before.length).toBeGreaterThan(0);
+      const removed = await emulator.admin.graphLifecycle({ event: 'subscriptionRemoved', mailbox: alice });
+      expect(removed.map((r) => r.subscriptionId).sort()).toEqual(before.map((s) => s.id).sort());
+      expect(removed.every((r) => r.delivered)).toBe(true);
+      // Created again on the same resources, under new ids.
+      await eventually(async () => {
+        const now = subscriptionsOf(alice);
+        expect(now.map((s) => s.resource).sort()).toEqual(before.map((s) => s.resource).sort());
+        expect(now.filter((s) => before.some((b) => b.id === s.id))).toEqual([]);
+      });
+
+      const tag = randomBytes(3).toString('hex');
+      emulator.admin.createItem(alice, { kind: 'Contact', GivenName: `Recreated ${tag}`, Surname: 'After' });
+      await eventually(async () => expect(await contactsOf(tag)).toEqual([`Recreated ${tag}`]));
+      // The change went out through a recreated subscription, delivered.
+      const contacts = subscriptionsOf(alice).find((s) => s.resource.endsWith('/contacts'));
+      expect(contacts).toMatchObject({ pending: 0, failures: 0 });
+      expect(contacts?.attempts).toBeGreaterThan(0);
+      await settled(alice, Date.now());
+      expect(await contactsOf(tag)).toEqual([`Recreated ${tag}`]);
     });
   });
 });

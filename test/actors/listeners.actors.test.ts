@@ -65,7 +65,7 @@ describe('log feed actor', () => {
   it('streams the hub’s records to a client with the banner, logs where it listens, and closes on stop', async () => {
     const { actor, feeds, records, hub } = logFeedActor();
     await until(() => feeds.length === 1);
-    const { port } = feeds[0]?.address as { port: number };
+    const { port } = (feeds[0] as LogFeed).address;
     expect(port).toBeGreaterThan(0);
     expect(records).toContainEqual(
       expect.objectContaining({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type AnyActorLogic, createActor, fromCallback, setup } from 'xstate';
 import { createOutboxActor, type OutboxDeps } from '../../actors/outbox.actors.js';
-import { errors } from '../../src/errors.js';
+import { type ExhError, errors } from '../../src/errors.js';
 import { Connections } from '../../src/mailbox/connections.js';
 import type { ControlPort } from '../../src/ports/control.port.js';
 import type { DatabasePort } from '../../src/ports/database.port.js';
@@ -168,7 +168,7 @@ describe('outbox actor', () => {
   it('reads nothing more once stopped, and stops listening for notifications', async () => {
     let unwatched = 0;
     const db = dbWith({
-      watchOutbox: async (onUser: (user: string) => void, onError?: (error: never) => void) => {
+      watchOutbox: async (onUser: (user: string) => void, onError?: (error: ExhError) => void) => {
         const stop = await world.db.watchOutbox(onUser, onError);
         return async () => {
           unwatched += 1;

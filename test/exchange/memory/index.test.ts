@@ -71,7 +71,7 @@ describe('MemoryExchange', () => {
     const other = createMemoryExchange({ mailboxes: [alice, bob] });
     const connection = await one.connect(alice, call);
     await connection.createItem(
-      { itemClass: 'IPM.Note', folder: 'drafts', properties: { subject: 'Hi', to: [bob] }, appItemId: 'm-1' },
+      { itemClass: 'IPM.Note', folder: 'drafts', properties: { subject: 'Hi', to: bob }, appItemId: 'm-1' },
       call,
     );
     expect(one.admin.listFolder(bob, 'inbox').map((item) => item.properties.subject)).toEqual(['Hi']);

@@ -22,7 +22,8 @@ import { type GraphTodoTask, linkedAppItemId, todoTaskFromGraph } from './map/to
  * sentitems (messages/delta, the mapped fields selected, the stamp expanded), contacts (the default contact folder)
  * and tasks (the default To Do list). One syncFolder call is one delta page: the continuation carries Graph's link
  * (./continuation.ts), `done` when the page ended with a deltaLink. `@removed` is a deletion (replayed ones are
- * harmless: the core deletes what is there). The calendar is read within a window (./calendar-window.ts).
+ * harmless: the core deletes what is there), except a message moved between inbox and sentitems (deletions below).
+ * The calendar is read within a window (./calendar-window.ts).
  */
 
 /** A delta answer's page. */

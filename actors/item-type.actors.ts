@@ -1,7 +1,7 @@
 import { fromPromise } from 'xstate';
 import type { ItemTypeInput, SyncOutput } from '../machines/item-type.machine.js';
 import { serializeError } from '../machines/report.js';
-import { isExhError } from '../src/errors.js';
+import { isDatabaseGone } from '../src/errors.js';
 import { type ItemTypeSyncDeps, syncMailboxItemType } from '../src/mailbox/item-type-sync.js';
 
 export type ItemTypeDeps = ItemTypeSyncDeps;
@@ -13,7 +13,7 @@ export function createItemTypeActors(deps: ItemTypeDeps) {
         return await syncMailboxItemType(deps, { ...input, signal });
       } catch (error) {
         // The database went away under this sync: its machine decides what happens to everyone (STYLE 8).
-        if (isExhError(error, 'EXH_DB_CONNECTION_LOST')) {
+        if (isDatabaseGone(error)) {
           system.get('database')?.send({ type: 'database.failed', error: serializeError(error) });
         }
         throw error;

@@ -35,8 +35,9 @@ export class ExhError extends Error {
 /**
  * Every code with whether it is worth retrying, the one notion of "retryable" in the connector: `retryable` says that
  * trying the same thing again later can succeed with nothing changed; `permanent` marks the codes after which a mailbox
- * cannot work until somebody changes Exchange, the configuration or the user list (see isPermanent). `as const` keeps
- * the codes a closed set for switch statements.
+ * cannot work until somebody changes Exchange, the configuration or the user list (see isPermanent); `databaseLost`
+ * marks the codes that mean the database connection is gone (see isDatabaseGone). `as const` keeps the codes a closed
+ * set for switch statements.
  */
 export const errorCatalogue = {
   EXH_CONFIG_NOT_FOUND: { retryable: false },
@@ -49,14 +50,14 @@ export const errorCatalogue = {
   EXH_DB_SET_UP_MISSING: { retryable: true },
   // Why a connection could not be made: each its own code, so that the log names the fix (docs/operations.md).
   // All retryable: the database machine tries again every retry.databaseIntervalMs, so fixing the cause is enough.
-  EXH_DB_UNREACHABLE: { retryable: true },
+  EXH_DB_UNREACHABLE: { retryable: true, databaseLost: true },
   EXH_DB_DATABASE_NOT_FOUND: { retryable: true },
-  EXH_DB_LOGIN_FAILED: { retryable: true },
+  EXH_DB_LOGIN_FAILED: { retryable: true, databaseLost: true },
   EXH_DB_HOST_UNKNOWN: { retryable: true },
   EXH_DB_CONNECTION_REFUSED: { retryable: true },
   EXH_DB_TLS_REQUIRED: { retryable: true },
   EXH_DB_TLS_FAILED: { retryable: true },
-  EXH_DB_CONNECTION_LOST: { retryable: true },
+  EXH_DB_CONNECTION_LOST: { retryable: true, databaseLost: true },
   /** Every pooled connection stayed busy: back-pressure, not a loss (the caller tries again). */
   EXH_DB_POOL_EXHAUSTED: { retryable: true },
   EXH_DB_BASE_PROJECT_MISSING: { retryable: true },
@@ -112,7 +113,7 @@ export const errorCatalogue = {
   EXH_MAILBOX_DISABLED: { retryable: false },
   /** Anything thrown that is not an ExhError: a bug (machines/report.ts serializes it so). */
   EXH_INTERNAL: { retryable: false },
-} as const satisfies Record<string, { retryable: boolean; permanent?: true }>;
+} as const satisfies Record<string, { retryable: boolean; permanent?: true; databaseLost?: true }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
 
@@ -524,6 +525,20 @@ export function isPermanent(error: { code: string; retryable: boolean }): boolea
   if (error.retryable || !Object.hasOwn(errorCatalogue, error.code)) return false;
   const entry = errorCatalogue[error.code as ErrorCode] as { retryable: boolean; permanent?: true };
   return entry.permanent === true;
+}
+
+/**
+ * Whether an error (an ExhError, or its serialized form) means that the database is gone: the connection a call used
+ * went away (EXH_DB_CONNECTION_LOST), or a fresh one cannot be had (EXH_DB_UNREACHABLE; EXH_DB_LOGIN_FAILED, a password
+ * changed under a running connector). That is the database machine's business (STYLE 8: everything below it stops and
+ * starts again), not the failure of the row or sync that met it. The other causes of a failed connection
+ * (EXH_DB_HOST_UNKNOWN, EXH_DB_TLS_*, ...) come from connect() alone, which the database machine runs itself;
+ * EXH_DB_POOL_EXHAUSTED is back-pressure, not a loss.
+ */
+export function isDatabaseGone(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !Object.hasOwn(errorCatalogue, code)) return false;
+  return (errorCatalogue[code as ErrorCode] as { databaseLost?: true }).databaseLost === true;
 }
 
 export function isExhError(value: unknown, code?: ErrorCode): value is ExhError {

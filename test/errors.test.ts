@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { serializeError } from '../machines/report.js';
-import { type ErrorCode, ExhError, errorCatalogue, errors, isPermanent } from '../src/errors.js';
+import { type ErrorCode, ExhError, errorCatalogue, errors, isDatabaseGone, isPermanent } from '../src/errors.js';
 
 /** The catalogue of coded errors (src/errors.ts) and its documentation. */
 describe('the error catalogue', () => {
@@ -259,6 +259,26 @@ describe('the error catalogue: retryable as documented', () => {
     expect(isPermanent({ code: 'EXH_EXCHANGE_REQUEST_FAILED', retryable: false })).toBe(false);
     expect(isPermanent({ code: 'toString', retryable: false })).toBe(false);
     expect(isPermanent(serializeError(new Error('a bug')))).toBe(false);
+  });
+
+  it('marks as a lost database exactly a lost connection, an unreachable database and a refused login', () => {
+    const gone = (Object.keys(errorCatalogue) as ErrorCode[]).filter((code) =>
+      isDatabaseGone(new ExhError(code, 'm', errorCatalogue[code].retryable)),
+    );
+    expect(gone.sort()).toEqual(['EXH_DB_CONNECTION_LOST', 'EXH_DB_LOGIN_FAILED', 'EXH_DB_UNREACHABLE']);
+    for (const code of gone) expect(errorCatalogue[code].retryable, code).toBe(true);
+  });
+
+  it('decides a lost database from the serialized form alone; busy, a raising procedure or a bug is not one', () => {
+    const target = 'postgres://exh@db:5432/app';
+    expect(isDatabaseGone(errors.databaseConnectionLost(target, new Error('reset')))).toBe(true);
+    expect(isDatabaseGone(serializeError(errors.databaseConnectionLost(target, new Error('reset'))))).toBe(true);
+    expect(isDatabaseGone(errors.databasePoolExhausted(target, 4, 10_000, new Error('wait')))).toBe(false);
+    expect(isDatabaseGone(errors.procedureFailed('exh_get_item_task', new Error('raised')))).toBe(false);
+    expect(isDatabaseGone({ code: 'toString' })).toBe(false);
+    expect(isDatabaseGone(serializeError(new Error('a bug')))).toBe(false);
+    expect(isDatabaseGone(null)).toBe(false);
+    expect(isDatabaseGone('EXH_DB_CONNECTION_LOST')).toBe(false);
   });
 });
 

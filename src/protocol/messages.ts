@@ -112,11 +112,8 @@ const syncItemsRequest = z.strictObject({
   user: text.nullable().default(null),
   /** An item type by its number (0 calendar, 1 contact, 2 email, 3 task; docs/protocol.md); null: every type. */
   item: z
-    .number()
-    .refine((code) => itemTypeByCode(code) !== undefined, {
-      error: () =>
-        `expected ${itemTypes.map((definition) => `${definition.code} (${definition.name})`).join(', ')} or null`,
-    })
+    .number({ error: (issue) => expectedItem(issue.input) })
+    .refine((code) => itemTypeByCode(code) !== undefined, { error: (issue) => expectedItem(issue.input) })
     .nullable()
     .default(null),
   add: flag.default(true),
@@ -134,6 +131,18 @@ const syncItemsRequest = z.strictObject({
   /** Ask for progress lines before the reply (docs/protocol.md, "syncItems"); the original's senders never do. */
   progress: z.boolean().optional(),
 });
+
+/** What an item type's number must be, naming the value that is not one (7, or "2" as a string). */
+function expectedItem(value: unknown): string {
+  const codes = itemTypes.map((definition) => `${definition.code} (${definition.name})`).join(', ');
+  const got =
+    typeof value === 'string'
+      ? `${JSON.stringify(echo(value))} (a string)`
+      : typeof value === 'number'
+        ? String(value)
+        : kindOf(value);
+  return `expected ${codes} or null, not ${got}`;
+}
 
 const getAttachmentRequest = z.strictObject({
   type: z.literal('getAttachment'),
@@ -191,6 +200,23 @@ export function toSyncItemsRequest(request: SyncItemsRequest): ControlSyncItemsR
     ...(received ? { received } : {}),
     ...(start ? { start } : {}),
   };
+}
+
+/**
+ * A syncItems request's fields (without `type`) read by the listener's schema and toSyncItemsRequest, for callers
+ * that hold them in another form (the outbox's exh_sync_item row): `names` turns a field into the caller's own name
+ * for its problems (item → exh_item), so that both refuse the same values in the same words.
+ */
+export function parseSyncItems(
+  fields: Record<string, unknown>,
+  names: (field: string) => string = (field) => field,
+): { ok: true; request: ControlSyncItemsRequest } | { ok: false; problem: string } {
+  const result = syncItemsRequest.safeParse({ ...fields, type: 'syncItems' });
+  if (result.success) return { ok: true, request: toSyncItemsRequest(result.data) };
+  const renamed = result.error.issues.map((issue) =>
+    issue.path.length > 0 ? { ...issue, path: [names(String(issue.path[0])), ...issue.path.slice(1)] } : issue,
+  );
+  return { ok: false, problem: describeIssues(renamed) };
 }
 
 function timeRange(from: string | null, until: string | null): TimeRange | undefined {

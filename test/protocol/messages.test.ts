@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseRequest, requestTypes, toSyncItemsRequest } from '../../src/protocol/messages.js';
+import { parseRequest, parseSyncItems, requestTypes, toSyncItemsRequest } from '../../src/protocol/messages.js';
 
 const item = (action: string, fields: Record<string, unknown>, itemType = 'calendar') => ({
   type: 'item',
@@ -68,6 +68,13 @@ describe('parseRequest', () => {
     });
     expect(problem({ type: 'syncItems', direction: 2 })).toMatch(/^direction: expected 0 \(Exchange → database\) or 1/);
     expect(problem({ type: 'syncItems', direction: 0, item: 4 })).toMatch(/^item: expected 0 \(calendar\)/);
+    expect(problem({ type: 'syncItems', direction: 0, item: 7 })).toBe(
+      'item: expected 0 (calendar), 1 (contact), 2 (email), 3 (task) or null, not 7',
+    );
+    expect(problem({ type: 'syncItems', direction: 0, item: '2' })).toMatch(
+      /^item: expected 0 .* not "2" \(a string\)$/,
+    );
+    expect(problem({ type: 'syncItems', direction: 0, item: [2] })).toMatch(/^item: expected 0 .* not an array$/);
     expect(problem({ type: 'syncItems', direction: 0, modifiedFrom: 'yesterday' })).toMatch(/^modifiedFrom: /);
   });
 
@@ -78,6 +85,36 @@ describe('parseRequest', () => {
     expect(problem({ type: 'getAttachment', user: 'a@b.test', itemId: '', attachmentId: 'A' })).toBe(
       'itemId: must not be empty',
     );
+  });
+});
+
+describe('parseSyncItems', () => {
+  it('reads the fields as the listener does, and names each problem by the caller’s own name for its field', () => {
+    expect(parseSyncItems({ direction: 1, item: 3, startFrom: '2026-03-01' })).toEqual({
+      ok: true,
+      request: {
+        direction: 1,
+        user: null,
+        itemType: 'task',
+        add: true,
+        chg: true,
+        del: false,
+        start: { from: new Date('2026-03-01T00:00:00Z') },
+      },
+    });
+    const names = (field: string) => `exh_${field}`;
+    expect(parseSyncItems({ direction: 0, item: 7 }, names)).toEqual({
+      ok: false,
+      problem: 'exh_item: expected 0 (calendar), 1 (contact), 2 (email), 3 (task) or null, not 7',
+    });
+    expect(parseSyncItems({ direction: 0, item: '2' }, names)).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/^exh_item: .* not "2" \(a string\)$/),
+    });
+    expect(parseSyncItems({ direction: 3 })).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/^direction: expected 0/),
+    });
   });
 });
 

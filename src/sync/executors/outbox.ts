@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseTimestamp } from '../../db/field-values.js';
-import { describe, errors, isExhError } from '../../errors.js';
-import { type FolderDefinition, itemType, itemTypeByCode } from '../../items/index.js';
+import { describe, errors, isDatabaseGone, isExhError } from '../../errors.js';
+import { type FolderDefinition, itemType } from '../../items/index.js';
 import type { ExhLogger } from '../../logging/logger.js';
 import type { ControlPort, SyncItemsRequest } from '../../ports/control.port.js';
 import {
@@ -14,6 +14,7 @@ import {
   type OutboxOutcome,
 } from '../../ports/database.port.js';
 import type { CallOptions, ExchangeItem, MailboxWriter, WriteResult } from '../../ports/exchange.port.js';
+import { parseSyncItems } from '../../protocol/messages.js';
 import { replyForError } from '../../protocol/replies.js';
 import {
   type ConflictRule,
@@ -62,8 +63,8 @@ export function byQueue(entries: readonly OutboxRow[]): Map<string, OutboxRow[]>
 
 /**
  * Drains pending outbox rows once (database → Exchange): every user's queue side by side, each in order (see
- * drainQueue). The connector's outbox actor runs the queues as independent workers instead (a long exh_sync_item of
- * one user never holds up another's changes); this one-shot form is for callers that want one pass.
+ * drainQueue). The connector runs the queues as independent workers instead (./outbox-workers.ts: a long
+ * exh_sync_item of one user never holds up another's changes); this one-shot form is for callers that want one pass.
  */
 export async function drainOutbox(
   deps: OutboxDeps,
@@ -142,13 +143,11 @@ async function applyRow(deps: OutboxDeps, entry: OutboxRow, signal: AbortSignal)
     : runCommand(deps, entry, writer, call);
 }
 
-/** Database errors that mean the connection is gone (the database machine's business), not this row's. */
-const connectionErrors = new Set(['EXH_DB_CONNECTION_LOST', 'EXH_DB_UNREACHABLE', 'EXH_DB_LOGIN_FAILED']);
-
 /** A database error met while applying one row: thrown when the connection is gone, else the row's outcome. */
 function databaseOutcome(error: unknown): OutboxOutcome | undefined {
   if (!isExhError(error) || !error.code.startsWith('EXH_DB_')) return undefined;
-  if (connectionErrors.has(error.code)) throw error;
+  // The connection is gone (isDatabaseGone): the database machine's business, not this row's.
+  if (isDatabaseGone(error)) throw error;
   // Busy (a lock time-out) is tried again; a procedure that raises, or one that is missing, is the row's failure.
   return { exitCode: error.retryable ? 521 : 1, outputValue: null, errorMessage: error.message };
 }
@@ -192,33 +191,44 @@ async function runCommand(
   }
 }
 
-/** exh_sync_item's parameters as its outbox row holds them (exh_sync_direction, exh_item, exh_created_from, ...). */
+/** The listener's syncItems fields (src/protocol/messages.ts) by the exh_sync_item parameters that carry them. */
+const parameterOf: Record<string, string> = {
+  direction: 'exh_sync_direction',
+  user: 'exh_user',
+  item: 'exh_item',
+  add: 'exh_add',
+  chg: 'exh_chg',
+  del: 'exh_del',
+  ...Object.fromEntries(
+    ['created', 'modified', 'received', 'start'].flatMap((range) => [
+      [`${range}From`, `exh_${range}_from`],
+      [`${range}Until`, `exh_${range}_until`],
+    ]),
+  ),
+};
+
+/**
+ * exh_sync_item's parameters as its outbox row holds them (exh_sync_direction, exh_item, exh_created_from, ...), read
+ * by the listener's syncItems schema (parseSyncItems), so that both refuse the same values: an unknown item number
+ * fails the row with a message naming it, and nothing is synchronised. Only the database's forms are translated
+ * first: NULL is the procedure's default, flags are bits or booleans, timestamps are the dialect's (DB2's
+ * 2026-01-01-00.00.00).
+ */
 export function syncItemsFromParameters(parameters: Record<string, unknown>): SyncItemsRequest {
-  const flag = (value: unknown, byDefault = true) =>
-    value === null || value === undefined ? byDefault : value === true || value === 1;
-  const date = (value: unknown) => (typeof value === 'string' && value !== '' ? parseTimestamp(value) : undefined);
-  const range = (name: string) => {
-    const from = date(parameters[`exh_${name}_from`]);
-    const until = date(parameters[`exh_${name}_until`]);
-    return from || until ? { ...(from ? { from } : {}), ...(until ? { until } : {}) } : undefined;
-  };
-  const item = parameters.exh_item;
-  const ranges = Object.fromEntries(
-    (['created', 'modified', 'received', 'start'] as const).flatMap((name) => {
-      const value = range(name);
-      return value ? [[name, value]] : [];
-    }),
-  );
-  return {
-    direction: Number(parameters.exh_sync_direction) === 1 ? 1 : 0,
-    user: typeof parameters.exh_user === 'string' && parameters.exh_user !== '' ? parameters.exh_user : null,
-    itemType: typeof item === 'number' ? (itemTypeByCode(item)?.name ?? null) : null,
-    add: flag(parameters.exh_add),
-    chg: flag(parameters.exh_chg),
-    // Deleting in Exchange only when asked for in so many words (direction 1); direction 0 deletes rows by default.
-    del: flag(parameters.exh_del, Number(parameters.exh_sync_direction) !== 1),
-    ...ranges,
-  };
+  const fields: Record<string, unknown> = {};
+  for (const [field, parameter] of Object.entries(parameterOf)) {
+    const value = parameters[parameter];
+    if (value === null || value === undefined) continue;
+    if (field === 'add' || field === 'chg' || field === 'del') fields[field] = value === true || value === 1;
+    else if (field === 'direction') fields[field] = Number(value);
+    else if (field === 'user') fields[field] = value === '' ? null : value;
+    else if (field.endsWith('From') || field.endsWith('Until')) {
+      if (typeof value === 'string' && value !== '') fields[field] = parseTimestamp(value).toISOString();
+    } else fields[field] = value;
+  }
+  const parsed = parseSyncItems(fields, (field) => parameterOf[field] ?? field);
+  if (!parsed.ok) throw errors.resyncRefused(parsed.problem);
+  return parsed.request;
 }
 
 /** One change from the application, from the outbox or straight from a sender on the database listener. */
@@ -236,8 +246,8 @@ export interface ConflictSettings {
   /** sync.conflicts. */
   rule: ConflictRule;
   /**
-   * Runs `work` while no sync of the user's item type applies a page (actors/sync-locks.ts): the write, the change key
-   * it leaves and the sync's view of both then never interleave.
+   * Runs `work` while no sync of the user's item type applies a page (src/mailbox/sync-locks.ts): the write, the
+   * change key it leaves and the sync's view of both then never interleave.
    */
   exclusive: <T>(user: string, itemType: ItemTypeName, work: () => Promise<T>) => Promise<T>;
 }

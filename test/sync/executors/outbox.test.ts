@@ -682,4 +682,61 @@ describe('syncItemsFromParameters', () => {
     });
     expect(syncItemsFromParameters({ exh_sync_direction: 0 })).toMatchObject({ user: null, itemType: null });
   });
+
+  it('reads a DB2 timestamp and a bit as the listener reads their ISO and JSON forms', () => {
+    expect(
+      syncItemsFromParameters({
+        exh_sync_direction: 0,
+        exh_item: 3,
+        exh_del: 1,
+        exh_start_from: '2026-01-01-00.00.00',
+      }),
+    ).toEqual({
+      direction: 0,
+      user: null,
+      itemType: 'task',
+      add: true,
+      chg: true,
+      del: true,
+      start: { from: new Date('2026-01-01T00:00:00Z') },
+    });
+  });
+
+  it('refuses an item number the registry does not know, or a number written as a string, as the listener does', () => {
+    const refusal = (parameters: Record<string, unknown>) => {
+      try {
+        syncItemsFromParameters(parameters);
+      } catch (error) {
+        return isExhError(error, 'EXH_RESYNC_REFUSED') ? error.message : `not refused: ${String(error)}`;
+      }
+      return 'accepted';
+    };
+    expect(refusal({ exh_sync_direction: 0, exh_item: 7 })).toBe(
+      'exh_sync_item refused: exh_item: expected 0 (calendar), 1 (contact), 2 (email), 3 (task) or null, not 7',
+    );
+    expect(refusal({ exh_sync_direction: 0, exh_item: '2' })).toMatch(
+      /^exh_sync_item refused: exh_item: expected .* not "2" \(a string\)$/,
+    );
+    expect(refusal({ exh_sync_direction: 2 })).toMatch(/^exh_sync_item refused: exh_sync_direction: expected 0 /);
+  });
+
+  it('fails an exh_sync_item row with an unknown item number, naming it, and synchronises nothing', async () => {
+    const user = 'unknown-item@contoso.test';
+    controlCalls.length = 0;
+    await instance.query(
+      `INSERT INTO exh_outbox (exh_user, exh_item_type, exh_action, exh_payload) VALUES
+         ($1, NULL, 'sync_item', $2), ($1, NULL, 'sync_item', $3)`,
+      [
+        user,
+        JSON.stringify({ exh_sync_direction: 0, exh_user: user, exh_item: 7 }),
+        JSON.stringify({ exh_sync_direction: 0, exh_user: user, exh_item: '2' }),
+      ],
+    );
+    await drainOutbox({ ...base(), writerOf: () => undefined }, { limit: 100, signal });
+    expect(controlCalls.filter((call) => call.includes(user))).toEqual([]);
+    expect((await outbox(user)).map((row) => [row.exh_state, row.exh_exit_code, row.exh_error_message])).toEqual([
+      ['failed', 1, expect.stringMatching(/exh_item: expected 0 \(calendar\).* not 7$/)],
+      ['failed', 1, expect.stringMatching(/exh_item: expected 0 \(calendar\).* not "2" \(a string\)$/)],
+    ]);
+  });
 });

@@ -1,0 +1,130 @@
+import { outboxRowsPerUser } from '../../db/outbox.js';
+import { describe, isDatabaseGone } from '../../errors.js';
+import { byQueue, drainQueue, type OutboxDeps } from './outbox.js';
+
+/** The clock the workers poll by; tests pass their own and tick it by hand (STYLE 13). */
+export interface OutboxTimers {
+  setInterval(tick: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+export interface OutboxWorkersDeps extends OutboxDeps {
+  /** How often pending rows are looked for (the fallback where the database cannot notify, and for waiting rows). */
+  pollMs: number;
+  /** The database went away under a look or a worker (isDatabaseGone): its machine's business, not the outbox's. */
+  onDatabaseGone: (error: unknown) => void;
+  timers?: OutboxTimers;
+}
+
+export interface OutboxWorkers {
+  /** Polls, watches for the database's notifications and looks once at once. */
+  start(): void;
+  /** Cuts the workers short (their rows stay pending, applied again at the next start) and stops polling. */
+  stop(): void;
+  /**
+   * Reads the outbox and starts a worker for each user whose rows are pending and who has none running. A look asked
+   * for while one reads runs once more after it (any number of asks, one more look); a notification's user is not
+   * needed: one look reads every queue.
+   */
+  look(): Promise<void>;
+  /** Resolves when no look reads and no worker runs (the test's way to wait without a clock). */
+  idle(): Promise<void>;
+}
+
+/** Rows read per look at the outbox (at most outboxRowsPerUser of them per user). */
+const readLimit = 500;
+
+const systemTimers: OutboxTimers = {
+  setInterval: (tick, ms) => setInterval(tick, ms),
+  clearInterval: (handle) => clearInterval(handle as ReturnType<typeof setInterval>),
+};
+
+/**
+ * The outbox drain's scheduler (database → Exchange): each user's rows are drained by a worker of their own, in order
+ * (drainQueue); a look at the outbox starts workers for the users that have none running, so an exh_sync_item that
+ * takes an hour holds up only its own user's later rows, and a row being applied is never picked up twice. Woken by
+ * the database's notification where it has one (PostgreSQL NOTIFY from exh_to_exh_*), and by polling.
+ */
+export function createOutboxWorkers(deps: OutboxWorkersDeps): OutboxWorkers {
+  const controller = new AbortController();
+  const log = deps.logger.child({ actor: 'outbox' });
+  const timers = deps.timers ?? systemTimers;
+  const { pollMs, onDatabaseGone, timers: _clock, ...drainDeps } = deps;
+  const workers = new Map<string, Promise<void>>();
+  let reading: Promise<void> | undefined;
+  let again = false;
+  let timer: unknown;
+  let unwatch: (() => Promise<void>) | undefined;
+
+  const failed = (error: unknown) => {
+    if (controller.signal.aborted) return;
+    if (isDatabaseGone(error)) onDatabaseGone(error);
+    else log.error({ err: error }, `Draining the outbox failed: ${describe(error)}`);
+  };
+
+  const read = async () => {
+    try {
+      const queues = byQueue(await deps.db.readOutbox(readLimit));
+      for (const [queue, rows] of queues) {
+        if (workers.has(queue)) continue;
+        const worker = drainQueue(drainDeps, rows, { signal: controller.signal }).then((outcome) => {
+          if (outcome.done + outcome.failed > 0) log.debug({ queue, ...outcome }, 'Outbox rows applied');
+          // More of this user's rows may be waiting behind the ones read: look again at once.
+          if (outcome.waiting === 0 && rows.length >= outboxRowsPerUser) void look();
+        }, failed);
+        workers.set(queue, worker);
+        void worker.finally(() => workers.delete(queue));
+      }
+    } catch (error) {
+      failed(error);
+    }
+  };
+
+  const look = async (): Promise<void> => {
+    if (controller.signal.aborted) return;
+    if (reading) {
+      again = true;
+      return;
+    }
+    reading = read();
+    await reading;
+    reading = undefined;
+    if (again) {
+      again = false;
+      void look();
+    }
+  };
+
+  return {
+    look,
+    start() {
+      timer = timers.setInterval(() => void look(), pollMs);
+      deps.db
+        .watchOutbox?.(
+          () => void look(),
+          (error) =>
+            log.warn(
+              { err: error },
+              `Outbox notifications stopped, polling every ${pollMs} ms only: ${describe(error)}`,
+            ),
+        )
+        .then(
+          (stop) => {
+            if (controller.signal.aborted) void stop().catch(() => {});
+            else unwatch = stop;
+          },
+          (error: unknown) =>
+            log.warn({ err: error }, `Outbox notifications unavailable, polling only: ${describe(error)}`),
+        );
+      void look();
+    },
+    stop() {
+      controller.abort();
+      if (timer !== undefined) timers.clearInterval(timer);
+      void unwatch?.().catch(() => {});
+    },
+    async idle() {
+      while (reading || workers.size > 0) await Promise.allSettled([reading, ...workers.values()]);
+    },
+  };
+}

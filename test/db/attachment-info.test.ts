@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeAttachmentInfo, encodeAttachmentInfo } from '../../src/db/attachment-info.js';
 
 describe('attachment info', () => {
-  it("writes the documented format (docs/database.md, Attachment info) for ordinary names", () => {
+  it('writes the documented format (docs/database.md, Attachment info) for ordinary names', () => {
     expect(
       encodeAttachmentInfo([
         { name: 'report.pdf', id: 'AAMkAGI2=' },

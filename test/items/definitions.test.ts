@@ -152,7 +152,7 @@ describe('item-type definitions', () => {
     },
   );
 
-  it("gives item ids the case-sensitive id kind and bodies the body kind (docs/database.md, Types)", () => {
+  it('gives item ids the case-sensitive id kind and bodies the body kind (docs/database.md, Types)', () => {
     for (const definition of itemTypes) {
       expect(definition.fields.find((f) => f.name === 'item_id')?.kind).toBe('itemId');
       const body = definition.fields.find((f) => f.property === 'body');

@@ -97,7 +97,7 @@ export function createMailboxActors(deps: MailboxDeps) {
       return () => {
         stopped = true;
         controller.abort();
-        void subscription?.close().catch(() => {});
+        if (subscription) deps.connections.closing(subscription.close());
       };
     }),
 

@@ -13,6 +13,8 @@ export interface SupervisorDeps {
   committed: { clear(): void };
   /** Closes the listeners; awaited here because a callback actor's cleanup cannot be. */
   closeListeners: () => Promise<void>;
+  /** The stopped mailboxes' subscriptions closing (src/mailbox/connections.ts); awaited before the pool closes. */
+  subscriptionsClosed?: () => Promise<unknown>;
 }
 
 export function createSupervisorActors(deps: SupervisorDeps) {
@@ -28,6 +30,8 @@ export function createSupervisorActors(deps: SupervisorDeps) {
 
     // Reverse start order; the log feed goes last so that a telnet client sees the whole stop.
     shutdown: fromPromise<void>(async () => {
+      // Subscriptions are closed through the pool: their deletions go before it closes (bounded by the caller).
+      await deps.subscriptionsClosed?.();
       await deps.pool.close();
       await deps.db.close();
       await deps.closeListeners();

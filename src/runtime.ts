@@ -129,6 +129,8 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     },
     logger,
     committed,
+    // Within the 10 s a stop has (docs/operations.md), the rest of the shutdown after it.
+    subscriptionsClosed: () => connections.closed(5_000),
     closeListeners: async () => {
       await listeners.database?.close();
       await http.listener?.close();

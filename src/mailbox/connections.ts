@@ -45,6 +45,33 @@ export class Connections {
   release(user: string, connection: MailboxConnection): void {
     if (this.#byUser.get(keyOf(user)) === connection) this.#byUser.delete(keyOf(user));
   }
+
+  /** Subscriptions closing (a stopped mailbox's: Graph deletes them, EWS unsubscribes): awaited before the pool closes. */
+  readonly #closing = new Set<Promise<unknown>>();
+
+  /** A mailbox's subscription that is being closed in the background (a callback actor's cleanup cannot await). */
+  closing(closed: Promise<unknown>): void {
+    const tracked = closed.catch(() => {}).finally(() => this.#closing.delete(tracked));
+    this.#closing.add(tracked);
+  }
+
+  /**
+   * At shutdown, before the Exchange pool closes: the subscriptions being closed finish (Exchange would otherwise keep
+   * them: Graph posts to a webhook until it expires), for at most `timeoutMs`; resolves whether or not they did.
+   */
+  async closed(timeoutMs: number): Promise<boolean> {
+    if (this.#closing.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const done = Promise.allSettled([...this.#closing]).then(() => true as const);
+    try {
+      return await Promise.race([done, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 const keyOf = (user: string) => user.toLowerCase();

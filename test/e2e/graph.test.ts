@@ -229,9 +229,15 @@ describe.skipIf(!pgUrl)('Microsoft Graph end to end (emulator, PostgreSQL, examp
 
   describe('webhooks: lifecycle events (docs/exchange-online.md, "Notifications")', () => {
     const subscriptionsOf = (user: string) => emulator.admin.graphSubscriptions().filter((s) => s.mailbox === user);
-    // A stopped connector leaves its Graph subscriptions behind today (its close() is not awaited before the pool
-    // closes); they post to a listener that is gone, so each test begins without them.
+    // Each test begins without subscriptions, whatever an earlier test left (the next test proves a stop leaves none).
     beforeEach(() => void emulator.admin.expireGraphSubscriptions());
+
+    it('a stopped connector deletes its Graph subscriptions before its pool closes: none is left posting', async () => {
+      await start('push');
+      expect(subscriptionsOf(alice).length).toBeGreaterThan(0);
+      await world.stopConnector();
+      expect(emulator.admin.graphSubscriptions()).toEqual([]);
+    });
     /** alice's contacts of this test, each once: never a row doubled by a delta read again. */
     const contactsOf = async (tag: string) =>
       (await rows('contact_item', alice))

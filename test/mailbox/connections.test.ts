@@ -17,4 +17,18 @@ describe('Connections', () => {
     connections.delete('ALICE@contoso.test');
     expect(connections.find('alice@contoso.test')).toBeUndefined();
   });
+
+  it('waits at shutdown for the subscriptions being closed, but no longer than it is given', async () => {
+    const connections = new Connections();
+    expect(await connections.closed(1_000)).toBe(true);
+    let finish: () => void = () => {};
+    connections.closing(new Promise<void>((resolve) => (finish = resolve)));
+    // A failed close counts as closed: nothing is left to wait for.
+    connections.closing(Promise.reject(new Error('Graph refused the deletion')));
+    expect(await connections.closed(20)).toBe(false);
+    const waiting = connections.closed(5_000);
+    finish();
+    expect(await waiting).toBe(true);
+    expect(await connections.closed(1)).toBe(true);
+  });
 });

@@ -198,6 +198,7 @@ export class RoutingExchange implements ExchangePort {
       readItem: guard(connection.readItem.bind(connection)),
       deleteItem: guard(connection.deleteItem.bind(connection)),
       findByAppItemId: guard(connection.findByAppItemId.bind(connection)),
+      ...(connection.resumeCreate ? { resumeCreate: guard(connection.resumeCreate.bind(connection)) } : {}),
       getAttachment: guard(connection.getAttachment.bind(connection)),
       addAttachment: guard(connection.addAttachment.bind(connection)),
     };

@@ -223,6 +223,13 @@ export interface MailboxWriter {
    * organizer is cancelled for the attendees.
    */
   deleteItem(itemId: string, options: CallOptions): Promise<void>;
+  /**
+   * Finishes a create that may have stopped half-way, for an item findByAppItemId found when the create was asked for
+   * again: a backend that creates in more than one step (Microsoft Graph sends e-mail as a draft, then sends it)
+   * completes the steps that did not happen (a stamped draft with recipients is sent), so a retried create is done
+   * once and in full. Absent: the backend's creates are single steps (EWS), and the item found is the item made.
+   */
+  resumeCreate?(itemId: string, write: ItemWrite & { appItemId: string }, options: CallOptions): Promise<void>;
   /** The item created earlier for this application id, if any: makes a create retried after a crash happen once. */
   findByAppItemId(folders: readonly FolderName[], appItemId: string, options: CallOptions): Promise<string | null>;
   /** One attachment's bytes; EXH_EXCHANGE_ATTACHMENT_TOO_LARGE past `maxBytes`. */

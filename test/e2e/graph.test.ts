@@ -140,6 +140,39 @@ describe.skipIf(!pgUrl)('Microsoft Graph end to end (emulator, PostgreSQL, examp
     });
   });
 
+  describe('an e-mail is created in two steps (a draft, then send)', () => {
+    it('an e-mail whose send failed is sent once when the outbox tries again: never left a draft, never doubled', async () => {
+      await start();
+      // Every send of alice's fails for longer than the client retries: the outbox row fails and is tried again.
+      emulator.admin.faults.add({
+        kind: 'graphUnavailable',
+        retryAfterSeconds: 0,
+        calls: 4,
+        mailbox: alice,
+        operations: ['graph.messages.send'],
+      });
+      const tag = randomBytes(3).toString('hex');
+      await admin.query(
+        `insert into ${schema}.email_item (exh_app_item_id, exh_user, exh_subject, exh_body, exh_to)
+         values ($1, $2, $3, 'Hello', $4)`,
+        [`mail-${tag}`, alice, `Sent once ${tag}`, bob],
+      );
+      const subjectIs = (i: { properties: Record<string, unknown> }) => i.properties.Subject === `Sent once ${tag}`;
+      await eventually(async () => {
+        expect(emulator.admin.items(bob, 'inbox').filter(subjectIs)).toHaveLength(1);
+        expect(emulator.admin.items(alice, 'sentitems').filter(subjectIs)).toHaveLength(1);
+      });
+      expect(emulator.admin.items(alice, 'drafts').filter(subjectIs)).toEqual([]);
+      const outbox = await admin.query(
+        `select exh_state from ${schema}.exh_outbox where exh_user = $1 and exh_action = 'add'`,
+        [alice],
+      );
+      expect(outbox.rows.map((r) => r.exh_state)).toContain('done');
+      // The fault was met: the first attempt did fail at the send.
+      expect(emulator.admin.faults.list().length).toBe(0);
+    }, 60_000);
+  });
+
   describe('throttling (docs/exchange-online.md, "Throttling")', () => {
     it('no 5th concurrent request per mailbox ever reaches the emulator: a burst of 60 items and 20 outbox rows', async () => {
       await start();

@@ -143,6 +143,10 @@ export class GraphConnection implements MailboxConnection, MailboxWriter, GraphM
     return write.deleteItem(this, itemId, options);
   }
 
+  resumeCreate(itemId: string, w: ItemWrite & { appItemId: string }, options: CallOptions): Promise<void> {
+    return write.resumeCreate(this, itemId, w, options);
+  }
+
   findByAppItemId(folders: readonly FolderName[], appItemId: string, options: CallOptions): Promise<string | null> {
     return findByAppItemId(this, folders, appItemId, options);
   }

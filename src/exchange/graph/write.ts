@@ -104,6 +104,24 @@ export async function createItem(
   return resultOf(json, json.id);
 }
 
+/**
+ * A create asked for again after its item was found by the application's id (MailboxWriter.resumeCreate): an e-mail
+ * with recipients is created as a draft and then sent, so a draft found still unsent (the send failed, or its answer
+ * was lost) is sent now. Anything else was made in one step and is complete.
+ */
+export async function resumeCreate(
+  mailbox: GraphMailbox,
+  itemId: string,
+  write: ItemWrite,
+  options: CallOptions,
+): Promise<void> {
+  if (kindOfClass(write.itemClass) !== 'message' || !hasRecipients(write.properties)) return;
+  const path = itemPath(mailbox.path, 'message', itemId);
+  const answer = await mailbox.send<Json>({ method: 'GET', url: `${path}?$select=id,isDraft`, accept: [404] }, options);
+  if (answer.status === 404 || answer.body?.isDraft !== true) return;
+  await mailbox.send({ method: 'POST', url: `${path}/send`, accept: [202] }, options);
+}
+
 /** The current event: only its organizer may change it. */
 async function organizerCheck(mailbox: GraphMailbox, itemId: string, options: CallOptions): Promise<Event & Json> {
   const answer = await mailbox.send<Event & Json>(

@@ -310,7 +310,11 @@ async function writeChange(
     // The application's id is the idempotency key: a create repeated after a crash between Exchange and the outbox
     // row (whose attempts were never counted), or a sender's retry after a time-out, finds the item it made.
     const existing = await writer.findByAppItemId(definition.createdIn, appItemId, call);
-    if (existing) return ok(existing);
+    if (existing) {
+      // Made before, perhaps only half-way (an e-mail Graph saved as a draft and did not send): finished now.
+      await writer.resumeCreate?.(existing, { ...writeOf(definition, entry.fields), appItemId }, call);
+      return ok(existing);
+    }
     // A meeting's UID is linked to the application's id before the invitations go out (attendees' copies).
     const uid = definition.behaviour.sharedUid ? `exh-${randomUUID()}` : undefined;
     if (uid) await db.rememberMeetings([{ uid, appItemId }]);

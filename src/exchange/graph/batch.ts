@@ -99,7 +99,7 @@ export async function runBatch(
           }
           continue;
         }
-        const throttled = status === 429 || status === 503;
+        const throttled = status === 429 || status === 503 || status === 504;
         const waitMs = retryAfterMs(headers.get('retry-after'), deps.throttle.clock.now());
         const backOffMs = waitMs ?? (throttled ? deps.backOff(attempts[index] ?? 0) : undefined);
         if (throttled) deps.throttle.pause(call.mailbox, backOffMs ?? 0);

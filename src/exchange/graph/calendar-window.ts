@@ -75,6 +75,19 @@ function itemFailure(error: Error): { code: string; message: string } {
   throw error;
 }
 
+/**
+ * Whether an event calendarView/delta reported as removed, and that Graph still gives, is gone from the calendar: it
+ * still overlaps the window the view was read within, so it did not leave the window, it left the calendar (deleted
+ * to Deleted Items, moved to another calendar). Outside the window, or without times to tell, it merely left the
+ * window, and the backend says nothing of rows outside it (SyncPage.window).
+ */
+export function removalIsDeletion(event: GraphEvent, window: { from: string; until: string }): boolean {
+  const start = fromDateTimeTimeZone(event.start);
+  const end = fromDateTimeTimeZone(event.end) ?? start;
+  if (!start || !end) return false;
+  return Date.parse(start) < Date.parse(window.until) && Date.parse(end) > Date.parse(window.from);
+}
+
 export async function syncCalendar(
   mailbox: GraphMailbox,
   continuation: string | null,
@@ -115,7 +128,7 @@ export async function syncCalendar(
       ...[...bySeries.keys()]
         .filter((id) => !singles.some((e) => e.id === id))
         .map((id) => ({ id: `m:${id}`, url: `${events(id)}?$expand=${appItemIdExpand}` })),
-      ...removed.map((id) => ({ id: `r:${id}`, url: `${events(id)}?$select=id` })),
+      ...removed.map((id) => ({ id: `r:${id}`, url: `${events(id)}?$select=id,start,end` })),
     ],
     options,
   );
@@ -127,13 +140,14 @@ export async function syncCalendar(
     delete held[masterId];
   };
 
-  // Deletions: only what is gone; what answers merely left the window.
+  // Deletions: what is gone, or what still answers but left the view while inside the window (it left the calendar:
+  // Deleted Items, another calendar); what answers outside the window merely left it (removalIsDeletion).
   // The masters whose occurrences went: the series may have gone whole (its master is never in the view).
   const suspects = new Set<string>();
   for (const id of removed) {
     const answer = fetched.get(`r:${id}`);
-    if (answer?.ok) continue;
-    if (answer && !gone(answer.error)) itemFailure(answer.error);
+    if (answer?.ok && !removalIsDeletion(answer.body, window)) continue;
+    if (answer && !answer.ok && !gone(answer.error)) itemFailure(answer.error);
     changes.push({ type: 'delete', itemId: id });
     if (held[id]) forgetSeries(id);
     else {

@@ -99,7 +99,7 @@ export interface GraphClientOptions {
   perMailbox?: number;
   /** Answers larger than this are refused (default 64 MiB). */
   maxBodyBytes?: number;
-  /** How often the client itself retries a request Graph throttled (429, 503) before it reports it (default 3). */
+  /** How often the client itself retries a request Graph throttled (429, 503, 504) before it reports it (default 3). */
   throttleRetries?: number;
   /** Back-off without Retry-After: first wait and cap (default 1 s, 60 s). */
   backOff?: { baseMs?: number; maxMs?: number };
@@ -113,7 +113,8 @@ export interface GraphClientOptions {
 const standardPrefer = ['IdType="ImmutableId"', 'outlook.timezone="UTC"'];
 
 /** Statuses after which Graph asks to wait and try again (docs/exchange-online.md, "Throttling"). */
-const throttledStatuses = new Set([429, 503]);
+// 504 too: Graph's gateway timed out, and its Retry-After (when it gives one) is as binding as a 503's.
+const throttledStatuses = new Set([429, 503, 504]);
 
 /**
  * The Graph client (the contract above). Each attempt of a request waits out its mailbox's pause, then goes through

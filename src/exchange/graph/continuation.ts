@@ -22,7 +22,7 @@ export interface GraphContinuation {
   /** Whether `link` is a nextLink (the round goes on) or a deltaLink (it is done; the next page begins a round). */
   at: 'next' | 'delta';
   fresh: boolean;
-  /** When the current round began (our clock). */
+  /** When the current round began, by Graph's clock (the Date of its first page). */
   started?: string;
   /** When the round before it began. */
   since?: string;

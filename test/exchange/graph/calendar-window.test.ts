@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { calendarWindowOf } from '../../../src/exchange/graph/calendar-window.js';
+import { calendarWindowOf, removalIsDeletion } from '../../../src/exchange/graph/calendar-window.js';
 import type { ExchangeItem, SyncChange } from '../../../src/ports/exchange.port.js';
 import { alice, graphAdapter, live, startGraphEmulator, syncAll } from './adapter-support.js';
 
@@ -195,5 +195,25 @@ describe('exceptions', () => {
     });
     const order = items(changes).map((c) => c.item.id);
     expect(order.indexOf(masterId)).toBeLessThan(order.indexOf(second?.id as string));
+  });
+});
+
+describe('removalIsDeletion (an event calendarView/delta removed that Graph still gives)', () => {
+  const window = { from: '2026-01-01T00:00:00.000Z', until: '2027-01-01T00:00:00.000Z' };
+  const at = (start: string, end: string) => ({
+    start: { dateTime: start, timeZone: 'UTC' },
+    end: { dateTime: end, timeZone: 'UTC' },
+  });
+
+  it('is a deletion while the event still overlaps the window: it left the calendar, not the window', () => {
+    expect(removalIsDeletion(at('2026-06-01T09:00:00.0000000', '2026-06-01T10:00:00.0000000'), window)).toBe(true);
+    // Across either edge it still overlaps.
+    expect(removalIsDeletion(at('2025-12-31T23:00:00.0000000', '2026-01-01T01:00:00.0000000'), window)).toBe(true);
+  });
+
+  it('is no deletion once the event lies outside the window, or without times to tell', () => {
+    expect(removalIsDeletion(at('2027-03-01T09:00:00.0000000', '2027-03-01T10:00:00.0000000'), window)).toBe(false);
+    expect(removalIsDeletion(at('2025-06-01T09:00:00.0000000', '2025-06-01T10:00:00.0000000'), window)).toBe(false);
+    expect(removalIsDeletion({}, window)).toBe(false);
   });
 });

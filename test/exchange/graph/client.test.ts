@@ -494,6 +494,24 @@ describe('throttling, tokens and the per-mailbox limit (over the test double; ag
     expect(error.details.backOffMs).toBe(2_000);
   });
 
+  it("retries a 504 (Graph's gateway timed out) after its Retry-After, and goes on when the next answer is good", async () => {
+    const clock = manualClock();
+    let asked = 0;
+    graph.on('/users/ann@contoso.test/todo/lists', (_request, response) => {
+      asked += 1;
+      if (asked === 1)
+        json(response, 504, { error: { code: 'GatewayTimeout', message: 'slow' } }, { 'retry-after': '3' });
+      else json(response, 200, { value: [] });
+    });
+    const { graphClient } = client({ clock, throttleRetries: 1 });
+    const pending = graphClient.request({ method: 'GET', url: `/users/${ann}/todo/lists`, mailbox: ann }, call());
+    await until(() => clock.waiting() === 1, 'the pause');
+    expect(asked).toBe(1);
+    clock.advance(3_000);
+    expect((await pending).status).toBe(200);
+    expect(asked).toBe(2);
+  });
+
   it('refreshes the token once after a 401 and goes on; a second 401 is EXH_EXCHANGE_AUTH_FAILED', async () => {
     const asked: boolean[] = [];
     let current = 'old';

@@ -140,6 +140,25 @@ describe.skipIf(!pgUrl)('Microsoft Graph end to end (emulator, PostgreSQL, examp
     });
   });
 
+  describe('what Graph does not carry (docs/exchange-online.md)', () => {
+    it("a task's percent complete and owner stay in the application's row when the task changes in Exchange", async () => {
+      await start();
+      const tag = randomBytes(3).toString('hex');
+      await admin.query(
+        `insert into ${schema}.task_item (exh_app_item_id, exh_user, exh_subject, exh_percent_complete, exh_owner)
+         values ($1, $2, $3, 40, 'Carol Ops')`,
+        [`keep-${tag}`, carol, `Keeps its percent ${tag}`],
+      );
+      const row = async () =>
+        (await rows('task_item', carol)).find((r) => r.exh_app_item_id === `keep-${tag}`) as Record<string, unknown>;
+      await eventually(async () => expect((await row())?.exh_item_id).toEqual(expect.any(String)));
+      // A person renames it in To Do: the echo of that change must not clear what Graph never carried.
+      emulator.admin.updateItem(carol, (await row()).exh_item_id as string, { Subject: `Renamed ${tag}` });
+      await eventually(async () => expect((await row())?.exh_subject).toBe(`Renamed ${tag}`));
+      expect(await row()).toMatchObject({ exh_percent_complete: 40, exh_owner: 'Carol Ops' });
+    });
+  });
+
   describe('an e-mail is created in two steps (a draft, then send)', () => {
     it('an e-mail whose send failed is sent once when the outbox tries again: never left a draft, never doubled', async () => {
       await start();

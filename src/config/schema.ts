@@ -98,8 +98,12 @@ const graph = z
     notificationUrl: z.url().optional(),
     /** How often a mailbox's folders are read without a notification (poll), or as a safety net (webhook: × 10). */
     pollIntervalMs: ms.default(30_000),
-    /** How long a subscription lasts before it is renewed at two thirds (Outlook resources: at most 10,080 minutes). */
-    subscriptionMinutes: z.number().int().min(5).max(10_080).default(10_080),
+    /**
+     * How long a subscription lasts before it is renewed at two thirds. Microsoft's current limit for Outlook resources
+     * is 10,080 minutes; it was 4,230, and a subscription asked for longer than the tenant allows is refused, so the
+     * default stays within both (a renewal every two days instead of every five costs one request).
+     */
+    subscriptionMinutes: z.number().int().min(5).max(10_080).default(4_230),
     /** Autodiscover v2, asked by exchange.backend "auto" where a mailbox is served. */
     autodiscoverUrl: z.url().default('https://autodiscover-s.outlook.com/autodiscover/autodiscover.json'),
   })

@@ -17,12 +17,15 @@ export const probeHeaders = {
   'x-oauth-enabled': 'False',
 };
 
-/** The "mailbox server" a mailbox lives on; GroupingInformation and X-CalculatedBETarget name it. */
-export function serverOf(address: string): string {
+/**
+ * The "mailbox server" a mailbox lives on, one of `servers` (the emulator's mailboxServers, default 2) chosen by a
+ * hash of the address; GroupingInformation and X-CalculatedBETarget name it.
+ */
+export function serverOf(address: string, servers = 2): string {
   let hash = 0;
   for (const c of address.toLowerCase()) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
   const domain = address.split('@')[1] ?? 'emulator.test';
-  return `exh-mbx${(hash % 2) + 1}.${domain}`;
+  return `exh-mbx${(hash % Math.max(1, servers)) + 1}.${domain}`;
 }
 
 const settings: Record<string, (core: Core, address: string) => string> = {
@@ -31,9 +34,9 @@ const settings: Record<string, (core: Core, address: string) => string> = {
     `/o=ExhEmulator/ou=Exchange Administrative Group/cn=Recipients/cn=${address.split('@')[0]}`,
   UserDeploymentId: () => '6b3a6f80-3c4b-4ba5-9d8e-6f0a4b7e2c11',
   AutoDiscoverSMTPAddress: (_core, address) => address,
-  InternalMailboxServer: (_core, address) => serverOf(address),
-  MailboxDN: (_core, address) =>
-    `/o=ExhEmulator/ou=Exchange Administrative Group/cn=Configuration/cn=Servers/cn=${serverOf(address)}/cn=Microsoft Private MDB`,
+  InternalMailboxServer: (core, address) => serverOf(address, core.settings.mailboxServers),
+  MailboxDN: (core, address) =>
+    `/o=ExhEmulator/ou=Exchange Administrative Group/cn=Configuration/cn=Servers/cn=${serverOf(address, core.settings.mailboxServers)}/cn=Microsoft Private MDB`,
   CasVersion: () =>
     `${serverVersion.MajorVersion}.${String(serverVersion.MinorVersion).padStart(2, '0')}.${serverVersion.MajorBuildNumber}.${String(serverVersion.MinorBuildNumber).padStart(3, '0')}`,
   EwsSupportedSchemas: () =>
@@ -41,7 +44,8 @@ const settings: Record<string, (core: Core, address: string) => string> = {
   InternalEwsUrl: (core) => core.ewsUrl(),
   ExternalEwsUrl: (core) => core.ewsUrl(),
   ExternalEwsVersion: () => '15.01.1261.035',
-  GroupingInformation: (_core, address) => serverOf(address).split('.')[0]?.toUpperCase() ?? 'EXH-MBX1',
+  GroupingInformation: (core, address) =>
+    serverOf(address, core.settings.mailboxServers).split('.')[0]?.toUpperCase() ?? 'EXH-MBX1',
 };
 
 const i = 'http://www.w3.org/2001/XMLSchema-instance';

@@ -34,6 +34,11 @@ export interface EmulatorSettings {
    * ErrorExceededFindCountLimit, calendar views cut short or refused with ErrorCalendarViewRangeTooBig). Default 1000.
    */
   findCountLimit: number;
+  /**
+   * How many Mailbox servers the mailboxes are spread over (by a hash of the address): Autodiscover's
+   * GroupingInformation names the server, so this is how many streaming groups an EWS URL has. Default 2.
+   */
+  mailboxServers: number;
   /** Length of an EWS "minute" (Timeout, StatusFrequency, ConnectionTimeout); tests shorten it. */
   minuteMs: number;
   /** Interval of the keep-alive envelopes on a streaming connection. */

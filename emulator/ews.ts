@@ -1,6 +1,6 @@
 import { anchorMailbox, effectiveMailbox } from './auth.js';
-import { serverOf } from './autodiscover.js';
 import type { Core, OperationContext } from './context.js';
+import { type AffinityHeaders, routeRequest } from './notifications/affinity.js';
 import { createAttachments, deleteAttachments, getAttachments } from './ops/attachments.js';
 import type { Operation, StreamingHandler } from './ops/common.js';
 import { findItems } from './ops/find-item.js';
@@ -49,7 +49,11 @@ export interface EwsRequest {
   account: string;
   body: string;
   anchorHeader: string | undefined;
+  /** X-PreferServerAffinity and X-BackEndOverrideCookie (notifications/affinity.ts). */
+  affinity?: AffinityHeaders;
 }
+
+const noAffinity: AffinityHeaders = { preferServerAffinity: false, backEndCookie: undefined };
 
 const xmlHeaders = { 'content-type': 'text/xml; charset=utf-8' };
 
@@ -122,6 +126,9 @@ export async function handleEws(core: Core, request: EwsRequest): Promise<EwsAns
     operation: answer.operation,
     account: request.account,
     ...(seen.mailbox === undefined ? {} : { mailbox: seen.mailbox }),
+    ...(request.anchorHeader ? { anchorMailbox: request.anchorHeader } : {}),
+    ...(request.affinity?.preferServerAffinity ? { preferServerAffinity: true } : {}),
+    ...(request.affinity?.backEndCookie ? { backEndCookie: request.affinity.backEndCookie } : {}),
     status: answer.status,
     ...(answer.faultCode === undefined ? {} : { fault: answer.faultCode }),
     ...(answer.responseCode === undefined ? {} : { responseCode: answer.responseCode }),
@@ -164,7 +171,8 @@ async function answerEws(
     const mailbox = effectiveMailbox(core, request.account, header);
     seen.mailbox = mailbox.address;
     const anchor = anchorMailbox(core, request.anchorHeader, mailbox);
-    const headers: Record<string, string> = { 'x-calculatedbetarget': serverOf(anchor.address) };
+    const route = routeRequest(core, anchor, request.anchorHeader, request.affinity ?? noAffinity);
+    const headers: Record<string, string> = { 'x-calculatedbetarget': route.server, ...route.headers };
     const target = { operation, mailbox };
     const latency = core.faults.take('latency', target);
     if (latency) await new Promise<void>((resolve) => core.clock.setTimeout(resolve, latency.ms));

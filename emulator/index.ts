@@ -61,6 +61,8 @@ export interface EmulatorOptions {
   maxHangingConnections?: number;
   /** EWSFindCountLimit: most items a FindItem answers with. Default 1000, as Exchange. Switchable at run time. */
   findCountLimit?: number;
+  /** Mailbox servers the mailboxes are spread over (GroupingInformation). Default 2. */
+  mailboxServers?: number;
   /** Length of an EWS "minute" in ms (subscription timeouts, StatusFrequency, ConnectionTimeout). Default 60000. */
   minuteMs?: number;
   /** Interval of streaming keep-alives in ms. Default 30000. */
@@ -120,6 +122,7 @@ const optionsSchema = z.object({
   copyExtendedPropertiesToAttendees: z.boolean().default(false),
   maxHangingConnections: z.number().int().positive().default(3),
   findCountLimit: z.number().int().positive().default(1000),
+  mailboxServers: z.number().int().positive().default(2),
   minuteMs: z.number().positive().default(60_000),
   keepAliveMs: z.number().positive().default(30_000),
   bodyLimit: z
@@ -165,6 +168,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     copyExtendedPropertiesToAttendees: parsed.copyExtendedPropertiesToAttendees,
     maxHangingConnections: parsed.maxHangingConnections,
     findCountLimit: parsed.findCountLimit,
+    mailboxServers: parsed.mailboxServers,
     minuteMs: parsed.minuteMs,
     keepAliveMs: parsed.keepAliveMs,
     bodyLimit: parsed.bodyLimit,

@@ -15,6 +15,10 @@ export interface LoggedRequest {
   account: string;
   /** The mailbox acted on (impersonated, or the account's own), when the request got that far. */
   mailbox?: string;
+  /** X-AnchorMailbox, X-PreferServerAffinity and the X-BackEndOverrideCookie the request brought, if any. */
+  anchorMailbox?: string;
+  preferServerAffinity?: boolean;
+  backEndCookie?: string;
   /** The HTTP status of the answer. */
   status: number;
   /** The response code of a SOAP fault answer (ErrorServerBusy, ErrorMailboxMoveInProgress, …). */

@@ -5,6 +5,7 @@ import { authenticate, logOn } from './auth.js';
 import { autodiscover, probeHeaders } from './autodiscover.js';
 import type { Core } from './context.js';
 import { handleEws } from './ews.js';
+import { cookieOf } from './notifications/affinity.js';
 
 /**
  * The HTTP face of the emulator: EWS at /EWS/Exchange.asmx (paths are case-insensitive, as on IIS), Autodiscover at
@@ -57,6 +58,10 @@ export function buildServer(core: Core, admin: EmulatorAdmin): FastifyInstance {
       account,
       body: request.body,
       anchorHeader: Array.isArray(anchor) ? anchor[0] : anchor,
+      affinity: {
+        preferServerAffinity: String(request.headers['x-preferserveraffinity'] ?? '').toLowerCase() === 'true',
+        backEndCookie: cookieOf(request.headers.cookie),
+      },
     });
     core.log.debug({ operation: answer.operation, account, status: answer.status }, 'EWS request');
     if ('stream' in answer) {

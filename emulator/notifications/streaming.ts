@@ -1,10 +1,15 @@
 import type { TimerHandle } from '../clock.js';
 import type { Core, OperationContext } from '../context.js';
-import type { StreamingHandler } from '../ops/common.js';
-import { ns, responseRoot, serverVersion } from '../soap/envelope.js';
+import type { OperationResult, StreamingHandler } from '../ops/common.js';
+import { errorMessage, ns, responseRoot, serverVersion } from '../soap/envelope.js';
+import { EwsError } from '../soap/response-codes.js';
+import { child, children, text, type XmlNode } from '../xml/node.js';
 import { el, textEl } from '../xml/write.js';
 import { notificationXml, renderEvent } from './events.js';
-import type { HangingConnection, Subscription } from './subscriptions.js';
+import { budgetOf, type HangingConnection, type Subscription } from './subscriptions.js';
+
+/** The most subscriptions one GetStreamingEvents request may carry (Microsoft's guidance on grouped subscriptions). */
+export const maxSubscriptionsPerConnection = 200;
 
 /**
  * A GetStreamingEvents connection: one chunked HTTP response that stays open for ConnectionTimeout minutes and carries
@@ -24,15 +29,66 @@ export function streamingEnvelope(body: string): string {
   );
 }
 
-function streamingMessage(inner: string, errorIds: string[] = []): string {
+function errorIdsXml(ids: string[]): string {
+  return el('m:ErrorSubscriptionIds', undefined, ids.map((id) => textEl('t:SubscriptionId', id)).join(''));
+}
+
+function streamingMessage(
+  inner: string,
+  errorIds: string[] = [],
+  error = new EwsError('ErrorSubscriptionNotFound'),
+): string {
   const message =
     errorIds.length > 0
-      ? '<m:GetStreamingEventsResponseMessage ResponseClass="Error"><m:MessageText>The specified subscription was not found.</m:MessageText>' +
-        '<m:ResponseCode>ErrorSubscriptionNotFound</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>' +
-        el('m:ErrorSubscriptionIds', undefined, errorIds.map((id) => textEl('t:SubscriptionId', id)).join('')) +
-        `${inner}</m:GetStreamingEventsResponseMessage>`
+      ? errorMessage('GetStreamingEventsResponseMessage', error, `${errorIdsXml(errorIds)}${inner}`)
       : `<m:GetStreamingEventsResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>${inner}</m:GetStreamingEventsResponseMessage>`;
   return responseRoot('GetStreamingEventsResponse', `<m:ResponseMessages>${message}</m:ResponseMessages>`);
+}
+
+/**
+ * GetStreamingEvents: one connection for up to 200 subscriptions of the account, of any mailboxes (Microsoft's
+ * grouped subscriptions impersonate the group's anchor mailbox for it). The connection counts against the budget of
+ * hanging connections of the account, or with impersonation against the impersonated mailbox's copy
+ * (subscriptions.ts, HangingConnection); beyond maxHangingConnections it is refused with ErrorExceededConnectionCount.
+ * Subscriptions that are not found (expired, unsubscribed) are named in ErrorSubscriptionIds of the first message,
+ * and the connection carries the others; when none is left the request fails with that message.
+ */
+export function getStreamingEvents(request: XmlNode, ctx: OperationContext): OperationResult {
+  const ids = children(child(request, 'SubscriptionIds'), 'SubscriptionId').map((n) => (n.t ?? '').trim());
+  // SubscriptionIds (non-empty) and ConnectionTimeout (1 to 30) were checked with the schema (soap/request-schema.ts).
+  const timeout = Number((text(request, 'ConnectionTimeout') ?? '').trim());
+  const failed = (error: EwsError, inner = '') =>
+    responseRoot(
+      'GetStreamingEventsResponse',
+      `<m:ResponseMessages>${errorMessage('GetStreamingEventsResponseMessage', error, inner)}</m:ResponseMessages>`,
+    );
+  try {
+    if (ids.length > maxSubscriptionsPerConnection) {
+      throw new EwsError(
+        'ErrorInvalidRequest',
+        `A GetStreamingEvents request can carry at most ${maxSubscriptionsPerConnection} subscriptions; this one has ${ids.length}.`,
+      );
+    }
+    const subscriptions: Subscription[] = [];
+    const missing: string[] = [];
+    for (const id of new Set(ids)) {
+      try {
+        subscriptions.push(ctx.core.subscriptions.streamable(id, ctx.account));
+      } catch (error) {
+        if (!(error instanceof EwsError) || error.code !== 'ErrorSubscriptionNotFound') throw error;
+        missing.push(id);
+      }
+    }
+    if (subscriptions.length === 0) return failed(new EwsError('ErrorSubscriptionNotFound'), errorIdsXml(missing));
+    const budget = budgetOf(ctx.account, ctx.mailbox);
+    if (ctx.core.subscriptions.hangingConnections(budget) >= ctx.core.settings.maxHangingConnections) {
+      throw new EwsError('ErrorExceededConnectionCount');
+    }
+    return { stream: streamingHandler(ctx.core, ctx, subscriptions, timeout * ctx.core.settings.minuteMs, missing) };
+  } catch (error) {
+    if (!(error instanceof EwsError)) throw error;
+    return failed(error);
+  }
 }
 
 export function streamingHandler(
@@ -40,6 +96,7 @@ export function streamingHandler(
   ctx: OperationContext,
   subscriptions: Subscription[],
   timeoutMs: number,
+  missing: string[] = [],
 ): StreamingHandler {
   return (write, end, onClose) => {
     const live = new Set(subscriptions);
@@ -94,7 +151,11 @@ export function streamingHandler(
       live.delete(subscription);
     };
 
-    const connection: HangingConnection = { mailbox: ctx.mailbox.address, close: () => finish(false) };
+    const connection: HangingConnection = {
+      budget: budgetOf(ctx.account, ctx.mailbox),
+      subscriptions: () => [...live].map((s) => s.id),
+      close: () => finish(false),
+    };
 
     const finish = (clean: boolean) => {
       if (!open) return;
@@ -122,6 +183,7 @@ export function streamingHandler(
       };
     }
     core.subscriptions.connections.add(connection);
+    if (missing.length > 0) send(streamingMessage('', missing));
 
     // Each tick also delivers what a stall held back, so a connection recovers once the stall is switched off.
     const tick = () => {

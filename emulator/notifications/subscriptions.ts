@@ -39,10 +39,21 @@ export interface Subscription {
   detach?: () => void;
 }
 
-/** An open streaming connection, so that the emulator can count them per mailbox and end them on close. */
+/**
+ * An open streaming connection, so that the emulator can count them per budget and end them on close. The budget is
+ * whose HangingConnectionLimit it counts against, as on Exchange: the account's own when it acts on its own mailbox,
+ * else the copy of the impersonated mailbox's budget that every account impersonating that mailbox shares.
+ */
 export interface HangingConnection {
-  mailbox: string;
+  budget: string;
+  /** The subscriptions it carries (for admin.streamingConnections()). */
+  subscriptions(): string[];
   close(): void;
+}
+
+/** The budget a hanging connection counts against (see HangingConnection). */
+export function budgetOf(account: string, mailbox: Mailbox): string {
+  return account === mailbox.address ? account : `${mailbox.address} (impersonated)`;
 }
 
 export interface NewSubscription {
@@ -129,6 +140,23 @@ export class Subscriptions {
     return subscription;
   }
 
+  /**
+   * A live streaming subscription this account made, for GetStreamingEvents: one connection may carry the
+   * subscriptions of many mailboxes (Microsoft's grouped subscriptions), so only the account that made each one is
+   * checked, whichever mailbox the request impersonates.
+   */
+  streamable(id: string, account: string): Subscription {
+    const subscription = this.byId.get(id);
+    if (!subscription || this.expired(subscription)) {
+      if (subscription) this.remove(id);
+      throw new EwsError('ErrorSubscriptionNotFound');
+    }
+    if (subscription.account !== account) throw new EwsError('ErrorSubscriptionAccessDenied');
+    if (subscription.kind !== 'streaming')
+      throw new EwsError('ErrorInvalidSubscription', 'Not a streaming subscription.');
+    return subscription;
+  }
+
   remove(id: string): boolean {
     const subscription = this.byId.get(id);
     if (!subscription) return false;
@@ -159,9 +187,9 @@ export class Subscriptions {
     return 30 * this.settings.minuteMs;
   }
 
-  hangingConnections(mailbox: string): number {
+  hangingConnections(budget: string): number {
     let count = 0;
-    for (const connection of this.connections) if (connection.mailbox === mailbox) count++;
+    for (const connection of this.connections) if (connection.budget === budget) count++;
     return count;
   }
 

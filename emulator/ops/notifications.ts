@@ -1,14 +1,13 @@
 import type { OperationContext } from '../context.js';
 import { notificationXml, readWatermark, renderEvent, statusEvent, watermarkOf } from '../notifications/events.js';
 import { startPushDelivery } from '../notifications/push.js';
-import { streamingHandler } from '../notifications/streaming.js';
 import type { Subscription, SubscriptionKind } from '../notifications/subscriptions.js';
 import { errorMessage, responseRoot, successMessage } from '../soap/envelope.js';
 import { EwsError } from '../soap/response-codes.js';
 import { type EventType, eventTypes } from '../store/model.js';
 import { child, children, text, type XmlNode } from '../xml/node.js';
 import { textEl } from '../xml/write.js';
-import { type OperationResult, resolveFolder } from './common.js';
+import { resolveFolder } from './common.js';
 
 /** Subscribe, Unsubscribe, GetEvents (pull) and GetStreamingEvents. Push delivery lives in notifications/push.ts. */
 
@@ -136,26 +135,5 @@ export function getEvents(request: XmlNode, ctx: OperationContext): string {
   });
 }
 
-export function getStreamingEvents(request: XmlNode, ctx: OperationContext): OperationResult {
-  const ids = children(child(request, 'SubscriptionIds'), 'SubscriptionId').map((n) => (n.t ?? '').trim());
-  // SubscriptionIds (non-empty) and ConnectionTimeout (1 to 30) were checked with the schema (soap/request-schema.ts).
-  const timeout = Number((text(request, 'ConnectionTimeout') ?? '').trim());
-  try {
-    const subscriptions = ids.map((id) => {
-      const subscription = ctx.core.subscriptions.get(id, ctx.account, ctx.mailbox);
-      if (subscription.kind !== 'streaming')
-        throw new EwsError('ErrorInvalidSubscription', 'Not a streaming subscription.');
-      return subscription;
-    });
-    if (ctx.core.subscriptions.hangingConnections(ctx.mailbox.address) >= ctx.core.settings.maxHangingConnections) {
-      throw new EwsError('ErrorExceededConnectionCount');
-    }
-    return { stream: streamingHandler(ctx.core, ctx, subscriptions, timeout * ctx.core.settings.minuteMs) };
-  } catch (error) {
-    if (!(error instanceof EwsError)) throw error;
-    return responseRoot(
-      'GetStreamingEventsResponse',
-      `<m:ResponseMessages>${errorMessage('GetStreamingEventsResponseMessage', error)}</m:ResponseMessages>`,
-    );
-  }
-}
+/** GetStreamingEvents lives with the streaming connections (notifications/streaming.ts). */
+export { getStreamingEvents } from '../notifications/streaming.js';

@@ -53,13 +53,24 @@ export function getUserSettingsRequest(url: string, user: string, version: strin
     `<wsa:Action>${ns.a}/Autodiscover/GetUserSettings</wsa:Action><wsa:To>${escapeXml(url)}</wsa:To></soap:Header>` +
     '<soap:Body><a:GetUserSettingsRequestMessage><a:Request><a:Users><a:User>' +
     `<a:Mailbox>${escapeXml(user)}</a:Mailbox></a:User></a:Users><a:RequestedSettings>` +
-    '<a:Setting>ExternalEwsUrl</a:Setting><a:Setting>InternalEwsUrl</a:Setting></a:RequestedSettings>' +
+    '<a:Setting>ExternalEwsUrl</a:Setting><a:Setting>InternalEwsUrl</a:Setting>' +
+    '<a:Setting>GroupingInformation</a:Setting></a:RequestedSettings>' +
     '</a:Request></a:GetUserSettingsRequestMessage></soap:Body></soap:Envelope>'
   );
 }
 
+/**
+ * What the connector needs of a mailbox: its EWS URL and its GroupingInformation, which with the URL decides which
+ * mailboxes share a streaming connection (docs/exchange-on-premises.md, "Streaming at scale"); empty when Exchange
+ * does not give it (Exchange 2010) or no Autodiscover was asked (exchange.staticEwsUrl).
+ */
+export interface EwsSettings {
+  ewsUrl: string;
+  groupingInformation: string;
+}
+
 type Outcome =
-  | { kind: 'found'; ewsUrl: string }
+  | ({ kind: 'found' } & EwsSettings)
   | { kind: 'redirectAddress'; user: string }
   | { kind: 'redirectUrl'; url: string }
   | { kind: 'failed'; error: ExhError };
@@ -100,11 +111,21 @@ export function readUserSettings(url: string, user: string, body: string): Outco
   }
   // Exchange's own clients prefer the external URL (EWS Managed API, GetEwsUrlFromResponse).
   const ewsUrl = settings.get('ExternalEwsUrl') ?? settings.get('InternalEwsUrl');
-  return ewsUrl ? { kind: 'found', ewsUrl } : failed('the answer names no ExternalEwsUrl or InternalEwsUrl');
+  if (!ewsUrl) return failed('the answer names no ExternalEwsUrl or InternalEwsUrl');
+  return { kind: 'found', ewsUrl, groupingInformation: settings.get('GroupingInformation') ?? '' };
 }
 
 /** The EWS URL of a mailbox, or the catalogue's error that says why not. */
 export async function discoverEwsUrl(user: string, deps: AutodiscoverDeps, options: CallOptions): Promise<string> {
+  return (await discoverEwsSettings(user, deps, options)).ewsUrl;
+}
+
+/** The EWS URL and GroupingInformation of a mailbox, or the catalogue's error that says why not. */
+export async function discoverEwsSettings(
+  user: string,
+  deps: AutodiscoverDeps,
+  options: CallOptions,
+): Promise<EwsSettings> {
   const domain = user.split('@')[1] ?? '';
   const queue = (deps.candidates ?? defaultCandidates)(domain);
   const failures: { url: string; error: ExhError }[] = [];
@@ -138,7 +159,7 @@ export async function discoverEwsUrl(user: string, deps: AutodiscoverDeps, optio
           error: isExhError(error) ? error : errors.autodiscoverFailed(user, [{ url, problem: String(error) }]),
         };
       });
-    if (outcome.kind === 'found') return outcome.ewsUrl;
+    if (outcome.kind === 'found') return { ewsUrl: outcome.ewsUrl, groupingInformation: outcome.groupingInformation };
     if (outcome.kind === 'failed') {
       if (outcome.error.code === 'EXH_EXCHANGE_MAILBOX_NOT_FOUND') throw outcome.error;
       failures.push({ url, error: outcome.error });

@@ -20,6 +20,7 @@ import type { PushReceiver } from '../push-receiver.js';
 import { ewsCapabilities } from './capabilities.js';
 import { type ErrorContext, fromLibraryError } from './errors.js';
 import type { SoapTarget } from './soap.js';
+import type { StreamGroups } from './subscriptions/groups.js';
 import { subscribePull } from './subscriptions/pull.js';
 import { subscribePush } from './subscriptions/push.js';
 import { subscribeStreaming } from './subscriptions/streaming.js';
@@ -40,6 +41,10 @@ export interface EwsMailbox {
   readonly push: PushReceiver | undefined;
   /** Distinguished folder of each folder id the connection found (GetFolder at connect). */
   readonly folderNames: ReadonlyMap<string, FolderName>;
+  /** Autodiscover's GroupingInformation ('' when unknown): with the EWS URL, which streaming group the mailbox joins. */
+  readonly groupingInformation: string;
+  /** The adapter's streaming groups (subscriptions/groups.ts). */
+  readonly streams: StreamGroups;
   /**
    * Runs one Exchange request through the pool, with the caller's priority and signal; whatever fails becomes an
    * ExhError of the catalogue (the library's own exceptions included).
@@ -57,6 +62,8 @@ export interface EwsConnectionInit {
   tuning: Tuning;
   push: PushReceiver | undefined;
   folderNames: ReadonlyMap<string, FolderName>;
+  groupingInformation: string;
+  streams: StreamGroups;
 }
 
 /** Resolves after `ms`, or rejects with EXH_POOL_ABORTED as soon as `signal` aborts. */
@@ -95,6 +102,8 @@ export class EwsConnection implements MailboxConnection, MailboxWriter, EwsMailb
   readonly tuning: Tuning;
   readonly push: PushReceiver | undefined;
   readonly folderNames: ReadonlyMap<string, FolderName>;
+  readonly groupingInformation: string;
+  readonly streams: StreamGroups;
   /** Until when Exchange asked for no requests from this mailbox (ErrorServerBusy's BackOffMilliseconds). */
   #quietUntil = 0;
 
@@ -109,6 +118,8 @@ export class EwsConnection implements MailboxConnection, MailboxWriter, EwsMailb
     this.tuning = init.tuning;
     this.push = init.push;
     this.folderNames = init.folderNames;
+    this.groupingInformation = init.groupingInformation;
+    this.streams = init.streams;
   }
 
   async request<T>(

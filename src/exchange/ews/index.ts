@@ -4,12 +4,13 @@ import type { ExhLogger } from '../../logging/logger.js';
 import type { ExchangePool } from '../../pool/exchange-pool.js';
 import type { CallOptions, ExchangePort, MailboxConnection, MailboxWriter } from '../../ports/exchange.port.js';
 import type { PushReceiver } from '../push-receiver.js';
-import { discoverEwsUrl } from './autodiscover.js';
+import { discoverEwsSettings, type EwsSettings } from './autodiscover.js';
 import { ewsCapabilities } from './capabilities.js';
 import { EwsConnection } from './connection.js';
 import { distinguishedFolderIds } from './folders.js';
 import { createService, transportAuthentication } from './service.js';
 import type { SoapTarget } from './soap.js';
+import { StreamGroups } from './subscriptions/groups.js';
 import { EwsTransport, type TransportOptions } from './transport.js';
 import { defaultTuning, type Tuning } from './tuning.js';
 
@@ -71,21 +72,25 @@ export function createEwsExchange(deps: EwsExchangeDeps): EwsExchange {
     account,
   });
 
+  const streams = new StreamGroups({ transport, pool, logger: log, tuning });
+
   async function connect(user: string, options: CallOptions): Promise<MailboxConnection & MailboxWriter> {
     if (authError) throw authError;
-    const url =
-      exchange.staticEwsUrl ??
-      (await discoverEwsUrl(
-        user,
-        {
-          transport,
-          pool,
-          account,
-          version: exchange.version,
-          ...(deps.autodiscoverCandidates ? { candidates: deps.autodiscoverCandidates } : {}),
-        },
-        options,
-      ));
+    // With a static URL there is no GroupingInformation: the mailboxes are grouped by the URL alone.
+    const settings: EwsSettings = exchange.staticEwsUrl
+      ? { ewsUrl: exchange.staticEwsUrl, groupingInformation: '' }
+      : await discoverEwsSettings(
+          user,
+          {
+            transport,
+            pool,
+            account,
+            version: exchange.version,
+            ...(deps.autodiscoverCandidates ? { candidates: deps.autodiscoverCandidates } : {}),
+          },
+          options,
+        );
+    const url = settings.ewsUrl;
     const target: SoapTarget = { url, user, account, version: exchange.version };
     const folderNames = await pool.run((signal) => distinguishedFolderIds(transport, target, signal), options);
     log.info({ user, url }, `Connected to the mailbox of ${user} at ${url}`);
@@ -99,8 +104,17 @@ export function createEwsExchange(deps: EwsExchangeDeps): EwsExchange {
       tuning,
       push: deps.push,
       folderNames,
+      groupingInformation: settings.groupingInformation,
+      streams,
     });
   }
 
-  return { capabilities: ewsCapabilities, connect, close: () => transport.close() };
+  return {
+    capabilities: ewsCapabilities,
+    connect,
+    close: () => {
+      streams.close();
+      transport.close();
+    },
+  };
 }

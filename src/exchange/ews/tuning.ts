@@ -7,6 +7,11 @@ export interface Tuning {
   minuteMs: number;
   /** GetStreamingEvents ConnectionTimeout in minutes (1–30): Exchange ends the stream then, and it is reopened. */
   streamingConnectionMinutes: number;
+  /**
+   * How long a streaming group waits for more mailboxes to join or leave before it opens its stream again with the
+   * new list of subscriptions (a connection's list is fixed): one reopen for a burst of subscribes, not one each.
+   */
+  streamRegroupMs: number;
   /** A stream that brings no byte for this long is lost (Exchange sends a keep-alive about every 30 s). */
   streamSilenceMs: number;
   /** How often a pull subscription asks GetEvents. */
@@ -21,6 +26,7 @@ export const defaultTuning: Tuning = {
   minuteMs: 60_000,
   streamingConnectionMinutes: 30,
   streamSilenceMs: 90_000,
+  streamRegroupMs: 1_000,
   pullIntervalMs: 10_000,
   pullTimeoutMinutes: 10,
   pushStatusFrequencyMinutes: 5,

@@ -124,16 +124,54 @@ describe('GetStreamingEvents', () => {
     }
   });
 
-  it('refuses a subscription to a connection for another mailbox: ErrorSubscriptionAccessDenied', async () => {
+  it('carries the subscriptions of several mailboxes on one connection, impersonating any of them (grouped)', async () => {
+    const anchor = fresh('anchor');
+    const member = fresh('member');
+    const ids = [await subscribe(anchor), await subscribe(member)];
+    const stream = await openStream(emulator, anchor, ids);
+    emulator.admin.createItem(member, {
+      kind: 'CalendarItem',
+      Subject: 'Member change',
+      Start: '2026-05-01T09:00:00Z',
+      End: '2026-05-01T10:00:00Z',
+    });
+    const notification = await stream.next((e) => e.includes('CreatedEvent'));
+    expect(notification).toContain(`<t:SubscriptionId>${ids[1]}</t:SubscriptionId>`);
+    stream.close();
+  });
+
+  it('refuses a subscription made by another account: ErrorSubscriptionAccessDenied', async () => {
     const owner = fresh('owner');
     const other = fresh('intruder');
     const id = await subscribe(owner);
     const answer = await soap(
       emulator,
       `<m:GetStreamingEvents><m:SubscriptionIds><t:SubscriptionId>${id}</t:SubscriptionId></m:SubscriptionIds><m:ConnectionTimeout>1</m:ConnectionTimeout></m:GetStreamingEvents>`,
-      { impersonate: other },
+      { account: other },
     );
     expect(codeOf(answer)).toBe('ErrorSubscriptionAccessDenied');
+  });
+
+  it('takes at most 200 subscriptions on one connection', async () => {
+    const user = fresh('crowded');
+    const id = await subscribe(user);
+    const ids = Array.from({ length: 201 }, () => `<t:SubscriptionId>${id}</t:SubscriptionId>`).join('');
+    const answer = await soap(
+      emulator,
+      `<m:GetStreamingEvents><m:SubscriptionIds>${ids}</m:SubscriptionIds><m:ConnectionTimeout>1</m:ConnectionTimeout></m:GetStreamingEvents>`,
+      { impersonate: user },
+    );
+    expect(codeOf(answer)).toBe('ErrorInvalidRequest');
+  });
+
+  it('names the subscriptions it does not know in ErrorSubscriptionIds and carries the others', async () => {
+    const user = fresh('partial');
+    const id = await subscribe(user);
+    const stream = await openStream(emulator, user, ['gone-subscription', id]);
+    const first = await stream.next((e) => e.includes('ErrorSubscriptionNotFound'));
+    expect(first).toContain('<t:SubscriptionId>gone-subscription</t:SubscriptionId>');
+    expect(await tick(stream, keepAlive, ok)).toContain('ConnectionStatus');
+    stream.close();
   });
 
   it('tells the client when a subscription it carries expires, and ends the connection', async () => {

@@ -1,0 +1,342 @@
+import { type ExhError, errors, isExhError } from '../../../errors.js';
+import type { ExhLogger } from '../../../logging/logger.js';
+import type { ExchangePool } from '../../../pool/exchange-pool.js';
+import type { CallOptions, FolderName, Subscription, SubscriptionEvent } from '../../../ports/exchange.port.js';
+import type { EwsMailbox } from '../connection.js';
+import { fromResponseCode, responseMessageFault } from '../errors.js';
+import { errorContext, type SoapTarget, soapEnvelope } from '../soap.js';
+import type { EwsTransport, OpenStream } from '../transport.js';
+import type { Tuning } from '../tuning.js';
+import { all, at, escapeXml, parseXml, textOf } from '../xml.js';
+import { type Affinity, affinityHeaders, subscribeInGroup, unsubscribeInGroup } from './affinity.js';
+import { changedFolders, summarize } from './events.js';
+import { fingerprint, notifySafely, toLost } from './lifecycle.js';
+
+/**
+ * Streaming subscriptions grouped as Microsoft prescribes (docs/exchange-on-premises.md, "Streaming at scale"):
+ * mailboxes with the same EWS URL and GroupingInformation share one GetStreamingEvents connection, at most 200
+ * subscriptions each. The first mailbox of a group is its anchor: every Subscribe, GetStreamingEvents and Unsubscribe
+ * of the group names it in X-AnchorMailbox with X-PreferServerAffinity, and carries the X-BackEndOverrideCookie of
+ * the group's first answer; GetStreamingEvents impersonates the anchor, so that the connection counts against the
+ * anchor's budget of hanging connections.
+ *
+ * A connection carries a fixed list of subscriptions: a mailbox that joins or leaves has the group's stream opened
+ * again with the new list, once the joins and leaves of `tuning.streamRegroupMs` are in (what happens meanwhile waits
+ * in the subscriptions at Exchange). A mailbox's subscribe resolves once a stream carries its subscription, and fails
+ * with that stream's error. What concerns one subscription (ErrorSubscriptionNotFound with its id) is a `lost` event
+ * for that mailbox alone; what ends the connection (an HTTP error, silence, streams that end at once) is a `lost`
+ * event for each of its mailboxes, which subscribe again and catch up as before. Exchange ending a stream after
+ * ConnectionTimeout opens it again at once.
+ */
+
+export const maxSubscriptionsPerConnection = 200;
+
+/** Streams that end by themselves this often in a row, well before ConnectionTimeout, are a server that will not hold them. */
+const maxQuickEnds = 3;
+
+interface Member {
+  id: string;
+  user: string;
+  folders: FolderName[];
+  folderNames: ReadonlyMap<string, FolderName>;
+  log: ExhLogger;
+  onEvent: (event: SubscriptionEvent) => void;
+  /** Waits for the first stream that carries the subscription. */
+  carried?: { resolve: () => void; reject: (error: ExhError) => void };
+}
+
+export interface StreamGroupsDeps {
+  transport: EwsTransport;
+  pool: ExchangePool;
+  logger: ExhLogger;
+  tuning: Tuning;
+}
+
+class StreamGroup {
+  readonly affinity: Affinity;
+  readonly members = new Map<string, Member>();
+  /** Joins under way (Subscribe sent), so that a group never takes more than 200. */
+  joining = 0;
+  #stream: OpenStream | undefined;
+  /** Each stream's generation: what an older stream reports after it was replaced is ignored. */
+  #generation = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #quickEnds = 0;
+  #stop = new AbortController();
+
+  constructor(
+    readonly key: string,
+    readonly target: Omit<SoapTarget, 'user'>,
+    anchor: string,
+    private readonly deps: StreamGroupsDeps,
+    private readonly onEmpty: (group: StreamGroup) => void,
+  ) {
+    this.affinity = { anchor, cookie: undefined };
+  }
+
+  get size(): number {
+    return this.members.size + this.joining;
+  }
+
+  /** Opens the stream again with the current members, after the joins and leaves of the next moments. */
+  regroup(delayMs = this.deps.tuning.streamRegroupMs): void {
+    if (this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#open();
+    }, delayMs);
+  }
+
+  leave(id: string): void {
+    if (!this.members.delete(id)) return;
+    if (this.size === 0) this.close();
+    else this.regroup();
+  }
+
+  close(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#generation++;
+    this.#stop.abort();
+    this.#stop = new AbortController();
+    this.#stream?.close();
+    this.#stream = undefined;
+    this.onEmpty(this);
+  }
+
+  #lose(member: Member, error: ExhError): void {
+    if (!this.members.delete(member.id)) return;
+    if (member.carried) {
+      member.carried.reject(error);
+      return;
+    }
+    member.log.warn(
+      { subscription: fingerprint(member.id), code: error.code },
+      `Streaming subscription lost: ${error.message}`,
+    );
+    notifySafely(member.log, member.id, member.onEvent, { type: 'lost', error: toLost(error) });
+  }
+
+  /** The connection is over: every mailbox on it is told, and subscribes again. */
+  #loseAll(error: ExhError): void {
+    this.#generation++;
+    this.#stream?.close();
+    this.#stream = undefined;
+    for (const member of [...this.members.values()]) this.#lose(member, error);
+    if (this.size === 0) this.close();
+  }
+
+  async #open(): Promise<void> {
+    const generation = ++this.#generation;
+    this.#stream?.close();
+    this.#stream = undefined;
+    const members = [...this.members.values()];
+    if (members.length === 0) {
+      if (this.size === 0) this.close();
+      return;
+    }
+    const { tuning, pool, transport } = this.deps;
+    const minutes = Math.min(30, Math.max(1, Math.round(tuning.streamingConnectionMinutes)));
+    const target: SoapTarget = { ...this.target, user: this.affinity.anchor };
+    const ids = members.map((m) => `<t:SubscriptionId>${escapeXml(m.id)}</t:SubscriptionId>`).join('');
+    const body = soapEnvelope(
+      target,
+      `<m:GetStreamingEvents><m:SubscriptionIds>${ids}</m:SubscriptionIds>` +
+        `<m:ConnectionTimeout>${minutes}</m:ConnectionTimeout></m:GetStreamingEvents>`,
+    );
+    const quickEndMs = Math.min(1_000, (minutes * tuning.minuteMs) / 2);
+    const openedAt = Date.now();
+    const current = () => generation === this.#generation;
+    const signal = this.#stop.signal;
+    try {
+      const stream = await pool.run(
+        (requestSignal) =>
+          transport.openStream(
+            target.url,
+            body,
+            affinityHeaders(target, this.affinity),
+            requestSignal,
+            { user: target.user, account: target.account },
+            {
+              silenceMs: tuning.streamSilenceMs,
+              onEnvelope: (envelope) => {
+                if (current()) this.#deliver(envelope);
+              },
+              onEnd: (error) => {
+                if (!current()) return;
+                this.#stream = undefined;
+                if (error) {
+                  this.#loseAll(error);
+                  return;
+                }
+                this.#quickEnds = Date.now() - openedAt < quickEndMs ? this.#quickEnds + 1 : 0;
+                if (this.#quickEnds >= maxQuickEnds) {
+                  this.#quickEnds = 0;
+                  this.#loseAll(
+                    errors.subscriptionLost(target.user, 'Exchange ends every notification stream at once'),
+                  );
+                  return;
+                }
+                void this.#open();
+              },
+            },
+          ),
+        { priority: 'live', signal, mailbox: target.user },
+      );
+      if (!current()) {
+        stream.close();
+        return;
+      }
+      this.#stream = stream;
+      for (const member of members) {
+        const carried = member.carried;
+        member.carried = undefined;
+        carried?.resolve();
+      }
+    } catch (error) {
+      if (!current()) return;
+      const failure = isExhError(error) ? error : errors.subscriptionLost(target.user, String(error), error);
+      this.#loseAll(failure);
+    }
+  }
+
+  #deliver(envelope: string): void {
+    let messages: ReturnType<typeof all>;
+    try {
+      messages = all(
+        at(parseXml(envelope), 'Envelope', 'Body', 'GetStreamingEventsResponse', 'ResponseMessages'),
+        'GetStreamingEventsResponseMessage',
+      );
+    } catch (error) {
+      this.#loseAll(
+        errors.subscriptionLost(this.affinity.anchor, `an unreadable notification: ${(error as Error).message}`),
+      );
+      return;
+    }
+    const changed = new Map<Member, string[]>();
+    for (const message of messages) {
+      const fault = responseMessageFault(message);
+      if (fault) {
+        // ErrorSubscriptionIds names the subscriptions concerned; without it the whole connection failed.
+        const named = all(at(message, 'ErrorSubscriptionIds'), 'SubscriptionId').map((n) => (textOf(n) ?? '').trim());
+        const context = errorContext({ ...this.target, user: this.affinity.anchor });
+        if (named.length === 0) {
+          this.#loseAll(fromResponseCode(fault, context));
+          return;
+        }
+        for (const id of named) {
+          const member = this.members.get(id);
+          if (member) this.#lose(member, fromResponseCode(fault, { ...context, user: member.user }));
+        }
+      }
+      for (const notification of all(at(message, 'Notifications'), 'Notification')) {
+        const summary = summarize(notification);
+        const member = this.members.get(summary.subscriptionId);
+        if (!member || summary.changes === 0) continue;
+        changed.set(member, [...(changed.get(member) ?? []), ...summary.folderIds]);
+      }
+    }
+    for (const [member, folderIds] of changed) {
+      if (!this.members.has(member.id)) continue;
+      notifySafely(member.log, member.id, member.onEvent, {
+        type: 'changed',
+        folders: changedFolders(folderIds, member.folders, member.folderNames),
+      });
+    }
+    if (this.size === 0) this.close();
+  }
+
+  /** Adds a subscription; resolves once a stream carries it. */
+  carry(member: Member): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      member.carried = { resolve, reject };
+      this.members.set(member.id, member);
+      this.regroup();
+    });
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const abort = () => reject(errors.poolAborted());
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
+  });
+}
+
+/** Every streaming group of one EWS adapter. */
+export class StreamGroups {
+  readonly #groups = new Map<string, StreamGroup[]>();
+
+  constructor(private readonly deps: StreamGroupsDeps) {}
+
+  /** How many groups (streaming connections) there are, and their sizes: for tests and metrics. */
+  sizes(): number[] {
+    return [...this.#groups.values()].flat().map((g) => g.members.size);
+  }
+
+  #place(mailbox: EwsMailbox): StreamGroup {
+    const key = `${mailbox.target.url}\n${mailbox.groupingInformation}`;
+    const groups = this.#groups.get(key) ?? [];
+    let group = groups.find((g) => g.size < maxSubscriptionsPerConnection);
+    if (!group) {
+      const { url, account, version } = mailbox.target;
+      group = new StreamGroup(key, { url, account, version }, mailbox.user, this.deps, (empty) => {
+        const left = (this.#groups.get(empty.key) ?? []).filter((g) => g !== empty);
+        if (left.length > 0) this.#groups.set(empty.key, left);
+        else this.#groups.delete(empty.key);
+      });
+      groups.push(group);
+      this.#groups.set(key, groups);
+    }
+    group.joining++;
+    return group;
+  }
+
+  async subscribe(
+    mailbox: EwsMailbox,
+    folders: FolderName[],
+    onEvent: (event: SubscriptionEvent) => void,
+    options: CallOptions,
+  ): Promise<Subscription> {
+    const group = this.#place(mailbox);
+    let id: string;
+    try {
+      id = await subscribeInGroup(mailbox, group.affinity, folders, options);
+    } catch (error) {
+      group.joining--;
+      if (group.size === 0) group.close();
+      throw error;
+    }
+    group.joining--;
+    const log = mailbox.logger;
+    const member: Member = { id, user: mailbox.user, folders, folderNames: mailbox.folderNames, log, onEvent };
+    const leave = () => group.leave(id);
+    // The caller's signal ends the subscription as close() does, silently, and gives up a subscribe under way.
+    options.signal.addEventListener('abort', leave, { once: true });
+    try {
+      await Promise.race([group.carry(member), aborted(options.signal)]);
+    } catch (error) {
+      options.signal.removeEventListener('abort', leave);
+      leave();
+      void unsubscribeInGroup(mailbox, group.affinity, id);
+      throw error;
+    }
+    log.action(
+      { subscription: fingerprint(id), folders, anchor: group.affinity.anchor },
+      `Streaming subscription for ${folders.join(', ')}`,
+    );
+    return {
+      id,
+      close: async () => {
+        options.signal.removeEventListener('abort', leave);
+        leave();
+        await unsubscribeInGroup(mailbox, group.affinity, id);
+      },
+    };
+  }
+
+  close(): void {
+    for (const group of [...this.#groups.values()].flat()) group.close();
+  }
+}

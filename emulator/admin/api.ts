@@ -474,6 +474,14 @@ export class EmulatorAdmin {
     }));
   }
 
+  /** The open streaming (GetStreamingEvents) connections: whose budget each counts against, what it carries. */
+  streamingConnections(): { budget: string; subscriptions: string[] }[] {
+    return [...this.core.subscriptions.connections].map((c) => ({
+      budget: c.budget,
+      subscriptions: c.subscriptions(),
+    }));
+  }
+
   /** Ends subscriptions as if Exchange had lost them: clients get ErrorSubscriptionNotFound. */
   expireSubscriptions(filter: { mailbox?: string; kind?: SubscriptionKind } = {}): number {
     return this.core.subscriptions.expire(filter);

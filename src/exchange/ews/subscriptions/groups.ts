@@ -57,6 +57,8 @@ class StreamGroup {
   readonly members = new Map<string, Member>();
   /** Joins under way (Subscribe sent), so that a group never takes more than 200. */
   joining = 0;
+  /** The anchor's Subscribe: the others wait for its answer, which sets the cookie they send. */
+  first: Promise<unknown> | undefined;
   #stream: OpenStream | undefined;
   /** Each stream's generation: what an older stream reports after it was replaced is ignored. */
   #generation = 0;
@@ -302,7 +304,10 @@ export class StreamGroups {
     const group = this.#place(mailbox);
     let id: string;
     try {
-      id = await subscribeInGroup(mailbox, group.affinity, folders, options);
+      if (group.first) await group.first.catch(() => undefined);
+      const subscribing = subscribeInGroup(mailbox, group.affinity, folders, options);
+      group.first ??= subscribing;
+      id = await subscribing;
     } catch (error) {
       group.joining--;
       if (group.size === 0) group.close();

@@ -14,7 +14,8 @@ import { type ConflictRule, pendingFor, reconcilePage } from '../decisions/confl
 import { foldersOf } from '../decisions/folders.js';
 import { type PagePlan, planPage } from '../decisions/plan.js';
 import { decodeCompare, decodeLegacySeries, decodeWatermark, encodeWatermark } from '../decisions/watermark.js';
-import { applyPage } from './apply.js';
+import { applyPage, type PageOutcome } from './apply.js';
+import { type PageAhead, readAhead } from './read-ahead.js';
 import { recordConflict } from './record-conflict.js';
 
 export interface SyncSettings {
@@ -35,6 +36,11 @@ export interface SyncRun {
   signal: AbortSignal;
   /** Told each watermark once its page is committed. */
   onCommitted?: (watermark: string) => void;
+  /**
+   * Only these of the type's folders (those a notification named); the others are read only when they have no
+   * continuation yet. Absent: every folder.
+   */
+  folders?: readonly FolderName[];
 }
 
 /**
@@ -65,79 +71,103 @@ export async function syncItemType(
   let legacySeries: ReportedOccurrences = decodeLegacySeries(run.watermark);
   // What is stored now: applied again with the changes of a page that must go item by item (src/sync/executors/apply.ts).
   let stored = run.watermark ?? encodeWatermark(continuations, restarted);
+  const read = (folder: FolderName, from: string | null, first: boolean, signal: AbortSignal) =>
+    connection.syncFolder(folder, from, {
+      ...folderOptions(deps),
+      signal,
+      // A folder with a continuation is being kept live; one without is a (first or renewed) full catch-up.
+      priority: from ? 'live' : 'catchUp',
+      ...(first && Object.keys(legacySeries).length > 0 ? { knownOccurrences: legacySeries } : {}),
+    });
+  const wanted = run.folders ? new Set(run.folders) : undefined;
   for (const folder of foldersOf(definition.name)) {
+    // A notification names the folders that changed: the others have nothing new to read.
+    if (wanted && !wanted.has(folder) && continuations[folder]) continue;
     let first = true;
-    let done = false;
-    while (!done) {
-      const from = continuations[folder] ?? null;
-      let page: SyncPage;
-      try {
-        page = await connection.syncFolder(folder, from, {
-          ...folderOptions(deps),
-          signal: run.signal,
-          // A folder with a continuation is being kept live; one without is a (first or renewed) full catch-up.
-          priority: from ? 'live' : 'catchUp',
-          ...(first && Object.keys(legacySeries).length > 0 ? { knownOccurrences: legacySeries } : {}),
+    let from = continuations[folder] ?? null;
+    // Page n + 1 is read while page n is applied (at most one page ahead). Its continuation is committed only after
+    // page n's, in order; a page that fails to apply abandons it, and nothing of it was committed.
+    let ahead: PageAhead | undefined;
+    try {
+      for (;;) {
+        let page: SyncPage;
+        try {
+          page = await (ahead ? ahead.page : read(folder, from, first, run.signal));
+        } catch (error) {
+          ahead = undefined;
+          if (!isExhError(error, 'EXH_EXCHANGE_INVALID_SYNC_STATE') || from === null) throw error;
+          logger.warn(
+            { folder, err: error },
+            `Exchange rejected the sync state of ${folder}: synchronising the folder again from the start`,
+          );
+          continuations = { ...continuations, [folder]: undefined };
+          from = null;
+          // Read from the beginning, every occurrence comes again; those of series deleted meanwhile go by comparing.
+          legacySeries = {};
+          restarted = true;
+          stored = encodeWatermark(continuations, restarted);
+          continue;
+        }
+        first = false;
+        const next = page.continuation;
+        ahead = page.done ? undefined : readAhead((signal) => read(folder, next, false, signal), run.signal);
+        // The adapter started the folder over itself (a rolled calendar window): compare once the round is done.
+        if (page.restarted) restarted = true;
+        const { plan, meetings } = await planFolderPage(deps, page, {
+          user: run.user,
+          folder,
+          linkMeetings: true,
         });
-      } catch (error) {
-        if (!isExhError(error, 'EXH_EXCHANGE_INVALID_SYNC_STATE') || from === null) throw error;
-        logger.warn(
-          { folder, err: error },
-          `Exchange rejected the sync state of ${folder}: synchronising the folder again from the start`,
-        );
-        continuations = { ...continuations, [folder]: undefined };
-        // Read from the beginning, every occurrence comes again; those of series deleted meanwhile go by comparing.
-        legacySeries = {};
-        restarted = true;
-        stored = encodeWatermark(continuations, restarted);
-        continue;
+        continuations = { ...continuations, [folder]: page.continuation };
+        const changes = await reconcileWithOutbox(deps, run.user, plan);
+        const watermark = encodeWatermark(continuations, restarted);
+        const outcome = await applyPage(db, {
+          user: run.user,
+          itemType: definition.name,
+          changes,
+          watermark,
+          previousWatermark: stored,
+          meetings,
+        });
+        stored = watermark;
+        from = page.continuation;
+        run.onCommitted?.(watermark);
+        applied += outcome.applied;
+        failed += outcome.failed.length + plan.unreadable.length;
+        report(logger, { folder, plan, outcome, maxBodyLength: settings.maxBodyLength });
+        if (page.done) break;
       }
-      first = false;
-      // The adapter started the folder over itself (a rolled calendar window): compare once the round is done.
-      if (page.restarted) restarted = true;
-      const { plan, meetings } = await planFolderPage(deps, page, {
-        user: run.user,
-        folder,
-        linkMeetings: true,
-      });
-      continuations = { ...continuations, [folder]: page.continuation };
-      const changes = await reconcileWithOutbox(deps, run.user, plan);
-      const watermark = encodeWatermark(continuations, restarted);
-      const outcome = await applyPage(db, {
-        user: run.user,
-        itemType: definition.name,
-        changes,
-        watermark,
-        previousWatermark: stored,
-        meetings,
-      });
-      stored = watermark;
-      run.onCommitted?.(watermark);
-      applied += outcome.applied;
-      failed += outcome.failed.length + plan.unreadable.length;
-
-      for (const itemId of plan.truncated) {
-        logger.warn(
-          { folder, itemId, maxBodyLength: settings.maxBodyLength },
-          `Body of ${itemId} cut to sync.maxBodyLength (${settings.maxBodyLength} characters)`,
-        );
-      }
-      for (const failure of outcome.failed) {
-        logger.error(
-          { folder, itemId: failure.itemId },
-          `${failure.action} of ${failure.itemId} failed and was recorded in exh_log: ${failure.message}`,
-        );
-      }
-      if (outcome.applied > 0) {
-        logger.action(
-          { folder, applied: outcome.applied },
-          `${outcome.applied} change${outcome.applied === 1 ? '' : 's'} from ${folder} applied`,
-        );
-      }
-      done = page.done;
+    } finally {
+      ahead?.abandon();
     }
   }
   return { watermark: encodeWatermark(continuations, restarted), applied, failed, restarted };
+}
+
+/** What a page's application leaves in the log: bodies cut, changes that failed, changes applied. */
+function report(
+  logger: ExhLogger,
+  page: { folder: FolderName; plan: PagePlan; outcome: PageOutcome; maxBodyLength: number },
+): void {
+  const { folder, plan, outcome, maxBodyLength } = page;
+  for (const itemId of plan.truncated) {
+    logger.warn(
+      { folder, itemId, maxBodyLength },
+      `Body of ${itemId} cut to sync.maxBodyLength (${maxBodyLength} characters)`,
+    );
+  }
+  for (const failure of outcome.failed) {
+    logger.error(
+      { folder, itemId: failure.itemId },
+      `${failure.action} of ${failure.itemId} failed and was recorded in exh_log: ${failure.message}`,
+    );
+  }
+  if (outcome.applied > 0) {
+    logger.action(
+      { folder, applied: outcome.applied },
+      `${outcome.applied} change${outcome.applied === 1 ? '' : 's'} from ${folder} applied`,
+    );
+  }
 }
 
 /**

@@ -4,8 +4,14 @@ import { itemType, itemTypes } from '../../../src/items/index.js';
 import { Connections } from '../../../src/mailbox/connections.js';
 import { syncMailboxItemType } from '../../../src/mailbox/item-type-sync.js';
 import { CommittedWatermarks, SyncLocks } from '../../../src/mailbox/sync-locks.js';
-import type { ItemTypeName } from '../../../src/ports/database.port.js';
-import type { FolderName, SubscriptionEvent, SyncFolderOptions } from '../../../src/ports/exchange.port.js';
+import type { ChangeBatch, DatabasePort, ItemTypeName } from '../../../src/ports/database.port.js';
+import type {
+  FolderName,
+  MailboxConnection,
+  SubscriptionEvent,
+  SyncFolderOptions,
+  SyncPage,
+} from '../../../src/ports/exchange.port.js';
 import { decodeCompare, decodeWatermark } from '../../../src/sync/decisions/watermark.js';
 import { syncItemType } from '../../../src/sync/executors/sync-item-type.js';
 import { alice, bob, type MemoryWorld, useMemoryWorld } from '../../support/memory-world.js';
@@ -498,5 +504,142 @@ describe('meeting messages in the Inbox', () => {
     world.admin.markRead(bob, request?.id as string, true);
     await world.sync(bob, 'email');
     expect(await world.rows('email', bob)).toEqual([]);
+  });
+});
+
+describe('pages read ahead (pipelined: page n + 1 is read while page n is applied)', () => {
+  /** Alice's connection with each syncFolder call seen (or answered) by `around`, and the page's continuation. */
+  async function connectionWith(
+    around: (
+      call: { n: number; from: string | null; options: SyncFolderOptions },
+      read: () => Promise<SyncPage>,
+    ) => Promise<SyncPage>,
+  ): Promise<MailboxConnection> {
+    const connection = await world.connect(alice);
+    let n = 0;
+    return new Proxy(connection, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (name !== 'syncFolder') return typeof value === 'function' ? value.bind(target) : value;
+        return (folder: FolderName, from: string | null, options: SyncFolderOptions) => {
+          n += 1;
+          return around({ n, from, options }, () => target.syncFolder(folder, from, options));
+        };
+      },
+    });
+  }
+
+  /** The database with applyChanges seen (or replaced) by `around`. */
+  function dbWith(around: (batch: ChangeBatch, apply: () => Promise<void>) => Promise<void>): DatabasePort {
+    return new Proxy(world.db, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (name !== 'applyChanges') return typeof value === 'function' ? value.bind(target) : value;
+        return (batch: ChangeBatch) => around(batch, () => target.applyChanges(batch));
+      },
+    });
+  }
+
+  const run = (db: DatabasePort, connection: MailboxConnection, signal = world.call.signal) =>
+    syncItemType(
+      {
+        db,
+        connection,
+        definition: itemType('contact'),
+        settings: world.settings({ pageSize: 2 }),
+        logger: world.logger,
+      },
+      { user: alice, watermark: null, signal },
+    );
+
+  /** A syncFolder answer that never comes; it fails with the signal's reason once its signal is aborted. */
+  const hanging = (signal: AbortSignal) =>
+    new Promise<SyncPage>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+
+  it('asks for the next page before the one before it is committed, one page ahead at most, and commits in order', async () => {
+    for (const name of ['Ann', 'Ben', 'Cid', 'Dot', 'Eve']) contact(name);
+    const events: string[] = [];
+    let committed = 0;
+    const continuations: Array<string | null> = [];
+    const connection = await connectionWith(async ({ n, from }, read) => {
+      events.push(`read ${n}`);
+      continuations.push(from);
+      return read();
+    });
+    const db = dbWith(async (batch, apply) => {
+      await apply();
+      committed += 1;
+      events.push(`commit ${committed}: ${batch.changes.length}`);
+    });
+    const outcome = await run(db, connection);
+    expect(outcome.applied).toBe(5);
+    // Read 2 asked for before commit 1, read 3 before commit 2; never two pages ahead.
+    expect(events).toEqual(['read 1', 'read 2', 'commit 1: 2', 'read 3', 'commit 2: 2', 'commit 3: 1']);
+    // Each read from the page before's continuation; the stored watermark is the last page's.
+    expect(continuations[0]).toBeNull();
+    expect(new Set(continuations).size).toBe(3);
+    expect(decodeWatermark(await world.watermark(alice, 'contact'))).toEqual(decodeWatermark(outcome.watermark));
+    expect((await world.rows('contact', alice)).map((row) => row.exh_display_name)).toEqual([
+      'Ann',
+      'Ben',
+      'Cid',
+      'Dot',
+      'Eve',
+    ]);
+  });
+
+  it('abandons the page read ahead when the page before fails to apply: nothing of it committed, no stray failure', async () => {
+    for (const name of ['Ann', 'Ben', 'Cid']) contact(name);
+    const signals: AbortSignal[] = [];
+    const connection = await connectionWith(async ({ n, options }, read) => {
+      signals.push(options.signal);
+      return n === 1 ? read() : hanging(options.signal);
+    });
+    const lost = errors.databaseConnectionLost('pglite', new Error('gone'));
+    const db = dbWith(async () => {
+      throw lost;
+    });
+    await expect(run(db, connection)).rejects.toBe(lost);
+    expect(signals).toHaveLength(2);
+    // The request ahead is cancelled: its continuation was never committed, so the next run reads it again.
+    expect(signals[1]?.aborted).toBe(true);
+    expect(await world.watermark(alice, 'contact')).toBeNull();
+    expect(await world.rows('contact', alice)).toEqual([]);
+  });
+
+  it('a stop while a page is read ahead ends the run with the stop, and the request ahead with it', async () => {
+    for (const name of ['Ann', 'Ben', 'Cid']) contact(name);
+    const controller = new AbortController();
+    const signals: AbortSignal[] = [];
+    const connection = await connectionWith(async ({ n, options }, read) => {
+      signals.push(options.signal);
+      return n === 1 ? read() : hanging(options.signal);
+    });
+    const db = dbWith(async (_batch, apply) => {
+      await apply();
+      controller.abort(new Error('stopped'));
+    });
+    await expect(run(db, connection, controller.signal)).rejects.toThrow('stopped');
+    expect(signals[1]?.aborted).toBe(true);
+    // The first page was committed before the stop; the rest comes with the next run.
+    expect(await world.rows('contact', alice)).toHaveLength(2);
+  });
+
+  it('a sync state refused for the page read ahead starts the folder over, without duplicates', async () => {
+    for (const name of ['Ann', 'Ben', 'Cid']) contact(name);
+    const froms: Array<string | null> = [];
+    const connection = await connectionWith(async ({ n, from }, read) => {
+      froms.push(from);
+      // Exchange forgets the state between answering page 1 and being asked for page 2.
+      if (n === 2) world.admin.forgetSyncStates(alice, 'contacts');
+      return read();
+    });
+    const outcome = await run(world.db, connection);
+    expect(outcome.restarted).toBe(true);
+    expect(froms[0]).toBeNull();
+    expect(froms[1]).not.toBeNull();
+    expect(froms[2]).toBeNull();
+    expect((await world.rows('contact', alice)).map((row) => row.exh_display_name)).toEqual(['Ann', 'Ben', 'Cid']);
+    expect(decodeCompare(await world.watermark(alice, 'contact'))).toBe(true);
   });
 });

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PostgresFamilyDatabase } from '../../src/db/adapters/postgres-family.js';
 import { encodeAttachmentInfo } from '../../src/db/attachment-info.js';
 import { installInto } from '../../src/db/commands.js';
+import { procedureArguments } from '../../src/db/field-values.js';
 import { type ErrorCode, isExhError } from '../../src/errors.js';
-import { itemTypes } from '../../src/items/index.js';
+import { itemType, itemTypes } from '../../src/items/index.js';
 import { type ChangeBatch, type ItemChange, isOutboxItem } from '../../src/ports/database.port.js';
 
 /**
@@ -27,6 +28,7 @@ export interface ContractTarget {
   unreachableCode?: ErrorCode;
 }
 
+const calendarType = itemType('calendar');
 const add = (fields: ItemChange['fields']): ItemChange => ({ action: 'add', fields });
 const chg = (fields: ItemChange['fields']): ItemChange => ({ action: 'chg', fields });
 const del = (fields: ItemChange['fields']): ItemChange => ({ action: 'del', fields });
@@ -136,6 +138,79 @@ export function databaseContract(name: string, target: ContractTarget): void {
         [user],
       );
       expect(registration).toEqual({ exh_watermark_calendar: 'w1' });
+    });
+
+    it('writes every value as the call with parameters did, whatever the text holds (quotes, backslashes, $$, unicode, 1 MB)', async () => {
+      const user = 'values@example.com';
+      const nasty = "O'Brien \\ \\' $$ $x$ '); DROP TABLE calendar_item; -- 😀 é ‮ \t tab";
+      const fields = {
+        subject: nasty,
+        body: `${"$$ \\ ' 😀 ".repeat(100_000)}end`,
+        location: '',
+        start: new Date('2026-03-01T10:20:30.456Z'),
+        end: new Date('2026-03-01T11:00:00Z'),
+        all_day: true,
+        reminder_set: false,
+        reminder: 15,
+        sensitivity: null,
+        categories: 'Red; Blue',
+      };
+      await db.applyChanges(batch(user, [add({ item_id: 'V-batched', ...fields })], 'w'));
+      // The statement the adapter ran before pages went as one script: the procedure with bound parameters.
+      const args = procedureArguments(calendarType, 'add', { item_id: 'V-bound', ...fields }, user);
+      const list = args.map((a, i) => `${a.parameter} => $${i + 1}`).join(', ');
+      await database.sql(
+        `SELECT exh_from_exh_add_calendar(${list})`,
+        args.map((a) => a.value),
+      );
+      const rows = await database.sql<Record<string, unknown>>(
+        'SELECT * FROM calendar_item WHERE exh_user = $1 ORDER BY exh_item_id',
+        [user],
+      );
+      const comparable = rows.map(({ id, exh_app_item_id, exh_item_id, ...row }) => row);
+      expect(comparable).toHaveLength(2);
+      expect(comparable[0]).toEqual(comparable[1]);
+      expect(comparable[0]).toMatchObject({
+        exh_subject: nasty,
+        exh_location: null, // '' on an add: nothing to clear
+        exh_all_day: true,
+        exh_reminder: 15,
+      });
+      expect(String(comparable[0]?.exh_body)).toHaveLength(fields.body.length);
+      expect(new Date(comparable[0]?.exh_start as Date).toISOString()).toBe('2026-03-01T10:20:30.456Z');
+      expect(await database.sql('SELECT count(*)::int AS n FROM calendar_item WHERE exh_user = $1', [user])).toEqual([
+        { n: 2 },
+      ]);
+    });
+
+    it('names the procedure or table that failed in a page, and refuses a NUL character as the procedure failing', async () => {
+      const user = 'names@example.com';
+      const notADate = await rejection(
+        db.applyChanges(
+          batch(user, [add({ item_id: 'N1' }), { action: 'chg', fields: { item_id: 'N2', start: 'not a date' } }], 'w'),
+        ),
+      );
+      expect(isExhError(notADate, 'EXH_DB_PROCEDURE_FAILED')).toBe(true);
+      expect((notADate as Error).message).toContain('exh_from_exh_chg_calendar failed');
+      const nul = await rejection(db.applyChanges(batch(user, [add({ item_id: 'N3', subject: 'a\0b' })], 'w')));
+      expect(isExhError(nul, 'EXH_DB_PROCEDURE_FAILED')).toBe(true);
+      expect((nul as Error).message).toContain('exh_from_exh_add_calendar failed');
+      await database.sql(`ALTER TABLE exh_item_version ADD CONSTRAINT refuse_key CHECK (exh_change_key <> 'bad')`);
+      try {
+        const version = await rejection(
+          db.applyChanges(batch(user, [{ action: 'add', fields: { item_id: 'N4' }, changeKey: 'bad' }], 'w')),
+        );
+        expect(isExhError(version, 'EXH_DB_PROCEDURE_FAILED')).toBe(true);
+        expect((version as Error).message).toContain('exh_item_version failed');
+      } finally {
+        await database.sql('ALTER TABLE exh_item_version DROP CONSTRAINT refuse_key');
+      }
+      expect(await database.sql('SELECT exh_item_id FROM calendar_item WHERE exh_user = $1', [user])).toEqual([]);
+      // The connection is still usable after the refusals.
+      await db.applyChanges(batch(user, [add({ item_id: 'N5' })], 'w'));
+      expect(await database.sql('SELECT exh_item_id FROM calendar_item WHERE exh_user = $1', [user])).toEqual([
+        { exh_item_id: 'N5' },
+      ]);
     });
 
     it('treats item ids that differ only in case as two items', async () => {

@@ -64,6 +64,9 @@ class PgliteConnection implements PgConnection {
           const result = await tx.query<R>(text, params);
           return { rows: result.rows };
         },
+        async exec(script: string) {
+          await tx.exec(script);
+        },
       }),
     );
   }
@@ -72,6 +75,11 @@ class PgliteConnection implements PgConnection {
     await this.db.transaction(async (tx) => {
       await tx.exec(script);
     });
+  }
+
+  async batch(script: string): Promise<void> {
+    // One simple-protocol Query, run by the server as one implicit transaction (postgres-family.ts applyChanges).
+    await this.db.exec(script);
   }
 
   async probe(): Promise<void> {

@@ -20,7 +20,7 @@ import type {
 } from '../../ports/database.port.js';
 import { isOutboxItem } from '../../ports/database.port.js';
 import { connectError } from '../connect-errors.js';
-import { decodeFields, procedureArguments, userRegistration } from '../field-values.js';
+import { decodeFields, userRegistration } from '../field-values.js';
 import { outboxActionList, outboxEntryFromRow, outboxRowsPerUser, outboxState, rangeParameters } from '../outbox.js';
 import {
   listOutboxStatement,
@@ -29,9 +29,10 @@ import {
   retryOutboxStatement,
   setUpFromRows,
 } from '../outbox-admin.js';
-import { newIdProcedure, notifyChannel } from '../sql/routines.js';
-import { applyingFlag, type InstallableDatabase, setUpParameters } from './installable.js';
+import { notifyChannel } from '../sql/routines.js';
+import { type InstallableDatabase, setUpParameters } from './installable.js';
 import { classifyPgConnectError, pgConnectFixes, translatePgError } from './pg-errors.js';
+import { failedObject, itemVersionUpsert, type PageScript, pageScripts, pageStatements } from './pg-page.js';
 
 /**
  * The DatabasePort for everything that speaks PostgreSQL's SQL: the pg server adapter and PGlite share all statements
@@ -40,6 +41,8 @@ import { classifyPgConnectError, pgConnectFixes, translatePgError } from './pg-e
 
 export interface PgQueryable {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  /** Statements separated by semicolons, sent as one simple-protocol Query: one round trip. */
+  exec(script: string): Promise<void>;
 }
 
 export interface PgConnection extends PgQueryable {
@@ -47,6 +50,11 @@ export interface PgConnection extends PgQueryable {
   transaction<T>(work: (tx: PgQueryable) => Promise<T>): Promise<T>;
   /** A multi-statement script in one transaction. */
   exec(script: string): Promise<void>;
+  /**
+   * Statements separated by semicolons in one round trip and one transaction: the simple query protocol's implicit
+   * transaction, which the first error rolls back (the connection stays usable).
+   */
+  batch(script: string): Promise<void>;
   /**
    * A round trip that says whether the database answers, whatever the load: it must not wait behind other calls
    * for a pooled connection, or a busy pool would look like a lost database (docs/database.md, "Connections").
@@ -71,10 +79,7 @@ export interface PgDriver {
 
 const itemVersionTable = 'exh_item_version';
 
-/**
- * Keeps what the connector knows of an item (exh_item_version): its change key, and the highest outbox row that lost
- * a conflict to Exchange (never lowered); a null change key forgets the item.
- */
+/** Keeps what the connector knows of an item (exh_item_version, see itemVersionUpsert); a null change key forgets it. */
 async function writeItemVersion(
   q: PgQueryable,
   entry: { user: string; itemType: string; itemId: string; changeKey: string | null; supersedes: string | null },
@@ -83,14 +88,13 @@ async function writeItemVersion(
     await q.query('DELETE FROM exh_item_version WHERE exh_item_id = $1', [entry.itemId]);
     return;
   }
-  await q.query(
-    `INSERT INTO exh_item_version (exh_item_id, exh_user, exh_item_type, exh_change_key, exh_superseded_until)
-     VALUES ($1, $2, $3, $4, $5::bigint)
-     ON CONFLICT (exh_item_id) DO UPDATE SET exh_user = EXCLUDED.exh_user, exh_item_type = EXCLUDED.exh_item_type,
-       exh_change_key = EXCLUDED.exh_change_key, exh_updated_at = now(),
-       exh_superseded_until = GREATEST(exh_item_version.exh_superseded_until, EXCLUDED.exh_superseded_until)`,
-    [entry.itemId, entry.user.toLowerCase(), entry.itemType, entry.changeKey, entry.supersedes],
-  );
+  await q.query(itemVersionUpsert(['$1', '$2', '$3', '$4', '$5::bigint']), [
+    entry.itemId,
+    entry.user.toLowerCase(),
+    entry.itemType,
+    entry.changeKey,
+    entry.supersedes,
+  ]);
 }
 
 interface OutboxRow {
@@ -182,67 +186,31 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
     return rows.map((row) => userRegistration(row, this.types));
   }
 
+  /**
+   * The page in one round trip: its statements as one simple-protocol script, which the server runs as one implicit
+   * transaction (pg-page.ts). A page beyond pageLimits goes in several scripts inside one explicit transaction.
+   */
   async applyChanges(batch: ChangeBatch): Promise<void> {
     const definition = itemType(batch.itemType);
-    const watermarkColumn = `exh_watermark_${definition.name}`;
-    await this.inTransaction('exh_watermark', async (tx) => {
-      // The example application's triggers skip rows written while this is on (no echo back to Exchange).
-      await tx.query(`SELECT set_config('${applyingFlag}', 'on', true)`);
-      // A user switched between backends: rows move to their items' new ids first (docs/database.md, "Switching backends").
-      const rename = newIdProcedure(definition);
-      for (const { from, to } of batch.renames ?? []) {
-        await this.attempt(rename, () =>
-          tx.query(`SELECT ${rename}(exh_user => $1, exh_item_id => $2, exh_new_item_id => $3)`, [
-            batch.user,
-            from,
-            to,
-          ]),
-        );
-        await this.attempt(itemVersionTable, () =>
-          tx.query('DELETE FROM exh_item_version WHERE exh_item_id = $1', [from]),
-        );
+    const scripts = await this.attempt('exh_watermark', async () => pageScripts(pageStatements(definition, batch)));
+    const connection = this.connected();
+    let running: PageScript | undefined;
+    try {
+      const [only] = scripts;
+      if (scripts.length === 1 && only) {
+        running = only;
+        await connection.batch(only.text);
+        return;
       }
-      for (const change of batch.changes) {
-        const procedure = definition.procedures.fromExh[change.action];
-        const args = procedureArguments(definition, change.action, change.fields, batch.user);
-        const list = args.map((a, i) => `${a.parameter} => $${i + 1}`).join(', ');
-        await this.attempt(procedure, () =>
-          tx.query(
-            `SELECT ${procedure}(${list})`,
-            args.map((a) => a.value),
-          ),
-        );
-        const itemId = change.fields.item_id;
-        if (change.changeKey !== undefined && typeof itemId === 'string' && itemId !== '') {
-          await this.attempt(itemVersionTable, () =>
-            writeItemVersion(tx, {
-              user: batch.user,
-              itemType: batch.itemType,
-              itemId,
-              changeKey: change.changeKey ?? null,
-              supersedes: change.supersedes ?? null,
-            }),
-          );
+      await connection.transaction(async (tx) => {
+        for (const script of scripts) {
+          running = script;
+          await tx.exec(script.text);
         }
-      }
-      for (const meeting of batch.meetings ?? []) {
-        await this.attempt('exh_meeting', () =>
-          tx.query(
-            `INSERT INTO exh_meeting (exh_uid, exh_app_item_id) VALUES ($1, $2)
-             ON CONFLICT (exh_uid) DO UPDATE SET exh_app_item_id = EXCLUDED.exh_app_item_id`,
-            [meeting.uid, meeting.appItemId],
-          ),
-        );
-      }
-      if (batch.watermark === undefined) return;
-      await this.attempt('exh_watermark', () =>
-        tx.query(
-          `INSERT INTO exh_watermark (exh_user, ${watermarkColumn}) VALUES ($1, $2)
-           ON CONFLICT (exh_user) DO UPDATE SET ${watermarkColumn} = EXCLUDED.${watermarkColumn}`,
-          [batch.user, batch.watermark],
-        ),
-      );
-    });
+      });
+    } catch (error) {
+      throw this.translate(error, running ? failedObject(error, running) : 'exh_watermark');
+    }
   }
 
   async rememberMeetings(links: readonly MeetingLink[]): Promise<void> {

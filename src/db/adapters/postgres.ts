@@ -1,7 +1,7 @@
 import type { Client, ClientConfig, Pool, PoolClient } from 'pg';
 import { errors } from '../../errors.js';
 import { postgresTarget } from '../target.js';
-import { isPgConnectionError, isPgPoolWait } from './pg-errors.js';
+import { errorCode, isPgConnectionError, isPgPoolWait } from './pg-errors.js';
 import type { PgConnection, PgDriver, PgQueryable } from './postgres-family.js';
 import { PostgresFamilyDatabase } from './postgres-family.js';
 
@@ -166,6 +166,30 @@ class PgPoolConnection implements PgConnection {
     await this.query(script);
   }
 
+  async batch(script: string): Promise<void> {
+    const client = await this.checkout();
+    // As in transaction(): a connection cut meanwhile is remembered and the client discarded. A statement the server
+    // refused leaves the session idle (the implicit transaction is rolled back), so the client goes back to the pool;
+    // an error without a SQLSTATE (a read time-out) leaves it in an unknown state, so it is discarded too.
+    let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken ??= error;
+    };
+    client.on('error', onError);
+    try {
+      // No parameters: pg sends a simple Query message, whatever the number of statements.
+      await client.query(script);
+    } catch (error) {
+      if (isPgConnectionError(error) || errorCode(error) === undefined) {
+        broken ??= error instanceof Error ? error : new Error(String(error));
+      }
+      throw error;
+    } finally {
+      client.release(broken);
+      client.off('error', onError);
+    }
+  }
+
   /** SELECT 1 on a connection of its own, so that it never waits behind a busy pool (docs/database.md). */
   async probe(): Promise<void> {
     if (this.probing?.broken) {
@@ -312,6 +336,9 @@ function clientQueryable(client: PoolClient): PgQueryable {
     async query<T>(text: string, params?: unknown[]) {
       const result = await client.query(text, params);
       return { rows: result.rows as T[] };
+    },
+    async exec(script: string) {
+      await client.query(script);
     },
   };
 }

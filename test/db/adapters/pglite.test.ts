@@ -2,8 +2,9 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { afterAll } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createPgliteDatabase } from '../../../src/db/adapters/pglite.js';
+import { installInto } from '../../../src/db/commands.js';
 import { databaseContract } from '../contract.js';
 
 const notADirectory = join(tmpdir(), `exh-pglite-not-a-directory-${process.pid}`);
@@ -25,4 +26,41 @@ databaseContract('PGlite (in memory)', {
     };
   },
   unreachable: () => createPgliteDatabase({ dataDir: notADirectory }),
+});
+
+describe('PGlite: a page in one statement', () => {
+  it('sends every call of a page, its change keys, meetings and watermark as one simple-protocol Query', async () => {
+    const instance = await PGlite.create();
+    const db = createPgliteDatabase({ instance });
+    try {
+      await db.connect();
+      await installInto(db, { exampleApp: true });
+      // Every protocol message PGlite hands its backend; the statements are the Query ('Q') and Parse ('P') messages.
+      const sent = vi.spyOn(instance, 'execProtocolStream');
+      const changes = Array.from({ length: 50 }, (_, i) => ({
+        action: 'add' as const,
+        fields: { item_id: `P${i}`, subject: `it's ${i}` },
+        changeKey: `ck-${i}`,
+      }));
+      await db.applyChanges({
+        user: 'one@example.com',
+        itemType: 'calendar',
+        changes,
+        meetings: [{ uid: 'UID-P', appItemId: 'app-P' }],
+        watermark: 'w',
+      });
+      const statements = sent.mock.calls
+        .map(([message]) => String.fromCharCode(message[0] ?? 0))
+        .filter((t) => 'QP'.includes(t));
+      expect(statements).toEqual(['Q']);
+      sent.mockRestore();
+      const { rows } = await instance.query<{ n: number }>(
+        "SELECT (SELECT count(*) FROM calendar_item WHERE exh_user = 'one@example.com')::int + (SELECT count(*) FROM exh_item_version WHERE exh_item_id LIKE 'P%')::int AS n",
+      );
+      expect(rows).toEqual([{ n: 100 }]);
+    } finally {
+      await db.close();
+      await instance.close();
+    }
+  }, 60_000);
 });

@@ -11,8 +11,9 @@ function scriptedDriver() {
   let finish: { resolve: (c: PgConnection) => void; reject: (e: unknown) => void } | undefined;
   const connection = (): PgConnection => ({
     query: async () => ({ rows: [] }),
-    transaction: async (work) => work({ query: async () => ({ rows: [] }) }),
+    transaction: async (work) => work({ query: async () => ({ rows: [] }), exec: async () => {} }),
     exec: async () => {},
+    batch: async () => {},
     probe: async () => {
       if (state.probeFails) throw new Error('Connection terminated unexpectedly');
     },

@@ -6,6 +6,7 @@ import { createPostgresDatabase } from '../../../src/db/adapters/postgres.js';
 import { installInto } from '../../../src/db/commands.js';
 import { notifyChannel } from '../../../src/db/sql/routines.js';
 import { type ExhError, isExhError } from '../../../src/errors.js';
+import type { ItemChange } from '../../../src/ports/database.port.js';
 import { freePort, TcpProxy } from '../../support/net.js';
 import { databaseContract } from '../contract.js';
 import { inSchema } from '../pg-schema.js';
@@ -442,5 +443,134 @@ describe.skipIf(!url)('PostgreSQL server: connections under load and cut (needs 
     } finally {
       await db.close();
     }
+  });
+});
+
+/**
+ * A TCP forwarder that reads the PostgreSQL protocol both ways (PostgreSQL documentation, "Message Formats"): the
+ * statements the client sends (Query 'Q', Parse 'P') and the server's ReadyForQuery ('Z'), which ends every round trip.
+ */
+async function countingProxy(host: string, port: number) {
+  const counts = { statements: 0, roundTrips: 0 };
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(port, host);
+    const fromClient = protocolReader(true, (type) => {
+      if (type === 'Q' || type === 'P') counts.statements += 1;
+    });
+    const fromServer = protocolReader(false, (type) => {
+      if (type === 'Z') counts.roundTrips += 1;
+    });
+    client.on('data', (chunk: Buffer) => {
+      fromClient(chunk);
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      fromServer(chunk);
+      client.write(chunk);
+    });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => {
+        sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
+      s.on('error', () => s.destroy());
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    counts,
+    reset: () => Object.assign(counts, { statements: 0, roundTrips: 0 }),
+    stop: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Calls onMessage with the type of every message; the client's first message (start-up) has none. */
+function protocolReader(startsUntyped: boolean, onMessage: (type: string) => void) {
+  let buffer = Buffer.alloc(0);
+  let untyped = startsUntyped;
+  return (chunk: Buffer) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    for (;;) {
+      const header = untyped ? 4 : 5;
+      if (buffer.length < header) return;
+      const length = buffer.readInt32BE(header - 4) + header - 4;
+      if (buffer.length < length) return;
+      if (!untyped) onMessage(String.fromCharCode(buffer[0] ?? 0));
+      untyped = false;
+      buffer = buffer.subarray(length);
+    }
+  };
+}
+
+describe.skipIf(!url)('PostgreSQL server: a page in one round trip (needs PG_URL)', () => {
+  const admin = new pg.Pool({ connectionString: url, max: 2 });
+  const server = new URL(url ?? 'postgres://x');
+  const schema = `exh_test_${randomBytes(6).toString('hex')}`;
+  let proxy: Awaited<ReturnType<typeof countingProxy>>;
+  let db: ReturnType<typeof createPostgresDatabase>;
+  beforeAll(async () => {
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    proxy = await countingProxy(server.hostname, Number(server.port || 5432));
+    db = createPostgresDatabase(connectionString(schema, 'exh_round_trips', proxy.port));
+    await db.connect();
+    await installInto(db, { exampleApp: true });
+  });
+  afterAll(async () => {
+    await db?.close();
+    await proxy?.stop();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
+  });
+  const changes = (prefix: string, n: number): ItemChange[] =>
+    Array.from({ length: n }, (_, i) => ({
+      action: 'add' as const,
+      fields: { item_id: `${prefix}${i}`, subject: `it's item ${i}`, start: new Date(Date.UTC(2026, 0, 1, 9, i)) },
+      changeKey: `ck-${i}`,
+    }));
+  const count = async (sql: string, params: unknown[]) =>
+    (await admin.query(`SELECT count(*)::int AS n FROM ${schema}.${sql}`, params)).rows[0].n as number;
+
+  it('sends every call of a page, its change keys, meetings and watermark as one statement: one round trip', async () => {
+    proxy.reset();
+    await db.applyChanges({
+      user: 'trips@example.com',
+      itemType: 'calendar',
+      changes: changes('T', 200),
+      meetings: [{ uid: 'UID-T', appItemId: 'app-T' }],
+      watermark: 'w1',
+    });
+    expect(proxy.counts).toEqual({ statements: 1, roundTrips: 1 });
+    expect(await count('calendar_item WHERE exh_user = $1', ['trips@example.com'])).toBe(200);
+    expect(await count("exh_item_version WHERE exh_item_id LIKE 'T%'", [])).toBe(200);
+    expect(await count('exh_meeting WHERE exh_uid = $1', ['UID-T'])).toBe(1);
+  });
+
+  it('splits a page beyond 4,096 statements into round trips inside one transaction, all or nothing', async () => {
+    proxy.reset();
+    // 2,100 changes with change keys: 4,201 statements with the flag, so two scripts between BEGIN and COMMIT.
+    await db.applyChanges({
+      user: 'big@example.com',
+      itemType: 'calendar',
+      changes: changes('B', 2_100),
+      watermark: 'w',
+    });
+    expect(proxy.counts).toEqual({ statements: 4, roundTrips: 4 });
+    expect(await count('calendar_item WHERE exh_user = $1', ['big@example.com'])).toBe(2_100);
+    // The last change fails: nothing of the first script stays.
+    const failing = changes('F', 2_100);
+    failing.push({ action: 'add', fields: { item_id: 'F-bad', start: 'not a date' }, changeKey: 'x' });
+    const error = await db
+      .applyChanges({ user: 'fail@example.com', itemType: 'calendar', changes: failing, watermark: 'w' })
+      .catch((e: unknown) => e);
+    expect(isExhError(error, 'EXH_DB_PROCEDURE_FAILED')).toBe(true);
+    expect((error as Error).message).toContain('exh_from_exh_add_calendar failed');
+    expect(await count('calendar_item WHERE exh_user = $1', ['fail@example.com'])).toBe(0);
   });
 });

@@ -7,6 +7,7 @@ import type { FolderName, MailboxConnection, MailboxWriter } from '../../ports/e
 import { foldersOf } from '../decisions/folders.js';
 import { applyPage } from './apply.js';
 import { applyItemChange, type ConflictSettings } from './outbox.js';
+import { type PageAhead, readAhead } from './read-ahead.js';
 import { folderOptions, planFolderPage, type SyncSettings } from './sync-item-type.js';
 
 /**
@@ -323,34 +324,38 @@ async function enumerate(
   // Folders that hold the type's items without being synchronised (e-mail drafts) are read for what exists.
   for (const folder of [...synchronisedFolders, ...deps.definition.alsoIn]) {
     const synchronised = synchronisedFolders.includes(folder);
-    let continuation: string | null = null;
-    while (!request.signal.aborted) {
-      const page = await deps.connection.syncFolder(folder, continuation, {
-        ...folderOptions(deps),
-        signal: request.signal,
-        priority: 'resync',
-      });
-      continuation = page.continuation;
-      if ((page.incomplete ?? []).length > 0) enumeration.occurrencesUnknown = true;
-      if (page.window && synchronised) enumeration.window = page.window;
-      if (!synchronised) {
-        for (const change of page.changes) {
-          if (change.type === 'create' || change.type === 'update') enumeration.seen.add(change.item.id);
+    const read = (from: string | null, signal: AbortSignal) =>
+      deps.connection.syncFolder(folder, from, { ...folderOptions(deps), signal, priority: 'resync' });
+    // The next page is read while this one is compared and applied (one page ahead at most), as the live sync does.
+    let ahead: PageAhead | undefined;
+    try {
+      while (!request.signal.aborted) {
+        const page = await (ahead ? ahead.page : read(null, request.signal));
+        const next = page.continuation;
+        ahead = page.done ? undefined : readAhead((signal) => read(next, signal), request.signal);
+        if ((page.incomplete ?? []).length > 0) enumeration.occurrencesUnknown = true;
+        if (page.window && synchronised) enumeration.window = page.window;
+        if (!synchronised) {
+          for (const change of page.changes) {
+            if (change.type === 'create' || change.type === 'update') enumeration.seen.add(change.item.id);
+          }
+        } else {
+          const { plan } = await planFolderPage(deps, page, {
+            user: request.user,
+            folder,
+            linkMeetings: options.linkMeetings,
+          });
+          for (const unreadable of plan.unreadable) enumeration.seen.add(unreadable.itemId);
+          const present = plan.changes.filter((change) => change.action !== 'del');
+          for (const change of present) {
+            if (typeof change.fields.item_id === 'string') enumeration.seen.add(change.fields.item_id);
+          }
+          await onPage(present);
         }
-      } else {
-        const { plan } = await planFolderPage(deps, page, {
-          user: request.user,
-          folder,
-          linkMeetings: options.linkMeetings,
-        });
-        for (const unreadable of plan.unreadable) enumeration.seen.add(unreadable.itemId);
-        const present = plan.changes.filter((change) => change.action !== 'del');
-        for (const change of present) {
-          if (typeof change.fields.item_id === 'string') enumeration.seen.add(change.fields.item_id);
-        }
-        await onPage(present);
+        if (page.done) break;
       }
-      if (page.done) break;
+    } finally {
+      ahead?.abandon();
     }
   }
   return enumeration;

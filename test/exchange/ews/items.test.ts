@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { getItems, itemShape } from '../../../src/exchange/ews/items.js';
 import { appItemIdFieldUri } from '../../../src/exchange/ews/properties.js';
-import { all, at, attr, parseXml, textOf } from '../../../src/exchange/ews/xml.js';
+import { all, at, attr, escapeXml, parseXml, textOf } from '../../../src/exchange/ews/xml.js';
 import { aliceTarget, scriptedServer, soapAnswer, testTransport } from './scripted-server.js';
 
 const task = (id: string, subject: string) =>
   '<m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:Task>' +
-  `<t:ItemId Id="${id}" ChangeKey="CK-${id}"/><t:ItemClass>IPM.Task</t:ItemClass><t:Subject>${subject}</t:Subject>` +
+  `<t:ItemId Id="${escapeXml(id)}" ChangeKey="CK-${escapeXml(id)}"/><t:ItemClass>IPM.Task</t:ItemClass><t:Subject>${subject}</t:Subject>` +
   '</t:Task></m:Items></m:GetItemResponseMessage>';
 
 /** GetItem written by hand (src/exchange/ews/items.ts), against a real HTTP server that answers as told. */

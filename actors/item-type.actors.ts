@@ -1,5 +1,5 @@
 import { fromPromise } from 'xstate';
-import type { ItemTypeInput, SyncOutput } from '../machines/item-type.machine.js';
+import type { SyncFoldersInput, SyncOutput } from '../machines/item-type.machine.js';
 import { serializeError } from '../machines/report.js';
 import { isDatabaseGone } from '../src/errors.js';
 import { type ItemTypeSyncDeps, syncMailboxItemType } from '../src/mailbox/item-type-sync.js';
@@ -8,7 +8,7 @@ export type ItemTypeDeps = ItemTypeSyncDeps;
 
 export function createItemTypeActors(deps: ItemTypeDeps) {
   return {
-    syncFolders: fromPromise<SyncOutput, ItemTypeInput>(async ({ input, signal, system }) => {
+    syncFolders: fromPromise<SyncOutput, SyncFoldersInput>(async ({ input, signal, system }) => {
       try {
         return await syncMailboxItemType(deps, { ...input, signal });
       } catch (error) {

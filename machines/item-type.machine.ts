@@ -1,5 +1,6 @@
 import { and, assign, enqueueActions, fromPromise, sendParent, setup } from 'xstate';
 import type { ItemTypeName } from '../src/ports/database.port.js';
+import type { FolderName } from '../src/ports/exchange.port.js';
 import { type Report, type SerializedError, serializeError } from './report.js';
 
 export interface ItemTypeInput {
@@ -8,9 +9,21 @@ export interface ItemTypeInput {
   watermark: string | null;
 }
 
+/** The folders a sync reads: those notifications named, or all of the type's. */
+export type FolderSelection = FolderName[] | 'all';
+
+/** What the sync actor is given: the type's watermark, and the folders to read when not all of them. */
+export interface SyncFoldersInput extends ItemTypeInput {
+  folders?: FolderName[];
+}
+
 export interface ItemTypeContext extends ItemTypeInput {
   /** A notification came while a sync ran: one more sync follows, however many came (bursts coalesce). */
   pending: boolean;
+  /** The folders the next sync reads: the union of those the notifications since the last one named. */
+  next: FolderSelection;
+  /** The folders the sync running now reads. */
+  current: FolderSelection;
   caughtUp: boolean;
   /** Changes applied to the database since this actor started. */
   applied: number;
@@ -25,7 +38,8 @@ export interface SyncOutput {
   failed: number;
 }
 
-export type ItemTypeEvent = { type: 'sync.requested' };
+/** `folders`: the folders that changed (a notification says); absent: any of the type's may have. */
+export type ItemTypeEvent = { type: 'sync.requested'; folders?: FolderName[] };
 
 /** What the item type tells its mailbox. */
 export type ItemTypeReport =
@@ -47,7 +61,7 @@ export const itemTypeMachine = setup({
   },
   actors: {
     /** Every page of every folder of this type from the watermark on; resolves with the last watermark written. */
-    syncFolders: fromPromise<SyncOutput, ItemTypeInput>(async () => {
+    syncFolders: fromPromise<SyncOutput, SyncFoldersInput>(async () => {
       throw new Error('item-type actor "syncFolders" not provided');
     }),
   },
@@ -57,6 +71,11 @@ export const itemTypeMachine = setup({
   },
   actions: {
     report: (_, _params: Report) => {},
+    /** A request joins the next sync's folders: a burst of notifications for several folders is one sync of them. */
+    request: assign({
+      pending: true,
+      next: ({ context, event }) => selectFolders(context.next, event.folders),
+    }),
     markCaughtUp: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ caughtUp: true });
       enqueue.sendParent({ type: 'itemType.caughtUp', itemType: context.itemType });
@@ -64,14 +83,29 @@ export const itemTypeMachine = setup({
   },
 }).createMachine({
   id: 'itemType',
-  context: ({ input }) => ({ ...input, pending: false, caughtUp: false, applied: 0, failed: 0, lastError: null }),
+  context: ({ input }) => ({
+    ...input,
+    pending: false,
+    // The first sync catches every folder up.
+    next: 'all',
+    current: 'all',
+    caughtUp: false,
+    applied: 0,
+    failed: 0,
+    lastError: null,
+  }),
   initial: 'syncing',
   states: {
     syncing: {
-      entry: assign({ pending: false }),
+      entry: assign({ pending: false, current: ({ context }) => context.next, next: () => [] }),
       invoke: {
         src: 'syncFolders',
-        input: ({ context }) => ({ user: context.user, itemType: context.itemType, watermark: context.watermark }),
+        input: ({ context }) => ({
+          user: context.user,
+          itemType: context.itemType,
+          watermark: context.watermark,
+          ...(context.current === 'all' ? {} : { folders: context.current }),
+        }),
         onDone: {
           target: 'synced',
           actions: [
@@ -99,7 +133,7 @@ export const itemTypeMachine = setup({
           ],
         },
       },
-      on: { 'sync.requested': { actions: assign({ pending: true }) } },
+      on: { 'sync.requested': { actions: 'request' } },
     },
     synced: {
       always: [
@@ -118,12 +152,18 @@ export const itemTypeMachine = setup({
       ],
     },
     idle: {
-      on: { 'sync.requested': 'syncing' },
+      on: { 'sync.requested': { target: 'syncing', actions: 'request' } },
     },
     /** The mailbox backs off and starts its item types again; until then nothing happens here. */
     failed: {},
   },
 });
+
+/** The folders to read after a request for `folders` (none named: all of them). */
+export function selectFolders(selected: FolderSelection, folders: readonly FolderName[] | undefined): FolderSelection {
+  if (selected === 'all' || folders === undefined) return 'all';
+  return [...new Set([...selected, ...folders])];
+}
 
 function caughtUpReport(context: ItemTypeContext): Report {
   const failed = context.failed > 0 ? `, ${context.failed} failed (recorded in exh_log)` : '';

@@ -119,10 +119,15 @@ export const mailboxMachine = setup({
     }),
     wakeItemTypes: enqueueActions(({ event, enqueue, self }) => {
       if (event.type !== 'subscription.changed') return;
-      const types = new Set(event.folders.map(itemTypeOfFolder));
-      for (const itemType of types) {
+      // Each type reads only the folders that changed (e-mail has two).
+      const byType = new Map<ItemTypeName, FolderName[]>();
+      for (const folder of event.folders) {
+        const itemType = itemTypeOfFolder(folder);
+        byType.set(itemType, [...(byType.get(itemType) ?? []), folder]);
+      }
+      for (const [itemType, folders] of byType) {
         if (self.getSnapshot().children[itemTypeId(itemType)]) {
-          enqueue.sendTo(itemTypeId(itemType), { type: 'sync.requested' });
+          enqueue.sendTo(itemTypeId(itemType), { type: 'sync.requested', folders });
         }
       }
     }),

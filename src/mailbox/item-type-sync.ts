@@ -1,6 +1,7 @@
 import { itemType } from '../items/index.js';
 import type { ExhLogger } from '../logging/logger.js';
 import type { DatabasePort, ItemTypeName } from '../ports/database.port.js';
+import type { FolderName } from '../ports/exchange.port.js';
 import { resyncItemType } from '../sync/executors/resync.js';
 import { type SyncSettings, syncItemType } from '../sync/executors/sync-item-type.js';
 import { afterSync, type ItemTypeSyncOutput, withComparison } from './after-sync.js';
@@ -23,6 +24,8 @@ export interface ItemTypeSyncRequest {
   /** The watermark the mailbox started the item type with. */
   watermark: string | null;
   signal: AbortSignal;
+  /** Only these of the type's folders (a notification named them); absent: all. */
+  folders?: readonly FolderName[];
 }
 
 /**
@@ -51,6 +54,7 @@ export function syncMailboxItemType(deps: ItemTypeSyncDeps, request: ItemTypeSyn
       user: request.user,
       watermark: switched.watermark,
       signal: request.signal,
+      ...(request.folders ? { folders: request.folders } : {}),
       onCommitted: (watermark) => deps.committed.set(key, watermark),
     });
     const next = afterSync(result);

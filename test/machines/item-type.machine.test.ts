@@ -1,15 +1,17 @@
 import { describe, expect, it, vi } from 'vitest';
 import { type AnyActorRef, createActor, fromPromise, setup, waitFor } from 'xstate';
 import {
-  type ItemTypeInput,
   type ItemTypeReport,
   itemTypeMachine,
+  type SyncFoldersInput,
   type SyncOutput,
+  selectFolders,
 } from '../../machines/item-type.machine.js';
 import type { Report } from '../../machines/report.js';
 
 interface PendingSync {
   watermark: string | null;
+  folders: string[] | undefined;
   finish: (output: Partial<SyncOutput>) => void;
   fail: (error: unknown) => void;
 }
@@ -25,11 +27,12 @@ function scriptedItemType(watermark: string | null = '{"calendar":"s0"}') {
   const itemType = itemTypeMachine.provide({
     actions: { report: (_, params) => void reports.push(params) },
     actors: {
-      syncFolders: fromPromise<SyncOutput, ItemTypeInput>(
+      syncFolders: fromPromise<SyncOutput, SyncFoldersInput>(
         ({ input }) =>
           new Promise((resolve, reject) =>
             syncs.push({
               watermark: input.watermark,
+              folders: input.folders,
               finish: (output) => resolve({ watermark: input.watermark ?? '', applied: 0, failed: 0, ...output }),
               fail: reject,
             }),
@@ -95,6 +98,32 @@ describe('item-type machine', () => {
     await waitFor(actor, (s) => s.matches('idle'));
     await new Promise((resolve) => setImmediate(resolve));
     expect(syncs).toHaveLength(2);
+  });
+
+  it('reads only the folders the notifications named, their union after a burst, and all when one names none', async () => {
+    const { actor, syncs } = scriptedItemType();
+    await untilSyncs(syncs, 1);
+    expect(syncs[0]?.folders).toBeUndefined();
+    syncs[0]?.finish({});
+    await waitFor(actor, (s) => s.matches('idle'));
+
+    actor.send({ type: 'sync.requested', folders: ['inbox'] });
+    await untilSyncs(syncs, 2);
+    expect(syncs[1]?.folders).toEqual(['inbox']);
+    actor.send({ type: 'sync.requested', folders: ['sentitems'] });
+    actor.send({ type: 'sync.requested', folders: ['inbox', 'sentitems'] });
+    syncs[1]?.finish({});
+    await untilSyncs(syncs, 3);
+    expect(syncs[2]?.folders).toEqual(['sentitems', 'inbox']);
+    actor.send({ type: 'sync.requested', folders: ['inbox'] });
+    actor.send({ type: 'sync.requested' });
+    syncs[2]?.finish({});
+    await untilSyncs(syncs, 4);
+    expect(syncs[3]?.folders).toBeUndefined();
+    syncs[3]?.finish({});
+    await waitFor(actor, (s) => s.matches('idle'));
+    expect(actor.getSnapshot().context.next).toEqual([]);
+    expect(selectFolders('all', ['inbox'])).toBe('all');
   });
 
   it('tells its mailbox why a sync failed, as plain data, and does nothing more until the mailbox restarts it', async () => {

@@ -9,7 +9,7 @@ import {
   setup,
   waitFor,
 } from 'xstate';
-import { type ItemTypeInput, itemTypeMachine, type SyncOutput } from '../../machines/item-type.machine.js';
+import { itemTypeMachine, type SyncFoldersInput, type SyncOutput } from '../../machines/item-type.machine.js';
 import { type ConnectOutput, type MailboxEvent, mailboxMachine } from '../../machines/mailbox.machine.js';
 import type { Report, SerializedError } from '../../machines/report.js';
 import type { ItemTypeName } from '../../src/ports/database.port.js';
@@ -20,6 +20,8 @@ import { registration } from './helpers.js';
 interface PendingSync {
   itemType: ItemTypeName;
   watermark: string | null;
+  /** The folders the sync reads; undefined: all of the type's. */
+  folders: FolderName[] | undefined;
   finish: (output: Partial<SyncOutput>) => void;
   fail: (error: unknown) => void;
 }
@@ -70,12 +72,13 @@ function scriptedMailbox(
       ),
       itemType: itemTypeMachine.provide({
         actors: {
-          syncFolders: fromPromise<SyncOutput, ItemTypeInput>(
+          syncFolders: fromPromise<SyncOutput, SyncFoldersInput>(
             ({ input }) =>
               new Promise((resolve, reject) =>
                 syncs.push({
                   itemType: input.itemType,
                   watermark: input.watermark,
+                  folders: input.folders,
                   finish: (output) => resolve({ watermark: input.watermark ?? '', applied: 0, failed: 0, ...output }),
                   fail: reject,
                 }),
@@ -134,23 +137,26 @@ describe('mailbox machine', () => {
     expect(unserved[0]?.message).toContain('calendar (calendar)');
   });
 
-  it('turns a burst of notifications during a sync into exactly one more sync of that type only', async () => {
+  it('turns a burst of notifications during a sync into exactly one more sync of that type and its folders only', async () => {
     const { machine, syncs, subscription } = scriptedMailbox();
     const actor = createActor(machine, { input: alice, clock: new SimulatedClock() }).start();
     await settle(actor, (s) => s.matches({ connected: 'subscribing' }));
     subscription.emit?.({ type: 'subscription.ready' });
     await untilSyncs(syncs, 2);
+    // Catching up reads every folder.
+    expect(syncs.map((sync) => sync.folders)).toEqual([undefined, undefined]);
     for (const sync of syncs) sync.finish({});
     await settle(actor, (s) => s.matches({ connected: 'live' }));
 
     subscription.emit?.({ type: 'subscription.changed', folders: ['inbox'] });
     expect(syncs).toHaveLength(3);
-    expect(syncs[2]?.itemType).toBe('email');
+    // E-mail has two folders; the notification named one, and only that one is read.
+    expect(syncs[2]).toMatchObject({ itemType: 'email', folders: ['inbox'] });
     for (let i = 0; i < 5; i++) subscription.emit?.({ type: 'subscription.changed', folders: ['sentitems', 'inbox'] });
     expect(syncs).toHaveLength(3);
     syncs[2]?.finish({ watermark: '{"inbox":"s3"}' });
     await untilSyncs(syncs, 4);
-    expect(syncs[3]).toMatchObject({ itemType: 'email', watermark: '{"inbox":"s3"}' });
+    expect(syncs[3]).toMatchObject({ itemType: 'email', watermark: '{"inbox":"s3"}', folders: ['sentitems', 'inbox'] });
     syncs[3]?.finish({});
     await new Promise((resolve) => setImmediate(resolve));
     expect(syncs).toHaveLength(4);

@@ -643,3 +643,57 @@ describe('pages read ahead (pipelined: page n + 1 is read while page n is applie
     expect(decodeCompare(await world.watermark(alice, 'contact'))).toBe(true);
   });
 });
+
+describe('a notification that names its folder', () => {
+  it('reads only that folder of the type, and still catches up a folder never read', async () => {
+    world.admin.makeItem(alice, {
+      itemClass: 'IPM.Note',
+      folder: 'inbox',
+      properties: { subject: 'Hello', from: bob },
+    });
+    const connection = await world.connect(alice);
+    const read: FolderName[] = [];
+    const counting = new Proxy(connection, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (name !== 'syncFolder') return typeof value === 'function' ? value.bind(target) : value;
+        return (folder: FolderName, from: string | null, options: SyncFolderOptions) => {
+          read.push(folder);
+          return target.syncFolder(folder, from, options);
+        };
+      },
+    });
+    const run = async (folders?: FolderName[]) =>
+      syncItemType(
+        {
+          db: world.db,
+          connection: counting,
+          definition: itemType('email'),
+          settings: world.settings(),
+          logger: world.logger,
+        },
+        {
+          user: alice,
+          watermark: await world.watermark(alice, 'email'),
+          signal: world.call.signal,
+          ...(folders ? { folders } : {}),
+        },
+      );
+    // The first sync has no continuation for Sent Items: it is read whatever the notification named.
+    await run(['inbox']);
+    expect(read).toEqual(['inbox', 'sentitems']);
+    read.length = 0;
+    world.admin.makeItem(alice, {
+      itemClass: 'IPM.Note',
+      folder: 'inbox',
+      properties: { subject: 'Again', from: bob },
+    });
+    expect(await run(['inbox'])).toMatchObject({ applied: 1 });
+    expect(read).toEqual(['inbox']);
+    // Sent Items keeps its continuation: nothing in it was read again, nothing lost.
+    expect(Object.keys(decodeWatermark(await world.watermark(alice, 'email')))).toEqual(['inbox', 'sentitems']);
+    read.length = 0;
+    await run();
+    expect(read).toEqual(['inbox', 'sentitems']);
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * Scale: many mailboxes registered and live at once.
+ *
+ *   node --import tsx bench/scenarios/scale.ts [--quick]
+ *
+ * 10,000 mailboxes (quick: 1,000) × 4 item types, empty (what is measured is registration, not catch-up), on EWS with
+ * streaming notifications. Time from the connector's start to all live (its /readyz counts the live mailboxes,
+ * src/http/routes/health.ts), its RSS then (and its peak, /proc), and its CPU over 30 s (quick: 10 s) of idleness once
+ * all are live (/proc/<pid>/stat). Then, full run only, the same from a fresh schema at exchange.concurrency 32 beside
+ * the default 8: registration should be bounded by the concurrency. The emulator's hanging-connection limit is raised
+ * to one connection per mailbox and more, so the figure holds whether or not the connector groups subscriptions on
+ * shared streaming connections; the connections it really holds to the emulator are counted and printed. The connector
+ * runs from the sources through tsx (../support/connector.ts), which costs some 50 MiB of RSS more than the compiled
+ * bin/exh.js (measured with one mailbox: 196 against 148 MiB); its RSS with one mailbox is measured too, so the cost per
+ * mailbox is beside the total.
+ */
+import { startConnector } from '../support/connector.js';
+import { freshSchema } from '../support/database.js';
+import { type EmulatorProcess, startEmulatorProcess } from '../support/emulator.js';
+import { freePort, readiness } from '../support/http-probe.js';
+import { connectionsTo, peakRssMiB } from '../support/proc-net.js';
+import { waitUntil } from '../support/process.js';
+import { figure, progress, quick, ratio, runScenario } from '../support/report.js';
+
+const mailboxCount = quick ? 1_000 : 10_000;
+const idleSeconds = quick ? 10 : 30;
+const concurrencies = quick ? [8] : [8, 32];
+const rssTargetMiB = 400;
+const users = Array.from({ length: mailboxCount }, (_, i) => `scale${i}@contoso.test`);
+/** Enough for one streaming connection per mailbox however the emulator counts them, plus the pool's. */
+const hangingLimit = mailboxCount + 100;
+
+interface Registration {
+  concurrency: number;
+  seconds: number;
+  rssMiB: number;
+  peakMiB: number;
+  idleCpuShare?: number;
+  connections: number;
+  /** Streaming subscriptions the emulator has attached to a connection. */
+  attached: number;
+}
+
+async function register(
+  emulator: EmulatorProcess,
+  concurrency: number,
+  options: { idle?: boolean; users?: string[] } = {},
+): Promise<Registration> {
+  const registered = options.users ?? users;
+  const db = await freshSchema(`scale_${concurrency}`, { users: registered });
+  const port = await freePort();
+  const started = performance.now();
+  const exh = startConnector({
+    database: db.database,
+    exchange: emulator.exchange('ews', { concurrency }),
+    listeners: { http: { enabled: true, port } },
+    logLevel: 'warn',
+  });
+  try {
+    let live = 0;
+    let shown = 0;
+    await waitUntil(
+      `${registered.length} mailboxes live`,
+      async () => {
+        live = (await readiness(port))?.live ?? live;
+        if (live - shown >= registered.length / 10) {
+          shown = live;
+          progress(`${live} live after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+        }
+        return live >= registered.length;
+      },
+      { alive: exh.alive, intervalMs: 500, timeoutMs: 1_800_000 },
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const rssMiB = exh.rssMiB() ?? Number.NaN;
+    const peakMiB = peakRssMiB(exh.pid) ?? Number.NaN;
+    const connections = connectionsTo(exh.pid, Number(new URL(emulator.url).port)) ?? Number.NaN;
+    const subscriptions = await emulator.admin<{ kind: string; connected: boolean }[]>('subscriptions');
+    const attached = subscriptions.filter((s) => s.kind === 'streaming' && s.connected).length;
+    progress(
+      `${registered.length} mailboxes, concurrency ${concurrency}: all live in ${seconds.toFixed(1)} s, RSS ${rssMiB.toFixed(0)} MiB, ` +
+        `${connections} connections to the emulator, ${attached} streaming subscriptions attached`,
+    );
+    let idleCpuShare: number | undefined;
+    if (options.idle) {
+      // Nothing asks anything of it now (not even /readyz): what it spends is its own keeping-alive.
+      const before = exh.cpuSeconds() ?? Number.NaN;
+      await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
+      idleCpuShare = ((exh.cpuSeconds() ?? Number.NaN) - before) / idleSeconds;
+    }
+    return {
+      concurrency,
+      seconds,
+      rssMiB,
+      peakMiB,
+      connections,
+      attached,
+      ...(idleCpuShare === undefined ? {} : { idleCpuShare }),
+    };
+  } finally {
+    const code = await exh.stop();
+    if (code !== 0) progress(`the connector exited with ${code}`);
+    await db.drop();
+  }
+}
+
+runScenario(async () => {
+  const emulator = await startEmulatorProcess({ mailboxes: users.slice(0, 1), maxHangingConnections: hangingLimit });
+  try {
+    await emulator.seed({ mailboxes: users, mix: {}, start: 0 });
+    progress(`${mailboxCount} empty mailboxes; emulator max hanging connections ${hangingLimit}`);
+    // The connector with one mailbox: what its process costs before any mailbox (Node, the modules, the pools).
+    const one = await register(emulator, 8, { users: users.slice(0, 1) });
+    const runs: Registration[] = [];
+    for (const [index, concurrency] of concurrencies.entries())
+      runs.push(await register(emulator, concurrency, { idle: index === 0 }));
+    const [first] = runs;
+    if (!first) return;
+    const perMailbox = ((first.rssMiB - one.rssMiB) * 1024) / (mailboxCount - 1);
+    // At most `concurrency` of them are the pool's; the rest carry streaming subscriptions.
+    const grouped = first.connections - first.concurrency < mailboxCount / 2;
+    figure(
+      `scale, ${mailboxCount} mailboxes × 4 types live: ${first.rssMiB.toFixed(0)} MiB RSS ` +
+        `(peak ${first.peakMiB.toFixed(0)} MiB), ratio ${ratio(first.rssMiB / rssTargetMiB)} of the limit (${rssTargetMiB} MiB) ` +
+        `— target ≤ 400 MB; with one mailbox ${one.rssMiB.toFixed(0)} MiB, so ${perMailbox.toFixed(0)} KiB per live ` +
+        `mailbox; ${first.attached} streaming subscriptions on ${first.connections} connections to Exchange ` +
+        `(${grouped ? 'grouped on shared streaming connections' : 'about one streaming connection per mailbox'}, ` +
+        `pool of ${first.concurrency} included; ` +
+        `emulator hanging-connection limit raised to ${hangingLimit})`,
+    );
+    figure(
+      `scale, ${mailboxCount} mailboxes: idle CPU ${((first.idleCpuShare ?? Number.NaN) * 100).toFixed(1)}% of a core ` +
+        `over ${idleSeconds} s once all live`,
+    );
+    const speeds = runs.map(
+      (r) =>
+        `concurrency ${r.concurrency}: ${r.seconds.toFixed(1)} s (${Math.round(mailboxCount / r.seconds)} mailboxes/s)`,
+    );
+    const last = runs.at(-1);
+    const scaling =
+      last && last !== first
+        ? `, ${ratio(first.seconds / last.seconds)}× faster at ${last.concurrency / first.concurrency}× the concurrency`
+        : '';
+    figure(`scale, ${mailboxCount} mailboxes: start to all live, ${speeds.join('; ')}${scaling}`);
+  } finally {
+    await emulator.stop();
+  }
+});

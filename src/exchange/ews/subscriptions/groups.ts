@@ -103,6 +103,8 @@ class StreamGroup {
     this.#stop = new AbortController();
     this.#stream?.close();
     this.#stream = undefined;
+    // Subscribes still waiting for a stream give up (the adapter closes).
+    for (const member of this.members.values()) member.carried?.reject(errors.poolAborted());
     this.onEmpty(this);
   }
 

@@ -14,6 +14,8 @@
  * bin/exh.js (measured with one mailbox: 196 against 148 MiB); its RSS with one mailbox is measured too, so the cost per
  * mailbox is beside the total.
  */
+
+import type { LoggedRequest } from '../../emulator/index.js';
 import { startConnector } from '../support/connector.js';
 import { freshSchema } from '../support/database.js';
 import { type EmulatorProcess, startEmulatorProcess } from '../support/emulator.js';
@@ -33,12 +35,31 @@ const hangingLimit = mailboxCount + 100;
 interface Registration {
   concurrency: number;
   seconds: number;
+  /** CPU the connector used from its start to all live. */
+  cpuSeconds: number;
   rssMiB: number;
   peakMiB: number;
   idleCpuShare?: number;
   connections: number;
   /** Streaming subscriptions the emulator has attached to a connection. */
   attached: number;
+  /** EWS requests per mailbox by operation, and the seconds the emulator spent answering them; absent when its log
+   * (the last 10,000 requests) could not hold them all. */
+  requests?: { perMailbox: Record<string, number>; busySeconds: number };
+}
+
+/** What the emulator answered since `since` (its request log), when the log still holds all of it. */
+async function requestsSince(emulator: EmulatorProcess, since: number, mailboxes: number) {
+  const log = await emulator.admin<LoggedRequest[]>('requests', { since });
+  if (log.length >= 10_000) return undefined;
+  const perMailbox: Record<string, number> = {};
+  let busy = 0;
+  for (const entry of log) {
+    perMailbox[entry.operation] = (perMailbox[entry.operation] ?? 0) + 1 / mailboxes;
+    // A stream is answered when its headers go out: its time is not work.
+    if (entry.operation !== 'GetStreamingEvents') busy += entry.answeredAt - entry.at;
+  }
+  return { perMailbox, busySeconds: busy / 1000 };
 }
 
 async function register(
@@ -49,6 +70,7 @@ async function register(
   const registered = options.users ?? users;
   const db = await freshSchema(`scale_${concurrency}`, { users: registered });
   const port = await freePort();
+  const since = Date.now();
   const started = performance.now();
   const exh = startConnector({
     database: db.database,
@@ -72,11 +94,17 @@ async function register(
       { alive: exh.alive, intervalMs: 500, timeoutMs: 1_800_000 },
     );
     const seconds = (performance.now() - started) / 1000;
+    const cpuSeconds = exh.cpuSeconds() ?? Number.NaN;
     const rssMiB = exh.rssMiB() ?? Number.NaN;
     const peakMiB = peakRssMiB(exh.pid) ?? Number.NaN;
     const connections = connectionsTo(exh.pid, Number(new URL(emulator.url).port)) ?? Number.NaN;
     const subscriptions = await emulator.admin<{ kind: string; connected: boolean }[]>('subscriptions');
     const attached = subscriptions.filter((s) => s.kind === 'streaming' && s.connected).length;
+    const requests = await requestsSince(emulator, since, registered.length);
+    if (requests) {
+      const counts = Object.entries(requests.perMailbox).map(([op, n]) => `${op} ${n.toFixed(1)}`);
+      progress(`requests per mailbox: ${counts.join(', ')}; the emulator busy ${requests.busySeconds.toFixed(1)} s`);
+    }
     progress(
       `${registered.length} mailboxes, concurrency ${concurrency}: all live in ${seconds.toFixed(1)} s, RSS ${rssMiB.toFixed(0)} MiB, ` +
         `${connections} connections to the emulator, ${attached} streaming subscriptions attached`,
@@ -91,10 +119,12 @@ async function register(
     return {
       concurrency,
       seconds,
+      cpuSeconds,
       rssMiB,
       peakMiB,
       connections,
       attached,
+      ...(requests ? { requests } : {}),
       ...(idleCpuShare === undefined ? {} : { idleCpuShare }),
     };
   } finally {
@@ -141,7 +171,13 @@ runScenario(async () => {
       last && last !== first
         ? `, ${ratio(first.seconds / last.seconds)}× faster at ${last.concurrency / first.concurrency}× the concurrency`
         : '';
-    figure(`scale, ${mailboxCount} mailboxes: start to all live, ${speeds.join('; ')}${scaling}`);
+    const busy = first.requests
+      ? `; the emulator was busy ${first.requests.busySeconds.toFixed(1)} s of the first run's ` +
+        `${first.seconds.toFixed(1)} s (${Object.values(first.requests.perMailbox)
+          .reduce((sum, n) => sum + n, 0)
+          .toFixed(1)} requests per mailbox)`
+      : '';
+    figure(`scale, ${mailboxCount} mailboxes: start to all live, ${speeds.join('; ')}${scaling}${busy}`);
   } finally {
     await emulator.stop();
   }

@@ -35,7 +35,7 @@ import {
   connectError,
   socketFailure,
 } from '../connect-errors.js';
-import { decodeFields, procedureArguments, userRegistration } from '../field-values.js';
+import { decodeFields, userRegistration } from '../field-values.js';
 import { outboxActionList, outboxEntryFromRow, outboxRowsPerUser, outboxState, rangeParameters } from '../outbox.js';
 import {
   listOutboxStatement,
@@ -45,10 +45,10 @@ import {
   type Statement,
   setUpFromRows,
 } from '../outbox-admin.js';
-import { newIdProcedure } from '../sql/routines.js';
 import { batchSeparator } from '../sql/sqlserver.js';
 import { sqlServerTarget } from '../target.js';
-import { applyingFlag, type InstallableDatabase, setUpParameters } from './installable.js';
+import { type InstallableDatabase, setUpParameters } from './installable.js';
+import { failedObject, firstError, pageBatches, type SqlServerBatch } from './sqlserver-page.js';
 
 type Mssql = typeof import('mssql');
 
@@ -210,81 +210,30 @@ class SqlServerDatabase implements InstallableDatabase {
     return result.recordset.map((row) => userRegistration(row, this.types));
   }
 
+  /**
+   * The page in one request inside its transaction (sqlserver-page.ts): every EXEC and write with typed parameters,
+   * split into several requests only beyond SQL Server's parameter limit.
+   */
   async applyChanges(batch: ChangeBatch): Promise<void> {
     const { pool, mssql } = this.connected();
     const definition = itemType(batch.itemType);
-    const watermarkColumn = `exh_watermark_${definition.name}`;
+    const batches = await this.attempt('exh_watermark', async () => pageBatches(definition, batch));
     const transaction = new mssql.Transaction(pool);
     await this.attempt('exh_watermark', () => transaction.begin());
+    let running: SqlServerBatch | undefined;
     try {
-      // The example application's triggers skip rows written while this equals their transaction's id.
-      await new mssql.Request(transaction).query(
-        `DECLARE @transaction BIGINT = CURRENT_TRANSACTION_ID();
-         EXEC sp_set_session_context @key = N'${applyingFlag}', @value = @transaction;`,
-      );
-      // A user switched between backends: rows move to their items' new ids first (docs/database.md, "Switching backends").
-      const rename = newIdProcedure(definition);
-      for (const { from, to } of batch.renames ?? []) {
-        const request = new mssql.Request(transaction)
-          .input('exh_user', this.sqlType('user'), batch.user)
-          .input('exh_item_id', this.sqlType('itemId'), from)
-          .input('exh_new_item_id', this.sqlType('itemId'), to);
-        await this.attempt(rename, () => request.execute(rename));
-        const forget = new mssql.Request(transaction).input('item_id', this.sqlType('itemId'), from);
-        await this.attempt('exh_item_version', () =>
-          forget.query('DELETE FROM exh_item_version WHERE exh_item_id COLLATE Latin1_General_CS_AS = @item_id'),
-        );
-      }
-      for (const change of batch.changes) {
-        const procedure = definition.procedures.fromExh[change.action];
+      for (const page of batches) {
+        running = page;
         const request = new mssql.Request(transaction);
-        for (const arg of procedureArguments(definition, change.action, change.fields, batch.user)) {
-          request.input(arg.parameter, this.sqlType(arg.kind), arg.value);
-        }
-        const result = await this.attempt(procedure, () => request.execute(procedure));
-        if (result.returnValue !== 0) {
-          throw errors.procedureFailed(procedure, new Error(`it returned exit code ${result.returnValue}`));
-        }
-        const itemId = change.fields.item_id;
-        if (change.changeKey !== undefined && typeof itemId === 'string' && itemId !== '') {
-          const version = this.itemVersionRequest(new mssql.Request(transaction), {
-            user: batch.user,
-            itemType: batch.itemType,
-            itemId,
-            changeKey: change.changeKey ?? null,
-            supersedes: change.supersedes ?? null,
-          });
-          await this.attempt('exh_item_version', () => version.query(itemVersionStatement));
-        }
+        for (const input of page.inputs) request.input(input.name, this.sqlType(input.kind), input.value);
+        await request.query(page.text);
       }
-      for (const meeting of batch.meetings ?? []) {
-        const remember = new mssql.Request(transaction)
-          .input('uid', mssql.NVarChar(512), meeting.uid)
-          .input('app_item_id', mssql.NVarChar(255), meeting.appItemId);
-        await this.attempt('exh_meeting', () =>
-          remember.query(`UPDATE exh_meeting WITH (UPDLOCK, SERIALIZABLE) SET exh_app_item_id = @app_item_id
-            WHERE exh_uid = @uid;
-            IF @@ROWCOUNT = 0 INSERT INTO exh_meeting (exh_uid, exh_app_item_id) VALUES (@uid, @app_item_id);`),
-        );
-      }
-      const watermark = new mssql.Request(transaction)
-        .input('user', mssql.NVarChar(255), batch.user)
-        .input('watermark', mssql.NVarChar(mssql.MAX), batch.watermark ?? null);
-      // No watermark (a resynchronisation): the live sync's place stays where it is.
-      await this.attempt('exh_watermark', () =>
-        watermark.query(`IF @watermark IS NOT NULL
-          BEGIN
-            UPDATE exh_watermark WITH (UPDLOCK, SERIALIZABLE) SET ${watermarkColumn} = @watermark
-            WHERE exh_user = @user;
-            IF @@ROWCOUNT = 0
-              INSERT INTO exh_watermark (exh_user, ${watermarkColumn}) VALUES (@user, @watermark);
-          END;
-          EXEC sp_set_session_context @key = N'${applyingFlag}', @value = NULL;`),
-      );
-      await this.attempt('exh_watermark', () => transaction.commit());
+      running = undefined;
+      await transaction.commit();
     } catch (error) {
       await transaction.rollback().catch(() => undefined);
-      throw this.translate(error, 'exh_watermark');
+      const first = firstError(error);
+      throw this.translate(first, failedObject(first, running));
     }
   }
 
@@ -481,9 +430,11 @@ class SqlServerDatabase implements InstallableDatabase {
     }
   }
 
-  private sqlType(kind: FieldKind): ISqlType | ISqlTypeFactoryWithNoParams {
+  private sqlType(kind: FieldKind | 'bigint'): ISqlType | ISqlTypeFactoryWithNoParams {
     const mssql = this.connected().mssql;
     switch (kind) {
+      case 'bigint':
+        return mssql.BigInt;
       case 'boolean':
         return mssql.Bit;
       case 'integer':

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import mssql, { type ConnectionPool } from 'mssql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { InstallableDatabase } from '../../../src/db/adapters/installable.js';
 import { classifySqlServerConnectError, poolConfig, type ServerMessage } from '../../../src/db/adapters/sqlserver.js';
 import { encodeAttachmentInfo } from '../../../src/db/attachment-info.js';
@@ -92,11 +92,55 @@ describe.skipIf(!url)('SQL Server (needs MSSQL_URL)', () => {
         })
         .catch((e: unknown) => e);
       expect(isExhError(error, 'EXH_DB_PROCEDURE_FAILED')).toBe(true);
+      expect((error as Error).message).toContain('exh_from_exh_add_calendar');
     } finally {
       await sql('ALTER TABLE calendar_item DROP CONSTRAINT refuse_boom');
     }
     expect(await sql(`SELECT exh_item_id FROM calendar_item WHERE exh_user = N'${user}'`)).toEqual([]);
     expect(await sql(`SELECT exh_user FROM exh_watermark WHERE exh_user = N'${user}'`)).toEqual([]);
+  });
+
+  it('sends a page of 200 changes with change keys, a meeting and its watermark as one request', async () => {
+    const user = 'trips@example.com';
+    const requests = vi.spyOn(mssql.Request.prototype, 'query');
+    const procedures = vi.spyOn(mssql.Request.prototype, 'execute');
+    try {
+      await db.applyChanges({
+        user,
+        itemType: 'calendar',
+        changes: Array.from({ length: 200 }, (_, i) => ({
+          action: 'add' as const,
+          fields: { item_id: `T${i}`, subject: `it's ${i}`, start: new Date(Date.UTC(2026, 0, 1, 9, i)) },
+          changeKey: `ck${i}`,
+        })),
+        meetings: [{ uid: 'UID-T', appItemId: 'app-T' }],
+        watermark: 'w',
+      });
+      expect([requests.mock.calls.length, procedures.mock.calls.length]).toEqual([1, 0]);
+    } finally {
+      requests.mockRestore();
+      procedures.mockRestore();
+    }
+    expect(await sql(`SELECT COUNT(*) AS n FROM calendar_item WHERE exh_user = N'${user}'`)).toEqual([{ n: 200 }]);
+    expect(await sql(`SELECT COUNT(*) AS n FROM exh_item_version WHERE exh_item_id LIKE N'T%'`)).toEqual([{ n: 200 }]);
+    expect(await sql(`SELECT exh_app_item_id FROM exh_meeting WHERE exh_uid = N'UID-T'`)).toEqual([
+      { exh_app_item_id: 'app-T' },
+    ]);
+    // A value the driver cannot convert names the procedure it was for; the page's earlier changes are not kept.
+    const error = await db
+      .applyChanges({
+        user,
+        itemType: 'calendar',
+        changes: [
+          { action: 'add', fields: { item_id: 'T-ok' } },
+          { action: 'chg', fields: { item_id: 'T-bad', start: 'not a date' } },
+        ],
+        watermark: 'w2',
+      })
+      .catch((e: unknown) => e);
+    expect(isExhError(error, 'EXH_DB_PROCEDURE_FAILED')).toBe(true);
+    expect((error as Error).message).toContain('exh_from_exh_chg_calendar');
+    expect(await sql(`SELECT COUNT(*) AS n FROM calendar_item WHERE exh_item_id = N'T-ok'`)).toEqual([{ n: 0 }]);
   });
 
   it('keeps change keys with their changes, case-sensitively, and lists pending item changes per user and type', async () => {
@@ -316,5 +360,98 @@ describe('SQL Server under load (no server needed)', () => {
     const { db, probed } = busyAdapter();
     await db.probe();
     expect(probed).toEqual(['SELECT 1 AS one']);
+  });
+});
+
+describe('SQL Server: a page in one request (a recording driver, no server needed)', () => {
+  /** mssql as far as applyChanges uses it: a transaction and the requests made in it, recorded. */
+  function recordingAdapter(fail?: (text: string) => Error | undefined) {
+    const log: string[] = [];
+    const requests: Array<{ text: string; inputs: Map<string, unknown> }> = [];
+    class Transaction {
+      async begin() {
+        log.push('begin');
+      }
+      async commit() {
+        log.push('commit');
+      }
+      async rollback() {
+        log.push('rollback');
+      }
+    }
+    class Request {
+      private readonly inputs = new Map<string, unknown>();
+      input(name: string, _type: unknown, value: unknown) {
+        this.inputs.set(name, value);
+        return this;
+      }
+      async query(text: string) {
+        log.push('request');
+        requests.push({ text, inputs: this.inputs });
+        const error = fail?.(text);
+        if (error) throw error;
+        return { recordset: [] };
+      }
+    }
+    const type = () => ({});
+    const fakeMssql = {
+      Transaction,
+      Request,
+      MAX: -1,
+      NVarChar: type,
+      DateTimeOffset: type,
+      Bit: {},
+      Int: {},
+      BigInt: {},
+      Date: {},
+    };
+    const db = createDatabase({ type: 'sqlserver', connectionString: 'Server=127.0.0.1,1;User Id=sa;Password=x' });
+    Object.assign(db, { pool: {}, mssql: fakeMssql });
+    return { db, log, requests };
+  }
+  const changes = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      action: 'add' as const,
+      fields: { item_id: `A${i}`, subject: `s${i}` },
+      changeKey: `ck${i}`,
+    }));
+
+  it('begins, sends the page as one request with every value a parameter, and commits', async () => {
+    const { db, log, requests } = recordingAdapter();
+    await db.applyChanges({ user: 'a@example.com', itemType: 'calendar', changes: changes(100), watermark: 'w' });
+    expect(log).toEqual(['begin', 'request', 'commit']);
+    expect(requests[0]?.text.match(/EXEC @exh_rc = exh_from_exh_add_calendar/g)).toHaveLength(100);
+    expect(requests[0]?.inputs.get('exh_page_user')).toBe('a@example.com');
+  });
+
+  it('splits a page of 512 changes at the parameter limit, in one transaction', async () => {
+    const { db, log, requests } = recordingAdapter();
+    await db.applyChanges({ user: 'a@example.com', itemType: 'calendar', changes: changes(512), watermark: 'w' });
+    expect(log).toEqual(['begin', 'request', 'request', 'commit']);
+    for (const request of requests) expect(request.inputs.size).toBeLessThanOrEqual(2_000);
+  });
+
+  it("rolls back and names the procedure on the error's line, or the one it was raised in", async () => {
+    const onLine = recordingAdapter(() =>
+      Object.assign(new Error('it returned exit code 3'), { number: 50000, lineNumber: 5 }),
+    );
+    const error = await onLine.db
+      .applyChanges({ user: 'a@example.com', itemType: 'calendar', changes: changes(2), watermark: 'w' })
+      .catch((e: unknown) => e);
+    expect(onLine.log).toEqual(['begin', 'request', 'rollback']);
+    expect(isExhError(error, 'EXH_DB_PROCEDURE_FAILED')).toBe(true);
+    expect((error as Error).message).toBe('exh_from_exh_add_calendar failed: it returned exit code 3');
+    const inside = recordingAdapter(() => {
+      const first = Object.assign(new Error('refused'), {
+        number: 547,
+        lineNumber: 12,
+        procName: 'exh_from_exh_del_calendar',
+      });
+      return Object.assign(new Error('later'), { number: 3621, lineNumber: 1, precedingErrors: [first] });
+    });
+    const raised = await inside.db
+      .applyChanges({ user: 'a@example.com', itemType: 'calendar', changes: changes(1), watermark: 'w' })
+      .catch((e: unknown) => e);
+    expect((raised as Error).message).toBe('exh_from_exh_del_calendar failed: refused');
   });
 });

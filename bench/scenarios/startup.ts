@@ -10,7 +10,7 @@
  *    src/http/routes/health.ts); the time until its 3 mailboxes are live (/readyz counts them) is told beside it.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectorConfig } from '../support/connector.js';
@@ -40,7 +40,17 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 function ensureBuilt(): void {
-  if (existsSync(join(repoRoot, 'dist/src/cli.js'))) return;
+  const cli = join(repoRoot, 'dist/src/cli.js');
+  if (existsSync(cli)) {
+    // Not rebuilt here (a build empties dist/ first, under whatever else runs it): said, so a stale figure is known.
+    const lastCommit = spawnSync('git', ['log', '-1', '--format=%ct', '--', 'src', 'actors', 'machines'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
+    if (Number(lastCommit.stdout) * 1000 > statSync(cli).mtimeMs)
+      progress('dist/ is older than the last commit to the sources: npm run build for a figure of them');
+    return;
+  }
   progress('dist/ is missing: npm run build');
   const result = spawnSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: ['ignore', 2, 2] });
   if (result.status !== 0) throw new Error(`npm run build exited ${result.status}`);

@@ -1,0 +1,161 @@
+/**
+ * What bounds a catch-up, each part measured alone in a process of its own (bench/scenarios/catch-up.ts starts it):
+ *
+ *   node --expose-gc --import tsx bench/support/alone.ts '<AloneRequest as JSON>'
+ *
+ * 1. read alone: every folder of the item types of every user read through the adapter from the beginning
+ *    (createExchangeBackend(...).port → connect → syncFolder page by page, the connector's page size and body type),
+ *    all users and types at once as the connector's actors run them, over one ExchangePool of exchange.concurrency
+ *    with the backend's per-mailbox limit (Graph: 4), as src/runtime.ts builds it. No database; pages are dropped.
+ * 2. (untimed) the same read again, each page planned into the rows it means (planPage: the definitions' mapping).
+ * 3. write alone: those pages applied through the DatabasePort's applyChanges — exh_from_exh_* in one transaction
+ *    with the watermark per page, as the connector applies them — all users and types at once, over a pool of
+ *    database.poolSize connections, into a fresh schema (every row an insert, as in a first catch-up).
+ *
+ * Prints one JSON line on stdout: { read: { items, seconds, requests? }, write?: { rows, seconds } }.
+ */
+import { configSchema } from '../../src/config/schema.js';
+import { createDatabase } from '../../src/db/create-database.js';
+import { createExchangeBackend } from '../../src/exchange/create-exchange.js';
+import { itemType } from '../../src/items/index.js';
+import { createLogging } from '../../src/logging/logger.js';
+import { ExchangePool } from '../../src/pool/exchange-pool.js';
+import type { ItemChange, ItemTypeName } from '../../src/ports/database.port.js';
+import type { ExchangePort, FolderName, SyncPage } from '../../src/ports/exchange.port.js';
+import { foldersOf } from '../../src/sync/decisions/folders.js';
+import { planPage } from '../../src/sync/decisions/plan.js';
+import { encodeWatermark, type FolderContinuations } from '../../src/sync/decisions/watermark.js';
+import { folderOptions } from '../../src/sync/executors/sync-item-type.js';
+
+export interface AloneRequest {
+  users: string[];
+  types: ItemTypeName[];
+  /** exchange.* of the connector's configuration (the same concurrency, backend, Graph settings). */
+  exchange: Record<string, unknown>;
+  sync?: Record<string, unknown>;
+  /** The connector's `database` configuration of a fresh schema; absent: read alone only. */
+  database?: { type: 'postgres'; connectionString: string; poolSize?: number };
+}
+
+export interface AloneResult {
+  read: { items: number; seconds: number };
+  write?: { rows: number; seconds: number };
+}
+
+const request: AloneRequest = JSON.parse(process.argv[2] ?? '{}');
+const config = configSchema.parse({
+  database: request.database ?? { type: 'pglite' },
+  exchange: request.exchange,
+  listeners: {
+    log: { enabled: false },
+    database: { enabled: false },
+    exchange: { enabled: false },
+    graph: { enabled: false },
+    http: { enabled: false },
+  },
+  ...(request.sync ? { sync: request.sync } : {}),
+});
+const logging = createLogging({
+  level: 'warn',
+  format: 'json',
+  stdout: { write: (line: string) => void process.stderr.write(line) },
+});
+// What src/runtime.ts gives the sync: the configuration's sync settings with its page size.
+const settings = { ...config.sync, pageSize: 512 };
+const signal = new AbortController().signal;
+
+/** Every folder of every type of every user, read from the beginning; `onPage` sees each page. */
+async function readAll(
+  port: ExchangePort,
+  onPage: (user: string, type: ItemTypeName, folder: FolderName, page: SyncPage) => void,
+): Promise<void> {
+  await Promise.all(
+    request.users.map(async (user) => {
+      const connection = await port.connect(user, { signal, priority: 'catchUp' });
+      await Promise.all(
+        request.types.map(async (type) => {
+          const definition = itemType(type);
+          for (const folder of foldersOf(type)) {
+            let continuation: string | null = null;
+            for (;;) {
+              const page: SyncPage = await connection.syncFolder(folder, continuation, {
+                ...folderOptions({ definition, settings }),
+                signal,
+                priority: 'catchUp',
+              });
+              onPage(user, type, folder, page);
+              continuation = page.continuation;
+              if (page.done) break;
+            }
+          }
+        }),
+      );
+    }),
+  );
+}
+
+async function withPort<T>(work: (port: ExchangePort) => Promise<T>): Promise<T> {
+  const backend = await createExchangeBackend(config, logging.logger);
+  const pool = new ExchangePool(config.exchange.concurrency);
+  const port = backend.port(pool);
+  pool.limitPerMailbox(port.capabilities.requestsPerMailbox);
+  try {
+    return await work(port);
+  } finally {
+    await backend.close();
+  }
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const result: AloneResult = { read: { items: 0, seconds: 0 } };
+await withPort(async (port) => {
+  gc?.();
+  const started = performance.now();
+  await readAll(port, (_user, _type, _folder, page) => {
+    result.read.items += page.changes.length;
+  });
+  result.read.seconds = (performance.now() - started) / 1000;
+});
+
+if (request.database) {
+  /** Each user's and type's pages in order, planned, with the watermark each commits. */
+  interface Chain {
+    user: string;
+    type: ItemTypeName;
+    continuations: FolderContinuations;
+    pages: { changes: ItemChange[]; watermark: string }[];
+  }
+  const chains = new Map<string, Chain>();
+  await withPort((port) =>
+    readAll(port, (user, type, folder, page) => {
+      const key = `${user}\u0000${type}`;
+      const chain: Chain = chains.get(key) ?? { user, type, pages: [], continuations: {} };
+      chains.set(key, chain);
+      chain.continuations[folder] = page.continuation;
+      const plan = planPage(itemType(type), page, {
+        user,
+        folder,
+        maxBodyLength: settings.maxBodyLength,
+        meetingRequestsResponses: settings.meetingRequestsResponses,
+      });
+      chain.pages.push({ changes: plan.changes, watermark: encodeWatermark(chain.continuations) });
+    }),
+  );
+  const db = createDatabase({ ...config.database, poolSize: config.database.poolSize });
+  await db.connect();
+  gc?.();
+  let rows = 0;
+  const started = performance.now();
+  await Promise.all(
+    [...chains.values()].map(async ({ user, type, pages }) => {
+      for (const { changes, watermark } of pages) {
+        await db.applyChanges({ user, itemType: type, changes, meetings: [], watermark });
+        rows += changes.length;
+      }
+    }),
+  );
+  result.write = { rows, seconds: (performance.now() - started) / 1000 };
+  await db.close();
+}
+process.stdout.write(`${JSON.stringify(result)}\n`);
+process.exit(0);

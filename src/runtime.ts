@@ -34,6 +34,7 @@ import type { ExchangePort } from './ports/exchange.port.js';
 import type { DatabaseListener } from './protocol/listener.js';
 import { InspectionHub } from './statecharts/inspection.js';
 import type { ConflictSettings } from './sync/executors/outbox.js';
+import { OwnWrites } from './sync/executors/own-writes.js';
 import { version } from './version.js';
 
 export interface RuntimeOptions {
@@ -95,10 +96,13 @@ export function startRuntime(options: RuntimeOptions): Runtime {
   const setUp = databaseSetUp(config);
   const listeners = { database: undefined as DatabaseListener | undefined };
   const settings = { ...config.sync, pageSize: 512 };
+  // The outbox tells the sync what it wrote, so that the echo is not applied again (src/sync/decisions/echo.ts).
+  const ownWrites = new OwnWrites();
   // The application's writes and the sync of the same mailbox and type take turns (docs/reliability.md, "Conflicts").
   const conflicts: ConflictSettings = {
     rule: config.sync.conflicts,
     exclusive: (user, itemTypeName, work) => locks.run(syncLockKey(user, itemTypeName), work),
+    ownWrites,
   };
   // Ends resynchronisations in progress when the connector stops.
   const stopping = new AbortController();
@@ -174,6 +178,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
                   settings,
                   locks,
                   committed,
+                  ownWrites,
                 }),
               }),
             },

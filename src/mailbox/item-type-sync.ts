@@ -2,6 +2,7 @@ import { itemType } from '../items/index.js';
 import type { ExhLogger } from '../logging/logger.js';
 import type { DatabasePort, ItemTypeName } from '../ports/database.port.js';
 import type { FolderName } from '../ports/exchange.port.js';
+import type { OwnWrites } from '../sync/executors/own-writes.js';
 import { resyncItemType } from '../sync/executors/resync.js';
 import { type SyncSettings, syncItemType } from '../sync/executors/sync-item-type.js';
 import { afterSync, type ItemTypeSyncOutput, withComparison } from './after-sync.js';
@@ -16,6 +17,8 @@ export interface ItemTypeSyncDeps {
   logger: ExhLogger;
   locks: SyncLocks;
   committed: CommittedWatermarks;
+  /** The connector's own writes (the outbox's), whose echoes are not applied again. */
+  ownWrites?: OwnWrites;
 }
 
 export interface ItemTypeSyncRequest {
@@ -41,6 +44,7 @@ export function syncMailboxItemType(deps: ItemTypeSyncDeps, request: ItemTypeSyn
       definition: itemType(request.itemType),
       settings: deps.settings,
       logger: deps.logger.child({ actor: 'itemType', user: request.user, itemType: request.itemType }),
+      ownWrites: deps.ownWrites,
     };
     // A user moved to another backend keeps its rows: they take the new backend's ids first (./switch-backend.ts).
     const switched = await switchBackendIfNeeded(syncDeps, {

@@ -24,7 +24,9 @@ import {
   pendingFor,
   versionOf,
 } from '../decisions/conflicts.js';
+import { updateEchoSkippable } from '../decisions/echo.js';
 import { mapItem, writeOf } from '../decisions/map-item.js';
+import type { OwnWrites } from './own-writes.js';
 import { recordConflict } from './record-conflict.js';
 
 export interface OutboxDeps {
@@ -250,6 +252,8 @@ export interface ConflictSettings {
    * change key it leaves and the sync's view of both then never interleave.
    */
   exclusive: <T>(user: string, itemType: ItemTypeName, work: () => Promise<T>) => Promise<T>;
+  /** Told each change and deletion written, so that the sync skips their echoes (src/sync/decisions/echo.ts). */
+  ownWrites?: OwnWrites | undefined;
 }
 
 export async function applyItemChange(
@@ -326,6 +330,7 @@ async function writeChange(
     if (uid && created.uid && created.uid !== uid) await db.rememberMeetings([{ uid: created.uid, appItemId }]);
     // Its echo then carries this key, and is known for the connector's own.
     if (created.changeKey) await remember(created.itemId, created.changeKey);
+    deps.conflicts?.ownWrites?.created(entry.user, created.itemId);
     log.action({ itemId: created.itemId, appItemId }, `Created ${entry.itemType} ${appItemId} in Exchange`);
     return ok(created.itemId);
   }
@@ -394,6 +399,11 @@ async function writeChange(
       updated = await writer.updateItem(itemId, fields, call);
     }
     await remember(updated.itemId, updated.changeKey);
+    // Only a row that had its item id (its create's echo applied) may skip the echo of its change.
+    const named = typeof entry.fields.item_id === 'string' && entry.fields.item_id !== '';
+    if (named && updated.changeKey && updateEchoSkippable(definition)) {
+      deps.conflicts?.ownWrites?.wrote(entry.user, updated.itemId, updated.changeKey);
+    }
     log.action({ itemId }, `Changed ${entry.itemType} ${itemId} in Exchange`);
     return ok(updated.itemId);
   }
@@ -404,6 +414,7 @@ async function writeChange(
   }
   await writer.deleteItem(itemId, call);
   await remember(itemId, null);
+  deps.conflicts?.ownWrites?.wrote(entry.user, itemId, null);
   log.action({ itemId }, `Deleted ${entry.itemType} ${itemId} in Exchange`);
   return ok(itemId);
 }

@@ -11,10 +11,12 @@ import type {
   SyncPage,
 } from '../../ports/exchange.port.js';
 import { type ConflictRule, pendingFor, reconcilePage } from '../decisions/conflicts.js';
+import { withoutOwnEchoes } from '../decisions/echo.js';
 import { foldersOf } from '../decisions/folders.js';
 import { type PagePlan, planPage } from '../decisions/plan.js';
 import { decodeCompare, decodeLegacySeries, decodeWatermark, encodeWatermark } from '../decisions/watermark.js';
 import { applyPage, type PageOutcome } from './apply.js';
+import type { OwnWrites } from './own-writes.js';
 import { type PageAhead, readAhead } from './read-ahead.js';
 import { recordConflict } from './record-conflict.js';
 
@@ -56,6 +58,8 @@ export async function syncItemType(
     definition: ItemTypeDefinition;
     settings: SyncSettings;
     logger: ExhLogger;
+    /** The connector's own writes, whose echoes are not applied again (absent: every change is applied). */
+    ownWrites?: OwnWrites | undefined;
   },
   run: SyncRun,
 ): Promise<{ watermark: string; applied: number; failed: number; restarted: boolean }> {
@@ -119,7 +123,12 @@ export async function syncItemType(
           linkMeetings: true,
         });
         continuations = { ...continuations, [folder]: page.continuation };
-        const changes = await reconcileWithOutbox(deps, run.user, plan);
+        const own = deps.ownWrites;
+        const { changes: fromOthers, echoes } = own
+          ? withoutOwnEchoes(definition, plan.changes, (itemId, changeKey) => own.isEcho(run.user, itemId, changeKey))
+          : { changes: plan.changes, echoes: 0 };
+        if (echoes > 0) logger.debug({ folder, echoes }, `${echoes} echo(es) of the connector's own writes skipped`);
+        const changes = await reconcileWithOutbox(deps, run.user, { ...plan, changes: fromOthers });
         const watermark = encodeWatermark(continuations, restarted);
         const outcome = await applyPage(db, {
           user: run.user,

@@ -1,7 +1,7 @@
 import type { Database, SQLParam } from 'ibm_db';
 import PQueue from 'p-queue';
 import { type ExhError, errors, isExhError } from '../../errors.js';
-import { type ItemTypeDefinition, itemType, itemTypes, procedureFields } from '../../items/index.js';
+import { type ItemTypeDefinition, itemType, itemTypes } from '../../items/index.js';
 import type {
   ChangeBatch,
   ConnectorLogEntry,
@@ -21,7 +21,7 @@ import type {
 } from '../../ports/database.port.js';
 import { isOutboxItem } from '../../ports/database.port.js';
 import { type ConnectFailure, type ConnectFixes, chainText, connectError } from '../connect-errors.js';
-import { decodeFields, procedureArguments, userRegistration } from '../field-values.js';
+import { decodeFields, userRegistration } from '../field-values.js';
 import { outboxActionList, outboxEntryFromRow, outboxRowsPerUser, outboxState, rangeParameters } from '../outbox.js';
 import {
   listOutboxStatement,
@@ -31,8 +31,16 @@ import {
   setUpFromRows,
 } from '../outbox-admin.js';
 import { statementTerminator } from '../sql/db2.js';
-import { newIdProcedure } from '../sql/routines.js';
 import { db2Target } from '../target.js';
+import {
+  applyingOff,
+  compoundRefused,
+  itemVersionMerge,
+  meetingMerge,
+  pageCompounds,
+  pageStatements,
+  toDb2,
+} from './db2-page.js';
 import { type InstallableDatabase, setUpParameters } from './installable.js';
 
 /**
@@ -67,6 +75,8 @@ class Db2Database implements InstallableDatabase {
   /** The probe's own connection, opened at the first probe and again after one fails. */
   private probeConnection: Promise<Database> | undefined;
   private readonly queue = new PQueue({ concurrency: 1 });
+  /** The server refused a page as compound statements: pages go one statement at a time on this connection. */
+  private compoundsRefused = false;
 
   constructor(
     private readonly connectionString: string,
@@ -144,90 +154,38 @@ class Db2Database implements InstallableDatabase {
     return (rows as Record<string, unknown>[]).map((row) => userRegistration(row, this.types));
   }
 
+  /**
+   * The page as compound statements (db2-page.ts): one round trip for a page that fits. When they fail for any reason
+   * but a lost connection, the page is rolled back and run again one statement at a time, which also names the
+   * procedure or table that failed (a compound statement's error does not say which of its statements raised it); a
+   * server that refuses compound statements is given statements one at a time from then on.
+   */
   async applyChanges(batch: ChangeBatch): Promise<void> {
     const definition = itemType(batch.itemType);
-    const watermarkColumn = `exh_watermark_${definition.name}`;
+    const statements = await this.attempt('exh_watermark', async () => pageStatements(definition, batch));
     await this.run('exh_watermark', async (db) => {
-      await db.beginTransaction();
-      try {
-        await db.query('SET exh_applying = 1');
-        // A user switched between backends: rows move to their items' new ids first (docs/database.md, "Switching backends").
-        const rename = newIdProcedure(definition);
-        for (const { from, to } of batch.renames ?? []) {
-          await this.attempt(rename, () => db.query(`CALL ${rename}(?, ?, ?)`, [batch.user, from, to]));
-          await this.attempt('exh_item_version', () =>
-            db.query('DELETE FROM exh_item_version WHERE exh_item_id = ?', [from]),
-          );
+      if (!this.compoundsRefused) {
+        try {
+          await inTransaction(db, async () => {
+            for (const compound of pageCompounds(statements)) await db.query(compound.text, compound.params);
+          });
+          return;
+        } catch (error) {
+          if (isExhError(this.translate(error, 'exh_watermark'), 'EXH_DB_CONNECTION_LOST')) throw error;
+          if (compoundRefused(error)) this.compoundsRefused = true;
         }
-        for (const change of batch.changes) {
-          const procedure = definition.procedures.fromExh[change.action];
-          // Positional: every parameter of the procedure, NULL (its default) for the fields the change leaves out.
-          const given = new Map(
-            procedureArguments(definition, change.action, change.fields, batch.user).map((a) => [a.parameter, a.value]),
-          );
-          const params = procedureFields(definition, change.action).map((f) => toDb2(given.get(`exh_${f.name}`)));
-          await this.attempt(procedure, () =>
-            db.query(`CALL ${procedure}(${params.map(() => '?').join(', ')})`, params),
-          );
-          const itemId = change.fields.item_id;
-          if (change.changeKey !== undefined && typeof itemId === 'string' && itemId !== '') {
-            await this.attempt('exh_item_version', () =>
-              writeItemVersion(db, {
-                user: batch.user,
-                itemType: batch.itemType,
-                itemId,
-                changeKey: change.changeKey ?? null,
-                supersedes: change.supersedes ?? null,
-              }),
-            );
-          }
-        }
-        for (const meeting of batch.meetings ?? []) {
-          await this.attempt('exh_meeting', () =>
-            db.query(
-              `MERGE INTO exh_meeting AS t
-               USING (VALUES (CAST(? AS VARGRAPHIC(512)), CAST(? AS VARGRAPHIC(255)))) AS s (exh_uid, exh_app_item_id)
-               ON t.exh_uid = s.exh_uid
-               WHEN MATCHED THEN UPDATE SET exh_app_item_id = s.exh_app_item_id
-               WHEN NOT MATCHED THEN INSERT (exh_uid, exh_app_item_id) VALUES (s.exh_uid, s.exh_app_item_id)`,
-              [meeting.uid, meeting.appItemId],
-            ),
-          );
-        }
-        if (batch.watermark !== undefined) {
-          await this.attempt('exh_watermark', () =>
-            db.query(
-              `MERGE INTO exh_watermark AS t
-             USING (VALUES (CAST(? AS VARGRAPHIC(255)), CAST(? AS CLOB(16M)))) AS s (exh_user, watermark)
-             ON t.exh_user = s.exh_user
-             WHEN MATCHED THEN UPDATE SET ${watermarkColumn} = s.watermark
-             WHEN NOT MATCHED THEN INSERT (exh_user, ${watermarkColumn}) VALUES (s.exh_user, s.watermark)`,
-              [batch.user, batch.watermark ?? null],
-            ),
-          );
-        }
-        await db.query('SET exh_applying = 0');
-        await db.commitTransaction();
-      } catch (error) {
-        await db.rollbackTransaction().catch(() => undefined);
-        await db.query('SET exh_applying = 0').catch(() => undefined);
-        throw error;
       }
+      await inTransaction(db, async () => {
+        for (const statement of statements) {
+          await this.attempt(statement.object, () => db.query(statement.text, statement.params));
+        }
+      });
     });
   }
 
   async rememberMeetings(links: readonly MeetingLink[]): Promise<void> {
     for (const link of links) {
-      await this.run('exh_meeting', (db) =>
-        db.query(
-          `MERGE INTO exh_meeting AS t
-           USING (VALUES (CAST(? AS VARGRAPHIC(512)), CAST(? AS VARGRAPHIC(255)))) AS s (exh_uid, exh_app_item_id)
-           ON t.exh_uid = s.exh_uid
-           WHEN MATCHED THEN UPDATE SET exh_app_item_id = s.exh_app_item_id
-           WHEN NOT MATCHED THEN INSERT (exh_uid, exh_app_item_id) VALUES (s.exh_uid, s.exh_app_item_id)`,
-          [link.uid, link.appItemId],
-        ),
-      );
+      await this.run('exh_meeting', (db) => db.query(meetingMerge, [link.uid, link.appItemId]));
     }
   }
 
@@ -419,10 +377,7 @@ class Db2Database implements InstallableDatabase {
   }
 }
 
-/**
- * Keeps what the connector knows of an item (exh_item_version): its change key, and the highest outbox row that lost
- * a conflict to Exchange (never lowered); a null change key forgets the item. Times in UTC, the base project's rule.
- */
+/** exh_item_version for one item (see itemVersionMerge); a null change key forgets it. */
 async function writeItemVersion(
   db: Database,
   entry: { user: string; itemType: string; itemId: string; changeKey: string | null; supersedes: string | null },
@@ -431,22 +386,26 @@ async function writeItemVersion(
     await db.query('DELETE FROM exh_item_version WHERE exh_item_id = ?', [entry.itemId]);
     return;
   }
-  await db.query(
-    `MERGE INTO exh_item_version AS t
-     USING (VALUES (CAST(? AS VARGRAPHIC(512)), CAST(? AS VARGRAPHIC(255)), CAST(? AS VARGRAPHIC(50)),
-       CAST(? AS VARGRAPHIC(512)), CAST(? AS BIGINT))) AS s (exh_item_id, exh_user, exh_item_type, exh_change_key,
-       exh_superseded_until)
-     ON t.exh_item_id = s.exh_item_id
-     WHEN MATCHED THEN UPDATE SET exh_user = s.exh_user, exh_item_type = s.exh_item_type,
-       exh_change_key = s.exh_change_key, exh_updated_at = CURRENT TIMESTAMP - CURRENT TIMEZONE,
-       exh_superseded_until = CASE WHEN s.exh_superseded_until IS NULL OR t.exh_superseded_until >= s.exh_superseded_until
-         THEN t.exh_superseded_until ELSE s.exh_superseded_until END
-     WHEN NOT MATCHED THEN INSERT (exh_item_id, exh_user, exh_item_type, exh_change_key, exh_superseded_until,
-       exh_updated_at)
-       VALUES (s.exh_item_id, s.exh_user, s.exh_item_type, s.exh_change_key, s.exh_superseded_until,
-         CURRENT TIMESTAMP - CURRENT TIMEZONE)`,
-    [entry.itemId, entry.user.toLowerCase(), entry.itemType, entry.changeKey, entry.supersedes],
-  );
+  await db.query(itemVersionMerge, [
+    entry.itemId,
+    entry.user.toLowerCase(),
+    entry.itemType,
+    entry.changeKey,
+    entry.supersedes,
+  ]);
+}
+
+/** Runs work in a transaction on the connection, the applying flag cleared afterwards also when it fails. */
+async function inTransaction(db: Database, work: () => Promise<void>): Promise<void> {
+  await db.beginTransaction();
+  try {
+    await work();
+    await db.commitTransaction();
+  } catch (error) {
+    await db.rollbackTransaction().catch(() => undefined);
+    await db.query(applyingOff).catch(() => undefined);
+    throw error;
+  }
 }
 
 /** ibm_db names it `sqlstate`; releases before 2.x named it `state`. */
@@ -486,14 +445,6 @@ const db2Fixes: ConnectFixes = {
   databaseNotFound:
     'For DB2 the name is DATABASE= (on IBM i the relational database name, WRKRDBDIRE), not a schema (CurrentSchema=).',
 };
-
-/** A port value as an ibm_db parameter: booleans as SMALLINT 0/1, timestamps as UTC text (the base project's rule). */
-function toDb2(value: FieldValue | undefined): SQLParam {
-  if (value === undefined || value === null) return null;
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  if (value instanceof Date) return value.toISOString().replace('T', '-').replace('Z', '').replaceAll(':', '.');
-  return value;
-}
 
 /** Statements of a DB2 script: the text between lines that hold only the terminator, comment-only ones dropped. */
 export function splitStatements(script: string): string[] {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from 'ibm_db';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { classifyDb2ConnectError, createDb2Database, type Db2Driver } from '../../../src/db/adapters/db2.js';
 import { installInto } from '../../../src/db/commands.js';
 import { createDatabase } from '../../../src/db/create-database.js';
@@ -44,6 +44,30 @@ describe.skipIf(!url)('DB2 (needs DB2_URL and a working ibm_db)', () => {
     await db.writeSetUp({ ipAddress: '127.0.0.1', port: 9988, token: 't' });
     await db.logError({ code: 'EXH_TEST', message: 'logged' });
     expect(await db.readOutbox(10)).toEqual([]);
+  });
+
+  it('applies a page of 50 changes with change keys as one compound statement', async () => {
+    const connection = (db as unknown as { connection: Database }).connection;
+    const sent = vi.spyOn(connection, 'query');
+    try {
+      await db.applyChanges({
+        user: 'trips@example.com',
+        itemType: 'task',
+        changes: Array.from({ length: 50 }, (_, i) => ({
+          action: 'add' as const,
+          fields: { item_id: `T${i}`, subject: `it's ${i}`, reminder_set: i % 2 === 0, due: new Date() },
+          changeKey: `ck${i}`,
+        })),
+        watermark: 'w-trips',
+      });
+      expect(sent.mock.calls.map(([text]) => String(text).slice(0, 12))).toEqual(['BEGIN ATOMIC']);
+    } finally {
+      sent.mockRestore();
+    }
+    expect([...(await db.itemVersions(['T0', 'T49']))].map(([id, v]) => [id, v.changeKey])).toEqual([
+      ['T0', 'ck0'],
+      ['T49', 'ck49'],
+    ]);
   });
 
   it('keeps change keys with their changes and the highest superseded outbox row', async () => {
@@ -156,5 +180,123 @@ describe('DB2: why connecting failed, and a probe that does not queue (no server
     probeAnswers = true;
     await db.probe();
     expect(opened()).toBe(3);
+  });
+});
+
+describe('DB2: a page as compound statements (a recording connection, no server needed)', () => {
+  const target = 'DATABASE=app;HOSTNAME=db2.contoso.local;PORT=50000;UID=exh;PWD=secret';
+  const ibmError = (message: string, sqlcode: number, sqlstate: string) =>
+    Object.assign(new Error(`[IBM][CLI Driver] ${message}`), { error: '[node-ibm_db] SQL_ERROR', sqlcode, sqlstate });
+
+  /** A connection that records what it is sent; `fail` may refuse a statement. */
+  async function recording(fail?: (text: string) => Error | undefined) {
+    const log: string[] = [];
+    const queries: Array<{ text: string; params: unknown[] }> = [];
+    const connection = {
+      async query(text: string, params: unknown[] = []) {
+        queries.push({ text, params });
+        log.push(text.startsWith('BEGIN ATOMIC') ? 'compound' : (text.split(/\s/)[0] ?? ''));
+        const error = fail?.(text);
+        if (error) throw error;
+        return [];
+      },
+      beginTransaction: async () => void log.push('begin'),
+      commitTransaction: async () => void log.push('commit'),
+      rollbackTransaction: async () => void log.push('rollback'),
+      close: async () => undefined,
+    } as unknown as Database;
+    const db = createDb2Database(target, async () => ({ open: async () => connection }));
+    await db.connect();
+    log.length = 0;
+    queries.length = 0;
+    return { db, log, queries };
+  }
+  const changes = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      action: 'add' as const,
+      fields: { item_id: `A${i}`, subject: `it's ${i}`, reminder_set: true, start: new Date(Date.UTC(2026, 0, 1)) },
+      changeKey: `ck${i}`,
+    }));
+  const markers = (text: string) => text.match(/\?/g)?.length ?? 0;
+
+  it('sends a page, its change keys, meetings and watermark as one compound statement in its transaction', async () => {
+    const { db, log, queries } = await recording();
+    await db.applyChanges({
+      user: 'Ann@Example.com',
+      itemType: 'calendar',
+      changes: changes(100),
+      meetings: [{ uid: 'UID-1', appItemId: 'app-1' }],
+      watermark: 'w',
+    });
+    expect(log).toEqual(['begin', 'compound', 'commit']);
+    const [compound] = queries;
+    expect(compound?.text).toMatch(/^BEGIN ATOMIC\nSET exh_applying = 1;\nCALL exh_from_exh_add_calendar\(/);
+    expect(compound?.text).toMatch(/\nSET exh_applying = 0;\nEND$/);
+    expect(compound?.text.match(/CALL exh_from_exh_add_calendar/g)).toHaveLength(100);
+    expect(compound?.text.match(/MERGE INTO exh_item_version/g)).toHaveLength(100);
+    expect(markers(compound?.text ?? '')).toBe(compound?.params.length);
+    // Values are parameters, never text; booleans as 0/1 and timestamps as UTC text, as before.
+    expect(compound?.text).not.toContain("it's");
+    expect(compound?.params).toContain("it's 7");
+    expect(compound?.params).toContain('2026-01-01-00.00.00.000');
+    expect(compound?.params.slice(-2)).toEqual(['Ann@Example.com', 'w']);
+  });
+
+  it('splits a page of 512 changes into compound statements within the marker limit', async () => {
+    const { db, log, queries } = await recording();
+    await db.applyChanges({ user: 'a@example.com', itemType: 'calendar', changes: changes(512), watermark: 'w' });
+    expect(log).toEqual(['begin', 'compound', 'compound', 'commit']);
+    for (const { text, params } of queries) {
+      expect(markers(text)).toBe(params.length);
+      expect(params.length).toBeLessThanOrEqual(16_000);
+    }
+  });
+
+  it('gives a server that refuses compound statements one statement at a time, from then on', async () => {
+    const refused = ibmError('SQL0104N  An unexpected token "CALL" was found.  SQLSTATE=42601', -104, '42601');
+    const { db, log } = await recording((text) => (text.startsWith('BEGIN ATOMIC') ? refused : undefined));
+    await db.applyChanges({ user: 'a@example.com', itemType: 'calendar', changes: changes(2), watermark: 'w' });
+    const oneByOne = ['begin', 'SET', 'CALL', 'MERGE', 'CALL', 'MERGE', 'MERGE', 'SET', 'commit'];
+    expect(log).toEqual(['begin', 'compound', 'rollback', 'SET', ...oneByOne]);
+    log.length = 0;
+    await db.applyChanges({ user: 'a@example.com', itemType: 'calendar', changes: changes(2), watermark: 'w' });
+    expect(log).toEqual(oneByOne);
+  });
+
+  it('names the procedure that failed by running the page again one statement at a time', async () => {
+    const raised = () => ibmError('SQL0438N  Application raised error.  SQLSTATE=75001', -438, '75001');
+    let compoundFails = true;
+    const { db, log } = await recording((text) => {
+      if (text.startsWith('CALL exh_from_exh_del_calendar')) return raised();
+      if (!text.startsWith('BEGIN ATOMIC') || !compoundFails) return undefined;
+      compoundFails = false;
+      return raised();
+    });
+    const error = await db
+      .applyChanges({
+        user: 'a@example.com',
+        itemType: 'calendar',
+        changes: [changes(1)[0] as never, { action: 'del', fields: { item_id: 'D' } }],
+        watermark: 'w',
+      })
+      .catch((e: unknown) => e);
+    expect(isExhError(error, 'EXH_DB_PROCEDURE_FAILED')).toBe(true);
+    expect((error as Error).message).toContain('exh_from_exh_del_calendar failed');
+    expect(log.slice(0, 4)).toEqual(['begin', 'compound', 'rollback', 'SET']);
+    expect(log.slice(-3)).toEqual(['CALL', 'rollback', 'SET']);
+    // A failure of the data is no refusal of compound statements: the next page tries one again.
+    log.length = 0;
+    await db.applyChanges({ user: 'a@example.com', itemType: 'calendar', changes: changes(1), watermark: 'w' });
+    expect(log).toEqual(['begin', 'compound', 'commit']);
+  });
+
+  it('reports a connection lost during the compound statement at once, without running the page again', async () => {
+    const lost = ibmError('SQL30081N  A communication error has been detected.  SQLSTATE=08001', -30081, '08001');
+    const { db, log } = await recording((text) => (text.startsWith('BEGIN ATOMIC') ? lost : undefined));
+    const error = await db
+      .applyChanges({ user: 'a@example.com', itemType: 'calendar', changes: changes(1), watermark: 'w' })
+      .catch((e: unknown) => e);
+    expect(isExhError(error, 'EXH_DB_CONNECTION_LOST')).toBe(true);
+    expect(log).toEqual(['begin', 'compound', 'rollback', 'SET']);
   });
 });

@@ -3,15 +3,17 @@ import type { TokenSeal } from '../store/ids.js';
 
 /**
  * SyncFolderItems state, in the spirit of Exchange's ICS state: the change numbers the client has seen (everything up
- * to `seen`) and the set of items it holds (by their creation number, delta-encoded and deflated), so that a change is
- * exactly a Create, an Update, a ReadFlagChange or a Delete from the client's point of view, page after page. It grows
- * with the folder, as Exchange's does; it is opaque to clients and sealed against tampering.
+ * to `seen`) and which items it holds, so that a change is exactly a Create, an Update, a ReadFlagChange or a Delete
+ * from the client's point of view, page after page. The client holds every item that entered the folder up to `seen`
+ * except those in `missing` (by their creation number, delta-encoded and deflated): items that entered before a page's
+ * end but changed again before they were delivered. `missing` is empty once a sync reaches the end, so a state costs
+ * what changed since it, not the folder (issue 15). It is opaque to clients and sealed against tampering.
  */
 export interface SyncState {
   epoch: string;
   folderId: string;
   seen: number;
-  given: number[];
+  missing: number[];
 }
 
 function encodeSet(values: number[]): string {
@@ -50,17 +52,20 @@ function decodeSet(encoded: string): number[] {
   return out;
 }
 
+/** Not 'sync': a state of the earlier form (the set of items held) must not be read as this one. */
+const purpose = 'sync-missing';
+
 export function encodeSyncState(state: SyncState, seal: TokenSeal): string {
-  return seal.seal('sync', [state.epoch, state.folderId, state.seen, encodeSet(state.given)]);
+  return seal.seal(purpose, [state.epoch, state.folderId, state.seen, encodeSet(state.missing)]);
 }
 
 /** Undefined when the state is not one this emulator issued (or was tampered with). */
 export function decodeSyncState(token: string, seal: TokenSeal): SyncState | undefined {
-  const fields = seal.open('sync', token.trim());
+  const fields = seal.open(purpose, token.trim());
   if (fields?.length !== 4) return undefined;
-  const [epoch, folderId, seen, given] = fields as [string, string, string, string];
+  const [epoch, folderId, seen, missing] = fields as [string, string, string, string];
   try {
-    return { epoch, folderId, seen: Number(seen), given: decodeSet(given) };
+    return { epoch, folderId, seen: Number(seen), missing: decodeSet(missing) };
   } catch {
     return undefined;
   }

@@ -17,7 +17,7 @@ type Change =
   | { type: 'Delete'; seq: number; tombstone: Tombstone };
 
 function readState(raw: string | undefined, ctx: OperationContext, folderId: string): SyncState {
-  if (raw === undefined || raw.trim() === '') return { epoch: ctx.mailbox.epoch, folderId, seen: 0, given: [] };
+  if (raw === undefined || raw.trim() === '') return { epoch: ctx.mailbox.epoch, folderId, seen: 0, missing: [] };
   const state = decodeSyncState(raw, ctx.mailbox.seal);
   if (!state || state.epoch !== ctx.mailbox.epoch || state.folderId !== folderId || state.seen > ctx.mailbox.seq) {
     throw new EwsError('ErrorInvalidSyncStateData');
@@ -53,31 +53,34 @@ export function syncFolderItems(request: XmlNode, ctx: OperationContext): string
       throw new EwsError('ErrorInvalidSyncStateData');
     const state = readState(rawState, ctx, folder.id);
     const ignore = new Set(children(child(request, 'Ignore')).map((n) => n.a?.Id ?? ''));
-    const given = new Set(state.given);
+    const missing = new Set(state.missing);
+    const held = (createdSeq: number) => createdSeq <= state.seen && !missing.has(createdSeq);
+    // Only what changed since the state: the folder's change log and tombstones from that position on.
+    const changed = ctx.mailbox.itemsChangedSince(folder.id, state.seen);
+    const removed = ctx.mailbox.tombstonesSince(folder.id, state.seen);
     const changes: Change[] = [];
-    for (const item of ctx.mailbox.itemsIn(folder.id).values()) {
-      if (item.changeSeq <= state.seen) continue;
-      if (!given.has(item.createdSeq)) changes.push({ type: 'Create', seq: item.changeSeq, item });
+    for (const item of changed) {
+      if (!held(item.createdSeq)) changes.push({ type: 'Create', seq: item.changeSeq, item });
       else if (item.contentSeq > state.seen) changes.push({ type: 'Update', seq: item.changeSeq, item });
       else changes.push({ type: 'ReadFlagChange', seq: item.changeSeq, item });
     }
-    for (const tombstone of ctx.mailbox.tombstones.get(folder.id) ?? []) {
-      if (tombstone.seq > state.seen && given.has(tombstone.createdSeq)) {
-        changes.push({ type: 'Delete', seq: tombstone.seq, tombstone });
-      }
+    for (const tombstone of removed) {
+      if (held(tombstone.createdSeq)) changes.push({ type: 'Delete', seq: tombstone.seq, tombstone });
     }
     changes.sort((a, b) => a.seq - b.seq);
     const page = changes.slice(0, max);
     const complete = page.length === changes.length;
+    const delivered = new Set<number>();
+    const deleted = new Set<number>();
     let xml = '';
     for (const change of page) {
       if (change.type === 'Delete') {
-        given.delete(change.tombstone.createdSeq);
+        deleted.add(change.tombstone.createdSeq);
         if (!ignore.has(change.tombstone.id))
           xml += el('t:Delete', undefined, el('t:ItemId', { Id: change.tombstone.id }));
         continue;
       }
-      given.add(change.item.createdSeq);
+      delivered.add(change.item.createdSeq);
       if (ignore.has(change.item.id)) continue;
       if (change.type === 'ReadFlagChange') {
         const { item } = change;
@@ -92,12 +95,21 @@ export function syncFolderItems(request: XmlNode, ctx: OperationContext): string
       }
     }
     const last = page[page.length - 1];
-    const next: SyncState = {
-      epoch: ctx.mailbox.epoch,
-      folderId: folder.id,
-      seen: complete || !last ? ctx.mailbox.seq : last.seq,
-      given: [...given],
-    };
+    const seen = complete || !last ? ctx.mailbox.seq : last.seq;
+    const holds = (createdSeq: number) => (held(createdSeq) || delivered.has(createdSeq)) && !deleted.has(createdSeq);
+    // Up to the new position the client holds everything but these: items (and deletions still to report) that
+    // entered the folder before it and were left for a later page. Each changed after `seen`, so the next sync from
+    // this state meets them again among its changes.
+    const stillMissing = new Set<number>();
+    for (const item of changed) {
+      if (item.createdSeq <= seen && !holds(item.createdSeq)) stillMissing.add(item.createdSeq);
+    }
+    for (const tombstone of removed) {
+      if (tombstone.seq > seen && tombstone.createdSeq <= seen && !holds(tombstone.createdSeq)) {
+        stillMissing.add(tombstone.createdSeq);
+      }
+    }
+    const next: SyncState = { epoch: ctx.mailbox.epoch, folderId: folder.id, seen, missing: [...stillMissing] };
     inner = successMessage(
       messageName,
       textEl('m:SyncState', encodeSyncState(next, ctx.mailbox.seal)) +

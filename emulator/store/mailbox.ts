@@ -89,6 +89,8 @@ export class Mailbox {
   readonly items = new Map<string, StoredItem>();
   readonly folderItems = new Map<string, Map<string, StoredItem>>();
   readonly tombstones = new Map<string, Tombstone[]>();
+  /** Per folder, its items in the order of their last change: what SyncFolderItems reads since a sync state. */
+  private readonly changeLogs = new Map<string, ChangeLog>();
   events: MailboxEvent[] = [];
   /** Called for every event (the notification hub listens). */
   onEvent: (mailbox: Mailbox, event: MailboxEvent) => void = () => {};
@@ -124,6 +126,7 @@ export class Mailbox {
     if (folder.distinguished) this.byDistinguished.set(folder.distinguished, folder);
     this.folderItems.set(folder.id, new Map());
     this.tombstones.set(folder.id, []);
+    this.changeLogs.set(folder.id, new ChangeLog());
   }
 
   folder(name: DistinguishedFolder): StoredFolder {
@@ -136,6 +139,25 @@ export class Mailbox {
     return this.folderItems.get(folderId) ?? new Map();
   }
 
+  /**
+   * The items of a folder changed (or put there) after `seq`, in change order. It costs what changed, not the folder:
+   * a notification's SyncFolderItems reads one item of a folder of thousands (issue 15, the live path).
+   */
+  itemsChangedSince(folderId: string, seq: number): StoredItem[] {
+    const log = this.changeLogs.get(folderId);
+    return log ? log.since(seq, this.itemsIn(folderId)) : [];
+  }
+
+  /** The tombstones of a folder after `seq`, in order (they are appended as items leave it). */
+  tombstonesSince(folderId: string, seq: number): Tombstone[] {
+    const list = this.tombstones.get(folderId) ?? [];
+    return list.slice(firstAfter(list.length, (i) => (list[i] as Tombstone).seq, seq));
+  }
+
+  private logChange(item: StoredItem): void {
+    this.changeLogs.get(item.folderId)?.append(item, this.itemsIn(item.folderId));
+  }
+
   /** Removes everything; sync states and watermarks from before no longer work. */
   reset(): void {
     this.folders.clear();
@@ -143,6 +165,7 @@ export class Mailbox {
     this.items.clear();
     this.folderItems.clear();
     this.tombstones.clear();
+    this.changeLogs.clear();
     this.events = [];
     this.seq = 0;
     this.epoch = newToken(6);
@@ -170,6 +193,7 @@ export class Mailbox {
     };
     this.items.set(item.id, item);
     this.itemsIn(folderId).set(item.id, item);
+    this.logChange(item);
     if (!quiet) {
       this.emitItem('CreatedEvent', item, seq);
       this.emitFolderModified(folderId);
@@ -188,6 +212,7 @@ export class Mailbox {
     const inFolder = this.itemsIn(item.folderId);
     inFolder.delete(item.id);
     inFolder.set(item.id, item);
+    this.logChange(item);
     this.emitItem('ModifiedEvent', item, seq);
   }
 
@@ -220,6 +245,7 @@ export class Mailbox {
     };
     this.items.set(moved.id, moved);
     this.itemsIn(toFolderId).set(moved.id, moved);
+    this.logChange(moved);
     this.append({
       seq,
       type: 'MovedEvent',
@@ -312,15 +338,58 @@ export class Mailbox {
     mailbox.byDistinguished.clear();
     mailbox.folderItems.clear();
     mailbox.tombstones.clear();
+    mailbox.changeLogs.clear();
     for (const folder of snapshot.folders) mailbox.addFolder(folder);
     for (const [folderId, list] of Object.entries(snapshot.tombstones)) mailbox.tombstones.set(folderId, list);
     const items = [...snapshot.items].sort((a, b) => a.changeSeq - b.changeSeq);
     for (const item of items) {
       mailbox.items.set(item.id, item);
       mailbox.itemsIn(item.folderId).set(item.id, item);
+      mailbox.logChange(item);
     }
     mailbox.epoch = snapshot.epoch;
     mailbox.seq = snapshot.seq;
     return mailbox;
+  }
+}
+
+/** The first index in 0..length whose key is greater than `seq` (keys ascending), by binary search. */
+function firstAfter(length: number, key: (index: number) => number, seq: number): number {
+  let low = 0;
+  let high = length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (key(middle) <= seq) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/**
+ * A folder's changes in sequence order: each change appends the item with the sequence number it got, so the entries
+ * after a sync state's position are found by binary search. An entry whose item changed again, left the folder or was
+ * deleted is stale and skipped; the log is rebuilt from the folder once stale entries outnumber
+ * live ones, so it stays within twice the folder's size and each change costs O(1) amortised.
+ */
+class ChangeLog {
+  private items: StoredItem[] = [];
+  private seqs: number[] = [];
+
+  append(item: StoredItem, folder: Map<string, StoredItem>): void {
+    this.items.push(item);
+    this.seqs.push(item.changeSeq);
+    if (this.items.length > 2 * folder.size + 64) {
+      this.items = [...folder.values()].sort((a, b) => a.changeSeq - b.changeSeq);
+      this.seqs = this.items.map((i) => i.changeSeq);
+    }
+  }
+
+  since(seq: number, folder: Map<string, StoredItem>): StoredItem[] {
+    const out: StoredItem[] = [];
+    for (let i = firstAfter(this.seqs.length, (n) => this.seqs[n] as number, seq); i < this.items.length; i++) {
+      const item = this.items[i] as StoredItem;
+      if (item.changeSeq === this.seqs[i] && folder.get(item.id) === item) out.push(item);
+    }
+    return out;
   }
 }

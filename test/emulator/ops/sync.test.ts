@@ -244,4 +244,89 @@ describe('SyncFolderItems', () => {
     }
     expect(sizes).toEqual([512, 512, 176]);
   });
+
+  it('gives a client exactly the folder, whatever changes while it pages (a model of the client, 400 random steps)', async () => {
+    const user = 'model@contoso.test';
+    emulator.admin.addMailbox(user);
+    let seed = 15;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const request = (state: string | undefined, max: number) =>
+      soap(
+        emulator,
+        '<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>' +
+          '<m:SyncFolderId><t:DistinguishedFolderId Id="inbox"/></m:SyncFolderId>' +
+          `${state ? `<m:SyncState>${state}</m:SyncState>` : ''}<m:MaxChangesReturned>${max}</m:MaxChangesReturned></m:SyncFolderItems>`,
+        { impersonate: user },
+      );
+    const held = new Set<string>();
+    let state: string | undefined;
+    const steps: string[] = [];
+    for (let step = 0; step < 400; step++) {
+      const ids = emulator.admin.items(user, 'inbox').map((i) => i.id);
+      const pick = () => ids[random(ids.length)] ?? '';
+      const action = ids.length === 0 ? 0 : random(6);
+      if (action === 0) emulator.admin.createItem(user, { kind: 'Message', folder: 'inbox', Subject: `m${step}` });
+      else if (action === 1) emulator.admin.updateItem(user, pick(), { Subject: `s${step}` });
+      else if (action === 2) emulator.admin.updateItem(user, pick(), { IsRead: random(2) === 0 ? 'true' : 'false' });
+      else if (action === 3) emulator.admin.deleteItem(user, pick(), { hard: random(2) === 0 });
+      else {
+        // One page of 1 to 4 changes; a change is what it is from the client's side.
+        const answer = await request(state, 1 + random(4));
+        expect(answer.status).toBe(200);
+        state = /<m:SyncState>([^<]+)<\/m:SyncState>/.exec(answer.text)?.[1];
+        for (const [, type, id] of answer.text.matchAll(/<t:(Create|Update|ReadFlagChange|Delete)>.*?Id="([^"]+)"/g)) {
+          steps.push(`${step} ${type} ${id}`);
+          if (type === 'Create') expect(held.has(id as string), `${step}: Create of a held item`).toBe(false);
+          else expect(held.has(id as string), `${step}: ${type} of an item the client lacks`).toBe(true);
+          if (type === 'Create') held.add(id as string);
+          if (type === 'Delete') held.delete(id as string);
+        }
+        if (answer.text.includes('<m:IncludesLastItemInRange>true<')) {
+          expect([...held].sort(), `${step}`).toEqual(
+            emulator.admin
+              .items(user, 'inbox')
+              .map((i) => i.id)
+              .sort(),
+          );
+        }
+      }
+    }
+    expect(steps.length).toBeGreaterThan(50);
+  });
+
+  it('hands out a state that does not grow with the folder once a sync reaches its end', async () => {
+    const sizes: number[] = [];
+    for (const [user, count] of [
+      ['small@contoso.test', 10],
+      ['big@contoso.test', 20_000],
+    ] as const) {
+      emulator.admin.addMailbox(user);
+      emulator.admin.seed(user, 'Task', count);
+      // Holes in the creation numbers, as deletions leave them, so that they do not compress to nothing.
+      for (const [n, item] of emulator.admin.items(user, 'tasks').entries()) {
+        if (n % 3 === 0) emulator.admin.deleteItem(user, item.id, { hard: true });
+      }
+      const { state } = await syncAll(ewsService(emulator, user), WellKnownFolderName.Tasks, null, 512);
+      sizes.push(state.length);
+    }
+    // Only the position's digits differ.
+    expect(Math.abs((sizes[1] ?? 0) - (sizes[0] ?? 0))).toBeLessThanOrEqual(8);
+  });
+
+  it('never reports the deletion of an item a client was not given, when a page ended after it was made', async () => {
+    const user = 'gone@contoso.test';
+    emulator.admin.addMailbox(user);
+    const service = ewsService(emulator, user);
+    const start = await sync(service, WellKnownFolderName.Tasks, null);
+    const gone = emulator.admin.createItem(user, { kind: 'Task', Subject: 'made and removed between syncs' });
+    const kept = ['a', 'b', 'c'].map((Subject) => emulator.admin.createItem(user, { kind: 'Task', Subject })?.id);
+    emulator.admin.deleteItem(user, gone?.id ?? '', { hard: true });
+    // The first page ends after the removed item was made and before it was removed.
+    const first = await sync(service, WellKnownFolderName.Tasks, start.state, 1);
+    const rest = await syncAll(service, WellKnownFolderName.Tasks, first.state, 512);
+    expect([...summary(first.changes), ...summary(rest.pages.flat())]).toEqual(kept.map((id) => `Create ${id}`));
+  });
 });

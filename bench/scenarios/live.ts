@@ -128,7 +128,8 @@ async function ews(): Promise<void> {
     // Quick: the run above is the first step (its rate is below the steps').
     const mainHeld = quantile(latencies, 0.99) <= heldP99Ms && lost(latencies) === 0 && run.failed === 0;
     let held: number | undefined = quick && mainHeld ? rate : undefined;
-    let broke = '';
+    let broke =
+      quick && !mainHeld ? `${rate}/s: ${describeLatencies(latencies, drainMs)}, ${arrivedText(latencies, run)}` : '';
     for (const stepRate of quick && !mainHeld ? [] : steps) {
       const step = await maker.run({ rate: stepRate, seconds: stepSeconds, mailboxes: users });
       const stepLatencies = await collect(db.pool, step, connector.alive);

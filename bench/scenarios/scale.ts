@@ -164,7 +164,8 @@ runScenario(async () => {
     );
     const speeds = runs.map(
       (r) =>
-        `concurrency ${r.concurrency}: ${r.seconds.toFixed(1)} s (${Math.round(mailboxCount / r.seconds)} mailboxes/s)`,
+        `concurrency ${r.concurrency}: ${r.seconds.toFixed(1)} s (${Math.round(mailboxCount / r.seconds)} mailboxes/s, ` +
+        `connector CPU ${r.cpuSeconds.toFixed(1)} s)`,
     );
     const last = runs.at(-1);
     const scaling =

@@ -17,6 +17,8 @@ export interface SyncState {
 }
 
 function encodeSet(values: number[]): string {
+  // The usual case (a sync that reached the end): no zlib stream is made for nothing, on every notification.
+  if (values.length === 0) return '';
   const sorted = [...values].sort((a, b) => a - b);
   const bytes: number[] = [];
   let previous = 0;
@@ -33,6 +35,7 @@ function encodeSet(values: number[]): string {
 }
 
 function decodeSet(encoded: string): number[] {
+  if (encoded === '') return [];
   const bytes = inflateRawSync(Buffer.from(encoded, 'base64'));
   const out: number[] = [];
   let previous = 0;

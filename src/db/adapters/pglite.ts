@@ -79,7 +79,14 @@ class PgliteConnection implements PgConnection {
 
   async batch(script: string): Promise<void> {
     // One simple-protocol Query, run by the server as one implicit transaction (postgres-family.ts applyChanges).
-    await this.db.exec(script);
+    try {
+      await this.db.exec(script);
+    } catch (error) {
+      // PGlite attaches the statement to its error: a whole page (megabytes) would travel with it into the logs.
+      const facts = error as { query?: unknown };
+      if (typeof facts?.query === 'string' && facts.query.length > 200) facts.query = `${facts.query.slice(0, 200)}…`;
+      throw error;
+    }
   }
 
   async probe(): Promise<void> {

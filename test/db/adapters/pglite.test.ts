@@ -5,6 +5,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createPgliteDatabase } from '../../../src/db/adapters/pglite.js';
 import { installInto } from '../../../src/db/commands.js';
+import { isExhError } from '../../../src/errors.js';
 import { databaseContract } from '../contract.js';
 
 const notADirectory = join(tmpdir(), `exh-pglite-not-a-directory-${process.pid}`);
@@ -58,6 +59,18 @@ describe('PGlite: a page in one statement', () => {
         "SELECT (SELECT count(*) FROM calendar_item WHERE exh_user = 'one@example.com')::int + (SELECT count(*) FROM exh_item_version WHERE exh_item_id LIKE 'P%')::int AS n",
       );
       expect(rows).toEqual([{ n: 100 }]);
+      // A page that fails names its procedure, and its error does not carry the whole page's SQL along.
+      const error = await db
+        .applyChanges({
+          user: 'one@example.com',
+          itemType: 'calendar',
+          changes: [...changes, { action: 'chg', fields: { item_id: 'P0', start: 'not a date' } }],
+          watermark: 'w2',
+        })
+        .catch((e: unknown) => e);
+      expect(isExhError(error, 'EXH_DB_PROCEDURE_FAILED')).toBe(true);
+      expect((error as Error).message).toContain('exh_from_exh_chg_calendar failed');
+      expect(String(((error as Error).cause as { query?: unknown }).query).length).toBeLessThanOrEqual(201);
     } finally {
       await db.close();
       await instance.close();

@@ -7,7 +7,10 @@
  * mailbox; then the emulator's admin API makes 200 changes a second (quick: 50) for 30 s (quick: 10), creates and
  * updates spread over mailboxes and types (../support/live-changes.ts). Latency: from the change asked of the emulator
  * to the commit of the connector's transaction that wrote its row, both on this machine's clock
- * (../support/arrivals.ts: a deferred trigger in the schema). Every change must arrive. Then the rate is stepped up
+ * (../support/arrivals.ts: a deferred trigger in the schema). Every change must arrive. The limit: the emulator served
+ * alone (before the connector starts) to a plain client reading each change's folder with SyncFolderItems right after
+ * it, 8 requests in flight like the connector's pool (../support/ews-sync-client.ts), on mailboxes of its own, at the
+ * same rate. Then the rate is stepped up
  * (50, 100, 200, 400, 800, 1,600/s for 10 s each; quick: 100 and 200/s for 5 s) until p99 > 1 s or a change is lost:
  * the highest rate held.
  *
@@ -20,6 +23,7 @@ import { arrivals, describeLatencies, quantile, trackArrivals } from '../support
 import { type ConnectorProcess, startConnector } from '../support/connector.js';
 import { type FreshSchema, freshSchema, tableOf } from '../support/database.js';
 import { startEmulatorProcess } from '../support/emulator.js';
+import type { EwsSyncRequest } from '../support/ews-sync-client.js';
 import type { GraphDeltaRequest } from '../support/graph-delta-client.js';
 import { freePort, readiness } from '../support/http-probe.js';
 import { appointmentsFrom } from '../support/items.js';
@@ -36,6 +40,8 @@ const stepSeconds = quick ? 5 : 10;
 /** How long after the last change a missing one is waited for before it counts as lost. */
 const drainMs = quick ? 20_000 : 60_000;
 const heldP99Ms = 1_000;
+/** exchange.concurrency's default, which the connector runs with here; the plain client keeps to it too. */
+const ewsConcurrency = 8;
 const allTypes: LiveType[] = ['calendar', 'contact', 'email', 'task'];
 /** Graph notifies changes of these by webhook; tasks are polled (docs/exchange-online.md, "Notifications"). */
 const graphNotifiedTypes: LiveType[] = ['calendar', 'contact', 'email'];
@@ -101,17 +107,33 @@ function arrivedText(latencies: number[], run: RunResult): string {
 
 async function ews(): Promise<void> {
   const users = addresses('live', ewsMailboxes);
+  const aloneUsers = addresses('alone', ewsMailboxes);
   const emulator = await startEmulatorProcess({ mailboxes: users.slice(0, 1) });
   const db = await freshSchema('live', { users });
   let exh: ConnectorProcess | undefined;
   try {
     await emulator.seed({
-      mailboxes: users,
+      mailboxes: [...users, ...aloneUsers],
       mix: { CalendarItem: 1, Contact: 1, Message: 1, Task: 1 },
       start: appointmentsFrom(),
     });
+    progress(
+      `the limit: a plain SyncFolderItems client, ${rate} changes/s for ${seconds} s over ${aloneUsers.length} mailboxes`,
+    );
+    const limit = await alone('bench/support/ews-sync-client.ts', {
+      url: emulator.url,
+      adminUrl: emulator.adminUrl,
+      serviceAccount: emulator.serviceAccount,
+      password: emulator.password,
+      mailboxes: aloneUsers,
+      types: allTypes,
+      rate,
+      seconds,
+      concurrency: ewsConcurrency,
+    });
+    if (limit.missing > 0) progress(`the plain client never saw ${limit.missing} of its ${limit.made} changes`);
     await trackArrivals(db.pool);
-    exh = await liveConnector(db, emulator.exchange('ews'), users.length);
+    exh = await liveConnector(db, emulator.exchange('ews', { concurrency: ewsConcurrency }), users.length);
     const connector = exh;
     const maker = new ChangeMaker(emulator, allTypes);
     await itemsFromDatabase(db.pool, maker);
@@ -121,7 +143,10 @@ async function ews(): Promise<void> {
     const latencies = await collect(db.pool, run, connector.alive);
     figure(
       `live latency (ews), ${users.length} mailboxes × 4 types, ${rate} changes/s for ${seconds} s: ` +
-        `${describeLatencies(latencies, drainMs)} — target p99 ≤ 250 ms; ${arrivedText(latencies, run)}, ` +
+        `${describeLatencies(latencies, drainMs)}, ` +
+        `ratio ${ratio(quantile(limit.latencies, 0.99) / quantile(latencies, 0.99))} of the limit (p99; a plain ` +
+        `client's SyncFolderItems right after each change, ${ewsConcurrency} in flight: ` +
+        `${describeLatencies(limit.latencies, drainMs)}) — target p99 ≤ 250 ms; ${arrivedText(latencies, run)}, ` +
         `made at ${Math.round(run.achievedRate)}/s`,
     );
 
@@ -157,16 +182,19 @@ async function ews(): Promise<void> {
   }
 }
 
-/** The plain client's run (its own process): latencies sorted, and how many changes it never saw. */
-async function graphAlone(request: GraphDeltaRequest): Promise<{ latencies: number[]; made: number; missing: number }> {
+/** A plain client's run (its own process): latencies sorted, and how many changes it never saw. */
+async function alone(
+  file: string,
+  request: GraphDeltaRequest | EwsSyncRequest,
+): Promise<{ latencies: number[]; made: number; missing: number }> {
   let result: { latencies: number[]; made: number; missing: number } | undefined;
-  const child = spawnTs('bench/support/graph-delta-client.ts', [JSON.stringify(request)], {
+  const child = spawnTs(file, [JSON.stringify(request)], {
     onLine: (line) => {
       result = JSON.parse(line);
     },
   });
   const { code } = await child.exited;
-  if (code !== 0 || !result) throw new Error(`The plain Graph client exited with ${code}`);
+  if (code !== 0 || !result) throw new Error(`The plain client ${file} exited with ${code}`);
   return result;
 }
 
@@ -185,7 +213,7 @@ async function graph(): Promise<void> {
     const app = emulator.graphApp;
     if (!app) throw new Error('The emulator serves no Graph.');
     progress(`the limit: a plain delta client, ${rate} changes/s for ${seconds} s over ${aloneUsers.length} mailboxes`);
-    const alone = await graphAlone({
+    const limit = await alone('bench/support/graph-delta-client.ts', {
       graphUrl: emulator.graphUrl,
       tenant: app.tenant,
       clientId: app.clientId,
@@ -198,7 +226,7 @@ async function graph(): Promise<void> {
       rate,
       seconds,
     });
-    if (alone.missing > 0) progress(`the plain client never saw ${alone.missing} of its ${alone.made} changes`);
+    if (limit.missing > 0) progress(`the plain client never saw ${limit.missing} of its ${limit.made} changes`);
 
     await trackArrivals(db.pool);
     const webhookPort = await freePort();
@@ -216,12 +244,12 @@ async function graph(): Promise<void> {
     progress(`${rate} changes/s for ${seconds} s over ${users.length} mailboxes × 3 types`);
     const run = await maker.run({ rate, seconds, mailboxes: users });
     const latencies = await collect(db.pool, run, connector.alive);
-    const limit = alone.latencies;
     figure(
       `live latency (graph, webhooks), ${users.length} mailboxes × 3 types, ${rate} changes/s for ${seconds} s: ` +
-        `${describeLatencies(latencies, drainMs)}, ratio ${ratio(quantile(limit, 0.99) / quantile(latencies, 0.99))} ` +
-        `of the limit (p99; a plain client's delta right after each change, 4 requests per mailbox: ` +
-        `${describeLatencies(limit, drainMs)}); ${arrivedText(latencies, run)}`,
+        `${describeLatencies(latencies, drainMs)}, ` +
+        `ratio ${ratio(quantile(limit.latencies, 0.99) / quantile(latencies, 0.99))} of the limit (p99; a plain ` +
+        `client's delta right after each change, 4 requests per mailbox: ${describeLatencies(limit.latencies, drainMs)}); ` +
+        `${arrivedText(latencies, run)}`,
     );
   } finally {
     await exh?.stop();

@@ -213,6 +213,24 @@ export function databaseContract(name: string, target: ContractTarget): void {
       ]);
     });
 
+    it("plans the procedures' statements for their values during a page, as a first call would be", async () => {
+      // A pooled session's generic plans, made while the table was small, scan it whole: a page asks for custom ones.
+      await database.sql('CREATE TABLE plan_seen (mode text)');
+      await database.sql(`CREATE FUNCTION plan_seen() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO plan_seen VALUES (current_setting('plan_cache_mode')); RETURN NEW; END $$`);
+      await database.sql(
+        'CREATE TRIGGER plan_seen BEFORE INSERT ON calendar_item FOR EACH ROW EXECUTE FUNCTION plan_seen()',
+      );
+      try {
+        await db.applyChanges(batch('plans@example.com', [add({ item_id: 'P1' })], 'w'));
+        expect(await database.sql('SELECT mode FROM plan_seen')).toEqual([{ mode: 'force_custom_plan' }]);
+      } finally {
+        await database.sql('DROP TRIGGER plan_seen ON calendar_item');
+        await database.sql('DROP FUNCTION plan_seen()');
+        await database.sql('DROP TABLE plan_seen');
+      }
+    });
+
     it('treats item ids that differ only in case as two items', async () => {
       const user = 'case@example.com';
       await db.applyChanges(

@@ -22,7 +22,7 @@ describe('pg-page: a page as one simple-protocol script', () => {
     );
   });
 
-  it('keeps the order of the one-call-at-a-time adapter: flag, renames, changes with versions, meetings, watermark', () => {
+  it('keeps the order of the one-call-at-a-time adapter: settings, renames, changes with versions, meetings, watermark', () => {
     const statements = pageStatements(calendar, {
       user: 'Ann@Example.com',
       itemType: 'calendar',
@@ -37,6 +37,7 @@ describe('pg-page: a page as one simple-protocol script', () => {
     });
     expect(statements.map((s) => s.object)).toEqual([
       'exh_watermark',
+      'exh_watermark',
       'exh_from_exh_new_id_calendar',
       'exh_item_version',
       'exh_from_exh_add_calendar',
@@ -47,11 +48,12 @@ describe('pg-page: a page as one simple-protocol script', () => {
       'exh_meeting',
       'exh_watermark',
     ]);
-    expect(statements[3]?.text).toBe(
+    expect(statements[1]?.text).toBe("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)");
+    expect(statements[4]?.text).toBe(
       "SELECT exh_from_exh_add_calendar(exh_item_id => 'A', exh_user => 'Ann@Example.com', exh_subject => 's')",
     );
-    expect(statements[4]?.text).toContain("VALUES ('A', 'ann@example.com', 'calendar', 'ck', NULL::bigint)");
-    expect(statements[6]?.text).toBe("DELETE FROM exh_item_version WHERE exh_item_id = 'B'");
+    expect(statements[5]?.text).toContain("VALUES ('A', 'ann@example.com', 'calendar', 'ck', NULL::bigint)");
+    expect(statements[7]?.text).toBe("DELETE FROM exh_item_version WHERE exh_item_id = 'B'");
   });
 
   it('splits a page beyond the limits into scripts, in order', () => {

@@ -554,7 +554,8 @@ describe.skipIf(!url)('PostgreSQL server: a page in one round trip (needs PG_URL
 
   it('splits a page beyond 4,096 statements into round trips inside one transaction, all or nothing', async () => {
     proxy.reset();
-    // 2,100 changes with change keys: 4,201 statements with the flag, so two scripts between BEGIN and COMMIT.
+    // 2,100 changes with change keys: 4,203 statements with the two settings and the watermark, so two scripts between
+    // BEGIN and COMMIT.
     await db.applyChanges({
       user: 'big@example.com',
       itemType: 'calendar',

@@ -9,8 +9,9 @@
  *    with the backend's per-mailbox limit (Graph: 4), as src/runtime.ts builds it. No database; pages are dropped.
  * 2. (untimed) the same read again, each page planned into the rows it means (planPage: the definitions' mapping).
  * 3. write alone: those pages applied through the DatabasePort's applyChanges — exh_from_exh_* in one transaction
- *    with the watermark per page, as the connector applies them — all users and types at once, over a pool of
- *    database.poolSize connections, into a fresh schema (every row an insert, as in a first catch-up).
+ *    with the watermark per page, as the connector applies them — database.poolSize writers over a pool of as many
+ *    connections, each user's type's pages in order, into a fresh schema (every row an insert, as in a first
+ *    catch-up).
  *
  * Prints one JSON line on stdout: { read: { items, seconds, requests? }, write?: { rows, seconds } }.
  */
@@ -146,11 +147,18 @@ if (request.database) {
   gc?.();
   let rows = 0;
   const started = performance.now();
+  // As many writers as the pool has connections, each taking the next user's type and applying its pages in order:
+  // the database's concurrency is the pool's, as in the connector, and no call waits for a connection (which
+  // would end as EXH_DB_POOL_EXHAUSTED after 10 s, where the connector backs off and tries again).
+  const queue = [...chains.values()];
+  const poolSize = config.database.poolSize;
   await Promise.all(
-    [...chains.values()].map(async ({ user, type, pages }) => {
-      for (const { changes, watermark } of pages) {
-        await db.applyChanges({ user, itemType: type, changes, meetings: [], watermark });
-        rows += changes.length;
+    Array.from({ length: poolSize }, async () => {
+      for (let chain = queue.shift(); chain; chain = queue.shift()) {
+        for (const { changes, watermark } of chain.pages) {
+          await db.applyChanges({ user: chain.user, itemType: chain.type, changes, meetings: [], watermark });
+          rows += changes.length;
+        }
       }
     }),
   );

@@ -1,14 +1,17 @@
-import { ChangeType, FolderId, PropertySet, SyncFolderItemsScope, WellKnownFolderName } from 'ews-javascript-api';
+import { WellKnownFolderName } from 'ews-javascript-api';
 import type { FolderName, SyncChange, SyncFolderOptions, SyncPage } from '../../ports/exchange.port.js';
 import { expandSeries } from '../expand-series.js';
 import type { EwsMailbox } from './connection.js';
 import { decodeContinuation, encodeContinuation } from './continuation.js';
-import { fromResponseCode } from './errors.js';
+import { fromResponseCode, responseMessageFault } from './errors.js';
 import { getItems } from './items.js';
 import { occurrences } from './occurrences.js';
+import { errorContext, soapCall } from './soap.js';
+import { at, attr, entries, escapeXml, textOf } from './xml.js';
 
 /**
- * SyncFolderItems for one distinguished folder: ids only (cheap for Exchange, and the library parses ids fast), then
+ * SyncFolderItems for one distinguished folder: ids only (cheap for Exchange), written and read by the adapter itself
+ * (through ews-javascript-api and its DOM parser it was the library's largest share of a notification's CPU), then
  * one GetItem for the created and updated items with every property. An item deleted between the two requests is
  * left out: the sync state already counts it as delivered, so the next page reports its deletion.
  *
@@ -41,32 +44,10 @@ export async function syncFolder(
 ): Promise<SyncPage> {
   const { state: syncState, series } = decodeContinuation(continuation);
   const maxChanges = Math.min(512, Math.max(1, Math.floor(options.maxChanges)));
-  const changes = await mailbox.request(options, { folder }, () =>
-    mailbox.service.SyncFolderItems(
-      new FolderId(wellKnownFolders[folder]),
-      PropertySet.IdOnly,
-      // The library's typings want arrays and strings; at run time it takes null for "none" and "from the start".
-      null as never,
-      maxChanges,
-      SyncFolderItemsScope.NormalItems,
-      syncState as string,
-    ),
+  const changes = await mailbox.request(options, { folder }, (signal) =>
+    syncFolderItems(mailbox, folder, syncState, maxChanges, signal),
   );
-  const pending: Pending[] = changes.GetEnumerator().map((change): Pending => {
-    const id = change.ItemId?.UniqueId ?? '';
-    switch (change.ChangeType) {
-      case ChangeType.Create:
-        return { type: 'create', id };
-      case ChangeType.Update:
-        return { type: 'update', id };
-      case ChangeType.Delete:
-        return { type: 'ready', change: { type: 'delete', itemId: id } };
-      default:
-        // A read flag change is read in full like an update: the core then knows the item's kind (a skipped meeting
-        // request must stay skipped) and maps every field, so no half-empty row can appear for it.
-        return { type: 'update', id };
-    }
-  });
+  const pending = changes.pending;
   const ids = pending.flatMap((p) => (p.type === 'ready' ? [] : [{ id: p.id }]));
   const results =
     ids.length === 0
@@ -106,8 +87,52 @@ export async function syncFolder(
   });
   return {
     changes: expanded.changes,
-    continuation: encodeContinuation(changes.SyncState, expanded.reported),
-    done: !changes.MoreChangesAvailable,
+    continuation: encodeContinuation(changes.state, expanded.reported),
+    done: changes.done,
     ...(expanded.incomplete.length > 0 ? { incomplete: expanded.incomplete } : {}),
+  };
+}
+
+/**
+ * One SyncFolderItems request (IdOnly, NormalItems) as the library sent it. The changes come grouped by kind (the
+ * reader keeps no order between differently named elements): a page names each item once, so their order does not
+ * matter to the core, which applies a page in one transaction.
+ */
+async function syncFolderItems(
+  mailbox: EwsMailbox,
+  folder: FolderName,
+  syncState: string | null,
+  maxChanges: number,
+  signal: AbortSignal,
+): Promise<{ pending: Pending[]; state: string; done: boolean }> {
+  const body =
+    '<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>' +
+    `<m:SyncFolderId><t:DistinguishedFolderId Id="${folder}"/></m:SyncFolderId>` +
+    (syncState ? `<m:SyncState>${escapeXml(syncState)}</m:SyncState>` : '') +
+    `<m:MaxChangesReturned>${maxChanges}</m:MaxChangesReturned><m:SyncScope>NormalItems</m:SyncScope>` +
+    '</m:SyncFolderItems>';
+  const response = await soapCall(mailbox.transport, mailbox.target, 'SyncFolderItems', body, signal, { folder });
+  const message = at(response, 'ResponseMessages', 'SyncFolderItemsResponseMessage');
+  const fault = responseMessageFault(message);
+  if (fault) throw fromResponseCode(fault, errorContext(mailbox.target, { folder }));
+  const pending = entries(at(message, 'Changes')).map(([kind, change]): Pending => {
+    // Create and Update carry the item's element (CalendarItem, Message …); Delete and ReadFlagChange the id alone.
+    const itemId = at(change, 'ItemId') ?? at(entries(change)[0]?.[1], 'ItemId');
+    const id = attr(itemId, 'Id') ?? '';
+    switch (kind) {
+      case 'Create':
+        return { type: 'create', id };
+      case 'Delete':
+        return { type: 'ready', change: { type: 'delete', itemId: id } };
+      default:
+        // A read flag change is read in full like an update: the core then knows the item's kind (a skipped meeting
+        // request must stay skipped) and maps every field, so no half-empty row can appear for it.
+        return { type: 'update', id };
+    }
+  });
+  return {
+    pending,
+    state: textOf(message, 'SyncState') ?? '',
+    done: textOf(message, 'IncludesLastItemInRange')?.trim() === 'true',
   };
 }

@@ -14,6 +14,7 @@ import type {
   SyncPage,
 } from '../../../src/ports/exchange.port.js';
 import { derivedProperties, type ItemProperty } from '../../../src/ports/item-properties.js';
+import { aliceTarget, scriptedServer, soapAnswer, testTransport } from './scripted-server.js';
 import { alice, bob, janVanDijk, live, startTestEmulator, testAdapter, weeklySeries } from './support.js';
 
 const emulator = await startTestEmulator({
@@ -542,5 +543,54 @@ describe('syncFolder: recurring series (SyncFolderOptions.occurrences)', () => {
       options({ knownOccurrences: { [master.id]: ['not-reported-by-this-continuation'] } }),
     );
     expect(ids(ownPage)).toEqual([['delete', master.id], ...occurrences.map((o) => ['delete', o.id])]);
+  });
+});
+
+describe('syncFolder: the SyncFolderItems request the adapter writes itself', async () => {
+  // Shaped like Microsoft's example response (SyncFolderItems operation, "Successful SyncFolderItems response").
+  const syncAnswer = soapAnswer(
+    '<m:SyncFolderItemsResponse><m:ResponseMessages><m:SyncFolderItemsResponseMessage ResponseClass="Success">' +
+      '<m:ResponseCode>NoError</m:ResponseCode><m:SyncState>H4sIAAA&amp;next</m:SyncState>' +
+      '<m:IncludesLastItemInRange>false</m:IncludesLastItemInRange><m:Changes>\n' +
+      '<t:Create><t:Message><t:ItemId Id="AAA=new" ChangeKey="CQAA"/></t:Message></t:Create>\n' +
+      '<t:Update><t:Message><t:ItemId Id="AAA=changed" ChangeKey="CQAB"/></t:Message></t:Update>\n' +
+      '<t:Delete><t:ItemId Id="AAA=gone" ChangeKey="CQAC"/></t:Delete>\n' +
+      '<t:ReadFlagChange><t:ItemId Id="AAA=read" ChangeKey="CQAD"/><t:IsRead>true</t:IsRead></t:ReadFlagChange>\n' +
+      '</m:Changes></m:SyncFolderItemsResponseMessage></m:ResponseMessages></m:SyncFolderItemsResponse>',
+  );
+  const itemAnswer = (id: string) =>
+    '<m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items>' +
+    `<t:Message><t:ItemId Id="${id}" ChangeKey="CK"/><t:ItemClass>IPM.Note</t:ItemClass><t:Subject>${id}</t:Subject>` +
+    '</t:Message></m:Items></m:GetItemResponseMessage>';
+  const server = await scriptedServer(({ body }) => {
+    if (body.includes('<m:SyncFolderItems>')) return { body: syncAnswer };
+    const ids = [...body.matchAll(/<t:ItemId Id="([^"]+)"/g)].map((m) => m[1] ?? '');
+    return {
+      body: soapAnswer(
+        `<m:GetItemResponse><m:ResponseMessages>${ids.map(itemAnswer).join('')}</m:ResponseMessages></m:GetItemResponse>`,
+      ),
+    };
+  });
+  const mailbox = {
+    user: 'alice@contoso.test',
+    target: aliceTarget(server.base),
+    transport: testTransport(),
+    request: (_options: unknown, _extra: unknown, task: (signal: AbortSignal) => Promise<unknown>) =>
+      task(new AbortController().signal),
+  } as unknown as EwsMailbox;
+
+  it('asks for ids only from the state given, and reads every kind of change of the answer', async () => {
+    const page = await syncFolder(mailbox, 'inbox', 'S<1>&', { ...live(), maxChanges: 7 });
+    const request = server.received[0]?.body ?? '';
+    expect(request).toContain(
+      '<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>' +
+        '<m:SyncFolderId><t:DistinguishedFolderId Id="inbox"/></m:SyncFolderId><m:SyncState>S&lt;1&gt;&amp;</m:SyncState>' +
+        '<m:MaxChangesReturned>7</m:MaxChangesReturned><m:SyncScope>NormalItems</m:SyncScope></m:SyncFolderItems>',
+    );
+    expect(page.done).toBe(false);
+    expect(page.changes.map((c) => ('item' in c ? `${c.type} ${c.item.id}` : `${c.type} ${c.itemId}`)).sort()).toEqual(
+      ['create AAA=new', 'update AAA=changed', 'update AAA=read', 'delete AAA=gone'].sort(),
+    );
+    expect(page.continuation).toBe('H4sIAAA&next');
   });
 });

@@ -1,6 +1,6 @@
 import { outboxRowsPerUser } from '../../db/outbox.js';
 import { describe, isDatabaseGone } from '../../errors.js';
-import { byQueue, drainQueue, type OutboxDeps } from './outbox.js';
+import { byQueue, drainQueue, type OutboxDeps, type OutboxRow, queueOf } from './outbox.js';
 
 /** The clock the workers poll by; tests pass their own and tick it by hand (STYLE 13). */
 export interface OutboxTimers {
@@ -54,6 +54,23 @@ export function createOutboxWorkers(deps: OutboxWorkersDeps): OutboxWorkers {
   let reading: Promise<void> | undefined;
   let again = false;
   let timer: unknown;
+  // Which rows no earlier attempt can have reached Exchange with (drainQueue's firstAttempt). A row a stopped
+  // connector was applying stays its user's first pending row, so a look that reads fewer than readLimit rows sees
+  // every such row (each user's first rows come first): rows with a greater id than all it saw were never tried by
+  // an earlier connector (one connector drains an outbox). Each user's rows are tried in order, so a row is tried
+  // again here only if its id is the last one tried for its user.
+  let seenAtStart: bigint | undefined;
+  const lastTried = new Map<string, bigint>();
+  const firstAttempt = (entry: OutboxRow) => {
+    const id = BigInt(entry.id);
+    const first =
+      seenAtStart !== undefined &&
+      entry.attempts === 0 &&
+      id > seenAtStart &&
+      id > (lastTried.get(queueOf(entry)) ?? 0n);
+    lastTried.set(queueOf(entry), id);
+    return first;
+  };
   let unwatch: (() => Promise<void>) | undefined;
 
   const failed = (error: unknown) => {
@@ -64,10 +81,14 @@ export function createOutboxWorkers(deps: OutboxWorkersDeps): OutboxWorkers {
 
   const read = async () => {
     try {
-      const queues = byQueue(await deps.db.readOutbox(readLimit));
+      const pending = await deps.db.readOutbox(readLimit);
+      if (seenAtStart === undefined && pending.length < readLimit) {
+        seenAtStart = pending.reduce((most, row) => (BigInt(row.id) > most ? BigInt(row.id) : most), 0n);
+      }
+      const queues = byQueue(pending);
       for (const [queue, rows] of queues) {
         if (workers.has(queue)) continue;
-        const worker = drainQueue(drainDeps, rows, { signal: controller.signal }).then((outcome) => {
+        const worker = drainQueue(drainDeps, rows, { signal: controller.signal, firstAttempt }).then((outcome) => {
           if (outcome.done + outcome.failed > 0) log.debug({ queue, ...outcome }, 'Outbox rows applied');
           // More of this user's rows may be waiting behind the ones read: look again at once.
           if (outcome.waiting === 0 && rows.length >= outboxRowsPerUser) void look();

@@ -95,7 +95,14 @@ export async function drainOutbox(
 export async function drainQueue(
   deps: OutboxDeps,
   queue: readonly OutboxRow[],
-  options: { signal: AbortSignal },
+  options: {
+    signal: AbortSignal;
+    /**
+     * Asked once as each row is tried: true when no earlier attempt at it can have reached Exchange (the workers know:
+     * ./outbox-workers.ts), so a create need not look for the item an earlier attempt made. Absent: always looks.
+     */
+    firstAttempt?: (entry: OutboxRow) => boolean;
+  },
 ): Promise<DrainOutcome> {
   const outcome: DrainOutcome = { done: 0, failed: 0, waiting: 0 };
   for (const [index, entry] of queue.entries()) {
@@ -103,7 +110,7 @@ export async function drainQueue(
       outcome.waiting += queue.length - index;
       break;
     }
-    const result = await applyRow(deps, entry, options.signal);
+    const result = await applyRow(deps, entry, options.signal, options.firstAttempt?.(entry) ?? false);
     // A stop cut the row short: it stays pending, to be applied (idempotently) at the next start.
     if (!result || options.signal.aborted) {
       outcome.waiting += queue.length - index;
@@ -120,7 +127,12 @@ export async function drainQueue(
 }
 
 /** The outcome of one row, or undefined when it must wait (its mailbox is not connected now). */
-async function applyRow(deps: OutboxDeps, entry: OutboxRow, signal: AbortSignal): Promise<OutboxOutcome | undefined> {
+async function applyRow(
+  deps: OutboxDeps,
+  entry: OutboxRow,
+  signal: AbortSignal,
+  firstAttempt: boolean,
+): Promise<OutboxOutcome | undefined> {
   if (entry.action === 'invalid') {
     deps.logger.child({ actor: 'outbox' }).error(String(entry.parameters.problem));
     return { exitCode: 1, outputValue: null, errorMessage: String(entry.parameters.problem) };
@@ -139,7 +151,7 @@ async function applyRow(deps: OutboxDeps, entry: OutboxRow, signal: AbortSignal)
     ? applyItemChange(
         deps,
         writer as MailboxWriter,
-        { ...entry, id: `Outbox row ${entry.id}`, outboxId: entry.id },
+        { ...entry, id: `Outbox row ${entry.id}`, outboxId: entry.id, firstAttempt },
         call,
       )
     : runCommand(deps, entry, writer, call);
@@ -241,6 +253,8 @@ export type ItemChangeRequest = Pick<OutboxEntry, 'user' | 'itemType' | 'action'
   outboxId?: string;
   /** When the application made the change (the outbox row's exh_created); a sender's request is made now. */
   createdAt?: Date;
+  /** No earlier attempt at this change can have reached Exchange: a create need not look for what it made. */
+  firstAttempt?: boolean;
 };
 
 /** How a write towards Exchange meets a change made in Exchange meanwhile (docs/reliability.md, "Conflicts"). */
@@ -313,7 +327,8 @@ async function writeChange(
     if (!appItemId) return refused('exh_app_item_id is required to add an item');
     // The application's id is the idempotency key: a create repeated after a crash between Exchange and the outbox
     // row (whose attempts were never counted), or a sender's retry after a time-out, finds the item it made.
-    const existing = await writer.findByAppItemId(definition.createdIn, appItemId, call);
+    // Skipped on a row's first attempt (one Exchange request of the two a create costs): nothing can have been made.
+    const existing = entry.firstAttempt ? null : await writer.findByAppItemId(definition.createdIn, appItemId, call);
     if (existing) {
       // Made before, perhaps only half-way (an e-mail Graph saved as a draft and did not send): finished now.
       await writer.resumeCreate?.(existing, { ...writeOf(definition, entry.fields), appItemId }, call);

@@ -168,6 +168,61 @@ describe('the outbox workers', () => {
     workers.stop();
   });
 
+  it('look for an item a create may have made only when an earlier attempt may have reached Exchange', async () => {
+    const alices = await world.connect(alice);
+    const finds: string[] = [];
+    let failOnce = 'a-2';
+    const counting = new Proxy(alices, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (name === 'findByAppItemId') {
+          return (...args: Parameters<MailboxWriter['findByAppItemId']>) => {
+            finds.push(args[1]);
+            return target.findByAppItemId(...args);
+          };
+        }
+        if (name === 'createItem') {
+          return async (...args: Parameters<MailboxWriter['createItem']>) => {
+            if (args[0].appItemId === failOnce) {
+              failOnce = '';
+              // Whether Exchange made it or not, the row is tried again.
+              throw errors.exchangeUnavailable('https://mail.contoso.test/EWS/Exchange.asmx', 'connection reset');
+            }
+            return target.createItem(...args);
+          };
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    // Pending when the connector starts: an earlier connector may have made it before it stopped.
+    await addTask(alice, 'a-0');
+    const { db } = counted();
+    const { workers } = await workersOf({ db, writers: { [alice]: counting } });
+    workers.start();
+    await workers.idle();
+    expect(finds).toEqual(['a-0']);
+    // Written since: nothing to look for on its first attempt, one Exchange request fewer.
+    await addTask(alice, 'a-1');
+    await workers.look();
+    await workers.idle();
+    expect(finds).toEqual(['a-0']);
+    // Tried, failed on the way: its second attempt looks first, so it is made once.
+    await addTask(alice, 'a-2');
+    await workers.look();
+    await workers.idle();
+    expect(await states(alice)).toEqual(['done', 'done', 'pending']);
+    await workers.look();
+    await workers.idle();
+    expect(finds).toEqual(['a-0', 'a-2']);
+    expect(await states(alice)).toEqual(['done', 'done', 'done']);
+    expect(world.admin.listFolder(alice, 'tasks').map((item) => item.properties.appItemId)).toEqual([
+      'a-0',
+      'a-1',
+      'a-2',
+    ]);
+    workers.stop();
+  });
+
   it('merge the looks asked for while one reads into one more look', async () => {
     const gate = deferred();
     const { db, reads } = counted({

@@ -45,7 +45,8 @@ export function parseXml(source: string): XmlObject {
   let current = document;
   let rooted = false;
   const end = text.length;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let i = start;
   while (i < end) {
     const lt = text.indexOf('<', i);
     const stop = lt < 0 ? end : lt;
@@ -84,6 +85,10 @@ export function parseXml(source: string): XmlObject {
         fail('markup that is not an element, a comment or CDATA', lt);
       }
     } else if (next === 63 /* <? */) {
+      const target = text.charCodeAt(lt + 5);
+      if (lt !== start && text.startsWith('xml', lt + 2) && (isSpace(target) || target === 63)) {
+        fail('an XML declaration not at the start of the document', lt);
+      }
       const close = text.indexOf('?>', lt + 2);
       if (close < 0) fail('a processing instruction is not closed', lt);
       i = close + 2;
@@ -94,6 +99,8 @@ export function parseXml(source: string): XmlObject {
       const element: Open = { tag, name: localName(tag), text: '' };
       let j = lt + 1 + tag.length;
       let empty = false;
+      /** Namespace declarations are not kept, but are attributes: one given twice is not well-formed either. */
+      let declared: string[] | undefined;
       for (;;) {
         let k = j;
         while (isSpace(text.charCodeAt(k))) k++;
@@ -121,7 +128,11 @@ export function parseXml(source: string): XmlObject {
         if (close < 0) fail(`the value of the attribute ${name} is not closed`, k);
         if (text.lastIndexOf('<', close) > n) fail(`the value of the attribute ${name} holds a "<"`, k);
         const local = attributeName(name);
-        if (local !== undefined) {
+        if (local === undefined) {
+          declared ??= [];
+          if (declared.includes(name)) fail(`the attribute ${name} is given twice`, k);
+          declared.push(name);
+        } else {
           element.attrs ??= {};
           if (Object.hasOwn(element.attrs, local)) fail(`the attribute ${name} is given twice`, k);
           element.attrs[local] = decode(text, n + 1, close, fail);

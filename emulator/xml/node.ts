@@ -47,7 +47,8 @@ export function parseXml(source: string, namespaces?: Namespaces): XmlNode {
   let current: Open | undefined;
   let root: XmlNode | undefined;
   const end = text.length;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let i = start;
   while (i < end) {
     const lt = text.indexOf('<', i);
     const stop = lt < 0 ? end : lt;
@@ -85,6 +86,10 @@ export function parseXml(source: string, namespaces?: Namespaces): XmlNode {
         fail('Markup that is not an element, a comment or CDATA', lt);
       }
     } else if (next === 63 /* <? */) {
+      const target = text.charCodeAt(lt + 5);
+      if (lt !== start && text.startsWith('xml', lt + 2) && (isSpace(target) || target === 63)) {
+        fail('An XML declaration not at the start of the document', lt);
+      }
       const close = text.indexOf('?>', lt + 2);
       if (close < 0) fail('A processing instruction is not closed', lt);
       i = close + 2;
@@ -97,6 +102,8 @@ export function parseXml(source: string, namespaces?: Namespaces): XmlNode {
       let inner = outer;
       let j = lt + 1 + tag.length;
       let empty = false;
+      /** Namespace declarations made by this element: one given twice is not well-formed. */
+      let declared: string[] | undefined;
       for (;;) {
         let k = j;
         while (isSpace(text.charCodeAt(k))) k++;
@@ -125,6 +132,9 @@ export function parseXml(source: string, namespaces?: Namespaces): XmlNode {
         if (text.lastIndexOf('<', close) > n) fail(`The value of the attribute ${name} holds a "<"`, k);
         const value = decode(text, n + 1, close, fail);
         if (name === 'xmlns' || name.startsWith('xmlns:')) {
+          declared ??= [];
+          if (declared.includes(name)) fail(`The attribute ${name} is given twice`, k);
+          declared.push(name);
           if (inner === outer) inner = new Map(outer);
           inner.set(name === 'xmlns' ? '' : name.slice(6), value);
         } else {

@@ -139,6 +139,11 @@ class StreamGroup {
       if (this.size === 0) this.close();
       return;
     }
+    // The anchor left (its mailbox unregistered, or its subscription lost): a mailbox the connection carries anchors the
+    // group from now on, so that the connection never impersonates one that may be gone from Exchange, which would
+    // fail it for every mailbox on it (docs/exchange-on-premises.md, "What exh does"). The cookie stays: same server.
+    const anchor = this.affinity.anchor.toLowerCase();
+    if (!members.some((m) => m.user.toLowerCase() === anchor)) this.affinity.anchor = (members[0] as Member).user;
     const { tuning, pool, transport } = this.deps;
     const minutes = Math.min(30, Math.max(1, Math.round(tuning.streamingConnectionMinutes)));
     const target: SoapTarget = { ...this.target, user: this.affinity.anchor };

@@ -223,7 +223,6 @@ describe('parseXml against fast-xml-parser', () => {
 
   it('refuses every document XMLValidator refuses, and nothing libxml2 reads', async () => {
     const stricter: string[] = [];
-    const lenient: string[] = [];
     fc.assert(
       fc.property(documents, fc.array(mutation, { minLength: 1, maxLength: 3 }), ({ old }, mutations) => {
         const text = mutate(old, mutations);
@@ -236,10 +235,7 @@ describe('parseXml against fast-xml-parser', () => {
         }
         if (verdict !== true) {
           expect(refusal, `XMLValidator refuses ${JSON.stringify(text)}: ${verdict.err.msg}`).toBeDefined();
-        } else if (refusal === undefined) {
-          // What the old parser made of a document that is not XML is no reference: compared above on XML only.
-          if (lenient.length < 400) lenient.push(text);
-        } else if (stricter.length < 400) stricter.push(text);
+        } else if (refusal !== undefined && stricter.length < 400) stricter.push(text);
       }),
       { numRuns: 5000 },
     );
@@ -248,9 +244,6 @@ describe('parseXml against fast-xml-parser', () => {
     const wellFormed = await libxml2Accepts(stricter);
     const refusals = wellFormed.map((text) => [text, String(catching(() => parseXml(text)))]);
     expect(refusals.filter(([, refusal]) => !refusal?.includes('is given twice'))).toEqual([]);
-    const accepted = new Set(await libxml2Accepts(lenient));
-    const looser = lenient.filter((text) => !accepted.has(text));
-    if (looser.length > 0) console.log(`accepted, refused by libxml2 (${looser.length}):`, looser.slice(0, 8));
   }, 120_000);
 });
 

@@ -69,7 +69,10 @@ export function isPgConnectionError(error: unknown): boolean {
   if (error instanceof AggregateError) return error.errors.some(isPgConnectionError) || hasConnectionCode(error);
   if (hasConnectionCode(error)) return true;
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection error|not queryable|Client was closed|Cannot use a pool after calling end/i.test(
+  // pg's query_timeout ("Query read timeout") gives up on the answer, not the statement: a page sent as one script
+  // may still commit on the server, so the page must not be tried again item by item beside it (pg-page.ts). Like a
+  // cut, the client is discarded and the database machine reconnects before anything is tried again.
+  return /Connection terminated|connection error|not queryable|Client was closed|Cannot use a pool after calling end|Query read timeout/i.test(
     message,
   );
 }

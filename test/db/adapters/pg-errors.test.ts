@@ -71,3 +71,9 @@ describe('the pool-wait time-out', () => {
     expect(isPgPoolWait(new Error('Connection terminated due to connection timeout'))).toBe(false);
   });
 });
+
+describe("pg's query time-out", () => {
+  it('is a lost connection: the server may still commit a page sent as one script, so no item-by-item retry runs beside it', () => {
+    expect(isPgConnectionError(new Error('Query read timeout'))).toBe(true);
+  });
+});

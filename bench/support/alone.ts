@@ -13,8 +13,11 @@
  *    connections, each user's type's pages in order, into a fresh schema (every row an insert, as in a first
  *    catch-up).
  *
- * Prints one JSON line on stdout: { read: { items, seconds, requests? }, write?: { rows, seconds } }.
+ * Prints one JSON line on stdout: { read: { items, seconds, cpu? }, write?: { rows, seconds, cpu? } }; cpu: CPU
+ * seconds of this process, of the emulator (emulatorPid) and of the PostgreSQL backends of the connection string's
+ * application_name, from /proc (Linux).
  */
+import pg from 'pg';
 import { configSchema } from '../../src/config/schema.js';
 import { createDatabase } from '../../src/db/create-database.js';
 import { createExchangeBackend } from '../../src/exchange/create-exchange.js';
@@ -27,6 +30,7 @@ import { foldersOf } from '../../src/sync/decisions/folders.js';
 import { planPage } from '../../src/sync/decisions/plan.js';
 import { encodeWatermark, type FolderContinuations } from '../../src/sync/decisions/watermark.js';
 import { folderOptions } from '../../src/sync/executors/sync-item-type.js';
+import { cpuSeconds } from './process.js';
 
 export interface AloneRequest {
   users: string[];
@@ -36,11 +40,20 @@ export interface AloneRequest {
   sync?: Record<string, unknown>;
   /** The connector's `database` configuration of a fresh schema; absent: read alone only. */
   database?: { type: 'postgres'; connectionString: string; poolSize?: number };
+  /** The emulator's process, whose CPU time is told. */
+  emulatorPid?: number;
+}
+
+/** CPU seconds of a part's processes. */
+export interface PartCpu {
+  process: number;
+  emulator: number;
+  postgres: number;
 }
 
 export interface AloneResult {
-  read: { items: number; seconds: number };
-  write?: { rows: number; seconds: number };
+  read: { items: number; seconds: number; cpu?: PartCpu };
+  write?: { rows: number; seconds: number; cpu?: PartCpu };
 }
 
 const request: AloneRequest = JSON.parse(process.argv[2] ?? '{}');
@@ -107,15 +120,43 @@ async function withPort<T>(work: (port: ExchangePort) => Promise<T>): Promise<T>
   }
 }
 
+/** This process's CPU seconds so far. */
+const ownCpu = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
+const emulatorCpu = () => (request.emulatorPid ? (cpuSeconds(request.emulatorPid) ?? 0) : 0);
+/** CPU seconds so far of each backend of the connection string's application_name, by pid. */
+async function backendCpu(): Promise<Map<number, number>> {
+  const cpu = new Map<number, number>();
+  const url = request.database?.connectionString;
+  const application = url ? new URL(url).searchParams.get('application_name') : null;
+  if (!url || !application) return cpu;
+  const client = new pg.Client({ connectionString: url, application_name: `${application}_probe` });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>(
+      'select pid from pg_stat_activity where application_name = $1',
+      [application],
+    );
+    for (const { pid } of rows) cpu.set(pid, cpuSeconds(pid) ?? 0);
+  } finally {
+    await client.end();
+  }
+  return cpu;
+}
+
 const gc = (globalThis as { gc?: () => void }).gc;
 const result: AloneResult = { read: { items: 0, seconds: 0 } };
 await withPort(async (port) => {
   gc?.();
+  const before = { process: ownCpu(), emulator: emulatorCpu() };
   const started = performance.now();
   await readAll(port, (_user, _type, _folder, page) => {
     result.read.items += page.changes.length;
   });
   result.read.seconds = (performance.now() - started) / 1000;
+  result.read.cpu = { process: ownCpu() - before.process, emulator: emulatorCpu() - before.emulator, postgres: 0 };
 });
 
 if (request.database) {
@@ -144,7 +185,10 @@ if (request.database) {
   );
   const db = createDatabase({ ...config.database, poolSize: config.database.poolSize });
   await db.connect();
+  // The pool's connections open as the writers need them: a backend not there before counts from its start.
   gc?.();
+  const backendsBefore = await backendCpu();
+  const before = { process: ownCpu(), emulator: emulatorCpu() };
   let rows = 0;
   const started = performance.now();
   // As many writers as the pool has connections, each taking the next user's type and applying its pages in order:
@@ -162,7 +206,12 @@ if (request.database) {
       }
     }),
   );
-  result.write = { rows, seconds: (performance.now() - started) / 1000 };
+  const seconds = (performance.now() - started) / 1000;
+  const cpuProcess = ownCpu() - before.process;
+  const cpuEmulator = emulatorCpu() - before.emulator;
+  let postgres = 0;
+  for (const [pid, cpu] of await backendCpu()) postgres += cpu - (backendsBefore.get(pid) ?? 0);
+  result.write = { rows, seconds, cpu: { process: cpuProcess, emulator: cpuEmulator, postgres } };
   await db.close();
 }
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -75,8 +75,12 @@ export function startConnector(options: ConnectorOptions): ConnectorProcess {
   const records: LogRecord[] = [];
   const waiters = new Set<() => void>();
   const keep = options.keep ?? ((r: LogRecord) => r.cat === 'E' || r.cat === 'W');
+  // BENCH_CONNECTOR_NODE_OPTIONS (not EXH_: the connector refuses an EXH_ variable naming no key): node flags for every connector a bench starts, e.g. `--cpu-prof
+  // --cpu-prof-dir=/tmp/prof` to profile it (split on spaces).
+  const envArgs = process.env.BENCH_CONNECTOR_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [];
+  const nodeArgs = [...(options.nodeArgs ?? []), ...envArgs];
   const spawned = spawnTs('src/cli.ts', ['start', '--config', file], {
-    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+    ...(nodeArgs.length ? { nodeArgs } : {}),
     onLine(line) {
       let record: LogRecord;
       try {

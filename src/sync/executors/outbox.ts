@@ -105,25 +105,76 @@ export async function drainQueue(
   },
 ): Promise<DrainOutcome> {
   const outcome: DrainOutcome = { done: 0, failed: 0, waiting: 0 };
-  for (const [index, entry] of queue.entries()) {
-    if (options.signal.aborted) {
-      outcome.waiting += queue.length - index;
-      break;
+  const lock = new HeldLock(deps.conflicts);
+  // Under the held lock, each row's write takes it no more (the hold is the row's exclusive section).
+  const rowDeps: OutboxDeps = deps.conflicts
+    ? { ...deps, conflicts: { ...deps.conflicts, exclusive: (_user, _itemType, work) => work() } }
+    : deps;
+  try {
+    for (const [index, entry] of queue.entries()) {
+      if (options.signal.aborted) {
+        outcome.waiting += queue.length - index;
+        break;
+      }
+      // The user's consecutive changes of one item type are written under one hold of the sync's lock, released
+      // before anything else (a command row's exh_sync_item takes the lock itself).
+      if (isOutboxItem(entry) && entry.user !== null && deps.writerOf(entry.user))
+        await lock.hold(entry.user, entry.itemType);
+      else lock.release();
+      const result = await applyRow(rowDeps, entry, options.signal, options.firstAttempt?.(entry) ?? false);
+      // A stop cut the row short: it stays pending, to be applied (idempotently) at the next start.
+      if (!result || options.signal.aborted) {
+        outcome.waiting += queue.length - index;
+        break;
+      }
+      await deps.db.completeOutbox(entry.id, result);
+      if (result.exitCode === 0) outcome.done += 1;
+      else if (result.exitCode === 522 || result.exitCode === 521) {
+        outcome.waiting += queue.length - index;
+        break;
+      } else outcome.failed += 1;
     }
-    const result = await applyRow(deps, entry, options.signal, options.firstAttempt?.(entry) ?? false);
-    // A stop cut the row short: it stays pending, to be applied (idempotently) at the next start.
-    if (!result || options.signal.aborted) {
-      outcome.waiting += queue.length - index;
-      break;
-    }
-    await deps.db.completeOutbox(entry.id, result);
-    if (result.exitCode === 0) outcome.done += 1;
-    else if (result.exitCode === 522 || result.exitCode === 521) {
-      outcome.waiting += queue.length - index;
-      break;
-    } else outcome.failed += 1;
+  } finally {
+    lock.release();
   }
   return outcome;
+}
+
+/**
+ * The sync's lock (ConflictSettings.exclusive) held across one user's consecutive changes of an item type, rather than
+ * taken and given back for each: every write's echo comes back as a notification and a sync, which took the lock
+ * between two rows, so each row waited for the sync of the one before (a SyncFolderItems, a GetItem and a
+ * transaction). Held, the sync runs once after the run of rows and brings all their echoes in one page. At most one
+ * read's rows of the user (outboxRowsPerUser) are written under one hold, and a row is written whole and marked done
+ * within it, so the sync never meets a write half done (docs/reliability.md, "Conflicts").
+ */
+class HeldLock {
+  #key: string | undefined;
+  #release: (() => void) | undefined;
+
+  constructor(private readonly conflicts: ConflictSettings | undefined) {}
+
+  async hold(user: string, itemType: ItemTypeName): Promise<void> {
+    const key = `${user.toLowerCase()}\u0000${itemType}`;
+    if (!this.conflicts || this.#key === key) return;
+    this.release();
+    const released = new Promise<void>((resolve) => {
+      this.#release = resolve;
+    });
+    this.#key = key;
+    await new Promise<void>((acquired) => {
+      void this.conflicts?.exclusive(user, itemType, () => {
+        acquired();
+        return released;
+      });
+    });
+  }
+
+  release(): void {
+    this.#release?.();
+    this.#release = undefined;
+    this.#key = undefined;
+  }
 }
 
 /** The outcome of one row, or undefined when it must wait (its mailbox is not connected now). */

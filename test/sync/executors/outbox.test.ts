@@ -2,6 +2,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
 import { errors, isExhError } from '../../../src/errors.js';
 import { createLogging } from '../../../src/logging/logger.js';
+import { SyncLocks, syncLockKey } from '../../../src/mailbox/sync-locks.js';
 import type { ControlPort, SyncItemsRequest } from '../../../src/ports/control.port.js';
 import type { FolderName, ItemWrite, MailboxWriter } from '../../../src/ports/exchange.port.js';
 import type { ConflictRule } from '../../../src/sync/decisions/conflicts.js';
@@ -110,6 +111,45 @@ describe('drainOutbox', () => {
     expect((await outbox(user)).map((r) => [r.exh_action, r.exh_state, r.exh_output_value])).toEqual([
       ['add', 'done', 'AAMk-1'],
       ['chg', 'done', 'AAMk-1'],
+    ]);
+  });
+
+  it("writes a user's consecutive changes under one hold of the sync's lock: the echoes' sync waits for the run", async () => {
+    const user = 'run@contoso.test';
+    for (const n of [1, 2, 3]) {
+      await instance.query(`INSERT INTO task_item (exh_app_item_id, exh_user, exh_subject) VALUES ($1, $2, $3)`, [
+        `run-${n}`,
+        user,
+        `run ${n}`,
+      ]);
+    }
+    const locks = new SyncLocks();
+    const { writer, calls } = scriptedWriter();
+    const created = writer.createItem.bind(writer);
+    const syncs: Promise<void>[] = [];
+    // Each create's echo comes back as a notification, and its sync asks for the lock (item-type-sync.ts).
+    writer.createItem = async (write, call) => {
+      const result = await created(write, call);
+      syncs.push(locks.run(syncLockKey(user, 'task'), async () => void calls.push('sync')));
+      return result;
+    };
+    const conflicts: ConflictSettings = {
+      rule: 'exchange-wins',
+      exclusive: (u, type, work) => locks.run(syncLockKey(u, type), work),
+    };
+    const result = await drainOutbox(
+      { ...base(), writerOf: (u) => (u === user ? writer : undefined), conflicts },
+      { limit: 100, signal },
+    );
+    await Promise.all(syncs);
+    expect(result).toEqual({ done: 3, failed: 0, waiting: 0 });
+    expect(calls.filter((call) => !call.startsWith('find'))).toEqual([
+      'create IPM.Task in tasks run 1 uid=none',
+      'create IPM.Task in tasks run 2 uid=none',
+      'create IPM.Task in tasks run 3 uid=none',
+      'sync',
+      'sync',
+      'sync',
     ]);
   });
 

@@ -1,4 +1,6 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import type { EwsConnection } from '../../../src/exchange/ews/connection.js';
 import { alice, bob, live, startTestEmulator, testAdapter } from './support.js';
 
 const emulator = await startTestEmulator();
@@ -40,5 +42,30 @@ describe('EwsConnection after ErrorServerBusy', () => {
     expect(emulator.admin.requests({ mailbox: alice, since })).toHaveLength(1);
     // A new connection (the mailbox connecting again after its own back-off) is not held back by the old one's.
     await sync(await adapter.connect(alice));
+  });
+});
+
+describe('EwsConnection.request', () => {
+  it("leaves no abort listener behind on the signal its task ran with, nor on its caller's", async () => {
+    // A listener left on the pool's signal (an AbortSignal.any) keeps it, and the request's result, alive until the
+    // pool closes: the connector's memory grew by some 3 KiB for every request.
+    const connection = (await adapter.connect(alice)) as EwsConnection;
+    const caller = new AbortController();
+    let used: AbortSignal | undefined;
+    const result = await connection.request(
+      { priority: 'live', signal: caller.signal },
+      {},
+      async (signal: AbortSignal) => {
+        used = signal;
+        return 'done';
+      },
+    );
+    expect(result).toBe('done');
+    expect(getEventListeners(used as AbortSignal, 'abort')).toHaveLength(0);
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+    // It still gives up with its caller when the task never settles.
+    const never = connection.request({ priority: 'live', signal: caller.signal }, {}, () => new Promise(() => {}));
+    caller.abort();
+    await expect(never).rejects.toMatchObject({ code: 'EXH_POOL_ABORTED' });
   });
 });

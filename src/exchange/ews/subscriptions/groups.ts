@@ -265,12 +265,22 @@ class StreamGroup {
   }
 }
 
-function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    const abort = () => reject(errors.poolAborted());
-    if (signal.aborted) abort();
-    else signal.addEventListener('abort', abort, { once: true });
+/**
+ * `carrying` settled, or EXH_POOL_ABORTED as soon as `signal` aborts; the abort listener goes once the race is over
+ * (left on the mailbox's signal, it kept the race and what it settled with for the mailbox's lifetime).
+ */
+async function unlessAborted(signal: AbortSignal, carrying: Promise<void>): Promise<void> {
+  let abort = () => {};
+  const stopped = new Promise<never>((_, reject) => {
+    abort = () => reject(errors.poolAborted());
   });
+  if (signal.aborted) abort();
+  else signal.addEventListener('abort', abort, { once: true });
+  try {
+    await Promise.race([carrying, stopped]);
+  } finally {
+    signal.removeEventListener('abort', abort);
+  }
 }
 
 /** Every streaming group of one EWS adapter. */
@@ -327,7 +337,7 @@ export class StreamGroups {
     // The caller's signal ends the subscription as close() does, silently, and gives up a subscribe under way.
     options.signal.addEventListener('abort', leave, { once: true });
     try {
-      await Promise.race([group.carry(member), aborted(options.signal)]);
+      await unlessAborted(options.signal, group.carry(member));
     } catch (error) {
       options.signal.removeEventListener('abort', leave);
       leave();

@@ -214,16 +214,19 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
   }
 
   async rememberMeetings(links: readonly MeetingLink[]): Promise<void> {
-    await this.inTransaction('exh_meeting', async (tx) => {
-      for (const link of links) {
-        await this.attempt('exh_meeting', () =>
-          tx.query(
-            `INSERT INTO exh_meeting (exh_uid, exh_app_item_id) VALUES ($1, $2)
+    const remember = (q: PgQueryable, link: MeetingLink) =>
+      this.attempt('exh_meeting', () =>
+        q.query(
+          `INSERT INTO exh_meeting (exh_uid, exh_app_item_id) VALUES ($1, $2)
              ON CONFLICT (exh_uid) DO UPDATE SET exh_app_item_id = EXCLUDED.exh_app_item_id`,
-            [link.uid, link.appItemId],
-          ),
-        );
-      }
+          [link.uid, link.appItemId],
+        ),
+      );
+    // One link (the outbox's create of a meeting) is one statement: no transaction around it (one round trip, not 3).
+    const [only] = links;
+    if (links.length === 1 && only) return void (await this.run('exh_meeting', (q) => remember(q, only)));
+    await this.inTransaction('exh_meeting', async (tx) => {
+      for (const link of links) await remember(tx, link);
     });
   }
 

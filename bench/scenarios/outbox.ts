@@ -116,6 +116,13 @@ runScenario(async () => {
     if (short.length > 0)
       throw new Error(`Calendars without all their appointments: ${short.map((m) => m.address).join(', ')}`);
     const rate = total / seconds;
+    // What the rows cost Exchange (the emulator's request log, its clock this machine's): the plain client's is 1.
+    const logged = await emulator.admin<{ operation: string; mailbox?: string }[]>('requests', { since: committed });
+    const perOperation = new Map<string, number>();
+    for (const request of logged.filter((r) => r.mailbox !== undefined && users.includes(r.mailbox)))
+      perOperation.set(request.operation, (perOperation.get(request.operation) ?? 0) + 1);
+    const costs = [...perOperation].map(([operation, count]) => `${operation} ${(count / total).toFixed(2)}`);
+    progress(`Exchange requests per row (from the commit on): ${costs.join(', ')}`);
     figure(
       `database → Exchange, ${userCount} users × ${perUser} appointments: ${perSecond(total, seconds)} rows/s, ` +
         `ratio ${ratio(rate / rawRate)} of the limit (plain CreateItem ${perSecond(raw.created, raw.seconds)}/s, ` +

@@ -6,7 +6,7 @@ import type { CallOptions, ExchangePort, MailboxConnection, MailboxWriter } from
 import type { PushReceiver } from '../push-receiver.js';
 import { discoverEwsSettings, type EwsSettings } from './autodiscover.js';
 import { ewsCapabilities } from './capabilities.js';
-import { EwsConnection } from './connection.js';
+import { detached, EwsConnection } from './connection.js';
 import { distinguishedFolderIds } from './folders.js';
 import { createService, transportAuthentication } from './service.js';
 import type { SoapTarget } from './soap.js';
@@ -103,7 +103,7 @@ export function createEwsExchange(deps: EwsExchangeDeps): EwsExchange {
       logger: deps.logger.child({ actor: 'exchange', user }),
       tuning,
       push: deps.push,
-      folderNames,
+      folderNames: new Map([...folderNames].map(([id, name]) => [detached(id), name])),
       groupingInformation: settings.groupingInformation,
       streams,
     });

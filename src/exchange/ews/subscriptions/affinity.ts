@@ -1,5 +1,5 @@
 import type { CallOptions, FolderName } from '../../../ports/exchange.port.js';
-import type { EwsMailbox } from '../connection.js';
+import { detached, type EwsMailbox } from '../connection.js';
 import { fromHttpStatus, fromResponseCode, responseMessageFault } from '../errors.js';
 import { errorContext, type SoapTarget, soapEnvelope, soapHeaders } from '../soap.js';
 import { at, escapeXml, parseXml, textOf } from '../xml.js';
@@ -95,7 +95,8 @@ export async function subscribeInGroup(
     eventTypeNames.map((type) => `<t:EventType>${type}</t:EventType>`).join('') +
     '</t:EventTypes></m:StreamingSubscriptionRequest></m:Subscribe>';
   const message = await call(mailbox, affinity, 'Subscribe', body, options);
-  const id = textOf(message, 'SubscriptionId')?.trim();
+  const text = textOf(message, 'SubscriptionId')?.trim();
+  const id = text ? detached(text) : undefined;
   if (!id)
     throw fromResponseCode(
       { responseCode: 'ErrorInvalidSubscription', message: 'no SubscriptionId' },

@@ -3,6 +3,7 @@ import { parseTimestamp } from '../../db/field-values.js';
 import { describe, errors, isDatabaseGone, isExhError } from '../../errors.js';
 import { type FolderDefinition, itemType } from '../../items/index.js';
 import type { ExhLogger } from '../../logging/logger.js';
+import { syncLockKey } from '../../mailbox/sync-locks.js';
 import type { ControlPort, SyncItemsRequest } from '../../ports/control.port.js';
 import {
   type DatabasePort,
@@ -110,31 +111,52 @@ export async function drainQueue(
   const rowDeps: OutboxDeps = deps.conflicts
     ? { ...deps, conflicts: { ...deps.conflicts, exclusive: (_user, _itemType, work) => work() } }
     : deps;
+  // A row's outcome is written while the next row is applied (one database round trip off each row's path), in
+  // order, and always before the hold ends or anything else runs. A row written to Exchange whose outcome is then not
+  // recorded (the database lost) is applied again at the next start, where no row is a first attempt: a create finds
+  // the item it made (drainQueue's firstAttempt).
+  let completing: Promise<void> = Promise.resolve();
+  let lost: { error: unknown } | undefined;
+  const settle = async () => {
+    await completing;
+    if (lost) throw lost.error;
+  };
   try {
     for (const [index, entry] of queue.entries()) {
+      if (lost) break;
       if (options.signal.aborted) {
         outcome.waiting += queue.length - index;
         break;
       }
       // The user's consecutive changes of one item type are written under one hold of the sync's lock, released
       // before anything else (a command row's exh_sync_item takes the lock itself).
-      if (isOutboxItem(entry) && entry.user !== null && deps.writerOf(entry.user))
+      if (isOutboxItem(entry) && entry.user !== null && deps.writerOf(entry.user)) {
+        if (!lock.holds(entry.user, entry.itemType)) await settle();
         await lock.hold(entry.user, entry.itemType);
-      else lock.release();
+      } else {
+        await settle();
+        lock.release();
+      }
       const result = await applyRow(rowDeps, entry, options.signal, options.firstAttempt?.(entry) ?? false);
       // A stop cut the row short: it stays pending, to be applied (idempotently) at the next start.
       if (!result || options.signal.aborted) {
         outcome.waiting += queue.length - index;
         break;
       }
-      await deps.db.completeOutbox(entry.id, result);
+      completing = completing
+        .then(() => deps.db.completeOutbox(entry.id, result))
+        .catch((error: unknown) => {
+          lost ??= { error };
+        });
       if (result.exitCode === 0) outcome.done += 1;
       else if (result.exitCode === 522 || result.exitCode === 521) {
         outcome.waiting += queue.length - index;
         break;
       } else outcome.failed += 1;
     }
+    await settle();
   } finally {
+    await completing;
     lock.release();
   }
   return outcome;
@@ -154,14 +176,19 @@ class HeldLock {
 
   constructor(private readonly conflicts: ConflictSettings | undefined) {}
 
+  holds(user: string, itemType: ItemTypeName): boolean {
+    return this.#key === syncLockKey(user, itemType);
+  }
+
   async hold(user: string, itemType: ItemTypeName): Promise<void> {
-    const key = `${user.toLowerCase()}\u0000${itemType}`;
-    if (!this.conflicts || this.#key === key) return;
+    const key = syncLockKey(user, itemType);
+    if (this.#key === key) return;
     this.release();
+    this.#key = key;
+    if (!this.conflicts) return;
     const released = new Promise<void>((resolve) => {
       this.#release = resolve;
     });
-    this.#key = key;
     await new Promise<void>((acquired) => {
       void this.conflicts?.exclusive(user, itemType, () => {
         acquired();

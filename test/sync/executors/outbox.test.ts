@@ -153,6 +153,47 @@ describe('drainOutbox', () => {
     ]);
   });
 
+  it("records a row's outcome while the next row is written, and every outcome before it returns", async () => {
+    const user = 'pipelined@contoso.test';
+    for (const n of [1, 2]) {
+      await instance.query(`INSERT INTO task_item (exh_app_item_id, exh_user, exh_subject) VALUES ($1, $2, $3)`, [
+        `pipe-${n}`,
+        user,
+        `pipe ${n}`,
+      ]);
+    }
+    const { writer, calls } = scriptedWriter();
+    const created = writer.createItem.bind(writer);
+    let secondCreate: () => void = () => {};
+    const second = new Promise<void>((resolve) => {
+      secondCreate = resolve;
+    });
+    writer.createItem = async (write, call) => {
+      if (write.properties.subject === 'pipe 2') secondCreate();
+      return created(write, call);
+    };
+    // The first outcome is recorded once the second create has begun (or, done one after the other, a moment later).
+    const completeOutbox: typeof db.completeOutbox = async (id, outcome) => {
+      if (calls.filter((call) => call.startsWith('create')).length < 2)
+        await Promise.race([second, new Promise((resolve) => setTimeout(resolve, 200))]);
+      await db.completeOutbox(id, outcome);
+      calls.push(`completed ${outcome.outputValue}`);
+    };
+    const pipelinedDb = Object.assign(Object.create(db) as typeof db, { completeOutbox });
+    const result = await drainOutbox(
+      { ...base(), db: pipelinedDb, writerOf: (u) => (u === user ? writer : undefined) },
+      { limit: 100, signal },
+    );
+    expect(result).toEqual({ done: 2, failed: 0, waiting: 0 });
+    expect(calls.filter((call) => !call.startsWith('find'))).toEqual([
+      'create IPM.Task in tasks pipe 1 uid=none',
+      'create IPM.Task in tasks pipe 2 uid=none',
+      'completed AAMk-1',
+      'completed AAMk-2',
+    ]);
+    expect((await outbox(user)).map((r) => r.exh_state)).toEqual(['done', 'done']);
+  });
+
   it('leaves rows pending while their mailbox is not connected', async () => {
     const user = 'waiting@contoso.test';
     await instance.query(

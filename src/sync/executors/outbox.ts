@@ -462,11 +462,17 @@ async function writeChange(
   if (entry.action === 'chg') {
     const fields = writeOf(definition, entry.fields);
     let updated: WriteResult;
+    // Whether the write was made on the very version the row reflects: only then does the version it leaves differ
+    // from the row by this change alone, so that its echo may be skipped. A write made over a later version (no key
+    // known, overwrite, or the conflict decided for the application) leaves a version that also holds that later
+    // change, which the row has not seen yet: its echo must be applied (test/faults/convergence.test.ts found this).
+    let onKnownVersion = false;
     try {
       updated = await writer.updateItem(itemId, fields, {
         ...call,
         ...(settings && knownKey ? { changeKey: knownKey } : {}),
       });
+      onKnownVersion = Boolean(settings && knownKey);
     } catch (error) {
       const stale = isExhError(error, 'EXH_EXCHANGE_CONFLICT');
       if (!settings || !(stale || isExhError(error, 'EXH_EXCHANGE_ITEM_NOT_FOUND'))) throw error;
@@ -494,7 +500,7 @@ async function writeChange(
     await remember(updated.itemId, updated.changeKey);
     // Only a row that had its item id (its create's echo applied) may skip the echo of its change.
     const named = typeof entry.fields.item_id === 'string' && entry.fields.item_id !== '';
-    if (named && updated.changeKey && updateEchoSkippable(definition)) {
+    if (named && onKnownVersion && updated.changeKey && updateEchoSkippable(definition)) {
       deps.conflicts?.ownWrites?.wrote(entry.user, updated.itemId, updated.changeKey);
     }
     log.action({ itemId }, `Changed ${entry.itemType} ${itemId} in Exchange`);

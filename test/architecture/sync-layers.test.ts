@@ -40,6 +40,7 @@ describe('src/sync/decisions', () => {
     expect(files.map((file) => file.slice(decisions.length + 1)).sort()).toEqual([
       'backoff.ts',
       'conflicts.ts',
+      'echo.ts',
       'folders.ts',
       'map-item.ts',
       'plan.ts',

@@ -165,7 +165,7 @@ export async function drainQueue(
 /**
  * The sync's lock (ConflictSettings.exclusive) held across one user's consecutive changes of an item type, rather than
  * taken and given back for each: every write's echo comes back as a notification and a sync, which took the lock
- * between two rows, so each row waited for the sync of the one before (a SyncFolderItems, a GetItem and a
+ * between two rows, so each row waited for the sync of the one before (a page of changes, the items read and a
  * transaction). Held, the sync runs once after the run of rows and brings all their echoes in one page. At most one
  * read's rows of the user (outboxRowsPerUser) are written under one hold, and a row is written whole and marked done
  * within it, so the sync never meets a write half done (docs/reliability.md, "Conflicts").

@@ -28,13 +28,96 @@ export function serverOf(address: string, servers = 2): string {
   return `exh-mbx${(hash % Math.max(1, servers)) + 1}.${domain}`;
 }
 
-const settings: Record<string, (core: Core, address: string) => string> = {
+/** The Exchange Control Panel's origin, beside EWS's (Exchange serves both from the same host). */
+function ecpUrl(core: Core): string {
+  return new URL('/ecp/', core.ewsUrl()).href;
+}
+
+/**
+ * The ECP pages Exchange names, by the stem of their SOAP settings (InternalEcp<stem>Url, ExternalEcp<stem>Url,
+ * Ecp<stem>UrlFragment) and the fragment Exchange 2013/2016 answers; POX Autodiscover calls the same fragments
+ * EcpUrl-um, -aggr, -sms, -mt, -ret, -publish, -photo, -connect, -tm, -tmCreating, -tmEditing, -tmHiding, -extinstall.
+ */
+const ecpPages: Record<string, string> = {
+  Voicemail: '?rfr=olk&p=customize/voicemail.aspx&exsvurl=1&realm=<Realm>',
+  EmailSubscriptions: '?rfr=olk&p=personalsettings/EmailSubscriptions.slab&exsvurl=1&realm=<Realm>',
+  TextMessaging: '?rfr=olk&p=sms/textmessaging.slab&exsvurl=1&realm=<Realm>',
+  DeliveryReport:
+    'PersonalSettings/DeliveryReport.aspx?rfr=olk&exsvurl=1&IsOWA=<IsOWA>&MsgID=<MsgID>&Mbx=<Mbx>&realm=<Realm>',
+  RetentionPolicyTags: '?rfr=olk&p=organize/retentionpolicytags.slab&exsvurl=1&realm=<Realm>',
+  Publishing: 'customize/calendarpublishing.slab?rfr=olk&exsvurl=1&FldID=<FldID>&realm=<Realm>',
+  Photo: 'PersonalSettings/EditAccount.aspx?rfr=olk&chgPhoto=1&exsvurl=1&realm=<Realm>',
+  Connect: '?rfr=olk&p=Connect/Connections.slab&exsvurl=1&realm=<Realm>',
+  TeamMailbox: '?rfr=olk&ftr=TeamMailbox&exsvurl=1&realm=<Realm>',
+  TeamMailboxCreating:
+    '?rfr=olk&ftr=TeamMailboxCreating&SPUrl=<SPUrl>&Title=<Title>&SPTMAppUrl=<SPTMAppUrl>&exsvurl=1&realm=<Realm>',
+  TeamMailboxEditing: '?rfr=olk&ftr=TeamMailboxEditing&Id=<Id>&exsvurl=1&realm=<Realm>',
+  TeamMailboxHiding: '?rfr=olk&ftr=TeamMailboxHiding&Id=<Id>&exsvurl=1&realm=<Realm>',
+  ExtensionInstallation: 'Extension/InstalledExtensions.slab?rfr=olk&exsvurl=1&realm=<Realm>',
+};
+
+type Setting = (core: Core, address: string) => string;
+
+function ecpSettings(): Record<string, Setting> {
+  const out: Record<string, Setting> = {
+    InternalEcpUrl: (core) => ecpUrl(core),
+    ExternalEcpUrl: (core) => ecpUrl(core),
+  };
+  for (const [stem, fragment] of Object.entries(ecpPages)) {
+    const realm = (address: string) => fragment.replace('<Realm>', address.split('@')[1] ?? '');
+    out[`Ecp${stem}UrlFragment`] = (_core, address) => realm(address);
+    out[`InternalEcp${stem}Url`] = (core, address) => ecpUrl(core) + realm(address);
+    out[`ExternalEcp${stem}Url`] = (core, address) => ecpUrl(core) + realm(address);
+  }
+  return out;
+}
+
+/** The host a client reaches the mailbox through from outside (Outlook Anywhere's), the emulator's own. */
+function externalHost(core: Core): string {
+  return new URL(core.ewsUrl()).hostname;
+}
+
+const legacyDn = '/o=ExhEmulator/ou=Exchange Administrative Group';
+
+/** The offline address book's URL, as Exchange names it: /OAB/<the OAB's GUID>/ on the Client Access server. */
+function oabUrl(core: Core): string {
+  return new URL('/OAB/3c2c8d9e-7f4b-4a51-9d0e-2b6f1e0a9c41/', core.ewsUrl()).href;
+}
+
+/** Outlook on the web's URL, with the logons Exchange lists for it (forms, and Basic as the emulator takes). */
+function webClientUrls(core: Core): string {
+  const url = new URL('/owa/', core.ewsUrl()).href;
+  return el(
+    'WebClientUrls',
+    undefined,
+    el('WebClientUrl', undefined, textEl('AuthenticationMethods', 'Basic, Fba') + textEl('Url', url)),
+  );
+}
+
+/** Settings that are not strings: their i:type and their element (the value's place). */
+const collectionSettings: Record<string, { type: string; xml: (core: Core) => string }> = {
+  InternalWebClientUrls: { type: 'WebClientUrlCollectionSetting', xml: webClientUrls },
+  ExternalWebClientUrls: { type: 'WebClientUrlCollectionSetting', xml: webClientUrls },
+};
+
+const settings: Record<string, Setting> = {
+  ...ecpSettings(),
   UserDisplayName: (core, address) => core.store.get(address)?.displayName ?? address,
   UserDN: (_core, address) =>
     `/o=ExhEmulator/ou=Exchange Administrative Group/cn=Recipients/cn=${address.split('@')[0]}`,
   UserDeploymentId: () => '6b3a6f80-3c4b-4ba5-9d8e-6f0a4b7e2c11',
   AutoDiscoverSMTPAddress: (_core, address) => address,
   InternalMailboxServer: (core, address) => serverOf(address, core.settings.mailboxServers),
+  InternalRpcClientServer: (core, address) => serverOf(address, core.settings.mailboxServers),
+  InternalMailboxServerDN: (core, address) =>
+    `${legacyDn}/cn=Configuration/cn=Servers/cn=${serverOf(address, core.settings.mailboxServers)}`,
+  InternalMailboxServerAuthenticationMethods: () => 'Ntlm',
+  ExternalMailboxServer: (core) => externalHost(core),
+  ExternalMailboxServerRequiresSSL: (core) => (new URL(core.ewsUrl()).protocol === 'https:' ? 'True' : 'False'),
+  ExternalMailboxServerAuthenticationMethods: () => 'Basic',
+  InternalOABUrl: (core) => oabUrl(core),
+  ExternalOABUrl: (core) => oabUrl(core),
+  ActiveDirectoryServer: (_core, address) => `exh-dc1.${address.split('@')[1] ?? 'emulator.test'}`,
   MailboxDN: (core, address) =>
     `/o=ExhEmulator/ou=Exchange Administrative Group/cn=Configuration/cn=Servers/cn=${serverOf(address, core.settings.mailboxServers)}/cn=Microsoft Private MDB`,
   CasVersion: () =>
@@ -82,7 +165,8 @@ function userResponse(core: Core, address: string, requested: string[]): string 
   let errors = '';
   for (const name of requested) {
     const setting = settings[name];
-    if (!setting) {
+    const collection = collectionSettings[name];
+    if (!setting && !collection) {
       errors += el(
         'UserSettingError',
         undefined,
@@ -92,11 +176,13 @@ function userResponse(core: Core, address: string, requested: string[]): string 
       );
       continue;
     }
-    values += el(
-      'UserSetting',
-      { 'i:type': 'StringSetting' },
-      textEl('Name', name) + textEl('Value', setting(core, mailbox.address)),
-    );
+    values += collection
+      ? el('UserSetting', { 'i:type': collection.type }, textEl('Name', name) + collection.xml(core))
+      : el(
+          'UserSetting',
+          { 'i:type': 'StringSetting' },
+          textEl('Name', name) + textEl('Value', setting?.(core, mailbox.address) ?? ''),
+        );
   }
   return el(
     'UserResponse',

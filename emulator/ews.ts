@@ -2,12 +2,20 @@ import { anchorMailbox, effectiveMailbox } from './auth.js';
 import type { Core, OperationContext } from './context.js';
 import { type AffinityHeaders, routeRequest } from './notifications/affinity.js';
 import { createAttachments, deleteAttachments, getAttachments } from './ops/attachments.js';
+import { getUserAvailability } from './ops/availability.js';
 import type { Operation, StreamingHandler } from './ops/common.js';
+import { convertId } from './ops/convert-id.js';
 import { findItems } from './ops/find-item.js';
 import { findFolder, getFolder } from './ops/folders.js';
 import { createItems, deleteItems, getItems, sendItems, updateItems } from './ops/items.js';
+import { moveItems } from './ops/move-item.js';
 import { getEvents, getStreamingEvents, subscribe, unsubscribe } from './ops/notifications.js';
+import { getUserOofSettings, setUserOofSettings } from './ops/oof.js';
+import { resolveNames } from './ops/resolve-names.js';
+import { getRoomLists, getRooms } from './ops/room-lists.js';
+import { getServerTimeZones } from './ops/server-time-zones.js';
 import { syncFolderItems } from './ops/sync.js';
+import { syncFolderHierarchy } from './ops/sync-folder-hierarchy.js';
 import { type ExchangeVersion, envelope, faultEnvelope, ns, versions } from './soap/envelope.js';
 import { checkNamespaces, checkOperation } from './soap/request-schema.js';
 import { EwsError, SoapFault } from './soap/response-codes.js';
@@ -27,6 +35,7 @@ const operations: Record<string, Operation> = {
   GetItem: getItems,
   UpdateItem: updateItems,
   DeleteItem: deleteItems,
+  MoveItem: moveItems,
   SendItem: sendItems,
   FindItem: findItems,
   SyncFolderItems: syncFolderItems,
@@ -37,6 +46,15 @@ const operations: Record<string, Operation> = {
   Unsubscribe: unsubscribe,
   GetEvents: getEvents,
   GetStreamingEvents: getStreamingEvents,
+  ConvertId: (request, ctx) => convertId(request, ctx.core),
+  SyncFolderHierarchy: syncFolderHierarchy,
+  ResolveNames: resolveNames,
+  GetServerTimeZones: getServerTimeZones,
+  GetRoomLists: getRoomLists,
+  GetRooms: getRooms,
+  GetUserOofSettingsRequest: getUserOofSettings,
+  SetUserOofSettingsRequest: setUserOofSettings,
+  GetUserAvailabilityRequest: getUserAvailability,
 };
 
 export const supportedOperations = Object.keys(operations);
@@ -118,13 +136,14 @@ function readEnvelope(body: string): {
 
 export async function handleEws(core: Core, request: EwsRequest): Promise<EwsAnswer> {
   const at = core.now();
-  const seen: { mailbox?: string } = {};
+  const seen: { mailbox?: string; version?: string } = {};
   const answer = await answerEws(core, request, seen);
   core.requests.add({
     at,
     answeredAt: core.now(),
     operation: answer.operation,
     account: request.account,
+    ...(seen.version === undefined ? {} : { requestedVersion: seen.version }),
     ...(seen.mailbox === undefined ? {} : { mailbox: seen.mailbox }),
     ...(request.anchorHeader ? { anchorMailbox: request.anchorHeader } : {}),
     ...(request.affinity?.preferServerAffinity ? { preferServerAffinity: true } : {}),
@@ -148,16 +167,21 @@ function firstErrorCode(body: string): string | undefined {
   return /<m:ResponseCode>(\w+)<\/m:ResponseCode>/.exec(body.slice(at))?.[1];
 }
 
-/** `seen.mailbox` is set once the mailbox acted on is known, for the request log. */
+/**
+ * `seen.mailbox` is set once the mailbox acted on is known, `seen.version` once the envelope is read, for the request
+ * log.
+ */
 async function answerEws(
   core: Core,
   request: EwsRequest,
-  seen: { mailbox?: string },
+  seen: { mailbox?: string; version?: string },
 ): Promise<EwsAnswer & { faultCode?: string; responseCode?: string }> {
   let operation = 'unknown';
   try {
     const { header, call, namespaceOf } = readEnvelope(request.body);
     operation = call.n;
+    const asked = child(header, 'RequestServerVersion')?.a?.Version;
+    if (asked !== undefined) seen.version = asked;
     checkNamespaces(call, namespaceOf);
     const run = operations[operation];
     if (!run) {
@@ -168,6 +192,12 @@ async function answerEws(
     }
     checkOperation(call, namespaceOf);
     const version = requestVersion(header);
+    // ConvertId needs no mailbox of the caller's: an account without one (the service account) converts too.
+    if (operation === 'ConvertId' && !child(header, 'ExchangeImpersonation') && !core.store.get(request.account)) {
+      const result = convertId(call, core);
+      core.recorder?.record(operation, result);
+      return { status: 200, headers: xmlHeaders, body: envelope(result), operation };
+    }
     const mailbox = effectiveMailbox(core, request.account, header);
     seen.mailbox = mailbox.address;
     const anchor = anchorMailbox(core, request.anchorHeader, mailbox);

@@ -13,6 +13,8 @@ export interface LoggedRequest {
   operation: string;
   /** The authenticated account. */
   account: string;
+  /** The RequestServerVersion the request asked for, as written (also one refused as ErrorInvalidServerVersion). */
+  requestedVersion?: string;
   /** The mailbox acted on (impersonated, or the account's own), when the request got that far. */
   mailbox?: string;
   /** X-AnchorMailbox, X-PreferServerAffinity and the X-BackEndOverrideCookie the request brought, if any. */

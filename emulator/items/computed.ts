@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { OperationContext } from '../context.js';
+import { versionRank } from '../soap/envelope.js';
 import { changeKeyOf, occurrenceId } from '../store/ids.js';
 import type { PropValue } from '../store/model.js';
 import { el, serializeNode, textEl } from '../xml/write.js';
 import { htmlToText } from './body.js';
 import { type ItemView, seriesOf } from './calendar.js';
+import { defaultItemClass } from './fields.js';
 import { expand, lastOccurrence } from './recurrence.js';
 import { addressesOf, bool, durationOf, isoSeconds, mailboxNode, textOf, timeOf } from './values.js';
 
@@ -102,12 +104,86 @@ function bodyText(view: ItemView): string {
   return body.a?.BodyType === 'Text' ? (body.t ?? '') : htmlToText(body.t ?? '');
 }
 
+/**
+ * The replies Exchange offers on an item (ResponseObjects), each an empty element. The organizer's copy of a meeting
+ * offers cancelling and forwarding; an attendee's copy and a meeting request answering (with ProposeNewTime from
+ * Exchange 2013), replying and forwarding; a cancelled meeting removing. A received message and a meeting response
+ * offer reply, reply-all and forward; a draft nothing. Contacts and tasks can be forwarded.
+ */
+function responseObjectNames(view: ItemView, ctx: OperationContext): string[] {
+  const reply = ['ReplyToItem', 'ReplyAllToItem', 'ForwardItem'];
+  const answer = ['AcceptItem', 'TentativelyAcceptItem', 'DeclineItem', ...reply];
+  if (versionRank(ctx.version) >= versionRank('Exchange2013') && view.props.AllowNewTimeProposal !== 'false') {
+    answer.push('ProposeNewTime');
+  }
+  switch (view.kind) {
+    case 'CalendarItem':
+      if (isOrganizer(view, ctx)) return isMeeting(view) ? ['CancelCalendarItem', 'ForwardItem'] : ['ForwardItem'];
+      return bool(view.props._cancelled) ? ['RemoveItem', ...reply] : answer;
+    case 'MeetingRequest':
+      return answer;
+    case 'MeetingCancellation':
+      return ['RemoveItem', ...reply];
+    case 'MeetingResponse':
+      return reply;
+    case 'Message':
+      return view.item.folderId === ctx.mailbox.byDistinguished.get('drafts')?.id || view.props._draft === 'true'
+        ? []
+        : reply;
+    default:
+      return ['ForwardItem'];
+  }
+}
+
+/** The Outlook on the web page that opens an item, per kind, as Exchange 2013/2016 name them. */
+const readForms: Record<string, string> = {
+  Message: 'ReadMessageItem',
+  MeetingRequest: 'ReadMessageItem',
+  MeetingCancellation: 'ReadMessageItem',
+  CalendarItem: 'ICalendarItemDetailsViewModelFactory',
+  Contact: 'PersonaCardViewModelFactory',
+  Task: 'TaskReadingPaneViewModelPopOutFactory',
+};
+
 export const computed: Record<string, Computed> = {
+  WebClientReadFormQueryString: (view, ctx) =>
+    t(
+      'WebClientReadFormQueryString',
+      `${new URL('/owa/', ctx.core.ewsUrl()).href}?ItemID=${encodeURIComponent(view.id)}&exvsurl=1&viewmodel=${readForms[view.kind] ?? 'ReadMessageItem'}`,
+    ),
+  // One conversation per topic, as Exchange threads items (its id is derived from the thread's first message).
+  ConversationId: (view) =>
+    el('t:ConversationId', {
+      Id: createHash('sha256')
+        .update(`conversation:${(textOf(view.props.Subject) ?? '').replace(/^((re|fw|fwd|aw|wg):\s*)+/i, '')}`)
+        .digest()
+        .subarray(0, 16)
+        .toString('base64'),
+    }),
+  // The mailbox's owner (or whoever impersonates them) may do anything with an item but create items inside it.
+  EffectiveRights: (_view, ctx) =>
+    el(
+      't:EffectiveRights',
+      undefined,
+      t('CreateAssociated', false) +
+        t('CreateContents', false) +
+        t('CreateHierarchy', false) +
+        t('Delete', true) +
+        t('Modify', true) +
+        t('Read', true) +
+        (versionRank(ctx.version) >= versionRank('Exchange2010') ? t('ViewPrivateItems', true) : ''),
+    ),
+  ResponseObjects: (view, ctx) => {
+    const names = responseObjectNames(view, ctx);
+    return names.length > 0 ? el('t:ResponseObjects', undefined, names.map((n) => `<t:${n}/>`).join('')) : undefined;
+  },
   ItemId: (view) => el('t:ItemId', { Id: view.id, ChangeKey: view.changeKey }),
   ParentFolderId: (view, ctx) => folderIdXml('ParentFolderId', view.item.folderId, ctx),
-  Attachments: (view) => {
+  Attachments: (view, ctx) => {
     const list = view.occurrence ? [] : (view.item.attachments ?? []);
     if (list.length === 0) return undefined;
+    // Size, LastModifiedTime, IsInline and IsContactPhoto came with Exchange2010 (as in GetAttachment).
+    const since2010 = versionRank(ctx.version) >= versionRank('Exchange2010');
     const inner = list
       .map((a) =>
         el(
@@ -117,10 +193,12 @@ export const computed: Record<string, Computed> = {
             t('Name', a.name) +
             (a.contentType ? t('ContentType', a.contentType) : '') +
             (a.contentId ? t('ContentId', a.contentId) : '') +
-            t('Size', a.size) +
-            t('LastModifiedTime', isoSeconds(a.lastModified)) +
-            t('IsInline', a.isInline) +
-            t('IsContactPhoto', a.isContactPhoto === true),
+            (since2010
+              ? t('Size', a.size) +
+                t('LastModifiedTime', isoSeconds(a.lastModified)) +
+                t('IsInline', a.isInline) +
+                t('IsContactPhoto', a.isContactPhoto === true)
+              : ''),
         ),
       )
       .join('');
@@ -316,6 +394,8 @@ export function defaultValue(name: string, view: ItemView): string | undefined {
   const calendar = view.kind === 'CalendarItem' || view.kind === 'MeetingRequest';
   const message = view.kind === 'Message' || view.kind === 'MeetingRequest' || view.kind === 'MeetingCancellation';
   switch (name) {
+    case 'ItemClass':
+      return defaultItemClass[view.kind];
     case 'Sensitivity':
       return 'Normal';
     case 'Importance':

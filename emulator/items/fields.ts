@@ -1,4 +1,5 @@
 import type { ExchangeVersion } from '../soap/envelope.js';
+import { ewsSimpleTypes } from '../soap/generated/ews-schema.js';
 
 /**
  * The item properties the emulator keeps, per item kind, in the order of types.xsd (each item type is an
@@ -29,6 +30,7 @@ export const itemKinds = [
   'Task',
   'MeetingRequest',
   'MeetingCancellation',
+  'MeetingResponse',
 ] as const;
 export type ItemKind = (typeof itemKinds)[number];
 
@@ -179,6 +181,14 @@ const meetingCancellationOnly = defs([
   ['CalendarItemType', 'calendar:CalendarItemType', 'computed', 'f'],
 ]);
 
+const meetingResponseOnly = [
+  ...meetingCancellationOnly,
+  ...defs([
+    ['ProposedStart', 'meeting:ProposedStart', 'date', 'f'],
+    ['ProposedEnd', 'meeting:ProposedEnd', 'date', 'f'],
+  ]),
+];
+
 const contactFields = defs([
   ['FileAs', 'contacts:FileAs', 'text', 'f'],
   ['FileAsMapping', 'contacts:FileAsMapping', 'text', 'f'],
@@ -251,6 +261,7 @@ export const fieldsByKind: Record<ItemKind, FieldDef[]> = {
     ...calendarFields(true),
   ],
   MeetingCancellation: [...itemFields, ...messageFields, ...meetingMessageFields, ...meetingCancellationOnly],
+  MeetingResponse: [...itemFields, ...messageFields, ...meetingMessageFields, ...meetingResponseOnly],
 };
 
 const byElement = new Map<ItemKind, Map<string, FieldDef>>();
@@ -270,6 +281,18 @@ export function fieldByUri(kind: ItemKind, uri: string): FieldDef | undefined {
 
 /** Every FieldURI any kind knows: a URI outside this set is an invalid request, not just absent from one kind. */
 export const knownUris = new Set(itemKinds.flatMap((kind) => fieldsByKind[kind].map((f) => f.uri).filter(Boolean)));
+
+/**
+ * Every item FieldURI types.xsd allows (UnindexedFieldURIType, its folder: names aside), from the generated schema
+ * table: an item shape may ask for any of them (issue 16, finding 3). The ones the emulator keeps (knownUris and the
+ * computed ones render.ts adds) are answered with their value; the others (calendar:AdjacentMeetings,
+ * contacts:Alias, a Contact's path asked of a Message, …) are left out, as Exchange leaves out a property the item
+ * does not have. A folder: name on an item is ErrorInvalidPropertyRequest; a name outside the enumeration never gets
+ * this far (ErrorSchemaValidation).
+ */
+export const requestableItemUris: ReadonlySet<string> = new Set(
+  (ewsSimpleTypes['t:UnindexedFieldURIType']?.e ?? []).filter((uri) => !uri.startsWith('folder:')),
+);
 
 /** Indexed properties (contacts:EmailAddress with FieldIndex="EmailAddress1") live inside these dictionaries. */
 export const indexedFields: Record<string, { dictionary: string; member?: string }> = {
@@ -291,4 +314,5 @@ export const defaultItemClass: Record<ItemKind, string> = {
   Task: 'IPM.Task',
   MeetingRequest: 'IPM.Schedule.Meeting.Request',
   MeetingCancellation: 'IPM.Schedule.Meeting.Canceled',
+  MeetingResponse: 'IPM.Schedule.Meeting.Resp.Pos',
 };

@@ -33,12 +33,11 @@ export function deliver(
     copy.IsRead = 'false';
     copy._received = new Date(core.now()).toISOString();
     copy._imid = String(props._imid ?? '');
-    const item = box.addItem(box.folder('inbox').id, {
+    box.deliverItem(box.folder('inbox').id, {
       kind: 'Message',
       props: copy,
       ...(attachments ? { attachments: attachments.map((a) => ({ ...a, id: newAttachmentId() })) } : {}),
     });
-    box.newMail(item);
     delivered++;
   }
   return delivered;

@@ -30,7 +30,8 @@ function sharedProps(organizer: StoredItem, from: Mailbox): Record<string, PropV
   return props;
 }
 
-function findCopy(mailbox: Mailbox, uid: string): StoredItem | undefined {
+/** The meeting with this UID in the mailbox's Calendar (an attendee's copy, or the organizer's own). */
+export function findCopy(mailbox: Mailbox, uid: string): StoredItem | undefined {
   for (const item of mailbox.itemsIn(mailbox.folder('calendar').id).values()) {
     if (item.kind === 'CalendarItem' && item.props.UID === uid) return item;
   }
@@ -110,7 +111,7 @@ export function sendInvitations(
         box.touch(copy);
       }
     }
-    const request = box.addItem(box.folder('inbox').id, {
+    box.deliverItem(box.folder('inbox').id, {
       kind: 'MeetingRequest',
       props: meetingMessage(core, organizerBox, shared, attendees, {
         IsRead: 'false',
@@ -121,7 +122,6 @@ export function sendInvitations(
         IntendedFreeBusyStatus: textOf(meeting.props.LegacyFreeBusyStatus) ?? 'Busy',
       }),
     });
-    box.newMail(request);
   }
   for (const address of previously) {
     if (!attendees.includes(address)) cancelCopy(core, organizerBox, meeting, address);
@@ -140,7 +140,28 @@ export function sendInvitations(
   }
 }
 
-function cancelCopy(core: Core, organizerBox: Mailbox, meeting: StoredItem, address: string): void {
+/** The MeetingCancellation an organizer sends (or keeps in Sent Items, or as a draft), without its mailbox parts. */
+export function cancellationProps(
+  core: Core,
+  organizerBox: Mailbox,
+  meeting: StoredItem,
+  attendees: string[],
+  body?: XmlNode,
+): Record<string, PropValue> {
+  const subject = textOf(meeting.props.Subject) ?? '';
+  const shared: Record<string, PropValue> = { UID: textOf(meeting.props.UID) ?? '' };
+  for (const name of ['Start', 'End', 'Location']) {
+    const value = meeting.props[name];
+    if (value !== undefined) shared[name] = value;
+  }
+  return meetingMessage(core, organizerBox, shared, attendees, {
+    Subject: `Canceled: ${subject}`,
+    Importance: 'High',
+    ...(body ? { Body: body } : {}),
+  });
+}
+
+function cancelCopy(core: Core, organizerBox: Mailbox, meeting: StoredItem, address: string, body?: XmlNode): void {
   const box = core.store.get(address);
   const uid = textOf(meeting.props.UID) ?? '';
   const copy = box ? findCopy(box, uid) : undefined;
@@ -148,23 +169,71 @@ function cancelCopy(core: Core, organizerBox: Mailbox, meeting: StoredItem, addr
   const subject = textOf(meeting.props.Subject) ?? '';
   copy.props = { ...copy.props, _cancelled: 'true', Subject: `Canceled: ${subject}` };
   box.touch(copy);
-  const cancellation = box.addItem(box.folder('inbox').id, {
+  box.deliverItem(box.folder('inbox').id, {
     kind: 'MeetingCancellation',
-    props: meetingMessage(core, organizerBox, { UID: uid }, [address], {
-      Subject: `Canceled: ${subject}`,
+    props: {
+      ...cancellationProps(core, organizerBox, meeting, [address], body),
       IsRead: 'false',
       _received: new Date(core.now()).toISOString(),
       _associatedId: copy.id,
-    }),
+    },
   });
-  box.newMail(cancellation);
 }
 
-/** The organizer deleted the meeting with cancellations: every attendee's copy is cancelled. */
-export function sendCancellations(core: Core, organizerBox: Mailbox, meeting: StoredItem): void {
+/** The organizer deleted or cancelled the meeting with cancellations: every attendee's copy is cancelled. */
+export function sendCancellations(core: Core, organizerBox: Mailbox, meeting: StoredItem, body?: XmlNode): void {
   for (const address of attendeesOf(meeting)) {
-    if (address !== organizerBox.address) cancelCopy(core, organizerBox, meeting, address);
+    if (address !== organizerBox.address) cancelCopy(core, organizerBox, meeting, address, body);
   }
+}
+
+export type MeetingResponse = 'Accept' | 'Tentative' | 'Decline';
+
+export interface ResponseDetails {
+  response: MeetingResponse;
+  /** When the attendee answered (the Attendee's LastResponseTime). */
+  time: string;
+  proposedStart?: string | undefined;
+  proposedEnd?: string | undefined;
+}
+
+/**
+ * The organizer's side of an attendee's answer: the attendee's entry in the organizer's meeting gets its
+ * ResponseType and LastResponseTime (and a proposed time), as Exchange records them when the response arrives.
+ * Returns the organizer's meeting, or undefined when the organizer has no mailbox here or no longer has it.
+ */
+export function recordResponse(
+  core: Core,
+  attendee: string,
+  organizer: string,
+  uid: string,
+  details: ResponseDetails,
+): StoredItem | undefined {
+  const box = core.store.get(organizer);
+  const meeting = box ? findCopy(box, uid) : undefined;
+  if (!box || !meeting || !organizedBy(meeting, box)) return undefined;
+  let changed = false;
+  for (const list of attendeeLists) {
+    const value = meeting.props[list];
+    if (typeof value !== 'object') continue;
+    const c = (value.c ?? []).map((entry) => {
+      const mailbox = entry.c?.find((part) => part.n === 'Mailbox');
+      const address = mailbox?.c?.find((part) => part.n === 'EmailAddress')?.t;
+      if (!mailbox || address?.toLowerCase() !== attendee) return entry;
+      changed = true;
+      const parts: XmlNode[] = [
+        mailbox,
+        { n: 'ResponseType', t: details.response },
+        { n: 'LastResponseTime', t: details.time },
+      ];
+      if (details.proposedStart) parts.push({ n: 'ProposedStart', t: details.proposedStart });
+      if (details.proposedEnd) parts.push({ n: 'ProposedEnd', t: details.proposedEnd });
+      return { ...entry, c: parts };
+    });
+    meeting.props[list] = { ...value, c };
+  }
+  if (changed) box.touch(meeting);
+  return meeting;
 }
 
 /** Is this mailbox the organizer of the item (or is the item not a meeting at all)? */

@@ -6,7 +6,7 @@ import { child, children, text, type XmlNode } from '../xml/node.js';
 import { readExtended, upsertExtended } from './extended.js';
 import { type FieldDef, fieldByElement, type ItemKind } from './fields.js';
 import { parseRecurrence } from './recurrence.js';
-import { mailboxNode, normalizeDate } from './values.js';
+import { canonicalText, mailboxNode, normalizeDate } from './values.js';
 
 /** Reads an item element from a request (CreateItem, or the item inside a SetItemField) into stored form. */
 
@@ -65,7 +65,7 @@ export function readValue(def: FieldDef, node: XmlNode, ctx: OperationContext): 
     );
   }
   if (def.storage === 'date') return normalizeDate(node.t ?? '', node.n);
-  if (def.storage === 'text') return node.t ?? '';
+  if (def.storage === 'text') return canonicalText(def.el, node.t ?? '');
   if (node.n === 'Recurrence' && (node.c ?? []).length > 0 && !node.c?.some((p) => p.n.endsWith('Regeneration'))) {
     // Refuse a pattern Exchange would refuse, at write time.
     parseRecurrence(node);

@@ -7,7 +7,9 @@ import { type BodyType, convertBody } from './body.js';
 import type { ItemView } from './calendar.js';
 import { computed, defaultValue } from './computed.js';
 import { extendedKey, renderExtended } from './extended.js';
-import { type FieldDef, fieldsByKind, indexedFields, knownUris } from './fields.js';
+import { type FieldDef, fieldsByKind, type ItemKind, indexedFields, knownUris, requestableItemUris } from './fields.js';
+import { itemSchemaText } from './item-schema-table.js';
+import { canonicalText } from './values.js';
 
 /** What a client asked to see of items (ItemShape), and the rendering of an item in that shape. */
 export interface Shape {
@@ -39,7 +41,7 @@ export function parseShape(node: XmlNode | undefined, summary: boolean): Shape {
   for (const prop of children(child(node, 'AdditionalProperties'))) {
     const uri = prop.a?.FieldURI;
     if (prop.n === 'FieldURI' && uri) {
-      if (!knownUris.has(uri))
+      if (!requestableItemUris.has(uri) && !knownUris.has(uri) && !extraUris.has(uri))
         throw new EwsError('ErrorInvalidPropertyRequest', `The property ${uri} is not supported.`);
       shape.uris.add(uri);
     } else if (prop.n === 'IndexedFieldURI' && uri) {
@@ -51,7 +53,98 @@ export function parseShape(node: XmlNode | undefined, summary: boolean): Shape {
   return shape;
 }
 
-function visible(def: FieldDef, shape: Shape, ctx: OperationContext): boolean {
+/**
+ * What the Default shape holds beyond the fields marked `d`, from "Property sets and response shapes in EWS in
+ * Exchange", table 3 (docs/emulator.md, "Items as Exchange keeps them"): GetItem and FindItem answer these too.
+ */
+const defaultShapeExtras: Partial<Record<ItemKind, Set<string>>> = {
+  CalendarItem: new Set(['LegacyFreeBusyStatus', 'IsAssociated']),
+  Contact: new Set([
+    'FileAs',
+    'CompleteName',
+    'CompanyName',
+    'EmailAddresses',
+    'PhysicalAddresses',
+    'PhoneNumbers',
+    'ImAddresses',
+    'JobTitle',
+  ]),
+  Message: new Set([
+    'Sensitivity',
+    'Size',
+    'DateTimeSent',
+    'DateTimeCreated',
+    'IsAssociated',
+    'IsDeliveryReceiptRequested',
+  ]),
+  Task: new Set(['PercentComplete', 'StartDate']),
+  // Table 3 has no meeting requests: these and the next list are from Microsoft's SyncFolderItems example (a
+  // MeetingRequest with the Default shape).
+  MeetingRequest: new Set(['Sensitivity', 'IsOutOfDate', 'HasBeenProcessed', 'ResponseType', 'IntendedFreeBusyStatus']),
+};
+
+/** Fields marked `d` that a kind's Default shape leaves out all the same. */
+const defaultShapeLeftOut: Partial<Record<ItemKind, Set<string>>> = {
+  MeetingRequest: new Set(['HasAttachments', 'From', 'IsRead', 'CalendarItemType']),
+};
+
+/**
+ * Item properties the emulator computes that fields.ts does not list, each where types.xsd puts it among ItemType's
+ * elements. ResponseObjects (the replies an item allows) is in GetItem's Default and AllProperties shapes, never in
+ * FindItem's (tables 3 and 4 of the same page); EffectiveRights, WebClientReadFormQueryString and ConversationId in
+ * AllProperties, FindItem's too.
+ */
+interface ExtraField {
+  def: FieldDef;
+  at: number;
+  shown(kind: ItemKind, shape: Shape): boolean;
+}
+
+const itemOrder = itemSchemaText.Item.join(' ')
+  .split(/\s+/)
+  .map((spec) => spec.split(':')[0]?.replace('*', '') ?? '');
+
+const extraFields: ExtraField[] = [
+  {
+    def: { el: 'ResponseObjects', uri: 'item:ResponseObjects', storage: 'computed' },
+    at: itemOrder.indexOf('ResponseObjects'),
+    shown: (kind, shape) => {
+      if (shape.uris.has('item:ResponseObjects')) return true;
+      if (shape.summary || shape.base === 'IdOnly') return false;
+      return shape.base === 'AllProperties' || kind === 'CalendarItem' || kind === 'Message';
+    },
+  },
+  {
+    def: { el: 'EffectiveRights', uri: 'item:EffectiveRights', storage: 'computed' },
+    at: itemOrder.indexOf('EffectiveRights'),
+    shown: (_kind, shape) => shape.uris.has('item:EffectiveRights') || shape.base === 'AllProperties',
+  },
+  {
+    def: {
+      el: 'WebClientReadFormQueryString',
+      uri: 'item:WebClientReadFormQueryString',
+      storage: 'computed',
+      since: 'Exchange2010',
+    },
+    at: itemOrder.indexOf('WebClientReadFormQueryString'),
+    shown: (_kind, shape) => shape.uris.has('item:WebClientReadFormQueryString') || shape.base === 'AllProperties',
+  },
+  {
+    def: { el: 'ConversationId', uri: 'item:ConversationId', storage: 'computed', since: 'Exchange2010' },
+    at: itemOrder.indexOf('ConversationId'),
+    shown: (_kind, shape) => shape.uris.has('item:ConversationId') || shape.base === 'AllProperties',
+  },
+];
+
+const extraUris = new Set(extraFields.map((extra) => extra.def.uri));
+
+/** Whether `def` comes after position `at` of ItemType (a subtype's elements come after all of ItemType's). */
+function comesAfter(def: FieldDef, at: number): boolean {
+  const index = itemOrder.indexOf(def.el);
+  return index < 0 || index > at;
+}
+
+function visible(kind: ItemKind, def: FieldDef, shape: Shape, ctx: OperationContext): boolean {
   const rank = versionRank(ctx.version);
   if (def.since && rank < versionRank(def.since)) return false;
   if (def.until && rank > versionRank(def.until)) return false;
@@ -60,7 +153,11 @@ function visible(def: FieldDef, shape: Shape, ctx: OperationContext): boolean {
     case 'IdOnly':
       return def.el === 'ItemId';
     case 'Default':
-      return def.dflt === true && (!shape.summary || def.find === true);
+      return (
+        ((def.dflt === true && defaultShapeLeftOut[kind]?.has(def.el) !== true) ||
+          defaultShapeExtras[kind]?.has(def.el) === true) &&
+        (!shape.summary || def.find === true)
+      );
     default:
       return !def.explicit && (!shape.summary || def.find === true);
   }
@@ -97,10 +194,13 @@ function renderField(def: FieldDef, view: ItemView, shape: Shape, ctx: Operation
   if (def.storage === 'computed') return computed[def.el]?.(view, ctx);
   const value = view.props[def.el];
   if (value === undefined) {
+    // Exchange answers an item without a body with an empty one, of the type asked for.
+    if (def.el === 'Body') return textEl('t:Body', '', { BodyType: shape.bodyType === 'HTML' ? 'HTML' : 'Text' });
     const fallback = defaultValue(def.el, view);
     return fallback === undefined ? undefined : textEl(`t:${def.el}`, fallback);
   }
-  if (typeof value === 'string') return textEl(`t:${def.el}`, value);
+  // Canonical on the way out too: items stored before values were (a --data file) still answer true/false.
+  if (typeof value === 'string') return textEl(`t:${def.el}`, canonicalText(def.el, value));
   if (def.el === 'Body') return renderBody(value, shape);
   return serializeNode(value);
 }
@@ -120,8 +220,18 @@ function planFor(kind: ItemView['kind'], shape: Shape, ctx: OperationContext): S
   let steps = byKind.get(key);
   if (!steps) {
     steps = [];
+    const rank = versionRank(ctx.version);
+    const listed = new Set(fieldsByKind[kind].map((def) => def.el));
+    const due = extraFields.filter(
+      (extra) =>
+        // Once fields.ts lists one of them, its own definition renders it.
+        !listed.has(extra.def.el) &&
+        extra.shown(kind, shape) &&
+        (!extra.def.since || rank >= versionRank(extra.def.since)),
+    );
     for (const def of fieldsByKind[kind]) {
-      if (visible(def, shape, ctx) || (def.el === 'ExtendedProperty' && shape.ext.length > 0)) {
+      while (due[0] && comesAfter(def, due[0].at)) steps.push({ def: (due.shift() as ExtraField).def });
+      if (visible(kind, def, shape, ctx) || (def.el === 'ExtendedProperty' && shape.ext.length > 0)) {
         steps.push({ def });
         continue;
       }

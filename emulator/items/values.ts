@@ -1,6 +1,7 @@
 import { SoapFault } from '../soap/response-codes.js';
 import type { PropValue } from '../store/model.js';
 import { child, children, text, type XmlNode } from '../xml/node.js';
+import { itemSchemaText } from './item-schema-table.js';
 
 /** Small readers and writers for stored property values, shared by reading, rendering and restrictions. */
 
@@ -36,6 +37,30 @@ export function bool(value: PropValue | undefined, fallback = false): boolean {
   const raw = textOf(value);
   if (raw === undefined) return fallback;
   return raw.trim() === 'true' || raw.trim() === '1';
+}
+
+/**
+ * An xs:boolean as Exchange writes it. The schema accepts `1`, `0` and surrounding whitespace in requests, but Exchange
+ * answers only `true` or `false` whatever the client sent.
+ */
+export function canonicalBoolean(raw: string): string {
+  const trimmed = raw.trim();
+  if (trimmed === '1' || trimmed === 'true') return 'true';
+  if (trimmed === '0' || trimmed === 'false') return 'false';
+  return raw;
+}
+
+/** The xs:boolean elements of the item types (types.xsd, via item-schema-table.ts). */
+const booleanElements = new Set(
+  Object.values(itemSchemaText)
+    .flatMap((lines) => lines.join(' ').split(/\s+/))
+    .filter((spec) => spec.endsWith(':b'))
+    .map((spec) => spec.slice(0, -2)),
+);
+
+/** A text property's value as Exchange keeps and answers it: booleans canonical, the rest as sent. */
+export function canonicalText(element: string, raw: string): string {
+  return booleanElements.has(element) ? canonicalBoolean(raw) : raw;
 }
 
 export interface Address {

@@ -23,8 +23,13 @@ function folderIdXml(name: string, mailbox: Mailbox, folderId: string): string {
   return el(`t:${name}`, { Id: folderId, ChangeKey: changeKeyOf(folderId, folder?.version ?? 1) });
 }
 
-export function renderEvent(mailbox: Mailbox, event: MailboxEvent): string {
-  let inner = textEl('t:Watermark', watermarkOf(mailbox, event.seq)) + textEl('t:TimeStamp', isoSeconds(event.time));
+/**
+ * One event. Pull and push events carry their Watermark; streaming ones do not (Microsoft's GetStreamingEvents
+ * examples: a streaming subscription is not resumed from a watermark).
+ */
+export function renderEvent(mailbox: Mailbox, event: MailboxEvent, withWatermark = true): string {
+  let inner = withWatermark ? textEl('t:Watermark', watermarkOf(mailbox, event.seq)) : '';
+  inner += textEl('t:TimeStamp', isoSeconds(event.time));
   if (event.itemId) inner += el('t:ItemId', { Id: event.itemId, ChangeKey: event.changeKey });
   else if (event.folderId) inner += el('t:FolderId', { Id: event.folderId, ChangeKey: event.folderChangeKey });
   inner += folderIdXml('ParentFolderId', mailbox, event.parentFolderId);

@@ -122,7 +122,7 @@ export function streamingHandler(
       const taken: [Subscription, number][] = [];
       for (const subscription of live) {
         if (subscription.pending.length === 0) continue;
-        const events = subscription.pending.map((e) => renderEvent(subscription.mailbox, e)).join('');
+        const events = subscription.pending.map((e) => renderEvent(subscription.mailbox, e, false)).join('');
         notifications += notificationXml(subscription.id, events, undefined);
         taken.push([subscription, subscription.pending.length]);
       }

@@ -84,8 +84,11 @@ export class Subscriptions {
   matches(subscription: Subscription, event: MailboxEvent): boolean {
     if (!subscription.eventTypes.has(event.type)) return false;
     if (!subscription.folders) return true;
+    // A subscribed folder's own change (its unread count after new mail) is the subscription's too, as in
+    // Microsoft's GetStreamingEvents example: a ModifiedEvent whose FolderId is the subscribed Inbox.
     return (
       subscription.folders.has(event.parentFolderId) ||
+      (event.folderId !== undefined && subscription.folders.has(event.folderId)) ||
       (event.oldParentFolderId !== undefined && subscription.folders.has(event.oldParentFolderId))
     );
   }

@@ -2,6 +2,7 @@ import type { OperationContext } from '../context.js';
 import { resolveItemId } from '../items/calendar.js';
 import { readAttachment } from '../items/read.js';
 import { isoSeconds } from '../items/values.js';
+import { versionRank } from '../soap/envelope.js';
 import { EwsError } from '../soap/response-codes.js';
 import { changeKeyOf } from '../store/ids.js';
 import type { StoredAttachment, StoredItem } from '../store/model.js';
@@ -71,14 +72,18 @@ export function getAttachments(request: XmlNode, ctx: OperationContext): string 
     'GetAttachment',
     ids,
     (node) => {
-      const { item, attachment } = find(ctx, node.a?.Id);
-      let inner = attachmentIdXml(attachment, item) + textEl('t:Name', attachment.name);
+      const { attachment } = find(ctx, node.a?.Id);
+      // The AttachmentId alone (no RootItemId) and, before Exchange2010, none of the properties that version added:
+      // Microsoft's GetAttachment examples, of Exchange 2007 and of Exchange 2013 answering Exchange2007_SP1.
+      let inner = el('t:AttachmentId', { Id: attachment.id }) + textEl('t:Name', attachment.name);
       if (attachment.contentType) inner += textEl('t:ContentType', attachment.contentType);
       if (attachment.contentId) inner += textEl('t:ContentId', attachment.contentId);
-      inner += textEl('t:Size', attachment.size);
-      inner += textEl('t:LastModifiedTime', isoSeconds(attachment.lastModified));
-      inner += textEl('t:IsInline', attachment.isInline);
-      inner += textEl('t:IsContactPhoto', attachment.isContactPhoto === true);
+      if (versionRank(ctx.version) >= versionRank('Exchange2010')) {
+        inner += textEl('t:Size', attachment.size);
+        inner += textEl('t:LastModifiedTime', isoSeconds(attachment.lastModified));
+        inner += textEl('t:IsInline', attachment.isInline);
+        inner += textEl('t:IsContactPhoto', attachment.isContactPhoto === true);
+      }
       inner += textEl('t:Content', attachment.content);
       return `<m:Attachments>${el('t:FileAttachment', undefined, inner)}</m:Attachments>`;
     },

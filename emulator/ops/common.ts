@@ -4,7 +4,7 @@ import { EwsError } from '../soap/response-codes.js';
 import { changeKeyOf, isWellFormedId } from '../store/ids.js';
 import type { StoredFolder } from '../store/model.js';
 import { child, text, type XmlNode } from '../xml/node.js';
-import { el, textEl } from '../xml/write.js';
+import { el } from '../xml/write.js';
 
 /** What an operation handler returns: the response element, or a streaming response it writes itself. */
 export type OperationResult = string | { stream: StreamingHandler };
@@ -67,21 +67,8 @@ export function folderIdXml(name: string, folder: StoredFolder): string {
   return el(`t:${name}`, { Id: folder.id, ChangeKey: changeKeyOf(folder.id, folder.version) });
 }
 
-/** A folder in a FolderShape (IdOnly, Default, AllProperties), in BaseFolderType order. */
-export function renderFolder(folder: StoredFolder, baseShape: string, ctx: OperationContext): string {
-  let inner = folderIdXml('FolderId', folder);
-  if (baseShape !== 'IdOnly') {
-    const parent = folder.parentId ? ctx.mailbox.folders.get(folder.parentId) : undefined;
-    const childCount = [...ctx.mailbox.folders.values()].filter((f) => f.parentId === folder.id).length;
-    if (baseShape === 'AllProperties' && parent) inner += folderIdXml('ParentFolderId', parent);
-    if (baseShape === 'AllProperties' && folder.folderClass) inner += textEl('t:FolderClass', folder.folderClass);
-    inner += textEl('t:DisplayName', folder.displayName);
-    inner += textEl('t:TotalCount', ctx.mailbox.itemsIn(folder.id).size);
-    inner += textEl('t:ChildFolderCount', childCount);
-    if (folder.element === 'Folder') inner += textEl('t:UnreadCount', ctx.mailbox.unreadCount(folder.id));
-  }
-  return el(`t:${folder.element}`, undefined, inner);
-}
+/** A folder in a FolderShape, with its AdditionalProperties (ops/folder-shape.ts). */
+export { renderFolder } from './folder-shape.js';
 
 export function intAttr(node: XmlNode | undefined, name: string, fallback: number): number {
   const raw = node?.a?.[name];

@@ -113,8 +113,9 @@ export function findItems(request: XmlNode, ctx: OperationContext): string {
         const max = pageSize(indexed ?? contacts, limit) ?? unpaged(list, offset, limit);
         const ordered = indexed?.a?.BasePoint === 'End' ? [...list].reverse() : list;
         page = ordered.slice(offset, offset + max);
+        // Without a paged view Exchange writes no IndexedPagingOffset (Microsoft's FindItem example).
         attrs = {
-          IndexedPagingOffset: offset + page.length,
+          ...(indexed || contacts ? { IndexedPagingOffset: offset + page.length } : {}),
           TotalItemsInView: list.length,
           IncludesLastItemInRange: offset + page.length >= list.length,
         };

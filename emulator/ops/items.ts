@@ -6,9 +6,10 @@ import { deliver } from '../items/mail.js';
 import { attendeesOf, organizedBy, sendCancellations, sendInvitations } from '../items/meetings.js';
 import { readItem } from '../items/read.js';
 import { parseShape, renderItem, renderItemId } from '../items/render.js';
+import { createResponseObject, responseObjectNames, sendSavedResponse } from '../items/responses.js';
 import { applyUpdates, transact, updatedKeys, versionOfChangeKey } from '../items/update.js';
 import { isoSeconds, textOf, timeOf } from '../items/values.js';
-import { EwsError } from '../soap/response-codes.js';
+import { EwsError, type ResponseCode } from '../soap/response-codes.js';
 import type { Mailbox } from '../store/mailbox.js';
 import type { StoredFolder, StoredItem } from '../store/model.js';
 import { child, children, type XmlNode } from '../xml/node.js';
@@ -21,6 +22,16 @@ const creatable: Record<string, { kind: ItemKind; folder: 'calendar' | 'contacts
   Message: { kind: 'Message', folder: 'drafts' },
   Contact: { kind: 'Contact', folder: 'contacts' },
   Task: { kind: 'Task', folder: 'tasks' },
+};
+
+/**
+ * The folders Exchange lets CreateItem put each kind in: a contact, appointment or task only in a folder of its own
+ * kind (Microsoft's CreateItem (contact) example: a contact in searchfolders is refused); messages anywhere.
+ */
+const folderFor: Partial<Record<ItemKind, { element: StoredFolder['element']; error: ResponseCode }>> = {
+  Contact: { element: 'ContactsFolder', error: 'ErrorCannotCreateContactInNonContactFolder' },
+  CalendarItem: { element: 'CalendarFolder', error: 'ErrorCannotCreateCalendarItemInNonCalendarFolder' },
+  Task: { element: 'TasksFolder', error: 'ErrorCannotCreateTaskInNonTaskFolder' },
 };
 
 /** ItemInfoResponseMessageType requires Items even in an error message; Exchange sends it empty. */
@@ -119,11 +130,15 @@ export function createItems(request: XmlNode, ctx: OperationContext): string {
     items,
     (node) => {
       if (folderError) throw folderError;
+      if (responseObjectNames.has(node.n))
+        return createResponseObject(ctx, node, { disposition: options.messageDisposition, folder });
       // Optional in the schema, required by Exchange for the items they concern.
       if (node.n === 'CalendarItem' && options.sendInvitations === undefined)
         throw new EwsError('ErrorSendMeetingInvitationsRequired');
       if (node.n === 'Message' && options.messageDisposition === undefined)
         throw new EwsError('ErrorMessageDispositionRequired');
+      const needed = folder && folderFor[creatable[node.n]?.kind ?? 'Message'];
+      if (folder && needed && folder.element !== needed.element) throw new EwsError(needed.error);
       const item = createItem(ctx, node, options);
       return `<m:Items>${item ? renderItemId(viewOf(item)) : ''}</m:Items>`;
     },
@@ -292,6 +307,10 @@ export function sendItems(request: XmlNode, ctx: OperationContext): string {
   const ids = children(child(request, 'ItemIds'));
   return responseMessages('SendItem', ids, (id) => {
     const { view } = resolveItemId(ctx.mailbox, id);
+    if (view.kind === 'MeetingResponse' && view.props._draft === 'true') {
+      sendSavedResponse(ctx, view.item, save ? (target ?? ctx.mailbox.folder('sentitems')) : undefined);
+      return '';
+    }
     if (view.kind !== 'Message') throw new EwsError('ErrorInvalidRequest', 'Only e-mail messages can be sent.');
     const item = view.item;
     deliver(ctx.core, ctx.mailbox, item.props, item.attachments, item.ext);

@@ -2,7 +2,7 @@ import type { OperationContext } from '../context.js';
 import type { ItemView } from '../items/calendar.js';
 import { computed, defaultValue } from '../items/computed.js';
 import { extendedKey } from '../items/extended.js';
-import { fieldByUri, knownUris } from '../items/fields.js';
+import { fieldByUri, knownUris, requestableItemUris } from '../items/fields.js';
 import { textOf } from '../items/values.js';
 import { EwsError } from '../soap/response-codes.js';
 import { child, children, type XmlNode } from '../xml/node.js';
@@ -31,7 +31,8 @@ export function fieldValue(path: XmlNode, view: ItemView, ctx: OperationContext)
   const uri = path.a?.FieldURI ?? '';
   if (path.n !== 'FieldURI')
     throw new EwsError('ErrorUnsupportedPathForQuery', `${path.n} cannot be used in a restriction.`);
-  if (!knownUris.has(uri))
+  // Any item FieldURI of types.xsd may be compared (issue 16, finding 3): one the item does not have is absent.
+  if (!knownUris.has(uri) && !requestableItemUris.has(uri))
     throw new EwsError('ErrorUnsupportedPathForQuery', `${uri} cannot be used in a restriction.`);
   const def = fieldByUri(view.kind, uri);
   if (!def) return undefined;

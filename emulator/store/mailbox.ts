@@ -10,8 +10,18 @@ import type {
   StoredItem,
   Tombstone,
 } from './model.js';
+import type { OofSettings } from './oof.js';
 
-/** The distinguished folders every mailbox has, with their parent and EWS folder element. */
+/**
+ * The distinguished folders every mailbox has, with their parent, EWS folder element and FolderClass, where a new
+ * Exchange 2016 mailbox has them: the IPM subtree (msgfolderroot) with the folders a user sees, Sync Issues and its
+ * three children, the Skype for Business contact folders under Contacts; beside it, under root, Recoverable Items and
+ * its children, the search folder root (Finder) with the To-Do and Voice Mail search folders, and the system folders
+ * EWS names. Not here, so ErrorFolderNotFound, as on a mailbox without them: publicfoldersroot (no public folders),
+ * the archive* folders (no archive mailbox), and the Office 365 folders of the schema's later names (teamspace*,
+ * yammer*, onedrive*, orionnotes, tagitems, alltaggeditems, externalcontacts, teamchat, scheduled, mecontact,
+ * personmetadata). docs/emulator.md, "Operations".
+ */
 export const distinguishedFolders = [
   { name: 'root', displayName: 'Top of Information Store', element: 'Folder' },
   { name: 'msgfolderroot', parent: 'root', displayName: 'Top of Information Store', element: 'Folder' },
@@ -44,6 +54,86 @@ export const distinguishedFolders = [
   { name: 'tasks', parent: 'msgfolderroot', displayName: 'Tasks', element: 'TasksFolder', folderClass: 'IPF.Task' },
   { name: 'notes', parent: 'msgfolderroot', displayName: 'Notes', element: 'Folder', folderClass: 'IPF.StickyNote' },
   { name: 'journal', parent: 'msgfolderroot', displayName: 'Journal', element: 'Folder', folderClass: 'IPF.Journal' },
+  {
+    name: 'conversationhistory',
+    parent: 'msgfolderroot',
+    displayName: 'Conversation History',
+    element: 'Folder',
+    folderClass: 'IPF.Note',
+  },
+  {
+    name: 'syncissues',
+    parent: 'msgfolderroot',
+    displayName: 'Sync Issues',
+    element: 'Folder',
+    folderClass: 'IPF.Note',
+  },
+  { name: 'conflicts', parent: 'syncissues', displayName: 'Conflicts', element: 'Folder', folderClass: 'IPF.Note' },
+  {
+    name: 'localfailures',
+    parent: 'syncissues',
+    displayName: 'Local Failures',
+    element: 'Folder',
+    folderClass: 'IPF.Note',
+  },
+  {
+    name: 'serverfailures',
+    parent: 'syncissues',
+    displayName: 'Server Failures',
+    element: 'Folder',
+    folderClass: 'IPF.Note',
+  },
+  {
+    name: 'recipientcache',
+    parent: 'contacts',
+    displayName: 'Recipient Cache',
+    element: 'ContactsFolder',
+    folderClass: 'IPF.Contact.RecipientCache',
+  },
+  {
+    name: 'quickcontacts',
+    parent: 'contacts',
+    displayName: '{06967759-274D-40B2-A3EB-D7F9E73727D7}',
+    element: 'ContactsFolder',
+    folderClass: 'IPF.Contact.MOC.QuickContacts',
+  },
+  {
+    name: 'imcontactlist',
+    parent: 'contacts',
+    displayName: '{A9E2BC46-B3A0-4243-B315-60D991004455}',
+    element: 'ContactsFolder',
+    folderClass: 'IPF.Contact.MOC.ImContactList',
+  },
+  { name: 'recoverableitemsroot', parent: 'root', displayName: 'Recoverable Items', element: 'Folder' },
+  { name: 'recoverableitemsdeletions', parent: 'recoverableitemsroot', displayName: 'Deletions', element: 'Folder' },
+  { name: 'recoverableitemsversions', parent: 'recoverableitemsroot', displayName: 'Versions', element: 'Folder' },
+  { name: 'recoverableitemspurges', parent: 'recoverableitemsroot', displayName: 'Purges', element: 'Folder' },
+  {
+    name: 'recoverableitemsdiscoveryholds',
+    parent: 'recoverableitemsroot',
+    displayName: 'DiscoveryHolds',
+    element: 'Folder',
+  },
+  { name: 'searchfolders', parent: 'root', displayName: 'Finder', element: 'Folder' },
+  {
+    name: 'todosearch',
+    parent: 'searchfolders',
+    displayName: 'To-Do Search',
+    element: 'SearchFolder',
+    folderClass: 'IPF.Task',
+  },
+  {
+    name: 'voicemail',
+    parent: 'searchfolders',
+    displayName: 'Voice Mail',
+    element: 'SearchFolder',
+    folderClass: 'IPF.Note.Microsoft.Voicemail',
+  },
+  { name: 'mycontacts', parent: 'root', displayName: 'MyContacts', element: 'Folder', folderClass: 'IPF.Note' },
+  { name: 'favorites', parent: 'root', displayName: 'Favorites', element: 'Folder', folderClass: 'IPF.Note' },
+  { name: 'peopleconnect', parent: 'root', displayName: 'PeopleConnect', element: 'Folder' },
+  { name: 'directory', parent: 'root', displayName: 'Directory', element: 'Folder' },
+  { name: 'adminauditlogs', parent: 'root', displayName: 'AdminAuditLogs', element: 'Folder' },
 ] as const;
 
 export type DistinguishedFolder = (typeof distinguishedFolders)[number]['name'];
@@ -65,6 +155,8 @@ export interface MailboxSnapshot {
   folders: StoredFolder[];
   items: StoredItem[];
   tombstones: Record<string, Tombstone[]>;
+  /** Out of Office settings, once set (GetUserOofSettings answers the default before). */
+  oof?: OofSettings;
 }
 
 export interface NewItem {
@@ -92,6 +184,8 @@ export class Mailbox {
   /** Per folder, its items in the order of their last change: what SyncFolderItems reads since a sync state. */
   private readonly changeLogs = new Map<string, ChangeLog>();
   events: MailboxEvent[] = [];
+  /** Out of Office settings (ops/oof.ts); undefined until SetUserOofSettings. */
+  oof: OofSettings | undefined;
   /** Called for every event (the notification hub listens). */
   onEvent: (mailbox: Mailbox, event: MailboxEvent) => void = () => {};
 
@@ -105,8 +199,10 @@ export class Mailbox {
     this.createFolders();
   }
 
+  /** Creates the distinguished folders the mailbox lacks (all of them when new; a data file may predate some). */
   private createFolders(): void {
     for (const def of distinguishedFolders) {
+      if (this.byDistinguished.has(def.name)) continue;
       const parent = 'parent' in def ? this.byDistinguished.get(def.parent) : undefined;
       const folder: StoredFolder = {
         id: newFolderId(),
@@ -169,11 +265,20 @@ export class Mailbox {
     this.events = [];
     this.seq = 0;
     this.epoch = newToken(6);
+    this.oof = undefined;
     this.createFolders();
   }
 
+  /**
+   * Adds an item delivered to this mailbox (mail, a meeting message): CreatedEvent, NewMailEvent, then the folder's
+   * ModifiedEvent, in the order of Microsoft's GetStreamingEvents example.
+   */
+  deliverItem(folderId: string, input: NewItem): StoredItem {
+    return this.addItem(folderId, input, false, true);
+  }
+
   /** Adds an item; `quiet` skips the event log (bulk seeding for benchmarks). */
-  addItem(folderId: string, input: NewItem, quiet = false): StoredItem {
+  addItem(folderId: string, input: NewItem, quiet = false, delivered = false): StoredItem {
     const now = input.created ?? this.now();
     const seq = ++this.seq;
     const item: StoredItem = {
@@ -196,6 +301,7 @@ export class Mailbox {
     this.logChange(item);
     if (!quiet) {
       this.emitItem('CreatedEvent', item, seq);
+      if (delivered) this.newMail(item);
       this.emitFolderModified(folderId);
     }
     return item;
@@ -262,7 +368,7 @@ export class Mailbox {
   }
 
   /** A NewMailEvent for a message delivered to this mailbox. */
-  newMail(item: StoredItem): void {
+  private newMail(item: StoredItem): void {
     this.append({
       seq: ++this.seq,
       type: 'NewMailEvent',
@@ -329,6 +435,7 @@ export class Mailbox {
       folders: [...this.folders.values()],
       items: [...this.items.values()],
       tombstones: Object.fromEntries(this.tombstones),
+      ...(this.oof ? { oof: this.oof } : {}),
     };
   }
 
@@ -349,6 +456,8 @@ export class Mailbox {
     }
     mailbox.epoch = snapshot.epoch;
     mailbox.seq = snapshot.seq;
+    mailbox.oof = snapshot.oof;
+    mailbox.createFolders();
     return mailbox;
   }
 }

@@ -69,7 +69,7 @@ export interface Tombstone {
   seq: number;
 }
 
-export type FolderElement = 'Folder' | 'CalendarFolder' | 'ContactsFolder' | 'TasksFolder';
+export type FolderElement = 'Folder' | 'CalendarFolder' | 'ContactsFolder' | 'TasksFolder' | 'SearchFolder';
 
 export interface StoredFolder {
   id: string;

@@ -146,3 +146,82 @@ describe('required attributes and elements, and values in range', () => {
     expect(codeOf(view)).toBe('ErrorSchemaValidation');
   });
 });
+
+describe('the whole request against messages.xsd (issue 16, finding 4)', () => {
+  const ref = '<t:ReferenceItemId Id="AAMkAGNoYW5nZWQAAAAAAAAAAAAA"/>';
+  const create = (inner: string, attrs = ' MessageDisposition="SaveOnly"') =>
+    `<m:CreateItem${attrs}><m:Items>${inner}</m:Items></m:CreateItem>`;
+  // Every response object of NonEmptyArrayOfAllItemsType, with the content types.xsd gives it.
+  const responseObjects: Record<string, string> = {
+    AcceptItem: `<t:AcceptItem><t:Sensitivity>Private</t:Sensitivity>${ref}</t:AcceptItem>`,
+    TentativelyAcceptItem: `<t:TentativelyAcceptItem>${ref}<t:ProposedStart>2026-01-01T10:00:00Z</t:ProposedStart><t:ProposedEnd>2026-01-01T11:00:00Z</t:ProposedEnd></t:TentativelyAcceptItem>`,
+    DeclineItem: `<t:DeclineItem><t:Body BodyType="Text">no</t:Body>${ref}</t:DeclineItem>`,
+    CancelCalendarItem: `<t:CancelCalendarItem>${ref}</t:CancelCalendarItem>`,
+    ReplyToItem: `<t:ReplyToItem><t:Subject>RE: x</t:Subject>${ref}<t:NewBodyContent BodyType="HTML">&lt;p&gt;yes&lt;/p&gt;</t:NewBodyContent></t:ReplyToItem>`,
+    ReplyAllToItem: `<t:ReplyAllToItem>${ref}</t:ReplyAllToItem>`,
+    ForwardItem: `<t:ForwardItem><t:ToRecipients><t:Mailbox><t:EmailAddress>bob@contoso.test</t:EmailAddress></t:Mailbox></t:ToRecipients>${ref}</t:ForwardItem>`,
+    RemoveItem: `<t:RemoveItem>${ref}</t:RemoveItem>`,
+    SuppressReadReceipt: `<t:SuppressReadReceipt>${ref}</t:SuppressReadReceipt>`,
+    PostReplyItem: `<t:PostReplyItem>${ref}</t:PostReplyItem>`,
+    AcceptSharingInvitation: `<t:AcceptSharingInvitation>${ref}</t:AcceptSharingInvitation>`,
+  };
+
+  it('accepts CreateItem with each response object the schema allows, and checks what is inside it', async () => {
+    for (const [name, item] of Object.entries(responseObjects)) {
+      const answer = await call(create(item));
+      expect(codeOf(answer), name).not.toBe('ErrorSchemaValidation');
+    }
+    const refused = {
+      'an unknown element': responseObjects.AcceptItem?.replace('<t:Sensitivity>', '<t:Bogus/><t:Sensitivity>'),
+      'elements out of order': `<t:AcceptItem>${ref}<t:Sensitivity>Private</t:Sensitivity></t:AcceptItem>`,
+      'a reference without its Id': '<t:RemoveItem><t:ReferenceItemId/></t:RemoveItem>',
+      'a value outside its enumeration': responseObjects.AcceptItem?.replace('Private', 'Secret'),
+      'a proposed time that is no xs:dateTime': responseObjects.TentativelyAcceptItem?.replace(
+        '2026-01-01T10:00:00Z',
+        'at ten',
+      ),
+    };
+    for (const [what, item] of Object.entries(refused)) {
+      const answer = await call(create(item as string));
+      expect(answer.status, what).toBe(500);
+      expect(codeOf(answer), what).toBe('ErrorSchemaValidation');
+    }
+  });
+
+  it('refuses ProposeNewTime in CreateItem (a ResponseObjects entry only) and answers the unemulated ones ErrorInvalidRequest', async () => {
+    // types.xsd lists ProposeNewTime under ResponseObjects, not in NonEmptyArrayOfAllItemsType: a time is proposed
+    // with AcceptItem, TentativelyAcceptItem or DeclineItem and ProposedStart/ProposedEnd (docs/emulator.md).
+    const propose = await call(create(`<t:ProposeNewTime>${ref}</t:ProposeNewTime>`));
+    expect(propose.status).toBe(500);
+    expect(codeOf(propose)).toBe('ErrorSchemaValidation');
+    for (const name of ['SuppressReadReceipt', 'PostReplyItem', 'AcceptSharingInvitation']) {
+      expect(codeOf(await call(create(responseObjects[name] as string))), name).toBe('ErrorInvalidRequest');
+    }
+  });
+
+  it('checks children messages.xsd declares by reference in the types namespace (GetUserOofSettings t:Mailbox)', async () => {
+    const oof = (mailbox: string) => `<m:GetUserOofSettingsRequest>${mailbox}</m:GetUserOofSettingsRequest>`;
+    const typed = await call(oof(`<t:Mailbox><t:Address>${alice}</t:Address></t:Mailbox>`));
+    expect(codeOf(typed)).not.toBe('ErrorSchemaValidation');
+    const messagesNamespace = await call(oof(`<m:Mailbox><t:Address>${alice}</t:Address></m:Mailbox>`));
+    expect(codeOf(messagesNamespace)).toBe('ErrorSchemaValidation');
+    const noAddress = await call(oof('<t:Mailbox><t:Name>Alice</t:Name></t:Mailbox>'));
+    expect(codeOf(noAddress)).toBe('ErrorSchemaValidation');
+  });
+
+  it('checks restrictions and sort orders down to their leaves', async () => {
+    const find = (restriction: string) =>
+      `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:Restriction>${restriction}</m:Restriction><m:ParentFolderIds><t:DistinguishedFolderId Id="inbox"/></m:ParentFolderIds></m:FindItem>`;
+    const valid = find(
+      '<t:And><t:IsEqualTo><t:FieldURI FieldURI="item:Subject"/><t:FieldURIOrConstant><t:Constant Value="x"/></t:FieldURIOrConstant></t:IsEqualTo><t:Exists><t:FieldURI FieldURI="calendar:AdjacentMeetings"/></t:Exists></t:And>',
+    );
+    expect(codeOf(await call(valid))).toBe('NoError');
+    for (const restriction of [
+      '<t:IsEqualTo><t:FieldURI FieldURI="item:Subject"/></t:IsEqualTo>',
+      '<t:Exists><t:FieldURI FieldURI="item:Bogus"/></t:Exists>',
+      '<t:Contains ContainmentMode="Everywhere"><t:FieldURI FieldURI="item:Subject"/><t:Constant Value="x"/></t:Contains>',
+    ]) {
+      expect(codeOf(await call(find(restriction))), restriction).toBe('ErrorSchemaValidation');
+    }
+  });
+});

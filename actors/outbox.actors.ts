@@ -21,6 +21,10 @@ export interface OutboxDeps {
   maxAttachmentBytes: number;
   /** sync.conflicts and the sync's lock (src/sync/executors/outbox.ts). */
   conflicts?: ConflictSettings;
+  /** Several instances drain this outbox (src/sync/executors/outbox-workers.ts, sharedOutbox). */
+  sharedOutbox?: boolean;
+  /** In a cluster: whether this instance still holds the user's lease (src/sync/executors/outbox.ts, holds). */
+  holds?: (user: string) => boolean;
 }
 
 /**
@@ -39,6 +43,8 @@ export function createOutboxActor(deps: OutboxDeps) {
       writerOf: (user: string) => deps.connections.writer(user),
       conflicts: deps.conflicts,
       pollMs: deps.pollMs,
+      sharedOutbox: deps.sharedOutbox === true,
+      ...(deps.holds ? { holds: deps.holds } : {}),
       onDatabaseGone: (error) =>
         system.get('database')?.send({ type: 'database.failed', error: serializeError(error) }),
     });

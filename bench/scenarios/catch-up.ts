@@ -25,12 +25,11 @@
  * --cpu-prof-dir=/tmp/prof' (bench/support/connector.ts).
  */
 import { availableParallelism } from 'node:os';
-import type pg from 'pg';
 import type { LoggedRequest } from '../../emulator/request-log.js';
 import type { ItemTypeName } from '../../src/ports/database.port.js';
 import type { AloneResult, PartCpu } from '../support/alone.js';
 import { startConnector } from '../support/connector.js';
-import { type BenchItemType, freshSchema, tableOf } from '../support/database.js';
+import { type BenchItemType, backendCpu, freshSchema, tableOf, withApplicationName } from '../support/database.js';
 import { type EmulatorProcess, startEmulatorProcess } from '../support/emulator.js';
 import { appointmentsFrom, mixOf, type SeedMix, sizeOf } from '../support/items.js';
 import type { NaiveRequest } from '../support/naive.js';
@@ -144,23 +143,6 @@ async function connectorRun(emulator: EmulatorProcess, backend: 'ews' | 'graph',
   } finally {
     await db.drop();
   }
-}
-
-/** `url` with `application_name` set, so that its sessions' backends can be found in pg_stat_activity. */
-function withApplicationName(url: string, name: string): string {
-  const parsed = new URL(url);
-  parsed.searchParams.set('application_name', name);
-  return parsed.toString();
-}
-
-/** CPU seconds so far of each PostgreSQL backend of `application`, by pid (/proc: the server runs on this machine). */
-async function backendCpu(pool: pg.Pool, application: string): Promise<Map<number, number>> {
-  const { rows } = await pool.query<{ pid: number }>('select pid from pg_stat_activity where application_name = $1', [
-    application,
-  ]);
-  const cpu = new Map<number, number>();
-  for (const { pid } of rows) cpu.set(pid, cpuSeconds(pid) ?? 0);
-  return cpu;
 }
 
 async function aloneRun(emulator: EmulatorProcess, backend: 'ews' | 'graph', users: string[], shape: Shape) {

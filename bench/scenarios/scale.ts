@@ -1,7 +1,7 @@
 /**
  * Scale: many mailboxes registered and live at once.
  *
- *   node --import tsx bench/scenarios/scale.ts [--quick]
+ *   npm run build && node --import tsx bench/scenarios/scale.ts [--quick] [--mailboxes N]
  *
  * 10,000 mailboxes (quick: 1,000) × 4 item types, empty (what is measured is registration, not catch-up), on EWS with
  * streaming notifications. Time from the connector's start to all live (its /readyz counts the live mailboxes,
@@ -10,13 +10,15 @@
  * the default 8: registration should be bounded by the concurrency. The emulator's hanging-connection limit is raised
  * to one connection per mailbox and more, so the figure holds whether or not the connector groups subscriptions on
  * shared streaming connections; the connections it really holds to the emulator are counted and printed. The connector
- * runs from the sources through tsx (../support/connector.ts), which costs some 50 MiB of RSS more than the compiled
- * bin/exh.js (measured with one mailbox at 6e10098: 212 against 164 MiB); its RSS with one mailbox is measured too, so
- * the cost per mailbox is beside the total. RSS is taken when all are live and again after the idle period: most of it
+ * runs compiled from dist/ (../support/connector.ts; through tsx it cost some 50 MiB of RSS more: 212 against 164 MiB
+ * with one mailbox at 6e10098); its RSS with one mailbox is measured too, so the cost per mailbox is beside the total.
+ * `--mailboxes N` measures another count (a profile at 2,500: BENCH_CONNECTOR_NODE_OPTIONS, ../support/connector.ts). RSS is taken when all are live and again after the idle period: most of it
  * is then garbage of the registration V8 has not given back (a heap snapshot at 1,000 live mailboxes: 41 KiB live heap
  * each), so the second figure says whether it did.
  */
 
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { LoggedRequest } from '../../emulator/index.js';
 import { startConnector } from '../support/connector.js';
 import { freshSchema } from '../support/database.js';
@@ -26,13 +28,42 @@ import { connectionsTo, peakRssMiB } from '../support/proc-net.js';
 import { waitUntil } from '../support/process.js';
 import { figure, progress, quick, ratio, runScenario } from '../support/report.js';
 
-const mailboxCount = quick ? 1_000 : 10_000;
+const countAt = process.argv.indexOf('--mailboxes');
+const mailboxCount = countAt >= 0 ? Number(process.argv[countAt + 1]) : quick ? 1_000 : 10_000;
 const idleSeconds = quick ? 10 : 30;
 const concurrencies = quick ? [8] : [8, 32];
 const rssTargetMiB = 400;
 const users = Array.from({ length: mailboxCount }, (_, i) => `scale${i}@contoso.test`);
 /** Enough for one streaming connection per mailbox however the emulator counts them, plus the pool's. */
 const hangingLimit = mailboxCount + 100;
+
+/**
+ * BENCH_HEAP_SNAPSHOT_DIR: a heap snapshot of each connector once all its mailboxes are live, written there (V8 collects
+ * the garbage first, so it holds the live heap; read it with Chrome's memory tab or bench/support/heap-summary.ts).
+ */
+const heapDir = process.env.BENCH_HEAP_SNAPSHOT_DIR;
+
+/** Signals the connector to write a heap snapshot and waits until the file stops growing. */
+async function heapSnapshot(pid: number): Promise<string> {
+  const dir = heapDir ?? '.';
+  const before = new Set(readdirSync(dir));
+  process.kill(pid, 'SIGUSR2');
+  let file: string | undefined;
+  let size = -1;
+  await waitUntil(
+    'the heap snapshot',
+    () => {
+      file ??= readdirSync(dir).find((name) => name.endsWith('.heapsnapshot') && !before.has(name));
+      if (!file) return false;
+      const now = statSync(join(dir, file)).size;
+      const stable = now > 0 && now === size;
+      size = now;
+      return stable;
+    },
+    { intervalMs: 2_000, timeoutMs: 600_000 },
+  );
+  return join(dir, file ?? '');
+}
 
 interface Registration {
   concurrency: number;
@@ -81,6 +112,7 @@ async function register(
     exchange: emulator.exchange('ews', { concurrency }),
     listeners: { http: { enabled: true, port } },
     logLevel: 'warn',
+    ...(heapDir ? { nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapDir}`] } : {}),
   });
   try {
     let live = 0;
@@ -113,6 +145,11 @@ async function register(
       `${registered.length} mailboxes, concurrency ${concurrency}: all live in ${seconds.toFixed(1)} s, RSS ${rssMiB.toFixed(0)} MiB, ` +
         `${connections} connections to the emulator, ${attached} streaming subscriptions attached`,
     );
+    if (heapDir) {
+      // After the figures above: writing a snapshot takes a while and a heap's worth of memory.
+      const snapshot = await heapSnapshot(exh.pid);
+      progress(`heap snapshot of ${registered.length} live mailboxes: ${snapshot}`);
+    }
     let idleCpuShare: number | undefined;
     let idleRssMiB: number | undefined;
     if (options.idle) {

@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { installBaseProject } from '../../src/db/commands.js';
+import { cpuSeconds } from './process.js';
 
 export const pgUrl = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -37,6 +38,31 @@ export interface FreshSchema {
   drop(): Promise<void>;
 }
 
+/** Users in app_user (the example application's registration), syncing `types` (default every type). */
+export async function registerUsers(
+  pool: pg.Pool,
+  users: string[],
+  options: { types?: BenchItemType[]; backend?: 'ews' | 'graph' } = {},
+): Promise<void> {
+  const types = new Set(options.types ?? (Object.keys(tableOf) as BenchItemType[]));
+  // In slices: 10,000 users are more parameters than one statement takes.
+  for (let i = 0; i < users.length; i += 1_000) {
+    const slice = users.slice(i, i + 1_000);
+    await pool.query(
+      `insert into app_user (exh_user, sync_calendar, sync_contact, sync_email, sync_task, exh_backend)
+       select u, $2, $3, $4, $5, $6 from unnest($1::text[]) as u`,
+      [
+        slice,
+        types.has('calendar'),
+        types.has('contact'),
+        types.has('email'),
+        types.has('task'),
+        options.backend ?? null,
+      ],
+    );
+  }
+}
+
 /** `url` confined to `schema`. */
 export function schemaUrl(url: string, schema: string): string {
   const parsed = new URL(url);
@@ -59,24 +85,7 @@ export async function freshSchema(
   const url = schemaUrl(pgUrl, schema);
   await installBaseProject({ type: 'postgres', connectionString: url }, { exampleApp: true });
   const pool = new pg.Pool({ connectionString: url, max: 4 });
-  const users = options.users ?? [];
-  const types = new Set(options.types ?? (Object.keys(tableOf) as BenchItemType[]));
-  // In slices: 10,000 users are more parameters than one statement takes.
-  for (let i = 0; i < users.length; i += 1_000) {
-    const slice = users.slice(i, i + 1_000);
-    await pool.query(
-      `insert into app_user (exh_user, sync_calendar, sync_contact, sync_email, sync_task, exh_backend)
-       select u, $2, $3, $4, $5, $6 from unnest($1::text[]) as u`,
-      [
-        slice,
-        types.has('calendar'),
-        types.has('contact'),
-        types.has('email'),
-        types.has('task'),
-        options.backend ?? null,
-      ],
-    );
-  }
+  await registerUsers(pool, options.users ?? [], options);
   return {
     schema,
     url,
@@ -96,4 +105,25 @@ export async function freshSchema(
       }
     },
   };
+}
+
+/** `url` with `application_name` set, so that its sessions' backends can be found in pg_stat_activity. */
+export function withApplicationName(url: string, name: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.set('application_name', name);
+  return parsed.toString();
+}
+
+/**
+ * CPU seconds so far of each PostgreSQL backend whose application_name is like `pattern` (a LIKE pattern; the name
+ * itself for one), by pid (/proc: the server runs on this machine).
+ */
+export async function backendCpu(pool: pg.Pool, pattern: string): Promise<Map<number, number>> {
+  const { rows } = await pool.query<{ pid: number }>(
+    'select pid from pg_stat_activity where application_name like $1',
+    [pattern],
+  );
+  const cpu = new Map<number, number>();
+  for (const { pid } of rows) cpu.set(pid, cpuSeconds(pid) ?? 0);
+  return cpu;
 }

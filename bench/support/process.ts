@@ -2,8 +2,10 @@
  * Child processes for the benchmarks: every part a user runs apart (the emulator, the connector, a reader or writer
  * measured alone) runs here in a process of its own, so that a figure is not one event loop's share of another's.
  *
- * - spawnTs(file, args): `node --import tsx <file>` from the repository root, its stdout read line by line.
+ * - spawnTs(file, args): `node --import tsx <file>` from the repository root, its stdout read line by line
+ *   (`{ tsx: false }`: `node <file>`, for the compiled connector).
  * - rssMiB(pid), cpuSeconds(pid): what /proc says of a process (Linux; undefined elsewhere).
+ * - machineBusy(): CPU ticks of the whole machine so far (/proc/stat), busy and in all, to tell what others took.
  * - waitUntil(what, check): polls until check() holds; fails naming what it waited for.
  * - stopChild(child): SIGTERM, then SIGKILL after a grace period; resolves with the exit code.
  */
@@ -25,14 +27,22 @@ export interface SpawnedTs {
 export function spawnTs(
   file: string,
   args: string[] = [],
-  options: { onLine?: (line: string) => void; env?: NodeJS.ProcessEnv; ipc?: boolean; nodeArgs?: string[] } = {},
+  options: {
+    onLine?: (line: string) => void;
+    env?: NodeJS.ProcessEnv;
+    ipc?: boolean;
+    nodeArgs?: string[];
+    /** false: `file` is JavaScript, run by node alone (the connector from dist/). */
+    tsx?: boolean;
+  } = {},
 ): SpawnedTs {
   const spawnOptions: SpawnOptions = {
     cwd: repoRoot,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'inherit', ...(options.ipc ? (['ipc'] as const) : [])],
   };
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', file, ...args], spawnOptions);
+  const loader = options.tsx === false ? [] : ['--import', 'tsx'];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...loader, file, ...args], spawnOptions);
   const onLine = options.onLine ?? ((line: string) => process.stderr.write(`${line}\n`));
   let buffered = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -81,6 +91,22 @@ export function cpuSeconds(pid: number): number | undefined {
     // The command name may contain spaces: the fields are counted after its closing parenthesis.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The whole machine's CPU ticks so far (/proc/stat's first line): busy (user, nice, system, irq, softirq, steal) and
+ * in all (those, idle and iowait). Between two readings, busy ÷ all × cores is how many cores were busy, by this
+ * benchmark or by anything else running; undefined where there is no /proc.
+ */
+export function machineBusy(): { busy: number; all: number } | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields;
+    const busy = user + nice + system + irq + softirq + steal;
+    return { busy, all: busy + idle + iowait };
   } catch {
     return undefined;
   }

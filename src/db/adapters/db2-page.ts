@@ -3,6 +3,7 @@ import { type ItemTypeDefinition, procedureFields } from '../../items/index.js';
 import type { ChangeBatch, FieldValue } from '../../ports/database.port.js';
 import { procedureArguments } from '../field-values.js';
 import { newIdProcedure } from '../sql/routines.js';
+import { pageFenceCheck } from './db2-cluster.js';
 
 /**
  * A page of changes (ChangeBatch) for DB2: its statements, each with parameter markers, and the same statements as
@@ -70,7 +71,11 @@ export const applyingOff = 'SET exh_applying = 0';
 
 /** The statements of one page, in the order the one-call-at-a-time adapter ran them, the flag set around them. */
 export function pageStatements(definition: ItemTypeDefinition, batch: ChangeBatch): Db2Statement[] {
-  const statements: Db2Statement[] = [{ text: applyingOn, params: [], object: 'exh_watermark' }];
+  const statements: Db2Statement[] = [
+    // Several instances: the lease check first (db2-cluster.ts), which fails the page's transaction when lost.
+    ...(batch.fence ? [pageFenceCheck(batch.user, batch.fence)] : []),
+    { text: applyingOn, params: [], object: 'exh_watermark' },
+  ];
   // A user switched between backends: rows move to their items' new ids first (docs/database.md, "Switching backends").
   const rename = newIdProcedure(definition);
   for (const { from, to } of batch.renames ?? []) {

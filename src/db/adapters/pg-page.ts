@@ -1,6 +1,6 @@
 import { errors } from '../../errors.js';
 import type { ItemTypeDefinition } from '../../items/index.js';
-import type { ChangeBatch, FieldValue } from '../../ports/database.port.js';
+import type { ChangeBatch, Fence, FieldValue } from '../../ports/database.port.js';
 import { procedureArguments } from '../field-values.js';
 import { newIdProcedure } from '../sql/routines.js';
 import { applyingFlag } from './installable.js';
@@ -60,11 +60,57 @@ function quote(text: string, object: string): string {
   return text.includes('\\') ? ` E'${doubled.replaceAll('\\', '\\\\')}'` : `'${doubled}'`;
 }
 
+/** The SQLSTATE fenceCheck raises; the adapter turns it into EXH_CLUSTER_LEASE_LOST (pg-errors.ts). */
+export const leaseLostSqlState = 'EXH01';
+
+/**
+ * Several instances (docs/database.md, "Several instances"): a statement that raises SQLSTATE EXH01 unless `fence`'s
+ * instance holds `user`'s lease with that token, unexpired by the database's clock. First in a transaction, it keeps
+ * the lease row share-locked until the end, so no claim takes the lease between the check and the commit; raising
+ * rolls back everything the transaction wrote. The token is compared as text: a malformed one matches no lease.
+ */
+export function fenceCheck(user: string, fence: Fence): PageStatement {
+  const object = 'exh_lease';
+  return fenceBlock(
+    `FROM exh_lease AS l WHERE l.exh_user_key = lower(${literal(user, object)})`,
+    fence,
+    literal(user, object),
+  );
+}
+
+/** fenceCheck for an outbox row, whose user the row holds (a row without a user has no lease: refused). */
+export function outboxFenceCheck(id: string, fence: Fence): PageStatement {
+  const row = `o.exh_outbox_id = ${literal(id, 'exh_outbox')}::bigint`;
+  return fenceBlock(
+    `FROM exh_outbox AS o JOIN exh_lease AS l ON l.exh_user_key = lower(o.exh_user) WHERE ${row}`,
+    fence,
+    `coalesce((SELECT o.exh_user FROM exh_outbox AS o WHERE ${row}), '')`,
+  );
+}
+
+function fenceBlock(fromWhere: string, fence: Fence, user: string): PageStatement {
+  const object = 'exh_lease';
+  const body = `BEGIN
+  PERFORM 1 ${fromWhere}
+    AND l.exh_instance_id = ${literal(fence.instanceId, object)} AND l.exh_fence::text = ${literal(fence.token, object)}
+    AND l.exh_expires_at > now()
+    FOR SHARE OF l;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'exh: this instance does not hold the lease' USING ERRCODE = '${leaseLostSqlState}', DETAIL = ${user};
+  END IF;
+END`;
+  if (body.includes('$exh_fence$')) {
+    throw errors.procedureFailed(object, new Error('a user or instance id contains "$exh_fence$"'));
+  }
+  return { text: `DO $exh_fence$\n${body}\n$exh_fence$`, object };
+}
+
 /** The statements of one page, in the order the one-call-at-a-time adapter ran them. */
 export function pageStatements(definition: ItemTypeDefinition, batch: ChangeBatch): PageStatement[] {
   const watermarkColumn = `exh_watermark_${definition.name}`;
   // The example application's triggers skip rows written while this is on (no echo back to Exchange).
   const statements: PageStatement[] = [
+    ...(batch.fence ? [fenceCheck(batch.user, batch.fence)] : []),
     { text: `SELECT set_config('${applyingFlag}', 'on', true)`, object: 'exh_watermark' },
     // The procedures' statements planned for their values in this transaction. A pooled session otherwise keeps the
     // generic plan PL/pgSQL settles on after five calls, made while the application's table was still small (a

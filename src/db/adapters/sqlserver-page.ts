@@ -4,6 +4,7 @@ import type { ChangeBatch, FieldValue } from '../../ports/database.port.js';
 import { procedureArguments } from '../field-values.js';
 import { newIdProcedure } from '../sql/routines.js';
 import { applyingFlag } from './installable.js';
+import { fenceCheckLine } from './sqlserver-cluster.js';
 
 /**
  * A page of changes (ChangeBatch) as T-SQL batches for SQL Server: every EXEC of a page and its other writes in one
@@ -55,6 +56,17 @@ const shared = { user: '@exh_page_user', userLower: '@exh_page_user_lower', item
 /** The statements of one page, in the order the one-call-at-a-time adapter ran them. */
 function pageStatements(definition: ItemTypeDefinition, batch: ChangeBatch): Statement[] {
   const statements: Statement[] = [];
+  // Several instances: first, the lease check (sqlserver-cluster.ts), which fails the page's transaction when lost.
+  if (batch.fence) {
+    statements.push({
+      text: fenceCheckLine(
+        `FROM exh_lease AS l WITH (HOLDLOCK) WHERE l.exh_user_key = ${shared.userLower}`,
+        shared.user,
+      ),
+      object: 'exh_lease',
+      inputs: [],
+    });
+  }
   const rename = newIdProcedure(definition);
   for (const { from, to } of batch.renames ?? []) {
     statements.push({
@@ -160,6 +172,12 @@ export function pageBatches(
     { name: shared.user.slice(1), kind: 'user', value: batch.user },
     { name: shared.userLower.slice(1), kind: 'user', value: batch.user.toLowerCase() },
     { name: shared.itemType.slice(1), kind: 'code', value: batch.itemType },
+    ...(batch.fence
+      ? [
+          { name: 'exh_fence_instance', kind: 'text' as const, value: batch.fence.instanceId },
+          { name: 'exh_fence_token', kind: 'text' as const, value: batch.fence.token },
+        ]
+      : []),
   ];
   const batches: SqlServerBatch[] = [];
   let lines: string[] = [];

@@ -50,6 +50,8 @@ export interface EwsMailbox {
    * ExhError of the catalogue (the library's own exceptions included).
    */
   request<T>(options: CallOptions, extra: Partial<ErrorContext>, task: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /** Sends nothing for this mailbox for `ms` (ErrorServerBusy's BackOffMilliseconds, also from its group's stream). */
+  holdOff(ms: number): void;
 }
 
 export interface EwsConnectionInit {
@@ -165,12 +167,16 @@ export class EwsConnection implements MailboxConnection, MailboxWriter, EwsMailb
           const failure =
             scope.error ?? (isExhError(error) ? error : fromLibraryError(error, { url: this.endpoint, ...context }));
           const backOffMs = failure.code === 'EXH_EXCHANGE_THROTTLED' ? failure.details.backOffMs : undefined;
-          if (typeof backOffMs === 'number') this.#quietUntil = Math.max(this.#quietUntil, Date.now() + backOffMs);
+          if (typeof backOffMs === 'number') this.holdOff(backOffMs);
           throw failure;
         }
       },
       { priority: options.priority, signal: options.signal, mailbox: this.user },
     );
+  }
+
+  holdOff(ms: number): void {
+    this.#quietUntil = Math.max(this.#quietUntil, Date.now() + ms);
   }
 
   syncFolder(folder: FolderName, continuation: string | null, options: SyncFolderOptions): Promise<SyncPage> {

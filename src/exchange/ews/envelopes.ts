@@ -49,3 +49,10 @@ export class EnvelopeSplitter {
     return this.#buffer.trim().length;
   }
 }
+
+/** The SubscriptionIds a GetStreamingEvents request names, trimmed (Exchange compares them so). */
+export function subscriptionIdsOf(request: string): string[] {
+  return [...request.matchAll(/<(?:[\w.-]+:)?SubscriptionId>([^<]*)<\/(?:[\w.-]+:)?SubscriptionId>/g)].map((m) =>
+    (m[1] ?? '').trim(),
+  );
+}

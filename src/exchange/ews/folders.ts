@@ -2,7 +2,7 @@ import { type FolderName, folderNames } from '../../ports/exchange.port.js';
 import { type EwsFault, fromResponseCode, responseMessageFault } from './errors.js';
 import { errorContext, type SoapTarget, soapCall } from './soap.js';
 import type { EwsTransport } from './transport.js';
-import { all, at, attr, entries } from './xml.js';
+import { all, at, entries, idAttr } from './xml.js';
 
 /**
  * The ids of the mailbox's distinguished folders, in one GetFolder (the library binds one folder per request).
@@ -29,7 +29,7 @@ export async function distinguishedFolderIds(
       continue;
     }
     const [folder] = entries(at(message, 'Folders'));
-    const id = attr(at(folder?.[1], 'FolderId'), 'Id');
+    const id = idAttr(at(folder?.[1], 'FolderId'));
     const name = folderNames[index];
     if (id && name) ids.set(id, name);
   }

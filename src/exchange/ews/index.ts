@@ -70,6 +70,7 @@ export function createEwsExchange(deps: EwsExchangeDeps): EwsExchange {
     ignoreSsl: exchange.ignoreSsl,
     ...authentication,
     account,
+    logger: log,
   });
 
   const streams = new StreamGroups({ transport, pool, logger: log, tuning });

@@ -2,7 +2,7 @@ import { ExtendedPropertyDefinition, Guid, MapiPropertyType } from 'ews-javascri
 import { findIana } from 'windows-iana';
 import type { AttachmentRef, ExchangeItem, ExchangeValue, ItemProperty } from '../../ports/exchange.port.js';
 import { formatRecurrence, parseRecurrence } from './recurrence.js';
-import { all, at, attr, entries, textOf, type XmlValue } from './xml.js';
+import { all, at, attr, entries, idAttr, textOf, type XmlValue } from './xml.js';
 
 /**
  * An EWS item (GetItem, AllProperties) as ExchangeItem.properties, keyed by the neutral names of
@@ -95,7 +95,7 @@ function strings(node: XmlValue | undefined, name: string): string[] | null {
 function attachments(node: XmlValue | undefined): AttachmentRef[] | null {
   const list: AttachmentRef[] = [];
   for (const [, attachment] of entries(at(node, 'Attachments'))) {
-    const id = attr(at(attachment, 'AttachmentId'), 'Id');
+    const id = idAttr(at(attachment, 'AttachmentId'));
     if (id) list.push({ name: textOf(attachment, 'Name') ?? '', id });
   }
   return list.length > 0 ? list : null;
@@ -320,8 +320,8 @@ export function toExchangeItem(kind: string, node: XmlValue): ExchangeItem {
   if (kind === 'Contact') contact(node, properties);
   if (kind === 'Task') task(node, properties);
   const item: ExchangeItem = {
-    id: attr(id, 'Id') ?? '',
-    changeKey: attr(id, 'ChangeKey') ?? '',
+    id: idAttr(id) ?? '',
+    changeKey: idAttr(id, 'ChangeKey') ?? '',
     itemClass: textOf(node, 'ItemClass') || defaultItemClass[kind] || 'IPM',
     properties,
   };

@@ -7,7 +7,7 @@ import { fromResponseCode, responseMessageFault } from './errors.js';
 import { getItems } from './items.js';
 import { occurrences } from './occurrences.js';
 import { errorContext, soapCall } from './soap.js';
-import { at, attr, entries, escapeXml, textOf } from './xml.js';
+import { at, entries, escapeXml, idAttr, textOf } from './xml.js';
 
 /**
  * SyncFolderItems for one distinguished folder: ids only (cheap for Exchange), written and read by the adapter itself
@@ -118,7 +118,7 @@ async function syncFolderItems(
   const pending = entries(at(message, 'Changes')).map(([kind, change]): Pending => {
     // Create and Update carry the item's element (CalendarItem, Message …); Delete and ReadFlagChange the id alone.
     const itemId = at(change, 'ItemId') ?? at(entries(change)[0]?.[1], 'ItemId');
-    const id = attr(itemId, 'Id') ?? '';
+    const id = idAttr(itemId) ?? '';
     switch (kind) {
       case 'Create':
         return { type: 'create', id };

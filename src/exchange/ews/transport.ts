@@ -5,7 +5,9 @@ import { pipeline, type Readable } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { IXHRApi, IXHROptions, IXHRProgress } from 'ews-javascript-api';
 import { type ExhError, errors, isExhError } from '../../errors.js';
-import { EnvelopeSplitter } from './envelopes.js';
+import type { ExhLogger } from '../../logging/logger.js';
+import { fingerprint } from '../subscription-events.js';
+import { EnvelopeSplitter, subscriptionIdsOf } from './envelopes.js';
 import { type ErrorContext, fromHttpStatus, fromNetworkError } from './errors.js';
 import { NtlmConnections, type NtlmCredentials, type Sent } from './ntlm.js';
 import { hasDtd } from './xml.js';
@@ -43,6 +45,8 @@ export interface TransportOptions {
   ntlm?: NtlmCredentials;
   /** The account that logs on, for error messages. */
   account: string;
+  /** Where the transport reports what it drops (a notification stream that ends inside an envelope). */
+  logger?: ExhLogger;
 }
 
 export interface HttpAnswer {
@@ -293,6 +297,7 @@ export class EwsTransport implements IXHRApi {
       if (ended) return;
       ended = true;
       clearTimeout(silence);
+      this.#warnUnclosed(splitter, body, full, error);
       signal?.removeEventListener('abort', close);
       request.destroy();
       handlers.onEnd(error);
@@ -333,6 +338,25 @@ export class EwsTransport implements IXHRApi {
     });
     watch();
     return { headers: response.headers, close };
+  }
+
+  /**
+   * A notification stream that ended inside an envelope lost what that envelope held (the events of one or more of
+   * its subscriptions): said with the subscriptions' fingerprints, as the streaming groups name them, not dropped.
+   */
+  #warnUnclosed(splitter: EnvelopeSplitter, body: string, context: ErrorContext, error: ExhError | undefined): void {
+    if (splitter.pending === 0) return;
+    const subscriptions = subscriptionIdsOf(body).map(fingerprint);
+    this.#options.logger?.warn(
+      {
+        user: context.user,
+        url: context.url,
+        subscriptions,
+        chars: splitter.pending,
+        ...(error ? { code: error.code } : {}),
+      },
+      `The notification stream ended inside an envelope (${splitter.pending} characters unread): the events it held for subscription(s) ${subscriptions.join(', ')} are lost`,
+    );
   }
 
   // ews-javascript-api's IXHRApi.

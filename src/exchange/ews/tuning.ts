@@ -10,6 +10,7 @@ export interface Tuning {
   /**
    * How long a streaming group waits for more mailboxes to join or leave before it opens its stream again with the
    * new list of subscriptions (a connection's list is fixed): one reopen for a burst of subscribes, not one each.
+   * A subscribe does not wait for it: it resolves when Subscribe answers, and the events meanwhile wait at Exchange.
    */
   streamRegroupMs: number;
   /** A stream that brings no byte for this long is lost (Exchange sends a keep-alive about every 30 s). */

@@ -15,7 +15,7 @@ import {
   isEmailClass,
   updateXml,
 } from './write-fields.js';
-import { all, at, attr, entries, escapeXml, textOf, type XmlValue } from './xml.js';
+import { all, at, entries, escapeXml, idAttr, textOf, type XmlValue } from './xml.js';
 
 /**
  * The database → Exchange half of a mailbox connection (MailboxWriter): CreateItem, UpdateItem, DeleteItem, FindItem
@@ -51,8 +51,8 @@ function message(mailbox: EwsMailbox, response: XmlValue, operation: string, ite
 function itemIdOf(node: XmlValue | undefined): { itemId: string; changeKey: string } | undefined {
   const [first] = entries(at(node, 'Items'));
   const id = at(first?.[1], 'ItemId');
-  const itemId = attr(id, 'Id');
-  return itemId ? { itemId, changeKey: attr(id, 'ChangeKey') ?? '' } : undefined;
+  const itemId = idAttr(id);
+  return itemId ? { itemId, changeKey: idAttr(id, 'ChangeKey') ?? '' } : undefined;
 }
 
 function invalidValue(mailbox: EwsMailbox, error: unknown): ExhError | unknown {
@@ -90,8 +90,8 @@ async function calendarFacts(mailbox: EwsMailbox, call: Call, itemId: string, ca
   const node = first?.[1];
   const id = at(node, 'ItemId');
   return {
-    itemId: attr(id, 'Id') ?? itemId,
-    changeKey: attr(id, 'ChangeKey') ?? '',
+    itemId: idAttr(id) ?? itemId,
+    changeKey: idAttr(id, 'ChangeKey') ?? '',
     organizer: textOf(node, 'Organizer', 'Mailbox', 'EmailAddress') || undefined,
     uid: textOf(node, 'UID') || undefined,
   };
@@ -255,8 +255,8 @@ async function findIn(
   const answer = message(mailbox, await caller(mailbox, options)('FindItem', body), 'FindItem');
   const [first] = entries(at(answer, 'RootFolder', 'Items'));
   const id = at(first?.[1], 'ItemId');
-  const itemId = attr(id, 'Id');
-  return itemId ? { itemId, changeKey: attr(id, 'ChangeKey') ?? '' } : undefined;
+  const itemId = idAttr(id);
+  return itemId ? { itemId, changeKey: idAttr(id, 'ChangeKey') ?? '' } : undefined;
 }
 
 export async function findByAppItemId(
@@ -290,7 +290,7 @@ export async function addAttachment(
     itemId,
   );
   const [first] = entries(at(answer, 'Attachments'));
-  const attachmentId = attr(at(first?.[1], 'AttachmentId'), 'Id');
+  const attachmentId = idAttr(at(first?.[1], 'AttachmentId'));
   if (!attachmentId) {
     throw errors.exchangeRequestFailed(mailbox.target.url, 'CreateAttachment', 'the answer carries no attachment id');
   }

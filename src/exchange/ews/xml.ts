@@ -303,6 +303,15 @@ export function attr(node: XmlValue | undefined, name: string): string | undefin
   return typeof value === 'string' ? value : undefined;
 }
 
+/**
+ * An id attribute (Id, ChangeKey) as Exchange compares it: without the white space around it, which a proxy or a
+ * pretty-printer may add and which no EWS id contains (they are base64). Blank counts as absent.
+ */
+export function idAttr(node: XmlValue | undefined, name = 'Id'): string | undefined {
+  const value = attr(node, name)?.trim();
+  return value ? value : undefined;
+}
+
 /** The child elements of a node with their names, grouped by name (enough for event lists, where order is not used). */
 export function entries(node: XmlValue | undefined): [string, XmlValue][] {
   if (!isObject(node)) return [];

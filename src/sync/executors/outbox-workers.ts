@@ -1,5 +1,5 @@
 import { outboxRowsPerUser } from '../../db/outbox.js';
-import { describe, isDatabaseGone } from '../../errors.js';
+import { describe, isDatabaseGone, isExhError } from '../../errors.js';
 import { byQueue, drainQueue, type OutboxDeps, type OutboxRow, queueOf } from './outbox.js';
 
 /** The clock the workers poll by; tests pass their own and tick it by hand (STYLE 13). */
@@ -14,6 +14,12 @@ export interface OutboxWorkersDeps extends OutboxDeps {
   /** The database went away under a look or a worker (isDatabaseGone): its machine's business, not the outbox's. */
   onDatabaseGone: (error: unknown) => void;
   timers?: OutboxTimers;
+  /**
+   * Other instances drain the same outbox (a cluster, docs/scale-out.md): a user's rows may have been tried by the
+   * instance that held its lease before, so no row is taken for a first attempt (every create looks for the item an
+   * earlier attempt may have made: one more Exchange request per create).
+   */
+  sharedOutbox?: boolean;
 }
 
 export interface OutboxWorkers {
@@ -49,7 +55,7 @@ export function createOutboxWorkers(deps: OutboxWorkersDeps): OutboxWorkers {
   const controller = new AbortController();
   const log = deps.logger.child({ actor: 'outbox' });
   const timers = deps.timers ?? systemTimers;
-  const { pollMs, onDatabaseGone, timers: _clock, ...drainDeps } = deps;
+  const { pollMs, onDatabaseGone, timers: _clock, sharedOutbox, ...drainDeps } = deps;
   const workers = new Map<string, Promise<void>>();
   let reading: Promise<void> | undefined;
   let again = false;
@@ -64,6 +70,7 @@ export function createOutboxWorkers(deps: OutboxWorkersDeps): OutboxWorkers {
   const firstAttempt = (entry: OutboxRow) => {
     const id = BigInt(entry.id);
     const first =
+      !sharedOutbox &&
       seenAtStart !== undefined &&
       entry.attempts === 0 &&
       id > seenAtStart &&
@@ -76,6 +83,9 @@ export function createOutboxWorkers(deps: OutboxWorkersDeps): OutboxWorkers {
   const failed = (error: unknown) => {
     if (controller.signal.aborted) return;
     if (isDatabaseGone(error)) onDatabaseGone(error);
+    // The user's lease went to another instance while its rows were written: that one applies them again (a create
+    // finds what this one made); nothing was recorded here.
+    else if (isExhError(error, 'EXH_CLUSTER_LEASE_LOST')) log.warn({ err: error }, describe(error));
     else log.error({ err: error }, `Draining the outbox failed: ${describe(error)}`);
   };
 

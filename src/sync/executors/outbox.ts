@@ -25,7 +25,7 @@ import {
   pendingFor,
   versionOf,
 } from '../decisions/conflicts.js';
-import { updateEchoSkippable } from '../decisions/echo.js';
+import { updateEchoOwn } from '../decisions/echo.js';
 import { mapItem, writeOf } from '../decisions/map-item.js';
 import type { OwnWrites } from './own-writes.js';
 import { recordConflict } from './record-conflict.js';
@@ -43,6 +43,12 @@ export interface OutboxDeps {
   maxAttachmentBytes: number;
   /** The conflict rule and the sync's lock; without them a change overwrites what changed in Exchange meanwhile. */
   conflicts?: ConflictSettings | undefined;
+  /**
+   * In a cluster (docs/scale-out.md): whether this instance may still write the user's mailbox (it holds the lease,
+   * Membership.fenceOf). Asked before each row: a drain that lost the user stops there, its rows left pending for the
+   * new holder, rather than writing to Exchange what that one may be writing too. Absent: always.
+   */
+  holds?: (user: string) => boolean;
 }
 
 export interface DrainOutcome {
@@ -124,7 +130,7 @@ export async function drainQueue(
   try {
     for (const [index, entry] of queue.entries()) {
       if (lost) break;
-      if (options.signal.aborted) {
+      if (options.signal.aborted || (entry.user !== null && deps.holds && !deps.holds(entry.user))) {
         outcome.waiting += queue.length - index;
         break;
       }
@@ -462,10 +468,7 @@ async function writeChange(
   if (entry.action === 'chg') {
     const fields = writeOf(definition, entry.fields);
     let updated: WriteResult;
-    // Whether the write was made on the very version the row reflects: only then does the version it leaves differ
-    // from the row by this change alone, so that its echo may be skipped. A write made over a later version (no key
-    // known, overwrite, or the conflict decided for the application) leaves a version that also holds that later
-    // change, which the row has not seen yet: its echo must be applied (test/faults/convergence.test.ts found this).
+    // Whether the write was made on the very version the row reflects (src/sync/decisions/echo.ts, updateEchoOwn).
     let onKnownVersion = false;
     try {
       updated = await writer.updateItem(itemId, fields, {
@@ -485,8 +488,10 @@ async function writeChange(
       }
       if (current && holdsValues(valuesOf(entry, current), intendedValues([entry]))) {
         // Exchange already holds this change (the same edit made there, or this write done before a stop kept the
-        // connector from remembering it): nothing conflicts and nothing is left to write.
+        // connector from remembering it): nothing conflicts and nothing is left to write. That version may hold
+        // other changes the row has not seen: the sync's report of the item is applied.
         await remember(itemId, current.changeKey);
+        deps.conflicts?.ownWrites?.wroteOver(entry.user, itemId);
         return ok(itemId);
       }
       const decision = await decide(current ? versionOf(current) : null, false);
@@ -498,11 +503,10 @@ async function writeChange(
       updated = await writer.updateItem(itemId, fields, call);
     }
     await remember(updated.itemId, updated.changeKey);
-    // Only a row that had its item id (its create's echo applied) may skip the echo of its change.
     const named = typeof entry.fields.item_id === 'string' && entry.fields.item_id !== '';
-    if (named && onKnownVersion && updated.changeKey && updateEchoSkippable(definition)) {
+    if (updateEchoOwn(definition, { named, onKnownVersion, changeKey: updated.changeKey })) {
       deps.conflicts?.ownWrites?.wrote(entry.user, updated.itemId, updated.changeKey);
-    }
+    } else deps.conflicts?.ownWrites?.wroteOver(entry.user, updated.itemId);
     log.action({ itemId }, `Changed ${entry.itemType} ${itemId} in Exchange`);
     return ok(updated.itemId);
   }

@@ -263,8 +263,8 @@ describe('syncFolder: every field of every item type', () => {
       isRead: false,
       importance: 'High',
       internetMessageId: expect.stringMatching(/^<.+@.+>$/),
-      // The emulator does not implement item:ConversationId (Exchange sends it with AllProperties).
-      conversationId: null,
+      // Exchange sends item:ConversationId with AllProperties; both copies of a message are one conversation.
+      conversationId: expect.stringMatching(/^[A-Za-z0-9+/]+=*$/),
       inReplyTo: '<earlier@contoso.test>',
       hasAttachments: true,
       categories: ['Finance'],
@@ -281,6 +281,7 @@ describe('syncFolder: every field of every item type', () => {
       bcc: ['dave@elsewhere.test'],
       isRead: true,
       internetMessageId: incoming.properties.internetMessageId,
+      conversationId: incoming.properties.conversationId,
     });
   });
 });

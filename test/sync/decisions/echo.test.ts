@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { itemType } from '../../../src/items/index.js';
 import type { ItemChange } from '../../../src/ports/database.port.js';
-import { updateEchoSkippable, withoutOwnEchoes } from '../../../src/sync/decisions/echo.js';
+import { updateEchoOwn, updateEchoSkippable, withoutOwnEchoes } from '../../../src/sync/decisions/echo.js';
 
 const change = (action: ItemChange['action'], itemId: string, changeKey: string | null): ItemChange => ({
   action,
@@ -44,5 +44,19 @@ describe('the echo of the connector’s own writes', () => {
     ]);
     const { changes } = withoutOwnEchoes(itemType('calendar'), [change('chg', 'a', 'k1')], () => true);
     expect(changes).toHaveLength(1);
+  });
+
+  it('takes an update as its own only when written on the very version the row reflects (3e1acd4)', () => {
+    const contact = itemType('contact');
+    const onKnown = { named: true, onKnownVersion: true, changeKey: 'k2' };
+    expect(updateEchoOwn(contact, onKnown)).toBe(true);
+    // Written without a known key, as an overwrite, or again after a conflict decided for the application: the
+    // version left also holds a person's later change, which only its echo brings to the row.
+    expect(updateEchoOwn(contact, { ...onKnown, onKnownVersion: false })).toBe(false);
+    // A row without its item id, a write whose key Exchange did not give, a type whose echo carries Exchange's values.
+    expect(updateEchoOwn(contact, { ...onKnown, named: false })).toBe(false);
+    expect(updateEchoOwn(contact, { ...onKnown, changeKey: null })).toBe(false);
+    expect(updateEchoOwn(contact, { ...onKnown, changeKey: '' })).toBe(false);
+    expect(updateEchoOwn(itemType('calendar'), onKnown)).toBe(false);
   });
 });

@@ -223,6 +223,76 @@ describe('the outbox workers', () => {
     workers.stop();
   });
 
+  it.each([
+    [true, ['b-1']],
+    [false, ['b-1', 'b-1']],
+  ])(
+    'with other instances on the same outbox (sharedOutbox %s), a row another instance wrote but did not record: copies in Exchange %j',
+    async (sharedOutbox, made) => {
+      // This instance (here) started before the row was written.
+      const { workers: here } = await workersOf({ db: counted().db, sharedOutbox });
+      here.start();
+      await here.idle();
+      await addTask(alice, 'b-1');
+      // The instance that held alice's lease before writes it to Exchange, then loses the lease before its outcome is
+      // recorded: the fenced database refuses the completion (src/cluster/fenced-database.ts) and the row stays pending.
+      const { workers: before, records } = await workersOf({
+        db: counted({
+          completeOutbox: async () => {
+            throw errors.leaseLost(alice, 'exh-before', 'the outcome of outbox row 1');
+          },
+        }).db,
+        sharedOutbox,
+      });
+      before.start();
+      await before.idle();
+      before.stop();
+      expect(records.map((r) => r.msg)).toContainEqual(expect.stringContaining('no longer holds the lease'));
+      expect(await states(alice)).toEqual(['pending']);
+      // Now here holds the lease: sharing the outbox, its create looks first and finds the item; otherwise (one
+      // connector per outbox, where a row written since the start was never tried) it makes a second one.
+      await here.look();
+      await here.idle();
+      expect(await states(alice)).toEqual(['done']);
+      expect(world.admin.listFolder(alice, 'tasks').map((item) => item.properties.appItemId)).toEqual(made);
+      here.stop();
+    },
+  );
+
+  it('in a cluster, stop writing a user’s rows once this instance no longer holds the user: the rest stay pending', async () => {
+    let held = true;
+    const alices = await world.connect(alice);
+    const creates: string[] = [];
+    const counting = new Proxy(alices, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (name === 'createItem') {
+          return async (...args: Parameters<MailboxWriter['createItem']>) => {
+            creates.push(args[0].appItemId);
+            // The lease goes to another instance while this row is written (its heartbeat failed, say).
+            held = false;
+            return target.createItem(...args);
+          };
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await addTask(alice, 'h-1');
+    await addTask(alice, 'h-2');
+    const { workers } = await workersOf({ db: counted().db, writers: { [alice]: counting }, holds: () => held });
+    workers.start();
+    await workers.idle();
+    // The row in flight was written; the next one is left for the new holder, untouched.
+    expect(creates).toEqual(['h-1']);
+    expect(await states(alice)).toEqual(['done', 'pending']);
+    held = true;
+    await workers.look();
+    await workers.idle();
+    expect(creates).toEqual(['h-1', 'h-2']);
+    expect(await states(alice)).toEqual(['done', 'done']);
+    workers.stop();
+  });
+
   it('merge the looks asked for while one reads into one more look', async () => {
     const gate = deferred();
     const { db, reads } = counted({

@@ -6,7 +6,13 @@ import { SyncLocks, syncLockKey } from '../../../src/mailbox/sync-locks.js';
 import type { ControlPort, SyncItemsRequest } from '../../../src/ports/control.port.js';
 import type { FolderName, ItemWrite, MailboxWriter } from '../../../src/ports/exchange.port.js';
 import type { ConflictRule } from '../../../src/sync/decisions/conflicts.js';
-import { type ConflictSettings, drainOutbox, syncItemsFromParameters } from '../../../src/sync/executors/outbox.js';
+import {
+  applyItemChange,
+  type ConflictSettings,
+  drainOutbox,
+  syncItemsFromParameters,
+} from '../../../src/sync/executors/outbox.js';
+import { OwnWrites } from '../../../src/sync/executors/own-writes.js';
 import { type ExampleDatabase, useExampleDatabase } from '../../support/example-database.js';
 
 /**
@@ -727,6 +733,79 @@ describe('the outbox meets a change made in Exchange meanwhile (docs/reliability
     expect((await conflictLog(user)).map((r) => r.exh_message)).toEqual([
       expect.stringContaining('the application won (a deletion wins under every rule)'),
     ]);
+  });
+
+  describe("which writes' echoes are the connector's own (src/sync/decisions/echo.ts, updateEchoOwn)", () => {
+    /** Drains with OwnWrites, and says whether the echo of the item's version now would be taken as its own. */
+    const echoSkipped = async (
+      world: ReturnType<typeof versionedWriter>,
+      rule: ConflictRule,
+      user: string,
+      id: string,
+    ) => {
+      const ownWrites = new OwnWrites();
+      await drainOutbox(
+        {
+          ...base(),
+          writerOf: (u) => (u === user ? world.writer : undefined),
+          conflicts: { ...settings(rule), ownWrites },
+        },
+        { limit: 100, signal },
+      );
+      return ownWrites.isEcho(user, id, world.keyOf(id));
+    };
+
+    it('a change written on the version the row reflects: its echo is skipped', async () => {
+      const user = 'echo-known@contoso.test';
+      const world = versionedWriter();
+      const id = await changedTask(user, world);
+      expect(await echoSkipped(world, 'exchange-wins', user, id)).toBe(true);
+      expect(world.calls.slice(1)).toEqual([`update ${id} Ours over its version`]);
+    });
+
+    it("written again after a conflict decided for the application: its echo is applied (it holds the person's change)", async () => {
+      const user = 'echo-conflict@contoso.test';
+      const world = versionedWriter();
+      const id = await changedTask(user, world);
+      world.personEdits(id, 'Theirs');
+      expect(await echoSkipped(world, 'database-wins', user, id)).toBe(false);
+      expect(world.calls.slice(1)).toEqual([`refused ${id} ${id}#1`, `update ${id} Ours overwriting`]);
+    });
+
+    it('written without a known change key: its echo is applied', async () => {
+      const user = 'echo-unknown@contoso.test';
+      const world = versionedWriter();
+      const id = await changedTask(user, world);
+      await instance.query('DELETE FROM exh_item_version WHERE exh_item_id = $1', [id]);
+      world.personEdits(id, 'Theirs');
+      expect(await echoSkipped(world, 'exchange-wins', user, id)).toBe(false);
+      expect(world.calls.slice(1)).toEqual([`update ${id} Ours overwriting`]);
+    });
+
+    it('written as an overwrite (exh_sync_item direction 1): its echo is applied', async () => {
+      const user = 'echo-overwrite@contoso.test';
+      const world = versionedWriter();
+      const id = await changedTask(user, world);
+      await instance.query(`DELETE FROM exh_outbox WHERE exh_user = $1 AND exh_state = 'pending'`, [user]);
+      const ownWrites = new OwnWrites();
+      const outcome = await applyItemChange(
+        { db, logger, conflicts: { ...settings('exchange-wins'), ownWrites } },
+        world.writer,
+        {
+          id: 'exh_sync_item',
+          user,
+          itemType: 'task',
+          action: 'chg',
+          fields: { item_id: id, app_item_id: `${user}-t`, subject: 'Ours' },
+          attempts: 0,
+        },
+        { signal, priority: 'live' },
+        { overwrite: true },
+      );
+      expect(outcome.exitCode).toBe(0);
+      expect(world.calls.slice(1)).toEqual([`update ${id} Ours overwriting`]);
+      expect(ownWrites.isEcho(user, id, world.keyOf(id))).toBe(false);
+    });
   });
 
   it('without conflict settings (the resync, or a caller that has none) it overwrites, as before', async () => {

@@ -27,6 +27,18 @@ describe('the connector’s own writes', () => {
     expect(own.isEcho('u', 'a', 'k2')).toBe(true);
   });
 
+  it('take no later write for an echo once one was written over changes the row has not seen, until the sync met the item', () => {
+    const own = new OwnWrites();
+    // A conflict decided for the application: written over a person's change the row has not seen.
+    own.wroteOver('u', 'a');
+    // The application's next change, written on the version that write left: its key is the item's latest.
+    own.wrote('u', 'a', 'k2');
+    expect(own.isEcho('u', 'a', 'k2')).toBe(false);
+    // The sync met the item: the row reflects it now, and the next own write's echo is skipped again.
+    own.wrote('u', 'a', 'k3');
+    expect(own.isEcho('u', 'a', 'k3')).toBe(true);
+  });
+
   it('keep at most `limit` items, forgetting the oldest first', () => {
     const own = new OwnWrites(2);
     own.wrote('u', 'a', 'k');

@@ -1,5 +1,5 @@
 import type { FolderName } from '../../../ports/exchange.port.js';
-import { at, attr, entries, textOf, type XmlValue } from '../xml.js';
+import { at, entries, idAttr, textOf, type XmlValue } from '../xml.js';
 
 /**
  * What a notification says, reduced to what the connector uses: which of the subscribed folders to look at again.
@@ -33,7 +33,7 @@ export function summarize(notification: XmlValue): NotificationSummary {
     }
     summary.changes++;
     for (const element of ['ParentFolderId', 'OldParentFolderId', 'FolderId', 'OldFolderId']) {
-      const id = attr(at(event, element), 'Id');
+      const id = idAttr(at(event, element));
       if (id) summary.folderIds.push(id);
     }
   }

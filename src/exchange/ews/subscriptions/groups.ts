@@ -22,11 +22,14 @@ import { fingerprint, notifySafely, toLost } from './lifecycle.js';
  *
  * A connection carries a fixed list of subscriptions: a mailbox that joins or leaves has the group's stream opened
  * again with the new list, once the joins and leaves of `tuning.streamRegroupMs` are in (what happens meanwhile waits
- * in the subscriptions at Exchange). A mailbox's subscribe resolves once a stream carries its subscription, and fails
- * with that stream's error. What concerns one subscription (ErrorSubscriptionNotFound with its id) is a `lost` event
- * for that mailbox alone; what ends the connection (an HTTP error, silence, streams that end at once) is a `lost`
- * event for each of its mailboxes, which subscribe again and catch up as before. Exchange ending a stream after
- * ConnectionTimeout opens it again at once.
+ * in the subscriptions at Exchange). A mailbox's subscribe resolves as soon as Exchange answers its Subscribe: from
+ * then on Exchange keeps every event for the subscription until a stream takes it, so the mailbox's catch-up need
+ * not wait for the group's stream (docs/exchange-on-premises.md, "Streaming at scale"). What concerns one
+ * subscription (ErrorSubscriptionNotFound with its id) is a `lost` event for that mailbox alone; what ends the
+ * connection or keeps it from opening (an HTTP error, ErrorServerBusy with its BackOffMilliseconds, silence, streams
+ * that end at once) is a `lost` event for each of its mailboxes, carrying the error and its back-off, after which
+ * they back off, subscribe again and catch up as before. Exchange ending a stream after ConnectionTimeout opens it
+ * again at once.
  */
 
 export const maxSubscriptionsPerConnection = 200;
@@ -41,8 +44,8 @@ interface Member {
   folderNames: ReadonlyMap<string, FolderName>;
   log: ExhLogger;
   onEvent: (event: SubscriptionEvent) => void;
-  /** Waits for the first stream that carries the subscription. */
-  carried?: { resolve: () => void; reject: (error: ExhError) => void };
+  /** EwsMailbox.holdOff of its mailbox. */
+  holdOff: (ms: number) => void;
 }
 
 export interface StreamGroupsDeps {
@@ -89,6 +92,12 @@ class StreamGroup {
     }, delayMs);
   }
 
+  /** Adds a subscription: the next stream carries it, and tells it what happens to the connection. */
+  join(member: Member): void {
+    this.members.set(member.id, member);
+    this.regroup();
+  }
+
   leave(id: string): void {
     if (!this.members.delete(id)) return;
     if (this.size === 0) this.close();
@@ -103,17 +112,15 @@ class StreamGroup {
     this.#stop = new AbortController();
     this.#stream?.close();
     this.#stream = undefined;
-    // Subscribes still waiting for a stream give up (the adapter closes).
-    for (const member of this.members.values()) member.carried?.reject(errors.poolAborted());
     this.onEmpty(this);
   }
 
   #lose(member: Member, error: ExhError): void {
     if (!this.members.delete(member.id)) return;
-    if (member.carried) {
-      member.carried.reject(error);
-      return;
-    }
+    // A stream refused with ErrorServerBusy asks its mailboxes for quiet: what each would send meanwhile (the
+    // Unsubscribe of the subscription it closes, a sync still under way) waits as after any request of its own.
+    const backOffMs = error.code === 'EXH_EXCHANGE_THROTTLED' ? error.details.backOffMs : undefined;
+    if (typeof backOffMs === 'number') member.holdOff(backOffMs);
     member.log.warn(
       { subscription: fingerprint(member.id), code: error.code },
       `Streaming subscription lost: ${error.message}`,
@@ -197,11 +204,6 @@ class StreamGroup {
         return;
       }
       this.#stream = stream;
-      for (const member of members) {
-        const carried = member.carried;
-        member.carried = undefined;
-        carried?.resolve();
-      }
     } catch (error) {
       if (!current()) return;
       const failure = isExhError(error) ? error : errors.subscriptionLost(target.user, String(error), error);
@@ -254,33 +256,6 @@ class StreamGroup {
     }
     if (this.size === 0) this.close();
   }
-
-  /** Adds a subscription; resolves once a stream carries it. */
-  carry(member: Member): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      member.carried = { resolve, reject };
-      this.members.set(member.id, member);
-      this.regroup();
-    });
-  }
-}
-
-/**
- * `carrying` settled, or EXH_POOL_ABORTED as soon as `signal` aborts; the abort listener goes once the race is over
- * (left on the mailbox's signal, it kept the race and what it settled with for the mailbox's lifetime).
- */
-async function unlessAborted(signal: AbortSignal, carrying: Promise<void>): Promise<void> {
-  let abort = () => {};
-  const stopped = new Promise<never>((_, reject) => {
-    abort = () => reject(errors.poolAborted());
-  });
-  if (signal.aborted) abort();
-  else signal.addEventListener('abort', abort, { once: true });
-  try {
-    await Promise.race([carrying, stopped]);
-  } finally {
-    signal.removeEventListener('abort', abort);
-  }
 }
 
 /** Every streaming group of one EWS adapter. */
@@ -332,18 +307,27 @@ export class StreamGroups {
     }
     group.joining--;
     const log = mailbox.logger;
-    const member: Member = { id, user: mailbox.user, folders, folderNames: mailbox.folderNames, log, onEvent };
+    const member: Member = {
+      id,
+      user: mailbox.user,
+      folders,
+      folderNames: mailbox.folderNames,
+      log,
+      onEvent,
+      holdOff: (ms) => mailbox.holdOff(ms),
+    };
     const leave = () => group.leave(id);
-    // The caller's signal ends the subscription as close() does, silently, and gives up a subscribe under way.
-    options.signal.addEventListener('abort', leave, { once: true });
-    try {
-      await unlessAborted(options.signal, group.carry(member));
-    } catch (error) {
-      options.signal.removeEventListener('abort', leave);
-      leave();
+    // Stopped while Subscribe was under way: the subscription made meanwhile is not wanted.
+    if (options.signal.aborted) {
+      if (group.size === 0) group.close();
       void unsubscribeInGroup(mailbox, group.affinity, id);
-      throw error;
+      throw errors.poolAborted();
     }
+    // The caller's signal ends the subscription as close() does, silently.
+    options.signal.addEventListener('abort', leave, { once: true });
+    // Resolving now, before the group's stream carries it, is what lets the catch-up start at once: the events of
+    // the meantime wait in the subscription at Exchange, and a stream that then fails is a `lost` event.
+    group.join(member);
     log.action(
       { subscription: fingerprint(id), folders, anchor: group.affinity.anchor },
       `Streaming subscription for ${folders.join(', ')}`,

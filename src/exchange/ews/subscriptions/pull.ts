@@ -51,7 +51,7 @@ export async function subscribePull(
         changes++;
         const named = event as typeof event & { FolderId?: { UniqueId?: string }; OldFolderId?: { UniqueId?: string } };
         for (const id of [event.ParentFolderId, event.OldParentFolderId, named.FolderId, named.OldFolderId]) {
-          if (id?.UniqueId) folderIds.push(id.UniqueId);
+          if (id?.UniqueId?.trim()) folderIds.push(id.UniqueId.trim());
         }
       }
       if (over || signal.aborted) return;

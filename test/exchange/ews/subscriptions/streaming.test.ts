@@ -3,10 +3,14 @@ import { EwsTransport } from '../../../../src/exchange/ews/transport.js';
 import type { FolderName, SubscriptionEvent } from '../../../../src/ports/exchange.port.js';
 import { alice, bob, live, startTestEmulator, testAdapter } from '../support.js';
 
-// An EWS "minute" of 200 ms: ConnectionTimeout 1 ends every stream after 200 ms; keep-alives every 50 ms.
+// An EWS "minute" of 200 ms: ConnectionTimeout 1 ends every stream after 200 ms; keep-alives every 50 ms. A group's
+// stream opens 50 ms after the last subscribe (streamRegroupMs), which resolves before that, once Subscribe answers.
 const emulator = await startTestEmulator({ mailboxes: [alice, bob], minuteMs: 200, keepAliveMs: 50 });
-const tuning = { minuteMs: 200, streamingConnectionMinutes: 1, streamSilenceMs: 400 };
+const tuning = { minuteMs: 200, streamingConnectionMinutes: 1, streamSilenceMs: 400, streamRegroupMs: 50 };
 const adapter = testAdapter(emulator, {}, { tuning });
+
+/** The subscriptions the emulator's streaming connections carry now. */
+const streamed = () => emulator.admin.streamingConnections().flatMap((c) => c.subscriptions);
 
 function recorder() {
   const events: SubscriptionEvent[] = [];
@@ -119,12 +123,32 @@ describe('streaming subscriptions', () => {
     expect(events.events).toEqual([]);
   });
 
-  it('a failing first stream fails subscribe itself', async () => {
-    const connection = await adapter.connect(bob);
+  it('subscribe resolves when Subscribe answers; what changes before the stream opens is told once it does', async () => {
+    const { events, subscription } = await subscribe(alice, ['tasks']);
+    // No stream carries it yet: the mailbox's catch-up may start now, the events meanwhile wait at Exchange.
+    expect(streamed()).not.toContain(subscription.id);
+    emulator.admin.createItem(alice, { kind: 'Task', Subject: 'Before the stream' });
+    await vi.waitFor(() => expect(events.events).toEqual([{ type: 'changed', folders: ['tasks'] }]));
+    expect(streamed()).toContain(subscription.id);
+    await subscription.close();
+  });
+
+  it('a throttled first stream is a lost event with its BackOffMilliseconds, so that the mailbox backs off', async () => {
     emulator.admin.faults.add({ kind: 'serverBusy', backOffMs: 500, calls: 1, operations: ['GetStreamingEvents'] });
-    await expect(connection.subscribe(['tasks'], 'streaming', () => {}, live())).rejects.toMatchObject({
-      code: 'EXH_EXCHANGE_THROTTLED',
-      details: { backOffMs: 500 },
-    });
+    const { events, subscription } = await subscribe(bob, ['tasks']);
+    expect(streamed()).not.toContain(subscription.id);
+    await vi.waitFor(() => expect(events.lost()).toHaveLength(1));
+    expect(events.events).toEqual([
+      {
+        type: 'lost',
+        error: { code: 'EXH_EXCHANGE_THROTTLED', message: expect.any(String), retryable: true, backOffMs: 500 },
+      },
+    ]);
+    // The subscription is over: the group opens no stream for it again, and nothing follows the lost event.
+    emulator.admin.createItem(bob, { kind: 'Task', Subject: 'After the throttled stream' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(streamed()).not.toContain(subscription.id);
+    expect(events.events).toHaveLength(1);
+    await subscription.close();
   });
 });

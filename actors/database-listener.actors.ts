@@ -2,7 +2,7 @@ import { fromCallback } from 'xstate';
 import { serializeError } from '../machines/report.js';
 import type { SupervisorEvent } from '../machines/supervisor.machine.js';
 import { createRequestHandler, type RequestHandlerDeps } from '../src/protocol/handle-request.js';
-import type { DatabaseListener } from '../src/protocol/listener.js';
+import type { DatabaseListener, RequestHandler } from '../src/protocol/listener.js';
 import { openDatabaseListener } from '../src/protocol/open-listener.js';
 
 export interface DatabaseListenerDeps extends RequestHandlerDeps {
@@ -20,6 +20,11 @@ export interface DatabaseListenerDeps extends RequestHandlerDeps {
   authTimeoutMs?: number;
   maxUnauthenticated?: number;
   maxConnections?: number;
+  /**
+   * Several instances: wraps this instance's handler so that a request for a user whose lease another instance holds
+   * is handed on to it (src/protocol/forwarding.ts, docs/senders.md "Several instances"). Absent: one instance.
+   */
+  route?: ((local: RequestHandler) => RequestHandler) | undefined;
 }
 
 /**
@@ -35,7 +40,7 @@ export function createDatabaseListenerActor(deps: DatabaseListenerDeps) {
       host: deps.host,
       port: deps.port,
       token: deps.token,
-      handle: createRequestHandler(deps),
+      handle: deps.route ? deps.route(createRequestHandler(deps)) : createRequestHandler(deps),
       logger: deps.logger,
       tls: deps.tls,
       ...(deps.authTimeoutMs === undefined ? {} : { authTimeoutMs: deps.authTimeoutMs }),

@@ -15,6 +15,8 @@ export interface SupervisorDeps {
   closeListeners: () => Promise<void>;
   /** The stopped mailboxes' subscriptions closing (src/mailbox/connections.ts); awaited before the pool closes. */
   subscriptionsClosed?: () => Promise<unknown>;
+  /** In a cluster: leaves exh_member and releases this instance's leases, so the others take its mailboxes at once. */
+  leaveCluster?: () => Promise<void>;
 }
 
 export function createSupervisorActors(deps: SupervisorDeps) {
@@ -33,13 +35,24 @@ export function createSupervisorActors(deps: SupervisorDeps) {
       // Subscriptions are closed through the pool: their deletions go before it closes (bounded by the caller).
       await deps.subscriptionsClosed?.();
       await deps.pool.close();
+      // After the mailboxes stopped and the Exchange pool closed, before the database closes; a database that is away
+      // leaves the leases to run out.
+      await deps
+        .leaveCluster?.()
+        .catch((error: unknown) =>
+          deps.logger.warn(
+            { actor: 'supervisor', err: error },
+            'Leaving the cluster failed; the other instances take these mailboxes when the leases end',
+          ),
+        );
       await deps.db.close();
       await deps.closeListeners();
     }),
   };
 }
 
-async function readUsers(deps: SupervisorDeps): Promise<UserRegistration[]> {
+/** exh_get_users, one registration per address (a duplicate is warned about). */
+export async function readUsers(deps: Pick<SupervisorDeps, 'db' | 'logger'>): Promise<UserRegistration[]> {
   const { users, duplicates } = uniqueUsers(await deps.db.getUsers());
   if (duplicates.length > 0) {
     deps.logger.warn(

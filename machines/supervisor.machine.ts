@@ -1,8 +1,9 @@
-import { assign, fromCallback, fromPromise, sendTo, setup } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, sendTo, setup } from 'xstate';
 import type { UserRegistration } from '../src/ports/database.port.js';
 import { type BackoffPolicy, retryDelay } from '../src/sync/decisions/backoff.js';
 import { type DatabaseMachineInput, databaseMachine } from './database.machine.js';
 import { mailboxesMachine } from './mailboxes.machine.js';
+import { type MembershipEmitted, membershipMachine } from './membership.machine.js';
 import { type Report, type SerializedError, serializeError } from './report.js';
 
 export interface SupervisorInput {
@@ -14,10 +15,21 @@ export interface SupervisorInput {
   backoff?: BackoffPolicy;
   /** exh_get_users is read again this often and applied as a diff; 0: only on request (users.sync). */
   usersRefreshMs: number;
+  /**
+   * Set when several instances share the database (the `cluster` configuration, docs/scale-out.md): mailboxes run
+   * only for the users whose lease this instance holds. Absent: every registered user, as a single instance.
+   */
+  cluster?: { leaseSeconds: number; heartbeatSeconds: number };
 }
 
 export interface SupervisorContext extends SupervisorInput {
+  /** exh_get_users' users (all of them, also in a cluster). */
   users: UserRegistration[];
+  /** In a cluster: the users whose lease this instance holds (lower-case), whose mailboxes run here. */
+  owned: string[];
+  /** In a cluster: the live members' instance ids and whether this one takes the commands without a user. */
+  members: string[];
+  coordinator: boolean;
   lastError: SerializedError | null;
   /** Set when a listener could not start: the service stops and says why. */
   fatalError: SerializedError | null;
@@ -33,7 +45,8 @@ export type SupervisorEvent =
   | { type: 'listener.failed'; error: SerializedError }
   /** Re-register users (exh_sync_users): read exh_get_users again and apply the difference. */
   | { type: 'users.sync' }
-  | { type: 'service.stop' };
+  | { type: 'service.stop' }
+  | MembershipEmitted;
 
 /**
  * The root. It supervises, nothing else: the listeners and the database machine live as long as it does; the
@@ -49,6 +62,7 @@ export const supervisorMachine = setup({
   actors: {
     database: databaseMachine,
     mailboxes: mailboxesMachine,
+    membership: membershipMachine,
     /** The log feed's TCP listener; sends `listener.failed` if it cannot listen. */
     logFeed: fromCallback<SupervisorEvent>(() => () => {}),
     /** The database listener (the database's senders, docs/senders.md); `users.sync` on request, `listener.failed` if it cannot listen. */
@@ -70,6 +84,7 @@ export const supervisorMachine = setup({
   },
   guards: {
     isConnectionLost: (_, params: { error: unknown }) => serializeError(params.error).code === 'EXH_DB_CONNECTION_LOST',
+    isClustered: ({ context }) => context.cluster !== undefined,
   },
   delays: {
     retryInterval: ({ context }) => startUpRetryMs(context),
@@ -83,6 +98,9 @@ export const supervisorMachine = setup({
   context: ({ input }) => ({
     ...input,
     users: [],
+    owned: [],
+    members: [],
+    coordinator: false,
     lastError: null,
     fatalError: null,
     reregister: false,
@@ -172,7 +190,7 @@ export const supervisorMachine = setup({
           id: 'mailboxes',
           src: 'mailboxes',
           input: ({ context }) => ({
-            users: context.users,
+            users: mailboxUsers(context),
             maxRestarts: context.maxRestarts,
             restartWindowMs: context.restartWindowMs,
             maxPermanentFailures: context.maxPermanentFailures,
@@ -181,52 +199,111 @@ export const supervisorMachine = setup({
         },
         { id: 'outbox', src: 'outbox' },
       ],
-      initial: 'idle',
+      type: 'parallel',
+      // A new start owns nothing until the membership's first beat (its leases may have ended while the database was away).
+      entry: assign({ owned: [], members: [], coordinator: false }),
       states: {
-        idle: {
-          on: { 'users.sync': { target: 'readingUsers', actions: assign({ reregister: true }) } },
-          after: { usersRefresh: { guard: ({ context }) => context.usersRefreshMs > 0, target: 'readingUsers' } },
-        },
-        readingUsers: {
-          invoke: {
-            src: 'readUsers',
-            onDone: {
-              target: 'idle',
-              actions: [
-                assign({ users: ({ event }) => event.output }),
-                sendTo('mailboxes', ({ context, event }) => ({
-                  type: 'users.changed' as const,
-                  users: event.output,
-                  reregister: context.reregister,
-                })),
-                assign({ reregister: false }),
-              ],
+        users: {
+          initial: 'idle',
+          states: {
+            idle: {
+              on: { 'users.sync': { target: 'readingUsers', actions: assign({ reregister: true }) } },
+              after: { usersRefresh: { guard: ({ context }) => context.usersRefreshMs > 0, target: 'readingUsers' } },
             },
-            onError: [
-              {
-                guard: { type: 'isConnectionLost', params: ({ event }) => ({ error: event.error }) },
-                target: 'idle',
-                actions: sendTo('database', ({ event }) => ({
-                  type: 'database.failed' as const,
-                  error: serializeError(event.error),
-                })),
+            readingUsers: {
+              invoke: {
+                src: 'readUsers',
+                onDone: {
+                  target: 'idle',
+                  actions: [
+                    assign({ users: ({ event }) => event.output }),
+                    sendTo('mailboxes', ({ context }) => ({
+                      type: 'users.changed' as const,
+                      users: mailboxUsers(context),
+                      reregister: context.reregister,
+                    })),
+                    assign({ reregister: false }),
+                    enqueueActions(({ context, enqueue }) => {
+                      if (context.cluster)
+                        enqueue.sendTo('membership', {
+                          type: 'cluster.users' as const,
+                          users: context.users.map((registration) => registration.user),
+                        });
+                    }),
+                  ],
+                },
+                onError: [
+                  {
+                    guard: { type: 'isConnectionLost', params: ({ event }) => ({ error: event.error }) },
+                    target: 'idle',
+                    actions: sendTo('database', ({ event }) => ({
+                      type: 'database.failed' as const,
+                      error: serializeError(event.error),
+                    })),
+                  },
+                  {
+                    target: 'idle',
+                    actions: {
+                      type: 'report',
+                      params: ({ event }) => ({
+                        category: 'E',
+                        event: 'users.syncFailed',
+                        message: `Re-registering users failed: ${serializeError(event.error).message}`,
+                        error: serializeError(event.error),
+                      }),
+                    },
+                  },
+                ],
               },
-              {
-                target: 'idle',
-                actions: {
-                  type: 'report',
-                  params: ({ event }) => ({
-                    category: 'E',
-                    event: 'users.syncFailed',
-                    message: `Re-registering users failed: ${serializeError(event.error).message}`,
-                    error: serializeError(event.error),
-                  }),
+              // A request while reading joins this read: the list being read is already the newest.
+              on: { 'users.sync': { actions: assign({ reregister: true }) } },
+            },
+          },
+        },
+        /** Several instances (docs/scale-out.md): the membership says which users' mailboxes run here. */
+        cluster: {
+          initial: 'deciding',
+          states: {
+            deciding: { always: [{ guard: 'isClustered', target: 'member' }, { target: 'single' }] },
+            /** One instance: every registered user's mailbox runs here, as before. */
+            single: {},
+            member: {
+              invoke: {
+                id: 'membership',
+                src: 'membership',
+                input: ({ context }) => ({
+                  users: context.users.map((registration) => registration.user),
+                  leaseSeconds: context.cluster?.leaseSeconds ?? 20,
+                  heartbeatSeconds: context.cluster?.heartbeatSeconds ?? 5,
+                }),
+              },
+              on: {
+                'cluster.owned': {
+                  actions: [
+                    assign({
+                      // Leases taken from another instance: its mailboxes start from what that one committed up to
+                      // the change of hands, not from the watermarks of this instance's last users read.
+                      users: ({ context, event }) => event.registrations ?? context.users,
+                      owned: ({ event }) => event.owned.map((user) => user.toLowerCase()),
+                      members: ({ event }) => event.members,
+                      coordinator: ({ event }) => event.coordinator,
+                    }),
+                    sendTo('mailboxes', ({ context }) => ({
+                      type: 'users.changed' as const,
+                      users: mailboxUsers(context),
+                    })),
+                  ],
+                },
+                // The database machine reports and retries; its `database.lost` stops `running`.
+                'cluster.databaseFailed': {
+                  actions: sendTo('database', ({ event }) => ({
+                    type: 'database.failed' as const,
+                    error: event.error,
+                  })),
                 },
               },
-            ],
+            },
           },
-          // A request while reading joins this read: the list being read is already the newest.
-          on: { 'users.sync': { actions: assign({ reregister: true }) } },
         },
       },
       // Said here, not in the mailboxes machine: an actor stopped by its parent runs no exit actions of its own.
@@ -235,8 +312,8 @@ export const supervisorMachine = setup({
         params: ({ context }) => ({
           category: 'A',
           event: 'mailboxes.stopped',
-          message: `Stopped ${context.users.length} mailbox${context.users.length === 1 ? '' : 'es'}`,
-          count: context.users.length,
+          message: `Stopped ${mailboxUsers(context).length} mailbox${mailboxUsers(context).length === 1 ? '' : 'es'}`,
+          count: mailboxUsers(context).length,
         }),
       },
       on: { 'database.lost': 'waitingForDatabase' },
@@ -252,6 +329,13 @@ export const supervisorMachine = setup({
     stopped: { type: 'final' },
   },
 });
+
+/** The users whose mailboxes run here: all of exh_get_users', or in a cluster those whose lease this instance holds. */
+export function mailboxUsers(context: Pick<SupervisorContext, 'users' | 'owned' | 'cluster'>): UserRegistration[] {
+  if (!context.cluster) return context.users;
+  const owned = new Set(context.owned);
+  return context.users.filter((registration) => owned.has(registration.user.toLowerCase()));
+}
 
 /** After the n-th failed start-up in a row: the database's schedule (first wait, doubling, five-minute ceiling). */
 function startUpRetryMs(context: SupervisorContext): number {

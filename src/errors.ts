@@ -2,7 +2,7 @@
  * The one catalogue of coded errors. Adapters translate foreign errors (pg, mssql, ibm_db, EWS, sockets) into these
  * at the boundary, so that machines decide on `code` and `retryable`, never on a driver's message text.
  *
- * Codes are stable strings grouped by subsystem (EXH_CONFIG_*, EXH_DB_*, EXH_LISTENER_*, EXH_POOL_*, EXH_EXCHANGE_*).
+ * Codes are stable strings grouped by subsystem (EXH_CONFIG_*, EXH_DB_*, EXH_CLUSTER_*, EXH_LISTENER_*, EXH_POOL_*, EXH_EXCHANGE_*).
  * Every message names the cause and, where there is one, the fix.
  */
 
@@ -62,6 +62,17 @@ export const errorCatalogue = {
   EXH_DB_POOL_EXHAUSTED: { retryable: true },
   EXH_DB_BASE_PROJECT_MISSING: { retryable: true },
   EXH_DB_PROCEDURE_FAILED: { retryable: false },
+  /**
+   * Several instances: this instance no longer holds the user's lease (it expired, or another instance took it), so the
+   * write was refused and nothing changed; the mailbox stops here and runs where the lease is (docs/scale-out.md).
+   */
+  EXH_CLUSTER_LEASE_LOST: { retryable: false },
+  /** Several instances: a sender's request for a user whose lease no instance holds yet (docs/senders.md). */
+  EXH_CLUSTER_NO_HOLDER: { retryable: true },
+  /** A request forwarded to the lease's holder arrived after the lease moved on: the sender tries again. */
+  EXH_CLUSTER_OWNER_MOVED: { retryable: true },
+  /** The instance holding the user's lease did not answer the forwarded request. */
+  EXH_CLUSTER_HOLDER_UNREACHABLE: { retryable: true },
   EXH_DB_BUSY: { retryable: true },
   EXH_DB_DRIVER_MISSING: { retryable: false },
   EXH_DB_UNSUPPORTED: { retryable: false },
@@ -234,6 +245,40 @@ export const errors = {
       'EXH_DB_BASE_PROJECT_MISSING',
       `The exh base project is not installed in this database (${what} is missing): run "exh db install --config FILE".`,
       { cause, details: { missing: what } },
+    ),
+  leaseLost: (user: string, instanceId: string, what: string) =>
+    make(
+      'EXH_CLUSTER_LEASE_LOST',
+      `Instance ${instanceId} no longer holds the lease of ${user}'s mailbox (it expired or another instance took it), ` +
+        `so ${what} was refused and nothing was written. The mailbox runs on the instance that holds the lease now; if ` +
+        'this repeats, the instance cannot renew its leases in time: check its database latency and cluster.leaseSeconds.',
+      { details: { user, instanceId, what } },
+    ),
+  clusterNoHolder: (user: string, instanceId: string) =>
+    make(
+      'EXH_CLUSTER_NO_HOLDER',
+      `No instance holds the lease of ${user}'s mailbox yet (the user was just registered, or the instance that ran ` +
+        'the mailbox stopped and no other has taken it over), so the request could not be handed on: retry in a few ' +
+        'seconds. The instances take a user within cluster.heartbeatSeconds of reading it from exh_get_users (call ' +
+        'exh_sync_users after registering one); after a crash, within cluster.leaseSeconds.',
+      { details: { user, instanceId } },
+    ),
+  clusterOwnerMoved: (user: string, instanceId: string, forwardedBy: string) =>
+    make(
+      'EXH_CLUSTER_OWNER_MOVED',
+      `Instance ${forwardedBy} handed on a request for ${user} to instance ${instanceId}, which no longer holds the ` +
+        `lease of ${user}'s mailbox (it moved to another instance meanwhile); a forwarded request is not forwarded ` +
+        'again. Retry: the next request reaches the instance that holds the lease now.',
+      { details: { user, instanceId, forwardedBy } },
+    ),
+  clusterHolderUnreachable: (user: string, holder: string, where: string, problem: string) =>
+    make(
+      'EXH_CLUSTER_HOLDER_UNREACHABLE',
+      `Instance ${holder}, which holds the lease of ${user}'s mailbox, did not answer the request handed on to it at ` +
+        `${where} (${problem}). If it stopped, its lease ends within cluster.leaseSeconds and another instance takes ` +
+        'the mailbox: retry then. If it runs, check that the instances reach each other at their cluster.address and ' +
+        'cluster.port (the listener address each registers in exh_member).',
+      { details: { user, holder, where } },
     ),
   databaseBusy: (object: string, cause: unknown) =>
     make(

@@ -7,14 +7,18 @@ import { createHttpActor } from '../actors/http.actors.js';
 import { createItemTypeActors } from '../actors/item-type.actors.js';
 import { createLogFeedActor } from '../actors/listeners.actors.js';
 import { createMailboxActors } from '../actors/mailbox.actors.js';
+import { createMembershipActors } from '../actors/membership.actors.js';
 import { createOutboxActor } from '../actors/outbox.actors.js';
-import { createSupervisorActors } from '../actors/supervisor.actors.js';
+import { createSupervisorActors, readUsers } from '../actors/supervisor.actors.js';
 import { databaseMachine } from '../machines/database.machine.js';
 import { itemTypeMachine } from '../machines/item-type.machine.js';
 import { mailboxMachine } from '../machines/mailbox.machine.js';
 import { mailboxesMachine } from '../machines/mailboxes.machine.js';
+import { membershipMachine } from '../machines/membership.machine.js';
 import type { Report } from '../machines/report.js';
 import { supervisorMachine } from '../machines/supervisor.machine.js';
+import { fencedDatabase } from './cluster/fenced-database.js';
+import { defaultInstanceId, Membership } from './cluster/membership.js';
 import type { Config } from './config/schema.js';
 import { createControl } from './control/control.js';
 import { createDatabase } from './db/create-database.js';
@@ -31,6 +35,7 @@ import { ExchangePool } from './pool/exchange-pool.js';
 import type { ControlPort } from './ports/control.port.js';
 import type { DatabasePort, SetUp, UserRegistration } from './ports/database.port.js';
 import type { ExchangePort } from './ports/exchange.port.js';
+import { clusterWide, createPeerBroadcast, forwardToHolder, peerTls } from './protocol/forwarding.js';
 import type { DatabaseListener } from './protocol/listener.js';
 import { InspectionHub } from './statecharts/inspection.js';
 import type { ConflictSettings } from './sync/executors/outbox.js';
@@ -71,7 +76,18 @@ export function startRuntime(options: RuntimeOptions): Runtime {
   const metrics = new Metrics();
   if (options.graphNotifications) metrics.observeGraphNotifications(options.graphNotifications);
   const inspection = new InspectionHub();
-  const db = instrumentDatabase(options.db ?? createDatabase(config.database), metrics);
+  const setUp = databaseSetUp(config);
+  const instrumented = instrumentDatabase(options.db ?? createDatabase(config.database), metrics);
+  // Several instances on one database (docs/scale-out.md): each mailbox runs where its lease is held, and every
+  // watermark write and outbox completion carries the lease's fence. Without `cluster`, one instance as before.
+  const membership = config.cluster ? clusterMembership(config, instrumented, setUp) : undefined;
+  const db: DatabasePort = membership
+    ? fencedDatabase(instrumented, {
+        instanceId: membership.self.instanceId,
+        fenceOf: (user) => membership.fenceOf(user),
+        isCoordinator: (): boolean => actor.getSnapshot().context.coordinator,
+      })
+    : instrumented;
   const pool = new ExchangePool(config.exchange.concurrency);
   const backend = options.exchange(pool);
   // Graph allows so many requests per mailbox; EWS sets no limit of its own (docs/configuration.md, exchange).
@@ -93,7 +109,6 @@ export function startRuntime(options: RuntimeOptions): Runtime {
   const locks = new SyncLocks();
   const committed = new CommittedWatermarks();
   const feeds = new Set<LogFeed>();
-  const setUp = databaseSetUp(config);
   const listeners = { database: undefined as DatabaseListener | undefined };
   const settings = { ...config.sync, pageSize: 512 };
   // The outbox tells the sync what it wrote, so that the echo is not applied again (src/sync/decisions/echo.ts).
@@ -116,7 +131,19 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     requestUsersSync: () => actor.send({ type: 'users.sync' }),
     signal: stopping.signal,
     conflicts,
+    ...(membership ? { runsHere: (user: string) => membership.fenceOf(user) !== undefined } : {}),
   });
+  // In a cluster, requests about every mailbox reach every instance (docs/senders.md, "Several instances").
+  const peers = membership
+    ? createPeerBroadcast({
+        instanceId: membership.self.instanceId,
+        view: () => membership.view(),
+        token: setUp.token,
+        ...(config.listeners.database.tls ? { tls: peerTls(config.listeners.database.tls.certFile) } : {}),
+        leaseMs: membership.self.leaseSeconds * 1000,
+        logger,
+      })
+    : undefined;
   // exh_set_up must carry the port the listener really got (0 picks one), so start-up waits for it.
   let listenerReady!: () => void;
   const listening = new Promise<void>((resolve) => {
@@ -135,6 +162,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     committed,
     // Within the 10 s a stop has (docs/operations.md), the rest of the shutdown after it.
     subscriptionsClosed: () => connections.closed(5_000),
+    ...(membership ? { leaveCluster: () => membership.leave() } : {}),
     closeListeners: async () => {
       await listeners.database?.close();
       await http.listener?.close();
@@ -147,6 +175,17 @@ export function startRuntime(options: RuntimeOptions): Runtime {
       database: databaseMachine.provide({
         actions: { report: reporter(logger.child({ actor: 'database' })) },
         actors: createDatabaseActors({ db }),
+      }),
+      membership: membershipMachine.provide({
+        actions: { report: reporter(logger.child({ actor: 'membership' })) },
+        ...(membership
+          ? {
+              actors: createMembershipActors(membership, {
+                readUsers: () => readUsers({ db, logger }),
+                forgetCommitted: (users) => committed.forget(users),
+              }),
+            }
+          : {}),
       }),
       mailboxes: mailboxesMachine.provide({
         actions: { report: reporter(logger.child({ actor: 'mailboxes' })) },
@@ -205,8 +244,24 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         // request is answered; a sync that holds the lock while it waits for that row would never let go. So a
         // sender's change does not wait for the sync (docs/reliability.md, "Conflicts").
         conflicts: { ...conflicts, exclusive: (_user, _itemType, work) => work() },
+        // Several instances: a request for a user whose lease another instance holds is handed on to it
+        // (docs/senders.md, "Several instances"). One instance answers everything itself, as before.
+        route: membership
+          ? (local) =>
+              forwardToHolder(local, {
+                instanceId: membership.self.instanceId,
+                holds: (user) => membership.fenceOf(user) !== undefined,
+                isRegistered: (user) => isRegistered(actor.getSnapshot().context.users, user),
+                view: () => membership.view(),
+                token: setUp.token,
+                ...(config.listeners.database.tls ? { tls: peerTls(config.listeners.database.tls.certFile) } : {}),
+                leaseMs: membership.self.leaseSeconds * 1000,
+                logger,
+              })
+          : undefined,
         onListening: (address) => {
           setUp.port = address.port;
+          if (membership && config.cluster?.port === undefined) membership.self.port = address.port;
           listenerReady();
         },
         track: (listener) => {
@@ -216,12 +271,15 @@ export function startRuntime(options: RuntimeOptions): Runtime {
       outbox: createOutboxActor({
         db,
         connections,
-        control,
+        // exh_sync_users and exh_sync_item rows without a user are the coordinator's: it passes them to the others.
+        control: peers ? clusterWide(control, peers) : control,
         logger,
         isRegistered: (user) => isRegistered(actor.getSnapshot().context.users, user),
         pollMs: config.sync.outboxPollMs,
         maxAttachmentBytes: config.sync.maxAttachmentBytes,
         conflicts,
+        sharedOutbox: membership !== undefined,
+        ...(membership ? { holds: (user: string) => membership.fenceOf(user) !== undefined } : {}),
       }),
       http: createHttpActor({
         ...config.listeners.http,
@@ -238,6 +296,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
             control,
             adminToken: config.listeners.http.adminToken,
             inspect: options.inspect === true,
+            ...(membership ? { cluster: membership } : {}),
           }),
         },
         onListening: (listener) => {
@@ -265,6 +324,9 @@ export function startRuntime(options: RuntimeOptions): Runtime {
       maxPermanentFailures: config.retry.permanentFailures,
       backoff: config.retry.exchangeBackoff,
       usersRefreshMs: config.sync.usersRefreshMs,
+      ...(config.cluster
+        ? { cluster: { leaseSeconds: config.cluster.leaseSeconds, heartbeatSeconds: config.cluster.heartbeatSeconds } }
+        : {}),
     },
   });
   const done = toPromise(actor).then(
@@ -290,6 +352,33 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     },
     control,
   };
+}
+
+/** This instance in the cluster, over the database's ClusterPort; a database without one is a configuration error. */
+function clusterMembership(config: Config, db: DatabasePort, setUp: SetUp): Membership {
+  const cluster = config.cluster;
+  if (!cluster) throw new Error('clusterMembership without a cluster configuration');
+  if (!db.cluster) {
+    throw errors.configInvalid('configuration', [
+      `cluster: the database adapter for ${db.target} has no cluster support; remove \`cluster\` to run one instance`,
+    ]);
+  }
+  return new Membership(
+    db.cluster,
+    {
+      instanceId: cluster.instanceId ?? defaultInstanceId(),
+      address: cluster.address ?? setUp.ipAddress,
+      port: cluster.port ?? setUp.port,
+      leaseSeconds: cluster.leaseSeconds,
+      heartbeatSeconds: cluster.heartbeatSeconds,
+    },
+    undefined,
+    // The coordinator keeps exh_ip_addresses (every live instance's listener) for the senders (docs/senders.md).
+    {
+      read: async () => (await db.readSetUp()).addresses,
+      write: (addresses) => db.writeSetUp({ ...setUp, addresses }),
+    },
+  );
 }
 
 /** Whether exh_get_users returned the user (addresses compared case-blind, as the supervisor reduces them). */

@@ -88,6 +88,16 @@ const samples: { [K in keyof Builders]: Sample<K> } = {
   databaseConnectionLost: { args: [db, cause], caller: /ECONNREFUSED/ },
   baseProjectMissing: { args: ['exh_set_up'], fix: /run "exh db install --config FILE"/ },
   databaseBusy: { args: ['exh_from_exh_task', cause], fix: /The page is tried again/ },
+  leaseLost: {
+    args: ['alice@example.com', 'exh-a', 'the watermark of calendar'],
+    fix: /runs on the instance that holds the lease.*cluster\.leaseSeconds/,
+  },
+  clusterNoHolder: { args: ['alice@example.com', 'exh-b'], fix: /retry in a few seconds.*exh_sync_users/ },
+  clusterOwnerMoved: { args: ['alice@example.com', 'exh-b', 'exh-a'], fix: /Retry: the next request reaches/ },
+  clusterHolderUnreachable: {
+    args: ['alice@example.com', 'exh-a', '10.0.0.7:9988', 'connection refused'],
+    fix: /retry then.*cluster\.address and cluster\.port/,
+  },
   procedureFailed: { args: ['exh_from_exh_task', new Error('value too long for column')], caller: /value too long/ },
   driverMissing: { args: ['mssql', 'sqlserver', cause], fix: /run "npm ci" in the connector's folder/ },
   unsupported: { args: ['DB2 cannot LISTEN: use the polling outbox'], caller: /use the polling outbox/ },
@@ -188,7 +198,7 @@ describe('the error catalogue: one code per cause', () => {
     const codes = Object.keys(errorCatalogue);
     for (const code of codes) {
       expect(code).toMatch(
-        /^EXH_(CONFIG|DB|LISTENER|HTTP|CONNECTOR|POOL|EXCHANGE|MAILBOX|RESYNC|SYNC|INTERNAL)(_[A-Z0-9]+)*$/,
+        /^EXH_(CONFIG|DB|CLUSTER|LISTENER|HTTP|CONNECTOR|POOL|EXCHANGE|MAILBOX|RESYNC|SYNC|INTERNAL)(_[A-Z0-9]+)*$/,
       );
     }
     expect(new Set(codes.map((code) => code.toLowerCase())).size).toBe(codes.length);

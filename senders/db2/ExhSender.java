@@ -280,11 +280,27 @@ public class ExhSender {
         final String host;
         final int port;
         final String token;
+        /**
+         * Several instances (docs/senders.md, "Several instances"): exh_ip_addresses, every live instance's listener as
+         * "host:port" separated by commas, tried in turn when one does not accept the connection; null: none.
+         */
+        final String others;
 
+        /** {@code host} may be followed by others as in exh_ip_addresses, "host,host2:port2,…" (the "At" methods). */
         Target(String host, int port, String token) {
+            this(before(host, ','), port, token, host.indexOf(',') < 0 ? null : host.substring(host.indexOf(',') + 1));
+        }
+
+        Target(String host, int port, String token, String others) {
             this.host = host;
             this.port = port;
             this.token = token;
+            this.others = others;
+        }
+
+        private static String before(String text, char separator) {
+            int at = text.indexOf(separator);
+            return at < 0 ? text : text.substring(0, at);
         }
     }
 
@@ -350,10 +366,12 @@ public class ExhSender {
     private static Target targetFromSetUp() throws SQLException {
         Connection connection = DriverManager.getConnection("jdbc:default:connection");
         PreparedStatement statement = connection.prepareStatement("SELECT exh_parameter, exh_value FROM exh_set_up"
-                + " WHERE exh_parameter IN ('exh_ip_address', 'exh_ip_address_port', 'exh_listener_token')");
+                + " WHERE exh_parameter IN ('exh_ip_address', 'exh_ip_address_port', 'exh_listener_token',"
+                + " 'exh_ip_addresses')");
         String host = null;
         String port = null;
         String token = null;
+        String others = null;
         try {
             ResultSet rows = statement.executeQuery();
             while (rows.next()) {
@@ -363,6 +381,8 @@ public class ExhSender {
                     host = value;
                 } else if ("exh_ip_address_port".equals(name)) {
                     port = value;
+                } else if ("exh_ip_addresses".equals(name)) {
+                    others = value;
                 } else {
                     token = value;
                 }
@@ -374,24 +394,91 @@ public class ExhSender {
         if (host == null || port == null || token == null) {
             return null;
         }
-        return new Target(host.trim(), Integer.parseInt(port.trim()), token);
+        return new Target(host.trim(), Integer.parseInt(port.trim()), token, others);
     }
 
-    /** One request, one reply (docs/protocol.md): connect, write a line, read a line. */
+    /**
+     * One request, one reply (docs/protocol.md): connect, write a line, read a line. With several instances the first
+     * listener that accepts the connection answers; once connected, its reply is the answer (the request may have been
+     * handled), so a listener is given up only when no connection was made.
+     */
     static Object[] exchange(Target target, String request) {
-        String where = target.host + ":" + target.port;
-        Socket socket = new Socket();
-        try {
+        List<String> problems = new ArrayList<String>();
+        for (Iterator<Object[]> i = listeners(target).iterator(); i.hasNext();) {
+            Object[] listener = i.next();
+            String host = (String) listener[0];
+            int port = ((Integer) listener[1]).intValue();
+            String where = host + ":" + port;
+            Socket socket = new Socket();
+            String problem;
             try {
-                socket.connect(new InetSocketAddress(target.host, target.port), CONNECT_TIMEOUT_MS);
+                socket.connect(new InetSocketAddress(host, port), CONNECT_TIMEOUT_MS);
+                problem = null;
             } catch (SocketTimeoutException e) {
-                return failure(521, OFFLINE + ": no connection to " + where + " within " + CONNECT_TIMEOUT_MS
-                        + " ms.");
+                problem = "no connection to " + where + " within " + CONNECT_TIMEOUT_MS + " ms";
             } catch (IOException e) {
-                return failure(521, OFFLINE + ": cannot connect to " + where + " (" + e + ").");
+                problem = "cannot connect to " + where + " (" + e + ")";
             } catch (IllegalArgumentException e) {
-                return failure(521, OFFLINE + ": cannot connect to " + where + " (" + e.getMessage() + ").");
+                problem = "cannot connect to " + where + " (" + e.getMessage() + ")";
             }
+            if (problem == null) {
+                return converse(socket, where, request);
+            }
+            close(socket);
+            problems.add(problem);
+        }
+        if (problems.size() == 1) {
+            return failure(521, OFFLINE + ": " + problems.get(0) + ".");
+        }
+        StringBuilder all = new StringBuilder();
+        for (Iterator<String> i = problems.iterator(); i.hasNext();) {
+            all.append(i.next()).append(i.hasNext() ? "; " : "");
+        }
+        return failure(521, OFFLINE + ": no instance accepted the connection: " + all + ".");
+    }
+
+    /** The target's listener first, then each other of exh_ip_addresses ("host:port", IPv6 in brackets) once. */
+    static List<Object[]> listeners(Target target) {
+        List<Object[]> found = new ArrayList<Object[]>();
+        List<String> seen = new ArrayList<String>();
+        found.add(new Object[] { target.host, Integer.valueOf(target.port) });
+        seen.add(target.host + ":" + target.port);
+        String[] entries = target.others == null ? new String[0] : target.others.split(",");
+        for (int i = 0; i < entries.length; i++) {
+            String entry = entries[i].trim();
+            int colon = entry.lastIndexOf(':');
+            if (colon <= 0) {
+                continue;
+            }
+            String host = entry.substring(0, colon).trim();
+            if (host.startsWith("[") && host.endsWith("]")) {
+                host = host.substring(1, host.length() - 1);
+            }
+            int port;
+            try {
+                port = Integer.parseInt(entry.substring(colon + 1).trim());
+            } catch (NumberFormatException e) {
+                continue;
+            }
+            if (host.length() > 0 && !seen.contains(host + ":" + port)) {
+                seen.add(host + ":" + port);
+                found.add(new Object[] { host, Integer.valueOf(port) });
+            }
+        }
+        return found;
+    }
+
+    private static void close(Socket socket) {
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // Closing a socket that failed tells nothing more.
+        }
+    }
+
+    /** The request on a connected socket, and its reply; the socket is closed afterwards. */
+    private static Object[] converse(Socket socket, String where, String request) {
+        try {
             try {
                 socket.setSoTimeout(TIMEOUT_MS);
                 OutputStream out = socket.getOutputStream();
@@ -418,11 +505,7 @@ public class ExhSender {
                 return failure(1, "The connection to the Exchange Connector at " + where + " failed: " + e + ".");
             }
         } finally {
-            try {
-                socket.close();
-            } catch (IOException ignored) {
-                // Closing a socket that failed tells nothing more.
-            }
+            close(socket);
         }
     }
 

@@ -18,6 +18,7 @@ using System.Data.SqlClient;
 using System.Data.SqlTypes;
 using System.Globalization;
 using System.IO;
+using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.SqlServer.Server;
@@ -207,16 +208,25 @@ public static class ExhSender
         public readonly string Host;
         public readonly int Port;
         public readonly string Token;
+        /// <summary>
+        /// Several instances (docs/senders.md, "Several instances"): exh_ip_addresses, every live instance's listener
+        /// as "host:port" separated by commas, tried in turn when one does not accept the connection; null: none.
+        /// </summary>
+        public readonly string Others;
 
-        public Target(string host, int port, string token)
+        public Target(string host, int port, string token, string others = null)
         {
             Host = host;
             Port = port;
             Token = token;
+            Others = others;
         }
 
+        /// <summary>The "At" procedures: <c>host</c> may be followed by others as in exh_ip_addresses.</summary>
         public Target(SqlString host, SqlInt32 port, SqlString token)
-            : this(host.IsNull ? null : host.Value, port.IsNull ? 0 : port.Value, token.IsNull ? null : token.Value)
+            : this(host.IsNull ? null : host.Value.Split(',')[0], port.IsNull ? 0 : port.Value,
+                token.IsNull ? null : token.Value,
+                host.IsNull || host.Value.IndexOf(',') < 0 ? null : host.Value.Substring(host.Value.IndexOf(',') + 1))
         {
         }
     }
@@ -302,7 +312,7 @@ public static class ExhSender
     private static string ReadSetUp(out Target target)
     {
         target = null;
-        string host = null, port = null, token = null;
+        string host = null, port = null, token = null, others = null;
         try
         {
             using (var connection = new SqlConnection("context connection=true"))
@@ -310,7 +320,8 @@ public static class ExhSender
                 connection.Open();
                 var command = new SqlCommand(
                     "SELECT exh_parameter, exh_value FROM exh_set_up WHERE exh_parameter IN " +
-                    "(N'exh_ip_address', N'exh_ip_address_port', N'exh_listener_token')", connection);
+                    "(N'exh_ip_address', N'exh_ip_address_port', N'exh_listener_token', N'exh_ip_addresses')",
+                    connection);
                 using (SqlDataReader rows = command.ExecuteReader())
                 {
                     while (rows.Read())
@@ -319,6 +330,7 @@ public static class ExhSender
                         string value = rows.IsDBNull(1) ? null : rows.GetString(1);
                         if (name == "exh_ip_address") host = value;
                         else if (name == "exh_ip_address_port") port = value;
+                        else if (name == "exh_ip_addresses") others = value;
                         else token = value;
                     }
                 }
@@ -340,31 +352,83 @@ public static class ExhSender
             target = new Target(null, 0, null);
             return "exh sender: exh_set_up's exh_ip_address_port is not a port number: " + port;
         }
-        target = new Target(host.Trim(), portNumber, token);
+        target = new Target(host.Trim(), portNumber, token, others);
         return null;
     }
 
-    /// <summary>One request, one reply (docs/protocol.md): connect, write a line, read a line.</summary>
+    /// <summary>
+    /// One request, one reply (docs/protocol.md): connect, write a line, read a line. With several instances the first
+    /// listener that accepts the connection answers; once connected, its reply is the answer (the request may have
+    /// been handled), so a listener is given up only when no connection was made.
+    /// </summary>
     internal static int Exchange(Target target, string request, out string output, out string error)
     {
-        string where = target.Host + ":" + target.Port;
-        using (var client = new TcpClient())
+        var problems = new List<string>();
+        foreach (KeyValuePair<string, int> listener in Listeners(target))
         {
+            string where = listener.Key + ":" + listener.Value;
+            // An IPv6 address needs a socket of its family (TcpClient() is IPv4 only); a host name either.
+            IPAddress address;
+            var client = IPAddress.TryParse(listener.Key, out address)
+                ? new TcpClient(address.AddressFamily)
+                : new TcpClient();
+            string problem = null;
             try
             {
-                IAsyncResult connecting = client.BeginConnect(target.Host, target.Port, null, null);
+                IAsyncResult connecting = client.BeginConnect(listener.Key, listener.Value, null, null);
                 if (!connecting.AsyncWaitHandle.WaitOne(ConnectTimeoutMs))
                 {
-                    return Fail(521, Offline + ": no connection to " + where + " within " + ConnectTimeoutMs + " ms.",
-                        out output, out error);
+                    problem = "no connection to " + where + " within " + ConnectTimeoutMs + " ms";
                 }
-                client.EndConnect(connecting);
+                else
+                {
+                    client.EndConnect(connecting);
+                    if (!client.Connected) problem = "cannot connect to " + where;
+                }
             }
             catch (Exception e)
             {
-                return Fail(521, Offline + ": cannot connect to " + where + " (" + e.Message + ").", out output,
-                    out error);
+                problem = "cannot connect to " + where + " (" + e.Message + ")";
             }
+            if (problem == null) return Converse(client, where, request, out output, out error);
+            client.Close();
+            problems.Add(problem);
+        }
+        if (problems.Count == 1) return Fail(521, Offline + ": " + problems[0] + ".", out output, out error);
+        return Fail(521, Offline + ": no instance accepted the connection: " + string.Join("; ", problems.ToArray()) +
+            ".", out output, out error);
+    }
+
+    /// <summary>
+    /// The target's listener first, then each other of exh_ip_addresses ("host:port", IPv6 in brackets) once.
+    /// </summary>
+    internal static List<KeyValuePair<string, int>> Listeners(Target target)
+    {
+        var found = new List<KeyValuePair<string, int>> { new KeyValuePair<string, int>(target.Host, target.Port) };
+        foreach (string raw in (target.Others ?? "").Split(','))
+        {
+            string entry = raw.Trim();
+            int colon = entry.LastIndexOf(':');
+            int port;
+            if (colon <= 0 ||
+                !int.TryParse(entry.Substring(colon + 1).Trim(), NumberStyles.None, CultureInfo.InvariantCulture,
+                    out port))
+            {
+                continue;
+            }
+            string host = entry.Substring(0, colon).Trim();
+            if (host.StartsWith("[") && host.EndsWith("]")) host = host.Substring(1, host.Length - 2);
+            var listener = new KeyValuePair<string, int>(host, port);
+            if (host.Length > 0 && !found.Contains(listener)) found.Add(listener);
+        }
+        return found;
+    }
+
+    /// <summary>The request on a connected client, and its reply; the client is closed afterwards.</summary>
+    private static int Converse(TcpClient connected, string where, string request, out string output, out string error)
+    {
+        using (var client = connected)
+        {
             try
             {
                 client.ReceiveTimeout = TimeoutMs;

@@ -114,6 +114,35 @@ BEGIN
 END
 @
 
+-- Several instances sharing this database (docs/database.md, "Several instances"): each running instance and its
+-- last heartbeat. Times are the database's clock. The connector's own; never edit. Unused by a single instance.
+BEGIN
+  DECLARE already_there SMALLINT DEFAULT 0;
+  DECLARE CONTINUE HANDLER FOR SQLSTATE '42710' SET already_there = 1;
+  EXECUTE IMMEDIATE 'CREATE TABLE exh_member (
+  exh_instance_id VARGRAPHIC(200) NOT NULL PRIMARY KEY,
+  exh_address VARGRAPHIC(400) NOT NULL,
+  exh_port INTEGER NOT NULL,
+  exh_started_at TIMESTAMP NOT NULL,
+  exh_heartbeat_at TIMESTAMP NOT NULL
+)';
+END
+@
+
+-- Per user (lower-cased), the instance whose lease runs the mailbox and a fencing token that only grows.
+BEGIN
+  DECLARE already_there SMALLINT DEFAULT 0;
+  DECLARE CONTINUE HANDLER FOR SQLSTATE '42710' SET already_there = 1;
+  EXECUTE IMMEDIATE 'CREATE TABLE exh_lease (
+  exh_user_key VARGRAPHIC(255) NOT NULL PRIMARY KEY,
+  exh_user VARGRAPHIC(255) NOT NULL,
+  exh_instance_id VARGRAPHIC(200) NOT NULL,
+  exh_fence BIGINT NOT NULL,
+  exh_expires_at TIMESTAMP NOT NULL
+)';
+END
+@
+
 -- Errors the connector reports back to the application.
 BEGIN
   DECLARE already_there SMALLINT DEFAULT 0;

@@ -91,6 +91,29 @@ IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'exh_outbox_pending' AND 
 CREATE INDEX exh_outbox_pending ON exh_outbox (exh_state, exh_outbox_id);
 GO
 
+-- Several instances sharing this database (docs/database.md, "Several instances"): each running instance and its
+-- last heartbeat. Times are the database's clock. The connector's own; never edit. Unused by a single instance.
+IF OBJECT_ID(N'exh_member', N'U') IS NULL
+CREATE TABLE exh_member (
+  exh_instance_id NVARCHAR(200) NOT NULL CONSTRAINT exh_member_pk PRIMARY KEY,
+  exh_address NVARCHAR(400) NOT NULL,
+  exh_port INT NOT NULL,
+  exh_started_at DATETIMEOFFSET(3) NOT NULL,
+  exh_heartbeat_at DATETIMEOFFSET(3) NOT NULL
+);
+GO
+
+-- Per user (lower-cased), the instance whose lease runs the mailbox and a fencing token that only grows.
+IF OBJECT_ID(N'exh_lease', N'U') IS NULL
+CREATE TABLE exh_lease (
+  exh_user_key NVARCHAR(255) NOT NULL CONSTRAINT exh_lease_pk PRIMARY KEY,
+  exh_user NVARCHAR(255) NOT NULL,
+  exh_instance_id NVARCHAR(200) NOT NULL,
+  exh_fence BIGINT NOT NULL,
+  exh_expires_at DATETIMEOFFSET(3) NOT NULL
+);
+GO
+
 -- Errors the connector reports back to the application.
 IF OBJECT_ID(N'exh_log', N'U') IS NULL
 CREATE TABLE exh_log (

@@ -91,6 +91,24 @@ CREATE TABLE IF NOT EXISTS exh_outbox (
 );
 CREATE INDEX IF NOT EXISTS exh_outbox_pending ON exh_outbox (exh_outbox_id) WHERE exh_state = 'pending';
 
+-- Several instances sharing this database (docs/database.md, "Several instances"): each running instance and its last
+-- heartbeat, and per user the instance whose lease runs the mailbox, with a fencing token that only grows. Times are
+-- the database's clock. The connector's own; never edit. Unused by a single instance.
+CREATE TABLE IF NOT EXISTS exh_member (
+  exh_instance_id text PRIMARY KEY,
+  exh_address text NOT NULL,
+  exh_port integer NOT NULL,
+  exh_started_at timestamptz NOT NULL,
+  exh_heartbeat_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS exh_lease (
+  exh_user_key text PRIMARY KEY,
+  exh_user exh_user NOT NULL,
+  exh_instance_id text NOT NULL,
+  exh_fence bigint NOT NULL,
+  exh_expires_at timestamptz NOT NULL
+);
+
 -- Errors the connector reports back to the application.
 CREATE TABLE IF NOT EXISTS exh_log (
   exh_log_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

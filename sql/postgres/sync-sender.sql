@@ -28,8 +28,8 @@ import socket
 
 offline = "The Exchange Connector is offline"
 rows = plpy.execute(
-    "SELECT exh_parameter, exh_value FROM exh_set_up "
-    "WHERE exh_parameter IN ('exh_ip_address', 'exh_ip_address_port', 'exh_listener_token')"
+    "SELECT exh_parameter, exh_value FROM exh_set_up WHERE exh_parameter IN "
+    "('exh_ip_address', 'exh_ip_address_port', 'exh_listener_token', 'exh_ip_addresses')"
 )
 setup = dict((row["exh_parameter"], row["exh_value"]) for row in rows)
 host = setup.get("exh_ip_address")
@@ -48,14 +48,31 @@ if not isinstance(message, dict):
 message = dict([("token", token)] + [(k, v) for k, v in message.items() if k != "token"])
 line = (json.dumps(message) + "\n").encode("utf-8")
 timeout = float(timeout_seconds if timeout_seconds and timeout_seconds > 0 else 130)
-where = "%s:%s" % (host, port)
+connect_timeout = min(timeout, 10)
 
-try:
-    connection = socket.create_connection((host, int(port)), timeout=min(timeout, 10))
-except socket.timeout:
-    return (521, None, "%s: no connection to %s within %d s." % (offline, where, min(timeout, 10)))
-except (OSError, ValueError) as error:
-    return (521, None, "%s: cannot connect to %s (%s)." % (offline, where, error))
+# Several instances (docs/senders.md): exh_ip_addresses lists every live one as host:port; when one does not accept
+# the connection, the next is tried. Once connected, its reply is the answer (the request may have been handled).
+targets = [(host.strip(), port.strip())]
+for entry in (setup.get("exh_ip_addresses") or "").split(","):
+    other_host, colon, other_port = entry.strip().rpartition(":")
+    other = (other_host.strip("[]"), other_port)
+    if colon and other[0] and other not in targets:
+        targets.append(other)
+connection = None
+problems = []
+for target in targets:
+    where = "%s:%s" % target
+    try:
+        connection = socket.create_connection((target[0], int(target[1])), timeout=connect_timeout)
+        break
+    except socket.timeout:
+        problems.append("no connection to %s within %d s" % (where, connect_timeout))
+    except (OSError, ValueError) as error:
+        problems.append("cannot connect to %s (%s)" % (where, error))
+if connection is None:
+    if len(problems) == 1:
+        return (521, None, "%s: %s." % (offline, problems[0]))
+    return (521, None, "%s: no instance accepted the connection: %s." % (offline, "; ".join(problems)))
 
 received = b""
 try:

@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { parseListenerAddresses } from '../db/adapters/installable.js';
 import { describe, errors, isExhError } from '../errors.js';
 import { itemTypeNames } from '../items/index.js';
 import type { SetUp } from '../ports/database.port.js';
@@ -51,11 +52,19 @@ export function clientCommand(command: Command): Command {
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : clientExit.usage));
 }
 
-/** Where the listener is: the flags given, the rest from exh_set_up through the configured database's adapter. */
-export async function resolveListener(options: ClientOptions): Promise<{ target: ListenerTarget; token: string }> {
+/**
+ * Where the listener is: the flags given, the rest from exh_set_up through the configured database's adapter. With
+ * several instances and no --host/--port, `others` are the other instances' listeners (exh_ip_addresses), tried in
+ * turn when the first does not accept the connection (docs/senders.md, "Several instances").
+ */
+export async function resolveListener(
+  options: ClientOptions,
+): Promise<{ target: ListenerTarget; token: string; others: ListenerTarget[] }> {
   let { host, port, token } = options;
+  let others: ListenerTarget[] = [];
   if (host === undefined || port === undefined || token === undefined) {
     const setUp = await readSetUp(options.config);
+    if (host === undefined && port === undefined) others = otherListeners(setUp.found);
     host ??= setUp.found.ipAddress;
     port ??= setUp.found.port;
     token ??= setUp.found.token;
@@ -68,7 +77,13 @@ export async function resolveListener(options: ClientOptions): Promise<{ target:
       throw errors.setUpMissing(setUp.target, missing);
     }
   }
-  return { target: { host, port }, token };
+  const first = `${host}:${port}`;
+  return { target: { host, port }, token, others: others.filter((o) => `${o.host}:${o.port}` !== first) };
+}
+
+/** exh_ip_addresses as targets. */
+function otherListeners(setUp: Partial<SetUp>): ListenerTarget[] {
+  return parseListenerAddresses((setUp.addresses ?? []).join(','));
 }
 
 /** exh_set_up as the connector wrote it, read through the DatabasePort adapter of the configuration. */
@@ -96,7 +111,7 @@ export async function sendAndExit(
   handle: (reply: Reply) => void | Promise<void> = printReply,
   extra: Omit<SendOptions, 'timeoutMs'> = {},
 ): Promise<never> {
-  let listener: { target: ListenerTarget; token: string };
+  let listener: { target: ListenerTarget; token: string; others: ListenerTarget[] };
   try {
     listener = await resolveListener(options);
   } catch (error) {
@@ -109,11 +124,12 @@ export async function sendAndExit(
     }
     process.exit(isExhError(error, 'EXH_DB_SET_UP_MISSING') ? clientExit.offline : clientExit.error);
   }
-  const { sendRequest } = await import('../protocol/client.js');
-  const reply = await sendRequest(listener.target, { ...request, token: listener.token } as WireRequest, {
-    timeoutMs: options.timeout,
-    ...extra,
-  });
+  const { sendRequestToAny } = await import('../protocol/client.js');
+  const reply = await sendRequestToAny(
+    [listener.target, ...listener.others],
+    { ...request, token: listener.token } as WireRequest,
+    { timeoutMs: options.timeout, ...extra },
+  );
   await handle(reply);
   process.exit(exitStatusOf(reply));
 }

@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import type { ClusterStatus } from '../http/cluster.js';
 import type { Status } from '../http/status.js';
+
+/** /api/cluster as `exh status` got it, or why it could not. */
+export type ClusterAnswer = ClusterStatus | { error: string };
 
 /** `exh status`: asks a running instance (GET /api/status on listeners.http) and prints a readable summary. */
 export function registerStatusCommand(program: Command): void {
@@ -11,7 +15,7 @@ export function registerStatusCommand(program: Command): void {
       new Option('-c, --config <file>', 'configuration file, JSON or YAML (default: exh.config.json, or $EXH_CONFIG)'),
     )
     .option('--url <url>', 'the instance to ask, e.g. http://host:8080 (default: from listeners.http)')
-    .option('--json', 'print /api/status as it comes')
+    .option('--json', 'print /api/status as it comes, with /api/cluster as `cluster`')
     .action(async (options: { config?: string; url?: string; json?: boolean }) => {
       const base = options.url ?? (await urlFromConfig(options.config));
       let status: Status;
@@ -26,8 +30,24 @@ export function registerStatusCommand(program: Command): void {
         );
         process.exit(1);
       }
-      process.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, base));
+      const cluster = await readCluster(base);
+      process.stdout.write(
+        options.json ? `${JSON.stringify({ ...status, cluster }, null, 2)}\n` : formatStatus(status, base, cluster),
+      );
     });
+}
+
+/** The members and who runs which mailbox; the status is printed even when this cannot be read (the database away). */
+async function readCluster(base: string): Promise<ClusterAnswer> {
+  try {
+    const response = await fetch(new URL('/api/cluster', base), { signal: AbortSignal.timeout(10_000) });
+    const body = (await response.json().catch(() => ({}))) as ClusterStatus | { error?: { message?: string } };
+    if (response.ok) return body as ClusterStatus;
+    const message = 'error' in body ? body.error?.message : undefined;
+    return { error: message ?? `HTTP ${response.status}` };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
 }
 
 async function urlFromConfig(file: string | undefined): Promise<string> {
@@ -48,8 +68,8 @@ async function urlFromConfig(file: string | undefined): Promise<string> {
   }
 }
 
-/** The summary `exh status` prints: one line per fact, then one per mailbox. */
-export function formatStatus(status: Status, url: string): string {
+/** The summary `exh status` prints: one line per fact, then one per mailbox, then the cluster's members and owners. */
+export function formatStatus(status: Status, url: string, cluster?: ClusterAnswer): string {
   const lines = [
     `exh ${status.version} at ${url}, running since ${status.startedAt}`,
     `database   ${status.database.paths.at(-1) ?? status.database.state} (${status.database.target})` +
@@ -72,6 +92,7 @@ export function formatStatus(status: Status, url: string): string {
       `  ${mailbox.user.padEnd(width)}  ${mailbox.state.padEnd(11)} ${mailbox.catchUp.done}/${mailbox.catchUp.total} caught up  ${types}${error}`,
     );
   }
+  if (cluster) lines.push(...formatCluster(cluster));
   if (status.recentErrors.length > 0) {
     lines.push('recent errors:');
     for (const error of status.recentErrors.slice(-5)) {
@@ -81,4 +102,35 @@ export function formatStatus(status: Status, url: string): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** One line for the cluster; in a cluster, then one per member (this one marked) and one per mailbox with its owner. */
+export function formatCluster(cluster: ClusterAnswer): string[] {
+  if ('error' in cluster) return [`cluster    could not be read: ${cluster.error}`];
+  if (!cluster.clustered) return ['cluster    single instance'];
+  const live = cluster.members.filter((member) => member.live).length;
+  const lines = [
+    `cluster    ${live} of ${cluster.members.length} members live; this is ${cluster.instanceId}, commands without a ` +
+      `user on ${cluster.coordinator ?? 'nobody yet'} (lease ${cluster.leaseSeconds} s, heartbeat ${cluster.heartbeatSeconds} s)`,
+  ];
+  const idWidth = Math.max(0, ...cluster.members.map((member) => member.instanceId.length));
+  const addressWidth = Math.max(0, ...cluster.members.map((member) => `${member.address}:${member.port}`.length));
+  for (const member of cluster.members) {
+    lines.push(
+      `  ${member.instanceId.padEnd(idWidth)}  ${`${member.address}:${member.port}`.padEnd(addressWidth)}  ` +
+        `${(member.live ? 'live' : 'not live').padEnd(8)}  ${member.mailboxes} mailbox${member.mailboxes === 1 ? '' : 'es'}  ` +
+        `started ${member.startedAt}  heartbeat ${member.heartbeatAt}${member.self ? '  (this instance)' : ''}`,
+    );
+  }
+  const owners = [
+    ...cluster.leases.map((lease) => ({
+      user: lease.user,
+      text: `${lease.instanceId}  fence ${lease.fence}  until ${lease.expiresAt}`,
+    })),
+    ...cluster.unowned.map((user) => ({ user, text: 'none (no lease yet)' })),
+  ];
+  if (owners.length > 0) lines.push('owners');
+  const userWidth = Math.max(0, ...owners.map((owner) => owner.user.length));
+  for (const owner of owners) lines.push(`  ${owner.user.padEnd(userWidth)}  ${owner.text}`);
+  return lines;
 }

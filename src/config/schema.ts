@@ -155,128 +155,162 @@ const exchange = z
     }
   });
 
-export const configSchema = z.strictObject({
-  database,
-  exchange,
-  listeners: z
-    .strictObject({
-      log: z.strictObject(listenerShape(8888)).prefault({}),
-      database: z
-        .strictObject({
-          ...listenerShape(9988),
-          /** Address written to exh_set_up for the database's senders; default: the listener's host. */
-          advertisedAddress: z.string().min(1).optional(),
-          /** Token every request must carry; default: a new random one at each start, written to exh_set_up. */
-          token: z.string().min(16).optional(),
-          /** PEM files: the listener speaks TLS (the senders then connect with TLS and trust the certificate). */
-          tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
-          /** A connection must have sent its token within this time of being accepted (docs/protocol.md). */
-          authTimeoutMs: ms.default(2_000),
-          /** Connections without their token yet; beyond this the oldest get a busy reply (521). */
-          maxUnauthenticated: z.number().int().min(1).default(32),
-          /** Authenticated requests at once; one more gets a busy reply (521). */
-          maxConnections: z.number().int().min(1).default(256),
-        })
-        .prefault({}),
-      exchange: z
-        .strictObject({
-          // Loopback like every listener: Exchange on another machine needs host and publicUrl set (docs/configuration.md).
-          ...listenerShape(8100),
-          /** The URL Exchange reaches the receiver at (http://this-host:8100/exh/notifications); `/<secret>` is appended. */
-          publicUrl: z.url().optional(),
-          /** A request must arrive whole (headers and body) within this time, or it gets 408 and is disconnected. */
-          requestTimeoutMs: ms.default(30_000),
-        })
-        .prefault({}),
-      graph: z
-        .strictObject({
-          // Behind exchange.graph.notificationUrl (HTTPS, a reverse proxy); only used with notifications "webhook".
-          ...listenerShape(8101),
-          /** A request must arrive whole (headers and body) within this time, or it gets 408 and is disconnected. */
-          requestTimeoutMs: ms.default(10_000),
-          /** The largest notification batch accepted, in bytes. */
-          maxBodyBytes: z
-            .number()
-            .int()
-            .min(1024)
-            .default(1024 * 1024),
-        })
-        .prefault({}),
-      http: z
-        .strictObject({
-          ...listenerShape(8080),
-          adminToken: z.string().min(16).optional(),
-          /** Host names a request may carry besides IP addresses and localhost (DNS rebinding); '*': any. */
-          allowedHosts: z.array(z.string().min(1)).default([]),
-          /** A request must arrive whole (headers and body) within this time, or it gets 408 and is disconnected. */
-          requestTimeoutMs: ms.default(30_000),
-        })
-        .prefault({}),
-    })
-    .prefault({}),
-  sync: z
-    .strictObject({
-      htmlBody: z.boolean().default(true),
-      /** MaxBodyLength: 0 keeps bodies whole. */
-      maxBodyLength: z.number().int().min(0).default(0),
-      /**
-       * Microsoft Graph reads calendars only between two dates (calendarView): the appointments from daysBack before
-       * today to daysAhead after it are synchronised, the window rolling daily; EWS reads whole calendars.
-       */
-      calendarWindow: z
-        .strictObject({
-          daysBack: z.number().int().min(0).max(3650).default(365),
-          daysAhead: z.number().int().min(1).max(3650).default(730),
-        })
-        .prefault({}),
-      /** MaxSyncedRecurrences: 0 synchronises only the master of a recurring series. */
-      maxSyncedRecurrences: z.number().int().min(0).default(0),
-      meetingRequestsResponses: z.boolean().default(false),
-      /** How often exh_get_users is read again and applied as a diff (new users started, removed ones stopped); 0: never. */
-      usersRefreshMs: z.number().int().min(0).default(300_000),
-      /** How often exh_outbox is looked at for changes from the application (database → Exchange). */
-      outboxPollMs: ms.default(2_000),
-      /** The largest attachment exh_get_attachment (or a sender) may download, in bytes. */
-      maxAttachmentBytes: z
-        .number()
-        .int()
-        .min(1)
-        .default(10 * 1024 * 1024),
-      /** Which change is kept when Exchange and the application changed the same item between two syncs. */
-      conflicts: z.enum(conflictRules).default(defaultConflictRule),
-    })
-    .prefault({}),
-  retry: z
-    .strictObject({
-      /** The longest wait between attempts to reach a lost database: five minutes, the steady state. */
-      databaseIntervalMs: ms.default(300_000),
-      /** The first wait after a loss; it doubles up to databaseIntervalMs (docs/reliability.md, "Recovery"). */
-      databaseFirstMs: ms.default(1_000),
-      /** A mailbox's wait after a transient Exchange error: firstMs, doubling, at most maxMs (BackOffMilliseconds wins). */
-      exchangeBackoff: z
-        .strictObject({ firstMs: ms.default(1_000), maxMs: ms.default(60_000) })
-        .prefault({})
-        .refine((b) => b.firstMs <= b.maxMs, { message: 'firstMs must not be larger than maxMs', path: ['firstMs'] }),
-      /** A crashing mailbox is restarted at most `max` times within `windowMs`, then left stopped and reported. */
-      mailboxRestarts: z
-        .strictObject({ max: z.number().int().min(0).default(5), windowMs: ms.default(60_000) })
-        .prefault({}),
-      /** Permanent Exchange errors in a row (unknown mailbox, impersonation denied) before a mailbox is disabled. */
-      permanentFailures: z.number().int().min(1).default(3),
-    })
-    .prefault({}),
-  log: z
-    .strictObject({
-      level: z.enum(['debug', 'info', 'action', 'warn', 'error']).default('info'),
-      /** auto: the readable one-line form on a terminal, JSON otherwise. */
-      format: z.enum(['auto', 'json', 'pretty']).default('auto'),
-      /** Also append every record to this file as JSON lines; reopened on SIGHUP (logrotate). */
-      file: z.string().min(1).optional(),
-      /** false: records go to log.file only (needs log.file). */
-      stdout: z.boolean().default(true),
-    })
-    .prefault({}),
-});
+/**
+ * Several instances sharing one database (docs/scale-out.md, docs/configuration.md "cluster"). Enabled by its presence;
+ * absent, a single instance runs every mailbox as before.
+ */
+const cluster = z
+  .strictObject({
+    /** This instance's id in exh_member; default: the host name and the process id (`host-1234`). */
+    instanceId: z.string().min(1).max(200).optional(),
+    /** How long a lease (and a member's heartbeat) lasts without renewal: the longest failover. */
+    leaseSeconds: z.number().int().min(3).max(3600).default(20),
+    /** How often the heartbeat renews membership and leases; less than half of leaseSeconds. */
+    heartbeatSeconds: z.number().int().min(1).max(1800).default(5),
+    /** Where the other instances and the database's senders reach this one's database listener; default: as exh_set_up gets it. */
+    address: z.string().min(1).optional(),
+    port: port.optional(),
+  })
+  .refine((c) => c.heartbeatSeconds * 2 < c.leaseSeconds, {
+    path: ['heartbeatSeconds'],
+    message:
+      'too long for the lease: cluster.heartbeatSeconds must be less than half of cluster.leaseSeconds, so a lease is renewed at least twice before it ends (lower heartbeatSeconds or raise leaseSeconds)',
+  });
+
+export const configSchema = z
+  .strictObject({
+    database,
+    exchange,
+    cluster: cluster.optional(),
+    listeners: z
+      .strictObject({
+        log: z.strictObject(listenerShape(8888)).prefault({}),
+        database: z
+          .strictObject({
+            ...listenerShape(9988),
+            /** Address written to exh_set_up for the database's senders; default: the listener's host. */
+            advertisedAddress: z.string().min(1).optional(),
+            /** Token every request must carry; default: a new random one at each start, written to exh_set_up. */
+            token: z.string().min(16).optional(),
+            /** PEM files: the listener speaks TLS (the senders then connect with TLS and trust the certificate). */
+            tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+            /** A connection must have sent its token within this time of being accepted (docs/protocol.md). */
+            authTimeoutMs: ms.default(2_000),
+            /** Connections without their token yet; beyond this the oldest get a busy reply (521). */
+            maxUnauthenticated: z.number().int().min(1).default(32),
+            /** Authenticated requests at once; one more gets a busy reply (521). */
+            maxConnections: z.number().int().min(1).default(256),
+          })
+          .prefault({}),
+        exchange: z
+          .strictObject({
+            // Loopback like every listener: Exchange on another machine needs host and publicUrl set (docs/configuration.md).
+            ...listenerShape(8100),
+            /** The URL Exchange reaches the receiver at (http://this-host:8100/exh/notifications); `/<secret>` is appended. */
+            publicUrl: z.url().optional(),
+            /** A request must arrive whole (headers and body) within this time, or it gets 408 and is disconnected. */
+            requestTimeoutMs: ms.default(30_000),
+          })
+          .prefault({}),
+        graph: z
+          .strictObject({
+            // Behind exchange.graph.notificationUrl (HTTPS, a reverse proxy); only used with notifications "webhook".
+            ...listenerShape(8101),
+            /** A request must arrive whole (headers and body) within this time, or it gets 408 and is disconnected. */
+            requestTimeoutMs: ms.default(10_000),
+            /** The largest notification batch accepted, in bytes. */
+            maxBodyBytes: z
+              .number()
+              .int()
+              .min(1024)
+              .default(1024 * 1024),
+          })
+          .prefault({}),
+        http: z
+          .strictObject({
+            ...listenerShape(8080),
+            adminToken: z.string().min(16).optional(),
+            /** Host names a request may carry besides IP addresses and localhost (DNS rebinding); '*': any. */
+            allowedHosts: z.array(z.string().min(1)).default([]),
+            /** A request must arrive whole (headers and body) within this time, or it gets 408 and is disconnected. */
+            requestTimeoutMs: ms.default(30_000),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    sync: z
+      .strictObject({
+        htmlBody: z.boolean().default(true),
+        /** MaxBodyLength: 0 keeps bodies whole. */
+        maxBodyLength: z.number().int().min(0).default(0),
+        /**
+         * Microsoft Graph reads calendars only between two dates (calendarView): the appointments from daysBack before
+         * today to daysAhead after it are synchronised, the window rolling daily; EWS reads whole calendars.
+         */
+        calendarWindow: z
+          .strictObject({
+            daysBack: z.number().int().min(0).max(3650).default(365),
+            daysAhead: z.number().int().min(1).max(3650).default(730),
+          })
+          .prefault({}),
+        /** MaxSyncedRecurrences: 0 synchronises only the master of a recurring series. */
+        maxSyncedRecurrences: z.number().int().min(0).default(0),
+        meetingRequestsResponses: z.boolean().default(false),
+        /** How often exh_get_users is read again and applied as a diff (new users started, removed ones stopped); 0: never. */
+        usersRefreshMs: z.number().int().min(0).default(300_000),
+        /** How often exh_outbox is looked at for changes from the application (database → Exchange). */
+        outboxPollMs: ms.default(2_000),
+        /** The largest attachment exh_get_attachment (or a sender) may download, in bytes. */
+        maxAttachmentBytes: z
+          .number()
+          .int()
+          .min(1)
+          .default(10 * 1024 * 1024),
+        /** Which change is kept when Exchange and the application changed the same item between two syncs. */
+        conflicts: z.enum(conflictRules).default(defaultConflictRule),
+      })
+      .prefault({}),
+    retry: z
+      .strictObject({
+        /** The longest wait between attempts to reach a lost database: five minutes, the steady state. */
+        databaseIntervalMs: ms.default(300_000),
+        /** The first wait after a loss; it doubles up to databaseIntervalMs (docs/reliability.md, "Recovery"). */
+        databaseFirstMs: ms.default(1_000),
+        /** A mailbox's wait after a transient Exchange error: firstMs, doubling, at most maxMs (BackOffMilliseconds wins). */
+        exchangeBackoff: z
+          .strictObject({ firstMs: ms.default(1_000), maxMs: ms.default(60_000) })
+          .prefault({})
+          .refine((b) => b.firstMs <= b.maxMs, { message: 'firstMs must not be larger than maxMs', path: ['firstMs'] }),
+        /** A crashing mailbox is restarted at most `max` times within `windowMs`, then left stopped and reported. */
+        mailboxRestarts: z
+          .strictObject({ max: z.number().int().min(0).default(5), windowMs: ms.default(60_000) })
+          .prefault({}),
+        /** Permanent Exchange errors in a row (unknown mailbox, impersonation denied) before a mailbox is disabled. */
+        permanentFailures: z.number().int().min(1).default(3),
+      })
+      .prefault({}),
+    log: z
+      .strictObject({
+        level: z.enum(['debug', 'info', 'action', 'warn', 'error']).default('info'),
+        /** auto: the readable one-line form on a terminal, JSON otherwise. */
+        format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+        /** Also append every record to this file as JSON lines; reopened on SIGHUP (logrotate). */
+        file: z.string().min(1).optional(),
+        /** false: records go to log.file only (needs log.file). */
+        stdout: z.boolean().default(true),
+      })
+      .prefault({}),
+  })
+  .superRefine((value, ctx) => {
+    if (value.cluster && !value.listeners.database.token) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['listeners', 'database', 'token'],
+        message:
+          'required when cluster is configured: every instance must use the same listener token (set listeners.database.token to one secret shared by all instances, for example from a Kubernetes Secret)',
+      });
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

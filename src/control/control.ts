@@ -23,6 +23,11 @@ export interface ControlDeps {
   signal: AbortSignal;
   /** The sync's lock for a resync's writes towards Exchange (src/sync/executors/outbox.ts). */
   conflicts?: ConflictSettings;
+  /**
+   * In a cluster (docs/scale-out.md): whether the user's mailbox runs on this instance. A resync of every user covers
+   * these only; the other instances do theirs (src/protocol/forwarding.ts, createPeerBroadcast). Absent: every user.
+   */
+  runsHere?: (user: string) => boolean;
 }
 
 /**
@@ -37,7 +42,10 @@ export function createControl(deps: ControlDeps): ControlPort {
     async syncItems(request: SyncItemsRequest, onProgress?: (progress: SyncItemsProgress) => void) {
       const registered = deps.users();
       const wanted = request.user?.toLowerCase();
-      const users = wanted === undefined ? registered : registered.filter((u) => u.user.toLowerCase() === wanted);
+      const users =
+        wanted === undefined
+          ? registered.filter((u) => deps.runsHere?.(u.user) ?? true)
+          : registered.filter((u) => u.user.toLowerCase() === wanted);
       if (request.user !== null && users.length === 0) throw errors.mailboxUnknown(request.user);
       // One mailbox asked for must be connected (522: try again later); for every user, the ones that are not are
       // skipped, counted as failed and said so in exh_log, and the others go ahead.

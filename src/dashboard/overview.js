@@ -1,3 +1,4 @@
+import { clusterPanel, clusterReader, wideCluster } from './cluster.js';
 import {
   api,
   app,
@@ -40,10 +41,14 @@ export async function overview() {
     }
   };
 
+  const readCluster = clusterReader();
   const render = async () => {
-    const status = await api('/api/status');
+    const [status, cluster] = await Promise.all([api('/api/status'), readCluster()]);
     header(status);
     drawCharts(status.machines);
+    // One instance: a card of the grid saying so; a cluster: its members and mailboxes across the page.
+    const clusterSection = clusterPanel(cluster);
+    const wide = wideCluster(cluster);
     app.replaceChildren(
       h('h1', {}, 'Overview'),
       h(
@@ -96,7 +101,10 @@ export async function overview() {
                 ),
               ),
         ),
+        wide ? null : clusterSection,
       ),
+      // replaceChildren would write a null as text.
+      ...(wide ? [clusterSection] : []),
       h(
         'section',
         { className: 'card' },

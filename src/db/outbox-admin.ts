@@ -5,7 +5,7 @@ import type {
   OutboxRowState,
   SetUp,
 } from '../ports/database.port.js';
-import { setUpParameters } from './adapters/installable.js';
+import { listenerAddress, parseListenerAddresses, setUpParameters } from './adapters/installable.js';
 import { parseTimestamp } from './field-values.js';
 import type { Dialect } from './sql/types.js';
 
@@ -76,7 +76,7 @@ export function retryOutboxStatement(dialect: Dialect, filter: OutboxRetryFilter
   return { text, params };
 }
 
-/** The three rows the connector writes at start-up; the same text everywhere. */
+/** The rows the connector writes (exh_ip_addresses only in a cluster); the same text everywhere. */
 export function readSetUpStatement(dialect: Dialect): Statement {
   const names = Object.values(setUpParameters)
     .map((name) => literal(dialect, name))
@@ -99,6 +99,8 @@ export function setUpFromRows(rows: readonly Record<string, unknown>[]): Partial
   if (values.get(setUpParameters.port) && Number.isInteger(port)) result.port = port;
   const token = values.get(setUpParameters.token);
   if (token) result.token = token;
+  const addresses = parseListenerAddresses(values.get(setUpParameters.addresses) ?? '');
+  if (addresses.length > 0) result.addresses = addresses.map((a) => listenerAddress(a.host, a.port));
   return result;
 }
 

@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { ControlPort } from '../ports/control.port.js';
 import type { Statechart } from '../statecharts/graph.js';
 import type { InspectionHub } from '../statecharts/inspection.js';
+import type { ClusterStatus } from './cluster.js';
 import { hostAllowed } from './host-check.js';
 import { sendError } from './replies.js';
 import { requestDeadline } from './request-deadline.js';
@@ -14,12 +15,14 @@ import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerFaviconRoutes } from './routes/favicon.js';
 import { registerHealthRoutes } from './routes/health.js';
 import type { SseStream } from './sse.js';
-import type { Status } from './status.js';
+import type { Readiness, Status } from './status.js';
 
 export interface HttpDeps {
   /** listeners.http.adminToken; without it the admin actions answer that they are disabled. */
   adminToken?: string | undefined;
   status: () => Status;
+  /** /readyz and the mailbox gauges: cheaper than `status` with many mailboxes; absent, read from `status`. */
+  readiness?: () => Readiness;
   /** Every statechart, read once from the machines the runtime runs. */
   charts: Statechart[];
   metrics: Metrics;
@@ -27,6 +30,8 @@ export interface HttpDeps {
   /** exh start --inspect: /api/inspect streams xstate's inspection events. */
   inspect: boolean;
   control: ControlPort;
+  /** With a `cluster` configuration: members and leases for /api/cluster; absent, it answers "single instance". */
+  cluster?: () => Promise<ClusterStatus>;
   logger: ExhLogger;
   /** listeners.http.allowedHosts: names besides IP addresses and localhost that a request's Host may carry. */
   allowedHosts?: readonly string[];

@@ -103,6 +103,55 @@ export function readStatus(sources: StatusSources): Status {
   };
 }
 
+/**
+ * What /readyz and the mailbox gauges need: the database's state and the mailboxes counted by state, read without
+ * building the status of every mailbox and its children (with 10,000 mailboxes that took most of the CPU of a
+ * registration polled twice a second: bench/scenarios/scale.ts, docs/operations.md "Memory").
+ */
+export interface Readiness {
+  ready: boolean;
+  /** The database machine's innermost active path (`ready.idle`). */
+  database: string;
+  mailboxes: { total: number; live: number; byState: Record<string, number> };
+}
+
+export function readReadiness(root: AnyActorRef): Readiness {
+  const rootSnapshot = root.getSnapshot() as MachineSnapshotLike;
+  const databaseRef = rootSnapshot.children?.database;
+  const database = databaseRef ? machineState(databaseRef) : unknownState('database', 'database');
+  const byState: Record<string, number> = {};
+  let total = 0;
+  const supervisor = rootSnapshot.children?.mailboxes;
+  if (supervisor) {
+    const snapshot = supervisor.getSnapshot() as MachineSnapshotLike;
+    for (const registration of (snapshot.context as MailboxesContextLike | undefined)?.users ?? []) {
+      const mailbox = snapshot.children?.[`mailbox:${registration.user}`]?.getSnapshot() as
+        | MachineSnapshotLike
+        | undefined;
+      // As readStatus names them: a mailbox not running is stopped, one without a state value yet unknown.
+      const state =
+        mailbox?.status !== 'active' ? 'stopped' : mailbox.value === undefined ? 'unknown' : leafState(mailbox.value);
+      byState[state] = (byState[state] ?? 0) + 1;
+      total += 1;
+    }
+  }
+  return {
+    ready: database.paths[0] === 'ready',
+    database: database.paths.at(-1) ?? database.state,
+    mailboxes: { total, live: byState.live ?? 0, byState },
+  };
+}
+
+/** The same read from a whole status. */
+export function readinessOf(status: Status): Readiness {
+  const { total, live, byState } = status.mailboxes;
+  return {
+    ready: status.database.ready,
+    database: status.database.paths.at(-1) ?? status.database.state,
+    mailboxes: { total, live, byState },
+  };
+}
+
 interface MachineSnapshotLike {
   status: string;
   value?: StateValue;

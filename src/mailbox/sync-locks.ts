@@ -43,6 +43,16 @@ export class CommittedWatermarks {
     this.#byKey.set(key, watermark);
   }
 
+  /**
+   * In a cluster, when this instance takes a user's lease: what it committed before another instance held it is older
+   * than what that one committed since (docs/architecture.md, "Several instances").
+   */
+  forget(users: readonly string[]): void {
+    const prefixes = users.map((user) => syncLockKey(user, ''));
+    for (const key of this.#byKey.keys())
+      if (prefixes.some((prefix) => key.startsWith(prefix))) this.#byKey.delete(key);
+  }
+
   /** At every (re)connection to the database: from then on the database's watermarks are the truth again. */
   clear(): void {
     this.#byKey.clear();

@@ -45,6 +45,11 @@ export interface SetUp {
   port: number;
   /** The token every request on the database listener must carry. */
   token: string;
+  /**
+   * Several instances (docs/senders.md, "Several instances"): every live instance's listener as `host:port`, in
+   * exh_ip_addresses, where a sender turns when exh_ip_address does not answer. Written only in a cluster.
+   */
+  addresses?: string[];
 }
 
 export type ItemAction = 'add' | 'chg' | 'del';
@@ -84,6 +89,11 @@ export interface ChangeBatch {
   watermark?: string;
   /** Meetings whose application id is known, remembered by UID in the same transaction (exh_meeting). */
   meetings?: MeetingLink[];
+  /**
+   * Several instances: the batch is applied only while this instance holds the user's lease with this token, checked
+   * in the same transaction; otherwise EXH_CLUSTER_LEASE_LOST and nothing is written. Absent: a single instance, unchecked.
+   */
+  fence?: Fence;
   /**
    * Rows whose item has a new id, moved to it before the changes, in the same transaction, through
    * exh_from_exh_new_id_{type} (a user switched between EWS and Graph: docs/database.md, "Switching backends"). The
@@ -153,6 +163,14 @@ export interface OutboxOutcome {
   errorMessage: string | null;
 }
 
+/** What the connector learned of an item by writing it: its new change key, or null (gone, or key unknown). */
+export interface ItemVersionWrite {
+  user: string;
+  itemType: ItemTypeName;
+  itemId: string;
+  changeKey: string | null;
+}
+
 export interface ConnectorLogEntry {
   user?: string;
   itemType?: ItemTypeName;
@@ -189,6 +207,88 @@ export interface OutboxRecord {
   completedAt: Date | null;
 }
 
+/**
+ * Several instances sharing one database (docs/scale-out.md). Time is the database's clock everywhere, so hosts'
+ * clocks need not agree.
+ */
+
+/** One running instance of exh, as it registered itself in exh_member. */
+export interface Member {
+  /** Stable for the life of the process (`cluster.instanceId`, default host name and process id). */
+  instanceId: string;
+  /** Where its database listener is reached (what exh_set_up holds for a single instance). */
+  address: string;
+  port: number;
+  startedAt: Date;
+  /** Its last heartbeat, by the database's clock. */
+  heartbeatAt: Date;
+}
+
+/** An instance's claim on one user's mailbox (exh_lease): it alone runs the mailbox while the lease lasts. */
+export interface Lease {
+  /** As exh_get_users gave it; leases compare users case-blind, like the rest of the base project. */
+  user: string;
+  instanceId: string;
+  /** The fencing token: a new, larger value each time the lease changes hands (bigint as decimal text). */
+  fence: string;
+  /** By the database's clock. */
+  expiresAt: Date;
+}
+
+/** What a fenced write carries: it is applied only while `instanceId` still holds the user's lease with `token`. */
+export interface Fence {
+  instanceId: string;
+  token: string;
+}
+
+/** readOutbox for one instance among several: only what that instance is to drain. */
+export interface OutboxScope {
+  /** Rows of users whose unexpired lease this instance holds. */
+  instanceId: string;
+  /** Also the commands without a user (exh_sync_users): one instance takes them (the coordinator, docs/scale-out.md). */
+  commandsWithoutUser: boolean;
+}
+
+/**
+ * A member without a heartbeat for this long is deleted by the next heartbeat of any instance (every dialect): an
+ * instance id per process (the default: host and process id) would otherwise leave a row per restart. Its leases' rows
+ * stay, with their fences; until then the dashboard shows it as not live.
+ */
+export const goneAfterHours = 24;
+
+/** The cluster as the database holds it, for the dashboard and `exh status`. */
+export interface ClusterView {
+  members: Member[];
+  leases: Lease[];
+}
+
+/**
+ * Membership and leases, one round trip per call. Adapters that share a database between instances implement it;
+ * a single instance (no `cluster` configuration) never calls it and behaves as before.
+ */
+export interface ClusterPort {
+  /**
+   * Registers or refreshes this instance (its heartbeat now) and returns the live members: those whose heartbeat is
+   * within `leaseSeconds`, this one included, ordered by instanceId.
+   */
+  heartbeat(member: Pick<Member, 'instanceId' | 'address' | 'port'>, leaseSeconds: number): Promise<Member[]>;
+  /**
+   * For each of `users`: extends this instance's lease, or takes the lease when nobody holds it or its holder's lease
+   * has expired (a new fence). Leases held by another instance and not expired are left alone. Returns the leases this
+   * instance holds among `users` afterwards. Concurrent claims of one user by two instances: exactly one wins.
+   */
+  claimLeases(instanceId: string, users: readonly string[], leaseSeconds: number): Promise<Lease[]>;
+  /** Gives up this instance's leases of `users` (after their mailboxes stopped), so that another may take them at once. */
+  releaseLeases(instanceId: string, users: readonly string[]): Promise<void>;
+  /**
+   * A clean stop: this instance's member row is removed and every lease it holds ends now. The lease rows stay with
+   * their fence, so a fence only ever grows, also for an instance that comes back under the same id.
+   */
+  leaveCluster(instanceId: string): Promise<void>;
+  /** Every member (live or not, with its heartbeat) and every unexpired lease: who runs which mailbox now. */
+  clusterView(): Promise<ClusterView>;
+}
+
 export interface DatabasePort {
   readonly type: DatabaseType;
   /** Where the database is, printable: host, port and database name, never a password. */
@@ -200,13 +300,22 @@ export interface DatabasePort {
   writeSetUp(setUp: SetUp): Promise<void>;
   getUsers(): Promise<UserRegistration[]>;
   applyChanges(batch: ChangeBatch): Promise<void>;
-  /** Links meetings to application ids ahead of creating them in Exchange, so no attendee's copy arrives unlinked. */
+  /**
+   * Links meetings to application ids ahead of creating them in Exchange, so no attendee's copy arrives unlinked: all
+   * of them in one statement (the outbox links a run of creates at once).
+   */
   rememberMeetings(links: readonly MeetingLink[]): Promise<void>;
   /** The application ids of meetings by UID, for the UIDs that have one (attendees' copies carry the organizer's). */
   meetingAppItemIds(uids: readonly string[]): Promise<Map<string, string>>;
-  /** Pending outbox rows, oldest first (per user in order): item changes and commands. */
-  readOutbox(limit: number): Promise<Array<OutboxEntry | OutboxCommandEntry>>;
-  completeOutbox(id: string, outcome: OutboxOutcome): Promise<void>;
+  /** Pending outbox rows, oldest first (per user in order): item changes and commands; `scope`: one instance's share. */
+  readOutbox(limit: number, scope?: OutboxScope): Promise<Array<OutboxEntry | OutboxCommandEntry>>;
+  /**
+   * Records a row's outcome; with `version`, also what its write left (as rememberItemVersion), in the same
+   * transaction and one database round trip: the row is done exactly when the version it wrote is known. With `fence`
+   * (a row that has a user, several instances), only while this instance holds the user's lease with that token,
+   * checked in the same transaction; otherwise EXH_CLUSTER_LEASE_LOST and the row stays pending.
+   */
+  completeOutbox(id: string, outcome: OutboxOutcome, version?: ItemVersionWrite, fence?: Fence): Promise<void>;
   /**
    * Where the database can say so (PostgreSQL's NOTIFY): calls `onUser` when a new outbox row is written, so the
    * outbox is drained at once rather than at the next poll. Listening ends with the returned function or the connection.
@@ -233,15 +342,12 @@ export interface DatabasePort {
    * After the connector wrote an item to Exchange: its new change key (the row reflects that version now), or null
    * when the item is gone or its key is unknown. Kept rows' supersededUntil stays.
    */
-  rememberItemVersion(entry: {
-    user: string;
-    itemType: ItemTypeName;
-    itemId: string;
-    changeKey: string | null;
-  }): Promise<void>;
+  rememberItemVersion(entry: ItemVersionWrite): Promise<void>;
   /**
    * Pending exh_outbox item changes (add, chg, del) of one user (case-blind) and item type, oldest first: the
    * application's changes on their way to Exchange, which a change arriving from Exchange must not overwrite unseen.
    */
   pendingItemChanges(user: string, itemType: ItemTypeName): Promise<OutboxEntry[]>;
+  /** Several instances sharing this database (docs/scale-out.md); absent where the adapter cannot share it. */
+  readonly cluster?: ClusterPort;
 }

@@ -1,5 +1,5 @@
 import { connect as connectTcp, isIP, type Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
+import { connect as connectTls, type PeerCertificate } from 'node:tls';
 import { describe } from '../errors.js';
 import type { SyncItemsProgress } from '../ports/control.port.js';
 import type { WireRequest } from './messages.js';
@@ -15,7 +15,13 @@ export interface ListenerTarget {
   host: string;
   port: number;
   /** Speak TLS; `ca` trusts a self-signed certificate, `rejectUnauthorized: false` trusts any (tests only). */
-  tls?: { ca?: string | Buffer; servername?: string; rejectUnauthorized?: boolean };
+  tls?: {
+    ca?: string | Buffer;
+    servername?: string;
+    rejectUnauthorized?: boolean;
+    /** Instances of a cluster forwarding to each other check the certificate they share, not a host name. */
+    checkServerIdentity?: (host: string, cert: PeerCertificate) => Error | undefined;
+  };
 }
 
 export const offlineMessage = 'The Exchange Connector is offline';
@@ -24,6 +30,8 @@ const maxReplyBytes = 64 * 1024 * 1024;
 
 export interface SendOptions {
   timeoutMs: number;
+  /** How long the connection may take (at most timeoutMs); default timeoutMs. The reply then has timeoutMs. */
+  connectTimeoutMs?: number;
   /**
    * Called for each `{"progress": {...}}` line the connector writes before its reply (a syncItems request with
    * `"progress": true`, docs/protocol.md). Each such line also restarts the time-out: a long resync that reports
@@ -59,12 +67,17 @@ export function sendRequest(target: ListenerTarget, request: WireRequest, option
       settle(
         connected
           ? failure(`No reply from the Exchange Connector at ${where(target)} within ${options.timeoutMs} ms.`)
-          : failure(`${offlineMessage}: no connection to ${where(target)} within ${options.timeoutMs} ms.`, 521),
+          : failure(`${offlineMessage}: no connection to ${where(target)} within ${connectTimeoutMs} ms.`, 521),
       );
-    let timer = setTimeout(expire, options.timeoutMs);
+    const connectTimeoutMs = Math.min(options.connectTimeoutMs ?? options.timeoutMs, options.timeoutMs);
+    let timer = setTimeout(expire, connectTimeoutMs);
 
     socket.once(target.tls ? 'secureConnect' : 'connect', () => {
       connected = true;
+      if (connectTimeoutMs !== options.timeoutMs) {
+        clearTimeout(timer);
+        timer = setTimeout(expire, options.timeoutMs);
+      }
       // The token first: the listener then authenticates the connection before the rest of a large request arrives.
       const { token, ...rest } = request;
       socket.write(`${JSON.stringify({ token, ...rest })}\n`);
@@ -98,6 +111,34 @@ export function sendRequest(target: ListenerTarget, request: WireRequest, option
       settle(failure(`The Exchange Connector at ${where(target)} closed the connection without a reply.`)),
     );
   });
+}
+
+/**
+ * Several instances (docs/senders.md, "Several instances"): the request goes to the first target that accepts the
+ * connection, in order; a target that does not (exit code 521 before connecting) gives way to the next. Once
+ * connected, its reply is the answer whatever it says: the request may have been handled. All unreachable → 521
+ * naming each.
+ */
+export async function sendRequestToAny(
+  targets: readonly ListenerTarget[],
+  request: WireRequest,
+  options: SendOptions,
+): Promise<Reply> {
+  const problems: string[] = [];
+  // Like the database's senders, a host that does not answer gives way after 10 s when there are others to try.
+  const connectTimeoutMs = targets.length > 1 ? Math.min(options.timeoutMs, 10_000) : options.timeoutMs;
+  for (const target of targets) {
+    const reply = await sendRequest(target, request, { connectTimeoutMs, ...options });
+    if (!notConnected(reply)) return reply;
+    problems.push((reply.errorMessage ?? '').slice(offlineMessage.length + 2));
+  }
+  if (problems.length === 1) return failure(`${offlineMessage}: ${problems[0]}`, 521);
+  return failure(`${offlineMessage}: no instance accepted the connection: ${problems.join('; ')}`, 521);
+}
+
+/** Whether a reply says that no connection was made (nothing reached the connector). */
+export function notConnected(reply: Reply): boolean {
+  return reply.exitCode === 521 && reply.errorMessage?.startsWith(offlineMessage) === true;
 }
 
 /** A progress line, or undefined for anything else (which is then read as the reply). */

@@ -27,6 +27,11 @@ export interface RequestContext {
    * true` on syncItems); senders that did not ask never see one.
    */
   progress(value: Record<string, unknown>): void;
+  /**
+   * Several instances: the instance that handed this request on to this one (the request's `forwardedBy`,
+   * src/protocol/forwarding.ts). Such a request is answered here or refused, never handed on again.
+   */
+  forwardedBy?: string;
 }
 
 export type RequestHandler = (request: DatabaseRequest, context: RequestContext) => Promise<Reply>;
@@ -340,12 +345,16 @@ export async function startDatabaseListener(options: DatabaseListenerOptions): P
       return failure(`Request refused: invalid request: ${parsed.problem}.`);
     }
     const request = parsed.request;
-    log.debug({ remoteAddress, type: request.type }, `Request ${request.type} from ${remoteAddress}`);
+    const forwardedBy = parsed.forwardedBy;
+    log.debug(
+      { remoteAddress, type: request.type, ...(forwardedBy === undefined ? {} : { forwardedBy }) },
+      `Request ${request.type} from ${remoteAddress}${forwardedBy === undefined ? '' : ` (handed on by ${forwardedBy})`}`,
+    );
     try {
       const wantsProgress = request.type === 'syncItems' && request.progress === true;
-      const result = replySchema.safeParse(
-        await options.handle(request, { remoteAddress, progress: wantsProgress ? progress : () => {} }),
-      );
+      const context: RequestContext = { remoteAddress, progress: wantsProgress ? progress : () => {} };
+      if (forwardedBy !== undefined) context.forwardedBy = forwardedBy;
+      const result = replySchema.safeParse(await options.handle(request, context));
       if (result.success) return result.data;
       log.error({ type: request.type }, `The handler of ${request.type} returned no valid reply (a bug)`);
       return failure(`The connector could not answer the ${request.type} request (internal error).`);

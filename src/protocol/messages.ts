@@ -175,8 +175,14 @@ export type GetAttachmentRequest = z.infer<typeof getAttachmentRequest>;
 export type AddAttachmentRequest = z.infer<typeof addAttachmentRequest>;
 /** A validated request as a handler receives it (defaults applied, no token). */
 export type DatabaseRequest = { [T in RequestType]: z.infer<(typeof requestSchemas)[T]> }[RequestType];
-/** What a sender puts on the wire: a request as written (defaults may be left out) plus the token. */
-export type WireRequest = { [T in RequestType]: z.input<(typeof requestSchemas)[T]> }[RequestType] & { token: string };
+/**
+ * What a sender puts on the wire: a request as written (defaults may be left out) plus the token; `forwardedBy` only
+ * from an instance of a cluster handing the request on (src/protocol/forwarding.ts).
+ */
+export type WireRequest = { [T in RequestType]: z.input<(typeof requestSchemas)[T]> }[RequestType] & {
+  token: string;
+  forwardedBy?: string;
+};
 
 /**
  * A validated syncItems request as the ControlPort takes it (src/ports/control.port.ts), the one reading of its
@@ -199,6 +205,28 @@ export function toSyncItemsRequest(request: SyncItemsRequest): ControlSyncItemsR
     ...(modified ? { modified } : {}),
     ...(received ? { received } : {}),
     ...(start ? { start } : {}),
+  };
+}
+
+/** The wire form of a ControlPort syncItems request (the reverse of toSyncItemsRequest), to send it to a listener. */
+export function toWireSyncItems(request: ControlSyncItemsRequest): SyncItemsRequest {
+  const bound = (date: Date | undefined) => (date ? date.toISOString() : null);
+  return {
+    type: 'syncItems',
+    direction: request.direction,
+    user: request.user,
+    item: request.itemType === null ? null : itemType(request.itemType).code,
+    add: request.add,
+    chg: request.chg,
+    del: request.del,
+    createdFrom: bound(request.created?.from),
+    createdUntil: bound(request.created?.until),
+    modifiedFrom: bound(request.modified?.from),
+    modifiedUntil: bound(request.modified?.until),
+    receivedFrom: bound(request.received?.from),
+    receivedUntil: bound(request.received?.until),
+    startFrom: bound(request.start?.from),
+    startUntil: bound(request.start?.until),
   };
 }
 
@@ -229,14 +257,20 @@ function instant(bound: string): Date {
   return new Date(bound.length === 10 || /(?:Z|[+-]\d{2}:\d{2})$/.test(bound) ? bound : `${bound}Z`);
 }
 
-export type ParseResult = { ok: true; request: DatabaseRequest } | { ok: false; problem: string };
+export type ParseResult = { ok: true; request: DatabaseRequest; forwardedBy?: string } | { ok: false; problem: string };
 
-/** Validates a decoded JSON value whose token has already been checked (the `token` key is ignored here). */
+/**
+ * Validates a decoded JSON value whose token has already been checked (the `token` key is ignored here). The envelope's
+ * `forwardedBy` (the instance id that handed the request on, docs/protocol.md) is returned apart from the request.
+ */
 export function parseRequest(value: unknown): ParseResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, problem: 'the request must be a JSON object' };
   }
-  const { token: _token, ...body } = value as Record<string, unknown>;
+  const { token: _token, forwardedBy, ...body } = value as Record<string, unknown>;
+  if (forwardedBy !== undefined && (typeof forwardedBy !== 'string' || forwardedBy === '')) {
+    return { ok: false, problem: 'forwardedBy: expected the id of the instance that handed the request on' };
+  }
   const type = body.type;
   if (typeof type !== 'string' || !(requestTypes as readonly string[]).includes(type)) {
     const got =
@@ -248,8 +282,9 @@ export function parseRequest(value: unknown): ParseResult {
     return { ok: false, problem: `type: ${got}; expected one of ${requestTypes.join(', ')}` };
   }
   const result = requestSchemas[type as RequestType].safeParse(body);
-  if (result.success) return { ok: true, request: result.data as DatabaseRequest };
-  return { ok: false, problem: describeIssues(result.error.issues) };
+  if (!result.success) return { ok: false, problem: describeIssues(result.error.issues) };
+  const request = result.data as DatabaseRequest;
+  return forwardedBy === undefined ? { ok: true, request } : { ok: true, request, forwardedBy };
 }
 
 function describeIssues(issues: readonly z.core.$ZodIssue[]): string {

@@ -40,6 +40,8 @@ const offlineCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'EXH_DB_POOL_EXHAUSTED',
   'EXH_POOL_ABORTED',
   'EXH_LISTENER_BUSY',
+  // Several instances: the instance holding the user's lease did not answer the request handed on to it.
+  'EXH_CLUSTER_HOLDER_UNREACHABLE',
 ]);
 
 /** Errors that mean "Exchange could not be reached or would not serve now" (exit code 522). */
@@ -52,6 +54,9 @@ const exchangeCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'EXH_EXCHANGE_THROTTLED',
   'EXH_EXCHANGE_MAILBOX_MOVING',
   'EXH_MAILBOX_NOT_CONNECTED',
+  // Several instances: the mailbox is between instances (none holds it yet, or it moved), as when it is starting.
+  'EXH_CLUSTER_NO_HOLDER',
+  'EXH_CLUSTER_OWNER_MOVED',
 ]);
 
 /**

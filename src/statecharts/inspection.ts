@@ -41,8 +41,70 @@ export interface StatelyInspectionEvent {
 }
 
 const recentLimit = 200;
-/** Per mailbox as well: with many mailboxes, the overall list would hold none of a quiet one's. */
-const recentPerUserLimit = 50;
+/**
+ * Per mailbox as well: with many mailboxes, the overall list would hold none of a quiet one's. A small ring, since
+ * every mailbox keeps one (docs/operations.md, "Memory"): a mailbox's registration takes about 20 transitions (its own
+ * and its item types'), a notification two.
+ */
+export const recentPerUserLimit = 24;
+
+/**
+ * A transition as kept: its strings and path lists shared between all mailboxes (state paths, transition ids and event
+ * types come from a handful of statecharts), its time a number. Made into a `Transition` when read.
+ */
+interface Kept {
+  at: number;
+  actor: string;
+  machine: string;
+  user: string | undefined;
+  itemType: string | undefined;
+  event: string;
+  from: readonly string[];
+  to: readonly string[];
+  stopped: boolean;
+  transitions: readonly string[] | undefined;
+}
+
+/** Shares equal strings and lists; bounded, so that an unforeseen source of distinct values cannot grow it forever. */
+class Interner {
+  readonly #strings = new Map<string, string>();
+  readonly #lists = new Map<string, readonly string[]>();
+  static readonly limit = 5_000;
+
+  string(value: string): string {
+    const known = this.#strings.get(value);
+    if (known !== undefined) return known;
+    if (this.#strings.size < Interner.limit) this.#strings.set(value, value);
+    return value;
+  }
+
+  list(values: readonly string[]): readonly string[] {
+    const key = values.join('\n');
+    const known = this.#lists.get(key);
+    if (known !== undefined) return known;
+    const list = Object.freeze(values.map((value) => this.string(value)));
+    if (this.#lists.size < Interner.limit) this.#lists.set(key, list);
+    return list;
+  }
+}
+
+const none: readonly string[] = Object.freeze([]);
+
+function transitionOf(kept: Kept): Transition {
+  const transition: Transition = {
+    at: new Date(kept.at).toISOString(),
+    actor: kept.actor,
+    machine: kept.machine,
+    event: kept.event,
+    from: [...kept.from],
+    to: [...kept.to],
+  };
+  if (kept.stopped) transition.stopped = true;
+  else if (kept.transitions) transition.transitions = [...kept.transitions];
+  if (kept.user !== undefined) transition.user = kept.user;
+  if (kept.itemType !== undefined) transition.itemType = kept.itemType;
+  return transition;
+}
 
 /**
  * Receives xstate's inspection events for the whole actor system (createActor's `inspect` option) and turns them into
@@ -50,9 +112,11 @@ const recentPerUserLimit = 50;
  * pushed to subscribers) and, only while somebody listens, the events in the Stately format.
  */
 export class InspectionHub {
+  /** Per machine actor, its state value as JSON (interned: a few distinct ones across all mailboxes). */
   readonly #values = new Map<string, string>();
-  readonly #recent: Transition[] = [];
-  readonly #recentByUser = new Map<string, Transition[]>();
+  readonly #recent: Kept[] = [];
+  readonly #recentByUser = new Map<string, Kept[]>();
+  readonly #interner = new Interner();
   readonly #actors = new Map<string, AnyActorRef>();
   /** Per actor, the transitions taken since its last snapshot (xstate reports them before the snapshot). */
   readonly #taken = new Map<string, string[]>();
@@ -77,8 +141,8 @@ export class InspectionHub {
 
   /** The latest transitions, oldest first; `user` keeps those of one mailbox and its children. */
   recent(filter: { user?: string } = {}): Transition[] {
-    if (filter.user === undefined) return [...this.#recent];
-    return [...(this.#recentByUser.get(filter.user) ?? [])];
+    const kept = filter.user === undefined ? this.#recent : (this.#recentByUser.get(filter.user) ?? []);
+    return kept.map(transitionOf);
   }
 
   onTransition(listener: (transition: Transition) => void): () => void {
@@ -121,34 +185,37 @@ export class InspectionHub {
       this.#actors.delete(actorRef.sessionId);
     }
     if (snapshot.value === undefined || !isMachine(snapshot.machine)) return;
-    const key = JSON.stringify(snapshot.value);
+    const key = this.#interner.string(JSON.stringify(snapshot.value));
     // Stopped (or failed) where it was: a transition out of that state into none, marked as such; a machine that
     // reached a final state ('done') moved into it and is shown as any other transition.
     const stopped = snapshot.status === 'stopped' || snapshot.status === 'error';
     if (before === key && !stopped) return;
     if (snapshot.status === 'active') this.#values.set(actorRef.sessionId, key);
     const context = (snapshot.context ?? {}) as { user?: unknown; itemType?: unknown };
-    const transition: Transition = {
-      at: new Date().toISOString(),
+    const intern = this.#interner;
+    const kept: Kept = {
+      at: Date.now(),
       // The root's id is generated (x:0); its machine's id says more.
-      actor: actorRef._parent ? actorRef.id : snapshot.machine.id,
-      machine: snapshot.machine.id,
-      event: event.event.type,
-      from: before === undefined ? [] : activePaths(JSON.parse(before) as StateValue),
-      to: stopped ? [] : activePaths(snapshot.value),
+      actor: intern.string(actorRef._parent ? actorRef.id : snapshot.machine.id),
+      machine: intern.string(snapshot.machine.id),
+      user: typeof context.user === 'string' ? context.user : undefined,
+      itemType: typeof context.itemType === 'string' ? intern.string(context.itemType) : undefined,
+      event: intern.string(event.event.type),
+      from: before === undefined ? none : intern.list(activePaths(JSON.parse(before) as StateValue)),
+      to: stopped ? none : intern.list(activePaths(snapshot.value)),
+      stopped,
+      transitions: stopped || !taken ? undefined : intern.list(taken),
     };
-    if (stopped) transition.stopped = true;
-    else if (taken) transition.transitions = taken;
-    if (typeof context.user === 'string') transition.user = context.user;
-    if (typeof context.itemType === 'string') transition.itemType = context.itemType;
-    this.#recent.push(transition);
+    this.#recent.push(kept);
     if (this.#recent.length > recentLimit) this.#recent.shift();
-    if (transition.user !== undefined) {
-      const own = this.#recentByUser.get(transition.user) ?? [];
-      own.push(transition);
+    if (kept.user !== undefined) {
+      const own = this.#recentByUser.get(kept.user) ?? [];
+      own.push(kept);
       if (own.length > recentPerUserLimit) own.shift();
-      this.#recentByUser.set(transition.user, own);
+      this.#recentByUser.set(kept.user, own);
     }
+    if (this.#transitionListeners.length === 0) return;
+    const transition = transitionOf(kept);
     for (const listener of this.#transitionListeners) listener(transition);
   }
 }

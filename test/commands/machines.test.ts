@@ -5,7 +5,7 @@ describe('exh machines export', () => {
   it('exh machines export prints every statechart as Mermaid and as JSON', async () => {
     const mermaid = await exhOutput(['machines', 'export', '--format', 'mermaid']);
     expect(mermaid.code).toBe(0);
-    for (const id of ['supervisor', 'database', 'mailboxes', 'mailbox', 'itemType']) {
+    for (const id of ['supervisor', 'database', 'mailboxes', 'mailbox', 'itemType', 'membership']) {
       expect(mermaid.stdout).toContain(`## ${id}\n\n\`\`\`mermaid\nstateDiagram-v2`);
     }
     const json = await exhOutput(['machines', 'export', '--format', 'json']);
@@ -15,6 +15,7 @@ describe('exh machines export', () => {
       'mailboxes',
       'mailbox',
       'itemType',
+      'membership',
     ]);
   });
 

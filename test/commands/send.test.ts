@@ -73,6 +73,56 @@ describe('client exit statuses against a database listener (0, 1, 521, 522 → 0
   }, 60_000);
 });
 
+describe('several instances: exh_ip_addresses', () => {
+  const token = 'a-token-for-the-several-instances-test';
+  const { received, flags } = useDatabaseListener(token, () => ok('pong'));
+
+  it('tries the other instances of exh_ip_addresses in turn when exh_ip_address does not accept the connection', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exh-clients-'));
+    const dataDir = join(dir, 'data');
+    await installBaseProject({ type: 'pglite', dataDir });
+    const live = Number(flags()[3]);
+    const dead = await closedPort();
+    const { createDatabase } = await import('../../src/db/create-database.js');
+    const db = createDatabase({ type: 'pglite', dataDir });
+    await db.connect();
+    await db.writeSetUp({
+      ipAddress: '127.0.0.1',
+      port: dead,
+      token,
+      addresses: [`127.0.0.1:${dead}`, `127.0.0.1:${await closedPort()}`, `127.0.0.1:${live}`],
+    });
+    await db.close();
+    const config = join(dir, 'exh.config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        database: { type: 'pglite', dataDir },
+        exchange: { impersonationUser: 'svc@x.test', impersonationPassword: 'pw' },
+      }),
+    );
+    const before = received.length;
+    const ping = await exh(['send', '--type', 'ping', '--config', config]);
+    expect([ping.code, reply(ping.stdout)]).toEqual([0, { exitCode: 0, outputValue: 'pong', errorMessage: null }]);
+    expect(received.length).toBe(before + 1);
+
+    // --host/--port name one listener: only that one.
+    const named = await exh(['send', '--type', 'ping', '--config', config, '--host', '127.0.0.1', '--port', `${dead}`]);
+    expect([named.code, reply(named.stdout).exitCode]).toEqual([3, 521]);
+    expect(received.length).toBe(before + 1);
+  }, 60_000);
+});
+
+/** A port nothing listens on (taken and let go). */
+async function closedPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 describe('finding the listener', () => {
   it('says so (exit 3) when exh_set_up has no listener yet, and exit 2 without a configuration', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'exh-clients-'));

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatStatus } from '../../src/commands/status.js';
+import { formatCluster, formatStatus } from '../../src/commands/status.js';
 import type { MachineState, MailboxStatus, Status } from '../../src/http/status.js';
 import { exhOutput } from '../support/exh-process.js';
 
@@ -105,6 +105,68 @@ describe('formatStatus', () => {
     expect(quiet).toContain('last min   no items synchronised\n');
     expect(quiet).toContain('mailboxes  1 of 2 live\n');
     expect(quiet).not.toContain('recent errors');
+  });
+});
+
+describe('formatCluster', () => {
+  it('says single instance without a cluster, and why the cluster could not be read', () => {
+    expect(formatCluster({ clustered: false, message: 'single instance: …' })).toEqual(['cluster    single instance']);
+    expect(formatCluster({ error: 'Lost the connection to the database' })).toEqual([
+      'cluster    could not be read: Lost the connection to the database',
+    ]);
+  });
+
+  it('gives each member a line, this one marked, then each mailbox with the instance that runs it', () => {
+    const lines = formatCluster({
+      clustered: true,
+      instanceId: 'exh-b',
+      coordinator: 'exh-a',
+      leaseSeconds: 20,
+      heartbeatSeconds: 5,
+      members: [
+        {
+          instanceId: 'exh-a',
+          address: '10.0.0.1',
+          port: 8000,
+          startedAt: '2026-03-01T08:00:00.000Z',
+          heartbeatAt: '2026-03-01T09:00:00.000Z',
+          live: true,
+          self: false,
+          mailboxes: 1,
+        },
+        {
+          instanceId: 'exh-b',
+          address: '10.0.0.22',
+          port: 8000,
+          startedAt: '2026-03-01T08:00:01.000Z',
+          heartbeatAt: '2026-03-01T08:30:00.000Z',
+          live: false,
+          self: true,
+          mailboxes: 2,
+        },
+      ],
+      leases: [
+        { user: 'al@x.test', instanceId: 'exh-b', fence: '3', expiresAt: '2026-03-01T09:00:20.000Z' },
+        { user: 'barbara@x.test', instanceId: 'exh-a', fence: '12', expiresAt: '2026-03-01T09:00:19.000Z' },
+      ],
+      unowned: ['cy@x.test'],
+    });
+    expect(lines).toEqual([
+      'cluster    1 of 2 members live; this is exh-b, commands without a user on exh-a (lease 20 s, heartbeat 5 s)',
+      '  exh-a  10.0.0.1:8000   live      1 mailbox  started 2026-03-01T08:00:00.000Z  heartbeat 2026-03-01T09:00:00.000Z',
+      '  exh-b  10.0.0.22:8000  not live  2 mailboxes  started 2026-03-01T08:00:01.000Z  heartbeat 2026-03-01T08:30:00.000Z  (this instance)',
+      'owners',
+      '  al@x.test       exh-b  fence 3  until 2026-03-01T09:00:20.000Z',
+      '  barbara@x.test  exh-a  fence 12  until 2026-03-01T09:00:19.000Z',
+      '  cy@x.test       none (no lease yet)',
+    ]);
+  });
+
+  it('comes after the mailboxes and before the recent errors in the summary', () => {
+    const text = formatStatus(status, 'u', { clustered: false, message: 'single instance: …' });
+    expect(text.indexOf('cluster    single instance')).toBeGreaterThan(text.indexOf('barbara@x.test  backingOff'));
+    expect(text.indexOf('cluster    single instance')).toBeLessThan(text.indexOf('recent errors:'));
+    expect(formatStatus(status, 'u')).not.toContain('cluster');
   });
 });
 

@@ -140,6 +140,17 @@ describe.skipIf(!existsSync(chromiumPath))('dashboard in chromium', () => {
         .toBe('live');
     }
     await expect.poll(() => page.locator('#database').textContent()).toContain('ready');
+    // One instance (no `cluster` configuration): the Cluster panel says so, with no members or owners to list.
+    await expect.poll(() => page.locator('#cluster .big').textContent()).toBe('single instance');
+    expect(await page.locator('#cluster table').count()).toBe(0);
+    // Nothing but sections on the page: no stray text between them (a null written out by replaceChildren).
+    expect(
+      await page
+        .locator('#app')
+        .evaluate((app) =>
+          Array.from(app.childNodes, (node: { nodeName: string }) => node.nodeName).filter((name) => name === '#text'),
+        ),
+    ).toEqual([]);
     // The service's own machines are drawn on the overview, each with its current state lit.
     const serviceCharts = page.locator('#service-statecharts .chart');
     await expect

@@ -267,6 +267,19 @@ export function databaseContract(name: string, target: ContractTarget): void {
       await db.rememberMeetings([{ uid: 'UID-Meeting-3', appItemId: 'app-44' }]);
       await db.rememberMeetings([{ uid: 'UID-Meeting-3', appItemId: 'app-45' }]);
       expect([...(await db.meetingAppItemIds(['UID-Meeting-3']))]).toEqual([['UID-Meeting-3', 'app-45']]);
+      // A run of creates, linked at once: new and known UIDs, the last link of a UID winning.
+      await db.rememberMeetings([
+        { uid: 'UID-Meeting-3', appItemId: 'app-46' },
+        { uid: 'UID-Meeting-4', appItemId: 'app-47' },
+        { uid: 'UID-Meeting-4', appItemId: 'app-48' },
+        { uid: 'UID-Meeting-5', appItemId: 'app-49' },
+      ]);
+      expect([...(await db.meetingAppItemIds(['UID-Meeting-3', 'UID-Meeting-4', 'UID-Meeting-5']))].sort()).toEqual([
+        ['UID-Meeting-3', 'app-46'],
+        ['UID-Meeting-4', 'app-48'],
+        ['UID-Meeting-5', 'app-49'],
+      ]);
+      await db.rememberMeetings([]);
     });
 
     it('keeps the change key each change carries in the batch transaction; forgets deleted items', async () => {
@@ -341,6 +354,47 @@ export function databaseContract(name: string, target: ContractTarget): void {
       expect((await db.pendingItemChanges(user, 'task')).map((e) => e.id)).toEqual(before.slice(1).map((e) => e.id));
       expect((await db.pendingItemChanges(user, 'contact')).map((e) => e.fields.app_item_id)).toEqual(['p-2']);
       expect(await db.pendingItemChanges('nobody@example.com', 'task')).toEqual([]);
+    });
+
+    it('completes an outbox row and keeps the change key its write left together, or neither', async () => {
+      const user = 'written@example.com';
+      await database.sql(
+        `INSERT INTO task_item (exh_app_item_id, exh_user, exh_subject) VALUES ('w-1', $1, 'One'), ('w-2', $1, 'Two')`,
+        [user],
+      );
+      const [first, second] = await db.pendingItemChanges(user, 'task');
+      const version = { user: 'Written@Example.com', itemType: 'task' as const, itemId: 'W-1', changeKey: 'K1' };
+      await db.completeOutbox(first?.id ?? '', { exitCode: 0, outputValue: 'W-1', errorMessage: null }, version);
+      expect((await db.itemVersions(['W-1'])).get('W-1')).toEqual({ changeKey: 'K1', supersededUntil: null });
+      const [row] = await database.sql<{ exh_user: string }>(
+        `SELECT exh_user FROM exh_item_version WHERE exh_item_id = 'W-1'`,
+      );
+      expect(row?.exh_user).toBe('written@example.com');
+      // A deletion's outcome forgets the item.
+      await db.completeOutbox(
+        second?.id ?? '',
+        { exitCode: 0, outputValue: 'W-1', errorMessage: null },
+        {
+          ...version,
+          changeKey: null,
+        },
+      );
+      expect((await db.itemVersions(['W-1'])).size).toBe(0);
+      expect((await db.pendingItemChanges(user, 'task')).length).toBe(0);
+      // One that fails keeps neither: the row stays pending and the key is not taken.
+      await database.sql(`INSERT INTO task_item (exh_app_item_id, exh_user, exh_subject) VALUES ('w-3', $1, 'Three')`, [
+        user,
+      ]);
+      const [third] = await db.pendingItemChanges(user, 'task');
+      await database.sql(`ALTER TABLE exh_item_version ADD CONSTRAINT refuse_boom3 CHECK (exh_change_key <> 'boom')`);
+      try {
+        const outcome = { exitCode: 0, outputValue: 'W-3', errorMessage: null };
+        await rejection(db.completeOutbox(third?.id ?? '', outcome, { ...version, itemId: 'W-3', changeKey: 'boom' }));
+      } finally {
+        await database.sql('ALTER TABLE exh_item_version DROP CONSTRAINT refuse_boom3');
+      }
+      expect((await db.itemVersions(['W-3'])).size).toBe(0);
+      expect((await db.pendingItemChanges(user, 'task')).map((e) => e.id)).toEqual([third?.id]);
     });
 
     it("leaves a value unchanged for NULL and clears it for ''", async () => {
@@ -568,6 +622,17 @@ export function databaseContract(name: string, target: ContractTarget): void {
       expect(await database.sql('SELECT exh_user, exh_item_type, exh_code, exh_message FROM exh_log')).toEqual([
         { exh_user: 'log@example.com', exh_item_type: 'task', exh_code: 'EXH_X', exh_message: 'went wrong' },
       ]);
+    });
+
+    it('writes exh_ip_addresses only when given (several instances) and reads it back, IPv6 in brackets', async () => {
+      await db.writeSetUp({ ipAddress: '10.0.0.3', port: 9990, token: 'third' });
+      expect(await db.readSetUp()).toEqual({ ipAddress: '10.0.0.3', port: 9990, token: 'third' });
+      const addresses = ['10.0.0.3:9990', '10.0.0.4:9988', '[fd00::5]:9988'];
+      await db.writeSetUp({ ipAddress: '10.0.0.3', port: 9990, token: 'third', addresses });
+      expect(await database.sql("SELECT exh_value FROM exh_set_up WHERE exh_parameter = 'exh_ip_addresses'")).toEqual([
+        { exh_value: '10.0.0.3:9990,10.0.0.4:9988,[fd00::5]:9988' },
+      ]);
+      expect(await db.readSetUp()).toEqual({ ipAddress: '10.0.0.3', port: 9990, token: 'third', addresses });
     });
 
     it('names the missing object when the base project is not installed', async () => {

@@ -52,13 +52,13 @@ describe('outbox statements', () => {
     expect(splitBatches(retryOutboxStatement('sqlserver', {}).text)).toHaveLength(1);
   });
 
-  it('reads exh_set_up by the three parameters the connector writes', () => {
+  it('reads exh_set_up by the parameters the connector writes (exh_ip_addresses in a cluster)', () => {
     expect(readSetUpStatement('sqlserver').text).toBe(
       "SELECT exh_parameter, exh_value FROM exh_set_up WHERE exh_parameter IN (N'exh_ip_address', " +
-        "N'exh_ip_address_port', N'exh_listener_token')",
+        "N'exh_ip_address_port', N'exh_listener_token', N'exh_ip_addresses')",
     );
     expect(readSetUpStatement('db2').text).toContain(
-      "IN ('exh_ip_address', 'exh_ip_address_port', 'exh_listener_token')",
+      "IN ('exh_ip_address', 'exh_ip_address_port', 'exh_listener_token', 'exh_ip_addresses')",
     );
   });
 

@@ -101,19 +101,24 @@ describe('HTTP API of a running connector (emulator, PGlite)', () => {
     const response = await get('/api/events', { signal: controller.signal });
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    // Re-registering users moves the supervisor through readingUsers and back.
+    // Re-registering users moves the supervisor's users region through readingUsers and back.
     expect((await post('/api/users/sync', undefined, asAdmin)).status).toBe(202);
     let text = '';
-    while (!text.includes('running.readingUsers')) {
+    while (!text.includes('running.users.readingUsers')) {
       const { value, done } = await reader.read();
       if (done) break;
       text += new TextDecoder().decode(value);
     }
     controller.abort();
-    const event = text.split('\n\n').find((block) => block.includes('running.readingUsers')) ?? '';
+    const event = text.split('\n\n').find((block) => block.includes('running.users.readingUsers')) ?? '';
     expect(event).toContain('event: transition');
     const data = JSON.parse(event.slice(event.indexOf('data: ') + 6));
-    expect(data).toMatchObject({ actor: 'supervisor', machine: 'supervisor', to: ['running', 'running.readingUsers'] });
+    expect(data).toMatchObject({
+      actor: 'supervisor',
+      machine: 'supervisor',
+      event: 'users.sync',
+      to: ['running', 'running.users', 'running.users.readingUsers', 'running.cluster', 'running.cluster.single'],
+    });
   });
 
   it('refuses admin actions without the token (401) and with a wrong one (403), in JSON that says what to do', async () => {

@@ -22,6 +22,7 @@ describe('exh status and admin actions without a token', () => {
     expect(stdout).toContain('mailboxes  3 of 3 live (3 live)');
     for (const user of users) expect(stdout).toMatch(new RegExp(`${user.replace('.', '\\.')} +live +4/4 caught up`));
     expect(stdout).toContain('calendar:idle');
+    expect(stdout).toContain('\ncluster    single instance\n');
   });
 
   it('refuses every admin action when no admin token is configured, naming the key to set', async () => {

@@ -70,6 +70,7 @@ describe('observeRuntime', () => {
       'mailboxes',
       'mailbox',
       'itemType',
+      'membership',
     ]);
     expect(observed.adminToken).toBe('a-long-admin-token-for-tests');
   });

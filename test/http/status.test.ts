@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AnyActorRef, createActor, fromPromise, setup } from 'xstate';
-import { readStatus } from '../../src/http/status.js';
+import { readinessOf, readReadiness, readStatus } from '../../src/http/status.js';
 
 /**
  * readStatus over a real actor tree shaped like the connector's: supervisor → database, mailboxes → mailbox:<user> →
@@ -235,5 +235,22 @@ describe('readStatus', () => {
     });
     expect(status.machines.map((m) => m.actor)).toEqual(['supervisor', 'database']);
     expect(status.mailboxes).toEqual({ total: 0, live: 0, byState: {}, list: [] });
+  });
+
+  it('reads readiness (/readyz, the mailbox gauges) from the tree as the whole status counts it, without its list', () => {
+    for (const ready of [true, false]) {
+      const root = start(supervisor({ ready, lastError: null }));
+      const readiness = readReadiness(root);
+      expect(readiness).toEqual(readinessOf(readStatus(sources(root))));
+      expect(readiness).toEqual(
+        ready
+          ? {
+              ready: true,
+              database: 'ready.idle',
+              mailboxes: { total: 3, live: 1, byState: { live: 1, catchingUp: 1, stopped: 1 } },
+            }
+          : { ready: false, database: 'connecting.waiting', mailboxes: { total: 0, live: 0, byState: {} } },
+      );
+    }
   });
 });

@@ -17,6 +17,16 @@ function problem(value: unknown): string {
 }
 
 describe('parseRequest', () => {
+  it("returns the envelope's forwardedBy apart from the request (an instance handing it on), and refuses one that is not an id", () => {
+    const forwarded = parseRequest({ token: 't', type: 'ping', forwardedBy: 'exh-a' });
+    expect(forwarded).toEqual({ ok: true, request: { type: 'ping' }, forwardedBy: 'exh-a' });
+    expect(parseRequest({ token: 't', type: 'ping' })).toEqual({ ok: true, request: { type: 'ping' } });
+    expect(problem({ type: 'ping', forwardedBy: 7 })).toBe(
+      'forwardedBy: expected the id of the instance that handed the request on',
+    );
+    expect(problem({ type: 'ping', forwardedBy: '' })).toMatch(/^forwardedBy:/);
+  });
+
   it('keeps null (unchanged) and an empty string (clear) for text fields', () => {
     const result = parseRequest(item('chg', { item_id: 'AAMk1', subject: null, location: '' }));
     expect(result).toEqual({ ok: true, request: item('chg', { item_id: 'AAMk1', subject: null, location: '' }) });

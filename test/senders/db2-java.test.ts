@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LiveConnector, startLiveConnector } from './live-connector.js';
-import { hasTool, replyOf, run, sendersDir } from './tools.js';
+import { closedPort, hasTool, replyOf, run, sendersDir } from './tools.js';
 
 const pgUrl = process.env.PG_URL;
 const bob = 'bob@contoso.test';
@@ -170,6 +170,25 @@ describe.skipIf(!tools)('DB2 Java sender against a live connector', () => {
     );
     expect(reply.exitCode).toBe(521);
     expect(reply.errorMessage).toMatch(/^The Exchange Connector is offline: cannot connect to /);
+  });
+
+  it('several instances: when its listener does not accept the connection, the next of exh_ip_addresses is tried', async () => {
+    await live.start();
+    const setUp = await live.setUp();
+    const [deadA, deadB] = [String(await closedPort()), String(await closedPort())];
+    const token = setUp.exh_listener_token as string;
+    // The "At" methods take exh_ip_addresses after the host, as targetFromSetUp reads it from exh_set_up.
+    const others = `127.0.0.1:${deadA}, [::1]:${deadB},${setUp.exh_ip_address}:${setUp.exh_ip_address_port}`;
+    const reached = replyOf(await java(`127.0.0.1,${others}`, deadA, token, 'send', '{"type":"ping"}'));
+    expect(reached).toEqual({ exitCode: 0, outputValue: 'pong', errorMessage: null });
+
+    const none = replyOf(await java(`127.0.0.1,127.0.0.1:${deadB}`, deadA, token, 'send', '{"type":"ping"}'));
+    expect(none.exitCode).toBe(521);
+    expect(none.errorMessage).toMatch(
+      new RegExp(
+        `^The Exchange Connector is offline: no instance accepted the connection: cannot connect to 127\\.0\\.0\\.1:${deadA} \\(.*\\); cannot connect to 127\\.0\\.0\\.1:${deadB} \\(.*\\)\\.$`,
+      ),
+    );
   });
 
   it('a payload that is not JSON is exit code 1, not an exception in DB2', async () => {

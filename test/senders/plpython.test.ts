@@ -9,6 +9,7 @@ import { isExhError } from '../../src/errors.js';
 import { runExh } from '../support/exh-process.js';
 import { schemaUrl } from '../support/pg.js';
 import { type LiveConnector, startLiveConnector } from './live-connector.js';
+import { closedPort } from './tools.js';
 
 const pgUrl = process.env.PG_URL;
 const alice = 'alice@contoso.test';
@@ -151,6 +152,36 @@ describe.skipIf(!plPython)('PostgreSQL PL/Python sender (exh_send) in synchronou
     expect((await q("select * from task_item where exh_app_item_id = 'sync-task-offline'")).rows).toEqual([]);
     expect((await q('select count(*)::int as n from exh_outbox')).rows[0]?.n).toBe(0);
     expect(live.emulator.admin.items(alice, 'tasks').filter((i) => i.properties.Subject === 'Never')).toEqual([]);
+  });
+
+  it('several instances: when exh_ip_address does not accept the connection, the next of exh_ip_addresses is tried', async () => {
+    await live.start();
+    const setUp = await live.setUp();
+    const [deadA, deadB] = [await closedPort(), await closedPort()];
+    const ping = async () => (await q(`select * from exh_send('{"type": "ping"}')`)).rows[0];
+    try {
+      await q("update exh_set_up set exh_value = $1 where exh_parameter = 'exh_ip_address_port'", [String(deadA)]);
+      await q(
+        "insert into exh_set_up (exh_parameter, exh_value) values ('exh_ip_addresses', $1) on conflict (exh_parameter) do update set exh_value = excluded.exh_value",
+        [`127.0.0.1:${deadA}, [::1]:${deadB},${setUp.exh_ip_address}:${setUp.exh_ip_address_port}`],
+      );
+      expect(await ping()).toEqual({ exit_code: 0, output_value: 'pong', error_message: null });
+
+      // None accepts: 521, naming each.
+      await q("update exh_set_up set exh_value = $1 where exh_parameter = 'exh_ip_addresses'", [
+        `127.0.0.1:${deadA},127.0.0.1:${deadB}`,
+      ]);
+      const offline = await ping();
+      expect(offline).toMatchObject({ exit_code: 521, output_value: null });
+      expect(offline?.error_message).toMatch(
+        new RegExp(
+          `^The Exchange Connector is offline: no instance accepted the connection: cannot connect to 127\\.0\\.0\\.1:${deadA} \\(.*\\); cannot connect to 127\\.0\\.0\\.1:${deadB} \\(.*\\)\\.$`,
+        ),
+      );
+    } finally {
+      await q("delete from exh_set_up where exh_parameter = 'exh_ip_addresses'");
+      await live.stop();
+    }
   });
 
   it('a wrong token is refused with exit code 1 and changes nothing', async () => {

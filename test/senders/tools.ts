@@ -1,4 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 /** The repository's senders/ folder. */
@@ -39,4 +40,13 @@ export function replyOf(result: Run): { exitCode: number; outputValue: string | 
   } catch {
     throw new Error(`no reply line (exit ${result.code}): ${result.stdout}\n${result.stderr}`);
   }
+}
+
+/** A port nothing listens on (taken and let go): a connector that is not there. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

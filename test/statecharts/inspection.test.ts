@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, setup, waitFor } from 'xstate';
 import { itemTypeMachine } from '../../machines/item-type.machine.js';
 import { type ChartState, statecharts, transitionId } from '../../src/statecharts/graph.js';
-import { InspectionHub, type StatelyInspectionEvent, type Transition } from '../../src/statecharts/inspection.js';
+import {
+  InspectionHub,
+  recentPerUserLimit,
+  type StatelyInspectionEvent,
+  type Transition,
+} from '../../src/statecharts/inspection.js';
 
 const alice = 'alice@contoso.test';
 
@@ -37,6 +42,27 @@ describe('InspectionHub', () => {
     expect(itemType[1]?.event).toMatch(/^xstate\.done\.actor\./);
     expect(heard).toEqual(hub.recent());
     expect(hub.recent({ user: 'bob@contoso.test' })).toEqual([]);
+    actor.stop();
+  });
+
+  it("keeps a mailbox's latest transitions in a small ring, each read as a copy", async () => {
+    const hub = new InspectionHub();
+    const actor = system(hub).start();
+    const child = actor.getSnapshot().children['itemType:calendar'];
+    await waitFor(child as never, (snapshot: { value: unknown }) => snapshot.value === 'idle');
+    // Every mailbox keeps its ring (docs/operations.md, "Memory"): twenty syncs are forty transitions.
+    for (let sync = 0; sync < 20; sync++) {
+      child?.send({ type: 'sync.requested' });
+      await waitFor(child as never, (snapshot: { value: unknown }) => snapshot.value === 'idle');
+    }
+    const kept = hub.recent({ user: alice });
+    expect(recentPerUserLimit).toBeLessThan(40);
+    expect(kept).toHaveLength(recentPerUserLimit);
+    expect(kept.at(-1)).toMatchObject({ actor: 'itemType:calendar', from: ['syncing'], to: ['idle'] });
+    expect(hub.recent().slice(-recentPerUserLimit)).toEqual(kept);
+    // What a reader does with what it got leaves the hub's record as it was.
+    kept.at(-1)?.to.push('changed');
+    expect(hub.recent({ user: alice }).at(-1)?.to).toEqual(['idle']);
     actor.stop();
   });
 

@@ -4,24 +4,30 @@ import { type ExhError, errors, isExhError } from '../../errors.js';
 import { type ItemTypeDefinition, itemType, itemTypes } from '../../items/index.js';
 import type {
   ChangeBatch,
+  ClusterPort,
   ConnectorLogEntry,
+  Fence,
   FieldValue,
   ItemRanges,
   ItemTypeName,
   ItemVersion,
+  ItemVersionWrite,
+  Lease,
   MeetingLink,
+  Member,
   OutboxCommandEntry,
   OutboxEntry,
   OutboxListFilter,
   OutboxOutcome,
   OutboxRecord,
   OutboxRetryFilter,
+  OutboxScope,
   SetUp,
   UserRegistration,
 } from '../../ports/database.port.js';
 import { isOutboxItem } from '../../ports/database.port.js';
 import { type ConnectFailure, type ConnectFixes, chainText, connectError } from '../connect-errors.js';
-import { decodeFields, userRegistration } from '../field-values.js';
+import { decodeFields, fromDatabaseValue, userRegistration } from '../field-values.js';
 import { outboxActionList, outboxEntryFromRow, outboxRowsPerUser, outboxState, rangeParameters } from '../outbox.js';
 import {
   listOutboxStatement,
@@ -33,15 +39,30 @@ import {
 import { statementTerminator } from '../sql/db2.js';
 import { db2Target } from '../target.js';
 import {
+  claimMerges,
+  goneMembersDelete,
+  heldQuery,
+  leaseLostSqlState,
+  leasesQuery,
+  leaveDeletes,
+  liveMembersQuery,
+  memberMerge,
+  membersQuery,
+  outboxFenceCheck,
+  outboxScopeCondition,
+  releaseUpdate,
+} from './db2-cluster.js';
+import {
   applyingOff,
   compoundRefused,
+  type Db2Statement,
   itemVersionMerge,
   meetingMerge,
   pageCompounds,
   pageStatements,
   toDb2,
 } from './db2-page.js';
-import { type InstallableDatabase, setUpParameters } from './installable.js';
+import { type InstallableDatabase, setUpRows } from './installable.js';
 
 /**
  * DB2 (LUW and IBM i) through ibm_db, an optional dependency that needs IBM's CLI driver: it is imported in connect(),
@@ -77,6 +98,60 @@ class Db2Database implements InstallableDatabase {
   private readonly queue = new PQueue({ concurrency: 1 });
   /** The server refused a page as compound statements: pages go one statement at a time on this connection. */
   private compoundsRefused = false;
+  /** Membership and leases for several instances (db2-cluster.ts); unused by a single instance. */
+  readonly cluster: ClusterPort = {
+    heartbeat: async (member, leaseSeconds) => {
+      const rows = await this.run('exh_member', async (db) => {
+        let live: unknown[] = [];
+        await inTransaction(db, async () => {
+          const merge = memberMerge(member);
+          await db.query(merge.text, merge.params);
+          const gone = goneMembersDelete(member.instanceId);
+          await db.query(gone.text, gone.params);
+          const query = liveMembersQuery(leaseSeconds);
+          live = (await db.query(query.text, query.params)) as unknown[];
+        });
+        return live;
+      });
+      return (rows as Record<string, unknown>[]).map(memberFromRow);
+    },
+    claimLeases: async (instanceId, users, leaseSeconds) => {
+      if (users.length === 0) return [];
+      const claim = (db: Database) => {
+        let held: unknown[] = [];
+        return inTransaction(db, async () => {
+          for (const merge of claimMerges(instanceId, users, leaseSeconds)) await db.query(merge.text, merge.params);
+          const query = heldQuery(instanceId, users);
+          held = (await db.query(query.text, query.params)) as unknown[];
+        }).then(() => held);
+      };
+      const rows = await this.run('exh_lease', async (db) => {
+        try {
+          return await claim(db);
+        } catch (error) {
+          // Another instance inserted one of these users' first lease meanwhile: the row is there to compare now.
+          if (sqlState(error) === '23505') return await claim(db);
+          throw error;
+        }
+      });
+      return (rows as Record<string, unknown>[]).map(leaseFromRow);
+    },
+    releaseLeases: async (instanceId, users) => {
+      if (users.length === 0) return;
+      const update = releaseUpdate(instanceId, users);
+      await this.run('exh_lease', (db) => db.query(update.text, update.params));
+    },
+    leaveCluster: async (instanceId) => {
+      await this.run('exh_member', (db) => this.atomically(db, leaveDeletes(instanceId)));
+    },
+    clusterView: async () => {
+      const [members, leases] = await this.run('exh_member', async (db) => [
+        (await db.query(membersQuery)) as Record<string, unknown>[],
+        (await db.query(leasesQuery)) as Record<string, unknown>[],
+      ]);
+      return { members: members.map(memberFromRow), leases: leases.map(leaseFromRow) };
+    },
+  };
 
   constructor(
     private readonly connectionString: string,
@@ -130,11 +205,7 @@ class Db2Database implements InstallableDatabase {
   }
 
   async writeSetUp(setUp: SetUp): Promise<void> {
-    const rows: [string, string][] = [
-      [setUpParameters.ipAddress, setUp.ipAddress],
-      [setUpParameters.port, String(setUp.port)],
-      [setUpParameters.token, setUp.token],
-    ];
+    const rows = setUpRows(setUp);
     await this.run('exh_set_up', async (db) => {
       for (const [parameter, value] of rows) {
         await db.query(
@@ -163,6 +234,19 @@ class Db2Database implements InstallableDatabase {
   async applyChanges(batch: ChangeBatch): Promise<void> {
     const definition = itemType(batch.itemType);
     const statements = await this.attempt('exh_watermark', async () => pageStatements(definition, batch));
+    const fence = batch.fence;
+    if (!fence) return this.applyStatements(statements);
+    try {
+      await this.applyStatements(statements);
+    } catch (error) {
+      if (isLeaseLost(error)) {
+        throw errors.leaseLost(batch.user, fence.instanceId, `the page of ${batch.itemType} changes`);
+      }
+      throw error;
+    }
+  }
+
+  private async applyStatements(statements: readonly Db2Statement[]): Promise<void> {
     await this.run('exh_watermark', async (db) => {
       if (!this.compoundsRefused) {
         try {
@@ -183,10 +267,14 @@ class Db2Database implements InstallableDatabase {
     });
   }
 
+  /** All the links in one compound statement (the outbox links a run's meetings at once): one round trip. */
   async rememberMeetings(links: readonly MeetingLink[]): Promise<void> {
-    for (const link of links) {
-      await this.run('exh_meeting', (db) => db.query(meetingMerge, [link.uid, link.appItemId]));
-    }
+    const statements = links.map((link) => ({
+      text: meetingMerge,
+      params: [link.uid, link.appItemId],
+      object: 'exh_meeting',
+    }));
+    await this.run('exh_meeting', (db) => this.atomically(db, statements));
   }
 
   async meetingAppItemIds(uids: readonly string[]): Promise<Map<string, string>> {
@@ -203,8 +291,10 @@ class Db2Database implements InstallableDatabase {
     );
   }
 
-  async readOutbox(limit: number): Promise<Array<OutboxEntry | OutboxCommandEntry>> {
+  /** With `scope`: only rows of users whose unexpired lease the instance holds, and userless commands when asked. */
+  async readOutbox(limit: number, scope?: OutboxScope): Promise<Array<OutboxEntry | OutboxCommandEntry>> {
     const count = Math.max(1, Math.floor(limit));
+    const scoped = scope ? outboxScopeCondition(scope) : undefined;
     const rows = (await this.run('exh_outbox', (db) =>
       db.query(
         `SELECT id, exh_user, exh_item_type, exh_action, exh_payload, exh_created, exh_attempts
@@ -213,11 +303,12 @@ class Db2Database implements InstallableDatabase {
              exh_created, exh_attempts,
              ROW_NUMBER() OVER (PARTITION BY LOWER(COALESCE(exh_user, '')) ORDER BY exh_outbox_id) AS exh_rank
            FROM exh_outbox
-           WHERE exh_state = 'pending' AND exh_action IN (${outboxActionList})
+           WHERE exh_state = 'pending' AND exh_action IN (${outboxActionList}) ${scoped?.text ?? ''}
          ) AS pending
          WHERE exh_rank <= ${outboxRowsPerUser}
          ORDER BY exh_rank, exh_outbox_id
          FETCH FIRST ${count} ROWS ONLY`,
+        scoped?.params ?? [],
       ),
     )) as Record<string, unknown>[];
     return rows.map((row) => outboxEntryFromRow(row, this.types));
@@ -239,18 +330,31 @@ class Db2Database implements InstallableDatabase {
     );
   }
 
-  async completeOutbox(id: string, outcome: OutboxOutcome): Promise<void> {
+  /**
+   * With the version its write left: both statements in one compound statement, one round trip. With `fence`: the
+   * lease check (db2-cluster.ts) first in the same compound; refused, the row stays pending.
+   */
+  async completeOutbox(id: string, outcome: OutboxOutcome, version?: ItemVersionWrite, fence?: Fence): Promise<void> {
     const state = outboxState(outcome);
-    await this.run('exh_outbox', (db) =>
-      db.query(
-        `UPDATE exh_outbox
+    const statements: Db2Statement[] = fence ? [outboxFenceCheck(id, fence)] : [];
+    if (version) statements.push(itemVersionStatement({ ...version, supersedes: null }));
+    statements.push({
+      text: `UPDATE exh_outbox
          SET exh_state = ?, exh_attempts = exh_attempts + 1, exh_exit_code = ?, exh_output_value = ?,
              exh_error_message = ?,
              exh_completed_at = CASE WHEN ? = 'pending' THEN NULL ELSE CURRENT TIMESTAMP - CURRENT TIMEZONE END
          WHERE exh_outbox_id = ?`,
-        [state, outcome.exitCode, outcome.outputValue, outcome.errorMessage, state, Number(id)],
-      ),
-    );
+      params: [state, outcome.exitCode, outcome.outputValue, outcome.errorMessage, state, Number(id)],
+      object: 'exh_outbox',
+    });
+    try {
+      await this.run('exh_outbox', (db) => this.atomically(db, statements));
+    } catch (error) {
+      if (fence && isLeaseLost(error)) {
+        throw errors.leaseLost(`the user of outbox row ${id}`, fence.instanceId, `completing outbox row ${id}`);
+      }
+      throw error;
+    }
   }
 
   async readSetUp(): Promise<Partial<SetUp>> {
@@ -313,13 +417,9 @@ class Db2Database implements InstallableDatabase {
     return found;
   }
 
-  async rememberItemVersion(entry: {
-    user: string;
-    itemType: ItemTypeName;
-    itemId: string;
-    changeKey: string | null;
-  }): Promise<void> {
-    await this.run('exh_item_version', (db) => writeItemVersion(db, { ...entry, supersedes: null }));
+  async rememberItemVersion(entry: ItemVersionWrite): Promise<void> {
+    const { text, params } = itemVersionStatement({ ...entry, supersedes: null });
+    await this.run('exh_item_version', (db) => db.query(text, params));
   }
 
   async pendingItemChanges(user: string, itemType: ItemTypeName): Promise<OutboxEntry[]> {
@@ -341,6 +441,33 @@ class Db2Database implements InstallableDatabase {
   async runScript(script: string): Promise<void> {
     await this.run('the base project script', async (db) => {
       for (const statement of splitStatements(script)) await db.query(statement);
+    });
+  }
+
+  /**
+   * Statements that commit together, in one round trip where the server takes compound statements (a BEGIN ATOMIC
+   * block is atomic by itself); else, or when the block fails for any reason but a lost connection (it is rolled back
+   * whole), one at a time in a transaction, which names the table that failed.
+   */
+  private async atomically(db: Database, statements: readonly Db2Statement[]): Promise<void> {
+    const [only] = statements;
+    if (!only) return;
+    if (statements.length === 1) return void (await this.attempt(only.object, () => db.query(only.text, only.params)));
+    const compounds = pageCompounds(statements);
+    const [compound] = compounds;
+    if (!this.compoundsRefused && compound && compounds.length === 1) {
+      try {
+        await db.query(compound.text, compound.params);
+        return;
+      } catch (error) {
+        if (isExhError(this.translate(error, 'exh_outbox'), 'EXH_DB_CONNECTION_LOST')) throw error;
+        if (compoundRefused(error)) this.compoundsRefused = true;
+      }
+    }
+    await inTransaction(db, async () => {
+      for (const statement of statements) {
+        await this.attempt(statement.object, () => db.query(statement.text, statement.params));
+      }
     });
   }
 
@@ -378,21 +505,25 @@ class Db2Database implements InstallableDatabase {
 }
 
 /** exh_item_version for one item (see itemVersionMerge); a null change key forgets it. */
-async function writeItemVersion(
-  db: Database,
-  entry: { user: string; itemType: string; itemId: string; changeKey: string | null; supersedes: string | null },
-): Promise<void> {
+function itemVersionStatement(entry: {
+  user: string;
+  itemType: string;
+  itemId: string;
+  changeKey: string | null;
+  supersedes: string | null;
+}): Db2Statement {
   if (entry.changeKey === null) {
-    await db.query('DELETE FROM exh_item_version WHERE exh_item_id = ?', [entry.itemId]);
-    return;
+    return {
+      text: 'DELETE FROM exh_item_version WHERE exh_item_id = ?',
+      params: [entry.itemId],
+      object: 'exh_item_version',
+    };
   }
-  await db.query(itemVersionMerge, [
-    entry.itemId,
-    entry.user.toLowerCase(),
-    entry.itemType,
-    entry.changeKey,
-    entry.supersedes,
-  ]);
+  return {
+    text: itemVersionMerge,
+    params: [entry.itemId, entry.user.toLowerCase(), entry.itemType, entry.changeKey, entry.supersedes],
+    object: 'exh_item_version',
+  };
 }
 
 /** Runs work in a transaction on the connection, the applying flag cleared afterwards also when it fails. */
@@ -406,6 +537,43 @@ async function inTransaction(db: Database, work: () => Promise<void>): Promise<v
     await db.query(applyingOff).catch(() => undefined);
     throw error;
   }
+}
+
+/** The fence check's refusal (db2-cluster.ts: SQLSTATE 75001), as thrown or as the cause of the coded error. */
+function isLeaseLost(error: unknown): boolean {
+  return (
+    sqlState(error) === leaseLostSqlState ||
+    sqlState((error as { cause?: unknown } | null)?.cause) === leaseLostSqlState
+  );
+}
+
+/** ibm_db folds column names to upper case. */
+function column(row: Record<string, unknown>, name: string): unknown {
+  return row[name.toUpperCase()] ?? row[name];
+}
+
+/** The database's UTC timestamps (CURRENT TIMESTAMP - CURRENT TIMEZONE), read as the outbox reads exh_created. */
+function utc(value: unknown): Date {
+  return fromDatabaseValue('timestamp', value) as Date;
+}
+
+function memberFromRow(row: Record<string, unknown>): Member {
+  return {
+    instanceId: String(column(row, 'exh_instance_id')),
+    address: String(column(row, 'exh_address')),
+    port: Number(column(row, 'exh_port')),
+    startedAt: utc(column(row, 'exh_started_at')),
+    heartbeatAt: utc(column(row, 'exh_heartbeat_at')),
+  };
+}
+
+function leaseFromRow(row: Record<string, unknown>): Lease {
+  return {
+    user: String(column(row, 'exh_user')),
+    instanceId: String(column(row, 'exh_instance_id')),
+    fence: String(column(row, 'exh_fence')).trim(),
+    expiresAt: utc(column(row, 'exh_expires_at')),
+  };
 }
 
 /** ibm_db names it `sqlstate`; releases before 2.x named it `state`. */

@@ -118,3 +118,8 @@ export function translatePgError(error: unknown, context: PgErrorContext): ExhEr
   }
   return errors.procedureFailed(context.object, error);
 }
+
+/** The fence check's refusal (pg-page.ts, fenceCheck: SQLSTATE EXH01): the caller turns it into EXH_CLUSTER_LEASE_LOST. */
+export function isPgLeaseLost(error: unknown): boolean {
+  return errorCode(error) === 'EXH01';
+}

@@ -2,12 +2,15 @@ import { type ExhError, errors, isExhError } from '../../errors.js';
 import { type ItemTypeDefinition, itemType, itemTypes } from '../../items/index.js';
 import type {
   ChangeBatch,
+  ClusterPort,
   ConnectorLogEntry,
   DatabasePort,
+  Fence,
   FieldValue,
   ItemRanges,
   ItemTypeName,
   ItemVersion,
+  ItemVersionWrite,
   MeetingLink,
   OutboxCommandEntry,
   OutboxEntry,
@@ -15,6 +18,7 @@ import type {
   OutboxOutcome,
   OutboxRecord,
   OutboxRetryFilter,
+  OutboxScope,
   SetUp,
   UserRegistration,
 } from '../../ports/database.port.js';
@@ -30,9 +34,18 @@ import {
   setUpFromRows,
 } from '../outbox-admin.js';
 import { notifyChannel } from '../sql/routines.js';
-import { type InstallableDatabase, setUpParameters } from './installable.js';
-import { classifyPgConnectError, pgConnectFixes, translatePgError } from './pg-errors.js';
-import { failedObject, itemVersionUpsert, type PageScript, pageScripts, pageStatements } from './pg-page.js';
+import { type InstallableDatabase, setUpRows } from './installable.js';
+import { PgCluster } from './pg-cluster.js';
+import { classifyPgConnectError, isPgLeaseLost, pgConnectFixes, translatePgError } from './pg-errors.js';
+import {
+  failedObject,
+  itemVersionUpsert,
+  literal,
+  outboxFenceCheck,
+  type PageScript,
+  pageScripts,
+  pageStatements,
+} from './pg-page.js';
 
 /**
  * The DatabasePort for everything that speaks PostgreSQL's SQL: the pg server adapter and PGlite share all statements
@@ -60,6 +73,11 @@ export interface PgConnection extends PgQueryable {
    * for a pooled connection, or a busy pool would look like a lost database (docs/database.md, "Connections").
    */
   probe(): Promise<void>;
+  /**
+   * The cluster's heartbeat and claims on a connection of their own (absent: the pool's), so that a pool kept busy
+   * by catch-ups does not delay the renewal of every lease until they end (docs/scale-out.md).
+   */
+  readonly membership?: PgQueryable;
   /** LISTEN; the returned function stops listening. `onError`: the listening connection failed afterwards. */
   listen(
     channel: string,
@@ -113,6 +131,11 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
   /** The connect() in flight, shared by concurrent callers; close() while it runs discards what it opens. */
   private opening: Promise<PgConnection> | undefined;
   private generation = 0;
+  /** Membership and leases for several instances (pg-cluster.ts); unused by a single instance. */
+  readonly cluster: ClusterPort = new PgCluster((object, work) => {
+    const connection = this.connected();
+    return this.attempt(object, () => work(connection.membership ?? connection));
+  });
 
   constructor(
     private readonly driver: PgDriver,
@@ -166,11 +189,7 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
   }
 
   async writeSetUp(setUp: SetUp): Promise<void> {
-    const rows: [string, string][] = [
-      [setUpParameters.ipAddress, setUp.ipAddress],
-      [setUpParameters.port, String(setUp.port)],
-      [setUpParameters.token, setUp.token],
-    ];
+    const rows = setUpRows(setUp);
     await this.run('exh_set_up', (q) =>
       q.query(
         `INSERT INTO exh_set_up (exh_parameter, exh_value)
@@ -209,25 +228,24 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
         }
       });
     } catch (error) {
+      if (batch.fence && isPgLeaseLost(error)) {
+        throw errors.leaseLost(batch.user, batch.fence.instanceId, `the page of ${batch.itemType} changes`);
+      }
       throw this.translate(error, running ? failedObject(error, running) : 'exh_watermark');
     }
   }
 
+  /** One statement however many links (the outbox links a run's meetings at once); the last link of a UID wins. */
   async rememberMeetings(links: readonly MeetingLink[]): Promise<void> {
-    const remember = (q: PgQueryable, link: MeetingLink) =>
-      this.attempt('exh_meeting', () =>
-        q.query(
-          `INSERT INTO exh_meeting (exh_uid, exh_app_item_id) VALUES ($1, $2)
-             ON CONFLICT (exh_uid) DO UPDATE SET exh_app_item_id = EXCLUDED.exh_app_item_id`,
-          [link.uid, link.appItemId],
-        ),
-      );
-    // One link (the outbox's create of a meeting) is one statement: no transaction around it (one round trip, not 3).
-    const [only] = links;
-    if (links.length === 1 && only) return void (await this.run('exh_meeting', (q) => remember(q, only)));
-    await this.inTransaction('exh_meeting', async (tx) => {
-      for (const link of links) await remember(tx, link);
-    });
+    if (links.length === 0) return;
+    const byUid = new Map(links.map((link) => [link.uid, link.appItemId]));
+    await this.run('exh_meeting', (q) =>
+      q.query(
+        `INSERT INTO exh_meeting (exh_uid, exh_app_item_id) SELECT * FROM unnest($1::text[], $2::text[])
+           ON CONFLICT (exh_uid) DO UPDATE SET exh_app_item_id = EXCLUDED.exh_app_item_id`,
+        [[...byUid.keys()], [...byUid.values()]],
+      ),
+    );
   }
 
   async meetingAppItemIds(uids: readonly string[]): Promise<Map<string, string>> {
@@ -241,7 +259,19 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
     return new Map(rows.map((row) => [row.exh_uid, row.exh_app_item_id]));
   }
 
-  async readOutbox(limit: number): Promise<Array<OutboxEntry | OutboxCommandEntry>> {
+  /**
+   * With `scope`: only rows of users whose unexpired lease the instance holds, and the commands without a user when
+   * it takes those (docs/database.md, "Several instances").
+   */
+  async readOutbox(limit: number, scope?: OutboxScope): Promise<Array<OutboxEntry | OutboxCommandEntry>> {
+    const params: unknown[] = [limit, outboxRowsPerUser];
+    let scoped = '';
+    if (scope) {
+      params.push(scope.instanceId, scope.commandsWithoutUser);
+      scoped = `AND (CASE WHEN exh_user IS NULL THEN $4
+                  ELSE EXISTS (SELECT 1 FROM exh_lease AS l WHERE l.exh_user_key = lower(exh_outbox.exh_user)
+                                 AND l.exh_instance_id = $3 AND l.exh_expires_at > now()) END)`;
+    }
     const { rows } = await this.run('exh_outbox', (q) =>
       q.query<OutboxRow>(
         `SELECT id, exh_user, exh_item_type, exh_action, exh_payload, exh_created, exh_attempts
@@ -250,12 +280,12 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
              exh_created, exh_attempts,
              ROW_NUMBER() OVER (PARTITION BY lower(coalesce(exh_user, '')) ORDER BY exh_outbox_id) AS exh_rank
            FROM exh_outbox
-           WHERE exh_state = 'pending' AND exh_action IN (${outboxActionList})
+           WHERE exh_state = 'pending' AND exh_action IN (${outboxActionList}) ${scoped}
          ) AS pending
          WHERE exh_rank <= $2
          ORDER BY exh_rank, exh_outbox_id
          LIMIT $1`,
-        [limit, outboxRowsPerUser],
+        params,
       ),
     );
     return rows.map((row) => outboxEntryFromRow({ ...row }, this.types));
@@ -277,17 +307,68 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
     );
   }
 
-  async completeOutbox(id: string, outcome: OutboxOutcome): Promise<void> {
+  /**
+   * One statement: the row's UPDATE, with the version its write left (upserted or forgotten) as a data-modifying WITH
+   * query of it, so that both commit together in one round trip.
+   */
+  async completeOutbox(id: string, outcome: OutboxOutcome, version?: ItemVersionWrite, fence?: Fence): Promise<void> {
+    if (fence) return this.completeFencedOutbox(id, outcome, version, fence);
     const state = outboxState(outcome);
+    const params: unknown[] = [id, state, outcome.exitCode, outcome.outputValue, outcome.errorMessage];
+    let withVersion = '';
+    if (version) {
+      withVersion =
+        version.changeKey === null
+          ? 'WITH version AS (DELETE FROM exh_item_version WHERE exh_item_id = $6) '
+          : `WITH version AS (${itemVersionUpsert(['$6', '$7', '$8', '$9', 'NULL::bigint'])}) `;
+      params.push(version.itemId);
+      if (version.changeKey !== null) params.push(version.user.toLowerCase(), version.itemType, version.changeKey);
+    }
     await this.run('exh_outbox', (q) =>
       q.query(
-        `UPDATE exh_outbox
+        `${withVersion}UPDATE exh_outbox
          SET exh_state = $2, exh_attempts = exh_attempts + 1, exh_exit_code = $3, exh_output_value = $4,
              exh_error_message = $5, exh_completed_at = CASE WHEN $2 = 'pending' THEN NULL ELSE now() END
          WHERE exh_outbox_id = $1`,
-        [id, state, outcome.exitCode, outcome.outputValue, outcome.errorMessage],
+        params,
       ),
     );
+  }
+
+  /**
+   * completeOutbox with a fence: the check (pg-page.ts, outboxFenceCheck) and the same UPDATE, as literals in one
+   * simple-protocol script, so one round trip and one implicit transaction: refused, the row stays pending.
+   */
+  private async completeFencedOutbox(
+    id: string,
+    outcome: OutboxOutcome,
+    version: ItemVersionWrite | undefined,
+    fence: Fence,
+  ): Promise<void> {
+    const o = 'exh_outbox';
+    const state = literal(outboxState(outcome), o);
+    const statements = [outboxFenceCheck(id, fence).text];
+    if (version?.changeKey === null) {
+      statements.push(`DELETE FROM exh_item_version WHERE exh_item_id = ${literal(version.itemId, o)}`);
+    } else if (version) {
+      const values = [version.itemId, version.user.toLowerCase(), version.itemType, version.changeKey];
+      statements.push(itemVersionUpsert([...values.map((v) => literal(v, o)), 'NULL::bigint']));
+    }
+    statements.push(`UPDATE exh_outbox
+      SET exh_state = ${state}, exh_attempts = exh_attempts + 1, exh_exit_code = ${literal(outcome.exitCode, o)},
+          exh_output_value = ${literal(outcome.outputValue, o)}, exh_error_message = ${literal(outcome.errorMessage, o)},
+          exh_completed_at = CASE WHEN ${state} = 'pending' THEN NULL ELSE now() END
+      WHERE exh_outbox_id = ${literal(id, o)}::bigint`);
+    const connection = this.connected();
+    try {
+      await connection.batch(statements.join(';\n'));
+    } catch (error) {
+      if (isPgLeaseLost(error)) {
+        const user = (error as { detail?: unknown }).detail;
+        throw errors.leaseLost(typeof user === 'string' ? user : '', fence.instanceId, `completing outbox row ${id}`);
+      }
+      throw this.translate(error, o);
+    }
   }
 
   async readSetUp(): Promise<Partial<SetUp>> {
@@ -338,12 +419,7 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
     );
   }
 
-  async rememberItemVersion(entry: {
-    user: string;
-    itemType: ItemTypeName;
-    itemId: string;
-    changeKey: string | null;
-  }): Promise<void> {
+  async rememberItemVersion(entry: ItemVersionWrite): Promise<void> {
     await this.run(itemVersionTable, (q) => writeItemVersion(q, { ...entry, supersedes: null }));
   }
 
@@ -409,10 +485,5 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
   private run<T>(object: string, work: (q: PgQueryable) => Promise<T>): Promise<T> {
     const connection = this.connected();
     return this.attempt(object, () => work(connection));
-  }
-
-  private inTransaction<T>(object: string, work: (tx: PgQueryable) => Promise<T>): Promise<T> {
-    const connection = this.connected();
-    return this.attempt(object, () => connection.transaction(work));
   }
 }

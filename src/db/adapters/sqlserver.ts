@@ -11,18 +11,25 @@ import type { FieldKind } from '../../items/definition.js';
 import { type ItemTypeDefinition, itemType, itemTypes } from '../../items/index.js';
 import type {
   ChangeBatch,
+  ClusterPort,
+  ClusterView,
   ConnectorLogEntry,
+  Fence,
   FieldValue,
   ItemRanges,
   ItemTypeName,
   ItemVersion,
+  ItemVersionWrite,
+  Lease,
   MeetingLink,
+  Member,
   OutboxCommandEntry,
   OutboxEntry,
   OutboxListFilter,
   OutboxOutcome,
   OutboxRecord,
   OutboxRetryFilter,
+  OutboxScope,
   SetUp,
   UserRegistration,
 } from '../../ports/database.port.js';
@@ -47,7 +54,19 @@ import {
 } from '../outbox-admin.js';
 import { batchSeparator } from '../sql/sqlserver.js';
 import { sqlServerTarget } from '../target.js';
-import { type InstallableDatabase, setUpParameters } from './installable.js';
+import { type InstallableDatabase, setUpRows } from './installable.js';
+import {
+  type ClusterStatement,
+  claimStatement,
+  clusterViewStatement,
+  fenceInputs,
+  heartbeatStatement,
+  leaseLostErrorNumber,
+  leaveStatement,
+  outboxFenceCheck,
+  outboxScopeCondition,
+  releaseStatement,
+} from './sqlserver-cluster.js';
 import { failedObject, firstError, pageBatches, type SqlServerBatch } from './sqlserver-page.js';
 
 type Mssql = typeof import('mssql');
@@ -99,6 +118,9 @@ BEGIN
     VALUES (@item_id, @user, @item_type, @change_key, @supersedes);
 END;`;
 
+/** Statements of one request in a transaction of their own, which any error rolls back whole. */
+const atomically = (statements: string) => `SET XACT_ABORT ON;\nBEGIN TRANSACTION;\n${statements}\nCOMMIT TRANSACTION;`;
+
 interface OutboxRow {
   id: string;
   exh_user: string;
@@ -118,6 +140,31 @@ class SqlServerDatabase implements InstallableDatabase {
   /** The probe's one connection, outside the pool, so that a busy pool never looks like a lost database. */
   private probePool: ConnectionPool | undefined;
   private poolSize = defaultPoolSize;
+  /** Membership and leases for several instances (sqlserver-cluster.ts); unused by a single instance. */
+  readonly cluster: ClusterPort = {
+    heartbeat: async (member, leaseSeconds) => {
+      const result = await this.clusterRequest('exh_member', heartbeatStatement(member, leaseSeconds));
+      return result.recordsets[0]?.map(memberFromRow) ?? [];
+    },
+    claimLeases: async (instanceId, users, leaseSeconds) => {
+      if (users.length === 0) return [];
+      const result = await this.clusterRequest('exh_lease', claimStatement(instanceId, users, leaseSeconds));
+      return result.recordsets[0]?.map(leaseFromRow) ?? [];
+    },
+    releaseLeases: async (instanceId, users) => {
+      if (users.length > 0) await this.clusterRequest('exh_lease', releaseStatement(instanceId, users));
+    },
+    leaveCluster: async (instanceId) => {
+      await this.clusterRequest('exh_member', leaveStatement(instanceId));
+    },
+    clusterView: async (): Promise<ClusterView> => {
+      const result = await this.clusterRequest('exh_member', clusterViewStatement);
+      return {
+        members: result.recordsets[0]?.map(memberFromRow) ?? [],
+        leases: result.recordsets[1]?.map(leaseFromRow) ?? [],
+      };
+    },
+  };
 
   constructor(
     private readonly connectionString: string,
@@ -186,11 +233,7 @@ class SqlServerDatabase implements InstallableDatabase {
   async writeSetUp(setUp: SetUp): Promise<void> {
     const { pool, mssql } = this.connected();
     const request = pool.request();
-    const rows: [string, string][] = [
-      [setUpParameters.ipAddress, setUp.ipAddress],
-      [setUpParameters.port, String(setUp.port)],
-      [setUpParameters.token, setUp.token],
-    ];
+    const rows = setUpRows(setUp);
     rows.forEach(([parameter, value], i) => {
       request.input(`p${i}`, mssql.NVarChar(100), parameter);
       request.input(`v${i}`, mssql.NVarChar(mssql.MAX), value);
@@ -233,21 +276,28 @@ class SqlServerDatabase implements InstallableDatabase {
     } catch (error) {
       await transaction.rollback().catch(() => undefined);
       const first = firstError(error);
+      if (batch.fence && isLeaseLost(first)) {
+        throw errors.leaseLost(batch.user, batch.fence.instanceId, `the page of ${batch.itemType} changes`);
+      }
       throw this.translate(first, failedObject(first, running));
     }
   }
 
+  /**
+   * One request however many links (the outbox links a run's meetings at once), in one transaction that any error
+   * rolls back whole (XACT_ABORT); the last link of a UID wins. At most 1,000 links a request (2,100 parameters).
+   */
   async rememberMeetings(links: readonly MeetingLink[]): Promise<void> {
     const { pool, mssql } = this.connected();
-    for (const link of links) {
-      const request = pool
-        .request()
-        .input('uid', mssql.NVarChar(512), link.uid)
-        .input('app_item_id', mssql.NVarChar(255), link.appItemId);
-      await this.attempt('exh_meeting', () =>
-        request.query(`UPDATE exh_meeting WITH (UPDLOCK, SERIALIZABLE) SET exh_app_item_id = @app_item_id WHERE exh_uid = @uid;
-          IF @@ROWCOUNT = 0 INSERT INTO exh_meeting (exh_uid, exh_app_item_id) VALUES (@uid, @app_item_id);`),
-      );
+    const byUid = [...new Map(links.map((link) => [link.uid, link.appItemId]))];
+    for (let start = 0; start < byUid.length; start += 1_000) {
+      const request = pool.request();
+      const statements = byUid.slice(start, start + 1_000).map(([uid, appItemId], i) => {
+        request.input(`uid${i}`, mssql.NVarChar(512), uid).input(`app${i}`, mssql.NVarChar(255), appItemId);
+        return `UPDATE exh_meeting WITH (UPDLOCK, SERIALIZABLE) SET exh_app_item_id = @app${i} WHERE exh_uid = @uid${i};
+          IF @@ROWCOUNT = 0 INSERT INTO exh_meeting (exh_uid, exh_app_item_id) VALUES (@uid${i}, @app${i});`;
+      });
+      await this.attempt('exh_meeting', () => request.query(atomically(statements.join('\n'))));
     }
   }
 
@@ -267,9 +317,14 @@ class SqlServerDatabase implements InstallableDatabase {
     return found;
   }
 
-  async readOutbox(limit: number): Promise<Array<OutboxEntry | OutboxCommandEntry>> {
+  /** With `scope`: only rows of users whose unexpired lease the instance holds, and userless commands when asked. */
+  async readOutbox(limit: number, scope?: OutboxScope): Promise<Array<OutboxEntry | OutboxCommandEntry>> {
     const { pool, mssql } = this.connected();
     const request = pool.request().input('limit', mssql.Int, limit);
+    if (scope) {
+      request.input('scope_instance', mssql.NVarChar(200), scope.instanceId);
+      request.input('scope_commands', mssql.Bit, scope.commandsWithoutUser);
+    }
     const result = await this.attempt('exh_outbox', () =>
       request.query<OutboxRow>(`SELECT TOP (@limit) id, exh_user, exh_item_type, exh_action, exh_payload, exh_created,
           exh_attempts
@@ -278,7 +333,7 @@ class SqlServerDatabase implements InstallableDatabase {
             exh_payload, exh_created, exh_attempts,
             ROW_NUMBER() OVER (PARTITION BY LOWER(ISNULL(exh_user, N'')) ORDER BY exh_outbox_id) AS exh_rank
           FROM exh_outbox
-          WHERE exh_state = N'pending' AND exh_action IN (${outboxActionList})
+          WHERE exh_state = N'pending' AND exh_action IN (${outboxActionList}) ${scope ? outboxScopeCondition : ''}
         ) AS pending
         WHERE exh_rank <= ${outboxRowsPerUser}
         ORDER BY exh_rank, exh_outbox_id`),
@@ -296,7 +351,12 @@ class SqlServerDatabase implements InstallableDatabase {
     return itemsOfRecordset(definition, result.recordset);
   }
 
-  async completeOutbox(id: string, outcome: OutboxOutcome): Promise<void> {
+  /**
+   * With the version its write left: both statements in one request and one transaction (XACT_ABORT). With `fence`:
+   * the lease check (sqlserver-cluster.ts) first in the same transaction; refused, nothing is written and the row
+   * stays pending.
+   */
+  async completeOutbox(id: string, outcome: OutboxOutcome, version?: ItemVersionWrite, fence?: Fence): Promise<void> {
     const { pool, mssql } = this.connected();
     const request = pool
       .request()
@@ -305,13 +365,48 @@ class SqlServerDatabase implements InstallableDatabase {
       .input('exitCode', mssql.Int, outcome.exitCode)
       .input('outputValue', mssql.NVarChar(mssql.MAX), outcome.outputValue)
       .input('errorMessage', mssql.NVarChar(mssql.MAX), outcome.errorMessage);
-    await this.attempt('exh_outbox', () =>
-      request.query(`UPDATE exh_outbox
+    const complete = `UPDATE exh_outbox
         SET exh_state = @state, exh_attempts = exh_attempts + 1, exh_exit_code = @exitCode,
             exh_output_value = @outputValue, exh_error_message = @errorMessage,
             exh_completed_at = CASE WHEN @state = N'pending' THEN NULL ELSE SYSDATETIMEOFFSET() END
-        WHERE exh_outbox_id = @id`),
+        WHERE exh_outbox_id = @id;`;
+    if (version) this.itemVersionRequest(request, { ...version, supersedes: null });
+    if (fence) {
+      for (const input of fenceInputs(fence)) request.input(input.name, mssql.NVarChar(200), input.value);
+      const statements = [outboxFenceCheck, ...(version ? [itemVersionStatement] : []), complete];
+      try {
+        await request.query(atomically(statements.join('\n')));
+      } catch (error) {
+        const first = firstError(error);
+        if (isLeaseLost(first)) {
+          const user = first instanceof Error ? first.message : '';
+          throw errors.leaseLost(user, fence.instanceId, `completing outbox row ${id}`);
+        }
+        throw this.translate(first, 'exh_outbox');
+      }
+      return;
+    }
+    await this.attempt('exh_outbox', () =>
+      request.query(version ? atomically(`${itemVersionStatement}\n${complete}`) : complete),
     );
+  }
+
+  /** A cluster statement with its typed parameters, in one request. */
+  private clusterRequest(object: string, statement: ClusterStatement) {
+    const { pool, mssql } = this.connected();
+    const request = pool.request();
+    for (const input of statement.inputs) {
+      const type =
+        input.kind === 'int'
+          ? mssql.Int
+          : input.kind === 'bigint'
+            ? mssql.BigInt
+            : input.kind === 'json'
+              ? mssql.NVarChar(mssql.MAX)
+              : mssql.NVarChar(400);
+      request.input(input.name, type, input.value);
+    }
+    return this.attempt(object, () => request.query<Record<string, unknown>>(statement.text));
   }
 
   async readSetUp(): Promise<Partial<SetUp>> {
@@ -380,12 +475,7 @@ class SqlServerDatabase implements InstallableDatabase {
     return found;
   }
 
-  async rememberItemVersion(entry: {
-    user: string;
-    itemType: ItemTypeName;
-    itemId: string;
-    changeKey: string | null;
-  }): Promise<void> {
+  async rememberItemVersion(entry: ItemVersionWrite): Promise<void> {
     const { pool } = this.connected();
     const request = this.itemVersionRequest(pool.request(), { ...entry, supersedes: null });
     await this.attempt('exh_item_version', () => request.query(itemVersionStatement));
@@ -494,6 +584,30 @@ class SqlServerDatabase implements InstallableDatabase {
 }
 
 /** An error message the server sent while a connection logged in (tedious's 'errorMessage' event). */
+/** The fence check's refusal (sqlserver-cluster.ts: THROW 50417). */
+function isLeaseLost(error: unknown): boolean {
+  return (error as { number?: unknown } | null)?.number === leaseLostErrorNumber;
+}
+
+function memberFromRow(row: Record<string, unknown>): Member {
+  return {
+    instanceId: String(row.exh_instance_id),
+    address: String(row.exh_address),
+    port: Number(row.exh_port),
+    startedAt: new Date(row.exh_started_at as Date),
+    heartbeatAt: new Date(row.exh_heartbeat_at as Date),
+  };
+}
+
+function leaseFromRow(row: Record<string, unknown>): Lease {
+  return {
+    user: String(row.exh_user),
+    instanceId: String(row.exh_instance_id),
+    fence: String(row.exh_fence),
+    expiresAt: new Date(row.exh_expires_at as Date),
+  };
+}
+
 export interface ServerMessage {
   number: number;
   message: string;

@@ -102,6 +102,23 @@ ${createIfMissing(`CREATE TABLE exh_outbox (
   exh_completed_at TIMESTAMP
 )`)}`,
     createIfMissing('CREATE INDEX exh_outbox_pending ON exh_outbox (exh_state, exh_outbox_id)'),
+    `-- Several instances sharing this database (docs/database.md, "Several instances"): each running instance and its
+-- last heartbeat. Times are the database's clock. The connector's own; never edit. Unused by a single instance.
+${createIfMissing(`CREATE TABLE exh_member (
+  exh_instance_id VARGRAPHIC(200) NOT NULL PRIMARY KEY,
+  exh_address VARGRAPHIC(400) NOT NULL,
+  exh_port INTEGER NOT NULL,
+  exh_started_at TIMESTAMP NOT NULL,
+  exh_heartbeat_at TIMESTAMP NOT NULL
+)`)}`,
+    `-- Per user (lower-cased), the instance whose lease runs the mailbox and a fencing token that only grows.
+${createIfMissing(`CREATE TABLE exh_lease (
+  exh_user_key ${user} NOT NULL PRIMARY KEY,
+  exh_user ${user} NOT NULL,
+  exh_instance_id VARGRAPHIC(200) NOT NULL,
+  exh_fence BIGINT NOT NULL,
+  exh_expires_at TIMESTAMP NOT NULL
+)`)}`,
     `-- Errors the connector reports back to the application.
 ${createIfMissing(`CREATE TABLE exh_log (
   exh_log_id BIGINT NOT NULL GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

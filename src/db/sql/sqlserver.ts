@@ -118,6 +118,25 @@ CREATE TABLE exh_outbox (
 );`,
     `IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'exh_outbox_pending' AND object_id = OBJECT_ID(N'exh_outbox'))
 CREATE INDEX exh_outbox_pending ON exh_outbox (exh_state, exh_outbox_id);`,
+    `-- Several instances sharing this database (docs/database.md, "Several instances"): each running instance and its
+-- last heartbeat. Times are the database's clock. The connector's own; never edit. Unused by a single instance.
+IF OBJECT_ID(N'exh_member', N'U') IS NULL
+CREATE TABLE exh_member (
+  exh_instance_id NVARCHAR(200) NOT NULL CONSTRAINT exh_member_pk PRIMARY KEY,
+  exh_address NVARCHAR(400) NOT NULL,
+  exh_port INT NOT NULL,
+  exh_started_at DATETIMEOFFSET(3) NOT NULL,
+  exh_heartbeat_at DATETIMEOFFSET(3) NOT NULL
+);`,
+    `-- Per user (lower-cased), the instance whose lease runs the mailbox and a fencing token that only grows.
+IF OBJECT_ID(N'exh_lease', N'U') IS NULL
+CREATE TABLE exh_lease (
+  exh_user_key ${user} NOT NULL CONSTRAINT exh_lease_pk PRIMARY KEY,
+  exh_user ${user} NOT NULL,
+  exh_instance_id NVARCHAR(200) NOT NULL,
+  exh_fence BIGINT NOT NULL,
+  exh_expires_at DATETIMEOFFSET(3) NOT NULL
+);`,
     `-- Errors the connector reports back to the application.
 IF OBJECT_ID(N'exh_log', N'U') IS NULL
 CREATE TABLE exh_log (

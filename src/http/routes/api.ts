@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { errors } from '../../errors.js';
+import { errors, isExhError } from '../../errors.js';
 import { layoutStatechart } from '../../statecharts/layout.js';
+import { singleInstance } from '../cluster.js';
 import { sendError } from '../replies.js';
 import type { HttpDeps } from '../server.js';
 import { maxSseClients, openSse, type SseOptions, type SseStream } from '../sse.js';
@@ -22,6 +23,18 @@ export function registerApiRoutes(
       ),
   });
   const full = () => streams.all.size >= maxSseClients;
+
+  // Several instances on one database (docs/dashboard.md, "Cluster"): members and who runs which mailbox, read from
+  // the database at each request; one instance says so. The database unreachable: 503 with its error.
+  app.get('/api/cluster', async (_request, reply) => {
+    if (!deps.cluster) return singleInstance;
+    try {
+      return await deps.cluster();
+    } catch (error) {
+      if (isExhError(error)) return sendError(reply, error, 503);
+      throw error;
+    }
+  });
 
   app.get('/api/machines', async () => deps.charts);
   // The same charts laid out as diagrams for the dashboard; computed on the first request, then kept.

@@ -9,6 +9,7 @@ import { packageRoot } from '../../package-root.js';
 const folder = new URL('src/dashboard/', packageRoot);
 const assets: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
+  'cluster.js': 'text/javascript; charset=utf-8',
   'common.js': 'text/javascript; charset=utf-8',
   'mailbox.js': 'text/javascript; charset=utf-8',
   'overview.js': 'text/javascript; charset=utf-8',

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { HttpDeps } from '../server.js';
+import { readinessOf } from '../status.js';
 
 /** For load balancers, orchestrators and Prometheus. */
 export function registerHealthRoutes(app: FastifyInstance, deps: HttpDeps): void {
@@ -8,11 +9,11 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HttpDeps): void
 
   // Ready: the database is there. The share of live mailboxes is told, not required (one bad mailbox is no outage).
   app.get('/readyz', async (_request, reply) => {
-    const status = deps.status();
-    const { total, live } = status.mailboxes;
-    return reply.code(status.database.ready ? 200 : 503).send({
-      ready: status.database.ready,
-      database: status.database.paths.at(-1) ?? status.database.state,
+    const readiness = deps.readiness?.() ?? readinessOf(deps.status());
+    const { total, live } = readiness.mailboxes;
+    return reply.code(readiness.ready ? 200 : 503).send({
+      ready: readiness.ready,
+      database: readiness.database,
       mailboxes: { total, live, liveShare: total === 0 ? 1 : live / total },
     });
   });

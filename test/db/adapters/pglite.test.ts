@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createPgliteDatabase } from '../../../src/db/adapters/pglite.js';
 import { installInto } from '../../../src/db/commands.js';
 import { isExhError } from '../../../src/errors.js';
+import { clusterContract } from '../cluster-contract.js';
 import { databaseContract } from '../contract.js';
 
 const notADirectory = join(tmpdir(), `exh-pglite-not-a-directory-${process.pid}`);
@@ -27,6 +28,22 @@ databaseContract('PGlite (in memory)', {
     };
   },
   unreachable: () => createPgliteDatabase({ dataDir: notADirectory }),
+});
+
+clusterContract('PGlite (in memory)', {
+  async fresh() {
+    const instance = await PGlite.create();
+    const db = createPgliteDatabase({ instance });
+    await db.connect();
+    return {
+      db,
+      sql: async (text, params) => (await instance.query<never>(text, params)).rows,
+      dispose: async () => {
+        await db.close();
+        await instance.close();
+      },
+    };
+  },
 });
 
 describe('PGlite: a page in one statement', () => {

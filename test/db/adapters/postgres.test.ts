@@ -8,6 +8,8 @@ import { notifyChannel } from '../../../src/db/sql/routines.js';
 import { type ExhError, isExhError } from '../../../src/errors.js';
 import type { ItemChange } from '../../../src/ports/database.port.js';
 import { freePort, TcpProxy } from '../../support/net.js';
+import { countingProxy } from '../../support/pg-round-trips.js';
+import { clusterContract } from '../cluster-contract.js';
 import { databaseContract } from '../contract.js';
 import { inSchema } from '../pg-schema.js';
 
@@ -42,6 +44,34 @@ describe.skipIf(!url)('PostgreSQL server (needs PG_URL, e.g. postgres://postgres
     // Port 1 on the loopback interface: nothing listens there, the connection is refused at once.
     unreachable: () => createPostgresDatabase('postgres://postgres:secret@127.0.0.1:1/test'),
     unreachableCode: 'EXH_DB_CONNECTION_REFUSED',
+  });
+
+  let clusterSchema = '';
+  clusterContract('PostgreSQL server', {
+    async fresh() {
+      clusterSchema = `exh_test_${randomBytes(6).toString('hex')}`;
+      const schema = clusterSchema;
+      await admin.query(`CREATE SCHEMA ${schema}`);
+      const connectionString = inSchema(url ?? '', schema);
+      const db = createPostgresDatabase(connectionString);
+      await db.connect();
+      const raw = new pg.Pool({ connectionString, max: 2 });
+      return {
+        db,
+        sql: async (text, params) => (await raw.query(text, params)).rows,
+        dispose: async () => {
+          await db.close();
+          await raw.end();
+          await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+        },
+      };
+    },
+    // Another instance: its own pool on the same schema.
+    async second() {
+      const db = createPostgresDatabase(inSchema(url ?? '', clusterSchema));
+      await db.connect();
+      return db;
+    },
   });
 });
 
@@ -339,7 +369,7 @@ describe.skipIf(!url)('PostgreSQL server: connections under load and cut (needs 
     }
   });
 
-  it('takes waiting for a pooled connection as back-pressure (EXH_DB_POOL_EXHAUSTED), not a loss; the probe still answers', async () => {
+  it("takes waiting for a pooled connection as back-pressure (EXH_DB_POOL_EXHAUSTED), not a loss; the probe and the cluster's heartbeat still answer", async () => {
     const applicationName = `exh_busy_${randomBytes(4).toString('hex')}`;
     const db = createPostgresDatabase(connectionString(installed.schema, applicationName), {
       poolSize: 2,
@@ -371,6 +401,12 @@ describe.skipIf(!url)('PostgreSQL server: connections under load and cut (needs 
       }
       // The probe has a connection of its own: a saturated pool does not make the database look lost.
       await db.probe();
+      // So have the cluster's heartbeat and claims: a saturated pool does not end every lease (docs/scale-out.md).
+      const cluster = db.cluster as NonNullable<typeof db.cluster>;
+      const beat = await cluster.heartbeat({ instanceId: 'busy-a', address: '127.0.0.1', port: 1 }, 20);
+      expect(beat.map((m) => m.instanceId)).toContain('busy-a');
+      expect(await cluster.claimLeases('busy-a', ['busy-lease@example.com'], 20)).toHaveLength(1);
+      await cluster.leaveCluster('busy-a');
 
       await lock.release();
       await Promise.all(calls);
@@ -445,69 +481,6 @@ describe.skipIf(!url)('PostgreSQL server: connections under load and cut (needs 
     }
   });
 });
-
-/**
- * A TCP forwarder that reads the PostgreSQL protocol both ways (PostgreSQL documentation, "Message Formats"): the
- * statements the client sends (Query 'Q', Parse 'P') and the server's ReadyForQuery ('Z'), which ends every round trip.
- */
-async function countingProxy(host: string, port: number) {
-  const counts = { statements: 0, roundTrips: 0 };
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(port, host);
-    const fromClient = protocolReader(true, (type) => {
-      if (type === 'Q' || type === 'P') counts.statements += 1;
-    });
-    const fromServer = protocolReader(false, (type) => {
-      if (type === 'Z') counts.roundTrips += 1;
-    });
-    client.on('data', (chunk: Buffer) => {
-      fromClient(chunk);
-      upstream.write(chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      fromServer(chunk);
-      client.write(chunk);
-    });
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => {
-        sockets.delete(s);
-        client.destroy();
-        upstream.destroy();
-      });
-      s.on('error', () => s.destroy());
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    counts,
-    reset: () => Object.assign(counts, { statements: 0, roundTrips: 0 }),
-    stop: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
-
-/** Calls onMessage with the type of every message; the client's first message (start-up) has none. */
-function protocolReader(startsUntyped: boolean, onMessage: (type: string) => void) {
-  let buffer = Buffer.alloc(0);
-  let untyped = startsUntyped;
-  return (chunk: Buffer) => {
-    buffer = Buffer.concat([buffer, chunk]);
-    for (;;) {
-      const header = untyped ? 4 : 5;
-      if (buffer.length < header) return;
-      const length = buffer.readInt32BE(header - 4) + header - 4;
-      if (buffer.length < length) return;
-      if (!untyped) onMessage(String.fromCharCode(buffer[0] ?? 0));
-      untyped = false;
-      buffer = buffer.subarray(length);
-    }
-  };
-}
 
 describe.skipIf(!url)('PostgreSQL server: a page in one round trip (needs PG_URL)', () => {
   const admin = new pg.Pool({ connectionString: url, max: 2 });

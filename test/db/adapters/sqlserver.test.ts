@@ -186,6 +186,41 @@ describe.skipIf(!url)('SQL Server (needs MSSQL_URL)', () => {
       ),
     ).toEqual(attachments);
   });
+  it('several instances: one holder per user, fence + 1 on a change of hands, a stale fence refused', async () => {
+    const cluster = db.cluster;
+    if (!cluster) throw new Error('no cluster port');
+    expect((await cluster.heartbeat({ instanceId: 'A', address: 'h', port: 1 }, 20)).map((m) => m.instanceId)).toEqual([
+      'A',
+    ]);
+    expect(await cluster.claimLeases('A', ['Lease@example.com'], 20)).toMatchObject([{ instanceId: 'A', fence: '1' }]);
+    expect(await cluster.claimLeases('B', ['lease@example.com'], 20)).toEqual([]);
+    await sql(`UPDATE exh_lease SET exh_expires_at = DATEADD(minute, -1, SYSDATETIMEOFFSET())`);
+    expect(await cluster.claimLeases('B', ['lease@example.com'], 20)).toMatchObject([{ instanceId: 'B', fence: '2' }]);
+    const stale = await db
+      .applyChanges({
+        user: 'lease@example.com',
+        itemType: 'task',
+        changes: [],
+        watermark: 'stale',
+        fence: { instanceId: 'A', token: '1' },
+      })
+      .catch((e: unknown) => e);
+    expect(isExhError(stale, 'EXH_CLUSTER_LEASE_LOST')).toBe(true);
+    await db.applyChanges({
+      user: 'lease@example.com',
+      itemType: 'task',
+      changes: [],
+      watermark: 'held',
+      fence: { instanceId: 'B', token: '2' },
+    });
+    expect(
+      await sql(`SELECT exh_watermark_task AS w FROM exh_watermark WHERE exh_user = N'lease@example.com'`),
+    ).toEqual([{ w: 'held' }]);
+    await cluster.releaseLeases('B', ['lease@example.com']);
+    expect(await cluster.claimLeases('A', ['lease@example.com'], 20)).toMatchObject([{ instanceId: 'A', fence: '3' }]);
+    await cluster.leaveCluster('A');
+    expect(await cluster.clusterView()).toEqual({ members: [], leases: [] });
+  });
 });
 
 /**

@@ -7,7 +7,8 @@ import { exchangeSide } from './tally.js';
 const tables = ['task_item', 'contact_item', 'calendar_item'] as const;
 type AppTable = (typeof tables)[number];
 
-function insertRow(table: AppTable, appItemId: string, user: string, label: string, index: number) {
+/** The INSERT of a new row of `table` for `user`, labelled `label` (`index` spreads appointments over time). */
+export function insertRow(table: AppTable, appItemId: string, user: string, label: string, index: number) {
   switch (table) {
     case 'task_item':
       return {

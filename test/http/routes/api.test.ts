@@ -1,6 +1,9 @@
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { errors } from '../../../src/errors.js';
+import type { ClusterStatus } from '../../../src/http/cluster.js';
 import { registerApiRoutes } from '../../../src/http/routes/api.js';
+import type { HttpDeps } from '../../../src/http/server.js';
 import type { Metrics, RecentError } from '../../../src/metrics/metrics.js';
 import type { InspectionHub, Transition } from '../../../src/statecharts/inspection.js';
 import { httpDeps, mailboxStatus, statusWith } from '../deps.js';
@@ -105,6 +108,56 @@ describe('API routes', () => {
       message: expect.stringContaining(
         'nobody@contoso.test is not a registered user (exh_get_users does not return it); the list is at /api/status',
       ),
+    });
+  });
+});
+
+/** GET /api/cluster: one instance says so; several tell what the database holds (test/http/cluster.test.ts). */
+describe('API route /api/cluster', () => {
+  let close: (() => Promise<unknown>) | undefined;
+  afterEach(async () => {
+    await close?.();
+  });
+
+  async function ask(cluster?: HttpDeps['cluster']) {
+    const { deps } = httpDeps(cluster ? { cluster } : {});
+    const built = Fastify();
+    registerApiRoutes(built, deps, { all: new Set(), events: new Set() });
+    await built.ready();
+    close = () => built.close();
+    return built.inject({ method: 'GET', url: '/api/cluster' });
+  }
+
+  it('a single instance answers 200 that it is not in a cluster', async () => {
+    const response = await ask();
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ clustered: false, message: expect.stringMatching(/^single instance: /) });
+  });
+
+  it('a member answers its view as read', async () => {
+    const view: ClusterStatus = {
+      clustered: true,
+      instanceId: 'exh-a',
+      coordinator: 'exh-a',
+      leaseSeconds: 20,
+      heartbeatSeconds: 5,
+      members: [],
+      leases: [],
+      unowned: ['al@x.test'],
+    };
+    const response = await ask(async () => view);
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual(view);
+  });
+
+  it("answers 503 with the database's error when the view cannot be read", async () => {
+    const response = await ask(async () => {
+      throw errors.databaseConnectionLost('postgres://db:5432/app', new Error('ECONNRESET'));
+    });
+    expect(response.statusCode).toBe(503);
+    expect(response.json().error).toEqual({
+      code: 'EXH_DB_CONNECTION_LOST',
+      message: expect.stringContaining('Lost the connection to the database at postgres://db:5432/app'),
     });
   });
 });

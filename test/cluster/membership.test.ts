@@ -1,0 +1,87 @@
+import { PGlite } from '@electric-sql/pglite';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Membership } from '../../src/cluster/membership.js';
+import { createPgliteDatabase } from '../../src/db/adapters/pglite.js';
+import { installInto } from '../../src/db/commands.js';
+import { isExhError } from '../../src/errors.js';
+import type { DatabasePort } from '../../src/ports/database.port.js';
+
+const self = { instanceId: 'exh-0', address: '127.0.0.1', port: 9988, leaseSeconds: 20, heartbeatSeconds: 5 };
+const user = 'restart@example.com';
+
+/**
+ * The membership service over PGlite's ClusterPort (src/cluster/membership.ts; docs/scale-out.md, "The fence"): what
+ * a beat claims, and the fence a process gets when it takes a user under an id an earlier process had.
+ */
+describe('Membership', () => {
+  let instance: PGlite;
+  let db: ReturnType<typeof createPgliteDatabase>;
+  beforeEach(async () => {
+    instance = await PGlite.create();
+    db = createPgliteDatabase({ instance });
+    await db.connect();
+    await installInto(db, { exampleApp: true });
+  });
+  afterEach(async () => {
+    await db.close();
+    await instance.close();
+  });
+
+  const page = (token: string) =>
+    db.applyChanges({
+      user,
+      itemType: 'task',
+      changes: [],
+      watermark: `written with fence ${token}`,
+      fence: { instanceId: self.instanceId, token },
+    });
+
+  it('renews the leases it holds with the same fence, and holds the users rendezvous gives it', async () => {
+    const cluster = db.cluster as NonNullable<DatabasePort['cluster']>;
+    const membership = new Membership(cluster, { ...self });
+    const first = await membership.beat([user], []);
+    expect(first).toMatchObject({ members: ['exh-0'], owned: [user], coordinator: true });
+    const fence = membership.fenceOf(user);
+    expect(fence).toBeDefined();
+    await membership.beat([user], [user]);
+    expect(membership.fenceOf(user)).toBe(fence);
+    await page(fence as string);
+  });
+
+  it('a process restarted under the same id within the lease takes its users with a new fence: the old one is refused', async () => {
+    const cluster = db.cluster as NonNullable<DatabasePort['cluster']>;
+    const before = new Membership(cluster, { ...self });
+    await before.beat([user], []);
+    const old = before.fenceOf(user) as string;
+    // The earlier process is gone without leaving (SIGKILL, a force-deleted pod), or still alive somewhere: its lease
+    // has not ended when the new one, under the same id, beats.
+    const after = new Membership(cluster, { ...self });
+    expect((await after.beat([user], [])).owned).toEqual([user]);
+    const fresh = after.fenceOf(user) as string;
+    expect(BigInt(fresh)).toBe(BigInt(old) + 1n);
+    const refused = await page(old).catch((error: unknown) => error);
+    expect(isExhError(refused, 'EXH_CLUSTER_LEASE_LOST')).toBe(true);
+    await page(fresh);
+  });
+
+  it('the coordinator keeps exh_ip_addresses to the live listeners, even after a stale write by another instance', async () => {
+    const cluster = db.cluster as NonNullable<DatabasePort['cluster']>;
+    const setUp = { ipAddress: '127.0.0.1', port: 9988, token: 'shared' };
+    const listeners = {
+      read: async () => (await db.readSetUp()).addresses,
+      write: (addresses: string[]) => db.writeSetUp({ ...setUp, addresses }),
+    };
+    const a = new Membership(cluster, { ...self }, undefined, listeners);
+    const b = new Membership(cluster, { ...self, instanceId: 'exh-1', port: 9989 }, undefined, listeners);
+    expect(await a.beat([], [])).toMatchObject({ coordinator: true });
+    expect((await db.readSetUp()).addresses).toEqual(['127.0.0.1:9988']);
+    expect(await b.beat([], [])).toMatchObject({ members: ['exh-0', 'exh-1'], coordinator: false });
+    await a.beat([], []);
+    expect((await db.readSetUp()).addresses).toEqual(['127.0.0.1:9988', '127.0.0.1:9989']);
+    // An instance that registered before it saw the others took itself for the coordinator, and its write of that
+    // view landed after the coordinator's (CI found this race in test/cluster/forwarding.test.ts).
+    await db.writeSetUp({ ...setUp, addresses: ['127.0.0.1:9989'] });
+    await a.beat([], []);
+    expect((await db.readSetUp()).addresses).toEqual(['127.0.0.1:9988', '127.0.0.1:9989']);
+  });
+});

@@ -85,6 +85,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     ? fencedDatabase(instrumented, {
         instanceId: membership.self.instanceId,
         fenceOf: (user) => membership.fenceOf(user),
+        holds: (user) => membership.holds(user),
         isCoordinator: (): boolean => actor.getSnapshot().context.coordinator,
       })
     : instrumented;

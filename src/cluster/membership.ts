@@ -99,6 +99,11 @@ export class Membership {
     return this.fences.get(user.toLowerCase());
   }
 
+  /** Whether the user is among the leases this instance took at its last beat (fenceOf also asks that none ended). */
+  holds(user: string): boolean {
+    return this.fences.has(user.toLowerCase());
+  }
+
   /** After their mailboxes stopped: the leases go, so the new owner takes them at its next heartbeat. */
   async release(users: readonly string[]): Promise<void> {
     for (const u of users) this.fences.delete(u.toLowerCase());

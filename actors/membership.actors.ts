@@ -10,6 +10,8 @@ import type { UserRegistration } from '../src/ports/database.port.js';
 export interface Handover {
   readUsers: () => Promise<UserRegistration[]>;
   forgetCommitted: (users: readonly string[]) => void;
+  /** Resolves when no outbox row of these users is being written here (src/sync/executors/outbox-workers.ts). */
+  settleOutbox?: (users: readonly string[]) => Promise<void>;
 }
 
 /** The membership machine's I/O (machines/membership.machine.ts) over the membership service. */
@@ -24,6 +26,26 @@ export function createMembershipActors(membership: Membership, handover?: Handov
       handover.forgetCommitted(taken);
       return { ...output, registrations: await handover.readUsers() };
     }),
-    release: fromPromise<void, { users: string[] }>(({ input }) => membership.release(input.users)),
+    release: fromPromise<void, { users: string[] }>(async ({ input }) => {
+      // A row of these users still being written to Exchange is let finish before their leases go, so the next
+      // holder does not apply it again meanwhile (docs/scale-out.md, "Leases"). No longer than the leases
+      // last unrenewed: once they end, the next holder takes them whatever this instance does.
+      const { leaseSeconds, heartbeatSeconds } = membership.self;
+      if (handover?.settleOutbox)
+        await within(handover.settleOutbox(input.users), (leaseSeconds - heartbeatSeconds) * 1000);
+      await membership.release(input.users);
+    }),
   };
+}
+
+/** Waits for `work` (its failure is its own business), or `ms` at most. */
+async function within(work: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    work.catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }

@@ -6,7 +6,7 @@ import type { Connections } from '../src/mailbox/connections.js';
 import type { ControlPort } from '../src/ports/control.port.js';
 import type { DatabasePort } from '../src/ports/database.port.js';
 import type { ConflictSettings } from '../src/sync/executors/outbox.js';
-import { createOutboxWorkers } from '../src/sync/executors/outbox-workers.js';
+import { createOutboxWorkers, type OutboxWorkers } from '../src/sync/executors/outbox-workers.js';
 
 export interface OutboxDeps {
   db: DatabasePort;
@@ -25,6 +25,11 @@ export interface OutboxDeps {
   sharedOutbox?: boolean;
   /** In a cluster: whether this instance still holds the user's lease (src/sync/executors/outbox.ts, holds). */
   holds?: (user: string) => boolean;
+  /**
+   * In a cluster: told the running workers when the actor starts and undefined when it stops, so that a lease is
+   * released only once its user's row in flight is settled (actors/membership.actors.ts, settleOutbox).
+   */
+  expose?: (workers: OutboxWorkers | undefined) => void;
 }
 
 /**
@@ -49,6 +54,10 @@ export function createOutboxActor(deps: OutboxDeps) {
         system.get('database')?.send({ type: 'database.failed', error: serializeError(error) }),
     });
     workers.start();
-    return () => workers.stop();
+    deps.expose?.(workers);
+    return () => {
+      deps.expose?.(undefined);
+      workers.stop();
+    };
   });
 }

@@ -39,6 +39,7 @@ import { clusterWide, createPeerBroadcast, forwardToHolder, peerTls } from './pr
 import type { DatabaseListener } from './protocol/listener.js';
 import { InspectionHub } from './statecharts/inspection.js';
 import type { ConflictSettings } from './sync/executors/outbox.js';
+import type { OutboxWorkers } from './sync/executors/outbox-workers.js';
 import { OwnWrites } from './sync/executors/own-writes.js';
 import { version } from './version.js';
 
@@ -109,6 +110,8 @@ export function startRuntime(options: RuntimeOptions): Runtime {
   const connections = new Connections();
   const locks = new SyncLocks();
   const committed = new CommittedWatermarks();
+  /** The outbox's workers while its actor runs (a cluster lets a user's row in flight settle before its lease goes). */
+  let outboxWorkers: OutboxWorkers | undefined;
   const feeds = new Set<LogFeed>();
   const listeners = { database: undefined as DatabaseListener | undefined };
   const settings = { ...config.sync, pageSize: 512 };
@@ -184,6 +187,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
               actors: createMembershipActors(membership, {
                 readUsers: () => readUsers({ db, logger }),
                 forgetCommitted: (users) => committed.forget(users),
+                settleOutbox: async (users) => outboxWorkers?.settled(users),
               }),
             }
           : {}),
@@ -280,7 +284,14 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         maxAttachmentBytes: config.sync.maxAttachmentBytes,
         conflicts,
         sharedOutbox: membership !== undefined,
-        ...(membership ? { holds: (user: string) => membership.fenceOf(user) !== undefined } : {}),
+        ...(membership
+          ? {
+              holds: (user: string) => membership.fenceOf(user) !== undefined,
+              expose: (workers: OutboxWorkers | undefined) => {
+                outboxWorkers = workers;
+              },
+            }
+          : {}),
       }),
       http: createHttpActor({
         ...config.listeners.http,

@@ -47,6 +47,9 @@ export class Membership {
   /** heartbeat → live members → the users rendezvous gives this instance → claimLeases. */
   async beat(users: readonly string[], owned: readonly string[]): Promise<BeatOutput> {
     const started = this.now();
+    // The last good beat's leases may have ended (its mailboxes were stopped: cluster.leasesLost): every user is taken
+    // afresh, with fence + 1 (below), so a write the stopped mailboxes still had in flight is refused.
+    if (started >= this.validUntil) this.fences.clear();
     const { instanceId, address, port, leaseSeconds } = this.self;
     const live = await this.cluster.heartbeat({ instanceId, address, port }, leaseSeconds);
     const members = live.map((m) => m.instanceId);
@@ -108,11 +111,6 @@ export class Membership {
   async release(users: readonly string[]): Promise<void> {
     for (const u of users) this.fences.delete(u.toLowerCase());
     if (users.length > 0) await this.cluster.releaseLeases(this.self.instanceId, users);
-  }
-
-  /** Forgets every lease: the membership machine owns nothing (a lease may have ended). */
-  ownNothing(): void {
-    this.fences.clear();
   }
 
   /** On a clean stop: out of exh_member, every lease released. */

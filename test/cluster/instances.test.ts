@@ -6,7 +6,7 @@ import { schemaUrl } from '../support/pg.js';
 const pgUrl = process.env.PG_URL;
 
 const users = Array.from({ length: 9 }, (_, i) => `user${i}@contoso.test`);
-const { leaseSeconds } = testLease;
+const { leaseSeconds, heartbeatSeconds } = testLease;
 
 /**
  * Several connectors in this process on one schema of the PostgreSQL server and one emulator, each with a `cluster`
@@ -41,7 +41,7 @@ describe.skipIf(!pgUrl)('several instances on one database (emulator, PostgreSQL
   }
 
   /** Every user runs in exactly one live instance, the one holding its lease, and each instance runs its share. */
-  async function placedOnce(ids: string[]): Promise<void> {
+  async function placedOnce(ids: string[], timeout = 30_000): Promise<void> {
     await vi.waitFor(
       async () => {
         const where = running();
@@ -59,7 +59,7 @@ describe.skipIf(!pgUrl)('several instances on one database (emulator, PostgreSQL
           for (const [user, at] of where) if (at[0] === id) expect(live, `${user} live in ${id}`).toContain(user);
         }
       },
-      { timeout: 30_000, interval: 200 },
+      { timeout, interval: 200 },
     );
   }
 
@@ -123,12 +123,14 @@ describe.skipIf(!pgUrl)('several instances on one database (emulator, PostgreSQL
     expect(orphaned.length).toBeGreaterThan(0);
     const crashedAt = Date.now();
     await crash('exh-c');
-    await placedOnce(['exh-a']);
+    await placedOnce(['exh-a'], (leaseSeconds + 60) * 1000);
     const failover = (Date.now() - crashedAt) / 1000;
     console.log(
       `cluster: ${orphaned.length} mailboxes of a crashed instance live elsewhere after ${failover.toFixed(1)} s (lease ${leaseSeconds} s)`,
     );
-    expect(failover).toBeLessThan(leaseSeconds + 30);
+    // Within the lease: it ends, exh-a claims it at its next heartbeat and opens the mailboxes (15 s for that on a
+    // loaded machine). placedOnce above waits longer, so this can fail.
+    expect(failover).toBeLessThanOrEqual(leaseSeconds + heartbeatSeconds + 15);
     // The crashed instance's fence, presented after the change of hands, is refused in the page's transaction.
     const stale = createDatabase({ type: 'postgres', connectionString: schemaUrl(pgUrl as string, world.schema) });
     try {

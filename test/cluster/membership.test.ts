@@ -1,5 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createActor, toPromise } from 'xstate';
+import { createMembershipActors } from '../../actors/membership.actors.js';
 import { Membership } from '../../src/cluster/membership.js';
 import { createPgliteDatabase } from '../../src/db/adapters/pglite.js';
 import { installInto } from '../../src/db/commands.js';
@@ -83,5 +85,56 @@ describe('Membership', () => {
     await db.writeSetUp({ ...setUp, addresses: ['127.0.0.1:9989'] });
     await a.beat([], []);
     expect((await db.readSetUp()).addresses).toEqual(['127.0.0.1:9988', '127.0.0.1:9989']);
+  });
+
+  it('releases a lease only once the user’s outbox row in flight is settled', async () => {
+    const cluster = db.cluster as NonNullable<DatabasePort['cluster']>;
+    const membership = new Membership(cluster, { ...self });
+    await membership.beat([user], []);
+    let settle: () => void = () => {};
+    const settling = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    const asked: string[][] = [];
+    const actors = createMembershipActors(membership, {
+      readUsers: async () => [],
+      forgetCommitted: () => {},
+      settleOutbox: (users) => {
+        asked.push([...users]);
+        return settling;
+      },
+    });
+    const live = async () =>
+      (
+        await instance.query<{ live: boolean }>(
+          'SELECT exh_expires_at > now() AS live FROM exh_lease WHERE exh_user_key = lower($1)',
+          [user],
+        )
+      ).rows[0]?.live;
+    const release = createActor(actors.release, { input: { users: [user] } }).start();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(asked).toEqual([[user]]);
+    expect(await live()).toBe(true);
+    settle();
+    await toPromise(release);
+    expect(await live()).toBe(false);
+  });
+
+  it('after its leases may have ended (no good beat in time), takes every user afresh: the fence before is refused', async () => {
+    const cluster = db.cluster as NonNullable<DatabasePort['cluster']>;
+    let now = 0;
+    const membership = new Membership(cluster, { ...self }, () => now);
+    await membership.beat([user], []);
+    const before = membership.fenceOf(user) as string;
+    // The heartbeats failed for leaseSeconds − heartbeatSeconds: the membership machine stopped the mailboxes
+    // (cluster.leasesLost). In the database the lease has not ended yet, and nobody else took it.
+    now = (self.leaseSeconds - self.heartbeatSeconds) * 1000;
+    expect(membership.fenceOf(user)).toBeUndefined();
+    expect((await membership.beat([user], [])).owned).toEqual([user]);
+    const after = membership.fenceOf(user) as string;
+    expect(BigInt(after)).toBe(BigInt(before) + 1n);
+    const refused = await page(before).catch((error: unknown) => error);
+    expect(isExhError(refused, 'EXH_CLUSTER_LEASE_LOST')).toBe(true);
+    await page(after);
   });
 });

@@ -285,7 +285,7 @@ describe.skipIf(!pgUrl)('several exh processes on one database, killed, restarte
           const movedAt = await until(
             `the mailboxes of ${victim.id} (${held.join(', ')}) live elsewhere after its SIGKILL`,
             () => runningElsewhere(held, victim.id, killedAt),
-            { timeoutMs: (leaseSeconds + 30) * 1000, intervalMs: 100 },
+            { timeoutMs: (leaseSeconds + 60) * 1000, intervalMs: 100 },
           );
           failovers.push({ id: victim.id, mailboxes: held.length, ms: movedAt - killedAt });
         } else {
@@ -390,6 +390,11 @@ describe.skipIf(!pgUrl)('several exh processes on one database, killed, restarte
     expect(unsettled?.message).toBeUndefined();
     expect(audit.fenced, audit.examples.join('\n')).toBe(0);
     expect(total).toBeGreaterThanOrEqual(20);
-    for (const f of failovers) expect(f.ms).toBeLessThanOrEqual((leaseSeconds + 30) * 1000);
+    // Within the lease (issue 17): it ends, another instance claims it at its next heartbeat, and opens the mailbox
+    // (15 s for that on a loaded machine; measured 4–6 s here). The wait above gives up later, so this can fail.
+    for (const f of failovers)
+      expect(f.ms, `failover after SIGKILL of ${f.id}`).toBeLessThanOrEqual(
+        (leaseSeconds + heartbeatSeconds + 15) * 1000,
+      );
   }, 1_500_000);
 });

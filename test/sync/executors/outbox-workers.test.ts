@@ -293,6 +293,48 @@ describe('the outbox workers', () => {
     workers.stop();
   });
 
+  it('in a cluster, say when a user’s row in flight is settled, so its lease is released only then', async () => {
+    let held = true;
+    const gate = deferred();
+    const alices = await world.connect(alice);
+    const gated = new Proxy(alices, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (name === 'createItem') {
+          return async (...args: Parameters<MailboxWriter['createItem']>) => {
+            held = false;
+            await gate.promise;
+            return target.createItem(...args);
+          };
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await addTask(alice, 's-1');
+    await addTask(alice, 's-2');
+    await addTask(bob, 's-3');
+    const { workers } = await workersOf({
+      db: counted().db,
+      writers: { [alice]: gated, [bob]: await world.connect(bob) },
+      holds: (user) => user !== alice || held,
+    });
+    workers.start();
+    await vi.waitFor(() => expect(held).toBe(false), { timeout: 5_000 });
+    let settled = false;
+    const settling = workers.settled([alice.toUpperCase()]).then(() => {
+      settled = true;
+    });
+    // Bob's rows and a look meanwhile do not settle Alice's row: it is still being written.
+    await workers.settled([bob]);
+    await workers.look();
+    expect(settled).toBe(false);
+    gate.resolve();
+    await settling;
+    expect(world.admin.listFolder(alice, 'tasks').map((item) => item.properties.appItemId)).toEqual(['s-1']);
+    expect(await states(alice)).toEqual(['done', 'pending']);
+    workers.stop();
+  });
+
   it('merge the looks asked for while one reads into one more look', async () => {
     const gate = deferred();
     const { db, reads } = counted({

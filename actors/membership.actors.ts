@@ -2,6 +2,7 @@ import { fromPromise } from 'xstate';
 import type { BeatOutput } from '../machines/membership.machine.js';
 import type { Membership } from '../src/cluster/membership.js';
 import type { UserRegistration } from '../src/ports/database.port.js';
+import type { OutboxWorkers } from '../src/sync/executors/outbox-workers.js';
 
 /**
  * What a change of hands needs besides the membership: the users' registrations read again after the claim, and this
@@ -10,8 +11,10 @@ import type { UserRegistration } from '../src/ports/database.port.js';
 export interface Handover {
   readUsers: () => Promise<UserRegistration[]>;
   forgetCommitted: (users: readonly string[]) => void;
-  /** Resolves when no outbox row of these users is being written here (src/sync/executors/outbox-workers.ts). */
-  settleOutbox?: (users: readonly string[]) => Promise<void>;
+  /** The outbox's workers while they run (src/sync/executors/outbox-workers.ts): which users' rows are in flight. */
+  outbox?: () => Pick<OutboxWorkers, 'busy' | 'settled'> | undefined;
+  /** A release deferred until a user's row in flight settled failed (its lease then ends by itself). */
+  releaseFailed?: (users: readonly string[], error: unknown) => void;
 }
 
 /** The membership machine's I/O (machines/membership.machine.ts) over the membership service. */
@@ -27,13 +30,20 @@ export function createMembershipActors(membership: Membership, handover?: Handov
       return { ...output, registrations: await handover.readUsers() };
     }),
     release: fromPromise<void, { users: string[] }>(async ({ input }) => {
-      // A row of these users still being written to Exchange is let finish before their leases go, so the next
-      // holder does not apply it again meanwhile (docs/scale-out.md, "Leases"). No longer than the leases
-      // last unrenewed: once they end, the next holder takes them whatever this instance does.
-      const { leaseSeconds, heartbeatSeconds } = membership.self;
-      if (handover?.settleOutbox)
-        await within(handover.settleOutbox(input.users), (leaseSeconds - heartbeatSeconds) * 1000);
-      await membership.release(input.users);
+      // A user whose outbox row is still on its way to Exchange keeps its lease (and its fence, so the row's outcome is
+      // recorded) until that row settles, so the next holder does not apply it again meanwhile (docs/scale-out.md,
+      // "Leases"). That wait runs beside the heartbeats, not in their way, and lasts no longer than the lease would
+      // unrenewed: then the next holder takes it whatever this instance does.
+      const outbox = handover?.outbox?.();
+      const busy = outbox?.busy(input.users) ?? [];
+      if (outbox && busy.length > 0) {
+        const { leaseSeconds, heartbeatSeconds } = membership.self;
+        void within(outbox.settled(busy), (leaseSeconds - heartbeatSeconds) * 1000)
+          .then(() => membership.release(busy))
+          .catch((error: unknown) => handover?.releaseFailed?.(busy, error));
+      }
+      const now = input.users.filter((user) => !busy.includes(user));
+      await membership.release(now);
     }),
   };
 }

@@ -22,7 +22,7 @@ import { defaultInstanceId, Membership } from './cluster/membership.js';
 import type { Config } from './config/schema.js';
 import { createControl } from './control/control.js';
 import { createDatabase } from './db/create-database.js';
-import { errors } from './errors.js';
+import { describe, errors } from './errors.js';
 import { observeRuntime } from './http/observe-runtime.js';
 import type { LogFeed } from './logging/log-feed.js';
 import type { ExhLogger, Logging } from './logging/logger.js';
@@ -135,7 +135,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     requestUsersSync: () => actor.send({ type: 'users.sync' }),
     signal: stopping.signal,
     conflicts,
-    ...(membership ? { runsHere: (user: string) => membership.fenceOf(user) !== undefined } : {}),
+    ...(membership ? { runsHere: (user: string) => membership.owns(user) } : {}),
   });
   // In a cluster, requests about every mailbox reach every instance (docs/senders.md, "Several instances").
   const peers = membership
@@ -187,7 +187,12 @@ export function startRuntime(options: RuntimeOptions): Runtime {
               actors: createMembershipActors(membership, {
                 readUsers: () => readUsers({ db, logger }),
                 forgetCommitted: (users) => committed.forget(users),
-                settleOutbox: async (users) => outboxWorkers?.settled(users),
+                outbox: () => outboxWorkers,
+                releaseFailed: (users, error) =>
+                  logger.warn(
+                    { err: error, event: 'cluster.releaseFailed', users },
+                    `Releasing leases after their outbox rows settled failed: ${describe(error)}; they end within ${config.cluster?.leaseSeconds} s`,
+                  ),
               }),
             }
           : {}),
@@ -255,7 +260,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
           ? (local) =>
               forwardToHolder(local, {
                 instanceId: membership.self.instanceId,
-                holds: (user) => membership.fenceOf(user) !== undefined,
+                holds: (user) => membership.owns(user),
                 isRegistered: (user) => isRegistered(actor.getSnapshot().context.users, user),
                 view: () => membership.view(),
                 token: setUp.token,
@@ -286,7 +291,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         sharedOutbox: membership !== undefined,
         ...(membership
           ? {
-              holds: (user: string) => membership.fenceOf(user) !== undefined,
+              holds: (user: string) => membership.owns(user),
               expose: (workers: OutboxWorkers | undefined) => {
                 outboxWorkers = workers;
               },

@@ -33,6 +33,12 @@ export class Membership {
   /** Until when (this.now()) the fences above may be used: a heartbeat before the leases taken at the last beat end. */
   private validUntil = 0;
   /**
+   * Users a beat gave up whose leases are still this instance's until released (their mailboxes stop, a row of theirs
+   * may still be on its way to Exchange): their fence, usable until their last renewal's lease would end, so that
+   * row's outcome is recorded (docs/scale-out.md, "Leases").
+   */
+  private readonly leaving = new Map<string, { fence: string; until: number }>();
+  /**
    * `listeners` reads and writes exh_set_up's exh_ip_addresses: the live members' listeners (`host:port`), where the
    * database's senders turn when exh_ip_address does not answer (docs/senders.md, "Several instances"). At each beat
    * the coordinator reads what is there and writes the live list when it differs.
@@ -49,7 +55,11 @@ export class Membership {
     const started = this.now();
     // The last good beat's leases may have ended (its mailboxes were stopped: cluster.leasesLost): every user is taken
     // afresh, with fence + 1 (below), so a write the stopped mailboxes still had in flight is refused.
-    if (started >= this.validUntil) this.fences.clear();
+    if (started >= this.validUntil) {
+      this.fences.clear();
+      this.leaving.clear();
+    }
+    for (const [key, { until }] of this.leaving) if (started >= until) this.leaving.delete(key);
     const { instanceId, address, port, leaseSeconds } = this.self;
     const live = await this.cluster.heartbeat({ instanceId, address, port }, leaseSeconds);
     const members = live.map((m) => m.instanceId);
@@ -63,8 +73,14 @@ export class Membership {
     const held = new Map(leases.filter((l) => l.instanceId === instanceId).map((l) => [l.user.toLowerCase(), l.fence]));
     const wantedKeys = new Set(wanted.map((u) => u.toLowerCase()));
     const release = owned.filter((u) => !wantedKeys.has(u.toLowerCase()));
+    for (const [key, fence] of this.fences) {
+      if (!held.has(key)) this.leaving.set(key, { fence, until: this.validUntil });
+    }
     this.fences.clear();
-    for (const [key, fence] of held) this.fences.set(key, fence);
+    for (const [key, fence] of held) {
+      this.fences.set(key, fence);
+      this.leaving.delete(key);
+    }
     this.validUntil = started + (leaseSeconds - this.self.heartbeatSeconds) * 1000;
     if (coordinatorOf(members) === instanceId) await this.publishListeners(live);
     return {
@@ -96,26 +112,42 @@ export class Membership {
     }
   }
 
-  /** The fence of the user's lease while this instance holds it, else undefined (the fenced database refuses). */
+  /** Whether this instance runs the user's mailbox: it took the lease at its last beat, and that lease has not ended. */
+  owns(user: string): boolean {
+    return this.now() < this.validUntil && this.fences.has(user.toLowerCase());
+  }
+
+  /**
+   * The fence of the user's lease while this instance holds it, else undefined (the fenced database refuses): a user
+   * it owns, or one given up and not yet released (its row in flight is recorded under it).
+   */
   fenceOf(user: string): string | undefined {
-    if (this.now() >= this.validUntil) return undefined;
-    return this.fences.get(user.toLowerCase());
+    const key = user.toLowerCase();
+    if (this.owns(key)) return this.fences.get(key);
+    const leaving = this.leaving.get(key);
+    return leaving && this.now() < leaving.until ? leaving.fence : undefined;
   }
 
-  /** Whether the user is among the leases this instance took at its last beat (fenceOf also asks that none ended). */
+  /** Whether the user's lease is among this instance's, owned or given up and not yet released. */
   holds(user: string): boolean {
-    return this.fences.has(user.toLowerCase());
+    const key = user.toLowerCase();
+    return this.fences.has(key) || this.leaving.has(key);
   }
 
-  /** After their mailboxes stopped: the leases go, so the new owner takes them at its next heartbeat. */
+  /**
+   * After their mailboxes (and their rows in flight) stopped: the leases go, so the new owner takes them at its next
+   * heartbeat. A user a later beat took back meanwhile is this instance's again and is not released.
+   */
   async release(users: readonly string[]): Promise<void> {
-    for (const u of users) this.fences.delete(u.toLowerCase());
-    if (users.length > 0) await this.cluster.releaseLeases(this.self.instanceId, users);
+    const gone = users.filter((u) => !this.fences.has(u.toLowerCase()));
+    for (const u of gone) this.leaving.delete(u.toLowerCase());
+    if (gone.length > 0) await this.cluster.releaseLeases(this.self.instanceId, gone);
   }
 
   /** On a clean stop: out of exh_member, every lease released. */
   async leave(): Promise<void> {
     this.fences.clear();
+    this.leaving.clear();
     await this.cluster.leaveCluster(this.self.instanceId);
   }
 

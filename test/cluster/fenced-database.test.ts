@@ -74,6 +74,8 @@ describe('fencedDatabase: outbox completions', () => {
   it('refuses the completion of a row read before its user’s lease went, and changes nothing', async () => {
     await addTask('t-1');
     const [row] = await fenced.readOutbox(100);
+    // The user unregistered: a beat gives it up, and its lease is released.
+    await membership.beat([], [user]);
     await membership.release([user]);
     expect(await fenced.readOutbox(100)).toEqual([]);
     const error = await refusal(fenced.completeOutbox(row?.id ?? '', done));

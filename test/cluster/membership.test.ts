@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActor, toPromise } from 'xstate';
 import { createMembershipActors } from '../../actors/membership.actors.js';
 import { Membership } from '../../src/cluster/membership.js';
@@ -87,37 +87,67 @@ describe('Membership', () => {
     expect((await db.readSetUp()).addresses).toEqual(['127.0.0.1:9988', '127.0.0.1:9989']);
   });
 
-  it('releases a lease only once the user’s outbox row in flight is settled', async () => {
+  it('a user given up keeps its fence until released; a busy one is released once its outbox row settles, beside the beats', async () => {
     const cluster = db.cluster as NonNullable<DatabasePort['cluster']>;
     const membership = new Membership(cluster, { ...self });
-    await membership.beat([user], []);
+    const other = 'other@example.com';
+    await membership.beat([user, other], []);
+    const fence = membership.fenceOf(user) as string;
+    // Both users unregistered: the beat gives them up; their leases are still this instance's until released.
+    expect(await membership.beat([], [user, other])).toMatchObject({ owned: [], release: [user, other] });
+    expect(membership.owns(user)).toBe(false);
+    expect(membership.fenceOf(user)).toBe(fence);
     let settle: () => void = () => {};
     const settling = new Promise<void>((resolve) => {
       settle = resolve;
     });
-    const asked: string[][] = [];
     const actors = createMembershipActors(membership, {
       readUsers: async () => [],
       forgetCommitted: () => {},
-      settleOutbox: (users) => {
-        asked.push([...users]);
-        return settling;
-      },
+      outbox: () => ({ busy: (users) => users.filter((u) => u === user), settled: () => settling }),
     });
-    const live = async () =>
+    const live = async (who: string) =>
       (
         await instance.query<{ live: boolean }>(
           'SELECT exh_expires_at > now() AS live FROM exh_lease WHERE exh_user_key = lower($1)',
-          [user],
+          [who],
         )
       ).rows[0]?.live;
-    const release = createActor(actors.release, { input: { users: [user] } }).start();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(asked).toEqual([[user]]);
-    expect(await live()).toBe(true);
+    // The release actor is done at once (the heartbeats go on): the idle user released, the busy one not yet.
+    await toPromise(createActor(actors.release, { input: { users: [user, other] } }).start());
+    expect(await live(other)).toBe(false);
+    expect(await live(user)).toBe(true);
+    // The row in flight's outcome is recorded under the lease it was written under.
+    await page(fence);
     settle();
-    await toPromise(release);
-    expect(await live()).toBe(false);
+    await vi.waitFor(async () => expect(await live(user)).toBe(false));
+    expect(membership.fenceOf(user)).toBeUndefined();
+  });
+
+  it('a release deferred for a row in flight leaves alone a user a later beat took back', async () => {
+    const cluster = db.cluster as NonNullable<DatabasePort['cluster']>;
+    const membership = new Membership(cluster, { ...self });
+    await membership.beat([user], []);
+    await membership.beat([], [user]);
+    let settle: () => void = () => {};
+    const settling = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    const actors = createMembershipActors(membership, {
+      readUsers: async () => [],
+      forgetCommitted: () => {},
+      outbox: () => ({ busy: (users) => [...users], settled: () => settling }),
+    });
+    await toPromise(createActor(actors.release, { input: { users: [user] } }).start());
+    // Registered again before the row settled: the next beat takes the user back, with a fence of its own.
+    await membership.beat([user], []);
+    const fence = membership.fenceOf(user) as string;
+    settle();
+    await settling;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(membership.owns(user)).toBe(true);
+    expect(membership.fenceOf(user)).toBe(fence);
+    await page(fence);
   });
 
   it('after its leases may have ended (no good beat in time), takes every user afresh: the fence before is refused', async () => {
@@ -126,9 +156,14 @@ describe('Membership', () => {
     const membership = new Membership(cluster, { ...self }, () => now);
     await membership.beat([user], []);
     const before = membership.fenceOf(user) as string;
+    // A beat just before that time renews the lease under the same fence.
+    const window = (self.leaseSeconds - self.heartbeatSeconds) * 1000;
+    now = window - 1;
+    await membership.beat([user], [user]);
+    expect(membership.fenceOf(user)).toBe(before);
     // The heartbeats failed for leaseSeconds − heartbeatSeconds: the membership machine stopped the mailboxes
     // (cluster.leasesLost). In the database the lease has not ended yet, and nobody else took it.
-    now = (self.leaseSeconds - self.heartbeatSeconds) * 1000;
+    now += window;
     expect(membership.fenceOf(user)).toBeUndefined();
     expect((await membership.beat([user], [])).owned).toEqual([user]);
     const after = membership.fenceOf(user) as string;

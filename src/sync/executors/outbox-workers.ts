@@ -36,11 +36,13 @@ export interface OutboxWorkers {
   /** Resolves when no look reads and no worker runs (the test's way to wait without a clock). */
   idle(): Promise<void>;
   /**
-   * Resolves when no worker runs for any of these users (a row in flight written and recorded, or refused): in a
-   * cluster, their leases are released only then, so the next holder never applies a row this instance still writes
-   * (docs/scale-out.md, "Leases"). Their workers stop before their next row, as holds() says.
+   * Resolves when no worker runs for any of these users (a row in flight written and its outcome recorded, or
+   * refused): in a cluster, their leases are released only then, so the next holder does not apply again a row this
+   * instance still writes (docs/scale-out.md, "Leases"). Their workers stop before their next row, as holds() says.
    */
   settled(users: readonly string[]): Promise<void>;
+  /** Those of these users whose worker runs now. */
+  busy(users: readonly string[]): string[];
 }
 
 /** Rows read per look at the outbox (at most outboxRowsPerUser of them per user). */
@@ -163,6 +165,7 @@ export function createOutboxWorkers(deps: OutboxWorkersDeps): OutboxWorkers {
     async idle() {
       while (reading || workers.size > 0) await Promise.allSettled([reading, ...workers.values()]);
     },
+    busy: (users) => users.filter((user) => workers.has(user.toLowerCase())),
     async settled(users) {
       const queues = users.map((user) => user.toLowerCase());
       const running = () => queues.flatMap((queue) => workers.get(queue) ?? []);

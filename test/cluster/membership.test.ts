@@ -38,6 +38,30 @@ describe('Membership', () => {
       fence: { instanceId: self.instanceId, token },
     });
 
+  /** Whether the user's lease row has not ended, as the database sees it. */
+  const live = async (who: string) =>
+    (
+      await instance.query<{ live: boolean }>(
+        'SELECT exh_expires_at > now() AS live FROM exh_lease WHERE exh_user_key = lower($1)',
+        [who],
+      )
+    ).rows[0]?.live;
+
+  /** The membership's actors with an outbox whose `busy` users have a row in flight until `settle()`. */
+  function withRowInFlight(membership: Membership, busy: (users: readonly string[]) => string[]) {
+    let settle: () => void = () => {};
+    const settling = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    const actors = createMembershipActors(membership, {
+      readUsers: async () => [],
+      forgetCommitted: () => {},
+      outbox: () => ({ busy, settled: () => settling }),
+    });
+    const release = (users: string[]) => toPromise(createActor(actors.release, { input: { users } }).start());
+    return { release, settle };
+  }
+
   it('renews the leases it holds with the same fence, and holds the users rendezvous gives it', async () => {
     const cluster = db.cluster as NonNullable<DatabasePort['cluster']>;
     const membership = new Membership(cluster, { ...self });
@@ -97,24 +121,9 @@ describe('Membership', () => {
     expect(await membership.beat([], [user, other])).toMatchObject({ owned: [], release: [user, other] });
     expect(membership.owns(user)).toBe(false);
     expect(membership.fenceOf(user)).toBe(fence);
-    let settle: () => void = () => {};
-    const settling = new Promise<void>((resolve) => {
-      settle = resolve;
-    });
-    const actors = createMembershipActors(membership, {
-      readUsers: async () => [],
-      forgetCommitted: () => {},
-      outbox: () => ({ busy: (users) => users.filter((u) => u === user), settled: () => settling }),
-    });
-    const live = async (who: string) =>
-      (
-        await instance.query<{ live: boolean }>(
-          'SELECT exh_expires_at > now() AS live FROM exh_lease WHERE exh_user_key = lower($1)',
-          [who],
-        )
-      ).rows[0]?.live;
+    const { release, settle } = withRowInFlight(membership, (users) => users.filter((u) => u === user));
     // The release actor is done at once (the heartbeats go on): the idle user released, the busy one not yet.
-    await toPromise(createActor(actors.release, { input: { users: [user, other] } }).start());
+    await release([user, other]);
     expect(await live(other)).toBe(false);
     expect(await live(user)).toBe(true);
     // The row in flight's outcome is recorded under the lease it was written under.
@@ -129,22 +138,17 @@ describe('Membership', () => {
     const membership = new Membership(cluster, { ...self });
     await membership.beat([user], []);
     await membership.beat([], [user]);
-    let settle: () => void = () => {};
-    const settling = new Promise<void>((resolve) => {
-      settle = resolve;
-    });
-    const actors = createMembershipActors(membership, {
-      readUsers: async () => [],
-      forgetCommitted: () => {},
-      outbox: () => ({ busy: (users) => [...users], settled: () => settling }),
-    });
-    await toPromise(createActor(actors.release, { input: { users: [user] } }).start());
+    const { release, settle } = withRowInFlight(membership, (users) => [...users]);
+    const released = vi.spyOn(membership, 'release');
+    await release([user]);
     // Registered again before the row settled: the next beat takes the user back, with a fence of its own.
     await membership.beat([user], []);
     const fence = membership.fenceOf(user) as string;
     settle();
-    await settling;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The deferred release runs (its call is awaited here), and leaves the lease alone.
+    await vi.waitFor(() => expect(released).toHaveBeenCalledTimes(2));
+    await released.mock.results[1]?.value;
+    expect(await live(user)).toBe(true);
     expect(membership.owns(user)).toBe(true);
     expect(membership.fenceOf(user)).toBe(fence);
     await page(fence);

@@ -387,7 +387,8 @@ describe.skipIf(!pgUrl)('several exh processes on one database, killed, restarte
           `cluster-kill: ${user}'s watermark:\n${(await watermarkStory(world.admin, world.schema, user)).join('\n')}`,
         );
     }
-    expect(unsettled?.message).toBeUndefined();
+    // The reason first, so that a CI log's one line per failure names what was lost, duplicated or stale.
+    expect(unsettled, unsettled?.message).toBeUndefined();
     expect(audit.fenced, audit.examples.join('\n')).toBe(0);
     expect(total).toBeGreaterThanOrEqual(20);
     // Within the lease (issue 17): it ends, another instance claims it at its next heartbeat, and opens the mailbox

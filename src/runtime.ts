@@ -291,7 +291,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         sharedOutbox: membership !== undefined,
         ...(membership
           ? {
-              holds: (user: string) => membership.owns(user),
+              lease: { instanceId: membership.self.instanceId, owns: (user: string) => membership.owns(user) },
               expose: (workers: OutboxWorkers | undefined) => {
                 outboxWorkers = workers;
               },

@@ -44,11 +44,18 @@ export interface OutboxDeps {
   /** The conflict rule and the sync's lock; without them a change overwrites what changed in Exchange meanwhile. */
   conflicts?: ConflictSettings | undefined;
   /**
-   * In a cluster (docs/scale-out.md): whether this instance may still write the user's mailbox (it holds the lease,
-   * Membership.fenceOf). Asked before each row: a drain that lost the user stops there, its rows left pending for the
-   * new holder, rather than writing to Exchange what that one may be writing too. Absent: always.
+   * In a cluster (docs/scale-out.md, "Leases"): whether this instance may still write the user's mailbox. Asked before
+   * each row and again right before each write to Exchange: a drain that lost the user stops there, its rows left
+   * pending for the new holder, rather than writing to Exchange what that one may be writing too. Absent: always.
    */
-  holds?: (user: string) => boolean;
+  lease?: LeaseCheck | undefined;
+}
+
+/** This instance's hold on users' mailboxes in a cluster (Membership.owns), and its id for the error that says so. */
+export interface LeaseCheck {
+  instanceId: string;
+  /** Whether the lease taken at the last heartbeat is this instance's and has not ended by its own clock. */
+  owns(user: string): boolean;
 }
 
 export interface DrainOutcome {
@@ -130,7 +137,7 @@ export async function drainQueue(
   try {
     for (const [index, entry] of queue.entries()) {
       if (lost) break;
-      if (options.signal.aborted || (entry.user !== null && deps.holds && !deps.holds(entry.user))) {
+      if (options.signal.aborted || (entry.user !== null && deps.lease && !deps.lease.owns(entry.user))) {
         outcome.waiting += queue.length - index;
         break;
       }
@@ -355,7 +362,7 @@ export interface ConflictSettings {
 }
 
 export async function applyItemChange(
-  deps: Pick<OutboxDeps, 'db' | 'logger'> & { conflicts?: ConflictSettings | undefined },
+  deps: Pick<OutboxDeps, 'db' | 'logger' | 'lease'> & { conflicts?: ConflictSettings | undefined },
   writer: MailboxWriter,
   entry: ItemChangeRequest,
   call: CallOptions,
@@ -373,6 +380,9 @@ export async function applyItemChange(
   } catch (error) {
     // Cut short by a stop: not this change's outcome. Whether or not Exchange took it, it is tried again.
     if (call.signal.aborted) throw error;
+    // The user's lease ended before the write (writeChange's mayWrite): not this change's outcome either; the row
+    // stays pending for the instance that holds the lease now.
+    if (isExhError(error, 'EXH_CLUSTER_LEASE_LOST')) throw error;
     // The database going away is everyone's problem, not this row's: databaseOutcome throws it to the caller.
     const fromDatabase = databaseOutcome(error);
     if (fromDatabase) return fromDatabase;
@@ -394,7 +404,7 @@ export async function applyItemChange(
  * decided against (exh_superseded_until) fails without a second record.
  */
 async function writeChange(
-  deps: Pick<OutboxDeps, 'db' | 'logger'> & { conflicts?: ConflictSettings | undefined },
+  deps: Pick<OutboxDeps, 'db' | 'logger' | 'lease'> & { conflicts?: ConflictSettings | undefined },
   writer: MailboxWriter,
   entry: ItemChangeRequest,
   call: CallOptions,
@@ -402,6 +412,14 @@ async function writeChange(
 ): Promise<OutboxOutcome> {
   const log = deps.logger.child({ actor: 'outbox', user: entry.user, itemType: entry.itemType });
   const { db } = deps;
+  // In a cluster, asked right before each write to Exchange, after every database round trip of the row: an instance
+  // whose database stalled past its lease (docs/scale-out.md, "Leases") must not create or change what the new holder
+  // may be writing already. The database refuses such an instance's outcome (the fence); this keeps Exchange out too.
+  const mayWrite = (what: string) => {
+    if (deps.lease && !deps.lease.owns(entry.user)) {
+      throw errors.leaseLost(entry.user, deps.lease.instanceId, `${what} for ${entry.id}`);
+    }
+  };
   const definition = itemType(entry.itemType);
   const remember = (itemId: string, changeKey: string | null) =>
     db.rememberItemVersion({ user: entry.user, itemType: entry.itemType, itemId, changeKey });
@@ -409,18 +427,22 @@ async function writeChange(
   const itemId = await resolveItemId(writer, entry, appItemId, call);
   if (entry.action === 'add') {
     if (!appItemId) return refused('exh_app_item_id is required to add an item');
+    // A meeting's UID is linked to the application's id before the invitations go out (attendees' copies). Linked
+    // before the look below, so that the look for an earlier attempt's item is the last request before the create.
+    const uid = definition.behaviour.sharedUid ? `exh-${randomUUID()}` : undefined;
+    if (uid) await db.rememberMeetings([{ uid, appItemId }]);
     // The application's id is the idempotency key: a create repeated after a crash between Exchange and the outbox
-    // row (whose attempts were never counted), or a sender's retry after a time-out, finds the item it made.
+    // row (whose attempts were never counted), a row the previous holder of the lease tried (a cluster), or a
+    // sender's retry after a time-out, finds the item it made.
     // Skipped on a row's first attempt (one Exchange request of the two a create costs): nothing can have been made.
     const existing = entry.firstAttempt ? null : await writer.findByAppItemId(definition.createdIn, appItemId, call);
     if (existing) {
       // Made before, perhaps only half-way (an e-mail Graph saved as a draft and did not send): finished now.
+      mayWrite('finishing a create');
       await writer.resumeCreate?.(existing, { ...writeOf(definition, entry.fields), appItemId }, call);
       return ok(existing);
     }
-    // A meeting's UID is linked to the application's id before the invitations go out (attendees' copies).
-    const uid = definition.behaviour.sharedUid ? `exh-${randomUUID()}` : undefined;
-    if (uid) await db.rememberMeetings([{ uid, appItemId }]);
+    mayWrite('a create');
     const created = await writer.createItem(
       { ...writeOf(definition, entry.fields), appItemId, ...(uid ? { uid } : {}) },
       call,
@@ -471,6 +493,7 @@ async function writeChange(
     // Whether the write was made on the very version the row reflects (src/sync/decisions/echo.ts, updateEchoOwn).
     let onKnownVersion = false;
     try {
+      mayWrite('a change');
       updated = await writer.updateItem(itemId, fields, {
         ...call,
         ...(settings && knownKey ? { changeKey: knownKey } : {}),
@@ -500,6 +523,7 @@ async function writeChange(
         return lost(settings.rule, decision.by === 'deletion' ? 'the deletion in Exchange' : 'Exchange');
       }
       if (!current) throw error;
+      mayWrite('a change');
       updated = await writer.updateItem(itemId, fields, call);
     }
     await remember(updated.itemId, updated.changeKey);
@@ -515,6 +539,7 @@ async function writeChange(
     const current = await writer.readItem(itemId, call);
     if (current) await decide(versionOf(current), true);
   }
+  mayWrite('a deletion');
   await writer.deleteItem(itemId, call);
   await remember(itemId, null);
   deps.conflicts?.ownWrites?.wrote(entry.user, itemId, null);

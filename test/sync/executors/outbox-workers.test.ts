@@ -279,7 +279,11 @@ describe('the outbox workers', () => {
     });
     await addTask(alice, 'h-1');
     await addTask(alice, 'h-2');
-    const { workers } = await workersOf({ db: counted().db, writers: { [alice]: counting }, holds: () => held });
+    const { workers } = await workersOf({
+      db: counted().db,
+      writers: { [alice]: counting },
+      lease: { instanceId: 'exh-here', owns: () => held },
+    });
     workers.start();
     await workers.idle();
     // The row in flight was written; the next one is left for the new holder, untouched.
@@ -290,6 +294,58 @@ describe('the outbox workers', () => {
     await workers.idle();
     expect(creates).toEqual(['h-1', 'h-2']);
     expect(await states(alice)).toEqual(['done', 'done']);
+    workers.stop();
+  });
+
+  it('in a cluster, write nothing to Exchange for a row whose lease ended during its own steps before the write', async () => {
+    // What the multi-instance kill test met (test/faults/cluster-kill.test.ts): an instance looked for an earlier
+    // attempt's item, found none, then its database stalled past its lease; the new holder made the item meanwhile,
+    // and the stalled instance, let go on, made a second one. Here the lease ends during that look.
+    let held = true;
+    let looks = 0;
+    const alices = await world.connect(alice);
+    const creates: string[] = [];
+    const losing = new Proxy(alices, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (name === 'findByAppItemId') {
+          return async (...args: Parameters<MailboxWriter['findByAppItemId']>) => {
+            const found = await target.findByAppItemId(...args);
+            // The first look only: the lease ends while it is answered.
+            if (looks++ === 0) held = false;
+            return found;
+          };
+        }
+        if (name === 'createItem') {
+          return async (...args: Parameters<MailboxWriter['createItem']>) => {
+            creates.push(args[0].appItemId);
+            return target.createItem(...args);
+          };
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await addTask(alice, 'l-1');
+    const { workers, records } = await workersOf({
+      db: counted().db,
+      writers: { [alice]: losing },
+      sharedOutbox: true,
+      lease: { instanceId: 'exh-here', owns: () => held },
+    });
+    workers.start();
+    await workers.idle();
+    expect(creates).toEqual([]);
+    expect(world.admin.listFolder(alice, 'tasks')).toEqual([]);
+    expect(await states(alice)).toEqual(['pending']);
+    expect(records.map((r) => r.msg)).toContainEqual(
+      expect.stringMatching(/exh-here no longer holds the lease .*a create for Outbox row/),
+    );
+    // The lease back (or the row with the instance that holds it now): applied once.
+    held = true;
+    await workers.look();
+    await workers.idle();
+    expect(creates).toEqual(['l-1']);
+    expect(await states(alice)).toEqual(['done']);
     workers.stop();
   });
 
@@ -316,7 +372,7 @@ describe('the outbox workers', () => {
     const { workers } = await workersOf({
       db: counted().db,
       writers: { [alice]: gated, [bob]: await world.connect(bob) },
-      holds: (user) => user !== alice || held,
+      lease: { instanceId: 'exh-here', owns: (user) => user !== alice || held },
     });
     workers.start();
     await vi.waitFor(() => expect(held).toBe(false), { timeout: 5_000 });

@@ -254,6 +254,9 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         // request is answered; a sync that holds the lock while it waits for that row would never let go. So a
         // sender's change does not wait for the sync (docs/reliability.md, "Conflicts").
         conflicts: { ...conflicts, exclusive: (_user, _itemType, work) => work() },
+        ...(membership
+          ? { lease: { instanceId: membership.self.instanceId, owns: (user: string) => membership.owns(user) } }
+          : {}),
         // Several instances: a request for a user whose lease another instance holds is handed on to it
         // (docs/senders.md, "Several instances"). One instance answers everything itself, as before.
         route: membership

@@ -1,11 +1,11 @@
 import { fromDatabaseValue } from '../db/field-values.js';
-import { errors } from '../errors.js';
+import { errors, isExhError } from '../errors.js';
 import { findField, itemType } from '../items/index.js';
 import type { ExhLogger } from '../logging/logger.js';
 import type { Connections } from '../mailbox/connections.js';
 import type { ControlPort } from '../ports/control.port.js';
-import type { DatabasePort, FieldValue } from '../ports/database.port.js';
-import { applyItemChange, type ConflictSettings } from '../sync/executors/outbox.js';
+import type { DatabasePort, FieldValue, OutboxOutcome } from '../ports/database.port.js';
+import { applyItemChange, type ConflictSettings, type LeaseCheck } from '../sync/executors/outbox.js';
 import type { RequestContext, RequestHandler } from './listener.js';
 import { type ItemRequest, type SyncItemsRequest, toSyncItemsRequest } from './messages.js';
 import { exitCodes, failure, ok, type Reply, replyForError } from './replies.js';
@@ -22,6 +22,11 @@ export interface RequestHandlerDeps {
   maxAttachmentBytes?: number | undefined;
   /** sync.conflicts and the sync's lock, for a sender's item changes (src/sync/executors/outbox.ts). */
   conflicts?: ConflictSettings | undefined;
+  /**
+   * Several instances: asked right before a sender's change is written to Exchange (docs/scale-out.md, "The fence"):
+   * a lease that ended while the request was handled is answered 522 (try again: the request goes to the new holder).
+   */
+  lease?: LeaseCheck | undefined;
 }
 
 /** While a syncItems request with progress runs, a line at least this often (the sender's time-out restarts). */
@@ -106,19 +111,26 @@ async function changeItem(deps: RequestHandlerDeps, request: ItemRequest, contex
     const field = findField(definition, name);
     if (field) fields[name] = fromDatabaseValue(field.kind, value);
   }
-  const outcome = await applyItemChange(
-    deps,
-    writer,
-    {
-      id: `Request from ${context.remoteAddress}`,
-      user: request.user,
-      itemType: request.itemType,
-      action: request.action,
-      fields,
-      attempts: 0,
-    },
-    live(),
-  );
+  let outcome: OutboxOutcome;
+  try {
+    outcome = await applyItemChange(
+      deps,
+      writer,
+      {
+        id: `Request from ${context.remoteAddress}`,
+        user: request.user,
+        itemType: request.itemType,
+        action: request.action,
+        fields,
+        attempts: 0,
+      },
+      live(),
+    );
+  } catch (error) {
+    // The lease ended before the write (EXH_CLUSTER_LEASE_LOST): nothing was written; the sender tries again.
+    if (isExhError(error, 'EXH_CLUSTER_LEASE_LOST')) return replyForError(error);
+    throw error;
+  }
   return outcome.exitCode === 0
     ? ok(outcome.outputValue)
     : failure(

@@ -57,6 +57,8 @@ const exchangeCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   // Several instances: the mailbox is between instances (none holds it yet, or it moved), as when it is starting.
   'EXH_CLUSTER_NO_HOLDER',
   'EXH_CLUSTER_OWNER_MOVED',
+  // The lease ended while the request was handled: nothing was written, the new holder takes it.
+  'EXH_CLUSTER_LEASE_LOST',
 ]);
 
 /**

@@ -172,6 +172,48 @@ describe('createRequestHandler', () => {
     }
   });
 
+  it('asks a sender to try again (522), writing nothing, when this instance’s lease of the user ended (several instances)', async () => {
+    let held = true;
+    let looks = 0;
+    const written: string[] = [];
+    const connections = connectedWriter({
+      findByAppItemId: async () => {
+        // The lease ends while Exchange answers the first look for an earlier attempt's item.
+        if (looks++ === 0) held = false;
+        return null;
+      },
+      createItem: async () => {
+        written.push('createItem');
+        return { itemId: 'AAMk2', changeKey: null };
+      },
+    });
+    const { answer } = handler({
+      connections,
+      db: { rememberMeetings: async () => {}, rememberItemVersion: async () => {} } as unknown as DatabasePort,
+      lease: { instanceId: 'exh-a', owns: () => held },
+    });
+    const reply = await answer({
+      type: 'item',
+      action: 'add',
+      itemType: 'task',
+      user: alice,
+      fields: { app_item_id: 'app-1', subject: 'Call back' },
+    });
+    expect(reply).toMatchObject({ exitCode: 522, errorMessage: expect.stringContaining('exh-a no longer holds') });
+    expect(written).toEqual([]);
+    held = true;
+    expect(
+      await answer({
+        type: 'item',
+        action: 'add',
+        itemType: 'task',
+        user: alice,
+        fields: { app_item_id: 'app-1', subject: 'Call back' },
+      }),
+    ).toMatchObject({ exitCode: 0, outputValue: 'AAMk2' });
+    expect(written).toEqual(['createItem']);
+  });
+
   it("adds and fetches attachments through the mailbox's writer, within the size limit", async () => {
     const calls: unknown[] = [];
     const connections = connectedWriter({

@@ -5,7 +5,7 @@ import type { ExhLogger } from '../src/logging/logger.js';
 import type { Connections } from '../src/mailbox/connections.js';
 import type { ControlPort } from '../src/ports/control.port.js';
 import type { DatabasePort } from '../src/ports/database.port.js';
-import type { ConflictSettings } from '../src/sync/executors/outbox.js';
+import type { ConflictSettings, LeaseCheck } from '../src/sync/executors/outbox.js';
 import { createOutboxWorkers, type OutboxWorkers } from '../src/sync/executors/outbox-workers.js';
 
 export interface OutboxDeps {
@@ -23,8 +23,11 @@ export interface OutboxDeps {
   conflicts?: ConflictSettings;
   /** Several instances drain this outbox (src/sync/executors/outbox-workers.ts, sharedOutbox). */
   sharedOutbox?: boolean;
-  /** In a cluster: whether this instance still holds the user's lease (src/sync/executors/outbox.ts, holds). */
-  holds?: (user: string) => boolean;
+  /**
+   * In a cluster: whether this instance may still write the user's mailbox, asked before each row and right before
+   * each write to Exchange (src/sync/executors/outbox.ts, LeaseCheck).
+   */
+  lease?: LeaseCheck | undefined;
   /**
    * In a cluster: told the running workers when the actor starts and undefined when it stops, so that a lease is
    * released only once its user's row in flight is settled (actors/membership.actors.ts, settleOutbox).
@@ -49,7 +52,7 @@ export function createOutboxActor(deps: OutboxDeps) {
       conflicts: deps.conflicts,
       pollMs: deps.pollMs,
       sharedOutbox: deps.sharedOutbox === true,
-      ...(deps.holds ? { holds: deps.holds } : {}),
+      lease: deps.lease,
       onDatabaseGone: (error) =>
         system.get('database')?.send({ type: 'database.failed', error: serializeError(error) }),
     });

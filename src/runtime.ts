@@ -38,7 +38,7 @@ import type { ExchangePort } from './ports/exchange.port.js';
 import { clusterWide, createPeerBroadcast, forwardToHolder, peerTls } from './protocol/forwarding.js';
 import type { DatabaseListener } from './protocol/listener.js';
 import { InspectionHub } from './statecharts/inspection.js';
-import type { ConflictSettings } from './sync/executors/outbox.js';
+import type { ConflictSettings, LeaseCheck } from './sync/executors/outbox.js';
 import type { OutboxWorkers } from './sync/executors/outbox-workers.js';
 import { OwnWrites } from './sync/executors/own-writes.js';
 import { version } from './version.js';
@@ -90,6 +90,11 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         isCoordinator: (): boolean => actor.getSnapshot().context.coordinator,
       })
     : instrumented;
+  // Asked right before each write to Exchange of an outbox row or a sender's change: Exchange has no fence, so an
+  // instance whose lease ended writes nothing more there (docs/scale-out.md, "The fence").
+  const lease: LeaseCheck | undefined = membership
+    ? { instanceId: membership.self.instanceId, owns: (user) => membership.owns(user) }
+    : undefined;
   const pool = new ExchangePool(config.exchange.concurrency);
   const backend = options.exchange(pool);
   // Graph allows so many requests per mailbox; EWS sets no limit of its own (docs/configuration.md, exchange).
@@ -254,9 +259,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         // request is answered; a sync that holds the lock while it waits for that row would never let go. So a
         // sender's change does not wait for the sync (docs/reliability.md, "Conflicts").
         conflicts: { ...conflicts, exclusive: (_user, _itemType, work) => work() },
-        ...(membership
-          ? { lease: { instanceId: membership.self.instanceId, owns: (user: string) => membership.owns(user) } }
-          : {}),
+        lease,
         // Several instances: a request for a user whose lease another instance holds is handed on to it
         // (docs/senders.md, "Several instances"). One instance answers everything itself, as before.
         route: membership
@@ -292,9 +295,9 @@ export function startRuntime(options: RuntimeOptions): Runtime {
         maxAttachmentBytes: config.sync.maxAttachmentBytes,
         conflicts,
         sharedOutbox: membership !== undefined,
+        lease,
         ...(membership
           ? {
-              lease: { instanceId: membership.self.instanceId, owns: (user: string) => membership.owns(user) },
               expose: (workers: OutboxWorkers | undefined) => {
                 outboxWorkers = workers;
               },

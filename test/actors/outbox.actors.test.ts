@@ -125,6 +125,36 @@ describe('outbox actor', () => {
     }
   });
 
+  it('in a cluster, writes only the rows of users whose lease it holds (the lease check reaches the workers)', async () => {
+    const held = new Set([alice]);
+    const { actor, connections } = outboxActor({
+      pollMs: 30,
+      db: dbWith({ watchOutbox: undefined }),
+      sharedOutbox: true,
+      lease: { instanceId: 'exh-here', owns: (user) => held.has(user) },
+    });
+    connections.set(alice, await world.connect(alice));
+    connections.set(bob, await world.connect(bob));
+    actor.start();
+    try {
+      await addTask(alice, 'a-1', 'Alice');
+      await addTask(bob, 'b-1', 'Bob');
+      await until(async () => subjects(alice).length === 1);
+      // Polled many times meanwhile: Bob's lease is another instance's, so his row waits, untouched.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(subjects(bob)).toEqual([]);
+      expect(await states()).toEqual([
+        [alice, 'add', 'done'],
+        [bob, 'add', 'pending'],
+      ]);
+      held.add(bob);
+      await until(async () => subjects(bob).length === 1);
+      expect(subjects(bob)).toEqual(['Bob']);
+    } finally {
+      actor.stop();
+    }
+  });
+
   it('tells the database actor of a lost database, and logs any other failure to read the outbox', async () => {
     let failure: unknown = errors.databaseConnectionLost('memory://', new Error('socket closed'));
     const db = dbWith({

@@ -63,6 +63,8 @@ export class ExchangePool {
        * mailboxes through backends with different limits; absent: the pool's own.
        */
       perMailbox?: number;
+      /** CallOptions.mayStart: asked once the request has its place, right before it runs. */
+      mayStart?: (() => void) | undefined;
     },
   ): Promise<T> {
     const signal = AbortSignal.any([options.signal, this.#closing.signal]);
@@ -71,7 +73,11 @@ export class ExchangePool {
     const key = limit === undefined ? undefined : options.mailbox?.toLowerCase();
     if (key !== undefined) await this.#enter(key, limit ?? Number.POSITIVE_INFINITY, signal);
     try {
-      return (await this.#queue.add(() => task(signal), { priority: priorities[options.priority], signal })) as T;
+      const start = () => {
+        options.mayStart?.();
+        return task(signal);
+      };
+      return (await this.#queue.add(start, { priority: priorities[options.priority], signal })) as T;
     } catch (error) {
       throw signal.aborted ? errors.poolAborted() : error;
     } finally {

@@ -99,6 +99,12 @@ export type BodyType = 'html' | 'text';
 export interface CallOptions {
   signal: AbortSignal;
   priority: Priority;
+  /**
+   * Asked right before each request is sent, after any wait for a place in the pool or for Exchange's back-off (and
+   * again before each retry): a throw sends nothing and is the call's error. The outbox passes its lease check in a
+   * cluster (src/sync/executors/outbox.ts), so a write that waited past the lease is not sent. Absent: always sent.
+   */
+  mayStart?: (() => void) | undefined;
 }
 
 /** Occurrence ids reported per recurring master: master id → occurrence ids. */

@@ -127,6 +127,43 @@ describe('ExchangePool', () => {
     await expect(toPromise(actor)).resolves.toBe('done');
   });
 
+  it('asks mayStart once a request has its place, after its wait: a throw then runs nothing and frees the place', async () => {
+    const pool = new ExchangePool(1);
+    pool.limitPerMailbox(1);
+    const signal = new AbortController().signal;
+    const gate = deferred();
+    const ran: string[] = [];
+    let allowed = true;
+    const busy = pool.run(
+      async () => {
+        ran.push('first');
+        await gate.promise;
+      },
+      { priority: 'live', signal, mailbox: 'alice' },
+    );
+    // Asked when its turn comes, not when it is queued: the lease (say) ends while it waits.
+    const waiting = pool.run(
+      async () => {
+        ran.push('second');
+      },
+      {
+        priority: 'live',
+        signal,
+        mailbox: 'alice',
+        mayStart: () => {
+          if (!allowed) throw new Error('the lease ended');
+        },
+      },
+    );
+    allowed = false;
+    gate.resolve();
+    await busy;
+    await expect(waiting).rejects.toThrow('the lease ended');
+    expect(ran).toEqual(['first']);
+    // The place is free again, for the mailbox and the pool.
+    await expect(pool.run(async () => 'next', { priority: 'live', signal, mailbox: 'alice' })).resolves.toBe('next');
+  });
+
   it('with a per-mailbox limit, holds a busy mailbox to it and lets the other mailboxes use the rest of the pool', async () => {
     const pool = new ExchangePool(8);
     pool.limitPerMailbox(4);

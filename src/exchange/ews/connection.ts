@@ -171,7 +171,7 @@ export class EwsConnection implements MailboxConnection, MailboxWriter, EwsMailb
           throw failure;
         }
       },
-      { priority: options.priority, signal: options.signal, mailbox: this.user },
+      { priority: options.priority, signal: options.signal, mailbox: this.user, mayStart: options.mayStart },
     );
   }
 

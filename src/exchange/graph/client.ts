@@ -205,6 +205,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
         {
           priority: call.priority,
           signal: call.signal,
+          mayStart: call.mayStart,
           ...(mailbox === undefined ? {} : { mailbox, perMailbox }),
         },
       );

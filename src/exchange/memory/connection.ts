@@ -211,8 +211,14 @@ export class MemoryConnection implements MailboxConnection, MailboxWriter {
       return work();
     };
     if (this.pool)
-      return this.pool.run(run, { priority: options.priority, signal: options.signal, mailbox: this.user });
+      return this.pool.run(run, {
+        priority: options.priority,
+        signal: options.signal,
+        mailbox: this.user,
+        mayStart: options.mayStart,
+      });
     if (options.signal.aborted) throw errors.poolAborted();
+    options.mayStart?.();
     return run();
   }
 }

@@ -420,6 +420,8 @@ async function writeChange(
       throw errors.leaseLost(entry.user, deps.lease.instanceId, `${what} for ${entry.id}`);
     }
   };
+  // A write's call asks again as its request leaves (CallOptions.mayStart), after any wait in the pool or back-off.
+  const writeCall = (what: string): CallOptions => (deps.lease ? { ...call, mayStart: () => mayWrite(what) } : call);
   const definition = itemType(entry.itemType);
   const remember = (itemId: string, changeKey: string | null) =>
     db.rememberItemVersion({ user: entry.user, itemType: entry.itemType, itemId, changeKey });
@@ -439,13 +441,17 @@ async function writeChange(
     if (existing) {
       // Made before, perhaps only half-way (an e-mail Graph saved as a draft and did not send): finished now.
       mayWrite('finishing a create');
-      await writer.resumeCreate?.(existing, { ...writeOf(definition, entry.fields), appItemId }, call);
+      await writer.resumeCreate?.(
+        existing,
+        { ...writeOf(definition, entry.fields), appItemId },
+        writeCall('finishing a create'),
+      );
       return ok(existing);
     }
     mayWrite('a create');
     const created = await writer.createItem(
       { ...writeOf(definition, entry.fields), appItemId, ...(uid ? { uid } : {}) },
-      call,
+      writeCall('a create'),
     );
     // A backend that cannot set the UID (Graph: iCalUId is Exchange's own) says which one the copies carry.
     if (uid && created.uid && created.uid !== uid) await db.rememberMeetings([{ uid: created.uid, appItemId }]);
@@ -495,7 +501,7 @@ async function writeChange(
     try {
       mayWrite('a change');
       updated = await writer.updateItem(itemId, fields, {
-        ...call,
+        ...writeCall('a change'),
         ...(settings && knownKey ? { changeKey: knownKey } : {}),
       });
       onKnownVersion = Boolean(settings && knownKey);
@@ -524,7 +530,7 @@ async function writeChange(
       }
       if (!current) throw error;
       mayWrite('a change');
-      updated = await writer.updateItem(itemId, fields, call);
+      updated = await writer.updateItem(itemId, fields, writeCall('a change'));
     }
     await remember(updated.itemId, updated.changeKey);
     const named = typeof entry.fields.item_id === 'string' && entry.fields.item_id !== '';
@@ -540,7 +546,7 @@ async function writeChange(
     if (current) await decide(versionOf(current), true);
   }
   mayWrite('a deletion');
-  await writer.deleteItem(itemId, call);
+  await writer.deleteItem(itemId, writeCall('a deletion'));
   await remember(itemId, null);
   deps.conflicts?.ownWrites?.wrote(entry.user, itemId, null);
   log.action({ itemId }, `Deleted ${entry.itemType} ${itemId} in Exchange`);

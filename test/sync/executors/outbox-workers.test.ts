@@ -269,9 +269,10 @@ describe('the outbox workers', () => {
         if (name === 'createItem') {
           return async (...args: Parameters<MailboxWriter['createItem']>) => {
             creates.push(args[0].appItemId);
-            // The lease goes to another instance while this row is written (its heartbeat failed, say).
+            const made = await target.createItem(...args);
+            // The lease goes to another instance while this row's outcome is on its way (its heartbeat failed, say).
             held = false;
-            return target.createItem(...args);
+            return made;
           };
         }
         return typeof value === 'function' ? value.bind(target) : value;
@@ -349,6 +350,36 @@ describe('the outbox workers', () => {
     workers.stop();
   });
 
+  it('in a cluster, send nothing for a write whose lease ends after it was handed to the writer, before its request leaves', async () => {
+    // The writer's request waits for its place in the pool or for Exchange's back-off; the lease ends meanwhile:
+    // the request is checked again as it leaves (CallOptions.mayStart).
+    let held = true;
+    const alices = await world.connect(alice);
+    const late = new Proxy(alices, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (name === 'createItem') {
+          return async (...args: Parameters<MailboxWriter['createItem']>) => {
+            held = false;
+            return target.createItem(...args);
+          };
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await addTask(alice, 'w-1');
+    const { workers } = await workersOf({
+      db: counted().db,
+      writers: { [alice]: late },
+      lease: { instanceId: 'exh-here', owns: () => held },
+    });
+    workers.start();
+    await workers.idle();
+    expect(world.admin.listFolder(alice, 'tasks')).toEqual([]);
+    expect(await states(alice)).toEqual(['pending']);
+    workers.stop();
+  });
+
   it('in a cluster, say when a user’s row in flight is settled, so its lease is released only then', async () => {
     let held = true;
     const gate = deferred();
@@ -358,9 +389,11 @@ describe('the outbox workers', () => {
         const value = Reflect.get(target, name, receiver);
         if (name === 'createItem') {
           return async (...args: Parameters<MailboxWriter['createItem']>) => {
+            // Exchange took the create; the lease goes while its answer is on its way back.
+            const made = await target.createItem(...args);
             held = false;
             await gate.promise;
-            return target.createItem(...args);
+            return made;
           };
         }
         return typeof value === 'function' ? value.bind(target) : value;

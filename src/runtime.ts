@@ -140,6 +140,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     requestUsersSync: () => actor.send({ type: 'users.sync' }),
     signal: stopping.signal,
     conflicts,
+    lease,
     ...(membership ? { runsHere: (user: string) => membership.owns(user) } : {}),
   });
   // In a cluster, requests about every mailbox reach every instance (docs/senders.md, "Several instances").

@@ -5,7 +5,7 @@ import type { Connections } from '../mailbox/connections.js';
 import { type SyncLocks, syncLockKey } from '../mailbox/sync-locks.js';
 import type { ControlPort, SyncItemsOutcome, SyncItemsProgress, SyncItemsRequest } from '../ports/control.port.js';
 import type { DatabasePort, ItemRanges, ItemTypeName, UserRegistration } from '../ports/database.port.js';
-import type { ConflictSettings } from '../sync/executors/outbox.js';
+import type { ConflictSettings, LeaseCheck } from '../sync/executors/outbox.js';
 import { rangeFields, resyncItemType } from '../sync/executors/resync.js';
 import type { SyncSettings } from '../sync/executors/sync-item-type.js';
 
@@ -28,6 +28,8 @@ export interface ControlDeps {
    * these only; the other instances do theirs (src/protocol/forwarding.ts, createPeerBroadcast). Absent: every user.
    */
   runsHere?: (user: string) => boolean;
+  /** In a cluster: a resync towards Exchange writes only while this instance holds the user's lease (outbox.ts). */
+  lease?: LeaseCheck | undefined;
 }
 
 /**
@@ -83,6 +85,7 @@ export function createControl(deps: ControlDeps): ControlPort {
                   settings: deps.settings,
                   logger: deps.logger,
                   conflicts: deps.conflicts,
+                  lease: deps.lease,
                 },
                 {
                   user: registration.user,

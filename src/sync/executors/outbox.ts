@@ -104,7 +104,8 @@ export async function drainOutbox(
  * row Exchange refuses (not the organizer, invalid data), a row of a user exh_get_users does not know and a row the
  * connector cannot read are marked failed with their message, visible to the application, and the next goes on.
  * Command rows (exh_sync_users, exh_sync_item, exh_get_attachment) take their place in their user's order. Only a
- * lost database connection is thrown: it is the database machine's to handle.
+ * lost database connection (the database machine's to handle) and, in a cluster, a lease that ended before a write
+ * (EXH_CLUSTER_LEASE_LOST: the row stays pending for the instance that holds the lease now) are thrown.
  */
 export async function drainQueue(
   deps: OutboxDeps,

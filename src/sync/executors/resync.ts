@@ -6,7 +6,7 @@ import type { DatabasePort, FieldValue, ItemChange, ItemRanges } from '../../por
 import type { FolderName, MailboxConnection, MailboxWriter } from '../../ports/exchange.port.js';
 import { foldersOf } from '../decisions/folders.js';
 import { applyPage } from './apply.js';
-import { applyItemChange, type ConflictSettings } from './outbox.js';
+import { applyItemChange, type ConflictSettings, type LeaseCheck } from './outbox.js';
 import { type PageAhead, readAhead } from './read-ahead.js';
 import { folderOptions, planFolderPage, type SyncSettings } from './sync-item-type.js';
 
@@ -33,6 +33,8 @@ export interface ResyncDeps {
   logger: ExhLogger;
   /** The sync's lock for direction 1's writes (the rule itself does not apply: the resync was asked to overwrite). */
   conflicts?: ConflictSettings | undefined;
+  /** In a cluster: direction 1 writes to Exchange only while this instance holds the user's lease (outbox.ts). */
+  lease?: LeaseCheck | undefined;
 }
 
 export interface ResyncRequest {
@@ -236,10 +238,20 @@ async function deleteOrphans(
     if (typeof appItemId !== 'string' || appItemId === '' || appIds.has(appItemId) || itemIds.has(itemId)) continue;
     if (!inRanges(fields, request.ranges)) continue;
     try {
-      await writer.deleteItem(itemId, { signal: request.signal, priority: 'resync' });
+      await writer.deleteItem(itemId, {
+        signal: request.signal,
+        priority: 'resync',
+        // Asked as the request leaves (CallOptions.mayStart): a lease that ended meanwhile sends nothing.
+        mayStart: () => {
+          const { lease } = deps;
+          if (lease && !lease.owns(request.user)) {
+            throw errors.leaseLost(request.user, lease.instanceId, `a resync's deletion of ${itemId}`);
+          }
+        },
+      });
       deleted += 1;
     } catch (error) {
-      if (isExhError(error) && error.retryable) throw error;
+      if (isExhError(error) && (error.retryable || error.code === 'EXH_CLUSTER_LEASE_LOST')) throw error;
       await record(`delete of ${itemId}`, describe(error));
     }
   }

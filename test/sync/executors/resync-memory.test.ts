@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { errors } from '../../../src/errors.js';
 import { itemType } from '../../../src/items/index.js';
+import type { LeaseCheck } from '../../../src/sync/executors/outbox.js';
 import { resyncItemType } from '../../../src/sync/executors/resync.js';
 import { alice, type MemoryWorld, useMemoryWorld } from '../../support/memory-world.js';
 
@@ -13,7 +14,7 @@ useMemoryWorld((made) => {
   world = made;
 });
 
-async function resync(direction: 0 | 1, type: 'contact' | 'calendar' = 'contact') {
+async function resync(direction: 0 | 1, type: 'contact' | 'calendar' = 'contact', lease?: LeaseCheck) {
   return resyncItemType(
     {
       db: world.db,
@@ -21,6 +22,7 @@ async function resync(direction: 0 | 1, type: 'contact' | 'calendar' = 'contact'
       definition: itemType(type),
       settings: world.settings({ pageSize: 2, maxSyncedRecurrences: 10 }),
       logger: world.logger,
+      lease,
     },
     { user: alice, direction, add: true, chg: true, del: true, ranges: {}, signal: world.call.signal },
   );
@@ -116,6 +118,36 @@ describe('direction 1, database → Exchange', () => {
     expect(world.admin.item(alice, same.id)?.changeKey).toBe(sameKey);
     expect(world.admin.item(alice, orphan.id)).toBeNull();
     expect(world.admin.item(alice, persons.id)).not.toBeNull();
+  });
+
+  it('in a cluster, writes nothing to Exchange once this instance’s lease of the user ended, and fails saying so', async () => {
+    const ann = contact('Ann', { jobTitle: 'Clerk', appItemId: 'a-ann' });
+    const orphan = contact('Orphan', { appItemId: 'a-orphan' });
+    await row({ app: 'a-ann', itemId: ann.id, name: 'Ann', job: 'Manager' });
+    await row({ app: 'a-new', name: 'New' });
+    const before = JSON.stringify(world.admin.listFolder(alice, 'contacts'));
+    await expect(resync(1, 'contact', { instanceId: 'exh-here', owns: () => false })).rejects.toMatchObject({
+      code: 'EXH_CLUSTER_LEASE_LOST',
+    });
+    expect(JSON.stringify(world.admin.listFolder(alice, 'contacts'))).toBe(before);
+    expect(world.admin.item(alice, orphan.id)).not.toBeNull();
+    // Held: the same resync goes through.
+    expect(await resync(1, 'contact', { instanceId: 'exh-here', owns: () => true })).toEqual({
+      added: 1,
+      changed: 1,
+      deleted: 1,
+      failed: 0,
+    });
+  });
+
+  it('in a cluster, deletes no orphan once this instance’s lease of the user ended', async () => {
+    const keep = contact('Keep', { appItemId: 'a-keep' });
+    const orphan = contact('Orphan', { appItemId: 'a-orphan' });
+    await row({ app: 'a-keep', itemId: keep.id, name: 'Keep' });
+    await expect(resync(1, 'contact', { instanceId: 'exh-here', owns: () => false })).rejects.toMatchObject({
+      code: 'EXH_CLUSTER_LEASE_LOST',
+    });
+    expect(world.admin.item(alice, orphan.id)).not.toBeNull();
   });
 
   it('deletes nothing when the application returns no rows at all: an empty template is not an empty mailbox', async () => {

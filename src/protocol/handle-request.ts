@@ -57,7 +57,12 @@ export function createRequestHandler(deps: RequestHandlerDeps): RequestHandler {
         const content = Buffer.from(request.contentBase64, 'base64');
         return answer(async () => {
           const attachment = { name: request.name, contentType: request.contentType, content };
-          return (await writer.addAttachment(request.itemId, attachment, live())).attachmentId;
+          return (
+            await writer.addAttachment(request.itemId, attachment, {
+              ...live(),
+              mayStart: leaseCheck(deps, request.user),
+            })
+          ).attachmentId;
         });
       }
       case 'getAttachment': {
@@ -137,6 +142,15 @@ async function changeItem(deps: RequestHandlerDeps, request: ItemRequest, contex
         outcome.errorMessage ?? 'the change failed',
         outcome.exitCode === 522 ? exitCodes.exchangeFailed : exitCodes.error,
       );
+}
+
+/** Several instances: the write is sent only while this instance holds the user's lease (RequestHandlerDeps.lease). */
+function leaseCheck(deps: RequestHandlerDeps, user: string): (() => void) | undefined {
+  const { lease } = deps;
+  if (!lease) return undefined;
+  return () => {
+    if (!lease.owns(user)) throw errors.leaseLost(user, lease.instanceId, 'an attachment added by a sender');
+  };
 }
 
 /** A sender waits for its answer: its Exchange requests go with the live sync's priority. */

@@ -8,6 +8,7 @@ import type {
   SyncItemsRequest,
 } from '../../src/ports/control.port.js';
 import type { DatabasePort } from '../../src/ports/database.port.js';
+import type { CallOptions } from '../../src/ports/exchange.port.js';
 import {
   createRequestHandler,
   progressHeartbeatMs,
@@ -212,6 +213,29 @@ describe('createRequestHandler', () => {
       }),
     ).toMatchObject({ exitCode: 0, outputValue: 'AAMk2' });
     expect(written).toEqual(['createItem']);
+  });
+
+  it('asks a sender to try again (522) for an attachment when this instance’s lease of the user ended', async () => {
+    let held = false;
+    const sent: string[] = [];
+    const connections = connectedWriter({
+      // As the adapters do (through the Exchange pool): mayStart is asked as the request leaves.
+      addAttachment: async (_itemId: string, attachment: { name: string }, options: CallOptions) => {
+        options.mayStart?.();
+        sent.push(attachment.name);
+        return { attachmentId: 'AAMkA2' };
+      },
+    });
+    const { answer } = handler({ connections, lease: { instanceId: 'exh-a', owns: () => held } });
+    const add = { type: 'addAttachment', user: alice, itemId: 'AAMk1', name: 'a.txt', contentBase64: 'aGk=' };
+    expect(await answer(add)).toMatchObject({
+      exitCode: 522,
+      errorMessage: expect.stringContaining('exh-a no longer holds'),
+    });
+    expect(sent).toEqual([]);
+    held = true;
+    expect(await answer(add)).toMatchObject({ exitCode: 0, outputValue: 'AAMkA2' });
+    expect(sent).toEqual(['a.txt']);
   });
 
   it("adds and fetches attachments through the mailbox's writer, within the size limit", async () => {

@@ -132,11 +132,14 @@ export async function createItem(
   }
   const body = `<m:CreateItem${attributes}>${savedIn}<m:Items>${itemXml}</m:Items></m:CreateItem>`;
   const answer = message(mailbox, await call('CreateItem', body), 'CreateItem');
-  if (send) return sentCopy(mailbox, write.appItemId, options);
+  // What is read after the write is not a write: its caller's check before each write (CallOptions.mayStart) does not
+  // apply, so that a lease ending now does not make a made (or sent) item look unmade.
+  const after: CallOptions = { signal: options.signal, priority: options.priority };
+  if (send) return sentCopy(mailbox, write.appItemId, after);
   const created = itemIdOf(answer);
   if (!created) throw errors.exchangeRequestFailed(mailbox.target.url, 'CreateItem', 'the answer has no item id');
   if (element !== 'CalendarItem') return created;
-  const uid = write.uid ?? (await calendarFacts(mailbox, call, created.itemId)).uid;
+  const uid = write.uid ?? (await calendarFacts(mailbox, caller(mailbox, after), created.itemId)).uid;
   return uid ? { ...created, uid } : created;
 }
 

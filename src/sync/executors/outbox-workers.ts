@@ -38,7 +38,7 @@ export interface OutboxWorkers {
   /**
    * Resolves when no worker runs for any of these users (a row in flight written and its outcome recorded, or
    * refused): in a cluster, their leases are released only then, so the next holder does not apply again a row this
-   * instance still writes (docs/scale-out.md, "Leases"). Their workers stop before their next row, as holds() says.
+   * instance still writes (docs/scale-out.md, "Leases"). Their workers stop before their next row or write, as the lease check (OutboxDeps.lease) says.
    */
   settled(users: readonly string[]): Promise<void>;
   /** Those of these users whose worker runs now. */

@@ -554,6 +554,37 @@ describe('getAttachment and the pool', () => {
     expect(refused.code).toBe('EXH_EXCHANGE_ATTACHMENT_TOO_LARGE');
   });
 
+  it('asks mayStart before the write only: the reads after a create (its UID, a sent copy) do not undo it', async () => {
+    const connection = await connect(alice);
+    // Allowed once, for the write itself; a second ask (a read after it) would throw as an ended lease does.
+    const once = () => {
+      let asked = 0;
+      return () => {
+        asked += 1;
+        if (asked > 1) throw new Error(`asked ${asked} times`);
+      };
+    };
+    const meeting = await connection.createItem(
+      write('calendar', { subject: 'Checked once', required_attendees: '' }, { appItemId: 'APP-ONCE-1' }),
+      { ...live(), mayStart: once() },
+    );
+    expect(meeting.uid).toMatch(/^[0-9A-F]{40,}$/);
+    const sent = await connection.createItem(
+      write('email', { subject: 'Sent once', body: 'hi', to: bob }, { appItemId: 'APP-ONCE-2' }),
+      { ...live(), mayStart: once() },
+    );
+    expect(emulator.admin.item(alice, sent.itemId).folder).toBe('sentitems');
+    // Refused at once: nothing is made.
+    const refused = connection.createItem(write('task', { subject: 'Not made' }, { appItemId: 'APP-ONCE-3' }), {
+      ...live(),
+      mayStart: () => {
+        throw new Error('the lease ended');
+      },
+    });
+    await expect(refused).rejects.toThrow('the lease ended');
+    expect(emulator.admin.items(alice, 'tasks').some((i) => i.properties.Subject === 'Not made')).toBe(false);
+  });
+
   it('a stopped caller’s create is cancelled and creates nothing', async () => {
     const connection = await connect(alice);
     const controller = new AbortController();

@@ -102,6 +102,17 @@ async function workersOf(overrides: Partial<OutboxWorkersDeps> & { writers?: Rec
   return { workers, timers, gone, records };
 }
 
+/** The writer with some of its methods replaced; the others bound to it (the adapter's fields are private). */
+function writerWith(target: MailboxWriter, overrides: Partial<MailboxWriter>): MailboxWriter {
+  return new Proxy(target, {
+    get(from, name, receiver) {
+      if (name in overrides) return overrides[name as keyof MailboxWriter];
+      const value = Reflect.get(from, name, receiver);
+      return typeof value === 'function' ? value.bind(from) : value;
+    },
+  });
+}
+
 async function addTask(user: string, appItemId: string) {
   await world.instance.query(`INSERT INTO task_item (exh_app_item_id, exh_user, exh_subject) VALUES ($1, $2, $3)`, [
     appItemId,
@@ -134,17 +145,11 @@ describe('the outbox workers', () => {
     const gate = deferred();
     const alices = await world.connect(alice);
     const creates: string[] = [];
-    const heldAlice = new Proxy(alices, {
-      get(target, name, receiver) {
-        if (name !== 'createItem') {
-          const value = Reflect.get(target, name, receiver);
-          return typeof value === 'function' ? value.bind(target) : value;
-        }
-        return async (...args: Parameters<MailboxWriter['createItem']>) => {
-          creates.push(args[0].appItemId);
-          await gate.promise;
-          return target.createItem(...args);
-        };
+    const heldAlice = writerWith(alices, {
+      createItem: async (...args: Parameters<MailboxWriter['createItem']>) => {
+        creates.push(args[0].appItemId);
+        await gate.promise;
+        return alices.createItem(...args);
       },
     });
     await addTask(alice, 'a-1');
@@ -172,26 +177,18 @@ describe('the outbox workers', () => {
     const alices = await world.connect(alice);
     const finds: string[] = [];
     let failOnce = 'a-2';
-    const counting = new Proxy(alices, {
-      get(target, name, receiver) {
-        const value = Reflect.get(target, name, receiver);
-        if (name === 'findByAppItemId') {
-          return (...args: Parameters<MailboxWriter['findByAppItemId']>) => {
-            finds.push(args[1]);
-            return target.findByAppItemId(...args);
-          };
+    const counting = writerWith(alices, {
+      findByAppItemId: (...args: Parameters<MailboxWriter['findByAppItemId']>) => {
+        finds.push(args[1]);
+        return alices.findByAppItemId(...args);
+      },
+      createItem: async (...args: Parameters<MailboxWriter['createItem']>) => {
+        if (args[0].appItemId === failOnce) {
+          failOnce = '';
+          // Whether Exchange made it or not, the row is tried again.
+          throw errors.exchangeUnavailable('https://mail.contoso.test/EWS/Exchange.asmx', 'connection reset');
         }
-        if (name === 'createItem') {
-          return async (...args: Parameters<MailboxWriter['createItem']>) => {
-            if (args[0].appItemId === failOnce) {
-              failOnce = '';
-              // Whether Exchange made it or not, the row is tried again.
-              throw errors.exchangeUnavailable('https://mail.contoso.test/EWS/Exchange.asmx', 'connection reset');
-            }
-            return target.createItem(...args);
-          };
-        }
-        return typeof value === 'function' ? value.bind(target) : value;
+        return alices.createItem(...args);
       },
     });
     // Pending when the connector starts: an earlier connector may have made it before it stopped.
@@ -263,19 +260,13 @@ describe('the outbox workers', () => {
     let held = true;
     const alices = await world.connect(alice);
     const creates: string[] = [];
-    const counting = new Proxy(alices, {
-      get(target, name, receiver) {
-        const value = Reflect.get(target, name, receiver);
-        if (name === 'createItem') {
-          return async (...args: Parameters<MailboxWriter['createItem']>) => {
-            creates.push(args[0].appItemId);
-            const made = await target.createItem(...args);
-            // The lease goes to another instance while this row's outcome is on its way (its heartbeat failed, say).
-            held = false;
-            return made;
-          };
-        }
-        return typeof value === 'function' ? value.bind(target) : value;
+    const counting = writerWith(alices, {
+      createItem: async (...args: Parameters<MailboxWriter['createItem']>) => {
+        creates.push(args[0].appItemId);
+        const made = await alices.createItem(...args);
+        // The lease goes to another instance while this row's outcome is on its way (its heartbeat failed, say).
+        held = false;
+        return made;
       },
     });
     await addTask(alice, 'h-1');
@@ -306,24 +297,16 @@ describe('the outbox workers', () => {
     let looks = 0;
     const alices = await world.connect(alice);
     const creates: string[] = [];
-    const losing = new Proxy(alices, {
-      get(target, name, receiver) {
-        const value = Reflect.get(target, name, receiver);
-        if (name === 'findByAppItemId') {
-          return async (...args: Parameters<MailboxWriter['findByAppItemId']>) => {
-            const found = await target.findByAppItemId(...args);
-            // The first look only: the lease ends while it is answered.
-            if (looks++ === 0) held = false;
-            return found;
-          };
-        }
-        if (name === 'createItem') {
-          return async (...args: Parameters<MailboxWriter['createItem']>) => {
-            creates.push(args[0].appItemId);
-            return target.createItem(...args);
-          };
-        }
-        return typeof value === 'function' ? value.bind(target) : value;
+    const losing = writerWith(alices, {
+      findByAppItemId: async (...args: Parameters<MailboxWriter['findByAppItemId']>) => {
+        const found = await alices.findByAppItemId(...args);
+        // The first look only: the lease ends while it is answered.
+        if (looks++ === 0) held = false;
+        return found;
+      },
+      createItem: async (...args: Parameters<MailboxWriter['createItem']>) => {
+        creates.push(args[0].appItemId);
+        return alices.createItem(...args);
       },
     });
     await addTask(alice, 'l-1');
@@ -355,16 +338,10 @@ describe('the outbox workers', () => {
     // the request is checked again as it leaves (CallOptions.mayStart).
     let held = true;
     const alices = await world.connect(alice);
-    const late = new Proxy(alices, {
-      get(target, name, receiver) {
-        const value = Reflect.get(target, name, receiver);
-        if (name === 'createItem') {
-          return async (...args: Parameters<MailboxWriter['createItem']>) => {
-            held = false;
-            return target.createItem(...args);
-          };
-        }
-        return typeof value === 'function' ? value.bind(target) : value;
+    const late = writerWith(alices, {
+      createItem: async (...args: Parameters<MailboxWriter['createItem']>) => {
+        held = false;
+        return alices.createItem(...args);
       },
     });
     await addTask(alice, 'w-1');
@@ -384,19 +361,13 @@ describe('the outbox workers', () => {
     let held = true;
     const gate = deferred();
     const alices = await world.connect(alice);
-    const gated = new Proxy(alices, {
-      get(target, name, receiver) {
-        const value = Reflect.get(target, name, receiver);
-        if (name === 'createItem') {
-          return async (...args: Parameters<MailboxWriter['createItem']>) => {
-            // Exchange took the create; the lease goes while its answer is on its way back.
-            const made = await target.createItem(...args);
-            held = false;
-            await gate.promise;
-            return made;
-          };
-        }
-        return typeof value === 'function' ? value.bind(target) : value;
+    const gated = writerWith(alices, {
+      createItem: async (...args: Parameters<MailboxWriter['createItem']>) => {
+        // Exchange took the create; the lease goes while its answer is on its way back.
+        const made = await alices.createItem(...args);
+        held = false;
+        await gate.promise;
+        return made;
       },
     });
     await addTask(alice, 's-1');

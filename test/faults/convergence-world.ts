@@ -252,6 +252,29 @@ export async function convergenceWorld(pgUrl: string) {
         .filter((row) => !row.exh_error_message?.startsWith('not applied:'))
         .map((row) => `${row.exh_action}: ${row.exh_error_message}`);
     },
+    /**
+     * What a failing run leaves to read (CONVERGENCE_LOG): every outbox row with its outcome, what the connector knows
+     * of each item's version, and each Exchange item with its change key and last-modified time.
+     */
+    async diagnosis(): Promise<string[]> {
+      const lines: string[] = [];
+      const outbox = await admin.query(
+        `select exh_outbox_id, exh_user, exh_item_type, exh_action, exh_state, exh_attempts, exh_exit_code,
+                exh_error_message, exh_created, exh_completed_at, left(exh_payload, 400) as exh_payload
+         from exh_outbox order by exh_outbox_id`,
+      );
+      for (const row of outbox.rows) lines.push(JSON.stringify({ outbox: row }));
+      const versions = await admin.query('select * from exh_item_version order by exh_user, exh_item_id');
+      for (const row of versions.rows) lines.push(JSON.stringify({ itemVersion: row }));
+      for (const user of users) {
+        for (const table of tableNames) {
+          for (const item of emulator.admin.items(user, tables[table].folder)) {
+            lines.push(JSON.stringify({ exchange: { user, table, item } }));
+          }
+        }
+      }
+      return lines.map((line) => `${line}\n`);
+    },
     async close(): Promise<void> {
       await world.stopConnector();
       await proxy.cut();

@@ -31,7 +31,7 @@ const pgUrl = process.env.PG_URL;
  *
  * CONVERGENCE_RUNS (default 20), CONVERGENCE_SEED and CONVERGENCE_PATH replay a failure: the seed is printed at the
  * start, and fast-check prints seed and path of a failing run. CONVERGENCE_LOG=FILE writes the failing run's
- * operations and the connectors' debug records there.
+ * operations, the connectors' debug records, the outbox and the items' versions there.
  */
 
 type DataOp =
@@ -279,7 +279,10 @@ describe.skipIf(!pgUrl)('convergence (needs PG_URL; PostgreSQL, emulator, the re
             await check(run);
           } catch (error) {
             // The failing run's operations and every connector's records, when asked for (replay with the seed).
-            if (process.env.CONVERGENCE_LOG) writeFileSync(process.env.CONVERGENCE_LOG, world.history.join(''));
+            if (process.env.CONVERGENCE_LOG) {
+              const state = await world.diagnosis().catch((failed) => [`diagnosis failed: ${failed}\n`]);
+              writeFileSync(process.env.CONVERGENCE_LOG, [...world.history, ...state].join(''));
+            }
             throw error;
           }
         }),

@@ -120,6 +120,11 @@ export const errorCatalogue = {
   EXH_RESYNC_FAILED: { retryable: false },
   /** A change both sides made between two syncs, decided by sync.conflicts (exh_log, docs/reliability.md). */
   EXH_SYNC_CONFLICT: { retryable: false },
+  /**
+   * The application changed an item of a page while the page was on its way into the database: the page was rolled
+   * back, and the sync weighs it against that change and applies it again (docs/reliability.md, "Conflicts").
+   */
+  EXH_SYNC_PAGE_OVERTAKEN: { retryable: true },
   /** A mailbox disabled after permanent errors without one of its own (exh_log). */
   EXH_MAILBOX_DISABLED: { retryable: false },
   /** Anything thrown that is not an ExhError: a bug (machines/report.ts serializes it so). */
@@ -245,6 +250,18 @@ export const errors = {
       'EXH_DB_BASE_PROJECT_MISSING',
       `The exh base project is not installed in this database (${what} is missing): run "exh db install --config FILE".`,
       { cause, details: { missing: what } },
+    ),
+  /** Thrown by an adapter for one page; by the sync, with `attempts`, when every try of the page met one. */
+  pageOvertaken: (user: string, itemType: string, attempts?: number) =>
+    make(
+      'EXH_SYNC_PAGE_OVERTAKEN',
+      `The application changed one of ${user}'s ${itemType} items while a page of changes from Exchange was being ` +
+        'written into the database, so the page was rolled back and nothing of it was written' +
+        (attempts === undefined
+          ? '; the sync weighs the page against that change and writes it again.'
+          : ` (${attempts} times in a row). The sync tries again after its back-off; if this repeats, something in ` +
+            'the application rewrites these items continuously (its outbox rows show which).'),
+      { details: { user, itemType, ...(attempts === undefined ? {} : { attempts }) } },
     ),
   leaseLost: (user: string, instanceId: string, what: string) =>
     make(

@@ -88,6 +88,10 @@ const samples: { [K in keyof Builders]: Sample<K> } = {
   databaseConnectionLost: { args: [db, cause], caller: /ECONNREFUSED/ },
   baseProjectMissing: { args: ['exh_set_up'], fix: /run "exh db install --config FILE"/ },
   databaseBusy: { args: ['exh_from_exh_task', cause], fix: /The page is tried again/ },
+  pageOvertaken: {
+    args: ['alice@example.com', 'task', 10],
+    fix: /tries again after its back-off.*outbox rows show which/,
+  },
   leaseLost: {
     args: ['alice@example.com', 'exh-a', 'the watermark of calendar'],
     fix: /runs on the instance that holds the lease.*cluster\.leaseSeconds/,

@@ -95,6 +95,15 @@ export interface ChangeBatch {
    */
   fence?: Fence;
   /**
+   * The application's pending changes the page was weighed against (the sync's reconcile, docs/reliability.md,
+   * "Conflicts"): their outbox ids. Checked last in the transaction: a pending change (chg, del) of the user and type
+   * that names one of the page's items (its item id or application id found in the row's payload) and is not among
+   * them was written by the application while the page was on its way, and the page would overwrite it in the row.
+   * Then the transaction is rolled back and EXH_SYNC_PAGE_OVERTAKEN thrown; the caller weighs the page again. The
+   * check may name a change that does not concern the page (an id found inside another value): that costs one more try.
+   */
+  reconciledWith?: { pendingIds: readonly string[] } | undefined;
+  /**
    * Rows whose item has a new id, moved to it before the changes, in the same transaction, through
    * exh_from_exh_new_id_{type} (a user switched between EWS and Graph: docs/database.md, "Switching backends"). The
    * connector forgets what it knew of the old ids (exh_item_version).

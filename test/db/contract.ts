@@ -356,6 +356,72 @@ export function databaseContract(name: string, target: ContractTarget): void {
       expect(await db.pendingItemChanges('nobody@example.com', 'task')).toEqual([]);
     });
 
+    it('rolls a page back when a pending change names one of its items and was not weighed (EXH_SYNC_PAGE_OVERTAKEN)', async () => {
+      const user = 'overtaken@example.com';
+      const page = (changes: ItemChange[], watermark: string, pendingIds?: string[]): ChangeBatch => ({
+        user,
+        itemType: 'task',
+        changes,
+        watermark,
+        ...(pendingIds ? { reconciledWith: { pendingIds } } : {}),
+      });
+      const subjects = async () =>
+        (
+          await database.sql<{ exh_item_id: string | null; exh_subject: string }>(
+            'SELECT exh_item_id, exh_subject FROM task_item WHERE exh_user = $1 ORDER BY exh_app_item_id',
+            [user],
+          )
+        ).map((row) => `${row.exh_item_id}=${row.exh_subject}`);
+      const watermark = async () =>
+        (
+          await database.sql<{ w: string }>('SELECT exh_watermark_task AS w FROM exh_watermark WHERE exh_user = $1', [
+            user,
+          ])
+        )[0]?.w;
+      await db.applyChanges(
+        page(
+          [
+            add({ item_id: 'OVT/1+a', app_item_id: 'ovt-1', subject: 'E1' }),
+            add({ item_id: 'OVT-2', app_item_id: 'ovt-2', subject: 'E2' }),
+          ],
+          'w1',
+          [],
+        ),
+      );
+      // The application changes item OVT/1+a: its trigger writes the outbox row (the payload is JSON text).
+      await database.sql("UPDATE task_item SET exh_subject = 'App' WHERE exh_item_id = 'OVT/1+a'");
+      const [row] = await db.pendingItemChanges(user, 'task');
+      expect(row?.fields.item_id).toBe('OVT/1+a');
+      const error = await rejection(
+        db.applyChanges(page([chg({ item_id: 'OVT/1+a', subject: 'Exchange' })], 'w2', [])),
+      );
+      expect(isExhError(error, 'EXH_SYNC_PAGE_OVERTAKEN'), String(error)).toBe(true);
+      expect(String((error as Error).message)).toContain(user);
+      // Nothing of the page was kept: the application's value, the old watermark.
+      expect(await subjects()).toEqual(['OVT/1+a=App', 'OVT-2=E2']);
+      expect(await watermark()).toBe('w1');
+      // A page of another item is not held back by it; weighed with it, the page goes through.
+      await db.applyChanges(page([chg({ item_id: 'OVT-2', subject: 'E2b' })], 'w3', []));
+      await db.applyChanges(page([chg({ item_id: 'OVT/1+a', subject: 'Exchange' })], 'w4', [row?.id ?? '']));
+      expect(await subjects()).toEqual(['OVT/1+a=Exchange', 'OVT-2=E2b']);
+      expect(await watermark()).toBe('w4');
+      // Without reconciledWith (exh_sync_item towards the database overwrites by design) nothing is checked.
+      await db.applyChanges(page([chg({ item_id: 'OVT/1+a', subject: 'Resync' })], 'w5'));
+      // A row no longer pending does not count.
+      await db.completeOutbox(row?.id ?? '', { exitCode: 0, outputValue: 'OVT/1+a', errorMessage: null });
+      await db.applyChanges(page([chg({ item_id: 'OVT/1+a', subject: 'E1c' })], 'w6', []));
+      // A row the application made and changed before its create's echo names the item by its application id only.
+      await database.sql("INSERT INTO task_item (exh_app_item_id, exh_user, exh_subject) VALUES ('ovt-3', $1, 'New')", [
+        user,
+      ]);
+      await database.sql("UPDATE task_item SET exh_subject = 'Newer' WHERE exh_app_item_id = 'ovt-3'");
+      const byAppId = await rejection(
+        db.applyChanges(page([chg({ item_id: 'OVT-3', app_item_id: 'ovt-3', subject: 'Echo' })], 'w7', [])),
+      );
+      expect(isExhError(byAppId, 'EXH_SYNC_PAGE_OVERTAKEN'), String(byAppId)).toBe(true);
+      expect(await watermark()).toBe('w6');
+    });
+
     it('completes an outbox row and keeps the change key its write left together, or neither', async () => {
       const user = 'written@example.com';
       await database.sql(

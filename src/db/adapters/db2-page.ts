@@ -4,6 +4,7 @@ import type { ChangeBatch, FieldValue } from '../../ports/database.port.js';
 import { procedureArguments } from '../field-values.js';
 import { newIdProcedure } from '../sql/routines.js';
 import { pageFenceCheck } from './db2-cluster.js';
+import { guardCondition, pageGuard } from './page-guard.js';
 
 /**
  * A page of changes (ChangeBatch) for DB2: its statements, each with parameter markers, and the same statements as
@@ -117,9 +118,32 @@ export function pageStatements(definition: ItemTypeDefinition, batch: ChangeBatc
       object: 'exh_watermark',
     });
   }
+  // Last: the application's changes written while the page was on its way (ChangeBatch.reconciledWith). An
+  // application transaction that changed a row of the page before the page's writes committed its outbox row with it,
+  // and this sees it; one that changes it after them waits for the row until the page commits, and its change stays.
+  // A MERGE that signals on a match, as the fence (db2-cluster.ts): it runs in a compound and alone alike.
+  const guard = pageGuard(batch);
+  if (guard) {
+    const condition = guardCondition(
+      guard,
+      'LOWER(o.exh_user) = LOWER(CAST(? AS VARGRAPHIC(255)))',
+      'o.exh_item_type = CAST(? AS VARGRAPHIC(50))',
+    ).replace(/\bexh_(state|action|outbox_id|payload)\b/g, 'o.exh_$1');
+    statements.push({
+      text: `MERGE INTO exh_outbox AS o
+USING (SELECT 1 AS one FROM SYSIBM.SYSDUMMY1) AS s
+  ON ${condition}
+WHEN MATCHED THEN SIGNAL SQLSTATE '${overtakenSqlState}' SET MESSAGE_TEXT = 'exh: the application changed an item of this page meanwhile'`,
+      params: [batch.user, batch.itemType],
+      object: 'exh_outbox',
+    });
+  }
   statements.push({ text: applyingOff, params: [], object: 'exh_watermark' });
   return statements;
 }
+
+/** The SQLSTATE of the page's last check; the adapter turns it into EXH_SYNC_PAGE_OVERTAKEN. */
+export const overtakenSqlState = '75002';
 
 function forgetVersion(itemId: string): Db2Statement {
   return { text: 'DELETE FROM exh_item_version WHERE exh_item_id = ?', params: [itemId], object: itemVersionTable };

@@ -58,6 +58,7 @@ import {
   type Db2Statement,
   itemVersionMerge,
   meetingMerge,
+  overtakenSqlState,
   pageCompounds,
   pageStatements,
   toDb2,
@@ -235,12 +236,14 @@ class Db2Database implements InstallableDatabase {
     const definition = itemType(batch.itemType);
     const statements = await this.attempt('exh_watermark', async () => pageStatements(definition, batch));
     const fence = batch.fence;
-    if (!fence) return this.applyStatements(statements);
     try {
       await this.applyStatements(statements);
     } catch (error) {
-      if (isLeaseLost(error)) {
+      if (fence && isLeaseLost(error)) {
         throw errors.leaseLost(batch.user, fence.instanceId, `the page of ${batch.itemType} changes`);
+      }
+      if (batch.reconciledWith && hasSqlState(error, overtakenSqlState)) {
+        throw errors.pageOvertaken(batch.user, batch.itemType);
       }
       throw error;
     }
@@ -541,10 +544,12 @@ async function inTransaction(db: Database, work: () => Promise<void>): Promise<v
 
 /** The fence check's refusal (db2-cluster.ts: SQLSTATE 75001), as thrown or as the cause of the coded error. */
 function isLeaseLost(error: unknown): boolean {
-  return (
-    sqlState(error) === leaseLostSqlState ||
-    sqlState((error as { cause?: unknown } | null)?.cause) === leaseLostSqlState
-  );
+  return hasSqlState(error, leaseLostSqlState);
+}
+
+/** Whether the error, or the error it wraps (an ExhError from attempt), carries this SQLSTATE. */
+function hasSqlState(error: unknown, state: string): boolean {
+  return sqlState(error) === state || sqlState((error as { cause?: unknown } | null)?.cause) === state;
 }
 
 /** ibm_db folds column names to upper case. */

@@ -123,3 +123,8 @@ export function translatePgError(error: unknown, context: PgErrorContext): ExhEr
 export function isPgLeaseLost(error: unknown): boolean {
   return errorCode(error) === 'EXH01';
 }
+
+/** The page's last check (pg-page.ts, overtakenCheck: SQLSTATE EXH02): the caller turns it into EXH_SYNC_PAGE_OVERTAKEN. */
+export function isPgOvertaken(error: unknown): boolean {
+  return errorCode(error) === 'EXH02';
+}

@@ -4,6 +4,7 @@ import type { ChangeBatch, Fence, FieldValue } from '../../ports/database.port.j
 import { procedureArguments } from '../field-values.js';
 import { newIdProcedure } from '../sql/routines.js';
 import { applyingFlag } from './installable.js';
+import { guardCondition, type PageGuard, pageGuard } from './page-guard.js';
 
 /**
  * A page of changes (ChangeBatch) as SQL text for PostgreSQL's simple query protocol, so that the whole page (renames,
@@ -105,6 +106,33 @@ END`;
   return { text: `DO $exh_fence$\n${body}\n$exh_fence$`, object };
 }
 
+/** The SQLSTATE overtakenCheck raises; the adapter turns it into EXH_SYNC_PAGE_OVERTAKEN (pg-errors.ts). */
+export const overtakenSqlState = 'EXH02';
+
+/**
+ * Raises SQLSTATE EXH02 when a pending change of the application names one of the page's items and is not among those
+ * the page was weighed against (page-guard.ts). Last in the transaction, after the page's own writes: an application
+ * transaction that changed such a row before them committed its outbox row with it, and this statement sees it; one
+ * that changes it after them waits for the row until the page commits, and its change stays.
+ */
+function overtakenCheck(batch: ChangeBatch, guard: PageGuard): PageStatement {
+  const object = 'exh_outbox';
+  const condition = guardCondition(
+    guard,
+    `lower(exh_user) = lower(${literal(batch.user, object)})`,
+    `exh_item_type = ${literal(batch.itemType, object)}`,
+  );
+  const body = `BEGIN
+  IF EXISTS (SELECT 1 FROM exh_outbox WHERE ${condition}) THEN
+    RAISE EXCEPTION 'exh: the application changed an item of this page meanwhile' USING ERRCODE = '${overtakenSqlState}';
+  END IF;
+END`;
+  if (body.includes('$exh_guard$')) {
+    throw errors.procedureFailed(object, new Error('a user or item type contains "$exh_guard$"'));
+  }
+  return { text: `DO $exh_guard$\n${body}\n$exh_guard$`, object };
+}
+
 /** The statements of one page, in the order the one-call-at-a-time adapter ran them. */
 export function pageStatements(definition: ItemTypeDefinition, batch: ChangeBatch): PageStatement[] {
   const watermarkColumn = `exh_watermark_${definition.name}`;
@@ -165,6 +193,9 @@ export function pageStatements(definition: ItemTypeDefinition, batch: ChangeBatc
       object: 'exh_watermark',
     });
   }
+  // Last: the application's changes written while the page was on its way (ChangeBatch.reconciledWith).
+  const guard = pageGuard(batch);
+  if (guard) statements.push(overtakenCheck(batch, guard));
   return statements;
 }
 

@@ -36,7 +36,7 @@ import {
 import { notifyChannel } from '../sql/routines.js';
 import { type InstallableDatabase, setUpRows } from './installable.js';
 import { PgCluster } from './pg-cluster.js';
-import { classifyPgConnectError, isPgLeaseLost, pgConnectFixes, translatePgError } from './pg-errors.js';
+import { classifyPgConnectError, isPgLeaseLost, isPgOvertaken, pgConnectFixes, translatePgError } from './pg-errors.js';
 import {
   failedObject,
   itemVersionUpsert,
@@ -231,6 +231,7 @@ export class PostgresFamilyDatabase implements InstallableDatabase {
       if (batch.fence && isPgLeaseLost(error)) {
         throw errors.leaseLost(batch.user, batch.fence.instanceId, `the page of ${batch.itemType} changes`);
       }
+      if (batch.reconciledWith && isPgOvertaken(error)) throw errors.pageOvertaken(batch.user, batch.itemType);
       throw this.translate(error, running ? failedObject(error, running) : 'exh_watermark');
     }
   }

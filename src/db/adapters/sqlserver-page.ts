@@ -4,6 +4,7 @@ import type { ChangeBatch, FieldValue } from '../../ports/database.port.js';
 import { procedureArguments } from '../field-values.js';
 import { newIdProcedure } from '../sql/routines.js';
 import { applyingFlag } from './installable.js';
+import { guardCondition, pageGuard } from './page-guard.js';
 import { fenceCheckLine } from './sqlserver-cluster.js';
 
 /**
@@ -140,8 +141,29 @@ function pageStatements(definition: ItemTypeDefinition, batch: ChangeBatch): Sta
       inputs: [{ kind: 'longText', value: batch.watermark }],
     });
   }
+  // Last: the application's changes written while the page was on its way (ChangeBatch.reconciledWith). An
+  // application transaction that changed a row of the page before the page's writes committed its outbox row with it,
+  // and this sees it; one that changes it after them waits for the row until the page commits, and its change stays.
+  const guard = pageGuard(batch);
+  if (guard) {
+    const condition = guardCondition(
+      guard,
+      `LOWER(exh_user) = ${shared.userLower}`,
+      `exh_item_type = ${shared.itemType}`,
+    );
+    statements.push({
+      text:
+        `IF EXISTS (SELECT 1 FROM exh_outbox WHERE ${condition}) ` +
+        `THROW ${overtakenErrorNumber}, N'exh: the application changed an item of this page meanwhile', 1;`,
+      object: 'exh_outbox',
+      inputs: [],
+    });
+  }
   return statements;
 }
+
+/** The error number of the page's last check; the adapter turns it into EXH_SYNC_PAGE_OVERTAKEN. */
+export const overtakenErrorNumber = 50418;
 
 function forgetVersion(itemId: string): Statement {
   return {

@@ -67,7 +67,7 @@ import {
   outboxScopeCondition,
   releaseStatement,
 } from './sqlserver-cluster.js';
-import { failedObject, firstError, pageBatches, type SqlServerBatch } from './sqlserver-page.js';
+import { failedObject, firstError, overtakenErrorNumber, pageBatches, type SqlServerBatch } from './sqlserver-page.js';
 
 type Mssql = typeof import('mssql');
 
@@ -278,6 +278,9 @@ class SqlServerDatabase implements InstallableDatabase {
       const first = firstError(error);
       if (batch.fence && isLeaseLost(first)) {
         throw errors.leaseLost(batch.user, batch.fence.instanceId, `the page of ${batch.itemType} changes`);
+      }
+      if (batch.reconciledWith && (first as { number?: unknown } | null)?.number === overtakenErrorNumber) {
+        throw errors.pageOvertaken(batch.user, batch.itemType);
       }
       throw this.translate(first, failedObject(first, running));
     }

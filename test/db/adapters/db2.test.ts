@@ -296,6 +296,31 @@ describe('DB2: a page as compound statements (a recording connection, no server 
     expect(log).toEqual(oneByOne);
   });
 
+  it('ends a page weighed against the outbox with a MERGE that signals 75002, turned into EXH_SYNC_PAGE_OVERTAKEN', async () => {
+    const page = { user: 'Ann@Example.com', itemType: 'calendar', changes: changes(2), watermark: 'w' };
+    const { db, queries } = await recording();
+    await db.applyChanges({ ...page, reconciledWith: { pendingIds: ['7'] } });
+    const [compound] = queries;
+    expect(compound?.text).toContain(
+      "MERGE INTO exh_outbox AS o\nUSING (SELECT 1 AS one FROM SYSIBM.SYSDUMMY1) AS s\n  ON o.exh_state = 'pending' AND " +
+        "o.exh_action IN ('chg', 'del') AND LOWER(o.exh_user) = LOWER(CAST(? AS VARGRAPHIC(255))) AND " +
+        'o.exh_item_type = CAST(? AS VARGRAPHIC(50)) AND o.exh_outbox_id NOT IN (7) AND ' +
+        "(o.exh_payload LIKE '%A0%' OR o.exh_payload LIKE '%A1%')\nWHEN MATCHED THEN SIGNAL SQLSTATE '75002'",
+    );
+    expect(compound?.text).toMatch(/SIGNAL SQLSTATE '75002'[^;]*;\nSET exh_applying = 0;\nEND$/);
+    expect(markers(compound?.text ?? '')).toBe(compound?.params.length);
+    expect(compound?.params.slice(-2)).toEqual(['Ann@Example.com', 'calendar']);
+    const signalled = () => ibmError('SQL0438N  Application raised error.  SQLSTATE=75002', -438, '75002');
+    const overtaken = await recording((text) => (text.includes("SIGNAL SQLSTATE '75002'") ? signalled() : undefined));
+    const error = await overtaken.db
+      .applyChanges({ ...page, reconciledWith: { pendingIds: [] } })
+      .catch((e: unknown) => e);
+    expect(isExhError(error, 'EXH_SYNC_PAGE_OVERTAKEN'), String(error)).toBe(true);
+    // Rolled back, the page again one statement at a time to name what failed, rolled back again: nothing kept.
+    expect(overtaken.log.filter((entry) => entry === 'rollback')).toHaveLength(2);
+    expect(overtaken.log).not.toContain('commit');
+  });
+
   it('names the procedure that failed by running the page again one statement at a time', async () => {
     const raised = () => ibmError('SQL0438N  Application raised error.  SQLSTATE=75001', -438, '75001');
     let compoundFails = true;

@@ -466,6 +466,42 @@ describe('SQL Server: a page in one request (a recording driver, no server neede
     for (const request of requests) expect(request.inputs.size).toBeLessThanOrEqual(2_000);
   });
 
+  it('ends a page weighed against the outbox with its check, and error 50418 rolls it back as EXH_SYNC_PAGE_OVERTAKEN', async () => {
+    const page = { user: 'a@example.com', itemType: 'calendar', changes: changes(2), watermark: 'w' };
+    const plain = recordingAdapter();
+    await plain.db.applyChanges(page);
+    expect(plain.requests[0]?.text).not.toContain('exh_outbox');
+    const { db, requests } = recordingAdapter();
+    const ids = [
+      {
+        action: 'add' as const,
+        fields: { item_id: 'AA/b+c=', app_item_id: "it's [1]_%", subject: 's' },
+        changeKey: 'k',
+      },
+    ];
+    await db.applyChanges({ ...page, changes: ids, reconciledWith: { pendingIds: ['7', '9', 'x'] } });
+    const text = requests[0]?.text ?? '';
+    const check = text.split('\n').find((line) => line.includes('exh_outbox')) ?? '';
+    expect(check).toBe(
+      "IF EXISTS (SELECT 1 FROM exh_outbox WHERE exh_state = 'pending' AND exh_action IN ('chg', 'del') AND " +
+        'LOWER(exh_user) = @exh_page_user_lower AND exh_item_type = @exh_page_item_type AND exh_outbox_id NOT IN (7, 9) ' +
+        "AND (exh_payload LIKE '%AA%b%c%' OR exh_payload LIKE '%it%s%1%')) " +
+        "THROW 50418, N'exh: the application changed an item of this page meanwhile', 1;",
+    );
+    // Last but for the flag's reset: after the page's own writes and its watermark.
+    expect(text.indexOf(check)).toBeGreaterThan(text.indexOf('exh_watermark'));
+    const overtaken = recordingAdapter((sent) =>
+      sent.includes('THROW 50418')
+        ? Object.assign(new Error('exh: the application changed'), { number: 50418 })
+        : undefined,
+    );
+    const error = await overtaken.db
+      .applyChanges({ ...page, reconciledWith: { pendingIds: [] } })
+      .catch((e: unknown) => e);
+    expect(overtaken.log).toEqual(['begin', 'request', 'rollback']);
+    expect(isExhError(error, 'EXH_SYNC_PAGE_OVERTAKEN'), String(error)).toBe(true);
+  });
+
   it("rolls back and names the procedure on the error's line, or the one it was raised in", async () => {
     const onLine = recordingAdapter(() =>
       Object.assign(new Error('it returned exit code 3'), { number: 50000, lineNumber: 5 }),

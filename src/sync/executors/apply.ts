@@ -1,5 +1,5 @@
 import { describe, isExhError } from '../../errors.js';
-import type { DatabasePort, ItemChange, ItemTypeName, MeetingLink } from '../../ports/database.port.js';
+import type { ChangeBatch, DatabasePort, ItemChange, ItemTypeName, MeetingLink } from '../../ports/database.port.js';
 
 export interface PageOutcome {
   applied: number;
@@ -24,12 +24,21 @@ export async function applyPage(
     watermark?: string;
     previousWatermark?: string;
     meetings?: MeetingLink[];
+    /** The application's pending changes the page was weighed against (ChangeBatch.reconciledWith). */
+    reconciledWith?: ChangeBatch['reconciledWith'] | undefined;
   },
 ): Promise<PageOutcome> {
   const { user, itemType, changes, watermark, previousWatermark } = page;
   const meetings = page.meetings ?? [];
   try {
-    await db.applyChanges({ user, itemType, changes, meetings, ...(watermark === undefined ? {} : { watermark }) });
+    await db.applyChanges({
+      user,
+      itemType,
+      changes,
+      meetings,
+      reconciledWith: page.reconciledWith,
+      ...(watermark === undefined ? {} : { watermark }),
+    });
     return { applied: changes.length, failed: [] };
   } catch (error) {
     if (!isExhError(error, 'EXH_DB_PROCEDURE_FAILED')) throw error;
@@ -41,6 +50,7 @@ export async function applyPage(
         user,
         itemType,
         changes: [change],
+        reconciledWith: page.reconciledWith,
         ...(previousWatermark === undefined ? {} : { watermark: previousWatermark }),
       });
       outcome.applied += 1;

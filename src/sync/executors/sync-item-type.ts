@@ -1,4 +1,4 @@
-import { isExhError } from '../../errors.js';
+import { errors, isExhError } from '../../errors.js';
 import type { ItemTypeDefinition } from '../../items/definition.js';
 import type { ExhLogger } from '../../logging/logger.js';
 import type { DatabasePort, ItemChange, MeetingLink } from '../../ports/database.port.js';
@@ -19,6 +19,12 @@ import { applyPage, type PageOutcome } from './apply.js';
 import type { OwnWrites } from './own-writes.js';
 import { type PageAhead, readAhead } from './read-ahead.js';
 import { recordConflict } from './record-conflict.js';
+
+/**
+ * Tries of one page that the application's changes may overtake before the sync gives up and backs off: each try
+ * weighs the page against every change pending when it starts, so only a change written during that try overtakes it.
+ */
+const overtakenAttempts = 10;
 
 export interface SyncSettings {
   htmlBody: boolean;
@@ -128,16 +134,28 @@ export async function syncItemType(
           ? withoutOwnEchoes(definition, plan.changes, (itemId, changeKey) => own.isEcho(run.user, itemId, changeKey))
           : { changes: plan.changes, echoes: 0 };
         if (echoes > 0) logger.debug({ folder, echoes }, `${echoes} echo(es) of the connector's own writes skipped`);
-        const changes = await reconcileWithOutbox(deps, run.user, { ...plan, changes: fromOthers });
         const watermark = encodeWatermark(continuations, restarted);
-        const outcome = await applyPage(db, {
-          user: run.user,
-          itemType: definition.name,
-          changes,
-          watermark,
-          previousWatermark: stored,
-          meetings,
-        });
+        // Weighed against the application's pending changes, and weighed again when the application changed one of
+        // the page's items while the page was on its way (EXH_SYNC_PAGE_OVERTAKEN: the page was rolled back).
+        let outcome: PageOutcome | undefined;
+        for (let attempt = 1; !outcome; attempt += 1) {
+          const { changes, pendingIds } = await reconcileWithOutbox(deps, run.user, { ...plan, changes: fromOthers });
+          try {
+            outcome = await applyPage(db, {
+              user: run.user,
+              itemType: definition.name,
+              changes,
+              watermark,
+              previousWatermark: stored,
+              meetings,
+              reconciledWith: { pendingIds },
+            });
+          } catch (error) {
+            if (!isExhError(error, 'EXH_SYNC_PAGE_OVERTAKEN')) throw error;
+            if (attempt >= overtakenAttempts) throw errors.pageOvertaken(run.user, definition.name, attempt);
+            logger.debug({ folder, attempt }, 'The application changed an item of the page meanwhile: weighed again');
+          }
+        }
         stored = watermark;
         from = page.continuation;
         run.onCommitted?.(watermark);
@@ -207,11 +225,13 @@ async function reconcileWithOutbox(
   deps: { db: DatabasePort; definition: ItemTypeDefinition; settings: SyncSettings; logger: ExhLogger },
   user: string,
   plan: PagePlan,
-): Promise<ItemChange[]> {
+): Promise<{ changes: ItemChange[]; pendingIds: string[] }> {
   const { db, definition, settings } = deps;
-  if (plan.changes.length === 0) return plan.changes;
+  if (plan.changes.length === 0) return { changes: plan.changes, pendingIds: [] };
   const pending = await db.pendingItemChanges(user, definition.name);
-  if (pending.length === 0) return plan.changes;
+  // The page's transaction checks last that no other change of the application names its items (ChangeBatch).
+  const pendingIds = pending.map((entry) => entry.id);
+  if (pending.length === 0) return { changes: plan.changes, pendingIds };
   // What the connector knows is needed only of the items the application has changed too.
   const ids = new Set<string>();
   for (const change of plan.changes) {
@@ -230,7 +250,7 @@ async function reconcileWithOutbox(
   for (const conflict of conflicts) {
     await recordConflict(deps, { user, itemType: definition.name, ...conflict, rule: settings.conflicts });
   }
-  return changes;
+  return { changes, pendingIds };
 }
 
 /**

@@ -697,3 +697,122 @@ describe('a notification that names its folder', () => {
     expect(read).toEqual(['inbox', 'sentitems']);
   });
 });
+
+describe('an application change written while a page is on its way (docs/reliability.md, "Conflicts")', () => {
+  /**
+   * The race the convergence property found under load: the application changes a row right after the sync read the
+   * pending outbox rows and before the page is written. The port is the real PGlite one; only the moment is arranged:
+   * the application's UPDATE (a real one, whose trigger writes the outbox row) runs as the first read of the pending
+   * rows returns.
+   */
+  async function raced(rule: 'exchange-wins' | 'database-wins') {
+    const made = world.admin.makeItem(alice, {
+      itemClass: 'IPM.Contact',
+      folder: 'contacts',
+      properties: { displayName: 'Ann', surname: 'Base' },
+    });
+    await world.sync(alice, 'contact');
+    world.admin.changeItem(alice, made.id, { surname: 'Person' });
+    const batches: ChangeBatch[] = [];
+    let reads = 0;
+    const db = new Proxy(world.db, {
+      get(target, property) {
+        if (property === 'pendingItemChanges') {
+          return async (user: string, type: ItemTypeName) => {
+            const pending = await target.pendingItemChanges(user, type);
+            reads += 1;
+            if (reads === 1) {
+              await world.instance.query('UPDATE contact_item SET exh_surname = $1 WHERE exh_item_id = $2', [
+                'App',
+                made.id,
+              ]);
+            }
+            return pending;
+          };
+        }
+        if (property === 'applyChanges') {
+          return (batch: ChangeBatch) => {
+            batches.push(batch);
+            return target.applyChanges(batch);
+          };
+        }
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as DatabasePort;
+    const outcome = await syncItemType(
+      {
+        db,
+        connection: await world.connect(alice),
+        definition: itemType('contact'),
+        settings: world.settings({ conflicts: rule }),
+        logger: world.logger,
+      },
+      { user: alice, watermark: await world.watermark(alice, 'contact'), signal: world.call.signal },
+    );
+    const [row] = await world.rows('contact', alice);
+    const outbox = (await world.outbox()).filter((r) => r.exh_action === 'chg');
+    const version = (
+      await world.instance.query<{ until: string | null }>(
+        'SELECT exh_superseded_until::text AS until FROM exh_item_version WHERE exh_item_id = $1',
+        [made.id],
+      )
+    ).rows[0];
+    return { made, outcome, batches, reads, row, outbox, version, log: await world.log() };
+  }
+
+  it('the page is rolled back and weighed again with that change: exchange-wins decides against it', async () => {
+    const { outcome, batches, reads, row, outbox, version, log } = await raced('exchange-wins');
+    expect(outcome.applied).toBe(1);
+    // Tried twice: the first try was weighed against no pending row and met the application's.
+    expect(reads).toBe(2);
+    expect(batches.map((b) => b.reconciledWith?.pendingIds.length)).toEqual([0, 1]);
+    expect(outbox).toHaveLength(1);
+    // Exchange won: its value in the row, and the application's row decided against (the outbox fails it).
+    expect(row?.exh_surname).toBe('Person');
+    expect(version?.until).toBe(String(outbox[0]?.exh_outbox_id));
+    expect(log.filter((l) => l.exh_code === 'EXH_SYNC_CONFLICT')).toHaveLength(1);
+  });
+
+  it("database-wins: the row keeps the application's value for the outbox to write", async () => {
+    const { batches, row, outbox, version } = await raced('database-wins');
+    expect(batches).toHaveLength(2);
+    expect(row?.exh_surname).toBe('App');
+    expect(outbox.map((r) => r.exh_state)).toEqual(['pending']);
+    expect(version?.until ?? null).toBeNull();
+  });
+
+  it('without such a change the page is written at once, weighed against the pending rows it read', async () => {
+    const made = contact('Cid', { surname: 'Base' });
+    await world.sync(alice, 'contact');
+    await world.instance.query("UPDATE contact_item SET exh_company = 'Acme' WHERE exh_item_id = $1", [made.id]);
+    world.admin.changeItem(alice, made.id, { jobTitle: 'Boss' });
+    const batches: ChangeBatch[] = [];
+    const db = new Proxy(world.db, {
+      get(target, property) {
+        if (property === 'applyChanges') {
+          return (batch: ChangeBatch) => {
+            batches.push(batch);
+            return target.applyChanges(batch);
+          };
+        }
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as DatabasePort;
+    await syncItemType(
+      {
+        db,
+        connection: await world.connect(alice),
+        definition: itemType('contact'),
+        settings: world.settings({ conflicts: 'database-wins' }),
+        logger: world.logger,
+      },
+      { user: alice, watermark: await world.watermark(alice, 'contact'), signal: world.call.signal },
+    );
+    const pending = (await world.outbox()).map((r) => String(r.exh_outbox_id));
+    expect(batches.map((b) => b.reconciledWith?.pendingIds)).toEqual([pending]);
+    const [row] = await world.rows('contact', alice);
+    expect([row?.exh_company, row?.exh_job_title]).toEqual(['Acme', 'Boss']);
+  });
+});

@@ -121,19 +121,18 @@ export function pageStatements(definition: ItemTypeDefinition, batch: ChangeBatc
   // Last: the application's changes written while the page was on its way (ChangeBatch.reconciledWith). An
   // application transaction that changed a row of the page before the page's writes committed its outbox row with it,
   // and this sees it; one that changes it after them waits for the row until the page commits, and its change stays.
-  // A MERGE that signals on a match, as the fence (db2-cluster.ts): it runs in a compound and alone alike.
+  // A read-only subquery (currently committed: a row not yet committed is not waited for) in a statement that runs in
+  // a compound and alone alike; it sets the flag to the value it holds until applyingOff, or raises.
   const guard = pageGuard(batch);
   if (guard) {
     const condition = guardCondition(
       guard,
-      'LOWER(o.exh_user) = LOWER(CAST(? AS VARGRAPHIC(255)))',
-      'o.exh_item_type = CAST(? AS VARGRAPHIC(50))',
-    ).replace(/\bexh_(state|action|outbox_id|payload)\b/g, 'o.exh_$1');
+      'LOWER(exh_user) = LOWER(CAST(? AS VARGRAPHIC(255)))',
+      'exh_item_type = CAST(? AS VARGRAPHIC(50))',
+    );
     statements.push({
-      text: `MERGE INTO exh_outbox AS o
-USING (SELECT 1 AS one FROM SYSIBM.SYSDUMMY1) AS s
-  ON ${condition}
-WHEN MATCHED THEN SIGNAL SQLSTATE '${overtakenSqlState}' SET MESSAGE_TEXT = 'exh: the application changed an item of this page meanwhile'`,
+      text: `SET exh_applying = CASE WHEN EXISTS (SELECT 1 FROM exh_outbox WHERE ${condition})
+  THEN RAISE_ERROR('${overtakenSqlState}', '${overtakenMessage}') ELSE 1 END`,
       params: [batch.user, batch.itemType],
       object: 'exh_outbox',
     });
@@ -144,6 +143,7 @@ WHEN MATCHED THEN SIGNAL SQLSTATE '${overtakenSqlState}' SET MESSAGE_TEXT = 'exh
 
 /** The SQLSTATE of the page's last check; the adapter turns it into EXH_SYNC_PAGE_OVERTAKEN. */
 export const overtakenSqlState = '75002';
+export const overtakenMessage = 'exh: the application changed an item of this page meanwhile';
 
 function forgetVersion(itemId: string): Db2Statement {
   return { text: 'DELETE FROM exh_item_version WHERE exh_item_id = ?', params: [itemId], object: itemVersionTable };

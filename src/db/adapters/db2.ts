@@ -58,6 +58,7 @@ import {
   type Db2Statement,
   itemVersionMerge,
   meetingMerge,
+  overtakenMessage,
   overtakenSqlState,
   pageCompounds,
   pageStatements,
@@ -236,20 +237,24 @@ class Db2Database implements InstallableDatabase {
     const definition = itemType(batch.itemType);
     const statements = await this.attempt('exh_watermark', async () => pageStatements(definition, batch));
     const fence = batch.fence;
+    const leaseLost = (error: unknown) => fence !== undefined && isLeaseLost(error);
+    const overtaken = (error: unknown) => batch.reconciledWith !== undefined && isOvertaken(error);
     try {
-      await this.applyStatements(statements);
+      await this.applyStatements(statements, (error) => leaseLost(error) || overtaken(error));
     } catch (error) {
-      if (fence && isLeaseLost(error)) {
+      if (fence && leaseLost(error)) {
         throw errors.leaseLost(batch.user, fence.instanceId, `the page of ${batch.itemType} changes`);
       }
-      if (batch.reconciledWith && hasSqlState(error, overtakenSqlState)) {
-        throw errors.pageOvertaken(batch.user, batch.itemType);
-      }
+      if (overtaken(error)) throw errors.pageOvertaken(batch.user, batch.itemType);
       throw error;
     }
   }
 
-  private async applyStatements(statements: readonly Db2Statement[]): Promise<void> {
+  /** `refusal`: an error of the page's own checks, thrown as it is rather than looked for statement by statement. */
+  private async applyStatements(
+    statements: readonly Db2Statement[],
+    refusal?: (error: unknown) => boolean,
+  ): Promise<void> {
     await this.run('exh_watermark', async (db) => {
       if (!this.compoundsRefused) {
         try {
@@ -259,6 +264,9 @@ class Db2Database implements InstallableDatabase {
           return;
         } catch (error) {
           if (isExhError(this.translate(error, 'exh_watermark'), 'EXH_DB_CONNECTION_LOST')) throw error;
+          // The fence's or the last check's refusal is the page's, not one statement's: nothing to name by running
+          // it again one statement at a time.
+          if (refusal?.(error)) throw error;
           if (compoundRefused(error)) this.compoundsRefused = true;
         }
       }
@@ -545,6 +553,14 @@ async function inTransaction(db: Database, work: () => Promise<void>): Promise<v
 /** The fence check's refusal (db2-cluster.ts: SQLSTATE 75001), as thrown or as the cause of the coded error. */
 function isLeaseLost(error: unknown): boolean {
   return hasSqlState(error, leaseLostSqlState);
+}
+
+/** The page's last check (db2-page.ts): its SQLSTATE with its own message, not a procedure raising the same state. */
+function isOvertaken(error: unknown): boolean {
+  const messages = [error, (error as { cause?: unknown } | null)?.cause].map((e) =>
+    String((e as Error | null)?.message),
+  );
+  return hasSqlState(error, overtakenSqlState) && messages.some((m) => m.includes(overtakenMessage));
 }
 
 /** Whether the error, or the error it wraps (an ExhError from attempt), carries this SQLSTATE. */

@@ -144,16 +144,18 @@ function pageStatements(definition: ItemTypeDefinition, batch: ChangeBatch): Sta
   // Last: the application's changes written while the page was on its way (ChangeBatch.reconciledWith). An
   // application transaction that changed a row of the page before the page's writes committed its outbox row with it,
   // and this sees it; one that changes it after them waits for the row until the page commits, and its change stays.
+  // So a row another transaction has not committed yet is skipped (READPAST), rather than waited for: no new lock wait
+  // on the application's transactions, whichever user's rows they write.
   const guard = pageGuard(batch);
   if (guard) {
     const condition = guardCondition(
       guard,
-      `LOWER(exh_user) = ${shared.userLower}`,
+      `LOWER(exh_user) = LOWER(${shared.user})`,
       `exh_item_type = ${shared.itemType}`,
     );
     statements.push({
       text:
-        `IF EXISTS (SELECT 1 FROM exh_outbox WHERE ${condition}) ` +
+        `IF EXISTS (SELECT 1 FROM exh_outbox WITH (READPAST) WHERE ${condition}) ` +
         `THROW ${overtakenErrorNumber}, N'exh: the application changed an item of this page meanwhile', 1;`,
       object: 'exh_outbox',
       inputs: [],

@@ -296,29 +296,46 @@ describe('DB2: a page as compound statements (a recording connection, no server 
     expect(log).toEqual(oneByOne);
   });
 
-  it('ends a page weighed against the outbox with a MERGE that signals 75002, turned into EXH_SYNC_PAGE_OVERTAKEN', async () => {
+  it('ends a page weighed against the outbox with a check that raises 75002, turned into EXH_SYNC_PAGE_OVERTAKEN at once', async () => {
     const page = { user: 'Ann@Example.com', itemType: 'calendar', changes: changes(2), watermark: 'w' };
+    const plain = await recording();
+    await plain.db.applyChanges(page);
+    expect(plain.queries[0]?.text).not.toContain('exh_outbox');
     const { db, queries } = await recording();
-    await db.applyChanges({ ...page, reconciledWith: { pendingIds: ['7'] } });
+    await db.applyChanges({ ...page, reconciledWith: { pendingIds: ['7', '8', '9', '12'] } });
     const [compound] = queries;
     expect(compound?.text).toContain(
-      "MERGE INTO exh_outbox AS o\nUSING (SELECT 1 AS one FROM SYSIBM.SYSDUMMY1) AS s\n  ON o.exh_state = 'pending' AND " +
-        "o.exh_action IN ('chg', 'del') AND LOWER(o.exh_user) = LOWER(CAST(? AS VARGRAPHIC(255))) AND " +
-        'o.exh_item_type = CAST(? AS VARGRAPHIC(50)) AND o.exh_outbox_id NOT IN (7) AND ' +
-        "(o.exh_payload LIKE '%A0%' OR o.exh_payload LIKE '%A1%')\nWHEN MATCHED THEN SIGNAL SQLSTATE '75002'",
+      "SET exh_applying = CASE WHEN EXISTS (SELECT 1 FROM exh_outbox WHERE exh_state = 'pending' AND " +
+        "exh_action IN ('chg', 'del') AND LOWER(exh_user) = LOWER(CAST(? AS VARGRAPHIC(255))) AND " +
+        'exh_item_type = CAST(? AS VARGRAPHIC(50)) AND NOT (exh_outbox_id IN (12) OR exh_outbox_id BETWEEN 7 AND 9) AND ' +
+        "(exh_payload LIKE '%A0%' OR exh_payload LIKE '%A1%'))\n  THEN RAISE_ERROR('75002', " +
+        "'exh: the application changed an item of this page meanwhile') ELSE 1 END;\nSET exh_applying = 0;\nEND",
     );
-    expect(compound?.text).toMatch(/SIGNAL SQLSTATE '75002'[^;]*;\nSET exh_applying = 0;\nEND$/);
     expect(markers(compound?.text ?? '')).toBe(compound?.params.length);
     expect(compound?.params.slice(-2)).toEqual(['Ann@Example.com', 'calendar']);
-    const signalled = () => ibmError('SQL0438N  Application raised error.  SQLSTATE=75002', -438, '75002');
-    const overtaken = await recording((text) => (text.includes("SIGNAL SQLSTATE '75002'") ? signalled() : undefined));
+    const signalled = () =>
+      ibmError(
+        'SQL0438N  Application raised error or warning with diagnostic text: "exh: the application changed an item ' +
+          'of this page meanwhile".  SQLSTATE=75002',
+        -438,
+        '75002',
+      );
+    const overtaken = await recording((text) => (text.includes('RAISE_ERROR') ? signalled() : undefined));
     const error = await overtaken.db
       .applyChanges({ ...page, reconciledWith: { pendingIds: [] } })
       .catch((e: unknown) => e);
     expect(isExhError(error, 'EXH_SYNC_PAGE_OVERTAKEN'), String(error)).toBe(true);
-    // Rolled back, the page again one statement at a time to name what failed, rolled back again: nothing kept.
-    expect(overtaken.log.filter((entry) => entry === 'rollback')).toHaveLength(2);
-    expect(overtaken.log).not.toContain('commit');
+    // Rolled back and reported at once: not run again one statement at a time, nothing kept.
+    expect(overtaken.log.slice(0, 3)).toEqual(['begin', 'compound', 'rollback']);
+    expect(overtaken.log.filter((entry) => entry === 'CALL')).toEqual([]);
+    // A procedure of the application raising the same SQLSTATE is that procedure's failure, named as ever.
+    const own = await recording((text) =>
+      text.startsWith('BEGIN ATOMIC') || text.startsWith('CALL exh_from_exh_add_calendar')
+        ? ibmError('SQL0438N  Application raised error.  SQLSTATE=75002', -438, '75002')
+        : undefined,
+    );
+    const failed = await own.db.applyChanges({ ...page, reconciledWith: { pendingIds: [] } }).catch((e: unknown) => e);
+    expect(isExhError(failed, 'EXH_DB_PROCEDURE_FAILED'), String(failed)).toBe(true);
   });
 
   it('names the procedure that failed by running the page again one statement at a time', async () => {

@@ -138,8 +138,15 @@ export async function syncItemType(
         // Weighed against the application's pending changes, and weighed again when the application changed one of
         // the page's items while the page was on its way (EXH_SYNC_PAGE_OVERTAKEN: the page was rolled back).
         let outcome: PageOutcome | undefined;
+        // A conflict decided the same way by an earlier try of the page is not recorded again.
+        const recorded = new Set<string>();
         for (let attempt = 1; !outcome; attempt += 1) {
-          const { changes, pendingIds } = await reconcileWithOutbox(deps, run.user, { ...plan, changes: fromOthers });
+          const { changes, pendingIds } = await reconcileWithOutbox(
+            deps,
+            run.user,
+            { ...plan, changes: fromOthers },
+            recorded,
+          );
           try {
             outcome = await applyPage(db, {
               user: run.user,
@@ -151,7 +158,7 @@ export async function syncItemType(
               reconciledWith: { pendingIds },
             });
           } catch (error) {
-            if (!isExhError(error, 'EXH_SYNC_PAGE_OVERTAKEN')) throw error;
+            if (!isExhError(error, 'EXH_SYNC_PAGE_OVERTAKEN') || run.signal.aborted) throw error;
             if (attempt >= overtakenAttempts) throw errors.pageOvertaken(run.user, definition.name, attempt);
             logger.debug({ folder, attempt }, 'The application changed an item of the page meanwhile: weighed again');
           }
@@ -225,12 +232,14 @@ async function reconcileWithOutbox(
   deps: { db: DatabasePort; definition: ItemTypeDefinition; settings: SyncSettings; logger: ExhLogger },
   user: string,
   plan: PagePlan,
+  recorded: Set<string>,
 ): Promise<{ changes: ItemChange[]; pendingIds: string[] }> {
   const { db, definition, settings } = deps;
   if (plan.changes.length === 0) return { changes: plan.changes, pendingIds: [] };
   const pending = await db.pendingItemChanges(user, definition.name);
-  // The page's transaction checks last that no other change of the application names its items (ChangeBatch).
-  const pendingIds = pending.map((entry) => entry.id);
+  // The page's transaction checks last that no other change of the application names its items (ChangeBatch); it
+  // looks at changes and deletions only, as pendingFor does.
+  const pendingIds = pending.filter((entry) => entry.action !== 'add').map((entry) => entry.id);
   if (pending.length === 0) return { changes: plan.changes, pendingIds };
   // What the connector knows is needed only of the items the application has changed too.
   const ids = new Set<string>();
@@ -248,6 +257,9 @@ async function reconcileWithOutbox(
     pending,
   });
   for (const conflict of conflicts) {
+    const key = `${conflict.itemId}\u0000${conflict.winner}\u0000${conflict.by}`;
+    if (recorded.has(key)) continue;
+    recorded.add(key);
     await recordConflict(deps, { user, itemType: definition.name, ...conflict, rule: settings.conflicts });
   }
   return { changes, pendingIds };

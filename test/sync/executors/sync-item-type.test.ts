@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errors } from '../../../src/errors.js';
+import { type ExhError, errors, isExhError } from '../../../src/errors.js';
 import { itemType, itemTypes } from '../../../src/items/index.js';
 import { Connections } from '../../../src/mailbox/connections.js';
 import { syncMailboxItemType } from '../../../src/mailbox/item-type-sync.js';
@@ -705,7 +705,7 @@ describe('an application change written while a page is on its way (docs/reliabi
    * the application's UPDATE (a real one, whose trigger writes the outbox row) runs as the first read of the pending
    * rows returns.
    */
-  async function raced(rule: 'exchange-wins' | 'database-wins') {
+  async function raced(rule: 'exchange-wins' | 'database-wins', everyRead = false) {
     const made = world.admin.makeItem(alice, {
       itemClass: 'IPM.Contact',
       folder: 'contacts',
@@ -721,9 +721,9 @@ describe('an application change written while a page is on its way (docs/reliabi
           return async (user: string, type: ItemTypeName) => {
             const pending = await target.pendingItemChanges(user, type);
             reads += 1;
-            if (reads === 1) {
+            if (reads === 1 || everyRead) {
               await world.instance.query('UPDATE contact_item SET exh_surname = $1 WHERE exh_item_id = $2', [
-                'App',
+                `App ${reads}`,
                 made.id,
               ]);
             }
@@ -740,6 +740,7 @@ describe('an application change written while a page is on its way (docs/reliabi
         return typeof value === 'function' ? value.bind(target) : value;
       },
     }) as DatabasePort;
+    const watermarkBefore = await world.watermark(alice, 'contact');
     const outcome = await syncItemType(
       {
         db,
@@ -749,7 +750,7 @@ describe('an application change written while a page is on its way (docs/reliabi
         logger: world.logger,
       },
       { user: alice, watermark: await world.watermark(alice, 'contact'), signal: world.call.signal },
-    );
+    ).catch((error: unknown) => error as ExhError);
     const [row] = await world.rows('contact', alice);
     const outbox = (await world.outbox()).filter((r) => r.exh_action === 'chg');
     const version = (
@@ -758,12 +759,24 @@ describe('an application change written while a page is on its way (docs/reliabi
         [made.id],
       )
     ).rows[0];
-    return { made, outcome, batches, reads, row, outbox, version, log: await world.log() };
+    const watermarkAfter = await world.watermark(alice, 'contact');
+    return {
+      made,
+      outcome,
+      batches,
+      reads,
+      row,
+      outbox,
+      version,
+      log: await world.log(),
+      watermarkBefore,
+      watermarkAfter,
+    };
   }
 
   it('the page is rolled back and weighed again with that change: exchange-wins decides against it', async () => {
     const { outcome, batches, reads, row, outbox, version, log } = await raced('exchange-wins');
-    expect(outcome.applied).toBe(1);
+    expect(outcome).toMatchObject({ applied: 1 });
     // Tried twice: the first try was weighed against no pending row and met the application's.
     expect(reads).toBe(2);
     expect(batches.map((b) => b.reconciledWith?.pendingIds.length)).toEqual([0, 1]);
@@ -777,9 +790,21 @@ describe('an application change written while a page is on its way (docs/reliabi
   it("database-wins: the row keeps the application's value for the outbox to write", async () => {
     const { batches, row, outbox, version } = await raced('database-wins');
     expect(batches).toHaveLength(2);
-    expect(row?.exh_surname).toBe('App');
+    expect(row?.exh_surname).toBe('App 1');
     expect(outbox.map((r) => r.exh_state)).toEqual(['pending']);
     expect(version?.until ?? null).toBeNull();
+  });
+
+  it('an application that changes the items at every try: ten tries, then EXH_SYNC_PAGE_OVERTAKEN, nothing of the page kept', async () => {
+    const { outcome, batches, row, log, watermarkBefore, watermarkAfter } = await raced('database-wins', true);
+    expect(isExhError(outcome, 'EXH_SYNC_PAGE_OVERTAKEN'), String(outcome)).toBe(true);
+    expect((outcome as ExhError).details).toMatchObject({ user: alice, itemType: 'contact', attempts: 10 });
+    expect(batches).toHaveLength(10);
+    expect(row?.exh_surname).toBe('App 10');
+    expect(watermarkAfter).toBe(watermarkBefore);
+    expect(batches[0]?.watermark).not.toBe(watermarkBefore);
+    // Decided the same way at every try, recorded once.
+    expect(log.filter((l) => l.exh_code === 'EXH_SYNC_CONFLICT')).toHaveLength(1);
   });
 
   it('without such a change the page is written at once, weighed against the pending rows it read', async () => {

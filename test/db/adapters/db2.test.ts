@@ -91,6 +91,28 @@ describe.skipIf(!url)('DB2 (needs DB2_URL and a working ibm_db)', () => {
     // No example application on DB2: nothing the application wrote is pending.
     expect(await db.pendingItemChanges(user, 'task')).toEqual([]);
   });
+  it('rolls a page back when a pending change names one of its items and was not weighed (EXH_SYNC_PAGE_OVERTAKEN)', async () => {
+    const user = 'Overtaken@Example.com';
+    const page = (watermark: string, pendingIds: string[]) => ({
+      user,
+      itemType: 'task',
+      changes: [{ action: 'chg' as const, fields: { item_id: 'OVT/1+a', subject: 'Exchange' } }],
+      watermark,
+      reconciledWith: { pendingIds },
+    });
+    // No example application on DB2: the outbox row is written as its trigger would, JSON_OBJECT and all.
+    await db.runScript(
+      `INSERT INTO exh_outbox (exh_user, exh_item_type, exh_action, exh_payload) VALUES ('${user}', 'task', 'chg',
+        JSON_OBJECT(KEY 'exh_item_id' VALUE 'OVT/1+a', KEY 'exh_subject' VALUE 'App'))\n@\n`,
+    );
+    const [row] = await db.pendingItemChanges(user, 'task');
+    expect(row?.fields.item_id).toBe('OVT/1+a');
+    const error = await db.applyChanges(page('w-overtaken', [])).catch((e: unknown) => e);
+    expect(isExhError(error, 'EXH_SYNC_PAGE_OVERTAKEN'), String(error)).toBe(true);
+    expect((await db.getUsers()).find((u) => u.user === user)?.watermarks.task ?? null).not.toBe('w-overtaken');
+    await db.applyChanges(page('w-weighed', [row?.id ?? '']));
+  });
+
   it('several instances: one holder per user, fence + 1 on a change of hands, a stale fence refused', async () => {
     const cluster = db.cluster;
     if (!cluster) throw new Error('no cluster port');

@@ -169,6 +169,34 @@ describe.skipIf(!url)('SQL Server (needs MSSQL_URL)', () => {
     expect(await db.pendingItemChanges(user, 'contact')).toEqual([]);
   });
 
+  it('rolls a page back when the application changed one of its items meanwhile (EXH_SYNC_PAGE_OVERTAKEN)', async () => {
+    const user = 'Overtaken@Example.com';
+    const task = (subject: string) => [{ action: 'chg' as const, fields: { item_id: 'OVT/1+a', subject } }];
+    const subject = async () =>
+      (await sql("SELECT exh_subject FROM task_item WHERE exh_item_id = N'OVT/1+a'"))[0]?.exh_subject;
+    await db.applyChanges({
+      user,
+      itemType: 'task',
+      changes: [{ action: 'add', fields: { item_id: 'OVT/1+a', app_item_id: 'ovt-1', subject: 'E1' } }],
+      watermark: 'w1',
+    });
+    await sql("UPDATE task_item SET exh_subject = N'App' WHERE exh_item_id = N'OVT/1+a'");
+    const [row] = await db.pendingItemChanges(user, 'task');
+    const error = await db
+      .applyChanges({ user, itemType: 'task', changes: task('Exchange'), watermark: 'w2', reconciledWith: { pendingIds: [] } })
+      .catch((e: unknown) => e);
+    expect(isExhError(error, 'EXH_SYNC_PAGE_OVERTAKEN'), String(error)).toBe(true);
+    expect(await subject()).toBe('App');
+    await db.applyChanges({
+      user,
+      itemType: 'task',
+      changes: task('Exchange'),
+      watermark: 'w3',
+      reconciledWith: { pendingIds: [row?.id ?? ''] },
+    });
+    expect(await subject()).toBe('Exchange');
+  });
+
   it("sends the application's changes to the outbox and splits attachment info like TypeScript", async () => {
     const user = 'app@example.com';
     await sql(`INSERT INTO task_item (exh_app_item_id, exh_user, exh_subject) VALUES (N'app-1', N'${user}', N'Call')`);

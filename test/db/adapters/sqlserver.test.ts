@@ -183,7 +183,13 @@ describe.skipIf(!url)('SQL Server (needs MSSQL_URL)', () => {
     await sql("UPDATE task_item SET exh_subject = N'App' WHERE exh_item_id = N'OVT/1+a'");
     const [row] = await db.pendingItemChanges(user, 'task');
     const error = await db
-      .applyChanges({ user, itemType: 'task', changes: task('Exchange'), watermark: 'w2', reconciledWith: { pendingIds: [] } })
+      .applyChanges({
+        user,
+        itemType: 'task',
+        changes: task('Exchange'),
+        watermark: 'w2',
+        reconciledWith: { pendingIds: [] },
+      })
       .catch((e: unknown) => e);
     expect(isExhError(error, 'EXH_SYNC_PAGE_OVERTAKEN'), String(error)).toBe(true);
     expect(await subject()).toBe('App');

@@ -705,14 +705,11 @@ describe('an application change written while a page is on its way (docs/reliabi
    * the application's UPDATE (a real one, whose trigger writes the outbox row) runs as the first read of the pending
    * rows returns.
    */
-  async function raced(rule: 'exchange-wins' | 'database-wins', everyRead = false) {
-    const made = world.admin.makeItem(alice, {
-      itemClass: 'IPM.Contact',
-      folder: 'contacts',
-      properties: { displayName: 'Ann', surname: 'Base' },
-    });
-    await world.sync(alice, 'contact');
-    world.admin.changeItem(alice, made.id, { surname: 'Person' });
+  /**
+   * The real port, watched: every batch it is given, and `afterPendingRead` run as each read of the pending rows
+   * returns (the moment an application's change can slip in).
+   */
+  function watched(afterPendingRead?: (reads: number) => Promise<void>) {
     const batches: ChangeBatch[] = [];
     let reads = 0;
     const db = new Proxy(world.db, {
@@ -721,12 +718,7 @@ describe('an application change written while a page is on its way (docs/reliabi
           return async (user: string, type: ItemTypeName) => {
             const pending = await target.pendingItemChanges(user, type);
             reads += 1;
-            if (reads === 1 || everyRead) {
-              await world.instance.query('UPDATE contact_item SET exh_surname = $1 WHERE exh_item_id = $2', [
-                `App ${reads}`,
-                made.id,
-              ]);
-            }
+            await afterPendingRead?.(reads);
             return pending;
           };
         }
@@ -740,8 +732,12 @@ describe('an application change written while a page is on its way (docs/reliabi
         return typeof value === 'function' ? value.bind(target) : value;
       },
     }) as DatabasePort;
-    const watermarkBefore = await world.watermark(alice, 'contact');
-    const outcome = await syncItemType(
+    return { db, batches, reads: () => reads };
+  }
+
+  /** One run of alice's contacts through the watched port; a thrown error is returned. */
+  async function syncContacts(db: DatabasePort, rule: 'exchange-wins' | 'database-wins') {
+    return syncItemType(
       {
         db,
         connection: await world.connect(alice),
@@ -751,6 +747,31 @@ describe('an application change written while a page is on its way (docs/reliabi
       },
       { user: alice, watermark: await world.watermark(alice, 'contact'), signal: world.call.signal },
     ).catch((error: unknown) => error as ExhError);
+  }
+
+  async function raced(rule: 'exchange-wins' | 'database-wins', everyRead = false) {
+    const made = world.admin.makeItem(alice, {
+      itemClass: 'IPM.Contact',
+      folder: 'contacts',
+      properties: { displayName: 'Ann', surname: 'Base' },
+    });
+    await world.sync(alice, 'contact');
+    world.admin.changeItem(alice, made.id, { surname: 'Person' });
+    const {
+      db,
+      batches,
+      reads: readsOf,
+    } = watched(async (read) => {
+      if (read === 1 || everyRead) {
+        await world.instance.query('UPDATE contact_item SET exh_surname = $1 WHERE exh_item_id = $2', [
+          `App ${read}`,
+          made.id,
+        ]);
+      }
+    });
+    const watermarkBefore = await world.watermark(alice, 'contact');
+    const outcome = await syncContacts(db, rule);
+    const reads = readsOf();
     const [row] = await world.rows('contact', alice);
     const outbox = (await world.outbox()).filter((r) => r.exh_action === 'chg');
     const version = (
@@ -812,29 +833,8 @@ describe('an application change written while a page is on its way (docs/reliabi
     await world.sync(alice, 'contact');
     await world.instance.query("UPDATE contact_item SET exh_company = 'Acme' WHERE exh_item_id = $1", [made.id]);
     world.admin.changeItem(alice, made.id, { jobTitle: 'Boss' });
-    const batches: ChangeBatch[] = [];
-    const db = new Proxy(world.db, {
-      get(target, property) {
-        if (property === 'applyChanges') {
-          return (batch: ChangeBatch) => {
-            batches.push(batch);
-            return target.applyChanges(batch);
-          };
-        }
-        const value = Reflect.get(target, property, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    }) as DatabasePort;
-    await syncItemType(
-      {
-        db,
-        connection: await world.connect(alice),
-        definition: itemType('contact'),
-        settings: world.settings({ conflicts: 'database-wins' }),
-        logger: world.logger,
-      },
-      { user: alice, watermark: await world.watermark(alice, 'contact'), signal: world.call.signal },
-    );
+    const { db, batches } = watched();
+    await syncContacts(db, 'database-wins');
     const pending = (await world.outbox()).map((r) => String(r.exh_outbox_id));
     expect(batches.map((b) => b.reconciledWith?.pendingIds)).toEqual([pending]);
     const [row] = await world.rows('contact', alice);

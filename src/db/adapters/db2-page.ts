@@ -121,8 +121,9 @@ export function pageStatements(definition: ItemTypeDefinition, batch: ChangeBatc
   // Last: the application's changes written while the page was on its way (ChangeBatch.reconciledWith). An
   // application transaction that changed a row of the page before the page's writes committed its outbox row with it,
   // and this sees it; one that changes it after them waits for the row until the page commits, and its change stays.
-  // A read-only subquery (currently committed: a row not yet committed is not waited for) in a statement that runs in
-  // a compound and alone alike; it sets the flag to the value it holds until applyingOff, or raises.
+  // A read-only scalar subquery (with currently committed, Db2 LUW's default since 9.7, a row not yet committed is not
+  // waited for) in a statement that runs in a compound and alone alike. CASE may not hold EXISTS there, so it counts;
+  // it sets the flag to the value it holds until applyingOff, or raises.
   const guard = pageGuard(batch);
   if (guard) {
     const condition = guardCondition(
@@ -131,8 +132,8 @@ export function pageStatements(definition: ItemTypeDefinition, batch: ChangeBatc
       'exh_item_type = CAST(? AS VARGRAPHIC(50))',
     );
     statements.push({
-      text: `SET exh_applying = CASE WHEN EXISTS (SELECT 1 FROM exh_outbox WHERE ${condition})
-  THEN RAISE_ERROR('${overtakenSqlState}', '${overtakenMessage}') ELSE 1 END`,
+      text: `SET exh_applying = (SELECT CASE WHEN COUNT(*) = 0 THEN 1
+  ELSE RAISE_ERROR('${overtakenSqlState}', '${overtakenMessage}') END FROM exh_outbox WHERE ${condition})`,
       params: [batch.user, batch.itemType],
       object: 'exh_outbox',
     });
